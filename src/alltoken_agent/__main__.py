@@ -1,0 +1,7 @@
+"""`python -m alltoken_agent`."""
+
+from __future__ import annotations
+
+from alltoken_agent.cli import main
+
+main()

@@ -1,0 +1,65 @@
+"""Exit codes, and the one-line message a failed command prints."""
+
+from __future__ import annotations
+
+from alltoken_agent import (
+    AllTokenAgentError,
+    AuthenticationError,
+    BadRequestError,
+    BudgetExceededError,
+    ConfigError,
+    GatewayConnectionError,
+    GatewayError,
+    GatewayTimeoutError,
+    NotFoundError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    RateLimitError,
+    StreamInterruptedError,
+    UpstreamError,
+    UserError,
+)
+
+OK = 0
+FAILURE = 1
+USAGE = 2
+AUTH = 3
+PAYMENT = 4
+RATE_LIMITED = 5
+UNAVAILABLE = 6
+BUDGET = 7
+INTERRUPTED = 130
+
+# First match wins, so subclasses come before their bases.
+_TABLE: tuple[tuple[type[BaseException], int], ...] = (
+    (UserError, USAGE),
+    (ConfigError, USAGE),
+    (BadRequestError, USAGE),
+    (NotFoundError, USAGE),
+    (AuthenticationError, AUTH),
+    (PermissionDeniedError, AUTH),
+    (PaymentRequiredError, PAYMENT),
+    (RateLimitError, RATE_LIMITED),
+    (UpstreamError, UNAVAILABLE),
+    (GatewayTimeoutError, UNAVAILABLE),
+    (GatewayConnectionError, UNAVAILABLE),
+    (StreamInterruptedError, UNAVAILABLE),
+    (BudgetExceededError, BUDGET),
+)
+
+
+def exit_code_for(error: BaseException) -> int:
+    """The process exit code for an error."""
+    for klass, code in _TABLE:
+        if isinstance(error, klass):
+            return code
+    return FAILURE
+
+
+def describe(error: BaseException) -> str:
+    """One line naming the error code and request id (never a traceback)."""
+    if isinstance(error, GatewayError):
+        return f"error: {error}"
+    if isinstance(error, AllTokenAgentError):
+        return f"error: {error}"
+    return f"error: unexpected {type(error).__name__}: {error}"

@@ -1,0 +1,121 @@
+"""Options every gateway command shares, and opening a gateway from them."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated
+
+import typer
+
+from alltoken_agent import Config, Gateway, RetryNotice, app_dirs, load_config
+from alltoken_agent.gateway import resolve
+
+ProviderOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--provider",
+        "-p",
+        help="Provider profile: alltoken (default), tokenhub, openai, or one from the config "
+        "file. Env: ALLTOKEN_AGENT_PROVIDER.",
+        show_default=False,
+    ),
+]
+BaseUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url",
+        help="OpenAI-compatible base URL; overrides the provider's. Env: ALLTOKEN_AGENT_BASE_URL.",
+        show_default=False,
+    ),
+]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Model id; defaults to the config's, then the provider's. Env: ALLTOKEN_AGENT_MODEL.",
+        show_default=False,
+    ),
+]
+OfflineOpt = Annotated[
+    bool,
+    typer.Option(
+        "--offline",
+        help="Talk to the built-in gateway simulator over loopback instead of the network "
+        "(the default when no API key is set).",
+    ),
+]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print NDJSON events, one JSON object per line.")
+]
+
+# Simulated replies arrive this far apart, so an offline run looks like a stream.
+OFFLINE_CHUNK_DELAY = 0.01
+
+
+@dataclass(frozen=True)
+class GatewayOptions:
+    """The shared provider flags of one command."""
+
+    provider: str | None = None
+    base_url: str | None = None
+    model: str | None = None
+    offline: bool = False
+
+
+def load_user_config() -> Config:
+    """The config file's settings (an empty config when there is no file)."""
+    return load_config(app_dirs().config_file)
+
+
+def print_retry(notice: RetryNotice) -> None:
+    """Tell a person on stderr that a request is being retried."""
+    print(
+        f"alltoken-agent: {notice.error.code}; retrying in {notice.delay:.1f} s"
+        f" (retry {notice.attempt})",
+        file=sys.stderr,
+    )
+
+
+@asynccontextmanager
+async def open_gateway(
+    options: GatewayOptions, *, on_retry: Callable[[RetryNotice], None] = print_retry
+) -> AsyncIterator[Gateway]:
+    """Open the gateway the flags ask for, going offline when told to or when no key is set."""
+    config = load_user_config()
+    resolved = resolve(
+        provider=options.provider,
+        base_url=options.base_url,
+        model=options.model,
+        config=config,
+    )
+    go_offline = options.offline or (resolved.missing_key and not resolved.base_url_overridden)
+    if go_offline:
+        if not options.offline:
+            print(
+                f"alltoken-agent: {resolved.describe_missing_key()}; running on the built-in "
+                "offline simulator (replies are simulated). Pass --offline to hide this notice.",
+                file=sys.stderr,
+            )
+        gateway = Gateway.offline(
+            resolved.provider,
+            model=resolved.model,
+            config=config,
+            on_retry=on_retry,
+            chunk_delay=OFFLINE_CHUNK_DELAY,
+        )
+    else:
+        gateway = Gateway(
+            resolved.provider,
+            base_url=options.base_url,
+            model=resolved.model,
+            config=config,
+            on_retry=on_retry,
+        )
+    try:
+        yield gateway
+    finally:
+        await gateway.aclose()

@@ -1,0 +1,73 @@
+"""NDJSON events and turning errors into one line and an exit code."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import typer
+
+from alltoken_agent import AllTokenAgentError, GatewayError
+from alltoken_agent.cli.exit_codes import INTERRUPTED, describe, exit_code_for
+
+DEBUG_ENV = "ALLTOKEN_AGENT_DEBUG"
+
+
+class EventWriter:
+    """Writes one JSON object per line to stdout when ``--json`` is on; otherwise nothing."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def emit(self, event: str, **payload: Any) -> None:
+        """Print ``{"event": event, **payload}`` as one line."""
+        if not self.enabled:
+            return
+        line = json.dumps({"event": event, **payload}, ensure_ascii=False, default=str)
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
+def error_payload(error: BaseException) -> dict[str, Any]:
+    """The fields of an ``error`` event."""
+    if isinstance(error, GatewayError):
+        return {
+            "code": error.code,
+            "status": error.status,
+            "message": error.message,
+            "request_id": error.request_id,
+            "attempts": error.attempts,
+            "type": type(error).__name__,
+        }
+    code = "interrupted" if isinstance(error, KeyboardInterrupt) else type(error).__name__
+    return {"code": code, "message": str(error), "type": type(error).__name__}
+
+
+def run_command(
+    main: Callable[[], Coroutine[Any, Any, None]],
+    writer: EventWriter,
+) -> None:
+    """Run an async command; map any failure to one stderr line and its exit code."""
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt as error:
+        writer.emit("error", **error_payload(error))
+        print("alltoken-agent: interrupted", file=sys.stderr)
+        raise typer.Exit(INTERRUPTED) from None
+    except AllTokenAgentError as error:
+        writer.emit("error", **error_payload(error))
+        print(describe(error), file=sys.stderr)
+        raise typer.Exit(exit_code_for(error)) from None
+    except Exception as error:
+        writer.emit("error", **error_payload(error))
+        print(describe(error), file=sys.stderr)
+        if os.environ.get(DEBUG_ENV):
+            traceback.print_exc()
+        else:
+            print(f"(set {DEBUG_ENV}=1 to see the traceback)", file=sys.stderr)
+        raise typer.Exit(exit_code_for(error)) from None

@@ -1,0 +1,109 @@
+"""The user's config file: a TOML document read into validated settings.
+
+```toml
+provider = "alltoken"            # default provider
+model = "minimax-m2.7"           # default model for every provider
+
+[timeouts]
+connect = 10.0
+read = 60.0
+
+[retry]
+max_retries = 3
+
+[providers.local]                # a provider of your own
+base_url = "http://127.0.0.1:11434/v1"
+api_key_env = "LOCAL_API_KEY"
+requires_key = false
+default_model = "llama3.2"
+dialect = "openai"
+```
+
+A ``[providers.NAME]`` table whose NAME is a built-in profile overrides only the
+fields it sets.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from alltoken_agent.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+Dialect = Literal["alltoken", "tokenhub", "openai"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TimeoutSettings(_Section):
+    """Seconds to wait; the defaults match the official SDKs."""
+
+    connect: float = Field(default=10.0, gt=0)
+    read: float = Field(default=60.0, gt=0)
+    write: float = Field(default=30.0, gt=0)
+    pool: float = Field(default=30.0, gt=0)
+
+
+class RetrySettings(_Section):
+    """How hard to retry 429, 5xx, timeouts and connection errors."""
+
+    max_retries: int = Field(default=3, ge=0, le=20)
+    base_delay: float = Field(default=0.5, ge=0)
+    max_delay: float = Field(default=20.0, ge=0)
+    max_retry_after: float = Field(default=120.0, ge=0)
+
+
+class ProviderSettings(_Section):
+    """A provider defined or overridden in the config file."""
+
+    base_url: str | None = None
+    api_key_env: str | None = None
+    requires_key: bool | None = None
+    default_model: str | None = None
+    dialect: Dialect | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class Config(_Section):
+    """The whole config file."""
+
+    provider: str | None = None
+    model: str | None = None
+    timeouts: TimeoutSettings = Field(default_factory=TimeoutSettings)
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+
+
+def load_config(path: Path) -> Config:
+    """Read the config file; a missing file is an empty config.
+
+    Raises:
+        ConfigError: The file is not valid TOML or has unknown or invalid keys.
+    """
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return Config()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"config file {path} is invalid: {problems}") from None

@@ -1,0 +1,200 @@
+"""Every error alltoken-agent raises, in one tree.
+
+```
+AllTokenAgentError
+├── ConfigError                  bad or missing configuration (caller mistake)
+├── UserError                    bad input from the caller
+├── GatewayError                 anything the gateway or the wire did
+│   ├── BadRequestError          400 (and 413, 422)
+│   ├── AuthenticationError      401
+│   ├── PaymentRequiredError     402
+│   ├── PermissionDeniedError    403
+│   ├── NotFoundError            404
+│   ├── ConflictError            409
+│   ├── GoneError                410 (image_already_retrieved, image_expired)
+│   ├── RateLimitError           429, carries retry_after
+│   ├── UpstreamError            5xx (all_providers_failed, upstream_error, ...)
+│   ├── GatewayTimeoutError      connect or read timeout
+│   ├── GatewayConnectionError   could not connect, or the connection dropped before a reply
+│   └── StreamInterruptedError   the reply started streaming and then broke
+├── ToolError                    a tool failed; the agent turns it into a result for the model
+├── BudgetExceededError          a request would cross a spending limit
+└── MediaJobError                an image or video job failed, expired or was cancelled
+```
+
+This module imports nothing of ours, so every layer can raise from it.
+Error texts never contain an API key: the gateway layer redacts before it
+builds them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AllTokenAgentError(Exception):
+    """Root of every error raised by alltoken-agent."""
+
+
+class ConfigError(AllTokenAgentError):
+    """The configuration is missing, unreadable or inconsistent."""
+
+
+class UserError(AllTokenAgentError):
+    """The caller passed input that cannot be used."""
+
+
+class GatewayError(AllTokenAgentError):
+    """The gateway answered with an error, or talking to it failed.
+
+    Attributes:
+        message: Human-readable explanation, already redacted.
+        status: HTTP status, or None when no response arrived.
+        code: The gateway's error slug (``all_providers_failed``), or a slug of
+            ours for wire failures (``timeout``, ``connection_error``).
+        request_id: The gateway's request id when one is known.
+        param: The offending request field, when the gateway names one.
+        type: The gateway's error type (``auth_error``), when given.
+    """
+
+    default_code = "gateway_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        param: str | None = None,
+        type: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code or self.default_code
+        self.request_id = request_id
+        self.param = param
+        self.type = type
+        self.attempts = 1
+        """How many times the request was sent before giving up."""
+
+    def __str__(self) -> str:
+        head = self.code if self.status is None else f"{self.code} (HTTP {self.status})"
+        tries = f" (gave up after {self.attempts} attempts)" if self.attempts > 1 else ""
+        tail = f" [request_id={self.request_id}]" if self.request_id else ""
+        return f"{head}: {self.message}{tries}{tail}"
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status={self.status!r}, code={self.code!r}, "
+            f"request_id={self.request_id!r}, message={self.message!r})"
+        )
+
+
+class BadRequestError(GatewayError):
+    """The gateway rejected the request as invalid (400); fix the request."""
+
+    default_code = "invalid_request"
+
+
+class AuthenticationError(GatewayError):
+    """The API key is missing, wrong or revoked (401); set a valid key."""
+
+    default_code = "invalid_api_key"
+
+
+class PaymentRequiredError(GatewayError):
+    """The account has no balance or quota left (402); top up."""
+
+    default_code = "payment_required"
+
+
+class PermissionDeniedError(GatewayError):
+    """The key may not do this (403)."""
+
+    default_code = "forbidden"
+
+
+class NotFoundError(GatewayError):
+    """The model, task or route does not exist (404)."""
+
+    default_code = "not_found"
+
+
+class ConflictError(GatewayError):
+    """The request conflicts with the state on the gateway (409).
+
+    Attributes:
+        task_id: The original task of a duplicate submit, when the gateway names it.
+    """
+
+    default_code = "conflict"
+
+    def __init__(self, message: str, *, task_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.task_id = task_id
+
+
+class GoneError(GatewayError):
+    """The result was already delivered or has expired (410)."""
+
+    default_code = "gone"
+
+
+class RateLimitError(GatewayError):
+    """Too many requests (429).
+
+    Attributes:
+        retry_after: Seconds the gateway asked us to wait, when it said.
+    """
+
+    default_code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class UpstreamError(GatewayError):
+    """The gateway or every provider behind it failed (5xx); retry or switch model."""
+
+    default_code = "upstream_error"
+
+
+class GatewayTimeoutError(GatewayError):
+    """Connecting or waiting for a reply took longer than the configured timeout."""
+
+    default_code = "timeout"
+
+
+class GatewayConnectionError(GatewayError):
+    """The gateway could not be reached, or dropped the connection before replying."""
+
+    default_code = "connection_error"
+
+
+class StreamInterruptedError(GatewayError):
+    """A streamed reply started and then broke; the partial text is not a complete answer.
+
+    Attributes:
+        partial_text: What arrived before the break, for display only.
+    """
+
+    default_code = "stream_interrupted"
+
+    def __init__(self, message: str, *, partial_text: str = "", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.partial_text = partial_text
+
+
+class ToolError(AllTokenAgentError):
+    """A tool failed; the agent reports it to the model as an error result."""
+
+
+class BudgetExceededError(AllTokenAgentError):
+    """The next request would cross a spending limit, so it was not sent."""
+
+
+class MediaJobError(AllTokenAgentError):
+    """An image or video job failed, expired or was cancelled."""

@@ -1,0 +1,57 @@
+"""The wire layer: providers, HTTP transport, SSE decoding, errors and retries."""
+
+from __future__ import annotations
+
+from alltoken_agent.gateway.client import OFFLINE_KEY, Gateway, RetryNotice
+from alltoken_agent.gateway.providers import (
+    BUILTIN_PROVIDERS,
+    DEFAULT_PROVIDER,
+    Provider,
+    Resolved,
+    get_provider,
+    provider_names,
+    resolve,
+)
+from alltoken_agent.gateway.redact import Redactor
+from alltoken_agent.gateway.retry import RetryPolicy
+from alltoken_agent.gateway.stream import ChatStream
+from alltoken_agent.gateway.types import (
+    ChatResult,
+    ContentDelta,
+    Cost,
+    CostEvent,
+    FinishEvent,
+    ReasoningDelta,
+    StreamEvent,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    UsageEvent,
+)
+
+__all__ = [
+    "BUILTIN_PROVIDERS",
+    "DEFAULT_PROVIDER",
+    "OFFLINE_KEY",
+    "ChatResult",
+    "ChatStream",
+    "ContentDelta",
+    "Cost",
+    "CostEvent",
+    "FinishEvent",
+    "Gateway",
+    "Provider",
+    "ReasoningDelta",
+    "Redactor",
+    "Resolved",
+    "RetryNotice",
+    "RetryPolicy",
+    "StreamEvent",
+    "ToolCall",
+    "ToolCallDelta",
+    "Usage",
+    "UsageEvent",
+    "get_provider",
+    "provider_names",
+    "resolve",
+]

@@ -1,0 +1,101 @@
+"""Turn an HTTP error status and body into the right GatewayError."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from alltoken_agent import errors
+
+_BY_STATUS: dict[int, type[errors.GatewayError]] = {
+    400: errors.BadRequestError,
+    401: errors.AuthenticationError,
+    402: errors.PaymentRequiredError,
+    403: errors.PermissionDeniedError,
+    404: errors.NotFoundError,
+    409: errors.ConflictError,
+    410: errors.GoneError,
+    413: errors.BadRequestError,
+    422: errors.BadRequestError,
+    429: errors.RateLimitError,
+}
+_MAX_TEXT = 300
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Read ``Retry-After`` as seconds (these gateways never send the date form)."""
+    if not value:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def error_class(status: int) -> type[errors.GatewayError]:
+    """The error class for an HTTP status."""
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    if status >= 500:
+        return errors.UpstreamError
+    return errors.GatewayError
+
+
+def error_from_payload(
+    payload: Mapping[str, Any],
+    *,
+    status: int | None,
+    headers: Mapping[str, str],
+    redact: Callable[[str], str],
+    cls: type[errors.GatewayError] | None = None,
+) -> errors.GatewayError:
+    """Build an error from a parsed ``{"error": {...}}`` envelope."""
+    env = payload.get("error")
+    if not isinstance(env, Mapping):
+        env = {"message": str(env)} if env else {}
+    # Some errors (404s) carry request_id at the top level instead of inside `error`.
+    request_id = (
+        _text(env.get("request_id"))
+        or _text(payload.get("request_id"))
+        or headers.get("x-gateway-request-id")
+    )
+    message = _text(env.get("message")) or f"HTTP {status}"
+    kwargs: dict[str, Any] = {
+        "status": status,
+        "code": _text(env.get("code")),
+        "request_id": request_id,
+        "param": _text(env.get("param")),
+        "type": _text(env.get("type")),
+    }
+    klass = cls or (error_class(status) if status is not None else errors.GatewayError)
+    if issubclass(klass, errors.RateLimitError):
+        kwargs["retry_after"] = parse_retry_after(headers.get("retry-after"))
+    if issubclass(klass, errors.ConflictError):
+        kwargs["task_id"] = _text(env.get("task_id"))
+    return klass(redact(message), **kwargs)
+
+
+def error_from_response(
+    status: int,
+    body: bytes,
+    headers: Mapping[str, str],
+    redact: Callable[[str], str],
+) -> errors.GatewayError:
+    """Build an error from a failed response, also when its body is not JSON."""
+    try:
+        payload = json.loads(body) if body else {}
+    except (ValueError, UnicodeDecodeError):
+        payload = None
+    if not isinstance(payload, Mapping):
+        snippet = " ".join(body[:_MAX_TEXT].decode("utf-8", "replace").split())
+        reason = f"HTTP {status} with a non-JSON body" + (f": {snippet}" if snippet else "")
+        payload = {"error": {"message": reason, "code": f"http_{status}"}}
+    return error_from_payload(payload, status=status, headers=headers, redact=redact)
+
+
+def _text(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    return str(value)

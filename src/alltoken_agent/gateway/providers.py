@@ -1,0 +1,168 @@
+"""Provider profiles (data, not subclasses) and how a run picks one.
+
+Precedence for every setting: explicit argument (a CLI flag) > environment
+variable > config file > built-in default.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from pydantic import SecretStr
+
+from alltoken_agent.config import Config, Dialect
+from alltoken_agent.errors import ConfigError
+
+PROVIDER_ENV = "ALLTOKEN_AGENT_PROVIDER"
+MODEL_ENV = "ALLTOKEN_AGENT_MODEL"
+BASE_URL_ENV = "ALLTOKEN_AGENT_BASE_URL"
+
+
+@dataclass(frozen=True)
+class Provider:
+    """Everything we need to know to talk to one gateway."""
+
+    name: str
+    """Profile name, e.g. ``alltoken``."""
+    base_url: str | None
+    """OpenAI-compatible base, ending in ``/v1`` for the known gateways."""
+    api_key_env: str | None
+    """Environment variable that holds the key."""
+    dialect: Dialect
+    """Wire dialect for media jobs and gateway extensions."""
+    default_model: str | None = None
+    requires_key: bool = True
+    """False for local servers (Ollama, vLLM) that take no key."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Extra headers sent with every request."""
+
+    @property
+    def public_base_url(self) -> str | None:
+        """Base of AllToken's public catalog endpoints (``/api-account``), if any."""
+        if self.dialect != "alltoken" or not self.base_url:
+            return None
+        root = self.base_url.rstrip("/")
+        root = root.removesuffix("/v1")
+        return root + "/api-account"
+
+
+BUILTIN_PROVIDERS: dict[str, Provider] = {
+    "alltoken": Provider(
+        name="alltoken",
+        base_url="https://api.alltoken.ai/v1",
+        api_key_env="ALLTOKEN_API_KEY",
+        dialect="alltoken",
+        default_model="minimax-m2.7",
+    ),
+    "tokenhub": Provider(
+        name="tokenhub",
+        base_url="https://tokenhub.link/v1",
+        api_key_env="TOKENHUB_API_KEY",
+        dialect="tokenhub",
+        default_model="deepseek-v3.2",
+    ),
+    "openai": Provider(
+        name="openai",
+        base_url=None,
+        api_key_env="OPENAI_API_KEY",
+        dialect="openai",
+    ),
+}
+DEFAULT_PROVIDER = "alltoken"
+
+
+def provider_names(config: Config | None = None) -> list[str]:
+    """Every provider name the user can pick: built-ins first, then the config's."""
+    names = list(BUILTIN_PROVIDERS)
+    if config:
+        names += [n for n in config.providers if n not in BUILTIN_PROVIDERS]
+    return names
+
+
+def get_provider(name: str, config: Config | None = None) -> Provider:
+    """Return the profile called ``name``, with the config file's overrides applied.
+
+    Raises:
+        ConfigError: No built-in or configured provider has that name.
+    """
+    base = BUILTIN_PROVIDERS.get(name)
+    override = config.providers.get(name) if config else None
+    if base is None and override is None:
+        known = ", ".join(provider_names(config))
+        raise ConfigError(f"unknown provider {name!r}; known providers: {known}")
+    if base is None:
+        base = Provider(name=name, base_url=None, api_key_env=None, dialect="openai")
+    if override is None:
+        return base
+    changes = {
+        key: value
+        for key, value in override.model_dump(exclude_unset=True).items()
+        if value is not None
+    }
+    if "headers" in changes:
+        changes["headers"] = {**base.headers, **changes["headers"]}
+    return replace(base, **changes)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The outcome of picking provider, URL, model and key for one run."""
+
+    provider: Provider
+    """The profile, with ``base_url`` already overridden when asked."""
+    model: str | None
+    api_key: SecretStr | None
+    base_url_overridden: bool = False
+
+    @property
+    def missing_key(self) -> bool:
+        """True when the provider needs a key and none was found."""
+        return self.api_key is None and self.provider.requires_key
+
+    def describe_missing_key(self) -> str:
+        """A sentence telling the user which variable to set."""
+        env = self.provider.api_key_env or "an API key variable"
+        return f"no API key for provider {self.provider.name!r}: set {env}"
+
+
+def resolve(
+    *,
+    provider: str | Provider | None = None,
+    base_url: str | None = None,
+    model: str | None = None,
+    config: Config | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Resolved:
+    """Pick provider, base URL, model and API key by the precedence rules.
+
+    Raises:
+        ConfigError: The provider is unknown, or it has no base URL.
+    """
+    env = os.environ if environ is None else environ
+    cfg = config or Config()
+    if isinstance(provider, Provider):
+        profile = provider
+    else:
+        profile = get_provider(
+            provider or env.get(PROVIDER_ENV) or cfg.provider or DEFAULT_PROVIDER, cfg
+        )
+    name = profile.name
+    url = base_url or env.get(BASE_URL_ENV)
+    if url:
+        profile = replace(profile, base_url=url.rstrip("/"))
+    if not profile.base_url:
+        raise ConfigError(
+            f"provider {name!r} has no base URL: pass --base-url or set "
+            f"[providers.{name}] base_url in the config file"
+        )
+    chosen_model = model or env.get(MODEL_ENV) or cfg.model or profile.default_model
+    key_value = env.get(profile.api_key_env) if profile.api_key_env else None
+    api_key = SecretStr(key_value) if key_value else None
+    return Resolved(
+        provider=profile,
+        model=chosen_model,
+        api_key=api_key,
+        base_url_overridden=bool(url),
+    )

@@ -1,0 +1,63 @@
+"""One retry policy for every request: which failures to retry, and how long to wait."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from alltoken_agent.errors import (
+    GatewayConnectionError,
+    GatewayError,
+    GatewayTimeoutError,
+    RateLimitError,
+    UpstreamError,
+)
+
+# 501 Not Implemented and 505 will not get better by asking again.
+_NEVER_RETRY_5XX = frozenset({501, 505})
+# Upstream codes that mean "misconfigured", not "try again" (gateway-api.md §1.10).
+_PERMANENT_UPSTREAM_CODES = frozenset({"upstream_auth_failed", "unknown_api_format"})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retry 429, 5xx, timeouts and connection errors; never 4xx otherwise.
+
+    Attributes:
+        max_retries: Retries after the first attempt.
+        base_delay: First backoff step in seconds; doubles each attempt.
+        max_delay: Cap of one backoff sleep.
+        max_retry_after: A ``Retry-After`` longer than this is not waited for:
+            the error is raised at once rather than hanging the caller.
+    """
+
+    max_retries: int = 3
+    base_delay: float = 0.5
+    max_delay: float = 20.0
+    max_retry_after: float = 120.0
+
+    def is_retryable(self, error: GatewayError) -> bool:
+        """Whether asking again can help."""
+        if isinstance(error, (RateLimitError, GatewayTimeoutError, GatewayConnectionError)):
+            return True
+        if isinstance(error, UpstreamError):
+            return error.status not in _NEVER_RETRY_5XX and (
+                error.code not in _PERMANENT_UPSTREAM_CODES
+            )
+        return False
+
+    def delay(self, attempt: int, error: GatewayError) -> float | None:
+        """Seconds to sleep before retry number ``attempt + 1``, or None to give up.
+
+        ``Retry-After`` wins when present; otherwise exponential backoff with
+        full jitter (a uniform draw below the doubled step), which spreads out
+        clients that failed together.
+        """
+        if attempt >= self.max_retries or not self.is_retryable(error):
+            return None
+        if isinstance(error, RateLimitError) and error.retry_after is not None:
+            if error.retry_after > self.max_retry_after:
+                return None
+            return error.retry_after
+        ceiling = min(self.max_delay, self.base_delay * (2**attempt))
+        return random.uniform(0, ceiling)

@@ -1,0 +1,269 @@
+"""A streamed chat completion: events as they arrive, a complete result at the end."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from alltoken_agent.errors import GatewayError, StreamInterruptedError
+from alltoken_agent.gateway._envelope import error_from_payload
+from alltoken_agent.gateway.sse import SSEDecoder
+from alltoken_agent.gateway.types import (
+    ChatResult,
+    ContentDelta,
+    Cost,
+    CostEvent,
+    FinishEvent,
+    ReasoningDelta,
+    StreamEvent,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    UsageEvent,
+)
+
+REQUEST_ID_FIELD = "x-gateway-request-id"
+
+
+class ChatStream:
+    """One streaming request.
+
+    Use it as ``async with gateway.stream(...) as stream: async for event in stream``
+    (the request is sent, and retried, on entry), or iterate it directly. After
+    the last event, ``result`` holds the whole reply. Once the first byte of the
+    body has arrived nothing is retried: a break raises ``StreamInterruptedError``.
+    """
+
+    def __init__(
+        self,
+        open_response: Callable[[], Awaitable[httpx.Response]],
+        redact: Callable[[str], str],
+    ) -> None:
+        self._open_response = open_response
+        self._redact = redact
+        self._response: httpx.Response | None = None
+        self._result: ChatResult | None = None
+        self._consumed = False
+        self.request_id: str | None = None
+        """Body field ``x-gateway-request-id`` when sent, else the response header."""
+        self.model: str | None = None
+        """The model that answered, from the chunks."""
+
+    async def __aenter__(self) -> ChatStream:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def open(self) -> None:
+        """Send the request (with retries) and wait for the response headers."""
+        if self._response is None:
+            self._response = await self._open_response()
+            self.request_id = self._response.headers.get(REQUEST_ID_FIELD)
+
+    async def aclose(self) -> None:
+        """Release the connection; reading the body to its end lets it be reused."""
+        if self._response is not None:
+            await self._response.aclose()
+
+    @property
+    def result(self) -> ChatResult:
+        """The complete reply; available once the stream has been read to the end."""
+        if self._result is None:
+            raise RuntimeError("the stream has not been read to the end yet")
+        return self._result
+
+    async def collect(self) -> ChatResult:
+        """Read the whole stream and return the result."""
+        async for _ in self:
+            pass
+        return self.result
+
+    def __aiter__(self) -> AsyncIterator[StreamEvent]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[StreamEvent]:
+        if self._consumed:
+            raise RuntimeError("a ChatStream can be iterated only once")
+        self._consumed = True
+        owned = self._response is None
+        await self.open()
+        try:
+            async for event in self._events():
+                yield event
+        finally:
+            if owned:
+                await self.aclose()
+
+    async def _events(self) -> AsyncIterator[StreamEvent]:
+        # One long frame on purpose: this runs per chunk, and calls cost time.
+        response = self._response
+        assert response is not None
+        loads = json.loads
+        decoder = SSEDecoder()
+        text: list[str] = []
+        reasoning: list[str] = []
+        calls: dict[int, list[Any]] = {}
+        finish: str | None = None
+        usage: Usage | None = None
+        cost: Cost | None = None
+        done = False
+        body_request_id: str | None = None
+        response_id: str | None = None
+        try:
+            async for raw in response.aiter_bytes():
+                for is_comment, payload in decoder.feed(raw):
+                    if is_comment:
+                        parsed = self._parse_cost(payload)
+                        if parsed is not None:
+                            cost = parsed
+                            yield CostEvent(parsed)
+                        continue
+                    if payload == b"[DONE]":
+                        # Keep reading: the cost comment comes after [DONE], and
+                        # reading to the end returns the connection to the pool.
+                        done = True
+                        continue
+                    try:
+                        chunk = loads(payload)
+                    except ValueError:
+                        raise self._interrupted(
+                            "the gateway sent a malformed chunk (not JSON)",
+                            text,
+                            code="malformed_chunk",
+                        ) from None
+                    if not isinstance(chunk, dict):
+                        continue
+                    if "error" in chunk:
+                        raise self._mid_stream_error(chunk, text)
+                    if response_id is None:
+                        response_id = chunk.get("id")
+                        self.model = chunk.get("model") or self.model
+                    if body_request_id is None:
+                        body_request_id = chunk.get(REQUEST_ID_FIELD)
+                    wire_usage = chunk.get("usage")
+                    if wire_usage:
+                        usage = Usage.from_wire(wire_usage)
+                        yield UsageEvent(usage)
+                    choices = chunk.get("choices")
+                    if not choices:
+                        continue
+                    choice = choices[0]
+                    delta = choice.get("delta")
+                    if delta:
+                        piece = delta.get("reasoning_content") or delta.get("reasoning")
+                        if piece:
+                            reasoning.append(piece)
+                            yield ReasoningDelta(piece)
+                        piece = delta.get("content")
+                        if piece:
+                            text.append(piece)
+                            yield ContentDelta(piece)
+                        fragments = delta.get("tool_calls")
+                        if fragments:
+                            for fragment in fragments:
+                                yield _merge_tool_fragment(calls, fragment)
+                    reason = choice.get("finish_reason")
+                    if reason:
+                        finish = reason
+                        yield FinishEvent(reason)
+            for is_comment, payload in decoder.close():
+                if payload == b"[DONE]":
+                    done = True
+                elif is_comment:
+                    cost = self._parse_cost(payload) or cost
+        except httpx.TimeoutException:
+            raise self._interrupted(
+                "the gateway stopped sending in the middle of the reply (read timeout)",
+                text,
+                code="stream_timeout",
+            ) from None
+        except httpx.TransportError as exc:
+            raise self._interrupted(
+                f"the connection broke in the middle of the reply ({type(exc).__name__})",
+                text,
+            ) from None
+        if not done and finish is None:
+            raise self._interrupted("the reply ended before it was finished", text)
+        if body_request_id:
+            self.request_id = body_request_id
+        self._result = ChatResult(
+            text="".join(text),
+            reasoning="".join(reasoning),
+            tool_calls=_complete_calls(calls),
+            finish_reason=finish,
+            usage=usage,
+            cost=cost,
+            model=self.model,
+            request_id=self.request_id,
+            response_id=response_id,
+        )
+
+    def _parse_cost(self, payload: bytes) -> Cost | None:
+        if not payload.startswith(b"{"):
+            return None
+        try:
+            data = json.loads(payload)
+        except ValueError:
+            return None
+        return Cost.from_comment(data) if isinstance(data, dict) else None
+
+    def _interrupted(
+        self, message: str, text: list[str], *, code: str = "stream_interrupted"
+    ) -> StreamInterruptedError:
+        received = sum(len(t) for t in text)
+        return StreamInterruptedError(
+            f"{message}; {received} characters had arrived and are not a complete answer",
+            code=code,
+            request_id=self.request_id,
+            partial_text="".join(text),
+        )
+
+    def _mid_stream_error(self, chunk: dict[str, Any], text: list[str]) -> GatewayError:
+        error = error_from_payload(
+            chunk, status=None, headers={}, redact=self._redact, cls=StreamInterruptedError
+        )
+        if isinstance(error, StreamInterruptedError):
+            error.partial_text = "".join(text)
+        error.request_id = error.request_id or self.request_id
+        return error
+
+
+def _merge_tool_fragment(calls: dict[int, list[Any]], fragment: dict[str, Any]) -> ToolCallDelta:
+    """Fold one tool-call fragment into its slot, keyed by ``index``.
+
+    Hosts split ids, names and arguments differently, and interleave slots of
+    parallel calls, so every part may arrive in any fragment.
+    """
+    index = fragment.get("index")
+    if not isinstance(index, int):
+        index = len(calls)
+    slot = calls.get(index)
+    if slot is None:
+        slot = calls[index] = [None, "", []]
+    call_id = fragment.get("id")
+    if call_id:
+        slot[0] = call_id
+    function = fragment.get("function") or {}
+    name = function.get("name")
+    if name:
+        # Most hosts send the name once; a few repeat it on every fragment.
+        if not slot[1].endswith(name):
+            slot[1] += name
+    arguments = function.get("arguments") or ""
+    if arguments:
+        slot[2].append(arguments)
+    return ToolCallDelta(index=index, id=call_id, name=name, arguments=arguments)
+
+
+def _complete_calls(calls: dict[int, list[Any]]) -> tuple[ToolCall, ...]:
+    out = []
+    for index in sorted(calls):
+        call_id, name, parts = calls[index]
+        arguments = "".join(parts).strip() or "{}"
+        out.append(ToolCall(id=call_id or f"call_{index}", name=name, arguments=arguments))
+    return tuple(out)

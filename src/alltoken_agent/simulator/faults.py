@@ -1,0 +1,237 @@
+"""Fault vocabulary: parse `X-Sim-Fault` specs and build the faulty responses.
+
+A fault applies to one `/v1` request: the `X-Sim-Fault` header wins, otherwise the
+next queued fault (see `control.SimulatorState.enqueue_faults`) is consumed.
+
+Vocabulary (case-insensitive):
+
+* `429`, `429:N`, `429:none`: rate limit with `Retry-After: 1`, `N`, or no header.
+* `400` `401` `402` `403` `404` `500` `502` `503`: an error envelope with that status.
+* `html502`: status 502 with an HTML body, as a proxy in front of the gateway would send.
+* `leak_key`: 401 whose message and an `x-upstream-authorization` header echo the bearer
+  token (a hostile upstream, to test the client's redaction).
+* `disconnect:N`: N data chunks, then the connection drops (non-stream: no response).
+* `malformed:N`: after N data chunks a `data: {"choices": [` line, then the normal rest.
+* `no_done`: a normal stream without `data: [DONE]` and without the cost comment.
+* `eof:N`: after N data chunks the body ends cleanly (no finish chunk, no `[DONE]`).
+* `slow:S`: sleep S seconds before the status line.
+* `stall:N:S`: after N data chunks, sleep S seconds, then continue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from alltoken_agent.simulator._constants import RAW_SEND_SCOPE_KEY
+from alltoken_agent.simulator.envelope import error_response
+
+FaultKind = Literal[
+    "status", "html502", "leak_key", "disconnect", "malformed", "no_done", "eof", "slow", "stall"
+]
+STREAM_KINDS: Final = frozenset({"disconnect", "malformed", "no_done", "eof", "stall"})
+"""Fault kinds that act on the response body rather than replacing the response."""
+
+MAX_FAULT_SECONDS: Final = 300.0
+"""Upper bound for `slow`/`stall` so a typo cannot hang a test run for hours."""
+
+# HTTP status -> (code slug, message). Slugs marked in envelope.ERROR_TYPES.
+STATUS_FAULTS: Final[dict[int, tuple[str, str]]] = {
+    400: ("invalid_request", "The request was rejected (simulated fault). Fix the request."),
+    401: ("invalid_api_key", "The API key is invalid (simulated fault). Use a valid key."),
+    # invented slug: 402 has none documented (gateway-api.md §1.10, §3 row 16).
+    402: ("insufficient_balance", "Insufficient balance (simulated fault). Top up the account."),
+    # invented slug: 403 has none documented.
+    403: ("forbidden", "This key may not use this resource (simulated fault)."),
+    404: ("not_found", "Not found (simulated fault)."),
+    # invented slug: 429 has none documented.
+    429: ("rate_limit_exceeded", "Rate limit exceeded (simulated fault). Retry after a pause."),
+    # invented slug: 500 has none documented.
+    500: ("internal_error", "Internal gateway error (simulated fault). Retry with backoff."),
+    502: ("upstream_error", "The upstream provider failed (simulated fault). Retry later."),
+    503: ("all_providers_failed", "All providers failed (simulated fault). Retry or switch."),
+}
+
+
+_BARE_KINDS: Final[dict[str, FaultKind]] = {
+    "html502": "html502",
+    "leak_key": "leak_key",
+    "no_done": "no_done",
+}
+_COUNTED_KINDS: Final[dict[str, FaultKind]] = {
+    "disconnect": "disconnect",
+    "malformed": "malformed",
+    "eof": "eof",
+}
+
+
+class FaultSpecError(ValueError):
+    """A fault spec is not in the vocabulary of this module."""
+
+
+class SimulatedDisconnectError(ConnectionError):
+    """Raised to abort a response when the socket cannot be reached directly."""
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One parsed fault spec."""
+
+    spec: str
+    """Normalised spec text, as recorded in the request log."""
+    kind: FaultKind
+    """What the fault does (see the module docstring)."""
+    status: int | None = None
+    """HTTP status for `status` faults."""
+    retry_after: int | None = None
+    """`Retry-After` seconds for 429; None sends no header."""
+    after_chunks: int = 0
+    """N of `disconnect`/`malformed`/`eof`/`stall`: data chunks sent before acting."""
+    seconds: float = 0.0
+    """S of `slow`/`stall`."""
+
+    @property
+    def acts_on_body(self) -> bool:
+        """Whether the fault changes the body of an otherwise normal response."""
+        return self.kind in STREAM_KINDS
+
+
+def _count(text: str, spec: str) -> int:
+    if not text.isdigit():
+        raise FaultSpecError(f"fault {spec!r}: {text!r} is not a chunk count (an integer >= 0)")
+    return int(text)
+
+
+def _seconds(text: str, spec: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 <= value <= MAX_FAULT_SECONDS):
+        raise FaultSpecError(
+            f"fault {spec!r}: {text!r} is not a duration in seconds (0 to {MAX_FAULT_SECONDS:g})"
+        )
+    return value
+
+
+def parse_fault(spec: str) -> Fault:
+    """Parse one fault spec.
+
+    Args:
+        spec: Text such as `429:2`, `disconnect:3` or `stall:2:0.5`.
+
+    Returns:
+        The parsed fault.
+
+    Raises:
+        FaultSpecError: The spec is not in the vocabulary.
+    """
+    norm = spec.strip().lower()
+    head, _, rest = norm.partition(":")
+    args = rest.split(":") if rest else []
+    if norm in _BARE_KINDS:
+        return Fault(norm, _BARE_KINDS[norm])
+    if head.isdigit() and int(head) in STATUS_FAULTS:
+        status = int(head)
+        if status == 429 and len(args) <= 1:
+            if not args:
+                return Fault(norm, "status", status=429, retry_after=1)
+            if args[0] == "none":
+                return Fault(norm, "status", status=429, retry_after=None)
+            return Fault(norm, "status", status=429, retry_after=_count(args[0], spec))
+        if not args:
+            return Fault(norm, "status", status=status)
+    elif head in _COUNTED_KINDS and len(args) == 1:
+        return Fault(norm, _COUNTED_KINDS[head], after_chunks=_count(args[0], spec))
+    elif head == "slow" and len(args) == 1:
+        return Fault(norm, "slow", seconds=_seconds(args[0], spec))
+    elif head == "stall" and len(args) == 2:
+        return Fault(
+            norm, "stall", after_chunks=_count(args[0], spec), seconds=_seconds(args[1], spec)
+        )
+    raise FaultSpecError(
+        f"unknown fault spec {spec!r}; known: 429[:N|:none], 400, 401, 402, 403, 404, 500, "
+        "502, 503, html502, leak_key, disconnect:N, malformed:N, no_done, eof:N, slow:S, "
+        "stall:N:S"
+    )
+
+
+def replacement_response(
+    fault: Fault, *, request_id: str, bearer_token: str | None
+) -> Response | None:
+    """Return the response that replaces the normal one, or None if the fault does not.
+
+    Args:
+        fault: The fault to apply.
+        request_id: Gateway request id of this request.
+        bearer_token: The presented bearer token (only `leak_key` echoes it).
+
+    Returns:
+        The faulty response for `status`, `html502` and `leak_key` faults, else None.
+    """
+    if fault.kind == "status" and fault.status is not None:
+        code, message = STATUS_FAULTS[fault.status]
+        headers: dict[str, str] = {}
+        if fault.status == 429:
+            headers["x-ratelimit-remaining"] = "0"
+            if fault.retry_after is not None:
+                headers["Retry-After"] = str(fault.retry_after)
+        return error_response(
+            fault.status, code, message, request_id=request_id, headers=headers
+        )
+    if fault.kind == "html502":
+        return Response("<html>Bad Gateway</html>", status_code=502, media_type="text/html")
+    if fault.kind == "leak_key":
+        presented = f"Bearer {bearer_token or ''}"
+        return error_response(
+            401,
+            "invalid_api_key",
+            f"Upstream rejected credentials {presented} (simulated hostile upstream).",
+            request_id=request_id,
+            headers={"x-upstream-authorization": presented},
+        )
+    return None
+
+
+async def drop_connection(scope: Scope) -> bool:
+    """Close the client connection now, after flushing what was already sent.
+
+    ASGI has no "abort" message, so this reaches the socket through the server's own
+    `send` callable stashed by the app (uvicorn's h11 cycle object exposes `transport`
+    and `disconnected`). Waiting for the disconnect keeps uvicorn from writing a 500
+    afterwards or logging a spurious error.
+
+    Args:
+        scope: The ASGI scope of the request.
+
+    Returns:
+        True if the connection was closed, False if the server is not one this
+        function knows how to reach (the caller then raises instead).
+    """
+    cycle = getattr(scope.get(RAW_SEND_SCOPE_KEY), "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if not isinstance(transport, asyncio.BaseTransport):
+        return False
+    transport.close()
+    for _ in range(400):
+        if getattr(cycle, "disconnected", True):
+            break
+        await asyncio.sleep(0.005)
+    return True
+
+
+class DropConnection(Response):
+    """A "response" that closes the connection without sending anything."""
+
+    def __init__(self) -> None:
+        super().__init__(b"", status_code=500)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Drop the connection (or, on an unknown server, abort via an exception)."""
+        if not await drop_connection(scope):
+            raise SimulatedDisconnectError("simulated disconnect (fault)")

@@ -1,0 +1,49 @@
+"""Fixtures shared by every test: isolation from the machine, and a guard against the network."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+KEY_VARS = (
+    "ALLTOKEN_API_KEY",
+    "TOKENHUB_API_KEY",
+    "OPENAI_API_KEY",
+    "ALLTOKEN_AGENT_PROVIDER",
+    "ALLTOKEN_AGENT_MODEL",
+    "ALLTOKEN_AGENT_BASE_URL",
+    "ALLTOKEN_AGENT_DEBUG",
+    "OPENAI_BASE_URL",
+)
+_LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "ip6-localhost"}
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _is_loopback(host: Any) -> bool:
+    if host is None:
+        return True
+    name = host.decode() if isinstance(host, bytes) else str(host)
+    return name in _LOOPBACK_NAMES or name.startswith("127.")
+
+
+def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    if not _is_loopback(host):
+        raise OSError(f"tests may only reach loopback addresses, not {host!r}")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
+    """No real keys, a private home for config/data/cache, and no way off loopback."""
+    for name in KEY_VARS:
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("ALLTOKEN_AGENT_HOME", str(home))
+    monkeypatch.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)
+    yield home

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import pytest
+
+from alltoken_agent import (
+    AuthenticationError,
+    BadRequestError,
+    GatewayConnectionError,
+    GatewayError,
+    GatewayTimeoutError,
+    NotFoundError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    RateLimitError,
+    UpstreamError,
+)
+from alltoken_agent.gateway import RetryPolicy
+
+
+def test_retry_after_is_honoured_exactly() -> None:
+    policy = RetryPolicy(max_retries=3)
+    assert policy.delay(0, RateLimitError("slow down", status=429, retry_after=7)) == 7
+
+
+def test_retry_after_beyond_the_cap_gives_up_instead_of_hanging() -> None:
+    policy = RetryPolicy(max_retries=3, max_retry_after=30)
+    assert policy.delay(0, RateLimitError("x", status=429, retry_after=31)) is None
+
+
+def test_backoff_has_full_jitter_under_a_doubling_ceiling() -> None:
+    policy = RetryPolicy(max_retries=10, base_delay=1.0, max_delay=5.0)
+    error = UpstreamError("boom", status=503, code="all_providers_failed")
+    for attempt, ceiling in [(0, 1.0), (1, 2.0), (2, 4.0), (3, 5.0), (6, 5.0)]:
+        delays = [policy.delay(attempt, error) for _ in range(200)]
+        assert all(d is not None and 0 <= d <= ceiling for d in delays)
+        assert max(d for d in delays if d is not None) > ceiling / 2  # spread, not constant
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        RateLimitError("x", status=429),
+        UpstreamError("x", status=500),
+        UpstreamError("x", status=503, code="all_providers_failed"),
+        GatewayTimeoutError("x"),
+        GatewayConnectionError("x"),
+    ],
+)
+def test_transient_failures_are_retried(error: GatewayError) -> None:
+    policy = RetryPolicy(max_retries=2)
+    assert policy.delay(0, error) is not None
+    assert policy.delay(2, error) is None
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        BadRequestError("x", status=400),
+        AuthenticationError("x", status=401),
+        PaymentRequiredError("x", status=402),
+        PermissionDeniedError("x", status=403),
+        NotFoundError("x", status=404),
+        UpstreamError("x", status=503, code="upstream_auth_failed"),
+        UpstreamError("x", status=501),
+    ],
+)
+def test_client_errors_are_never_retried(error: GatewayError) -> None:
+    assert RetryPolicy(max_retries=5).delay(0, error) is None
