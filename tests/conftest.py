@@ -47,3 +47,35 @@ def isolated_environment(
     monkeypatch.setenv("ALLTOKEN_AGENT_HOME", str(home))
     monkeypatch.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)
     yield home
+
+
+@pytest.fixture(scope="session")
+def alltoken_sim() -> Iterator[Any]:
+    """The simulator in AllToken's dialect, served over loopback for the whole session."""
+    from alltoken_agent.simulator import SimulatorServer
+
+    with SimulatorServer("alltoken") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def tokenhub_sim() -> Iterator[Any]:
+    """The simulator in TokenHub's dialect."""
+    from alltoken_agent.simulator import SimulatorServer
+
+    with SimulatorServer("tokenhub") as server:
+        yield server
+
+
+@pytest.fixture
+def sim(alltoken_sim: Any) -> Any:
+    """The AllToken-dialect simulator with a clean fault queue and request log."""
+    alltoken_sim.state.reset()
+    return alltoken_sim
+
+
+@pytest.fixture
+def th_sim(tokenhub_sim: Any) -> Any:
+    """The TokenHub-dialect simulator, reset."""
+    tokenhub_sim.state.reset()
+    return tokenhub_sim

@@ -17,6 +17,10 @@ api_key_env = "LOCAL_API_KEY"
 requires_key = false
 default_model = "llama3.2"
 dialect = "openai"
+
+[families.deepseek]              # model-family quirks (agent/families.py)
+search = "native"                # native | ignored | unreliable | rejected | unknown
+echo_reasoning = true            # send earlier reasoning_content back
 ```
 
 A ``[providers.NAME]`` table whose NAME is a built-in profile overrides only the
@@ -74,6 +78,14 @@ class ProviderSettings(_Section):
     headers: dict[str, str] = Field(default_factory=dict)
 
 
+class FamilySettings(_Section):
+    """Overrides for a model family (see ``agent/families.py``)."""
+
+    prefixes: list[str] | None = None
+    search: Literal["native", "ignored", "unreliable", "rejected", "unknown"] | None = None
+    echo_reasoning: bool | None = None
+
+
 class Config(_Section):
     """The whole config file."""
 
@@ -82,6 +94,7 @@ class Config(_Section):
     timeouts: TimeoutSettings = Field(default_factory=TimeoutSettings)
     retry: RetrySettings = Field(default_factory=RetrySettings)
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+    families: dict[str, FamilySettings] = Field(default_factory=dict)
 
 
 def load_config(path: Path) -> Config:

@@ -16,8 +16,14 @@ AllTokenAgentError
 │   ├── UpstreamError            5xx (all_providers_failed, upstream_error, ...)
 │   ├── GatewayTimeoutError      connect or read timeout
 │   ├── GatewayConnectionError   could not connect, or the connection dropped before a reply
-│   └── StreamInterruptedError   the reply started streaming and then broke
+│   ├── StreamInterruptedError   the reply started streaming and then broke
+│   └── AllModelsFailedError     every model of a fallback chain failed; holds each attempt
+├── AgentError                   the agent's run could not finish as asked
+│   ├── MaxStepsExceededError    the tool loop hit max_steps before a final answer
+│   └── OutputValidationError    the reply did not match output_type, even after a retry
 ├── ToolError                    a tool failed; the agent turns it into a result for the model
+│   ├── CalculationError         (agent/calculator.py) bad or unsafe arithmetic
+│   └── UnknownTimezoneError     (agent/clock.py) not an IANA time zone
 ├── BudgetExceededError          a request would cross a spending limit
 └── MediaJobError                an image or video job failed, expired or was cancelled
 ```
@@ -186,6 +192,63 @@ class StreamInterruptedError(GatewayError):
     def __init__(self, message: str, *, partial_text: str = "", **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.partial_text = partial_text
+
+
+class AllModelsFailedError(GatewayError):
+    """Every model of a fallback chain failed; ``failures`` holds each model's error.
+
+    Status, code and request id are those of the last failure.
+    """
+
+    default_code = "all_models_failed"
+
+    def __init__(self, failures: list[tuple[str, GatewayError]]) -> None:
+        last = failures[-1][1]
+        tried = "; ".join(f"{model}: {error.code}" for model, error in failures)
+        super().__init__(
+            f"every model failed ({tried})",
+            status=last.status,
+            code=self.default_code,
+            request_id=last.request_id,
+        )
+        self.failures = failures
+
+    @property
+    def last_error(self) -> GatewayError:
+        """The error of the last model tried."""
+        return self.failures[-1][1]
+
+
+class AgentError(AllTokenAgentError):
+    """The agent could not finish the run as asked."""
+
+
+class MaxStepsExceededError(AgentError):
+    """The tool loop used every step without a final answer.
+
+    Attributes:
+        result: The run so far (messages, tool calls, usage), for inspection.
+    """
+
+    code = "max_steps_exceeded"
+
+    def __init__(self, message: str, *, result: Any = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class OutputValidationError(AgentError):
+    """The reply did not validate against ``output_type``, also after one retry.
+
+    Attributes:
+        text: The last reply.
+    """
+
+    code = "output_validation_failed"
+
+    def __init__(self, message: str, *, text: str = "") -> None:
+        super().__init__(message)
+        self.text = text
 
 
 class ToolError(AllTokenAgentError):

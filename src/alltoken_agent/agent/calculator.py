@@ -22,6 +22,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Final, Literal
 
+from alltoken_agent.errors import ToolError
+
 MAX_EXPRESSION_LENGTH: Final = 1000
 """Longest expression accepted, in characters."""
 
@@ -60,10 +62,12 @@ _SYMBOLS: Final[dict[str, _SymbolKind]] = {
 }
 
 
-class CalculationError(ValueError):
+class CalculationError(ToolError, ValueError):
     """An expression could not be evaluated: malformed, undefined or beyond the guard rails.
 
     The message names the cause and, when there is one, the 1-based character position.
+    A `ToolError`, so the agent hands it to the model as an error result; also a
+    `ValueError`, since the input is what is wrong.
     """
 
     def __init__(self, message: str, position: int | None = None) -> None:

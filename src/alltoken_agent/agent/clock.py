@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo, available_timezones
 
+from alltoken_agent.errors import ToolError
+
 _UTC_ALIASES: Final = frozenset({"utc", "z", "gmt"})
 
 _NOT_ZONES: Final = frozenset({"localtime", "posixrules", "Factory"})
@@ -28,8 +30,12 @@ _WEEKDAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Sat
 _FORM_HINT: Final = "Use an IANA name of the form Region/City, e.g. 'Europe/Paris', or 'UTC'."
 
 
-class UnknownTimezoneError(ValueError):
-    """A time zone name is not in the IANA time zone database."""
+class UnknownTimezoneError(ToolError, ValueError):
+    """A time zone name is not in the IANA time zone database.
+
+    A `ToolError`, so the agent hands it to the model, suggestions included, as an error
+    result; also a `ValueError`, since the input is what is wrong.
+    """
 
     def __init__(self, name: str, suggestions: tuple[str, ...] = ()) -> None:
         shown = name if len(name) <= _MAX_NAME_LENGTH else name[:_MAX_NAME_LENGTH] + "..."

@@ -1,23 +1,15 @@
-"""`alltoken-agent chat`: one prompt in, a streamed reply out."""
+"""`alltoken-agent chat`: one message in, the agent's streamed reply out."""
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Annotated, Any
 
 import typer
 
-from alltoken_agent import (
-    ChatResult,
-    ContentDelta,
-    CostEvent,
-    FinishEvent,
-    GatewayError,
-    ReasoningDelta,
-    RetryNotice,
-    UsageEvent,
-    UserError,
-)
+from alltoken_agent import Agent, AgentEvent, RetryNotice, RunResult, UserError
+from alltoken_agent.agent import DEFAULT_INSTRUCTIONS, resolve_tool_names
 from alltoken_agent.cli.options import (
     BaseUrlOpt,
     GatewayOptions,
@@ -25,18 +17,18 @@ from alltoken_agent.cli.options import (
     ModelOpt,
     OfflineOpt,
     ProviderOpt,
+    load_user_config,
     open_gateway,
     print_retry,
 )
 from alltoken_agent.cli.output import EventWriter, run_command
+from alltoken_agent.cli.sessions import SessionLink
 
 
 def chat(
     prompt: Annotated[
         str | None,
-        typer.Argument(
-            help="The message to send; read from stdin when omitted.", show_default=False
-        ),
+        typer.Argument(help="The message to send; read from stdin if omitted.", show_default=False),
     ] = None,
     model: ModelOpt = None,
     system: Annotated[
@@ -54,41 +46,64 @@ def chat(
         typer.Option("--max-tokens", min=1, help="Cap on reply tokens.", show_default=False),
     ] = None,
     search: Annotated[
-        bool, typer.Option("--search", help="Ask the gateway to search the web (enable_search).")
+        bool,
+        typer.Option(
+            "--search",
+            help="Search the web: enable_search where the model family supports it, "
+            "else the web_search tool.",
+        ),
     ] = False,
     thinking: Annotated[
         bool,
         typer.Option("--thinking", help="Ask for the model's reasoning; streamed to stderr."),
     ] = False,
+    tools: Annotated[
+        str,
+        typer.Option(
+            "--tools",
+            help="Tools: default (get_current_time, calculate), none, or a comma-separated "
+            "list (get_current_time, calculate, web_search).",
+        ),
+    ] = "default",
+    max_steps: Annotated[
+        int, typer.Option("--max-steps", min=1, help="Model requests allowed for this message.")
+    ] = 5,
+    session: Annotated[
+        str | None,
+        typer.Option(
+            "--session",
+            help="Keep the conversation under this name between runs (stored locally).",
+            show_default=False,
+        ),
+    ] = None,
     offline: OfflineOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """Send one message and stream the reply to stdout.
+    """Send a message to an agent and stream its reply to stdout.
 
-    With no API key set for the provider, it runs on the built-in offline
-    simulator and says so on stderr.
+    The agent may call tools (the time and a calculator by default) before it
+    answers. With no API key set for the provider, it runs on the built-in
+    offline simulator and says so on stderr.
 
     \b
     Examples:
-      alltoken-agent chat "Explain SSE in one sentence"
+      alltoken-agent chat "What time is it in Tokyo?"
       echo "Summarise this" | alltoken-agent chat -m deepseek-v4-flash --json
-      alltoken-agent chat --provider tokenhub --thinking "Why is the sky blue?"
+      alltoken-agent chat --session work "Remember: the build is on Fridays."
+      alltoken-agent chat --provider tokenhub --thinking --tools none "Why is the sky blue?"
     """
     options = GatewayOptions(provider=provider, base_url=base_url, model=model, offline=offline)
-    fields: dict[str, Any] = {}
+    settings: dict[str, Any] = {
+        "max_steps": max_steps,
+        "enable_search": search,
+        "thinking": thinking,
+    }
     if temperature is not None:
-        fields["temperature"] = temperature
+        settings["temperature"] = temperature
     if max_tokens is not None:
-        fields["max_tokens"] = max_tokens
-    if search:
-        fields["enable_search"] = True
-    if thinking:
-        fields["thinking"] = True
+        settings["max_tokens"] = max_tokens
     writer = EventWriter(enabled=json_output)
-    run_command(
-        lambda: _chat(prompt, system, options, fields, writer),
-        writer,
-    )
+    run_command(lambda: _chat(prompt, system, tools, session, options, settings, writer), writer)
 
 
 def read_prompt(prompt: str | None) -> str:
@@ -105,15 +120,15 @@ def read_prompt(prompt: str | None) -> str:
 async def _chat(
     prompt: str | None,
     system: str | None,
+    tools_spec: str,
+    session_name: str | None,
     options: GatewayOptions,
-    fields: dict[str, Any],
+    settings: dict[str, Any],
     writer: EventWriter,
 ) -> None:
     text = read_prompt(prompt)
-    messages: list[dict[str, Any]] = []
-    if system:
-        messages.append({"role": "system", "content": system})
-    messages.append({"role": "user", "content": text})
+    tools = resolve_tool_names(tools_spec)
+    config = load_user_config()
 
     def on_retry(notice: RetryNotice) -> None:
         if writer.enabled:
@@ -127,78 +142,114 @@ async def _chat(
         else:
             print_retry(notice)
 
-    async with open_gateway(options, on_retry=on_retry) as gateway:
-        writer.emit("message:user", content=text)
-        stream = gateway.stream(messages, **fields)
-        try:
-            async with stream:
-                writer.emit(
-                    "stream:start",
-                    provider=gateway.provider.name,
-                    model=gateway.model,
-                    request_id=stream.request_id,
+    link = SessionLink.open(session_name) if session_name else None
+    try:
+        async with open_gateway(options, on_retry=on_retry) as gateway:
+            if not gateway.model:
+                raise UserError(
+                    f"no model chosen for provider {gateway.provider.name!r}: pass --model "
+                    "or set `model` in the config file"
                 )
-                await _print_events(stream, writer)
-        except GatewayError as error:
-            error.request_id = error.request_id or stream.request_id
-            raise
-        result = stream.result
-        writer.emit("stream:end", finish_reason=result.finish_reason)
-        _finish(result, writer)
+            instructions = system or (link.instructions if link else None) or DEFAULT_INSTRUCTIONS
+            agent = Agent(
+                gateway.model,
+                instructions=instructions,
+                tools=tools,
+                gateway=gateway,
+                history=link.history if link else None,
+                config=config,
+                **settings,
+            )
+            start = len(agent.get_messages())
+            try:
+                run = agent.stream(text)
+                printer = _Printer(writer)
+                async for event in run:
+                    printer.show(event)
+                printer.close()
+                _done(run.result, writer)
+            finally:
+                # Whatever the agent committed (whole steps only) is kept, even on failure.
+                if link is not None:
+                    link.save(agent.get_messages()[start:], model=gateway.model, system=system)
+    finally:
+        if link is not None:
+            link.close()
 
 
-async def _print_events(stream: Any, writer: EventWriter) -> None:
-    out = sys.stdout
-    err = sys.stderr
-    in_reasoning = False
-    ends_with_newline = True
-    async for event in stream:
-        if isinstance(event, ContentDelta):
-            if writer.enabled:
-                writer.emit("stream:delta", delta=event.text)
-                continue
-            if in_reasoning:
-                err.write("\n")
-                err.flush()
-                in_reasoning = False
-            out.write(event.text)
-            out.flush()
-            ends_with_newline = event.text.endswith("\n")
-        elif isinstance(event, ReasoningDelta):
-            if writer.enabled:
-                writer.emit("reasoning:delta", delta=event.text)
-                continue
-            err.write(event.text)
-            err.flush()
-            in_reasoning = True
-        elif isinstance(event, UsageEvent):
-            writer.emit("usage", **event.usage.to_dict())
-        elif isinstance(event, CostEvent):
-            writer.emit("cost", **event.cost.to_dict())
-        elif isinstance(event, FinishEvent) and not writer.enabled and not ends_with_newline:
-            out.write("\n")
-            out.flush()
-            ends_with_newline = True
-    if not writer.enabled and not ends_with_newline:
-        out.write("\n")
-        out.flush()
+class _Printer:
+    """Shows agent events: NDJSON with --json; else the answer on stdout, the rest on stderr."""
+
+    def __init__(self, writer: EventWriter) -> None:
+        self.writer = writer
+        self.at_line_start = True
+        self.in_reasoning = False
+        self.verbose = sys.stderr.isatty()
+
+    def show(self, event: AgentEvent) -> None:
+        if event.name == "error":
+            return  # the command reports the failure once, with its exit code
+        if self.writer.enabled:
+            self.writer.emit_event(event.to_dict())
+            return
+        if event.name == "stream:delta":
+            self._end_reasoning()
+            self._out(event.delta)
+        elif event.name == "reasoning:delta":
+            sys.stderr.write(event.delta)
+            sys.stderr.flush()
+            self.in_reasoning = True
+        elif event.name == "stream:end":
+            self._end_reasoning()
+            if not self.at_line_start:
+                self._out("\n")
+            if event.finish_reason == "length":
+                print("alltoken-agent: the reply was cut off at --max-tokens", file=sys.stderr)
+        elif event.name == "notice":
+            print(f"alltoken-agent: {event.message}", file=sys.stderr)
+        elif event.name == "model:fallback":
+            print(
+                f"alltoken-agent: {event.from_model} failed ({event.error}); "
+                f"trying {event.to_model}",
+                file=sys.stderr,
+            )
+        elif self.verbose and event.name == "tool:call":
+            args = json.dumps(event.arguments, ensure_ascii=False)
+            print(f"→ {event.tool_name}({args})", file=sys.stderr)
+        elif self.verbose and event.name == "tool:result":
+            mark = "✗" if event.is_error else "←"
+            print(f"{mark} {event.result[:200]}", file=sys.stderr)
+
+    def close(self) -> None:
+        if not self.writer.enabled and not self.at_line_start:
+            self._out("\n")
+
+    def _out(self, text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        if text:
+            self.at_line_start = text.endswith("\n")
+
+    def _end_reasoning(self) -> None:
+        if self.in_reasoning:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+            self.in_reasoning = False
 
 
-def _finish(result: ChatResult, writer: EventWriter) -> None:
-    usage = result.usage.to_dict() if result.usage else None
-    cost = result.cost.to_dict() if result.cost else None
-    message: dict[str, Any] = {"content": result.text}
-    if result.reasoning:
-        message["reasoning"] = result.reasoning
-    writer.emit("message:assistant", **message)
+def _done(result: RunResult[Any], writer: EventWriter) -> None:
     writer.emit(
         "done",
         text=result.text,
         model=result.model,
-        finish_reason=result.finish_reason,
-        usage=usage,
-        cost=cost,
-        request_id=result.request_id,
+        stop_reason=result.stop_reason,
+        steps=result.steps,
+        usage=result.usage.to_dict(),
+        cost=result.cost.to_dict() if result.cost else None,
+        request_id=result.request_ids[-1] if result.request_ids else None,
+        request_ids=result.request_ids,
+        tool_calls=[
+            {"name": c.name, "arguments": c.arguments, "is_error": c.is_error}
+            for c in result.tool_calls
+        ],
     )
-    if result.finish_reason == "length" and not writer.enabled:
-        print("alltoken-agent: the reply was cut off at --max-tokens", file=sys.stderr)

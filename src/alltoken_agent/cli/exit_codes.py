@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alltoken_agent import (
+    AllModelsFailedError,
     AllTokenAgentError,
     AuthenticationError,
     BadRequestError,
@@ -50,6 +51,8 @@ _TABLE: tuple[tuple[type[BaseException], int], ...] = (
 
 def exit_code_for(error: BaseException) -> int:
     """The process exit code for an error."""
+    if isinstance(error, AllModelsFailedError):
+        return exit_code_for(error.last_error)
     for klass, code in _TABLE:
         if isinstance(error, klass):
             return code
@@ -61,5 +64,6 @@ def describe(error: BaseException) -> str:
     if isinstance(error, GatewayError):
         return f"error: {error}"
     if isinstance(error, AllTokenAgentError):
-        return f"error: {error}"
+        code = getattr(error, "code", None)
+        return f"error: {code}: {error}" if isinstance(code, str) else f"error: {error}"
     return f"error: unexpected {type(error).__name__}: {error}"

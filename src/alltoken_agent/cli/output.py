@@ -26,11 +26,14 @@ class EventWriter:
 
     def emit(self, event: str, **payload: Any) -> None:
         """Print ``{"event": event, **payload}`` as one line."""
-        if not self.enabled:
-            return
-        line = json.dumps({"event": event, **payload}, ensure_ascii=False, default=str)
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
+        if self.enabled:
+            self.emit_event({"event": event, **payload})
+
+    def emit_event(self, data: dict[str, Any]) -> None:
+        """Print an event already in its JSON form (``AgentEvent.to_dict()``)."""
+        if self.enabled:
+            sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+            sys.stdout.flush()
 
 
 def error_payload(error: BaseException) -> dict[str, Any]:

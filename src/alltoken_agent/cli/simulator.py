@@ -49,5 +49,8 @@ def simulator(
     except OSError as error:
         print(f"error: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
         raise typer.Exit(USAGE) from None
+    except ValueError as error:  # a host that is not loopback
+        print(f"error: {error}", file=sys.stderr)
+        raise typer.Exit(USAGE) from None
     except KeyboardInterrupt:
         pass

@@ -21,7 +21,7 @@ from alltoken_agent.errors import (
 )
 from alltoken_agent.gateway._envelope import error_from_response
 from alltoken_agent.gateway.providers import Provider, get_provider, resolve
-from alltoken_agent.gateway.redact import Redactor
+from alltoken_agent.gateway.redact import Redactor, protect_logs
 from alltoken_agent.gateway.retry import RetryPolicy
 from alltoken_agent.gateway.stream import REQUEST_ID_FIELD, ChatStream
 from alltoken_agent.gateway.types import ChatResult, ToolCall, Usage
@@ -105,6 +105,7 @@ class Gateway:
             raise ConfigError(resolved.describe_missing_key())
         self._api_key = key
         self._redact = Redactor([key.get_secret_value() if key else None])
+        protect_logs(key.get_secret_value() if key else None)
         self.retry = retry or RetryPolicy(**cfg.retry.model_dump())
         self.on_retry = on_retry
         self._timeouts = _timeouts(timeout, cfg.timeouts)
@@ -118,7 +119,10 @@ class Gateway:
             base_url=self.base_url + "/",
             headers=headers,
             timeout=self._timeouts,
-            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200),
+            # Few idle connections: httpcore scans its pool quadratically in the
+            # number of idle connections on every request, which made 200
+            # concurrent streams cost 3x the CPU with 200 kept alive.
+            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=20),
         )
 
     @classmethod
@@ -184,16 +188,22 @@ class Gateway:
     # -- chat ---------------------------------------------------------------
 
     async def chat(
-        self, messages: Sequence[Message], *, model: str | None = None, **fields: Any
+        self,
+        messages: Sequence[Message],
+        *,
+        model: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        **fields: Any,
     ) -> ChatResult:
         """Send a non-streaming chat completion and return the whole reply.
 
         Every extra keyword is passed through as a request field, gateway
         extensions included (``enable_search``, ``thinking``, ``thinking_budget``,
-        ``response_format``, ``tools``, ``tool_choice``, ...).
+        ``response_format``, ``tools``, ``tool_choice``, ...). ``extra_headers``
+        are added to this request only.
         """
         body = self._body(messages, model, fields, stream=False)
-        response = await self._send("chat/completions", body, stream=False)
+        response = await self._send("chat/completions", body, extra_headers, stream=False)
         try:
             data = response.json()
         except ValueError:
@@ -206,15 +216,24 @@ class Gateway:
         return _parse_completion(data, response.headers.get(REQUEST_ID_FIELD))
 
     def stream(
-        self, messages: Sequence[Message], *, model: str | None = None, **fields: Any
+        self,
+        messages: Sequence[Message],
+        *,
+        model: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        **fields: Any,
     ) -> ChatStream:
         """Start a streaming chat completion; see ``ChatStream``.
 
-        ``stream_options.include_usage`` is always asked for, so the usage chunk
-        (and on AllToken the cost comment) arrive.
+        Takes the same arguments as ``chat``. ``stream_options.include_usage``
+        is always asked for, so the usage chunk (and on AllToken the cost
+        comment) arrive.
         """
         body = self._body(messages, model, fields, stream=True)
-        return ChatStream(lambda: self._send("chat/completions", body, stream=True), self._redact)
+        headers = {"Accept": "text/event-stream", **(extra_headers or {})}
+        return ChatStream(
+            lambda: self._send("chat/completions", body, headers, stream=True), self._redact
+        )
 
     def _body(
         self,
@@ -242,13 +261,19 @@ class Gateway:
 
     # -- transport ----------------------------------------------------------
 
-    async def _send(self, path: str, body: Mapping[str, Any], *, stream: bool) -> httpx.Response:
+    async def _send(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        headers: Mapping[str, str] | None,
+        *,
+        stream: bool,
+    ) -> httpx.Response:
         """POST with the retry policy; returns a successful response.
 
         With ``stream=True`` the response body is not read yet, and nothing is
         retried after this returns.
         """
-        headers = {"Accept": "text/event-stream"} if stream else None
         attempt = 0
         while True:
             error = await self._attempt(path, body, headers, stream)

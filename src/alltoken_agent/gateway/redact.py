@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 
@@ -40,3 +41,48 @@ class Redactor:
 
     def __repr__(self) -> str:
         return f"Redactor(<{len(self._secrets)} secrets>)"
+
+
+# Third-party loggers that can carry a key at DEBUG level: httpcore traces
+# response headers verbatim, and a hostile upstream may echo the key there.
+# A filter on a logger sees only records made by that very logger, so each
+# emitting logger is listed.
+_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "openai",
+    "openai._base_client",
+    "alltoken_agent",
+)
+
+
+class _LogFilter(logging.Filter):
+    """Redacts every record of the listed loggers before any handler sees it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = Redactor(self.secrets)(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+_log_filter = _LogFilter()
+
+
+def protect_logs(secret: str | None) -> None:
+    """Keep ``secret`` (and key-shaped tokens) out of HTTP-library log records."""
+    if secret:
+        _log_filter.secrets.add(secret)
+    for name in _LOGGERS:
+        logger = logging.getLogger(name)
+        if _log_filter not in logger.filters:
+            logger.addFilter(_log_filter)

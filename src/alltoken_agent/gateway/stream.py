@@ -15,14 +15,14 @@ from alltoken_agent.gateway.types import (
     ChatResult,
     ContentDelta,
     Cost,
-    CostEvent,
-    FinishEvent,
+    CostComment,
     ReasoningDelta,
     StreamEvent,
+    StreamFinish,
     ToolCall,
     ToolCallDelta,
     Usage,
-    UsageEvent,
+    UsageChunk,
 )
 
 REQUEST_ID_FIELD = "x-gateway-request-id"
@@ -114,6 +114,7 @@ class ChatStream:
         done = False
         body_request_id: str | None = None
         response_id: str | None = None
+        first = True
         try:
             async for raw in response.aiter_bytes():
                 for is_comment, payload in decoder.feed(raw):
@@ -121,58 +122,63 @@ class ChatStream:
                         parsed = self._parse_cost(payload)
                         if parsed is not None:
                             cost = parsed
-                            yield CostEvent(parsed)
+                            yield CostComment(parsed)
                         continue
-                    if payload == b"[DONE]":
+                    if payload == "[DONE]":
                         # Keep reading: the cost comment comes after [DONE], and
                         # reading to the end returns the connection to the pool.
                         done = True
                         continue
                     try:
                         chunk = loads(payload)
+                        choices = chunk["choices"]
                     except ValueError:
                         raise self._interrupted(
                             "the gateway sent a malformed chunk (not JSON)",
                             text,
                             code="malformed_chunk",
                         ) from None
-                    if not isinstance(chunk, dict):
-                        continue
-                    if "error" in chunk:
-                        raise self._mid_stream_error(chunk, text)
-                    if response_id is None:
+                    except (KeyError, TypeError):
+                        # No choices: an error object, or a chunk of another shape.
+                        if not isinstance(chunk, dict):
+                            continue
+                        if "error" in chunk:
+                            raise self._mid_stream_error(chunk, text) from None
+                        choices = None
+                    if first:
+                        first = False
                         response_id = chunk.get("id")
                         self.model = chunk.get("model") or self.model
-                    if body_request_id is None:
                         body_request_id = chunk.get(REQUEST_ID_FIELD)
                     wire_usage = chunk.get("usage")
                     if wire_usage:
                         usage = Usage.from_wire(wire_usage)
-                        yield UsageEvent(usage)
-                    choices = chunk.get("choices")
+                        yield UsageChunk(usage)
                     if not choices:
                         continue
                     choice = choices[0]
                     delta = choice.get("delta")
                     if delta:
-                        piece = delta.get("reasoning_content") or delta.get("reasoning")
-                        if piece:
-                            reasoning.append(piece)
-                            yield ReasoningDelta(piece)
                         piece = delta.get("content")
                         if piece:
                             text.append(piece)
                             yield ContentDelta(piece)
-                        fragments = delta.get("tool_calls")
-                        if fragments:
-                            for fragment in fragments:
-                                yield _merge_tool_fragment(calls, fragment)
+                        # Most deltas hold only content; skip the other lookups then.
+                        if not piece or len(delta) > 1:
+                            piece = delta.get("reasoning_content") or delta.get("reasoning")
+                            if piece:
+                                reasoning.append(piece)
+                                yield ReasoningDelta(piece)
+                            fragments = delta.get("tool_calls")
+                            if fragments:
+                                for fragment in fragments:
+                                    yield _merge_tool_fragment(calls, fragment)
                     reason = choice.get("finish_reason")
                     if reason:
                         finish = reason
-                        yield FinishEvent(reason)
+                        yield StreamFinish(reason)
             for is_comment, payload in decoder.close():
-                if payload == b"[DONE]":
+                if payload == "[DONE]":
                     done = True
                 elif is_comment:
                     cost = self._parse_cost(payload) or cost
@@ -203,8 +209,8 @@ class ChatStream:
             response_id=response_id,
         )
 
-    def _parse_cost(self, payload: bytes) -> Cost | None:
-        if not payload.startswith(b"{"):
+    def _parse_cost(self, payload: str) -> Cost | None:
+        if not payload.startswith("{"):
             return None
         try:
             data = json.loads(payload)

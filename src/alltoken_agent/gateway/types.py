@@ -166,7 +166,7 @@ class ToolCallDelta:
 
 
 @dataclass(slots=True)
-class FinishEvent:
+class StreamFinish:
     """The model stopped: ``stop``, ``length``, ``tool_calls`` or ``content_filter``."""
 
     reason: str
@@ -174,22 +174,24 @@ class FinishEvent:
 
 
 @dataclass(slots=True)
-class UsageEvent:
-    """The usage chunk."""
+class UsageChunk:
+    """The usage chunk (asked for on every stream)."""
 
     usage: Usage
     kind: Literal["usage"] = "usage"
 
 
 @dataclass(slots=True)
-class CostEvent:
+class CostComment:
     """AllToken's cost comment, which arrives after ``data: [DONE]``."""
 
     cost: Cost
     kind: Literal["cost"] = "cost"
 
 
-StreamEvent = ContentDelta | ReasoningDelta | ToolCallDelta | FinishEvent | UsageEvent | CostEvent
+StreamEvent = (
+    ContentDelta | ReasoningDelta | ToolCallDelta | StreamFinish | UsageChunk | CostComment
+)
 
 
 def _int(value: object) -> int:

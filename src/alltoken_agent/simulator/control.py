@@ -54,6 +54,8 @@ class RecordedRequest:
     """Lower-cased request headers, without `authorization` (see `has_auth`)."""
     has_auth: bool
     """Whether a non-empty `Authorization: Bearer <key>` was presented."""
+    serial: int
+    """1-based number of this request since the last reset (ids derive from it)."""
     request_id: str
     """Gateway request id given to this request."""
     fault: str | None = None
@@ -141,6 +143,7 @@ class SimulatorState:
                 json=body,
                 headers=scrub_headers(headers),
                 has_auth=has_auth,
+                serial=self._counters["requests"],
                 request_id=request_id_for(self._counters["requests"]),
             )
             self._requests.append(record)

@@ -101,9 +101,9 @@ class Fault:
         return self.kind in STREAM_KINDS
 
 
-def _count(text: str, spec: str) -> int:
-    if not text.isdigit():
-        raise FaultSpecError(f"fault {spec!r}: {text!r} is not a chunk count (an integer >= 0)")
+def _count(text: str, spec: str, what: str = "a chunk count") -> int:
+    if not (text.isascii() and text.isdigit()):
+        raise FaultSpecError(f"fault {spec!r}: {text!r} is not {what} (an integer >= 0)")
     return int(text)
 
 
@@ -132,18 +132,19 @@ def parse_fault(spec: str) -> Fault:
         FaultSpecError: The spec is not in the vocabulary.
     """
     norm = spec.strip().lower()
-    head, _, rest = norm.partition(":")
-    args = rest.split(":") if rest else []
+    head, sep, rest = norm.partition(":")
+    args = rest.split(":") if sep else []
     if norm in _BARE_KINDS:
         return Fault(norm, _BARE_KINDS[norm])
-    if head.isdigit() and int(head) in STATUS_FAULTS:
+    if head.isascii() and head.isdigit() and int(head) in STATUS_FAULTS:
         status = int(head)
         if status == 429 and len(args) <= 1:
             if not args:
                 return Fault(norm, "status", status=429, retry_after=1)
             if args[0] == "none":
                 return Fault(norm, "status", status=429, retry_after=None)
-            return Fault(norm, "status", status=429, retry_after=_count(args[0], spec))
+            seconds = _count(args[0], spec, "a Retry-After in seconds")
+            return Fault(norm, "status", status=429, retry_after=seconds)
         if not args:
             return Fault(norm, "status", status=status)
     elif head in _COUNTED_KINDS and len(args) == 1:
@@ -181,9 +182,7 @@ def replacement_response(
             headers["x-ratelimit-remaining"] = "0"
             if fault.retry_after is not None:
                 headers["Retry-After"] = str(fault.retry_after)
-        return error_response(
-            fault.status, code, message, request_id=request_id, headers=headers
-        )
+        return error_response(fault.status, code, message, request_id=request_id, headers=headers)
     if fault.kind == "html502":
         return Response("<html>Bad Gateway</html>", status_code=502, media_type="text/html")
     if fault.kind == "leak_key":
@@ -223,6 +222,34 @@ async def drop_connection(scope: Scope) -> bool:
             break
         await asyncio.sleep(0.005)
     return True
+
+
+TRUNCATED_JSON: Final = b'{"choices": ['
+"""Non-stream body of the `malformed`/`eof` faults (invented: no documented equivalent)."""
+
+
+async def plain_body_fault(fault: Fault | None) -> Response | None:
+    """Apply a body fault to a non-streaming response.
+
+    `disconnect` drops the connection without a response, `malformed` and `eof` send a
+    truncated JSON body with status 200, `stall` delays the whole response by S seconds
+    (then returns None so the normal body follows); `no_done` has nothing to act on.
+
+    Args:
+        fault: The request's fault, if any.
+
+    Returns:
+        The replacement response, or None to send the normal one.
+    """
+    if fault is None:
+        return None
+    if fault.kind == "disconnect":
+        return DropConnection()
+    if fault.kind in ("malformed", "eof"):
+        return Response(TRUNCATED_JSON, media_type="application/json")
+    if fault.kind == "stall":
+        await asyncio.sleep(fault.seconds)
+    return None
 
 
 class DropConnection(Response):

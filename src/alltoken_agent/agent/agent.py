@@ -1,0 +1,393 @@
+"""The Agent: a conversation, its tools and hooks, over one gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from typing import Any, Generic, overload
+
+from typing_extensions import TypeVar
+
+from alltoken_agent.agent.builtin_tools import make_web_search
+from alltoken_agent.agent.events import AgentEvent, ErrorEvent, NoticeEvent
+from alltoken_agent.agent.families import FamilyTable
+from alltoken_agent.agent.hooks import Hooks
+from alltoken_agent.agent.loop import Turn, TurnSettings
+from alltoken_agent.agent.output import OutputSpec
+from alltoken_agent.agent.result import RunResult
+from alltoken_agent.agent.tools import Tool, as_tool, check_unique_names
+from alltoken_agent.config import Config
+from alltoken_agent.errors import UserError
+from alltoken_agent.gateway import Gateway
+
+OutputT = TypeVar("OutputT", default=str)
+T = TypeVar("T")
+
+DEFAULT_MODEL = "minimax-m2.7"
+DEFAULT_INSTRUCTIONS = "You are a helpful assistant."
+
+
+class AgentRun(Generic[OutputT]):
+    """``async for event in agent.stream(...)``; after the last event, ``result`` is set."""
+
+    def __init__(self, events: AsyncIterator[AgentEvent], turn: Turn) -> None:
+        self._events = events
+        self._turn = turn
+
+    def __aiter__(self) -> AsyncIterator[AgentEvent]:
+        return self._events
+
+    @property
+    def result(self) -> RunResult[OutputT]:
+        """The run's outcome; available once every event has been read."""
+        if self._turn.result is None:
+            raise RuntimeError("the run has not finished yet")
+        return self._turn.result
+
+
+class Agent(Generic[OutputT]):
+    """An agent: instructions, tools and a history, talking to one gateway.
+
+    Example:
+        ```python
+        agent = Agent(model="deepseek-v4-flash", tools=[get_current_time])
+        agent.on("tool:call", lambda name, args, call_id: print("calling", name))
+        text = await agent.send("What time is it in Tokyo?")
+        ```
+    """
+
+    @overload
+    def __init__(
+        self: Agent[str],
+        model: str | Sequence[str] = ...,
+        instructions: str | None = ...,
+        tools: Iterable[Any] = ...,
+        max_steps: int = ...,
+        temperature: float | None = ...,
+        enable_search: bool = ...,
+        thinking: bool = ...,
+        gateway: Gateway | None = ...,
+        *,
+        thinking_budget: int | None = ...,
+        output_type: None = ...,
+        history: Sequence[dict[str, Any]] | None = ...,
+        config: Config | None = ...,
+        **request_defaults: Any,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: Agent[T],
+        model: str | Sequence[str] = ...,
+        instructions: str | None = ...,
+        tools: Iterable[Any] = ...,
+        max_steps: int = ...,
+        temperature: float | None = ...,
+        enable_search: bool = ...,
+        thinking: bool = ...,
+        gateway: Gateway | None = ...,
+        *,
+        thinking_budget: int | None = ...,
+        output_type: type[T],
+        history: Sequence[dict[str, Any]] | None = ...,
+        config: Config | None = ...,
+        **request_defaults: Any,
+    ) -> None: ...
+
+    def __init__(
+        self,
+        model: str | Sequence[str] = DEFAULT_MODEL,
+        instructions: str | None = DEFAULT_INSTRUCTIONS,
+        tools: Iterable[Any] = (),
+        max_steps: int = 5,
+        temperature: float | None = 0.7,
+        enable_search: bool = False,
+        thinking: bool = False,
+        gateway: Gateway | None = None,
+        *,
+        thinking_budget: int | None = None,
+        output_type: type[Any] | None = None,
+        history: Sequence[dict[str, Any]] | None = None,
+        config: Config | None = None,
+        **request_defaults: Any,
+    ) -> None:
+        """Create an agent.
+
+        Args:
+            model: A model id, or a list of them: a fallback chain tried in order
+                when a model fails after its retries (never on 400/401/402/403).
+            instructions: The system prompt (None for none).
+            tools: ``@tool`` functions, ``Tool`` objects, plain functions, or the
+                seed's ``{"definition": ..., "execute": ...}`` mappings.
+            max_steps: Model requests allowed per turn before the run stops with
+                ``MaxStepsExceededError``.
+            temperature: Sampling temperature (None to leave it to the model).
+            enable_search: Web search: the gateway's ``enable_search`` on families
+                that support it, else the ``web_search`` tool (with a notice event).
+            thinking: Ask for reasoning; it streams as ``reasoning:delta`` events.
+            gateway: The gateway to use; by default one is created from the
+                environment on first use and closed by ``aclose()``.
+            thinking_budget: Reasoning-token budget, sent with ``thinking``.
+            output_type: A pydantic model (or dataclass/TypedDict): replies are
+                requested as JSON of its schema and returned validated.
+            history: Earlier messages to continue from (e.g. a stored session).
+            config: Settings from the config file (model-family overrides).
+            **request_defaults: Extra request fields sent with every request.
+
+        Raises:
+            UserError: No model, a bad ``max_steps``, duplicate tool names.
+        """
+        models = [model] if isinstance(model, str) else list(model)
+        if not models or not all(isinstance(m, str) and m for m in models):
+            raise UserError("model must be a model id or a non-empty list of model ids")
+        if max_steps < 1:
+            raise UserError("max_steps must be at least 1")
+        self.models = models
+        self.max_steps = max_steps
+        self.temperature = temperature
+        self.enable_search = enable_search
+        self.thinking = thinking
+        self.thinking_budget = thinking_budget
+        self.request_defaults = request_defaults
+        self.output_type = output_type
+        self._output = OutputSpec(output_type) if output_type is not None else None
+        self._config = config or Config()
+        self._families = FamilyTable(self._config.families)
+        self._tools: dict[str, Tool] = {}
+        for item in tools:
+            self.add_tool(item)
+        self._gateway = gateway
+        self._owns_gateway = gateway is None
+        self._hooks = Hooks()
+        self._messages: list[dict[str, Any]] = []
+        self._instructions: str | None = None
+        self.set_instructions(instructions)
+        if history:
+            self._messages.extend(copy.deepcopy(m) for m in history if m.get("role") != "system")
+        self._sync_loop: asyncio.AbstractEventLoop | None = None
+        self._search_tool = make_web_search()
+
+    # -- configuration ------------------------------------------------------
+
+    @property
+    def model(self) -> str:
+        """The first model of the chain."""
+        return self.models[0]
+
+    @property
+    def gateway(self) -> Gateway:
+        """The gateway; created from the environment on first use when none was given."""
+        if self._gateway is None:
+            self._gateway = Gateway(config=self._config)
+        return self._gateway
+
+    @property
+    def tools(self) -> list[Tool]:
+        """The agent's tools, in the order they were added."""
+        return list(self._tools.values())
+
+    def add_tool(self, item: Any) -> Tool:
+        """Add a tool (any form ``tools=`` accepts); returns the ``Tool``.
+
+        Raises:
+            UserError: A tool of that name is already there, or ``item`` is no tool.
+        """
+        new = as_tool(item)
+        check_unique_names([*self._tools.values(), new])
+        self._tools[new.name] = new
+        return new
+
+    def set_instructions(self, text: str | None) -> None:
+        """Replace the system prompt (the first message)."""
+        if self._messages and self._messages[0].get("role") == "system":
+            self._messages.pop(0)
+        self._instructions = text
+        if text:
+            self._messages.insert(0, {"role": "system", "content": text})
+
+    def get_messages(self) -> list[dict[str, Any]]:
+        """A copy of the conversation in OpenAI's message format."""
+        return copy.deepcopy(self._messages)
+
+    def clear_history(self) -> None:
+        """Forget the conversation; the system prompt stays."""
+        self._messages = [m for m in self._messages[:1] if m.get("role") == "system"]
+
+    # -- hooks --------------------------------------------------------------
+
+    def on(self, name: str, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """Call ``handler(*payload)`` on every ``name`` event; sync or async.
+
+        A handler that raises is reported as an ``error`` event, never fatal.
+        """
+        return self._hooks.on(name, handler)
+
+    def off(self, name: str, handler: Callable[..., Any] | None = None) -> None:
+        """Stop calling ``handler`` (or every handler) for ``name``."""
+        self._hooks.off(name, handler)
+
+    # -- running ------------------------------------------------------------
+
+    @overload
+    async def run(
+        self, content: Any, *, stream: bool = ..., output_type: None = ...
+    ) -> RunResult[OutputT]: ...
+
+    @overload
+    async def run(
+        self, content: Any, *, stream: bool = ..., output_type: type[T]
+    ) -> RunResult[T]: ...
+
+    async def run(
+        self, content: Any, *, stream: bool = True, output_type: type[Any] | None = None
+    ) -> RunResult[Any]:
+        """Run one turn and return everything it produced (see ``RunResult``)."""
+        run = self._start(content, stream=stream, output_type=output_type, deltas=None)
+        async for _ in run:
+            pass
+        return run.result
+
+    @overload
+    async def send(
+        self, content: Any, *, stream: bool = ..., output_type: None = ...
+    ) -> OutputT: ...
+
+    @overload
+    async def send(self, content: Any, *, stream: bool = ..., output_type: type[T]) -> T: ...
+
+    async def send(
+        self, content: Any, *, stream: bool = True, output_type: type[Any] | None = None
+    ) -> Any:
+        """Send a message, run the tool loop, and return the final answer.
+
+        Args:
+            content: A string, or a list of content parts (``text(...)``, ``image(...)``).
+            stream: Stream each model request (the default) or not; the tool loop
+                runs either way.
+            output_type: Return a validated instance of this type for this call.
+        """
+        result = await self.run(content, stream=stream, output_type=output_type)
+        return result.output
+
+    def run_sync(self, content: Any, *, output_type: type[Any] | None = None) -> Any:
+        """``send()`` for code without an event loop.
+
+        Raises:
+            UserError: Called from inside a running event loop.
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise UserError("run_sync() cannot run inside an event loop; use await agent.send()")
+        # One private loop for every sync call, so pooled connections stay usable.
+        if self._sync_loop is None or self._sync_loop.is_closed():
+            self._sync_loop = asyncio.new_event_loop()
+        return self._sync_loop.run_until_complete(self.send(content, output_type=output_type))
+
+    def stream(self, content: Any, *, output_type: type[Any] | None = None) -> AgentRun[Any]:
+        """Run one turn, yielding every event; ``.result`` holds the outcome afterwards."""
+        return self._start(content, stream=True, output_type=output_type, deltas=True)
+
+    async def aclose(self) -> None:
+        """Close the gateway if the agent created it."""
+        if self._owns_gateway and self._gateway is not None:
+            await self._gateway.aclose()
+            self._gateway = None
+
+    async def __aenter__(self) -> Agent[OutputT]:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def close_sync(self) -> None:
+        """Close what ``run_sync`` opened."""
+        if self._sync_loop is not None and not self._sync_loop.is_closed():
+            self._sync_loop.run_until_complete(self.aclose())
+            self._sync_loop.close()
+
+    # -- internals ----------------------------------------------------------
+
+    def _start(
+        self, content: Any, *, stream: bool, output_type: type[Any] | None, deltas: bool | None
+    ) -> AgentRun[Any]:
+        if content is None or (isinstance(content, str) and not content.strip()):
+            raise UserError("the message is empty")
+        output = OutputSpec(output_type) if output_type is not None else self._output
+        settings = TurnSettings(
+            gateway=self.gateway,
+            models=self.models,
+            tools=dict(self._tools),
+            max_steps=self.max_steps,
+            stream=stream,
+            families=self._families,
+            fields_for=self._fields_for,
+            tools_for=self._tools_for,
+            output=output,
+            deltas=deltas
+            if deltas is not None
+            else self._hooks.wants("stream:delta") or self._hooks.wants("reasoning:delta"),
+        )
+        turn = Turn(
+            settings=settings,
+            history=self._messages,
+            user_message={"role": "user", "content": content},
+        )
+        return AgentRun(self._dispatch(turn, content), turn)
+
+    async def _dispatch(self, turn: Turn, content: Any) -> AsyncIterator[AgentEvent]:
+        from alltoken_agent.agent.events import MessageUserEvent
+
+        first: AgentEvent = MessageUserEvent(content=content)
+        await self._hooks.emit(first)
+        yield first
+        notice = self._search_notice()
+        if notice is not None:
+            await self._hooks.emit(notice)
+            yield notice
+        try:
+            async for event in turn.events():
+                await self._hooks.emit(event)
+                yield event
+        except Exception as error:
+            await self._hooks.emit(ErrorEvent(error=error))
+            raise
+
+    def _native_search(self, model: str) -> bool:
+        provider = self.gateway.provider
+        return provider.dialect == "alltoken" and self._families.lookup(model).search == "native"
+
+    def _fields_for(self, model: str) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        if self.temperature is not None:
+            fields["temperature"] = self.temperature
+        if self.enable_search and self._native_search(model):
+            fields["enable_search"] = True
+        if self.thinking:
+            fields["thinking"] = True
+            if self.thinking_budget is not None:
+                fields["thinking_budget"] = self.thinking_budget
+        fields.update(self.request_defaults)
+        return fields
+
+    def _tools_for(self, model: str) -> list[Tool]:
+        tools = list(self._tools.values())
+        if (
+            self.enable_search
+            and not self._native_search(model)
+            and self._search_tool.name not in self._tools
+        ):
+            tools.append(self._search_tool)
+        return tools
+
+    def _search_notice(self) -> NoticeEvent | None:
+        if not self.enable_search or self._native_search(self.model):
+            return None
+        family = self._families.lookup(self.model)
+        return NoticeEvent(
+            message=f"{self.model} ({family.name} family on {self.gateway.provider.name}) does not "
+            "search with enable_search; the agent uses the web_search tool instead"
+        )

@@ -1,0 +1,118 @@
+"""The tools that ship with the agent: clock, calculator and web search.
+
+`get_current_time` and `calculate` wrap `clock.py` and `calculator.py`; their errors are
+`ToolError`s, so the model reads their messages verbatim ("Error: division by zero at
+position 3"). `web_search` asks a search-capable gateway model (`enable_search`), since
+on AllToken only the DeepSeek and Qwen families really search (gateway-api.md §1.11).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from alltoken_agent.agent import calculator, clock
+from alltoken_agent.agent.tools import ModelRetry, Tool, ToolContext
+from alltoken_agent.errors import UserError
+
+SEARCH_MODEL = "qwen3.6-flash"
+"""Model `web_search` asks unless built with another; read at call time, so it can be set.
+
+A Qwen model because Qwen and DeepSeek search on AllToken, while other families ignore
+`enable_search`, refuse or fail (gateway-api.md §1.11); Flash because it is cheap.
+"""
+
+SEARCH_TIMEOUT: Final = 120.0
+"""Seconds a web search may take: a search adds 6-15 s, and the gateway may retry."""
+
+SEARCH_MAX_TOKENS: Final = 800
+"""Length cap of the search model's answer."""
+
+_SEARCH_INSTRUCTIONS: Final = (
+    "You are a web search assistant for another AI agent. Search the web for the query, "
+    "then answer in a few sentences with the key facts, dates and numbers, and end with a "
+    "list of sources (title and URL). If the search finds nothing reliable, say so plainly."
+)
+
+get_current_time: Final = Tool(clock.get_current_time, timeout=10.0)
+"""The clock tool: current date and time in an IANA time zone."""
+
+calculate: Final = Tool(calculator.calculate, timeout=10.0)
+"""The calculator tool: exact decimal arithmetic, never `eval`."""
+
+
+def make_web_search(model: str | None = None) -> Tool:
+    """Build a `web_search` tool that asks `model` (or `SEARCH_MODEL` at call time).
+
+    Args:
+        model: A gateway model that honours `enable_search`, e.g. "deepseek-v3.2"; None
+            follows the module's `SEARCH_MODEL`.
+
+    Returns:
+        The tool, named `web_search`.
+    """
+
+    async def web_search(query: str, ctx: ToolContext) -> str:
+        """Search the web for current information and return a short answer with sources.
+
+        Args:
+            query: What to find out, as a question or keywords, e.g. "latest Python
+                release and its date".
+            ctx: The call's context, whose gateway runs the search (not shown to the model).
+        """
+        if not query.strip():
+            raise ModelRetry("the search query is empty; say what to search for")
+        result = await ctx.gateway.chat(
+            [
+                {"role": "system", "content": _SEARCH_INSTRUCTIONS},
+                {"role": "user", "content": query},
+            ],
+            model=model or SEARCH_MODEL,
+            enable_search=True,
+            max_tokens=SEARCH_MAX_TOKENS,
+        )
+        if not result.text.strip():
+            raise ModelRetry("the web search returned no answer; try a different query")
+        return result.text
+
+    return Tool(web_search, timeout=SEARCH_TIMEOUT)
+
+
+web_search: Final = make_web_search()
+"""The web search tool, asking `SEARCH_MODEL`."""
+
+BUILTIN_TOOLS: Final[dict[str, Tool]] = {
+    tool.name: tool for tool in (get_current_time, calculate, web_search)
+}
+"""Every built-in tool by name."""
+
+DEFAULT_TOOL_NAMES: Final = ("get_current_time", "calculate")
+"""The tools an agent gets when none are chosen: free, local and fast."""
+
+
+def resolve_tool_names(spec: str) -> list[Tool]:
+    """Turn the CLI's `--tools` value into built-in tools.
+
+    Args:
+        spec: `default`, `none` (or empty), or comma-separated names; `default` may appear
+            among names (`default,web_search`). Case and spaces around names are ignored;
+            repeats count once.
+
+    Returns:
+        The tools, in the order named.
+
+    Raises:
+        UserError: A name is not a built-in tool; the message lists the known ones.
+    """
+    names: list[str] = []
+    for part in spec.split(","):
+        word = part.strip().lower()
+        if not word or word == "none":
+            continue
+        names.extend(DEFAULT_TOOL_NAMES if word == "default" else (word,))
+    unknown = [name for name in names if name not in BUILTIN_TOOLS]
+    if unknown:
+        raise UserError(
+            f"unknown tool {', '.join(map(repr, unknown))}; known tools: "
+            f"{', '.join(sorted(BUILTIN_TOOLS))} (or 'default', 'none')"
+        )
+    return [BUILTIN_TOOLS[name] for name in dict.fromkeys(names)]

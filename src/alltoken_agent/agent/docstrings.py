@@ -1,0 +1,207 @@
+"""A small docstring parser: the description and per-parameter texts of a tool function.
+
+Tool schemas take their description from the docstring text before the first section and
+each parameter's description from the argument section. Google style is the house style
+(`Args:` with `name (type): text` or `name: text` entries and indented continuation
+lines); Sphinx field lists (`:param name: text`) and NumPy sections (`Parameters` over a
+line of dashes) are understood too, since users bring their own functions.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+_GOOGLE_PARAM_SECTIONS: Final = frozenset(
+    {
+        "args",
+        "arguments",
+        "parameters",
+        "params",
+        "keyword args",
+        "keyword arguments",
+        "other parameters",
+    }
+)
+_GOOGLE_SECTIONS: Final = _GOOGLE_PARAM_SECTIONS | frozenset(
+    {
+        "attributes",
+        "example",
+        "examples",
+        "note",
+        "notes",
+        "raises",
+        "references",
+        "return",
+        "returns",
+        "see also",
+        "todo",
+        "warning",
+        "warnings",
+        "warns",
+        "yield",
+        "yields",
+    }
+)
+_NUMPY_PARAM_SECTIONS: Final = frozenset({"parameters", "other parameters"})
+_NUMPY_UNDERLINE: Final = re.compile(r"^\s*-{3,}\s*$")
+_SPHINX_FIELD: Final = re.compile(
+    r"^\s*:(?:param|parameter|arg|argument|key|keyword|type|returns?|rtype|raises?|"
+    r"except|exception|yields?|ytype|var|ivar|cvar|meta)\b"
+)
+_SPHINX_PARAM: Final = re.compile(
+    r"^\s*:(?:param|parameter|arg|argument|key|keyword)\s+(?:[^:]*\s)?\**(\w+)\s*:(.*)$"
+)
+_GOOGLE_ENTRY: Final = re.compile(r"^\**(\w+)\s*(?:\([^)]*\))?\s*:(.*)$")
+_NUMPY_ENTRY: Final = re.compile(r"^(\**\w+(?:\s*,\s*\**\w+)*)\s*(?::.*)?$")
+
+
+@dataclass(frozen=True)
+class Docstring:
+    """What a tool schema needs from a docstring."""
+
+    description: str = ""
+    """The text before the first section, stripped; "" when there is none."""
+    params: Mapping[str, str] = field(default_factory=dict)
+    """Parameter name (without `*`) to its description, continuation lines joined by spaces."""
+
+
+def parse_docstring(doc: str | None) -> Docstring:
+    """Split a docstring into its description and parameter descriptions.
+
+    Args:
+        doc: The raw docstring (indentation is cleaned here), or None.
+
+    Returns:
+        The description and parameter texts; empty when `doc` is None or blank.
+    """
+    if not doc or not doc.strip():
+        return Docstring()
+    lines = inspect.cleandoc(doc).splitlines()
+    first = _first_section(lines)
+    description = "\n".join(lines[:first]).strip()
+    params: dict[str, str] = {}
+    params.update(_numpy_params(lines))
+    params.update(_sphinx_params(lines))
+    params.update(_google_params(lines))
+    return Docstring(description=description, params=params)
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _is_google_header(line: str) -> bool:
+    stripped = line.strip()
+    return stripped.endswith(":") and stripped[:-1].strip().lower() in _GOOGLE_SECTIONS
+
+
+def _is_numpy_header(lines: list[str], index: int) -> bool:
+    return (
+        index + 1 < len(lines)
+        and bool(lines[index].strip())
+        and _NUMPY_UNDERLINE.match(lines[index + 1]) is not None
+    )
+
+
+def _first_section(lines: list[str]) -> int:
+    for index, line in enumerate(lines):
+        if (
+            _is_google_header(line)
+            or _is_numpy_header(lines, index)
+            or _SPHINX_FIELD.match(line) is not None
+        ):
+            return index
+    return len(lines)
+
+
+def _join(parts: list[str]) -> str:
+    return " ".join(part.strip() for part in parts if part.strip())
+
+
+def _google_params(lines: list[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        stripped = line.strip()
+        if not (stripped.endswith(":") and stripped[:-1].strip().lower() in _GOOGLE_PARAM_SECTIONS):
+            continue
+        header_indent = _indent(line)
+        entry_indent: int | None = None
+        name: str | None = None
+        parts: list[str] = []
+        while index < len(lines):
+            current = lines[index]
+            if current.strip() and _indent(current) <= header_indent:
+                break  # the section ended: the next header or dedented text
+            index += 1
+            if not current.strip():
+                continue
+            if entry_indent is None:
+                entry_indent = _indent(current)
+            match = _GOOGLE_ENTRY.match(current.strip())
+            if _indent(current) <= entry_indent and match is not None:
+                if name is not None:
+                    params[name] = _join(parts)
+                name, parts = match.group(1), [match.group(2)]
+            elif name is not None:
+                parts.append(current)
+        if name is not None:
+            params[name] = _join(parts)
+    return params
+
+
+def _sphinx_params(lines: list[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    name: str | None = None
+    parts: list[str] = []
+    for line in lines:
+        match = _SPHINX_PARAM.match(line)
+        if match is not None or _SPHINX_FIELD.match(line) is not None:
+            if name is not None:
+                params[name] = _join(parts)
+            name, parts = (match.group(1), [match.group(2)]) if match else (None, [])
+        elif name is not None and line.strip() and _indent(line) > 0:
+            parts.append(line)
+        elif name is not None and line.strip():
+            params[name] = _join(parts)
+            name, parts = None, []
+    if name is not None:
+        params[name] = _join(parts)
+    return params
+
+
+def _numpy_params(lines: list[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    index = 0
+    while index < len(lines):
+        if not (
+            _is_numpy_header(lines, index) and lines[index].strip().lower() in _NUMPY_PARAM_SECTIONS
+        ):
+            index += 1
+            continue
+        base = _indent(lines[index])
+        index += 2
+        names: list[str] = []
+        parts: list[str] = []
+        while index < len(lines) and not _is_numpy_header(lines, index):
+            line = lines[index]
+            index += 1
+            if not line.strip():
+                continue
+            match = _NUMPY_ENTRY.match(line.strip())
+            if _indent(line) <= base and match is not None:
+                for entry in names:
+                    params[entry] = _join(parts)
+                names = [n.strip().lstrip("*") for n in match.group(1).split(",")]
+                parts = []
+            elif names:
+                parts.append(line)
+        for entry in names:
+            params[entry] = _join(parts)
+    return params

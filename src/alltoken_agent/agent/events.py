@@ -1,0 +1,226 @@
+"""Agent events: one model, three views (``agent.on`` hooks, ``agent.stream``, NDJSON).
+
+Each event is a frozen dataclass whose ``name`` holds the wire name
+(``stream:delta``) and discriminates the ``AgentEvent`` union. Hook handlers
+receive the payload fields positionally, in declaration order (``args``), which
+keeps the seed's handler signatures: ``tool:call`` gets ``(name, args,
+call_id)``, ``stream:delta`` gets ``(delta, accumulated)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar, Literal
+
+from alltoken_agent.gateway.types import Cost, Usage
+
+
+@dataclass(frozen=True)
+class _Event:
+    # Fields left out of the NDJSON view because they repeat what came before.
+    _json_skip: ClassVar[frozenset[str]] = frozenset()
+
+    @property
+    def args(self) -> tuple[Any, ...]:
+        """The payload, positionally, as hook handlers receive it."""
+        return tuple(getattr(self, f.name) for f in fields(self) if f.name != "name")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The NDJSON view: ``{"event": name, **payload}`` with JSON-ready values."""
+        out: dict[str, Any] = {"event": getattr(self, "name")}  # noqa: B009 - set by subclasses
+        for f in fields(self):
+            if f.name != "name" and f.name not in self._json_skip:
+                out[f.name] = _jsonable(getattr(self, f.name))
+        return out
+
+
+@dataclass(frozen=True)
+class MessageUserEvent(_Event):
+    """The user's message was added to the conversation."""
+
+    content: Any
+    """A string or a list of content parts."""
+    name: Literal["message:user"] = field(default="message:user", repr=False)
+
+
+@dataclass(frozen=True)
+class MessageAssistantEvent(_Event):
+    """The assistant's final message of a turn."""
+
+    content: str
+    name: Literal["message:assistant"] = field(default="message:assistant", repr=False)
+
+
+@dataclass(frozen=True)
+class StreamStartEvent(_Event):
+    """A model request started (one per step of the tool loop)."""
+
+    model: str
+    step: int
+    name: Literal["stream:start"] = field(default="stream:start", repr=False)
+
+
+@dataclass(frozen=True)
+class StreamDeltaEvent(_Event):
+    """A fragment of answer text, with everything so far in this step."""
+
+    _json_skip: ClassVar[frozenset[str]] = frozenset({"accumulated"})
+
+    delta: str
+    accumulated: str
+    name: Literal["stream:delta"] = field(default="stream:delta", repr=False)
+
+
+@dataclass(frozen=True)
+class StreamEndEvent(_Event):
+    """A model request finished."""
+
+    text: str
+    finish_reason: str | None
+    name: Literal["stream:end"] = field(default="stream:end", repr=False)
+
+
+@dataclass(frozen=True)
+class ThinkingStartEvent(_Event):
+    """The model began streaming reasoning."""
+
+    name: Literal["thinking:start"] = field(default="thinking:start", repr=False)
+
+
+@dataclass(frozen=True)
+class ReasoningDeltaEvent(_Event):
+    """A fragment of reasoning (kept out of the answer text)."""
+
+    _json_skip: ClassVar[frozenset[str]] = frozenset({"accumulated"})
+
+    delta: str
+    accumulated: str
+    name: Literal["reasoning:delta"] = field(default="reasoning:delta", repr=False)
+
+
+@dataclass(frozen=True)
+class ThinkingEndEvent(_Event):
+    """The model's reasoning for this step is complete."""
+
+    reasoning: str
+    name: Literal["thinking:end"] = field(default="thinking:end", repr=False)
+
+
+@dataclass(frozen=True)
+class ToolCallEvent(_Event):
+    """The model asked for a tool; ``args`` is the parsed arguments (or the raw text)."""
+
+    tool_name: str
+    arguments: Any
+    call_id: str
+    name: Literal["tool:call"] = field(default="tool:call", repr=False)
+
+
+@dataclass(frozen=True)
+class ToolResultEvent(_Event):
+    """A tool finished; ``is_error`` results go back to the model as errors to recover from."""
+
+    tool_name: str
+    result: str
+    call_id: str
+    is_error: bool = False
+    name: Literal["tool:result"] = field(default="tool:result", repr=False)
+
+
+@dataclass(frozen=True)
+class UsageEvent(_Event):
+    """Token usage of one model request."""
+
+    usage: Usage
+    model: str
+    name: Literal["usage"] = field(default="usage", repr=False)
+
+
+@dataclass(frozen=True)
+class CostEvent(_Event):
+    """What one model request cost, as the gateway reported it."""
+
+    cost: Cost
+    model: str
+    name: Literal["cost"] = field(default="cost", repr=False)
+
+
+@dataclass(frozen=True)
+class ModelFallbackEvent(_Event):
+    """A model failed after its retries and the next one in the chain takes over."""
+
+    from_model: str
+    to_model: str
+    error: str
+    name: Literal["model:fallback"] = field(default="model:fallback", repr=False)
+
+
+@dataclass(frozen=True)
+class NoticeEvent(_Event):
+    """Something the user should know that is not an error (a feature swapped for another)."""
+
+    message: str
+    name: Literal["notice"] = field(default="notice", repr=False)
+
+
+@dataclass(frozen=True)
+class ErrorEvent(_Event):
+    """Something failed: the run (fatal) or a hook handler (reported, not fatal)."""
+
+    error: BaseException
+    source: Literal["run", "hook"] = "run"
+    name: Literal["error"] = field(default="error", repr=False)
+
+
+AgentEvent = (
+    MessageUserEvent
+    | MessageAssistantEvent
+    | StreamStartEvent
+    | StreamDeltaEvent
+    | StreamEndEvent
+    | ThinkingStartEvent
+    | ReasoningDeltaEvent
+    | ThinkingEndEvent
+    | ToolCallEvent
+    | ToolResultEvent
+    | UsageEvent
+    | CostEvent
+    | ModelFallbackEvent
+    | NoticeEvent
+    | ErrorEvent
+)
+
+EventName = Literal[
+    "message:user",
+    "message:assistant",
+    "stream:start",
+    "stream:delta",
+    "stream:end",
+    "thinking:start",
+    "reasoning:delta",
+    "thinking:end",
+    "tool:call",
+    "tool:result",
+    "usage",
+    "cost",
+    "model:fallback",
+    "notice",
+    "error",
+]
+EVENT_NAMES: frozenset[str] = frozenset(EventName.__args__)  # type: ignore[attr-defined]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (Usage, Cost)):
+        return value.to_dict()
+    if isinstance(value, BaseException):
+        return _error_dict(value)
+    return value
+
+
+def _error_dict(error: BaseException) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": type(error).__name__, "message": str(error)}
+    for attr in ("code", "status", "request_id"):
+        if hasattr(error, attr):
+            out[attr] = getattr(error, attr)
+    return out

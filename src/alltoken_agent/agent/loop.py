@@ -1,0 +1,385 @@
+"""One turn of the agent: model requests, tool calls, fallbacks, structured output.
+
+History stays consistent under cancellation: a step's assistant message and
+its tool results are committed together, only once every result is in, so a
+cancelled turn never leaves a tool call without its result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from alltoken_agent.agent.events import (
+    AgentEvent,
+    CostEvent,
+    MessageAssistantEvent,
+    ModelFallbackEvent,
+    ReasoningDeltaEvent,
+    StreamDeltaEvent,
+    StreamEndEvent,
+    StreamStartEvent,
+    ThinkingEndEvent,
+    ThinkingStartEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+    UsageEvent,
+)
+from alltoken_agent.agent.families import FamilyTable
+from alltoken_agent.agent.output import OutputSpec
+from alltoken_agent.agent.result import (
+    CostTally,
+    RunResult,
+    StopReason,
+    ToolCallRecord,
+    add_usage,
+)
+from alltoken_agent.agent.tools import Tool, ToolContext, ToolOutcome
+from alltoken_agent.errors import (
+    AllModelsFailedError,
+    GatewayConnectionError,
+    GatewayError,
+    GatewayTimeoutError,
+    MaxStepsExceededError,
+    NotFoundError,
+    OutputValidationError,
+    RateLimitError,
+    UpstreamError,
+)
+from alltoken_agent.gateway import ChatResult, ContentDelta, Gateway, ReasoningDelta
+from alltoken_agent.gateway.types import Usage
+
+
+def can_fall_back(error: GatewayError) -> bool:
+    """Whether the next model of a chain may take over after ``error`` (retries spent).
+
+    Never on 400/401/402/403: another model would fail the same way, or cost money
+    the user has not got. A model the gateway cannot route (404) is worth skipping.
+    """
+    if isinstance(error, (UpstreamError, GatewayTimeoutError, GatewayConnectionError)):
+        return True
+    if isinstance(error, RateLimitError):
+        return True
+    return isinstance(error, NotFoundError) and error.code == "upstream_model_not_found"
+
+
+@dataclass
+class TurnSettings:
+    """Everything one turn needs from the agent, fixed for the turn."""
+
+    gateway: Gateway
+    models: Sequence[str]
+    tools: dict[str, Tool]
+    max_steps: int
+    stream: bool
+    families: FamilyTable
+    fields_for: Callable[[str], dict[str, Any]]
+    """Request fields for a model (search flag, thinking, sampling...)."""
+    tools_for: Callable[[str], list[Tool]]
+    """Tools offered to a model (adds web_search where search is not native)."""
+    output: OutputSpec[Any] | None = None
+    deltas: bool = True
+    """Build per-chunk delta events (skipped when nobody listens, to save CPU)."""
+
+
+@dataclass
+class _Step:
+    result: ChatResult
+    model: str
+
+
+@dataclass
+class Turn:
+    """Runs one user turn; ``events()`` yields as it goes, ``result`` holds the outcome."""
+
+    settings: TurnSettings
+    history: list[dict[str, Any]]
+    """The agent's history, appended to in place at commit points."""
+    user_message: dict[str, Any]
+    result: RunResult[Any] | None = None
+    _model_index: int = 0
+    _usage: Usage = field(default_factory=Usage)
+    _costs: CostTally = field(default_factory=CostTally)
+    _calls: list[ToolCallRecord] = field(default_factory=list)
+    _request_ids: list[str] = field(default_factory=list)
+    _start: int = 0
+    _steps: int = 0
+
+    async def events(self) -> AsyncIterator[AgentEvent]:
+        """Run the turn, yielding every event."""
+        s = self.settings
+        self._start = len(self.history)
+        self.history.append(self.user_message)
+        output_retried = False
+        step = 0
+        while True:
+            step += 1
+            box: list[_Step] = []
+            async for event in self._request(step, box):
+                yield event
+            done = box[0]
+            reply = done.result
+            if reply.tool_calls:
+                async for event in self._run_tools(step, done):
+                    yield event
+                if step >= s.max_steps:
+                    self.result = self._finish("", None, "max_steps", done.model)
+                    raise MaxStepsExceededError(
+                        f"the agent used all {s.max_steps} steps (max_steps) without a final "
+                        "answer; raise max_steps or simplify the task",
+                        result=self.result,
+                    )
+                continue
+            message = self._assistant_message(reply)
+            output: Any = reply.text
+            if s.output is not None:
+                try:
+                    output = s.output.parse(reply.text)
+                except ValidationError as error:
+                    if output_retried:
+                        self.history.append(message)
+                        raise OutputValidationError(
+                            f"the reply did not match {s.output.name} after a retry: "
+                            f"{error.error_count()} validation errors",
+                            text=reply.text,
+                        ) from None
+                    output_retried = True
+                    self.history.extend([message, OutputSpec.retry_message(error)])
+                    continue
+            self.history.append(message)
+            yield MessageAssistantEvent(content=reply.text)
+            reason: StopReason = "stop"
+            if reply.finish_reason == "length":
+                reason = "length"
+            elif reply.finish_reason == "content_filter":
+                reason = "content_filter"
+            self.result = self._finish(reply.text, output, reason, done.model)
+            return
+
+    # -- model requests -----------------------------------------------------
+
+    def _wire_messages(self, model: str) -> list[dict[str, Any]]:
+        if self.settings.families.lookup(model).echo_reasoning:
+            return list(self.history)
+        return [
+            {k: v for k, v in m.items() if k != "reasoning_content"}
+            if "reasoning_content" in m
+            else m
+            for m in self.history
+        ]
+
+    def _request_fields(self, model: str) -> dict[str, Any]:
+        fields = dict(self.settings.fields_for(model))
+        tools = self.settings.tools_for(model)
+        if tools:
+            fields["tools"] = [t.definition() for t in tools]
+        if self.settings.output is not None:
+            fields["response_format"] = self.settings.output.response_format()
+        return fields
+
+    async def _request(self, step: int, box: list[_Step]) -> AsyncIterator[AgentEvent]:
+        """One model request with the fallback chain; puts the outcome in ``box``."""
+        models = self.settings.models
+        failures: list[tuple[str, GatewayError]] = []
+        while True:
+            model = models[self._model_index]
+            try:
+                if self.settings.stream:
+                    async for event in self._stream_once(step, model, box):
+                        yield event
+                else:
+                    yield StreamStartEvent(model=model, step=step)
+                    result = await self.settings.gateway.chat(
+                        self._wire_messages(model), model=model, **self._request_fields(model)
+                    )
+                    for event in self._replay(result):
+                        yield event
+                    box.append(_Step(result, model))
+                break
+            except GatewayError as error:
+                if box or not can_fall_back(error) or self._model_index + 1 >= len(models):
+                    if failures:
+                        raise AllModelsFailedError([*failures, (model, error)]) from error
+                    raise
+                failures.append((model, error))
+                self._model_index += 1
+                yield ModelFallbackEvent(
+                    from_model=model, to_model=models[self._model_index], error=str(error)
+                )
+        done = box[0]
+        for event in self._account_events(done):
+            yield event
+        if self.settings.stream and _has_broken_calls(done.result):
+            # Some hosts garble streamed tool-call fragments; one non-streamed retry
+            # of the same step usually comes back whole.
+            retry = await self.settings.gateway.chat(
+                self._wire_messages(done.model),
+                model=done.model,
+                **self._request_fields(done.model),
+            )
+            box[0] = _Step(retry, done.model)
+            for event in self._account_events(box[0]):
+                yield event
+
+    async def _stream_once(
+        self, step: int, model: str, box: list[_Step]
+    ) -> AsyncIterator[AgentEvent]:
+        gateway = self.settings.gateway
+        stream = gateway.stream(
+            self._wire_messages(model), model=model, **self._request_fields(model)
+        )
+        deltas = self.settings.deltas
+        text = ""
+        reasoning = ""
+        async with stream:
+            yield StreamStartEvent(model=model, step=step)
+            async for chunk in stream:
+                if isinstance(chunk, ContentDelta):
+                    if reasoning and not text:
+                        yield ThinkingEndEvent(reasoning=reasoning)
+                    text += chunk.text
+                    if deltas:
+                        yield StreamDeltaEvent(delta=chunk.text, accumulated=text)
+                elif isinstance(chunk, ReasoningDelta):
+                    if not reasoning:
+                        yield ThinkingStartEvent()
+                    reasoning += chunk.text
+                    if deltas:
+                        yield ReasoningDeltaEvent(delta=chunk.text, accumulated=reasoning)
+        if reasoning and not text:
+            yield ThinkingEndEvent(reasoning=reasoning)
+        result = stream.result
+        yield StreamEndEvent(text=result.text, finish_reason=result.finish_reason)
+        box.append(_Step(result, model))
+
+    def _replay(self, result: ChatResult) -> list[AgentEvent]:
+        """The events of a non-streamed reply, as if it had streamed in one piece."""
+        events: list[AgentEvent] = []
+        if result.reasoning:
+            events.append(ThinkingStartEvent())
+            events.append(ReasoningDeltaEvent(delta=result.reasoning, accumulated=result.reasoning))
+            events.append(ThinkingEndEvent(reasoning=result.reasoning))
+        if result.text:
+            events.append(StreamDeltaEvent(delta=result.text, accumulated=result.text))
+        events.append(StreamEndEvent(text=result.text, finish_reason=result.finish_reason))
+        return events
+
+    def _account(self, result: ChatResult) -> None:
+        self._steps += 1
+        self._usage = add_usage(self._usage, result.usage)
+        self._costs.add(result.cost)
+        if result.request_id:
+            self._request_ids.append(result.request_id)
+
+    def _account_events(self, step: _Step) -> list[AgentEvent]:
+        self._account(step.result)
+        events: list[AgentEvent] = []
+        if step.result.usage is not None:
+            events.append(UsageEvent(usage=step.result.usage, model=step.model))
+        if step.result.cost is not None:
+            events.append(CostEvent(cost=step.result.cost, model=step.model))
+        return events
+
+    # -- tools --------------------------------------------------------------
+
+    async def _run_tools(self, step: int, done: _Step) -> AsyncIterator[AgentEvent]:
+        calls = done.result.tool_calls
+        for call in calls:
+            yield ToolCallEvent(
+                tool_name=call.name, arguments=_parsed(call.arguments), call_id=call.id
+            )
+        outcomes = await asyncio.gather(
+            *(
+                self._run_tool(call.name, call.arguments, call.id, step, done.model)
+                for call in calls
+            )
+        )
+        tool_messages = []
+        for call, outcome in zip(calls, outcomes, strict=True):
+            self._calls.append(
+                ToolCallRecord(
+                    call_id=call.id,
+                    name=call.name,
+                    arguments=outcome.arguments,
+                    result=outcome.content,
+                    is_error=outcome.is_error,
+                    step=step,
+                )
+            )
+            tool_messages.append(
+                {"role": "tool", "tool_call_id": call.id, "content": outcome.content}
+            )
+        # Commit point: the call and its results enter the history together.
+        self.history.extend([self._assistant_message(done.result), *tool_messages])
+        for call, outcome in zip(calls, outcomes, strict=True):
+            yield ToolResultEvent(
+                tool_name=call.name,
+                result=outcome.content,
+                call_id=call.id,
+                is_error=outcome.is_error,
+            )
+
+    async def _run_tool(
+        self, name: str, arguments: str, call_id: str, step: int, model: str
+    ) -> ToolOutcome:
+        tool = self.settings.tools.get(name)
+        if tool is None:
+            offered = self.settings.tools_for(model)
+            tool = next((t for t in offered if t.name == name), None)
+        if tool is None:
+            known = ", ".join(sorted(t.name for t in self.settings.tools_for(model))) or "none"
+            return ToolOutcome(
+                content=f"Error: unknown tool {name!r}; available tools: {known}",
+                is_error=True,
+                arguments=_parsed(arguments),
+            )
+        context = ToolContext(
+            gateway=self.settings.gateway, model=model, call_id=call_id, step=step
+        )
+        return await tool.run(arguments, context)
+
+    # -- results ------------------------------------------------------------
+
+    @staticmethod
+    def _assistant_message(result: ChatResult) -> dict[str, Any]:
+        message = result.to_message()
+        if result.reasoning:
+            message["reasoning_content"] = result.reasoning
+        return message
+
+    def _finish(self, text: str, output: Any, reason: StopReason, model: str) -> RunResult[Any]:
+        return RunResult(
+            text=text,
+            output=output,
+            stop_reason=reason,
+            steps=self._steps,
+            model=model,
+            messages=[dict(m) for m in self.history[self._start :]],
+            tool_calls=list(self._calls),
+            usage=self._usage,
+            cost=self._costs.total,
+            request_ids=list(self._request_ids),
+        )
+
+
+def _parsed(arguments: str) -> Any:
+    try:
+        return json.loads(arguments)
+    except ValueError:
+        return arguments
+
+
+def _has_broken_calls(result: ChatResult) -> bool:
+    for call in result.tool_calls:
+        if not call.name:
+            return True
+        try:
+            json.loads(call.arguments)
+        except ValueError:
+            return True
+    return False

@@ -1,0 +1,58 @@
+"""Structured output: ask for a JSON schema, validate the reply, retry once with the errors."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Generic, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
+
+from alltoken_agent.errors import UserError
+
+T = TypeVar("T")
+
+# Models often wrap JSON in a Markdown fence even when told not to.
+_FENCE = re.compile(r"^\s*```(?:json)?\s*\n(.*?)\n?```\s*$", re.DOTALL)
+
+
+class OutputSpec(Generic[T]):
+    """How to request and validate one output type."""
+
+    def __init__(self, output_type: type[T]) -> None:
+        self.output_type = output_type
+        self._adapter: TypeAdapter[T] = TypeAdapter(output_type)
+        schema = self._adapter.json_schema()
+        if schema.get("type") != "object":
+            raise UserError(
+                f"output_type {getattr(output_type, '__name__', output_type)!r} must be an "
+                "object type (a pydantic model, dataclass or TypedDict)"
+            )
+        self.schema = schema
+        self.name = re.sub(r"[^A-Za-z0-9_-]", "_", getattr(output_type, "__name__", "output"))
+
+    def response_format(self) -> dict[str, Any]:
+        """The ``response_format`` request field."""
+        # strict=False: pydantic schemas rarely meet OpenAI's strict-mode subset
+        # (every property required, additionalProperties false), and gateways
+        # forward the block verbatim.
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": self.name, "schema": self.schema, "strict": False},
+        }
+
+    def parse(self, text: str) -> T:
+        """Validate the reply; raises pydantic's ``ValidationError``."""
+        fenced = _FENCE.match(text)
+        return self._adapter.validate_json(fenced.group(1) if fenced else text.strip())
+
+    @staticmethod
+    def retry_message(error: ValidationError) -> dict[str, Any]:
+        """The user message that asks the model to fix an invalid reply."""
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in error.errors()
+        )
+        return {
+            "role": "user",
+            "content": "Your reply did not match the required JSON schema: "
+            f"{problems}. Reply again with only a JSON document that matches the schema.",
+        }

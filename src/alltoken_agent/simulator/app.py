@@ -1,0 +1,110 @@
+"""The Starlette app of the simulator: route table and `create_app`.
+
+Routes:
+
+* `/v1/chat/completions`, `/v1/models`, `/v1/images/models`, `/v1/videos/models`
+  (both dialects, through the `/v1` pipeline: auth, faults, request ids, request log);
+* media endpoints: see `media.py` (the hook is wired below, the routes come later);
+* `/api-account/*` public catalog (AllToken only, `public.py`);
+* `/_sim/*` control routes for tests (`control.py`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
+
+from alltoken_agent.simulator._constants import DIALECTS, RAW_SEND_SCOPE_KEY, Dialect
+from alltoken_agent.simulator.chat import chat_completions
+from alltoken_agent.simulator.control import SimulatorState, control_routes
+from alltoken_agent.simulator.envelope import error_response
+from alltoken_agent.simulator.faults import plain_body_fault
+from alltoken_agent.simulator.listing import model_list
+from alltoken_agent.simulator.media import media_routes
+from alltoken_agent.simulator.pipeline import Handler, RequestContext, v1_endpoint
+from alltoken_agent.simulator.public import public_routes
+
+
+class SimulatorApp(Starlette):
+    """Starlette app that also stashes the server's raw `send` in the scope.
+
+    Starlette's middleware wraps `send`; the connection-drop faults need the server's
+    own callable to reach the socket (`faults.drop_connection`).
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI connection."""
+        if scope["type"] == "http":
+            scope[RAW_SEND_SCOPE_KEY] = send
+        await super().__call__(scope, receive, send)
+
+
+def _models_handler(modality: str | None) -> Handler:
+    async def handler(body: Any, ctx: RequestContext) -> Response:
+        replacement = await plain_body_fault(ctx.fault)
+        if replacement is not None:
+            return replacement
+        return JSONResponse(model_list(ctx.dialect, modality))
+
+    return handler
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    # invented: the slug for a wrong method; unknown paths use the documented `not_found`.
+    code = "method_not_allowed" if status == 405 else "not_found"
+    message = f"{request.method} {request.url.path}: no such endpoint in the simulator."
+    return error_response(status, code, message, request_id=None)
+
+
+def create_app(
+    dialect: Literal["alltoken", "tokenhub"] = "alltoken",
+    *,
+    state: SimulatorState | None = None,
+    chunk_delay: float = 0.0,
+) -> Starlette:
+    """Build the simulator app for one gateway dialect.
+
+    Args:
+        dialect: `alltoken` (gateway-api.md §1) or `tokenhub` (§2).
+        state: Shared state; a fresh one when None. Exposed as `app.state.sim`.
+        chunk_delay: Seconds to sleep between streamed events.
+
+    Returns:
+        The ASGI app.
+
+    Raises:
+        ValueError: Unknown dialect or negative `chunk_delay`.
+    """
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown dialect {dialect!r}; choose one of {', '.join(DIALECTS)}")
+    if chunk_delay < 0:
+        raise ValueError("chunk_delay must be >= 0 seconds")
+    sim = state if state is not None else SimulatorState()
+    checked: Dialect = dialect
+
+    def v1(path: str, handler: Handler, method: str) -> Route:
+        endpoint = v1_endpoint(handler, dialect=checked, state=sim, chunk_delay=chunk_delay)
+        return Route(path, endpoint, methods=[method])
+
+    routes: list[BaseRoute] = [
+        v1("/v1/chat/completions", chat_completions, "POST"),
+        v1("/v1/models", _models_handler(None), "GET"),
+        v1("/v1/images/models", _models_handler("image"), "GET"),
+        v1("/v1/videos/models", _models_handler("video"), "GET"),
+        # Media endpoints (images, videos, uploads) plug in here; see media.py.
+        *media_routes(checked, sim, chunk_delay),
+        *control_routes(sim),
+    ]
+    if checked == "alltoken":
+        routes.extend(public_routes())
+    app = SimulatorApp(routes=routes, exception_handlers={HTTPException: _http_error})
+    app.state.sim = sim
+    app.state.dialect = checked
+    return app

@@ -1,0 +1,299 @@
+"""The session and message repository, reached as ``store.sessions``.
+
+Ownership rule: lookups (create, get, find, get-or-create, list, delete) are scoped to
+one owner, and ``owner=None`` is the local owner, not "any owner". A server passes its
+key's id, so it never sees local sessions nor another key's. Operations on a session
+the caller already holds (append, load, replace, update) take its id alone: resolve
+the session with its owner first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from alltoken_agent.errors import UserError
+from alltoken_agent.store import schema
+from alltoken_agent.store._errors import WriteConflictError
+from alltoken_agent.store.engine import Database
+from alltoken_agent.store.records import (
+    _UNSET,
+    SessionRecord,
+    _Unset,
+    check_limit,
+    check_metadata,
+    check_name,
+    check_owner,
+    message_rows,
+    new_session_id,
+)
+
+_sessions = schema.sessions
+_messages = schema.messages
+_message_count = (
+    sa.select(sa.func.count())
+    .where(_messages.c.session_id == _sessions.c.id)
+    .correlate(_sessions)
+    .scalar_subquery()
+    .label("message_count")
+)
+_records = sa.select(*_sessions.c, _message_count)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _of_owner(owner: str | None) -> sa.ColumnElement[bool]:
+    return _sessions.c.owner.is_(None) if owner is None else _sessions.c.owner == owner
+
+
+class SessionRepository:
+    """Sessions and their messages, in one database. Thread-safe; synchronous.
+
+    Every method runs in one transaction of its own. Async callers wrap calls that
+    may wait on a lock in :func:`asyncio.to_thread`.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def create_session(
+        self,
+        *,
+        name: str | None = None,
+        owner: str | None = None,
+        model: str | None = None,
+        instructions: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> SessionRecord:
+        """Create a session and return it.
+
+        Raises:
+            UserError: ``name`` is already used by a session of the same owner.
+        """
+        check_name(name)
+        check_owner(owner)
+        meta = check_metadata(metadata)
+        try:
+            with self._db.write() as conn:
+                if name is not None and self._select(conn, _name_is(name, owner)):
+                    raise UserError(_duplicate(name, owner))
+                return _insert(conn, name, owner, model, instructions, meta)
+        except WriteConflictError:
+            if name is None:
+                raise
+            raise UserError(_duplicate(name, owner)) from None
+
+    def get_session(self, session_id: str, *, owner: str | None = None) -> SessionRecord | None:
+        """Return the session with this id if it belongs to ``owner``, else None."""
+        with self._db.read() as conn:
+            return self._select(conn, (_sessions.c.id == session_id) & _of_owner(owner))
+
+    def find_session(self, name: str, *, owner: str | None = None) -> SessionRecord | None:
+        """Return ``owner``'s session called ``name``, or None."""
+        with self._db.read() as conn:
+            return self._select(conn, _name_is(name, owner))
+
+    def get_or_create_session(
+        self,
+        name: str,
+        *,
+        owner: str | None = None,
+        model: str | None = None,
+        instructions: str | None = None,
+    ) -> tuple[SessionRecord, bool]:
+        """Return ``owner``'s session called ``name``, creating it if needed.
+
+        Race-safe: when several threads or processes ask at once, one creates it and
+        the others get that one. ``model`` and ``instructions`` only apply on creation.
+
+        Returns:
+            The session, and whether this call created it.
+        """
+        check_name(name)
+        check_owner(owner)
+        existing = self.find_session(name, owner=owner)
+        if existing is not None:
+            return existing, False
+        try:
+            with self._db.write() as conn:
+                existing = self._select(conn, _name_is(name, owner))
+                if existing is not None:
+                    return existing, False
+                return _insert(conn, name, owner, model, instructions, {}), True
+        except WriteConflictError:
+            # A server database let a concurrent creator commit first (SQLite's write
+            # lock rules that out): the unique index refused ours, so theirs exists.
+            existing = self.find_session(name, owner=owner)
+            if existing is None:
+                raise
+            return existing, False
+
+    def list_sessions(self, *, owner: str | None = None, limit: int = 100) -> list[SessionRecord]:
+        """Return ``owner``'s sessions, most recently updated first, at most ``limit``."""
+        check_limit(limit)
+        query = (
+            _records.where(_of_owner(owner))
+            .order_by(_sessions.c.updated_at.desc(), _sessions.c.created_at.desc(), _sessions.c.id)
+            .limit(limit)
+        )
+        with self._db.read() as conn:
+            return [SessionRecord.from_row(row._mapping) for row in conn.execute(query)]
+
+    def delete_session(self, session_id: str, *, owner: str | None = None) -> bool:
+        """Delete ``owner``'s session and its messages; False if there was none to delete."""
+        with self._db.write() as conn:
+            result = conn.execute(
+                sa.delete(_sessions).where((_sessions.c.id == session_id) & _of_owner(owner))
+            )
+            return result.rowcount > 0
+
+    def update_session(
+        self,
+        session_id: str,
+        *,
+        model: str | None | _Unset = _UNSET,
+        instructions: str | None | _Unset = _UNSET,
+        metadata: Mapping[str, Any] | None | _Unset = _UNSET,
+    ) -> SessionRecord:
+        """Change the given fields only (None clears one) and return the session.
+
+        ``metadata`` replaces the whole object; None empties it.
+
+        Raises:
+            UserError: No session has this id.
+        """
+        values: dict[str, Any] = {}
+        if not isinstance(model, _Unset):
+            values["model"] = model
+        if not isinstance(instructions, _Unset):
+            values["instructions"] = instructions
+        if not isinstance(metadata, _Unset):
+            values["metadata"] = check_metadata(metadata)
+        with self._db.write() as conn:
+            if values:
+                conn.execute(
+                    sa.update(_sessions)
+                    .where(_sessions.c.id == session_id)
+                    .values(**values, updated_at=_now())
+                )
+            record = self._select(conn, _sessions.c.id == session_id)
+            if record is None:
+                raise _unknown(session_id)
+            return record
+
+    def append_messages(self, session_id: str, messages: Sequence[Mapping[str, Any]]) -> None:
+        """Add messages after the session's last one, all or none, and bump ``updated_at``.
+
+        Raises:
+            UserError: No session has this id, or a message is not a JSON object.
+        """
+        rows = message_rows(messages)
+        with self._db.write() as conn:
+            _lock_session(conn, session_id)
+            if not rows:
+                return
+            last = conn.scalar(
+                sa.select(sa.func.max(_messages.c.position)).where(
+                    _messages.c.session_id == session_id
+                )
+            )
+            _insert_messages(conn, session_id, rows, start=0 if last is None else last + 1)
+
+    def load_messages(self, session_id: str) -> list[dict[str, Any]]:
+        """Return the session's messages in order, each the dict that was stored.
+
+        Raises:
+            UserError: No session has this id.
+        """
+        with self._db.read() as conn:
+            if conn.scalar(sa.select(_sessions.c.id).where(_sessions.c.id == session_id)) is None:
+                raise _unknown(session_id)
+            query = (
+                sa.select(_messages.c.message)
+                .where(_messages.c.session_id == session_id)
+                .order_by(_messages.c.position)
+            )
+            return [dict(message) for message in conn.scalars(query)]
+
+    def replace_messages(self, session_id: str, messages: Sequence[Mapping[str, Any]]) -> None:
+        """Replace all of the session's messages (clear or trim history), all or nothing.
+
+        Raises:
+            UserError: No session has this id, or a message is not a JSON object.
+        """
+        rows = message_rows(messages)
+        with self._db.write() as conn:
+            _lock_session(conn, session_id)
+            conn.execute(sa.delete(_messages).where(_messages.c.session_id == session_id))
+            _insert_messages(conn, session_id, rows, start=0)
+
+    @staticmethod
+    def _select(conn: Connection, condition: sa.ColumnElement[bool]) -> SessionRecord | None:
+        row = conn.execute(_records.where(condition)).first()
+        return None if row is None else SessionRecord.from_row(row._mapping)
+
+
+def _name_is(name: str, owner: str | None) -> sa.ColumnElement[bool]:
+    return (_sessions.c.name == name) & _of_owner(owner)
+
+
+def _duplicate(name: str, owner: str | None) -> str:
+    scope = "locally" if owner is None else f"for owner {owner!r}"
+    return f"a session named {name!r} already exists {scope}; choose another name or use it"
+
+
+def _unknown(session_id: str) -> UserError:
+    return UserError(f"no session has the id {session_id!r}; list sessions to find it")
+
+
+def _insert(
+    conn: Connection,
+    name: str | None,
+    owner: str | None,
+    model: str | None,
+    instructions: str | None,
+    metadata: dict[str, Any],
+) -> SessionRecord:
+    now = _now()
+    record = SessionRecord(
+        id=new_session_id(),
+        name=name,
+        owner=owner,
+        model=model,
+        instructions=instructions,
+        metadata=metadata,
+        created_at=now,
+        updated_at=now,
+        message_count=0,
+    )
+    values = {field: getattr(record, field) for field in _sessions.c.keys()}
+    conn.execute(sa.insert(_sessions).values(values))
+    return record
+
+
+def _lock_session(conn: Connection, session_id: str) -> None:
+    """Lock the session's row until commit (FOR UPDATE; SQLite's write lock covers it)."""
+    query = sa.select(_sessions.c.id).where(_sessions.c.id == session_id).with_for_update()
+    if conn.scalar(query) is None:
+        raise _unknown(session_id)
+
+
+def _insert_messages(
+    conn: Connection, session_id: str, rows: list[dict[str, Any]], *, start: int
+) -> None:
+    now = _now()
+    if rows:
+        conn.execute(
+            sa.insert(_messages),
+            [
+                {"session_id": session_id, "position": start + i, "message": row, "created_at": now}
+                for i, row in enumerate(rows)
+            ],
+        )
+    conn.execute(sa.update(_sessions).where(_sessions.c.id == session_id).values(updated_at=now))

@@ -1,0 +1,246 @@
+"""Search, thinking, structured output, fallbacks and image input, against the simulator."""
+
+from __future__ import annotations
+
+import base64
+import struct
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, Field
+
+from alltoken_agent import (
+    AgentError,
+    AllModelsFailedError,
+    AuthenticationError,
+    OutputValidationError,
+    StreamInterruptedError,
+    UserError,
+    calculate,
+    image,
+)
+from alltoken_agent.agent import Agent
+from tests.agent.test_agent import agent_on, chat_bodies, close_gateways  # noqa: F401
+
+
+class City(BaseModel):
+    name: str
+    population: int
+    coastal: bool
+    tags: list[str]
+
+
+class Strict(BaseModel):
+    code: str = Field(pattern=r"^[A-Z]{3}-\d{4}$")
+
+
+async def test_structured_output_returns_a_validated_instance(sim: Any) -> None:
+    agent = agent_on(sim, output_type=City)
+    city = await agent.send("Describe a city")
+    assert isinstance(city, City)
+    sent = chat_bodies(sim)[-1]["response_format"]
+    assert sent["type"] == "json_schema" and sent["json_schema"]["name"] == "City"
+    assert sent["json_schema"]["schema"]["required"] == ["name", "population", "coastal", "tags"]
+
+
+async def test_invalid_structured_reply_is_retried_once_with_the_errors(sim: Any) -> None:
+    agent = agent_on(sim)
+    city = await agent.send("[[reply this is not json]]", output_type=City)
+    assert isinstance(city, City)
+    retry_prompt = chat_bodies(sim)[-1]["messages"][-1]
+    assert retry_prompt["role"] == "user" and "did not match" in retry_prompt["content"]
+
+
+async def test_structured_reply_invalid_twice_raises(sim: Any) -> None:
+    agent = agent_on(sim)
+    with pytest.raises(OutputValidationError) as caught:
+        await agent.send("give me a code", output_type=Strict)
+    assert isinstance(caught.value, AgentError)
+    assert len(chat_bodies(sim)) == 2
+
+
+def test_output_type_must_be_an_object() -> None:
+    with pytest.raises(UserError, match="object type"):
+        Agent(model="m", output_type=int)
+
+
+async def test_thinking_streams_reasoning_apart_from_the_answer(sim: Any) -> None:
+    agent = agent_on(sim, thinking=True, thinking_budget=512, tools=[])
+    names: list[str] = []
+    reasoning: list[str] = []
+    async for event in agent.stream("hello there"):
+        names.append(event.name)
+        if event.name == "reasoning:delta":
+            reasoning.append(event.delta)
+    assert names.index("thinking:start") < names.index("reasoning:delta")
+    assert names.index("thinking:end") < names.index("stream:delta")
+    body = chat_bodies(sim)[-1]
+    assert body["thinking"] is True and body["thinking_budget"] == 512
+    text = agent.get_messages()[-1]["content"]
+    assert reasoning and "".join(reasoning) not in text
+
+
+async def test_search_on_a_native_family_sends_the_flag(sim: Any) -> None:
+    agent = agent_on(sim, model="deepseek-v4-flash", enable_search=True, tools=[])
+    names = [e.name async for e in agent.stream("latest news")]
+    body = chat_bodies(sim)[-1]
+    assert body["enable_search"] is True and "tools" not in body
+    assert "notice" not in names
+    assert "[simulated web search]" in agent.get_messages()[-1]["content"]
+
+
+@pytest.mark.parametrize("model", ["gpt-5.4", "claude-sonnet-4-6", "gemini-3-flash-preview"])
+async def test_search_elsewhere_uses_the_web_search_tool_with_a_notice(
+    sim: Any, model: str
+) -> None:
+    agent = agent_on(sim, model=model, enable_search=True, tools=[])
+    events = [e async for e in agent.stream('[[call web_search {"query": "bitcoin"}]]')]
+    notices = [e for e in events if e.name == "notice"]
+    assert len(notices) == 1 and "web_search" in notices[0].message
+    first = chat_bodies(sim)[0]
+    assert "enable_search" not in first
+    assert [t["function"]["name"] for t in first["tools"]] == ["web_search"]
+    # the tool itself searched through a native family
+    search = chat_bodies(sim)[1]
+    assert search["enable_search"] is True and search["model"].startswith("qwen")
+    results = [e for e in events if e.name == "tool:result"]
+    assert "[simulated web search]" in results[0].result and not results[0].is_error
+
+
+async def test_family_table_is_overridable_in_config(sim: Any) -> None:
+    from alltoken_agent.config import Config
+
+    config = Config.model_validate({"families": {"claude": {"search": "native"}}})
+    agent = Agent(
+        model="claude-sonnet-4-6",
+        enable_search=True,
+        gateway=agent_on(sim).gateway,
+        config=config,
+    )
+    await agent.send("hi")
+    assert chat_bodies(sim)[-1]["enable_search"] is True
+
+
+async def test_reasoning_is_echoed_only_to_families_that_need_it(sim: Any) -> None:
+    for model, echoed in [("deepseek-v4-flash", True), ("qwen3.6-flash", False)]:
+        sim.state.reset()
+        agent = agent_on(sim, model=model, thinking=True)
+        await agent.send("What is 2+3?")
+        second = chat_bodies(sim)[1]["messages"]
+        assistant = next(m for m in second if m["role"] == "assistant")
+        assert ("reasoning_content" in assistant) is echoed, model
+
+
+async def test_fallback_switches_model_after_retries_and_says_so(sim: Any) -> None:
+    agent = agent_on(sim, model=["gpt-5.4-mini", "deepseek-v4-flash"], tools=[])
+    sim.state.enqueue_faults(["503", "503", "503"])
+    fallbacks: list[tuple[str, str]] = []
+    agent.on("model:fallback", lambda old, new, error: fallbacks.append((old, new)))
+    result = await agent.run("hello there")
+    assert fallbacks == [("gpt-5.4-mini", "deepseek-v4-flash")]
+    assert result.model == "deepseek-v4-flash"
+    assert [b["model"] for b in chat_bodies(sim)] == ["gpt-5.4-mini"] * 3 + ["deepseek-v4-flash"]
+
+
+@pytest.mark.parametrize("fault", ["400", "401", "402"])
+async def test_fallback_never_on_client_errors(sim: Any, fault: str) -> None:
+    agent = agent_on(sim, model=["gpt-5.4-mini", "deepseek-v4-flash"], tools=[])
+    sim.state.enqueue_faults([fault])
+    with pytest.raises(Exception) as caught:
+        await agent.send("hello there")
+    assert getattr(caught.value, "status", None) == int(fault)
+    assert [b["model"] for b in chat_bodies(sim)] == ["gpt-5.4-mini"]
+    if fault == "401":
+        assert isinstance(caught.value, AuthenticationError)
+
+
+async def test_every_model_failing_raises_one_error_holding_each_attempt(sim: Any) -> None:
+    agent = agent_on(sim, model=["gpt-5.4-mini", "deepseek-v4-flash"], tools=[])
+    sim.state.enqueue_faults(["503"] * 6)
+    with pytest.raises(AllModelsFailedError) as caught:
+        await agent.send("hello there")
+    assert [m for m, _ in caught.value.failures] == ["gpt-5.4-mini", "deepseek-v4-flash"]
+    assert caught.value.last_error.code == "all_providers_failed"
+
+
+async def test_a_broken_stream_is_an_error_not_a_silent_switch(sim: Any) -> None:
+    agent = agent_on(sim, model=["gpt-5.4-mini", "deepseek-v4-flash"], tools=[])
+    sim.state.enqueue_faults(["disconnect:3"])
+    with pytest.raises(StreamInterruptedError):
+        await agent.send("hello there")
+    assert len(chat_bodies(sim)) == 1
+
+
+def tiny_png(path: Path) -> Path:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    raw = b"\x00\xff\x00\x00"
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+    path.write_bytes(png)
+    return path
+
+
+async def test_image_input_sends_a_data_url_part(sim: Any, tmp_path: Path) -> None:
+    picture = tiny_png(tmp_path / "dot.png")
+    agent = agent_on(sim, model="gpt-5.4-mini", tools=[])
+    await agent.send([{"type": "text", "text": "What is this?"}, image(picture, detail="low")])
+    part = chat_bodies(sim)[-1]["messages"][-1]["content"][1]
+    url = part["image_url"]["url"]
+    assert url.startswith("data:image/png;base64,") and part["image_url"]["detail"] == "low"
+    assert base64.b64decode(url.split(",", 1)[1]) == picture.read_bytes()
+    assert image("https://example.com/a.png")["image_url"]["url"] == "https://example.com/a.png"
+
+
+def test_image_errors_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="cannot read image"):
+        image(tmp_path / "missing.png")
+    not_image = tmp_path / "notes.txt"
+    not_image.write_text("hello")
+    with pytest.raises(UserError, match="not a PNG, JPEG, GIF or WebP"):
+        image(not_image)
+
+
+async def test_seed_style_tool_definition_works_in_the_loop(sim: Any) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def execute(args: dict[str, Any]) -> str:
+        seen.append(args)
+        return f"hello {args['who']}"
+
+    seed_tool = {
+        "definition": {
+            "type": "function",
+            "function": {
+                "name": "greet",
+                "description": "Greet someone.",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"who": {"type": "string"}},
+                    "required": ["who"],
+                },
+            },
+        },
+        "execute": execute,
+    }
+    agent = agent_on(sim, tools=[seed_tool, calculate])
+    text = await agent.send('[[call greet {"who": "Ada"}]]')
+    assert seen == [{"who": "Ada"}] and "hello Ada" in text
+
+
+def test_constructor_rejects_bad_settings() -> None:
+    with pytest.raises(UserError):
+        Agent(model=[])
+    with pytest.raises(UserError):
+        Agent(max_steps=0)
+    with pytest.raises(UserError, match="unknown event"):
+        Agent().on("nope", print)

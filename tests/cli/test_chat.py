@@ -1,0 +1,202 @@
+"""`alltoken-agent chat` end to end: the CLI in-process, the simulator over loopback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli.helpers import FAST_RETRY_CONFIG, ndjson, run_cli, write_config
+from tests.gateway.helpers import TEST_KEY
+
+
+def test_without_a_key_it_runs_offline_and_says_so() -> None:
+    result = run_cli("chat", "hello there")
+    assert result.exit_code == 0, result.stderr
+    assert "simulated" in result.stdout.lower()
+    assert "ALLTOKEN_API_KEY" in result.stderr and "offline simulator" in result.stderr
+    assert result.stdout.endswith("\n")
+
+
+def test_offline_flag_is_quiet_and_json_lines_all_parse() -> None:
+    result = run_cli("chat", "--offline", "--json", "hello there")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    events = ndjson(result.stdout)
+    names = [e["event"] for e in events]
+    assert names[:2] == ["message:user", "stream:start"]
+    assert names[-5:] == ["stream:end", "usage", "cost", "message:assistant", "done"]
+    assert "stream:delta" in names
+    done = events[-1]
+    deltas = "".join(e["delta"] for e in events if e["event"] == "stream:delta")
+    assert done["text"] == deltas and "simulated" in deltas.lower()
+    assert done["model"] == "minimax-m2.7" and done["request_id"]
+    assert done["usage"]["total_tokens"] > 0 and done["cost"]["cost"].startswith("0.")
+    assert events[0]["content"] == "hello there"
+    assert all("accumulated" not in e for e in events)  # NDJSON stays linear in size
+
+
+def test_prompt_from_stdin_and_system_prompt() -> None:
+    result = run_cli("chat", "--offline", "--json", "-s", "Be brief.", input="piped words\n")
+    assert result.exit_code == 0, result.stderr
+    assert ndjson(result.stdout)[0]["content"] == "piped words\n"
+
+
+def test_thinking_goes_to_stderr_not_stdout() -> None:
+    result = run_cli("chat", "--offline", "--thinking", "think first")
+    assert result.exit_code == 0
+    assert "reasoning" in result.stderr.lower()
+    assert "reasoning" not in result.stdout.lower()
+
+
+def test_tokenhub_provider_offline_has_no_cost_event() -> None:
+    result = run_cli("chat", "--offline", "--provider", "tokenhub", "--json", "hi")
+    assert result.exit_code == 0, result.stderr
+    names = [e["event"] for e in ndjson(result.stdout)]
+    assert "cost" not in names and names[-1] == "done"
+    assert ndjson(result.stdout)[-1]["model"] == "deepseek-v3.2"
+
+
+def test_max_tokens_cuts_the_reply_and_says_so() -> None:
+    result = run_cli("chat", "--offline", "--max-tokens", "3", "hello there")
+    assert result.exit_code == 0
+    assert "cut off" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["chat", "--offline", "--temperature", "5", "hi"], "temperature"),
+        (["chat", "--offline", "--max-tokens", "0", "hi"], "max-tokens"),
+        (["chat", "--offline"], "prompt is empty"),
+        (["chat", "--offline", "--provider", "nope", "hi"], "unknown provider 'nope'"),
+        (["chat", "--provider", "openai", "hi"], "no base URL"),
+        (["chat", "--offline", "-m", "no-such-model", "hi"], "upstream_model_not_found"),
+        (["chat", "--offline", "--tools", "nope", "hi"], "unknown tool"),
+        (["chat", "--offline", "--max-steps", "0", "hi"], "max-steps"),
+    ],
+)
+def test_bad_input_exits_2_with_one_clear_line(args: list[str], needle: str) -> None:
+    result = run_cli(*args, input="")
+    assert result.exit_code == 2
+    assert needle in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_bad_config_file_exits_2(isolated_environment: Path) -> None:
+    write_config(isolated_environment, "[timeouts]\nread = 'soon'\n")
+    result = run_cli("chat", "--offline", "hi")
+    assert result.exit_code == 2 and "timeouts.read" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("faults", "code", "needle"),
+    [
+        (["401"], 3, "invalid_api_key"),
+        (["403"], 3, "forbidden"),
+        (["402"], 4, "HTTP 402"),
+        (["400"], 2, "invalid_request"),
+        (["429:0", "429:0"], 5, "HTTP 429"),
+        (["503", "503"], 6, "all_providers_failed"),
+        (["500", "500"], 6, "HTTP 500"),
+        (["disconnect:3"], 6, "stream_interrupted"),
+        (["stall:2:2"], 6, "stream_timeout"),
+    ],
+)
+def test_gateway_failures_map_to_exit_codes(
+    sim: Any, isolated_environment: Path, faults: list[str], code: int, needle: str
+) -> None:
+    write_config(isolated_environment, FAST_RETRY_CONFIG + "[timeouts]\nread = 0.5\n")
+    sim.state.enqueue_faults(faults)
+    env = {"ALLTOKEN_API_KEY": TEST_KEY}
+    result = run_cli("chat", "--base-url", sim.base_url, "hello there", env=env)
+    assert result.exit_code == code, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and needle in lines[0]
+    assert "request_id=" in lines[0]
+    json_run_faults = faults
+    sim.state.enqueue_faults(json_run_faults)
+    json_result = run_cli("chat", "--base-url", sim.base_url, "--json", "hi", env=env)
+    assert json_result.exit_code == code
+    error = ndjson(json_result.stdout)[-1]
+    assert error["event"] == "error" and error["request_id"]
+
+
+def test_retries_are_reported_as_events(sim: Any, isolated_environment: Path) -> None:
+    write_config(isolated_environment, FAST_RETRY_CONFIG)
+    sim.state.enqueue_faults(["503"])
+    env = {"ALLTOKEN_API_KEY": TEST_KEY}
+    result = run_cli("chat", "--base-url", sim.base_url, "--json", "hi", env=env)
+    assert result.exit_code == 0
+    retry = [e for e in ndjson(result.stdout) if e["event"] == "retry"]
+    assert retry and retry[0]["status"] == 503 and retry[0]["attempt"] == 1
+    sim.state.enqueue_faults(["503"])
+    plain = run_cli("chat", "--base-url", sim.base_url, "hi", env=env)
+    assert plain.exit_code == 0 and "retrying" in plain.stderr
+
+
+def test_version_and_help() -> None:
+    version = run_cli("--version")
+    assert version.exit_code == 0 and version.stdout.startswith("alltoken-agent ")
+    helped = run_cli("chat", "--help")
+    assert helped.exit_code == 0 and "Examples:" in helped.stdout and "--offline" in helped.stdout
+
+
+def test_tool_events_in_json_and_the_answer_uses_the_result() -> None:
+    result = run_cli("chat", "--offline", "--json", "What time is it in Tokyo?")
+    assert result.exit_code == 0, result.stderr
+    events = ndjson(result.stdout)
+    call = next(e for e in events if e["event"] == "tool:call")
+    assert call["tool_name"] == "get_current_time" and call["arguments"] == {
+        "timezone": "Asia/Tokyo"
+    }
+    tool_result = next(e for e in events if e["event"] == "tool:result")
+    assert "Asia/Tokyo" in tool_result["result"] and tool_result["is_error"] is False
+    done = events[-1]
+    assert tool_result["result"] in done["text"] and done["steps"] == 2
+    assert done["tool_calls"][0]["name"] == "get_current_time"
+
+
+def test_tools_none_sends_no_tools(sim: Any) -> None:
+    env = {"ALLTOKEN_API_KEY": TEST_KEY}
+    result = run_cli("chat", "--base-url", sim.base_url, "--tools", "none", "What is 2+2?", env=env)
+    assert result.exit_code == 0
+    assert "tools" not in sim.state.requests[-1].json
+
+
+def test_max_steps_hit_is_a_clear_failure() -> None:
+    prompt = (
+        '[[call calculate {"expression": "1"}]] [[then]] [[call calculate {"expression": "2"}]]'
+    )
+    result = run_cli("chat", "--offline", "--max-steps", "1", prompt)
+    assert result.exit_code == 1
+    assert "max_steps_exceeded" in result.stderr
+
+
+def test_session_keeps_history_between_runs(sim: Any) -> None:
+    env = {"ALLTOKEN_API_KEY": TEST_KEY}
+    first = run_cli("chat", "--base-url", sim.base_url, "--session", "work", "first note", env=env)
+    assert first.exit_code == 0, first.stderr
+    second = run_cli("chat", "--base-url", sim.base_url, "--session", "work", "second", env=env)
+    assert second.exit_code == 0
+    sent = sim.state.requests[-1].json["messages"]
+    assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]
+    assert sent[1]["content"] == "first note"
+    other = run_cli("chat", "--base-url", sim.base_url, "--session", "other", "hi", env=env)
+    assert other.exit_code == 0
+    assert len(sim.state.requests[-1].json["messages"]) == 2
+
+
+def test_session_keeps_completed_steps_when_a_later_step_fails(sim: Any) -> None:
+    env = {"ALLTOKEN_API_KEY": TEST_KEY}
+    # "slow:0" lets the first request through; the second (after the tool ran) fails.
+    sim.state.enqueue_faults(["slow:0", "401"])
+    prompt = '[[call calculate {"expression": "2+2"}]]'
+    failed = run_cli("chat", "--base-url", sim.base_url, "--session", "s", prompt, env=env)
+    assert failed.exit_code == 3
+    again = run_cli("chat", "--base-url", sim.base_url, "--session", "s", "go on", env=env)
+    assert again.exit_code == 0
+    sent = sim.state.requests[-1].json["messages"]
+    assert [m["role"] for m in sent] == ["system", "user", "assistant", "tool", "user"]
+    assert sent[3]["content"] == "4"

@@ -1,0 +1,32 @@
+"""Building gateways that point at a running simulator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alltoken_agent import Gateway, Provider
+from alltoken_agent.gateway import RetryPolicy
+
+TEST_KEY = "sk-test-abcdefghijklmnop-0123456789"
+"""A key-shaped value; the redaction tests scan every output for it."""
+
+FAST_RETRY = RetryPolicy(max_retries=2, base_delay=0.0, max_delay=0.0)
+
+
+def gateway_for(server: Any, *, dialect: str = "alltoken", **kwargs: Any) -> Gateway:
+    """A Gateway on the simulator's base URL, with a test key and instant retries."""
+    provider = Provider(
+        name=f"sim-{dialect}",
+        base_url=server.base_url,
+        api_key_env=None,
+        dialect=dialect,  # type: ignore[arg-type]
+        default_model="minimax-m2.7",
+    )
+    kwargs.setdefault("retry", FAST_RETRY)
+    kwargs.setdefault("api_key", TEST_KEY)
+    return Gateway(provider, **kwargs)
+
+
+def user(text: str) -> list[dict[str, Any]]:
+    """A one-message conversation."""
+    return [{"role": "user", "content": text}]
