@@ -54,6 +54,7 @@ from alltoken_agent.gateway import (
     Gateway,
     Provider,
     ReasoningDelta,
+    RequestRecord,
     RetryNotice,
     RetryPolicy,
     StreamEvent,
@@ -62,6 +63,7 @@ from alltoken_agent.gateway import (
     ToolCallDelta,
     Usage,
     UsageChunk,
+    request_tags,
 )
 from alltoken_agent.paths import AppDirs, app_dirs
 
@@ -99,6 +101,7 @@ __all__ = [
     "Provider",
     "RateLimitError",
     "ReasoningDelta",
+    "RequestRecord",
     "RetryNotice",
     "RetryPolicy",
     "RunResult",
@@ -121,6 +124,7 @@ __all__ = [
     "get_current_time",
     "image",
     "load_config",
+    "request_tags",
     "text",
     "tool",
     "web_search",

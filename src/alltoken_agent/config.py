@@ -21,6 +21,14 @@ dialect = "openai"
 [families.deepseek]              # model-family quirks (agent/families.py)
 search = "native"                # native | ignored | unreliable | rejected | unknown
 echo_reasoning = true            # send earlier reasoning_content back
+
+[prices."my-model"]              # override or add a model's price (USD)
+input_per_1k = "0.0002"
+output_per_1k = "0.00125"
+
+[budget]
+daily_usd = "5.00"               # stop before a request that would cross it
+warn_at = 0.8                    # warning event at 80 %
 ```
 
 A ``[providers.NAME]`` table whose NAME is a built-in profile overrides only the
@@ -30,6 +38,7 @@ fields it sets.
 from __future__ import annotations
 
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -86,6 +95,22 @@ class FamilySettings(_Section):
     echo_reasoning: bool | None = None
 
 
+class PriceSettings(_Section):
+    """A model's price override, USD (as decimal strings or numbers)."""
+
+    input_per_1k: Decimal | None = Field(default=None, ge=0)
+    output_per_1k: Decimal | None = Field(default=None, ge=0)
+    per_image: Decimal | None = Field(default=None, ge=0)
+    per_video_second: Decimal | None = Field(default=None, ge=0)
+
+
+class BudgetSettings(_Section):
+    """Spending limits; the agent stops before a request that would cross one."""
+
+    daily_usd: Decimal | None = Field(default=None, gt=0)
+    warn_at: float = Field(default=0.8, gt=0, le=1)
+
+
 class Config(_Section):
     """The whole config file."""
 
@@ -95,6 +120,8 @@ class Config(_Section):
     retry: RetrySettings = Field(default_factory=RetrySettings)
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
     families: dict[str, FamilySettings] = Field(default_factory=dict)
+    prices: dict[str, PriceSettings] = Field(default_factory=dict)
+    budget: BudgetSettings = Field(default_factory=BudgetSettings)
 
 
 def load_config(path: Path) -> Config:

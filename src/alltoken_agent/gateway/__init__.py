@@ -12,6 +12,7 @@ from alltoken_agent.gateway.providers import (
     provider_names,
     resolve,
 )
+from alltoken_agent.gateway.records import Observer, RequestKind, RequestRecord, request_tags
 from alltoken_agent.gateway.redact import Redactor
 from alltoken_agent.gateway.retry import RetryPolicy
 from alltoken_agent.gateway.stream import ChatStream
@@ -33,6 +34,7 @@ __all__ = [
     "BUILTIN_PROVIDERS",
     "DEFAULT_PROVIDER",
     "OFFLINE_KEY",
+    "Observer",
     "ChatResult",
     "ChatStream",
     "ContentDelta",
@@ -43,6 +45,8 @@ __all__ = [
     "Provider",
     "ReasoningDelta",
     "Redactor",
+    "RequestKind",
+    "RequestRecord",
     "Resolved",
     "RetryNotice",
     "RetryPolicy",
@@ -53,5 +57,6 @@ __all__ = [
     "UsageChunk",
     "get_provider",
     "provider_names",
+    "request_tags",
     "resolve",
 ]

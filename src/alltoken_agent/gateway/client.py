@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -21,6 +23,13 @@ from alltoken_agent.errors import (
 )
 from alltoken_agent.gateway._envelope import error_from_response
 from alltoken_agent.gateway.providers import Provider, get_provider, resolve
+from alltoken_agent.gateway.records import (
+    Observer,
+    RequestKind,
+    RequestRecord,
+    current_tags,
+    notify,
+)
 from alltoken_agent.gateway.redact import Redactor, protect_logs
 from alltoken_agent.gateway.retry import RetryPolicy
 from alltoken_agent.gateway.stream import REQUEST_ID_FIELD, ChatStream
@@ -110,6 +119,7 @@ class Gateway:
         self.on_retry = on_retry
         self._timeouts = _timeouts(timeout, cfg.timeouts)
         self._simulator: SimulatorServer | None = None
+        self._observers: list[Observer] = []
         headers = {"User-Agent": f"alltoken-agent/{__version__}", **self.provider.headers}
         if key is not None:
             headers["Authorization"] = f"Bearer {key.get_secret_value()}"
@@ -181,6 +191,68 @@ class Gateway:
             server, self._simulator = self._simulator, None
             await asyncio.to_thread(server.stop)
 
+    def add_observer(self, observer: Observer) -> None:
+        """Call ``observer(record)`` after every request (see ``RequestRecord``)."""
+        self._observers.append(observer)
+
+    def remove_observer(self, observer: Observer) -> None:
+        """Stop calling ``observer``."""
+        if observer in self._observers:
+            self._observers.remove(observer)
+
+    def observe(
+        self,
+        kind: RequestKind,
+        model: str | None,
+        *,
+        stream: bool = False,
+    ) -> Callable[..., None] | None:
+        """Start timing a request; call the returned function once it ends.
+
+        Returns None when nobody observes, so an unobserved request pays nothing.
+        The returned ``end(result=None, error=None, first_token_at=None, **fields)``
+        takes a ``ChatResult``-like object (``usage``, ``cost``, ``request_id``) or
+        the error, and extra ``RequestRecord`` fields (media jobs pass ``extra``).
+        """
+        if not self._observers:
+            return None
+        started_at = datetime.now(timezone.utc)
+        started = time.monotonic()
+        tags = dict(current_tags())
+
+        def end(
+            result: Any = None,
+            error: GatewayError | None = None,
+            first_token_at: float | None = None,
+            **fields: Any,
+        ) -> None:
+            finished = time.monotonic()
+            if error is not None:
+                outcome = error.code
+            else:
+                outcome = "ok" if result is not None else "cancelled"
+            record = RequestRecord(
+                kind=kind,
+                provider=self.provider.name,
+                model=getattr(result, "model", None) or model,
+                started_at=started_at,
+                outcome=outcome,
+                stream=stream,
+                latency=finished - started,
+                ttft=None if first_token_at is None else first_token_at - started,
+                usage=getattr(result, "usage", None),
+                cost=getattr(result, "cost", None),
+                status=error.status if error is not None else None,
+                request_id=getattr(result, "request_id", None)
+                or (error.request_id if error is not None else None),
+                attempts=error.attempts if error is not None else 1,
+                tags=tags,
+                **fields,
+            )
+            notify(self._observers, record)
+
+        return end
+
     def redact(self, text: str) -> str:
         """Mask this gateway's key (and key-shaped tokens) in ``text``."""
         return self._redact(text)
@@ -203,17 +275,30 @@ class Gateway:
         are added to this request only.
         """
         body = self._body(messages, model, fields, stream=False)
-        response = await self._send("chat/completions", body, extra_headers, stream=False)
+        end = self.observe("chat", body["model"])
         try:
-            data = response.json()
-        except ValueError:
-            raise UpstreamError(
-                "the gateway answered 200 with a body that is not JSON",
-                status=response.status_code,
-                code="malformed_response",
-                request_id=response.headers.get(REQUEST_ID_FIELD),
-            ) from None
-        return _parse_completion(data, response.headers.get(REQUEST_ID_FIELD))
+            response = await self._send("chat/completions", body, extra_headers, stream=False)
+            try:
+                data = response.json()
+            except ValueError:
+                raise UpstreamError(
+                    "the gateway answered 200 with a body that is not JSON",
+                    status=response.status_code,
+                    code="malformed_response",
+                    request_id=response.headers.get(REQUEST_ID_FIELD),
+                ) from None
+            result = _parse_completion(data, response.headers.get(REQUEST_ID_FIELD))
+        except GatewayError as error:
+            if end is not None:
+                end(error=error)
+            raise
+        except asyncio.CancelledError:
+            if end is not None:
+                end()
+            raise
+        if end is not None:
+            end(result)
+        return result
 
     def stream(
         self,
@@ -231,8 +316,11 @@ class Gateway:
         """
         body = self._body(messages, model, fields, stream=True)
         headers = {"Accept": "text/event-stream", **(extra_headers or {})}
+        end = self.observe("chat", body["model"], stream=True)
         return ChatStream(
-            lambda: self._send("chat/completions", body, headers, stream=True), self._redact
+            lambda: self._send("chat/completions", body, headers, stream=True),
+            self._redact,
+            on_end=end,
         )
 
     def _body(

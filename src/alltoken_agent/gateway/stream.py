@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -27,6 +28,10 @@ from alltoken_agent.gateway.types import (
 
 REQUEST_ID_FIELD = "x-gateway-request-id"
 
+EndCallback = Callable[["ChatResult | None", "GatewayError | None", "float | None"], None]
+"""Told once how a stream ended: its result, or its error (both None: abandoned),
+and the monotonic time of the first token."""
+
 
 class ChatStream:
     """One streaming request.
@@ -41,9 +46,12 @@ class ChatStream:
         self,
         open_response: Callable[[], Awaitable[httpx.Response]],
         redact: Callable[[str], str],
+        on_end: EndCallback | None = None,
     ) -> None:
         self._open_response = open_response
         self._redact = redact
+        self._on_end = on_end
+        self._first_token_at: float | None = None
         self._response: httpx.Response | None = None
         self._result: ChatResult | None = None
         self._consumed = False
@@ -62,13 +70,23 @@ class ChatStream:
     async def open(self) -> None:
         """Send the request (with retries) and wait for the response headers."""
         if self._response is None:
-            self._response = await self._open_response()
+            try:
+                self._response = await self._open_response()
+            except GatewayError as error:
+                self._end(None, error)
+                raise
             self.request_id = self._response.headers.get(REQUEST_ID_FIELD)
 
     async def aclose(self) -> None:
         """Release the connection; reading the body to its end lets it be reused."""
         if self._response is not None:
             await self._response.aclose()
+        self._end(None, None)
+
+    def _end(self, result: ChatResult | None, error: GatewayError | None) -> None:
+        if self._on_end is not None:
+            on_end, self._on_end = self._on_end, None
+            on_end(result, error, self._first_token_at)
 
     @property
     def result(self) -> ChatResult:
@@ -95,6 +113,9 @@ class ChatStream:
         try:
             async for event in self._events():
                 yield event
+        except GatewayError as error:
+            self._end(None, error)
+            raise
         finally:
             if owned:
                 await self.aclose()
@@ -161,16 +182,22 @@ class ChatStream:
                     if delta:
                         piece = delta.get("content")
                         if piece:
+                            if not text and self._first_token_at is None:
+                                self._first_token_at = time.monotonic()
                             text.append(piece)
                             yield ContentDelta(piece)
                         # Most deltas hold only content; skip the other lookups then.
                         if not piece or len(delta) > 1:
                             piece = delta.get("reasoning_content") or delta.get("reasoning")
                             if piece:
+                                if self._first_token_at is None:
+                                    self._first_token_at = time.monotonic()
                                 reasoning.append(piece)
                                 yield ReasoningDelta(piece)
                             fragments = delta.get("tool_calls")
                             if fragments:
+                                if self._first_token_at is None:
+                                    self._first_token_at = time.monotonic()
                                 for fragment in fragments:
                                     yield _merge_tool_fragment(calls, fragment)
                     reason = choice.get("finish_reason")
@@ -208,6 +235,7 @@ class ChatStream:
             request_id=self.request_id,
             response_id=response_id,
         )
+        self._end(self._result, None)
 
     def _parse_cost(self, payload: str) -> Cost | None:
         if not payload.startswith("{"):

@@ -1,0 +1,82 @@
+"""A record of every request the gateway makes, for observers (the ledger, tracing).
+
+Observers are called synchronously after each request ends, successful or not;
+one that raises is logged and ignored, so it can never break a request.
+Tags set with ``request_tags(...)`` (a session name, an agent id) travel with
+every record made inside the ``with`` block, across awaits and tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any, Literal
+
+from alltoken_agent.gateway.types import Cost, Usage
+
+logger = logging.getLogger("alltoken_agent")
+
+RequestKind = Literal["chat", "image", "video"]
+
+_NO_TAGS: Mapping[str, str] = MappingProxyType({})
+_tags: ContextVar[Mapping[str, str]] = ContextVar("alltoken_agent_request_tags", default=_NO_TAGS)
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request as it went: what, when, how long, what it used and cost."""
+
+    kind: RequestKind
+    provider: str
+    model: str | None
+    started_at: datetime
+    """UTC."""
+    outcome: str
+    """``ok``, ``cancelled``, or the error code (``rate_limited``, ``all_providers_failed``)."""
+    stream: bool = False
+    latency: float | None = None
+    """Seconds from sending to the end of the reply (or the failure)."""
+    ttft: float | None = None
+    """Seconds to the first streamed token."""
+    usage: Usage | None = None
+    cost: Cost | None = None
+    """As the gateway reported it; None when it did not."""
+    status: int | None = None
+    request_id: str | None = None
+    attempts: int = 1
+    tags: Mapping[str, str] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Kind-specific facts (a media job's id, image count, video seconds)."""
+
+
+Observer = Callable[[RequestRecord], None]
+
+
+def current_tags() -> Mapping[str, str]:
+    """The tags in force here."""
+    return _tags.get()
+
+
+@contextmanager
+def request_tags(**tags: str | None) -> Iterator[None]:
+    """Attach tags to every request record made inside the block (None values are dropped)."""
+    merged = MappingProxyType({**_tags.get(), **{k: v for k, v in tags.items() if v is not None}})
+    token = _tags.set(merged)
+    try:
+        yield
+    finally:
+        _tags.reset(token)
+
+
+def notify(observers: list[Observer], record: RequestRecord) -> None:
+    """Give ``record`` to each observer; a failing observer is logged, not raised."""
+    for observer in list(observers):
+        try:
+            observer(record)
+        except Exception:
+            logger.exception("request observer %r failed", observer)
