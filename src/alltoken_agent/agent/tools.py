@@ -1,11 +1,11 @@
 """Tools: typed Python functions the model can call, with schemas, validation and outcomes.
 
 `@tool` turns a sync or async function into a `Tool`: the JSON schema of its parameters
-comes from the type hints (through pydantic) and the descriptions from the docstring,
-after pydantic-ai's `_function_schema.py`. `Tool.run` takes the model's JSON arguments,
-validates them, calls the function under a timeout and always returns a `ToolOutcome`:
-a bad call, a timeout or a crash becomes an error result the model can read and act on,
-never an exception in the agent loop.
+comes from the type hints (through pydantic, see `_function_schema`) and the descriptions
+from the docstring. `Tool.run` takes the model's JSON arguments, validates them, calls the
+function under a timeout and always returns a `ToolOutcome`: a bad call, a timeout or a
+crash becomes an error result the model can read and act on, never an exception in the
+agent loop.
 """
 
 from __future__ import annotations
@@ -17,17 +17,19 @@ import functools
 import inspect
 import json
 import re
-import sys
-import types
-import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Protocol, overload
+from typing import Any, Final, overload
 
 import pydantic
-from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
 
+from alltoken_agent.agent._function_schema import (
+    Binder,
+    InvalidArgumentsError,
+    caller_namespace,
+    describe_function,
+    unwrap_partial,
+)
 from alltoken_agent.agent.docstrings import parse_docstring
 from alltoken_agent.errors import ToolError, UserError
 from alltoken_agent.gateway import Gateway
@@ -40,15 +42,6 @@ ERROR_PREFIX: Final = "Error: "
 
 _NAME: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 """Tool names the OpenAI function-calling schema accepts."""
-
-_MAX_REPORTED_ERRORS: Final = 10
-"""Validation errors listed in one outcome; the rest are counted."""
-
-_SCHEMA_DATA_KEYS: Final = frozenset({"default", "const", "enum", "examples", "example"})
-"""JSON-schema keys whose values are data, not schemas: a `title` inside them stays."""
-
-_SCHEMA_NAME_KEYS: Final = frozenset({"properties", "$defs", "definitions", "patternProperties"})
-"""JSON-schema keys whose values map names (which may be `title`) to schemas."""
 
 
 @dataclass(frozen=True)
@@ -100,16 +93,6 @@ class ToolOutcome:
     """The parsed arguments dict when the JSON parsed, else the raw text as received."""
 
 
-class _Binder(Protocol):
-    def __call__(
-        self, arguments: dict[str, Any], context: ToolContext
-    ) -> tuple[tuple[Any, ...], dict[str, Any]]: ...
-
-
-class _InvalidArgumentsError(Exception):
-    """Arguments parsed but do not fit the tool; the message lists the problems."""
-
-
 class Tool:
     """A function the model can call, with its JSON schema and a safe `run`.
 
@@ -133,7 +116,7 @@ class Tool:
     function: Callable[..., Any]
     __name__: str
     __wrapped__: Callable[..., Any]
-    _bind: _Binder
+    _bind: Binder[ToolContext]
 
     def __init__(
         self,
@@ -165,13 +148,13 @@ class Tool:
         """
         if isinstance(function, Tool):
             function = function.function  # re-describe the original, e.g. under a new name
-        described = _unwrap_partial(function)
+        described = unwrap_partial(function)
         tool_name = name if name is not None else getattr(described, "__name__", None)
         if not isinstance(tool_name, str):
             raise UserError(f"{function!r} has no __name__; pass name= to tool()")
         docstring = parse_docstring(inspect.getdoc(described))
-        parameters, binder = _describe_function(
-            function, tool_name, docstring.params, namespace or {}
+        parameters, binder = describe_function(
+            function, tool_name, docstring.params, namespace or {}, ToolContext
         )
         functools.update_wrapper(self, function)
         self._setup(
@@ -238,7 +221,7 @@ class Tool:
         name: str,
         description: str,
         parameters: dict[str, Any],
-        binder: _Binder,
+        binder: Binder[ToolContext],
         timeout: float | None,
         requires_approval: bool,
     ) -> None:
@@ -289,11 +272,11 @@ class Tool:
         """
         try:
             parsed = _parse_arguments(arguments)
-        except _InvalidArgumentsError as exc:
+        except InvalidArgumentsError as exc:
             return _error(str(exc), arguments)
         try:
             args, kwargs = self._bind(parsed, context)
-        except _InvalidArgumentsError as exc:
+        except InvalidArgumentsError as exc:
             return _error(f"invalid arguments for {self.name}: {exc}", parsed)
         except Exception as exc:  # a user validator that raised something pydantic does not wrap
             return _error(_describe_failure(self.name, exc), parsed)
@@ -374,7 +357,7 @@ def tool(
         UserError: The function cannot be described (see `Tool`).
     """
     if func is not None:
-        return Tool(func, namespace=_caller_namespace())
+        return Tool(func, namespace=caller_namespace())
 
     def decorate(function: Callable[..., Any]) -> Tool:
         return Tool(
@@ -383,7 +366,7 @@ def tool(
             description=description,
             timeout=timeout,
             requires_approval=requires_approval,
-            namespace=_caller_namespace(),
+            namespace=caller_namespace(),
         )
 
     return decorate
@@ -412,7 +395,7 @@ def as_tool(obj: Any) -> Tool:
             )
         return Tool.from_definition(obj["definition"], obj["execute"])
     if callable(obj) and not inspect.isclass(obj):
-        return Tool(obj, namespace=_caller_namespace())
+        return Tool(obj, namespace=caller_namespace())
     raise UserError(
         f"cannot use {type(obj).__name__} {obj!r} as a tool: pass a function, a Tool or "
         "{'definition': ..., 'execute': ...}"
@@ -487,7 +470,7 @@ def _parse_arguments(arguments: str | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(arguments, Mapping):
         return dict(arguments)
     if not isinstance(arguments, str):
-        raise _InvalidArgumentsError(
+        raise InvalidArgumentsError(
             f"arguments must be JSON text, not {type(arguments).__name__}; send one JSON object"
         )
     if not arguments.strip():
@@ -495,11 +478,11 @@ def _parse_arguments(arguments: str | Mapping[str, Any]) -> dict[str, Any]:
     try:
         parsed = json.loads(arguments)
     except json.JSONDecodeError as exc:
-        raise _InvalidArgumentsError(
+        raise InvalidArgumentsError(
             f"arguments are not valid JSON: {exc}; send one JSON object"
         ) from None
     if not isinstance(parsed, dict):
-        raise _InvalidArgumentsError(
+        raise InvalidArgumentsError(
             f"arguments must be a JSON object, not {_json_kind(parsed)}; send one JSON object"
         )
     return parsed
@@ -522,19 +505,6 @@ def _is_async(function: Callable[..., Any]) -> bool:
         return True
     call = getattr(function, "__call__", None)  # noqa: B004 - callable objects
     return call is not None and inspect.iscoroutinefunction(call)
-
-
-def _unwrap_partial(function: Callable[..., Any]) -> Callable[..., Any]:
-    while isinstance(function, functools.partial):
-        function = function.func
-    return function
-
-
-def _caller_namespace() -> dict[str, Any]:
-    # The frame that applied `@tool`: two up from here (this helper, then `tool`,
-    # `decorate` or `as_tool`). Its locals resolve postponed annotations of types defined
-    # inside a function, as pydantic's `validate_call` does.
-    return dict(sys._getframe(2).f_locals)
 
 
 def _inner_definition(definition: Mapping[str, Any]) -> dict[str, Any]:
@@ -568,170 +538,13 @@ def _inner_definition(definition: Mapping[str, Any]) -> dict[str, Any]:
     return dict(inner)
 
 
-def _definition_binder(name: str, required: list[str]) -> _Binder:
+def _definition_binder(name: str, required: list[str]) -> Binder[ToolContext]:
     def bind(
         arguments: dict[str, Any], context: ToolContext
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         missing = [key for key in required if key not in arguments]
         if missing:
-            raise _InvalidArgumentsError("; ".join(f"{key}: Field required" for key in missing))
+            raise InvalidArgumentsError("; ".join(f"{key}: Field required" for key in missing))
         return (arguments,), {}
 
     return bind
-
-
-def _describe_function(
-    function: Callable[..., Any],
-    name: str,
-    docs: Mapping[str, str],
-    namespace: Mapping[str, Any],
-) -> tuple[dict[str, Any], _Binder]:
-    """Build the parameters schema and the argument binder of a function."""
-    if inspect.isclass(function):
-        raise UserError(f"cannot make a tool of the class {function.__name__}; pass a function")
-    try:
-        signature = inspect.signature(function)
-    except (TypeError, ValueError) as exc:
-        raise UserError(f"cannot read the signature of {name}: {exc}") from None
-    hints = _type_hints(function, name, namespace)
-    fields: dict[str, Any] = {}
-    context_params: list[inspect.Parameter] = []
-    plain_params: list[tuple[inspect.Parameter, str]] = []
-    for index, param in enumerate(signature.parameters.values()):
-        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            stars = "*" if param.kind is param.VAR_POSITIONAL else "**"
-            raise UserError(
-                f"tool {name} takes {stars}{param.name}, which cannot be described to a "
-                "model; give every argument a name and a type"
-            )
-        annotation = hints.get(param.name, Any)
-        if _is_context(annotation):
-            context_params.append(param)
-            continue
-        # Fields get neutral names and the parameter name as alias, so parameters called
-        # `json`, `schema` or `_private` do not clash with pydantic's BaseModel.
-        field_name = f"p{index}"
-        plain_params.append((param, field_name))
-        fields[field_name] = (annotation, _field(param, annotation, docs.get(param.name)))
-    try:
-        model = pydantic.create_model(
-            f"{name}_arguments",
-            __config__=pydantic.ConfigDict(coerce_numbers_to_str=True),
-            **fields,
-        )
-        schema = model.model_json_schema()
-    except (pydantic.PydanticSchemaGenerationError, pydantic.PydanticUserError) as exc:
-        reason = str(exc).split("\n\n")[0]  # pydantic appends paragraphs of generic advice
-        raise UserError(f"cannot build the schema of tool {name}: {reason}") from None
-    parameters = _parameters_schema(schema)
-
-    def bind(
-        arguments: dict[str, Any], context: ToolContext
-    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
-        try:
-            validated = model.model_validate(arguments)
-        except pydantic.ValidationError as exc:
-            raise _InvalidArgumentsError(_format_validation_error(exc)) from None
-        values = {p.name: getattr(validated, field) for p, field in plain_params}
-        values.update({p.name: context for p in context_params})
-        args: list[Any] = []
-        kwargs: dict[str, Any] = {}
-        for param in signature.parameters.values():
-            if param.kind is param.POSITIONAL_ONLY:
-                args.append(values[param.name])
-            else:
-                kwargs[param.name] = values[param.name]
-        return tuple(args), kwargs
-
-    return parameters, bind
-
-
-def _type_hints(
-    function: Callable[..., Any], name: str, namespace: Mapping[str, Any]
-) -> dict[str, Any]:
-    target = _unwrap_partial(function)
-    if not (inspect.isfunction(target) or inspect.ismethod(target)):
-        target = getattr(target, "__call__", target)  # noqa: B004 - callable objects
-    localns = dict(namespace)
-    try:
-        return typing.get_type_hints(target, localns=localns, include_extras=True)
-    except NameError:
-        # `ToolContext` imported only under TYPE_CHECKING is the common case.
-        localns.setdefault("ToolContext", ToolContext)
-    try:
-        return typing.get_type_hints(target, localns=localns, include_extras=True)
-    except Exception as exc:
-        raise UserError(
-            f"cannot resolve the type hints of tool {name}: {exc}; import the types it "
-            "uses at module level (not only under TYPE_CHECKING)"
-        ) from None
-
-
-def _is_context(annotation: Any) -> bool:
-    """Whether a parameter asks for the context: `ToolContext`, optional or `Annotated`."""
-    if typing.get_origin(annotation) is typing.Annotated:
-        annotation = typing.get_args(annotation)[0]
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
-        return len(members) == 1 and members[0] is ToolContext
-    return annotation is ToolContext
-
-
-def _field(param: inspect.Parameter, annotation: Any, doc: str | None) -> Any:
-    options: dict[str, Any] = {"alias": param.name}
-    if param.default is not param.empty:
-        options["default"] = param.default
-    if doc and not _has_description(annotation):
-        options["description"] = doc
-    default = options.pop("default", PydanticUndefined)
-    return pydantic.Field(default, **options)
-
-
-def _has_description(annotation: Any) -> bool:
-    if typing.get_origin(annotation) is not typing.Annotated:
-        return False
-    return any(
-        isinstance(meta, FieldInfo) and meta.description for meta in typing.get_args(annotation)
-    )
-
-
-def _parameters_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    compact = _drop_titles(schema)
-    parameters: dict[str, Any] = {
-        "type": "object",
-        "properties": compact.get("properties", {}),
-        "required": compact.get("required", []),
-    }
-    for key, value in compact.items():
-        if key not in parameters:
-            parameters[key] = value
-    return parameters
-
-
-def _drop_titles(node: Any) -> Any:
-    if isinstance(node, list):
-        return [_drop_titles(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    out: dict[str, Any] = {}
-    for key, value in node.items():
-        if key == "title" and isinstance(value, str):
-            continue
-        if key in _SCHEMA_DATA_KEYS:
-            out[key] = value
-        elif key in _SCHEMA_NAME_KEYS and isinstance(value, dict):
-            out[key] = {name: _drop_titles(sub) for name, sub in value.items()}
-        else:
-            out[key] = _drop_titles(value)
-    return out
-
-
-def _format_validation_error(exc: pydantic.ValidationError) -> str:
-    problems = []
-    errors = exc.errors(include_url=False, include_context=False, include_input=False)
-    for error in errors[:_MAX_REPORTED_ERRORS]:
-        where = ".".join(str(part) for part in error["loc"])
-        problems.append(f"{where}: {error['msg']}" if where else error["msg"])
-    if len(errors) > _MAX_REPORTED_ERRORS:
-        problems.append(f"and {len(errors) - _MAX_REPORTED_ERRORS} more errors")
-    return "; ".join(problems)

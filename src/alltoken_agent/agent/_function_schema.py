@@ -1,0 +1,241 @@
+"""From a function's signature to the JSON schema of its arguments, and back to a call.
+
+After pydantic-ai's `_function_schema.py`: the parameters of a function become the fields
+of a pydantic model built on the fly. The model's JSON schema, stripped of `title`s, is
+what the LLM sees; validating the LLM's arguments against the model gives the values to
+call the function with. A parameter annotated with the context type (`ToolContext` for
+`Tool`) is left out of the schema and receives the call's context instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+import types
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any, Final, Protocol, TypeVar
+
+import pydantic
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from alltoken_agent.errors import UserError
+
+_MAX_REPORTED_ERRORS: Final = 10
+"""Validation errors listed in one outcome; the rest are counted."""
+
+_SCHEMA_DATA_KEYS: Final = frozenset({"default", "const", "enum", "examples", "example"})
+"""JSON-schema keys whose values are data, not schemas: a `title` inside them stays."""
+
+_SCHEMA_NAME_KEYS: Final = frozenset({"properties", "$defs", "definitions", "patternProperties"})
+"""JSON-schema keys whose values map names (which may be `title`) to schemas."""
+
+ContextT = TypeVar("ContextT", contravariant=True)
+
+
+class Binder(Protocol[ContextT]):
+    """Turns a parsed arguments dict and the call's context into `(args, kwargs)`.
+
+    Raises `InvalidArgumentsError` when the arguments do not fit.
+    """
+
+    def __call__(
+        self, arguments: dict[str, Any], context: ContextT
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]: ...
+
+
+class InvalidArgumentsError(Exception):
+    """Arguments parsed but do not fit the tool; the message lists the problems."""
+
+
+def describe_function(
+    function: Callable[..., Any],
+    name: str,
+    docs: Mapping[str, str],
+    namespace: Mapping[str, Any],
+    context_type: type[ContextT],
+) -> tuple[dict[str, Any], Binder[ContextT]]:
+    """Build the parameters schema and the argument binder of a function.
+
+    Args:
+        function: The callable to describe; every parameter must have a name.
+        name: The tool name, for messages and the pydantic model's name.
+        docs: Parameter descriptions from the docstring, by parameter name.
+        namespace: Extra names for resolving postponed annotations.
+        context_type: Parameters annotated with it (or an optional or `Annotated` form
+            of it) are left out of the schema and receive the context.
+
+    Returns:
+        The JSON schema of the arguments object, and the binder.
+
+    Raises:
+        UserError: The function cannot be described.
+    """
+    if inspect.isclass(function):
+        raise UserError(f"cannot make a tool of the class {function.__name__}; pass a function")
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"cannot read the signature of {name}: {exc}") from None
+    hints = _type_hints(function, name, namespace, context_type)
+    fields: dict[str, Any] = {}
+    context_params: list[inspect.Parameter] = []
+    plain_params: list[tuple[inspect.Parameter, str]] = []
+    for index, param in enumerate(signature.parameters.values()):
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            stars = "*" if param.kind is param.VAR_POSITIONAL else "**"
+            raise UserError(
+                f"tool {name} takes {stars}{param.name}, which cannot be described to a "
+                "model; give every argument a name and a type"
+            )
+        annotation = hints.get(param.name, Any)
+        if _is_context(annotation, context_type):
+            context_params.append(param)
+            continue
+        # Fields get neutral names and the parameter name as alias, so parameters called
+        # `json`, `schema` or `_private` do not clash with pydantic's BaseModel.
+        field_name = f"p{index}"
+        plain_params.append((param, field_name))
+        fields[field_name] = (annotation, _field(param, annotation, docs.get(param.name)))
+    try:
+        model = pydantic.create_model(
+            f"{name}_arguments",
+            __config__=pydantic.ConfigDict(coerce_numbers_to_str=True),
+            **fields,
+        )
+        schema = model.model_json_schema()
+    except (pydantic.PydanticSchemaGenerationError, pydantic.PydanticUserError) as exc:
+        reason = str(exc).split("\n\n")[0]  # pydantic appends paragraphs of generic advice
+        raise UserError(f"cannot build the schema of tool {name}: {reason}") from None
+    parameters = _parameters_schema(schema)
+
+    def bind(
+        arguments: dict[str, Any], context: ContextT
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        try:
+            validated = model.model_validate(arguments)
+        except pydantic.ValidationError as exc:
+            raise InvalidArgumentsError(_format_validation_error(exc)) from None
+        values = {p.name: getattr(validated, field) for p, field in plain_params}
+        values.update({p.name: context for p in context_params})
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
+        for param in signature.parameters.values():
+            if param.kind is param.POSITIONAL_ONLY:
+                args.append(values[param.name])
+            else:
+                kwargs[param.name] = values[param.name]
+        return tuple(args), kwargs
+
+    return parameters, bind
+
+
+def unwrap_partial(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The function inside any layers of `functools.partial`."""
+    while isinstance(function, functools.partial):
+        function = function.func
+    return function
+
+
+def caller_namespace() -> dict[str, Any]:
+    """The locals of the frame that applied `@tool`, for `describe_function`'s namespace."""
+    # Two up from here (this helper, then `tool`, `decorate` or `as_tool`). Its locals
+    # resolve postponed annotations of types defined inside a function, as pydantic's
+    # `validate_call` does.
+    return dict(sys._getframe(2).f_locals)
+
+
+def _type_hints(
+    function: Callable[..., Any],
+    name: str,
+    namespace: Mapping[str, Any],
+    context_type: type[Any],
+) -> dict[str, Any]:
+    target = unwrap_partial(function)
+    if not (inspect.isfunction(target) or inspect.ismethod(target)):
+        target = getattr(target, "__call__", target)  # noqa: B004 - callable objects
+    localns = dict(namespace)
+    try:
+        return typing.get_type_hints(target, localns=localns, include_extras=True)
+    except NameError:
+        # The context type imported only under TYPE_CHECKING is the common case.
+        localns.setdefault(context_type.__name__, context_type)
+    try:
+        return typing.get_type_hints(target, localns=localns, include_extras=True)
+    except Exception as exc:
+        raise UserError(
+            f"cannot resolve the type hints of tool {name}: {exc}; import the types it "
+            "uses at module level (not only under TYPE_CHECKING)"
+        ) from None
+
+
+def _is_context(annotation: Any, context_type: type[Any]) -> bool:
+    """Whether a parameter asks for the context: the type itself, optional or `Annotated`."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        return len(members) == 1 and members[0] is context_type
+    return annotation is context_type
+
+
+def _field(param: inspect.Parameter, annotation: Any, doc: str | None) -> Any:
+    options: dict[str, Any] = {"alias": param.name}
+    if param.default is not param.empty:
+        options["default"] = param.default
+    if doc and not _has_description(annotation):
+        options["description"] = doc
+    default = options.pop("default", PydanticUndefined)
+    return pydantic.Field(default, **options)
+
+
+def _has_description(annotation: Any) -> bool:
+    if typing.get_origin(annotation) is not typing.Annotated:
+        return False
+    return any(
+        isinstance(meta, FieldInfo) and meta.description for meta in typing.get_args(annotation)
+    )
+
+
+def _parameters_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    compact = _drop_titles(schema)
+    parameters: dict[str, Any] = {
+        "type": "object",
+        "properties": compact.get("properties", {}),
+        "required": compact.get("required", []),
+    }
+    for key, value in compact.items():
+        if key not in parameters:
+            parameters[key] = value
+    return parameters
+
+
+def _drop_titles(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_drop_titles(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if key in _SCHEMA_DATA_KEYS:
+            out[key] = value
+        elif key in _SCHEMA_NAME_KEYS and isinstance(value, dict):
+            out[key] = {name: _drop_titles(sub) for name, sub in value.items()}
+        else:
+            out[key] = _drop_titles(value)
+    return out
+
+
+def _format_validation_error(exc: pydantic.ValidationError) -> str:
+    problems = []
+    errors = exc.errors(include_url=False, include_context=False, include_input=False)
+    for error in errors[:_MAX_REPORTED_ERRORS]:
+        where = ".".join(str(part) for part in error["loc"])
+        problems.append(f"{where}: {error['msg']}" if where else error["msg"])
+    if len(errors) > _MAX_REPORTED_ERRORS:
+        problems.append(f"and {len(errors) - _MAX_REPORTED_ERRORS} more errors")
+    return "; ".join(problems)
