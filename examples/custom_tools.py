@@ -37,9 +37,17 @@ def open_gateway() -> Gateway:
     return Gateway.offline()
 
 
-# Metres per unit; the Literal below becomes an `enum` in the schema the model sees.
-METRES = {"mm": 0.001, "cm": 0.01, "m": 1.0, "km": 1000.0, "in": 0.0254, "ft": 0.3048, "mi": 1609.344}
+# A Literal becomes an `enum` in the schema the model sees.
 Unit = Literal["mm", "cm", "m", "km", "in", "ft", "mi"]
+METRES = {  # metres per unit
+    "mm": 0.001,
+    "cm": 0.01,
+    "m": 1.0,
+    "km": 1000.0,
+    "in": 0.0254,
+    "ft": 0.3048,
+    "mi": 1609.344,
+}
 
 
 @tool

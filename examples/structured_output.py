@@ -48,7 +48,8 @@ class Recipe(BaseModel):
 async def main() -> None:
     async with open_gateway() as gateway:
         agent = Agent(gateway=gateway)
-        # The return value is typed: a Recipe, not a str.
+        # The return value is typed: a Recipe, not a str. (`Agent(output_type=Recipe)`
+        # would make every send() of this agent return one.)
         recipe = await agent.send(
             "Give me a simple pancake recipe for 4 people.", output_type=Recipe
         )

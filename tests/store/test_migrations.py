@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -107,7 +109,7 @@ def test_the_schema_module_matches_the_migrated_tables(store: Store, db_url: str
 
 def test_stores_opening_one_fresh_file_at_once_all_work(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
-    count = 4
+    count = 8
     barrier = threading.Barrier(count)
     errors: list[BaseException] = []
     ids: list[str] = []
@@ -136,3 +138,36 @@ def test_stores_opening_one_fresh_file_at_once_all_work(tmp_path: Path) -> None:
         assert raw.execute("SELECT count(*) FROM schema_migrations").fetchone() == (len(NAMES),)
     finally:
         raw.close()
+
+
+_PROCESS = """
+import sys
+from alltoken_agent.store import Store
+with Store(sys.argv[1]) as store:
+    shared, _ = store.sessions.get_or_create_session("shared")
+    store.sessions.append_messages(shared.id, [{"role": "user", "content": sys.argv[2]}])
+"""
+
+
+def test_processes_opening_one_fresh_file_at_once_all_work(tmp_path: Path) -> None:
+    """Separate processes, as a CLI and a server would be: file locks, not one engine."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", _PROCESS, url, f"from {index}"],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for index in range(3)
+    ]
+    failures = [p.stderr.read() for p in processes if p.wait(60) != 0 and p.stderr]
+    for process in processes:
+        if process.stderr:
+            process.stderr.close()
+    assert failures == []
+    with Store(url) as store:
+        assert store.applied_migrations() == NAMES
+        shared = store.sessions.find_session("shared")
+        assert shared is not None
+        contents = sorted(m["content"] for m in store.sessions.load_messages(shared.id))
+        assert contents == ["from 0", "from 1", "from 2"]

@@ -9,7 +9,7 @@ from typing import Any, Generic, overload
 
 from typing_extensions import TypeVar
 
-from alltoken_agent.agent.builtin_tools import make_web_search
+from alltoken_agent.agent.builtin_tools import web_search
 from alltoken_agent.agent.events import AgentEvent, ErrorEvent, NoticeEvent
 from alltoken_agent.agent.families import FamilyTable
 from alltoken_agent.agent.hooks import Hooks
@@ -153,7 +153,7 @@ class Agent(Generic[OutputT]):
         self.output_type = output_type
         self._output = OutputSpec(output_type) if output_type is not None else None
         self._config = config or Config()
-        self._families = FamilyTable(self._config.families)
+        self._families = FamilyTable.for_config(self._config.families)
         self._tools: dict[str, Tool] = {}
         for item in tools:
             self.add_tool(item)
@@ -166,7 +166,6 @@ class Agent(Generic[OutputT]):
         if history:
             self._messages.extend(copy.deepcopy(m) for m in history if m.get("role") != "system")
         self._sync_loop: asyncio.AbstractEventLoop | None = None
-        self._search_tool = make_web_search()
 
     # -- configuration ------------------------------------------------------
 
@@ -304,9 +303,16 @@ class Agent(Generic[OutputT]):
         await self.aclose()
 
     def close_sync(self) -> None:
-        """Close what ``run_sync`` opened."""
+        """Close what ``run_sync`` opened, the gateway included.
+
+        A gateway passed in is closed too once ``run_sync`` has used it: its
+        pooled connections belong to the agent's private event loop, which
+        closes here, so no other loop could use them.
+        """
         if self._sync_loop is not None and not self._sync_loop.is_closed():
-            self._sync_loop.run_until_complete(self.aclose())
+            if self._gateway is not None:
+                self._sync_loop.run_until_complete(self._gateway.aclose())
+                self._gateway = None if self._owns_gateway else self._gateway
             self._sync_loop.close()
 
     # -- internals ----------------------------------------------------------
@@ -378,9 +384,9 @@ class Agent(Generic[OutputT]):
         if (
             self.enable_search
             and not self._native_search(model)
-            and self._search_tool.name not in self._tools
+            and web_search.name not in self._tools
         ):
-            tools.append(self._search_tool)
+            tools.append(web_search)
         return tools
 
     def _search_notice(self) -> NoticeEvent | None:

@@ -50,6 +50,17 @@ UNKNOWN_FAMILY = ModelFamily("unknown", ())
 class FamilyTable:
     """Looks up a model id's family; config entries override or add families."""
 
+    _default: FamilyTable | None = None
+
+    @classmethod
+    def for_config(cls, overrides: Mapping[str, FamilySettings] | None) -> FamilyTable:
+        """The table for these overrides; the default table is built once and shared."""
+        if overrides:
+            return cls(overrides)
+        if cls._default is None:
+            cls._default = cls()
+        return cls._default
+
     def __init__(self, overrides: Mapping[str, FamilySettings] | None = None) -> None:
         families = {family.name: family for family in DEFAULT_FAMILIES}
         for name, settings in (overrides or {}).items():

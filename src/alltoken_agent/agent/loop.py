@@ -109,6 +109,7 @@ class Turn:
     _request_ids: list[str] = field(default_factory=list)
     _start: int = 0
     _steps: int = 0
+    _fields: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     async def events(self) -> AsyncIterator[AgentEvent]:
         """Run the turn, yielding every event."""
@@ -174,13 +175,17 @@ class Turn:
         ]
 
     def _request_fields(self, model: str) -> dict[str, Any]:
-        fields = dict(self.settings.fields_for(model))
-        tools = self.settings.tools_for(model)
-        if tools:
-            fields["tools"] = [t.definition() for t in tools]
-        if self.settings.output is not None:
-            fields["response_format"] = self.settings.output.response_format()
-        return fields
+        # Built once per model and turn: schemas are copied, and a turn has many steps.
+        cached = self._fields.get(model)
+        if cached is None:
+            cached = dict(self.settings.fields_for(model))
+            tools = self.settings.tools_for(model)
+            if tools:
+                cached["tools"] = [t.wire_definition() for t in tools]
+            if self.settings.output is not None:
+                cached["response_format"] = self.settings.output.response_format()
+            self._fields[model] = cached
+        return cached
 
     async def _request(self, step: int, box: list[_Step]) -> AsyncIterator[AgentEvent]:
         """One model request with the fallback chain; puts the outcome in ``box``."""
@@ -293,12 +298,9 @@ class Turn:
             yield ToolCallEvent(
                 tool_name=call.name, arguments=_parsed(call.arguments), call_id=call.id
             )
-        outcomes = await asyncio.gather(
-            *(
-                self._run_tool(call.name, call.arguments, call.id, step, done.model)
-                for call in calls
-            )
-        )
+        runs = [self._run_tool(c.name, c.arguments, c.id, step, done.model) for c in calls]
+        # One call needs no task of its own; several run concurrently.
+        outcomes = [await runs[0]] if len(runs) == 1 else list(await asyncio.gather(*runs))
         tool_messages = []
         for call, outcome in zip(calls, outcomes, strict=True):
             self._calls.append(

@@ -241,6 +241,8 @@ class Tool:
         self.timeout = timeout
         self.requires_approval = requires_approval
         self._bind = binder
+        self._is_async = _is_async(function)
+        self._wire: dict[str, Any] | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the wrapped function directly, as if it had not been decorated."""
@@ -256,6 +258,12 @@ class Tool:
             function["description"] = self.description
         function["parameters"] = copy.deepcopy(self.parameters)
         return {"type": "function", "function": function}
+
+    def wire_definition(self) -> dict[str, Any]:
+        """``definition()`` built once and shared: for sending only, never to mutate."""
+        if self._wire is None:
+            self._wire = self.definition()
+        return self._wire
 
     async def run(self, arguments: str | Mapping[str, Any], context: ToolContext) -> ToolOutcome:
         """Parse, validate and execute one call; every failure becomes an error outcome.
@@ -281,7 +289,12 @@ class Tool:
         except Exception as exc:  # a user validator that raised something pydantic does not wrap
             return _error(_describe_failure(self.name, exc), parsed)
         try:
-            ok, value = await asyncio.wait_for(self._call(args, kwargs), self.timeout)
+            if _TIMEOUT_CM is not None:
+                # No extra task (unlike wait_for): the call runs in this task.
+                async with _TIMEOUT_CM(self.timeout):
+                    ok, value = await self._call(args, kwargs)
+            else:
+                ok, value = await asyncio.wait_for(self._call(args, kwargs), self.timeout)
         except asyncio.TimeoutError:
             return _error(f"tool {self.name} timed out after {self.timeout:g} s", parsed)
         if not ok:
@@ -298,7 +311,7 @@ class Tool:
         # Failures come back as values so that a TimeoutError raised by the tool itself is
         # never mistaken for our own timeout by `asyncio.wait_for`.
         try:
-            if _is_async(self.function):
+            if self._is_async:
                 value = await self.function(*args, **kwargs)
             else:
                 value = await asyncio.to_thread(self.function, *args, **kwargs)
@@ -307,6 +320,10 @@ class Tool:
         except Exception as exc:
             return False, exc
         return True, value
+
+
+# asyncio.timeout (3.11+) times out the current task in place.
+_TIMEOUT_CM: Any = getattr(asyncio, "timeout", None)
 
 
 @overload

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
@@ -106,7 +107,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(cursor, engine.dialect.loaded_dbapi.OperationalError)
             cursor.execute("PRAGMA synchronous=NORMAL")  # durable enough under WAL, fewer fsyncs
         finally:
             cursor.close()
@@ -115,6 +116,29 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         write = conn.get_execution_options().get(_WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _enable_wal(cursor: Any, busy_error: type[Exception]) -> None:
+    """Switch the file to WAL, unless it already is (the mode is stored in the file).
+
+    Switching needs an exclusive lock, and SQLite reports ``database is locked`` at
+    once instead of calling the busy handler when several connections open a fresh
+    file together; so retry here, within the connection's own busy timeout.
+    """
+    (timeout_ms,) = cursor.execute("PRAGMA busy_timeout").fetchone()
+    deadline = time.monotonic() + timeout_ms / 1000
+    delay = 0.005
+    while True:
+        try:
+            (mode,) = cursor.execute("PRAGMA journal_mode").fetchone()
+            if str(mode).lower() not in ("wal", "memory"):
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except busy_error as exc:
+            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
 
 
 class Database:
@@ -143,7 +167,7 @@ class Database:
             raise ConfigError(
                 f"cannot use the database {self.display_url}: its driver "
                 f"{exc.name or exc} is not installed; install it (for PostgreSQL: "
-                "pip install 'psycopg[binary]') or choose another URL"
+                "pip install 'alltoken-agent[postgres]') or choose another URL"
             ) from None
         self._turns: AbstractContextManager[Any] = (
             threading.RLock() if _is_sqlite_memory(self.url) else nullcontext()

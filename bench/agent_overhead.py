@@ -1,0 +1,342 @@
+"""Agent overhead: client CPU of a 3-step tool conversation, agent against bare gateway calls.
+
+The issue's target: the agent adds at most 10 % client CPU to the gateway calls
+it makes. The conversation is one ``agent.send`` of a prompt scripted with the
+simulator's directives, ``[[call echo {"x": 1}]] [[then]] [[call echo {"x": 2}]]``:
+three streamed model requests (two tool rounds, then the final answer) and two
+calls of a cheap async tool.
+
+- agent: a fresh ``Agent`` per conversation (same ``Gateway`` object), ``send``.
+- bare: the same three requests replayed with ``gateway.stream(...)``, drained,
+  plus the same tool function called on each tool call's parsed arguments. The
+  request bodies are the agent's own, captured once from the simulator's request
+  log (``GET /_sim/requests``), so both sides send byte-identical requests.
+- agent + hook: the agent with a no-op ``stream:delta`` handler; the agent
+  builds per-chunk events only when someone listens. Reported, not judged.
+- reused agent: one ``Agent`` for every conversation, ``clear_history()`` before
+  each; the difference to "agent" is what building an ``Agent`` costs. Reported,
+  not judged.
+
+The simulator runs in a child process (``python -m alltoken_agent simulator``) so
+that ``time.process_time()`` here counts the client only. Every round runs each
+variant once, in rotating order; the first rounds are warm-up. The garbage
+collector is collected before and off during each timed conversation. Ratios are
+paired: per round ``agent/bare``, then the median. The exit code is 0 either way:
+this is a measurement, not a test.
+
+Run ``python bench/agent_overhead.py`` (``--quick`` for a smoke run,
+``--profile`` for a cProfile of the agent path). See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import gc
+import io
+import json
+import os
+import pstats
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from alltoken_agent import Agent, Gateway, Provider, tool
+
+API_KEY = "bench-key"
+"""Any non-empty key: the simulator wants a Bearer token, not a particular one."""
+MODEL = "minimax-m2.7"
+PROMPT = '[[call echo {"x": 1}]] [[then]] [[call echo {"x": 2}]]'
+REQUESTS = 3
+"""Model requests per conversation: two tool rounds and the final answer."""
+TARGET = 0.10
+ROUNDS = 200
+QUICK_ROUNDS = 30
+WARMUP = 5
+PROFILE_RUNS = 200
+
+BARE = "bare gateway calls"
+AGENT = "agent.send"
+HOOKED = "agent.send + stream:delta hook"
+REUSED = "agent.send on one reused Agent"
+START_TIMEOUT = 20.0
+
+
+@tool
+async def echo(x: int) -> dict[str, int]:
+    """Return the argument: the cheapest tool that still validates and serialises.
+
+    Args:
+        x: Any integer.
+    """
+    return {"x": x}
+
+
+def _ignore(*args: Any) -> None:
+    pass
+
+
+# -- the simulator, in a child process ----------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class SimulatorProcess:
+    """``python -m alltoken_agent simulator`` on a free loopback port, until ``stop()``."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.root = f"http://127.0.0.1:{self.port}"
+        self._log = tempfile.TemporaryFile()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "alltoken_agent", "simulator", "--port", str(self.port)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+        )
+
+    def wait_ready(self) -> None:
+        """Poll ``GET /v1/models`` until the simulator answers."""
+        deadline = time.monotonic() + START_TIMEOUT
+        headers = {"Authorization": f"Bearer {API_KEY}"}
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                self._log.seek(0)
+                output = self._log.read().decode(errors="replace")
+                raise RuntimeError(f"the simulator exited at start:\n{output}")
+            try:
+                if httpx.get(f"{self.root}/v1/models", headers=headers, timeout=1).is_success:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"the simulator did not answer on {self.root} in {START_TIMEOUT} s")
+
+    def stop(self) -> None:
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._log.close()
+
+
+# -- the two clients ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    """One captured request, split the way ``gateway.stream`` takes it."""
+
+    messages: list[dict[str, Any]]
+    model: str
+    fields: dict[str, Any]
+
+
+async def run_agent(gateway: Gateway, *, hooks: bool = False, agent: Agent | None = None) -> str:
+    """One conversation on a fresh agent, or on ``agent`` with its history cleared."""
+    if agent is None:
+        agent = Agent(model=MODEL, tools=[echo], gateway=gateway)
+        if hooks:
+            agent.on("stream:delta", _ignore)
+    else:
+        agent.clear_history()
+    return await agent.send(PROMPT)
+
+
+async def run_bare(gateway: Gateway, requests: list[Request]) -> str:
+    """The agent's requests replayed on the gateway, with its tool calls executed."""
+    text = ""
+    for request in requests:
+        async with gateway.stream(
+            request.messages, model=request.model, **request.fields
+        ) as stream:
+            async for _ in stream:
+                pass
+        result = stream.result
+        for call in result.tool_calls:
+            json.dumps(await echo.function(**json.loads(call.arguments)))
+        text = result.text
+    return text
+
+
+async def capture(gateway: Gateway, control: httpx.AsyncClient) -> tuple[list[Request], str]:
+    """Run the agent once and read back the request bodies it sent."""
+    (await control.post("/_sim/reset")).raise_for_status()
+    answer = await run_agent(gateway)
+    log = (await control.get("/_sim/requests")).json()["requests"]
+    bodies = [r["json"] for r in log if r["path"].endswith("/chat/completions")]
+    if len(bodies) != REQUESTS:
+        raise RuntimeError(f"expected {REQUESTS} chat requests, the simulator saw {len(bodies)}")
+    requests = [
+        Request(
+            messages=body["messages"],
+            model=body["model"],
+            fields={k: v for k, v in body.items() if k not in ("messages", "model", "stream")},
+        )
+        for body in bodies
+    ]
+    (await control.post("/_sim/reset")).raise_for_status()
+    return requests, answer
+
+
+# -- measuring --------------------------------------------------------------------
+
+
+async def cpu_us(work: Callable[[], Awaitable[Any]]) -> float:
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.process_time()
+        await work()
+        return (time.process_time() - start) * 1e6
+    finally:
+        gc.enable()
+
+
+def _spread(values: list[float]) -> str:
+    deciles = statistics.quantiles(values, n=10)
+    return f"{deciles[0]:7.0f}–{deciles[-1]:<7.0f}"
+
+
+async def measure(rounds: int, *, verbose: bool) -> None:
+    sim = SimulatorProcess()
+    try:
+        sim.wait_ready()
+        provider = Provider(
+            name="bench-sim",
+            base_url=f"{sim.root}/v1",
+            api_key_env=None,
+            dialect="alltoken",
+            default_model=MODEL,
+        )
+        async with (
+            Gateway(provider, api_key=API_KEY) as gateway,
+            httpx.AsyncClient(base_url=sim.root) as control,
+        ):
+            requests, answer = await capture(gateway, control)
+            replayed = await run_bare(gateway, requests)
+            if replayed != answer:
+                raise RuntimeError(f"the replay answered {replayed!r}, the agent {answer!r}")
+            reused = Agent(model=MODEL, tools=[echo], gateway=gateway)
+            variants: dict[str, Callable[[], Awaitable[Any]]] = {
+                BARE: lambda: run_bare(gateway, requests),
+                AGENT: lambda: run_agent(gateway),
+                HOOKED: lambda: run_agent(gateway, hooks=True),
+                REUSED: lambda: run_agent(gateway, agent=reused),
+            }
+            names = list(variants)
+            samples: dict[str, list[float]] = {name: [] for name in names}
+            wall = time.perf_counter()
+            for index in range(WARMUP + rounds):
+                shift = index % len(names)
+                timings = {}
+                for name in names[shift:] + names[:shift]:
+                    timings[name] = await cpu_us(variants[name])
+                if index < WARMUP:
+                    continue
+                for name, value in timings.items():
+                    samples[name].append(value)
+                if verbose:
+                    print(" ".join(f"{timings[n]:8.0f}" for n in names))
+                if index % 50 == 0:  # keep the simulator's request log short
+                    await control.post("/_sim/reset")
+            wall = time.perf_counter() - wall
+    finally:
+        sim.stop()
+
+    bare = samples[BARE]
+    print(
+        f"agent overhead: one {REQUESTS}-request tool conversation (2 tool rounds + answer), "
+        "client CPU per conversation"
+    )
+    print(
+        f"{rounds} rounds (+{WARMUP} warm-up), {wall:.1f} s; simulator in a child process "
+        f"on {sim.root}; python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
+    )
+    print()
+    print(f"{'':32} {'median µs':>10}  {'p10–p90 µs':<16} {'paired ratio':>12}")
+    ratios: dict[str, float] = {}
+    for name in names:
+        values = samples[name]
+        line = f"{name:32} {statistics.median(values):10.0f}  {_spread(values):<16}"
+        if name != BARE:
+            ratios[name] = statistics.median(a / b for a, b in zip(values, bare, strict=True))
+            extra = statistics.median(a - b for a, b in zip(values, bare, strict=True))
+            line += f" {ratios[name]:12.3f}  (+{extra:.0f} µs)"
+        print(line.rstrip())
+    print()
+    overhead = ratios[AGENT] - 1
+    verdict = "PASS" if overhead <= TARGET else "FAIL"
+    print(
+        f"{verdict} agent overhead {overhead:.1%} (≤ {TARGET:.0%}); not judged: "
+        f"with a stream:delta hook {ratios[HOOKED] - 1:.1%}, "
+        f"one reused Agent {ratios[REUSED] - 1:.1%}"
+    )
+
+
+async def profile(runs: int) -> None:
+    sim = SimulatorProcess()
+    try:
+        sim.wait_ready()
+        provider = Provider(
+            name="bench-sim", base_url=f"{sim.root}/v1", api_key_env=None, dialect="alltoken"
+        )
+        async with Gateway(provider, api_key=API_KEY) as gateway:
+            for _ in range(WARMUP):
+                await run_agent(gateway)
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(runs):
+                await run_agent(gateway)
+            profiler.disable()
+    finally:
+        sim.stop()
+    # Own time inside agent/ is small: the agent's cost is mostly in what it calls
+    # (pydantic, asyncio), so the cumulative view of agent/ is the one that points.
+    for title, order, restriction in (
+        ("own time, everything", "tottime", ()),
+        ("own time, src/alltoken_agent/agent/", "tottime", ("alltoken_agent/agent/",)),
+        ("cumulative, src/alltoken_agent/agent/", "cumulative", ("alltoken_agent/agent/",)),
+    ):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(*restriction, 15)
+        table = out.getvalue()
+        print(f"== {title}: top 15, {runs} fresh-Agent conversations ==")
+        print(table[table.index("   ncalls") :].rstrip())
+        print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_ROUNDS} rounds")
+    parser.add_argument("--rounds", type=int, help=f"rounds to time (default {ROUNDS})")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print every round")
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the agent path instead of timing"
+    )
+    args = parser.parse_args()
+    if args.profile:
+        asyncio.run(profile(PROFILE_RUNS))
+        return
+    rounds = args.rounds or (QUICK_ROUNDS if args.quick else ROUNDS)
+    asyncio.run(measure(rounds, verbose=args.verbose))
+
+
+if __name__ == "__main__":
+    main()
