@@ -42,7 +42,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from alltoken_agent.errors import ConfigError
 
@@ -111,6 +111,35 @@ class BudgetSettings(_Section):
     warn_at: float = Field(default=0.8, gt=0, le=1)
 
 
+class ServerSettings(_Section):
+    """``alltoken-agent serve``: who may call it, its limits, and where it keeps its state.
+
+    ```toml
+    [server]
+    keys = ["a-long-random-key-for-alice", "another-for-bob"]   # Bearer keys; or env
+    store_url = "postgresql://agent@db.internal/agent"        # shared by every replica
+    max_body_bytes = 8388608          # 413 past it
+    rate_limit_per_minute = 120       # per key; 429 with Retry-After past it
+    rate_limit_burst = 30
+    max_concurrent_runs = 8           # agent runs in flight per key
+    daily_budget_usd = "5.00"         # per key, from the ledger
+    shutdown_grace = 20.0             # seconds in-flight runs get on shutdown
+    ```
+
+    ``ALLTOKEN_AGENT_SERVER_KEYS`` (comma-separated) replaces ``keys`` when set.
+    """
+
+    keys: list[SecretStr] = Field(default_factory=list)
+    store_url: SecretStr | None = None
+    """A SQLAlchemy URL; None is the local SQLite file. Secret: it may hold a password."""
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    rate_limit_per_minute: float = Field(default=120.0, gt=0)
+    rate_limit_burst: int = Field(default=30, ge=1)
+    max_concurrent_runs: int = Field(default=8, ge=1)
+    daily_budget_usd: Decimal | None = Field(default=None, gt=0)
+    shutdown_grace: float = Field(default=20.0, ge=0)
+
+
 class Config(_Section):
     """The whole config file."""
 
@@ -122,6 +151,7 @@ class Config(_Section):
     families: dict[str, FamilySettings] = Field(default_factory=dict)
     prices: dict[str, PriceSettings] = Field(default_factory=dict)
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
 
 
 def load_config(path: Path) -> Config:

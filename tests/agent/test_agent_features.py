@@ -244,3 +244,82 @@ def test_constructor_rejects_bad_settings() -> None:
         Agent(max_steps=0)
     with pytest.raises(UserError, match="unknown event"):
         Agent().on("nope", print)
+
+
+async def _step_costs(sim: Any) -> tuple[list[Any], Any]:
+    from alltoken_agent.catalog import ModelPrice
+
+    probe = agent_on(sim)
+    costs: list[Any] = []
+    probe.on("cost", lambda cost, model: costs.append(cost))
+    await probe.send("What is 2+3?")
+    price = ModelPrice(
+        "minimax-m2.7", input_per_1k=costs[0].input_price, output_per_1k=costs[0].output_price
+    )
+    sim.state.reset()
+    return [c.amount for c in costs], price
+
+
+async def test_agent_budget_stops_before_the_request_that_would_cross_it(sim: Any) -> None:
+    from decimal import Decimal
+
+    from alltoken_agent import BudgetExceededError
+
+    (step1, _), price = await _step_costs(sim)
+    # Room for the first request of a tool turn, not for the second.
+    agent = agent_on(sim, budget_usd=step1 * Decimal("1.01"), prices=lambda m: price)
+    with pytest.raises(BudgetExceededError, match="agent budget"):
+        await agent.send("What is 2+3?")
+    assert len(chat_bodies(sim)) == 1  # the second request was never sent
+    # the turn's first step stays in the history, whole
+    assert [m["role"] for m in agent.get_messages()] == ["system", "user", "assistant", "tool"]
+
+
+async def test_agent_budget_warns_from_80_percent(sim: Any) -> None:
+    from decimal import Decimal
+
+    (step1, step2), price = await _step_costs(sim)
+    agent = agent_on(sim, budget_usd=(step1 + step2) * Decimal("1.2"), prices=lambda m: price)
+    warnings: list[tuple[str, float]] = []
+    agent.on("budget:warning", lambda label, limit, spent, used: warnings.append((label, used)))
+    await agent.send("What is 2+3?")
+    assert warnings == []
+    await agent.send("thanks")
+    assert len(warnings) == 1 and warnings[0][0] == "agent budget"
+    assert 0.8 <= warnings[0][1] < 1
+
+
+async def test_requests_carry_the_agent_tag_for_the_ledger(sim: Any) -> None:
+    from alltoken_agent import RequestRecord
+
+    agent = agent_on(sim)
+    records: list[RequestRecord] = []
+    agent.gateway.add_observer(records.append)
+    await agent.send("What is 2+3?")
+    assert len(records) == 2 and {r.tags.get("agent") for r in records} == {agent.id}
+
+
+async def test_auto_model_is_chosen_from_the_catalog_with_a_reason(sim: Any) -> None:
+    agent = agent_on(sim, model="auto:cheap")
+    events = [e async for e in agent.stream("What is 2+3?")]
+    chosen = [e for e in events if e.name == "model:chosen"]
+    assert len(chosen) == 1 and chosen[0].policy == "cheap" and chosen[0].reason
+    assert {b["model"] for b in chat_bodies(sim)} == {chosen[0].model}
+    assert not chosen[0].model.startswith("auto:")
+    # tools were offered, so the chosen model must support them
+    from alltoken_agent.catalog import Catalog
+
+    entries = {e.id: e for e in await Catalog(agent.gateway).entries()}
+    assert "tools" in entries[chosen[0].model].capabilities
+
+
+async def test_auto_model_with_an_image_needs_vision(sim: Any, tmp_path: Path) -> None:
+    from alltoken_agent.catalog import Catalog
+
+    picture = tiny_png(tmp_path / "dot.png")
+    agent = agent_on(sim, model="auto:cheap", tools=[])
+    chosen: list[str] = []
+    agent.on("model:chosen", lambda model, policy, reason: chosen.append(model))
+    await agent.send([{"type": "text", "text": "What is this?"}, image(picture)])
+    entries = {e.id: e for e in await Catalog(agent.gateway).entries()}
+    assert "vision" in entries[chosen[0]].capabilities

@@ -200,3 +200,54 @@ def test_session_keeps_completed_steps_when_a_later_step_fails(sim: Any) -> None
     sent = sim.state.requests[-1].json["messages"]
     assert [m["role"] for m in sent] == ["system", "user", "assistant", "tool", "user"]
     assert sent[3]["content"] == "4"
+
+
+def test_usage_file_is_written_on_success_and_on_failure(sim: Any, tmp_path: Path) -> None:
+    import json as jsonlib
+
+    env = {"ALLTOKEN_API_KEY": TEST_KEY}
+    ok_file = tmp_path / "ok.json"
+    ok = run_cli(
+        "chat", "--base-url", sim.base_url, "--usage-file", str(ok_file), "What is 2+3?", env=env
+    )
+    assert ok.exit_code == 0
+    report = jsonlib.loads(ok_file.read_text())
+    assert report["status"] == "ok"
+    assert report["totals"]["requests"] == 2
+    assert TEST_KEY not in ok_file.read_text()
+    sim.state.enqueue_faults(["401"])
+    bad_file = tmp_path / "bad.json"
+    bad = run_cli("chat", "--base-url", sim.base_url, "--usage-file", str(bad_file), "hi", env=env)
+    assert bad.exit_code == 3
+    failed = jsonlib.loads(bad_file.read_text())
+    assert failed["status"] == "error" and failed["error"]["code"] == "invalid_api_key"
+    assert failed["error"]["exit_code"] == 3
+
+
+def test_chat_requests_land_in_the_ledger_with_the_session(sim: Any) -> None:
+    env = {"ALLTOKEN_API_KEY": TEST_KEY}
+    result = run_cli("chat", "--base-url", sim.base_url, "--session", "ledgered", "hi", env=env)
+    assert result.exit_code == 0
+    report = run_cli("usage", "--by", "session", "--json")
+    assert report.exit_code == 0, report.stderr
+    assert "ledgered" in report.stdout
+
+
+def test_daily_budget_from_config_stops_with_exit_7(isolated_environment: Path) -> None:
+    import json as jsonlib
+
+    first = run_cli("chat", "--offline", "--tools", "none", "hi")
+    assert first.exit_code == 0
+    spent = jsonlib.loads(run_cli("usage", "--json").stdout)["totals"]["cost"]
+    write_config(isolated_environment, f'[budget]\ndaily_usd = "{spent}"\n')
+    second = run_cli("chat", "--offline", "--tools", "none", "hi again")
+    assert second.exit_code == 7
+    assert "daily budget" in second.stderr and "not sent" in second.stderr
+
+
+def test_budget_flag_refuses_a_request_whose_estimate_crosses_it(sim: Any) -> None:
+    env = {"ALLTOKEN_API_KEY": TEST_KEY}
+    args = ["chat", "--base-url", sim.base_url, "--budget", "0.0000001", "What is 2+3?"]
+    result = run_cli(*args, env=env)
+    assert result.exit_code == 7 and "agent budget" in result.stderr
+    assert not [r for r in sim.state.requests if r.path.endswith("/chat/completions")]

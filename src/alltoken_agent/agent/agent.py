@@ -4,22 +4,33 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import secrets
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from decimal import Decimal
 from typing import Any, Generic, overload
 
 from typing_extensions import TypeVar
 
+from alltoken_agent.agent.budget_guard import BudgetGuard
 from alltoken_agent.agent.builtin_tools import web_search
-from alltoken_agent.agent.events import AgentEvent, ErrorEvent, NoticeEvent
+from alltoken_agent.agent.events import (
+    AgentEvent,
+    ErrorEvent,
+    MessageUserEvent,
+    ModelChosenEvent,
+    NoticeEvent,
+)
 from alltoken_agent.agent.families import FamilyTable
 from alltoken_agent.agent.hooks import Hooks
 from alltoken_agent.agent.loop import Turn, TurnSettings
 from alltoken_agent.agent.output import OutputSpec
 from alltoken_agent.agent.result import RunResult
 from alltoken_agent.agent.tools import Tool, as_tool, check_unique_names
+from alltoken_agent.catalog import Catalog, PriceLookup, Requirements, is_auto
 from alltoken_agent.config import Config
 from alltoken_agent.errors import UserError
 from alltoken_agent.gateway import Gateway
+from alltoken_agent.ledger import Budget, RunningBudget
 
 OutputT = TypeVar("OutputT", default=str)
 T = TypeVar("T")
@@ -73,6 +84,9 @@ class Agent(Generic[OutputT]):
         output_type: None = ...,
         history: Sequence[dict[str, Any]] | None = ...,
         config: Config | None = ...,
+        budget_usd: Decimal | float | str | None = ...,
+        budgets: Iterable[Budget] = ...,
+        prices: PriceLookup | None = ...,
         **request_defaults: Any,
     ) -> None: ...
 
@@ -92,6 +106,9 @@ class Agent(Generic[OutputT]):
         output_type: type[T],
         history: Sequence[dict[str, Any]] | None = ...,
         config: Config | None = ...,
+        budget_usd: Decimal | float | str | None = ...,
+        budgets: Iterable[Budget] = ...,
+        prices: PriceLookup | None = ...,
         **request_defaults: Any,
     ) -> None: ...
 
@@ -110,6 +127,9 @@ class Agent(Generic[OutputT]):
         output_type: type[Any] | None = None,
         history: Sequence[dict[str, Any]] | None = None,
         config: Config | None = None,
+        budget_usd: Decimal | float | str | None = None,
+        budgets: Iterable[Budget] = (),
+        prices: PriceLookup | None = None,
         **request_defaults: Any,
     ) -> None:
         """Create an agent.
@@ -133,6 +153,13 @@ class Agent(Generic[OutputT]):
                 requested as JSON of its schema and returned validated.
             history: Earlier messages to continue from (e.g. a stored session).
             config: Settings from the config file (model-family overrides).
+            budget_usd: A spending limit for this agent (all its runs): it stops with
+                ``BudgetExceededError`` before a request that would cross it, and
+                emits ``budget:warning`` from 80 %.
+            budgets: More limits checked before every request (e.g. the daily one
+                from ``alltoken_agent.ledger.Budgets.from_config``).
+            prices: Model prices, to estimate a request before it is sent and to
+                count requests whose cost the gateway does not report.
             **request_defaults: Extra request fields sent with every request.
 
         Raises:
@@ -166,6 +193,16 @@ class Agent(Generic[OutputT]):
         if history:
             self._messages.extend(copy.deepcopy(m) for m in history if m.get("role") != "system")
         self._sync_loop: asyncio.AbstractEventLoop | None = None
+        self.id = f"agent_{secrets.token_hex(6)}"
+        """Tags this agent's requests (``agent``), so records and budgets can tell them apart."""
+        self.prices = prices
+        self._budgets = list(budgets)
+        self._budget: RunningBudget | None = None
+        if budget_usd is not None:
+            self._budget = RunningBudget(
+                Decimal(str(budget_usd)), prices=prices, match={"agent": self.id}
+            )
+            self._budgets.append(self._budget)
 
     # -- configuration ------------------------------------------------------
 
@@ -179,6 +216,9 @@ class Agent(Generic[OutputT]):
         """The gateway; created from the environment on first use when none was given."""
         if self._gateway is None:
             self._gateway = Gateway(config=self._config)
+        if self._budget is not None:
+            self._gateway.remove_observer(self._budget.observer)
+            self._gateway.add_observer(self._budget.observer)
         return self._gateway
 
     @property
@@ -333,6 +373,8 @@ class Agent(Generic[OutputT]):
             fields_for=self._fields_for,
             tools_for=self._tools_for,
             output=output,
+            tags={"agent": self.id},
+            before_request=BudgetGuard(self._budgets, self.prices).check,
             deltas=deltas
             if deltas is not None
             else self._hooks.wants("stream:delta") or self._hooks.wants("reasoning:delta"),
@@ -345,22 +387,48 @@ class Agent(Generic[OutputT]):
         return AgentRun(self._dispatch(turn, content), turn)
 
     async def _dispatch(self, turn: Turn, content: Any) -> AsyncIterator[AgentEvent]:
-        from alltoken_agent.agent.events import MessageUserEvent
-
         first: AgentEvent = MessageUserEvent(content=content)
         await self._hooks.emit(first)
         yield first
-        notice = self._search_notice()
-        if notice is not None:
-            await self._hooks.emit(notice)
-            yield notice
         try:
+            for event in await self._resolve_auto_models(turn, content):
+                await self._hooks.emit(event)
+                yield event
+            notice = self._search_notice(turn.settings.models[0])
+            if notice is not None:
+                await self._hooks.emit(notice)
+                yield notice
             async for event in turn.events():
                 await self._hooks.emit(event)
                 yield event
         except Exception as error:
             await self._hooks.emit(ErrorEvent(error=error))
             raise
+
+    async def _resolve_auto_models(self, turn: Turn, content: Any) -> list[AgentEvent]:
+        """Replace ``auto:cheap|fast|best`` entries of the chain with catalog choices."""
+        if not any(is_auto(m) for m in turn.settings.models):
+            return []
+        needs = Requirements(
+            # web_search falls back to a tool, so searching needs tool calling.
+            tools=bool(self._tools) or self.enable_search,
+            vision=_has_image(content),
+            structured_output=turn.settings.output is not None,
+            reasoning=self.thinking,
+        )
+        catalog = Catalog(self.gateway)
+        events: list[AgentEvent] = []
+        resolved = []
+        for spec in turn.settings.models:
+            if is_auto(spec):
+                choice = await catalog.choose(spec, needs)
+                events.append(
+                    ModelChosenEvent(model=choice.model, policy=choice.policy, reason=choice.reason)
+                )
+                spec = choice.model
+            resolved.append(spec)
+        turn.settings.models = resolved
+        return events
 
     def _native_search(self, model: str) -> bool:
         provider = self.gateway.provider
@@ -389,11 +457,17 @@ class Agent(Generic[OutputT]):
             tools.append(web_search)
         return tools
 
-    def _search_notice(self) -> NoticeEvent | None:
-        if not self.enable_search or self._native_search(self.model):
+    def _search_notice(self, model: str) -> NoticeEvent | None:
+        if not self.enable_search or self._native_search(model):
             return None
-        family = self._families.lookup(self.model)
+        family = self._families.lookup(model)
         return NoticeEvent(
-            message=f"{self.model} ({family.name} family on {self.gateway.provider.name}) does not "
+            message=f"{model} ({family.name} family on {self.gateway.provider.name}) does not "
             "search with enable_search; the agent uses the web_search tool instead"
         )
+
+
+def _has_image(content: Any) -> bool:
+    return isinstance(content, list) and any(
+        isinstance(part, dict) and part.get("type") == "image_url" for part in content
+    )

@@ -10,6 +10,7 @@ call_id)``, ``stream:delta`` gets ``(delta, accumulated)``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
 from alltoken_agent.gateway.types import Cost, Usage
@@ -156,11 +157,32 @@ class ModelFallbackEvent(_Event):
 
 
 @dataclass(frozen=True)
+class ModelChosenEvent(_Event):
+    """An ``auto:`` model spec was resolved from the catalog; ``reason`` says why."""
+
+    model: str
+    policy: str
+    reason: str
+    name: Literal["model:chosen"] = field(default="model:chosen", repr=False)
+
+
+@dataclass(frozen=True)
 class NoticeEvent(_Event):
     """Something the user should know that is not an error (a feature swapped for another)."""
 
     message: str
     name: Literal["notice"] = field(default="notice", repr=False)
+
+
+@dataclass(frozen=True)
+class BudgetWarningEvent(_Event):
+    """A budget is at its warning threshold (80 % by default) before a request."""
+
+    label: str
+    limit: Decimal
+    spent: Decimal
+    fraction_used: float
+    name: Literal["budget:warning"] = field(default="budget:warning", repr=False)
 
 
 @dataclass(frozen=True)
@@ -186,7 +208,9 @@ AgentEvent = (
     | UsageEvent
     | CostEvent
     | ModelFallbackEvent
+    | ModelChosenEvent
     | NoticeEvent
+    | BudgetWarningEvent
     | ErrorEvent
 )
 
@@ -204,7 +228,9 @@ EventName = Literal[
     "usage",
     "cost",
     "model:fallback",
+    "model:chosen",
     "notice",
+    "budget:warning",
     "error",
 ]
 EVENT_NAMES: frozenset[str] = frozenset(EventName.__args__)  # type: ignore[attr-defined]
@@ -213,6 +239,8 @@ EVENT_NAMES: frozenset[str] = frozenset(EventName.__args__)  # type: ignore[attr
 def _jsonable(value: Any) -> Any:
     if isinstance(value, (Usage, Cost)):
         return value.to_dict()
+    if isinstance(value, Decimal):
+        return format(value, "f")
     if isinstance(value, BaseException):
         return _error_dict(value)
     return value

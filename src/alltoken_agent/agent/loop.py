@@ -51,7 +51,13 @@ from alltoken_agent.errors import (
     RateLimitError,
     UpstreamError,
 )
-from alltoken_agent.gateway import ChatResult, ContentDelta, Gateway, ReasoningDelta
+from alltoken_agent.gateway import (
+    ChatResult,
+    ContentDelta,
+    Gateway,
+    ReasoningDelta,
+    request_tags,
+)
 from alltoken_agent.gateway.types import Usage
 
 
@@ -82,6 +88,12 @@ class TurnSettings:
     """Request fields for a model (search flag, thinking, sampling...)."""
     tools_for: Callable[[str], list[Tool]]
     """Tools offered to a model (adds web_search where search is not native)."""
+    before_request: Callable[[str, list[dict[str, Any]], dict[str, Any]], list[AgentEvent]] = (
+        lambda model, messages, fields: []
+    )
+    """Called before each model request; may raise (a budget) or return events (warnings)."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Request tags for the ledger (the agent's id); set around every gateway call."""
     output: OutputSpec[Any] | None = None
     deltas: bool = True
     """Build per-chunk delta events (skipped when nobody listens, to save CPU)."""
@@ -193,15 +205,19 @@ class Turn:
         failures: list[tuple[str, GatewayError]] = []
         while True:
             model = models[self._model_index]
+            messages = self._wire_messages(model)
+            for event in self.settings.before_request(model, messages, self._request_fields(model)):
+                yield event
             try:
                 if self.settings.stream:
-                    async for event in self._stream_once(step, model, box):
+                    async for event in self._stream_once(step, model, messages, box):
                         yield event
                 else:
                     yield StreamStartEvent(model=model, step=step)
-                    result = await self.settings.gateway.chat(
-                        self._wire_messages(model), model=model, **self._request_fields(model)
-                    )
+                    with request_tags(**self.settings.tags):
+                        result = await self.settings.gateway.chat(
+                            messages, model=model, **self._request_fields(model)
+                        )
                     for event in self._replay(result):
                         yield event
                     box.append(_Step(result, model))
@@ -222,22 +238,22 @@ class Turn:
         if self.settings.stream and _has_broken_calls(done.result):
             # Some hosts garble streamed tool-call fragments; one non-streamed retry
             # of the same step usually comes back whole.
-            retry = await self.settings.gateway.chat(
-                self._wire_messages(done.model),
-                model=done.model,
-                **self._request_fields(done.model),
-            )
+            with request_tags(**self.settings.tags):
+                retry = await self.settings.gateway.chat(
+                    self._wire_messages(done.model),
+                    model=done.model,
+                    **self._request_fields(done.model),
+                )
             box[0] = _Step(retry, done.model)
             for event in self._account_events(box[0]):
                 yield event
 
     async def _stream_once(
-        self, step: int, model: str, box: list[_Step]
+        self, step: int, model: str, messages: list[dict[str, Any]], box: list[_Step]
     ) -> AsyncIterator[AgentEvent]:
         gateway = self.settings.gateway
-        stream = gateway.stream(
-            self._wire_messages(model), model=model, **self._request_fields(model)
-        )
+        with request_tags(**self.settings.tags):
+            stream = gateway.stream(messages, model=model, **self._request_fields(model))
         deltas = self.settings.deltas
         text = ""
         reasoning = ""
@@ -299,8 +315,10 @@ class Turn:
                 tool_name=call.name, arguments=_parsed(call.arguments), call_id=call.id
             )
         runs = [self._run_tool(c.name, c.arguments, c.id, step, done.model) for c in calls]
-        # One call needs no task of its own; several run concurrently.
-        outcomes = [await runs[0]] if len(runs) == 1 else list(await asyncio.gather(*runs))
+        # One call needs no task of its own; several run concurrently. Tags cover
+        # gateway calls made by tools (web_search) too.
+        with request_tags(**self.settings.tags):
+            outcomes = [await runs[0]] if len(runs) == 1 else list(await asyncio.gather(*runs))
         tool_messages = []
         for call, outcome in zip(calls, outcomes, strict=True):
             self._calls.append(

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import json
 import sys
+from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from alltoken_agent import Agent, AgentEvent, RetryNotice, RunResult, UserError
+from alltoken_agent import (
+    Agent,
+    AgentEvent,
+    RequestRecord,
+    RetryNotice,
+    RunResult,
+    UserError,
+    request_tags,
+)
 from alltoken_agent.agent import DEFAULT_INSTRUCTIONS, resolve_tool_names
+from alltoken_agent.catalog import Catalog
+from alltoken_agent.cli.exit_codes import USAGE
 from alltoken_agent.cli.options import (
     BaseUrlOpt,
     GatewayOptions,
@@ -21,8 +33,10 @@ from alltoken_agent.cli.options import (
     open_gateway,
     print_retry,
 )
-from alltoken_agent.cli.output import EventWriter, run_command
+from alltoken_agent.cli.output import EventWriter, error_payload, run_command
 from alltoken_agent.cli.sessions import SessionLink
+from alltoken_agent.ledger import Budgets, Ledger, write_usage_report
+from alltoken_agent.store import Store
 
 
 def chat(
@@ -76,6 +90,24 @@ def chat(
             show_default=False,
         ),
     ] = None,
+    budget: Annotated[
+        float | None,
+        typer.Option(
+            "--budget",
+            min=0.0,
+            help="Stop before spending more than this many USD on this message.",
+            show_default=False,
+        ),
+    ] = None,
+    usage_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--usage-file",
+            help="Write a JSON usage and cost report of the run here (also when it fails).",
+            show_default=False,
+            dir_okay=False,
+        ),
+    ] = None,
     offline: OfflineOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
@@ -102,8 +134,35 @@ def chat(
         settings["temperature"] = temperature
     if max_tokens is not None:
         settings["max_tokens"] = max_tokens
+    if budget is not None:
+        settings["budget_usd"] = Decimal(str(budget))
     writer = EventWriter(enabled=json_output)
-    run_command(lambda: _chat(prompt, system, tools, session, options, settings, writer), writer)
+    records: list[RequestRecord] = []
+    failure: dict[str, Any] = {}
+
+    async def main() -> None:
+        try:
+            await _chat(prompt, system, tools, session, options, settings, writer, records)
+        except BaseException as error:
+            failure.update(error_payload(error))
+            raise
+
+    try:
+        run_command(main, writer)
+    except typer.Exit as exit_:
+        if usage_file is not None:
+            _write_usage(usage_file, records, {**failure, "exit_code": exit_.exit_code})
+        raise
+    if usage_file is not None:
+        _write_usage(usage_file, records, None)
+
+
+def _write_usage(path: Path, records: list[RequestRecord], error: dict[str, Any] | None) -> None:
+    try:
+        write_usage_report(path, records, status="error" if error else "ok", error=error)
+    except OSError as failure:
+        print(f"error: cannot write the usage file {path}: {failure.strerror}", file=sys.stderr)
+        raise typer.Exit(USAGE) from None
 
 
 def read_prompt(prompt: str | None) -> str:
@@ -125,6 +184,7 @@ async def _chat(
     options: GatewayOptions,
     settings: dict[str, Any],
     writer: EventWriter,
+    records: list[RequestRecord],
 ) -> None:
     text = read_prompt(prompt)
     tools = resolve_tool_names(tools_spec)
@@ -142,9 +202,14 @@ async def _chat(
         else:
             print_retry(notice)
 
-    link = SessionLink.open(session_name) if session_name else None
+    store = Store()
+    link = SessionLink.open(store, session_name) if session_name else None
     try:
         async with open_gateway(options, on_retry=on_retry) as gateway:
+            gateway.add_observer(records.append)
+            prices = await Catalog(gateway).prices(config.prices)
+            ledger = Ledger(store, prices)
+            gateway.add_observer(ledger.observer)
             if not gateway.model:
                 raise UserError(
                     f"no model chosen for provider {gateway.provider.name!r}: pass --model "
@@ -158,14 +223,17 @@ async def _chat(
                 gateway=gateway,
                 history=link.history if link else None,
                 config=config,
+                prices=prices,
+                budgets=Budgets.from_config(config.budget, ledger),
                 **settings,
             )
             start = len(agent.get_messages())
             try:
                 run = agent.stream(text)
                 printer = _Printer(writer)
-                async for event in run:
-                    printer.show(event)
+                with request_tags(session=session_name):
+                    async for event in run:
+                        printer.show(event)
                 printer.close()
                 _done(run.result, writer)
             finally:
@@ -173,8 +241,7 @@ async def _chat(
                 if link is not None:
                     link.save(agent.get_messages()[start:], model=gateway.model, system=system)
     finally:
-        if link is not None:
-            link.close()
+        store.close()
 
 
 class _Printer:
@@ -207,6 +274,14 @@ class _Printer:
                 print("alltoken-agent: the reply was cut off at --max-tokens", file=sys.stderr)
         elif event.name == "notice":
             print(f"alltoken-agent: {event.message}", file=sys.stderr)
+        elif event.name == "model:chosen":
+            print(f"alltoken-agent: chose {event.model}: {event.reason}", file=sys.stderr)
+        elif event.name == "budget:warning":
+            print(
+                f"alltoken-agent: {event.label} {event.fraction_used:.0%} used "
+                f"(${event.spent} of ${event.limit})",
+                file=sys.stderr,
+            )
         elif event.name == "model:fallback":
             print(
                 f"alltoken-agent: {event.from_model} failed ({event.error}); "

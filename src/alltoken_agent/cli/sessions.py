@@ -18,15 +18,10 @@ class SessionLink:
     history: list[dict[str, Any]]
 
     @classmethod
-    def open(cls, name: str) -> SessionLink:
-        """Open (or create) the session called ``name`` in the default store."""
-        store = Store()
-        try:
-            record, _ = store.sessions.get_or_create_session(name)
-            history = store.sessions.load_messages(record.id)
-        except BaseException:
-            store.close()
-            raise
+    def open(cls, store: Store, name: str) -> SessionLink:
+        """Open (or create) the session called ``name``."""
+        record, _ = store.sessions.get_or_create_session(name)
+        history = store.sessions.load_messages(record.id)
         return cls(store=store, record=record, history=history)
 
     @property
@@ -44,7 +39,3 @@ class SessionLink:
         if system is not None:
             changes["instructions"] = system
         self.store.sessions.update_session(self.record.id, **changes)
-
-    def close(self) -> None:
-        """Close the store."""
-        self.store.close()

@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+from alltoken_agent.gateway.catalog_api import ModelsAPI
+from alltoken_agent.gateway.catalog_types import (
+    CAPABILITIES,
+    CatalogEntry,
+    HealthSummary,
+    ModelInfo,
+    ProviderInfo,
+    RankingEntry,
+    Rankings,
+    RouteHealth,
+    RouteStatus,
+)
 from alltoken_agent.gateway.client import OFFLINE_KEY, Gateway, RetryNotice
 from alltoken_agent.gateway.providers import (
     BUILTIN_PROVIDERS,
@@ -32,9 +44,11 @@ from alltoken_agent.gateway.types import (
 
 __all__ = [
     "BUILTIN_PROVIDERS",
+    "CAPABILITIES",
     "DEFAULT_PROVIDER",
     "OFFLINE_KEY",
     "Observer",
+    "CatalogEntry",
     "ChatResult",
     "ChatStream",
     "ContentDelta",
@@ -42,7 +56,13 @@ __all__ = [
     "CostComment",
     "StreamFinish",
     "Gateway",
+    "HealthSummary",
+    "ModelInfo",
+    "ModelsAPI",
     "Provider",
+    "ProviderInfo",
+    "RankingEntry",
+    "Rankings",
     "ReasoningDelta",
     "Redactor",
     "RequestKind",
@@ -50,6 +70,8 @@ __all__ = [
     "Resolved",
     "RetryNotice",
     "RetryPolicy",
+    "RouteHealth",
+    "RouteStatus",
     "StreamEvent",
     "ToolCall",
     "ToolCallDelta",

@@ -22,6 +22,7 @@ from alltoken_agent.errors import (
     UpstreamError,
 )
 from alltoken_agent.gateway._envelope import error_from_response
+from alltoken_agent.gateway.catalog_api import ModelsAPI
 from alltoken_agent.gateway.providers import Provider, get_provider, resolve
 from alltoken_agent.gateway.records import (
     Observer,
@@ -38,7 +39,9 @@ from alltoken_agent.gateway.types import ChatResult, ToolCall, Usage
 if TYPE_CHECKING:
     import openai
 
+    from alltoken_agent.media import ImagesAPI, VideosAPI
     from alltoken_agent.simulator import SimulatorServer
+    from alltoken_agent.store import Store
 
 Message = Mapping[str, Any]
 
@@ -84,6 +87,7 @@ class Gateway:
         retry: RetryPolicy | None = None,
         on_retry: Callable[[RetryNotice], None] | None = None,
         environ: Mapping[str, str] | None = None,
+        store: Store | None = None,
     ) -> None:
         """Resolve the provider and open the connection pool.
 
@@ -98,6 +102,8 @@ class Gateway:
             retry: The retry policy; defaults come from the config.
             on_retry: Called before each retry sleep (for progress display).
             environ: Environment to read keys from; defaults to ``os.environ``.
+            store: Where media jobs are journaled; None opens the default ``Store()``
+                on the first image or video job.
 
         Raises:
             ConfigError: Unknown provider, no base URL, or no key where one is needed.
@@ -120,6 +126,8 @@ class Gateway:
         self._timeouts = _timeouts(timeout, cfg.timeouts)
         self._simulator: SimulatorServer | None = None
         self._observers: list[Observer] = []
+        self.store = store
+        """The media job journal's store (opened on first media use when None)."""
         headers = {"User-Agent": f"alltoken-agent/{__version__}", **self.provider.headers}
         if key is not None:
             headers["Authorization"] = f"Bearer {key.get_secret_value()}"
@@ -257,6 +265,28 @@ class Gateway:
         """Mask this gateway's key (and key-shaped tokens) in ``text``."""
         return self._redact(text)
 
+    @property
+    def models(self) -> ModelsAPI:
+        """Model lists (``GET /models``) and the public catalog, rankings and health."""
+        return ModelsAPI(self)
+
+    # media/ is a core layer above gateway/: these two properties import it at call
+    # time, a documented exception to "imports point down" (like ``offline()``).
+
+    @property
+    def images(self) -> ImagesAPI:
+        """Image jobs: ``await gateway.images.generate(prompt, save_to=...)``."""
+        from alltoken_agent.media import ImagesAPI
+
+        return ImagesAPI(self)
+
+    @property
+    def videos(self) -> VideosAPI:
+        """Video jobs: ``await gateway.videos.generate(prompt, ...)``, ``get``, ``cancel``."""
+        from alltoken_agent.media import VideosAPI
+
+        return VideosAPI(self)
+
     # -- chat ---------------------------------------------------------------
 
     async def chat(
@@ -367,6 +397,43 @@ class Gateway:
             error = await self._attempt(path, body, headers, stream)
             if isinstance(error, httpx.Response):
                 return error
+            delay = self.retry.delay(attempt, error)
+            if delay is None:
+                error.attempts = attempt + 1
+                raise error
+            if self.on_retry is not None:
+                self.on_retry(RetryNotice(attempt=attempt + 1, delay=delay, error=error))
+            await asyncio.sleep(delay)
+            attempt += 1
+
+    async def _get(
+        self, url: str, *, params: Mapping[str, str] | None = None, auth: bool = True
+    ) -> httpx.Response:
+        """GET with the retry policy; returns a successful, fully read response.
+
+        ``url`` is relative to the base URL or absolute (the public catalog);
+        ``auth=False`` leaves the Authorization header out (public endpoints).
+        """
+        attempt = 0
+        while True:
+            try:
+                request = self._client.build_request("GET", url, params=params)
+                if not auth:
+                    request.headers.pop("Authorization", None)
+                response = await self._client.send(request)
+            except httpx.TimeoutException as exc:
+                error: GatewayError = GatewayTimeoutError(
+                    self._redact(f"no answer from {request.url} in time ({type(exc).__name__})")
+                )
+            except httpx.TransportError as exc:
+                reason = self._redact(str(exc) or type(exc).__name__)
+                error = GatewayConnectionError(f"cannot reach {request.url}: {reason}")
+            else:
+                if response.status_code < 400:
+                    return response
+                error = error_from_response(
+                    response.status_code, response.content, response.headers, self._redact
+                )
             delay = self.retry.delay(attempt, error)
             if delay is None:
                 error.attempts = attempt + 1

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
+
+from alltoken_agent.config import PriceSettings
+
+_THOUSAND = Decimal(1000)
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,33 @@ class ChatResult:
         elif message["content"] is None:
             message["content"] = ""
         return message
+
+
+@dataclass(frozen=True)
+class ModelPrice:
+    """Prices of one model in USD; None where the model is not billed that way."""
+
+    model: str
+    input_per_1k: Decimal | None = None
+    """Per 1,000 prompt tokens (AllToken's unit, as in its cost comment)."""
+    output_per_1k: Decimal | None = None
+    """Per 1,000 completion tokens."""
+    per_image: Decimal | None = None
+    per_video_second: Decimal | None = None
+    source: Literal["catalog", "config"] = "catalog"
+
+    def chat_cost(self, usage: Usage) -> Decimal | None:
+        """Cost of a chat request from its token counts; None without token prices."""
+        if self.input_per_1k is None or self.output_per_1k is None:
+            return None
+        return (
+            usage.prompt_tokens * self.input_per_1k + usage.completion_tokens * self.output_per_1k
+        ) / _THOUSAND
+
+    def with_overrides(self, settings: PriceSettings) -> ModelPrice:
+        """This price with the config's fields replacing the catalog's."""
+        changes = {k: v for k, v in settings.model_dump().items() if v is not None}
+        return replace(self, source="config", **changes) if changes else self
 
 
 # Stream events. Slotted and not frozen: one is built per chunk on the hot path,

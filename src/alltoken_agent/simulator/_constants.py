@@ -25,3 +25,9 @@ server's original callable to reach the socket (see `faults.drop_connection`).
 
 LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "::1", "localhost"})
 """Hosts the simulator agrees to bind: it must never listen beyond loopback."""
+
+JOB_FAULT_HEADER: Final = "X-Sim-Job-Fault"
+"""Request header on a media create choosing how the job ends (see `job_faults.py`)."""
+
+IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
+"""Request header deduping media creates for 60 s (gateway-api.md §1.1, §3 row 7)."""

@@ -4,7 +4,8 @@ Routes:
 
 * `/v1/chat/completions`, `/v1/models`, `/v1/images/models`, `/v1/videos/models`
   (both dialects, through the `/v1` pipeline: auth, faults, request ids, request log);
-* media endpoints: see `media.py` (the hook is wired below, the routes come later);
+* media endpoints of the dialect (images, uploads, videos) and the simulated bucket
+  `/_sim/r2/*`: see `media.py`;
 * `/api-account/*` public catalog (AllToken only, `public.py`);
 * `/_sim/*` control routes for tests (`control.py`).
 """
@@ -98,7 +99,7 @@ def create_app(
         v1("/v1/models", _models_handler(None), "GET"),
         v1("/v1/images/models", _models_handler("image"), "GET"),
         v1("/v1/videos/models", _models_handler("video"), "GET"),
-        # Media endpoints (images, videos, uploads) plug in here; see media.py.
+        # Media endpoints (images, videos, uploads) and the simulated bucket; see media.py.
         *media_routes(checked, sim, chunk_delay),
         *control_routes(sim),
     ]

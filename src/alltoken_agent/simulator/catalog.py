@@ -57,6 +57,8 @@ class CatalogModel:
     """Chat: streams `reasoning_content` when thinking is on."""
     tags: tuple[str, ...] = ()
     """Catalog tags (`cheap`, `flagship`, `code`, ...)."""
+    dialects: tuple[Dialect, ...] = ("alltoken", "tokenhub")
+    """Gateways that serve the model (media models differ per gateway)."""
 
     @property
     def is_chat(self) -> bool:
@@ -118,22 +120,32 @@ minimax-m2.5-highspeed minimax   text   0.0003  0.0024  204800  131072 y cheap  
 minimax-m2.7           minimax   text   0.0003  0.0012  204800  131072 y flagship MiniMax M2.7
 """
 
-# id  vendor  modality  USD per image (image) or per second of video (video)  name
+# id  vendor  modality  USD per image (image) or per second of video (video)  gateways  name
+# Gateways: at = AllToken (§1.6, §1.7, §1.9), th = TokenHub (the models its docs use as
+# examples of the three body shapes, §2.3/§2.4: wanx2.1-t2i-turbo and wan2.6-t2v are
+# shape A, wan2.6-t2i and wan2.7-t2v shape B, gpt-image-2 and happyhorse-1.0-t2v shape C;
+# which other media models TokenHub serves is unknown, so the simulator serves no others).
 _MEDIA_TABLE: Final = """
-gpt-image-2               openai-image image 0.04  GPT Image 2
-wan2.7-image              alibaba-wan  image 0.03  Wan 2.7 Image
-wan2.7-image-pro          alibaba-wan  image 0.06  Wan 2.7 Image Pro
-seedance-1.0-pro          bytedance    video 0.03  Seedance 1.0 Pro
-seedance-1.0-pro-fast     bytedance    video 0.012 Seedance 1.0 Pro Fast
-seedance-1.5-pro          bytedance    video 0.05  Seedance 1.5 Pro
-seedance-2.0              bytedance    video 0.1   Seedance 2.0
-seedance-2.0-fast         bytedance    video 0.06  Seedance 2.0 Fast
-seedance-2.5              bytedance    video 0.12  Seedance 2.5
-happyhorse-1.0-t2v        happyhorse   video 0.08  HappyHorse 1.0 T2V
-happyhorse-1.0-i2v        happyhorse   video 0.08  HappyHorse 1.0 I2V
-happyhorse-1.0-video-edit happyhorse   video 0.1   HappyHorse 1.0 Video Edit
-happyhorse-1.0-r2v        happyhorse   video 0.08  HappyHorse 1.0 R2V
+gpt-image-2               openai-image image 0.04  at,th GPT Image 2
+wan2.7-image              alibaba-wan  image 0.03  at    Wan 2.7 Image
+wan2.7-image-pro          alibaba-wan  image 0.06  at    Wan 2.7 Image Pro
+wanx2.1-t2i-turbo         alibaba-wan  image 0.02  th    Wanx 2.1 T2I Turbo
+wan2.6-t2i                alibaba-wan  image 0.03  th    Wan 2.6 T2I
+seedance-1.0-pro          bytedance    video 0.03  at    Seedance 1.0 Pro
+seedance-1.0-pro-fast     bytedance    video 0.012 at    Seedance 1.0 Pro Fast
+seedance-1.5-pro          bytedance    video 0.05  at    Seedance 1.5 Pro
+seedance-2.0              bytedance    video 0.1   at    Seedance 2.0
+seedance-2.0-fast         bytedance    video 0.06  at    Seedance 2.0 Fast
+seedance-2.5              bytedance    video 0.12  at    Seedance 2.5
+happyhorse-1.0-t2v        happyhorse   video 0.08  at,th HappyHorse 1.0 T2V
+happyhorse-1.0-i2v        happyhorse   video 0.08  at    HappyHorse 1.0 I2V
+happyhorse-1.0-video-edit happyhorse   video 0.1   at    HappyHorse 1.0 Video Edit
+happyhorse-1.0-r2v        happyhorse   video 0.08  at    HappyHorse 1.0 R2V
+wan2.6-t2v                alibaba-wan  video 0.1   th    Wan 2.6 T2V
+wan2.7-t2v                alibaba-wan  video 0.1   th    Wan 2.7 T2V
 """
+
+_GATEWAYS: Final[dict[str, Dialect]] = {"at": "alltoken", "th": "tokenhub"}
 
 _MODALITIES: Final[dict[str, Modality]] = {
     "text": "text",
@@ -164,7 +176,7 @@ def _parse_chat(line: str) -> CatalogModel:
 
 
 def _parse_media(line: str) -> CatalogModel:
-    id_, vendor, modality, price, name = line.split(None, 4)
+    id_, vendor, modality, price, gateways, name = line.split(None, 5)
     brand, family, provider = _VENDORS[vendor]
     inputs = ("text", "video") if id_.endswith("video-edit") else ("text", "image")
     return CatalogModel(
@@ -178,6 +190,7 @@ def _parse_media(line: str) -> CatalogModel:
         per_image=Decimal(price) if modality == "image" else None,
         per_second=Decimal(price) if modality == "video" else None,
         tags=(modality,),
+        dialects=tuple(_GATEWAYS[g] for g in gateways.split(",")),
     )
 
 
@@ -219,8 +232,13 @@ def search_behaviour(model_id: str) -> SearchBehaviour:
 
 
 def get_model(model_id: str) -> CatalogModel | None:
-    """Return the catalog entry with exactly this id, if any."""
+    """Return the catalog entry with exactly this id, if any (any gateway)."""
     return _BY_ID.get(model_id)
+
+
+def models_for(dialect: Dialect) -> tuple[CatalogModel, ...]:
+    """Return the models one gateway serves, in catalog order."""
+    return tuple(m for m in MODELS if dialect in m.dialects)
 
 
 def resolve_model(requested: str, dialect: Dialect) -> CatalogModel | None:
@@ -235,9 +253,9 @@ def resolve_model(requested: str, dialect: Dialect) -> CatalogModel | None:
         dialect: Wire dialect.
 
     Returns:
-        The catalog entry, or None for an unknown model.
+        The catalog entry, or None for a model unknown to that gateway.
     """
     model = _BY_ID.get(requested)
     if model is None and dialect == "tokenhub" and "/" in requested:
         model = _BY_ID.get(requested.rsplit("/", 1)[1])
-    return model
+    return model if model is not None and dialect in model.dialects else None

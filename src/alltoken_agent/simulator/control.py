@@ -1,7 +1,12 @@
 """Simulator state (fault queue, request log, counters) and the `/_sim` control routes.
 
 The state is shared between uvicorn's thread and a test thread, so every access takes
-one lock; readers get copies, never the live records.
+one lock; readers get copies, never the live records. Media state (tasks, uploads,
+durations, media counters) lives in `state.media` (`media_store.MediaState`).
+
+Control routes (unauthenticated, not logged): `POST|GET /_sim/faults`,
+`GET /_sim/requests`, `POST /_sim/reset`, `GET|POST /_sim/media`. The simulated bucket
+under `/_sim/r2/` is not a control route: its requests are logged (see `r2.py`).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from starlette.routing import Route
 
 from alltoken_agent.simulator.envelope import error_body
 from alltoken_agent.simulator.faults import Fault, FaultSpecError, parse_fault
+from alltoken_agent.simulator.job_faults import parse_job_fault
+from alltoken_agent.simulator.media_store import MediaState
 
 _SECRET_HEADERS = frozenset({"x-api-key", "api-key"})
 """Headers other than Authorization that may carry a key; logged as `[redacted]`."""
@@ -94,6 +101,8 @@ class SimulatorState:
         self._faults: deque[Fault] = deque()
         self._requests: list[RecordedRequest] = []
         self._counters: Counter[str] = Counter()
+        self.media = MediaState()
+        """Media tasks, uploads, settings (durations, TTLs) and media counters."""
 
     def enqueue_faults(self, specs: Iterable[str]) -> None:
         """Append faults to the queue; each later `/v1` request consumes one.
@@ -177,17 +186,50 @@ class SimulatorState:
             return dict(self._counters)
 
     def reset(self) -> None:
-        """Clear the fault queue, the request log and the counters (ids restart too)."""
+        """Clear faults, the request log, counters and media state (ids restart too)."""
         with self._lock:
             self._faults.clear()
             self._requests.clear()
             self._counters.clear()
+        self.media.reset()
 
 
-def _bad_control(message: str) -> JSONResponse:
+def _bad_control(message: str, param: str = "faults") -> JSONResponse:
     # invented: the control API is the simulator's own; it reuses the error envelope.
-    body = error_body("invalid_fault_spec", message, request_id=None, param="faults")
+    body = error_body("invalid_fault_spec", message, request_id=None, param=param)
     return JSONResponse(body, status_code=400)
+
+
+_MEDIA_USAGE = (
+    'body must be a JSON object like {"image_seconds": 5, "advance": 120, '
+    '"job_faults": ["fail"], "r2_enabled": false}'
+)
+
+
+def _post_media(media: MediaState, raw: bytes) -> JSONResponse:
+    """Apply `POST /_sim/media`: settings, then `job_faults` to queue, then `advance`."""
+    try:
+        payload = json.loads(raw or b"null")
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        return _bad_control(_MEDIA_USAGE, param="media")
+    changes = dict(payload)
+    specs = changes.pop("job_faults", [])
+    advance = changes.pop("advance", 0)
+    if not isinstance(specs, list) or not all(isinstance(s, str) for s in specs):
+        return _bad_control("job_faults must be an array of strings", param="job_faults")
+    if isinstance(advance, bool) or not isinstance(advance, (int, float)) or advance < 0:
+        return _bad_control("advance must be a number of seconds >= 0", param="advance")
+    try:
+        for spec in specs:
+            parse_job_fault(spec)  # all or nothing: check before changing anything
+        media.configure(changes)
+        media.enqueue_job_faults(specs)
+    except ValueError as exc:  # includes JobFaultSpecError
+        return _bad_control(str(exc), param="media")
+    media.advance(float(advance))
+    return JSONResponse(media.snapshot())
 
 
 def control_routes(state: SimulatorState) -> list[Route]:
@@ -197,7 +239,8 @@ def control_routes(state: SimulatorState) -> list[Route]:
         state: The state these routes read and change.
 
     Returns:
-        Routes for `POST|GET /_sim/faults`, `GET /_sim/requests`, `POST /_sim/reset`.
+        Routes for `POST|GET /_sim/faults`, `GET /_sim/requests`, `POST /_sim/reset`,
+        `GET|POST /_sim/media`.
     """
 
     async def post_faults(request: Request) -> JSONResponse:
@@ -226,9 +269,17 @@ def control_routes(state: SimulatorState) -> list[Route]:
         state.reset()
         return JSONResponse({"reset": True})
 
+    async def get_media(request: Request) -> JSONResponse:
+        return JSONResponse(state.media.snapshot())
+
+    async def post_media(request: Request) -> JSONResponse:
+        return _post_media(state.media, await request.body())
+
     return [
         Route("/_sim/faults", post_faults, methods=["POST"]),
         Route("/_sim/faults", get_faults, methods=["GET"]),
         Route("/_sim/requests", get_requests, methods=["GET"]),
         Route("/_sim/reset", post_reset, methods=["POST"]),
+        Route("/_sim/media", get_media, methods=["GET"]),
+        Route("/_sim/media", post_media, methods=["POST"]),
     ]

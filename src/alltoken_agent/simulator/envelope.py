@@ -32,6 +32,23 @@ ERROR_TYPES: Final[dict[str, str]] = {
     "all_providers_failed": "api_error",
     # invented: the simulator's own complaint about a bad X-Sim-Fault spec.
     "invalid_fault_spec": "simulator_error",
+    # Media (§1.7-§1.10). §1.10 gives these 400 slugs; their type is (I) as above.
+    "upstream_invalid_parameter": "invalid_request_error",
+    "upstream_content_violation": "invalid_request_error",
+    # §1.10: both 410 slugs have type invalid_request_error.
+    "image_already_retrieved": "invalid_request_error",
+    "image_expired": "invalid_request_error",
+    # §1.10 documents the 409 slug; its type is invented.
+    "duplicate_request": "invalid_request_error",
+    # invented slugs: 409 for a concurrent image claim / a cancel of a finished task.
+    "claim_in_progress": "invalid_request_error",
+    "task_not_cancellable": "invalid_request_error",
+    # §1.8 documents these for the sibling voice presign; borrowed here, types invented.
+    "invalid_purpose": "invalid_request_error",
+    "invalid_content_type": "invalid_request_error",
+    "invalid_content_md5": "invalid_request_error",
+    "invalid_checksum_sha256": "invalid_request_error",
+    "payload_too_large": "invalid_request_error",
 }
 
 

@@ -16,6 +16,18 @@ Vocabulary (case-insensitive):
 * `eof:N`: after N data chunks the body ends cleanly (no finish chunk, no `[DONE]`).
 * `slow:S`: sleep S seconds before the status line.
 * `stall:N:S`: after N data chunks, sleep S seconds, then continue.
+* `accept_then_drop`: the request takes full effect, then the connection drops without
+  a response. On a media create the task IS created and charged (a retry with the same
+  `Idempotency-Key` then gets 409 `duplicate_request` + `task_id`); on an image poll
+  the first claim IS consumed; on TokenHub (no idempotency) a retry is a second charge.
+  Elsewhere (chat, model lists) it acts like `disconnect:0`.
+
+On media endpoints (see `media.py`): status faults replace the response before the
+endpoint runs, so nothing is created, claimed or counted; `disconnect:N`, `malformed:N`,
+`eof:N` and `stall:N:S` also act before the endpoint does anything (`disconnect:0` on a
+poll drops the poll unanswered, the task unchanged). How a media JOB ends is a separate
+vocabulary sent in the `X-Sim-Job-Fault` header on a create: `fail[:code]`, `expire`,
+`no_r2`, `cancel` (see `job_faults.py`).
 """
 
 from __future__ import annotations
@@ -32,9 +44,20 @@ from alltoken_agent.simulator._constants import RAW_SEND_SCOPE_KEY
 from alltoken_agent.simulator.envelope import error_response
 
 FaultKind = Literal[
-    "status", "html502", "leak_key", "disconnect", "malformed", "no_done", "eof", "slow", "stall"
+    "status",
+    "html502",
+    "leak_key",
+    "disconnect",
+    "malformed",
+    "no_done",
+    "eof",
+    "slow",
+    "stall",
+    "accept_then_drop",
 ]
-STREAM_KINDS: Final = frozenset({"disconnect", "malformed", "no_done", "eof", "stall"})
+STREAM_KINDS: Final = frozenset(
+    {"disconnect", "malformed", "no_done", "eof", "stall", "accept_then_drop"}
+)
 """Fault kinds that act on the response body rather than replacing the response."""
 
 MAX_FAULT_SECONDS: Final = 300.0
@@ -62,6 +85,7 @@ _BARE_KINDS: Final[dict[str, FaultKind]] = {
     "html502": "html502",
     "leak_key": "leak_key",
     "no_done": "no_done",
+    "accept_then_drop": "accept_then_drop",
 }
 _COUNTED_KINDS: Final[dict[str, FaultKind]] = {
     "disconnect": "disconnect",
@@ -158,7 +182,7 @@ def parse_fault(spec: str) -> Fault:
     raise FaultSpecError(
         f"unknown fault spec {spec!r}; known: 429[:N|:none], 400, 401, 402, 403, 404, 500, "
         "502, 503, html502, leak_key, disconnect:N, malformed:N, no_done, eof:N, slow:S, "
-        "stall:N:S"
+        "stall:N:S, accept_then_drop"
     )
 
 
@@ -231,9 +255,11 @@ TRUNCATED_JSON: Final = b'{"choices": ['
 async def plain_body_fault(fault: Fault | None) -> Response | None:
     """Apply a body fault to a non-streaming response.
 
-    `disconnect` drops the connection without a response, `malformed` and `eof` send a
-    truncated JSON body with status 200, `stall` delays the whole response by S seconds
-    (then returns None so the normal body follows); `no_done` has nothing to act on.
+    `disconnect` and `accept_then_drop` drop the connection without a response (media
+    endpoints apply `accept_then_drop` themselves, after doing the work), `malformed`
+    and `eof` send a truncated JSON body with status 200, `stall` delays the whole
+    response by S seconds (then returns None so the normal body follows); `no_done` has
+    nothing to act on.
 
     Args:
         fault: The request's fault, if any.
@@ -243,7 +269,7 @@ async def plain_body_fault(fault: Fault | None) -> Response | None:
     """
     if fault is None:
         return None
-    if fault.kind == "disconnect":
+    if fault.kind in ("disconnect", "accept_then_drop"):
         return DropConnection()
     if fault.kind in ("malformed", "eof"):
         return Response(TRUNCATED_JSON, media_type="application/json")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from alltoken_agent.simulator._constants import Dialect
-from alltoken_agent.simulator.catalog import CREATED, MODELS, CatalogModel
+from alltoken_agent.simulator.catalog import CREATED, CatalogModel, models_for
 
 _RATIOS = ["16:9", "9:16", "4:3", "3:4", "21:9", "1:1", "adaptive"]
 # Seedance duration ranges from gateway-api.md §1.9: id -> (min, max, supports -1 "auto").
@@ -55,12 +55,13 @@ def model_list(dialect: Dialect, modality: str | None = None) -> dict[str, Any]:
         dialect: Wire dialect.
         modality: Only models of this modality (`image`, `video`), or all when None.
             Per §3 row 9 the full list includes video models with `modality: "video"`.
+            Media models are those the dialect's media endpoints accept.
 
     Returns:
         The list body.
     """
     render = model_info if dialect == "alltoken" else tokenhub_model_info
-    chosen = [m for m in MODELS if modality is None or m.modality == modality]
+    chosen = [m for m in models_for(dialect) if modality is None or m.modality == modality]
     return {"object": "list", "data": [render(m) for m in chosen]}
 
 

@@ -15,9 +15,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from alltoken_agent.simulator.catalog import MODELS, CatalogModel, get_model
+from alltoken_agent.simulator.catalog import CatalogModel, models_for, resolve_model
 from alltoken_agent.simulator.envelope import error_response
 from alltoken_agent.simulator.listing import public_entry
+
+MODELS: Final = models_for("alltoken")
+"""The AllToken catalog (TokenHub-only media models are not listed here)."""
 
 DEGRADED_ROUTES: Final = frozenset({"gemini-3.1-pro-preview", "kimi-k2.6"})
 """Chat models whose route is reported `degraded`, so clients can test skipping them."""
@@ -144,7 +147,7 @@ async def list_models(request: Request) -> JSONResponse:
 
 async def model_detail(request: Request) -> JSONResponse:
     """`GET /api-account/models/{model_path}`: one model, or a 404 envelope."""
-    model = get_model(request.path_params["model_path"])
+    model = resolve_model(request.path_params["model_path"], "alltoken")
     if model is None:
         return _not_found(f"Model {request.path_params['model_path']!r}")
     return JSONResponse({"data": public_entry(model)})

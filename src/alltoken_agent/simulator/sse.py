@@ -138,7 +138,7 @@ async def stream_body(
     trigger = min(active.after_chunks, len(events)) if active else -1
     for position in range(len(events) + 1):
         if position == trigger and active is not None:
-            if active.kind == "disconnect":
+            if active.kind in ("disconnect", "accept_then_drop"):
                 if not await drop_connection(scope):
                     raise SimulatedDisconnectError("simulated disconnect (fault)")
                 return

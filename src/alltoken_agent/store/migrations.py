@@ -42,11 +42,14 @@ _PARTIAL_INDEX_DIALECTS = frozenset({"sqlite", "postgresql"})
 
 
 def migration(function: MigrationFunction) -> MigrationFunction:
-    """Register ``function`` as the next migration, under its own name."""
+    """Register ``function`` as a migration, under its own name, in ``mNNN`` order."""
     name = function.__name__
     if any(known == name for known, _ in MIGRATIONS):
         raise RuntimeError(f"migration {name} is defined twice")
     MIGRATIONS.append((name, function))
+    # Numbers are handed out ahead of time, so a lower number (m003) may be merged
+    # below a higher one (m004) in this file: the name, not the position, sets the order.
+    MIGRATIONS.sort(key=lambda entry: entry[0])
     return function
 
 
@@ -180,4 +183,87 @@ def m002_messages(conn: Connection) -> None:
     table.create(conn)
 
 
-# Next: m003_usage (ledger/), then m004_media_jobs (media/). Append them here.
+@migration
+def m003_media_jobs(conn: Connection) -> None:
+    """Create ``media_jobs``: the journal of image and video jobs, one row per job.
+
+    A row is written before the job's first request (status ``submitting``, with its
+    idempotency key and output path) and updated as the job moves, so a crash never
+    loses a paid result. A database that applied m004_usage before this migration
+    existed applies it on its next open: migrate() runs every unrecorded name.
+    """
+    moment = sa.DateTime(timezone=True)
+    table = sa.Table(
+        "media_jobs",
+        sa.MetaData(),
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("provider", sa.String(255), nullable=False),
+        sa.Column("dialect", sa.String(16), nullable=False),
+        sa.Column("base_url", sa.Text()),
+        sa.Column("model", sa.String(255), nullable=False),
+        sa.Column("owner", sa.String(255)),
+        sa.Column("task_id", sa.String(255)),
+        sa.Column("idempotency_key", sa.String(64)),
+        sa.Column("params", sa.JSON(), nullable=False),
+        sa.Column("request", sa.JSON()),
+        sa.Column("output_path", sa.Text(), nullable=False),
+        sa.Column("files", sa.JSON(), nullable=False),
+        sa.Column("result", sa.JSON(), nullable=False),
+        sa.Column("remote_status", sa.String(32)),
+        sa.Column("error_code", sa.String(255)),
+        sa.Column("error", sa.Text()),
+        sa.Column("created_at", moment, nullable=False),
+        sa.Column("updated_at", moment, nullable=False),
+        sa.Column("submitted_at", moment),
+        sa.Column("completed_at", moment),
+        # Unfinished jobs (`jobs resume`), lookups by the gateway's task id, and the
+        # completion times of a model's earlier jobs (the first poll's delay).
+        sa.Index("ix_media_jobs_status_created_at", "status", "created_at"),
+        sa.Index("ix_media_jobs_task_id", "task_id"),
+        sa.Index("ix_media_jobs_model_completed_at", "model", "completed_at"),
+        sa.Index("ix_media_jobs_owner_created_at", "owner", "created_at"),
+    )
+    table.create(conn)
+
+
+@migration
+def m004_usage(conn: Connection) -> None:
+    """Create ``usage``: one row per gateway request, with its tokens, cost and outcome.
+
+    ``cost`` is exact decimal text (the cost comment has 10 fractional digits; a float
+    would lose them); NULL means unknown, never zero.
+    """
+    table = sa.Table(
+        "usage",
+        sa.MetaData(),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("provider", sa.String(255), nullable=False),
+        sa.Column("model", sa.String(255)),
+        sa.Column("session", sa.String(255)),
+        sa.Column("owner", sa.String(255)),
+        sa.Column("request_id", sa.String(255)),
+        sa.Column("stream", sa.Boolean(), nullable=False),
+        sa.Column("prompt_tokens", sa.Integer()),
+        sa.Column("completion_tokens", sa.Integer()),
+        sa.Column("reasoning_tokens", sa.Integer()),
+        sa.Column("cached_tokens", sa.Integer()),
+        sa.Column("cost", sa.String(64)),
+        sa.Column("cost_source", sa.String(16), nullable=False),
+        sa.Column("currency", sa.String(8), nullable=False),
+        sa.Column("latency_ms", sa.Integer()),
+        sa.Column("ttft_ms", sa.Integer()),
+        sa.Column("outcome", sa.String(255), nullable=False),
+        sa.Column("status", sa.Integer()),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("extra", sa.JSON(), nullable=False),
+        # Every query filters by owner and a time range; the others add session or model.
+        sa.Index("ix_usage_owner_created_at", "owner", "created_at"),
+        sa.Index("ix_usage_session_created_at", "session", "created_at"),
+        sa.Index("ix_usage_model_created_at", "model", "created_at"),
+        sa.Index("ix_usage_created_at", "created_at"),
+    )
+    table.create(conn)

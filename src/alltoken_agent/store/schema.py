@@ -97,3 +97,31 @@ messages = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
 )
 """Chat messages (m002_messages), each an OpenAI message dict, ordered by position."""
+
+media_jobs = sa.Table(
+    "media_jobs",
+    metadata,
+    sa.Column("id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("provider", sa.String(NAME_LENGTH), nullable=False),
+    sa.Column("dialect", sa.String(16), nullable=False),
+    sa.Column("base_url", sa.Text()),
+    sa.Column("model", sa.String(NAME_LENGTH), nullable=False),
+    sa.Column("owner", sa.String(NAME_LENGTH)),
+    sa.Column("task_id", sa.String(NAME_LENGTH)),
+    sa.Column("idempotency_key", sa.String(ID_LENGTH)),
+    sa.Column("params", sa.JSON(), nullable=False),
+    sa.Column("request", sa.JSON()),
+    sa.Column("output_path", sa.Text(), nullable=False),
+    sa.Column("files", sa.JSON(), nullable=False),
+    sa.Column("result", sa.JSON(), nullable=False),
+    sa.Column("remote_status", sa.String(32)),
+    sa.Column("error_code", sa.String(NAME_LENGTH)),
+    sa.Column("error", sa.Text()),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("submitted_at", UTCDateTime()),
+    sa.Column("completed_at", UTCDateTime()),
+)
+"""Image and video jobs (m003_media_jobs), each journaled before its first request."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 
 from alltoken_agent.store.engine import Database
+from alltoken_agent.store.media import MediaJobRepository
 from alltoken_agent.store.migrations import applied_migrations, migrate
 from alltoken_agent.store.sessions import SessionRepository
 
@@ -60,6 +61,11 @@ class Store:
     def sessions(self) -> SessionRepository:
         """Sessions and their messages."""
         return self._sessions
+
+    @property
+    def media_jobs(self) -> MediaJobRepository:
+        """The journal of image and video jobs (see :mod:`alltoken_agent.store.media`)."""
+        return MediaJobRepository(self._db)
 
     @property
     def closed(self) -> bool:

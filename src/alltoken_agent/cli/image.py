@@ -1,0 +1,166 @@
+"""`alltoken-agent image`: generate images (one prompt, or a batch file), saved to disk."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+
+from alltoken_agent import UserError
+from alltoken_agent.cli.chat import read_prompt
+from alltoken_agent.cli.media import JobDisplay, report_failure, run_media_command
+from alltoken_agent.cli.options import (
+    BaseUrlOpt,
+    GatewayOptions,
+    JsonOpt,
+    OfflineOpt,
+    ProviderOpt,
+    open_gateway,
+)
+from alltoken_agent.cli.output import EventWriter
+from alltoken_agent.media import DEFAULT_IMAGE_MODEL
+
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="File or folder to save to (a folder gets JOB_ID.EXT); default: this folder.",
+        show_default=False,
+    ),
+]
+BatchOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--batch",
+        help="A text file with one prompt per line (blank lines and # comments skipped).",
+        exists=True,
+        dir_okay=False,
+        show_default=False,
+    ),
+]
+ConcurrencyOpt = Annotated[
+    int, typer.Option("--concurrency", min=1, max=64, help="Jobs at once with --batch.")
+]
+
+
+def read_batch(path: Path) -> list[str]:
+    """The prompts of a batch file: one per line, blank lines and ``#`` comments skipped."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    prompts = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    if not prompts:
+        raise UserError(f"the batch file {path} holds no prompt")
+    return prompts
+
+
+def prompts_of(prompt: str | None, batch: Path | None) -> list[str]:
+    """The prompts to run: the batch file's, or the one prompt (argument or stdin)."""
+    if batch is not None:
+        if prompt is not None:
+            raise UserError("pass either PROMPT or --batch FILE, not both")
+        return read_batch(batch)
+    return [read_prompt(prompt)]
+
+
+async def run_jobs(
+    api: Any, prompts: list[str], concurrency: int, writer: EventWriter, **options: Any
+) -> int:
+    """Run one job, or a batch (each failure reported on its own); return the exit code."""
+    if len(prompts) == 1:
+        await api.generate(prompts[0], **options)
+        return 0
+    results = await api.generate_many(prompts, concurrency=concurrency, **options)
+    codes = [
+        report_failure(writer, result, index=index, prompt=prompt)
+        for index, (prompt, result) in enumerate(zip(prompts, results, strict=True))
+        if isinstance(result, Exception)
+    ]
+    return codes[0] if codes else 0
+
+
+def image(
+    prompt: Annotated[
+        str | None,
+        typer.Argument(help="What to draw; read from stdin if omitted.", show_default=False),
+    ] = None,
+    output: OutputOpt = None,
+    size: Annotated[
+        str | None,
+        typer.Option(
+            help="auto or WIDTHxHEIGHT, e.g. 1024x1024 (gpt-image-2: multiples of 16).",
+            show_default=False,
+        ),
+    ] = None,
+    quality: Annotated[
+        Literal["auto", "low", "medium", "high"] | None,
+        typer.Option(help="Rendering quality.", show_default=False),
+    ] = None,
+    fmt: Annotated[
+        Literal["png", "jpeg", "webp"] | None,
+        typer.Option(
+            "--format",
+            help="File format (default: from -o's extension, else png).",
+            show_default=False,
+        ),
+    ] = None,
+    n: Annotated[int, typer.Option("--n", "-n", min=1, max=10, help="Images per prompt.")] = 1,
+    background: Annotated[
+        Literal["auto", "opaque", "transparent"] | None,
+        typer.Option(help="transparent needs png or webp.", show_default=False),
+    ] = None,
+    model: Annotated[str, typer.Option("--model", "-m", help="Image model.")] = DEFAULT_IMAGE_MODEL,
+    batch: BatchOpt = None,
+    concurrency: ConcurrencyOpt = 4,
+    provider: ProviderOpt = None,
+    base_url: BaseUrlOpt = None,
+    offline: OfflineOpt = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Generate images and save them; the saved paths are printed on stdout.
+
+    Every job is journaled before it is submitted: if the command is interrupted
+    the job stays pending and `alltoken-agent jobs resume JOB_ID` saves the result
+    without paying again.
+
+    \b
+    Examples:
+      alltoken-agent image "a red fox in snow" -o fox.png
+      alltoken-agent image "a lighthouse at dusk" --size 1536x1024 --quality high -o out/
+      alltoken-agent image --batch prompts.txt --concurrency 8 -o out/ --json
+      alltoken-agent image --provider tokenhub -m wan2.6-t2i "a paper crane"
+    """
+    options = GatewayOptions(provider=provider, base_url=base_url, offline=offline)
+    writer = EventWriter(enabled=json_output)
+    display = JobDisplay(writer)
+    settings: dict[str, Any] = {
+        "model": model,
+        "size": size,
+        "quality": quality,
+        "output_format": fmt,
+        "n": n,
+        "background": background,
+    }
+
+    async def main() -> int:
+        prompts = prompts_of(prompt, batch)
+        save_to = save_target(output, len(prompts))
+        async with open_gateway(options) as gateway:
+            return await run_jobs(
+                gateway.images, prompts, concurrency, writer,
+                save_to=save_to, on_progress=display, **settings,
+            )  # fmt: skip
+
+    run_media_command(main, writer, display)
+
+
+def save_target(output: Path | None, count: int) -> str | None:
+    """Where jobs save: ``-o`` as given, a folder for a batch (never one file for many)."""
+    if output is None:
+        return None
+    if count == 1:
+        return str(output)
+    if output.exists() and not output.is_dir():
+        raise UserError(f"--batch saves many files: -o must be a folder, not the file {output}")
+    return os.path.join(output, "")  # a trailing separator marks a folder

@@ -1,0 +1,247 @@
+"""`alltoken-agent jobs`: the local journal of image and video jobs (list, show, resume, cancel)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Literal
+
+import typer
+
+from alltoken_agent import Gateway, UserError
+from alltoken_agent.cli.media import JobDisplay, report_failure, run_media_command, say
+from alltoken_agent.cli.models import render_table
+from alltoken_agent.cli.options import (
+    BaseUrlOpt,
+    GatewayOptions,
+    JsonOpt,
+    OfflineOpt,
+    ProviderOpt,
+    load_user_config,
+    open_gateway,
+)
+from alltoken_agent.cli.output import EventWriter, run_command
+from alltoken_agent.gateway import get_provider, provider_names
+from alltoken_agent.media import MediaJobRecord, cancel_job, resume_job
+from alltoken_agent.store import Store
+
+RESUME_CONCURRENCY = 4
+"""Jobs resumed at once by `jobs resume` without an id."""
+
+jobs_app = typer.Typer(
+    name="jobs",
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+StatusOpt = Annotated[
+    Literal["submitting", "pending", "completed", "failed", "cancelled", "expired"] | None,
+    typer.Option("--status", help="Only jobs with this status.", show_default=False),
+]
+KindOpt = Annotated[
+    Literal["image", "video"] | None,
+    typer.Option("--kind", help="Only image or only video jobs.", show_default=False),
+]
+
+
+def _find(store: Store, job_id: str) -> MediaJobRecord:
+    record = store.media_jobs.find(job_id)
+    if record is None:
+        raise UserError(f"no media job {job_id!r} in the journal; `alltoken-agent jobs list`")
+    return record
+
+
+@jobs_app.callback(invoke_without_command=True)
+def jobs(ctx: typer.Context) -> None:
+    """Image and video jobs in the local journal: list, show, resume, cancel.
+
+    Every job is journaled before it is submitted, so an interrupted one can be
+    finished later without paying again. With no command, lists recent jobs.
+
+    \b
+    Examples:
+      alltoken-agent jobs
+      alltoken-agent jobs list --status pending --json
+      alltoken-agent jobs show job_0123456789abcdef
+      alltoken-agent jobs resume                  # every pending job
+      alltoken-agent jobs resume job_0123456789abcdef --base-url http://127.0.0.1:8765/v1
+      alltoken-agent jobs cancel job_0123456789abcdef
+    """
+    if ctx.invoked_subcommand is None:
+        list_jobs()
+
+
+@jobs_app.command("list")
+def list_jobs(
+    status: StatusOpt = None,
+    kind: KindOpt = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="At most this many.")] = 20,
+    json_output: JsonOpt = False,
+) -> None:
+    """List journaled jobs, newest first (one `job` event per job with --json)."""
+    writer = EventWriter(enabled=json_output)
+
+    async def main() -> None:
+        with Store() as store:
+            statuses = [status] if status else None
+            records = store.media_jobs.list_jobs(kind=kind, statuses=statuses, limit=limit)
+        if writer.enabled:
+            for record in records:
+                writer.emit("job", **record.to_dict())
+            return
+        if not records:
+            say("no media jobs in the journal yet")
+            return
+        rows = [
+            [r.id, r.kind, r.status, r.model, r.created_at.strftime("%Y-%m-%d %H:%M"), _where(r)]
+            for r in records
+        ]
+        columns = ["JOB", "KIND", "STATUS", "MODEL", "CREATED (UTC)", "FILES"]
+        render_table([(name, "left") for name in columns], rows)
+
+    run_command(main, writer)
+
+
+@jobs_app.command("show")
+def show(
+    job_id: Annotated[str, typer.Argument(help="A job id (job_...) or the gateway's task id.")],
+    json_output: JsonOpt = False,
+) -> None:
+    """Show everything the journal knows about one job."""
+    writer = EventWriter(enabled=json_output)
+
+    async def main() -> None:
+        with Store() as store:
+            record = _find(store, job_id)
+        if writer.enabled:
+            writer.emit("job", **record.to_dict())
+            return
+        for name, value in record.to_dict().items():
+            if value not in (None, {}, []):
+                print(f"{name + ':':17}{value}")
+        if not record.finished:
+            say(f"this job is unfinished: `alltoken-agent jobs resume {record.id}` finishes it")
+
+    run_command(main, writer)
+
+
+@jobs_app.command("resume")
+def resume(
+    job_id: Annotated[
+        str | None,
+        typer.Argument(
+            help="The job to finish; every pending job when omitted.", show_default=False
+        ),
+    ] = None,
+    provider: ProviderOpt = None,
+    base_url: BaseUrlOpt = None,
+    offline: OfflineOpt = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Finish pending jobs: poll their tasks and save the results, never submitting twice.
+
+    Without provider flags each job goes back to the provider and URL it was made on.
+    """
+    flags = GatewayOptions(provider=provider, base_url=base_url, offline=offline)
+    writer = EventWriter(enabled=json_output)
+    display = JobDisplay(writer)
+
+    async def main() -> int:
+        with Store() as store:
+            records = [_find(store, job_id)] if job_id else store.media_jobs.unfinished()
+            if not records:
+                say("no pending media jobs")
+                return 0
+            display.unfinished.update({r.id: r.kind for r in records if not r.finished})
+            codes: list[int] = []
+            for options, group in _groups(records, flags).items():
+                async with open_gateway(options) as gateway:
+                    gateway.store = store
+                    codes += await _resume_all(gateway, group, display, writer)
+            return next((code for code in codes if code), 0)
+
+    run_media_command(main, writer, display)
+
+
+async def _resume_all(
+    gateway: Gateway, records: list[MediaJobRecord], display: JobDisplay, writer: EventWriter
+) -> list[int]:
+    gate = asyncio.Semaphore(RESUME_CONCURRENCY)
+
+    async def one(record: MediaJobRecord) -> int:
+        async with gate:
+            try:
+                result = await resume_job(gateway, record.id, on_progress=display)
+            except Exception as error:
+                if len(records) == 1:
+                    raise
+                return report_failure(writer, error, job_id=record.id)
+            display.unfinished.pop(record.id, None)
+            if record.status == "completed" and not set(result.paths) & set(display.saved):
+                # Finished long ago: nothing happened now, so say where its files are.
+                writer.emit(
+                    "job:done",
+                    job_id=record.id,
+                    kind=record.kind,
+                    task_id=record.task_id,
+                    paths=[str(p) for p in result.paths],
+                )
+                display.saved.extend(result.paths)
+            return 0
+
+    return list(await asyncio.gather(*(one(record) for record in records)))
+
+
+@jobs_app.command("cancel")
+def cancel(
+    job_id: Annotated[str, typer.Argument(help="The video job to cancel (job id or task id).")],
+    provider: ProviderOpt = None,
+    base_url: BaseUrlOpt = None,
+    offline: OfflineOpt = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Cancel a queued or processing video job on the gateway (AllToken)."""
+    flags = GatewayOptions(provider=provider, base_url=base_url, offline=offline)
+    writer = EventWriter(enabled=json_output)
+    display = JobDisplay(writer)
+
+    async def main() -> int:
+        with Store() as store:
+            record = _find(store, job_id)
+            ((options, _),) = _groups([record], flags).items()
+            async with open_gateway(options) as gateway:
+                gateway.store = store
+                task = await cancel_job(gateway, record.id)
+        writer.emit("job:cancelled", job_id=record.id, task_id=task.id, status=task.status)
+        if not writer.enabled:
+            say(f"video job {record.id} (task {task.id}) is {task.status}")
+        return 0
+
+    run_media_command(main, writer, display)
+
+
+def _groups(
+    records: list[MediaJobRecord], flags: GatewayOptions
+) -> dict[GatewayOptions, list[MediaJobRecord]]:
+    """Jobs by the gateway to resume them on: the flags, else where each was made."""
+    groups: dict[GatewayOptions, list[MediaJobRecord]] = {}
+    for record in records:
+        options = flags if (flags.provider or flags.base_url or flags.offline) else _origin(record)
+        groups.setdefault(options, []).append(record)
+    return groups
+
+
+def _origin(record: MediaJobRecord) -> GatewayOptions:
+    """The provider and URL a job was made on (a test profile falls back to its dialect's)."""
+    config = load_user_config()
+    name = record.provider
+    if name not in provider_names(config):
+        name = record.dialect if record.dialect in ("alltoken", "tokenhub") else "openai"
+    default = get_provider(name, config).base_url
+    url = record.base_url if record.base_url and record.base_url != default else None
+    return GatewayOptions(provider=name, base_url=url)
+
+
+def _where(record: MediaJobRecord) -> str:
+    if record.files:
+        return ", ".join(str(entry.get("path")) for entry in record.files)
+    return record.output_path

@@ -1,0 +1,154 @@
+"""`alltoken-agent serve`: the HTTP API (FastAPI + uvicorn) in the foreground."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import sys
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+from alltoken_agent import AllTokenAgentError, Config
+from alltoken_agent.cli.exit_codes import USAGE, describe, exit_code_for
+from alltoken_agent.cli.options import (
+    BaseUrlOpt,
+    GatewayOptions,
+    ModelOpt,
+    ProviderOpt,
+    load_user_config,
+    open_gateway,
+)
+from alltoken_agent.gateway import resolve
+
+if TYPE_CHECKING:
+    from alltoken_agent.server import ServerOptions
+
+
+def serve(
+    host: Annotated[
+        str,
+        typer.Option(help="Interface to bind. A non-loopback host needs server keys."),
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port (0: any free one).")] = 8000,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline",
+            help="Answer from the built-in gateway simulator (in this process) instead of the "
+            "network.",
+        ),
+    ] = False,
+    provider: ProviderOpt = None,
+    base_url: BaseUrlOpt = None,
+    model: ModelOpt = None,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            help="Database URL for sessions and usage (postgresql://... lets several replicas "
+            "share them); default: the local SQLite file. Env: ALLTOKEN_AGENT_SERVER_STORE.",
+            show_default=False,
+        ),
+    ] = None,
+    log_level: Annotated[
+        str, typer.Option("--log-level", help="uvicorn's log level: debug, info, warning, error.")
+    ] = "info",
+) -> None:
+    """Serve agents over HTTP: sessions, messages (JSON or server-sent events), usage.
+
+    Callers authenticate with a server key (Authorization: Bearer KEY) from
+    ALLTOKEN_AGENT_SERVER_KEYS (comma-separated) or [server] keys in the config file;
+    each key sees only its own sessions. Without keys the server is open, so it only
+    binds a loopback host. The gateway key stays in this process. API docs: /docs.
+
+    \b
+    Examples:
+      alltoken-agent serve --offline
+      ALLTOKEN_AGENT_SERVER_KEYS=$(python -c 'import secrets; print(secrets.token_urlsafe(32))') \\
+        alltoken-agent serve --host 0.0.0.0 --port 8080 --store postgresql://agent@db/agent
+    """
+    try:
+        from alltoken_agent.server import ServerOptions, bind_socket, is_loopback
+    except ImportError as exc:
+        _fail(str(exc))
+    try:
+        config = load_user_config()
+        options = ServerOptions.from_config(config, store_url=store)
+    except AllTokenAgentError as exc:
+        _fail(describe(exc), exit_code_for(exc))
+    if options.open and not is_loopback(host):
+        _fail(
+            f"refusing to serve on {host} without server keys: anyone who reaches it could "
+            "spend on the gateway key. Set ALLTOKEN_AGENT_SERVER_KEYS (or [server] keys in the "
+            "config file), or bind 127.0.0.1."
+        )
+    gateway_options = GatewayOptions(
+        provider=provider, base_url=base_url, model=model, offline=offline
+    )
+    if not offline:
+        try:
+            resolved = resolve(provider=provider, base_url=base_url, model=model, config=config)
+        except AllTokenAgentError as exc:
+            _fail(describe(exc), exit_code_for(exc))
+        if resolved.missing_key and not resolved.base_url_overridden:
+            _fail(f"{resolved.describe_missing_key()}; or pass --offline to serve the simulator")
+    try:
+        sock = bind_socket(host, port)
+    except OSError as exc:
+        _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops as gracefully as Ctrl-C
+    try:
+        asyncio.run(_serve(sock, host, options, config, gateway_options, log_level.lower()))
+    except KeyboardInterrupt:
+        pass
+    except AllTokenAgentError as exc:
+        _fail(describe(exc), exit_code_for(exc))
+    finally:
+        sock.close()
+
+
+async def _serve(
+    sock: socket.socket,
+    host: str,
+    options: ServerOptions,
+    config: Config,
+    gateway_options: GatewayOptions,
+    log_level: str,
+) -> None:
+    import uvicorn.config
+
+    from alltoken_agent.server import AppServer, create_app, uvicorn_config
+    from alltoken_agent.store import Store
+
+    url = options.store_url.get_secret_value() if options.store_url else None
+    state = await asyncio.to_thread(Store, url)
+    try:
+        async with open_gateway(gateway_options) as gateway:
+            app = create_app(gateway, state, options=options, config=config)
+            port = sock.getsockname()[1]
+            where = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+            print(f"alltoken-agent server on {where} (API docs: {where}/docs)", flush=True)
+            if options.open:
+                print(
+                    "alltoken-agent: no server keys are set, so any program on this machine "
+                    "may use this server (set ALLTOKEN_AGENT_SERVER_KEYS to require a key)",
+                    file=sys.stderr,
+                )
+            print(f"alltoken-agent: sessions and usage in {state.url}", file=sys.stderr)
+            settings: dict[str, Any] = {"log_level": log_level}
+            settings["log_config"] = uvicorn.config.LOGGING_CONFIG
+            await AppServer(uvicorn_config(app, **settings)).serve(sockets=[sock])
+    finally:
+        state.close()
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _fail(message: str, code: int = USAGE) -> NoReturn:
+    print(message if message.startswith("error:") else f"error: {message}", file=sys.stderr)
+    raise typer.Exit(code)

@@ -1,0 +1,131 @@
+"""`alltoken-agent video`: generate videos, streamed to disk as soon as they are ready."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+
+from alltoken_agent.cli.image import (
+    BatchOpt,
+    ConcurrencyOpt,
+    OutputOpt,
+    prompts_of,
+    run_jobs,
+    save_target,
+)
+from alltoken_agent.cli.media import JobDisplay, run_media_command
+from alltoken_agent.cli.options import (
+    BaseUrlOpt,
+    GatewayOptions,
+    JsonOpt,
+    OfflineOpt,
+    ProviderOpt,
+    open_gateway,
+)
+from alltoken_agent.cli.output import EventWriter
+
+
+def video(
+    prompt: Annotated[
+        str | None,
+        typer.Argument(help="What should happen; read from stdin if omitted.", show_default=False),
+    ] = None,
+    output: OutputOpt = None,
+    duration: Annotated[
+        int | None,
+        typer.Option(
+            help="Seconds (range depends on the model; -1: the model picks).", show_default=False
+        ),
+    ] = None,
+    ratio: Annotated[
+        Literal["16:9", "9:16", "4:3", "3:4", "21:9", "1:1", "adaptive"] | None,
+        typer.Option(help="Aspect ratio.", show_default=False),
+    ] = None,
+    resolution: Annotated[
+        Literal["480p", "720p", "1080p"] | None,
+        typer.Option(help="Output resolution.", show_default=False),
+    ] = None,
+    audio: Annotated[
+        bool | None,
+        typer.Option(
+            "--audio/--no-audio", help="Ask for (or against) a soundtrack.", show_default=False
+        ),
+    ] = None,
+    first_frame: Annotated[
+        str | None,
+        typer.Option(
+            "--first-frame",
+            metavar="FILE|URL",
+            show_default=False,
+            help="Image the video starts from: a local PNG/JPEG/WebP (uploaded) "
+            "or a public https URL.",
+        ),
+    ] = None,
+    last_frame: Annotated[
+        str | None,
+        typer.Option(
+            "--last-frame", metavar="FILE|URL", show_default=False, help="Image the video ends on."
+        ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            show_default=False,
+            help="Video model (default: seedance-1.5-pro on AllToken, "
+            "happyhorse-1.0-t2v on TokenHub).",
+        ),
+    ] = None,
+    batch: BatchOpt = None,
+    concurrency: ConcurrencyOpt = 2,
+    provider: ProviderOpt = None,
+    base_url: BaseUrlOpt = None,
+    offline: OfflineOpt = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Generate a video and save it; the saved path is printed on stdout.
+
+    The job is journaled before it is submitted, and the file is streamed to disk
+    the moment the task completes (its link is temporary). If the command is
+    interrupted, `alltoken-agent jobs resume JOB_ID` finishes it without paying again.
+
+    \b
+    Examples:
+      alltoken-agent video "a fox runs through snow" --duration 5 -o fox.mp4
+      alltoken-agent video "the fox turns around" --first-frame fox.png --ratio 16:9
+      alltoken-agent video --batch scenes.txt -o clips/ --json
+      alltoken-agent video --provider tokenhub -m wan2.7-t2v "rain on a tin roof"
+    """
+    options = GatewayOptions(provider=provider, base_url=base_url, offline=offline)
+    writer = EventWriter(enabled=json_output)
+    display = JobDisplay(writer)
+    settings: dict[str, Any] = {
+        "model": model,
+        "duration": duration,
+        "ratio": ratio,
+        "resolution": resolution,
+        "generate_audio": audio,
+        "first_frame": _frame(first_frame),
+        "last_frame": _frame(last_frame),
+    }
+
+    async def main() -> int:
+        prompts = prompts_of(prompt, batch)
+        save_to = save_target(output, len(prompts))
+        async with open_gateway(options) as gateway:
+            return await run_jobs(
+                gateway.videos, prompts, concurrency, writer,
+                save_to=save_to, on_progress=display, **settings,
+            )  # fmt: skip
+
+    run_media_command(main, writer, display)
+
+
+def _frame(value: str | None) -> str | Path | None:
+    """A URL stays text; anything else is a file path (checked by the library)."""
+    if value is None or "://" in value or value.startswith("data:"):
+        return value
+    return Path(value)

@@ -1,0 +1,340 @@
+"""Spending limits checked before a request is sent.
+
+A :class:`Budget` compares what was spent (any callable: the ledger's spend today, a
+session's spend, a running total) plus the estimate of the next request with its
+limit. :meth:`Budget.check` raises :class:`~alltoken_agent.errors.BudgetExceededError`
+instead of letting a request cross the limit; once the limit is reached no request is
+let through, not even one whose price is unknown (estimated at 0).
+
+Requests whose cost is unknown count as zero: a budget limits what is known to be spent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from alltoken_agent.catalog import PriceLookup
+from alltoken_agent.config import BudgetSettings
+from alltoken_agent.errors import BudgetExceededError, UserError
+from alltoken_agent.gateway import RequestRecord
+from alltoken_agent.ledger.costs import ZERO, format_usd, record_cost
+from alltoken_agent.ledger.ledger import Ledger, Spend
+from alltoken_agent.ledger.periods import start_of_utc_day
+from alltoken_agent.paths import app_dirs
+
+logger = logging.getLogger("alltoken_agent")
+
+SpendSource = Callable[[], "Decimal | Spend"]
+"""Gives what was spent so far: a ``Decimal`` of USD, or a ledger ``Spend``."""
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    """Where a budget stands before the next request."""
+
+    label: str
+    """What the budget limits (``daily budget``, ``budget of session 'work'``)."""
+    limit: Decimal
+    spent: Decimal
+    next_estimate: Decimal
+    remaining: Decimal
+    """``limit - spent``; never below 0."""
+    fraction_used: float
+    """``spent / limit`` (may pass 1.0 when a request's real cost beat its estimate)."""
+    warn: bool
+    """Whether ``spent + next_estimate`` reaches the warning threshold."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict; money as decimal strings."""
+        return {
+            "label": self.label,
+            "limit": format(self.limit, "f"),
+            "spent": format(self.spent, "f"),
+            "next_estimate": format(self.next_estimate, "f"),
+            "remaining": format(self.remaining, "f"),
+            "fraction_used": self.fraction_used,
+            "warn": self.warn,
+        }
+
+
+@dataclass(frozen=True)
+class LedgerSpend:
+    """A query spec for a budget: what the ledger says was spent, as a ``SpendSource``.
+
+    ``today=True`` counts from midnight UTC (a daily budget); ``since`` from a fixed time.
+    ``session`` None means every session; ``owner`` None means local use.
+    """
+
+    ledger: Ledger
+    session: str | None = None
+    owner: str | None = None
+    since: datetime | None = None
+    today: bool = False
+
+    def __call__(self) -> Spend:
+        """The spend now."""
+        since = start_of_utc_day() if self.today else self.since
+        return self.ledger.spent(since=since, session=self.session, owner=self.owner)
+
+
+class Budget:
+    """A spending limit in USD over what ``spent`` reports.
+
+    Example:
+        ```python
+        budget = Budget(Decimal("2.00"), LedgerSpend(ledger, session="work"))
+        status = budget.check(estimate_request_cost(price, prompt_tokens, max_tokens))
+        if status.warn:
+            ...  # tell the user: 80 % used
+        ```
+
+    Args:
+        limit_usd: The limit; more than 0.
+        spent: What was spent so far (see ``SpendSource``), asked on every check.
+        warn_at: Fraction of the limit from which ``status.warn`` is set.
+        label: Names the budget in messages.
+        hint: How to raise the limit, for the error message.
+
+    Raises:
+        UserError: The limit is not a positive amount or ``warn_at`` not in (0, 1].
+    """
+
+    def __init__(
+        self,
+        limit_usd: Decimal | int | str,
+        spent: SpendSource,
+        *,
+        warn_at: float = 0.8,
+        label: str = "budget",
+        hint: str = "raise the limit to go on",
+    ) -> None:
+        self.limit = _money(limit_usd, "a budget limit")
+        if self.limit <= 0:
+            raise UserError(f"a budget limit must be more than 0, not {limit_usd!r}")
+        if not 0 < warn_at <= 1:
+            raise UserError(f"warn_at must be a fraction in (0, 1], not {warn_at!r}")
+        self.warn_at = warn_at
+        self.label = label
+        self.hint = hint
+        self._spent = spent
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.label!r}, limit={format(self.limit, 'f')})"
+
+    @classmethod
+    def daily(
+        cls,
+        ledger: Ledger,
+        limit_usd: Decimal | int | str,
+        *,
+        owner: str | None = None,
+        warn_at: float = 0.8,
+    ) -> Budget:
+        """A limit on what the ledger shows spent since midnight UTC (``[budget] daily_usd``)."""
+        return cls(
+            limit_usd,
+            LedgerSpend(ledger, owner=owner, today=True),
+            warn_at=warn_at,
+            label="daily budget",
+            hint=f"raise [budget] daily_usd in {app_dirs().config_file}, or wait for 00:00 UTC",
+        )
+
+    @classmethod
+    def for_session(
+        cls,
+        ledger: Ledger,
+        session: str,
+        limit_usd: Decimal | int | str,
+        *,
+        owner: str | None = None,
+        warn_at: float = 0.8,
+    ) -> Budget:
+        """A limit on everything the ledger shows spent under the ``session`` request tag."""
+        return cls(
+            limit_usd,
+            LedgerSpend(ledger, session=session, owner=owner),
+            warn_at=warn_at,
+            label=f"budget of session {session!r}",
+            hint="raise the session's limit, or start a new session",
+        )
+
+    def spent(self) -> Decimal:
+        """What was spent so far."""
+        value = self._spent()
+        return value.total if isinstance(value, Spend) else _money(value, "spent")
+
+    def status(self, next_estimate: Decimal = ZERO) -> BudgetStatus:
+        """Where the budget stands if a request estimated at ``next_estimate`` is sent."""
+        spent = self.spent()
+        estimate = max(next_estimate, ZERO)
+        return BudgetStatus(
+            label=self.label,
+            limit=self.limit,
+            spent=spent,
+            next_estimate=estimate,
+            remaining=max(self.limit - spent, ZERO),
+            fraction_used=float(spent / self.limit),
+            warn=spent + estimate >= self.limit * Decimal(str(self.warn_at)),
+        )
+
+    def check(self, next_estimate: Decimal = ZERO) -> BudgetStatus:
+        """Return the status, or raise if the next request would cross the limit.
+
+        Raises:
+            BudgetExceededError: The limit is reached, or ``spent + next_estimate``
+                would pass it. The message names the limit, the spend and the way out.
+        """
+        status = self.status(next_estimate)
+        if status.spent >= status.limit or status.spent + status.next_estimate > status.limit:
+            raise BudgetExceededError(self._message(status))
+        return status
+
+    def _message(self, status: BudgetStatus) -> str:
+        spent = f"{format_usd(status.spent)} spent so far"
+        if status.next_estimate > 0 and status.spent < status.limit:
+            spent += (
+                f" and the next request is estimated at up to {format_usd(status.next_estimate)}"
+            )
+        return (
+            f"{self.label} of {format_usd(status.limit)} would be exceeded: {spent}; "
+            f"the request was not sent. To go on, {self.hint}"
+        )
+
+
+class RunningBudget(Budget):
+    """A limit on an in-memory running total: one agent's or one run's spend.
+
+    Feed it costs with :meth:`add`, or whole request records with :meth:`add_record`
+    (the same cost rules as the ledger), or register :attr:`observer` on a gateway;
+    ``match`` then limits it to records carrying those request tags.
+
+    Args:
+        limit_usd: The limit; more than 0.
+        warn_at: Fraction of the limit from which ``status.warn`` is set.
+        label: Names the budget in messages.
+        prices: Prices for estimating costs the gateway did not report.
+        match: Request tags a record must carry to count (e.g. ``{"agent": "a1"}``).
+    """
+
+    def __init__(
+        self,
+        limit_usd: Decimal | int | str,
+        *,
+        warn_at: float = 0.8,
+        label: str = "agent budget",
+        prices: PriceLookup | None = None,
+        match: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(
+            limit_usd,
+            self._total_now,
+            warn_at=warn_at,
+            label=label,
+            hint="raise the agent's budget, or start a new run",
+        )
+        self.prices = prices
+        self.match = dict(match or {})
+        self._lock = threading.Lock()
+        self._total = ZERO
+        self._unknown = 0
+
+    @property
+    def total(self) -> Decimal:
+        """USD counted so far."""
+        return self._total_now()
+
+    @property
+    def unknown_requests(self) -> int:
+        """Requests added whose cost was unknown (counted as 0)."""
+        with self._lock:
+            return self._unknown
+
+    def add(self, amount: Decimal | None) -> None:
+        """Count one request's cost; None (unknown) counts as 0 and is tallied apart."""
+        with self._lock:
+            if amount is None:
+                self._unknown += 1
+            else:
+                self._total += amount
+
+    def add_record(self, record: RequestRecord) -> Decimal | None:
+        """Count one request record's cost (gateway, else estimated); return it."""
+        cost, _ = record_cost(record, self.prices)
+        self.add(cost)
+        return cost
+
+    def observer(self, record: RequestRecord) -> None:
+        """``gateway.add_observer(budget.observer)``: counts matching records; never raises."""
+        try:
+            if all(record.tags.get(key) == value for key, value in self.match.items()):
+                self.add_record(record)
+        except Exception:
+            logger.exception("a running budget could not count a request")
+
+    def _total_now(self) -> Decimal:
+        with self._lock:
+            return self._total
+
+
+class Budgets:
+    """Several budgets checked together (the daily one from the config, a session's, ...)."""
+
+    def __init__(self, budgets: Iterable[Budget] = ()) -> None:
+        self._budgets = list(budgets)
+
+    @classmethod
+    def from_config(
+        cls, settings: BudgetSettings, ledger: Ledger, *, owner: str | None = None
+    ) -> Budgets:
+        """The budgets the ``[budget]`` config section asks for (none when it sets no limit)."""
+        if settings.daily_usd is None:
+            return cls()
+        return cls(
+            [Budget.daily(ledger, settings.daily_usd, owner=owner, warn_at=settings.warn_at)]
+        )
+
+    def add(self, budget: Budget) -> None:
+        """Check ``budget`` too."""
+        self._budgets.append(budget)
+
+    def status(self, next_estimate: Decimal = ZERO) -> list[BudgetStatus]:
+        """Every budget's status, without raising."""
+        return [budget.status(next_estimate) for budget in self._budgets]
+
+    def check(self, next_estimate: Decimal = ZERO) -> list[BudgetStatus]:
+        """Check every budget; the first that would be crossed raises.
+
+        Raises:
+            BudgetExceededError: A budget would be crossed.
+        """
+        return [budget.check(next_estimate) for budget in self._budgets]
+
+    def __iter__(self) -> Iterator[Budget]:
+        return iter(list(self._budgets))
+
+    def __len__(self) -> int:
+        return len(self._budgets)
+
+    def __repr__(self) -> str:
+        return f"Budgets({self._budgets!r})"
+
+
+def _money(value: object, what: str) -> Decimal:
+    if isinstance(value, Decimal):
+        amount = value
+    elif isinstance(value, (int, str)) and not isinstance(value, bool):
+        try:
+            amount = Decimal(value)
+        except InvalidOperation:
+            raise UserError(f"{what} must be a decimal amount of USD, not {value!r}") from None
+    else:
+        raise UserError(f"{what} must be a Decimal, int or decimal string, not {value!r}")
+    if not amount.is_finite():
+        raise UserError(f"{what} must be a finite amount, not {value!r}")
+    return amount

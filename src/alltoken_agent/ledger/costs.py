@@ -1,0 +1,145 @@
+"""What a request cost: the gateway's own figure, else an estimate from prices, else unknown.
+
+The rules, in order:
+
+1. ``record.cost`` (AllToken's SSE cost comment) is taken as it is: source ``gateway``.
+2. Otherwise, with a price for the model: a chat request with usage costs
+   ``ModelPrice.chat_cost(usage)``; a successful image request ``per_image`` times
+   ``extra["image_count"]``; a successful video request ``per_video_second`` times
+   ``extra["video_seconds"]``: source ``estimated``.
+3. Otherwise the cost is unknown: ``None``, source ``unknown``, never a made-up zero.
+
+A failed request with no usage is therefore unknown rather than free: these gateways
+do not bill a request refused with a 4xx/5xx before any token was produced, but a
+dropped or cancelled stream may have been billed for tokens nobody counted, and the
+ledger cannot tell the two apart. Reports show such rows as "unknown cost", budgets
+count them as zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from alltoken_agent.catalog import ModelPrice, PriceLookup
+from alltoken_agent.gateway import RequestRecord
+from alltoken_agent.store.usage import CostSource
+
+ZERO = Decimal(0)
+
+IMAGE_COUNT_KEYS = ("image_count", "images", "n")
+"""``RequestRecord.extra`` keys read, in order, for the number of images made."""
+VIDEO_SECONDS_KEYS = ("video_seconds", "seconds", "duration")
+"""``RequestRecord.extra`` keys read, in order, for the seconds of video made."""
+
+_CHARS_PER_TOKEN = 4
+_TOKENS_PER_MESSAGE = 4
+"""Role and framing tokens each chat message adds, roughly, on OpenAI-style models."""
+
+
+def record_cost(
+    record: RequestRecord, prices: PriceLookup | None
+) -> tuple[Decimal | None, CostSource]:
+    """The cost of one request and where it came from (see the module docstring).
+
+    Never raises: a price lookup that fails counts as no price.
+    """
+    if record.cost is not None:
+        return record.cost.amount, "gateway"
+    price = _price_of(record.model, prices)
+    if price is None:
+        return None, "unknown"
+    estimate = _estimate(record, price)
+    return (None, "unknown") if estimate is None else (estimate, "estimated")
+
+
+def estimate_request_cost(
+    price: ModelPrice | None, prompt_tokens_estimate: int, max_tokens: int | None
+) -> Decimal:
+    """The most a chat request should cost, for a budget check before it is sent.
+
+    Prompt tokens at the input price plus ``max_tokens`` at the output price. With no
+    ``max_tokens`` only the prompt is counted (a lower bound), and with no token
+    prices the estimate is 0: an unknown price never blocks a request by itself.
+    """
+    if price is None or price.input_per_1k is None or price.output_per_1k is None:
+        return ZERO
+    prompt = max(prompt_tokens_estimate, 0)
+    completion = max(max_tokens or 0, 0)
+    return (prompt * price.input_per_1k + completion * price.output_per_1k) / 1000
+
+
+def rough_token_count(messages: Sequence[Mapping[str, Any]]) -> int:
+    """A quick over-the-thumb count of a conversation's prompt tokens (4 characters each).
+
+    Good enough for a pre-request budget check; not a tokenizer.
+    """
+    total = 0
+    for message in messages:
+        total += _TOKENS_PER_MESSAGE + _text_length(message.get("content")) // _CHARS_PER_TOKEN
+        for call in message.get("tool_calls") or ():
+            function = call.get("function") if isinstance(call, Mapping) else None
+            if isinstance(function, Mapping):
+                total += _text_length(function.get("arguments")) // _CHARS_PER_TOKEN
+    return total
+
+
+def _text_length(content: Any) -> int:
+    if isinstance(content, str):
+        return len(content)
+    if isinstance(content, list):
+        return sum(len(part.get("text") or "") for part in content if isinstance(part, Mapping))
+    return 0
+
+
+def _price_of(model: str | None, prices: PriceLookup | None) -> ModelPrice | None:
+    if model is None or prices is None:
+        return None
+    try:
+        return prices(model)
+    except Exception:  # a broken lookup must not cost us the record
+        return None
+
+
+def _estimate(record: RequestRecord, price: ModelPrice) -> Decimal | None:
+    if record.kind == "chat":
+        return None if record.usage is None else price.chat_cost(record.usage)
+    if record.outcome != "ok":
+        return None
+    if record.kind == "image" and price.per_image is not None:
+        count = _number(record.extra, IMAGE_COUNT_KEYS)
+        return None if count is None else price.per_image * count
+    if record.kind == "video" and price.per_video_second is not None:
+        seconds = _number(record.extra, VIDEO_SECONDS_KEYS)
+        return None if seconds is None else price.per_video_second * seconds
+    return None
+
+
+def _number(extra: Mapping[str, Any], keys: tuple[str, ...]) -> Decimal | None:
+    for key in keys:
+        value = extra.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+            continue
+        try:
+            number = Decimal(str(value))
+        except ArithmeticError:
+            continue
+        if number.is_finite() and number >= 0:
+            return number
+    return None
+
+
+def format_usd(amount: Decimal) -> str:
+    """``$5.00``, ``$0.0042``, ``$0.000019``: cents from a dollar up, six decimals below it.
+
+    For people only; JSON and files carry the exact decimal string instead.
+    """
+    sign = "-" if amount < 0 else ""
+    amount = abs(amount)
+    if amount == 0 or amount >= 1:
+        return f"{sign}${amount.quantize(Decimal('0.01')):,}"
+    rounded = amount.quantize(Decimal("0.000001"))
+    text = f"{rounded if rounded else amount.normalize():f}".rstrip("0")
+    whole, _, fraction = text.partition(".")
+    return f"{sign}${whole}.{fraction.ljust(2, '0')}"

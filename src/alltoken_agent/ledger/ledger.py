@@ -1,0 +1,316 @@
+"""The :class:`Ledger`: records every gateway request in the store, and sums what was spent."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, Literal
+
+from alltoken_agent.catalog import PriceLookup
+from alltoken_agent.errors import AllTokenAgentError, UserError
+from alltoken_agent.gateway import RequestRecord
+from alltoken_agent.ledger.costs import ZERO, record_cost
+from alltoken_agent.ledger.periods import start_of_utc_day
+from alltoken_agent.store import Store
+from alltoken_agent.store.schema import NAME_LENGTH
+from alltoken_agent.store.usage import CostFacts, UsageQuery, UsageRepository, UsageRow
+
+logger = logging.getLogger("alltoken_agent")
+
+ReportBy = Literal["model", "day", "session"]
+REPORT_KEYS: tuple[ReportBy, ...] = ("model", "day", "session")
+
+
+@dataclass(frozen=True)
+class Spend:
+    """What a set of requests cost, as far as it is known."""
+
+    total: Decimal
+    """USD summed over the requests whose cost is known."""
+    known_requests: int
+    unknown_requests: int
+    """Requests whose cost is unknown, left out of ``total``."""
+
+    @property
+    def requests(self) -> int:
+        """Every request counted."""
+        return self.known_requests + self.unknown_requests
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One line of a usage report: the requests sharing a model, a UTC day or a session."""
+
+    key: str | None
+    """The model, the day (``2026-11-01``) or the session; None where the rows had none."""
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost: Decimal
+    """USD over the requests whose cost is known."""
+    unknown_cost_requests: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with the cost as a decimal string."""
+        return {
+            "key": self.key,
+            "requests": self.requests,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "cost": format(self.cost, "f"),
+            "unknown_cost_requests": self.unknown_cost_requests,
+        }
+
+
+@dataclass(frozen=True)
+class UsageReport:
+    """Usage grouped by model, day or session, with the totals."""
+
+    by: ReportBy
+    rows: tuple[ReportRow, ...]
+    totals: ReportRow
+    """Every row together; its key is None."""
+    since: datetime | None = None
+    until: datetime | None = None
+    currency: str = "USD"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as one JSON-ready document."""
+        return {
+            "by": self.by,
+            "since": None if self.since is None else self.since.isoformat(),
+            "until": None if self.until is None else self.until.isoformat(),
+            "currency": self.currency,
+            "rows": [row.to_dict() for row in self.rows],
+            "totals": self.totals.to_dict(),
+        }
+
+
+@dataclass
+class _Tally:
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: Decimal = field(default_factory=lambda: ZERO)
+    unknown: int = 0
+
+    def add(self, facts: CostFacts) -> None:
+        self.requests += 1
+        self.prompt_tokens += facts.prompt_tokens or 0
+        self.completion_tokens += facts.completion_tokens or 0
+        if facts.cost is None:
+            self.unknown += 1
+        else:
+            self.cost += facts.cost
+
+    def row(self, key: str | None) -> ReportRow:
+        return ReportRow(
+            key, self.requests, self.prompt_tokens, self.completion_tokens, self.cost, self.unknown
+        )
+
+
+_KEYS: dict[ReportBy, Callable[[CostFacts], str | None]] = {
+    "model": lambda facts: facts.model,
+    "session": lambda facts: facts.session,
+    "day": lambda facts: facts.created_at.astimezone(timezone.utc).date().isoformat(),
+}
+
+
+class Ledger:
+    """Records each gateway request in the store's ``usage`` table and answers what it cost.
+
+    Example:
+        ```python
+        ledger = Ledger(store, prices=price_lookup(catalog_prices, config.prices))
+        gateway.add_observer(ledger.observer)
+        with request_tags(session="work"):
+            await gateway.chat(messages)
+        print(ledger.today_spent().total, ledger.spent(session="work"))
+        ```
+
+    Costs follow :mod:`alltoken_agent.ledger.costs`: the gateway's figure, else an
+    estimate from ``prices``, else unknown (NULL). Writes are synchronous (one short
+    transaction per request, on the caller's thread), so a budget check made right
+    after a request already sees it.
+
+    Ownership follows the store: ``owner=None`` means local use (rows without an
+    owner), not every owner; ``session=None`` means every session.
+
+    Args:
+        store: The open store to write to; the ledger does not close it.
+        prices: Model prices for estimates; None records only gateway-reported costs.
+            May be replaced later (``ledger.prices = ...``) once a catalog is loaded.
+    """
+
+    def __init__(self, store: Store, prices: PriceLookup | None = None) -> None:
+        self.store = store
+        self.prices = prices
+        self._usage = UsageRepository.of(store)
+
+    def __repr__(self) -> str:
+        return f"Ledger(store={self.store!r})"
+
+    # -- recording -------------------------------------------------------------
+
+    def observer(self, record: RequestRecord) -> None:
+        """Record ``record``, for ``gateway.add_observer(ledger.observer)``; never raises.
+
+        A failure to write (a locked or unreachable database) is logged and the
+        request goes on: losing one ledger row is better than failing a paid request.
+        """
+        try:
+            self.record(record)
+        except AllTokenAgentError as error:
+            logger.warning("could not record the usage of a %s request: %s", record.kind, error)
+        except Exception:
+            logger.exception("could not record the usage of a %s request", record.kind)
+
+    def record(self, record: RequestRecord) -> UsageRow:
+        """Store one request and return its row (with cost and cost source).
+
+        Raises:
+            ConfigError: The database could not be written.
+            UserError: The store is closed.
+        """
+        return self._usage.add(self.to_row(record))
+
+    def to_row(self, record: RequestRecord) -> UsageRow:
+        """The ledger row ``record`` makes, not stored."""
+        cost, source = record_cost(record, self.prices)
+        usage = record.usage
+        started = record.started_at
+        if started.tzinfo is None:
+            started = started.replace(tzinfo=timezone.utc)
+        return UsageRow(
+            created_at=started.astimezone(timezone.utc),
+            kind=record.kind,
+            provider=_clip(record.provider) or "unknown",
+            model=_clip(record.model),
+            session=_clip(record.tags.get("session")),
+            owner=_clip(record.tags.get("owner")),
+            request_id=_clip(record.request_id),
+            stream=record.stream,
+            prompt_tokens=None if usage is None else usage.prompt_tokens,
+            completion_tokens=None if usage is None else usage.completion_tokens,
+            reasoning_tokens=None if usage is None else usage.reasoning_tokens,
+            cached_tokens=None if usage is None else usage.cached_tokens,
+            cost=cost,
+            cost_source=source,
+            latency_ms=_millis(record.latency),
+            ttft_ms=_millis(record.ttft),
+            outcome=_clip(record.outcome) or "unknown",
+            status=record.status,
+            attempts=record.attempts,
+            extra=_json_object(record.extra),
+        )
+
+    # -- queries ---------------------------------------------------------------
+
+    def spent(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        session: str | None = None,
+        owner: str | None = None,
+    ) -> Spend:
+        """What the matching requests cost (``since`` inclusive, ``until`` exclusive)."""
+        query = _query(since=since, until=until, session=session, owner=owner)
+        return _spend(self._usage.cost_facts(query))
+
+    def today_spent(self, owner: str | None = None) -> Spend:
+        """What was spent since midnight UTC."""
+        return self.spent(since=start_of_utc_day(), owner=owner)
+
+    def rows(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        session: str | None = None,
+        owner: str | None = None,
+        model: str | None = None,
+        newest_first: bool = False,
+        limit: int | None = None,
+    ) -> list[UsageRow]:
+        """The matching requests, oldest first unless ``newest_first``, at most ``limit``."""
+        query = _query(since=since, until=until, session=session, owner=owner, model=model)
+        return self._usage.rows(query, newest_first=newest_first, limit=limit)
+
+    def report(
+        self,
+        since: datetime | None = None,
+        by: ReportBy = "model",
+        *,
+        until: datetime | None = None,
+        session: str | None = None,
+        owner: str | None = None,
+    ) -> UsageReport:
+        """Usage grouped ``by`` model, UTC day or session, with totals.
+
+        Days come in date order; models and sessions by cost, most expensive first.
+
+        Raises:
+            UserError: ``by`` is not one of ``model``, ``day``, ``session``.
+        """
+        if by not in _KEYS:
+            raise UserError(f"cannot group usage by {by!r}; use one of {', '.join(REPORT_KEYS)}")
+        key_of = _KEYS[by]
+        query = _query(since=since, until=until, session=session, owner=owner)
+        groups: dict[str | None, _Tally] = {}
+        totals = _Tally()
+        for facts in self._usage.cost_facts(query):
+            groups.setdefault(key_of(facts), _Tally()).add(facts)
+            totals.add(facts)
+        rows = [tally.row(key) for key, tally in groups.items()]
+        if by == "day":
+            rows.sort(key=lambda row: row.key or "")
+        else:
+            rows.sort(key=lambda row: (-row.cost, -row.requests, row.key or ""))
+        return UsageReport(by, tuple(rows), totals.row(None), since=since, until=until)
+
+
+def _query(
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    session: str | None,
+    owner: str | None,
+    model: str | None = None,
+) -> UsageQuery:
+    for name, moment in (("since", since), ("until", until)):
+        if moment is not None and moment.tzinfo is None:
+            raise UserError(f"{name} must be an aware datetime (give it a timezone), not naive")
+    return UsageQuery(since=since, until=until, session=session, owner=owner, model=model)
+
+
+def _spend(facts: Iterable[CostFacts]) -> Spend:
+    total, known, unknown = ZERO, 0, 0
+    for item in facts:
+        if item.cost is None:
+            unknown += 1
+        else:
+            known += 1
+            total += item.cost
+    return Spend(total, known, unknown)
+
+
+def _clip(value: str | None) -> str | None:
+    return None if value is None else str(value)[:NAME_LENGTH]
+
+
+def _millis(seconds: float | None) -> int | None:
+    return None if seconds is None else max(0, round(seconds * 1000))
+
+
+def _json_object(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``extra`` as plain JSON: anything JSON cannot hold becomes its text."""
+    try:
+        loaded = json.loads(json.dumps(dict(extra), default=str, allow_nan=False))
+    except (TypeError, ValueError):
+        return {"unserialisable": repr(dict(extra))[:1000]}
+    return loaded if isinstance(loaded, dict) else {}

@@ -1,0 +1,144 @@
+"""The ``chat`` tool: one message to an agent, optionally continuing a named session."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field
+
+from alltoken_agent import Agent, AllTokenAgentError, RunResult, UserError, request_tags
+from alltoken_agent.agent import DEFAULT_INSTRUCTIONS, resolve_tool_names
+from alltoken_agent.mcp.context import ToolDeps
+from alltoken_agent.mcp.errors import error_result
+
+DESCRIPTION = (
+    "Send a message to an alltoken-agent agent (AllToken or another OpenAI-compatible "
+    "gateway) and get its reply. The agent may use its built-in tools (current time, "
+    "calculator) before answering. Pass `session` to continue a named conversation kept "
+    "between calls (shared with the CLI's `chat --session`)."
+)
+
+
+class ChatReply(BaseModel):
+    """What ``chat`` returns as structured content (the reply text is also the text content)."""
+
+    text: str = Field(description="The agent's final answer.")
+    model: str = Field(description="The model that gave the answer.")
+    session: str | None = Field(description="The session name, when one was used.")
+    session_messages: int = Field(
+        description="Messages the session holds after this call (0 without a session)."
+    )
+    stop_reason: str = Field(description="stop, length, content_filter or max_steps.")
+    steps: int = Field(description="Model requests made for this message.")
+    usage: dict[str, int] = Field(description="Token counts summed over the requests.")
+    cost: str | None = Field(
+        description="USD as a decimal string, when the gateway reported every request's cost."
+    )
+    request_id: str | None = Field(description="The gateway request id of the last request.")
+    tool_calls: list[str] = Field(description="Names of the tools the agent called, in order.")
+
+
+PromptArg = Annotated[str, Field(description="The message to send.", min_length=1)]
+ModelArg = Annotated[
+    str | None,
+    Field(description="Model id, e.g. deepseek-v4-flash; defaults to the server's model."),
+]
+SessionArg = Annotated[
+    str | None,
+    Field(
+        description="Keep the conversation under this name; later calls with the same name "
+        "continue it.",
+        min_length=1,
+        max_length=200,
+    ),
+]
+SystemArg = Annotated[
+    str | None,
+    Field(description="System prompt; a session remembers the last one given."),
+]
+
+
+def register_chat(server: MCPServer[Any], deps: ToolDeps) -> None:
+    """Add the ``chat`` tool to ``server``."""
+
+    async def chat(
+        prompt: PromptArg,
+        model: ModelArg = None,
+        session: SessionArg = None,
+        system: SystemArg = None,
+    ) -> Annotated[CallToolResult, ChatReply]:
+        try:
+            return await _chat(deps, prompt, model, session, system)
+        except AllTokenAgentError as error:
+            return error_result(error)
+
+    server.add_tool(
+        chat,
+        name="chat",
+        title="Chat with an agent",
+        description=DESCRIPTION,
+        annotations=ToolAnnotations(read_only_hint=False, open_world_hint=True),
+    )
+
+
+async def _chat(
+    deps: ToolDeps, prompt: str, model: str | None, session: str | None, system: str | None
+) -> CallToolResult:
+    if not prompt.strip():
+        raise UserError("the prompt is empty")
+    chosen = model or deps.gateway.model
+    if not chosen:
+        raise UserError(
+            f"no model chosen for provider {deps.gateway.provider.name!r}: pass `model`"
+        )
+    if session is None:
+        agent = _agent(deps, chosen, system or DEFAULT_INSTRUCTIONS, None)
+        return _reply(await agent.run(prompt), session=None, session_messages=0)
+    async with deps.sessions.open(session) as stored:
+        instructions = system or stored.record.instructions or DEFAULT_INSTRUCTIONS
+        agent = _agent(deps, chosen, instructions, stored.history)
+        start = len(agent.get_messages())
+        try:
+            with request_tags(session=session):
+                result = await agent.run(prompt)
+        finally:
+            # Whole steps the agent committed are kept even when the run failed.
+            count = await deps.sessions.save(
+                stored, agent.get_messages()[start:], model=chosen, system=system
+            )
+    return _reply(result, session=session, session_messages=count)
+
+
+def _agent(
+    deps: ToolDeps, model: str, instructions: str, history: list[dict[str, Any]] | None
+) -> Agent[str]:
+    return Agent(
+        model,
+        instructions=instructions,
+        tools=resolve_tool_names("default"),
+        gateway=deps.gateway,
+        history=history,
+        config=deps.config,
+    )
+
+
+def _reply(result: RunResult[str], *, session: str | None, session_messages: int) -> CallToolResult:
+    reply = ChatReply(
+        text=result.text,
+        model=result.model,
+        session=session,
+        session_messages=session_messages,
+        stop_reason=result.stop_reason,
+        steps=result.steps,
+        usage=result.usage.to_dict(),
+        cost=None if result.cost is None else str(result.cost.amount),
+        request_id=result.request_ids[-1] if result.request_ids else None,
+        tool_calls=[call.name for call in result.tool_calls],
+    )
+    text = result.text or f"(no answer: the run stopped at {result.stop_reason})"
+    return CallToolResult(
+        content=[TextContent(type="text", text=text)],
+        structured_content=reply.model_dump(mode="json"),
+    )

@@ -1,0 +1,157 @@
+"""What ``gateway.images`` and ``gateway.videos`` share: journaling, resume lookup, batches."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from alltoken_agent.errors import MediaJobError, UserError
+from alltoken_agent.media._journal import Journal
+from alltoken_agent.media.files import is_folder, output_target
+from alltoken_agent.media.policy import PollPolicy
+from alltoken_agent.media.runner import ProgressCallback, Run
+from alltoken_agent.store.media import MediaJobRecord, MediaKind
+
+if TYPE_CHECKING:
+    import os
+
+    from alltoken_agent.gateway import Gateway
+
+R = TypeVar("R")
+
+
+def check_prompt(prompt: str) -> None:
+    """Refuse an empty prompt before anything is journaled or sent."""
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise UserError("the prompt is empty: say what to generate")
+
+
+def idempotency_key() -> str:
+    """A fresh ``Idempotency-Key``: 32 hex digits, reused on every retry of one submit."""
+    return f"ata-{secrets.token_hex(16)}"
+
+
+async def run_many(
+    work: Callable[[str], Awaitable[R]],
+    prompts: Iterable[str],
+    concurrency: int,
+    save_to: str | os.PathLike[str] | None,
+) -> list[R | Exception]:
+    """Run ``work(prompt)`` for each prompt, ``concurrency`` at a time.
+
+    One failure does not stop the others: each slot of the returned list, in input
+    order, holds that prompt's result or the exception it raised. Cancellation
+    (Ctrl-C) still stops everything, leaving unfinished jobs resumable.
+
+    Raises:
+        UserError: A bad ``concurrency``, or ``save_to`` names one file for many jobs.
+    """
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise UserError(f"concurrency must be a whole number >= 1, not {concurrency!r}")
+    if save_to is not None and not is_folder(output_target(save_to)):
+        raise UserError(f"a batch saves many files: save_to must be a folder, not {save_to}")
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(prompt: str) -> R | Exception:
+        async with gate:
+            try:
+                return await work(prompt)
+            except Exception as error:  # returned in its slot, by design
+                return error
+
+    return list(await asyncio.gather(*(one(prompt) for prompt in prompts)))
+
+
+class JobsAPI:
+    """Base of the image and video APIs: one gateway, its journal, its default policy."""
+
+    kind: MediaKind
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    @property
+    def journal(self) -> Journal:
+        """The journal in the gateway's store (opened on first use)."""
+        return Journal.of(self.gateway)
+
+    def default_policy(self) -> PollPolicy:
+        """The poll policy used when a call passes none."""
+        return PollPolicy.for_images() if self.kind == "image" else PollPolicy.for_videos()
+
+    @property
+    def dialect(self) -> str:
+        """The gateway's media dialect: ``alltoken``, ``tokenhub`` or ``openai``."""
+        return self.gateway.provider.dialect
+
+    async def pending(self) -> list[MediaJobRecord]:
+        """Jobs of this kind not finished yet (``submitting`` or ``pending``), oldest first."""
+        return await self.journal.unfinished(self.kind)
+
+    async def _journal_job(
+        self,
+        *,
+        model: str,
+        params: Mapping[str, Any],
+        request: Mapping[str, Any] | None,
+        save_to: str | os.PathLike[str] | None,
+        idempotent: bool,
+    ) -> MediaJobRecord:
+        """Write the job to the journal before anything goes on the wire."""
+        return await self.journal.create(
+            kind=self.kind,
+            provider=self.gateway.provider.name,
+            dialect=self.dialect,
+            base_url=self.gateway.base_url,
+            model=model,
+            params=dict(params),
+            request=None if request is None else dict(request),
+            output_path=output_target(save_to),
+            idempotency_key=idempotency_key() if idempotent else None,
+        )
+
+    async def _load(self, job_id: str) -> MediaJobRecord:
+        """The journaled job ``job_id`` (or with that task id), checked for this API.
+
+        Raises:
+            UserError: No such job, or it is of the other kind or another dialect.
+        """
+        record = await self.journal.find(job_id)
+        if record is None:
+            raise UserError(
+                f"no media job {job_id!r} in the journal; `alltoken-agent jobs list` shows them"
+            )
+        if record.kind != self.kind:
+            raise UserError(
+                f"{job_id} is a {record.kind} job; resume it with gateway.{record.kind}s"
+            )
+        if record.dialect != self.dialect:
+            raise UserError(
+                f"{record.kind} job {record.id} was submitted to a {record.dialect} gateway "
+                f"({record.provider}); resume it through the same provider, not "
+                f"{self.gateway.provider.name} ({self.dialect})"
+            )
+        return record
+
+    def _run(
+        self,
+        record: MediaJobRecord,
+        policy: PollPolicy | None,
+        on_progress: ProgressCallback | None,
+    ) -> Run:
+        return Run(
+            self.gateway,
+            self.journal,
+            record,
+            policy=policy or self.default_policy(),
+            on_progress=on_progress,
+        )
+
+
+def recorded_failure(record: MediaJobRecord) -> MediaJobError:
+    """The error of a job the journal says ended without a result (no request is made)."""
+    reason = record.error or f"ended {record.status}"
+    task = f" (task {record.task_id})" if record.task_id else ""
+    return MediaJobError(f"{record.kind} job {record.id}{task} {reason}")

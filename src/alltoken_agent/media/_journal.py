@@ -1,0 +1,89 @@
+"""The media job journal as async code uses it: the store's repository, off the event loop.
+
+The journal lives in the gateway's store (``Gateway(store=...)``); a gateway made
+without one opens the default ``Store()`` on its first media job and closes it when the
+gateway is garbage-collected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from alltoken_agent.store import Store
+from alltoken_agent.store.media import (
+    MediaJobRecord,
+    MediaJobRepository,
+    MediaJobStatus,
+    MediaKind,
+)
+
+if TYPE_CHECKING:
+    from alltoken_agent.gateway import Gateway
+
+
+def store_of(gateway: Gateway) -> Store:
+    """The gateway's store, opening the default one on first use."""
+    store = gateway.store
+    if store is None:
+        # Synchronous on purpose: no await between the check and the assignment, so two
+        # jobs started together on one event loop cannot open two stores.
+        store = Store()
+        gateway.store = store
+        weakref.finalize(gateway, store.close)
+    return store
+
+
+class Journal:
+    """Async wrappers over :class:`~alltoken_agent.store.media.MediaJobRepository`."""
+
+    def __init__(self, repository: MediaJobRepository) -> None:
+        self.repository = repository
+
+    @classmethod
+    def of(cls, gateway: Gateway) -> Journal:
+        """The journal of the gateway's store."""
+        return cls(store_of(gateway).media_jobs)
+
+    async def create(self, **fields: Any) -> MediaJobRecord:
+        """Journal a new job (status ``submitting``); see ``MediaJobRepository.create``."""
+        return await asyncio.to_thread(lambda: self.repository.create(**fields))
+
+    async def update(self, job_id: str, **changes: Any) -> MediaJobRecord:
+        """Change fields of a job; see ``MediaJobRepository.update``."""
+        return await asyncio.to_thread(lambda: self.repository.update(job_id, **changes))
+
+    async def find(self, job_or_task_id: str) -> MediaJobRecord | None:
+        """The job with this id, else the newest with this gateway task id."""
+        return await asyncio.to_thread(self.repository.find, job_or_task_id)
+
+    async def median_seconds(self, kind: MediaKind, model: str) -> float | None:
+        """Median completion time of the model's recent jobs (None without any)."""
+        return await asyncio.to_thread(self.repository.median_seconds, kind, model)
+
+    async def unfinished(self, kind: MediaKind | None = None) -> list[MediaJobRecord]:
+        """Jobs still ``submitting`` or ``pending``, oldest first."""
+        return await asyncio.to_thread(lambda: self.repository.unfinished(kind=kind))
+
+    async def finish(
+        self,
+        job_id: str,
+        status: MediaJobStatus,
+        *,
+        error_code: str | None = None,
+        error: str | None = None,
+        **changes: Any,
+    ) -> MediaJobRecord:
+        """Move a job to a final status, with the error that ended it (if any)."""
+        return await self.update(
+            job_id, status=status, error_code=error_code, error=error, **changes
+        )
+
+
+def file_entries(files: Any) -> list[Mapping[str, Any]]:
+    """The journal's ``files`` column from ``MediaFile`` objects."""
+    return [
+        {"path": str(f.path), "mime_type": f.mime_type, "size": f.size, "url": f.url} for f in files
+    ]

@@ -1,0 +1,253 @@
+"""Media on the wire: job routes and poll states, JSON calls with retries, downloads.
+
+A ``Route`` says where a dialect submits and polls one kind of job, and each dialect
+module turns a poll answer into a ``PollState``. Two things differ from chat requests,
+so media has its own small retry loop on the gateway's pool and policy:
+
+* A submit that may have reached the gateway (the connection dropped after the request
+  was sent, or the reply timed out) is retried only when it carries an
+  ``Idempotency-Key`` (AllToken): without one (TokenHub, §2.1) a retry could be billed
+  a second time. A connect error is always retried: nothing was sent.
+* Result downloads and upload PUTs go to other hosts (R2, temporary upstream URLs) and
+  never carry our ``Authorization`` header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from alltoken_agent.errors import (
+    GatewayConnectionError,
+    GatewayError,
+    GatewayTimeoutError,
+    UpstreamError,
+)
+from alltoken_agent.gateway import RetryNotice
+from alltoken_agent.gateway._envelope import error_from_response
+from alltoken_agent.media.files import PartFile
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from alltoken_agent.gateway import Gateway
+
+FINAL = frozenset({"completed", "failed", "cancelled", "expired"})
+"""Statuses after which a job never changes."""
+
+
+@dataclass(frozen=True)
+class Route:
+    """How one dialect submits and polls one kind of job."""
+
+    create_path: str
+    task_id: Callable[[Mapping[str, Any]], str | None]
+    """Reads the task id from the create answer."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    idempotent: bool = False
+    """Whether the gateway dedupes submits by ``Idempotency-Key`` (AllToken)."""
+    poll_path: str = ""
+    """Poll URL with a ``{task_id}`` placeholder."""
+    poll_params: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PollState:
+    """One poll answer, normalised."""
+
+    status: str
+    """``queued``, ``processing``, ``completed``, ``failed``, ``cancelled``, ``expired``,
+    ``unknown``."""
+    remote: str | None = None
+    """The word the gateway used."""
+    hint: float | None = None
+    """Seconds the gateway asked us to wait (``next_poll_after_ms``, ``Retry-After``)."""
+    error_code: str | None = None
+    error_message: str | None = None
+
+    @property
+    def final(self) -> bool:
+        """Whether the job will not change any more."""
+        return self.status in FINAL
+
+
+def json_body(response: httpx.Response) -> dict[str, Any]:
+    """The JSON object of a 2xx answer ({} when the body is empty or not an object)."""
+    try:
+        data = response.json() if response.content else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+CHUNK = 256 * 1024
+"""Bytes read per step of a download (and the granularity of its progress events)."""
+
+
+def short_url(url: str) -> str:
+    """``scheme://host/path`` only: presigned query strings are credentials of a sort."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.netloc else parts.path
+
+
+async def call(
+    gateway: Gateway,
+    method: str,
+    url: str,
+    *,
+    json: Any = None,
+    params: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    idempotent: bool = True,
+    auth: bool = True,
+    content: bytes | None = None,
+) -> httpx.Response:
+    """Send one request with the gateway's retry policy; return the successful response.
+
+    Raises:
+        GatewayError: The final failure (its ``attempts`` says how many tries were made).
+            A non-idempotent request that may have been delivered is not retried, and
+            raises ``GatewayConnectionError`` / ``GatewayTimeoutError`` saying so.
+    """
+    attempt = 0
+    while True:
+        error, maybe_sent = await _attempt(
+            gateway, method, url, json, params, headers, auth, content
+        )
+        if isinstance(error, httpx.Response):
+            return error
+        if maybe_sent and not idempotent:
+            error.message += (
+                "; not retried: the request may have reached the gateway, which has no "
+                "idempotency keys, so a retry could be billed twice"
+            )
+            error.attempts = attempt + 1
+            raise error
+        delay = gateway.retry.delay(attempt, error)
+        if delay is None:
+            error.attempts = attempt + 1
+            raise error
+        if gateway.on_retry is not None:
+            gateway.on_retry(RetryNotice(attempt=attempt + 1, delay=delay, error=error))
+        await asyncio.sleep(delay)
+        attempt += 1
+
+
+async def _attempt(
+    gateway: Gateway,
+    method: str,
+    url: str,
+    body: Any,
+    params: Mapping[str, str] | None,
+    headers: Mapping[str, str] | None,
+    auth: bool,
+    content: bytes | None,
+) -> tuple[httpx.Response | GatewayError, bool]:
+    """One try; returns the response or the error, and whether the request may have been sent."""
+    # The gateway's own pool: one set of connections per gateway (ARCHITECTURE.md).
+    client = gateway._client
+    where = short_url(url) if "://" in url else f"{gateway.base_url}/{url}"
+    try:
+        request = client.build_request(
+            method, url, json=body, params=params, headers=headers, content=content
+        )
+        if not auth:
+            request.headers.pop("Authorization", None)
+        response = await client.send(request, follow_redirects=not auth)
+    except _NEVER_SENT as exc:
+        reason = gateway.redact(str(exc) or type(exc).__name__)
+        return GatewayConnectionError(f"cannot reach {where}: {reason}"), False
+    except httpx.TimeoutException as exc:
+        message = f"no answer from {where} in time ({type(exc).__name__})"
+        return GatewayTimeoutError(message), True
+    except httpx.TransportError as exc:
+        reason = gateway.redact(str(exc) or type(exc).__name__)
+        message = f"the connection to {where} broke before the reply: {reason}"
+        return GatewayConnectionError(message), True
+    if response.status_code < 400:
+        return response, False
+    error = error_from_response(
+        response.status_code, response.content, response.headers, gateway.redact
+    )
+    return error, False
+
+
+async def download(
+    gateway: Gateway,
+    url: str,
+    path: Path,
+    *,
+    on_bytes: Callable[[int, int | None], None] | None = None,
+) -> tuple[int, str | None, bytes]:
+    """Stream ``url`` into ``path`` atomically, retrying transient failures from scratch.
+
+    No ``Authorization`` header is sent: these are public or presigned links.
+
+    Returns:
+        (bytes written, the response's Content-Type, the first bytes of the file).
+
+    Raises:
+        GatewayError: The link answered an error (403 for an expired link) or kept failing.
+    """
+    attempt = 0
+    while True:
+        outcome = await _download_once(gateway, url, path, on_bytes)
+        if not isinstance(outcome, GatewayError):
+            return outcome
+        delay = gateway.retry.delay(attempt, outcome)
+        if delay is None:
+            outcome.attempts = attempt + 1
+            raise outcome
+        await asyncio.sleep(delay)
+        attempt += 1
+
+
+async def _download_once(
+    gateway: Gateway,
+    url: str,
+    path: Path,
+    on_bytes: Callable[[int, int | None], None] | None,
+) -> tuple[int, str | None, bytes] | GatewayError:
+    client = gateway._client
+    request = client.build_request("GET", url)
+    request.headers.pop("Authorization", None)
+    try:
+        response = await client.send(request, stream=True, follow_redirects=True)
+    except httpx.TimeoutException as exc:
+        return GatewayTimeoutError(f"no answer from {short_url(url)} ({type(exc).__name__})")
+    except httpx.TransportError as exc:
+        return GatewayConnectionError(f"cannot download {short_url(url)}: {exc!s}")
+    try:
+        if response.status_code >= 400:
+            raw = await response.aread()
+            error = error_from_response(response.status_code, raw, response.headers, gateway.redact)
+            error.message = f"{short_url(url)} answered HTTP {response.status_code}"
+            return error
+        length = response.headers.get("content-length")
+        total = int(length) if length and length.isdigit() else None
+        head = b""
+        with PartFile(path) as part:
+            async for chunk in response.aiter_bytes(CHUNK):
+                if len(head) < 64:
+                    head += chunk[: 64 - len(head)]
+                part.write(chunk)
+                if on_bytes is not None:
+                    on_bytes(part.size, total)
+            if total is not None and part.size != total:
+                return UpstreamError(
+                    f"{short_url(url)} sent {part.size} of {total} bytes", code="short_download"
+                )
+            await asyncio.to_thread(part.commit)
+            return part.size, response.headers.get("content-type"), head
+    except httpx.TimeoutException as exc:
+        return GatewayTimeoutError(f"the download of {short_url(url)} stalled: {exc!s}")
+    except httpx.TransportError as exc:
+        return GatewayConnectionError(f"the download of {short_url(url)} broke: {exc!s}")
+    finally:
+        await response.aclose()

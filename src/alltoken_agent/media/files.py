@@ -1,0 +1,156 @@
+"""Where result files go, and writing them so that a crash never leaves half a file.
+
+Every file is written to a hidden temporary file in the target folder, flushed to disk
+(``fsync``), then renamed over the target (atomic on POSIX and Windows), and the folder
+entry is flushed too. A reader therefore sees either no file or the whole file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+from typing import BinaryIO
+
+MIME_EXTENSIONS: dict[str, str] = {
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/webp": "webp",
+    "image/gif": "gif",
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+    "video/webm": "webm",
+}
+"""File extension for each MIME type a gateway returns."""
+
+FORMAT_MIME: dict[str, str] = {
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "jpg": "image/jpeg",
+    "webp": "image/webp",
+    "gif": "image/gif",
+    "mp4": "video/mp4",
+    "mov": "video/quicktime",
+    "webm": "video/webm",
+}
+"""MIME type for an ``output_format`` value or a file extension."""
+
+
+def sniff_mime(data: bytes) -> str | None:
+    """Recognise PNG, JPEG, WebP, GIF and MP4/MOV by their first bytes."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[4:8] == b"ftyp":
+        return "video/quicktime" if data[8:10] == b"qt" else "video/mp4"
+    return None
+
+
+def output_target(save_to: str | os.PathLike[str] | None) -> str:
+    """The absolute target journaled for a job: a file path, or a folder ending in ``/``.
+
+    No ``save_to`` means the current folder. A path that is an existing folder, ends
+    in a separator or has no file extension is a folder (created when the job saves).
+    """
+    if save_to is None:
+        return str(Path.cwd()) + os.sep
+    text = os.fspath(save_to)
+    path = Path(text).expanduser().absolute()
+    if path.is_dir() or text.endswith(("/", os.sep)) or not path.suffix:
+        return str(path) + os.sep
+    return str(path)
+
+
+def is_folder(target: str) -> bool:
+    """Whether a journaled target names a folder."""
+    return target.endswith(("/", os.sep))
+
+
+def file_paths(target: str, job_id: str, extensions: list[str]) -> list[Path]:
+    """The path of each result file of a job, in order.
+
+    In a folder: ``JOB_ID.EXT``, or ``JOB_ID-1.EXT``, ``JOB_ID-2.EXT``... for several.
+    At a file path: that path for one file; ``STEM-1.SUFFIX``... for several.
+    """
+    count = len(extensions)
+    if is_folder(target):
+        folder = Path(target)
+        if count == 1:
+            return [folder / f"{job_id}.{extensions[0]}"]
+        return [folder / f"{job_id}-{i}.{ext}" for i, ext in enumerate(extensions, 1)]
+    path = Path(target)
+    if count == 1:
+        return [path]
+    return [path.with_name(f"{path.stem}-{i}{path.suffix}") for i in range(1, count + 1)]
+
+
+def extension_for(mime_type: str | None, fallback: str) -> str:
+    """The file extension for a MIME type, else ``fallback``."""
+    return MIME_EXTENSIONS.get((mime_type or "").split(";")[0].strip().lower(), fallback)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` all at once: temp file, fsync, rename, fsync the folder."""
+    with PartFile(path) as part:
+        part.write(data)
+        part.commit()
+
+
+class PartFile:
+    """A file being written next to its target, renamed into place by :meth:`commit`.
+
+    Leaving the ``with`` block without a commit deletes the partial file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+        self._file: BinaryIO = open(self.temp, "xb")  # closed by commit or discard
+        self.size = 0
+        self._done = False
+
+    def write(self, data: bytes) -> None:
+        """Append bytes."""
+        self._file.write(data)
+        self.size += len(data)
+
+    def commit(self) -> None:
+        """Flush to disk and move the file into place."""
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        os.replace(self.temp, self.path)
+        self._done = True
+        _sync_folder(self.path.parent)
+
+    def discard(self) -> None:
+        """Drop the partial file."""
+        if not self._file.closed:
+            self._file.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.temp.unlink()
+
+    def __enter__(self) -> PartFile:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if not self._done:
+            self.discard()
+
+
+def _sync_folder(folder: Path) -> None:
+    """Flush a folder entry (the rename) to disk where the OS allows it."""
+    if os.name != "posix":  # pragma: no cover - Windows cannot open a folder for fsync
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

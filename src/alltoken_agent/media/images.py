@@ -1,0 +1,236 @@
+"""``gateway.images``: image jobs that never lose a paid result.
+
+The job is journaled before its submit. On AllToken the first completed answer is the
+only one with the image bytes (``b64_json``), so they are written to disk, atomically,
+before anything else happens; a later ``410`` falls back to the durable ``r2_url`` when
+one is known. Synchronous gateways (TokenHub, OpenAI-compatible) answer with the image
+or a temporary URL, which is downloaded at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from alltoken_agent.errors import GoneError, MediaJobError
+from alltoken_agent.media._api import JobsAPI, check_prompt, recorded_failure, run_many
+from alltoken_agent.media.image_wire import (
+    ALLTOKEN_ROUTE,
+    SYNC_ROUTE,
+    Background,
+    ImageFormat,
+    ImageItem,
+    Moderation,
+    Quality,
+    check_options,
+    image_items,
+    read_poll,
+    request_body,
+)
+from alltoken_agent.media.policy import PollPolicy
+from alltoken_agent.media.results import ImageResult, image_result, mapping, stored_files
+from alltoken_agent.media.runner import ProgressCallback, Run
+from alltoken_agent.media.saving import deliver_images
+from alltoken_agent.store.media import MediaJobStatus
+
+if TYPE_CHECKING:
+    import os
+
+DEFAULT_IMAGE_MODEL = "gpt-image-2"
+
+
+class ImagesAPI(JobsAPI):
+    """Image generation on the gateway's dialect; reached as ``gateway.images``.
+
+    Example:
+        ```python
+        async with Gateway() as gateway:
+            result = await gateway.images.generate("a red fox in snow", save_to="out/")
+            print(result.paths, result.r2_url)
+        ```
+    """
+
+    kind = "image"
+
+    async def generate(
+        self,
+        prompt: str,
+        *,
+        model: str = DEFAULT_IMAGE_MODEL,
+        size: str | None = None,
+        quality: Quality | None = None,
+        output_format: ImageFormat | None = None,
+        background: Background | None = None,
+        moderation: Moderation | None = None,
+        n: int = 1,
+        save_to: str | os.PathLike[str] | None = None,
+        on_progress: ProgressCallback | None = None,
+        poll: PollPolicy | None = None,
+        **extra: Any,
+    ) -> ImageResult:
+        """Generate images, save them, and return where they are.
+
+        Args:
+            prompt: What to draw.
+            model: The image model (AllToken: gpt-image-2, wan2.7-image(-pro)).
+            size: ``auto`` or ``WIDTHxHEIGHT`` (gpt-image-2: multiples of 16, up to
+                3840x2160, aspect 1:3 to 3:1).
+            quality: ``auto``, ``low``, ``medium`` or ``high``.
+            output_format: ``png``, ``jpeg`` or ``webp``; taken from ``save_to``'s
+                extension when not given.
+            background: ``auto``, ``opaque`` or ``transparent`` (png/webp only).
+            moderation: ``auto`` or ``low``.
+            n: How many images, 1 to 10.
+            save_to: A file path, or a folder (``JOB_ID.png`` inside); the current
+                folder when None.
+            on_progress: Called with each ``JobEvent``.
+            poll: How often and how long to poll (``PollPolicy.for_images()``).
+            **extra: Other create fields, sent as given (``seed``, ``user``,
+                ``output_compression``, TokenHub's ``watermark``).
+
+        Raises:
+            UserError: Bad options (before any request).
+            MediaJobError: The job failed, expired or was cancelled (journaled so), or
+                it is still running at the deadline (left ``pending``: resumable).
+        """
+        check_prompt(prompt)
+        if output_format is None and save_to is not None:
+            output_format = _format_from_suffix(save_to)
+        options: dict[str, Any] = {
+            "n": n,
+            "size": size,
+            "quality": quality,
+            "output_format": output_format,
+            "background": background,
+            "moderation": moderation,
+            **extra,
+        }
+        check_options(model, options)
+        body = request_body(self.dialect, model, prompt, options)
+        params = {"prompt": prompt, **{k: v for k, v in options.items() if v is not None}}
+        record = await self._journal_job(
+            model=model,
+            params=params,
+            request=body,
+            save_to=save_to,
+            idempotent=self.dialect == "alltoken",
+        )
+        return await self._drive(self._run(record, poll, on_progress), fresh=True)
+
+    async def generate_many(
+        self, prompts: Iterable[str], *, concurrency: int = 4, **options: Any
+    ) -> list[ImageResult | Exception]:
+        """Run ``generate`` for each prompt, ``concurrency`` at a time.
+
+        Returns, in input order, each prompt's result or the error it raised: one
+        failing prompt does not sink the rest. ``save_to`` must be a folder.
+        """
+        save_to = options.pop("save_to", None)
+        return await run_many(
+            lambda p: self.generate(p, save_to=save_to, **options), prompts, concurrency, save_to
+        )
+
+    async def resume(
+        self,
+        job_id: str,
+        *,
+        on_progress: ProgressCallback | None = None,
+        poll: PollPolicy | None = None,
+    ) -> ImageResult:
+        """Finish a journaled image job: poll its task (never submitting it twice).
+
+        A job never confirmed by the gateway is submitted again with the same
+        ``Idempotency-Key``, so AllToken dedupes it (within its 60 s window; TokenHub
+        has no such key, so there a resumed submit may be billed again). A finished
+        job returns its result; missing files are fetched again from the durable copy.
+
+        Raises:
+            UserError: No such image job in the journal.
+            MediaJobError: As for ``generate``; or the job had already failed.
+        """
+        record = await self._load(job_id)
+        return await self._drive(self._run(record, poll, on_progress), fresh=False)
+
+    async def _drive(self, run: Run, *, fresh: bool) -> ImageResult:
+        record = run.record
+        known = [ImageItem.from_journal(item) for item in record.result.get("items") or ()]
+        if record.status == "completed":
+            files = stored_files(record)
+            if files is not None:
+                return image_result(record, files)
+            return await self._refetch(run, known)
+        if record.finished:
+            raise recorded_failure(record)
+        if record.status == "pending" and known:
+            # The answer arrived and was journaled; only downloads were left to do.
+            return await run.protect(deliver_images(run, known))
+        if self.dialect != "alltoken":
+            data = await run.submit(SYNC_ROUTE)
+            return await run.protect(deliver_images(run, await _items_of(run, data), data))
+        first_delay = 0.0
+        if record.status == "submitting" or not record.task_id:
+            await run.submit(ALLTOKEN_ROUTE)
+            if fresh:
+                median = await run.journal.median_seconds("image", record.model)
+                first_delay = run.policy.first_delay(median)
+        try:
+            data, state = await run.poll(ALLTOKEN_ROUTE, read_poll, first_delay=first_delay)
+        except GoneError as gone:
+            status: MediaJobStatus = "expired" if gone.code == "image_expired" else "failed"
+            raise await run.fail(status, _gone_reason(gone), code=gone.code, cause=gone) from gone
+        if state.status != "completed":
+            raise await run.ended(state)
+        return await run.protect(deliver_images(run, await _items_of(run, data), data, state))
+
+    async def _refetch(self, run: Run, known: list[ImageItem]) -> ImageResult:
+        """Fetch again the files of a completed job that are gone from disk."""
+        run.unobserved()  # the job was recorded for observers when it completed
+        if known and all(item.source for item in known):
+            return await run.protect(deliver_images(run, known))
+        if self.dialect == "alltoken" and run.record.task_id:
+            try:
+                data, _ = await run.poll(ALLTOKEN_ROUTE, read_poll, first_delay=0.0)
+            except GoneError as gone:
+                raise MediaJobError(
+                    f"{run.label} completed, but its files are gone from disk and the "
+                    f"gateway has no copy left ({gone.code}); submit the prompt again"
+                ) from gone
+            return await run.protect(deliver_images(run, await _items_of(run, data), data))
+        raise MediaJobError(
+            f"{run.label} completed, but its files are gone from disk and no durable copy "
+            "is known; submit the prompt again"
+        )
+
+
+async def _items_of(run: Run, data: dict[str, Any]) -> list[ImageItem]:
+    """The images of an answer; an answer without any ends the job ``failed``."""
+    items = image_items(data)
+    if not items:
+        output = mapping(data.get("output"))
+        said = output.get("message") or mapping(data.get("error")).get("message")
+        reason = "was answered without any image" + (f" ({said})" if said else "")
+        raise await run.fail("failed", reason, code=str(output.get("code") or "no_image"))
+    return items
+
+
+def _gone_reason(gone: GoneError) -> str:
+    if gone.code == "image_already_retrieved":
+        return (
+            "was already delivered once and the gateway kept no copy (410 "
+            "image_already_retrieved); that delivery was never saved, so the result is "
+            "lost: submit the prompt again"
+        )
+    return f"can no longer be fetched ({gone.code}: {gone.message}); submit the prompt again"
+
+
+_SUFFIX_FORMATS: dict[str, ImageFormat] = {
+    ".png": "png",
+    ".jpg": "jpeg",
+    ".jpeg": "jpeg",
+    ".webp": "webp",
+}
+
+
+def _format_from_suffix(save_to: str | os.PathLike[str]) -> ImageFormat | None:
+    return _SUFFIX_FORMATS.get(Path(save_to).suffix.lower())

@@ -1,0 +1,81 @@
+"""Journaled jobs of either kind, by id: what ``alltoken-agent jobs`` is built on."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from alltoken_agent.errors import UserError
+from alltoken_agent.media._journal import Journal
+from alltoken_agent.media.images import ImagesAPI
+from alltoken_agent.media.policy import PollPolicy
+from alltoken_agent.media.results import ImageResult, VideoResult, VideoTask
+from alltoken_agent.media.runner import ProgressCallback
+from alltoken_agent.media.videos import VideosAPI
+from alltoken_agent.store.media import MediaJobRecord
+
+if TYPE_CHECKING:
+    from alltoken_agent.gateway import Gateway
+
+
+async def find_job(gateway: Gateway, job_id: str) -> MediaJobRecord:
+    """The journaled job with this id (or gateway task id).
+
+    Raises:
+        UserError: The journal has no such job.
+    """
+    record = await Journal.of(gateway).find(job_id)
+    if record is None:
+        raise UserError(
+            f"no media job {job_id!r} in the journal; `alltoken-agent jobs list` shows them"
+        )
+    return record
+
+
+async def resume_job(
+    gateway: Gateway,
+    job_id: str,
+    *,
+    on_progress: ProgressCallback | None = None,
+    poll: PollPolicy | None = None,
+) -> ImageResult | VideoResult:
+    """Finish a journaled image or video job without submitting it twice.
+
+    Raises:
+        UserError: No such job, or it was made through another dialect.
+        MediaJobError: The job failed, expired, was cancelled, or is still running at
+            the deadline (then it stays pending).
+    """
+    record = await find_job(gateway, job_id)
+    if record.kind == "image":
+        return await ImagesAPI(gateway).resume(record.id, on_progress=on_progress, poll=poll)
+    return await VideosAPI(gateway).resume(record.id, on_progress=on_progress, poll=poll)
+
+
+async def pending_jobs(gateway: Gateway) -> list[MediaJobRecord]:
+    """Every unfinished job in the gateway's journal, oldest first."""
+    return await Journal.of(gateway).unfinished()
+
+
+async def cancel_job(gateway: Gateway, job_id: str) -> VideoTask:
+    """Cancel a journaled video job on the gateway (AllToken); the journal follows.
+
+    Raises:
+        UserError: No such job, or an image job: images have no cancel endpoint (§1.7),
+            and a submitted image is paid for, so ``jobs resume`` fetches it instead.
+        MediaJobError: The task already finished.
+    """
+    record = await find_job(gateway, job_id)
+    if record.kind == "image":
+        raise UserError(
+            f"image job {record.id} cannot be cancelled: the gateway has no cancel for images "
+            "and it is paid for once submitted; `alltoken-agent jobs resume "
+            f"{record.id}` saves it"
+        )
+    if record.finished:
+        raise UserError(f"video job {record.id} already ended ({record.status})")
+    if record.task_id is None:
+        raise UserError(
+            f"video job {record.id} has no task id yet (its submit was never confirmed); "
+            f"`alltoken-agent jobs resume {record.id}` finds out"
+        )
+    return await VideosAPI(gateway).cancel(record.id)

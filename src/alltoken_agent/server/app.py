@@ -1,0 +1,120 @@
+"""``create_app``: the HTTP API over an agent core, built from the core objects it serves."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from alltoken_agent import Config, Gateway, __version__
+from alltoken_agent.ledger import Ledger
+from alltoken_agent.server.auth import AuthGate, Keyring
+from alltoken_agent.server.context import CostTally, ServerContext
+from alltoken_agent.server.errors import install_error_handlers
+from alltoken_agent.server.limits import BodySizeLimit, ConcurrencyLimiter, RateLimiter
+from alltoken_agent.server.routes import messages, meta, sessions, usage
+from alltoken_agent.server.runs import RunRegistry
+from alltoken_agent.server.settings import ServerOptions
+from alltoken_agent.server.storage import StoreCalls
+from alltoken_agent.server.turns import retry_reporter
+from alltoken_agent.store import Store
+
+DESCRIPTION = """\
+Agents on AllToken and other OpenAI-compatible gateways, over HTTP.
+
+Create a session (a model, a system prompt, built-in tools), then send it messages: the
+answer comes back as JSON, or with `Accept: text/event-stream` as the agent's events (the
+same names and payloads as `alltoken-agent chat --json`). Every call under `/v1/` but
+`/v1/capabilities` needs a server key: `Authorization: Bearer <key>`. Each key sees only
+its own sessions and usage; another key's session is a 404.
+"""
+
+
+def create_app(
+    gateway: Gateway,
+    store: Store,
+    *,
+    options: ServerOptions | None = None,
+    ledger: Ledger | None = None,
+    config: Config | None = None,
+) -> FastAPI:
+    """Build the server's FastAPI app around a gateway and a store.
+
+    The app registers observers on ``gateway`` (the ledger's, and its own per-request
+    cost tally) and chains its ``on_retry``; it neither opens nor closes the gateway or
+    the store: whoever made them closes them after the server stops.
+
+    Args:
+        gateway: The gateway every agent talks to (its key stays server-side).
+        store: Sessions and the ledger; a PostgreSQL store lets replicas share them.
+        options: Keys and limits; the defaults (no keys) make an open, local server.
+        ledger: The usage ledger; by default one over ``store`` without prices. Its
+            observer is added to ``gateway`` here: do not add it yourself.
+        config: The config file's settings, for the agents (model families).
+
+    Returns:
+        The app; serve it with ``AppServer`` (graceful shutdown) or any ASGI server.
+    """
+    options = options or ServerOptions()
+    ledger = ledger or Ledger(store)
+    keyring = Keyring(options.keys)
+    limiter = RateLimiter(options.rate_limit_per_minute, options.rate_limit_burst)
+    context = ServerContext(
+        gateway=gateway,
+        store=store,
+        ledger=ledger,
+        config=config or Config(),
+        options=options,
+        keyring=keyring,
+        limiter=limiter,
+        runs=RunRegistry(ConcurrencyLimiter(options.max_concurrent_runs)),
+        tally=CostTally(ledger),
+        calls=StoreCalls(ledger),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # Runs still in flight (a server without AppServer's drain) end with an error event.
+        await context.runs.drain(0)
+        gateway.remove_observer(context.calls.ledger_observer)
+        gateway.remove_observer(context.tally.observer)
+        await asyncio.to_thread(context.calls.close)
+
+    app = FastAPI(
+        title="alltoken-agent",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.server = context
+    gateway.add_observer(context.calls.ledger_observer)
+    gateway.add_observer(context.tally.observer)
+    gateway.on_retry = retry_reporter(gateway.on_retry)
+    install_error_handlers(app, context.redact)
+    for module in (sessions, messages, usage, meta):
+        app.include_router(module.router)
+    # Added last runs first: the body limit wraps the gate, which wraps the routes.
+    app.add_middleware(AuthGate, keyring=keyring, limiter=limiter)
+    app.add_middleware(BodySizeLimit, max_bytes=options.max_body_bytes)
+    if keyring.open:
+        _drop_security(app)
+    return app
+
+
+def _drop_security(app: FastAPI) -> None:
+    """On an open server, document no auth (the routes accept any caller)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = build()
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                operation.pop("security", None)
+        schema.get("components", {}).pop("securitySchemes", None)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

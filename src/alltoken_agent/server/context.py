@@ -1,0 +1,116 @@
+"""The core objects one server works with, and the few questions routes ask of them."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from alltoken_agent import Config, Gateway
+from alltoken_agent.gateway import RequestRecord
+from alltoken_agent.ledger import Budget, BudgetStatus, Ledger, record_cost
+from alltoken_agent.server.auth import Caller, Keyring
+from alltoken_agent.server.errors import ApiError
+from alltoken_agent.server.limits import RateLimiter
+from alltoken_agent.server.runs import RunRegistry
+from alltoken_agent.server.settings import ServerOptions
+from alltoken_agent.server.storage import RUN_TAG, StoreCalls
+from alltoken_agent.store import SessionRecord, Store
+
+
+class CostTally:
+    """What each run in flight has cost so far, from the gateway's request records."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+        self._lock = threading.Lock()
+        self._runs: dict[str, tuple[Decimal, bool]] = {}
+
+    def observer(self, record: RequestRecord) -> None:
+        """``gateway.add_observer``: count records tagged with a run; never raises."""
+        run_id = record.tags.get(RUN_TAG)
+        if run_id is None:
+            return
+        cost, _ = record_cost(record, self._ledger.prices)
+        with self._lock:
+            total, known = self._runs.get(run_id, (Decimal(0), True))
+            self._runs[run_id] = (total + (cost or 0), known and cost is not None)
+
+    def pop(self, run_id: str) -> Decimal | None:
+        """The run's cost, forgetting it: 0 with no request, None if any cost is unknown."""
+        with self._lock:
+            total, known = self._runs.pop(run_id, (Decimal(0), True))
+        return total if known else None
+
+
+@dataclass
+class ServerContext:
+    """Everything routes need: the core objects and the server's own state."""
+
+    gateway: Gateway
+    store: Store
+    ledger: Ledger
+    config: Config
+    options: ServerOptions
+    keyring: Keyring
+    limiter: RateLimiter
+    runs: RunRegistry
+    tally: CostTally
+    calls: StoreCalls
+
+    def redact(self, text: str) -> str:
+        """Mask the gateway key (and key-shaped tokens) in ``text``."""
+        return self.gateway.redact(text)
+
+    def budget(self, caller: Caller) -> Budget | None:
+        """The caller's daily budget, when one is configured."""
+        limit = self.options.daily_budget_usd
+        if limit is None:
+            return None
+        return Budget.daily(self.ledger, limit, owner=caller.owner)
+
+    async def budget_status(self, caller: Caller) -> BudgetStatus | None:
+        """Where the caller's budget stands now (None without one)."""
+        budget = self.budget(caller)
+        if budget is None:
+            return None
+        return await self.calls.read(budget.status)
+
+    async def check_budget(self, caller: Caller) -> BudgetStatus | None:
+        """The budget's status, or 402 when it is used up."""
+        budget = self.budget(caller)
+        if budget is None:
+            return None
+        return await self.calls.read(budget.check)
+
+    async def session(self, session_id: str, caller: Caller) -> SessionRecord:
+        """The caller's session, or 404: another key's session does not exist for this one."""
+        record = await self.calls.read(
+            self.store.sessions.get_session, session_id, owner=caller.owner
+        )
+        if record is None:
+            raise session_not_found(session_id)
+        return record
+
+
+def session_not_found(session_id: str) -> ApiError:
+    """The 404 for a session that does not exist, or belongs to another key."""
+    return ApiError(
+        404,
+        "session_not_found",
+        f"no session {session_id!r} for this key; list them with GET /v1/sessions",
+        type="not_found_error",
+    )
+
+
+def get_context(request: Request) -> ServerContext:
+    """The dependency routes take to reach the server's context."""
+    context = request.app.state.server
+    assert isinstance(context, ServerContext)
+    return context
+
+
+ContextDep = Annotated[ServerContext, Depends(get_context)]

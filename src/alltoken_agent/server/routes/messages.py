@@ -1,0 +1,108 @@
+"""Messages: send one to a session; get the answer as JSON or as a stream of the agent's events."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from alltoken_agent import BudgetExceededError
+from alltoken_agent.ledger import BudgetStatus
+from alltoken_agent.server import sse
+from alltoken_agent.server.auth import Caller, current_caller
+from alltoken_agent.server.context import ContextDep
+from alltoken_agent.server.errors import api_error_for, error_response
+from alltoken_agent.server.routes import responses
+from alltoken_agent.server.routes.sessions import SessionId
+from alltoken_agent.server.runs import RunEnd
+from alltoken_agent.server.schemas import ChatReply, MessageCreate
+from alltoken_agent.server.turns import money, run_turn
+
+router = APIRouter(prefix="/v1/sessions", tags=["messages"])
+
+CallerDep = Annotated[Caller, Depends(current_caller)]
+
+COST_HEADER = "X-Request-Cost"
+BUDGET_HEADER = "X-Budget-Remaining"
+
+_HEADERS_DOC = {
+    COST_HEADER: {
+        "description": "What this message cost, USD (`unknown` when the gateway gave no figure "
+        "and no price is known). Not on event streams: see the final event's `request_cost`.",
+        "schema": {"type": "string"},
+    },
+    BUDGET_HEADER: {
+        "description": "The key's remaining daily budget, USD (`unlimited` without a budget); "
+        "on an event stream, as it stood before the message.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+}
+
+_STREAM_DOC = {
+    "description": "The agent's answer. `Accept: text/event-stream` streams the agent's events "
+    "(the CLI's `--json` lines: `message:user`, `stream:start`, `stream:delta`, `tool:call`, "
+    "`tool:result`, `usage`, `cost`, `retry`, `message:assistant`, ...) ending with `done` "
+    "(this JSON reply) or `error`.",
+    "headers": _HEADERS_DOC,
+    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+}
+
+
+def _remaining(budget: BudgetStatus | None) -> str:
+    return "unlimited" if budget is None else format(budget.remaining, "f")
+
+
+def _end_headers(end: RunEnd) -> dict[str, str]:
+    return {
+        COST_HEADER: money(end.cost) or "unknown",
+        BUDGET_HEADER: _remaining(end.budget),
+    }
+
+
+@router.post(
+    "/{session_id}/messages",
+    response_model=ChatReply,
+    responses={200: _STREAM_DOC, **responses(400, 402, 404, 409, 413, 502, 503, 504)},
+    summary="Send a message",
+)
+async def post_message(
+    session_id: SessionId,
+    body: MessageCreate,
+    request: Request,
+    caller: CallerDep,
+    context: ContextDep,
+) -> Response:
+    """Send a message to the session's agent and get its answer.
+
+    The agent may call its tools first. The turn is saved in the session whatever the
+    outcome (whole steps only). With `Accept: text/event-stream` the answer streams as
+    events; closing that stream cancels the run.
+    """
+    session = await context.session(session_id, caller)
+    streaming = "text/event-stream" in request.headers.get("accept", "")
+    run = context.runs.admit(caller, session.id, streaming=streaming)
+    try:
+        budget = await context.check_budget(caller)
+    except BudgetExceededError as exc:
+        context.runs.cancel_admission(run)
+        refused = api_error_for(exc, context.redact)
+        refused.headers.update({COST_HEADER: "0", BUDGET_HEADER: "0"})
+        raise refused from None
+    except BaseException:
+        context.runs.cancel_admission(run)
+        raise
+    context.runs.start(run, run_turn(context, run, session, body.content))
+    if streaming:
+        headers = {**sse.HEADERS, BUDGET_HEADER: _remaining(budget)}
+        return StreamingResponse(
+            sse.event_stream(run, context.options.keepalive_interval),
+            media_type="text/event-stream",
+            headers=headers,
+        )
+    end = await run.wait()
+    if end.name == "error" and end.error is not None:
+        return error_response(api_error_for(end.error, context.redact), _end_headers(end))
+    payload = {key: value for key, value in end.payload.items() if key != "event"}
+    return JSONResponse(payload, headers=_end_headers(end))

@@ -1,0 +1,75 @@
+"""Serving the app with uvicorn, with a graceful shutdown that drains agent runs first.
+
+On SIGTERM or Ctrl-C, :class:`AppServer` stops accepting connections, refuses new runs
+(503, and ``/healthz`` says ``draining``), gives the runs in flight
+``shutdown_grace`` seconds to finish, then cancels the rest: each of their streams
+ends with an ``error`` event (``server_shutdown``) and their finished steps are saved.
+Only then does uvicorn's own shutdown close the connections.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any, Final
+
+import uvicorn
+from fastapi import FastAPI
+
+from alltoken_agent.server.context import ServerContext
+
+CONNECTION_GRACE: Final = 5
+"""Seconds uvicorn waits for responses after the runs are drained."""
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening-ready TCP socket (port 0: any free port, read back with getsockname)."""
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP,
+    # and without it each small SSE event may wait ~40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host.strip("[]"), port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def uvicorn_config(app: FastAPI, **kwargs: Any) -> uvicorn.Config:
+    """Uvicorn's settings for the app: no server header, a short connection grace."""
+    settings: dict[str, Any] = {
+        "server_header": False,
+        "proxy_headers": False,
+        "timeout_graceful_shutdown": CONNECTION_GRACE,
+        "log_config": None,
+        **kwargs,
+    }
+    return uvicorn.Config(app, **settings)
+
+
+class AppServer(uvicorn.Server):
+    """uvicorn's server, draining the app's agent runs before its own shutdown.
+
+    Example:
+        ```python
+        app = create_app(gateway, store, options=options)
+        sock = bind_socket("127.0.0.1", 0)
+        await AppServer(uvicorn_config(app)).serve(sockets=[sock])
+        ```
+    """
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        app = config.app
+        context = getattr(getattr(app, "state", None), "server", None)
+        if not isinstance(context, ServerContext):
+            raise TypeError("AppServer serves an app made by create_app()")
+        self.context = context
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Stop accepting, drain the runs, then let uvicorn close the connections."""
+        for server in getattr(self, "servers", []):
+            server.close()
+        await self.context.runs.drain(self.context.options.shutdown_grace)
+        await super().shutdown(sockets=sockets)

@@ -1,0 +1,191 @@
+"""Agent runs in flight: each one a task feeding a queue, admitted, tracked and drained.
+
+A run is a task of its own rather than the body of the HTTP response, so that it
+outlives the response when it must: a client that goes away cancels its run (whole
+steps already made stay saved), and a server shutting down first lets runs finish,
+then cancels the rest, each of which still ends its stream with an ``error`` event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from alltoken_agent.ledger import BudgetStatus
+from alltoken_agent.server.auth import Caller
+from alltoken_agent.server.errors import ApiError, RunCancelledError
+from alltoken_agent.server.limits import ConcurrencyLimiter
+
+logger = logging.getLogger("alltoken_agent.server")
+
+Event = tuple[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class RunEnd:
+    """How a run ended: its final event, and what the response headers report."""
+
+    name: str
+    """``done`` or ``error``."""
+    payload: dict[str, Any]
+    error: BaseException | None
+    cost: Decimal | None
+    """What the run cost (tool requests included); None when unknown."""
+    budget: BudgetStatus | None
+
+
+_CANCEL_MESSAGES = {
+    "server_shutdown": "the server is shutting down; finished steps are saved, send the "
+    "message again to go on",
+    "client_disconnected": "the client closed the stream; finished steps are saved",
+}
+
+
+class Run:
+    """One agent turn for one session, in flight."""
+
+    def __init__(self, caller: Caller, session_id: str, *, streaming: bool) -> None:
+        self.id = f"run_{secrets.token_hex(8)}"
+        self.caller = caller
+        self.session_id = session_id
+        self.streaming = streaming
+        self.events: asyncio.Queue[Event | None] = asyncio.Queue()
+        self.end: RunEnd | None = None
+        self.cancel_code: str | None = None
+        self.concluding = False
+        """Set once the agent is done and the turn is being saved: no cancel from then on."""
+        self._done = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    def emit(self, name: str, payload: dict[str, Any]) -> None:
+        """Queue an event for the stream (dropped for a JSON reply, which only needs the end)."""
+        if self.streaming:
+            self.events.put_nowait((name, payload))
+
+    def finish(self, end: RunEnd) -> None:
+        """Record the final event, queue it, and close the stream."""
+        self.end = end
+        if self.streaming:
+            self.events.put_nowait((end.name, end.payload))
+            self.events.put_nowait(None)
+        self._done.set()
+
+    @property
+    def finished(self) -> bool:
+        """Whether the final event was produced."""
+        return self._done.is_set()
+
+    async def wait(self) -> RunEnd:
+        """Wait for the end of the run."""
+        await self._done.wait()
+        assert self.end is not None
+        return self.end
+
+    def cancel(self, code: str) -> None:
+        """Cancel the run (``server_shutdown`` or ``client_disconnected``)."""
+        if self.task is None or self.task.done() or self.concluding:
+            return
+        if self.cancel_code is None:
+            self.cancel_code = code
+            self.task.cancel()
+
+    def cancelled_error(self) -> RunCancelledError:
+        """The error a cancelled run reports."""
+        code = self.cancel_code or "cancelled"
+        return RunCancelledError(code, _CANCEL_MESSAGES.get(code, "the run was cancelled"))
+
+
+class RunRegistry:
+    """Admits runs (draining, per-key concurrency, one run per session), tracks and drains them."""
+
+    def __init__(self, concurrency: ConcurrencyLimiter) -> None:
+        self.concurrency = concurrency
+        self.draining = False
+        self._runs: dict[str, Run] = {}
+        self._sessions: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    def session_busy(self, session_id: str) -> bool:
+        """Whether a run of this session is in flight on this server."""
+        return session_id in self._sessions
+
+    def admit(self, caller: Caller, session_id: str, *, streaming: bool) -> Run:
+        """Reserve a run, or refuse with 503 (draining), 429 (too many) or 409 (session busy)."""
+        if self.draining:
+            raise ApiError(
+                503,
+                "server_shutting_down",
+                "this server is shutting down; send the message again (to another replica)",
+                type="server_error",
+                headers={"Retry-After": "1"},
+            )
+        if session_id in self._sessions:
+            raise ApiError(
+                409,
+                "session_busy",
+                "this session is answering another message; wait for it to finish",
+                type="conflict_error",
+            )
+        if not self.concurrency.try_acquire(caller.limit_key):
+            raise ApiError(
+                429,
+                "too_many_concurrent_runs",
+                f"this key already has {self.concurrency.limit} messages in flight; "
+                "wait for one to finish",
+                type="rate_limit_error",
+                headers={"Retry-After": "1"},
+            )
+        run = Run(caller, session_id, streaming=streaming)
+        self._runs[run.id] = run
+        self._sessions.add(session_id)
+        return run
+
+    def cancel_admission(self, run: Run) -> None:
+        """Give back what ``admit`` reserved, for a run that will not start."""
+        if self._runs.pop(run.id, None) is not None:
+            self._sessions.discard(run.session_id)
+            self.concurrency.release(run.caller.limit_key)
+
+    def start(self, run: Run, body: Coroutine[Any, Any, None]) -> None:
+        """Run ``body`` as the run's task; its slot and session are freed when it ends."""
+        run.task = asyncio.create_task(body, name=run.id)
+        run.task.add_done_callback(lambda task: self._release(run, task))
+
+    def _release(self, run: Run, task: asyncio.Task[None]) -> None:
+        self._runs.pop(run.id, None)
+        self._sessions.discard(run.session_id)
+        self.concurrency.release(run.caller.limit_key)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("run %s failed: %r", run.id, task.exception())
+        if not run.finished:  # never leave a stream waiting
+            run.finish(
+                RunEnd(
+                    "error",
+                    {"event": "error", "code": "internal_error", "message": "the run failed"},
+                    None,
+                    None,
+                    None,
+                )
+            )
+
+    async def drain(self, grace: float) -> None:
+        """Refuse new runs, give running ones ``grace`` seconds, then cancel the rest."""
+        self.draining = True
+        runs = [run for run in self._runs.values() if run.task is not None]
+        tasks = [run.task for run in runs if run.task is not None]
+        if not tasks:
+            return
+        logger.info("waiting up to %.0f s for %d run(s) to finish", grace, len(tasks))
+        _, pending = await asyncio.wait(tasks, timeout=grace)
+        if pending:
+            logger.warning("cancelling %d run(s) still in flight", len(pending))
+            for run in runs:
+                run.cancel("server_shutdown")
+            await asyncio.wait(pending, timeout=10)

@@ -1,0 +1,245 @@
+"""Pydantic models at the edge: what requests may hold and what responses promise (OpenAPI)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from alltoken_agent.agent import BUILTIN_TOOLS, DEFAULT_TOOL_NAMES
+
+MAX_CONTENT_CHARS = 500_000
+"""Even written as JSON escapes (12 bytes for a character outside the BMP) a message this
+long fits the default 8 MiB body limit, so an overlong one gets its clear 422, not a 413."""
+MAX_INSTRUCTIONS_CHARS = 100_000
+MAX_ID_CHARS = 255
+
+
+def _valid_unicode(value: str) -> str:
+    # JSON may carry lone surrogates ("\ud800"), which no database or UTF-8 stream takes.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (it holds a lone surrogate)") from None
+    return value
+
+
+def _known_tool(name: str) -> str:
+    if name not in BUILTIN_TOOLS:
+        raise ValueError(f"unknown tool {name!r}; known tools: {', '.join(sorted(BUILTIN_TOOLS))}")
+    return name
+
+
+Text = Annotated[str, AfterValidator(_valid_unicode)]
+BLANK = (
+    r"^[\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+)
+"""Only whitespace (Python's ``str.isspace``), spelled out so every regex engine reads it alike."""
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must hold more than whitespace")
+    return value
+
+
+NotBlank = Annotated[
+    Text, AfterValidator(_not_blank), Field(json_schema_extra={"not": {"pattern": BLANK}})
+]
+"""Text with a character that is not whitespace; the schema says so with ``not`` + ``pattern``."""
+
+ModelId = Annotated[NotBlank, Field(min_length=1, max_length=MAX_ID_CHARS)]
+ToolName = Annotated[
+    str,
+    Field(json_schema_extra={"enum": sorted(BUILTIN_TOOLS)}),
+    AfterValidator(_known_tool),
+]
+
+
+class _In(BaseModel):
+    # strict: the schema says boolean and string, so 0 or "yes" is refused, not coerced.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class SessionCreate(_In):
+    """A new conversation: its model, system prompt and tools."""
+
+    model: ModelId | None = None
+    """Model id; the server's default model when omitted."""
+    instructions: Annotated[Text, Field(max_length=MAX_INSTRUCTIONS_CHARS)] | None = None
+    """The system prompt; the agent's default when omitted."""
+    tools: list[ToolName] | None = Field(default=None, max_length=len(BUILTIN_TOOLS))
+    """Built-in tools by name (see ``GET /v1/capabilities``); omitted: the default tools
+    (get_current_time, calculate); ``[]``: none."""
+    thinking: bool = False
+    """Ask the model for its reasoning, streamed as ``reasoning:delta`` events."""
+
+
+class MessageCreate(_In):
+    """One user message for the agent."""
+
+    content: Annotated[NotBlank, Field(min_length=1, max_length=MAX_CONTENT_CHARS)]
+    """The message text; not blank."""
+
+
+class SessionOut(BaseModel):
+    """A conversation, without its messages."""
+
+    id: str
+    model: str | None
+    instructions: str | None
+    tools: list[str]
+    thinking: bool
+    created_at: datetime
+    updated_at: datetime
+    message_count: int
+
+
+class SessionDetail(SessionOut):
+    """A conversation with its messages (OpenAI chat format, system prompt excluded)."""
+
+    messages: list[dict[str, Any]]
+
+
+class SessionList(BaseModel):
+    """The caller's conversations, most recently updated first."""
+
+    sessions: list[SessionOut]
+
+
+class UsageOut(BaseModel):
+    """Token counts."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    reasoning_tokens: int
+    cached_tokens: int
+
+
+class CostOut(BaseModel):
+    """A cost the gateway reported, USD as decimal strings."""
+
+    cost: str | None
+    currency: str
+    input_price: str | None = None
+    output_price: str | None = None
+    source: str
+
+
+class BudgetOut(BaseModel):
+    """The caller's daily budget (UTC day), USD as decimal strings."""
+
+    limit: str
+    spent: str
+    remaining: str
+
+
+class ToolCallOut(BaseModel):
+    """One tool call of the run."""
+
+    name: str
+    arguments: Any
+    is_error: bool
+
+
+class ChatReply(BaseModel):
+    """The agent's answer: the payload of the stream's final ``done`` event."""
+
+    session_id: str
+    text: str
+    model: str
+    stop_reason: str
+    steps: int
+    usage: UsageOut
+    cost: CostOut | None
+    """Summed gateway-reported cost of the model requests (as in the CLI's ``--json``)."""
+    request_cost: str | None
+    """Everything this message cost (tool requests included; estimated where the gateway
+    gave no figure), USD; None when unknown. Also the ``X-Request-Cost`` header."""
+    request_id: str | None
+    request_ids: list[str]
+    tool_calls: list[ToolCallOut]
+    budget: BudgetOut | None
+    """The caller's budget after this message; None when no budget is set."""
+
+
+class ReportRowOut(BaseModel):
+    """Usage of a group of requests."""
+
+    key: str | None
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost: str
+    unknown_cost_requests: int
+
+
+class UsageReportOut(BaseModel):
+    """The caller's usage, grouped by model, UTC day or session, with totals."""
+
+    by: Literal["model", "day", "session"]
+    since: str | None
+    until: str | None
+    currency: str
+    rows: list[ReportRowOut]
+    totals: ReportRowOut
+    budget: BudgetOut | None
+
+
+class LimitsOut(BaseModel):
+    """The limits this server enforces per key."""
+
+    max_body_bytes: int
+    rate_limit_per_minute: float
+    rate_limit_burst: int
+    max_concurrent_runs: int
+
+
+class Capabilities(BaseModel):
+    """What this server supports, for clients to detect."""
+
+    version: str
+    streaming: bool
+    """``Accept: text/event-stream`` on a message post streams the agent's events."""
+    tools: bool
+    tool_names: list[str]
+    default_tools: list[str]
+    media: bool
+    """Image and video jobs."""
+    reasoning: bool
+    """Sessions created with ``thinking`` stream the model's reasoning."""
+    cancel: bool
+    """Closing a message's event stream cancels its run; finished steps stay saved."""
+    usage: bool
+    auth: Literal["bearer", "none"]
+    events: list[str]
+    """Event names a stream may carry (``retry``, ``done`` and ``error`` included)."""
+    limits: LimitsOut
+
+
+class Health(BaseModel):
+    """Whether the server takes new work."""
+
+    status: Literal["ok", "draining"]
+
+
+class ErrorInfo(BaseModel):
+    """What went wrong."""
+
+    code: str
+    message: str
+    type: str
+    request_id: str | None = None
+    details: list[dict[str, Any]] | None = None
+    """Per-field problems of a 422."""
+
+
+class ErrorResponse(BaseModel):
+    """Every error response (the gateway's envelope)."""
+
+    error: ErrorInfo
+
+
+DEFAULT_TOOLS: list[str] = list(DEFAULT_TOOL_NAMES)

@@ -1,0 +1,131 @@
+"""What one server runs with: its keys, limits and store, from the config file, env and flags."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any, Final
+
+from pydantic import SecretStr
+
+from alltoken_agent import Config, ConfigError
+
+KEYS_ENV: Final = "ALLTOKEN_AGENT_SERVER_KEYS"
+"""Comma-separated server keys; when set, they replace ``[server] keys`` of the config file."""
+
+STORE_ENV: Final = "ALLTOKEN_AGENT_SERVER_STORE"
+"""A database URL for the server's state; replaces ``[server] store_url`` when set."""
+
+MIN_KEY_LENGTH: Final = 16
+"""Server keys shorter than this are refused: a Bearer key must not be guessable."""
+
+DEFAULT_MAX_BODY_BYTES: Final = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """The server's settings; ``create_app`` takes one.
+
+    Build it with :meth:`from_config` (config file, then environment, then flags), or
+    directly in tests. With no ``keys`` the server is open: every caller is the local
+    owner, and ``alltoken-agent serve`` then binds only a loopback host.
+    """
+
+    keys: tuple[SecretStr, ...] = ()
+    """Bearer keys; each sees only its own sessions and usage."""
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    """Larger request bodies get 413, detected while reading, never buffered whole."""
+    rate_limit_per_minute: float = 120.0
+    """Requests per minute per key, refilled continuously; past it 429 with Retry-After."""
+    rate_limit_burst: int = 30
+    """Requests a key may make at once before the per-minute rate applies."""
+    max_concurrent_runs: int = 8
+    """Agent runs (message posts) in flight per key; past it 429."""
+    daily_budget_usd: Decimal | None = None
+    """Per-key spending limit since midnight UTC, from the ledger; None for none."""
+    shutdown_grace: float = 20.0
+    """Seconds in-flight runs get to finish on shutdown before they end with an error event."""
+    keepalive_interval: float = 15.0
+    """Seconds of silence after which an event stream sends a keep-alive comment."""
+    store_url: SecretStr | None = None
+    """The database for sessions and the ledger; None is the local SQLite file."""
+
+    def __post_init__(self) -> None:
+        for key in self.keys:
+            secret = key.get_secret_value()
+            if len(secret) < MIN_KEY_LENGTH or secret != secret.strip() or "," in secret:
+                raise ConfigError(
+                    f"a server key must have at least {MIN_KEY_LENGTH} characters, without "
+                    "spaces around it or commas; generate one with: python -c "
+                    "'import secrets; print(secrets.token_urlsafe(32))'"
+                )
+        if self.max_body_bytes < 1:
+            raise ConfigError("max_body_bytes must be at least 1")
+        if self.rate_limit_per_minute <= 0 or self.rate_limit_burst < 1:
+            raise ConfigError("the rate limit must be more than 0 per minute, with a burst of 1+")
+        if self.max_concurrent_runs < 1:
+            raise ConfigError("max_concurrent_runs must be at least 1")
+
+    @property
+    def open(self) -> bool:
+        """Whether no key is configured (anyone who reaches the server may use it)."""
+        return not self.keys
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Config,
+        environ: Mapping[str, str] | None = None,
+        *,
+        store_url: str | None = None,
+    ) -> ServerOptions:
+        """The ``[server]`` section, with the environment's keys and store URL over it.
+
+        Args:
+            config: The config file's settings.
+            environ: Environment to read ``ALLTOKEN_AGENT_SERVER_KEYS`` and
+                ``ALLTOKEN_AGENT_SERVER_STORE`` from; defaults to ``os.environ``.
+            store_url: A database URL from the command line; wins over both.
+
+        Raises:
+            ConfigError: A key is too short or malformed.
+        """
+        env = os.environ if environ is None else environ
+        section = config.server
+        keys = tuple(section.keys)
+        env_keys = env.get(KEYS_ENV)
+        if env_keys is not None and env_keys.strip():
+            keys = tuple(SecretStr(k.strip()) for k in env_keys.split(",") if k.strip())
+        url: SecretStr | None = section.store_url
+        if env.get(STORE_ENV):
+            url = SecretStr(env[STORE_ENV])
+        if store_url:
+            url = SecretStr(store_url)
+        return cls(
+            keys=keys,
+            max_body_bytes=section.max_body_bytes,
+            rate_limit_per_minute=section.rate_limit_per_minute,
+            rate_limit_burst=section.rate_limit_burst,
+            max_concurrent_runs=section.max_concurrent_runs,
+            daily_budget_usd=section.daily_budget_usd,
+            shutdown_grace=section.shutdown_grace,
+            store_url=url,
+        )
+
+    def with_changes(self, **changes: Any) -> ServerOptions:
+        """A copy with some fields changed (validated again)."""
+        return replace(self, **changes)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only reaches this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    name = host.strip().strip("[]").lower()
+    if name in ("localhost", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False

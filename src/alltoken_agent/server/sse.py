@@ -1,0 +1,58 @@
+"""Server-sent events: a run's events on the wire, with keep-alives while it is quiet.
+
+Each event is ``event: NAME`` plus one ``data:`` line holding the same JSON object the
+CLI prints with ``--json`` (``{"event": NAME, ...}``), so a client can read either the
+event field or the JSON alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any, Final
+
+from alltoken_agent.server.runs import Run
+
+KEEPALIVE: Final = b": keep-alive\n\n"
+"""An SSE comment: ignored by clients, keeps proxies from closing a quiet stream."""
+
+HEADERS: Final = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+"""Headers of every event stream: nothing may cache or buffer it."""
+
+
+def encode(name: str, payload: dict[str, Any]) -> bytes:
+    """One event in the SSE wire format."""
+    data = json.dumps(payload, ensure_ascii=False, default=str, separators=(",", ":"))
+    return f"event: {name}\ndata: {data}\n\n".encode()
+
+
+async def event_stream(run: Run, keepalive: float) -> AsyncIterator[bytes]:
+    """The run's events as SSE, ending after its final event.
+
+    When the client goes away the response stops reading, this generator is closed,
+    and the run is cancelled (its finished steps stay saved).
+    """
+    queue = run.events
+    try:
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), keepalive)
+            except asyncio.TimeoutError:
+                yield KEEPALIVE
+                continue
+            # Events that arrived together leave in one write: a burst of deltas costs one
+            # trip through the ASGI stack and one send, not one each.
+            chunk = []
+            while item is not None:
+                chunk.append(encode(*item))
+                if queue.empty():
+                    break
+                item = queue.get_nowait()
+            if chunk:
+                yield b"".join(chunk)
+            if item is None:
+                return
+    finally:
+        if not run.finished:
+            run.cancel("client_disconnected")

@@ -1,0 +1,206 @@
+"""One message to a stored session: build its agent, run the turn, save it, report the end.
+
+The events are the agent's own (``event.to_dict()``, the CLI's ``--json`` lines), plus
+the CLI's ``retry`` lines and a final ``done`` (the CLI's fields, plus ``session_id``,
+``request_cost`` and ``budget``) or ``error`` (the CLI's fields, same additions).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from contextvars import ContextVar
+from decimal import Decimal
+from typing import Any
+
+from alltoken_agent import Agent, AllTokenAgentError, GatewayError, RetryNotice, RunResult
+from alltoken_agent.agent import (
+    DEFAULT_INSTRUCTIONS,
+    DEFAULT_MODEL,
+    DEFAULT_TOOL_NAMES,
+    resolve_tool_names,
+)
+from alltoken_agent.gateway import request_tags
+from alltoken_agent.ledger import BudgetStatus
+from alltoken_agent.server.context import ServerContext
+from alltoken_agent.server.errors import RunCancelledError
+from alltoken_agent.server.runs import Run, RunEnd
+from alltoken_agent.server.storage import RUN_TAG
+from alltoken_agent.store import SessionRecord
+
+logger = logging.getLogger("alltoken_agent.server")
+
+_current_run: ContextVar[Run | None] = ContextVar("alltoken_agent_server_run", default=None)
+
+
+def session_tools(session: SessionRecord) -> list[str]:
+    """The tool names a session was created with."""
+    tools = session.metadata.get("tools")
+    return [str(name) for name in tools] if isinstance(tools, list) else list(DEFAULT_TOOL_NAMES)
+
+
+def build_agent(
+    context: ServerContext, session: SessionRecord, history: list[dict[str, Any]]
+) -> Agent[str]:
+    """The agent a session's settings describe, continuing its stored history."""
+    return Agent(
+        session.model or context.gateway.model or DEFAULT_MODEL,
+        instructions=DEFAULT_INSTRUCTIONS if session.instructions is None else session.instructions,
+        tools=resolve_tool_names(",".join(session_tools(session))),
+        gateway=context.gateway,
+        history=history,
+        config=context.config,
+        thinking=bool(session.metadata.get("thinking", False)),
+    )
+
+
+def retry_reporter(
+    previous: Callable[[RetryNotice], None] | None,
+) -> Callable[[RetryNotice], None]:
+    """A gateway ``on_retry`` that also tells the run making the request (a ``retry`` event)."""
+
+    def on_retry(notice: RetryNotice) -> None:
+        run = _current_run.get()
+        if run is not None:
+            run.emit(
+                "retry",
+                {
+                    "event": "retry",
+                    "attempt": notice.attempt,
+                    "delay": round(notice.delay, 3),
+                    "code": notice.error.code,
+                    "status": notice.error.status,
+                },
+            )
+        if previous is not None:
+            previous(notice)
+
+    return on_retry
+
+
+async def run_turn(context: ServerContext, run: Run, session: SessionRecord, content: str) -> None:
+    """Run one turn of ``session`` for ``run``: stream its events, save it, finish the run."""
+    _current_run.set(run)  # this task's own context: seen by on_retry, gone with the task
+    agent: Agent[str] | None = None
+    start = 0
+    result: RunResult[str] | None = None
+    error: BaseException | None = None
+    with request_tags(owner=run.caller.owner, session=session.id, **{RUN_TAG: run.id}):
+        try:
+            history = await context.calls.read(context.store.sessions.load_messages, session.id)
+            agent = build_agent(context, session, history)
+            start = len(agent.get_messages())
+            stream = agent.stream(content)
+            async for event in stream:
+                if event.name != "error":  # the failure is reported once, at the end
+                    run.emit(event.name, event.to_dict())
+            result = stream.result
+        except asyncio.CancelledError:
+            error = run.cancelled_error()
+        except Exception as exc:
+            error = exc
+        # From here on the turn is only being written down: a cancel now would lose it.
+        run.concluding = True
+        if agent is not None:
+            # Whatever the agent committed (whole steps only) is kept, even on failure.
+            new = agent.get_messages()[start:]
+            try:
+                if new:
+                    await context.calls.write(
+                        context.store.sessions.append_messages, session.id, new
+                    )
+            except Exception as exc:
+                logger.error("could not save session %s: %s", session.id, context.redact(str(exc)))
+                error = error or exc
+    cost = context.tally.pop(run.id)
+    try:
+        await context.calls.flush(run.id)
+        budget = await context.budget_status(run.caller)
+    except Exception as exc:  # a ledger that cannot be read must not lose the answer
+        logger.error("could not read the budget: %s", context.redact(str(exc)))
+        budget = None
+    if error is None and result is not None:
+        payload = done_payload(session.id, result, cost, budget)
+        run.finish(RunEnd("done", payload, None, cost, budget))
+    else:
+        failure = error or RuntimeError("the run ended without a result")
+        payload = error_payload(failure, context.redact, session.id, cost, budget)
+        run.finish(RunEnd("error", payload, failure, cost, budget))
+
+
+def money(amount: Decimal | None) -> str | None:
+    """USD as an exact decimal string (None stays None)."""
+    return None if amount is None else format(amount, "f")
+
+
+def budget_dict(status: BudgetStatus | None) -> dict[str, str] | None:
+    """The budget fields of a reply."""
+    if status is None:
+        return None
+    return {
+        "limit": format(status.limit, "f"),
+        "spent": format(status.spent, "f"),
+        "remaining": format(status.remaining, "f"),
+    }
+
+
+def done_payload(
+    session_id: str, result: RunResult[str], cost: Decimal | None, budget: BudgetStatus | None
+) -> dict[str, Any]:
+    """The final ``done`` event: the CLI's fields, plus the session, request cost and budget."""
+    return {
+        "event": "done",
+        "session_id": session_id,
+        "text": result.text,
+        "model": result.model,
+        "stop_reason": result.stop_reason,
+        "steps": result.steps,
+        "usage": result.usage.to_dict(),
+        "cost": result.cost.to_dict() if result.cost else None,
+        "request_cost": money(cost),
+        "request_id": result.request_ids[-1] if result.request_ids else None,
+        "request_ids": list(result.request_ids),
+        "tool_calls": [
+            {"name": c.name, "arguments": c.arguments, "is_error": c.is_error}
+            for c in result.tool_calls
+        ],
+        "budget": budget_dict(budget),
+    }
+
+
+def error_payload(
+    error: BaseException,
+    redact: Callable[[str], str],
+    session_id: str,
+    cost: Decimal | None,
+    budget: BudgetStatus | None,
+) -> dict[str, Any]:
+    """The final ``error`` event: the CLI's fields, plus the session, request cost and budget."""
+    fields: dict[str, Any]
+    if isinstance(error, GatewayError):
+        fields = {
+            "code": error.code,
+            "status": error.status,
+            "message": redact(error.message),
+            "request_id": error.request_id,
+            "attempts": error.attempts,
+            "type": type(error).__name__,
+        }
+    else:
+        code = getattr(error, "code", None)
+        known = isinstance(error, (AllTokenAgentError, RunCancelledError))
+        fields = {
+            "code": code if isinstance(code, str) else type(error).__name__,
+            "message": redact(str(error)) if known else "the server failed; see its log",
+            "type": type(error).__name__,
+        }
+        if not known:
+            logger.error("run failed: %s", redact(repr(error)))
+    return {
+        "event": "error",
+        **fields,
+        "session_id": session_id,
+        "request_cost": money(cost),
+        "budget": budget_dict(budget),
+    }

@@ -1,0 +1,250 @@
+"""The ``usage`` table (migration ``m004_usage``) and its repository: one row per request.
+
+Money is stored as exact decimal text (:class:`DecimalText`), never as a float: SQLite
+has no exact numeric type, and the gateway's cost comment carries 10 fractional digits
+that must come back to the last one. Sums are therefore made in Python with
+:class:`~decimal.Decimal` (see ``ledger/``), not with SQL ``SUM``.
+
+Ownership follows the session repository: ``owner=None`` in a query means the local
+owner (rows with no owner), not "any owner".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+from alltoken_agent.store.engine import Database
+from alltoken_agent.store.records import check_limit
+from alltoken_agent.store.schema import NAME_LENGTH, UTCDateTime, metadata
+
+if TYPE_CHECKING:
+    from alltoken_agent.store.store import Store
+
+CostSource = Literal["gateway", "estimated", "unknown"]
+"""Where a cost came from: the gateway's own report, our estimate from prices, or nowhere."""
+
+COST_LENGTH = 64
+"""Room for a decimal cost as text: far more digits than any price or sum needs."""
+
+
+class DecimalText(sa.types.TypeDecorator[Decimal]):
+    """An exact decimal stored as text (``0.0000188000``), read back as the same ``Decimal``.
+
+    The text keeps every digit and the exponent, so ``Decimal`` equality and the
+    printed form both survive the round trip on every backend.
+    """
+
+    impl = sa.String(COST_LENGTH)
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        """Write a finite ``Decimal`` as plain (non-scientific) decimal text."""
+        if value is None:
+            return None
+        if not isinstance(value, Decimal) or not value.is_finite():
+            raise ValueError(f"a cost must be a finite Decimal, not {value!r}")
+        return format(value, "f")
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        """Read the text back as a ``Decimal``."""
+        if value is None:
+            return None
+        try:
+            return Decimal(str(value))
+        except InvalidOperation:  # pragma: no cover - only our writer fills the column
+            raise ValueError(
+                f"the usage table holds a cost that is not a number: {value!r}"
+            ) from None
+
+
+usage = sa.Table(
+    "usage",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("provider", sa.String(NAME_LENGTH), nullable=False),
+    sa.Column("model", sa.String(NAME_LENGTH)),
+    sa.Column("session", sa.String(NAME_LENGTH)),
+    sa.Column("owner", sa.String(NAME_LENGTH)),
+    sa.Column("request_id", sa.String(NAME_LENGTH)),
+    sa.Column("stream", sa.Boolean(), nullable=False),
+    sa.Column("prompt_tokens", sa.Integer()),
+    sa.Column("completion_tokens", sa.Integer()),
+    sa.Column("reasoning_tokens", sa.Integer()),
+    sa.Column("cached_tokens", sa.Integer()),
+    sa.Column("cost", DecimalText()),
+    sa.Column("cost_source", sa.String(16), nullable=False),
+    sa.Column("currency", sa.String(8), nullable=False),
+    sa.Column("latency_ms", sa.Integer()),
+    sa.Column("ttft_ms", sa.Integer()),
+    sa.Column("outcome", sa.String(NAME_LENGTH), nullable=False),
+    sa.Column("status", sa.Integer()),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("extra", sa.JSON(), nullable=False),
+)
+"""Gateway requests (m004_usage): tokens, cost and outcome of each, with its session and owner.
+
+Mirrors the migration; it belongs in :mod:`.schema` with the other tables and lives
+here only until that module is next edited.
+"""
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    """One request in the ledger, as stored."""
+
+    created_at: datetime
+    """When the request was sent (aware, UTC)."""
+    kind: str
+    """``chat``, ``image`` or ``video``."""
+    provider: str
+    model: str | None
+    session: str | None
+    """The ``session`` request tag, when one was set."""
+    owner: str | None
+    """The ``owner`` request tag (a server key's id); None for local use."""
+    request_id: str | None
+    stream: bool
+    prompt_tokens: int | None
+    """None when the gateway reported no usage (as for most failures)."""
+    completion_tokens: int | None
+    reasoning_tokens: int | None
+    cached_tokens: int | None
+    cost: Decimal | None
+    """USD, exact; None when unknown (never a made-up zero)."""
+    cost_source: CostSource
+    currency: str = "USD"
+    latency_ms: int | None = None
+    ttft_ms: int | None = None
+    outcome: str = "ok"
+    """``ok``, ``cancelled`` or the gateway's error code."""
+    status: int | None = None
+    """HTTP status of a failure; None for a success."""
+    attempts: int = 1
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Kind-specific facts (a media job's id, image count, video seconds)."""
+    id: int | None = None
+    """Assigned when stored; None on a row not yet written."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict; the cost stays a decimal string so no digit is lost."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["created_at"] = self.created_at.isoformat()
+        data["cost"] = None if self.cost is None else format(self.cost, "f")
+        data["extra"] = dict(self.extra)
+        return data
+
+
+class CostFacts(NamedTuple):
+    """The few columns reports and spend totals read, without the rest of the row."""
+
+    created_at: datetime
+    model: str | None
+    session: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    cost: Decimal | None
+
+
+@dataclass(frozen=True)
+class UsageQuery:
+    """Which rows to read. ``session``/``model`` None mean any; ``owner`` None means local."""
+
+    since: datetime | None = None
+    """Inclusive lower bound on ``created_at`` (aware)."""
+    until: datetime | None = None
+    """Exclusive upper bound on ``created_at`` (aware)."""
+    session: str | None = None
+    owner: str | None = None
+    model: str | None = None
+
+    def condition(self) -> sa.ColumnElement[bool]:
+        """The WHERE clause for these filters."""
+        c = usage.c
+        parts: list[sa.ColumnElement[bool]] = [
+            c.owner.is_(None) if self.owner is None else c.owner == self.owner
+        ]
+        if self.since is not None:
+            parts.append(c.created_at >= self.since)
+        if self.until is not None:
+            parts.append(c.created_at < self.until)
+        if self.session is not None:
+            parts.append(c.session == self.session)
+        if self.model is not None:
+            parts.append(c.model == self.model)
+        return sa.and_(*parts)
+
+
+_ROW_COLUMNS = [column for column in usage.c if column.name != "id"]
+
+
+class UsageRepository:
+    """The ``usage`` rows of one database. Thread-safe; synchronous; one transaction per call."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @classmethod
+    def of(cls, store: Store) -> UsageRepository:
+        """The usage rows of an open :class:`~alltoken_agent.store.Store`."""
+        # Same package: the store hands its Database to its own repositories.
+        return cls(store._db)
+
+    def add(self, row: UsageRow) -> UsageRow:
+        """Store ``row`` (its ``id`` is ignored) and return it with its new id."""
+        values = {column.name: getattr(row, column.name) for column in _ROW_COLUMNS}
+        values["extra"] = dict(row.extra)
+        with self._db.write() as conn:
+            result = conn.execute(sa.insert(usage).values(values))
+            (new_id,) = result.inserted_primary_key or (None,)
+        if new_id is None:  # pragma: no cover - every supported backend reports the key
+            raise RuntimeError("the database did not report the id of the new usage row")
+        return replace(row, id=int(new_id))
+
+    def rows(
+        self, query: UsageQuery, *, newest_first: bool = False, limit: int | None = None
+    ) -> list[UsageRow]:
+        """Return the matching rows, oldest first (or newest first), at most ``limit``."""
+        if limit is not None:
+            check_limit(limit)
+        order = (
+            (usage.c.created_at.desc(), usage.c.id.desc())
+            if newest_first
+            else (
+                usage.c.created_at,
+                usage.c.id,
+            )
+        )
+        statement = sa.select(usage).where(query.condition()).order_by(*order)
+        if limit is not None:
+            statement = statement.limit(limit)
+        with self._db.read() as conn:
+            return [_row(mapping._mapping) for mapping in conn.execute(statement)]
+
+    def cost_facts(self, query: UsageQuery) -> list[CostFacts]:
+        """Return the columns totals and reports need, for the matching rows, oldest first."""
+        c = usage.c
+        statement = (
+            sa.select(
+                c.created_at, c.model, c.session, c.prompt_tokens, c.completion_tokens, c.cost
+            )
+            .where(query.condition())
+            .order_by(c.created_at, c.id)
+        )
+        with self._db.read() as conn:
+            return [CostFacts(*row) for row in conn.execute(statement)]
+
+
+def _row(mapping: Mapping[Any, Any]) -> UsageRow:
+    values = dict(mapping)
+    values["extra"] = dict(values.get("extra") or {})
+    values["stream"] = bool(values["stream"])
+    return UsageRow(**values)

@@ -1,0 +1,353 @@
+"""The chat app: streaming replies, slash commands, sessions (built by ``make_app``)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer
+from textual.worker import Worker
+
+from alltoken_agent import Agent, RetryNotice
+from alltoken_agent.store import SessionRecord
+from alltoken_agent.tui.catalog import PickerModel, load_models
+from alltoken_agent.tui.commands import Command, chat_text, parse_command
+from alltoken_agent.tui.conversation import Conversation
+from alltoken_agent.tui.media import MediaKind
+from alltoken_agent.tui.screens import HelpScreen, ModelPicker, SessionsScreen
+from alltoken_agent.tui.transcript import write_transcript
+from alltoken_agent.tui.widgets import (
+    AssistantTurn,
+    ChatLog,
+    ErrorMessage,
+    MediaJob,
+    NoteMessage,
+    PromptInput,
+    StatusBar,
+    UserMessage,
+)
+from alltoken_agent.tui.widgets.media_job import MEDIA_GROUP
+
+QUIT_WINDOW = 2.0
+"""Seconds within which a second Ctrl+C quits."""
+_JOB_GROUPS = frozenset({"reply", MEDIA_GROUP})
+"""Worker groups that Esc and Ctrl+C cancel."""
+
+
+class ChatApp(App[None]):
+    """Chat with an agent in the terminal. Build it with :func:`make_app`."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "alltoken-agent"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("ctrl+c", "interrupt", "Cancel", show=False, priority=True),
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+t", "toggle_thinking", "Thinking"),
+        Binding("f1", "help", "Help"),
+        Binding("f2", "pick_model", "Model"),
+        Binding("f3", "sessions", "Sessions"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(
+        self, conversation: Conversation, *, workdir: Path, close_gateway: bool = False
+    ) -> None:
+        super().__init__()
+        self.conversation = conversation
+        self.gateway = conversation.gateway
+        self.workdir = workdir
+        self._close_gateway = close_gateway
+        self._last_ctrl_c = -QUIT_WINDOW
+        self._models: list[PickerModel] | None = None
+        self._outer_on_retry: Callable[[RetryNotice], None] | None = None
+        # Kept rather than queried on every event of a stream.
+        self.chat = ChatLog(id="chat")
+        """The conversation view."""
+        self.prompt = PromptInput(id="prompt")
+        """The message box."""
+        self.status = StatusBar(id="status")
+        """The status bar."""
+
+    def compose(self) -> ComposeResult:
+        """Conversation, message box, status bar, key hints."""
+        yield self.chat
+        yield self.prompt
+        yield self.status
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        """Route retries into the chat, greet, and open a session named at start."""
+        self._outer_on_retry = self.gateway.on_retry
+        self.gateway.on_retry = self._on_retry
+        self.prompt.focus()
+        self._refresh_status()
+        offline = " (offline simulator: replies are simulated)" if self._offline else ""
+        await self.note(
+            f"Chatting with {self.agent.model} on {self.gateway.provider.name}{offline}. "
+            "Type a message and press Enter; /help lists commands."
+        )
+        if self.conversation.keeper.name is not None:
+            self._open_session()
+
+    async def on_unmount(self) -> None:
+        """Give the gateway its retry callback back (or close it, when the app owns it)."""
+        self.gateway.on_retry = self._outer_on_retry
+        if self._close_gateway:
+            await self.gateway.aclose()
+
+    @property
+    def agent(self) -> Agent[str]:
+        """The agent of the current conversation."""
+        return self.conversation.agent
+
+    @property
+    def busy(self) -> bool:
+        """Whether a reply or a media job is running."""
+        return any(w.group in _JOB_GROUPS and not w.is_finished for w in self.workers)
+
+    @property
+    def replying(self) -> bool:
+        """Whether a reply is running (media jobs may run beside a conversation)."""
+        return any(w.group == "reply" and not w.is_finished for w in self.workers)
+
+    async def note(self, text: str, *, kind: str = "info") -> None:
+        """Add a note from the app to the conversation."""
+        await self.chat.add(NoteMessage(text, kind=kind))
+
+    # -- input ------------------------------------------------------------------
+
+    @on(PromptInput.Submitted)
+    async def _submitted(self, event: PromptInput.Submitted) -> None:
+        command = parse_command(event.text)
+        if command is not None:
+            await self.run_command(command)
+        elif self.replying:
+            self.prompt.load_text(event.text)
+            await self.note("A reply is still running: wait for it, or press Esc to cancel it.")
+        else:
+            text = chat_text(event.text)
+            await self.chat.add(UserMessage(text))
+            self._stream_reply(text)
+
+    async def run_command(self, command: Command) -> None:
+        """Carry out a slash command."""
+        name, arg = command.name, command.arg
+        if name == "help":
+            self.action_help()
+        elif name == "model" and arg:
+            self.switch_model(arg)
+        elif name == "model":
+            self.action_pick_model()
+        elif name == "system" and arg:
+            self.conversation.set_instructions(arg)
+            await self.note("System prompt set for the next turns.")
+        elif name == "system":
+            current = self.conversation.instructions
+            await self.note(f"System prompt: {current}" if current else "No system prompt is set.")
+        elif name == "clear":
+            await self._clear()
+        elif name in ("image", "video") and arg:
+            kind: MediaKind = "image" if name == "image" else "video"
+            await self.chat.add(MediaJob(self.gateway, kind, arg, self.workdir))
+        elif name in ("image", "video"):
+            await self.note(f"Usage: /{name} PROMPT", kind="error")
+        elif name == "save":
+            self._save_transcript()
+        elif name == "sessions":
+            self.action_sessions()
+        else:
+            await self.note(f"Unknown command /{name}; /help lists the commands.", kind="error")
+
+    # -- actions ----------------------------------------------------------------
+
+    def action_cancel(self) -> None:
+        """Cancel the running reply or media job (the app keeps running)."""
+        for worker in self.workers:
+            if worker.group in _JOB_GROUPS and not worker.is_finished:
+                worker.cancel()
+
+    def action_interrupt(self) -> None:
+        """Ctrl+C: cancel what runs, or copy a selection; a second Ctrl+C soon after quits."""
+        now = time.monotonic()
+        if self.focused is self.prompt and self.prompt.selected_text and not self.busy:
+            self.prompt.action_copy()
+            return
+        if now - self._last_ctrl_c <= QUIT_WINDOW:
+            self.exit()
+            return
+        self._last_ctrl_c = now
+        if self.busy:
+            self.action_cancel()
+        self.notify("Press Ctrl+C again (or Ctrl+Q) to quit.", timeout=QUIT_WINDOW)
+
+    def action_toggle_thinking(self) -> None:
+        """Ask for reasoning on the next turns, or stop asking."""
+        state = "on" if self.conversation.toggle_thinking() else "off"
+        self._refresh_status()
+        self.notify(f"Thinking {state} for the next turns.", timeout=2)
+
+    def action_help(self) -> None:
+        """Show commands and keys."""
+        self.push_screen(HelpScreen())
+
+    def action_pick_model(self) -> None:
+        """Open the model picker."""
+
+        def chosen(model: str | None) -> None:
+            if model:
+                self.switch_model(model)
+
+        self.push_screen(ModelPicker(self._picker_models, self.agent.model), chosen)
+
+    def action_sessions(self) -> None:
+        """List stored sessions; choosing one resumes it."""
+        keeper = self.conversation.keeper
+        if keeper.store is None:
+            self.call_later(self.note, "No session store is open, so nothing can be resumed.")
+            return
+
+        def chosen(record: SessionRecord | None) -> None:
+            if record is not None:
+                self._resume(record)
+
+        self.push_screen(SessionsScreen(keeper.list, keeper.name), chosen)
+
+    def switch_model(self, model: str) -> None:
+        """Use ``model`` from the next turn on; the conversation stays."""
+        self.conversation.switch_model(model)
+        self._refresh_status()
+        self.call_later(self.note, f"Model: {model} (from the next message on).")
+
+    # -- workers ----------------------------------------------------------------
+
+    @work(group="reply", exclusive=True, exit_on_error=False)
+    async def _stream_reply(self, text: str) -> None:
+        agent = self.agent
+        turn = AssistantTurn(agent.model)
+        await self.chat.add(turn)
+        try:
+            async for event in agent.stream(text):
+                await turn.show(event)
+                if self.conversation.count(event):
+                    self._refresh_status()
+        except asyncio.CancelledError:
+            await self._end_turn(turn)
+            await self.note("Reply cancelled.", kind="warning")
+            raise
+        except Exception as error:  # any failure becomes a message, never a traceback
+            await self._end_turn(turn)
+            await self.chat.add(ErrorMessage(error))
+        else:
+            await turn.finish()
+        finally:
+            # Whatever the agent committed (whole steps only) is kept, even when cancelled.
+            self._save_session(agent)
+
+    async def _end_turn(self, turn: AssistantTurn) -> None:
+        await turn.finish()
+        if not turn.children:
+            await turn.remove()
+
+    @work(group="store", exit_on_error=False)
+    async def _save_session(self, agent: Agent[Any]) -> None:
+        try:
+            await self.conversation.save(agent)
+        except Exception as error:
+            await self.chat.add(ErrorMessage(error))
+        self._refresh_status()
+
+    @work(group="resume", exclusive=True, exit_on_error=False)
+    async def _open_session(self) -> None:
+        try:
+            messages = await self.conversation.open()
+        except Exception as error:
+            await self.chat.add(ErrorMessage(error))
+            return
+        await self._show_conversation(messages)
+
+    @work(group="resume", exclusive=True, exit_on_error=False)
+    async def _resume(self, record: SessionRecord) -> None:
+        if self.replying:
+            await self.note("Wait for the reply to finish (or Esc) before resuming.")
+            return
+        try:
+            messages = await self.conversation.resume(record)
+        except Exception as error:
+            await self.chat.add(ErrorMessage(error))
+            return
+        await self.chat.clear_messages()
+        await self._show_conversation(messages)
+
+    async def _show_conversation(self, messages: list[dict[str, Any]]) -> None:
+        self._refresh_status()
+        await self.chat.replay(messages, self.agent.model)
+        for message in messages:  # Up recalls what was asked before, too
+            if message.get("role") == "user" and isinstance(message.get("content"), str):
+                self.prompt.remember(message["content"])
+        name = self.conversation.keeper.name
+        await self.note(f"Session {name}: {len(messages)} stored messages.")
+
+    @work(group="export", exit_on_error=False)
+    async def _save_transcript(self) -> None:
+        if self.conversation.is_empty:
+            await self.note("Nothing to save yet.")
+            return
+        stem, text = self.conversation.transcript()
+        try:
+            path = await asyncio.to_thread(write_transcript, self.workdir, stem, text)
+        except OSError as error:
+            await self.chat.add(ErrorMessage(error))
+            return
+        await self.note(f"Saved the conversation to {path}")
+
+    # -- helpers ----------------------------------------------------------------
+
+    async def _clear(self) -> None:
+        if self.replying:
+            await self.note("Wait for the reply to finish (or Esc) before clearing.")
+            return
+        await self.conversation.clear()
+        await self.chat.clear_messages()
+        self._refresh_status()
+        await self.note("Conversation cleared; the next message starts a new session.")
+
+    async def _picker_models(self) -> list[PickerModel]:
+        if self._models is None:
+            self._models = await load_models(self.gateway)
+        return self._models
+
+    def _on_retry(self, notice: RetryNotice) -> None:
+        text = f"{notice.error.code}: retrying in {notice.delay:.1f} s (retry {notice.attempt})"
+        self.chat.mount(NoteMessage(text, kind="warning"))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Keep the busy marker and the key hints current."""
+        self._refresh_status()
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer "Cancel reply" only while something runs."""
+        if action == "cancel":
+            return self.busy
+        return True
+
+    @property
+    def _offline(self) -> bool:
+        return self.gateway.offline_simulator is not None
+
+    def _refresh_status(self) -> None:
+        status = self.status
+        provider = self.gateway.provider.name
+        status.provider = f"{provider} (offline)" if self._offline else provider
+        status.model = self.agent.model
+        status.thinking = self.agent.thinking
+        status.totals = self.conversation.totals.describe()
+        status.session = self.conversation.keeper.name or ""
+        status.busy = self.busy

@@ -1,0 +1,74 @@
+"""What the model picker shows: chat models from the gateway, priced from the catalog."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from alltoken_agent import Gateway, GatewayError, UserError
+
+_CHAT_MODALITIES = ("text", "vision", None)
+_MILLION = Decimal(1000)
+"""Catalog prices are per 1K tokens; the picker shows them per 1M, as pricing pages do."""
+
+
+@dataclass(frozen=True)
+class PickerModel:
+    """One row of the model picker."""
+
+    id: str
+    name: str | None = None
+    """Display name, when the gateway gives one."""
+    input_per_1m: Decimal | None = None
+    """USD per million prompt tokens; None when unpriced."""
+    output_per_1m: Decimal | None = None
+    """USD per million completion tokens."""
+
+    @property
+    def price_text(self) -> str:
+        """``$0.30 / $1.20 per 1M`` (in / out), or ``price unknown``."""
+        if self.input_per_1m is None or self.output_per_1m is None:
+            return "price unknown"
+        return f"${_num(self.input_per_1m)} / ${_num(self.output_per_1m)} per 1M"
+
+    def matches(self, query: str) -> bool:
+        """Whether every word of ``query`` appears in the id or name (case-insensitive)."""
+        haystack = f"{self.id} {self.name or ''}".lower()
+        return all(word in haystack for word in query.lower().split())
+
+
+async def load_models(gateway: Gateway) -> list[PickerModel]:
+    """Chat models of ``gateway`` (``GET /models``), with catalog prices where known.
+
+    Prices come from the public catalog when the provider has one; a catalog that
+    fails to load only leaves the prices out.
+    """
+    # Vision models chat too; a plain OpenAI-compatible server may not say (None).
+    listed = [m for m in await gateway.models.list() if m.modality in _CHAT_MODALITIES]
+    prices: dict[str, tuple[Decimal | None, Decimal | None]] = {}
+    if gateway.models.public_base_url is not None:
+        try:
+            entries = await gateway.models.catalog()
+        except (GatewayError, UserError):
+            entries = []
+        for entry in entries:
+            if entry.price is not None:
+                prices[entry.id] = (entry.price.input_per_1k, entry.price.output_per_1k)
+    out = []
+    for info in listed:
+        inp, outp = prices.get(info.id, (None, None))
+        out.append(
+            PickerModel(
+                id=info.id,
+                name=info.display_name,
+                input_per_1m=None if inp is None else inp * _MILLION,
+                output_per_1m=None if outp is None else outp * _MILLION,
+            )
+        )
+    return sorted(out, key=lambda m: m.id)
+
+
+def _num(value: Decimal) -> str:
+    text = f"{value:.4f}".rstrip("0")
+    whole, _, frac = text.partition(".")
+    return f"{whole}.{frac.ljust(2, '0')}"

@@ -1,0 +1,128 @@
+"""The stored session the TUI keeps its conversation in.
+
+Store calls are synchronous (SQLAlchemy), so each one runs in a thread; the app
+calls these methods from its workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from alltoken_agent import UserError
+from alltoken_agent.store import SessionRecord, Store
+
+
+def default_session_name(now: datetime | None = None) -> str:
+    """A name for a new session from the local date and time (``chat 2026-05-01 14:03:07``)."""
+    return (now or datetime.now()).strftime("chat %Y-%m-%d %H:%M:%S")
+
+
+def conversation(messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The messages a session stores: everything but the system prompt."""
+    return [m for m in messages if m.get("role") != "system"]
+
+
+class SessionKeeper:
+    """Appends each finished turn to one stored session, created at the first save.
+
+    One call at a time: the caller serialises them (``Conversation`` holds a lock).
+
+    Args:
+        store: Where sessions live; None keeps nothing (and /sessions says so).
+        name: The session to write to; None names a new one by date and time.
+        namer: Makes that name (tests pin it).
+    """
+
+    def __init__(
+        self,
+        store: Store | None,
+        name: str | None = None,
+        *,
+        namer: Callable[[], str] = default_session_name,
+    ) -> None:
+        self.store = store
+        self.record: SessionRecord | None = None
+        self._name = name
+        self._namer = namer
+        self._saved = 0
+
+    @property
+    def name(self) -> str | None:
+        """The session's name, once it has one."""
+        return self.record.name if self.record is not None else self._name
+
+    async def open(self) -> list[dict[str, Any]]:
+        """Open the named session (created if new) and return its messages; [] when unnamed."""
+        if self.store is None or self._name is None:
+            return []
+        store, name = self.store, self._name
+        record, _ = await asyncio.to_thread(store.sessions.get_or_create_session, name)
+        return await self.resume(record)
+
+    async def resume(self, record: SessionRecord) -> list[dict[str, Any]]:
+        """Write to ``record`` from now on; returns its stored messages."""
+        store = self._require_store()
+        messages = await asyncio.to_thread(store.sessions.load_messages, record.id)
+        self.record = record
+        self._name = record.name
+        self._saved = len(messages)
+        return messages
+
+    def start_new(self) -> None:
+        """Forget the current session: the next save creates a new one."""
+        self.record = None
+        self._name = None
+        self._saved = 0
+
+    async def list(self, limit: int = 50) -> list[SessionRecord]:
+        """Stored sessions, most recently updated first."""
+        store = self._require_store()
+        return await asyncio.to_thread(store.sessions.list_sessions, limit=limit)
+
+    async def save(
+        self, messages: Sequence[dict[str, Any]], *, model: str, instructions: str | None
+    ) -> bool:
+        """Append the messages not stored yet; remember the model and system prompt.
+
+        Args:
+            messages: The agent's whole conversation (the system prompt is skipped).
+            model: The model the turn ran on.
+            instructions: The current system prompt.
+
+        Returns:
+            Whether anything was written (False without a store or new messages).
+        """
+        store = self.store
+        if store is None:
+            return False
+        fresh = conversation(messages)[self._saved :]
+        if not fresh:
+            return False
+        if self.record is None:
+            self.record = await asyncio.to_thread(self._create)
+        session_id = self.record.id
+        await asyncio.to_thread(store.sessions.append_messages, session_id, fresh)
+        self._saved += len(fresh)
+        self.record = await asyncio.to_thread(
+            store.sessions.update_session, session_id, model=model, instructions=instructions
+        )
+        return True
+
+    def _create(self) -> SessionRecord:
+        store = self._require_store()
+        base = self._name or self._namer()
+        for attempt in range(1, 100):
+            name = base if attempt == 1 else f"{base} ({attempt})"
+            try:
+                return store.sessions.create_session(name=name)
+            except UserError:
+                continue  # the name is taken (two sessions in one second)
+        return store.sessions.create_session()
+
+    def _require_store(self) -> Store:
+        if self.store is None:
+            raise UserError("no session store is open, so sessions are not kept")
+        return self.store

@@ -1,0 +1,47 @@
+"""Tokens and cost of the session so far, summed from the agent's events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from alltoken_agent.agent import AgentEvent, CostEvent, UsageEvent
+
+
+@dataclass
+class SessionTotals:
+    """Running totals for the status bar."""
+
+    tokens: int = 0
+    """Prompt plus completion tokens of every request."""
+    cost: Decimal | None = None
+    """USD, when the gateway reported any cost (AllToken does; others may not)."""
+
+    def add(self, event: AgentEvent) -> bool:
+        """Count a ``usage`` or ``cost`` event; True when the totals changed."""
+        if isinstance(event, UsageEvent):
+            self.tokens += event.usage.total_tokens
+            return True
+        if isinstance(event, CostEvent):
+            self.cost = (self.cost or Decimal(0)) + event.cost.amount
+            return True
+        return False
+
+    def reset(self) -> None:
+        """Start from zero (a new or resumed session)."""
+        self.tokens = 0
+        self.cost = None
+
+    def describe(self) -> str:
+        """``1,234 tokens · $0.0012`` (``cost n/a`` when none was reported)."""
+        cost = "cost n/a" if self.cost is None else format_usd(self.cost)
+        return f"{self.tokens:,} tokens · {cost}"
+
+
+def format_usd(amount: Decimal) -> str:
+    """Dollars with enough digits to show small amounts (``$0.000129``)."""
+    if amount == 0:
+        return "$0.00"
+    if amount >= Decimal("0.01"):
+        return f"${amount:.4f}"
+    return f"${amount:.6f}"

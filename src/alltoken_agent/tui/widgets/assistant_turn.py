@@ -1,0 +1,132 @@
+"""One reply of the agent: reasoning, tool panels and the answer, in arrival order."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from textual.containers import Vertical
+from textual.widgets import Markdown
+from textual.widgets.markdown import MarkdownStream
+
+from alltoken_agent.agent import (
+    AgentEvent,
+    MessageAssistantEvent,
+    ModelFallbackEvent,
+    NoticeEvent,
+    ReasoningDeltaEvent,
+    StreamDeltaEvent,
+    StreamEndEvent,
+    StreamStartEvent,
+    ThinkingEndEvent,
+    ThinkingStartEvent,
+    ToolCallEvent,
+    ToolResultEvent,
+)
+from alltoken_agent.tui.widgets.note_message import NoteMessage
+from alltoken_agent.tui.widgets.reasoning_block import ReasoningBlock
+from alltoken_agent.tui.widgets.tool_panel import ToolPanel
+
+
+class AssistantTurn(Vertical):
+    """Renders the events of one turn as they stream in."""
+
+    def __init__(self, model: str) -> None:
+        super().__init__()
+        self.border_title = model
+        self.text = ""
+        """The final answer, once the turn finished."""
+        self._answer: Markdown | None = None
+        self._stream: MarkdownStream | None = None
+        self._answer_text = ""
+        self._reasoning: ReasoningBlock | None = None
+        self._tools: dict[str, ToolPanel] = {}
+
+    @property
+    def tool_panels(self) -> list[ToolPanel]:
+        """The tool panels of this turn, in call order."""
+        return list(self._tools.values())
+
+    async def show(self, event: AgentEvent) -> None:
+        """Update the view for one agent event."""
+        if isinstance(event, StreamStartEvent):
+            await self._end_answer()
+            if event.model != self.border_title:
+                self.border_title = event.model
+        elif isinstance(event, ThinkingStartEvent):
+            await self._start_reasoning()
+        elif isinstance(event, ReasoningDeltaEvent):
+            (self._reasoning or await self._start_reasoning()).append(event.delta)
+        elif isinstance(event, ThinkingEndEvent) and self._reasoning is not None:
+            self._reasoning.finish(event.reasoning)
+            self._reasoning = None
+        elif isinstance(event, StreamDeltaEvent):
+            await self._write(event.delta)
+        elif isinstance(event, StreamEndEvent):
+            await self._end_answer()
+        elif isinstance(event, ToolCallEvent):
+            await self._add_tool(event.tool_name, event.arguments, event.call_id)
+        elif isinstance(event, ToolResultEvent):
+            self.show_tool_result(event.call_id, event.result, is_error=event.is_error)
+        elif isinstance(event, MessageAssistantEvent):
+            self.text = event.content
+        elif isinstance(event, NoticeEvent):
+            await self.mount(NoteMessage(event.message))
+        elif isinstance(event, ModelFallbackEvent):
+            note = f"{event.from_model} failed ({event.error}); trying {event.to_model}"
+            await self.mount(NoteMessage(note, kind="warning"))
+
+    async def finish(self) -> None:
+        """Flush and close any open stream (also after a cancel)."""
+        await self._end_answer()
+        if self._reasoning is not None:
+            self._reasoning.finish(self._reasoning.text)
+            self._reasoning = None
+
+    async def show_stored(self, message: dict[str, Any]) -> None:
+        """Show an assistant message of a stored conversation."""
+        content = message.get("content")
+        if isinstance(content, str) and content:
+            self.text = content
+            await self.mount(Markdown(content))
+        for call in message.get("tool_calls") or []:
+            function = call.get("function") or {}
+            raw = function.get("arguments", "")
+            try:
+                arguments = json.loads(raw) if raw else {}
+            except ValueError:
+                arguments = raw
+            await self._add_tool(str(function.get("name", "?")), arguments, str(call.get("id")))
+
+    def show_tool_result(self, call_id: str, result: str, *, is_error: bool = False) -> None:
+        """Show a tool's result in its panel."""
+        panel = self._tools.get(call_id)
+        if panel is not None:
+            panel.set_result(result, is_error=is_error)
+
+    async def _add_tool(self, name: str, arguments: Any, call_id: str) -> None:
+        panel = ToolPanel(name, arguments, call_id)
+        self._tools[call_id] = panel
+        await self.mount(panel)
+
+    async def _start_reasoning(self) -> ReasoningBlock:
+        self._reasoning = ReasoningBlock()
+        await self.mount(self._reasoning)
+        return self._reasoning
+
+    async def _write(self, delta: str) -> None:
+        if self._stream is None:
+            self._answer = Markdown()
+            self._answer_text = ""
+            await self.mount(self._answer)
+            self._stream = Markdown.get_stream(self._answer)
+        self._answer_text += delta
+        await self._stream.write(delta)
+
+    async def _end_answer(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is None or self._answer is None:
+            return
+        await stream.stop()
+        # Re-render from the whole text: a streamed document can keep stale fence state.
+        await self._answer.update(self._answer_text)

@@ -1,0 +1,198 @@
+"""`alltoken-agent check`: integration check records, online and offline, passed and failed."""
+
+from __future__ import annotations
+
+import json
+import socket
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alltoken_agent.cli.check import _ContractError, _validate
+from tests.cli.helpers import FAST_RETRY_CONFIG, run_cli, write_config
+from tests.gateway.helpers import TEST_KEY
+
+ENV = {"ALLTOKEN_API_KEY": TEST_KEY}
+
+
+def _assert_no_key(*texts: str) -> None:
+    for text in texts:
+        assert TEST_KEY not in text
+        assert TEST_KEY[-12:] not in text
+
+
+def _validated_recently(record: dict[str, Any]) -> None:
+    moment = datetime.fromisoformat(record["validated_at"].replace("Z", "+00:00"))
+    assert abs(datetime.now(timezone.utc) - moment) < timedelta(minutes=1)
+
+
+def test_online_check_sends_the_minimal_request_and_passes(sim: Any) -> None:
+    result = run_cli("check", "--base-url", sim.base_url, "-m", "gpt-5.4-nano", env=ENV)
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["integration_status"] == "passed"
+    assert (record["provider"], record["provider_mode"]) == ("alltoken", "online")
+    assert (record["model"], record["endpoint"]) == ("gpt-5.4-nano", sim.base_url)
+    (sent,) = sim.state.requests
+    assert record["request_id"] == sent.request_id
+    assert sent.has_auth and sent.path == "/v1/chat/completions"
+    body = sent.json
+    assert body["messages"] == [{"role": "user", "content": "Reply with OK only."}]
+    assert (body["max_tokens"], body["temperature"], body.get("stream", False)) == (32, 0, False)
+    assert any("object chat.completion" in note for note in record["notes"])
+    assert "error_code" not in record
+    _validated_recently(record)
+    assert "integration check passed" in result.stderr
+    _assert_no_key(result.stdout, result.stderr)
+
+
+def test_without_a_key_it_checks_the_offline_simulator_and_says_so() -> None:
+    result = run_cli("check")
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert (record["integration_status"], record["provider_mode"]) == (
+        "passed",
+        "offline-simulator",
+    )
+    assert record["endpoint"].startswith("http://127.0.0.1:") and record["request_id"]
+    assert "offline simulator" in record["notes"][0]
+    assert "offline simulator" in result.stderr
+
+
+def test_record_to_a_file_and_json_line_on_stdout(sim: Any, tmp_path: Path) -> None:
+    target = tmp_path / "record.json"
+    args = ["check", "--base-url", sim.base_url, "-o", str(target)]
+    quiet = run_cli(*args, env=ENV)
+    assert quiet.exit_code == 0 and quiet.stdout == ""
+    assert f"record written to {target}" in quiet.stderr
+    assert json.loads(target.read_text(encoding="utf-8"))["integration_status"] == "passed"
+    machine = run_cli(*args, "--json", env=ENV)
+    assert machine.exit_code == 0 and machine.stderr == ""
+    (line,) = machine.stdout.splitlines()
+    assert json.loads(line) == json.loads(target.read_text(encoding="utf-8"))
+    assert [p.name for p in tmp_path.iterdir()] == ["record.json"]
+    _assert_no_key(target.read_text(encoding="utf-8"), machine.stdout, quiet.stderr)
+
+
+@pytest.mark.parametrize(
+    ("faults", "exit_code", "error_code", "status", "action", "attempts"),
+    [
+        (["401"], 3, "invalid_api_key", 401, "request a new API key", 1),
+        (["402"], 4, "insufficient_balance", 402, "top up the balance", 1),
+        (
+            ["429:0", "429:0"],
+            5,
+            "rate_limit_exceeded",
+            429,
+            "retried with backoff 1 times; report the failure",
+            2,
+        ),
+        (
+            ["503", "503"],
+            6,
+            "all_providers_failed",
+            503,
+            "retried with backoff 1 times; report the failure",
+            2,
+        ),
+    ],
+)
+def test_each_failure_writes_the_failure_record_and_exits_like_chat(
+    sim: Any,
+    isolated_environment: Path,
+    tmp_path: Path,
+    faults: list[str],
+    exit_code: int,
+    error_code: str,
+    status: int,
+    action: str,
+    attempts: int,
+) -> None:
+    write_config(isolated_environment, FAST_RETRY_CONFIG)
+    sim.state.enqueue_faults(faults)
+    target = tmp_path / "failure.json"
+    result = run_cli("check", "--base-url", sim.base_url, "-o", str(target), env=ENV)
+    assert result.exit_code == exit_code, result.stderr
+    record = json.loads(target.read_text(encoding="utf-8"))
+    assert record["integration_status"] == "failed"
+    assert (record["error_code"], record["http_status"]) == (error_code, status)
+    assert record["recommended_action"] == action
+    assert record["attempts"] == attempts == len(sim.state.requests)
+    assert record["request_id"] == sim.state.requests[-1].request_id
+    _validated_recently(record)
+    assert f"{error_code} (HTTP {status})" in result.stderr
+    assert sim.state.pending_faults == []
+
+
+def test_a_refused_connection_is_a_failure_record_with_exit_6(isolated_environment: Path) -> None:
+    write_config(isolated_environment, FAST_RETRY_CONFIG)
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v1"
+    result = run_cli("check", "--base-url", url, "--json", env=ENV)
+    assert result.exit_code == 6, result.stderr
+    record = json.loads(result.stdout)
+    assert (record["error_code"], record["http_status"]) == ("connection_error", None)
+    assert record["recommended_action"].startswith("check the base URL/network")
+    assert record["endpoint"] == url and record["attempts"] == 2
+
+
+def test_a_key_echoed_by_a_hostile_upstream_never_reaches_the_record(
+    sim: Any, tmp_path: Path
+) -> None:
+    sim.state.enqueue_faults(["leak_key"])
+    target = tmp_path / "failure.json"
+    result = run_cli("check", "--base-url", sim.base_url, "-o", str(target), "--json", env=ENV)
+    assert result.exit_code == 3
+    text = target.read_text(encoding="utf-8")
+    assert json.loads(text)["error_code"] == "invalid_api_key"
+    assert "credentials" in text  # the message is there, the key is not
+    _assert_no_key(text, result.stdout, result.stderr)
+
+
+def test_media_checks_are_not_available_yet(sim: Any) -> None:
+    result = run_cli("check", "--media", "--base-url", sim.base_url, env=ENV)
+    assert result.exit_code == 2
+    assert "media checks are not available in this version" in result.stderr
+    assert sim.state.requests == []
+
+
+def test_an_unwritable_record_file_exits_2(sim: Any, tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "record.json"
+    result = run_cli("check", "--base-url", sim.base_url, "-o", str(target), env=ENV)
+    assert result.exit_code == 2 and "cannot write the record" in result.stderr
+
+
+class _Reply:
+    """An SDK raw response as `_validate` reads it: a status, headers and the body bytes."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        self.status_code = status
+        self.headers = {"x-gateway-request-id": "req123"}
+        content = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.http_response = type("Body", (), {"content": content})()
+
+
+GOOD = {"object": "chat.completion", "choices": [{"message": {"content": "OK"}}]}
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "needle"),
+    [
+        (201, GOOD, "expected 200"),
+        (200, b"<html>", "not JSON"),
+        (200, {**GOOD, "object": "list"}, "object is 'list'"),
+        (200, {**GOOD, "choices": []}, "choices is missing or empty"),
+        (200, {**GOOD, "choices": [{"message": {"content": None}}]}, "content is null"),
+    ],
+)
+def test_replies_off_the_contract_are_refused(status: int, body: Any, needle: str) -> None:
+    """The simulator always keeps the contract, so these replies are built by hand."""
+    with pytest.raises(_ContractError, match=needle) as caught:
+        _validate(_Reply(status, body))
+    assert caught.value.request_id == "req123"
+    streamed = {**GOOD, "object": "chat.completion.chunk"}
+    assert _validate(_Reply(200, streamed))["object"] == "chat.completion.chunk"

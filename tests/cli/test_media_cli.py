@@ -1,0 +1,239 @@
+"""`alltoken-agent image`, `video` and `jobs`: the CLI in-process, the simulator over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from alltoken_agent import Gateway, MediaJobError
+from alltoken_agent.media import PollPolicy
+from alltoken_agent.store import Store
+from tests.cli.helpers import FAST_RETRY_CONFIG, ndjson, run_cli, write_config
+from tests.gateway.helpers import TEST_KEY
+
+
+@pytest.fixture(autouse=True)
+def key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALLTOKEN_API_KEY", TEST_KEY)
+    monkeypatch.setenv("TOKENHUB_API_KEY", TEST_KEY)
+
+
+@pytest.fixture
+def fast_sim(sim: Any) -> Any:
+    sim.state.media.image_seconds = 0.05
+    sim.state.media.video_seconds = 0.1
+    return sim
+
+
+def _jobs() -> list[Any]:
+    with Store() as store:
+        return store.media_jobs.list_jobs()
+
+
+def test_image_json_events_and_the_saved_file(fast_sim: Any, tmp_path: Path) -> None:
+    target = tmp_path / "fox.webp"
+    result = run_cli(
+        "image", "a red fox", "--size", "64x48", "-o", str(target),
+        "--base-url", fast_sim.base_url, "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    events = ndjson(result.stdout)
+    names = [e["event"] for e in events]
+    assert names[0] == "job:submitted" and names[-2:] == ["job:saved", "job:done"]
+    assert set(names) <= {"job:submitted", "job:status", "job:saved", "job:done"}
+    submitted, done = events[0], events[-1]
+    assert submitted["task_id"].startswith("igen_") and submitted["model"] == "gpt-image-2"
+    assert done["paths"] == [str(target)] and done["job_id"] == submitted["job_id"]
+    with Image.open(target) as image:
+        assert (image.format, image.size) == ("WEBP", (64, 48))
+
+
+def test_image_quiet_output_prints_the_path_on_stdout(fast_sim: Any, tmp_path: Path) -> None:
+    result = run_cli("image", "a fox", "-o", str(tmp_path), "--base-url", fast_sim.base_url)
+    assert result.exit_code == 0, result.stderr
+    (line,) = result.stdout.splitlines()
+    assert Path(line).parent == tmp_path and Path(line).is_file()
+    assert "submitted to gpt-image-2" in result.stderr and "saved" in result.stderr
+
+
+def test_image_batch_reports_each_failure_and_keeps_the_rest(fast_sim: Any, tmp_path: Path) -> None:
+    batch = tmp_path / "prompts.txt"
+    batch.write_text("# foxes\na red fox\n\na blue fox\na green fox\n")
+    fast_sim.state.media.enqueue_job_faults(["fail"])  # the first create, concurrency 1
+    result = run_cli(
+        "image", "--batch", str(batch), "--concurrency", "1", "-o", str(tmp_path / "out"),
+        "--base-url", fast_sim.base_url, "--json",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    events = ndjson(result.stdout)
+    (error,) = [e for e in events if e["event"] == "error"]
+    assert (error["index"], error["prompt"], error["type"]) == (0, "a red fox", "MediaJobError")
+    assert len([e for e in events if e["event"] == "job:done"]) == 2
+    assert len(list((tmp_path / "out").iterdir())) == 2
+    assert "failed on the gateway" in result.stderr
+
+
+def test_bad_image_options_exit_2_before_any_request(fast_sim: Any, tmp_path: Path) -> None:
+    result = run_cli("image", "a fox", "--size", "100x100", "--base-url", fast_sim.base_url)
+    assert result.exit_code == 2 and "multiples of 16" in result.stderr
+    assert fast_sim.state.requests == []
+
+
+def test_polling_that_keeps_failing_exits_with_the_gateway_code_and_a_resume_hint(
+    fast_sim: Any, tmp_path: Path, isolated_environment: Path
+) -> None:
+    write_config(isolated_environment, FAST_RETRY_CONFIG)
+    fast_sim.state.enqueue_faults(["slow:0", "503", "503"])  # the create passes, polls fail
+    result = run_cli("image", "a fox", "-o", str(tmp_path), "--base-url", fast_sim.base_url)
+    assert result.exit_code == 6, result.stderr  # UNAVAILABLE, from the 503 underneath
+    (job,) = _jobs()
+    assert job.status == "pending"
+    assert f"alltoken-agent jobs resume {job.id}" in result.stderr
+    resumed = run_cli("jobs", "resume", "--base-url", fast_sim.base_url)  # every pending job
+    assert resumed.exit_code == 0, resumed.stderr
+    assert Path(resumed.stdout.strip()).is_file()
+    assert fast_sim.state.media.submits == {"image": 1}
+
+
+def test_video_with_a_local_first_frame_and_json(fast_sim: Any, tmp_path: Path) -> None:
+    frame = tmp_path / "start.png"
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(buffer, "PNG")
+    frame.write_bytes(buffer.getvalue())
+    result = run_cli(
+        "video", "the fox turns", "-m", "seedance-2.0", "--first-frame", str(frame),
+        "--duration", "5", "-o", str(tmp_path / "clip.mp4"),
+        "--base-url", fast_sim.base_url, "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    names = [e["event"] for e in ndjson(result.stdout)]
+    assert "job:download" in names and names[-1] == "job:done"
+    assert (tmp_path / "clip.mp4").read_bytes()[4:8] == b"ftyp"
+    create = next(r for r in fast_sim.state.requests if r.path == "/v1/videos/generations")
+    assert create.json["content"][0]["upload_id"].startswith("upl_")
+
+
+def test_video_refuses_a_frame_that_is_not_an_image(fast_sim: Any, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    result = run_cli(
+        "video", "a fox", "--first-frame", str(notes), "--base-url", fast_sim.base_url, "--json"
+    )
+    assert result.exit_code == 2
+    (error,) = ndjson(result.stdout)
+    assert error["event"] == "error" and "PNG, JPEG or WebP" in error["message"]
+    assert fast_sim.state.requests == []
+
+
+def test_video_failures_exit_1_and_are_journaled(fast_sim: Any, tmp_path: Path) -> None:
+    fast_sim.state.media.enqueue_job_faults(["expire"])
+    result = run_cli("video", "a fox", "-o", str(tmp_path), "--base-url", fast_sim.base_url)
+    assert result.exit_code == 1
+    assert "expired" in result.stderr and "submit it again" in result.stderr
+    assert [j.status for j in _jobs()] == ["expired"]
+
+
+def test_jobs_list_show_and_their_json(fast_sim: Any, tmp_path: Path) -> None:
+    made = run_cli("image", "a fox", "-o", str(tmp_path), "--base-url", fast_sim.base_url, "--json")
+    job_id = ndjson(made.stdout)[0]["job_id"]
+    listed = run_cli("jobs")
+    assert listed.exit_code == 0 and job_id in listed.stdout and "completed" in listed.stdout
+    (row,) = ndjson(run_cli("jobs", "list", "--json").stdout)
+    assert (row["event"], row["id"], row["status"], row["kind"]) == (
+        "job", job_id, "completed", "image",
+    )  # fmt: skip
+    assert ndjson(run_cli("jobs", "list", "--status", "pending", "--json").stdout) == []
+    shown = run_cli("jobs", "show", job_id)
+    assert shown.exit_code == 0 and "idempotency_key:" in shown.stdout
+    (detail,) = ndjson(run_cli("jobs", "show", row["task_id"], "--json").stdout)
+    assert detail["id"] == job_id and detail["files"][0]["path"].startswith(str(tmp_path))
+    missing = run_cli("jobs", "show", "job_nope")
+    assert missing.exit_code == 2 and "no media job" in missing.stderr
+    again = run_cli("jobs", "resume", job_id)  # finished: no request, just where it is
+    assert again.exit_code == 0 and again.stdout.strip() == detail["files"][0]["path"]
+
+
+def test_jobs_resume_without_pending_jobs_says_so() -> None:
+    result = run_cli("jobs", "resume")
+    assert result.exit_code == 0 and "no pending media jobs" in result.stderr
+
+
+def test_jobs_cancel_a_running_video(fast_sim: Any, tmp_path: Path) -> None:
+    fast_sim.state.media.video_seconds = 60
+
+    async def leave_pending() -> None:
+        async with Gateway("alltoken", base_url=fast_sim.base_url, api_key=TEST_KEY) as gateway:
+            with pytest.raises(MediaJobError, match="stays pending"):
+                await gateway.videos.generate(
+                    "a fox", save_to=tmp_path, poll=PollPolicy(initial=0.01, deadline=0.05)
+                )
+
+    asyncio.run(leave_pending())
+    (job,) = _jobs()
+    result = run_cli("jobs", "cancel", job.id, "--base-url", fast_sim.base_url, "--json")
+    assert result.exit_code == 0, result.stderr
+    (event,) = ndjson(result.stdout)
+    assert event == {
+        "event": "job:cancelled", "job_id": job.id, "task_id": job.task_id, "status": "cancelled",
+    }  # fmt: skip
+    assert [j.status for j in _jobs()] == ["cancelled"]
+    again = run_cli("jobs", "cancel", job.id, "--base-url", fast_sim.base_url)
+    assert again.exit_code == 2 and "already ended" in again.stderr
+
+
+def test_jobs_cancel_refuses_an_image_job(fast_sim: Any, tmp_path: Path) -> None:
+    made = run_cli("image", "a fox", "-o", str(tmp_path), "--base-url", fast_sim.base_url, "--json")
+    job_id = ndjson(made.stdout)[0]["job_id"]
+    result = run_cli("jobs", "cancel", job_id, "--base-url", fast_sim.base_url)
+    assert result.exit_code == 2 and "cannot be cancelled" in result.stderr
+
+
+def test_help_shows_examples() -> None:
+    for command in (["image"], ["video"], ["jobs"]):
+        result = run_cli(*command, "--help")
+        assert result.exit_code == 0 and "Examples:" in result.stdout
+
+
+def test_the_live_display_follows_a_job_through_every_event(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from alltoken_agent.cli.media import JobDisplay
+    from alltoken_agent.cli.output import EventWriter
+    from alltoken_agent.media import (
+        JobDoneEvent,
+        JobDownloadEvent,
+        JobSavedEvent,
+        JobStatusEvent,
+        JobSubmittedEvent,
+    )
+
+    display = JobDisplay(EventWriter(enabled=False), live=True)
+    path = tmp_path / "clip.mp4"
+    common: dict[str, Any] = {"job_id": "job_1", "kind": "video"}
+    for event in (
+        JobSubmittedEvent(**common, model="m", provider="p", task_id="vgen_1"),
+        JobStatusEvent(
+            **common, task_id="vgen_1", status="processing", remote_status=None, elapsed=1
+        ),
+        JobDownloadEvent(**common, path=path, received=50, total=100),
+        JobSavedEvent(**common, path=path, mime_type="video/mp4", size=100),
+        JobDoneEvent(**common, task_id="vgen_1", paths=(path,), elapsed=2),
+    ):
+        display(event)
+    display.close()
+    assert display.saved == [path] and display.unfinished == {}
+    assert "job_1" in capsys.readouterr().err
+
+
+def test_image_offline_runs_on_the_built_in_simulator(tmp_path: Path) -> None:
+    result = run_cli("image", "a fox", "--offline", "-o", str(tmp_path / "fox.png"))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == str(tmp_path / "fox.png")
+    with Image.open(tmp_path / "fox.png") as image:
+        assert image.format == "PNG"

@@ -1,0 +1,131 @@
+"""`alltoken-agent usage`: the local ledger as a table, JSON or CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from rich.console import Console
+
+from alltoken_agent.cli.usage import render_rich
+from alltoken_agent.ledger import Ledger
+from alltoken_agent.store import Store
+from tests.cli.helpers import run_cli
+from tests.ledger.helpers import gateway_cost, make_record
+
+NOW = datetime.now(timezone.utc)
+
+
+@pytest.fixture
+def recorded() -> None:
+    """Four requests in the default store (under the test's ALLTOKEN_AGENT_HOME)."""
+    with Store() as store:
+        ledger = Ledger(store)
+        ledger.record(
+            make_record(started_at=NOW - timedelta(days=2), cost=gateway_cost("0.0100000000"))
+        )
+        ledger.record(
+            make_record(
+                started_at=NOW - timedelta(hours=1),
+                cost=gateway_cost("0.0000188000"),
+                tags={"session": "work"},
+            )
+        )
+        ledger.record(
+            make_record(started_at=NOW, model="mystery-1", cost=None, tags={"session": "work"})
+        )
+        ledger.record(make_record(started_at=NOW - timedelta(days=30), cost=gateway_cost("9")))
+
+
+def test_piped_output_is_a_plain_table_with_totals(recorded: None) -> None:
+    result = run_cli("usage")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Usage since ") and lines[0].endswith("by model")
+    assert lines[1].split()[:2] == ["Model", "Requests"]
+    nano = next(line for line in lines if line.startswith("gpt-5.4-nano"))
+    assert nano.split()[1:4] == ["2", "20", "40"] and "$0.010019" in nano
+    total = next(line for line in lines if line.startswith("Total"))
+    assert total.split()[1] == "3" and "$0.010019" in total  # the 30-day-old one is outside 7d
+    assert lines[-1] == "1 request with unknown cost (not in the totals)"
+    assert "│" not in result.stdout and "\x1b[" not in result.stdout
+
+
+def test_json_is_one_document_with_exact_costs(recorded: None) -> None:
+    result = run_cli("usage", "--json", "--since", "60d", "--by", "session")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["by"] == "session" and document["currency"] == "USD"
+    totals = document["totals"]
+    assert totals["cost"] == "9.0100188000" and totals["requests"] == 4
+    assert totals["unknown_cost_requests"] == 1
+    rows = {row["key"]: row for row in document["rows"]}
+    assert rows["work"]["cost"] == "0.0000188000" and rows["work"]["unknown_cost_requests"] == 1
+    assert rows[None]["requests"] == 2
+
+
+def test_csv_has_a_header_and_one_line_per_group(recorded: None) -> None:
+    result = run_cli("usage", "--csv", "--by", "day", "--since", "3d")
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(rows[0]) == [
+        "day",
+        "requests",
+        "prompt_tokens",
+        "completion_tokens",
+        "cost",
+        "unknown_cost_requests",
+    ]
+    assert [row["day"] for row in rows] == sorted(row["day"] for row in rows)
+    assert sum(Decimal(row["cost"]) for row in rows) == Decimal("0.0100188000")
+    assert sum(int(row["requests"]) for row in rows) == 3
+
+
+def test_session_filter(recorded: None) -> None:
+    result = run_cli("usage", "--json", "--session", "work")
+    document = json.loads(result.stdout)
+    assert document["session"] == "work" and document["totals"]["requests"] == 2
+
+
+def test_an_empty_ledger_says_so() -> None:
+    result = run_cli("usage")
+    assert result.exit_code == 0
+    assert "No requests recorded" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--since", "yesterday"], "--since: cannot read 'yesterday'"),
+        (["--since", "2999-01-01"], "in the future"),
+        (["--by", "provider"], "--by 'provider' is not one of model, day, session"),
+        (["--json", "--csv"], "choose one of --json and --csv"),
+    ],
+)
+def test_bad_input_exits_2_with_a_clear_line(args: list[str], needle: str) -> None:
+    result = run_cli("usage", *args)
+    assert result.exit_code == 2
+    assert needle in result.stderr and result.stdout == ""
+    assert "Traceback" not in result.stderr
+
+
+def test_a_terminal_gets_a_rich_table_and_a_bar_per_day(recorded: None) -> None:
+    with Store() as store:
+        ledger = Ledger(store)
+        since = NOW - timedelta(days=3)
+        report, daily = ledger.report(since, "model"), ledger.report(since, "day")
+    out = io.StringIO()
+    render_rich(report, Console(file=out, force_terminal=True, width=110), daily=daily)
+    text = out.getvalue()
+    assert "gpt-5.4-nano" in text and "│" in text and "Total" in text
+    assert "1 request with unknown cost" in text
+    assert "Spend per day (UTC)" in text and "█" in text
+    chart = text[text.index("Spend per day") :]
+    # One row per day of the period, days without requests too, so gaps show.
+    days = [(NOW - timedelta(days=n)).date().isoformat() for n in range(4)]
+    assert all(day in chart for day in days)
+    assert chart.count("$0.00\n") >= 1

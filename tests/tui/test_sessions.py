@@ -1,0 +1,106 @@
+"""Sessions: finished turns are stored; /sessions and --session resume a conversation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from textual.widgets import OptionList
+
+from alltoken_agent.store import Store
+from alltoken_agent.tui.screens import SessionsScreen
+from alltoken_agent.tui.sessions import default_session_name
+from alltoken_agent.tui.widgets import StatusBar, UserMessage
+from tests.tui.conftest import SESSION
+from tests.tui.helpers import send, settle, transcript, wait_for
+
+YESTERDAY = [
+    {"role": "user", "content": "My name is Ada."},
+    {"role": "assistant", "content": "Nice to meet you, Ada."},
+]
+
+
+def last_chat_request(sim: Any) -> Any:
+    return [r for r in sim.state.requests if r.path.endswith("/chat/completions")][-1]
+
+
+def store_yesterday(store: Store) -> None:
+    record = store.sessions.create_session(name="yesterday", model="glm-5")
+    store.sessions.append_messages(record.id, YESTERDAY)
+
+
+def test_a_new_session_is_named_by_date_and_time() -> None:
+    assert default_session_name(datetime(2026, 5, 1, 14, 3, 7)) == "chat 2026-05-01 14:03:07"
+
+
+async def test_every_finished_turn_is_stored_in_a_new_session(build: Any, store: Store) -> None:
+    app = build()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "Hello")
+        assert app.query_one(StatusBar).session == SESSION
+        await send(pilot, "What is 2+3?")
+    record = store.sessions.find_session(SESSION)
+    assert record is not None and record.model == "minimax-m2.7"
+    messages = store.sessions.load_messages(record.id)
+    assert [m["role"] for m in messages] == [
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+    ]
+    assert record.instructions == "You are a helpful assistant."
+
+
+async def test_sessions_lists_stored_sessions_and_resumes_one(
+    build: Any, store: Store, sim: Any
+) -> None:
+    store_yesterday(store)
+    app = build()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "/sessions")
+        screen = app.screen
+        assert isinstance(screen, SessionsScreen)
+        options = screen.query_one(OptionList)
+        await wait_for(pilot, lambda: options.option_count == 1)
+        row = str(options.get_option_at_index(0).prompt)
+        assert "yesterday" in row and "2 messages" in row
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, SessionsScreen)
+        assert "you: My name is Ada." in transcript(app)
+        assert "assistant: Nice to meet you, Ada." in transcript(app)
+        assert app.query_one(StatusBar).session == "yesterday"
+        assert app.agent.model == "glm-5"
+        await pilot.press("up")
+        assert app.prompt.text == "My name is Ada."
+        app.prompt.clear()
+        await send(pilot, "What is my name?")
+    request = last_chat_request(sim)
+    assert request.json["model"] == "glm-5"
+    assert request.json["messages"][1:] == [
+        *YESTERDAY,
+        {"role": "user", "content": "What is my name?"},
+    ]
+    record = store.sessions.find_session("yesterday")
+    assert record is not None and record.message_count == 4
+    assert store.sessions.find_session(SESSION) is None
+
+
+async def test_the_session_option_resumes_at_start(build: Any, store: Store, sim: Any) -> None:
+    store_yesterday(store)
+    app = build(session="yesterday")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert len(app.query(UserMessage)) == 1
+        await send(pilot, "And now?")
+    assert last_chat_request(sim).json["messages"][1:3] == YESTERDAY
+
+
+async def test_sessions_without_a_store_says_so(build: Any) -> None:
+    app = build(store=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "/sessions")
+        assert not isinstance(app.screen, SessionsScreen)
+        assert "No session store is open" in transcript(app)
