@@ -29,6 +29,13 @@ output_per_1k = "0.00125"
 [budget]
 daily_usd = "5.00"               # stop before a request that would cross it
 warn_at = 0.8                    # warning event at 80 %
+
+[context]
+policy = "trim"                  # trim the oldest turns to fit, or "fail"
+lengths = { "my-model" = 32000 } # context length per model, over the catalog's
+
+[approval]
+tools = ["web_search"]           # calls a person must approve first
 ```
 
 A ``[providers.NAME]`` table whose NAME is a built-in profile overrides only the
@@ -140,6 +147,21 @@ class ServerSettings(_Section):
     shutdown_grace: float = Field(default=20.0, ge=0)
 
 
+class ContextSettings(_Section):
+    """How the agent fits long conversations into a model's context window."""
+
+    policy: Literal["trim", "fail"] = "trim"
+    """``trim`` drops the oldest turns; ``fail`` raises instead."""
+    lengths: dict[str, int] = Field(default_factory=dict)
+    """Context length in tokens per model id, over the catalog's."""
+
+
+class ApprovalSettings(_Section):
+    """Tools whose calls a person must approve first (MCP tools included, by name)."""
+
+    tools: list[str] = Field(default_factory=list)
+
+
 class Config(_Section):
     """The whole config file."""
 
@@ -151,6 +173,8 @@ class Config(_Section):
     families: dict[str, FamilySettings] = Field(default_factory=dict)
     prices: dict[str, PriceSettings] = Field(default_factory=dict)
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
+    context: ContextSettings = Field(default_factory=ContextSettings)
+    approval: ApprovalSettings = Field(default_factory=ApprovalSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
 
 

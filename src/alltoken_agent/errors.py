@@ -20,6 +20,7 @@ AllTokenAgentError
 │   └── AllModelsFailedError     every model of a fallback chain failed; holds each attempt
 ├── AgentError                   the agent's run could not finish as asked
 │   ├── MaxStepsExceededError    the tool loop hit max_steps before a final answer
+│   ├── ContextLengthError       the conversation does not fit the model's context
 │   └── OutputValidationError    the reply did not match output_type, even after a retry
 ├── ToolError                    a tool failed; the agent turns it into a result for the model
 │   ├── CalculationError         (agent/calculator.py) bad or unsafe arithmetic
@@ -237,6 +238,12 @@ class MaxStepsExceededError(AgentError):
         self.result = result
 
 
+class ContextLengthError(AgentError):
+    """The conversation does not fit the model's context window (and may not be trimmed)."""
+
+    code = "context_length_exceeded"
+
+
 class OutputValidationError(AgentError):
     """The reply did not validate against ``output_type``, also after one retry.
 
@@ -260,4 +267,26 @@ class BudgetExceededError(AllTokenAgentError):
 
 
 class MediaJobError(AllTokenAgentError):
-    """An image or video job failed, expired or was cancelled."""
+    """An image or video job failed, expired or was cancelled.
+
+    Attributes:
+        job_id: The local job id (``alltoken-agent jobs show JOB_ID``), when known.
+        status: The job's status in the journal (``failed``, ``expired``, ...).
+        code: The gateway's error code for the job, when it gave one.
+    """
+
+    code: str | None = "media_job_failed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        job_id: str | None = None,
+        status: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+        self.status = status
+        if code is not None:
+            self.code = code

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alltoken_agent.agent.agent import DEFAULT_INSTRUCTIONS, DEFAULT_MODEL, Agent, AgentRun
+from alltoken_agent.agent.approval import ApprovalDecision, ApprovalHandler, ApprovalRequest
 from alltoken_agent.agent.builtin_tools import (
     BUILTIN_TOOLS,
     DEFAULT_TOOL_NAMES,
@@ -16,10 +17,13 @@ from alltoken_agent.agent.content import image, text
 from alltoken_agent.agent.events import (
     EVENT_NAMES,
     AgentEvent,
+    BudgetWarningEvent,
+    ContextTrimmedEvent,
     CostEvent,
     ErrorEvent,
     MessageAssistantEvent,
     MessageUserEvent,
+    ModelChosenEvent,
     ModelFallbackEvent,
     NoticeEvent,
     ReasoningDeltaEvent,
@@ -28,6 +32,7 @@ from alltoken_agent.agent.events import (
     StreamStartEvent,
     ThinkingEndEvent,
     ThinkingStartEvent,
+    ToolApprovalEvent,
     ToolCallEvent,
     ToolResultEvent,
     UsageEvent,
@@ -44,13 +49,19 @@ __all__ = [
     "DEFAULT_TOOL_NAMES",
     "EVENT_NAMES",
     "Agent",
+    "ApprovalDecision",
+    "ApprovalHandler",
+    "ApprovalRequest",
     "AgentEvent",
     "AgentRun",
+    "BudgetWarningEvent",
+    "ContextTrimmedEvent",
     "CostEvent",
     "ErrorEvent",
     "FamilyTable",
     "MessageAssistantEvent",
     "MessageUserEvent",
+    "ModelChosenEvent",
     "ModelFallbackEvent",
     "ModelFamily",
     "ModelRetry",
@@ -63,6 +74,7 @@ __all__ = [
     "ThinkingEndEvent",
     "ThinkingStartEvent",
     "Tool",
+    "ToolApprovalEvent",
     "ToolCallEvent",
     "ToolCallRecord",
     "ToolContext",

@@ -11,8 +11,10 @@ from typing import Any, Generic, overload
 
 from typing_extensions import TypeVar
 
+from alltoken_agent.agent.approval import ApprovalHandler
 from alltoken_agent.agent.budget_guard import BudgetGuard
 from alltoken_agent.agent.builtin_tools import web_search
+from alltoken_agent.agent.context import ContextPolicy
 from alltoken_agent.agent.events import (
     AgentEvent,
     ErrorEvent,
@@ -28,7 +30,7 @@ from alltoken_agent.agent.result import RunResult
 from alltoken_agent.agent.tools import Tool, as_tool, check_unique_names
 from alltoken_agent.catalog import Catalog, PriceLookup, Requirements, is_auto
 from alltoken_agent.config import Config
-from alltoken_agent.errors import UserError
+from alltoken_agent.errors import GatewayError, UserError
 from alltoken_agent.gateway import Gateway
 from alltoken_agent.ledger import Budget, RunningBudget
 
@@ -87,6 +89,10 @@ class Agent(Generic[OutputT]):
         budget_usd: Decimal | float | str | None = ...,
         budgets: Iterable[Budget] = ...,
         prices: PriceLookup | None = ...,
+        approval_handler: ApprovalHandler | None = ...,
+        require_approval: Iterable[str] = ...,
+        context_policy: ContextPolicy | None = ...,
+        context_length: int | None = ...,
         **request_defaults: Any,
     ) -> None: ...
 
@@ -109,6 +115,10 @@ class Agent(Generic[OutputT]):
         budget_usd: Decimal | float | str | None = ...,
         budgets: Iterable[Budget] = ...,
         prices: PriceLookup | None = ...,
+        approval_handler: ApprovalHandler | None = ...,
+        require_approval: Iterable[str] = ...,
+        context_policy: ContextPolicy | None = ...,
+        context_length: int | None = ...,
         **request_defaults: Any,
     ) -> None: ...
 
@@ -130,6 +140,10 @@ class Agent(Generic[OutputT]):
         budget_usd: Decimal | float | str | None = None,
         budgets: Iterable[Budget] = (),
         prices: PriceLookup | None = None,
+        approval_handler: ApprovalHandler | None = None,
+        require_approval: Iterable[str] = (),
+        context_policy: ContextPolicy | None = None,
+        context_length: int | None = None,
         **request_defaults: Any,
     ) -> None:
         """Create an agent.
@@ -160,6 +174,16 @@ class Agent(Generic[OutputT]):
                 from ``alltoken_agent.ledger.Budgets.from_config``).
             prices: Model prices, to estimate a request before it is sent and to
                 count requests whose cost the gateway does not report.
+            approval_handler: Decides calls of tools that need approval (sync or
+                async; returns ``ApprovalDecision`` or a bool). Without one such
+                calls are denied, with a reason the model reads.
+            require_approval: Tool names that need approval, besides tools made with
+                ``@tool(requires_approval=True)`` and the config's ``[approval]``.
+            context_policy: ``trim`` (default; from the config's ``[context]``) drops
+                the oldest turns so a request fits the model's context; ``fail``
+                raises ``ContextLengthError``.
+            context_length: The context window in tokens for every model of this
+                agent, over the config's and the catalog's.
             **request_defaults: Extra request fields sent with every request.
 
         Raises:
@@ -193,6 +217,11 @@ class Agent(Generic[OutputT]):
         if history:
             self._messages.extend(copy.deepcopy(m) for m in history if m.get("role") != "system")
         self._sync_loop: asyncio.AbstractEventLoop | None = None
+        self.approval_handler = approval_handler
+        self._approval_names = set(require_approval) | set(self._config.approval.tools)
+        self.context_policy: ContextPolicy = context_policy or self._config.context.policy
+        self.context_length = context_length
+        self._catalog_lengths: dict[str, int] | None = None
         self.id = f"agent_{secrets.token_hex(6)}"
         """Tags this agent's requests (``agent``), so records and budgets can tell them apart."""
         self.prices = prices
@@ -374,6 +403,10 @@ class Agent(Generic[OutputT]):
             tools_for=self._tools_for,
             output=output,
             tags={"agent": self.id},
+            approval=self.approval_handler,
+            needs_approval=lambda tool: tool.requires_approval or tool.name in self._approval_names,
+            context_policy=self.context_policy,
+            context_lookup=self._catalog_context_length,
             before_request=BudgetGuard(self._budgets, self.prices).check,
             deltas=deltas
             if deltas is not None
@@ -394,6 +427,7 @@ class Agent(Generic[OutputT]):
             for event in await self._resolve_auto_models(turn, content):
                 await self._hooks.emit(event)
                 yield event
+            turn.settings.context_limits = self._context_limits(turn.settings.models)
             notice = self._search_notice(turn.settings.models[0])
             if notice is not None:
                 await self._hooks.emit(notice)
@@ -429,6 +463,26 @@ class Agent(Generic[OutputT]):
             resolved.append(spec)
         turn.settings.models = resolved
         return events
+
+    def _context_limits(self, models: Sequence[str]) -> dict[str, int]:
+        """Context lengths known without asking: this agent's, else the config's."""
+        configured = self._config.context.lengths
+        limits = {m: self.context_length or configured.get(m) for m in models}
+        return {m: length for m, length in limits.items() if length}
+
+    async def _catalog_context_length(self, model: str) -> int | None:
+        """The catalog's context length for ``model``, fetched once per agent."""
+        if self._catalog_lengths is None:
+            self._catalog_lengths = {}
+            if self.gateway.models.public_base_url is not None:
+                try:
+                    entries = await Catalog(self.gateway).entries()
+                except GatewayError:
+                    entries = []  # unknown: send as is, and the gateway will say
+                self._catalog_lengths = {
+                    e.id: e.context_length for e in entries if e.context_length
+                }
+        return self._catalog_lengths.get(model)
 
     def _native_search(self, model: str) -> bool:
         provider = self.gateway.provider

@@ -129,6 +129,32 @@ class ToolResultEvent(_Event):
 
 
 @dataclass(frozen=True)
+class ToolApprovalEvent(_Event):
+    """A call that needed approval was decided: ``allow``, ``deny`` or ``edit``."""
+
+    tool_name: str
+    arguments: Any
+    """The arguments the tool runs with (the edited ones after ``edit``)."""
+    call_id: str
+    decision: str
+    reason: str | None = None
+    name: Literal["tool:approval"] = field(default="tool:approval", repr=False)
+
+
+@dataclass(frozen=True)
+class ContextTrimmedEvent(_Event):
+    """The oldest turns were left out of a request so it fits the model's context."""
+
+    model: str
+    dropped: int
+    """Messages left out."""
+    tokens_before: int
+    tokens_after: int
+    limit: int
+    name: Literal["context:trimmed"] = field(default="context:trimmed", repr=False)
+
+
+@dataclass(frozen=True)
 class UsageEvent(_Event):
     """Token usage of one model request."""
 
@@ -205,6 +231,8 @@ AgentEvent = (
     | ThinkingEndEvent
     | ToolCallEvent
     | ToolResultEvent
+    | ToolApprovalEvent
+    | ContextTrimmedEvent
     | UsageEvent
     | CostEvent
     | ModelFallbackEvent
@@ -225,6 +253,8 @@ EventName = Literal[
     "thinking:end",
     "tool:call",
     "tool:result",
+    "tool:approval",
+    "context:trimmed",
     "usage",
     "cost",
     "model:fallback",

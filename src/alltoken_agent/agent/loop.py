@@ -9,14 +9,29 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
+from alltoken_agent.agent.approval import (
+    ApprovalDecision,
+    ApprovalHandler,
+    ApprovalRequest,
+    decide,
+    denied_result,
+    edited_note,
+)
+from alltoken_agent.agent.context import (
+    ASSUMED_CONTEXT,
+    ContextPolicy,
+    fit_messages,
+    request_tokens,
+)
 from alltoken_agent.agent.events import (
     AgentEvent,
+    ContextTrimmedEvent,
     CostEvent,
     MessageAssistantEvent,
     ModelFallbackEvent,
@@ -26,6 +41,7 @@ from alltoken_agent.agent.events import (
     StreamStartEvent,
     ThinkingEndEvent,
     ThinkingStartEvent,
+    ToolApprovalEvent,
     ToolCallEvent,
     ToolResultEvent,
     UsageEvent,
@@ -58,7 +74,7 @@ from alltoken_agent.gateway import (
     ReasoningDelta,
     request_tags,
 )
-from alltoken_agent.gateway.types import Usage
+from alltoken_agent.gateway.types import ToolCall, Usage
 
 
 def can_fall_back(error: GatewayError) -> bool:
@@ -94,6 +110,14 @@ class TurnSettings:
     """Called before each model request; may raise (a budget) or return events (warnings)."""
     tags: dict[str, str] = field(default_factory=dict)
     """Request tags for the ledger (the agent's id); set around every gateway call."""
+    approval: ApprovalHandler | None = None
+    needs_approval: Callable[[Tool], bool] = lambda tool: tool.requires_approval
+    context_limits: dict[str, int] = field(default_factory=dict)
+    """Context length per model, where known; requests are fitted to it."""
+    context_policy: ContextPolicy = "trim"
+    context_lookup: Callable[[str], Awaitable[int | None]] | None = None
+    """Finds a model's context length (the catalog) when a request is long enough to
+    need it; short requests never pay for the lookup."""
     output: OutputSpec[Any] | None = None
     deltas: bool = True
     """Build per-chunk delta events (skipped when nobody listens, to save CPU)."""
@@ -206,6 +230,26 @@ class Turn:
         while True:
             model = models[self._model_index]
             messages = self._wire_messages(model)
+            limit = self.settings.context_limits.get(model)
+            if limit is None and self.settings.context_lookup is not None:
+                if request_tokens(messages, self._request_fields(model)) > ASSUMED_CONTEXT:
+                    limit = await self.settings.context_lookup(model)
+            if limit:
+                fit = fit_messages(
+                    messages,
+                    self._request_fields(model),
+                    limit=limit,
+                    policy=self.settings.context_policy,
+                )
+                if fit.dropped:
+                    messages = fit.messages
+                    yield ContextTrimmedEvent(
+                        model=model,
+                        dropped=fit.dropped,
+                        tokens_before=fit.tokens_before,
+                        tokens_after=fit.tokens_after,
+                        limit=limit,
+                    )
             for event in self.settings.before_request(model, messages, self._request_fields(model)):
                 yield event
             try:
@@ -314,7 +358,27 @@ class Turn:
             yield ToolCallEvent(
                 tool_name=call.name, arguments=_parsed(call.arguments), call_id=call.id
             )
-        runs = [self._run_tool(c.name, c.arguments, c.id, step, done.model) for c in calls]
+        decisions: list[ApprovalDecision | None] = []
+        for call in calls:
+            tool = self._find_tool(call.name, done.model)
+            if tool is None or not self.settings.needs_approval(tool):
+                decisions.append(None)
+                continue
+            request = ApprovalRequest(call.name, _parsed(call.arguments), call.id)
+            decision = await decide(self.settings.approval, request)
+            decisions.append(decision)
+            shown = decision.arguments if decision.action == "edit" else request.arguments
+            yield ToolApprovalEvent(
+                tool_name=call.name,
+                arguments=shown,
+                call_id=call.id,
+                decision=decision.action,
+                reason=decision.reason,
+            )
+        runs = [
+            self._decided_call(call, decision, step, done.model)
+            for call, decision in zip(calls, decisions, strict=True)
+        ]
         # One call needs no task of its own; several run concurrently. Tags cover
         # gateway calls made by tools (web_search) too.
         with request_tags(**self.settings.tags):
@@ -344,13 +408,32 @@ class Turn:
                 is_error=outcome.is_error,
             )
 
+    async def _decided_call(
+        self, call: ToolCall, decision: ApprovalDecision | None, step: int, model: str
+    ) -> ToolOutcome:
+        if decision is None or decision.action == "allow":
+            return await self._run_tool(call.name, call.arguments, call.id, step, model)
+        if decision.action == "deny":
+            content = denied_result(decision)
+            return ToolOutcome(content=content, is_error=True, arguments=_parsed(call.arguments))
+        arguments = json.dumps(decision.arguments)
+        outcome = await self._run_tool(call.name, arguments, call.id, step, model)
+        return ToolOutcome(
+            content=edited_note(decision.arguments) + outcome.content,
+            is_error=outcome.is_error,
+            arguments=outcome.arguments,
+        )
+
+    def _find_tool(self, name: str, model: str) -> Tool | None:
+        tool = self.settings.tools.get(name)
+        if tool is None:
+            tool = next((t for t in self.settings.tools_for(model) if t.name == name), None)
+        return tool
+
     async def _run_tool(
         self, name: str, arguments: str, call_id: str, step: int, model: str
     ) -> ToolOutcome:
-        tool = self.settings.tools.get(name)
-        if tool is None:
-            offered = self.settings.tools_for(model)
-            tool = next((t for t in offered if t.name == name), None)
+        tool = self._find_tool(name, model)
         if tool is None:
             known = ", ".join(sorted(t.name for t in self.settings.tools_for(model))) or "none"
             return ToolOutcome(

@@ -21,6 +21,7 @@ from alltoken_agent import (
 )
 from alltoken_agent.agent import DEFAULT_INSTRUCTIONS, resolve_tool_names
 from alltoken_agent.catalog import Catalog
+from alltoken_agent.cli.approval import approval_handler
 from alltoken_agent.cli.exit_codes import USAGE
 from alltoken_agent.cli.options import (
     BaseUrlOpt,
@@ -108,6 +109,15 @@ def chat(
             dir_okay=False,
         ),
     ] = None,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            help="Approve every tool call that needs approval (else a terminal asks, "
+            "and a script's calls are denied).",
+        ),
+    ] = False,
     offline: OfflineOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
@@ -136,6 +146,7 @@ def chat(
         settings["max_tokens"] = max_tokens
     if budget is not None:
         settings["budget_usd"] = Decimal(str(budget))
+    settings["approval_handler"] = approval_handler(assume_yes=yes)
     writer = EventWriter(enabled=json_output)
     records: list[RequestRecord] = []
     failure: dict[str, Any] = {}
@@ -272,6 +283,17 @@ class _Printer:
                 self._out("\n")
             if event.finish_reason == "length":
                 print("alltoken-agent: the reply was cut off at --max-tokens", file=sys.stderr)
+        elif event.name == "tool:approval" and event.decision == "deny":
+            hint = "" if sys.stdin.isatty() else " (pass --yes to approve tool calls)"
+            print(
+                f"alltoken-agent: {event.tool_name} not run: {event.reason}{hint}", file=sys.stderr
+            )
+        elif event.name == "context:trimmed":
+            print(
+                f"alltoken-agent: left out the {event.dropped} oldest messages to fit "
+                f"{event.model}'s context of {event.limit} tokens",
+                file=sys.stderr,
+            )
         elif event.name == "notice":
             print(f"alltoken-agent: {event.message}", file=sys.stderr)
         elif event.name == "model:chosen":

@@ -1,0 +1,77 @@
+"""Human approval of tool calls: who decides, and what the model hears back."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    """A tool call waiting for a decision."""
+
+    tool_name: str
+    arguments: Any
+    """The parsed arguments (or the raw text when they are not JSON)."""
+    call_id: str
+
+
+@dataclass(frozen=True)
+class ApprovalDecision:
+    """Allow the call, deny it (the model reads the reason), or run it with new arguments."""
+
+    action: Literal["allow", "deny", "edit"]
+    reason: str | None = None
+    arguments: Any = None
+    """The replacement arguments, for ``edit``."""
+
+    @classmethod
+    def allow(cls) -> ApprovalDecision:
+        """Run the call as the model asked."""
+        return cls("allow")
+
+    @classmethod
+    def deny(cls, reason: str = "the user did not approve this call") -> ApprovalDecision:
+        """Do not run the call; ``reason`` goes back to the model."""
+        return cls("deny", reason=reason)
+
+    @classmethod
+    def edit(cls, arguments: Any) -> ApprovalDecision:
+        """Run the call with ``arguments`` instead; the model is told they changed."""
+        return cls("edit", arguments=arguments)
+
+
+ApprovalHandler = Callable[
+    [ApprovalRequest], "ApprovalDecision | bool | Awaitable[ApprovalDecision | bool]"
+]
+"""Decides a call; sync or async. ``True``/``False`` mean allow/deny."""
+
+NO_HANDLER_REASON = (
+    "this tool needs approval and nobody could approve it here (non-interactive run); "
+    "do not retry the call"
+)
+
+
+async def decide(handler: ApprovalHandler | None, request: ApprovalRequest) -> ApprovalDecision:
+    """Ask ``handler``; without one, deny with a reason the model can act on."""
+    if handler is None:
+        return ApprovalDecision.deny(NO_HANDLER_REASON)
+    answer = handler(request)
+    if inspect.isawaitable(answer):
+        answer = await answer
+    if isinstance(answer, bool):
+        return ApprovalDecision.allow() if answer else ApprovalDecision.deny()
+    return answer
+
+
+def denied_result(decision: ApprovalDecision) -> str:
+    """The tool result the model reads for a denied call."""
+    return f"Error: the call was not run: {decision.reason or 'denied'}"
+
+
+def edited_note(arguments: Any) -> str:
+    """The line put before the result of a call run with edited arguments."""
+    return f"Note: the user changed the arguments to {json.dumps(arguments, ensure_ascii=False)}.\n"

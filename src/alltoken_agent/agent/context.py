@@ -1,0 +1,83 @@
+"""Fitting a conversation into a model's context window.
+
+The oldest turns go first; a turn is a user message and everything after it up to
+the next user message, so an assistant tool call never loses its results. The
+system prompt and the current turn always stay.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from alltoken_agent.errors import ContextLengthError
+from alltoken_agent.ledger import rough_token_count
+
+ContextPolicy = Literal["trim", "fail"]
+
+ASSUMED_CONTEXT = 8000
+"""Requests below this many tokens fit every current chat model, so their model's
+context length is not looked up (a catalog request) unless it is already known."""
+
+DEFAULT_RESERVE = 1024
+"""Tokens kept free for the reply when the request sets no ``max_tokens``."""
+
+
+@dataclass(frozen=True)
+class Fit:
+    """The messages to send, and what was left out to make them fit."""
+
+    messages: list[dict[str, Any]]
+    dropped: int
+    """Messages left out (whole turns)."""
+    tokens_before: int
+    tokens_after: int
+
+
+def request_tokens(messages: Sequence[dict[str, Any]], fields: dict[str, Any]) -> int:
+    """A rough token count of a request: its messages plus its tool schemas."""
+    tools = fields.get("tools")
+    schema_tokens = len(json.dumps(tools)) // 4 if tools else 0
+    return rough_token_count(messages) + schema_tokens
+
+
+def fit_messages(
+    messages: list[dict[str, Any]],
+    fields: dict[str, Any],
+    *,
+    limit: int,
+    policy: ContextPolicy,
+) -> Fit:
+    """Return ``messages`` trimmed to fit ``limit`` tokens with room for the reply.
+
+    Raises:
+        ContextLengthError: The policy is ``fail`` and the request is too long, or
+            even the system prompt and the current turn alone do not fit.
+    """
+    reserve = fields.get("max_tokens") or DEFAULT_RESERVE
+    budget = limit - reserve
+    before = request_tokens(messages, fields)
+    if before <= budget:
+        return Fit(messages, 0, before, before)
+    if policy == "fail":
+        raise ContextLengthError(
+            f"the conversation needs about {before} tokens plus {reserve} for the reply, "
+            f"over the model's context of {limit}; clear the history or let the agent "
+            "trim it (context_policy='trim')"
+        )
+    head = messages[:1] if messages and messages[0].get("role") == "system" else []
+    body = messages[len(head) :]
+    starts = [i for i, m in enumerate(body) if m.get("role") == "user"]
+    # Drop whole turns from the oldest, keeping at least the last one.
+    for start in starts[1:]:
+        kept = head + body[start:]
+        after = request_tokens(kept, fields)
+        if after <= budget:
+            return Fit(kept, len(body) - len(body[start:]), before, after)
+    smallest = request_tokens(head + body[starts[-1] :] if starts else messages, fields)
+    raise ContextLengthError(
+        f"even the current message needs about {smallest} tokens plus {reserve} for the "
+        f"reply, over the model's context of {limit}; shorten the message or the system prompt"
+    )

@@ -1,0 +1,137 @@
+"""Human approval of tool calls, and fitting long conversations into the context window."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from alltoken_agent import Agent, calculate, tool
+from alltoken_agent.agent import ApprovalDecision, ApprovalRequest
+from alltoken_agent.config import Config
+from alltoken_agent.errors import ContextLengthError
+from tests.agent.test_agent import agent_on, chat_bodies, close_gateways  # noqa: F401
+
+PROMPT = '[[call calculate {"expression": "2+3"}]]'
+
+
+def tool_messages(sim: Any) -> list[str]:
+    last = chat_bodies(sim)[-1]["messages"]
+    return [m["content"] for m in last if m["role"] == "tool"]
+
+
+@pytest.mark.parametrize(
+    ("decision", "expected"),
+    [
+        (ApprovalDecision.allow(), "5"),
+        (ApprovalDecision.deny("not today"), "Error: the call was not run: not today"),
+        (
+            ApprovalDecision.edit({"expression": "10*10"}),
+            'Note: the user changed the arguments to {"expression": "10*10"}.\n100',
+        ),
+    ],
+)
+async def test_each_decision_changes_what_the_model_receives(
+    sim: Any, decision: ApprovalDecision, expected: str
+) -> None:
+    asked: list[ApprovalRequest] = []
+
+    async def handler(request: ApprovalRequest) -> ApprovalDecision:
+        asked.append(request)
+        return decision
+
+    agent = agent_on(
+        sim, tools=[calculate], require_approval=["calculate"], approval_handler=handler
+    )
+    events: list[Any] = []
+    agent.on("tool:approval", lambda *payload: events.append(payload))
+    await agent.send(PROMPT)
+    assert asked == [ApprovalRequest("calculate", {"expression": "2+3"}, asked[0].call_id)]
+    assert tool_messages(sim) == [expected]
+    assert events[0][3] == decision.action
+
+
+async def test_without_a_handler_calls_are_denied_with_a_clear_reason(sim: Any) -> None:
+    @tool(requires_approval=True)
+    def delete_everything() -> str:
+        """Dangerous."""
+        raise AssertionError("must not run")
+
+    agent = agent_on(sim, tools=[delete_everything])
+    result = await agent.run("[[call delete_everything {}]]")
+    assert result.tool_calls[0].is_error
+    assert "nobody could approve it" in tool_messages(sim)[0]
+
+
+async def test_config_policy_and_bool_handlers(sim: Any) -> None:
+    config = Config.model_validate({"approval": {"tools": ["calculate"]}})
+    agent = Agent(
+        gateway=agent_on(sim).gateway,
+        tools=[calculate],
+        config=config,
+        approval_handler=lambda request: False,
+    )
+    await agent.send(PROMPT)
+    assert tool_messages(sim)[0].startswith("Error: the call was not run")
+
+
+def long_history(turns: int) -> list[dict[str, Any]]:
+    history: list[dict[str, Any]] = []
+    for i in range(turns):
+        history.append({"role": "user", "content": f"question {i} " + "word " * 120})
+        history.append({"role": "assistant", "content": f"answer {i} " + "word " * 120})
+    return history
+
+
+async def test_long_history_is_trimmed_to_the_context_and_keeps_answering(sim: Any) -> None:
+    agent = agent_on(sim, tools=[calculate], history=long_history(12), context_length=2500)
+    trimmed: list[tuple[Any, ...]] = []
+    agent.on("context:trimmed", lambda *payload: trimmed.append(payload))
+    result = await agent.run("What is 2+3?")
+    assert "5" in result.text and trimmed
+    model, dropped, before, after, limit = trimmed[0]
+    assert dropped > 0 and after < before and limit == 2500
+    for body in chat_bodies(sim):
+        messages = body["messages"]
+        assert messages[0]["role"] == "system"
+        assert messages[1]["role"] == "user"  # whole turns only: never starts mid-turn
+        assert messages[-1]["role"] in ("user", "tool")
+    # the tool call and its result travel together in the second request
+    second = chat_bodies(sim)[1]["messages"]
+    call_index = next(i for i, m in enumerate(second) if m.get("tool_calls"))
+    assert second[call_index + 1]["role"] == "tool"
+    # the full history is kept locally
+    assert len(agent.get_messages()) == 1 + 24 + 4
+
+
+async def test_fail_policy_raises_instead_of_trimming(sim: Any) -> None:
+    agent = agent_on(
+        sim, tools=[], history=long_history(12), context_length=2500, context_policy="fail"
+    )
+    with pytest.raises(ContextLengthError, match="context of 2500"):
+        await agent.send("hello")
+    assert chat_bodies(sim) == []
+
+
+async def test_a_message_too_long_on_its_own_is_a_clear_error(sim: Any) -> None:
+    agent = agent_on(sim, tools=[], context_length=1200)
+    with pytest.raises(ContextLengthError, match="even the current message"):
+        await agent.send("word " * 2000)
+
+
+async def test_the_catalog_context_length_trims_a_long_conversation(sim: Any) -> None:
+    from alltoken_agent.catalog import Catalog
+
+    history = []
+    for i in range(40):  # about 200,000 tokens: over deepseek-v3.2's 131,072
+        history.append({"role": "user", "content": f"q{i} " + "word " * 2000})
+        history.append({"role": "assistant", "content": f"a{i} " + "word " * 2000})
+    agent = agent_on(sim, model="deepseek-v3.2", tools=[], history=history)
+    limit = (await Catalog(agent.gateway).entry("deepseek-v3.2")).context_length
+    assert limit == 131072
+    trimmed: list[Any] = []
+    agent.on("context:trimmed", lambda *payload: trimmed.append(payload))
+    assert "simulated" in (await agent.send("and now?")).lower()
+    assert trimmed and trimmed[0][4] == limit and trimmed[0][3] <= limit
+    sent = chat_bodies(sim)[-1]["messages"]
+    assert len(sent) < len(history) and sent[-1]["content"] == "and now?"
