@@ -6,7 +6,7 @@ from typing import Any
 
 from textual import events
 
-from tests.tui.helpers import send, settle, transcript
+from tests.tui.helpers import send, settle, transcript, wait_for
 
 
 def chat_requests(sim: Any) -> list[Any]:
@@ -55,13 +55,13 @@ async def test_up_and_down_walk_the_history_and_keep_the_draft(build: Any) -> No
 
 
 async def test_enter_during_a_reply_keeps_the_message_in_the_box(build: Any, sim: Any) -> None:
-    sim.state.enqueue_faults(["slow:0.5"])
+    # Slow enough that the reply is still running on a loaded machine.
+    sim.state.enqueue_faults(["slow:2"])
     app = build()
     async with app.run_test(size=(100, 30)) as pilot:
         app.prompt.insert("first")
         await pilot.press("enter")
-        await pilot.pause()
-        assert app.busy
+        await wait_for(pilot, lambda: app.busy)
         await send(pilot, "second")
         assert "A reply is still running" in transcript(app)
         assert app.prompt.text == "second"

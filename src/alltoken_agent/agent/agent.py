@@ -17,20 +17,19 @@ from alltoken_agent.agent.builtin_tools import web_search
 from alltoken_agent.agent.context import ContextPolicy
 from alltoken_agent.agent.events import (
     AgentEvent,
-    ErrorEvent,
-    MessageUserEvent,
-    ModelChosenEvent,
     NoticeEvent,
 )
 from alltoken_agent.agent.families import FamilyTable
 from alltoken_agent.agent.hooks import Hooks
-from alltoken_agent.agent.loop import Turn, TurnSettings
+from alltoken_agent.agent.loop import Turn
 from alltoken_agent.agent.output import OutputSpec
+from alltoken_agent.agent.planning import ContextLengths, has_image, resolve_auto_models
 from alltoken_agent.agent.result import RunResult
 from alltoken_agent.agent.tools import Tool, as_tool, check_unique_names
-from alltoken_agent.catalog import Catalog, PriceLookup, Requirements, is_auto
+from alltoken_agent.agent.turn_settings import TurnSettings
+from alltoken_agent.catalog import PriceLookup, Requirements
 from alltoken_agent.config import Config
-from alltoken_agent.errors import GatewayError, UserError
+from alltoken_agent.errors import UserError
 from alltoken_agent.gateway import Gateway
 from alltoken_agent.ledger import Budget, RunningBudget
 
@@ -38,6 +37,8 @@ OutputT = TypeVar("OutputT", default=str)
 T = TypeVar("T")
 
 DEFAULT_MODEL = "minimax-m2.7"
+_DEFAULT_CONFIG = Config()
+"""Shared, never mutated: building a Config validates every section."""
 DEFAULT_INSTRUCTIONS = "You are a helpful assistant."
 
 
@@ -70,58 +71,6 @@ class Agent(Generic[OutputT]):
         ```
     """
 
-    @overload
-    def __init__(
-        self: Agent[str],
-        model: str | Sequence[str] = ...,
-        instructions: str | None = ...,
-        tools: Iterable[Any] = ...,
-        max_steps: int = ...,
-        temperature: float | None = ...,
-        enable_search: bool = ...,
-        thinking: bool = ...,
-        gateway: Gateway | None = ...,
-        *,
-        thinking_budget: int | None = ...,
-        output_type: None = ...,
-        history: Sequence[dict[str, Any]] | None = ...,
-        config: Config | None = ...,
-        budget_usd: Decimal | float | str | None = ...,
-        budgets: Iterable[Budget] = ...,
-        prices: PriceLookup | None = ...,
-        approval_handler: ApprovalHandler | None = ...,
-        require_approval: Iterable[str] = ...,
-        context_policy: ContextPolicy | None = ...,
-        context_length: int | None = ...,
-        **request_defaults: Any,
-    ) -> None: ...
-
-    @overload
-    def __init__(
-        self: Agent[T],
-        model: str | Sequence[str] = ...,
-        instructions: str | None = ...,
-        tools: Iterable[Any] = ...,
-        max_steps: int = ...,
-        temperature: float | None = ...,
-        enable_search: bool = ...,
-        thinking: bool = ...,
-        gateway: Gateway | None = ...,
-        *,
-        thinking_budget: int | None = ...,
-        output_type: type[T],
-        history: Sequence[dict[str, Any]] | None = ...,
-        config: Config | None = ...,
-        budget_usd: Decimal | float | str | None = ...,
-        budgets: Iterable[Budget] = ...,
-        prices: PriceLookup | None = ...,
-        approval_handler: ApprovalHandler | None = ...,
-        require_approval: Iterable[str] = ...,
-        context_policy: ContextPolicy | None = ...,
-        context_length: int | None = ...,
-        **request_defaults: Any,
-    ) -> None: ...
-
     def __init__(
         self,
         model: str | Sequence[str] = DEFAULT_MODEL,
@@ -134,7 +83,7 @@ class Agent(Generic[OutputT]):
         gateway: Gateway | None = None,
         *,
         thinking_budget: int | None = None,
-        output_type: type[Any] | None = None,
+        output_type: type[OutputT] | None = None,
         history: Sequence[dict[str, Any]] | None = None,
         config: Config | None = None,
         budget_usd: Decimal | float | str | None = None,
@@ -203,7 +152,7 @@ class Agent(Generic[OutputT]):
         self.request_defaults = request_defaults
         self.output_type = output_type
         self._output = OutputSpec(output_type) if output_type is not None else None
-        self._config = config or Config()
+        self._config = config or _DEFAULT_CONFIG
         self._families = FamilyTable.for_config(self._config.families)
         self._tools: dict[str, Tool] = {}
         for item in tools:
@@ -221,7 +170,7 @@ class Agent(Generic[OutputT]):
         self._approval_names = set(require_approval) | set(self._config.approval.tools)
         self.context_policy: ContextPolicy = context_policy or self._config.context.policy
         self.context_length = context_length
-        self._catalog_lengths: dict[str, int] | None = None
+        self._lengths: ContextLengths | None = None
         self.id = f"agent_{secrets.token_hex(6)}"
         """Tags this agent's requests (``agent``), so records and budgets can tell them apart."""
         self.prices = prices
@@ -335,8 +284,11 @@ class Agent(Generic[OutputT]):
                 runs either way.
             output_type: Return a validated instance of this type for this call.
         """
-        result = await self.run(content, stream=stream, output_type=output_type)
-        return result.output
+        # run()'s body, not a call to it: one frame fewer to resume on every network read.
+        run = self._start(content, stream=stream, output_type=output_type, deltas=None)
+        async for _ in run:
+            pass
+        return run.result.output
 
     def run_sync(self, content: Any, *, output_type: type[Any] | None = None) -> Any:
         """``send()`` for code without an event loop.
@@ -404,85 +356,52 @@ class Agent(Generic[OutputT]):
             output=output,
             tags={"agent": self.id},
             approval=self.approval_handler,
-            needs_approval=lambda tool: tool.requires_approval or tool.name in self._approval_names,
+            needs_approval=self._needs_approval,
             context_policy=self.context_policy,
-            context_lookup=self._catalog_context_length,
             before_request=BudgetGuard(self._budgets, self.prices).check,
             deltas=deltas
             if deltas is not None
             else self._hooks.wants("stream:delta") or self._hooks.wants("reasoning:delta"),
+            # stream() hands every event to its reader; run()/send() only to hooks.
+            wants=_everything if deltas else self._hooks.wants,
+            emit=self._hooks.emit,
+            prelude=self._prelude,
         )
         turn = Turn(
             settings=settings,
             history=self._messages,
             user_message={"role": "user", "content": content},
         )
-        return AgentRun(self._dispatch(turn, content), turn)
+        return AgentRun(turn.events(), turn)
 
-    async def _dispatch(self, turn: Turn, content: Any) -> AsyncIterator[AgentEvent]:
-        first: AgentEvent = MessageUserEvent(content=content)
-        await self._hooks.emit(first)
-        yield first
-        try:
-            for event in await self._resolve_auto_models(turn, content):
-                await self._hooks.emit(event)
-                yield event
-            turn.settings.context_limits = self._context_limits(turn.settings.models)
-            notice = self._search_notice(turn.settings.models[0])
-            if notice is not None:
-                await self._hooks.emit(notice)
-                yield notice
-            async for event in turn.events():
-                await self._hooks.emit(event)
-                yield event
-        except Exception as error:
-            await self._hooks.emit(ErrorEvent(error=error))
-            raise
-
-    async def _resolve_auto_models(self, turn: Turn, content: Any) -> list[AgentEvent]:
-        """Replace ``auto:cheap|fast|best`` entries of the chain with catalog choices."""
-        if not any(is_auto(m) for m in turn.settings.models):
-            return []
+    async def _prelude(self, settings: TurnSettings, content: Any) -> list[AgentEvent]:
+        """Before the first request: resolve ``auto:`` models, learn context lengths."""
         needs = Requirements(
             # web_search falls back to a tool, so searching needs tool calling.
             tools=bool(self._tools) or self.enable_search,
-            vision=_has_image(content),
-            structured_output=turn.settings.output is not None,
+            vision=has_image(content),
+            structured_output=settings.output is not None,
             reasoning=self.thinking,
         )
-        catalog = Catalog(self.gateway)
-        events: list[AgentEvent] = []
-        resolved = []
-        for spec in turn.settings.models:
-            if is_auto(spec):
-                choice = await catalog.choose(spec, needs)
-                events.append(
-                    ModelChosenEvent(model=choice.model, policy=choice.policy, reason=choice.reason)
-                )
-                spec = choice.model
-            resolved.append(spec)
-        turn.settings.models = resolved
+        models, events = await resolve_auto_models(self.gateway, settings.models, needs)
+        settings.models = models
+        lengths = self._context_lengths()
+        settings.context_limits = lengths.known(models)
+        settings.context_lookup = lengths.from_catalog
+        notice = self._search_notice(models[0])
+        if notice is not None:
+            events.append(notice)
         return events
 
-    def _context_limits(self, models: Sequence[str]) -> dict[str, int]:
-        """Context lengths known without asking: this agent's, else the config's."""
-        configured = self._config.context.lengths
-        limits = {m: self.context_length or configured.get(m) for m in models}
-        return {m: length for m, length in limits.items() if length}
+    def _needs_approval(self, tool: Tool) -> bool:
+        return tool.requires_approval or tool.name in self._approval_names
 
-    async def _catalog_context_length(self, model: str) -> int | None:
-        """The catalog's context length for ``model``, fetched once per agent."""
-        if self._catalog_lengths is None:
-            self._catalog_lengths = {}
-            if self.gateway.models.public_base_url is not None:
-                try:
-                    entries = await Catalog(self.gateway).entries()
-                except GatewayError:
-                    entries = []  # unknown: send as is, and the gateway will say
-                self._catalog_lengths = {
-                    e.id: e.context_length for e in entries if e.context_length
-                }
-        return self._catalog_lengths.get(model)
+    def _context_lengths(self) -> ContextLengths:
+        if self._lengths is None:
+            self._lengths = ContextLengths(
+                self.gateway, self._config.context.lengths, self.context_length
+            )
+        return self._lengths
 
     def _native_search(self, model: str) -> bool:
         provider = self.gateway.provider
@@ -521,7 +440,5 @@ class Agent(Generic[OutputT]):
         )
 
 
-def _has_image(content: Any) -> bool:
-    return isinstance(content, list) and any(
-        isinstance(part, dict) and part.get("type") == "image_url" for part in content
-    )
+def _everything(name: str) -> bool:
+    return True

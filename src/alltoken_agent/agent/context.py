@@ -36,11 +36,15 @@ class Fit:
     tokens_after: int
 
 
+def schema_tokens(fields: dict[str, Any]) -> int:
+    """A rough token count of a request's tool schemas."""
+    tools = fields.get("tools")
+    return len(json.dumps(tools)) // 4 if tools else 0
+
+
 def request_tokens(messages: Sequence[dict[str, Any]], fields: dict[str, Any]) -> int:
     """A rough token count of a request: its messages plus its tool schemas."""
-    tools = fields.get("tools")
-    schema_tokens = len(json.dumps(tools)) // 4 if tools else 0
-    return rough_token_count(messages) + schema_tokens
+    return rough_token_count(messages) + schema_tokens(fields)
 
 
 def fit_messages(

@@ -7,9 +7,8 @@ cancelled turn never leaves a tool call without its result.
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,23 +16,21 @@ from pydantic import ValidationError
 
 from alltoken_agent.agent.approval import (
     ApprovalDecision,
-    ApprovalHandler,
     ApprovalRequest,
     decide,
-    denied_result,
-    edited_note,
 )
 from alltoken_agent.agent.context import (
     ASSUMED_CONTEXT,
-    ContextPolicy,
     fit_messages,
-    request_tokens,
+    schema_tokens,
 )
 from alltoken_agent.agent.events import (
     AgentEvent,
     ContextTrimmedEvent,
     CostEvent,
+    ErrorEvent,
     MessageAssistantEvent,
+    MessageUserEvent,
     ModelFallbackEvent,
     ReasoningDeltaEvent,
     StreamDeltaEvent,
@@ -46,7 +43,6 @@ from alltoken_agent.agent.events import (
     ToolResultEvent,
     UsageEvent,
 )
-from alltoken_agent.agent.families import FamilyTable
 from alltoken_agent.agent.output import OutputSpec
 from alltoken_agent.agent.result import (
     CostTally,
@@ -55,72 +51,22 @@ from alltoken_agent.agent.result import (
     ToolCallRecord,
     add_usage,
 )
-from alltoken_agent.agent.tools import Tool, ToolContext, ToolOutcome
+from alltoken_agent.agent.tool_runner import ToolRunner, parse_arguments
+from alltoken_agent.agent.turn_settings import TurnSettings, can_fall_back
 from alltoken_agent.errors import (
     AllModelsFailedError,
-    GatewayConnectionError,
     GatewayError,
-    GatewayTimeoutError,
     MaxStepsExceededError,
-    NotFoundError,
     OutputValidationError,
-    RateLimitError,
-    UpstreamError,
 )
 from alltoken_agent.gateway import (
     ChatResult,
     ContentDelta,
-    Gateway,
     ReasoningDelta,
     request_tags,
 )
-from alltoken_agent.gateway.types import ToolCall, Usage
-
-
-def can_fall_back(error: GatewayError) -> bool:
-    """Whether the next model of a chain may take over after ``error`` (retries spent).
-
-    Never on 400/401/402/403: another model would fail the same way, or cost money
-    the user has not got. A model the gateway cannot route (404) is worth skipping.
-    """
-    if isinstance(error, (UpstreamError, GatewayTimeoutError, GatewayConnectionError)):
-        return True
-    if isinstance(error, RateLimitError):
-        return True
-    return isinstance(error, NotFoundError) and error.code == "upstream_model_not_found"
-
-
-@dataclass
-class TurnSettings:
-    """Everything one turn needs from the agent, fixed for the turn."""
-
-    gateway: Gateway
-    models: Sequence[str]
-    tools: dict[str, Tool]
-    max_steps: int
-    stream: bool
-    families: FamilyTable
-    fields_for: Callable[[str], dict[str, Any]]
-    """Request fields for a model (search flag, thinking, sampling...)."""
-    tools_for: Callable[[str], list[Tool]]
-    """Tools offered to a model (adds web_search where search is not native)."""
-    before_request: Callable[[str, list[dict[str, Any]], dict[str, Any]], list[AgentEvent]] = (
-        lambda model, messages, fields: []
-    )
-    """Called before each model request; may raise (a budget) or return events (warnings)."""
-    tags: dict[str, str] = field(default_factory=dict)
-    """Request tags for the ledger (the agent's id); set around every gateway call."""
-    approval: ApprovalHandler | None = None
-    needs_approval: Callable[[Tool], bool] = lambda tool: tool.requires_approval
-    context_limits: dict[str, int] = field(default_factory=dict)
-    """Context length per model, where known; requests are fitted to it."""
-    context_policy: ContextPolicy = "trim"
-    context_lookup: Callable[[str], Awaitable[int | None]] | None = None
-    """Finds a model's context length (the catalog) when a request is long enough to
-    need it; short requests never pay for the lookup."""
-    output: OutputSpec[Any] | None = None
-    deltas: bool = True
-    """Build per-chunk delta events (skipped when nobody listens, to save CPU)."""
+from alltoken_agent.gateway.types import Usage
+from alltoken_agent.ledger import rough_token_count
 
 
 @dataclass
@@ -146,9 +92,31 @@ class Turn:
     _start: int = 0
     _steps: int = 0
     _fields: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _schema_tokens: dict[str, int] = field(default_factory=dict)
 
     async def events(self) -> AsyncIterator[AgentEvent]:
-        """Run the turn, yielding every event."""
+        """Run the turn, yielding every event (each handed to the hooks first).
+
+        One generator for the whole turn, with model requests inlined below it: every
+        frame between the task and the socket is resumed on each network read.
+        """
+        s = self.settings
+        emit = s.emit
+        first: AgentEvent = MessageUserEvent(content=self.user_message["content"])
+        await emit(first)
+        yield first
+        try:
+            for event in await s.prelude(s, self.user_message["content"]):
+                await emit(event)
+                yield event
+            async for event in self._turn():
+                await emit(event)
+                yield event
+        except Exception as error:
+            await emit(ErrorEvent(error=error))
+            raise
+
+    async def _turn(self) -> AsyncIterator[AgentEvent]:
         s = self.settings
         self._start = len(self.history)
         self.history.append(self.user_message)
@@ -189,7 +157,8 @@ class Turn:
                     self.history.extend([message, OutputSpec.retry_message(error)])
                     continue
             self.history.append(message)
-            yield MessageAssistantEvent(content=reply.text)
+            if self._wants("message:assistant"):
+                yield MessageAssistantEvent(content=reply.text)
             reason: StopReason = "stop"
             if reply.finish_reason == "length":
                 reason = "length"
@@ -209,6 +178,16 @@ class Turn:
             else m
             for m in self.history
         ]
+
+    def _wants(self, name: str) -> bool:
+        return self.settings.wants(name)
+
+    def _rough_tokens(self, messages: list[dict[str, Any]], model: str) -> int:
+        # The schemas' share is counted once per model and turn: json.dumps is not free.
+        schemas = self._schema_tokens.get(model)
+        if schemas is None:
+            schemas = self._schema_tokens[model] = schema_tokens(self._request_fields(model))
+        return rough_token_count(messages) + schemas
 
     def _request_fields(self, model: str) -> dict[str, Any]:
         # Built once per model and turn: schemas are copied, and a turn has many steps.
@@ -232,7 +211,7 @@ class Turn:
             messages = self._wire_messages(model)
             limit = self.settings.context_limits.get(model)
             if limit is None and self.settings.context_lookup is not None:
-                if request_tokens(messages, self._request_fields(model)) > ASSUMED_CONTEXT:
+                if self._rough_tokens(messages, model) > ASSUMED_CONTEXT:
                     limit = await self.settings.context_lookup(model)
             if limit:
                 fit = fit_messages(
@@ -254,10 +233,41 @@ class Turn:
                 yield event
             try:
                 if self.settings.stream:
-                    async for event in self._stream_once(step, model, messages, box):
-                        yield event
+                    gateway = self.settings.gateway
+                    with request_tags(**self.settings.tags):
+                        stream = gateway.stream(
+                            messages, model=model, **self._request_fields(model)
+                        )
+                    deltas = self.settings.deltas
+                    text = ""
+                    reasoning = ""
+                    async with stream:
+                        if self._wants("stream:start"):
+                            yield StreamStartEvent(model=model, step=step)
+                        async for chunk in stream:
+                            if isinstance(chunk, ContentDelta):
+                                if reasoning and not text and self._wants("thinking:end"):
+                                    yield ThinkingEndEvent(reasoning=reasoning)
+                                text += chunk.text
+                                if deltas:
+                                    yield StreamDeltaEvent(delta=chunk.text, accumulated=text)
+                            elif isinstance(chunk, ReasoningDelta):
+                                if not reasoning and self._wants("thinking:start"):
+                                    yield ThinkingStartEvent()
+                                reasoning += chunk.text
+                                if deltas:
+                                    yield ReasoningDeltaEvent(
+                                        delta=chunk.text, accumulated=reasoning
+                                    )
+                    if reasoning and not text and self._wants("thinking:end"):
+                        yield ThinkingEndEvent(reasoning=reasoning)
+                    result = stream.result
+                    if self._wants("stream:end"):
+                        yield StreamEndEvent(text=result.text, finish_reason=result.finish_reason)
+                    box.append(_Step(result, model))
                 else:
-                    yield StreamStartEvent(model=model, step=step)
+                    if self._wants("stream:start"):
+                        yield StreamStartEvent(model=model, step=step)
                     with request_tags(**self.settings.tags):
                         result = await self.settings.gateway.chat(
                             messages, model=model, **self._request_fields(model)
@@ -292,36 +302,6 @@ class Turn:
             for event in self._account_events(box[0]):
                 yield event
 
-    async def _stream_once(
-        self, step: int, model: str, messages: list[dict[str, Any]], box: list[_Step]
-    ) -> AsyncIterator[AgentEvent]:
-        gateway = self.settings.gateway
-        with request_tags(**self.settings.tags):
-            stream = gateway.stream(messages, model=model, **self._request_fields(model))
-        deltas = self.settings.deltas
-        text = ""
-        reasoning = ""
-        async with stream:
-            yield StreamStartEvent(model=model, step=step)
-            async for chunk in stream:
-                if isinstance(chunk, ContentDelta):
-                    if reasoning and not text:
-                        yield ThinkingEndEvent(reasoning=reasoning)
-                    text += chunk.text
-                    if deltas:
-                        yield StreamDeltaEvent(delta=chunk.text, accumulated=text)
-                elif isinstance(chunk, ReasoningDelta):
-                    if not reasoning:
-                        yield ThinkingStartEvent()
-                    reasoning += chunk.text
-                    if deltas:
-                        yield ReasoningDeltaEvent(delta=chunk.text, accumulated=reasoning)
-        if reasoning and not text:
-            yield ThinkingEndEvent(reasoning=reasoning)
-        result = stream.result
-        yield StreamEndEvent(text=result.text, finish_reason=result.finish_reason)
-        box.append(_Step(result, model))
-
     def _replay(self, result: ChatResult) -> list[AgentEvent]:
         """The events of a non-streamed reply, as if it had streamed in one piece."""
         events: list[AgentEvent] = []
@@ -344,9 +324,9 @@ class Turn:
     def _account_events(self, step: _Step) -> list[AgentEvent]:
         self._account(step.result)
         events: list[AgentEvent] = []
-        if step.result.usage is not None:
+        if step.result.usage is not None and self._wants("usage"):
             events.append(UsageEvent(usage=step.result.usage, model=step.model))
-        if step.result.cost is not None:
+        if step.result.cost is not None and self._wants("cost"):
             events.append(CostEvent(cost=step.result.cost, model=step.model))
         return events
 
@@ -354,17 +334,24 @@ class Turn:
 
     async def _run_tools(self, step: int, done: _Step) -> AsyncIterator[AgentEvent]:
         calls = done.result.tool_calls
-        for call in calls:
+        for call in calls if self._wants("tool:call") else ():
             yield ToolCallEvent(
-                tool_name=call.name, arguments=_parsed(call.arguments), call_id=call.id
+                tool_name=call.name, arguments=parse_arguments(call.arguments), call_id=call.id
             )
+        runner = ToolRunner(
+            tools=self.settings.tools,
+            offered=self.settings.tools_for(done.model),
+            gateway=self.settings.gateway,
+            model=done.model,
+            step=step,
+        )
         decisions: list[ApprovalDecision | None] = []
         for call in calls:
-            tool = self._find_tool(call.name, done.model)
+            tool = runner.find(call.name)
             if tool is None or not self.settings.needs_approval(tool):
                 decisions.append(None)
                 continue
-            request = ApprovalRequest(call.name, _parsed(call.arguments), call.id)
+            request = ApprovalRequest(call.name, parse_arguments(call.arguments), call.id)
             decision = await decide(self.settings.approval, request)
             decisions.append(decision)
             shown = decision.arguments if decision.action == "edit" else request.arguments
@@ -375,14 +362,9 @@ class Turn:
                 decision=decision.action,
                 reason=decision.reason,
             )
-        runs = [
-            self._decided_call(call, decision, step, done.model)
-            for call, decision in zip(calls, decisions, strict=True)
-        ]
-        # One call needs no task of its own; several run concurrently. Tags cover
-        # gateway calls made by tools (web_search) too.
+        # Tags cover gateway calls made by tools (web_search) too.
         with request_tags(**self.settings.tags):
-            outcomes = [await runs[0]] if len(runs) == 1 else list(await asyncio.gather(*runs))
+            outcomes = await runner.run_all(calls, decisions)
         tool_messages = []
         for call, outcome in zip(calls, outcomes, strict=True):
             self._calls.append(
@@ -400,51 +382,15 @@ class Turn:
             )
         # Commit point: the call and its results enter the history together.
         self.history.extend([self._assistant_message(done.result), *tool_messages])
-        for call, outcome in zip(calls, outcomes, strict=True):
+        for call, outcome in (
+            zip(calls, outcomes, strict=True) if self._wants("tool:result") else ()
+        ):
             yield ToolResultEvent(
                 tool_name=call.name,
                 result=outcome.content,
                 call_id=call.id,
                 is_error=outcome.is_error,
             )
-
-    async def _decided_call(
-        self, call: ToolCall, decision: ApprovalDecision | None, step: int, model: str
-    ) -> ToolOutcome:
-        if decision is None or decision.action == "allow":
-            return await self._run_tool(call.name, call.arguments, call.id, step, model)
-        if decision.action == "deny":
-            content = denied_result(decision)
-            return ToolOutcome(content=content, is_error=True, arguments=_parsed(call.arguments))
-        arguments = json.dumps(decision.arguments)
-        outcome = await self._run_tool(call.name, arguments, call.id, step, model)
-        return ToolOutcome(
-            content=edited_note(decision.arguments) + outcome.content,
-            is_error=outcome.is_error,
-            arguments=outcome.arguments,
-        )
-
-    def _find_tool(self, name: str, model: str) -> Tool | None:
-        tool = self.settings.tools.get(name)
-        if tool is None:
-            tool = next((t for t in self.settings.tools_for(model) if t.name == name), None)
-        return tool
-
-    async def _run_tool(
-        self, name: str, arguments: str, call_id: str, step: int, model: str
-    ) -> ToolOutcome:
-        tool = self._find_tool(name, model)
-        if tool is None:
-            known = ", ".join(sorted(t.name for t in self.settings.tools_for(model))) or "none"
-            return ToolOutcome(
-                content=f"Error: unknown tool {name!r}; available tools: {known}",
-                is_error=True,
-                arguments=_parsed(arguments),
-            )
-        context = ToolContext(
-            gateway=self.settings.gateway, model=model, call_id=call_id, step=step
-        )
-        return await tool.run(arguments, context)
 
     # -- results ------------------------------------------------------------
 
@@ -468,13 +414,6 @@ class Turn:
             cost=self._costs.total,
             request_ids=list(self._request_ids),
         )
-
-
-def _parsed(arguments: str) -> Any:
-    try:
-        return json.loads(arguments)
-    except ValueError:
-        return arguments
 
 
 def _has_broken_calls(result: ChatResult) -> bool:

@@ -31,8 +31,19 @@ when reported), ``gen_ai.response.finish_reasons``, ``server.address`` /
 ``server.port``, ``http.response.status_code`` and ``error.type`` (the gateway's
 error code) on failures. Ours, under ``alltoken.``: ``alltoken.cost_usd``,
 ``alltoken.cost_source``, ``alltoken.request_id`` (the gateway request id),
-``alltoken.attempts``, ``alltoken.step``; run spans add ``alltoken.request_count``
-and the run's token and cost totals.
+``alltoken.attempts``, ``alltoken.step``; ``gen_ai.conversation.compacted`` when
+the agent trimmed the history to fit the context. Run spans add
+``alltoken.request_count`` and the run's token and cost totals; tool spans add
+``gen_ai.tool.call.id``, ``gen_ai.tool.type``, ``gen_ai.tool.description`` and, for
+calls that needed approval, ``alltoken.tool.approval.decision`` (and an event when
+it came). ``gen_ai.response.id`` is not set: the gateway's request records do not
+carry the completion id.
+
+Error types (``error.type``): the gateway's error code on request spans
+(``invalid_api_key``, ``rate_limited``, ...); the error's ``code`` (or class name)
+on run spans; ``tool_error`` and ``denied`` on tool spans; ``cancelled`` on a run
+that stopped without an answer or an error (a cancelled task, an abandoned
+stream), closed when the agent's next run starts.
 
 Prompts, answers, tool arguments and tool results are left out unless
 ``capture_content=True`` or ``ALLTOKEN_AGENT_TRACE_CONTENT=1``; then they go on the

@@ -22,6 +22,7 @@ RESPONSE_MODEL: Final = "gen_ai.response.model"
 RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
 RESPONSE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chunk"
 OUTPUT_TYPE: Final = "gen_ai.output.type"
+CONVERSATION_COMPACTED: Final = "gen_ai.conversation.compacted"
 USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
 USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
 USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
@@ -59,6 +60,10 @@ STEP: Final = "alltoken.step"
 """The tool-loop step (1-based) a model request belongs to."""
 REQUEST_COUNT: Final = "alltoken.request_count"
 """Model requests a run made (run spans only)."""
+APPROVAL_DECISION: Final = "alltoken.tool.approval.decision"
+"""How a call that needed approval was decided: ``allow``, ``deny`` or ``edit``."""
+APPROVAL_EVENT: Final = "alltoken.tool.approval"
+"""Span event on a tool span: the moment the approval decision came."""
 
 # -- values -------------------------------------------------------------------
 

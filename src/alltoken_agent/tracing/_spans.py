@@ -15,72 +15,35 @@ different agents never share state.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+from opentelemetry.trace import SpanKind, Tracer
 from opentelemetry.util.types import AttributeValue
 
 from alltoken_agent.errors import UserError
 from alltoken_agent.gateway.records import RequestRecord, current_tags
 from alltoken_agent.tracing import _content as content
 from alltoken_agent.tracing import _names as attr
+from alltoken_agent.tracing._requests import (
+    request_attributes,
+    request_times,
+    server_attributes,
+    set_error,
+)
+from alltoken_agent.tracing._state import PendingRequest, RunState, fitted
 
 if TYPE_CHECKING:
     from alltoken_agent.agent import Agent
     from alltoken_agent.gateway import Gateway
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-_live: dict[str, Instrumentation] = {}
+_live: weakref.WeakValueDictionary[str, Instrumentation] = weakref.WeakValueDictionary()
 """Instrumented agents by id: guards against instrumenting twice, and lets an agent
-run from inside another agent's tool find its parent span."""
-
-
-@dataclass
-class _Request:
-    """A model request's span waiting for its step's finish reason."""
-
-    span: Span
-    end_ns: int
-    finish_reason: str | None = None
-    text: str | None = None
-    """The step's answer text (None until ``stream:end``)."""
-    tool_calls: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass
-class _Run:
-    """One run (a user message to a final answer or an error) of the agent."""
-
-    span: Span
-    context: Context
-    in_step: bool = False
-    """Between ``stream:start`` and ``stream:end``: a record now is the step's request."""
-    step: int = 0
-    step_model: str | None = None
-    step_input: str | None = None
-    """The messages sent in this step, as JSON (content capture only)."""
-    pending: _Request | None = None
-    tools: dict[str, Span] = field(default_factory=dict)
-    """Open tool spans by call id."""
-    finish_reason: str | None = None
-    requests: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost: Decimal | None = None
-
-    def child_context(self) -> Context:
-        """Where work started outside a step belongs: the one running tool, else the run."""
-        if len(self.tools) == 1:
-            return trace.set_span_in_context(next(iter(self.tools.values())))
-        return self.context
+run from inside another agent's tool find its parent span. Weak, so it never keeps
+an agent alive; the agent's own hooks keep its entry while it is instrumented."""
 
 
 class Instrumentation:
@@ -102,7 +65,7 @@ class Instrumentation:
         """Whether prompts, answers, tool arguments and results go on the spans."""
         self.agent_name = agent_name
         self._tracer = tracer
-        self._run: _Run | None = None
+        self._run: RunState | None = None
         self._gateway: Gateway | None = None
         self._server: dict[str, AttributeValue] = {}
         self._handlers: dict[str, Callable[..., None]] = {
@@ -110,7 +73,9 @@ class Instrumentation:
             "stream:start": self._on_stream_start,
             "stream:end": self._on_stream_end,
             "tool:call": self._on_tool_call,
+            "tool:approval": self._on_tool_approval,
             "tool:result": self._on_tool_result,
+            "context:trimmed": self._on_context_trimmed,
             "message:assistant": self._on_assistant,
             "error": self._on_error,
         }
@@ -195,7 +160,7 @@ class Instrumentation:
             kind=SpanKind.INTERNAL,
             attributes=attributes,
         )
-        self._run = _Run(span=span, context=trace.set_span_in_context(span))
+        self._run = RunState(span=span, context=trace.set_span_in_context(span))
 
     def _on_assistant(self, text: str) -> None:
         run = self._run
@@ -220,8 +185,9 @@ class Instrumentation:
         if run is None:
             return
         self._flush(run)
-        for span in run.tools.values():  # tools still running when the run failed
-            _set_error(span, error_type or "cancelled", description)
+        for span in run.tools.values():  # tools still running when the run stopped
+            if error_type is not None:
+                set_error(span, error_type, description)
             span.end()
         if run.requests:
             run.span.set_attributes(
@@ -234,7 +200,7 @@ class Instrumentation:
         if run.cost is not None:
             run.span.set_attribute(attr.COST_USD, float(run.cost))
         if error_type is not None:
-            _set_error(run.span, error_type, description)
+            set_error(run.span, error_type, description)
         run.span.end()
 
     # -- model requests -------------------------------------------------------
@@ -245,8 +211,14 @@ class Instrumentation:
             return
         self._flush(run)
         run.in_step, run.step, run.step_model = True, step, model
+        run.step_trimmed, dropped, run.trimmed = run.trimmed > 0, run.trimmed, 0
         if self.capture_content:
-            run.step_input = self._json(content.input_messages(self.agent.get_messages()))
+            sent = fitted(self.agent.get_messages(), dropped)
+            run.step_input = self._json(content.input_messages(sent))
+
+    def _on_context_trimmed(self, model: str, dropped: int, *_: Any) -> None:
+        if self._run is not None:
+            self._run.trimmed = dropped
 
     def _on_stream_end(self, text: str, finish_reason: str | None) -> None:
         run = self._run
@@ -267,17 +239,20 @@ class Instrumentation:
             self._flush(run)
         model = (run.step_model if run is not None and in_step else None) or record.model
         operation = attr.OP_CHAT if record.kind == "chat" else attr.OP_GENERATE_CONTENT
-        attributes = self._request_attributes(record, operation, model)
+        attributes = {**request_attributes(record, operation, model), **self._server}
         if run is not None and in_step:
             attributes[attr.STEP] = run.step
+            if run.step_trimmed:
+                attributes[attr.CONVERSATION_COMPACTED] = True
             if run.step_input is not None:
                 attributes[attr.INPUT_MESSAGES] = run.step_input
+        elif run is not None:
+            run.trimmed = 0  # the request failed before its step began
         if run is None:
             parent = None
         else:
             parent = run.context if in_step else run.child_context()
-        start = _ns(record.started_at)
-        end = start + round((record.latency or 0.0) * 1e9)
+        start, end = request_times(record)
         span = self._tracer.start_span(
             f"{operation} {model}" if model else operation,
             context=parent,
@@ -287,9 +262,9 @@ class Instrumentation:
         )
         ok = record.outcome == "ok"
         if run is not None:
-            _add_totals(run, record)
+            run.count(record)
             if ok and in_step:
-                run.pending = _Request(span=span, end_ns=end)
+                run.pending = PendingRequest(span=span, end_ns=end)
                 return
             if in_step:
                 run.in_step = False
@@ -297,46 +272,10 @@ class Instrumentation:
             if record.kind == "chat":
                 span.set_attribute(attr.RESPONSE_FINISH_REASONS, ["error"])
             status = f"HTTP {record.status}: " if record.status else ""
-            _set_error(span, record.outcome, f"{status}{record.outcome}")
+            set_error(span, record.outcome, f"{status}{record.outcome}")
         span.end(end_time=end)
 
-    def _request_attributes(
-        self, record: RequestRecord, operation: str, model: str | None
-    ) -> dict[str, AttributeValue]:
-        out: dict[str, AttributeValue] = {
-            attr.OPERATION_NAME: operation,
-            attr.PROVIDER_NAME: record.provider,
-            attr.ATTEMPTS: record.attempts,
-            **self._server,
-        }
-        if model:
-            out[attr.REQUEST_MODEL] = model
-        if record.kind != "chat":
-            out[attr.OUTPUT_TYPE] = record.kind
-        if record.stream:
-            out[attr.REQUEST_STREAM] = True
-            if record.ttft is not None:
-                out[attr.RESPONSE_TIME_TO_FIRST_CHUNK] = record.ttft
-        if record.outcome == "ok" and record.model:
-            out[attr.RESPONSE_MODEL] = record.model
-        if record.request_id:
-            out[attr.REQUEST_ID] = record.request_id
-        if record.status is not None:
-            out[attr.HTTP_STATUS_CODE] = record.status
-        usage = record.usage
-        if usage is not None:
-            out[attr.USAGE_INPUT_TOKENS] = usage.prompt_tokens
-            out[attr.USAGE_OUTPUT_TOKENS] = usage.completion_tokens
-            if usage.cached_tokens:
-                out[attr.USAGE_CACHE_READ_INPUT_TOKENS] = usage.cached_tokens
-            if usage.reasoning_tokens:
-                out[attr.USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
-        if record.cost is not None:
-            out[attr.COST_USD] = float(record.cost.amount)
-            out[attr.COST_SOURCE] = record.cost.source
-        return out
-
-    def _flush(self, run: _Run) -> None:
+    def _flush(self, run: RunState) -> None:
         """End the request span waiting for its step's finish reason, if any."""
         pending, run.pending = run.pending, None
         if pending is None:
@@ -378,6 +317,21 @@ class Instrumentation:
             attributes=attributes,
         )
 
+    def _on_tool_approval(
+        self, name: str, arguments: Any, call_id: str, decision: str, reason: str | None = None
+    ) -> None:
+        run = self._run
+        span = run.tools.get(call_id) if run is not None else None
+        if run is None or span is None:
+            return
+        # An event, so the wait for the decision shows on the span's timeline.
+        span.add_event(attr.APPROVAL_EVENT, {attr.APPROVAL_DECISION: decision})
+        span.set_attribute(attr.APPROVAL_DECISION, decision)
+        if decision == "deny":
+            run.denied.add(call_id)
+        elif decision == "edit" and self.capture_content:
+            span.set_attribute(attr.TOOL_CALL_ARGUMENTS, self._json(arguments))
+
     def _on_tool_result(self, name: str, result: str, call_id: str, is_error: bool) -> None:
         run = self._run
         if run is None:
@@ -386,9 +340,12 @@ class Instrumentation:
         span = run.tools.pop(call_id, None)
         if span is None:
             return
-        if is_error:
+        if call_id in run.denied:
+            run.denied.discard(call_id)
+            set_error(span, "denied", "the call was not approved")
+        elif is_error:
             detail = self._redact(result) if self.capture_content else "the tool failed"
-            _set_error(span, "tool_error", detail)
+            set_error(span, "tool_error", detail)
         elif self.capture_content:
             span.set_attribute(attr.TOOL_CALL_RESULT, self._redact(result))
         span.end()
@@ -403,7 +360,7 @@ class Instrumentation:
             self._gateway.remove_observer(self._observe)
         gateway.add_observer(self._observe)
         self._gateway = gateway
-        self._server = _server_attributes(gateway.base_url)
+        self._server = server_attributes(gateway.base_url)
 
     def _redact(self, text: str) -> str:
         return self._gateway.redact(text) if self._gateway is not None else text
@@ -422,38 +379,6 @@ def _parent_context(agent_id: str) -> Context | None:
     if outer is None or outer.agent.id == agent_id or outer._run is None:
         return None
     return outer._run.child_context()
-
-
-def _add_totals(run: _Run, record: RequestRecord) -> None:
-    run.requests += 1
-    if record.usage is not None:
-        run.input_tokens += record.usage.prompt_tokens
-        run.output_tokens += record.usage.completion_tokens
-    if record.cost is not None:
-        run.cost = (run.cost or Decimal(0)) + record.cost.amount
-
-
-def _set_error(span: Span, error_type: str, description: str | None) -> None:
-    span.set_attribute(attr.ERROR_TYPE, error_type or attr.ERROR_OTHER)
-    span.set_status(Status(StatusCode.ERROR, description))
-
-
-def _ns(moment: datetime) -> int:
-    """Nanoseconds since the epoch, exactly (no float on the way)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return (moment - _EPOCH) // timedelta(microseconds=1) * 1000
-
-
-def _server_attributes(base_url: str) -> dict[str, AttributeValue]:
-    parts = urlsplit(base_url)
-    out: dict[str, AttributeValue] = {}
-    if parts.hostname:
-        out[attr.SERVER_ADDRESS] = parts.hostname
-        port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
-        if port is not None:
-            out[attr.SERVER_PORT] = port
-    return out
 
 
 def tracer_for(provider: trace.TracerProvider | None, version: str) -> Tracer:
