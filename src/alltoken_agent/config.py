@@ -49,7 +49,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from alltoken_agent.errors import ConfigError
 
@@ -162,6 +162,55 @@ class ApprovalSettings(_Section):
     tools: list[str] = Field(default_factory=list)
 
 
+class MCPServerSettings(_Section):
+    """An MCP server whose tools an agent may use: ``chat --mcp NAME``, ``tui --mcp NAME``.
+
+    Give either ``command`` (a program started with stdio) or ``url`` (streamable HTTP):
+
+    ```toml
+    [mcp_servers.files]
+    command = "npx"
+    args = ["-y", "@modelcontextprotocol/server-filesystem", "."]
+    env = {LOG_LEVEL = "warn"}       # set for the server
+    env_vars = ["GITHUB_TOKEN"]      # passed on from your environment
+    cwd = "/srv/project"
+
+    [mcp_servers.search]
+    url = "https://mcp.example.com/mcp"
+    headers = {Authorization = "Bearer ..."}
+    startup_timeout = 30.0           # seconds to start and shake hands (default 30)
+    call_timeout = 120.0             # seconds one tool call may take (default 120)
+    list_timeout = 30.0              # seconds to list the tools (default 30)
+    prefix = "search"                # a clashing tool becomes search__NAME (default: NAME)
+    ```
+
+    A stdio server gets a minimal environment (``HOME``, ``PATH``, ``USER`` and a few
+    more) plus ``env`` and the ``env_vars`` that are set; nothing else of yours.
+    """
+
+    command: str | None = Field(default=None, min_length=1)
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, SecretStr] = Field(default_factory=dict)
+    env_vars: list[str] = Field(default_factory=list)
+    cwd: str | None = None
+    url: str | None = Field(default=None, pattern=r"^https?://")
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    startup_timeout: float = Field(default=30.0, gt=0)
+    call_timeout: float = Field(default=120.0, gt=0)
+    list_timeout: float = Field(default=30.0, gt=0)
+    prefix: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,32}$")
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> MCPServerSettings:
+        if (self.command is None) == (self.url is None):
+            raise ValueError("set exactly one of command (stdio) or url (streamable HTTP)")
+        if self.url is not None and (self.args or self.env or self.env_vars or self.cwd):
+            raise ValueError("args, env, env_vars and cwd go with command, not url")
+        if self.command is not None and self.headers:
+            raise ValueError("headers go with url, not command")
+        return self
+
+
 class Config(_Section):
     """The whole config file."""
 
@@ -176,6 +225,7 @@ class Config(_Section):
     context: ContextSettings = Field(default_factory=ContextSettings)
     approval: ApprovalSettings = Field(default_factory=ApprovalSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    mcp_servers: dict[str, MCPServerSettings] = Field(default_factory=dict)
 
 
 def load_config(path: Path) -> Config:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import sys
 from typing import Any
 
@@ -26,7 +27,8 @@ PNG_1PX = base64.b64decode(
 
 
 def build() -> MCPServer[Any]:
-    """The fixture server: arithmetic, echo, a failing tool, a slow one and a name clash."""
+    """The fixture server: arithmetic, echo, a failing tool, a slow one, a name clash,
+    an image, what the process and the request carry, and a tool that adds a tool."""
     server: MCPServer[Any] = MCPServer("fixture", log_level="WARNING")
 
     @server.tool()
@@ -59,6 +61,16 @@ def build() -> MCPServer[Any]:
     def picture() -> Image:
         """Return a one-pixel PNG."""
         return Image(data=PNG_1PX, format="png")
+
+    @server.tool()
+    def environment(name: str) -> str:
+        """The value of an environment variable of the server process ('' when unset)."""
+        return os.environ.get(name, "")
+
+    @server.tool()
+    def header(ctx: Context, name: str) -> str:
+        """The value of an HTTP request header ('' when absent or not over HTTP)."""
+        return (ctx.headers or {}).get(name.lower(), "")
 
     @server.tool()
     async def grow(ctx: Context) -> str:

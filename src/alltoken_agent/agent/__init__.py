@@ -38,6 +38,8 @@ from alltoken_agent.agent.events import (
     UsageEvent,
 )
 from alltoken_agent.agent.families import DEFAULT_FAMILIES, FamilyTable, ModelFamily
+from alltoken_agent.agent.mcp_client import MCPTools, MCPToolset, open_mcp_tools
+from alltoken_agent.agent.mcp_servers import MCPServer, MCPServerError, servers_from_config
 from alltoken_agent.agent.result import RunResult, ToolCallRecord
 from alltoken_agent.agent.tools import ModelRetry, Tool, ToolContext, ToolOutcome, tool
 
@@ -59,6 +61,10 @@ __all__ = [
     "CostEvent",
     "ErrorEvent",
     "FamilyTable",
+    "MCPServer",
+    "MCPServerError",
+    "MCPTools",
+    "MCPToolset",
     "MessageAssistantEvent",
     "MessageUserEvent",
     "ModelChosenEvent",
@@ -85,7 +91,9 @@ __all__ = [
     "get_current_time",
     "image",
     "make_web_search",
+    "open_mcp_tools",
     "resolve_tool_names",
+    "servers_from_config",
     "text",
     "tool",
     "web_search",

@@ -22,6 +22,8 @@ from alltoken_agent.agent.events import (
 from alltoken_agent.agent.families import FamilyTable
 from alltoken_agent.agent.hooks import Hooks
 from alltoken_agent.agent.loop import Turn
+from alltoken_agent.agent.mcp_client import MCPTools
+from alltoken_agent.agent.mcp_servers import MCPServer
 from alltoken_agent.agent.output import OutputSpec
 from alltoken_agent.agent.planning import ContextLengths, has_image, resolve_auto_models
 from alltoken_agent.agent.result import RunResult
@@ -93,6 +95,7 @@ class Agent(Generic[OutputT]):
         require_approval: Iterable[str] = (),
         context_policy: ContextPolicy | None = None,
         context_length: int | None = None,
+        mcp_servers: Iterable[MCPServer] = (),
         **request_defaults: Any,
     ) -> None:
         """Create an agent.
@@ -133,6 +136,10 @@ class Agent(Generic[OutputT]):
                 raises ``ContextLengthError``.
             context_length: The context window in tokens for every model of this
                 agent, over the config's and the catalog's.
+            mcp_servers: MCP servers whose tools the agent may call. They start on the
+                first run, their tools are listed once (again when a server says they
+                changed), and ``aclose()`` stops them; a tool whose name is taken is
+                offered as ``PREFIX__name``.
             **request_defaults: Extra request fields sent with every request.
 
         Raises:
@@ -171,6 +178,8 @@ class Agent(Generic[OutputT]):
         self.context_policy: ContextPolicy = context_policy or self._config.context.policy
         self.context_length = context_length
         self._lengths: ContextLengths | None = None
+        servers = list(mcp_servers)
+        self._mcp = MCPTools(servers) if servers else None
         self.id = f"agent_{secrets.token_hex(6)}"
         """Tags this agent's requests (``agent``), so records and budgets can tell them apart."""
         self.prices = prices
@@ -312,7 +321,9 @@ class Agent(Generic[OutputT]):
         return self._start(content, stream=True, output_type=output_type, deltas=True)
 
     async def aclose(self) -> None:
-        """Close the gateway if the agent created it."""
+        """Stop the agent's MCP servers; close the gateway if the agent created it."""
+        if self._mcp is not None:
+            await self._mcp.aclose()
         if self._owns_gateway and self._gateway is not None:
             await self._gateway.aclose()
             self._gateway = None
@@ -331,6 +342,8 @@ class Agent(Generic[OutputT]):
         closes here, so no other loop could use them.
         """
         if self._sync_loop is not None and not self._sync_loop.is_closed():
+            if self._mcp is not None:
+                self._sync_loop.run_until_complete(self._mcp.aclose())
             if self._gateway is not None:
                 self._sync_loop.run_until_complete(self._gateway.aclose())
                 self._gateway = None if self._owns_gateway else self._gateway
@@ -375,10 +388,15 @@ class Agent(Generic[OutputT]):
         return AgentRun(turn.events(), turn)
 
     async def _prelude(self, settings: TurnSettings, content: Any) -> list[AgentEvent]:
-        """Before the first request: resolve ``auto:`` models, learn context lengths."""
+        """Before the first request: MCP tools, ``auto:`` models, context lengths."""
+        if self._mcp is not None:
+            reserved = [*self._tools, *([web_search.name] if self.enable_search else [])]
+            mcp_tools = await self._mcp.tools(reserved=reserved)
+            own = settings.tools_for
+            settings.tools_for = lambda model: [*own(model), *mcp_tools]
         needs = Requirements(
             # web_search falls back to a tool, so searching needs tool calling.
-            tools=bool(self._tools) or self.enable_search,
+            tools=bool(self._tools) or self._mcp is not None or self.enable_search,
             vision=has_image(content),
             structured_output=settings.output is not None,
             reasoning=self.thinking,

@@ -20,6 +20,7 @@ from alltoken_agent import (
     request_tags,
 )
 from alltoken_agent.agent import DEFAULT_INSTRUCTIONS, resolve_tool_names
+from alltoken_agent.agent.mcp_servers import servers_from_config
 from alltoken_agent.catalog import Catalog
 from alltoken_agent.cli.approval import approval_handler
 from alltoken_agent.cli.exit_codes import USAGE
@@ -118,6 +119,16 @@ def chat(
             "and a script's calls are denied).",
         ),
     ] = False,
+    mcp: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mcp",
+            metavar="NAME",
+            help="Let the agent use the tools of MCP server NAME, declared as "
+            "[mcp_servers.NAME] in the config file; repeat for more servers.",
+            show_default=False,
+        ),
+    ] = None,
     offline: OfflineOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
@@ -153,6 +164,8 @@ def chat(
 
     async def main() -> None:
         try:
+            if mcp:
+                settings["mcp_servers"] = servers_from_config(load_user_config(), mcp)
             await _chat(prompt, system, tools, session, options, settings, writer, records)
         except BaseException as error:
             failure.update(error_payload(error))
@@ -251,6 +264,7 @@ async def _chat(
                 # Whatever the agent committed (whole steps only) is kept, even on failure.
                 if link is not None:
                     link.save(agent.get_messages()[start:], model=gateway.model, system=system)
+                await agent.aclose()  # stops its MCP servers; the gateway is not its own
     finally:
         store.close()
 

@@ -52,6 +52,16 @@ def tui(
             "list (get_current_time, calculate, web_search).",
         ),
     ] = "default",
+    mcp: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mcp",
+            metavar="NAME",
+            help="Let the agent use the tools of MCP server NAME, declared as "
+            "[mcp_servers.NAME] in the config file; repeat for more servers.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Chat with an agent in a terminal UI.
 
@@ -82,18 +92,27 @@ def tui(
         )
         raise typer.Exit(FAILURE) from None
     options = GatewayOptions(provider=provider, base_url=base_url, model=model, offline=offline)
-    run_command(lambda: _tui(options, session, system, tools), EventWriter(enabled=False))
+    run_command(
+        lambda: _tui(options, session, system, tools, mcp or []), EventWriter(enabled=False)
+    )
 
 
 async def _tui(
-    options: GatewayOptions, session: str | None, system: str | None, tools_spec: str
+    options: GatewayOptions,
+    session: str | None,
+    system: str | None,
+    tools_spec: str,
+    mcp_names: list[str],
 ) -> None:
     from alltoken_agent.agent import DEFAULT_INSTRUCTIONS, resolve_tool_names
+    from alltoken_agent.agent.mcp_client import open_mcp_tools
+    from alltoken_agent.agent.mcp_servers import servers_from_config
     from alltoken_agent.store import Store
     from alltoken_agent.tui import make_app
 
     tools = resolve_tool_names(tools_spec)
     config = load_user_config()
+    servers = servers_from_config(config, mcp_names)
     store = Store()
     try:
         async with open_gateway(options) as gateway:
@@ -102,14 +121,17 @@ async def _tui(
                     f"no model chosen for provider {gateway.provider.name!r}: pass --model "
                     "or set `model` in the config file"
                 )
-            app: ChatApp = make_app(
-                gateway,
-                store=store,
-                config=config,
-                session=session,
-                tools=tools,
-                instructions=system or DEFAULT_INSTRUCTIONS,
-            )
-            await app.run_async()
+            # Started once for the whole session: every agent the app makes (after /clear,
+            # on resume) shares the same servers and tools.
+            async with open_mcp_tools(servers, reserved=[t.name for t in tools]) as mcp_tools:
+                app: ChatApp = make_app(
+                    gateway,
+                    store=store,
+                    config=config,
+                    session=session,
+                    tools=[*tools, *mcp_tools],
+                    instructions=system or DEFAULT_INSTRUCTIONS,
+                )
+                await app.run_async()
     finally:
         store.close()
