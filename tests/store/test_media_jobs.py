@@ -79,6 +79,23 @@ def test_jobs_are_scoped_to_their_owner(store: Store) -> None:
     assert store.media_jobs.unfinished() == []
 
 
+def test_find_list_and_unfinished_see_only_their_owners_jobs(store: Store) -> None:
+    local, alice, bob = _job(store), _job(store, owner="key_a"), _job(store, owner="key_b")
+    for job, task in ((local, "igen_local"), (alice, "igen_a"), (bob, "igen_b")):
+        store.media_jobs.update(job.id, status="pending", task_id=task)
+    # By job id and by the gateway's task id: another owner's job does not exist.
+    assert store.media_jobs.find(alice.id, owner="key_a").id == alice.id  # type: ignore[union-attr]
+    assert store.media_jobs.find("igen_a", owner="key_a").id == alice.id  # type: ignore[union-attr]
+    assert store.media_jobs.find(alice.id, owner="key_b") is None
+    assert store.media_jobs.find("igen_a", owner="key_b") is None
+    assert store.media_jobs.find("igen_a") is None  # None is the local owner, not "any"
+    assert store.media_jobs.find("igen_local", owner="key_a") is None
+    assert [j.id for j in store.media_jobs.list_jobs(owner="key_b")] == [bob.id]
+    assert [j.id for j in store.media_jobs.list_jobs()] == [local.id]
+    assert [j.id for j in store.media_jobs.unfinished(owner="key_a")] == [alice.id]
+    assert [j.id for j in store.media_jobs.unfinished()] == [local.id]
+
+
 def test_median_seconds_comes_from_completed_jobs_of_the_same_model(store: Store) -> None:
     assert store.media_jobs.median_seconds("image", "gpt-image-2") is None
     for seconds in (10, 20, 60):

@@ -5,6 +5,13 @@ journaled in the store before its first request, with its idempotency key and ou
 path, so a crash or Ctrl-C never loses a paid result: ``alltoken-agent jobs resume``
 (or ``resume_job``) finishes it without submitting it again. Results are written to
 disk atomically the moment they arrive.
+
+Jobs have an owner, as sessions do: ``owner=None`` (the default everywhere) is the
+local owner, whose jobs ``alltoken-agent jobs`` lists; a server passes its caller's key
+id to ``generate``/``create_job``, ``resume``, ``find_job``, ``cancel_job`` and
+``pending_jobs``, so no caller reaches another's job. ``create_job`` journals a job
+without sending it, for callers that answer with the job id before the job ends;
+``resume`` then runs it.
 """
 
 from __future__ import annotations

@@ -86,9 +86,14 @@ class JobsAPI:
         """The gateway's media dialect: ``alltoken``, ``tokenhub`` or ``openai``."""
         return self.gateway.provider.dialect
 
-    async def pending(self) -> list[MediaJobRecord]:
-        """Jobs of this kind not finished yet (``submitting`` or ``pending``), oldest first."""
-        return await self.journal.unfinished(self.kind)
+    async def pending(self, *, owner: str | None = None) -> list[MediaJobRecord]:
+        """``owner``'s jobs of this kind not finished yet, oldest first.
+
+        Args:
+            owner: Whose jobs: None is the local owner (the CLI's), a server passes its
+                caller's id.
+        """
+        return await self.journal.unfinished(self.kind, owner=owner)
 
     async def _journal_job(
         self,
@@ -98,9 +103,11 @@ class JobsAPI:
         request: Mapping[str, Any] | None,
         save_to: str | os.PathLike[str] | None,
         idempotent: bool,
+        owner: str | None,
     ) -> MediaJobRecord:
         """Write the job to the journal before anything goes on the wire."""
         return await self.journal.create(
+            owner=owner,
             kind=self.kind,
             provider=self.gateway.provider.name,
             dialect=self.dialect,
@@ -112,13 +119,14 @@ class JobsAPI:
             idempotency_key=idempotency_key() if idempotent else None,
         )
 
-    async def _load(self, job_id: str) -> MediaJobRecord:
-        """The journaled job ``job_id`` (or with that task id), checked for this API.
+    async def _load(self, job_id: str, owner: str | None = None) -> MediaJobRecord:
+        """``owner``'s journaled job ``job_id`` (or with that task id), checked for this API.
 
         Raises:
-            UserError: No such job, or it is of the other kind or another dialect.
+            UserError: No such job (of this owner), or it is of the other kind or another
+                dialect.
         """
-        record = await self.journal.find(job_id)
+        record = await self.journal.find(job_id, owner=owner)
         if record is None:
             raise UserError(
                 f"no media job {job_id!r} in the journal; `alltoken-agent jobs list` shows them"
@@ -154,4 +162,9 @@ def recorded_failure(record: MediaJobRecord) -> MediaJobError:
     """The error of a job the journal says ended without a result (no request is made)."""
     reason = record.error or f"ended {record.status}"
     task = f" (task {record.task_id})" if record.task_id else ""
-    return MediaJobError(f"{record.kind} job {record.id}{task} {reason}")
+    return MediaJobError(
+        f"{record.kind} job {record.id}{task} {reason}",
+        job_id=record.id,
+        status=record.status,
+        code=record.error_code,
+    )

@@ -3,6 +3,10 @@
 The journal lives in the gateway's store (``Gateway(store=...)``); a gateway made
 without one opens the default ``Store()`` on its first media job and closes it when the
 gateway is garbage-collected.
+
+Lookups are scoped to one owner, as in the store: ``owner=None`` is the local owner
+(the CLI's and the library's default), a server passes its caller's key id. Updates
+take a job id alone: the caller resolved the job with its owner first.
 """
 
 from __future__ import annotations
@@ -55,17 +59,19 @@ class Journal:
         """Change fields of a job; see ``MediaJobRepository.update``."""
         return await asyncio.to_thread(lambda: self.repository.update(job_id, **changes))
 
-    async def find(self, job_or_task_id: str) -> MediaJobRecord | None:
-        """The job with this id, else the newest with this gateway task id."""
-        return await asyncio.to_thread(self.repository.find, job_or_task_id)
+    async def find(self, job_or_task_id: str, *, owner: str | None = None) -> MediaJobRecord | None:
+        """``owner``'s job with this id, else their newest with this gateway task id."""
+        return await asyncio.to_thread(lambda: self.repository.find(job_or_task_id, owner=owner))
 
     async def median_seconds(self, kind: MediaKind, model: str) -> float | None:
         """Median completion time of the model's recent jobs (None without any)."""
         return await asyncio.to_thread(self.repository.median_seconds, kind, model)
 
-    async def unfinished(self, kind: MediaKind | None = None) -> list[MediaJobRecord]:
-        """Jobs still ``submitting`` or ``pending``, oldest first."""
-        return await asyncio.to_thread(lambda: self.repository.unfinished(kind=kind))
+    async def unfinished(
+        self, kind: MediaKind | None = None, *, owner: str | None = None
+    ) -> list[MediaJobRecord]:
+        """``owner``'s jobs still ``submitting`` or ``pending``, oldest first."""
+        return await asyncio.to_thread(lambda: self.repository.unfinished(owner=owner, kind=kind))
 
     async def finish(
         self,

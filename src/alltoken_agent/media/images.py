@@ -32,7 +32,7 @@ from alltoken_agent.media.policy import PollPolicy
 from alltoken_agent.media.results import ImageResult, image_result, mapping, stored_files
 from alltoken_agent.media.runner import ProgressCallback, Run
 from alltoken_agent.media.saving import deliver_images
-from alltoken_agent.store.media import MediaJobStatus
+from alltoken_agent.store.media import MediaJobRecord, MediaJobStatus
 
 if TYPE_CHECKING:
     import os
@@ -67,6 +67,7 @@ class ImagesAPI(JobsAPI):
         save_to: str | os.PathLike[str] | None = None,
         on_progress: ProgressCallback | None = None,
         poll: PollPolicy | None = None,
+        owner: str | None = None,
         **extra: Any,
     ) -> ImageResult:
         """Generate images, save them, and return where they are.
@@ -86,6 +87,9 @@ class ImagesAPI(JobsAPI):
                 folder when None.
             on_progress: Called with each ``JobEvent``.
             poll: How often and how long to poll (``PollPolicy.for_images()``).
+            owner: Whose job this is in the journal: None is the local owner (what
+                ``alltoken-agent jobs`` lists); a server passes its caller's id, and
+                then only that owner finds, resumes or cancels the job.
             **extra: Other create fields, sent as given (``seed``, ``user``,
                 ``output_compression``, TokenHub's ``watermark``).
 
@@ -93,6 +97,46 @@ class ImagesAPI(JobsAPI):
             UserError: Bad options (before any request).
             MediaJobError: The job failed, expired or was cancelled (journaled so), or
                 it is still running at the deadline (left ``pending``: resumable).
+        """
+        record = await self.create_job(
+            prompt,
+            model=model,
+            size=size,
+            quality=quality,
+            output_format=output_format,
+            background=background,
+            moderation=moderation,
+            n=n,
+            save_to=save_to,
+            owner=owner,
+            **extra,
+        )
+        return await self._drive(self._run(record, poll, on_progress), fresh=True)
+
+    async def create_job(
+        self,
+        prompt: str,
+        *,
+        model: str = DEFAULT_IMAGE_MODEL,
+        size: str | None = None,
+        quality: Quality | None = None,
+        output_format: ImageFormat | None = None,
+        background: Background | None = None,
+        moderation: Moderation | None = None,
+        n: int = 1,
+        save_to: str | os.PathLike[str] | None = None,
+        owner: str | None = None,
+        **extra: Any,
+    ) -> MediaJobRecord:
+        """Check the options and journal an image job (``submitting``) without sending it.
+
+        For callers that answer before the job ends, such as a server returning the
+        job id at once: ``resume(job.id, owner=...)`` then submits and finishes it, and
+        a crash before that leaves a job that ``alltoken-agent jobs resume`` picks up.
+        The arguments are those of :meth:`generate`.
+
+        Raises:
+            UserError: Bad options; nothing is journaled.
         """
         check_prompt(prompt)
         if output_format is None and save_to is not None:
@@ -109,14 +153,14 @@ class ImagesAPI(JobsAPI):
         check_options(model, options)
         body = request_body(self.dialect, model, prompt, options)
         params = {"prompt": prompt, **{k: v for k, v in options.items() if v is not None}}
-        record = await self._journal_job(
+        return await self._journal_job(
             model=model,
             params=params,
             request=body,
             save_to=save_to,
             idempotent=self.dialect == "alltoken",
+            owner=owner,
         )
-        return await self._drive(self._run(record, poll, on_progress), fresh=True)
 
     async def generate_many(
         self, prompts: Iterable[str], *, concurrency: int = 4, **options: Any
@@ -137,6 +181,7 @@ class ImagesAPI(JobsAPI):
         *,
         on_progress: ProgressCallback | None = None,
         poll: PollPolicy | None = None,
+        owner: str | None = None,
     ) -> ImageResult:
         """Finish a journaled image job: poll its task (never submitting it twice).
 
@@ -144,12 +189,13 @@ class ImagesAPI(JobsAPI):
         ``Idempotency-Key``, so AllToken dedupes it (within its 60 s window; TokenHub
         has no such key, so there a resumed submit may be billed again). A finished
         job returns its result; missing files are fetched again from the durable copy.
+        ``owner`` is the job's owner (None: local), as given to ``generate``.
 
         Raises:
-            UserError: No such image job in the journal.
+            UserError: No such image job of this owner in the journal.
             MediaJobError: As for ``generate``; or the job had already failed.
         """
-        record = await self._load(job_id)
+        record = await self._load(job_id, owner)
         return await self._drive(self._run(record, poll, on_progress), fresh=False)
 
     async def _drive(self, run: Run, *, fresh: bool) -> ImageResult:

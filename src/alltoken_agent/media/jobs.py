@@ -1,4 +1,9 @@
-"""Journaled jobs of either kind, by id: what ``alltoken-agent jobs`` is built on."""
+"""Journaled jobs of either kind, by id: what ``alltoken-agent jobs`` is built on.
+
+Every function looks jobs up for one ``owner``: None is the local owner (the CLI's and
+the library's default); a server passes its caller's key id, so one caller never
+reaches another's job.
+"""
 
 from __future__ import annotations
 
@@ -17,13 +22,13 @@ if TYPE_CHECKING:
     from alltoken_agent.gateway import Gateway
 
 
-async def find_job(gateway: Gateway, job_id: str) -> MediaJobRecord:
-    """The journaled job with this id (or gateway task id).
+async def find_job(gateway: Gateway, job_id: str, *, owner: str | None = None) -> MediaJobRecord:
+    """``owner``'s journaled job with this id (or gateway task id).
 
     Raises:
-        UserError: The journal has no such job.
+        UserError: The journal has no such job for this owner.
     """
-    record = await Journal.of(gateway).find(job_id)
+    record = await Journal.of(gateway).find(job_id, owner=owner)
     if record is None:
         raise UserError(
             f"no media job {job_id!r} in the journal; `alltoken-agent jobs list` shows them"
@@ -37,34 +42,34 @@ async def resume_job(
     *,
     on_progress: ProgressCallback | None = None,
     poll: PollPolicy | None = None,
+    owner: str | None = None,
 ) -> ImageResult | VideoResult:
-    """Finish a journaled image or video job without submitting it twice.
+    """Finish ``owner``'s journaled image or video job without submitting it twice.
 
     Raises:
         UserError: No such job, or it was made through another dialect.
         MediaJobError: The job failed, expired, was cancelled, or is still running at
             the deadline (then it stays pending).
     """
-    record = await find_job(gateway, job_id)
-    if record.kind == "image":
-        return await ImagesAPI(gateway).resume(record.id, on_progress=on_progress, poll=poll)
-    return await VideosAPI(gateway).resume(record.id, on_progress=on_progress, poll=poll)
+    record = await find_job(gateway, job_id, owner=owner)
+    api = ImagesAPI(gateway) if record.kind == "image" else VideosAPI(gateway)
+    return await api.resume(record.id, on_progress=on_progress, poll=poll, owner=owner)
 
 
-async def pending_jobs(gateway: Gateway) -> list[MediaJobRecord]:
-    """Every unfinished job in the gateway's journal, oldest first."""
-    return await Journal.of(gateway).unfinished()
+async def pending_jobs(gateway: Gateway, *, owner: str | None = None) -> list[MediaJobRecord]:
+    """Every unfinished job of ``owner`` in the gateway's journal, oldest first."""
+    return await Journal.of(gateway).unfinished(owner=owner)
 
 
-async def cancel_job(gateway: Gateway, job_id: str) -> VideoTask:
-    """Cancel a journaled video job on the gateway (AllToken); the journal follows.
+async def cancel_job(gateway: Gateway, job_id: str, *, owner: str | None = None) -> VideoTask:
+    """Cancel ``owner``'s journaled video job on the gateway (AllToken); the journal follows.
 
     Raises:
         UserError: No such job, or an image job: images have no cancel endpoint (§1.7),
             and a submitted image is paid for, so ``jobs resume`` fetches it instead.
         MediaJobError: The task already finished.
     """
-    record = await find_job(gateway, job_id)
+    record = await find_job(gateway, job_id, owner=owner)
     if record.kind == "image":
         raise UserError(
             f"image job {record.id} cannot be cancelled: the gateway has no cancel for images "
@@ -78,4 +83,4 @@ async def cancel_job(gateway: Gateway, job_id: str) -> VideoTask:
             f"video job {record.id} has no task id yet (its submit was never confirmed); "
             f"`alltoken-agent jobs resume {record.id}` finds out"
         )
-    return await VideosAPI(gateway).cancel(record.id)
+    return await VideosAPI(gateway).cancel(record.id, owner=owner)

@@ -16,6 +16,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+# A generator of our own: jitter must not move the global ``random`` state, which the
+# application (or a test framework in another thread, such as Hypothesis) may rely on.
+_random = random.Random()
+
 
 @dataclass(frozen=True)
 class PollPolicy:
@@ -74,7 +78,7 @@ class PollPolicy:
     def _jittered(self, seconds: float) -> float:
         if self.jitter <= 0:
             return seconds
-        return seconds * random.uniform(1 - self.jitter, 1 + self.jitter)
+        return seconds * _random.uniform(1 - self.jitter, 1 + self.jitter)
 
     def _bounded(self, seconds: float) -> float:
         return max(self.min_delay, seconds)

@@ -105,7 +105,10 @@ class Run:
         """The error for a job left unfinished (``submitting`` or ``pending``: resumable)."""
         error = MediaJobError(
             f"{self.label} {reason}; it stays {self.record.status} in the journal: "
-            + resume_hint(self.record.id)
+            + resume_hint(self.record.id),
+            job_id=self.record.id,
+            status=self.record.status,
+            code=cause.code if isinstance(cause, GatewayError) else None,
         )
         error.__cause__ = cause
         return error
@@ -121,7 +124,9 @@ class Run:
         """Journal a final failure and return the error to raise (naming the job)."""
         await self.journal.finish(self.record.id, status, error_code=code, error=reason)
         self.observed(error=cause or GatewayError(reason, code=code or status))
-        error = MediaJobError(f"{self.label} {reason}")
+        error = MediaJobError(
+            f"{self.label} {reason}", job_id=self.record.id, status=status, code=code
+        )
         error.__cause__ = cause
         return error
 

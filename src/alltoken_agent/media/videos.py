@@ -23,6 +23,7 @@ from alltoken_agent.media.video_wire import (
     tokenhub_route,
     video_task,
 )
+from alltoken_agent.store.media import MediaJobRecord
 
 DEFAULT_VIDEO_MODELS = {"alltoken": "seedance-1.5-pro", "tokenhub": "happyhorse-1.0-t2v"}
 Frame = str | os.PathLike[str]
@@ -62,6 +63,7 @@ class VideosAPI(JobsAPI):
         save_to: str | os.PathLike[str] | None = None,
         on_progress: ProgressCallback | None = None,
         poll: PollPolicy | None = None,
+        owner: str | None = None,
         **extra: Any,
     ) -> VideoResult:
         """Generate a video, stream it to disk, and return where it is.
@@ -82,6 +84,9 @@ class VideosAPI(JobsAPI):
             save_to: A file path or a folder (``JOB_ID.mp4`` inside); default: here.
             on_progress: Called with each ``JobEvent`` (downloads report bytes).
             poll: How often and how long to poll (``PollPolicy.for_videos()``).
+            owner: Whose job this is in the journal: None is the local owner (what
+                ``alltoken-agent jobs`` lists); a server passes its caller's id, and
+                then only that owner finds, resumes or cancels the job.
             **extra: Other create fields, sent as given (``return_last_frame``,
                 ``service_tier``, ``camera_fixed``, ``output_format``, ...).
 
@@ -89,6 +94,55 @@ class VideosAPI(JobsAPI):
             UserError: Bad input (a missing or unsupported frame file) before any request.
             MediaJobError: The job failed, expired or was cancelled (journaled so), or it
                 is still running at the deadline (left ``pending``: resumable).
+        """
+        record = await self.create_job(
+            prompt,
+            model=model,
+            duration=duration,
+            ratio=ratio,
+            resolution=resolution,
+            generate_audio=generate_audio,
+            seed=seed,
+            watermark=watermark,
+            callback_url=callback_url,
+            first_frame=first_frame,
+            last_frame=last_frame,
+            reference_images=reference_images,
+            save_to=save_to,
+            owner=owner,
+            **extra,
+        )
+        return await self._drive(self._run(record, poll, on_progress), fresh=True)
+
+    async def create_job(
+        self,
+        prompt: str,
+        *,
+        model: str | None = None,
+        duration: int | None = None,
+        ratio: str | None = None,
+        resolution: str | None = None,
+        generate_audio: bool | None = None,
+        seed: int | None = None,
+        watermark: bool | None = None,
+        callback_url: str | None = None,
+        first_frame: Frame | None = None,
+        last_frame: Frame | None = None,
+        reference_images: Sequence[Frame] = (),
+        save_to: str | os.PathLike[str] | None = None,
+        owner: str | None = None,
+        **extra: Any,
+    ) -> MediaJobRecord:
+        """Check the input and journal a video job (``submitting``) without sending it.
+
+        For callers that answer before the job ends, such as a server returning the
+        job id at once: ``resume(job.id, owner=...)`` then uploads local frames,
+        submits and finishes it, and a crash before that leaves a job that
+        ``alltoken-agent jobs resume`` picks up. The arguments are those of
+        :meth:`generate`.
+
+        Raises:
+            UserError: Bad input; nothing is journaled.
         """
         check_prompt(prompt)
         model = model or self._default_model()
@@ -116,14 +170,14 @@ class VideosAPI(JobsAPI):
         local = any(not is_url(value) for _, value in given)
         # Local frames are uploaded after the job is journaled; links go in as they are.
         request = None if local else self._body(model, params, _links(params["frames"]))
-        record = await self._journal_job(
+        return await self._journal_job(
             model=model,
             params=params,
             request=request,
             save_to=save_to,
             idempotent=self.dialect == "alltoken",
+            owner=owner,
         )
-        return await self._drive(self._run(record, poll, on_progress), fresh=True)
 
     async def generate_many(
         self, prompts: Iterable[str], *, concurrency: int = 2, **options: Any
@@ -143,17 +197,20 @@ class VideosAPI(JobsAPI):
         *,
         on_progress: ProgressCallback | None = None,
         poll: PollPolicy | None = None,
+        owner: str | None = None,
     ) -> VideoResult:
         """Finish a journaled video job without submitting it twice (see ``images.resume``)."""
-        record = await self._load(job_id)
+        record = await self._load(job_id, owner)
         return await self._drive(self._run(record, poll, on_progress), fresh=False)
 
-    async def get(self, task_id: str, *, model: str | None = None) -> VideoTask:
-        """The task as the gateway reports it now (a journal job id works too).
+    async def get(
+        self, task_id: str, *, model: str | None = None, owner: str | None = None
+    ) -> VideoTask:
+        """The task as the gateway reports it now (a journal job id of ``owner`` works too).
 
         TokenHub needs the task's model; it is taken from the journal when known.
         """
-        record = await self.journal.find(task_id)
+        record = await self.journal.find(task_id, owner=owner)
         if record is not None and record.task_id:
             task_id, model = record.task_id, model or record.model
         if self.dialect == "alltoken":
@@ -168,15 +225,18 @@ class VideosAPI(JobsAPI):
             raise self._unsupported()
         return video_task(json_body(response))
 
-    async def cancel(self, task_id: str) -> VideoTask:
+    async def cancel(self, task_id: str, *, owner: str | None = None) -> VideoTask:
         """Cancel a queued or processing task (AllToken); the journal says ``cancelled``.
+
+        ``task_id`` may be a journal job id of ``owner`` (None: local), whose row then
+        follows.
 
         Raises:
             MediaJobError: The task already finished (409), or the gateway has no cancel.
         """
         if self.dialect != "alltoken":
             raise UserError(f"{self.gateway.provider.name} has no way to cancel a video task")
-        record = await self.journal.find(task_id)
+        record = await self.journal.find(task_id, owner=owner)
         remote = record.task_id if record is not None and record.task_id else task_id
         try:
             response = await call(self.gateway, "POST", f"videos/generations/{remote}/cancel")
