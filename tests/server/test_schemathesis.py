@@ -4,7 +4,9 @@ Every default check runs (server errors, status codes, content types, headers an
 bodies against the schema, schema-valid data accepted, invalid data rejected, auth
 not ignored) with few examples per operation, so it stays fast; the server is a real
 one on loopback. Half the cases that name a session get a real one of the caller's, so
-reading, deleting and messaging run for real, not only their 404s.
+reading, deleting and messaging run for real, not only their 404s; likewise half the
+cases that name a media job get a finished image job of the caller's, so reading it,
+fetching its file and refusing its cancel run for real.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from tests.server.conftest import KEY_A, MakeServer, ServerThread, auth, create_session
+from tests.server.test_media import fast, submit, wait_for
 
 
 @pytest.fixture
@@ -40,13 +43,30 @@ def new_session(schema_server: ServerThread) -> Iterator[Callable[[], str]]:
         yield lambda: create_session(client)
 
 
+@pytest.fixture
+def finished_job(schema_server: ServerThread, sim: Any) -> str:
+    sim.state.media.image_seconds = 0.05
+    fast(schema_server)
+    with httpx.Client(base_url=schema_server.url, headers=auth(KEY_A), timeout=30) as client:
+        job = submit(client, "images", prompt="a fox for schemathesis")
+        wait_for(client, job["id"], "completed")
+    return str(job["id"])
+
+
 schema = schemathesis.pytest.from_fixture("api_schema")
 _turns = itertools.count()
 
 
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-def test_the_api_keeps_its_schema(case: Any, new_session: Callable[[], str]) -> None:
-    if "session_id" in (case.path_parameters or {}) and next(_turns) % 2 == 0:
+def test_the_api_keeps_its_schema(
+    case: Any, new_session: Callable[[], str], finished_job: str
+) -> None:
+    parameters = case.path_parameters or {}
+    if "session_id" in parameters and next(_turns) % 2 == 0:
         case.path_parameters["session_id"] = new_session()
+    if "job_id" in parameters and next(_turns) % 2 == 0:
+        case.path_parameters["job_id"] = finished_job
+        if "index" in parameters:
+            case.path_parameters["index"] = 0
     case.call_and_validate()

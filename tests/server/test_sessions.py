@@ -113,7 +113,7 @@ def test_capabilities_need_no_key(server: ServerThread) -> None:
         "get_current_time",
         "web_search",
     ]
-    assert caps["media"] is False
+    assert caps["media"] is True
     assert caps["reasoning"] is True and caps["cancel"] is True
     assert caps["auth"] == "bearer"
     assert {"stream:delta", "tool:call", "done", "error", "retry"} <= set(caps["events"])

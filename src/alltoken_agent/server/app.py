@@ -9,13 +9,14 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from alltoken_agent import Config, Gateway, __version__
+from alltoken_agent import Config, ConfigError, Gateway, __version__
 from alltoken_agent.ledger import Ledger
 from alltoken_agent.server.auth import AuthGate, Keyring
 from alltoken_agent.server.context import CostTally, ServerContext
 from alltoken_agent.server.errors import install_error_handlers
 from alltoken_agent.server.limits import BodySizeLimit, ConcurrencyLimiter, RateLimiter
-from alltoken_agent.server.routes import messages, meta, sessions, usage
+from alltoken_agent.server.media import MediaJobs
+from alltoken_agent.server.routes import media, messages, meta, sessions, usage
 from alltoken_agent.server.runs import RunRegistry
 from alltoken_agent.server.settings import ServerOptions
 from alltoken_agent.server.storage import StoreCalls
@@ -29,7 +30,12 @@ Create a session (a model, a system prompt, built-in tools), then send it messag
 answer comes back as JSON, or with `Accept: text/event-stream` as the agent's events (the
 same names and payloads as `alltoken-agent chat --json`). Every call under `/v1/` but
 `/v1/capabilities` needs a server key: `Authorization: Bearer <key>`. Each key sees only
-its own sessions and usage; another key's session is a 404.
+its own sessions, media jobs and usage; another key's session or job is a 404.
+
+Image and video jobs (`POST /v1/images`, `POST /v1/videos`) answer 202 with the job; the
+server runs it in the background and saves its files, which `GET /v1/jobs/{id}` lists
+with the URLs to fetch them. A job still running when the server stops resumes when it
+starts again.
 """
 
 
@@ -44,8 +50,9 @@ def create_app(
     """Build the server's FastAPI app around a gateway and a store.
 
     The app registers observers on ``gateway`` (the ledger's, and its own per-request
-    cost tally) and chains its ``on_retry``; it neither opens nor closes the gateway or
-    the store: whoever made them closes them after the server stops.
+    cost tally), chains its ``on_retry``, and journals media jobs in ``store`` (it
+    becomes ``gateway.store`` when the gateway has none); it neither opens nor closes
+    the gateway or the store: whoever made them closes them after the server stops.
 
     Args:
         gateway: The gateway every agent talks to (its key stays server-side).
@@ -57,8 +64,18 @@ def create_app(
 
     Returns:
         The app; serve it with ``AppServer`` (graceful shutdown) or any ASGI server.
+
+    Raises:
+        ConfigError: ``gateway`` journals media jobs in another store than ``store``.
     """
     options = options or ServerOptions()
+    if gateway.store is None:
+        gateway.store = store
+    elif gateway.store is not store:
+        raise ConfigError(
+            "the gateway journals media jobs in another store than the server's: make it "
+            "with Gateway(store=...) of the same Store, or without one"
+        )
     ledger = ledger or Ledger(store)
     keyring = Keyring(options.keys)
     limiter = RateLimiter(options.rate_limit_per_minute, options.rate_limit_burst)
@@ -73,13 +90,23 @@ def create_app(
         runs=RunRegistry(ConcurrencyLimiter(options.max_concurrent_runs)),
         tally=CostTally(ledger),
         calls=StoreCalls(ledger),
+        media=MediaJobs(
+            gateway,
+            options.media_folder,
+            owners=keyring.owners,
+            max_per_owner=options.max_concurrent_jobs,
+        ),
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if options.resume_jobs:
+            context.media.resume_at_startup()
         yield
-        # Runs still in flight (a server without AppServer's drain) end with an error event.
+        # Runs still in flight (a server without AppServer's drain) end with an error event;
+        # media jobs stop and stay resumable.
         await context.runs.drain(0)
+        await context.media.stop()
         gateway.remove_observer(context.calls.ledger_observer)
         gateway.remove_observer(context.tally.observer)
         await asyncio.to_thread(context.calls.close)
@@ -95,7 +122,7 @@ def create_app(
     gateway.add_observer(context.tally.observer)
     gateway.on_retry = retry_reporter(gateway.on_retry)
     install_error_handlers(app, context.redact)
-    for module in (sessions, messages, usage, meta):
+    for module in (sessions, messages, media, usage, meta):
         app.include_router(module.router)
     # Added last runs first: the body limit wraps the gate, which wraps the routes.
     app.add_middleware(AuthGate, keyring=keyring, limiter=limiter)

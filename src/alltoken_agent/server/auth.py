@@ -62,6 +62,14 @@ class Keyring:
         """Whether no key is configured: every caller is the local owner."""
         return not self._callers
 
+    @property
+    def owners(self) -> list[str | None]:
+        """The owner id of every configured key; ``[None]`` (the local owner) when open."""
+        if self.open:
+            return [None]
+        owners = {caller.owner for caller in self._callers.values() if caller.owner}
+        return [owner for owner in sorted(owners)]
+
     def identify(self, authorization: str | None) -> Caller | None:
         """The caller an ``Authorization`` header proves, or None."""
         if self.open:

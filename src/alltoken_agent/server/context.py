@@ -15,6 +15,7 @@ from alltoken_agent.ledger import Budget, BudgetStatus, Ledger, record_cost
 from alltoken_agent.server.auth import Caller, Keyring
 from alltoken_agent.server.errors import ApiError
 from alltoken_agent.server.limits import RateLimiter
+from alltoken_agent.server.media import MediaJobs
 from alltoken_agent.server.runs import RunRegistry
 from alltoken_agent.server.settings import ServerOptions
 from alltoken_agent.server.storage import RUN_TAG, StoreCalls
@@ -60,6 +61,7 @@ class ServerContext:
     runs: RunRegistry
     tally: CostTally
     calls: StoreCalls
+    media: MediaJobs
 
     def redact(self, text: str) -> str:
         """Mask the gateway key (and key-shaped tokens) in ``text``."""

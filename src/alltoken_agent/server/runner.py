@@ -1,10 +1,11 @@
 """Serving the app with uvicorn, with a graceful shutdown that drains agent runs first.
 
 On SIGTERM or Ctrl-C, :class:`AppServer` stops accepting connections, refuses new runs
-(503, and ``/healthz`` says ``draining``), gives the runs in flight
+and media jobs (503, and ``/healthz`` says ``draining``), gives the runs in flight
 ``shutdown_grace`` seconds to finish, then cancels the rest: each of their streams
 ends with an ``error`` event (``server_shutdown``) and their finished steps are saved.
-Only then does uvicorn's own shutdown close the connections.
+Media jobs still polling are stopped and stay ``pending`` in the journal, resumed when
+the server starts again. Only then does uvicorn's own shutdown close the connections.
 """
 
 from __future__ import annotations
@@ -68,8 +69,14 @@ class AppServer(uvicorn.Server):
         self.context = context
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        """Stop accepting, drain the runs, then let uvicorn close the connections."""
+        """Stop accepting, drain the runs, stop the media jobs, then close the connections.
+
+        Media jobs still running stay resumable in the journal (the next start resumes
+        them); a file being saved is finished first.
+        """
         for server in getattr(self, "servers", []):
             server.close()
+        self.context.media.stopping = True
         await self.context.runs.drain(self.context.options.shutdown_grace)
+        await self.context.media.stop()
         await super().shutdown(sockets=sockets)

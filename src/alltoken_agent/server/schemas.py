@@ -16,8 +16,9 @@ MAX_INSTRUCTIONS_CHARS = 100_000
 MAX_ID_CHARS = 255
 
 
-def _valid_unicode(value: str) -> str:
-    # JSON may carry lone surrogates ("\ud800"), which no database or UTF-8 stream takes.
+def valid_unicode(value: str) -> str:
+    """Refuse text holding a lone surrogate, which no database or UTF-8 stream takes."""
+    # JSON may carry lone surrogates ("\ud800").
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -31,7 +32,7 @@ def _known_tool(name: str) -> str:
     return name
 
 
-Text = Annotated[str, AfterValidator(_valid_unicode)]
+Text = Annotated[str, AfterValidator(valid_unicode)]
 BLANK = (
     r"^[\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
 )
@@ -207,7 +208,7 @@ class Capabilities(BaseModel):
     tool_names: list[str]
     default_tools: list[str]
     media: bool
-    """Image and video jobs."""
+    """Image and video jobs: ``POST /v1/images``, ``POST /v1/videos``, ``GET /v1/jobs``."""
     reasoning: bool
     """Sessions created with ``thinking`` stream the model's reasoning."""
     cancel: bool

@@ -7,17 +7,21 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Final
 
 from pydantic import SecretStr
 
-from alltoken_agent import Config, ConfigError
+from alltoken_agent import Config, ConfigError, app_dirs
 
 KEYS_ENV: Final = "ALLTOKEN_AGENT_SERVER_KEYS"
 """Comma-separated server keys; when set, they replace ``[server] keys`` of the config file."""
 
 STORE_ENV: Final = "ALLTOKEN_AGENT_SERVER_STORE"
 """A database URL for the server's state; replaces ``[server] store_url`` when set."""
+
+MEDIA_DIR_ENV: Final = "ALLTOKEN_AGENT_SERVER_MEDIA_DIR"
+"""The folder where media jobs' files are saved; replaces the default when set."""
 
 MIN_KEY_LENGTH: Final = 16
 """Server keys shorter than this are refused: a Bearer key must not be guessable."""
@@ -52,6 +56,14 @@ class ServerOptions:
     """Seconds of silence after which an event stream sends a keep-alive comment."""
     store_url: SecretStr | None = None
     """The database for sessions and the ledger; None is the local SQLite file."""
+    media_dir: Path | None = None
+    """Where media jobs' files are saved, one folder per key inside (``local`` on an open
+    server); None is ``media/server`` in the data folder (see :attr:`media_folder`)."""
+    max_concurrent_jobs: int = 16
+    """Media jobs one key may have running on this server at once; past it 429."""
+    resume_jobs: bool = True
+    """Resume this server's unfinished media jobs (its keys' jobs whose files go under
+    its media folder) in the background when it starts."""
 
     def __post_init__(self) -> None:
         for key in self.keys:
@@ -68,6 +80,18 @@ class ServerOptions:
             raise ConfigError("the rate limit must be more than 0 per minute, with a burst of 1+")
         if self.max_concurrent_runs < 1:
             raise ConfigError("max_concurrent_runs must be at least 1")
+        if self.max_concurrent_jobs < 1:
+            raise ConfigError("max_concurrent_jobs must be at least 1")
+
+    @property
+    def media_folder(self) -> Path:
+        """The folder media files go to: ``media_dir``, else the data folder's ``media/server``.
+
+        ``ALLTOKEN_AGENT_HOME`` moves the data folder.
+        """
+        if self.media_dir is not None:
+            return self.media_dir.expanduser().absolute()
+        return (app_dirs().data / "media" / "server").absolute()
 
     @property
     def open(self) -> bool:
@@ -81,14 +105,17 @@ class ServerOptions:
         environ: Mapping[str, str] | None = None,
         *,
         store_url: str | None = None,
+        media_dir: str | os.PathLike[str] | None = None,
     ) -> ServerOptions:
         """The ``[server]`` section, with the environment's keys and store URL over it.
 
         Args:
             config: The config file's settings.
-            environ: Environment to read ``ALLTOKEN_AGENT_SERVER_KEYS`` and
-                ``ALLTOKEN_AGENT_SERVER_STORE`` from; defaults to ``os.environ``.
+            environ: Environment to read ``ALLTOKEN_AGENT_SERVER_KEYS``,
+                ``ALLTOKEN_AGENT_SERVER_STORE`` and ``ALLTOKEN_AGENT_SERVER_MEDIA_DIR``
+                from; defaults to ``os.environ``.
             store_url: A database URL from the command line; wins over both.
+            media_dir: The media folder from the command line; wins over the environment.
 
         Raises:
             ConfigError: A key is too short or malformed.
@@ -104,6 +131,7 @@ class ServerOptions:
             url = SecretStr(env[STORE_ENV])
         if store_url:
             url = SecretStr(store_url)
+        media = media_dir or env.get(MEDIA_DIR_ENV) or None
         return cls(
             keys=keys,
             max_body_bytes=section.max_body_bytes,
@@ -113,6 +141,7 @@ class ServerOptions:
             daily_budget_usd=section.daily_budget_usd,
             shutdown_grace=section.shutdown_grace,
             store_url=url,
+            media_dir=None if media is None else Path(media),
         )
 
     def with_changes(self, **changes: Any) -> ServerOptions:

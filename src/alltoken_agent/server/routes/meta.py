@@ -25,7 +25,7 @@ async def capabilities(context: ContextDep) -> Capabilities:
         tools=True,
         tool_names=sorted(BUILTIN_TOOLS),
         default_tools=list(DEFAULT_TOOL_NAMES),
-        media=False,
+        media=True,
         reasoning=True,
         cancel=True,
         usage=True,

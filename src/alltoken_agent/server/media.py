@@ -1,0 +1,229 @@
+"""Media jobs the server runs: each one a background task, journaled under its caller's owner id.
+
+``POST /v1/images`` and ``/v1/videos`` journal the job (``create_job``, status
+``submitting``, owner = the caller's key id) and answer 202 at once. A task on the
+server's event loop then submits it, polls it and saves its files under
+``<media folder>/<owner>/``, all through the media core (``resume``), so the journal
+is the one truth the routes read.
+
+* Polling has no deadline here: a job is driven until it ends. When polling or the
+  submit keeps failing (the gateway is down), the job stays resumable in the journal
+  and this server tries again with a growing delay, as long as it runs.
+* Shutdown cancels the tasks. A job still polling stays ``pending`` (or
+  ``submitting``) in the journal; a download already under way finishes first (the
+  core shields saving a paid result).
+* Startup resumes, in the background, the unfinished jobs of this server's keys (the
+  local owner on an open server) whose files go under its media folder, made through
+  the gateway's dialect. Jobs of a key no longer configured stay in the journal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from alltoken_agent import (
+    AllTokenAgentError,
+    Gateway,
+    MediaJobError,
+    MediaJobRecord,
+    UserError,
+    request_tags,
+)
+from alltoken_agent.media import (
+    ImagesAPI,
+    MediaJobStatus,
+    PollPolicy,
+    VideosAPI,
+    find_job,
+    pending_jobs,
+)
+from alltoken_agent.server.errors import ApiError
+
+logger = logging.getLogger("alltoken_agent.server")
+
+RETRY_FIRST = 5.0
+"""Seconds before a job whose polling failed is tried again (then doubling)."""
+RETRY_MAX = 300.0
+LOCAL_FOLDER = "local"
+"""The folder of the local owner's files (an open server's callers)."""
+FINISHED: frozenset[MediaJobStatus] = frozenset({"completed", "failed", "cancelled", "expired"})
+
+
+def shutting_down() -> ApiError:
+    """The 503 for a job submitted while the server shuts down."""
+    return ApiError(
+        503,
+        "server_shutting_down",
+        "this server is shutting down; submit the job again (to another replica)",
+        type="server_error",
+        headers={"Retry-After": "1"},
+    )
+
+
+class MediaJobs:
+    """The media jobs this server drives: started, resumed at startup, stopped on shutdown."""
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        folder: Path,
+        *,
+        owners: Sequence[str | None],
+        max_per_owner: int,
+    ) -> None:
+        self.gateway = gateway
+        self.folder = folder
+        """The server's media folder; each owner's files go to a folder inside."""
+        self.owners = list(owners)
+        """Whose unfinished jobs are resumed at startup."""
+        self.max_per_owner = max_per_owner
+        self.policies: dict[str, PollPolicy] = {
+            "image": replace(PollPolicy.for_images(), deadline=None),
+            "video": replace(PollPolicy.for_videos(), deadline=None),
+        }
+        """How jobs are polled, by kind: the core's defaults, without a deadline."""
+        self.stopping = False
+        self._tasks: dict[str, tuple[str | None, asyncio.Task[None]]] = {}
+        self._startup: asyncio.Task[None] | None = None
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def api(self, kind: str) -> ImagesAPI | VideosAPI:
+        """The gateway's API for one kind of job."""
+        return self.gateway.images if kind == "image" else self.gateway.videos
+
+    def folder_of(self, owner: str | None) -> Path:
+        """Where ``owner``'s files are saved."""
+        return self.folder / (owner or LOCAL_FOLDER)
+
+    def serves(self, path: str | os.PathLike[str]) -> bool:
+        """Whether a file (or a job's output path) lies in this server's media folder."""
+        return Path(os.path.normpath(Path(path).absolute())).is_relative_to(self.folder)
+
+    def running(self, job_id: str) -> bool:
+        """Whether this server is driving the job now."""
+        return job_id in self._tasks
+
+    async def create(self, kind: str, owner: str | None, **options: Any) -> MediaJobRecord:
+        """Journal a job for ``owner`` and start driving it in the background.
+
+        Raises:
+            ApiError: 503 while shutting down, 429 when the owner has too many jobs.
+            UserError: Bad options (nothing is journaled).
+        """
+        if self.stopping:
+            raise shutting_down()
+        if sum(1 for who, _ in self._tasks.values() if who == owner) >= self.max_per_owner:
+            raise ApiError(
+                429,
+                "too_many_jobs",
+                f"this key already has {self.max_per_owner} media jobs running; wait for "
+                "one to end (GET /v1/jobs)",
+                type="rate_limit_error",
+                headers={"Retry-After": "5"},
+            )
+        save_to = f"{self.folder_of(owner)}{os.sep}"
+        record = await self.api(kind).create_job(save_to=save_to, owner=owner, **options)
+        self.start(record)
+        return record
+
+    def start(self, record: MediaJobRecord) -> None:
+        """Drive a journaled job in a task of its own (once; not while stopping)."""
+        if self.stopping or record.id in self._tasks:
+            return
+        task = asyncio.create_task(self._drive(record), name=f"media-{record.id}")
+        self._tasks[record.id] = (record.owner, task)
+        task.add_done_callback(lambda _: self._tasks.pop(record.id, None))
+
+    def stop_driving(self, job_id: str) -> None:
+        """Stop the task of a job that ended elsewhere (a cancel)."""
+        entry = self._tasks.get(job_id)
+        if entry is not None:
+            entry[1].cancel()
+
+    async def _drive(self, record: MediaJobRecord) -> None:
+        api = self.api(record.kind)
+        delay = RETRY_FIRST
+        # The ledger's row for the job carries the caller's owner id, like a message's.
+        with request_tags(owner=record.owner):
+            while True:
+                try:
+                    await api.resume(record.id, owner=record.owner, poll=self.policies[record.kind])
+                    return
+                except MediaJobError as error:
+                    if error.status in FINISHED or not await self._unfinished(record):
+                        return  # the journal says how it ended
+                    logger.warning(
+                        "media job %s is still unfinished (%s); trying again in %.0f s",
+                        record.id,
+                        self.gateway.redact(str(error)),
+                        delay,
+                    )
+                except AllTokenAgentError as error:
+                    logger.error(
+                        "media job %s cannot be driven: %s",
+                        record.id,
+                        self.gateway.redact(str(error)),
+                    )
+                    return
+                except Exception as error:
+                    logger.error(
+                        "media job %s failed unexpectedly: %s",
+                        record.id,
+                        self.gateway.redact(repr(error)),
+                    )
+                    return
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX)
+
+    async def _unfinished(self, record: MediaJobRecord) -> bool:
+        try:
+            now = await find_job(self.gateway, record.id, owner=record.owner)
+        except UserError:
+            return False
+        return not now.finished
+
+    def resume_at_startup(self) -> None:
+        """Resume this server's unfinished jobs in a background task (see the module doc)."""
+        self._startup = asyncio.create_task(self._resume_unfinished(), name="media-resume")
+
+    async def _resume_unfinished(self) -> None:
+        dialect = self.gateway.provider.dialect
+        for owner in self.owners:
+            try:
+                records = await pending_jobs(self.gateway, owner=owner)
+            except AllTokenAgentError as error:
+                logger.error("cannot read the media journal: %s", self.gateway.redact(str(error)))
+                return
+            for record in records:
+                if not self.serves(record.output_path):
+                    continue  # the CLI's, or another server's
+                if record.dialect != dialect:
+                    logger.warning(
+                        "media job %s was made through a %s gateway; this server speaks %s, "
+                        "so it stays pending",
+                        record.id,
+                        record.dialect,
+                        dialect,
+                    )
+                    continue
+                logger.info("resuming media job %s", record.id)
+                self.start(record)
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Cancel every job task (each stays resumable) and wait for them to wind down."""
+        self.stopping = True
+        tasks = [task for _, task in self._tasks.values()]
+        if self._startup is not None:
+            tasks.append(self._startup)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
