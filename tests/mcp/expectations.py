@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-TOOL_NAMES = ["chat", "list_models", "usage"]
+TOOL_NAMES = ["chat", "generate_image", "generate_video", "list_models", "usage"]
 
 
 def check_tool_listing(tools: list[Any]) -> None:
@@ -22,6 +22,16 @@ def check_tool_listing(tools: list[Any]) -> None:
     assert models.get("required", []) == []
     modality = models["properties"]["modality"]["anyOf"][0]
     assert modality["enum"] == ["text", "vision", "image", "video", "audio"]
+
+    image = by_name["generate_image"].input_schema
+    assert image["required"] == ["prompt"]
+    assert set(image["properties"]) == {"prompt", "model", "size", "quality", "output_format"}
+    assert image["properties"]["output_format"]["anyOf"][0]["enum"] == ["png", "jpeg", "webp"]
+    video = by_name["generate_video"].input_schema
+    assert video["required"] == ["prompt"]
+    assert set(video["properties"]) == {"prompt", "model", "duration", "ratio", "resolution"}
+    for name in ("generate_image", "generate_video"):
+        assert by_name[name].output_schema["required"][:2] == ["job_id", "model"]
 
     usage = by_name["usage"].input_schema
     assert usage.get("required", []) == []

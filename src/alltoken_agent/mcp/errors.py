@@ -2,7 +2,9 @@
 
 The model reading the result sees one line naming the error code (the gateway's slug,
 such as ``upstream_model_not_found``) and the request id; a client reading
-``structuredContent`` gets the same facts as fields. Error texts are already redacted
+``structuredContent`` gets the same facts as fields. A media job's failure carries the
+gateway's code for the job (``upstream_error``, ``upstream_content_violation``, ...),
+its job id and journal status. Error texts are already redacted
 by the gateway layer, so no key can appear here.
 """
 
@@ -17,6 +19,7 @@ from alltoken_agent import (
     AllTokenAgentError,
     ConfigError,
     GatewayError,
+    MediaJobError,
     UserError,
 )
 
@@ -53,6 +56,14 @@ def error_fields(error: AllTokenAgentError) -> dict[str, Any]:
         fields["status"] = error.status
         fields["request_id"] = error.request_id
         fields["attempts"] = error.attempts
+    elif isinstance(error, MediaJobError):
+        # The job's own facts, and those of the gateway error that ended it (if any).
+        fields["job_id"] = error.job_id
+        fields["job_status"] = error.status
+        cause = error.__cause__
+        if isinstance(cause, GatewayError):
+            fields["status"] = cause.status
+            fields["request_id"] = cause.request_id
     return fields
 
 

@@ -12,15 +12,20 @@ from alltoken_agent.ledger import Ledger
 from alltoken_agent.mcp.account_tools import register_account_tools
 from alltoken_agent.mcp.chat_tool import register_chat
 from alltoken_agent.mcp.context import ToolDeps
+from alltoken_agent.mcp.media_tools import register_media_tools
 from alltoken_agent.store import Store
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 SERVER_NAME = "alltoken-agent"
 INSTRUCTIONS = (
     "alltoken-agent reaches AllToken (or another OpenAI-compatible gateway): `chat` talks to "
-    "an agent on any of its models (pass `session` to keep a conversation), `list_models` "
-    "shows the model ids, and `usage` reports tokens and cost recorded locally. Errors come "
-    "back as tool errors naming the gateway's error code and request id."
+    "an agent on any of its models (pass `session` to keep a conversation), "
+    "`generate_image` makes an image (it returns the saved path and the image), "
+    "`generate_video` makes a video (it returns the saved path; progress notifications "
+    "follow the job, which can take minutes), `list_models` shows the model ids (modality "
+    "image or video for the media tools), and `usage` reports tokens and cost recorded "
+    "locally. Errors come back as tool errors naming the gateway's error code and request "
+    "id; a media job left unfinished is finished with `alltoken-agent jobs resume`."
 )
 
 
@@ -44,7 +49,9 @@ def build_server(
         store: Where ``chat`` sessions are kept and the ledger lives.
         ledger: The ledger ``usage`` reports from; defaults to one on ``store``.
         config: The config file's settings (model-family overrides).
-        media_dir: Where generated images and videos are saved (default: the current folder).
+        media_dir: Where generated images and videos are saved (default: ``media/mcp`` in
+            the data folder). Their jobs are journaled in ``store`` (``gateway.store``
+            becomes ``store`` when the gateway has none), as the CLI's are.
         log_level: The SDK's log level; its logs go to stderr, never into the stdio stream.
     """
     server: MCPServer[Any] = MCPServer(
@@ -55,6 +62,8 @@ def build_server(
         version=__version__,
         log_level=_level(log_level),
     )
+    if gateway.store is None:
+        gateway.store = store  # media jobs go to the same journal as the CLI's
     deps = ToolDeps(
         gateway=gateway,
         store=store,
@@ -63,6 +72,7 @@ def build_server(
         media_dir=media_dir,
     )
     register_chat(server, deps)
+    register_media_tools(server, deps)
     register_account_tools(server, deps)
     return server
 
