@@ -15,12 +15,13 @@ from textual.widgets import Footer
 from textual.worker import Worker
 
 from alltoken_agent import Agent, RetryNotice
+from alltoken_agent.agent import ApprovalDecision, ApprovalRequest
 from alltoken_agent.store import SessionRecord
 from alltoken_agent.tui.catalog import PickerModel, load_models
 from alltoken_agent.tui.commands import Command, chat_text, parse_command
 from alltoken_agent.tui.conversation import Conversation
 from alltoken_agent.tui.media import MediaKind
-from alltoken_agent.tui.screens import HelpScreen, ModelPicker, SessionsScreen
+from alltoken_agent.tui.screens import ApprovalScreen, HelpScreen, ModelPicker, SessionsScreen
 from alltoken_agent.tui.transcript import write_transcript
 from alltoken_agent.tui.widgets import (
     AssistantTurn,
@@ -57,10 +58,18 @@ class ChatApp(App[None]):
     ]
 
     def __init__(
-        self, conversation: Conversation, *, workdir: Path, close_gateway: bool = False
+        self,
+        conversation: Conversation,
+        *,
+        workdir: Path,
+        close_gateway: bool = False,
+        auto_approve: bool = False,
     ) -> None:
         super().__init__()
         self.conversation = conversation
+        self.auto_approve = auto_approve
+        """Approve tool calls that need approval without asking (``tui --yes``)."""
+        conversation.approval_handler = self.approve_tool_call
         self.gateway = conversation.gateway
         self.workdir = workdir
         self._close_gateway = close_gateway
@@ -224,6 +233,23 @@ class ChatApp(App[None]):
         self.conversation.switch_model(model)
         self._refresh_status()
         self.call_later(self.note, f"Model: {model} (from the next message on).")
+
+    async def approve_tool_call(self, request: ApprovalRequest) -> ApprovalDecision:
+        """Ask with the approval dialog whether a tool call may run.
+
+        The agent calls this from inside the reply worker, which is what
+        ``push_screen_wait`` needs. Cancelling the reply closes the dialog.
+        """
+        if self.auto_approve:
+            return ApprovalDecision.allow()
+        dialog = ApprovalScreen(request)
+        try:
+            return await self.push_screen_wait(dialog)
+        except asyncio.CancelledError:
+            # push_screen_wait shields the screen from the cancel: close it here, unanswered.
+            if self.screen is dialog:
+                dialog.dismiss()
+            raise
 
     # -- workers ----------------------------------------------------------------
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from alltoken_agent import Agent, AgentEvent, Config, Gateway
+from alltoken_agent.agent import ApprovalDecision, ApprovalHandler, ApprovalRequest
 from alltoken_agent.store import SessionRecord
 from alltoken_agent.tui.sessions import SessionKeeper, conversation, default_session_name
 from alltoken_agent.tui.totals import SessionTotals
@@ -23,6 +24,8 @@ class Conversation:
         config: The config file's settings (passed to each agent).
         tools: The agent's tools.
         instructions: The system prompt to start with.
+        require_approval: Tool names whose calls need approval, besides the config's
+            ``[approval]`` and tools made with ``@tool(requires_approval=True)``.
     """
 
     def __init__(
@@ -34,11 +37,15 @@ class Conversation:
         config: Config | None,
         tools: Sequence[Any],
         instructions: str | None,
+        require_approval: Sequence[str] = (),
     ) -> None:
         self.gateway = gateway
         self.keeper = keeper
         self.config = config
         self.tools = list(tools)
+        self.require_approval = list(require_approval)
+        self.approval_handler: ApprovalHandler | None = None
+        """Decides the calls that need approval (the app sets it); None denies them."""
         self.totals = SessionTotals()
         self.agent = self._agent(model, instructions, history=None, thinking=False)
         # Saves, clears and resumes run one at a time, in the order they were asked for,
@@ -133,4 +140,14 @@ class Conversation:
             history=history,
             config=self.config,
             thinking=thinking,
+            approval_handler=self._approve,
+            require_approval=self.require_approval,
         )
+
+    def _approve(
+        self, request: ApprovalRequest
+    ) -> ApprovalDecision | bool | Awaitable[ApprovalDecision | bool]:
+        # Looked up on every call, so agents built before the app set its handler use it.
+        if self.approval_handler is None:
+            return ApprovalDecision.deny("nobody can approve tool calls here")
+        return self.approval_handler(request)

@@ -26,6 +26,8 @@ def make_app(
     instructions: str | None = DEFAULT_INSTRUCTIONS,
     session_namer: Callable[[], str] = default_session_name,
     close_gateway: bool = False,
+    require_approval: Sequence[str] = (),
+    auto_approve: bool = False,
 ) -> ChatApp:
     """Build the chat app from core objects; the caller runs it and closes what it passed.
 
@@ -41,6 +43,10 @@ def make_app(
         session_namer: Names a new session (by date and time by default).
         close_gateway: Close ``gateway`` when the app exits, for callers that hand it
             over (``make_app(Gateway.offline(), close_gateway=True).run()``).
+        require_approval: Tool names whose calls need approval, besides the config's
+            ``[approval]`` and tools made with ``@tool(requires_approval=True)``.
+        auto_approve: Approve every such call without asking (``tui --yes``); by
+            default a dialog asks.
     """
     conversation = Conversation(
         gateway,
@@ -49,5 +55,11 @@ def make_app(
         config=config,
         tools=resolve_tool_names("default") if tools is None else tools,
         instructions=instructions,
+        require_approval=require_approval,
     )
-    return ChatApp(conversation, workdir=workdir or Path.cwd(), close_gateway=close_gateway)
+    return ChatApp(
+        conversation,
+        workdir=workdir or Path.cwd(),
+        close_gateway=close_gateway,
+        auto_approve=auto_approve,
+    )

@@ -20,6 +20,7 @@ from alltoken_agent.agent import (
     StreamStartEvent,
     ThinkingEndEvent,
     ThinkingStartEvent,
+    ToolApprovalEvent,
     ToolCallEvent,
     ToolResultEvent,
 )
@@ -66,6 +67,8 @@ class AssistantTurn(Vertical):
             await self._end_answer()
         elif isinstance(event, ToolCallEvent):
             await self._add_tool(event.tool_name, event.arguments, event.call_id)
+        elif isinstance(event, ToolApprovalEvent):
+            await self.mount(approval_note(event))
         elif isinstance(event, ToolResultEvent):
             self.show_tool_result(event.call_id, event.result, is_error=event.is_error)
         elif isinstance(event, MessageAssistantEvent):
@@ -130,3 +133,13 @@ class AssistantTurn(Vertical):
         await stream.stop()
         # Re-render from the whole text: a streamed document can keep stale fence state.
         await self._answer.update(self._answer_text)
+
+
+def approval_note(event: ToolApprovalEvent) -> NoteMessage:
+    """A one-line note of what was decided about a call that needed approval."""
+    if event.decision == "deny":
+        return NoteMessage(f"{event.tool_name}: denied: {event.reason}", kind="warning")
+    if event.decision == "edit":
+        shown = json.dumps(event.arguments, ensure_ascii=False)
+        return NoteMessage(f"{event.tool_name}: edited, runs with {shown}")
+    return NoteMessage(f"{event.tool_name}: allowed")
