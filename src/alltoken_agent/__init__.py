@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from alltoken_agent._version import __version__
-from alltoken_agent.agent import (
-    Agent,
-    AgentEvent,
-    AgentRun,
-    ModelRetry,
-    RunResult,
-    Tool,
-    ToolCallRecord,
-    ToolContext,
-    calculate,
-    get_current_time,
-    image,
-    text,
-    tool,
-    web_search,
-)
-from alltoken_agent.config import Config, load_config
 from alltoken_agent.errors import (
     AgentError,
     AllModelsFailedError,
@@ -45,44 +31,68 @@ from alltoken_agent.errors import (
     UpstreamError,
     UserError,
 )
-from alltoken_agent.gateway import (
-    ChatResult,
-    ChatStream,
-    ContentDelta,
-    Cost,
-    CostComment,
-    Gateway,
-    Provider,
-    ReasoningDelta,
-    RequestRecord,
-    RetryNotice,
-    RetryPolicy,
-    StreamEvent,
-    StreamFinish,
-    ToolCall,
-    ToolCallDelta,
-    Usage,
-    UsageChunk,
-    request_tags,
-)
-from alltoken_agent.media import (
-    ImageResult,
-    ImagesAPI,
-    JobDoneEvent,
-    JobDownloadEvent,
-    JobEvent,
-    JobSavedEvent,
-    JobStatusEvent,
-    JobSubmittedEvent,
-    MediaFile,
-    MediaJobRecord,
-    PollPolicy,
-    VideoResult,
-    VideosAPI,
-    VideoTask,
-    resume_job,
-)
-from alltoken_agent.paths import AppDirs, app_dirs
+
+# The other names are imported on first use (PEP 562), so that `import alltoken_agent`
+# and every `alltoken_agent.cli` command's --help stay fast: the agent, gateway and
+# media layers pull in httpx, pydantic and SQLAlchemy. Type checkers read this block;
+# `_LAZY` below says the same for the interpreter (tests/cli/test_exported_members.py
+# checks that they agree).
+if TYPE_CHECKING:
+    from alltoken_agent.agent import (
+        Agent,
+        AgentEvent,
+        AgentRun,
+        ModelRetry,
+        RunResult,
+        Tool,
+        ToolCallRecord,
+        ToolContext,
+        calculate,
+        get_current_time,
+        image,
+        text,
+        tool,
+        web_search,
+    )
+    from alltoken_agent.config import Config, load_config
+    from alltoken_agent.gateway import (
+        ChatResult,
+        ChatStream,
+        ContentDelta,
+        Cost,
+        CostComment,
+        Gateway,
+        Provider,
+        ReasoningDelta,
+        RequestRecord,
+        RetryNotice,
+        RetryPolicy,
+        StreamEvent,
+        StreamFinish,
+        ToolCall,
+        ToolCallDelta,
+        Usage,
+        UsageChunk,
+        request_tags,
+    )
+    from alltoken_agent.media import (
+        ImageResult,
+        ImagesAPI,
+        JobDoneEvent,
+        JobDownloadEvent,
+        JobEvent,
+        JobSavedEvent,
+        JobStatusEvent,
+        JobSubmittedEvent,
+        MediaFile,
+        MediaJobRecord,
+        PollPolicy,
+        VideoResult,
+        VideosAPI,
+        VideoTask,
+        resume_job,
+    )
+    from alltoken_agent.paths import AppDirs, app_dirs
 
 __all__ = [
     "Agent",
@@ -161,3 +171,76 @@ __all__ = [
     "tool",
     "web_search",
 ]
+
+_LAZY: dict[str, tuple[str, ...]] = {
+    "alltoken_agent.agent": (
+        "Agent",
+        "AgentEvent",
+        "AgentRun",
+        "ModelRetry",
+        "RunResult",
+        "Tool",
+        "ToolCallRecord",
+        "ToolContext",
+        "calculate",
+        "get_current_time",
+        "image",
+        "text",
+        "tool",
+        "web_search",
+    ),
+    "alltoken_agent.config": ("Config", "load_config"),
+    "alltoken_agent.gateway": (
+        "ChatResult",
+        "ChatStream",
+        "ContentDelta",
+        "Cost",
+        "CostComment",
+        "Gateway",
+        "Provider",
+        "ReasoningDelta",
+        "RequestRecord",
+        "RetryNotice",
+        "RetryPolicy",
+        "StreamEvent",
+        "StreamFinish",
+        "ToolCall",
+        "ToolCallDelta",
+        "Usage",
+        "UsageChunk",
+        "request_tags",
+    ),
+    "alltoken_agent.media": (
+        "ImageResult",
+        "ImagesAPI",
+        "JobDoneEvent",
+        "JobDownloadEvent",
+        "JobEvent",
+        "JobSavedEvent",
+        "JobStatusEvent",
+        "JobSubmittedEvent",
+        "MediaFile",
+        "MediaJobRecord",
+        "PollPolicy",
+        "VideoResult",
+        "VideosAPI",
+        "VideoTask",
+        "resume_job",
+    ),
+    "alltoken_agent.paths": ("AppDirs", "app_dirs"),
+}
+"""Module -> the names re-exported from it on first use."""
+_SOURCE = {name: module for module, names in _LAZY.items() for name in names}
+
+if not TYPE_CHECKING:  # a type checker would take __getattr__ to allow any name
+
+    def __getattr__(name: str) -> Any:
+        module = _SOURCE.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(import_module(module), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *__all__})

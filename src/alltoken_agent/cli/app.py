@@ -1,4 +1,4 @@
-"""The Typer application: one command per module, registered here."""
+"""The root command: the table of commands, each module imported only when it runs."""
 
 from __future__ import annotations
 
@@ -7,25 +7,59 @@ from typing import Annotated
 import typer
 
 from alltoken_agent._version import __version__
-from alltoken_agent.cli.chat import chat
-from alltoken_agent.cli.simulator import simulator
+from alltoken_agent.cli._lazy import LazyCommand, LazyGroup
 
-app = typer.Typer(
-    name="alltoken-agent",
-    help="Build and run AI agents on AllToken, TokenHub and any OpenAI-compatible gateway.\n\n"
-    'Example: alltoken-agent chat "What is the capital of France?"',
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+_CLI = "alltoken_agent.cli"
+
+COMMANDS: tuple[LazyCommand, ...] = (
+    LazyCommand("chat", f"{_CLI}.chat:chat", "Send a message to an agent and stream its reply."),
+    LazyCommand("tui", f"{_CLI}.tui:tui", "Chat with an agent in a terminal UI (tui extra)."),
+    LazyCommand("models", f"{_CLI}.models:models_app", "List models, or the public catalog."),
+    LazyCommand("health", f"{_CLI}.health:health", "Show the gateway's route health."),
+    LazyCommand("probe", f"{_CLI}.probe:probe", "Check what an OpenAI-compatible API supports."),
+    LazyCommand("usage", f"{_CLI}.usage:usage", "Show the tokens and cost of past requests."),
+    LazyCommand("check", f"{_CLI}.check:check", "Check a provider against the contract."),
+    LazyCommand("image", f"{_CLI}.image:image", "Generate images and save them."),
+    LazyCommand("video", f"{_CLI}.video:video", "Generate videos and save them."),
+    LazyCommand("jobs", f"{_CLI}.jobs:jobs_app", "List, resume or cancel image and video jobs."),
+    LazyCommand("config", f"{_CLI}.config:config_app", "Show, create or change the config file."),
+    LazyCommand("mcp", f"{_CLI}.mcp:mcp_app", "Serve MCP (mcp extra), or add it to a runtime."),
+    LazyCommand("skill", f"{_CLI}.skill:skill_app", "Show or install the skill for agents."),
+    LazyCommand(
+        "provider-config",
+        f"{_CLI}.provider_config:provider_config",
+        "Print a runtime's snippet for AllToken.",
+    ),
+    LazyCommand("serve", f"{_CLI}.serve:serve", "Serve agents over HTTP (server extra)."),
+    LazyCommand("simulator", f"{_CLI}.simulator:simulator", "Serve the offline simulator."),
+    LazyCommand(
+        "completion", f"{_CLI}.completion:completion_app", "Show or install shell completion."
+    ),
 )
+"""Every command, in --help order. A new command is one row here and one module."""
+
+
+class RootGroup(LazyGroup):
+    """The ``alltoken-agent`` group."""
+
+    lazy_commands = COMMANDS
 
 
 def _version(value: bool) -> None:
     if value:
         print(f"alltoken-agent {__version__}")
         raise typer.Exit()
+
+
+app = typer.Typer(
+    name="alltoken-agent",
+    cls=RootGroup,
+    no_args_is_help=True,
+    add_completion=False,  # `alltoken-agent completion show|install SHELL` instead
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 
 
 @app.callback()
@@ -37,52 +71,16 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    """Build and run AI agents on AllToken, TokenHub and any OpenAI-compatible gateway."""
+    """Build and run AI agents on AllToken, TokenHub and any OpenAI-compatible gateway.
 
+    Every command has --help with examples. Without an API key, commands run on
+    the built-in offline simulator and say so. Colours and progress appear only
+    on a terminal; NO_COLOR turns colours off.
 
-app.command()(chat)
-app.command()(simulator)
-
-# Usage ledger and integration check (one block per feature keeps merges trivial).
-from alltoken_agent.cli.check import check  # noqa: E402
-from alltoken_agent.cli.usage import usage  # noqa: E402
-
-app.command()(usage)
-app.command()(check)
-
-# Model discovery: models (list, catalog, show), health, probe.
-from alltoken_agent.cli.health import health  # noqa: E402
-from alltoken_agent.cli.models import models_app  # noqa: E402
-from alltoken_agent.cli.probe import probe  # noqa: E402
-
-app.add_typer(models_app)
-app.command()(health)
-app.command()(probe)
-
-# Terminal UI (cli/tui.py imports Textual only when the command runs).
-from alltoken_agent.cli.tui import tui  # noqa: E402
-
-app.command()(tui)
-
-# MCP server, skills and provider snippets for other agent runtimes (SDK imported on use).
-from alltoken_agent.cli.mcp import mcp_app  # noqa: E402
-from alltoken_agent.cli.provider_config import provider_config  # noqa: E402
-from alltoken_agent.cli.skill import skill_app  # noqa: E402
-
-app.add_typer(mcp_app)
-app.add_typer(skill_app)
-app.command("provider-config")(provider_config)
-
-# HTTP server (cli/serve.py imports FastAPI and uvicorn only when the command runs).
-from alltoken_agent.cli.serve import serve  # noqa: E402
-
-app.command()(serve)
-
-# Media jobs: image, video, and the jobs journal (list, show, resume, cancel).
-from alltoken_agent.cli.image import image  # noqa: E402
-from alltoken_agent.cli.jobs import jobs_app  # noqa: E402
-from alltoken_agent.cli.video import video  # noqa: E402
-
-app.command()(image)
-app.command()(video)
-app.add_typer(jobs_app)
+    \b
+    Examples:
+      alltoken-agent chat "What is the capital of France?"
+      alltoken-agent config init
+      alltoken-agent models --catalog --sort price
+      alltoken-agent completion install bash
+    """

@@ -6,23 +6,11 @@ import json
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from alltoken_agent import (
-    Agent,
-    AgentEvent,
-    RequestRecord,
-    RetryNotice,
-    RunResult,
-    UserError,
-    request_tags,
-)
-from alltoken_agent.agent import DEFAULT_INSTRUCTIONS, resolve_tool_names
-from alltoken_agent.agent.mcp_servers import servers_from_config
-from alltoken_agent.catalog import Catalog
-from alltoken_agent.cli.approval import approval_handler
+from alltoken_agent import UserError
 from alltoken_agent.cli.exit_codes import USAGE
 from alltoken_agent.cli.options import (
     BaseUrlOpt,
@@ -36,9 +24,9 @@ from alltoken_agent.cli.options import (
     print_retry,
 )
 from alltoken_agent.cli.output import EventWriter, error_payload, run_command
-from alltoken_agent.cli.sessions import SessionLink
-from alltoken_agent.ledger import Budgets, Ledger, write_usage_report
-from alltoken_agent.store import Store
+
+if TYPE_CHECKING:  # the agent, store and ledger are imported when the command runs
+    from alltoken_agent import AgentEvent, RequestRecord, RetryNotice, RunResult
 
 
 def chat(
@@ -145,6 +133,9 @@ def chat(
       alltoken-agent chat --session work "Remember: the build is on Fridays."
       alltoken-agent chat --provider tokenhub --thinking --tools none "Why is the sky blue?"
     """
+    from alltoken_agent.agent.mcp_servers import servers_from_config
+    from alltoken_agent.cli.approval import approval_handler
+
     options = GatewayOptions(provider=provider, base_url=base_url, model=model, offline=offline)
     settings: dict[str, Any] = {
         "max_steps": max_steps,
@@ -182,6 +173,8 @@ def chat(
 
 
 def _write_usage(path: Path, records: list[RequestRecord], error: dict[str, Any] | None) -> None:
+    from alltoken_agent.ledger import write_usage_report
+
     try:
         write_usage_report(path, records, status="error" if error else "ok", error=error)
     except OSError as failure:
@@ -210,6 +203,13 @@ async def _chat(
     writer: EventWriter,
     records: list[RequestRecord],
 ) -> None:
+    from alltoken_agent import Agent, request_tags
+    from alltoken_agent.agent import DEFAULT_INSTRUCTIONS, resolve_tool_names
+    from alltoken_agent.catalog import Catalog
+    from alltoken_agent.cli.sessions import SessionLink
+    from alltoken_agent.ledger import Budgets, Ledger
+    from alltoken_agent.store import Store
+
     text = read_prompt(prompt)
     tools = resolve_tool_names(tools_spec)
     config = load_user_config()

@@ -24,7 +24,6 @@ from alltoken_agent import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
-    Gateway,
     GatewayConnectionError,
     GatewayError,
     GatewayTimeoutError,
@@ -32,7 +31,6 @@ from alltoken_agent import (
     PaymentRequiredError,
     PermissionDeniedError,
     RateLimitError,
-    RetryNotice,
     UpstreamError,
     UserError,
 )
@@ -48,8 +46,10 @@ from alltoken_agent.cli.options import (
 )
 from alltoken_agent.cli.output import EventWriter, run_command
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the gateway and the openai SDK are imported when the command runs
     import openai
+
+    from alltoken_agent import Gateway, RetryNotice
 
 PROMPT = "Reply with OK only."
 """The seed's minimal request (§2.2): one user message, 32 tokens, temperature 0."""
@@ -213,6 +213,8 @@ async def _send(
 ) -> tuple[Any, int]:
     """POST the minimal request, retrying as the gateway's retry policy says."""
     import openai
+
+    from alltoken_agent import RetryNotice
 
     attempt = 0
     while True:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from alltoken_agent.catalog import Catalog
-from alltoken_agent.cli.models import Align, RefreshOpt, number, render_table, stale_printer
+from alltoken_agent.cli.models import RefreshOpt, stale_printer
 from alltoken_agent.cli.options import (
     BaseUrlOpt,
     GatewayOptions,
@@ -17,7 +16,10 @@ from alltoken_agent.cli.options import (
     open_gateway,
 )
 from alltoken_agent.cli.output import EventWriter, run_command
-from alltoken_agent.gateway import HealthSummary, RouteHealth
+from alltoken_agent.cli.terminal import Align, number, render_table
+
+if TYPE_CHECKING:
+    from alltoken_agent.gateway import HealthSummary, RouteHealth
 
 _SEVERITY = {"incident": 0, "degraded": 1, "unknown": 2, "healthy": 3}
 
@@ -55,6 +57,8 @@ def health(
 async def _health(
     options: GatewayOptions, writer: EventWriter, with_routes: bool, time_range: str, refresh: bool
 ) -> None:
+    from alltoken_agent.catalog import Catalog
+
     async with open_gateway(options) as gateway:
         catalog = Catalog(gateway, on_stale=stale_printer(writer))
         summary = await catalog.health(refresh)

@@ -20,7 +20,6 @@ from alltoken_agent.cli.options import (
     open_gateway,
 )
 from alltoken_agent.cli.output import EventWriter
-from alltoken_agent.media import DEFAULT_IMAGE_MODEL
 
 OutputOpt = Annotated[
     Path | None,
@@ -110,7 +109,17 @@ def image(
         Literal["auto", "opaque", "transparent"] | None,
         typer.Option(help="transparent needs png or webp.", show_default=False),
     ] = None,
-    model: Annotated[str, typer.Option("--model", "-m", help="Image model.")] = DEFAULT_IMAGE_MODEL,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            # The media package (and the store behind it) is not imported for --help,
+            # so the default is named here; a test checks it against DEFAULT_IMAGE_MODEL.
+            help="Image model.  [default: gpt-image-2]",
+            show_default=False,
+        ),
+    ] = None,
     batch: BatchOpt = None,
     concurrency: ConcurrencyOpt = 4,
     provider: ProviderOpt = None,
@@ -131,11 +140,13 @@ def image(
       alltoken-agent image --batch prompts.txt --concurrency 8 -o out/ --json
       alltoken-agent image --provider tokenhub -m wan2.6-t2i "a paper crane"
     """
+    from alltoken_agent.media import DEFAULT_IMAGE_MODEL
+
     options = GatewayOptions(provider=provider, base_url=base_url, offline=offline)
     writer = EventWriter(enabled=json_output)
     display = JobDisplay(writer)
     settings: dict[str, Any] = {
-        "model": model,
+        "model": model or DEFAULT_IMAGE_MODEL,
         "size": size,
         "quality": quality,
         "output_format": fmt,

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from alltoken_agent import Gateway, UserError
+from alltoken_agent import UserError
 from alltoken_agent.cli.media import JobDisplay, report_failure, run_media_command, say
-from alltoken_agent.cli.models import render_table
 from alltoken_agent.cli.options import (
     BaseUrlOpt,
     GatewayOptions,
@@ -20,9 +19,12 @@ from alltoken_agent.cli.options import (
     open_gateway,
 )
 from alltoken_agent.cli.output import EventWriter, run_command
-from alltoken_agent.gateway import get_provider, provider_names
-from alltoken_agent.media import MediaJobRecord, cancel_job, resume_job
-from alltoken_agent.store import Store
+from alltoken_agent.cli.terminal import render_table
+
+if TYPE_CHECKING:  # the store, media jobs and the gateway are imported when a command runs
+    from alltoken_agent import Gateway
+    from alltoken_agent.media import MediaJobRecord
+    from alltoken_agent.store import Store
 
 RESUME_CONCURRENCY = 4
 """Jobs resumed at once by `jobs resume` without an id."""
@@ -41,6 +43,12 @@ KindOpt = Annotated[
     Literal["image", "video"] | None,
     typer.Option("--kind", help="Only image or only video jobs.", show_default=False),
 ]
+
+
+def _open_store() -> Store:
+    from alltoken_agent.store import Store
+
+    return Store()
 
 
 def _find(store: Store, job_id: str) -> MediaJobRecord:
@@ -77,11 +85,18 @@ def list_jobs(
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="At most this many.")] = 20,
     json_output: JsonOpt = False,
 ) -> None:
-    """List journaled jobs, newest first (one `job` event per job with --json)."""
+    """List journaled jobs, newest first (one `job` event per job with --json).
+
+    \b
+    Examples:
+      alltoken-agent jobs list
+      alltoken-agent jobs list --status pending --kind video
+      alltoken-agent jobs list --limit 100 --json | jq -r .id
+    """
     writer = EventWriter(enabled=json_output)
 
     async def main() -> None:
-        with Store() as store:
+        with _open_store() as store:
             statuses = [status] if status else None
             records = store.media_jobs.list_jobs(kind=kind, statuses=statuses, limit=limit)
         if writer.enabled:
@@ -106,11 +121,17 @@ def show(
     job_id: Annotated[str, typer.Argument(help="A job id (job_...) or the gateway's task id.")],
     json_output: JsonOpt = False,
 ) -> None:
-    """Show everything the journal knows about one job."""
+    """Show everything the journal knows about one job.
+
+    \b
+    Examples:
+      alltoken-agent jobs show job_0123456789abcdef
+      alltoken-agent jobs show vgen_abc123 --json
+    """
     writer = EventWriter(enabled=json_output)
 
     async def main() -> None:
-        with Store() as store:
+        with _open_store() as store:
             record = _find(store, job_id)
         if writer.enabled:
             writer.emit("job", **record.to_dict())
@@ -140,13 +161,19 @@ def resume(
     """Finish pending jobs: poll their tasks and save the results, never submitting twice.
 
     Without provider flags each job goes back to the provider and URL it was made on.
+
+    \b
+    Examples:
+      alltoken-agent jobs resume
+      alltoken-agent jobs resume job_0123456789abcdef
+      alltoken-agent jobs resume --base-url http://127.0.0.1:8765/v1 --json
     """
     flags = GatewayOptions(provider=provider, base_url=base_url, offline=offline)
     writer = EventWriter(enabled=json_output)
     display = JobDisplay(writer)
 
     async def main() -> int:
-        with Store() as store:
+        with _open_store() as store:
             records = [_find(store, job_id)] if job_id else store.media_jobs.unfinished()
             if not records:
                 say("no pending media jobs")
@@ -165,6 +192,8 @@ def resume(
 async def _resume_all(
     gateway: Gateway, records: list[MediaJobRecord], display: JobDisplay, writer: EventWriter
 ) -> list[int]:
+    from alltoken_agent.media import resume_job
+
     gate = asyncio.Semaphore(RESUME_CONCURRENCY)
 
     async def one(record: MediaJobRecord) -> int:
@@ -199,13 +228,21 @@ def cancel(
     offline: OfflineOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """Cancel a queued or processing video job on the gateway (AllToken)."""
+    """Cancel a queued or processing video job on the gateway (AllToken).
+
+    \b
+    Examples:
+      alltoken-agent jobs cancel job_0123456789abcdef
+      alltoken-agent jobs cancel vgen_abc123 --json
+    """
     flags = GatewayOptions(provider=provider, base_url=base_url, offline=offline)
     writer = EventWriter(enabled=json_output)
     display = JobDisplay(writer)
 
     async def main() -> int:
-        with Store() as store:
+        from alltoken_agent.media import cancel_job
+
+        with _open_store() as store:
             record = _find(store, job_id)
             ((options, _),) = _groups([record], flags).items()
             async with open_gateway(options) as gateway:
@@ -232,6 +269,8 @@ def _groups(
 
 def _origin(record: MediaJobRecord) -> GatewayOptions:
     """The provider and URL a job was made on (a test profile falls back to its dialect's)."""
+    from alltoken_agent.gateway import get_provider, provider_names
+
     config = load_user_config()
     name = record.provider
     if name not in provider_names(config):

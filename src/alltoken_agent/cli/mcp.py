@@ -79,10 +79,21 @@ def mcp(
             "--log-level", case_sensitive=False, help="MCP SDK log level (logs go to stderr)."
         ),
     ] = "warning",
+    media_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--media-dir",
+            help="Folder for the files of generate_image and generate_video; default: "
+            "media/mcp in the data folder.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve alltoken-agent as an MCP server, or add it to an agent runtime (`mcp install`).
 
-    The server offers the tools chat, list_models and usage.
+    The server offers the tools chat, generate_image, generate_video, list_models and
+    usage. Generated files are saved under --media-dir; their jobs are journaled like
+    the CLI's, so `alltoken-agent jobs resume` finishes one left unfinished.
 
     With no API key it runs on the built-in offline simulator and says so on
     stderr. Over HTTP the endpoint is http://HOST:PORT/mcp; it has no
@@ -99,11 +110,16 @@ def mcp(
         return
     options = GatewayOptions(provider=provider, base_url=base_url, model=model, offline=offline)
     writer = EventWriter(enabled=False)
-    run_command(lambda: _serve(options, transport, host, port, log_level), writer)
+    run_command(lambda: _serve(options, transport, host, port, log_level, media_dir), writer)
 
 
 async def _serve(
-    options: GatewayOptions, transport: str, host: str, port: int, log_level: str
+    options: GatewayOptions,
+    transport: str,
+    host: str,
+    port: int,
+    log_level: str,
+    media_dir: Path | None = None,
 ) -> None:
     try:
         from alltoken_agent.mcp import LOOPBACK_HOSTS, build_server, serve_http, serve_stdio
@@ -118,7 +134,14 @@ async def _serve(
         ledger = Ledger(store)
         async with open_gateway(options) as gateway:
             gateway.add_observer(ledger.observer)
-            server = build_server(gateway, store, ledger=ledger, config=config, log_level=log_level)
+            server = build_server(
+                gateway,
+                store,
+                ledger=ledger,
+                config=config,
+                media_dir=media_dir,
+                log_level=log_level,
+            )
             if transport == "stdio":
                 await serve_stdio(server)
                 return

@@ -12,14 +12,17 @@ import asyncio
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from alltoken_agent import GatewayError, MediaJobError
 from alltoken_agent.cli.exit_codes import FAILURE, describe, exit_code_for
 from alltoken_agent.cli.output import EventWriter, error_payload, run_command
-from alltoken_agent.media import JobEvent, resume_hint
+from alltoken_agent.cli.terminal import rich_console
+
+if TYPE_CHECKING:  # the media package (and the store behind it) is imported when jobs run
+    from alltoken_agent.media import JobEvent
 
 
 def media_exit_code(error: BaseException) -> int:
@@ -84,7 +87,6 @@ class JobDisplay:
             progress.stop_task(row)
 
     def _start(self) -> Any:
-        from rich.console import Console
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         self._progress = Progress(
@@ -93,7 +95,7 @@ class JobDisplay:
             TextColumn("[bold]{task.fields[status]}"),
             TimeElapsedColumn(),
             TextColumn("{task.fields[size]}"),
-            console=Console(stderr=True),
+            console=rich_console(stderr=True),
         )
         self._progress.start()
         return self._progress
@@ -106,6 +108,8 @@ class JobDisplay:
 
     def report_unfinished(self) -> None:
         """Tell the user how to finish jobs left pending (after Ctrl-C or a failure)."""
+        from alltoken_agent.media import resume_hint
+
         for job_id, kind in self.unfinished.items():
             say(f"{kind} job {job_id} is still pending: {resume_hint(job_id)}")
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
 from alltoken_agent import NotFoundError, UserError
-from alltoken_agent.catalog import Catalog, StaleNotice, blended_price
 from alltoken_agent.cli.options import (
     BaseUrlOpt,
     GatewayOptions,
@@ -20,9 +19,12 @@ from alltoken_agent.cli.options import (
     open_gateway,
 )
 from alltoken_agent.cli.output import EventWriter, run_command
-from alltoken_agent.gateway import CatalogEntry, ModelInfo, Rankings
+from alltoken_agent.cli.terminal import Align, number, render_table
 
-Align = Literal["left", "right"]
+if TYPE_CHECKING:  # the catalog (and the gateway behind it) is imported when a command runs
+    from alltoken_agent.catalog import StaleNotice
+    from alltoken_agent.gateway import CatalogEntry, ModelInfo, Rankings
+
 RefreshOpt = Annotated[
     bool, typer.Option("--refresh", help="Ask the gateway again instead of using the cache.")
 ]
@@ -34,49 +36,7 @@ models_app = typer.Typer(
 )
 
 
-# -- output helpers shared by models, health and probe ------------------------------
-
-
-def render_table(
-    columns: Sequence[tuple[str, Align]],
-    rows: Sequence[Sequence[str]],
-    *,
-    title: str | None = None,
-    header: bool = True,
-) -> None:
-    """Print a table: Rich on a terminal (NO_COLOR honoured), aligned plain text when piped."""
-    if sys.stdout.isatty():
-        from rich import box
-        from rich.console import Console
-        from rich.table import Table
-        from rich.text import Text
-
-        table = Table(
-            title=title,
-            show_header=header,
-            header_style="bold",
-            box=box.SIMPLE,
-            collapse_padding=True,
-            pad_edge=False,
-        )
-        for name, align in columns:
-            # fold, not "…": an id cut short cannot be copied
-            table.add_column(name, justify=align, overflow="fold")
-        for row in rows:
-            # Text, not markup: a detail like "[request_id=...]" must print as it is.
-            table.add_row(*(Text(cell) for cell in row))
-        Console().print(table)
-        return
-    lines = [[name for name, _ in columns], *rows] if header else list(rows)
-    widths = [max((len(line[i]) for line in lines), default=0) for i in range(len(columns))]
-    if title:
-        print(title)
-    for line in lines:
-        cells = [
-            cell.rjust(width) if align == "right" else cell.ljust(width)
-            for cell, width, (_, align) in zip(line, widths, columns, strict=True)
-        ]
-        print("  ".join(cells).rstrip())
+# -- shared with health --------------------------------------------------------------
 
 
 def stale_printer(writer: EventWriter) -> Callable[[StaleNotice], None]:
@@ -89,13 +49,6 @@ def stale_printer(writer: EventWriter) -> Callable[[StaleNotice], None]:
             print(f"alltoken-agent: {notice.message}", file=sys.stderr)
 
     return show
-
-
-def number(value: float | None, unit: str = "") -> str:
-    """``1,234`` or ``-`` for unknown."""
-    if value is None:
-        return "-"
-    return f"{value:,.0f}{unit}" if float(value).is_integer() else f"{value:,.2f}{unit}"
 
 
 # -- models -------------------------------------------------------------------------
@@ -186,6 +139,8 @@ async def _models(
     sort: str | None,
     refresh: bool,
 ) -> None:
+    from alltoken_agent.catalog import Catalog
+
     if sort is not None and not use_catalog:
         raise UserError("--sort needs --catalog (prices, speed and ranks come from the catalog)")
     async with open_gateway(options) as gateway:
@@ -201,6 +156,8 @@ async def _models(
 
 
 async def _show(options: GatewayOptions, writer: EventWriter, model_id: str, refresh: bool) -> None:
+    from alltoken_agent.catalog import Catalog
+
     async with open_gateway(options) as gateway:
         catalog = Catalog(gateway, on_stale=stale_printer(writer))
         if gateway.models.public_base_url is not None:
@@ -256,6 +213,8 @@ def _sorted(
 
 def _price_key(entry: CatalogEntry) -> tuple[int, Decimal, str]:
     """Chat models by blended price, then media by unit price, then the unpriced."""
+    from alltoken_agent.catalog import blended_price
+
     blend = blended_price(entry.price)
     if blend is not None:
         return (0, blend, entry.id)
@@ -267,6 +226,8 @@ def _price_key(entry: CatalogEntry) -> tuple[int, Decimal, str]:
 def _print_entries(
     entries: list[CatalogEntry], sort: str | None, rankings: Rankings | None, writer: EventWriter
 ) -> None:
+    from alltoken_agent.catalog import blended_price
+
     speed = {r.model: r for r in (rankings.speed if rankings else ())}
     ranks = {r.model: r.rank for r in (rankings.benchmark if rankings else ())}
     if writer.enabled:

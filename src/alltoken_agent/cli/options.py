@@ -1,4 +1,9 @@
-"""Options every gateway command shares, and opening a gateway from them."""
+"""Options every gateway command shares, and opening a gateway from them.
+
+Command modules import the option aliases at import time, for their signatures, so
+this module imports only Typer then; the gateway and the config loader are imported
+when a command runs.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,12 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from alltoken_agent import Config, Gateway, RetryNotice, app_dirs, load_config
-from alltoken_agent.gateway import resolve
+if TYPE_CHECKING:
+    from alltoken_agent import Config, Gateway, RetryNotice
 
 ProviderOpt = Annotated[
     str | None,
@@ -68,6 +73,8 @@ class GatewayOptions:
 
 def load_user_config() -> Config:
     """The config file's settings (an empty config when there is no file)."""
+    from alltoken_agent import app_dirs, load_config
+
     return load_config(app_dirs().config_file)
 
 
@@ -85,6 +92,9 @@ async def open_gateway(
     options: GatewayOptions, *, on_retry: Callable[[RetryNotice], None] = print_retry
 ) -> AsyncIterator[Gateway]:
     """Open the gateway the flags ask for, going offline when told to or when no key is set."""
+    from alltoken_agent import Gateway
+    from alltoken_agent.gateway import resolve
+
     config = load_user_config()
     resolved = resolve(
         provider=options.provider,

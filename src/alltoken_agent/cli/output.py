@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -56,6 +55,8 @@ def run_command(
     writer: EventWriter,
 ) -> None:
     """Run an async command; map any failure to one stderr line and its exit code."""
+    import asyncio
+
     try:
         asyncio.run(main())
     except KeyboardInterrupt as error:
@@ -66,6 +67,8 @@ def run_command(
         writer.emit("error", **error_payload(error))
         print(describe(error), file=sys.stderr)
         raise typer.Exit(exit_code_for(error)) from None
+    except BrokenPipeError:
+        raise  # the reader left (`| head`): Typer exits 1 quietly, as Click does
     except Exception as error:
         writer.emit("error", **error_payload(error))
         print(describe(error), file=sys.stderr)

@@ -11,15 +11,18 @@ import json
 import os
 import time
 from dataclasses import dataclass, replace
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from alltoken_agent import Gateway, GatewayError, NotFoundError, RetryPolicy, UserError
-from alltoken_agent.cli.models import Align, render_table
+from alltoken_agent import GatewayError, NotFoundError, UserError
 from alltoken_agent.cli.options import JsonOpt, ModelOpt, OfflineOpt, ProviderOpt, load_user_config
 from alltoken_agent.cli.output import EventWriter, run_command
-from alltoken_agent.gateway import ChatResult, ModelInfo, Provider, get_provider
+from alltoken_agent.cli.terminal import Align, render_table
+
+if TYPE_CHECKING:  # the gateway is imported when the command runs
+    from alltoken_agent import Gateway
+    from alltoken_agent.gateway import ChatResult, ModelInfo
 
 Status = Literal["ok", "missing", "failed", "skipped"]
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
@@ -131,9 +134,13 @@ async def _probe(
 def _open(
     base_url: str | None, key_env: str | None, timeout: float, provider: str | None, offline: bool
 ) -> Gateway:
+    from alltoken_agent import Gateway, Provider, RetryPolicy
+    from alltoken_agent.gateway import get_provider
+
     config = load_user_config()
     # One try per request: a probe reports what happens, retries would hide it.
-    settings: dict[str, Any] = {"config": config, "timeout": timeout, "retry": _NO_RETRY}
+    retry = RetryPolicy(max_retries=0)
+    settings: dict[str, Any] = {"config": config, "timeout": timeout, "retry": retry}
     if offline:
         return Gateway.offline(provider or "alltoken", **settings)
     if base_url:
@@ -151,9 +158,6 @@ def _open(
             raise UserError(f"provider {profile.name!r} has no base URL: pass BASE_URL")
         key = _key(key_env, fallback=profile.api_key_env)
     return Gateway(profile, api_key=key, **settings)
-
-
-_NO_RETRY = RetryPolicy(max_retries=0)
 
 
 def _key(variable: str | None, *, fallback: str | None) -> str | None:

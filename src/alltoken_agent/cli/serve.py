@@ -6,12 +6,13 @@ import asyncio
 import signal
 import socket
 import sys
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from alltoken_agent import AllTokenAgentError, Config
+from alltoken_agent import AllTokenAgentError
 from alltoken_agent.cli.exit_codes import USAGE, describe, exit_code_for
 from alltoken_agent.cli.options import (
     BaseUrlOpt,
@@ -21,9 +22,9 @@ from alltoken_agent.cli.options import (
     load_user_config,
     open_gateway,
 )
-from alltoken_agent.gateway import resolve
 
 if TYPE_CHECKING:
+    from alltoken_agent import Config
     from alltoken_agent.server import ServerOptions
 
 
@@ -53,16 +54,27 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    media_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--media-dir",
+            help="Folder for the files of image and video jobs (one folder per key inside); "
+            "default: media/server in the data folder. Env: ALLTOKEN_AGENT_SERVER_MEDIA_DIR.",
+            show_default=False,
+        ),
+    ] = None,
     log_level: Annotated[
         str, typer.Option("--log-level", help="uvicorn's log level: debug, info, warning, error.")
     ] = "info",
 ) -> None:
-    """Serve agents over HTTP: sessions, messages (JSON or server-sent events), usage.
+    """Serve agents over HTTP: sessions, messages (JSON or server-sent events), media, usage.
 
     Callers authenticate with a server key (Authorization: Bearer KEY) from
     ALLTOKEN_AGENT_SERVER_KEYS (comma-separated) or [server] keys in the config file;
     each key sees only its own sessions. Without keys the server is open, so it only
-    binds a loopback host. The gateway key stays in this process. API docs: /docs.
+    binds a loopback host. The gateway key stays in this process. Image and video
+    jobs run in the background; their files are saved under --media-dir, and jobs
+    still running at shutdown resume at the next start. API docs: /docs.
 
     \b
     Examples:
@@ -76,7 +88,7 @@ def serve(
         _fail(str(exc))
     try:
         config = load_user_config()
-        options = ServerOptions.from_config(config, store_url=store)
+        options = ServerOptions.from_config(config, store_url=store, media_dir=media_dir)
     except AllTokenAgentError as exc:
         _fail(describe(exc), exit_code_for(exc))
     if options.open and not is_loopback(host):
@@ -89,6 +101,8 @@ def serve(
         provider=provider, base_url=base_url, model=model, offline=offline
     )
     if not offline:
+        from alltoken_agent.gateway import resolve
+
         try:
             resolved = resolve(provider=provider, base_url=base_url, model=model, config=config)
         except AllTokenAgentError as exc:
@@ -138,6 +152,7 @@ async def _serve(
                     file=sys.stderr,
                 )
             print(f"alltoken-agent: sessions and usage in {state.url}", file=sys.stderr)
+            print(f"alltoken-agent: media files in {options.media_folder}", file=sys.stderr)
             settings: dict[str, Any] = {"log_level": log_level}
             settings["log_config"] = uvicorn.config.LOGGING_CONFIG
             await AppServer(uvicorn_config(app, **settings)).serve(sockets=[sock])

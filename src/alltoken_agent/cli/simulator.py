@@ -26,10 +26,11 @@ def simulator(
 
     Point any OpenAI-compatible client at http://127.0.0.1:PORT/v1 with any API key.
 
+    \b
     Examples:
       alltoken-agent simulator --port 8765
-
       alltoken-agent chat --base-url http://127.0.0.1:8765/v1 "hello"
+      alltoken-agent simulator --dialect tokenhub --chunk-delay 0.05
     """
     from alltoken_agent.simulator import DIALECTS, run
 

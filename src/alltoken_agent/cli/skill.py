@@ -12,7 +12,10 @@ from alltoken_agent.cli.output import EventWriter, run_command
 
 skill_app = typer.Typer(
     name="skill",
-    help="Show or install the alltoken-agent skill for other agent runtimes.",
+    help="Show or install the alltoken-agent skill for other agent runtimes.\n\n"
+    "\b\nExamples:\n"
+    "  alltoken-agent skill install --target claude\n"
+    "  alltoken-agent skill show > SKILL.md",
     rich_markup_mode=None,
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -100,7 +103,13 @@ def show(
         ),
     ] = None,
 ) -> None:
-    """Print the SKILL.md shipped with alltoken-agent."""
+    """Print the SKILL.md shipped with alltoken-agent.
+
+    \b
+    Examples:
+      alltoken-agent skill show
+      alltoken-agent skill show --target codex > SKILL.md
+    """
     from alltoken_agent.skills import skill_text
 
     sys.stdout.write(skill_text(target.strip().lower() if target else None))

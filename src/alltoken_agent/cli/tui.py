@@ -62,6 +62,14 @@ def tui(
             show_default=False,
         ),
     ] = None,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            help="Approve every tool call that needs approval (by default a dialog asks).",
+        ),
+    ] = False,
 ) -> None:
     """Chat with an agent in a terminal UI.
 
@@ -93,7 +101,7 @@ def tui(
         raise typer.Exit(FAILURE) from None
     options = GatewayOptions(provider=provider, base_url=base_url, model=model, offline=offline)
     run_command(
-        lambda: _tui(options, session, system, tools, mcp or []), EventWriter(enabled=False)
+        lambda: _tui(options, session, system, tools, mcp or [], yes), EventWriter(enabled=False)
     )
 
 
@@ -103,6 +111,7 @@ async def _tui(
     system: str | None,
     tools_spec: str,
     mcp_names: list[str],
+    auto_approve: bool = False,
 ) -> None:
     from alltoken_agent.agent import DEFAULT_INSTRUCTIONS, resolve_tool_names
     from alltoken_agent.agent.mcp_client import open_mcp_tools
@@ -131,6 +140,7 @@ async def _tui(
                     session=session,
                     tools=[*tools, *mcp_tools],
                     instructions=system or DEFAULT_INSTRUCTIONS,
+                    auto_approve=auto_approve,
                 )
                 await app.run_async()
     finally:

@@ -7,25 +7,19 @@ import json
 import sys
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
-from rich.bar import Bar
-from rich.console import Console
-from rich.table import Table
 
 from alltoken_agent import UserError
 from alltoken_agent.cli.output import EventWriter, run_command
-from alltoken_agent.ledger import (
-    REPORT_KEYS,
-    Ledger,
-    ReportBy,
-    ReportRow,
-    UsageReport,
-    format_usd,
-    parse_since,
-)
-from alltoken_agent.store import Store
+from alltoken_agent.cli.terminal import rich_console
+
+if TYPE_CHECKING:  # Rich, the ledger and the store are imported when the command runs
+    from rich.console import Console
+    from rich.table import Table
+
+    from alltoken_agent.ledger import ReportBy, ReportRow, UsageReport
 
 BAR_WIDTH = 40
 """Characters of the longest bar in the per-day chart."""
@@ -82,6 +76,9 @@ def usage(
 def _usage(
     since_text: str, by: str, session: str | None, *, json_output: bool, csv_output: bool
 ) -> None:
+    from alltoken_agent.ledger import Ledger, parse_since
+    from alltoken_agent.store import Store
+
     if json_output and csv_output:
         raise UserError("choose one of --json and --csv")
     key = _report_key(by)
@@ -101,12 +98,14 @@ def _usage(
     elif csv_output:
         write_csv(report, sys.stdout)
     elif tty:
-        render_rich(report, Console(), daily=daily)
+        render_rich(report, rich_console(), daily=daily)
     else:
         sys.stdout.write(render_plain(report))
 
 
 def _report_key(by: str) -> ReportBy:
+    from alltoken_agent.ledger import REPORT_KEYS
+
     for key in REPORT_KEYS:
         if by == key:
             return key
@@ -144,6 +143,8 @@ def _moment(moment: datetime) -> str:
 
 
 def _cells(row: ReportRow) -> list[str]:
+    from alltoken_agent.ledger import format_usd
+
     return [
         f"{row.requests:,}",
         f"{row.prompt_tokens:,}",
@@ -177,6 +178,8 @@ def render_plain(report: UsageReport) -> str:
 
 def render_rich(report: UsageReport, console: Console, *, daily: UsageReport | None) -> None:
     """The report as a Rich table, then a bar chart of spend per day (for a terminal)."""
+    from rich.table import Table
+
     if not report.rows:
         console.print(_title(report))
         console.print("No requests recorded in this period.")
@@ -197,6 +200,11 @@ def render_rich(report: UsageReport, console: Console, *, daily: UsageReport | N
 
 def spend_chart(daily: UsageReport) -> Table:
     """A bar per UTC day of the period (days without requests included), scaled to the max."""
+    from rich.bar import Bar
+    from rich.table import Table
+
+    from alltoken_agent.ledger import format_usd
+
     costs = {row.key: row.cost for row in daily.rows}
     first = date.fromisoformat(min(key for key in costs if key))
     if daily.since is not None:

@@ -1,0 +1,133 @@
+"""What `--help` imports: no command module for the root, nothing heavy for any command.
+
+Each check runs in a fresh interpreter: this test process has imported everything
+already, so only a new one shows what running the CLI pulls in. Timing is measured
+by bench/cli_startup.py, never asserted here.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alltoken_agent.cli.app import COMMANDS
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = {
+    "sqlalchemy",
+    "textual",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "openai",
+    "mcp",
+    "PIL",
+    "httpx",
+    "pydantic",
+    "rich",
+}
+LOADED = """
+import json, sys
+from alltoken_agent.cli import main
+
+sys.argv = ["alltoken-agent", *json.loads(sys.argv[1])]
+try:
+    main()
+except SystemExit:
+    pass
+ours = sorted(m for m in sys.modules if m.startswith("alltoken_agent"))
+third = sorted({m.split(".")[0] for m in sys.modules})
+sys.stderr.write("\\n" + json.dumps({"ours": ours, "top": third}) + "\\n")
+"""
+
+
+def loaded_by(*args: str, code: str = LOADED) -> dict[str, Any]:
+    """The modules a fresh interpreter holds after ``alltoken-agent ARGS``."""
+    done = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    return dict(json.loads(done.stderr.strip().splitlines()[-1]))
+
+
+def test_root_help_imports_no_command_module_and_nothing_heavy() -> None:
+    loaded = loaded_by("--help")
+    assert set(loaded["ours"]) == {
+        "alltoken_agent",
+        "alltoken_agent._version",
+        "alltoken_agent.errors",
+        "alltoken_agent.cli",
+        "alltoken_agent.cli._lazy",
+        "alltoken_agent.cli.app",
+    }
+    assert not HEAVY & set(loaded["top"])
+
+
+def test_chat_help_imports_the_chat_module_only_and_nothing_heavy() -> None:
+    loaded = loaded_by("chat", "--help")
+    commands = {m for m in loaded["ours"] if m.startswith("alltoken_agent.cli.")}
+    assert commands == {
+        "alltoken_agent.cli._lazy",
+        "alltoken_agent.cli.app",
+        "alltoken_agent.cli.chat",
+        "alltoken_agent.cli.exit_codes",
+        "alltoken_agent.cli.options",
+        "alltoken_agent.cli.output",
+    }
+    core = {m.split(".")[1] for m in loaded["ours"] if m.count(".") >= 1}
+    assert core == {"_version", "errors", "cli"}  # no agent, gateway, store, ledger, config
+    assert not HEAVY & set(loaded["top"])
+
+
+@pytest.mark.parametrize("name", [entry.name for entry in COMMANDS])
+def test_no_command_help_imports_anything_heavy(name: str) -> None:
+    loaded = loaded_by(name, "--help")
+    assert not HEAVY & set(loaded["top"])
+    others = {entry.target.split(":")[0] for entry in COMMANDS if entry.name != name}
+    # image and video share helpers, as chat and image do; no other command comes along
+    shared = {"alltoken_agent.cli.chat", "alltoken_agent.cli.image", "alltoken_agent.cli.models"}
+    assert not (others - shared) & set(loaded["ours"])
+
+
+def test_completing_a_command_name_imports_no_command_module() -> None:
+    code = LOADED.replace(
+        "from alltoken_agent.cli import main",
+        "import os\nfrom alltoken_agent.cli import main\n"
+        "os.environ.update(_ALLTOKEN_AGENT_COMPLETE='complete_bash', "
+        "COMP_WORDS='alltoken-agent c', COMP_CWORD='1')",
+    )
+    loaded = loaded_by(code=code)
+    assert not {m for m in loaded["ours"] if m.startswith("alltoken_agent.cli.")} - {
+        "alltoken_agent.cli._lazy",
+        "alltoken_agent.cli.app",
+    }
+    assert not HEAVY & set(loaded["top"])
+
+
+IMPORT_PACKAGE = "import json, sys, alltoken_agent; print(json.dumps([*sys.modules]))"
+
+
+def test_importing_the_package_imports_nothing_heavy() -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json, sys, alltoken_agent; print(json.dumps([*sys.modules]))",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=True,
+    )
+    top = {name.split(".")[0] for name in json.loads(done.stdout)}
+    assert not HEAVY & top
