@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,13 @@ KEY_VARS = (
 )
 _LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "ip6-localhost"}
 _real_getaddrinfo = socket.getaddrinfo
+
+# A shell that starts a job in the background without job control (`cmd &` in a script)
+# ignores SIGINT for it, and the ignore is inherited through exec: the CLI processes the
+# Ctrl-C tests start would then never see the signal. Those tests stand for a person at
+# a terminal, where Ctrl-C is delivered, so the suite restores it for its children.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _is_loopback(host: Any) -> bool:
