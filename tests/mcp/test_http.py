@@ -112,3 +112,21 @@ async def test_a_leaked_key_never_reaches_the_client(sim: Any) -> None:
     assert result.is_error and result.structured_content is not None
     assert result.structured_content["error"]["status"] == 401
     assert TEST_KEY not in result.model_dump_json()
+
+
+async def test_payment_and_rate_limit_failures_carry_their_status(sim: Any) -> None:
+    # The gateway documents no slug for 402 or 429, so SKILL.md tells agents to act on
+    # `status`: it must be there, with the gateway's own code passed through unchanged.
+    sim.state.enqueue_faults(["402", "429:0", "429:0", "429:0"])
+    with serve_in_thread(lambda: gateway_for(sim)) as running:
+        async with Client(running.url) as client:
+            payment = await client.call_tool("chat", {"prompt": "hi"})
+            limited = await client.call_tool("chat", {"prompt": "hi"})
+    for result, status, code in ((payment, 402, "insufficient_balance"), (limited, 429, None)):
+        assert result.is_error and result.structured_content is not None
+        error = result.structured_content["error"]
+        assert error["status"] == status and error["request_id"]
+        if code is not None:
+            assert error["code"] == code and code in text_of(result)
+    assert limited.structured_content is not None
+    assert limited.structured_content["error"]["attempts"] == 3  # retried, then reported

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
 import pytest
 
-from tests.cli.helpers import run_cli
+from tests.cli.helpers import run_cli, write_config
+from tests.server.conftest import auth
 
 
 @pytest.fixture(autouse=True)
@@ -40,3 +50,61 @@ def test_serve_help_lists_its_flags() -> None:
     assert result.exit_code == 0
     for flag in ("--host", "--port", "--offline", "--store"):
         assert flag in result.stdout
+
+
+def _serve_process(home: Path, env_keys: str | None) -> tuple[subprocess.Popen[str], str]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env["ALLTOKEN_AGENT_HOME"] = str(home)
+    env.pop("ALLTOKEN_AGENT_SERVER_KEYS", None)
+    if env_keys is not None:
+        env["ALLTOKEN_AGENT_SERVER_KEYS"] = env_keys
+    command = [sys.executable, "-m", "alltoken_agent", "serve", "--offline", "--port", "0"]
+    process = subprocess.Popen(
+        [*command, "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()  # the announcement, printed once the socket listens
+    found = re.search(r"http://127\.0\.0\.1:\d+", line)
+    if found is None:
+        process.kill()
+        raise AssertionError(f"serve did not start: {line!r} {process.communicate()[1]}")
+    return process, found.group(0)
+
+
+def _stop(process: subprocess.Popen[str]) -> str:
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    return err
+
+
+def test_serve_takes_its_keys_from_the_config_file_and_the_env_replaces_them(
+    isolated_environment: Path,
+) -> None:
+    from_file, from_env = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    write_config(isolated_environment, f'[server]\nkeys = ["{from_file}"]\n')
+
+    process, url = _serve_process(isolated_environment, env_keys=None)
+    try:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            assert client.get("/v1/sessions").status_code == 401
+            assert client.get("/v1/capabilities").json()["auth"] == "bearer"
+            created = client.post("/v1/sessions", json={}, headers=auth(from_file))
+            assert created.status_code == 201
+            assert client.get("/v1/sessions", headers=auth(from_env)).status_code == 401
+    finally:
+        err = _stop(process)
+    assert from_file not in err and "no server keys are set" not in err
+
+    process, url = _serve_process(isolated_environment, env_keys=f" {from_env} ,")
+    try:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            assert client.get("/v1/sessions", headers=auth(from_file)).status_code == 401
+            listed = client.get("/v1/sessions", headers=auth(from_env))
+            assert listed.status_code == 200 and listed.json() == {"sessions": []}
+    finally:
+        _stop(process)

@@ -110,6 +110,15 @@ def show(
       alltoken-agent skill show
       alltoken-agent skill show --target codex > SKILL.md
     """
-    from alltoken_agent.skills import skill_text
+    from alltoken_agent import UserError
+    from alltoken_agent.skills import RUNTIMES, get_runtime, skill_text
 
-    sys.stdout.write(skill_text(target.strip().lower() if target else None))
+    async def main() -> None:
+        runtime = None
+        if target is not None:
+            runtime = get_runtime(target)
+            if runtime is None:
+                raise UserError(f"unknown target {target!r}: use one of {', '.join(RUNTIMES)}")
+        sys.stdout.write(skill_text(runtime.name if runtime else None))
+
+    run_command(main, EventWriter(enabled=False))

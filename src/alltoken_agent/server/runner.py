@@ -22,8 +22,16 @@ CONNECTION_GRACE: Final = 5
 """Seconds uvicorn waits for responses after the runs are drained."""
 
 
+LISTEN_BACKLOG: Final = 2048
+"""Uvicorn's default backlog."""
+
+
 def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening-ready TCP socket (port 0: any free port, read back with getsockname)."""
+    """A listening TCP socket (port 0: any free port, read back with getsockname).
+
+    It listens at once, before uvicorn starts: a client that connects as soon as the
+    address is announced waits in the backlog instead of being refused.
+    """
     family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
     # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP,
     # and without it each small SSE event may wait ~40 ms for a delayed ACK.
@@ -31,6 +39,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host.strip("[]"), port))
+        sock.listen(LISTEN_BACKLOG)
     except OSError:
         sock.close()
         raise

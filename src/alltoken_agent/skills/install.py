@@ -64,22 +64,34 @@ def skill_path(target: str, home: Path, environ: Mapping[str, str]) -> tuple[str
 
     A target that is no runtime name is a folder: the skill goes in
     ``DIR/alltoken-agent/SKILL.md``, or ``DIR/SKILL.md`` when DIR is already named
-    ``alltoken-agent``.
+    ``alltoken-agent``. A bare word (no path separator, not starting with ``.`` or
+    ``~``) must be an existing folder: ``claud`` is far more likely a mistyped runtime
+    than a new folder wanted in the current one.
 
     Raises:
-        UserError: The target is empty, or names an existing file rather than a folder.
+        UserError: The target is empty, an unknown bare word, or an existing file.
     """
     if not target.strip():
         raise UserError("--target is empty; use one of " + ", ".join(RUNTIMES) + " or a folder")
     runtime = get_runtime(target)
     if runtime is not None:
         return runtime.name, runtime.skill_path(home, environ)
-    folder = Path(target).expanduser()
+    folder = Path(target).expanduser().absolute()
+    if _bare_word(target) and not folder.is_dir():
+        raise UserError(
+            f"unknown target {target!r}: use one of {', '.join(RUNTIMES)}, or a folder path "
+            f"(./{target} for a new folder here)"
+        )
     if folder.exists() and not folder.is_dir():
         raise UserError(f"--target {target!r} is a file; give a runtime name or a folder")
     if folder.name == SKILL_NAME:
         return "dir", folder / "SKILL.md"
     return "dir", folder / SKILL_NAME / "SKILL.md"
+
+
+def _bare_word(target: str) -> bool:
+    separators = {"/", os.sep} | ({os.altsep} if os.altsep else set())
+    return not target.startswith((".", "~")) and not any(sep in target for sep in separators)
 
 
 def plan_skill_install(target: str, home: Path, environ: Mapping[str, str]) -> SkillPlan:
