@@ -172,3 +172,52 @@ async def test_image_shows_the_saved_file(build: Any, workdir: Path) -> None:
         [result] = app.query(MediaResult)
         assert result.paths and all(p.exists() and p.parent == workdir for p in result.paths)
         assert "media: image job: done." in transcript(app)
+
+
+async def test_save_puts_generated_media_where_it_was_made(build: Any, workdir: Path) -> None:
+    app = build()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "Hello")
+        await send(pilot, "/image a red square")
+        await send(pilot, "/video a paper boat")
+        await send(pilot, "Thanks")
+        await send(pilot, "/save")
+    [image] = [p for p in workdir.iterdir() if p.suffix == ".png"]
+    [video] = [p for p in workdir.iterdir() if p.suffix == ".mp4"]
+    text = (workdir / "test-session.md").read_text(encoding="utf-8")
+    # Embedded by a path relative to the document, so the folder can be moved whole.
+    image_section = f"## Image: a red square\n\n![a red square](<{image.name}>)\n"
+    video_section = f"## Video: a paper boat\n\n[{video.name}](<{video.name}>)\n"
+    assert image_section in text and video_section in text
+    assert text.index("Hello") < text.index(image_section) < text.index(video_section)
+    assert text.index(video_section) < text.index("## You\n\nThanks")
+
+
+async def test_save_with_only_media_is_not_empty(build: Any, workdir: Path) -> None:
+    app = build()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "/image a red square")
+        await send(pilot, "/save")
+        assert "note: Nothing to save yet." not in transcript(app)
+    [saved] = workdir.glob("*.md")
+    assert "## Image: a red square" in saved.read_text(encoding="utf-8")
+
+
+async def test_cancelling_a_media_job_names_the_command_that_finishes_it(
+    build: Any, sim: Any, workdir: Path
+) -> None:
+    sim.state.enqueue_faults(["slow:0", "slow:5"])  # the create answers, the first poll hangs
+    app = build()
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.prompt.insert("/video a paper boat")
+        await pilot.press("enter")
+        [job] = app.query(MediaJob)
+        await wait_for(pilot, lambda: job.job_id is not None and app.busy)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.is_running and not app.busy
+        assert job.status == (
+            f"video job: cancelled here; `alltoken-agent jobs resume {job.job_id}` "
+            "finishes it without submitting again."
+        )
+    assert not list(workdir.glob("*.mp4"))

@@ -164,7 +164,9 @@ class ChatApp(App[None]):
             await self._clear()
         elif name in ("image", "video") and arg:
             kind: MediaKind = "image" if name == "image" else "video"
-            await self.chat.add(MediaJob(self.gateway, kind, arg, self.workdir))
+            session = self.conversation.session_tag()
+            await self.chat.add(MediaJob(self.gateway, kind, arg, self.workdir, session=session))
+            self._refresh_status()
         elif name in ("image", "video"):
             await self.note(f"Usage: /{name} PROMPT", kind="error")
         elif name == "save":
@@ -259,10 +261,11 @@ class ChatApp(App[None]):
         turn = AssistantTurn(agent.model)
         await self.chat.add(turn)
         try:
-            async for event in agent.stream(text):
-                await turn.show(event)
-                if self.conversation.count(event):
-                    self._refresh_status()
+            with self.conversation.tagged():
+                async for event in agent.stream(text):
+                    await turn.show(event)
+                    if self.conversation.count(event):
+                        self._refresh_status()
         except asyncio.CancelledError:
             await self._end_turn(turn)
             await self.note("Reply cancelled.", kind="warning")
@@ -285,6 +288,21 @@ class ChatApp(App[None]):
     async def _save_session(self, agent: Agent[Any]) -> None:
         try:
             await self.conversation.save(agent)
+            await self.conversation.sync_totals()
+        except Exception as error:
+            await self.chat.add(ErrorMessage(error))
+        self._refresh_status()
+
+    @on(MediaJob.Finished)
+    def _media_finished(self, event: MediaJob.Finished) -> None:
+        if event.paths:
+            self.conversation.add_media(event.job.kind, event.job.prompt, event.paths)
+        self._sync_totals()
+
+    @work(group="store", exit_on_error=False)
+    async def _sync_totals(self) -> None:
+        try:
+            await self.conversation.sync_totals()
         except Exception as error:
             await self.chat.add(ErrorMessage(error))
         self._refresh_status()
@@ -312,6 +330,10 @@ class ChatApp(App[None]):
         await self._show_conversation(messages)
 
     async def _show_conversation(self, messages: list[dict[str, Any]]) -> None:
+        try:
+            await self.conversation.sync_totals()  # what the session used in earlier runs
+        except Exception as error:
+            await self.chat.add(ErrorMessage(error))
         self._refresh_status()
         await self.chat.replay(messages, self.agent.model)
         for message in messages:  # Up recalls what was asked before, too
@@ -325,7 +347,7 @@ class ChatApp(App[None]):
         if self.conversation.is_empty:
             await self.note("Nothing to save yet.")
             return
-        stem, text = self.conversation.transcript()
+        stem, text = self.conversation.transcript(self.workdir)
         try:
             path = await asyncio.to_thread(write_transcript, self.workdir, stem, text)
         except OSError as error:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
-from alltoken_agent import Agent, AgentEvent, Config, Gateway
+from alltoken_agent import Agent, AgentEvent, Config, Gateway, request_tags
 from alltoken_agent.agent import ApprovalDecision, ApprovalHandler, ApprovalRequest
+from alltoken_agent.catalog import PriceLookup
+from alltoken_agent.ledger import Budget, Ledger
 from alltoken_agent.store import SessionRecord
 from alltoken_agent.tui.sessions import SessionKeeper, conversation, default_session_name
 from alltoken_agent.tui.totals import SessionTotals
-from alltoken_agent.tui.transcript import to_markdown
+from alltoken_agent.tui.transcript import MediaEntry, to_markdown
 
 
 class Conversation:
@@ -26,6 +29,12 @@ class Conversation:
         instructions: The system prompt to start with.
         require_approval: Tool names whose calls need approval, besides the config's
             ``[approval]`` and tools made with ``@tool(requires_approval=True)``.
+        ledger: Where every request is recorded (the caller adds its observer); the
+            status bar's totals are read back from it, so they cover earlier runs of a
+            resumed session and its media jobs too. None counts the agent's events only.
+        prices: Model prices, so a request can be estimated before it is sent and a
+            reply whose cost the gateway did not report still gets one.
+        budgets: Spending limits checked before every request (the config's daily one).
     """
 
     def __init__(
@@ -38,8 +47,14 @@ class Conversation:
         tools: Sequence[Any],
         instructions: str | None,
         require_approval: Sequence[str] = (),
+        ledger: Ledger | None = None,
+        prices: PriceLookup | None = None,
+        budgets: Iterable[Budget] = (),
     ) -> None:
         self.gateway = gateway
+        self.ledger = ledger
+        self.prices = prices
+        self.budgets = list(budgets)
         self.keeper = keeper
         self.config = config
         self.tools = list(tools)
@@ -47,6 +62,8 @@ class Conversation:
         self.approval_handler: ApprovalHandler | None = None
         """Decides the calls that need approval (the app sets it); None denies them."""
         self.totals = SessionTotals()
+        self.media: list[MediaEntry] = []
+        """This run's finished media jobs, for /save (sessions store messages only)."""
         self.agent = self._agent(model, instructions, history=None, thinking=False)
         # Saves, clears and resumes run one at a time, in the order they were asked for,
         # so a turn is never stored twice nor into the session that replaced its own.
@@ -65,12 +82,47 @@ class Conversation:
 
     @property
     def is_empty(self) -> bool:
-        """Whether nothing has been said yet."""
-        return not conversation(self.agent.get_messages())
+        """Whether nothing has been said (nor generated) yet."""
+        return not self.media and not conversation(self.agent.get_messages())
 
     def count(self, event: AgentEvent) -> bool:
         """Add a ``usage`` or ``cost`` event to the totals; True when they changed."""
         return self.totals.add(event)
+
+    def session_tag(self) -> str | None:
+        """The session name this conversation's requests are recorded under.
+
+        With a ledger, a new session is named now (not at its first save), so the
+        requests of its first turn are counted in it.
+        """
+        return self.keeper.ledger_name() if self.ledger is not None else self.keeper.name
+
+    def tagged(self) -> request_tags:
+        """Tag the requests made inside with this session's name, for the ledger."""
+        return request_tags(session=self.session_tag())
+
+    async def sync_totals(self) -> bool:
+        """Read the session's tokens and cost from the ledger; True when there were any.
+
+        The ledger has every request of the session: earlier runs of a resumed one,
+        media jobs, and the cost it estimated where the gateway reported none.
+        """
+        ledger, name = self.ledger, self.keeper.name
+        if ledger is None or name is None:
+            return False
+        report = await asyncio.to_thread(ledger.report, None, "session", session=name)
+        total = report.totals
+        if total.requests == 0:
+            return False
+        self.totals.tokens = total.prompt_tokens + total.completion_tokens
+        priced = total.requests > total.unknown_cost_requests
+        self.totals.cost = total.cost if priced else None
+        return True
+
+    def add_media(self, kind: str, prompt: str, paths: Sequence[Path]) -> None:
+        """Remember a finished media job, after the messages so far, for /save."""
+        after = len(self.agent.get_messages())
+        self.media.append(MediaEntry(after, kind, prompt, tuple(paths)))
 
     def toggle_thinking(self) -> bool:
         """Ask for reasoning on the next turns, or stop; returns the new state."""
@@ -93,6 +145,7 @@ class Conversation:
             )
             self.keeper.start_new()
             self.totals.reset()
+            self.media.clear()
 
     async def open(self) -> list[dict[str, Any]]:
         """Load the session named at start (if any) and continue it; returns its messages."""
@@ -118,16 +171,24 @@ class Conversation:
                 agent.get_messages(), model=agent.model, instructions=self.instructions
             )
 
-    def transcript(self) -> tuple[str, str]:
-        """A file stem and the Markdown of the conversation, for /save."""
+    def transcript(self, folder: Path | None = None) -> tuple[str, str]:
+        """A file stem and the Markdown of the conversation, for /save into ``folder``."""
         title = self.keeper.name or default_session_name()
-        return title, to_markdown(self.agent.get_messages(), title=title, model=self.model)
+        text = to_markdown(
+            self.agent.get_messages(),
+            title=title,
+            model=self.model,
+            media=self.media,
+            folder=folder,
+        )
+        return title, text
 
     def _continue(self, record: SessionRecord, messages: list[dict[str, Any]]) -> None:
         model = record.model or self.model
         instructions = record.instructions or self.instructions
         self.agent = self._agent(model, instructions, messages, thinking=self.agent.thinking)
         self.totals.reset()
+        self.media.clear()
 
     def _agent(
         self, model: str, instructions: str | None, history: Any, *, thinking: bool
@@ -142,6 +203,8 @@ class Conversation:
             thinking=thinking,
             approval_handler=self._approve,
             require_approval=self.require_approval,
+            prices=self.prices,
+            budgets=self.budgets,
         )
 
     def _approve(

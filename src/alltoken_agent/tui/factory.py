@@ -8,6 +8,8 @@ from typing import Any
 
 from alltoken_agent import Config, Gateway
 from alltoken_agent.agent import DEFAULT_INSTRUCTIONS, DEFAULT_MODEL, resolve_tool_names
+from alltoken_agent.catalog import PriceLookup
+from alltoken_agent.ledger import Budgets, Ledger
 from alltoken_agent.store import Store
 from alltoken_agent.tui.app import ChatApp
 from alltoken_agent.tui.conversation import Conversation
@@ -28,6 +30,8 @@ def make_app(
     close_gateway: bool = False,
     require_approval: Sequence[str] = (),
     auto_approve: bool = False,
+    ledger: Ledger | None = None,
+    prices: PriceLookup | None = None,
 ) -> ChatApp:
     """Build the chat app from core objects; the caller runs it and closes what it passed.
 
@@ -47,7 +51,17 @@ def make_app(
             ``[approval]`` and tools made with ``@tool(requires_approval=True)``.
         auto_approve: Approve every such call without asking (``tui --yes``); by
             default a dialog asks.
+        ledger: Records every request (pass one whose observer is on ``gateway``):
+            the status bar reads a session's totals from it, and the config's
+            ``[budget]`` limits are checked against it. None counts this run only.
+        prices: Model prices, to estimate requests for budgets and for gateways that
+            report no cost (``await Catalog(gateway).prices(config.prices)``).
     """
+    budgets = (
+        Budgets.from_config(config.budget, ledger)
+        if ledger is not None and config is not None
+        else Budgets()
+    )
     conversation = Conversation(
         gateway,
         model=model or gateway.model or DEFAULT_MODEL,
@@ -56,6 +70,9 @@ def make_app(
         tools=resolve_tool_names("default") if tools is None else tools,
         instructions=instructions,
         require_approval=require_approval,
+        ledger=ledger,
+        prices=prices,
+        budgets=budgets,
     )
     return ChatApp(
         conversation,

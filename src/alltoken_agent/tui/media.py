@@ -38,8 +38,12 @@ async def generate(
     *,
     save_to: Path,
     on_progress: Callable[[str], None],
+    on_job_id: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Run one media job to the end; returns the saved files.
+
+    ``on_job_id`` learns the journal id (``jobs resume`` takes it) from the first
+    progress event that carries one.
 
     Raises:
         MediaUnavailableError: The gateway has no API for ``kind``.
@@ -49,6 +53,9 @@ async def generate(
         raise MediaUnavailableError(f"{kind} generation is not available in this version")
 
     def progress(update: Any) -> None:
+        job_id = getattr(update, "job_id", None)
+        if on_job_id is not None and isinstance(job_id, str):
+            on_job_id(job_id)
         on_progress(describe_progress(update))
 
     result = await api.generate(prompt, save_to=save_to, on_progress=progress)

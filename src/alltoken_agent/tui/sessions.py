@@ -54,6 +54,18 @@ class SessionKeeper:
         """The session's name, once it has one."""
         return self.record.name if self.record is not None else self._name
 
+    def ledger_name(self) -> str:
+        """The name this session's requests are recorded under in the ledger.
+
+        A new session gets its name here, before its first save, so the requests of
+        its first turn carry the name it is then stored under.
+        """
+        if self.record is None and self._name is None:
+            self._name = self._namer()
+        name = self.name
+        assert name is not None
+        return name
+
     async def open(self) -> list[dict[str, Any]]:
         """Open the named session (created if new) and return its messages; [] when unnamed."""
         if self.store is None or self._name is None:

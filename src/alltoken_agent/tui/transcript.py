@@ -5,14 +5,40 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 
-def to_markdown(messages: Sequence[dict[str, Any]], *, title: str, model: str) -> str:
-    """Render OpenAI-format messages as Markdown: one section per message, tools quoted."""
+@dataclass(frozen=True)
+class MediaEntry:
+    """A finished ``/image`` or ``/video`` job, placed among the messages for ``/save``."""
+
+    after: int
+    """How many messages (the system prompt included) came before it."""
+    kind: str
+    prompt: str
+    paths: tuple[Path, ...]
+
+
+def to_markdown(
+    messages: Sequence[dict[str, Any]],
+    *,
+    title: str,
+    model: str,
+    media: Sequence[MediaEntry] = (),
+    folder: Path | None = None,
+) -> str:
+    """Render OpenAI-format messages as Markdown: one section per message, tools quoted.
+
+    Media jobs go in where they finished: images embedded, other files linked, by a
+    path relative to ``folder`` (where the document is saved) when they are inside it.
+    """
     lines = [f"# {title}", "", f"Model: `{model}`", ""]
-    for message in messages:
+    pending = sorted(media, key=lambda entry: entry.after)
+    for index, message in enumerate(messages):
+        while pending and pending[0].after <= index:
+            lines += _media_lines(pending.pop(0), folder)
         role = message.get("role")
         content = _text(message.get("content"))
         if role == "system":
@@ -35,7 +61,34 @@ def to_markdown(messages: Sequence[dict[str, Any]], *, title: str, model: str) -
                 ]
         elif role == "tool":
             lines += ["> Tool result", ">", *[f"> {line}" for line in content.splitlines()], ""]
+    for entry in pending:
+        lines += _media_lines(entry, folder)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _media_lines(entry: MediaEntry, folder: Path | None) -> list[str]:
+    lines = [f"## {entry.kind.capitalize()}: {_alt(entry.prompt)}", ""]
+    for path in entry.paths:
+        target = _link_target(path, folder)
+        if entry.kind == "image":
+            lines += [f"![{_alt(entry.prompt)}](<{target}>)", ""]
+        else:
+            lines += [f"[{path.name}](<{target}>)", ""]
+    return lines
+
+
+def _link_target(path: Path, folder: Path | None) -> str:
+    resolved = path.resolve()
+    if folder is not None:
+        try:
+            return resolved.relative_to(folder.resolve()).as_posix()
+        except ValueError:
+            pass
+    return resolved.as_uri()
+
+
+def _alt(text: str) -> str:
+    return re.sub(r"[\[\]\n]+", " ", text).strip()
 
 
 def write_transcript(folder: Path, stem: str, text: str) -> Path:

@@ -55,7 +55,10 @@ class SessionsScreen(ModalScreen[SessionRecord | None]):
         options.set_options(Option(self._row(r), id=r.id) for r in self.records)
         if self.records:
             options.highlighted = 0
-        status.update(f"{len(self.records)} sessions" if self.records else "No stored sessions yet")
+        count = len(self.records)
+        status.update(
+            f"{count} session{'' if count == 1 else 's'}" if count else "No stored sessions yet"
+        )
 
     @on(OptionList.OptionSelected, "#sessions-list")
     def _choose(self, event: OptionList.OptionSelected) -> None:

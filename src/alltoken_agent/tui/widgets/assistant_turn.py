@@ -11,6 +11,8 @@ from textual.widgets.markdown import MarkdownStream
 
 from alltoken_agent.agent import (
     AgentEvent,
+    BudgetWarningEvent,
+    ContextTrimmedEvent,
     MessageAssistantEvent,
     ModelFallbackEvent,
     NoticeEvent,
@@ -77,6 +79,18 @@ class AssistantTurn(Vertical):
             await self.mount(NoteMessage(event.message))
         elif isinstance(event, ModelFallbackEvent):
             note = f"{event.from_model} failed ({event.error}); trying {event.to_model}"
+            await self.mount(NoteMessage(note, kind="warning"))
+        elif isinstance(event, BudgetWarningEvent):
+            note = (
+                f"{event.label}: ${event.spent:.4f} of ${event.limit:.2f} spent "
+                f"({event.fraction_used:.0%})"
+            )
+            await self.mount(NoteMessage(note, kind="warning"))
+        elif isinstance(event, ContextTrimmedEvent):
+            note = (
+                f"{event.dropped} oldest messages left out to fit {event.model}'s context "
+                f"({event.tokens_before:,} to {event.tokens_after:,} of {event.limit:,} tokens)"
+            )
             await self.mount(NoteMessage(note, kind="warning"))
 
     async def finish(self) -> None:
