@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from alltoken_agent.errors import UserError
+
 
 @dataclass(frozen=True)
 class ApprovalRequest:
@@ -56,7 +58,12 @@ NO_HANDLER_REASON = (
 
 
 async def decide(handler: ApprovalHandler | None, request: ApprovalRequest) -> ApprovalDecision:
-    """Ask ``handler``; without one, deny with a reason the model can act on."""
+    """Ask ``handler``; without one, deny with a reason the model can act on.
+
+    Raises:
+        UserError: The handler answered something other than a decision or a bool
+            (a forgotten ``return`` gives None): guessing allow or deny would be unsafe.
+    """
     if handler is None:
         return ApprovalDecision.deny(NO_HANDLER_REASON)
     answer = handler(request)
@@ -64,6 +71,16 @@ async def decide(handler: ApprovalHandler | None, request: ApprovalRequest) -> A
         answer = await answer
     if isinstance(answer, bool):
         return ApprovalDecision.allow() if answer else ApprovalDecision.deny()
+    if not isinstance(answer, ApprovalDecision):
+        raise UserError(
+            f"the approval handler returned {answer!r} for {request.tool_name}; return "
+            "ApprovalDecision.allow(), .deny(reason), .edit(arguments), True or False"
+        )
+    if answer.action == "edit" and not isinstance(answer.arguments, dict):
+        raise UserError(
+            f"the approval handler edited the arguments of {request.tool_name} to "
+            f"{answer.arguments!r}; edited arguments must be a dict (a JSON object)"
+        )
     return answer
 
 

@@ -51,14 +51,16 @@ def image(
         path = Path(source).expanduser()
         try:
             size = path.stat().st_size
+            if path.is_dir():
+                raise UserError(f"cannot read image {path}: it is a folder, not a file")
+            if size > MAX_IMAGE_BYTES:
+                raise UserError(
+                    f"image {path} is {size / 1e6:.1f} MB; the limit for inline images is "
+                    f"{MAX_IMAGE_BYTES / 1e6:.0f} MB: pass a public URL instead"
+                )
+            data = path.read_bytes()
         except OSError as exc:
             raise UserError(f"cannot read image {path}: {exc.strerror}") from None
-        if size > MAX_IMAGE_BYTES:
-            raise UserError(
-                f"image {path} is {size / 1e6:.1f} MB; the limit for inline images is "
-                f"{MAX_IMAGE_BYTES / 1e6:.0f} MB: pass a public URL instead"
-            )
-        data = path.read_bytes()
         mime = _sniff(data)
         if mime is None:
             raise UserError(f"{path} is not a PNG, JPEG, GIF or WebP image")

@@ -4,7 +4,9 @@ Each event is a frozen dataclass whose ``name`` holds the wire name
 (``stream:delta``) and discriminates the ``AgentEvent`` union. Hook handlers
 receive the payload fields positionally, in declaration order (``args``), which
 keeps the seed's handler signatures: ``tool:call`` gets ``(name, args,
-call_id)``, ``stream:delta`` gets ``(delta, accumulated)``.
+call_id)``, ``stream:delta`` gets ``(delta, accumulated)``. Fields past the
+seed's come last, and a handler taking fewer positional parameters gets only
+the leading ones (see ``hooks.positional_capacity``).
 """
 
 from __future__ import annotations

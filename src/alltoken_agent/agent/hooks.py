@@ -20,22 +20,48 @@ class Handler(Protocol):
         """Handle one event."""
 
 
+def positional_capacity(handler: Callable[..., Any]) -> int | None:
+    """How many positional arguments ``handler`` takes (None: any number).
+
+    Our payloads extend the seed's (``tool:result`` adds ``is_error``,
+    ``stream:start`` the model and step), and Python, unlike JavaScript,
+    refuses surplus arguments: a handler written for the seed's shorter
+    payload gets the leading fields only.
+    """
+    try:
+        parameters = inspect.signature(handler).parameters.values()
+    except (TypeError, ValueError):  # some builtins have no signature
+        return None
+    count = 0
+    for parameter in parameters:
+        if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+            return None
+        if parameter.kind in (
+            inspect.Parameter.POSITIONAL_ONLY,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        ):
+            count += 1
+    return count
+
+
 class Hooks:
     """Handlers by event name; a handler that raises is reported, never fatal."""
 
     def __init__(self) -> None:
-        self._handlers: dict[str, list[Callable[..., Any]]] = {}
+        self._handlers: dict[str, list[tuple[Callable[..., Any], int | None]]] = {}
 
     def on(self, name: str, handler: Callable[..., Any]) -> Callable[..., Any]:
         """Register ``handler`` for event ``name``; returns it, so it works as a decorator.
 
         Raises:
-            UserError: ``name`` is not an event name.
+            UserError: ``name`` is not an event name, or ``handler`` is not callable.
         """
         if name not in EVENT_NAMES:
             known = ", ".join(sorted(EVENT_NAMES))
             raise UserError(f"unknown event {name!r}; events are: {known}")
-        self._handlers.setdefault(name, []).append(handler)
+        if not callable(handler):
+            raise UserError(f"the handler for {name!r} must be callable, not {handler!r}")
+        self._handlers.setdefault(name, []).append((handler, positional_capacity(handler)))
         return handler
 
     def off(self, name: str, handler: Callable[..., Any] | None = None) -> None:
@@ -44,8 +70,10 @@ class Hooks:
             self._handlers.pop(name, None)
             return
         handlers = self._handlers.get(name, [])
-        if handler in handlers:
-            handlers.remove(handler)
+        for index, (registered, _) in enumerate(handlers):
+            if registered == handler:
+                del handlers[index]
+                return
 
     def wants(self, name: str) -> bool:
         """Whether any handler listens to ``name`` (lets the loop skip building events)."""
@@ -56,14 +84,18 @@ class Hooks:
         handlers = self._handlers.get(event.name)
         if not handlers:
             return
-        for handler in list(handlers):
+        payload = event.args
+        for handler, capacity in list(handlers):
             try:
-                outcome = handler(*event.args)
+                outcome = handler(*(payload if capacity is None else payload[:capacity]))
                 if inspect.isawaitable(outcome):
                     await outcome
             # A broken hook must not break the run.
             except Exception as exc:
                 if isinstance(event, ErrorEvent) and event.source == "hook":
                     logger.warning("error handler %r raised %r", handler, exc)
-                else:
+                elif self.wants("error"):
                     await self.emit(ErrorEvent(error=exc, source="hook"))
+                else:
+                    # Nobody listens for errors: a log line, so the bug is not invisible.
+                    logger.warning("%s handler %r raised %r", event.name, handler, exc)
