@@ -20,6 +20,7 @@ from alltoken_agent.cli.options import (
     OfflineOpt,
     ProviderOpt,
     load_user_config,
+    observing_ledger,
     open_gateway,
     print_retry,
 )
@@ -205,9 +206,8 @@ async def _chat(
 ) -> None:
     from alltoken_agent import Agent, request_tags
     from alltoken_agent.agent import DEFAULT_INSTRUCTIONS, resolve_tool_names
-    from alltoken_agent.catalog import Catalog
     from alltoken_agent.cli.sessions import SessionLink
-    from alltoken_agent.ledger import Budgets, Ledger
+    from alltoken_agent.ledger import Budgets
     from alltoken_agent.store import Store
 
     text = read_prompt(prompt)
@@ -231,9 +231,7 @@ async def _chat(
     try:
         async with open_gateway(options, on_retry=on_retry) as gateway:
             gateway.add_observer(records.append)
-            prices = await Catalog(gateway).prices(config.prices)
-            ledger = Ledger(store, prices)
-            gateway.add_observer(ledger.observer)
+            ledger = await observing_ledger(gateway, store, config)
             if not gateway.model:
                 raise UserError(
                     f"no model chosen for provider {gateway.provider.name!r}: pass --model "
@@ -247,7 +245,7 @@ async def _chat(
                 gateway=gateway,
                 history=link.history if link else None,
                 config=config,
-                prices=prices,
+                prices=ledger.prices,
                 budgets=Budgets.from_config(config.budget, ledger),
                 **settings,
             )

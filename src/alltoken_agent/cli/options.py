@@ -17,6 +17,8 @@ import typer
 
 if TYPE_CHECKING:
     from alltoken_agent import Config, Gateway, RetryNotice
+    from alltoken_agent.ledger import Ledger
+    from alltoken_agent.store import Store
 
 ProviderOpt = Annotated[
     str | None,
@@ -85,6 +87,20 @@ def print_retry(notice: RetryNotice) -> None:
         f" (retry {notice.attempt})",
         file=sys.stderr,
     )
+
+
+async def observing_ledger(gateway: Gateway, store: Store, config: Config) -> Ledger:
+    """A ledger of every request ``gateway`` makes, priced from its catalog.
+
+    What ``usage`` reports and the config's ``[budget]`` is checked against; the
+    config's ``[prices]`` win over the catalog's.
+    """
+    from alltoken_agent.catalog import Catalog
+    from alltoken_agent.ledger import Ledger
+
+    ledger = Ledger(store, await Catalog(gateway).prices(config.prices))
+    gateway.add_observer(ledger.observer)
+    return ledger
 
 
 @asynccontextmanager

@@ -16,6 +16,7 @@ from alltoken_agent.cli.options import (
     OfflineOpt,
     ProviderOpt,
     load_user_config,
+    observing_ledger,
     open_gateway,
 )
 from alltoken_agent.cli.output import EventWriter, run_command
@@ -116,8 +117,6 @@ async def _tui(
     from alltoken_agent.agent import DEFAULT_INSTRUCTIONS, resolve_tool_names
     from alltoken_agent.agent.mcp_client import open_mcp_tools
     from alltoken_agent.agent.mcp_servers import servers_from_config
-    from alltoken_agent.catalog import Catalog
-    from alltoken_agent.ledger import Ledger
     from alltoken_agent.store import Store
     from alltoken_agent.tui import make_app
 
@@ -132,11 +131,7 @@ async def _tui(
                     f"no model chosen for provider {gateway.provider.name!r}: pass --model "
                     "or set `model` in the config file"
                 )
-            # As `chat` does: every request goes to the ledger (what `usage` reports and
-            # the config's [budget] is checked against), priced from the catalog.
-            prices = await Catalog(gateway).prices(config.prices)
-            ledger = Ledger(store, prices)
-            gateway.add_observer(ledger.observer)
+            ledger = await observing_ledger(gateway, store, config)
             # Started once for the whole session: every agent the app makes (after /clear,
             # on resume) shares the same servers and tools.
             async with open_mcp_tools(servers, reserved=[t.name for t in tools]) as mcp_tools:
@@ -149,7 +144,7 @@ async def _tui(
                     instructions=system or DEFAULT_INSTRUCTIONS,
                     auto_approve=auto_approve,
                     ledger=ledger,
-                    prices=prices,
+                    prices=ledger.prices,
                 )
                 await app.run_async()
     finally:
