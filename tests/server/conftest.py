@@ -15,7 +15,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import pytest
@@ -126,12 +126,19 @@ def create_session(client: httpx.Client, **body: Any) -> str:
     return session_id
 
 
+def _unavailable(reason: str) -> NoReturn:
+    if os.environ.get("CI"):
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A PostgreSQL database: $ALLTOKEN_AGENT_TEST_PG_URL, or a throwaway cluster.
 
     The cluster comes from scripts/postgres-for-tests (which installs PostgreSQL from
-    Debian's packages when it is missing); the tests skip only when that cannot work.
+    Debian's packages when it is missing); the tests skip only when that cannot work,
+    and fail instead under CI (``CI`` set), where a skipped replica test would hide a gap.
     """
     given = os.environ.get(PG_URL_ENV)
     if given:
@@ -139,14 +146,14 @@ def pg_url() -> Iterator[str]:
         return
     script = ROOT / "scripts" / "postgres-for-tests"
     if shutil.which("bash") is None:
-        pytest.skip("PostgreSQL tests need bash to run scripts/postgres-for-tests")
+        _unavailable("PostgreSQL tests need bash to run scripts/postgres-for-tests")
     folder = tempfile.mkdtemp(prefix="alltoken-pg-")
     started = subprocess.run(
         ["bash", str(script), "start", folder], capture_output=True, text=True, timeout=300
     )
     if started.returncode != 0:
         shutil.rmtree(folder, ignore_errors=True)
-        pytest.skip(
+        _unavailable(
             f"PostgreSQL is not available and could not be started: {started.stderr.strip()} "
             f"(set {PG_URL_ENV} to use an existing database)"
         )
