@@ -12,8 +12,8 @@ Peak memory is reported twice: tracemalloc's peak of Python allocations during t
 round, and the process's peak resident set (``ru_maxrss``) with the baseline after
 imports. Timing is reported, never judged.
 
-    /work/venv/bin/python bench/media_concurrency.py                # 200 jobs of 10 s
-    /work/venv/bin/python bench/media_concurrency.py --jobs 50 --seconds 3 --quick
+    .venv/bin/python bench/media_concurrency.py                # 200 jobs of 10 s
+    .venv/bin/python bench/media_concurrency.py --jobs 50 --seconds 3 --quick
 """
 
 from __future__ import annotations

@@ -237,3 +237,27 @@ def test_image_offline_runs_on_the_built_in_simulator(tmp_path: Path) -> None:
     assert result.stdout.strip() == str(tmp_path / "fox.png")
     with Image.open(tmp_path / "fox.png") as image:
         assert image.format == "PNG"
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["video", "a fox", "--first-frame", "missing.png"], "first frame: no such file"),
+        (["video", "a fox", "--last-frame", "data:image/png;base64,AA"], "data: URLs"),
+        (["image", "a fox", "-o", "blocker/fox.png"], "is a file, not a folder"),
+        (["video", "a fox", "-o", "blocker/clip.mp4"], "is a file, not a folder"),
+        (["image", "--batch", "empty.txt"], "holds no prompt"),
+        (["image", "a fox", "--batch", "empty.txt"], "not both"),
+    ],
+)
+def test_bad_input_exits_2_with_a_clear_message_and_sends_nothing(
+    fast_sim: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], words: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "blocker").write_text("a file where a folder should be")
+    (tmp_path / "empty.txt").write_text("# nothing here\n\n")
+    result = run_cli(*args, "--base-url", fast_sim.base_url)
+    assert result.exit_code == 2, result.stderr
+    assert words in result.stderr and "Traceback" not in result.stderr + result.stdout
+    assert result.stdout == ""
+    assert fast_sim.state.requests == [] and _jobs() == []

@@ -118,3 +118,21 @@ async def test_openai_dialect_has_no_video_api_and_says_which_providers_do(
     with pytest.raises(UserError, match="AllToken or TokenHub"):
         await oa_gw.videos.generate("rain")
     assert th_sim.state.requests == []
+
+
+async def test_openai_dialect_downloads_a_url_answer_without_our_key(
+    oa_gw: Gateway, th_sim: Any, out: Path, store: Store
+) -> None:
+    result = await oa_gw.images.generate(
+        "a crane", size="48x32", output_format="jpeg", response_format="url", save_to=out
+    )
+    with Image.open(result.paths[0]) as image:
+        assert (image.format, image.size) == ("JPEG", (48, 32))
+    assert result.mime_types == ["image/jpeg"] and result.paths[0].suffix == ".jpg"
+    (create,) = wire(th_sim, "/v1/images/generations")
+    assert create.json["response_format"] == "url"
+    (download,) = [r for r in th_sim.state.requests if r.path.startswith("/_sim/r2/")]
+    assert not download.has_auth
+    job = store.media_jobs.get(result.job_id)
+    assert job is not None and job.status == "completed"
+    assert job.result["items"][0]["url"] == result.files[0].url

@@ -294,3 +294,61 @@ def test_frames_accept_path_like_objects(tmp_path: Path) -> None:
 
     image = check_image_file(os.fspath(png(tmp_path / "x.png")), "first frame")
     assert image.content_type == "image/png" and len(image.md5_base64) == 24
+
+
+async def test_a_dropped_video_submit_is_retried_with_the_same_key_and_charged_once(
+    gw: Gateway, sim: Any, out: Path, store: Store
+) -> None:
+    sim.state.enqueue_faults(["accept_then_drop"])  # the create takes effect, the reply is lost
+    result = await gw.videos.generate("a fox", save_to=out, poll=FAST)
+    creates = wire(sim, "/v1/videos/generations")
+    assert [r.status for r in creates] == [None, 409]
+    assert creates[0].headers["idempotency-key"] == creates[1].headers["idempotency-key"]
+    assert sim.state.media.charges == {"video": 1}
+    assert sim.state.media.charged_task_ids == [result.task_id]
+    assert_video(result.path)
+
+
+async def test_a_dropped_tokenhub_video_submit_is_not_retried_and_says_why(
+    th_gw: Gateway, th_sim: Any, out: Path, store: Store
+) -> None:
+    th_sim.state.enqueue_faults(["accept_then_drop"])
+    with pytest.raises(MediaJobError, match="billed twice") as caught:
+        await th_gw.videos.generate("rain", model="wan2.6-t2v", save_to=out, poll=FAST)
+    (job,) = store.media_jobs.list_jobs()
+    assert job.status == "submitting" and f"jobs resume {job.id}" in str(caught.value)
+    assert len(wire(th_sim, "/v1/video/generations")) == 1
+    assert th_sim.state.media.charges == {"video": 1}
+
+
+async def test_first_last_and_reference_images_mix_uploads_and_links(
+    gw: Gateway, sim: Any, out: Path, tmp_path: Path, store: Store
+) -> None:
+    first = png(tmp_path / "first.png")
+    jpeg = tmp_path / "ref.jpg"
+    Image.new("RGB", (24, 24), (10, 90, 200)).save(jpeg, "JPEG")
+    result = await gw.videos.generate(
+        "the fox walks from here to there",
+        model="seedance-2.0",
+        first_frame=first,
+        last_frame="https://example.com/end.png",
+        reference_images=[jpeg],
+        watermark=True,
+        callback_url="https://example.com/hook",
+        save_to=out,
+        poll=FAST,
+    )
+    assert_video(result.path)
+    presigns = wire(sim, "/v1/uploads/presign")
+    assert [p.json["content_type"] for p in presigns] == ["image/png", "image/jpeg"]
+    assert len([r for r in sim.state.requests if r.method == "PUT"]) == 2
+    (create,) = wire(sim, "/v1/videos/generations")
+    body = create.json
+    assert (body["watermark"], body["callback_url"]) == (True, "https://example.com/hook")
+    roles = [(item["type"], item["role"]) for item in body["content"]]
+    assert roles == [("image", "first_frame"), ("image_url", "last_frame"),
+                     ("image", "reference_image")]  # fmt: skip
+    uploads = [item["upload_id"] for item in body["content"] if item["type"] == "image"]
+    assert len(set(uploads)) == 2 and all(u.startswith("upl_") for u in uploads)
+    job = store.media_jobs.get(result.job_id)
+    assert job is not None and job.request == body  # the journal holds the final body

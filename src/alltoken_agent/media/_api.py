@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from alltoken_agent.errors import MediaJobError, UserError
 from alltoken_agent.media._journal import Journal
-from alltoken_agent.media.files import is_folder, output_target
+from alltoken_agent.media.files import check_target, is_folder, output_target
 from alltoken_agent.media.policy import PollPolicy
 from alltoken_agent.media.runner import ProgressCallback, Run
 from alltoken_agent.store.media import MediaJobRecord, MediaKind
@@ -46,12 +46,14 @@ async def run_many(
     (Ctrl-C) still stops everything, leaving unfinished jobs resumable.
 
     Raises:
-        UserError: A bad ``concurrency``, or ``save_to`` names one file for many jobs.
+        UserError: A bad ``concurrency``, or ``save_to`` names one file for many jobs or
+            a folder that cannot be written.
     """
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise UserError(f"concurrency must be a whole number >= 1, not {concurrency!r}")
     if save_to is not None and not is_folder(output_target(save_to)):
         raise UserError(f"a batch saves many files: save_to must be a folder, not {save_to}")
+    check_target(output_target(save_to))  # once for all, rather than in every slot
     gate = asyncio.Semaphore(concurrency)
 
     async def one(prompt: str) -> R | Exception:
@@ -105,7 +107,16 @@ class JobsAPI:
         idempotent: bool,
         owner: str | None,
     ) -> MediaJobRecord:
-        """Write the job to the journal before anything goes on the wire."""
+        """Write the job to the journal before anything goes on the wire.
+
+        Raises:
+            UserError: No file can be saved at ``save_to`` (nothing is journaled).
+        """
+        target = output_target(save_to)
+        check_target(target)
+        # An offline simulator keeps its tasks in memory: marked so that a later run
+        # neither resumes the job elsewhere nor sends a real key to its dead port.
+        offline = self.gateway.offline_simulator is not None
         return await self.journal.create(
             owner=owner,
             kind=self.kind,
@@ -115,8 +126,9 @@ class JobsAPI:
             model=model,
             params=dict(params),
             request=None if request is None else dict(request),
-            output_path=output_target(save_to),
+            output_path=target,
             idempotency_key=idempotency_key() if idempotent else None,
+            result={"offline": True} if offline else None,
         )
 
     async def _load(self, job_id: str, owner: str | None = None) -> MediaJobRecord:
@@ -125,6 +137,8 @@ class JobsAPI:
         Raises:
             UserError: No such job (of this owner), or it is of the other kind or another
                 dialect.
+            MediaJobError: An unfinished job of an offline simulator that is gone (the
+                job is journaled ``failed``).
         """
         record = await self.journal.find(job_id, owner=owner)
         if record is None:
@@ -135,6 +149,12 @@ class JobsAPI:
             raise UserError(
                 f"{job_id} is a {record.kind} job; resume it with gateway.{record.kind}s"
             )
+        orphan = record.result.get("offline") and record.base_url != self.gateway.base_url
+        if orphan and not record.finished:  # its simulator is not the one answering now
+            gone = await self.journal.finish(
+                record.id, "failed", error_code="simulator_gone", error=OFFLINE_GONE
+            )
+            raise recorded_failure(gone)
         if record.dialect != self.dialect:
             raise UserError(
                 f"{record.kind} job {record.id} was submitted to a {record.dialect} gateway "
@@ -156,6 +176,12 @@ class JobsAPI:
             policy=policy or self.default_policy(),
             on_progress=on_progress,
         )
+
+
+OFFLINE_GONE = (
+    "was made on the offline simulator (--offline), which kept its task in memory and has "
+    "stopped since; nothing was paid for: run the prompt again"
+)
 
 
 def recorded_failure(record: MediaJobRecord) -> MediaJobError:

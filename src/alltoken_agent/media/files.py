@@ -13,6 +13,8 @@ import secrets
 from pathlib import Path
 from typing import BinaryIO
 
+from alltoken_agent.errors import UserError
+
 MIME_EXTENSIONS: dict[str, str] = {
     "image/png": "png",
     "image/jpeg": "jpg",
@@ -65,6 +67,32 @@ def output_target(save_to: str | os.PathLike[str] | None) -> str:
     if path.is_dir() or text.endswith(("/", os.sep)) or not path.suffix:
         return str(path) + os.sep
     return str(path)
+
+
+def check_target(target: str) -> None:
+    """Refuse a journaled target no file can be saved at, before the job is paid for.
+
+    The folder (or the file's folder) need not exist yet, but its nearest existing
+    ancestor must be a folder we may write in: finding out after the gateway delivered
+    a one-time result would lose it.
+
+    Raises:
+        UserError: An ancestor is a file, or the folder is not writable.
+    """
+    folder = Path(target) if is_folder(target) else Path(target).parent
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(
+            f"cannot save to {target}: {existing} is a file, not a folder; "
+            "choose another -o/save_to"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(
+            f"cannot save to {target}: no permission to write in {existing}; choose another "
+            "-o/save_to"
+        )
 
 
 def is_folder(target: str) -> bool:

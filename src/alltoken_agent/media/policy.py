@@ -6,7 +6,7 @@ recommended poll interval is 2 s for images (or the server's ``next_poll_after_m
 the first polls, so the first one waits for a fraction of the median time this model's
 earlier jobs took (from the journal); after that the delay grows by ``backoff`` up to
 ``interval``, with jitter so a batch of jobs does not poll in lockstep. A server hint
-always wins over our own guess.
+always wins over our own guess (moved only later, by the same jitter).
 
 Tests inject a fast policy: ``PollPolicy(initial=0.01, interval=0.05)``.
 """
@@ -64,14 +64,17 @@ class PollPolicy:
     def first_delay(self, median_seconds: float | None) -> float:
         """The wait before the first poll, from the model's median completion time."""
         if median_seconds is None:
-            return self._bounded(self.initial)
+            return self._bounded(self._jittered(self.initial))
         guess = min(median_seconds * self.history_scale, self.max_first_delay)
         return self._bounded(self._jittered(guess))
 
     def next_delay(self, previous: float, hint: float | None = None) -> float:
         """The wait before the next poll, given the last wait and the server's hint."""
         if hint is not None:
-            return self._bounded(min(hint, self.max_hint))
+            # Jitter only upwards: never earlier than asked, yet a batch whose jobs all
+            # got the same hint does not come back in one burst.
+            spread = _random.uniform(1, 1 + self.jitter) if self.jitter > 0 else 1.0
+            return self._bounded(min(hint, self.max_hint) * spread)
         grown = max(previous, self.min_delay) * self.backoff
         return self._bounded(self._jittered(min(grown, self.interval)))
 

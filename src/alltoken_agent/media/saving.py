@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
-from alltoken_agent.errors import GatewayError, UpstreamError
+from alltoken_agent.errors import GatewayError, MediaJobError, UpstreamError
 from alltoken_agent.media._journal import file_entries
 from alltoken_agent.media._wire import PollState, download
 from alltoken_agent.media.events import JobDoneEvent, JobDownloadEvent, JobSavedEvent
@@ -90,7 +90,13 @@ async def deliver_images(
     ]
     paths = file_paths(record.output_path, record.id, [extension_for(m, "png") for m in mimes])
     # 1. The bytes the gateway delivers only once, before anything else.
-    await asyncio.to_thread(_write_inline, [(paths[i], data) for i, data in blobs.items()])
+    try:
+        await asyncio.to_thread(_write_inline, [(paths[i], data) for i, data in blobs.items()])
+    except OSError as error:
+        # The disk refused them (full, unmounted...): keep the durable links, so that
+        # `jobs resume` can fetch the copies once the disk is fixed.
+        await run.update(result={**record.result, "items": [it.to_journal() for it in items]})
+        raise _unsaved(run, error, any(item.source for item in items)) from error
     if state is not None:
         run.announce(state)
     files: dict[int, MediaFile] = {}
@@ -151,6 +157,15 @@ async def lost_link(run: Run, url: str, error: GatewayError) -> NoReturn:
     raise run.pending_error(f"could not download its result: {error}", error) from error
 
 
+def _unsaved(run: Run, error: OSError, copy_known: bool) -> MediaJobError:
+    """The error for a result the disk refused; the job stays resumable."""
+    where = error.filename or run.record.output_path
+    reason = f"could not save its result to {where} ({error.strerror or error})"
+    if not copy_known:
+        reason += "; the gateway named no durable copy, so a resume may find the result gone"
+    return run.pending_error(reason)
+
+
 async def fetch(run: Run, url: str, path: Path, mime_hint: str) -> MediaFile:
     """Download ``url`` to ``path`` atomically, reporting progress; return the file."""
     record = run.record
@@ -166,7 +181,10 @@ async def fetch(run: Run, url: str, path: Path, mime_hint: str) -> MediaFile:
             )
             run.emit(event)
 
-    size, content_type, head = await download(run.gateway, url, path, on_bytes=on_bytes)
+    try:
+        size, content_type, head = await download(run.gateway, url, path, on_bytes=on_bytes)
+    except OSError as error:
+        raise _unsaved(run, error, copy_known=True) from error
     declared = (content_type or "").split(";")[0].strip().lower()
     if not declared or declared == "application/octet-stream":
         declared = sniff_mime(head) or mime_hint

@@ -147,8 +147,12 @@ class MediaJobRepository:
         request: Mapping[str, Any] | None = None,
         owner: str | None = None,
         job_id: str | None = None,
+        result: Mapping[str, Any] | None = None,
     ) -> MediaJobRecord:
-        """Journal a new job with status ``submitting`` and return it."""
+        """Journal a new job with status ``submitting`` and return it.
+
+        ``result`` starts the job's ``result`` column (e.g. ``{"offline": True}``).
+        """
         _check(kind, ())
         check_owner(owner)
         now = _now()
@@ -167,6 +171,7 @@ class MediaJobRepository:
             owner=owner,
             idempotency_key=idempotency_key,
             request=None if request is None else dict(request),
+            result=dict(result or {}),
         )
         values = {f.name: getattr(record, f.name) for f in fields(record)}
         with self._db.write() as conn:
