@@ -14,7 +14,7 @@ AllTokenAgentError
 │   ├── ConflictError            409
 │   ├── GoneError                410 (image_already_retrieved, image_expired)
 │   ├── RateLimitError           429, carries retry_after
-│   ├── UpstreamError            5xx (all_providers_failed, upstream_error, ...)
+│   ├── UpstreamError            5xx (all_providers_failed, ...), may carry retry_after
 │   ├── GatewayTimeoutError      connect or read timeout
 │   ├── GatewayConnectionError   could not connect, or the connection dropped before a reply
 │   ├── StreamInterruptedError   the reply started streaming and then broke
@@ -63,6 +63,8 @@ class GatewayError(AllTokenAgentError):
         request_id: The gateway's request id when one is known.
         param: The offending request field, when the gateway names one.
         type: The gateway's error type (``auth_error``), when given.
+        retry_after: Seconds the gateway asked us to wait (``Retry-After``), when
+            it said; sent on 429 and sometimes on 503.
     """
 
     default_code = "gateway_error"
@@ -76,6 +78,7 @@ class GatewayError(AllTokenAgentError):
         request_id: str | None = None,
         param: str | None = None,
         type: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -84,6 +87,7 @@ class GatewayError(AllTokenAgentError):
         self.request_id = request_id
         self.param = param
         self.type = type
+        self.retry_after = retry_after
         self.attempts = 1
         """How many times the request was sent before giving up."""
 
@@ -151,17 +155,9 @@ class GoneError(GatewayError):
 
 
 class RateLimitError(GatewayError):
-    """Too many requests (429).
-
-    Attributes:
-        retry_after: Seconds the gateway asked us to wait, when it said.
-    """
+    """Too many requests (429); ``retry_after`` says how long to wait, when the gateway said."""
 
     default_code = "rate_limited"
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
 
 
 class UpstreamError(GatewayError):

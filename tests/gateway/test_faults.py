@@ -61,6 +61,16 @@ async def test_retry_after_header_sets_the_wait(sim: Any) -> None:
     assert [n.delay for n in notices] == [1.0]
 
 
+async def test_retry_after_on_a_503_sets_the_wait_too(sim: Any) -> None:
+    sim.state.enqueue_faults(["503:1"])
+    notices: list[RetryNotice] = []
+    retry = RetryPolicy(max_retries=1, base_delay=5.0)
+    async with gateway_for(sim, retry=retry, on_retry=notices.append) as gateway:
+        result = await gateway.stream(user("hi")).collect()
+    assert "simulated" in result.text.lower()
+    assert [(n.delay, n.error.code) for n in notices] == [(1.0, "all_providers_failed")]
+
+
 @pytest.mark.parametrize(
     ("fault", "error_type", "code"),
     [

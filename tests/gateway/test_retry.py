@@ -22,6 +22,12 @@ def test_retry_after_is_honoured_exactly() -> None:
     assert policy.delay(0, RateLimitError("slow down", status=429, retry_after=7)) == 7
 
 
+def test_retry_after_on_a_5xx_is_honoured_but_never_makes_a_4xx_retryable() -> None:
+    policy = RetryPolicy(max_retries=3, base_delay=50)
+    assert policy.delay(0, UpstreamError("busy", status=503, retry_after=2)) == 2
+    assert policy.delay(0, BadRequestError("no", status=400, retry_after=2)) is None
+
+
 def test_retry_after_beyond_the_cap_gives_up_instead_of_hanging() -> None:
     policy = RetryPolicy(max_retries=3, max_retry_after=30)
     assert policy.delay(0, RateLimitError("x", status=429, retry_after=31)) is None

@@ -77,6 +77,20 @@ def test_status_faults(client: httpx.Client, status: int, code: str, type_: str)
         assert "Retry-After" not in response.headers
 
 
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_server_error_fault_may_carry_retry_after(client: httpx.Client, status: int) -> None:
+    response = client.post("/chat/completions", json=chat(), headers=fault(f"{status}:3"))
+    assert (response.status_code, response.headers.get("Retry-After")) == (status, "3")
+    assert response.headers["x-ratelimit-remaining"] != "0"  # not a rate limit
+    assert response.json()["error"]["code"] in {
+        "internal_error",
+        "upstream_error",
+        "all_providers_failed",
+    }
+    refused = client.post("/chat/completions", json=chat(), headers=fault("404:3"))
+    assert refused.status_code == 400  # Retry-After only on statuses worth retrying
+
+
 def test_html502_is_not_json(client: httpx.Client) -> None:
     response = client.post("/chat/completions", json=chat(), headers=fault("html502"))
     assert response.status_code == 502

@@ -41,10 +41,8 @@ def simulator(
             file=sys.stderr,
         )
         raise typer.Exit(USAGE)
-    print(
-        f"alltoken-agent simulator ({chosen} dialect) on http://{host}:{port}/v1 — Ctrl-C stops",
-        file=sys.stderr,
-    )
+    # No banner here: `run` logs the URL once the port is bound (with --port 0 only
+    # then is it known, and a host it refuses must not be announced first).
     try:
         run(host, port, chosen, chunk_delay=chunk_delay)
     except OSError as error:

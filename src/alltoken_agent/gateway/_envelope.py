@@ -70,8 +70,8 @@ def error_from_payload(
         "type": _text(env.get("type")),
     }
     klass = cls or (error_class(status) if status is not None else errors.GatewayError)
-    if issubclass(klass, errors.RateLimitError):
-        kwargs["retry_after"] = parse_retry_after(headers.get("retry-after"))
+    # 429 sends it, and a 503 may (RFC 9110 §10.2.3); the retry policy honours either.
+    kwargs["retry_after"] = parse_retry_after(headers.get("retry-after"))
     if issubclass(klass, errors.ConflictError):
         kwargs["task_id"] = _text(env.get("task_id"))
     return klass(redact(message), **kwargs)

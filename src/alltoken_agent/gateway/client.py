@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -14,27 +11,22 @@ from pydantic import SecretStr
 
 from alltoken_agent._version import __version__
 from alltoken_agent.config import Config, TimeoutSettings
-from alltoken_agent.errors import (
-    ConfigError,
-    GatewayConnectionError,
-    GatewayError,
-    GatewayTimeoutError,
-    UpstreamError,
+from alltoken_agent.errors import ConfigError, GatewayError
+from alltoken_agent.gateway._completion import completion_result
+from alltoken_agent.gateway._offline import OFFLINE_KEY, start_simulator
+from alltoken_agent.gateway._transport import (
+    RetryNotice,
+    build_timeouts,
+    send_once,
+    with_retries,
 )
-from alltoken_agent.gateway._envelope import error_from_response
 from alltoken_agent.gateway.catalog_api import ModelsAPI
 from alltoken_agent.gateway.providers import Provider, get_provider, resolve
-from alltoken_agent.gateway.records import (
-    Observer,
-    RequestKind,
-    RequestRecord,
-    current_tags,
-    notify,
-)
+from alltoken_agent.gateway.records import Observer, RequestKind, start_record
 from alltoken_agent.gateway.redact import Redactor, protect_logs
 from alltoken_agent.gateway.retry import RetryPolicy
-from alltoken_agent.gateway.stream import REQUEST_ID_FIELD, ChatStream
-from alltoken_agent.gateway.types import ChatResult, ToolCall, Usage
+from alltoken_agent.gateway.stream import ChatStream
+from alltoken_agent.gateway.types import ChatResult
 
 if TYPE_CHECKING:
     import openai
@@ -45,21 +37,7 @@ if TYPE_CHECKING:
 
 Message = Mapping[str, Any]
 
-# The simulator speaks two dialects; a plain OpenAI-compatible host behaves
-# like TokenHub on the wire (no cost comment, no gateway extensions).
-_SIMULATOR_DIALECT = {"alltoken": "alltoken", "tokenhub": "tokenhub", "openai": "tokenhub"}
-OFFLINE_KEY = "offline-simulator"
-"""The placeholder key the in-process simulator is called with; not a secret."""
-
-
-@dataclass(frozen=True)
-class RetryNotice:
-    """Told to ``on_retry`` before each retry sleep."""
-
-    attempt: int
-    """The retry about to be made, from 1."""
-    delay: float
-    error: GatewayError
+__all__ = ["OFFLINE_KEY", "Gateway", "Message", "RetryNotice"]
 
 
 class Gateway:
@@ -123,7 +101,7 @@ class Gateway:
         protect_logs(key.get_secret_value() if key else None)
         self.retry = retry or RetryPolicy(**cfg.retry.model_dump())
         self.on_retry = on_retry
-        self._timeouts = _timeouts(timeout, cfg.timeouts)
+        self._timeouts = build_timeouts(timeout, cfg.timeouts)
         self._simulator: SimulatorServer | None = None
         self._observers: list[Observer] = []
         self.store = store
@@ -150,26 +128,12 @@ class Gateway:
         The simulator listens on a free loopback port and speaks the provider's
         dialect; ``aclose()`` stops it. This is what ``--offline`` runs use.
         """
-        # The one place the core reaches the simulator, and only when asked to.
-        from alltoken_agent.simulator import SimulatorServer
-
         base = (
             provider
             if isinstance(provider, Provider)
             else get_provider(provider, kwargs.get("config"))
         )
-        server = SimulatorServer(
-            _SIMULATOR_DIALECT[base.dialect], chunk_delay=kwargs.pop("chunk_delay", 0.0)
-        )
-        server.start()
-        profile = replace(
-            base,
-            base_url=server.base_url,
-            api_key_env=None,
-            requires_key=False,
-            # The simulator's catalog knows this one, for providers with no default.
-            default_model=base.default_model or "gpt-5.4-mini",
-        )
+        server, profile = start_simulator(base, chunk_delay=kwargs.pop("chunk_delay", 0.0))
         try:
             gateway = cls(profile, api_key=OFFLINE_KEY, **kwargs)
         except BaseException:
@@ -222,44 +186,7 @@ class Gateway:
         takes a ``ChatResult``-like object (``usage``, ``cost``, ``request_id``) or
         the error, and extra ``RequestRecord`` fields (media jobs pass ``extra``).
         """
-        if not self._observers:
-            return None
-        started_at = datetime.now(timezone.utc)
-        started = time.monotonic()
-        tags = dict(current_tags())
-
-        def end(
-            result: Any = None,
-            error: GatewayError | None = None,
-            first_token_at: float | None = None,
-            **fields: Any,
-        ) -> None:
-            finished = time.monotonic()
-            if error is not None:
-                outcome = error.code
-            else:
-                outcome = "ok" if result is not None else "cancelled"
-            record = RequestRecord(
-                kind=kind,
-                provider=self.provider.name,
-                model=getattr(result, "model", None) or model,
-                started_at=started_at,
-                outcome=outcome,
-                stream=stream,
-                latency=finished - started,
-                ttft=None if first_token_at is None else first_token_at - started,
-                usage=getattr(result, "usage", None),
-                cost=getattr(result, "cost", None),
-                status=error.status if error is not None else None,
-                request_id=getattr(result, "request_id", None)
-                or (error.request_id if error is not None else None),
-                attempts=error.attempts if error is not None else 1,
-                tags=tags,
-                **fields,
-            )
-            notify(self._observers, record)
-
-        return end
+        return start_record(self._observers, self.provider.name, kind, model, stream=stream)
 
     def redact(self, text: str) -> str:
         """Mask this gateway's key (and key-shaped tokens) in ``text``."""
@@ -308,16 +235,7 @@ class Gateway:
         end = self.observe("chat", body["model"])
         try:
             response = await self._send("chat/completions", body, extra_headers, stream=False)
-            try:
-                data = response.json()
-            except ValueError:
-                raise UpstreamError(
-                    "the gateway answered 200 with a body that is not JSON",
-                    status=response.status_code,
-                    code="malformed_response",
-                    request_id=response.headers.get(REQUEST_ID_FIELD),
-                ) from None
-            result = _parse_completion(data, response.headers.get(REQUEST_ID_FIELD))
+            result = completion_result(response)
         except GatewayError as error:
             if end is not None:
                 end(error=error)
@@ -392,19 +310,14 @@ class Gateway:
         With ``stream=True`` the response body is not read yet, and nothing is
         retried after this returns.
         """
-        attempt = 0
-        while True:
-            error = await self._attempt(path, body, headers, stream)
-            if isinstance(error, httpx.Response):
-                return error
-            delay = self.retry.delay(attempt, error)
-            if delay is None:
-                error.attempts = attempt + 1
-                raise error
-            if self.on_retry is not None:
-                self.on_retry(RetryNotice(attempt=attempt + 1, delay=delay, error=error))
-            await asyncio.sleep(delay)
-            attempt += 1
+
+        def attempt() -> Awaitable[httpx.Response | GatewayError]:
+            request = self._client.build_request("POST", path, json=body, headers=headers)
+            return send_once(
+                self._client, request, stream=stream, redact=self._redact, target=self.base_url
+            )
+
+        return await with_retries(attempt, self.retry, self.on_retry)
 
     async def _get(
         self, url: str, *, params: Mapping[str, str] | None = None, auth: bool = True
@@ -414,58 +327,16 @@ class Gateway:
         ``url`` is relative to the base URL or absolute (the public catalog);
         ``auth=False`` leaves the Authorization header out (public endpoints).
         """
-        attempt = 0
-        while True:
-            try:
-                request = self._client.build_request("GET", url, params=params)
-                if not auth:
-                    request.headers.pop("Authorization", None)
-                response = await self._client.send(request)
-            except httpx.TimeoutException as exc:
-                error: GatewayError = GatewayTimeoutError(
-                    self._redact(f"no answer from {request.url} in time ({type(exc).__name__})")
-                )
-            except httpx.TransportError as exc:
-                reason = self._redact(str(exc) or type(exc).__name__)
-                error = GatewayConnectionError(f"cannot reach {request.url}: {reason}")
-            else:
-                if response.status_code < 400:
-                    return response
-                error = error_from_response(
-                    response.status_code, response.content, response.headers, self._redact
-                )
-            delay = self.retry.delay(attempt, error)
-            if delay is None:
-                error.attempts = attempt + 1
-                raise error
-            if self.on_retry is not None:
-                self.on_retry(RetryNotice(attempt=attempt + 1, delay=delay, error=error))
-            await asyncio.sleep(delay)
-            attempt += 1
 
-    async def _attempt(
-        self,
-        path: str,
-        body: Mapping[str, Any],
-        headers: Mapping[str, str] | None,
-        stream: bool,
-    ) -> httpx.Response | GatewayError:
-        """One try; the error it returns instead of raising decides the retry."""
-        try:
-            request = self._client.build_request("POST", path, json=body, headers=headers)
-            response = await self._client.send(request, stream=stream)
-        except httpx.TimeoutException as exc:
-            return GatewayTimeoutError(
-                self._redact(f"no answer from {self.base_url} in time ({type(exc).__name__})")
+        def attempt() -> Awaitable[httpx.Response | GatewayError]:
+            request = self._client.build_request("GET", url, params=params)
+            if not auth:
+                request.headers.pop("Authorization", None)
+            return send_once(
+                self._client, request, stream=False, redact=self._redact, target=str(request.url)
             )
-        except httpx.TransportError as exc:
-            reason = self._redact(str(exc) or type(exc).__name__)
-            return GatewayConnectionError(f"cannot reach {self.base_url}: {reason}")
-        if response.status_code < 400:
-            return response
-        raw = await response.aread()
-        await response.aclose()
-        return error_from_response(response.status_code, raw, response.headers, self._redact)
+
+        return await with_retries(attempt, self.retry, self.on_retry)
 
     # -- official SDK clients -------------------------------------------------
 
@@ -489,44 +360,3 @@ class Gateway:
             "max_retries": self.retry.max_retries,
             "default_headers": dict(self.provider.headers),
         }
-
-
-def _timeouts(value: float | TimeoutSettings | None, default: TimeoutSettings) -> httpx.Timeout:
-    if isinstance(value, (int, float)):
-        return httpx.Timeout(value, connect=min(float(value), default.connect))
-    settings = value or default
-    return httpx.Timeout(
-        connect=settings.connect, read=settings.read, write=settings.write, pool=settings.pool
-    )
-
-
-def _parse_completion(data: Any, header_request_id: str | None) -> ChatResult:
-    if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
-        raise UpstreamError(
-            "the gateway answered 200 without a `choices` list",
-            status=200,
-            code="malformed_response",
-            request_id=header_request_id,
-        )
-    choices = data["choices"]
-    choice = choices[0] if choices else {}
-    message = choice.get("message") or {}
-    calls = tuple(
-        ToolCall(
-            id=call.get("id") or f"call_{index}",
-            name=(call.get("function") or {}).get("name") or "",
-            arguments=((call.get("function") or {}).get("arguments") or "").strip() or "{}",
-        )
-        for index, call in enumerate(message.get("tool_calls") or ())
-    )
-    usage = data.get("usage")
-    return ChatResult(
-        text=message.get("content") or "",
-        reasoning=message.get("reasoning_content") or message.get("reasoning") or "",
-        tool_calls=calls,
-        finish_reason=choice.get("finish_reason"),
-        usage=Usage.from_wire(usage) if isinstance(usage, dict) else None,
-        model=data.get("model"),
-        request_id=data.get(REQUEST_ID_FIELD) or header_request_id,
-        response_id=data.get("id"),
-    )

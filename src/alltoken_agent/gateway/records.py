@@ -9,13 +9,15 @@ every record made inside the ``with`` block, across awaits and tasks.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any, Literal
 
+from alltoken_agent.errors import GatewayError
 from alltoken_agent.gateway.types import Cost, Usage
 
 logger = logging.getLogger("alltoken_agent")
@@ -92,3 +94,52 @@ def notify(observers: list[Observer], record: RequestRecord) -> None:
             observer(record)
         except Exception:
             logger.exception("request observer %r failed", observer)
+
+
+def start_record(
+    observers: list[Observer],
+    provider: str,
+    kind: RequestKind,
+    model: str | None,
+    *,
+    stream: bool = False,
+) -> Callable[..., None] | None:
+    """Start timing a request for ``observers``; see ``Gateway.observe``."""
+    if not observers:
+        return None
+    started_at = datetime.now(timezone.utc)
+    started = time.monotonic()
+    tags = dict(current_tags())
+
+    def end(
+        result: Any = None,
+        error: GatewayError | None = None,
+        first_token_at: float | None = None,
+        **fields: Any,
+    ) -> None:
+        finished = time.monotonic()
+        if error is not None:
+            outcome = error.code
+        else:
+            outcome = "ok" if result is not None else "cancelled"
+        record = RequestRecord(
+            kind=kind,
+            provider=provider,
+            model=getattr(result, "model", None) or model,
+            started_at=started_at,
+            outcome=outcome,
+            stream=stream,
+            latency=finished - started,
+            ttft=None if first_token_at is None else first_token_at - started,
+            usage=getattr(result, "usage", None),
+            cost=getattr(result, "cost", None),
+            status=error.status if error is not None else None,
+            request_id=getattr(result, "request_id", None)
+            or (error.request_id if error is not None else None),
+            attempts=error.attempts if error is not None else 1,
+            tags=tags,
+            **fields,
+        )
+        notify(observers, record)
+
+    return end

@@ -49,13 +49,13 @@ class RetryPolicy:
     def delay(self, attempt: int, error: GatewayError) -> float | None:
         """Seconds to sleep before retry number ``attempt + 1``, or None to give up.
 
-        ``Retry-After`` wins when present; otherwise exponential backoff with
-        full jitter (a uniform draw below the doubled step), which spreads out
-        clients that failed together.
+        ``Retry-After`` (on a 429 or a 5xx) wins when present; otherwise
+        exponential backoff with full jitter (a uniform draw below the doubled
+        step), which spreads out clients that failed together.
         """
         if attempt >= self.max_retries or not self.is_retryable(error):
             return None
-        if isinstance(error, RateLimitError) and error.retry_after is not None:
+        if error.retry_after is not None:
             if error.retry_after > self.max_retry_after:
                 return None
             return error.retry_after

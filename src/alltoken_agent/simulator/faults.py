@@ -6,7 +6,8 @@ next queued fault (see `control.SimulatorState.enqueue_faults`) is consumed.
 Vocabulary (case-insensitive):
 
 * `429`, `429:N`, `429:none`: rate limit with `Retry-After: 1`, `N`, or no header.
-* `400` `401` `402` `403` `404` `500` `502` `503`: an error envelope with that status.
+* `400` `401` `402` `403` `404` `500` `502` `503`: an error envelope with that status;
+  `500:N`, `502:N`, `503:N` add `Retry-After: N` (a 503 may carry one, RFC 9110).
 * `html502`: status 502 with an HTML body, as a proxy in front of the gateway would send.
 * `leak_key`: 401 whose message and an `x-upstream-authorization` header echo the bearer
   token (a hostile upstream, to test the client's redaction).
@@ -113,7 +114,7 @@ class Fault:
     status: int | None = None
     """HTTP status for `status` faults."""
     retry_after: int | None = None
-    """`Retry-After` seconds for 429; None sends no header."""
+    """`Retry-After` seconds for 429 (and 5xx when given); None sends no header."""
     after_chunks: int = 0
     """N of `disconnect`/`malformed`/`eof`/`stall`: data chunks sent before acting."""
     seconds: float = 0.0
@@ -171,6 +172,9 @@ def parse_fault(spec: str) -> Fault:
             return Fault(norm, "status", status=429, retry_after=seconds)
         if not args:
             return Fault(norm, "status", status=status)
+        if status >= 500 and len(args) == 1:
+            seconds = _count(args[0], spec, "a Retry-After in seconds")
+            return Fault(norm, "status", status=status, retry_after=seconds)
     elif head in _COUNTED_KINDS and len(args) == 1:
         return Fault(norm, _COUNTED_KINDS[head], after_chunks=_count(args[0], spec))
     elif head == "slow" and len(args) == 1:
@@ -180,9 +184,9 @@ def parse_fault(spec: str) -> Fault:
             norm, "stall", after_chunks=_count(args[0], spec), seconds=_seconds(args[1], spec)
         )
     raise FaultSpecError(
-        f"unknown fault spec {spec!r}; known: 429[:N|:none], 400, 401, 402, 403, 404, 500, "
-        "502, 503, html502, leak_key, disconnect:N, malformed:N, no_done, eof:N, slow:S, "
-        "stall:N:S, accept_then_drop"
+        f"unknown fault spec {spec!r}; known: 429[:N|:none], 400, 401, 402, 403, 404, "
+        "500[:N], 502[:N], 503[:N], html502, leak_key, disconnect:N, malformed:N, no_done, "
+        "eof:N, slow:S, stall:N:S, accept_then_drop"
     )
 
 
@@ -204,8 +208,8 @@ def replacement_response(
         headers: dict[str, str] = {}
         if fault.status == 429:
             headers["x-ratelimit-remaining"] = "0"
-            if fault.retry_after is not None:
-                headers["Retry-After"] = str(fault.retry_after)
+        if fault.retry_after is not None:
+            headers["Retry-After"] = str(fault.retry_after)
         return error_response(fault.status, code, message, request_id=request_id, headers=headers)
     if fault.kind == "html502":
         return Response("<html>Bad Gateway</html>", status_code=502, media_type="text/html")

@@ -26,6 +26,42 @@ START_TIMEOUT: Final = 10.0
 GRACEFUL_SHUTDOWN: Final = 2
 """Seconds uvicorn waits for in-flight responses (e.g. a stalled stream) on stop."""
 
+THREAD_PREFIX: Final = "alltoken-simulator-"
+"""Name prefix of the threads background simulators run in (their logs are muted)."""
+
+
+class _MuteBackgroundSimulators(logging.Filter):
+    """Drop uvicorn's info lines logged from a background simulator's thread.
+
+    uvicorn logs "Started/Finished server process" and "Shutting down" to the
+    process-wide `uvicorn.error` logger, and every request to `uvicorn.access`
+    whenever that logger has handlers (`access_log=False` alone does not stop it);
+    an in-process simulator next to a real uvicorn server (`serve --offline`)
+    would print its lifecycle lines twice and log its requests as the server's.
+    Warnings and errors still come through.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        name = record.threadName or ""
+        return record.levelno >= logging.WARNING or not name.startswith(THREAD_PREFIX)
+
+
+_MUTE: Final = _MuteBackgroundSimulators()
+
+
+class _QuietConfig(uvicorn.Config):
+    """uvicorn settings that leave the process's logging configuration alone.
+
+    `uvicorn.Config` sets the levels of the shared `uvicorn.*` loggers and, with
+    `access_log=False`, strips the access logger's handlers: done from a background
+    simulator, that would silence or reconfigure a real server in the same process.
+    """
+
+    def configure_logging(self) -> None:
+        # addFilter skips a filter already added, so many simulators add it once.
+        logging.getLogger("uvicorn.error").addFilter(_MUTE)
+        logging.getLogger("uvicorn.access").addFilter(_MUTE)
+
 
 def _check(host: str, dialect: str) -> Dialect:
     if host not in LOOPBACK_HOSTS:
@@ -38,8 +74,9 @@ def _check(host: str, dialect: str) -> Dialect:
     raise ValueError(f"unknown dialect {dialect!r}; choose one of {', '.join(DIALECTS)}")
 
 
-def _config(app: Any, **kwargs: Any) -> uvicorn.Config:
-    return uvicorn.Config(
+def _config(app: Any, *, background: bool = False, **kwargs: Any) -> uvicorn.Config:
+    factory = _QuietConfig if background else uvicorn.Config
+    return factory(
         app,
         access_log=False,
         lifespan="off",
@@ -169,11 +206,13 @@ class SimulatorServer:
         if self._thread is not None:
             raise RuntimeError("the simulator is already running")
         sock = _bind(self._host, self._requested_port)
-        server = _ThreadedUvicorn(_config(self._app, log_level="warning", log_config=None))
+        server = _ThreadedUvicorn(
+            _config(self._app, background=True, log_level=None, log_config=None)
+        )
         thread = threading.Thread(
             target=server.run,
             kwargs={"sockets": [sock]},
-            name=f"alltoken-simulator-{self._dialect}",
+            name=f"{THREAD_PREFIX}{self._dialect}",
             daemon=True,
         )
         thread.start()
@@ -238,7 +277,7 @@ def run(host: str, port: int, dialect: str, chunk_delay: float = 0.0) -> None:
     bound = sock.getsockname()[1]
     where = f"[{host}]" if ":" in host else host
     logging.getLogger("uvicorn.error").info(
-        "Simulator (%s dialect) running on http://%s:%d (Press CTRL+C to quit)",
+        "Simulator (%s dialect) running on http://%s:%d/v1 (Press CTRL+C to quit)",
         checked,
         where,
         bound,

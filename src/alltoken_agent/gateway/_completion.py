@@ -1,0 +1,63 @@
+"""Reading a non-streaming chat completion body into a ``ChatResult``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from alltoken_agent.errors import UpstreamError
+from alltoken_agent.gateway.stream import REQUEST_ID_FIELD
+from alltoken_agent.gateway.types import ChatResult, ToolCall, Usage
+
+
+def completion_result(response: httpx.Response) -> ChatResult:
+    """Parse a successful response; a body that is not a completion is an ``UpstreamError``.
+
+    The request id is the body field ``x-gateway-request-id`` when present (the
+    documented place), else the response header (gateway-api.md §3 row 14).
+    """
+    header_request_id = response.headers.get(REQUEST_ID_FIELD)
+    try:
+        data = response.json()
+    except ValueError:
+        raise UpstreamError(
+            "the gateway answered 200 with a body that is not JSON",
+            status=response.status_code,
+            code="malformed_response",
+            request_id=header_request_id,
+        ) from None
+    return parse_completion(data, header_request_id)
+
+
+def parse_completion(data: Any, header_request_id: str | None) -> ChatResult:
+    """Build the result from a decoded completion body."""
+    if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
+        raise UpstreamError(
+            "the gateway answered 200 without a `choices` list",
+            status=200,
+            code="malformed_response",
+            request_id=header_request_id,
+        )
+    choices = data["choices"]
+    choice = choices[0] if choices else {}
+    message = choice.get("message") or {}
+    calls = tuple(
+        ToolCall(
+            id=call.get("id") or f"call_{index}",
+            name=(call.get("function") or {}).get("name") or "",
+            arguments=((call.get("function") or {}).get("arguments") or "").strip() or "{}",
+        )
+        for index, call in enumerate(message.get("tool_calls") or ())
+    )
+    usage = data.get("usage")
+    return ChatResult(
+        text=message.get("content") or "",
+        reasoning=message.get("reasoning_content") or message.get("reasoning") or "",
+        tool_calls=calls,
+        finish_reason=choice.get("finish_reason"),
+        usage=Usage.from_wire(usage) if isinstance(usage, dict) else None,
+        model=data.get("model"),
+        request_id=data.get(REQUEST_ID_FIELD) or header_request_id,
+        response_id=data.get("id"),
+    )
