@@ -3,6 +3,7 @@
 ```toml
 provider = "alltoken"            # default provider
 model = "minimax-m2.7"           # default model for every provider
+fallbacks = ["deepseek-v4-flash"] # tried in order when the model fails after its retries
 
 [timeouts]
 connect = 10.0
@@ -216,6 +217,9 @@ class Config(_Section):
 
     provider: str | None = None
     model: str | None = None
+    fallbacks: list[str] = Field(default_factory=list)
+    """Models tried in order when the model fails after its retries (429, 5xx, timeout,
+    connection); never on 400/401/402/403. An agent given a list of models ignores it."""
     timeouts: TimeoutSettings = Field(default_factory=TimeoutSettings)
     retry: RetrySettings = Field(default_factory=RetrySettings)
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)

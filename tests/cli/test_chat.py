@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,10 @@ def test_bad_config_file_exits_2(isolated_environment: Path) -> None:
         (["429:0", "429:0"], 5, "HTTP 429"),
         (["503", "503"], 6, "all_providers_failed"),
         (["500", "500"], 6, "HTTP 500"),
+        (["html502", "html502"], 6, "http_502"),
         (["disconnect:3"], 6, "stream_interrupted"),
+        (["malformed:2"], 6, "malformed_chunk"),
+        (["eof:2"], 6, "stream_interrupted"),
         (["stall:2:2"], 6, "stream_timeout"),
     ],
 )
@@ -121,6 +125,33 @@ def test_gateway_failures_map_to_exit_codes(
     assert json_result.exit_code == code
     error = ndjson(json_result.stdout)[-1]
     assert error["event"] == "error" and error["request_id"]
+
+
+def test_no_response_in_time_after_retries_exits_6_naming_the_code(
+    sim: Any, isolated_environment: Path
+) -> None:
+    write_config(isolated_environment, FAST_RETRY_CONFIG + "[timeouts]\nread = 0.5\n")
+    sim.state.enqueue_faults(["slow:2", "slow:2"])
+    env = {"ALLTOKEN_API_KEY": TEST_KEY}
+    result = run_cli("chat", "--base-url", sim.base_url, "hello there", env=env)
+    assert result.exit_code == 6, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "timeout: no answer" in lines[0] and "2 attempts" in lines[0]
+    assert len([r for r in sim.state.requests if r.path.endswith("/chat/completions")]) == 2
+    assert result.stdout == ""
+
+
+def test_unreachable_gateway_exits_6_with_a_connection_error(isolated_environment: Path) -> None:
+    write_config(isolated_environment, FAST_RETRY_CONFIG)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v1"
+    result = run_cli("chat", "--base-url", url, "hi", env={"ALLTOKEN_API_KEY": TEST_KEY})
+    assert result.exit_code == 6, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "connection_error: cannot reach" in lines[0]
+    assert "Traceback" not in result.stderr
 
 
 def test_retries_are_reported_as_events(sim: Any, isolated_environment: Path) -> None:
@@ -251,3 +282,27 @@ def test_budget_flag_refuses_a_request_whose_estimate_crosses_it(sim: Any) -> No
     result = run_cli(*args, env=env)
     assert result.exit_code == 7 and "agent budget" in result.stderr
     assert not [r for r in sim.state.requests if r.path.endswith("/chat/completions")]
+
+
+def test_a_closed_stdout_pipe_exits_quietly_and_still_records_the_request() -> None:
+    import json as jsonlib
+    import os
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first byte, like `| head -c 0`
+    try:
+        process = subprocess.run(
+            [sys.executable, "-m", "alltoken_agent", "chat", "--offline", "--tools", "none", "hi"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert process.returncode == 1
+    assert process.stderr == ""  # no "could not record the usage", no traceback
+    report = jsonlib.loads(run_cli("usage", "--json").stdout)
+    assert report["totals"]["requests"] == 1

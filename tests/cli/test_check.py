@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from alltoken_agent.cli.check import _ContractError, _validate
+from alltoken_agent.cli._check_chat import _ContractError, _validate
 from tests.cli.helpers import FAST_RETRY_CONFIG, run_cli, write_config
 from tests.gateway.helpers import TEST_KEY
 
@@ -153,10 +153,92 @@ def test_a_key_echoed_by_a_hostile_upstream_never_reaches_the_record(
     _assert_no_key(text, result.stdout, result.stderr)
 
 
-def test_media_checks_are_not_available_yet(sim: Any) -> None:
-    result = run_cli("check", "--media", "--base-url", sim.base_url, env=ENV)
+def _media_paths(sim: Any) -> list[str]:
+    return [r.path for r in sim.state.requests if r.method == "POST"]
+
+
+def test_media_check_runs_an_image_and_a_video_job_and_validates_the_files(
+    sim: Any, tmp_path: Path
+) -> None:
+    target = tmp_path / "record.json"
+    result = run_cli("check", "--media", "--base-url", sim.base_url, "-o", str(target), env=ENV)
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(target.read_text(encoding="utf-8"))
+    assert record["integration_status"] == "passed" and "failed_check" not in record
+    image, video = record["media"]["image"], record["media"]["video"]
+    assert (image["status"], image["model"]) == ("passed", "gpt-image-2")
+    assert (video["status"], video["model"]) == ("passed", "seedance-1.5-pro")
+    assert image["task_id"].startswith("igen_") and video["task_id"].startswith("vgen_")
+    assert "PNG" in image["notes"][0] and "MP4/MOV" in video["notes"][0]
+    _validated_recently(image)
+    assert _media_paths(sim) == [
+        "/v1/chat/completions",
+        "/v1/images/generations/async",
+        "/v1/videos/generations",
+    ]
+    assert "image passed, video passed" in result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["record.json"]  # no media left behind
+    _assert_no_key(target.read_text(encoding="utf-8"), result.stderr)
+
+
+def test_media_check_on_tokenhub_uses_its_endpoints(th_sim: Any) -> None:
+    env = {"TOKENHUB_API_KEY": TEST_KEY}
+    result = run_cli("check", "--media", "--provider", "tokenhub", "--base-url", th_sim.base_url,
+                     "--json", env=env)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert {e["status"] for e in record["media"].values()} == {"passed"}
+    assert _media_paths(th_sim) == [
+        "/v1/chat/completions",
+        "/v1/images/generations",
+        "/v1/video/generations",
+    ]
+
+
+def test_a_failed_image_job_fails_the_record_and_the_video_is_still_checked(
+    sim: Any, tmp_path: Path
+) -> None:
+    sim.state.media.enqueue_job_faults(["fail:upstream_content_violation"])
+    target = tmp_path / "failure.json"
+    result = run_cli("check", "--media", "--base-url", sim.base_url, "-o", str(target), env=ENV)
+    assert result.exit_code == 1, result.stderr
+    record = json.loads(target.read_text(encoding="utf-8"))
+    assert (record["integration_status"], record["failed_check"]) == ("failed", "image")
+    assert record["error_code"] == "upstream_content_violation"
+    assert record["media"]["image"]["job_id"] and record["media"]["video"]["status"] == "passed"
+    assert "run the check again later" in record["recommended_action"]
+    assert "image check: upstream_content_violation" in result.stderr
+
+
+def test_a_refused_media_submit_carries_the_gateway_error_and_exit_code(
+    sim: Any, isolated_environment: Path
+) -> None:
+    write_config(isolated_environment, FAST_RETRY_CONFIG)
+    sim.state.enqueue_faults(["slow:0", "402"])  # the chat request passes, the image submit not
+    result = run_cli("check", "--media", "--base-url", sim.base_url, "--json", env=ENV)
+    assert result.exit_code == 4, result.stderr
+    record = json.loads(result.stdout)
+    assert (record["failed_check"], record["http_status"]) == ("image", 402)
+    assert record["recommended_action"] == "top up the balance"
+    assert record["media"]["image"]["error_code"] == record["error_code"]
+    assert record["media"]["video"]["status"] == "passed"
+
+
+def test_after_a_failed_chat_check_no_media_job_is_sent(sim: Any) -> None:
+    sim.state.enqueue_faults(["401"])
+    result = run_cli("check", "--media", "--base-url", sim.base_url, "--json", env=ENV)
+    assert result.exit_code == 3
+    record = json.loads(result.stdout)
+    assert {e["status"] for e in record["media"].values()} == {"skipped"}
+    assert record["error_code"] == "invalid_api_key"
+    assert _media_paths(sim) == ["/v1/chat/completions"]
+
+
+def test_media_on_a_plain_openai_endpoint_is_refused_before_any_request(sim: Any) -> None:
+    result = run_cli("check", "--media", "--provider", "openai", "--base-url", sim.base_url,
+                     "-m", "gpt-5.4-nano", env={"OPENAI_API_KEY": TEST_KEY})  # fmt: skip
     assert result.exit_code == 2
-    assert "media checks are not available in this version" in result.stderr
+    assert "--media needs an AllToken or TokenHub gateway" in result.stderr
     assert sim.state.requests == []
 
 
@@ -196,3 +278,33 @@ def test_replies_off_the_contract_are_refused(status: int, body: Any, needle: st
     assert caught.value.request_id == "req123"
     streamed = {**GOOD, "object": "chat.completion.chunk"}
     assert _validate(_Reply(200, streamed))["object"] == "chat.completion.chunk"
+
+
+def test_a_key_echoed_on_a_media_submit_never_reaches_the_record(sim: Any, tmp_path: Path) -> None:
+    sim.state.enqueue_faults(["slow:0", "leak_key"])  # chat passes; the image submit echoes
+    target = tmp_path / "failure.json"
+    result = run_cli("check", "--media", "--base-url", sim.base_url, "-o", str(target), env=ENV)
+    assert result.exit_code == 3, result.stderr
+    text = target.read_text(encoding="utf-8")
+    record = json.loads(text)
+    assert (record["failed_check"], record["error_code"]) == ("image", "invalid_api_key")
+    assert record["recommended_action"] == "request a new API key"
+    _assert_no_key(text, result.stdout, result.stderr)
+
+
+def test_a_saved_media_file_must_be_a_real_image_or_video(tmp_path: Path) -> None:
+    """The simulator always delivers real files, so the bad ones are written by hand."""
+    from alltoken_agent.cli._check_media import _FileError, _validate_file
+
+    page = tmp_path / "job.png"
+    page.write_bytes(b"<html>502 Bad Gateway</html>")
+    with pytest.raises(_FileError, match="not a PNG, JPEG or WebP image"):
+        _validate_file("image", page)
+    with pytest.raises(_FileError, match="not an MP4 or MOV video"):
+        _validate_file("video", page)
+    page.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 8)
+    assert _validate_file("image", page) == "PNG"
+    page.write_bytes(b"RIFF\x00\x00\x00\x00WEBPVP8 ")
+    assert _validate_file("image", page) == "WebP"
+    with pytest.raises(_FileError, match="cannot be read"):
+        _validate_file("video", tmp_path / "missing.mp4")

@@ -7,6 +7,7 @@ import io
 import json
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -52,6 +53,8 @@ def test_piped_output_is_a_plain_table_with_totals(recorded: None) -> None:
     total = next(line for line in lines if line.startswith("Total"))
     assert total.split()[1] == "3" and "$0.010019" in total  # the 30-day-old one is outside 7d
     assert lines[-1] == "1 request with unknown cost (not in the totals)"
+    mystery = next(line for line in lines if line.startswith("mystery-1"))
+    assert mystery.split()[4:] == ["unknown", "1"]  # never a made-up $0.00
     assert "│" not in result.stdout and "\x1b[" not in result.stdout
 
 
@@ -66,6 +69,9 @@ def test_json_is_one_document_with_exact_costs(recorded: None) -> None:
     rows = {row["key"]: row for row in document["rows"]}
     assert rows["work"]["cost"] == "0.0000188000" and rows["work"]["unknown_cost_requests"] == 1
     assert rows[None]["requests"] == 2
+    by_model = json.loads(run_cli("usage", "--json", "--by", "model").stdout)
+    mystery = next(row for row in by_model["rows"] if row["key"] == "mystery-1")
+    assert mystery["cost"] is None and mystery["unknown_cost_requests"] == 1
 
 
 def test_csv_has_a_header_and_one_line_per_group(recorded: None) -> None:
@@ -82,6 +88,11 @@ def test_csv_has_a_header_and_one_line_per_group(recorded: None) -> None:
     ]
     assert [row["day"] for row in rows] == sorted(row["day"] for row in rows)
     assert sum(Decimal(row["cost"]) for row in rows) == Decimal("0.0100188000")
+    by_model = run_cli("usage", "--csv", "--by", "model", "--since", "3d")
+    mystery = next(
+        r for r in csv.DictReader(io.StringIO(by_model.stdout)) if r["model"] == "mystery-1"
+    )
+    assert mystery["cost"] == "" and mystery["unknown_cost_requests"] == "1"  # unknown, not 0
     assert sum(int(row["requests"]) for row in rows) == 3
 
 
@@ -129,3 +140,18 @@ def test_a_terminal_gets_a_rich_table_and_a_bar_per_day(recorded: None) -> None:
     days = [(NOW - timedelta(days=n)).date().isoformat() for n in range(4)]
     assert all(day in chart for day in days)
     assert chart.count("$0.00\n") >= 1
+
+
+def test_image_and_video_commands_land_in_the_ledger_at_catalog_prices(
+    tmp_path: Path,
+) -> None:
+    for kind in ("image", "video"):
+        result = run_cli(kind, "--offline", "a red ball", "-o", str(tmp_path))
+        assert result.exit_code == 0, result.stderr
+    document = json.loads(run_cli("usage", "--json", "--since", "1h").stdout)
+    rows = {row["key"]: row for row in document["rows"]}
+    assert rows["gpt-image-2"]["requests"] == 1 and rows["seedance-1.5-pro"]["requests"] == 1
+    # The simulator's catalog: gpt-image-2 at 0.04 per image, seedance-1.5-pro at 0.05 a
+    # second for its default 5 s.
+    assert Decimal(rows["gpt-image-2"]["cost"]) == Decimal("0.04")
+    assert Decimal(rows["seedance-1.5-pro"]["cost"]) == Decimal("0.25")

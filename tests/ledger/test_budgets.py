@@ -128,3 +128,28 @@ async def test_a_running_budget_counts_the_agents_own_requests(sim: Any) -> None
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+async def test_the_agents_estimate_counts_the_tool_schemas_it_sends(sim: Any) -> None:
+    """A limit the messages alone fit under, but not with the tool schemas: nothing is sent."""
+    from alltoken_agent import Agent
+    from alltoken_agent.agent import calculate, get_current_time
+
+    tools = [get_current_time, calculate]
+    probe = Agent("gpt-5.4-nano", tools=tools)
+    messages = [*probe.get_messages(), {"role": "user", "content": "hello there"}]
+    schemas = [t.wire_definition() for t in probe.tools]
+    assert len(str(schemas)) > 400  # the schemas weigh more than the short prompt
+    bare = estimate_request_cost(NANO, rough_token_count(messages), 16)
+    async with gateway_for(sim) as gateway:
+        agent = Agent(
+            "gpt-5.4-nano",
+            tools=tools,
+            gateway=gateway,
+            budget_usd=bare * Decimal("1.05"),
+            prices={"gpt-5.4-nano": NANO}.get,
+            max_tokens=16,
+        )
+        with pytest.raises(BudgetExceededError, match="agent budget"):
+            await agent.send("hello there")
+    assert sim.state.requests == []

@@ -80,3 +80,27 @@ def test_a_missing_folder_is_an_error_and_leaves_nothing(tmp_path: Path) -> None
     with pytest.raises(OSError):
         write_usage_report(tmp_path / "nope" / "usage.json", [], status="ok")
     assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_run_whose_every_cost_is_unknown_has_no_total_cost(
+    th_sim: Any, tmp_path: Path
+) -> None:
+    """TokenHub sends no cost comment; with no price either, the total is unknown, not 0."""
+    records: list[RequestRecord] = []
+    async with gateway_for(th_sim, dialect="tokenhub") as gateway:
+        gateway.add_observer(records.append)
+        await gateway.stream(user("hello"), model="deepseek-v3.2").collect()
+    report = write_usage_report(tmp_path / "usage.json", records, status="ok")
+    assert report["totals"]["cost"] is None and report["totals"]["cost_source"] == "unknown"
+    assert report["totals"]["unknown_cost_requests"] == 1 and report["totals"]["prompt_tokens"]
+    priced = usage_report(
+        records,
+        status="ok",
+        prices=lambda model: ModelPrice(model, Decimal("0.001"), Decimal("0.002")),
+    )
+    (line,) = priced["requests"]
+    expected = (
+        line["prompt_tokens"] * Decimal("0.001") + line["completion_tokens"] * Decimal("0.002")
+    ) / 1000
+    assert Decimal(priced["totals"]["cost"]) == expected
+    assert priced["totals"]["cost_source"] == "estimated"

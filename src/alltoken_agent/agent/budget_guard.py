@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from alltoken_agent.agent.context import request_tokens
 from alltoken_agent.agent.events import AgentEvent, BudgetWarningEvent
 from alltoken_agent.catalog.prices import PriceLookup
-from alltoken_agent.ledger import Budget, estimate_request_cost, rough_token_count
+from alltoken_agent.ledger import Budget, estimate_request_cost
 
 
 class BudgetGuard:
     """Checks every budget before a request; warns once per budget per turn.
 
-    A request whose estimate (prompt at the input price plus ``max_tokens`` at the
-    output price) would cross a limit is not sent: ``Budget.check`` raises
+    A request whose estimate (prompt and tool schemas at the input price plus
+    ``max_tokens`` at the output price) would cross a limit is not sent: ``Budget.check`` raises
     ``BudgetExceededError``. Without prices the estimate is 0, so only spend
     already made counts.
     """
@@ -31,8 +32,9 @@ class BudgetGuard:
         if not self._budgets:
             return []
         price = self._prices(model) if self._prices is not None else None
+        # Tool schemas are prompt tokens too, and a turn with many tools sends plenty.
         estimate = estimate_request_cost(
-            price, rough_token_count(messages), fields.get("max_tokens")
+            price, request_tokens(messages, fields), fields.get("max_tokens")
         )
         events: list[AgentEvent] = []
         for budget in self._budgets:

@@ -42,6 +42,7 @@ TEMPLATE = """\
 
 # provider = "alltoken"              # alltoken, tokenhub, openai, or a [providers.NAME]
 # model = "minimax-m2.7"             # default: the provider's default model
+# fallbacks = ["deepseek-v4-flash"]  # tried in order when the model fails after its retries
 
 # [timeouts]                         # seconds
 # connect = 10.0

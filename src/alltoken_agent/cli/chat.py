@@ -28,6 +28,7 @@ from alltoken_agent.cli.output import EventWriter, error_payload, run_command
 
 if TYPE_CHECKING:  # the agent, store and ledger are imported when the command runs
     from alltoken_agent import AgentEvent, RequestRecord, RetryNotice, RunResult
+    from alltoken_agent.catalog import PriceLookup
 
 
 def chat(
@@ -152,13 +153,14 @@ def chat(
     settings["approval_handler"] = approval_handler(assume_yes=yes)
     writer = EventWriter(enabled=json_output)
     records: list[RequestRecord] = []
+    prices: list[PriceLookup] = []  # the ledger's, so the usage file estimates alike
     failure: dict[str, Any] = {}
 
     async def main() -> None:
         try:
             if mcp:
                 settings["mcp_servers"] = servers_from_config(load_user_config(), mcp)
-            await _chat(prompt, system, tools, session, options, settings, writer, records)
+            await _chat(prompt, system, tools, session, options, settings, writer, records, prices)
         except BaseException as error:
             failure.update(error_payload(error))
             raise
@@ -167,17 +169,28 @@ def chat(
         run_command(main, writer)
     except typer.Exit as exit_:
         if usage_file is not None:
-            _write_usage(usage_file, records, {**failure, "exit_code": exit_.exit_code})
+            _write_usage(usage_file, records, {**failure, "exit_code": exit_.exit_code}, prices)
         raise
     if usage_file is not None:
-        _write_usage(usage_file, records, None)
+        _write_usage(usage_file, records, None, prices)
 
 
-def _write_usage(path: Path, records: list[RequestRecord], error: dict[str, Any] | None) -> None:
+def _write_usage(
+    path: Path,
+    records: list[RequestRecord],
+    error: dict[str, Any] | None,
+    prices: list[PriceLookup],
+) -> None:
     from alltoken_agent.ledger import write_usage_report
 
     try:
-        write_usage_report(path, records, status="error" if error else "ok", error=error)
+        write_usage_report(
+            path,
+            records,
+            status="error" if error else "ok",
+            error=error,
+            prices=prices[0] if prices else None,
+        )
     except OSError as failure:
         print(f"error: cannot write the usage file {path}: {failure.strerror}", file=sys.stderr)
         raise typer.Exit(USAGE) from None
@@ -203,6 +216,7 @@ async def _chat(
     settings: dict[str, Any],
     writer: EventWriter,
     records: list[RequestRecord],
+    prices: list[PriceLookup],
 ) -> None:
     from alltoken_agent import Agent, request_tags
     from alltoken_agent.agent import DEFAULT_INSTRUCTIONS, resolve_tool_names
@@ -232,6 +246,8 @@ async def _chat(
         async with open_gateway(options, on_retry=on_retry) as gateway:
             gateway.add_observer(records.append)
             ledger = await observing_ledger(gateway, store, config)
+            if ledger.prices is not None:
+                prices.append(ledger.prices)
             if not gateway.model:
                 raise UserError(
                     f"no model chosen for provider {gateway.provider.name!r}: pass --model "
@@ -250,15 +266,22 @@ async def _chat(
                 **settings,
             )
             start = len(agent.get_messages())
+            run = agent.stream(text)
+            events = aiter(run)
             try:
-                run = agent.stream(text)
                 printer = _Printer(writer)
                 with request_tags(session=session_name):
-                    async for event in run:
+                    async for event in events:
                         printer.show(event)
                 printer.close()
                 _done(run.result, writer)
             finally:
+                # When printing fails (`| head` closed the pipe) the run is still
+                # suspended mid-request; close it now, while the ledger's store is
+                # open, so its request is recorded instead of failing at exit.
+                close = getattr(events, "aclose", None)
+                if close is not None:
+                    await close()
                 # Whatever the agent committed (whole steps only) is kept, even on failure.
                 if link is not None:
                     link.save(agent.get_messages()[start:], model=gateway.model, system=system)

@@ -16,6 +16,7 @@ from alltoken_agent.cli.options import (
     OfflineOpt,
     ProviderOpt,
     load_user_config,
+    observing_ledger,
     open_gateway,
 )
 from alltoken_agent.cli.output import EventWriter, run_command
@@ -183,6 +184,7 @@ def resume(
             for options, group in _groups(records, flags).items():
                 async with open_gateway(options) as gateway:
                     gateway.store = store
+                    await observing_ledger(gateway, store, load_user_config())
                     codes += await _resume_all(gateway, group, display, writer)
             return next((code for code in codes if code), 0)
 
@@ -275,6 +277,9 @@ def _origin(record: MediaJobRecord) -> GatewayOptions:
     name = record.provider
     if name not in provider_names(config):
         name = record.dialect if record.dialect in ("alltoken", "tokenhub") else "openai"
+    if record.result.get("offline"):
+        # Its simulator is gone; offline again, so no real key goes to its old port.
+        return GatewayOptions(provider=name, offline=True)
     default = get_provider(name, config).base_url
     url = record.base_url if record.base_url and record.base_url != default else None
     return GatewayOptions(provider=name, base_url=url)

@@ -94,6 +94,11 @@ def _usage(
     if json_output:
         document = report.to_dict()
         document["session"] = session
+        # A group whose every request has an unknown cost has no cost, not a zero one.
+        for line, row in zip(document["rows"], report.rows, strict=True):
+            line["cost"] = line["cost"] if row.cost_known else None
+        if not report.totals.cost_known:
+            document["totals"]["cost"] = None
         sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
     elif csv_output:
         write_csv(report, sys.stdout)
@@ -118,6 +123,8 @@ def write_csv(report: UsageReport, out: TextIO) -> None:
     writer.writerow([report.by, *_COLUMNS])
     for row in report.rows:
         data = row.to_dict()
+        if not row.cost_known:
+            data["cost"] = ""  # every request of the group has an unknown cost: not 0
         writer.writerow([row.key or "", *(data[name] for name in _COLUMNS)])
 
 
@@ -149,7 +156,7 @@ def _cells(row: ReportRow) -> list[str]:
         f"{row.requests:,}",
         f"{row.prompt_tokens:,}",
         f"{row.completion_tokens:,}",
-        format_usd(row.cost),
+        format_usd(row.cost) if row.cost_known else "unknown",
         f"{row.unknown_cost_requests:,}",
     ]
 

@@ -22,6 +22,8 @@ from alltoken_agent.cli.options import (
     JsonOpt,
     OfflineOpt,
     ProviderOpt,
+    load_user_config,
+    observing_ledger,
     open_gateway,
 )
 from alltoken_agent.cli.output import EventWriter
@@ -115,11 +117,18 @@ def video(
     async def main() -> int:
         prompts = prompts_of(prompt, batch)
         save_to = save_target(output, len(prompts))
-        async with open_gateway(options) as gateway:
-            return await run_jobs(
-                gateway.videos, prompts, concurrency, writer,
-                save_to=save_to, on_progress=display, **settings,
-            )  # fmt: skip
+        from alltoken_agent.store import Store
+
+        # One store for the job journal and the ledger: `usage` and the daily budget
+        # then count media jobs as they count chat requests.
+        with Store() as store:
+            async with open_gateway(options) as gateway:
+                gateway.store = store
+                await observing_ledger(gateway, store, load_user_config())
+                return await run_jobs(
+                    gateway.videos, prompts, concurrency, writer,
+                    save_to=save_to, on_progress=display, **settings,
+                )  # fmt: skip
 
     run_media_command(main, writer, display)
 

@@ -6,7 +6,8 @@ The rules, in order:
 2. Otherwise, with a price for the model: a chat request with usage costs
    ``ModelPrice.chat_cost(usage)``; a successful image request ``per_image`` times
    ``extra["image_count"]``; a successful video request ``per_video_second`` times
-   ``extra["video_seconds"]``: source ``estimated``.
+   ``extra["video_seconds"]``; a media request of a model priced per token
+   ``chat_cost`` of its usage: source ``estimated``.
 3. Otherwise the cost is unknown: ``None``, source ``unknown``, never a made-up zero.
 
 A failed request with no usage is therefore unknown rather than free: these gateways
@@ -113,7 +114,9 @@ def _estimate(record: RequestRecord, price: ModelPrice) -> Decimal | None:
     if record.kind == "video" and price.per_video_second is not None:
         seconds = _number(record.extra, VIDEO_SECONDS_KEYS)
         return None if seconds is None else price.per_video_second * seconds
-    return None
+    # A media model the catalog prices by tokens (image input/output tokens, video
+    # completion tokens) costs what its usage says, as a chat request would.
+    return None if record.usage is None else price.chat_cost(record.usage)
 
 
 def _number(extra: Mapping[str, Any], keys: tuple[str, ...]) -> Decimal | None:

@@ -54,8 +54,13 @@ class ReportRow:
     """USD over the requests whose cost is known."""
     unknown_cost_requests: int
 
+    @property
+    def cost_known(self) -> bool:
+        """False when every request of the row has an unknown cost (``cost`` is then no sum)."""
+        return self.requests == 0 or self.unknown_cost_requests < self.requests
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict with the cost as a decimal string."""
+        """JSON-ready dict with the cost as a decimal string (see ``cost_known``)."""
         return {
             "key": self.key,
             "requests": self.requests,

@@ -15,7 +15,8 @@
 }
 ```
 
-``totals.cost`` sums the requests whose cost is known, as an exact decimal string;
+``totals.cost`` sums the requests whose cost is known, as an exact decimal string
+(null when no request's cost is known);
 ``cost_source`` is ``gateway``, ``estimated`` or ``unknown`` when every request agrees,
 ``mixed`` when they do not, ``none`` without requests. The file is replaced atomically,
 so a reader never sees half of it.
@@ -68,7 +69,9 @@ def usage_report(
     totals["total_tokens"] = totals["prompt_tokens"] + totals["completion_tokens"]
     cost = sum((Decimal(line["cost"]) for line in lines if line["cost"] is not None), ZERO)
     counts = {source: sum(line["cost_source"] == source for line in lines) for source in _SOURCES}
-    totals["cost"] = format(cost, "f")
+    # Every request of unknown cost: the sum is unknown too, not a made-up zero.
+    wholly_unknown = bool(lines) and counts["unknown"] == len(lines)
+    totals["cost"] = None if wholly_unknown else format(cost, "f")
     totals["cost_source"] = _summary(counts)
     totals["cost_sources"] = counts
     totals["unknown_cost_requests"] = counts["unknown"]

@@ -1,0 +1,269 @@
+"""The chat part of `alltoken-agent check`: the minimal request and its validation.
+
+The request goes through the provider's official ``openai`` SDK client, because only
+the raw reply shows ``object`` (our own client does not keep it); retries follow the
+gateway's retry policy, so they match `chat`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from alltoken_agent import (
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    GatewayConnectionError,
+    GatewayError,
+    GatewayTimeoutError,
+    NotFoundError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    RateLimitError,
+    UpstreamError,
+)
+from alltoken_agent.cli.exit_codes import FAILURE, OK, exit_code_for
+
+if TYPE_CHECKING:  # the gateway and the openai SDK are imported when the command runs
+    import openai
+
+    from alltoken_agent import Gateway, RetryNotice
+
+PROMPT = "Reply with OK only."
+"""The seed's minimal request (§2.2): one user message, 32 tokens, temperature 0."""
+MAX_TOKENS = 32
+OBJECTS = frozenset({"chat.completion", "chat.completion.chunk"})
+
+_CLASSES: dict[int, type[GatewayError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: PaymentRequiredError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: BadRequestError,
+    422: BadRequestError,
+    429: RateLimitError,
+}
+
+
+class _ContractError(Exception):
+    """The gateway answered, but not as the integration contract requires."""
+
+    def __init__(self, message: str, *, status: int, request_id: str | None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.request_id = request_id
+
+
+async def run_check(
+    gateway: Gateway,
+    model: str,
+    *,
+    on_retry: Callable[[RetryNotice], None] | None = None,
+) -> tuple[dict[str, Any], int]:
+    """Run the check against ``gateway`` and return the record and the exit code."""
+    mode = "offline-simulator" if gateway.offline_simulator is not None else "online"
+    record: dict[str, Any] = {
+        "integration_status": "failed",
+        "provider": gateway.provider.name,
+        "provider_mode": mode,
+        "model": model,
+        "endpoint": gateway.redact(gateway.base_url),
+        "validated_at": None,
+        "request_id": None,
+        "notes": [],
+    }
+    notes: list[str] = record["notes"]
+    if mode == "offline-simulator":
+        notes.append(
+            "no API key is set for this provider: the built-in offline simulator answered, "
+            "not the real gateway"
+        )
+    client = gateway.async_openai_client().with_options(max_retries=0)
+    started = time.monotonic()
+    try:
+        response, attempts = await _send(client, gateway, model, on_retry)
+        data = _validate(response)
+    except (GatewayError, _ContractError) as error:
+        record.update(_failure(error, model), validated_at=now(), request_id=error.request_id)
+        notes.append(gateway.redact(str(error)))
+        return record, FAILURE if isinstance(error, _ContractError) else exit_code_for(error)
+    finally:
+        await client.close()
+    content = data["choices"][0]["message"]["content"]
+    record["integration_status"] = "passed"
+    record["validated_at"] = now()
+    record["request_id"] = _request_id(data, response.headers) or data.get("id")
+    notes += [
+        f"HTTP {response.status_code}, object {data['object']}, {len(data['choices'])} choice(s)",
+        gateway.redact(f"reply: {_clip(str(content))}"),
+        f"{attempts} attempt(s), {round((time.monotonic() - started) * 1000)} ms",
+    ]
+    return record, OK
+
+
+async def _send(
+    client: openai.AsyncOpenAI,
+    gateway: Gateway,
+    model: str,
+    on_retry: Callable[[RetryNotice], None] | None,
+) -> tuple[Any, int]:
+    """POST the minimal request, retrying as the gateway's retry policy says."""
+    import openai
+
+    from alltoken_agent import RetryNotice
+
+    attempt = 0
+    while True:
+        try:
+            raw = await client.chat.completions.with_raw_response.create(
+                model=model,
+                messages=[{"role": "user", "content": PROMPT}],
+                max_tokens=MAX_TOKENS,
+                temperature=0,
+                stream=False,
+            )
+            return raw, attempt + 1
+        except openai.APIError as exc:
+            error = _gateway_error(exc, gateway)
+        delay = gateway.retry.delay(attempt, error)
+        if delay is None:
+            error.attempts = attempt + 1
+            raise error
+        if on_retry is not None:
+            on_retry(RetryNotice(attempt=attempt + 1, delay=delay, error=error))
+        await asyncio.sleep(delay)
+        attempt += 1
+
+
+def _gateway_error(exc: openai.APIError, gateway: Gateway) -> GatewayError:
+    """Our error for an SDK failure, so retries, codes and exit codes match `chat`."""
+    import openai
+
+    redact = gateway.redact
+    if isinstance(exc, openai.APITimeoutError):
+        return GatewayTimeoutError(redact(f"no answer from {gateway.base_url} in time"))
+    if isinstance(exc, openai.APIConnectionError):
+        cause = exc.__cause__
+        reason = str(cause) if cause is not None and str(cause) else exc.message
+        return GatewayConnectionError(redact(f"cannot reach {gateway.base_url}: {reason}"))
+    if not isinstance(exc, openai.APIStatusError):
+        return GatewayError(redact(exc.message))
+    status = exc.status_code
+    body: Mapping[str, Any] = exc.body if isinstance(exc.body, Mapping) else {}
+    headers = exc.response.headers
+    klass = _CLASSES.get(status) or (UpstreamError if status >= 500 else GatewayError)
+    kwargs: dict[str, Any] = {
+        "status": status,
+        "code": _text(body.get("code")),
+        "request_id": _text(body.get("request_id")) or _request_id({}, headers) or exc.request_id,
+    }
+    if klass is RateLimitError:
+        kwargs["retry_after"] = _seconds(headers.get("retry-after"))
+    message = _text(body.get("message")) or f"HTTP {status}"
+    return klass(redact(message), **kwargs)
+
+
+def _validate(response: Any) -> dict[str, Any]:
+    """The reply's JSON, when it meets the integration contract (§2.2)."""
+    status = int(response.status_code)
+    request_id = _request_id({}, response.headers)
+    if status != 200:
+        raise _ContractError(f"HTTP {status}, expected 200", status=status, request_id=request_id)
+    try:
+        data = json.loads(response.http_response.content)
+    except ValueError:
+        raise _ContractError(
+            "the reply is not JSON", status=status, request_id=request_id
+        ) from None
+    if not isinstance(data, dict):
+        raise _ContractError("the reply is not a JSON object", status=status, request_id=request_id)
+    request_id = _request_id(data, response.headers)
+    if data.get("object") not in OBJECTS:
+        raise _ContractError(
+            f"object is {data.get('object')!r}, expected chat.completion or chat.completion.chunk",
+            status=status,
+            request_id=request_id,
+        )
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not choices:
+        raise _ContractError("choices is missing or empty", status=status, request_id=request_id)
+    first = choices[0] if isinstance(choices[0], dict) else {}
+    message = first.get("message")
+    if not isinstance(message, dict) or message.get("content") is None:
+        raise _ContractError(
+            "choices[0].message.content is null", status=status, request_id=request_id
+        )
+    return data
+
+
+def _failure(error: GatewayError | _ContractError, model: str) -> dict[str, Any]:
+    if isinstance(error, _ContractError):
+        return {
+            "error_code": "contract_violation",
+            "http_status": error.status,
+            "attempts": 1,
+            "recommended_action": "report the failure: the reply does not meet the integration "
+            "contract (HTTP 200, object chat.completion, non-empty choices, non-null content)",
+        }
+    return {
+        "error_code": error.code,
+        "http_status": error.status,
+        "attempts": error.attempts,
+        "recommended_action": recommended_action(error, model),
+    }
+
+
+def recommended_action(error: GatewayError, model: str) -> str:
+    """What to do about a failed check (gateway-api.md §2.5)."""
+    retries = max(error.attempts - 1, 0)
+    if isinstance(error, AuthenticationError):
+        return "request a new API key"
+    if isinstance(error, PermissionDeniedError):
+        return "request a new API key, or one allowed to use this model"
+    if isinstance(error, PaymentRequiredError):
+        return "top up the balance"
+    if isinstance(error, (RateLimitError, UpstreamError)):
+        return f"retried with backoff {retries} times; report the failure"
+    if isinstance(error, (GatewayConnectionError, GatewayTimeoutError)):
+        return f"check the base URL/network (retried {retries} times)"
+    if isinstance(error, NotFoundError):
+        return (
+            f"check the model id {model!r}: try the other form (bare or provider/model) "
+            "or another model"
+        )
+    if isinstance(error, BadRequestError):
+        return "fix the request: check the model id and the provider's parameters"
+    return "report the failure"
+
+
+def _request_id(data: Mapping[str, Any], headers: Mapping[str, str]) -> str | None:
+    return _text(data.get("x-gateway-request-id")) or headers.get("x-gateway-request-id")
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        seconds = float(value) if value else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and seconds >= 0 else None
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def now() -> str:
+    """The time of a validation, as the record holds it: ``2026-12-02T07:15:00Z``."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
