@@ -29,8 +29,9 @@ def open_gateway() -> Gateway:
 
 
 # Sync handlers: called inline, in registration order.
-def on_user(content: Any) -> None:
-    print(f"[message:user] {content}")
+def on_user(message: dict[str, Any]) -> None:
+    # message:user and message:assistant get the message: {"role": ..., "content": ...}.
+    print(f"[message:user] {message['content']}")
 
 
 def on_delta(delta: str, accumulated: str) -> None:
@@ -70,10 +71,15 @@ async def on_tool_result(tool_name: str, result: str, call_id: str, is_error: bo
     print(f"[tool:result] {tool_name} {status}: {result}")
 
 
+def on_assistant(message: dict[str, Any]) -> None:
+    print(f"[message:assistant] {message['role']}: {message['content']}")
+
+
 async def main() -> None:
     async with open_gateway() as gateway:
         agent = Agent(gateway=gateway, tools=[get_current_time, calculate])
         agent.on("message:user", on_user)
+        agent.on("message:assistant", on_assistant)
         agent.on("stream:delta", on_delta)
         agent.on("stream:end", on_stream_end)
         agent.on("tool:call", on_tool_call)

@@ -36,6 +36,7 @@ EXPECTATIONS: dict[str, tuple[str, ...]] = {
         "\n(simulated) calculate returned: 84.\n",
         "[usage] minimax-m2.7:",
         "[cost] minimax-m2.7: $",
+        "[message:assistant] assistant: (simulated) calculate returned: 84.",
         "final answer: (simulated) calculate returned: 84.",
     ),
     "custom_tools.py": (

@@ -74,8 +74,11 @@ async def test_thinking_streams_reasoning_apart_from_the_answer(sim: Any) -> Non
         names.append(event.name)
         if event.name == "reasoning:delta":
             reasoning.append(event.delta)
+    # As in the seed: thinking:start before the reply, thinking:end once it is complete.
+    assert names.index("stream:start") + 1 == names.index("thinking:start")
     assert names.index("thinking:start") < names.index("reasoning:delta")
-    assert names.index("thinking:end") < names.index("stream:delta")
+    assert names.index("stream:delta") < names.index("thinking:end")
+    assert names.index("thinking:end") + 1 == names.index("stream:end")
     body = chat_bodies(sim)[-1]
     assert body["thinking"] is True and body["thinking_budget"] == 512
     text = agent.get_messages()[-1]["content"]
@@ -279,14 +282,16 @@ async def test_agent_budget_warns_from_80_percent(sim: Any) -> None:
     from decimal import Decimal
 
     (step1, step2), price = await _step_costs(sim)
-    agent = agent_on(sim, budget_usd=(step1 + step2) * Decimal("1.2"), prices=lambda m: price)
+    # Room for the third request's estimate (its prompt and tool schemas) too.
+    agent = agent_on(sim, budget_usd=(step1 + step2) * Decimal("1.6"), prices=lambda m: price)
     warnings: list[tuple[str, float]] = []
     agent.on("budget:warning", lambda label, limit, spent, used: warnings.append((label, used)))
     await agent.send("What is 2+3?")
     assert warnings == []
     await agent.send("thanks")
     assert len(warnings) == 1 and warnings[0][0] == "agent budget"
-    assert 0.8 <= warnings[0][1] < 1
+    # It warns once spend plus the next request's estimate reach 80 % of the limit.
+    assert 0.5 <= warnings[0][1] < 0.8
 
 
 async def test_requests_carry_the_agent_tag_for_the_ledger(sim: Any) -> None:
@@ -323,3 +328,57 @@ async def test_auto_model_with_an_image_needs_vision(sim: Any, tmp_path: Path) -
     await agent.send([{"type": "text", "text": "What is this?"}, image(picture)])
     entries = {e.id: e for e in await Catalog(agent.gateway).entries()}
     assert "vision" in entries[chosen[0]].capabilities
+
+
+def collapsed(names: list[str]) -> list[str]:
+    return [n for i, n in enumerate(names) if i == 0 or names[i - 1] != n]
+
+
+THINKING_ROUND_TRIP = [
+    "message:user",
+    "stream:start",
+    "thinking:start",
+    "reasoning:delta",
+    "thinking:end",
+    "stream:end",
+    "usage",
+    "cost",
+    "tool:call",
+    "tool:result",
+    "stream:start",
+    "thinking:start",
+    "reasoning:delta",
+    "stream:delta",
+    "thinking:end",
+    "stream:end",
+    "usage",
+    "cost",
+    "message:assistant",
+]
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_thinking_events_wrap_every_request_of_a_tool_round_trip(
+    sim: Any, stream: bool
+) -> None:
+    agent = agent_on(sim, thinking=True)
+    names: list[str] = []
+    for name in set(THINKING_ROUND_TRIP):
+        agent.on(name, lambda *_, name=name: names.append(name))
+    events: list[str] = []
+    agent.on("thinking:end", lambda reasoning: events.append(reasoning))
+    await agent.send("What is 2+3?", stream=stream)
+
+    # AllToken reports cost in a comment after a stream only: no cost event without one.
+    expected = [n for n in THINKING_ROUND_TRIP if stream or n != "cost"]
+    assert collapsed(names) == expected
+    steps = [m for m in agent.get_messages() if m["role"] == "assistant"]
+    # thinking:end carries each step's whole reasoning, as kept in the history
+    assert events == [m["reasoning_content"] for m in steps] and all(events)
+
+
+async def test_thinking_events_do_not_fire_with_thinking_off(sim: Any) -> None:
+    agent = agent_on(sim)
+    names = [e.name async for e in agent.stream("What is 2+3?")]
+    assert "tool:result" in names
+    assert not {"thinking:start", "thinking:end", "reasoning:delta"} & set(names)

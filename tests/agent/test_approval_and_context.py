@@ -51,6 +51,59 @@ async def test_each_decision_changes_what_the_model_receives(
     assert events[0][3] == decision.action
 
 
+@pytest.mark.parametrize("is_async", [False, True])
+async def test_a_raising_approval_handler_is_reported_and_counts_as_a_denial(
+    sim: Any, is_async: bool
+) -> None:
+    def broken(request: ApprovalRequest) -> ApprovalDecision:
+        raise RuntimeError("approval UI crashed")
+
+    async def broken_async(request: ApprovalRequest) -> ApprovalDecision:
+        broken(request)
+        return ApprovalDecision.allow()
+
+    agent = agent_on(
+        sim,
+        tools=[calculate],
+        require_approval=["calculate"],
+        approval_handler=broken_async if is_async else broken,
+    )
+    errors: list[tuple[BaseException, str]] = []
+    agent.on("error", lambda error, source: errors.append((error, source)))
+    approvals: list[tuple[Any, ...]] = []
+    agent.on("tool:approval", lambda *payload: approvals.append(payload))
+    result = await agent.run(PROMPT)
+
+    assert [(str(e), source) for e, source in errors] == [("approval UI crashed", "approval")]
+    assert approvals[0][3] == "deny" and "approval UI crashed" in approvals[0][4]
+    # the model read an error result and the loop went on to a final answer
+    (content,) = tool_messages(sim)
+    assert content.startswith("Error: the call was not run: the approval handler failed")
+    assert "RuntimeError: approval UI crashed" in content
+    assert result.tool_calls[0].is_error and result.stop_reason == "stop" and result.text
+    assert [m["role"] for m in agent.get_messages()] == [
+        "system",
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+    ]
+
+
+async def test_a_raising_approval_handler_is_an_error_event_in_the_stream(sim: Any) -> None:
+    def broken(request: ApprovalRequest) -> bool:
+        raise KeyError("no terminal")
+
+    agent = agent_on(sim, require_approval=["calculate"], approval_handler=broken)
+    events = [event async for event in agent.stream(PROMPT)]
+    names = [e.name for e in events]
+    (error,) = [e for e in events if e.name == "error"]
+    assert error.source == "approval" and isinstance(error.error, KeyError)
+    assert error.to_dict()["source"] == "approval"
+    assert names.index("error") + 1 == names.index("tool:approval")
+    assert names[-1] == "message:assistant"
+
+
 async def test_without_a_handler_calls_are_denied_with_a_clear_reason(sim: Any) -> None:
     @tool(requires_approval=True)
     def delete_everything() -> str:

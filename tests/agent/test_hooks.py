@@ -22,8 +22,8 @@ def seed_handlers(agent: Agent, seen: dict[str, list[tuple[Any, ...]]]) -> None:
     def record(name: str, *payload: Any) -> None:
         seen.setdefault(name, []).append(payload)
 
-    agent.on("message:user", lambda content: record("message:user", content))
-    agent.on("message:assistant", lambda content: record("message:assistant", content))
+    agent.on("message:user", lambda message: record("message:user", message))
+    agent.on("message:assistant", lambda message: record("message:assistant", message))
     agent.on("stream:start", lambda: record("stream:start"))
     agent.on("stream:delta", lambda delta, accumulated: record("stream:delta", delta, accumulated))
     agent.on("stream:end", lambda full_text: record("stream:end", full_text))
@@ -43,9 +43,9 @@ async def test_every_seed_event_reaches_a_handler_with_the_seeds_signature(sim: 
     text = await agent.send(PROMPT)
 
     assert "error" not in seen  # no handler was called with a payload it cannot take
-    # The seed passed {role, content}; ours passes the content (README, events.py).
-    assert seen["message:user"] == [(PROMPT,)]
-    assert seen["message:assistant"] == [(text,)]
+    # The seed's message objects, as in its TypeScript handlers.
+    assert seen["message:user"] == [({"role": "user", "content": PROMPT},)]
+    assert seen["message:assistant"] == [({"role": "assistant", "content": text},)]
     assert seen["stream:start"] == [(), ()]  # one per step
     assert [full for (full,) in seen["stream:end"]] == ["", text]
     assert seen["stream:delta"][-1][1] == text
@@ -53,7 +53,7 @@ async def test_every_seed_event_reaches_a_handler_with_the_seeds_signature(sim: 
     assert (name, args) == ("calculate", {"expression": "2+3"})
     assert seen["tool:result"] == [("calculate", "5", call_id)]
     assert call_id == chat_bodies(sim)[1]["messages"][-1]["tool_call_id"]
-    assert seen["thinking:start"] and len(seen["thinking:start"]) == len(seen["thinking:end"])
+    assert len(seen["thinking:start"]) == len(seen["thinking:end"]) == 2  # one per request
 
 
 async def test_the_full_payloads_reach_handlers_that_take_them_async_too(sim: Any) -> None:
@@ -89,7 +89,7 @@ async def test_a_raising_handler_without_an_error_handler_is_logged_not_fatal(
 ) -> None:
     agent = agent_on(sim)
 
-    def broken(content: str) -> None:
+    def broken(message: dict[str, Any]) -> None:
         raise RuntimeError("handler bug")
 
     agent.on("message:user", broken)

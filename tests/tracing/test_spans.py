@@ -318,6 +318,23 @@ async def test_an_approval_decision_shows_on_the_tool_span(
     assert arguments == expected
 
 
+async def test_a_raising_approval_handler_denies_the_tool_span_not_the_run(
+    gateway: Gateway, traced: Any, exporter: Any
+) -> None:
+    def broken(request: Any) -> bool:
+        raise RuntimeError("approval UI crashed")
+
+    agent = Agent(
+        gateway=gateway, tools=[calculate], require_approval=["calculate"], approval_handler=broken
+    )
+    traced(agent)
+    await agent.send('[[call calculate {"expression": "2+3"}]]')
+
+    run, _, (span,) = spans_of(exporter)
+    assert span.attributes["error.type"] == "denied"
+    assert run.status.status_code is StatusCode.UNSET  # the loop went on to an answer
+
+
 async def test_a_trimmed_request_captures_what_was_sent_and_says_it_was_compacted(
     sim: Any, gateway: Gateway, traced: Any, exporter: Any
 ) -> None:

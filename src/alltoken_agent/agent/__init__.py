@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from alltoken_agent.agent.agent import DEFAULT_INSTRUCTIONS, DEFAULT_MODEL, Agent, AgentRun
+from alltoken_agent.agent.agent import DEFAULT_INSTRUCTIONS, DEFAULT_MODEL, Agent
 from alltoken_agent.agent.approval import ApprovalDecision, ApprovalHandler, ApprovalRequest
 from alltoken_agent.agent.builtin_tools import (
     BUILTIN_TOOLS,
@@ -41,6 +41,7 @@ from alltoken_agent.agent.families import DEFAULT_FAMILIES, FamilyTable, ModelFa
 from alltoken_agent.agent.mcp_client import MCPTools, MCPToolset, open_mcp_tools
 from alltoken_agent.agent.mcp_servers import MCPServer, MCPServerError, servers_from_config
 from alltoken_agent.agent.result import RunResult, ToolCallRecord
+from alltoken_agent.agent.run_handle import AgentRun
 from alltoken_agent.agent.tools import ModelRetry, Tool, ToolContext, ToolOutcome, tool
 
 __all__ = [

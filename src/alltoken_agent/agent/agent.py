@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import secrets
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any, Generic, overload
 
@@ -13,23 +13,20 @@ from typing_extensions import TypeVar
 
 from alltoken_agent.agent.approval import ApprovalHandler
 from alltoken_agent.agent.budget_guard import BudgetGuard
-from alltoken_agent.agent.builtin_tools import web_search
 from alltoken_agent.agent.context import ContextPolicy
-from alltoken_agent.agent.events import (
-    AgentEvent,
-    NoticeEvent,
-)
 from alltoken_agent.agent.families import FamilyTable
 from alltoken_agent.agent.hooks import Hooks
 from alltoken_agent.agent.loop import Turn
 from alltoken_agent.agent.mcp_client import MCPTools
 from alltoken_agent.agent.mcp_servers import MCPServer
 from alltoken_agent.agent.output import OutputSpec
-from alltoken_agent.agent.planning import ContextLengths, has_image, resolve_auto_models
+from alltoken_agent.agent.planning import ContextLengths, Prelude
+from alltoken_agent.agent.request_options import RequestOptions
 from alltoken_agent.agent.result import RunResult
+from alltoken_agent.agent.run_handle import AgentRun
 from alltoken_agent.agent.tools import Tool, as_tool, check_unique_names
 from alltoken_agent.agent.turn_settings import TurnSettings
-from alltoken_agent.catalog import PriceLookup, Requirements
+from alltoken_agent.catalog import PriceLookup
 from alltoken_agent.config import Config
 from alltoken_agent.errors import UserError
 from alltoken_agent.gateway import Gateway
@@ -42,24 +39,6 @@ DEFAULT_MODEL = "minimax-m2.7"
 _DEFAULT_CONFIG = Config()
 """Shared, never mutated: building a Config validates every section."""
 DEFAULT_INSTRUCTIONS = "You are a helpful assistant."
-
-
-class AgentRun(Generic[OutputT]):
-    """``async for event in agent.stream(...)``; after the last event, ``result`` is set."""
-
-    def __init__(self, events: AsyncIterator[AgentEvent], turn: Turn) -> None:
-        self._events = events
-        self._turn = turn
-
-    def __aiter__(self) -> AsyncIterator[AgentEvent]:
-        return self._events
-
-    @property
-    def result(self) -> RunResult[OutputT]:
-        """The run's outcome; available once every event has been read."""
-        if self._turn.result is None:
-            raise RuntimeError("the run has not finished yet")
-        return self._turn.result
 
 
 class Agent(Generic[OutputT]):
@@ -146,6 +125,9 @@ class Agent(Generic[OutputT]):
             UserError: No model, a bad ``max_steps``, duplicate tool names.
         """
         models = [model] if isinstance(model, str) else list(model)
+        if isinstance(model, str):
+            # One model gets the config's chain; a list given here is the whole chain.
+            models += [m for m in (config or _DEFAULT_CONFIG).fallbacks if m not in models]
         if not models or not all(isinstance(m, str) and m for m in models):
             raise UserError("model must be a model id or a non-empty list of model ids")
         if max_steps < 1:
@@ -357,6 +339,16 @@ class Agent(Generic[OutputT]):
         if content is None or (isinstance(content, str) and not content.strip()):
             raise UserError("the message is empty")
         output = OutputSpec(output_type) if output_type is not None else self._output
+        options = RequestOptions(
+            provider=self.gateway.provider,
+            families=self._families,
+            tools=list(self._tools.values()),
+            temperature=self.temperature,
+            enable_search=self.enable_search,
+            thinking=self.thinking,
+            thinking_budget=self.thinking_budget,
+            request_defaults=dict(self.request_defaults),
+        )
         settings = TurnSettings(
             gateway=self.gateway,
             models=self.models,
@@ -364,8 +356,8 @@ class Agent(Generic[OutputT]):
             max_steps=self.max_steps,
             stream=stream,
             families=self._families,
-            fields_for=self._fields_for,
-            tools_for=self._tools_for,
+            fields_for=options.fields_for,
+            tools_for=options.tools_for,
             output=output,
             tags={"agent": self.id},
             approval=self.approval_handler,
@@ -378,7 +370,7 @@ class Agent(Generic[OutputT]):
             # stream() hands every event to its reader; run()/send() only to hooks.
             wants=_everything if deltas else self._hooks.wants,
             emit=self._hooks.emit,
-            prelude=self._prelude,
+            prelude=Prelude(self.gateway, options, self._mcp, self._context_lengths()),
         )
         turn = Turn(
             settings=settings,
@@ -386,30 +378,6 @@ class Agent(Generic[OutputT]):
             user_message={"role": "user", "content": content},
         )
         return AgentRun(turn.events(), turn)
-
-    async def _prelude(self, settings: TurnSettings, content: Any) -> list[AgentEvent]:
-        """Before the first request: MCP tools, ``auto:`` models, context lengths."""
-        if self._mcp is not None:
-            reserved = [*self._tools, *([web_search.name] if self.enable_search else [])]
-            mcp_tools = await self._mcp.tools(reserved=reserved)
-            own = settings.tools_for
-            settings.tools_for = lambda model: [*own(model), *mcp_tools]
-        needs = Requirements(
-            # web_search falls back to a tool, so searching needs tool calling.
-            tools=bool(self._tools) or self._mcp is not None or self.enable_search,
-            vision=has_image(content),
-            structured_output=settings.output is not None,
-            reasoning=self.thinking,
-        )
-        models, events = await resolve_auto_models(self.gateway, settings.models, needs)
-        settings.models = models
-        lengths = self._context_lengths()
-        settings.context_limits = lengths.known(models)
-        settings.context_lookup = lengths.from_catalog
-        notice = self._search_notice(models[0])
-        if notice is not None:
-            events.append(notice)
-        return events
 
     def _needs_approval(self, tool: Tool) -> bool:
         return tool.requires_approval or tool.name in self._approval_names
@@ -420,42 +388,6 @@ class Agent(Generic[OutputT]):
                 self.gateway, self._config.context.lengths, self.context_length
             )
         return self._lengths
-
-    def _native_search(self, model: str) -> bool:
-        provider = self.gateway.provider
-        return provider.dialect == "alltoken" and self._families.lookup(model).search == "native"
-
-    def _fields_for(self, model: str) -> dict[str, Any]:
-        fields: dict[str, Any] = {}
-        if self.temperature is not None:
-            fields["temperature"] = self.temperature
-        if self.enable_search and self._native_search(model):
-            fields["enable_search"] = True
-        if self.thinking:
-            fields["thinking"] = True
-            if self.thinking_budget is not None:
-                fields["thinking_budget"] = self.thinking_budget
-        fields.update(self.request_defaults)
-        return fields
-
-    def _tools_for(self, model: str) -> list[Tool]:
-        tools = list(self._tools.values())
-        if (
-            self.enable_search
-            and not self._native_search(model)
-            and web_search.name not in self._tools
-        ):
-            tools.append(web_search)
-        return tools
-
-    def _search_notice(self, model: str) -> NoticeEvent | None:
-        if not self.enable_search or self._native_search(model):
-            return None
-        family = self._families.lookup(model)
-        return NoticeEvent(
-            message=f"{model} ({family.name} family on {self.gateway.provider.name}) does not "
-            "search with enable_search; the agent uses the web_search tool instead"
-        )
 
 
 def _everything(name: str) -> bool:

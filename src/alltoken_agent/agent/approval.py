@@ -57,18 +57,43 @@ NO_HANDLER_REASON = (
 )
 
 
-async def decide(handler: ApprovalHandler | None, request: ApprovalRequest) -> ApprovalDecision:
+@dataclass(frozen=True)
+class Verdict:
+    """A decision, and the exception of a handler that raised instead of deciding."""
+
+    decision: ApprovalDecision
+    error: Exception | None = None
+
+
+def failed_reason(error: Exception) -> str:
+    """The denial reason the model reads when the approval handler raised."""
+    detail = f": {error}" if str(error) else ""
+    return f"the approval handler failed ({type(error).__name__}{detail}); do not retry the call"
+
+
+async def decide(handler: ApprovalHandler | None, request: ApprovalRequest) -> Verdict:
     """Ask ``handler``; without one, deny with a reason the model can act on.
+
+    A handler that raises denies the call: running a call nobody approved would
+    be unsafe, and failing the run would lose the turn over one call. The
+    exception comes back in the verdict, for the loop to report.
 
     Raises:
         UserError: The handler answered something other than a decision or a bool
             (a forgotten ``return`` gives None): guessing allow or deny would be unsafe.
     """
     if handler is None:
-        return ApprovalDecision.deny(NO_HANDLER_REASON)
-    answer = handler(request)
-    if inspect.isawaitable(answer):
-        answer = await answer
+        return Verdict(ApprovalDecision.deny(NO_HANDLER_REASON))
+    try:
+        answer = handler(request)
+        if inspect.isawaitable(answer):
+            answer = await answer
+    except Exception as error:
+        return Verdict(ApprovalDecision.deny(failed_reason(error)), error)
+    return Verdict(_checked(answer, request))
+
+
+def _checked(answer: Any, request: ApprovalRequest) -> ApprovalDecision:
     if isinstance(answer, bool):
         return ApprovalDecision.allow() if answer else ApprovalDecision.deny()
     if not isinstance(answer, ApprovalDecision):

@@ -6,7 +6,23 @@ receive the payload fields positionally, in declaration order (``args``), which
 keeps the seed's handler signatures: ``tool:call`` gets ``(name, args,
 call_id)``, ``stream:delta`` gets ``(delta, accumulated)``. Fields past the
 seed's come last, and a handler taking fewer positional parameters gets only
-the leading ones (see ``hooks.positional_capacity``).
+the leading ones (see ``hooks.positional_capacity``). ``message:user`` and
+``message:assistant`` handlers get the seed's message dict, ``{"role",
+"content"}``, while the event objects (``agent.stream()``, NDJSON) carry
+``content``.
+
+With ``thinking=True``, every model request of the loop is wrapped as in the
+seed: ``thinking:start`` right after ``stream:start``, before any reply chunk,
+and ``thinking:end`` (with the step's whole reasoning, possibly empty) once the
+reply is complete, right before ``stream:end``; ``reasoning:delta`` events come
+in between. With thinking off neither fires (a model that reasons anyway still
+sends ``reasoning:delta``). A request that fails (and falls back to the next model) ends
+without ``thinking:end``, as it does without ``stream:end``.
+
+A tool round trip, thinking off: ``message:user``, ``stream:start``,
+``stream:end``, ``usage``, ``cost``, ``tool:call``... (one per call),
+``tool:result``... (in call order), then ``stream:start``, ``stream:delta``...,
+``stream:end``, ``usage``, ``cost`` and ``message:assistant``.
 """
 
 from __future__ import annotations
@@ -45,6 +61,11 @@ class MessageUserEvent(_Event):
     """A string or a list of content parts."""
     name: Literal["message:user"] = field(default="message:user", repr=False)
 
+    @property
+    def args(self) -> tuple[Any, ...]:
+        """The seed's payload: the message, ``{"role": "user", "content": ...}``."""
+        return ({"role": "user", "content": self.content},)
+
 
 @dataclass(frozen=True)
 class MessageAssistantEvent(_Event):
@@ -52,6 +73,11 @@ class MessageAssistantEvent(_Event):
 
     content: str
     name: Literal["message:assistant"] = field(default="message:assistant", repr=False)
+
+    @property
+    def args(self) -> tuple[Any, ...]:
+        """The seed's payload: the message, ``{"role": "assistant", "content": ...}``."""
+        return ({"role": "assistant", "content": self.content},)
 
 
 @dataclass(frozen=True)
@@ -85,7 +111,7 @@ class StreamEndEvent(_Event):
 
 @dataclass(frozen=True)
 class ThinkingStartEvent(_Event):
-    """The model began streaming reasoning."""
+    """A model request with thinking on started (see the module docstring)."""
 
     name: Literal["thinking:start"] = field(default="thinking:start", repr=False)
 
@@ -103,9 +129,10 @@ class ReasoningDeltaEvent(_Event):
 
 @dataclass(frozen=True)
 class ThinkingEndEvent(_Event):
-    """The model's reasoning for this step is complete."""
+    """The reply of a request with thinking on is complete."""
 
     reasoning: str
+    """The step's whole reasoning ("" when the model sent none)."""
     name: Literal["thinking:end"] = field(default="thinking:end", repr=False)
 
 
@@ -215,10 +242,14 @@ class BudgetWarningEvent(_Event):
 
 @dataclass(frozen=True)
 class ErrorEvent(_Event):
-    """Something failed: the run (fatal) or a hook handler (reported, not fatal)."""
+    """Something failed: the run (fatal), or a hook or approval handler (not fatal).
+
+    A raising approval handler counts as a denial: the model reads an error result
+    and the loop goes on.
+    """
 
     error: BaseException
-    source: Literal["run", "hook"] = "run"
+    source: Literal["run", "hook", "approval"] = "run"
     name: Literal["error"] = field(default="error", repr=False)
 
 

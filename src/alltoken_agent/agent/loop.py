@@ -7,18 +7,12 @@ cancelled turn never leaves a tool call without its result.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
-from alltoken_agent.agent.approval import (
-    ApprovalDecision,
-    ApprovalRequest,
-    decide,
-)
 from alltoken_agent.agent.context import (
     ASSUMED_CONTEXT,
     fit_messages,
@@ -38,12 +32,10 @@ from alltoken_agent.agent.events import (
     StreamStartEvent,
     ThinkingEndEvent,
     ThinkingStartEvent,
-    ToolApprovalEvent,
-    ToolCallEvent,
-    ToolResultEvent,
     UsageEvent,
 )
 from alltoken_agent.agent.output import OutputSpec
+from alltoken_agent.agent.replies import assistant_message, has_broken_calls, replay
 from alltoken_agent.agent.result import (
     CostTally,
     RunResult,
@@ -51,7 +43,7 @@ from alltoken_agent.agent.result import (
     ToolCallRecord,
     add_usage,
 )
-from alltoken_agent.agent.tool_runner import ToolRunner, parse_arguments
+from alltoken_agent.agent.tool_step import run_tool_step
 from alltoken_agent.agent.turn_settings import TurnSettings, can_fall_back
 from alltoken_agent.errors import (
     AllModelsFailedError,
@@ -130,7 +122,8 @@ class Turn:
             done = box[0]
             reply = done.result
             if reply.tool_calls:
-                async for event in self._run_tools(step, done):
+                tools = run_tool_step(s, step, reply, done.model, self.history, self._calls)
+                async for event in tools:
                     yield event
                 if step >= s.max_steps:
                     self.result = self._finish("", None, "max_steps", done.model)
@@ -140,7 +133,7 @@ class Turn:
                         result=self.result,
                     )
                 continue
-            message = self._assistant_message(reply)
+            message = assistant_message(reply)
             output: Any = reply.text
             if s.output is not None:
                 try:
@@ -231,6 +224,7 @@ class Turn:
                     )
             for event in self.settings.before_request(model, messages, self._request_fields(model)):
                 yield event
+            thinking = self._request_fields(model).get("thinking") is True
             try:
                 if self.settings.stream:
                     gateway = self.settings.gateway
@@ -244,35 +238,35 @@ class Turn:
                     async with stream:
                         if self._wants("stream:start"):
                             yield StreamStartEvent(model=model, step=step)
+                        if thinking and self._wants("thinking:start"):
+                            yield ThinkingStartEvent()
                         async for chunk in stream:
                             if isinstance(chunk, ContentDelta):
-                                if reasoning and not text and self._wants("thinking:end"):
-                                    yield ThinkingEndEvent(reasoning=reasoning)
                                 text += chunk.text
                                 if deltas:
                                     yield StreamDeltaEvent(delta=chunk.text, accumulated=text)
                             elif isinstance(chunk, ReasoningDelta):
-                                if not reasoning and self._wants("thinking:start"):
-                                    yield ThinkingStartEvent()
                                 reasoning += chunk.text
                                 if deltas:
                                     yield ReasoningDeltaEvent(
                                         delta=chunk.text, accumulated=reasoning
                                     )
-                    if reasoning and not text and self._wants("thinking:end"):
-                        yield ThinkingEndEvent(reasoning=reasoning)
                     result = stream.result
+                    if thinking and self._wants("thinking:end"):
+                        yield ThinkingEndEvent(reasoning=result.reasoning or reasoning)
                     if self._wants("stream:end"):
                         yield StreamEndEvent(text=result.text, finish_reason=result.finish_reason)
                     box.append(_Step(result, model))
                 else:
                     if self._wants("stream:start"):
                         yield StreamStartEvent(model=model, step=step)
+                    if thinking and self._wants("thinking:start"):
+                        yield ThinkingStartEvent()
                     with request_tags(**self.settings.tags):
                         result = await self.settings.gateway.chat(
                             messages, model=model, **self._request_fields(model)
                         )
-                    for event in self._replay(result):
+                    for event in replay(result, thinking=thinking):
                         yield event
                     box.append(_Step(result, model))
                 break
@@ -289,7 +283,7 @@ class Turn:
         done = box[0]
         for event in self._account_events(done):
             yield event
-        if self.settings.stream and _has_broken_calls(done.result):
+        if self.settings.stream and has_broken_calls(done.result):
             # Some hosts garble streamed tool-call fragments; one non-streamed retry
             # of the same step usually comes back whole.
             with request_tags(**self.settings.tags):
@@ -301,18 +295,6 @@ class Turn:
             box[0] = _Step(retry, done.model)
             for event in self._account_events(box[0]):
                 yield event
-
-    def _replay(self, result: ChatResult) -> list[AgentEvent]:
-        """The events of a non-streamed reply, as if it had streamed in one piece."""
-        events: list[AgentEvent] = []
-        if result.reasoning:
-            events.append(ThinkingStartEvent())
-            events.append(ReasoningDeltaEvent(delta=result.reasoning, accumulated=result.reasoning))
-            events.append(ThinkingEndEvent(reasoning=result.reasoning))
-        if result.text:
-            events.append(StreamDeltaEvent(delta=result.text, accumulated=result.text))
-        events.append(StreamEndEvent(text=result.text, finish_reason=result.finish_reason))
-        return events
 
     def _account(self, result: ChatResult) -> None:
         self._steps += 1
@@ -330,76 +312,7 @@ class Turn:
             events.append(CostEvent(cost=step.result.cost, model=step.model))
         return events
 
-    # -- tools --------------------------------------------------------------
-
-    async def _run_tools(self, step: int, done: _Step) -> AsyncIterator[AgentEvent]:
-        calls = done.result.tool_calls
-        for call in calls if self._wants("tool:call") else ():
-            yield ToolCallEvent(
-                tool_name=call.name, arguments=parse_arguments(call.arguments), call_id=call.id
-            )
-        runner = ToolRunner(
-            tools=self.settings.tools,
-            offered=self.settings.tools_for(done.model),
-            gateway=self.settings.gateway,
-            model=done.model,
-            step=step,
-        )
-        decisions: list[ApprovalDecision | None] = []
-        for call in calls:
-            tool = runner.find(call.name)
-            if tool is None or not self.settings.needs_approval(tool):
-                decisions.append(None)
-                continue
-            request = ApprovalRequest(call.name, parse_arguments(call.arguments), call.id)
-            decision = await decide(self.settings.approval, request)
-            decisions.append(decision)
-            shown = decision.arguments if decision.action == "edit" else request.arguments
-            yield ToolApprovalEvent(
-                tool_name=call.name,
-                arguments=shown,
-                call_id=call.id,
-                decision=decision.action,
-                reason=decision.reason,
-            )
-        # Tags cover gateway calls made by tools (web_search) too.
-        with request_tags(**self.settings.tags):
-            outcomes = await runner.run_all(calls, decisions)
-        tool_messages = []
-        for call, outcome in zip(calls, outcomes, strict=True):
-            self._calls.append(
-                ToolCallRecord(
-                    call_id=call.id,
-                    name=call.name,
-                    arguments=outcome.arguments,
-                    result=outcome.content,
-                    is_error=outcome.is_error,
-                    step=step,
-                )
-            )
-            tool_messages.append(
-                {"role": "tool", "tool_call_id": call.id, "content": outcome.content}
-            )
-        # Commit point: the call and its results enter the history together.
-        self.history.extend([self._assistant_message(done.result), *tool_messages])
-        for call, outcome in (
-            zip(calls, outcomes, strict=True) if self._wants("tool:result") else ()
-        ):
-            yield ToolResultEvent(
-                tool_name=call.name,
-                result=outcome.content,
-                call_id=call.id,
-                is_error=outcome.is_error,
-            )
-
     # -- results ------------------------------------------------------------
-
-    @staticmethod
-    def _assistant_message(result: ChatResult) -> dict[str, Any]:
-        message = result.to_message()
-        if result.reasoning:
-            message["reasoning_content"] = result.reasoning
-        return message
 
     def _finish(self, text: str, output: Any, reason: StopReason, model: str) -> RunResult[Any]:
         return RunResult(
@@ -414,14 +327,3 @@ class Turn:
             cost=self._costs.total,
             request_ids=list(self._request_ids),
         )
-
-
-def _has_broken_calls(result: ChatResult) -> bool:
-    for call in result.tool_calls:
-        if not call.name:
-            return True
-        try:
-            json.loads(call.arguments)
-        except ValueError:
-            return True
-    return False

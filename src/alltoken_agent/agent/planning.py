@@ -1,11 +1,16 @@
-"""Choices made before a turn's requests: ``auto:`` models and context lengths."""
+"""Choices made before a turn's requests: MCP tools, ``auto:`` models, context lengths."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from alltoken_agent.agent.builtin_tools import web_search
 from alltoken_agent.agent.events import AgentEvent, ModelChosenEvent
+from alltoken_agent.agent.mcp_client import MCPTools
+from alltoken_agent.agent.request_options import RequestOptions
+from alltoken_agent.agent.turn_settings import TurnSettings
 from alltoken_agent.catalog import Catalog, Requirements, is_auto
 from alltoken_agent.errors import GatewayError
 from alltoken_agent.gateway import Gateway
@@ -65,3 +70,42 @@ class ContextLengths:
                     entries = []  # unknown: send as is, and the gateway will say
                 self._catalog = {e.id: e.context_length for e in entries if e.context_length}
         return self._catalog.get(model)
+
+
+@dataclass(frozen=True)
+class Prelude:
+    """What runs before a turn's first request; fills in the turn's settings."""
+
+    gateway: Gateway
+    options: RequestOptions
+    mcp: MCPTools | None
+    lengths: ContextLengths
+
+    async def __call__(self, settings: TurnSettings, content: Any) -> list[AgentEvent]:
+        """MCP tools, ``auto:`` models and context lengths; returns the events to emit."""
+        options = self.options
+        if self.mcp is not None:
+            reserved = [t.name for t in options.tools]
+            if options.enable_search:
+                reserved.append(web_search.name)
+            mcp_tools = await self.mcp.tools(reserved=reserved)
+            own = settings.tools_for
+            settings.tools_for = lambda model: [*own(model), *mcp_tools]
+        needs = Requirements(
+            # web_search falls back to a tool, so searching needs tool calling.
+            tools=bool(options.tools) or self.mcp is not None or options.enable_search,
+            vision=has_image(content),
+            # Native search where the catalog lists it; the web_search tool stands in
+            # only when no such model exists (then the choice fails with that reason).
+            search=options.enable_search,
+            structured_output=settings.output is not None,
+            reasoning=options.thinking,
+        )
+        models, events = await resolve_auto_models(self.gateway, settings.models, needs)
+        settings.models = models
+        settings.context_limits = self.lengths.known(models)
+        settings.context_lookup = self.lengths.from_catalog
+        notice = options.search_notice(models[0])
+        if notice is not None:
+            events.append(notice)
+        return events

@@ -37,11 +37,6 @@ def tool_call_part(call_id: str | None, name: str | None, arguments: Any) -> dic
     return {"type": "tool_call", "id": call_id, "name": name, "arguments": arguments}
 
 
-def user_message(content: Any) -> dict[str, Any]:
-    """The user's message of a run as a GenAI input message."""
-    return _message({"role": "user", "content": content})
-
-
 def system_instructions(text: str) -> list[dict[str, Any]]:
     """An agent's instructions as GenAI system instructions."""
     return [_text(text)]

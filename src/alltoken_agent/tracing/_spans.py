@@ -130,7 +130,7 @@ class Instrumentation:
 
     # -- the run --------------------------------------------------------------
 
-    def _on_user(self, message: Any) -> None:
+    def _on_user(self, message: dict[str, Any]) -> None:
         if self._run is not None:
             # The last run never reached its answer or error: cancelled, or its
             # stream abandoned part-way (neither emits an event).
@@ -153,7 +153,7 @@ class Instrumentation:
             if history and history[0].get("role") == "system":
                 instructions = content.system_instructions(str(history[0].get("content") or ""))
                 attributes[attr.SYSTEM_INSTRUCTIONS] = self._json(instructions)
-            attributes[attr.INPUT_MESSAGES] = self._json([content.user_message(message)])
+            attributes[attr.INPUT_MESSAGES] = self._json(content.input_messages([message]))
         span = self._tracer.start_span(
             name,
             context=_parent_context(self.agent.id),
@@ -162,13 +162,13 @@ class Instrumentation:
         )
         self._run = RunState(span=span, context=trace.set_span_in_context(span))
 
-    def _on_assistant(self, text: str) -> None:
+    def _on_assistant(self, message: dict[str, Any]) -> None:
         run = self._run
         if run is None:
             return
         self._flush(run)
         if self.capture_content:
-            reply = content.output_message(text, (), run.finish_reason)
+            reply = content.output_message(message.get("content") or "", (), run.finish_reason)
             run.span.set_attribute(attr.OUTPUT_MESSAGES, self._json([reply]))
         self._end_run()
 

@@ -21,7 +21,6 @@ from alltoken_agent.agent import (
     StreamEndEvent,
     StreamStartEvent,
     ThinkingEndEvent,
-    ThinkingStartEvent,
     ToolApprovalEvent,
     ToolCallEvent,
     ToolResultEvent,
@@ -56,14 +55,18 @@ class AssistantTurn(Vertical):
             await self._end_answer()
             if event.model != self.border_title:
                 self.border_title = event.model
-        elif isinstance(event, ThinkingStartEvent):
-            await self._start_reasoning()
         elif isinstance(event, ReasoningDeltaEvent):
+            # Made by the first delta, not by thinking:start, which fires on every request
+            # with thinking on: a step without reasoning shows no empty block.
             (self._reasoning or await self._start_reasoning()).append(event.delta)
         elif isinstance(event, ThinkingEndEvent) and self._reasoning is not None:
             self._reasoning.finish(event.reasoning)
             self._reasoning = None
         elif isinstance(event, StreamDeltaEvent):
+            if self._reasoning is not None:
+                # The answer has begun, so the reasoning is over; its title stops saying so.
+                self._reasoning.finish(self._reasoning.text)
+                self._reasoning = None
             await self._write(event.delta)
         elif isinstance(event, StreamEndEvent):
             await self._end_answer()

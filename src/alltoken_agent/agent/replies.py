@@ -1,0 +1,51 @@
+"""A model reply as the loop sees it: its events, its history message, its health."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from alltoken_agent.agent.events import (
+    AgentEvent,
+    ReasoningDeltaEvent,
+    StreamDeltaEvent,
+    StreamEndEvent,
+    ThinkingEndEvent,
+)
+from alltoken_agent.gateway import ChatResult
+
+
+def replay(result: ChatResult, *, thinking: bool) -> list[AgentEvent]:
+    """The events of a non-streamed reply, as if it had streamed in one piece.
+
+    ``thinking:start`` is not among them: it goes out before the request.
+    """
+    events: list[AgentEvent] = []
+    if result.reasoning:
+        events.append(ReasoningDeltaEvent(delta=result.reasoning, accumulated=result.reasoning))
+    if result.text:
+        events.append(StreamDeltaEvent(delta=result.text, accumulated=result.text))
+    if thinking:
+        events.append(ThinkingEndEvent(reasoning=result.reasoning))
+    events.append(StreamEndEvent(text=result.text, finish_reason=result.finish_reason))
+    return events
+
+
+def assistant_message(result: ChatResult) -> dict[str, Any]:
+    """The reply as a history message; reasoning kept for families that want it back."""
+    message = result.to_message()
+    if result.reasoning:
+        message["reasoning_content"] = result.reasoning
+    return message
+
+
+def has_broken_calls(result: ChatResult) -> bool:
+    """Whether a tool call came back without a name or with arguments that are not JSON."""
+    for call in result.tool_calls:
+        if not call.name:
+            return True
+        try:
+            json.loads(call.arguments)
+        except ValueError:
+            return True
+    return False

@@ -1,0 +1,138 @@
+"""What passes between the model and a tool: JSON arguments in, a tool message out.
+
+Arguments are parsed strictly (one JSON object, blank meaning ``{}``); return values
+are rendered as the tool message content; failures become ``Error: ...`` outcomes
+written for the model to read and recover from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import pydantic
+
+from alltoken_agent.agent._function_schema import InvalidArgumentsError
+from alltoken_agent.errors import ToolError
+
+ERROR_PREFIX: Final = "Error: "
+"""Starts the content of every error outcome, so models recognise a failed call."""
+
+
+class ModelRetry(ToolError):
+    """Raised by a tool to make the model try again; the message reaches the model verbatim.
+
+    Example:
+        ```python
+        @tool
+        def lookup(user_id: int) -> str:
+            if user_id not in USERS:
+                raise ModelRetry(f"no user {user_id}; call list_users for valid ids")
+            return USERS[user_id]
+        ```
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+        """What the model is told."""
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    """The result of one tool call, as it goes back to the model."""
+
+    content: str
+    """The tool message content; starts with `Error: ` when `is_error`."""
+    is_error: bool
+    """Whether the call failed (bad arguments, timeout, retry request or crash)."""
+    arguments: Any
+    """The parsed arguments dict when the JSON parsed, else the raw text as received."""
+
+
+def serialize_result(value: Any) -> str:
+    """Render a tool's return value as the tool message content.
+
+    Strings pass unchanged; pydantic models use `model_dump_json()`; dataclasses,
+    dicts, lists and other values become JSON (non-ASCII kept, unknown types via `str`);
+    None is `null`.
+
+    Raises:
+        ValueError: The value cannot be made JSON, e.g. it contains itself.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, pydantic.BaseModel):
+        return value.model_dump_json()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    return json.dumps(value, default=_json_default, ensure_ascii=False)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, pydantic.BaseModel):
+        return value.model_dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    return str(value)
+
+
+def error_outcome(message: str, arguments: Any) -> ToolOutcome:
+    """An error outcome: ``message`` after the ``Error: `` prefix models recognise."""
+    return ToolOutcome(content=ERROR_PREFIX + message, is_error=True, arguments=arguments)
+
+
+def describe_failure(name: str, exc: BaseException) -> str:
+    """What the model reads about a tool that raised ``exc``."""
+    if isinstance(exc, ToolError):
+        # ModelRetry and every ToolError (CalculationError, UnknownTimezoneError, ...) are
+        # written for the model, so their text goes through untouched.
+        return str(exc) or f"tool {name} failed"
+    detail = str(exc)
+    kind = type(exc).__name__
+    return f"tool {name} failed: {kind}: {detail}" if detail else f"tool {name} failed: {kind}"
+
+
+def parse_tool_arguments(arguments: str | Mapping[str, Any]) -> dict[str, Any]:
+    """The model's arguments as a dict; blank text counts as ``{}``.
+
+    Raises:
+        InvalidArgumentsError: Not JSON, or JSON that is not an object; the message
+            tells the model what to send instead.
+    """
+    if isinstance(arguments, Mapping):
+        return dict(arguments)
+    if not isinstance(arguments, str):
+        raise InvalidArgumentsError(
+            f"arguments must be JSON text, not {type(arguments).__name__}; send one JSON object"
+        )
+    if not arguments.strip():
+        return {}
+    try:
+        parsed = json.loads(arguments)
+    except json.JSONDecodeError as exc:
+        raise InvalidArgumentsError(
+            f"arguments are not valid JSON: {exc}; send one JSON object"
+        ) from None
+    if not isinstance(parsed, dict):
+        raise InvalidArgumentsError(
+            f"arguments must be a JSON object, not {_json_kind(parsed)}; send one JSON object"
+        )
+    return parsed
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "null"
