@@ -56,6 +56,10 @@ def _id(data: Mapping[str, Any]) -> str | None:
 ALLTOKEN_ROUTE = Route(
     create_path="videos/generations",
     task_id=_id,
+    # gateway-api.md marks Idempotency-Key on /videos/generations as unspecified (N8N
+    # sends one; effect unknown). We send it and retry a dropped submit as the image
+    # route does, since the issue asks that a retried submit never pays twice; if the
+    # gateway ignored the key, such a retry could be billed twice.
     idempotent=True,
     poll_path="videos/generations/{task_id}",
 )
