@@ -269,7 +269,7 @@ def test_daily_budget_from_config_stops_with_exit_7(isolated_environment: Path) 
 
     first = run_cli("chat", "--offline", "--tools", "none", "hi")
     assert first.exit_code == 0
-    spent = jsonlib.loads(run_cli("usage", "--json").stdout)["totals"]["cost"]
+    spent = jsonlib.loads(run_cli("usage", "--simulated", "--json").stdout)["totals"]["cost"]
     write_config(isolated_environment, f'[budget]\ndaily_usd = "{spent}"\n')
     second = run_cli("chat", "--offline", "--tools", "none", "hi again")
     assert second.exit_code == 7
@@ -304,5 +304,5 @@ def test_a_closed_stdout_pipe_exits_quietly_and_still_records_the_request() -> N
         os.close(write_end)
     assert process.returncode == 1
     assert process.stderr == ""  # no "could not record the usage", no traceback
-    report = jsonlib.loads(run_cli("usage", "--json").stdout)
+    report = jsonlib.loads(run_cli("usage", "--simulated", "--json").stdout)
     assert report["totals"]["requests"] == 1

@@ -148,10 +148,35 @@ def test_image_and_video_commands_land_in_the_ledger_at_catalog_prices(
     for kind in ("image", "video"):
         result = run_cli(kind, "--offline", "a red ball", "-o", str(tmp_path))
         assert result.exit_code == 0, result.stderr
-    document = json.loads(run_cli("usage", "--json", "--since", "1h").stdout)
+    document = json.loads(run_cli("usage", "--simulated", "--json", "--since", "1h").stdout)
     rows = {row["key"]: row for row in document["rows"]}
     assert rows["gpt-image-2"]["requests"] == 1 and rows["seedance-1.5-pro"]["requests"] == 1
     # The simulator's catalog: gpt-image-2 at 0.04 per image, seedance-1.5-pro at 0.05 a
     # second for its default 5 s.
     assert Decimal(rows["gpt-image-2"]["cost"]) == Decimal("0.04")
     assert Decimal(rows["seedance-1.5-pro"]["cost"]) == Decimal("0.25")
+
+
+def test_offline_runs_are_kept_apart_from_the_real_report(recorded: None, tmp_path: Path) -> None:
+    usage_file = tmp_path / "run.json"
+    chat = run_cli("chat", "--offline", "--tools", "none", "--usage-file", str(usage_file), "hi")
+    assert chat.exit_code == 0, chat.stderr
+    assert json.loads(usage_file.read_text())["simulated"] is True
+
+    real = run_cli("usage")
+    assert real.exit_code == 0, real.stderr
+    total = next(line for line in real.stdout.splitlines() if line.startswith("Total"))
+    assert total.split()[1] == "3"  # the same three real requests as before the offline run
+    assert "1 offline request to the simulator in this period not shown" in real.stderr
+    assert "--simulated" in real.stderr
+
+    offline = run_cli("usage", "--simulated")
+    assert offline.exit_code == 0, offline.stderr
+    assert offline.stdout.startswith("Simulated usage (offline runs, costs made up) since ")
+    total = next(line for line in offline.stdout.splitlines() if line.startswith("Total"))
+    assert total.split()[1] == "1" and offline.stderr == ""
+
+    document = json.loads(run_cli("usage", "--simulated", "--json").stdout)
+    assert document["simulated"] is True and document["totals"]["requests"] == 1
+    # Machine-readable output carries no hint: stderr stays clean for scripts.
+    assert run_cli("usage", "--json").stderr == ""

@@ -45,7 +45,7 @@ def serve_in_thread(make_gateway: Callable[[], Gateway]) -> Iterator[RunningServ
     async def main() -> None:
         gateway = make_gateway()
         store = Store()
-        ledger = Ledger(store)
+        ledger = Ledger(store, simulated=gateway.simulated)
         gateway.add_observer(ledger.observer)
         running.gateway, running.store = gateway, store
         stop = asyncio.Event()

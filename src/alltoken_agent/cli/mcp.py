@@ -131,8 +131,8 @@ async def _serve(
     config = load_user_config()
     store = Store()
     try:
-        ledger = Ledger(store)
         async with open_gateway(options) as gateway:
+            ledger = Ledger(store, simulated=gateway.simulated)
             gateway.add_observer(ledger.observer)
             server = build_server(
                 gateway,

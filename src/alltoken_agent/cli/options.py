@@ -93,12 +93,15 @@ async def observing_ledger(gateway: Gateway, store: Store, config: Config) -> Le
     """A ledger of every request ``gateway`` makes, priced from its catalog.
 
     What ``usage`` reports and the config's ``[budget]`` is checked against; the
-    config's ``[prices]`` win over the catalog's.
+    config's ``[prices]`` win over the catalog's. An offline gateway's ledger is the
+    simulator's book, so made-up costs never count toward a real budget.
     """
     from alltoken_agent.catalog import Catalog
     from alltoken_agent.ledger import Ledger
 
-    ledger = Ledger(store, await Catalog(gateway).prices(config.prices))
+    ledger = Ledger(
+        store, await Catalog(gateway).prices(config.prices), simulated=gateway.simulated
+    )
     gateway.add_observer(ledger.observer)
     return ledger
 

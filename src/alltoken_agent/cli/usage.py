@@ -52,29 +52,52 @@ def usage(
         bool, typer.Option("--json", help="Print the report as one JSON document.")
     ] = False,
     csv_output: Annotated[bool, typer.Option("--csv", help="Print the report as CSV.")] = False,
+    simulated: Annotated[
+        bool,
+        typer.Option(
+            "--simulated",
+            help="Report the offline runs (made against the built-in simulator) instead of "
+            "the real requests; their costs are made up and never count toward a budget.",
+        ),
+    ] = False,
 ) -> None:
     """Show the tokens and cost of the requests recorded locally, with totals.
 
     Reads the local ledger only; no gateway is contacted. Costs come from the
     gateway's own report when it sent one, else from catalog prices (estimated);
     requests with neither are counted as "unknown cost" and left out of the totals.
+    Offline runs are kept apart: see them with --simulated.
 
     \b
     Examples:
       alltoken-agent usage
       alltoken-agent usage --since 24h --by session
       alltoken-agent usage --since 2026-11-01 --by day --csv > november.csv
+      alltoken-agent usage --simulated
     """
     writer = EventWriter(enabled=False)
 
     async def main() -> None:
-        _usage(since, by, session, json_output=json_output, csv_output=csv_output)
+        _usage(
+            since,
+            by,
+            session,
+            json_output=json_output,
+            csv_output=csv_output,
+            simulated=simulated,
+        )
 
     run_command(main, writer)
 
 
 def _usage(
-    since_text: str, by: str, session: str | None, *, json_output: bool, csv_output: bool
+    since_text: str,
+    by: str,
+    session: str | None,
+    *,
+    json_output: bool,
+    csv_output: bool,
+    simulated: bool,
 ) -> None:
     from alltoken_agent.ledger import Ledger, parse_since
     from alltoken_agent.store import Store
@@ -87,10 +110,14 @@ def _usage(
     except UserError as error:
         raise UserError(f"--since: {error}") from None
     with Store() as store:
-        ledger = Ledger(store)
+        ledger = Ledger(store, simulated=simulated)
         report = ledger.report(since, key, session=session)
         tty = sys.stdout.isatty() and not (json_output or csv_output)
         daily = ledger.report(since, "day", session=session) if tty else None
+        hidden = 0
+        if not simulated and not (json_output or csv_output):
+            offline = Ledger(store, simulated=True).spent(since=since, session=session)
+            hidden = offline.requests
     if json_output:
         document = report.to_dict()
         document["session"] = session
@@ -106,6 +133,13 @@ def _usage(
         render_rich(report, rich_console(), daily=daily)
     else:
         sys.stdout.write(render_plain(report))
+    if hidden:
+        noun = "request" if hidden == 1 else "requests"
+        print(
+            f"{hidden:,} offline {noun} to the simulator in this period not shown; "
+            "see them with --simulated.",
+            file=sys.stderr,
+        )
 
 
 def _report_key(by: str) -> ReportBy:
@@ -139,7 +173,8 @@ def unknown_note(report: UsageReport) -> str | None:
 
 def _title(report: UsageReport) -> str:
     since = "all time" if report.since is None else f"since {_moment(report.since)}"
-    return f"Usage {since}, by {report.by}"
+    what = "Simulated usage (offline runs, costs made up)" if report.simulated else "Usage"
+    return f"{what} {since}, by {report.by}"
 
 
 def _moment(moment: datetime) -> str:

@@ -103,6 +103,7 @@ class Gateway:
         self.on_retry = on_retry
         self._timeouts = build_timeouts(timeout, cfg.timeouts)
         self._simulator: SimulatorServer | None = None
+        self._simulated = False
         self._observers: list[Observer] = []
         self.store = store
         """The media job journal's store (opened on first media use when None)."""
@@ -140,12 +141,21 @@ class Gateway:
             server.stop()
             raise
         gateway._simulator = server
+        gateway._simulated = True
         return gateway
 
     @property
     def offline_simulator(self) -> SimulatorServer | None:
         """The in-process simulator when this gateway was made by ``offline()``."""
         return self._simulator
+
+    @property
+    def simulated(self) -> bool:
+        """Whether this gateway talks to its own offline simulator (made by ``offline()``).
+
+        Its requests' records say so, and ledgers keep them apart from real spend.
+        """
+        return self._simulated
 
     def __repr__(self) -> str:
         return f"Gateway(provider={self.provider.name!r}, base_url={self.base_url!r})"
@@ -186,7 +196,14 @@ class Gateway:
         takes a ``ChatResult``-like object (``usage``, ``cost``, ``request_id``) or
         the error, and extra ``RequestRecord`` fields (media jobs pass ``extra``).
         """
-        return start_record(self._observers, self.provider.name, kind, model, stream=stream)
+        return start_record(
+            self._observers,
+            self.provider.name,
+            kind,
+            model,
+            stream=stream,
+            simulated=self._simulated,
+        )
 
     def redact(self, text: str) -> str:
         """Mask this gateway's key (and key-shaped tokens) in ``text``."""

@@ -53,6 +53,8 @@ class RequestRecord:
     tags: Mapping[str, str] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Kind-specific facts (a media job's id, image count, video seconds)."""
+    simulated: bool = False
+    """Made against the offline simulator (``Gateway.offline()``): its cost is not money."""
 
 
 Observer = Callable[[RequestRecord], None]
@@ -103,6 +105,7 @@ def start_record(
     model: str | None,
     *,
     stream: bool = False,
+    simulated: bool = False,
 ) -> Callable[..., None] | None:
     """Start timing a request for ``observers``; see ``Gateway.observe``."""
     if not observers:
@@ -138,6 +141,7 @@ def start_record(
             or (error.request_id if error is not None else None),
             attempts=error.attempts if error is not None else 1,
             tags=tags,
+            simulated=simulated,
             **fields,
         )
         notify(observers, record)

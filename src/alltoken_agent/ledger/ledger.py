@@ -82,6 +82,8 @@ class UsageReport:
     since: datetime | None = None
     until: datetime | None = None
     currency: str = "USD"
+    simulated: bool = False
+    """A report on offline runs: the costs are the simulator's, not money."""
 
     def to_dict(self) -> dict[str, Any]:
         """The report as one JSON-ready document."""
@@ -90,6 +92,7 @@ class UsageReport:
             "since": None if self.since is None else self.since.isoformat(),
             "until": None if self.until is None else self.until.isoformat(),
             "currency": self.currency,
+            "simulated": self.simulated,
             "rows": [row.to_dict() for row in self.rows],
             "totals": self.totals.to_dict(),
         }
@@ -145,19 +148,30 @@ class Ledger:
     Ownership follows the store: ``owner=None`` means local use (rows without an
     owner), not every owner; ``session=None`` means every session.
 
+    Offline runs share the store with real ones, so a ledger reads one of two books:
+    real requests, or (``simulated=True``) those made against the offline simulator,
+    whose costs are made up. Each record goes to the book it says it belongs to; the
+    queries, and so budgets and reports, read only this ledger's book.
+
     Args:
         store: The open store to write to; the ledger does not close it.
         prices: Model prices for estimates; None records only gateway-reported costs.
             May be replaced later (``ledger.prices = ...``) once a catalog is loaded.
+        simulated: Read the simulator's book instead of the real one; pass
+            ``gateway.simulated`` for a ledger that follows a gateway.
     """
 
-    def __init__(self, store: Store, prices: PriceLookup | None = None) -> None:
+    def __init__(
+        self, store: Store, prices: PriceLookup | None = None, *, simulated: bool = False
+    ) -> None:
         self.store = store
         self.prices = prices
+        self.simulated = simulated
         self._usage = UsageRepository.of(store)
 
     def __repr__(self) -> str:
-        return f"Ledger(store={self.store!r})"
+        book = ", simulated=True" if self.simulated else ""
+        return f"Ledger(store={self.store!r}{book})"
 
     # -- recording -------------------------------------------------------------
 
@@ -211,6 +225,7 @@ class Ledger:
             status=record.status,
             attempts=record.attempts,
             extra=_json_object(record.extra),
+            simulated=record.simulated,
         )
 
     # -- queries ---------------------------------------------------------------
@@ -224,7 +239,7 @@ class Ledger:
         owner: str | None = None,
     ) -> Spend:
         """What the matching requests cost (``since`` inclusive, ``until`` exclusive)."""
-        query = _query(since=since, until=until, session=session, owner=owner)
+        query = self._query(since=since, until=until, session=session, owner=owner)
         return _spend(self._usage.cost_facts(query))
 
     def today_spent(self, owner: str | None = None) -> Spend:
@@ -243,7 +258,7 @@ class Ledger:
         limit: int | None = None,
     ) -> list[UsageRow]:
         """The matching requests, oldest first unless ``newest_first``, at most ``limit``."""
-        query = _query(since=since, until=until, session=session, owner=owner, model=model)
+        query = self._query(since=since, until=until, session=session, owner=owner, model=model)
         return self._usage.rows(query, newest_first=newest_first, limit=limit)
 
     def report(
@@ -265,7 +280,7 @@ class Ledger:
         if by not in _KEYS:
             raise UserError(f"cannot group usage by {by!r}; use one of {', '.join(REPORT_KEYS)}")
         key_of = _KEYS[by]
-        query = _query(since=since, until=until, session=session, owner=owner)
+        query = self._query(since=since, until=until, session=session, owner=owner)
         groups: dict[str | None, _Tally] = {}
         totals = _Tally()
         for facts in self._usage.cost_facts(query):
@@ -276,21 +291,35 @@ class Ledger:
             rows.sort(key=lambda row: row.key or "")
         else:
             rows.sort(key=lambda row: (-row.cost, -row.requests, row.key or ""))
-        return UsageReport(by, tuple(rows), totals.row(None), since=since, until=until)
+        return UsageReport(
+            by,
+            tuple(rows),
+            totals.row(None),
+            since=since,
+            until=until,
+            simulated=self.simulated,
+        )
 
-
-def _query(
-    *,
-    since: datetime | None,
-    until: datetime | None,
-    session: str | None,
-    owner: str | None,
-    model: str | None = None,
-) -> UsageQuery:
-    for name, moment in (("since", since), ("until", until)):
-        if moment is not None and moment.tzinfo is None:
-            raise UserError(f"{name} must be an aware datetime (give it a timezone), not naive")
-    return UsageQuery(since=since, until=until, session=session, owner=owner, model=model)
+    def _query(
+        self,
+        *,
+        since: datetime | None,
+        until: datetime | None,
+        session: str | None,
+        owner: str | None,
+        model: str | None = None,
+    ) -> UsageQuery:
+        for name, moment in (("since", since), ("until", until)):
+            if moment is not None and moment.tzinfo is None:
+                raise UserError(f"{name} must be an aware datetime (give it a timezone), not naive")
+        return UsageQuery(
+            since=since,
+            until=until,
+            session=session,
+            owner=owner,
+            model=model,
+            simulated=self.simulated,
+        )
 
 
 def _spend(facts: Iterable[CostFacts]) -> Spend:

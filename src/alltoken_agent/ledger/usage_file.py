@@ -6,6 +6,7 @@
   "status": "ok",
   "error": null,
   "currency": "USD",
+  "simulated": false,
   "totals": {"requests": 2, "prompt_tokens": 40, "completion_tokens": 31,
              "reasoning_tokens": 0, "cached_tokens": 0, "total_tokens": 71,
              "cost": "0.0000523000", "cost_source": "gateway",
@@ -18,8 +19,9 @@
 ``totals.cost`` sums the requests whose cost is known, as an exact decimal string
 (null when no request's cost is known);
 ``cost_source`` is ``gateway``, ``estimated`` or ``unknown`` when every request agrees,
-``mixed`` when they do not, ``none`` without requests. The file is replaced atomically,
-so a reader never sees half of it.
+``mixed`` when they do not, ``none`` without requests. ``simulated`` is true when a
+request went to the offline simulator: its cost is made up, not money spent. The
+file is replaced atomically, so a reader never sees half of it.
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ def usage_report(
         "status": status,
         "error": None if error is None else dict(error),
         "currency": "USD",
+        "simulated": any(line["simulated"] for line in lines),
         "totals": totals,
         "requests": lines,
     }
@@ -146,6 +149,7 @@ def _line(item: RequestRecord | UsageRow, prices: PriceLookup | None) -> dict[st
         "cost": None if cost is None else format(cost, "f"),
         "cost_source": source,
         "currency": "USD",
+        "simulated": item.simulated,
         "extra": dict(item.extra),
     }
 

@@ -67,7 +67,7 @@ def build_server(
     deps = ToolDeps(
         gateway=gateway,
         store=store,
-        ledger=ledger or Ledger(store),
+        ledger=ledger or Ledger(store, simulated=gateway.simulated),
         config=config or Config(),
         media_dir=media_dir,
     )

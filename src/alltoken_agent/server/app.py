@@ -76,7 +76,7 @@ def create_app(
             "the gateway journals media jobs in another store than the server's: make it "
             "with Gateway(store=...) of the same Store, or without one"
         )
-    ledger = ledger or Ledger(store)
+    ledger = ledger or Ledger(store, simulated=gateway.simulated)
     keyring = Keyring(options.keys)
     limiter = RateLimiter(options.rate_limit_per_minute, options.rate_limit_burst)
     context = ServerContext(

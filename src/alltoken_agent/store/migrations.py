@@ -267,3 +267,16 @@ def m004_usage(conn: Connection) -> None:
         sa.Index("ix_usage_created_at", "created_at"),
     )
     table.create(conn)
+
+
+@migration
+def m005_usage_simulated(conn: Connection) -> None:
+    """Add ``usage.simulated``: the request went to the offline simulator, not to a gateway.
+
+    Offline runs share the store with real ones, and their made-up costs must not
+    count toward a real budget or a spend report. Rows already there were real.
+    """
+    table = conn.dialect.identifier_preparer.quote("usage")
+    conn.execute(
+        sa.text(f"ALTER TABLE {table} ADD COLUMN simulated BOOLEAN NOT NULL DEFAULT FALSE")
+    )

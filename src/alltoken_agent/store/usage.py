@@ -89,8 +89,9 @@ usage = sa.Table(
     sa.Column("status", sa.Integer()),
     sa.Column("attempts", sa.Integer(), nullable=False),
     sa.Column("extra", sa.JSON(), nullable=False),
+    sa.Column("simulated", sa.Boolean(), nullable=False, server_default=sa.false()),
 )
-"""Gateway requests (m004_usage): tokens, cost and outcome of each, with its session and owner.
+"""Gateway requests (m004_usage, m005_usage_simulated): tokens, cost, outcome, session, owner.
 
 Mirrors the migration; it belongs in :mod:`.schema` with the other tables and lives
 here only until that module is next edited.
@@ -131,6 +132,8 @@ class UsageRow:
     attempts: int = 1
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Kind-specific facts (a media job's id, image count, video seconds)."""
+    simulated: bool = False
+    """Made against the offline simulator: the cost is the simulator's, not money."""
     id: int | None = None
     """Assigned when stored; None on a row not yet written."""
 
@@ -156,7 +159,10 @@ class CostFacts(NamedTuple):
 
 @dataclass(frozen=True)
 class UsageQuery:
-    """Which rows to read. ``session``/``model`` None mean any; ``owner`` None means local."""
+    """Which rows to read. ``session``/``model`` None mean any; ``owner`` None means local.
+
+    Real and simulated rows are never read together: ``simulated`` picks one of them.
+    """
 
     since: datetime | None = None
     """Inclusive lower bound on ``created_at`` (aware)."""
@@ -165,12 +171,14 @@ class UsageQuery:
     session: str | None = None
     owner: str | None = None
     model: str | None = None
+    simulated: bool = False
 
     def condition(self) -> sa.ColumnElement[bool]:
         """The WHERE clause for these filters."""
         c = usage.c
         parts: list[sa.ColumnElement[bool]] = [
-            c.owner.is_(None) if self.owner is None else c.owner == self.owner
+            c.owner.is_(None) if self.owner is None else c.owner == self.owner,
+            c.simulated == self.simulated,
         ]
         if self.since is not None:
             parts.append(c.created_at >= self.since)
@@ -247,4 +255,5 @@ def _row(mapping: Mapping[Any, Any]) -> UsageRow:
     values = dict(mapping)
     values["extra"] = dict(values.get("extra") or {})
     values["stream"] = bool(values["stream"])
+    values["simulated"] = bool(values["simulated"])
     return UsageRow(**values)
