@@ -5,6 +5,7 @@ import re
 from decimal import Decimal
 
 import httpx
+import pytest
 
 from alltoken_agent.simulator import SimulatorServer
 
@@ -90,6 +91,17 @@ def test_streamed_text_is_labelled_and_deterministic(client: httpx.Client) -> No
     assert first == second
     assert first.startswith("[simulated minimax-m2.7] You said: Hello there, simulator.")
     assert "simulator" in first
+
+
+@pytest.mark.parametrize(
+    ("prompt", "echo"),
+    [("What can you do?", "You said: What can you do? This"), ("Hi", "You said: Hi. This")],
+)
+def test_the_echo_ends_the_sentence_once(client: httpx.Client, prompt: str, echo: str) -> None:
+    body = client.post(
+        "/chat/completions", json=chat(messages=[{"role": "user", "content": prompt}])
+    )
+    assert echo in body.json()["choices"][0]["message"]["content"]
 
 
 def test_non_stream_body_shape(client: httpx.Client) -> None:

@@ -174,6 +174,9 @@ def test_run_serves_in_the_foreground_until_ctrl_c() -> None:
     """`run()` blocks in the foreground, so it gets a process of its own here."""
     code = "from alltoken_agent.simulator import run; run('127.0.0.1', 0, 'tokenhub')"
     proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+    # Reading stderr blocks; a child that never prints its URL is killed, which ends the read.
+    watchdog = threading.Timer(60, proc.kill)
+    watchdog.start()
     try:
         assert proc.stderr is not None
         url = None
@@ -194,6 +197,7 @@ def test_run_serves_in_the_foreground_until_ctrl_c() -> None:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
     finally:
+        watchdog.cancel()
         if proc.poll() is None:
             proc.kill()
             proc.wait()

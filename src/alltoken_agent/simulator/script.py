@@ -126,8 +126,9 @@ def plan_reply(turn: Turn) -> Plan:
 def default_text(model: str, prompt: str) -> str:
     """Return the labelled default reply (rule 4)."""
     said = prompt[:60] or "(nothing)"
+    stop = "" if said.endswith((".", "?", "!")) else "."
     return (
-        f"[simulated {model}] You said: {said}. This reply comes from the offline "
+        f"[simulated {model}] You said: {said}{stop} This reply comes from the offline "
         "alltoken-agent simulator; it is deterministic and no real model was called."
     )
 
