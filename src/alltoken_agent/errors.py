@@ -90,6 +90,10 @@ class GatewayError(AllTokenAgentError):
         self.retry_after = retry_after
         self.attempts = 1
         """How many times the request was sent before giving up."""
+        self.maybe_delivered = False
+        """Whether a try may have reached the gateway with no answer back (a timeout, or a
+        connection broken after sending). Media submits track it: sending such a job
+        again could be billed twice."""
 
     def __str__(self) -> str:
         head = self.code if self.status is None else f"{self.code} (HTTP {self.status})"

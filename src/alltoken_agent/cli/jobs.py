@@ -158,22 +158,37 @@ def resume(
     base_url: BaseUrlOpt = None,
     offline: OfflineOpt = False,
     json_output: JsonOpt = False,
+    resubmit: Annotated[
+        bool,
+        typer.Option(
+            "--resubmit",
+            help="Send the job again although its first submit may have reached the "
+            "gateway (its answer was lost), so it may be billed twice. Needs JOB_ID.",
+        ),
+    ] = False,
 ) -> None:
     """Finish pending jobs: poll their tasks and save the results, never submitting twice.
 
     Without provider flags each job goes back to the provider and URL it was made on.
+    A job whose submit was sent but never answered is not sent again on its own (the
+    gateway may have taken and billed it), unless you pass --resubmit with its id.
 
     \b
     Examples:
       alltoken-agent jobs resume
       alltoken-agent jobs resume job_0123456789abcdef
       alltoken-agent jobs resume --base-url http://127.0.0.1:8765/v1 --json
+      alltoken-agent jobs resume job_0123456789abcdef --resubmit
     """
     flags = GatewayOptions(provider=provider, base_url=base_url, offline=offline)
     writer = EventWriter(enabled=json_output)
     display = JobDisplay(writer)
 
     async def main() -> int:
+        if resubmit and not job_id:
+            raise UserError(
+                "--resubmit needs a JOB_ID: it sends one job again that may already be billed"
+            )
         with _open_store() as store:
             records = [_find(store, job_id)] if job_id else store.media_jobs.unfinished()
             if not records:
@@ -185,14 +200,18 @@ def resume(
                 async with open_gateway(options) as gateway:
                     gateway.store = store
                     await observing_ledger(gateway, store, load_user_config())
-                    codes += await _resume_all(gateway, group, display, writer)
+                    codes += await _resume_all(gateway, group, display, writer, resubmit)
             return next((code for code in codes if code), 0)
 
     run_media_command(main, writer, display)
 
 
 async def _resume_all(
-    gateway: Gateway, records: list[MediaJobRecord], display: JobDisplay, writer: EventWriter
+    gateway: Gateway,
+    records: list[MediaJobRecord],
+    display: JobDisplay,
+    writer: EventWriter,
+    resubmit: bool,
 ) -> list[int]:
     from alltoken_agent.media import resume_job
 
@@ -201,7 +220,9 @@ async def _resume_all(
     async def one(record: MediaJobRecord) -> int:
         async with gate:
             try:
-                result = await resume_job(gateway, record.id, on_progress=display)
+                result = await resume_job(
+                    gateway, record.id, on_progress=display, resubmit=resubmit
+                )
             except Exception as error:
                 if len(records) == 1:
                     raise

@@ -168,6 +168,8 @@ class JobsAPI:
         record: MediaJobRecord,
         policy: PollPolicy | None,
         on_progress: ProgressCallback | None,
+        *,
+        resubmit: bool = False,
     ) -> Run:
         return Run(
             self.gateway,
@@ -175,6 +177,7 @@ class JobsAPI:
             record,
             policy=policy or self.default_policy(),
             on_progress=on_progress,
+            resubmit=resubmit,
         )
 
 

@@ -51,6 +51,9 @@ class Route:
     headers: Mapping[str, str] = field(default_factory=dict)
     idempotent: bool = False
     """Whether the gateway dedupes submits by ``Idempotency-Key`` (AllToken)."""
+    dedupe_seconds: float | None = None
+    """How long after a submit the gateway is known to dedupe a repeat of it by its key;
+    None when it is not known to (then a lost answer is never resent on its own)."""
     poll_path: str = ""
     """Poll URL with a ``{task_id}`` placeholder."""
     poll_params: Mapping[str, str] = field(default_factory=dict)
@@ -111,17 +114,21 @@ async def call(
     """Send one request with the gateway's retry policy; return the successful response.
 
     Raises:
-        GatewayError: The final failure (its ``attempts`` says how many tries were made).
+        GatewayError: The final failure (its ``attempts`` says how many tries were made,
+            ``maybe_delivered`` whether one may have reached the gateway unanswered).
             A non-idempotent request that may have been delivered is not retried, and
             raises ``GatewayConnectionError`` / ``GatewayTimeoutError`` saying so.
     """
     attempt = 0
+    delivered = False
     while True:
         error, maybe_sent = await _attempt(
             gateway, method, url, json, params, headers, auth, content
         )
         if isinstance(error, httpx.Response):
             return error
+        delivered = delivered or maybe_sent
+        error.maybe_delivered = delivered
         if maybe_sent and not idempotent:
             error.message += (
                 "; not retried: the request may have reached the gateway, which has no "

@@ -44,6 +44,7 @@ ALLTOKEN_ROUTE = Route(
     create_path="images/generations/async",
     task_id=lambda data: str(data["id"]) if data.get("id") else None,
     idempotent=True,
+    dedupe_seconds=60.0,  # §1.1: a 60-second dedupe window on image create
     poll_path="images/generations/{task_id}",
 )
 SYNC_ROUTE = Route(

@@ -182,21 +182,26 @@ class ImagesAPI(JobsAPI):
         on_progress: ProgressCallback | None = None,
         poll: PollPolicy | None = None,
         owner: str | None = None,
+        resubmit: bool = False,
     ) -> ImageResult:
         """Finish a journaled image job: poll its task (never submitting it twice).
 
-        A job never confirmed by the gateway is submitted again with the same
-        ``Idempotency-Key``, so AllToken dedupes it (within its 60 s window; TokenHub
-        has no such key, so there a resumed submit may be billed again). A finished
-        job returns its result; missing files are fetched again from the durable copy.
-        ``owner`` is the job's owner (None: local), as given to ``generate``.
+        A job the gateway never got is submitted now. One whose submit was sent but
+        whose answer was lost (a timeout, a dropped connection, a crash) may have been
+        taken and billed: it is sent again only while the gateway dedupes it by the
+        job's ``Idempotency-Key`` (AllToken, 60 s), else refused unless ``resubmit``.
+        A finished job returns its result; missing files are fetched again from the
+        durable copy. ``owner`` is the job's owner (None: local), as given to
+        ``generate``.
 
         Raises:
             UserError: No such image job of this owner in the journal.
-            MediaJobError: As for ``generate``; or the job had already failed.
+            MediaJobError: As for ``generate``; or the job had already failed; or
+                (code ``submit_unconfirmed``) its lost submit was not sent again.
         """
         record = await self._load(job_id, owner)
-        return await self._drive(self._run(record, poll, on_progress), fresh=False)
+        run = self._run(record, poll, on_progress, resubmit=resubmit)
+        return await self._drive(run, fresh=False)
 
     async def _drive(self, run: Run, *, fresh: bool) -> ImageResult:
         record = run.record

@@ -43,8 +43,11 @@ async def resume_job(
     on_progress: ProgressCallback | None = None,
     poll: PollPolicy | None = None,
     owner: str | None = None,
+    resubmit: bool = False,
 ) -> ImageResult | VideoResult:
     """Finish ``owner``'s journaled image or video job without submitting it twice.
+
+    ``resubmit`` sends again a submit whose answer was lost (see ``images.resume``).
 
     Raises:
         UserError: No such job, or it was made through another dialect.
@@ -53,7 +56,9 @@ async def resume_job(
     """
     record = await find_job(gateway, job_id, owner=owner)
     api = ImagesAPI(gateway) if record.kind == "image" else VideosAPI(gateway)
-    return await api.resume(record.id, on_progress=on_progress, poll=poll, owner=owner)
+    return await api.resume(
+        record.id, on_progress=on_progress, poll=poll, owner=owner, resubmit=resubmit
+    )
 
 
 async def pending_jobs(gateway: Gateway, *, owner: str | None = None) -> list[MediaJobRecord]:

@@ -41,9 +41,33 @@ _ENDINGS = {
 }
 
 
+_MARGIN = 10.0
+"""Seconds kept off a dedupe window, so a repeat lands inside it even on a slow link."""
+
+UNCONFIRMED = "submit_unconfirmed_at"
+"""The journal's ``result`` key for a submit sent whose answer never arrived (ISO time)."""
+
+
+def _confirmed(result: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in result.items() if name != UNCONFIRMED}
+
+
 def resume_hint(job_id: str) -> str:
     """The sentence telling a user how to finish a pending job."""
     return f"resume it with `alltoken-agent jobs resume {job_id}`"
+
+
+def _lost_submit_hint(job_id: str, route: Route) -> str:
+    resend = f"`alltoken-agent jobs resume {job_id} --resubmit`"
+    if route.dedupe_seconds is None:
+        return (
+            "the gateway may have taken (and billed) it, so look for it on the provider's "
+            f"dashboard before sending it again with {resend}"
+        )
+    return (
+        f"{resume_hint(job_id)} within {route.dedupe_seconds - _MARGIN:.0f} s, while the "
+        f"gateway still dedupes a repeat; later only with {resend}"
+    )
 
 
 class Run:
@@ -57,12 +81,15 @@ class Run:
         *,
         policy: PollPolicy,
         on_progress: ProgressCallback | None,
+        resubmit: bool = False,
     ) -> None:
         self.gateway = gateway
         self.journal = journal
         self.record = record
         self.policy = policy
         self.on_progress = on_progress
+        self.resubmit = resubmit
+        """Send again a submit whose answer was lost, though the gateway may have taken it."""
         self.started = time.monotonic()
         self._end = gateway.observe(record.kind, record.model)
 
@@ -101,11 +128,13 @@ class Run:
         if end is not None:
             end(result, error, extra={"job_id": self.record.id, **extra})
 
-    def pending_error(self, reason: str, cause: BaseException | None = None) -> MediaJobError:
+    def pending_error(
+        self, reason: str, cause: BaseException | None = None, *, hint: str | None = None
+    ) -> MediaJobError:
         """The error for a job left unfinished (``submitting`` or ``pending``: resumable)."""
         error = MediaJobError(
             f"{self.label} {reason}; it stays {self.record.status} in the journal: "
-            + resume_hint(self.record.id),
+            + (hint or resume_hint(self.record.id)),
             job_id=self.record.id,
             status=self.record.status,
             code=cause.code if isinstance(cause, GatewayError) else None,
@@ -167,7 +196,11 @@ class Run:
             MediaJobError: The gateway refused the job (journaled ``failed``), or the
                 submit could not be confirmed (left ``submitting``, resumable).
         """
-        record = self.record
+        self._refuse_a_lost_submit(route)
+        # Journaled before sending: a crash or Ctrl-C during the submit leaves the job
+        # marked as possibly taken by the gateway, so a resume does not pay for it twice.
+        unconfirmed = {UNCONFIRMED: datetime.now(timezone.utc).isoformat()}
+        record = await self.update(result={**self.record.result, **unconfirmed})
         headers = dict(route.headers)
         key = record.idempotency_key if route.idempotent else None
         data: dict[str, Any]
@@ -192,12 +225,18 @@ class Run:
         except GatewayError as error:
             if refused(error):
                 raise await self._refuse(error) from error
-            raise self.pending_error(f"could not be submitted: {error}", error) from error
+            hint = None
+            if not error.maybe_delivered:  # no try reached the gateway: safe to send again
+                await self.update(result=_confirmed(self.record.result))
+            else:
+                hint = _lost_submit_hint(self.record.id, route)
+            reason = f"could not be submitted: {error}"
+            raise self.pending_error(reason, error, hint=hint) from error
         else:
             data = json_body(response)
             task_id = route.task_id(data)
             request_id = data.get("request_id") or response.headers.get("x-gateway-request-id")
-        result = {**record.result, "request_id": request_id}
+        result = {**_confirmed(self.record.result), "request_id": request_id}
         await self.update(
             status="pending",
             task_id=task_id,
@@ -214,6 +253,28 @@ class Run:
             )
         )
         return data
+
+    def _refuse_a_lost_submit(self, route: Route) -> None:
+        """Stop before sending again a submit the gateway may have taken (and billed).
+
+        A repeat is safe only within the window the gateway is known to dedupe it by
+        the job's key (AllToken images: 60 s), or when the caller says to resend.
+        """
+        sent = self.record.result.get(UNCONFIRMED)
+        if sent is None or self.resubmit:
+            return
+        age = (datetime.now(timezone.utc) - datetime.fromisoformat(sent)).total_seconds()
+        if route.dedupe_seconds is not None and age < route.dedupe_seconds - _MARGIN:
+            return
+        raise MediaJobError(
+            f"{self.label} was sent at {sent} but its answer was lost, so the gateway may "
+            "have taken and billed it; sending it again could be billed twice. Look for it "
+            "on the provider's dashboard, or send it again anyway with "
+            f"`alltoken-agent jobs resume {self.record.id} --resubmit`",
+            job_id=self.record.id,
+            status=self.record.status,
+            code="submit_unconfirmed",
+        )
 
     async def _refuse(self, error: GatewayError) -> MediaJobError:
         return await self.fail("failed", f"was refused: {error}", code=error.code, cause=error)

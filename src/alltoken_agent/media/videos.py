@@ -198,10 +198,12 @@ class VideosAPI(JobsAPI):
         on_progress: ProgressCallback | None = None,
         poll: PollPolicy | None = None,
         owner: str | None = None,
+        resubmit: bool = False,
     ) -> VideoResult:
         """Finish a journaled video job without submitting it twice (see ``images.resume``)."""
         record = await self._load(job_id, owner)
-        return await self._drive(self._run(record, poll, on_progress), fresh=False)
+        run = self._run(record, poll, on_progress, resubmit=resubmit)
+        return await self._drive(run, fresh=False)
 
     async def get(
         self, task_id: str, *, model: str | None = None, owner: str | None = None

@@ -160,6 +160,14 @@ class MediaJobs:
                 except MediaJobError as error:
                     if error.status in FINISHED or not await self._unfinished(record):
                         return  # the journal says how it ended
+                    if error.code == "submit_unconfirmed":
+                        # Only a person can tell whether the gateway took it: never resend.
+                        logger.warning(
+                            "media job %s stays submitting: %s",
+                            record.id,
+                            self.gateway.redact(str(error)),
+                        )
+                        return
                     logger.warning(
                         "media job %s is still unfinished (%s); trying again in %.0f s",
                         record.id,
