@@ -105,3 +105,5 @@ def test_jobs_resume_refuses_then_resubmits_when_told(th_sim: Any, tmp_path: Pat
     again = run_cli("jobs", "resume", job.id, "--resubmit", *flags, env=env)
     assert again.exit_code == 0, again.stderr
     assert (tmp_path / "crane.png").exists() and th_sim.state.media.charges == {"image": 2}
+    outputs = [r.stdout + r.stderr for r in (first, refused, needs_id, again)]
+    assert not [text for text in outputs if TEST_KEY in text]

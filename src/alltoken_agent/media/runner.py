@@ -57,8 +57,12 @@ def resume_hint(job_id: str) -> str:
     return f"resume it with `alltoken-agent jobs resume {job_id}`"
 
 
+def _resend(job_id: str) -> str:
+    return f"`alltoken-agent jobs resume {job_id} --resubmit`"
+
+
 def _lost_submit_hint(job_id: str, route: Route) -> str:
-    resend = f"`alltoken-agent jobs resume {job_id} --resubmit`"
+    resend = _resend(job_id)
     if route.dedupe_seconds is None:
         return (
             "the gateway may have taken (and billed) it, so look for it on the provider's "
@@ -269,8 +273,7 @@ class Run:
         raise MediaJobError(
             f"{self.label} was sent at {sent} but its answer was lost, so the gateway may "
             "have taken and billed it; sending it again could be billed twice. Look for it "
-            "on the provider's dashboard, or send it again anyway with "
-            f"`alltoken-agent jobs resume {self.record.id} --resubmit`",
+            f"on the provider's dashboard, or send it again anyway with {_resend(self.record.id)}",
             job_id=self.record.id,
             status=self.record.status,
             code="submit_unconfirmed",
