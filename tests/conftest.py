@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import socket
 from collections.abc import Iterator
@@ -57,21 +59,58 @@ def isolated_environment(
     yield home
 
 
+@pytest.fixture(autouse=True)
+def no_invalid_requests(
+    request: pytest.FixtureRequest, isolated_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Fail a test whose code sent a request the simulator rejected as invalid.
+
+    Every simulator validates requests against AllToken's request models; the session
+    simulators and any started in the test record rejections in this process, and one
+    in a child process (a CLI run with --offline) appends them to the file named by the
+    environment. A test that sends bad requests on purpose says so with
+    `@pytest.mark.invalid_requests_expected`.
+    """
+    from alltoken_agent.simulator.validation import REJECTIONS, REJECTIONS_ENV
+
+    log = isolated_environment / "simulator-rejections.jsonl"
+    monkeypatch.setenv(REJECTIONS_ENV, str(log))
+    mark = REJECTIONS.mark()
+    yield
+    if request.node.get_closest_marker("invalid_requests_expected") is not None:
+        return
+    rejected = [f"{r.method} {r.path}: {r.message}" for r in REJECTIONS.since(mark)]
+    if log.exists():
+        for line in log.read_text(encoding="utf-8").splitlines():
+            child = json.loads(line)
+            if child.get("pid") != os.getpid():  # this process's are in REJECTIONS
+                rejected.append(f"{child['method']} {child['path']}: {child['message']}")
+    if rejected:
+        pytest.fail(
+            "the simulator rejected requests as invalid (mark the test "
+            "invalid_requests_expected if it sends them on purpose):\n" + "\n".join(rejected)
+        )
+
+
 @pytest.fixture(scope="session")
 def alltoken_sim() -> Iterator[Any]:
-    """The simulator in AllToken's dialect, served over loopback for the whole session."""
+    """The simulator in AllToken's dialect, served over loopback for the whole session.
+
+    It plays a real gateway (``identify=False``: no ``X-Simulator`` header), so what the
+    client spends on it is booked as real; tests of the label start their own.
+    """
     from alltoken_agent.simulator import SimulatorServer
 
-    with SimulatorServer("alltoken") as server:
+    with SimulatorServer("alltoken", identify=False) as server:
         yield server
 
 
 @pytest.fixture(scope="session")
 def tokenhub_sim() -> Iterator[Any]:
-    """The simulator in TokenHub's dialect."""
+    """The simulator in TokenHub's dialect, playing a real gateway like ``alltoken_sim``."""
     from alltoken_agent.simulator import SimulatorServer
 
-    with SimulatorServer("tokenhub") as server:
+    with SimulatorServer("tokenhub", identify=False) as server:
         yield server
 
 

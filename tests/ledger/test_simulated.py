@@ -3,20 +3,53 @@
 from __future__ import annotations
 
 import json
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from alltoken_agent import Gateway, request_tags
+import httpx
+import pytest
+
+from alltoken_agent import Gateway, PaymentRequiredError, request_tags
 from alltoken_agent.config import BudgetSettings
+from alltoken_agent.gateway._offline import SIMULATOR_HEADER, SIMULATOR_NAME, from_simulator
 from alltoken_agent.ledger import Budgets, Ledger, write_usage_report
+from alltoken_agent.media import PollPolicy
+from alltoken_agent.simulator import SimulatorServer
 from alltoken_agent.store import MIGRATIONS, Store
 from alltoken_agent.store.engine import Database
 from alltoken_agent.store.migrations import applied_migrations, migrate
 from alltoken_agent.store.usage import usage
-from tests.gateway.helpers import gateway_for, user
+from tests.cli.helpers import run_cli
+from tests.gateway.helpers import TEST_KEY, gateway_for, user
 from tests.ledger.helpers import gateway_cost, make_record
+
+FAST = PollPolicy(initial=0.01, interval=0.05, jitter=0.0, deadline=10.0)
+
+
+@pytest.fixture(scope="module")
+def simulator_process() -> Iterator[str]:
+    """`alltoken-agent simulator` as a user starts it, in its own process; its base URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "alltoken_agent", "simulator", "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        first = process.stderr.readline()
+        match = re.search(r"http://127\.0\.0\.1:\d+/v1", first)
+        assert match, first
+        yield match.group(0)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=15)
 
 
 def test_m005_adds_the_flag_to_an_older_store_whose_rows_stay_real(db_path: Path) -> None:
@@ -97,3 +130,98 @@ def test_the_usage_file_says_when_a_request_was_simulated(tmp_path: Path) -> Non
     assert document["simulated"] is True and document["requests"][0]["simulated"] is True
     write_usage_report(target, [make_record()], status="ok")
     assert json.loads(target.read_text())["simulated"] is False
+
+
+# -- a simulator reached by base URL (not Gateway.offline()) ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def labelled_sim() -> Iterator[Any]:
+    """A simulator as `alltoken-agent simulator` serves it: every reply labelled."""
+    with SimulatorServer("alltoken") as server:
+        yield server
+
+
+@pytest.fixture
+def standalone(labelled_sim: Any) -> Any:
+    labelled_sim.state.reset()
+    return labelled_sim
+
+
+async def test_a_simulator_reached_by_base_url_is_booked_as_simulated(
+    store: Store, standalone: Any
+) -> None:
+    real, offline = Ledger(store), Ledger(store, simulated=True)
+    async with gateway_for(standalone) as gateway:
+        assert not gateway.simulated  # nothing has answered yet
+        gateway.add_observer(real.observer)
+        result = await gateway.stream(user("hi"), model="gpt-5.4-nano").collect()
+        assert gateway.simulated  # the reply said who answered
+        await gateway.chat(user("again"), model="gpt-5.4-nano")
+    assert result.cost is not None and result.cost.amount > 0
+    assert real.rows() == [] and real.spent().total == Decimal(0)
+    rows = offline.rows()
+    assert [row.simulated for row in rows] == [True, True]
+    assert offline.spent().total >= result.cost.amount
+
+
+async def test_a_failed_request_to_the_simulator_is_booked_as_simulated(
+    store: Store, standalone: Any
+) -> None:
+    standalone.state.enqueue_faults(["402"])
+    real = Ledger(store)
+    async with gateway_for(standalone) as gateway:
+        gateway.add_observer(real.observer)
+        with pytest.raises(PaymentRequiredError):
+            await gateway.chat(user("hi"), model="gpt-5.4-nano")
+    assert real.rows() == []
+    (row,) = Ledger(store, simulated=True).rows()
+    assert row.outcome == "insufficient_balance" and row.simulated
+
+
+async def test_media_jobs_on_a_simulator_reached_by_base_url_are_booked_as_simulated(
+    store: Store, standalone: Any, tmp_path: Path
+) -> None:
+    standalone.state.media.image_seconds = 0.05
+    standalone.state.media.video_seconds = 0.1
+    real = Ledger(store)
+    async with gateway_for(standalone, store=store) as gateway:
+        gateway.add_observer(real.observer)
+        await gateway.images.generate("a fox", save_to=tmp_path, poll=FAST)
+        await gateway.videos.generate("a fox", duration=4, save_to=tmp_path, poll=FAST)
+    assert real.rows() == []
+    kinds = [(row.kind, row.simulated) for row in Ledger(store, simulated=True).rows()]
+    assert kinds == [("image", True), ("video", True)]
+
+
+def test_the_label_is_believed_only_from_this_machine() -> None:
+    """A remote gateway sending the label must not move real spend out of the real book.
+
+    No simulator binds a public address, so these replies are built by hand.
+    """
+    labelled = {SIMULATOR_HEADER: SIMULATOR_NAME}
+    for url, believed in [
+        ("http://127.0.0.1:8765/v1/chat/completions", True),
+        ("http://localhost:8765/v1/models", True),
+        ("http://[::1]:8765/v1/models", True),
+        ("https://api.alltoken.ai/v1/chat/completions", False),
+        ("http://10.0.0.5:8765/v1/models", False),
+    ]:
+        reply = httpx.Response(200, headers=labelled, request=httpx.Request("GET", url))
+        assert from_simulator(reply) is believed, url
+    local = httpx.Request("GET", "http://127.0.0.1:1/v1/models")
+    assert not from_simulator(httpx.Response(200, request=local))
+    other = {SIMULATOR_HEADER: "something-else"}
+    assert not from_simulator(httpx.Response(200, headers=other, request=local))
+
+
+def test_cli_chat_through_base_url_to_the_simulator_command_keeps_the_real_book_empty(
+    simulator_process: str,
+) -> None:
+    result = run_cli("chat", "--base-url", simulator_process, "-m", "gpt-5.4-nano", "hi",
+                     env={"ALLTOKEN_API_KEY": TEST_KEY})  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    real = json.loads(run_cli("usage", "--json").stdout)
+    assert real["simulated"] is False and real["totals"]["requests"] == 0
+    simulated = json.loads(run_cli("usage", "--simulated", "--json").stdout)
+    assert simulated["simulated"] is True and simulated["totals"]["requests"] >= 1

@@ -1,9 +1,17 @@
-"""Starting the in-process simulator that ``Gateway.offline()`` talks to."""
+"""The simulator as the client sees it: starting it in-process, and knowing its replies.
+
+``Gateway.offline()`` starts one in-process. A standalone ``alltoken-agent simulator``
+reached through ``--base-url`` (or a provider profile) is known by the header it puts
+on every reply; either way the client books the requests as simulated.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import replace
 from typing import TYPE_CHECKING
+
+import httpx
 
 from alltoken_agent.gateway.providers import Provider
 
@@ -12,6 +20,13 @@ if TYPE_CHECKING:
 
 OFFLINE_KEY = "offline-simulator"
 """The placeholder key the in-process simulator is called with; not a secret."""
+
+SIMULATOR_HEADER = "x-simulator"
+SIMULATOR_NAME = "alltoken-agent-simulator"
+"""The header and value the simulator labels every reply with (its own invention,
+mirrored here because the core never imports the simulator)."""
+
+_LOOPBACK_NAMES = frozenset({"localhost", "ip6-localhost"})
 
 # The simulator speaks two dialects; a plain OpenAI-compatible host behaves
 # like TokenHub on the wire (no cost comment, no gateway extensions).
@@ -42,3 +57,24 @@ def start_simulator(
         default_model=base.default_model or _FALLBACK_MODEL,
     )
     return server, profile
+
+
+def from_simulator(response: httpx.Response) -> bool:
+    """Whether ``response`` is the simulator's: labelled so, by a loopback host.
+
+    The simulator only ever binds loopback, so a remote host sending the label is
+    not believed: a gateway must not be able to move real spend out of the real book.
+    """
+    if response.headers.get(SIMULATOR_HEADER) != SIMULATOR_NAME:
+        return False
+    return is_loopback(response.request.url.host)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address, IPv6 without brackets) is this machine."""
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -13,7 +13,7 @@ from alltoken_agent._version import __version__
 from alltoken_agent.config import Config, TimeoutSettings
 from alltoken_agent.errors import ConfigError, GatewayError
 from alltoken_agent.gateway._completion import completion_result
-from alltoken_agent.gateway._offline import OFFLINE_KEY, start_simulator
+from alltoken_agent.gateway._offline import OFFLINE_KEY, from_simulator, start_simulator
 from alltoken_agent.gateway._transport import (
     RetryNotice,
     build_timeouts,
@@ -120,6 +120,8 @@ class Gateway:
             # number of idle connections on every request, which made 200
             # concurrent streams cost 3x the CPU with 200 kept alive.
             limits=httpx.Limits(max_connections=1000, max_keepalive_connections=20),
+            # Every response of every kind (chat, media, catalog, downloads) passes here.
+            event_hooks={"response": [self._note_response]},
         )
 
     @classmethod
@@ -151,10 +153,22 @@ class Gateway:
 
     @property
     def simulated(self) -> bool:
-        """Whether this gateway talks to its own offline simulator (made by ``offline()``).
+        """Whether this gateway talks to the simulator, not to a real gateway.
 
-        Its requests' records say so, and ledgers keep them apart from real spend.
+        True from the start for ``offline()``; for any other gateway from the first
+        reply labelled by a simulator on this machine (``alltoken-agent simulator``
+        reached by base URL). Its requests' records say so, and ledgers keep them
+        apart from real spend.
         """
+        return self._simulated
+
+    async def _note_response(self, response: httpx.Response) -> None:
+        # Decided per reply, not at construction: the same object is then right for
+        # the records of every request made after the first answer.
+        if not self._simulated and from_simulator(response):
+            self._simulated = True
+
+    def _is_simulated(self) -> bool:
         return self._simulated
 
     def __repr__(self) -> str:
@@ -202,7 +216,8 @@ class Gateway:
             kind,
             model,
             stream=stream,
-            simulated=self._simulated,
+            # Asked when the request ends, once its reply has said who answered.
+            simulated=self._is_simulated,
         )
 
     def redact(self, text: str) -> str:

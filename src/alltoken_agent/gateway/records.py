@@ -54,7 +54,8 @@ class RequestRecord:
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Kind-specific facts (a media job's id, image count, video seconds)."""
     simulated: bool = False
-    """Made against the offline simulator (``Gateway.offline()``): its cost is not money."""
+    """Answered by the simulator (``Gateway.offline()``, or one reached by base URL and
+    known by its reply header): its cost is not money."""
 
 
 Observer = Callable[[RequestRecord], None]
@@ -105,9 +106,13 @@ def start_record(
     model: str | None,
     *,
     stream: bool = False,
-    simulated: bool = False,
+    simulated: bool | Callable[[], bool] = False,
 ) -> Callable[..., None] | None:
-    """Start timing a request for ``observers``; see ``Gateway.observe``."""
+    """Start timing a request for ``observers``; see ``Gateway.observe``.
+
+    ``simulated`` may be a callable, asked when the request ends: whether the
+    simulator answered is known from its reply, not before the request is sent.
+    """
     if not observers:
         return None
     started_at = datetime.now(timezone.utc)
@@ -141,7 +146,7 @@ def start_record(
             or (error.request_id if error is not None else None),
             attempts=error.attempts if error is not None else 1,
             tags=tags,
-            simulated=simulated,
+            simulated=simulated() if callable(simulated) else simulated,
             **fields,
         )
         notify(observers, record)

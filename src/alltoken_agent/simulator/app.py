@@ -8,6 +8,11 @@ Routes:
   `/_sim/r2/*`: see `media.py`;
 * `/api-account/*` public catalog (AllToken only, `public.py`);
 * `/_sim/*` control routes for tests (`control.py`).
+
+Every response carries `X-Simulator: alltoken-agent-simulator` (errors, media, catalog
+and the bucket included), so a client reaching the simulator by base URL can tell its
+made-up costs from real spend. Tests that make the simulator play a real gateway build
+it with `identify=False`.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from alltoken_agent.simulator._constants import DIALECTS, RAW_SEND_SCOPE_KEY, Dialect
 from alltoken_agent.simulator.chat import chat_completions
@@ -31,19 +36,46 @@ from alltoken_agent.simulator.media import media_routes
 from alltoken_agent.simulator.pipeline import Handler, RequestContext, v1_endpoint
 from alltoken_agent.simulator.public import public_routes
 
+IDENTITY_HEADER = "X-Simulator"
+"""Response header naming the simulator on every reply (invented: no gateway sends it)."""
+
+IDENTITY = "alltoken-agent-simulator"
+"""The value of `IDENTITY_HEADER`."""
+
+_IDENTITY_RAW = (IDENTITY_HEADER.lower().encode("latin-1"), IDENTITY.encode("latin-1"))
+
 
 class SimulatorApp(Starlette):
-    """Starlette app that also stashes the server's raw `send` in the scope.
+    """Starlette app that labels every response and stashes the server's raw `send`.
 
     Starlette's middleware wraps `send`; the connection-drop faults need the server's
-    own callable to reach the socket (`faults.drop_connection`).
+    own callable to reach the socket (`faults.drop_connection`), so the raw one is
+    stashed before the labelling wrapper is put around it.
     """
+
+    identify: bool = True
+    """Whether responses carry `IDENTITY_HEADER` (set by `create_app`)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection."""
         if scope["type"] == "http":
             scope[RAW_SEND_SCOPE_KEY] = send
+            if self.identify:
+                send = _labelled(send)
         await super().__call__(scope, receive, send)
+
+
+def _labelled(send: Send) -> Send:
+    """`send` with the identity header added to the response start, in one place for all routes."""
+
+    async def labelled(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", ()))
+            headers.append(_IDENTITY_RAW)
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return labelled
 
 
 def _models_handler(modality: str | None) -> Handler:
@@ -69,6 +101,7 @@ def create_app(
     *,
     state: SimulatorState | None = None,
     chunk_delay: float = 0.0,
+    identify: bool = True,
 ) -> Starlette:
     """Build the simulator app for one gateway dialect.
 
@@ -76,6 +109,8 @@ def create_app(
         dialect: `alltoken` (gateway-api.md §1) or `tokenhub` (§2).
         state: Shared state; a fresh one when None. Exposed as `app.state.sim`.
         chunk_delay: Seconds to sleep between streamed events.
+        identify: Label every response with `IDENTITY_HEADER`. Only tests turn it off,
+            to let the simulator play a real gateway whose spend is real.
 
     Returns:
         The ASGI app.
@@ -106,6 +141,7 @@ def create_app(
     if checked == "alltoken":
         routes.extend(public_routes())
     app = SimulatorApp(routes=routes, exception_handlers={HTTPException: _http_error})
+    app.identify = identify
     app.state.sim = sim
     app.state.dialect = checked
     return app

@@ -157,13 +157,29 @@ class SimulatorServer:
         chunk_delay: float = 0.0,
         host: str = "127.0.0.1",
         port: int = 0,
+        identify: bool = True,
     ) -> None:
+        """Prepare the server; `start()` binds and serves.
+
+        Args:
+            dialect: `alltoken` or `tokenhub`.
+            chunk_delay: Seconds between streamed events.
+            host: Loopback host to bind.
+            port: TCP port; 0 picks a free one.
+            identify: Label every response as the simulator's (`create_app`); tests
+                turn it off to let the simulator play a real gateway.
+
+        Raises:
+            ValueError: Non-loopback host or unknown dialect.
+        """
         self._dialect = _check(host, dialect)
         self._host = host
         self._requested_port = port
         self._port: int | None = None
         self._state = SimulatorState()
-        self._app = create_app(self._dialect, state=self._state, chunk_delay=chunk_delay)
+        self._app = create_app(
+            self._dialect, state=self._state, chunk_delay=chunk_delay, identify=identify
+        )
         self._server: _ThreadedUvicorn | None = None
         self._thread: threading.Thread | None = None
 
