@@ -1,13 +1,19 @@
-"""`alltoken-agent check`: integration check records, online and offline, passed and failed."""
+"""`alltoken-agent check`: integration check records, online and offline, success and failure."""
 
 from __future__ import annotations
 
 import json
+import re
+import signal
 import socket
+import subprocess
+import sys
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from alltoken_agent.cli._check_chat import _ContractError, _validate
@@ -15,6 +21,8 @@ from tests.cli.helpers import FAST_RETRY_CONFIG, run_cli, write_config
 from tests.gateway.helpers import TEST_KEY
 
 ENV = {"ALLTOKEN_API_KEY": TEST_KEY}
+TEMPLATE = ["integration_status", "provider_mode", "model", "endpoint", "validated_at", "notes"]
+"""The TokenHub contract's completion template, field for field and first in the record."""
 
 
 def _assert_no_key(*texts: str) -> None:
@@ -28,37 +36,124 @@ def _validated_recently(record: dict[str, Any]) -> None:
     assert abs(datetime.now(timezone.utc) - moment) < timedelta(minutes=1)
 
 
+def _follows_the_template(record: dict[str, Any]) -> None:
+    assert list(record)[: len(TEMPLATE)] == TEMPLATE
+    assert record["integration_status"] in {"success", "failed", "simulated"}
+    assert record["endpoint"] == "POST /v1/chat/completions"
+    assert isinstance(record["notes"], str) and record["notes"]
+    _validated_recently(record)
+
+
 def test_online_check_sends_the_minimal_request_and_passes(sim: Any) -> None:
     result = run_cli("check", "--base-url", sim.base_url, "-m", "gpt-5.4-nano", env=ENV)
     assert result.exit_code == 0, result.stderr
     record = json.loads(result.stdout)
-    assert record["integration_status"] == "passed"
+    _follows_the_template(record)
+    assert record["integration_status"] == "success"
     assert (record["provider"], record["provider_mode"]) == ("alltoken", "online")
-    assert (record["model"], record["endpoint"]) == ("gpt-5.4-nano", sim.base_url)
+    assert (record["model"], record["base_url"]) == ("gpt-5.4-nano", sim.base_url)
+    assert (record["http_status"], record["attempts"]) == (200, 1)
     (sent,) = sim.state.requests
     assert record["request_id"] == sent.request_id
     assert sent.has_auth and sent.path == "/v1/chat/completions"
     body = sent.json
     assert body["messages"] == [{"role": "user", "content": "Reply with OK only."}]
     assert (body["max_tokens"], body["temperature"], body.get("stream", False)) == (32, 0, False)
-    assert any("object chat.completion" in note for note in record["notes"])
+    assert "object chat.completion" in record["notes"]
     assert "error_code" not in record
-    _validated_recently(record)
-    assert "integration check passed" in result.stderr
+    assert "integration check success" in result.stderr
     _assert_no_key(result.stdout, result.stderr)
 
 
-def test_without_a_key_it_checks_the_offline_simulator_and_says_so() -> None:
-    result = run_cli("check")
+@pytest.mark.parametrize(
+    ("provider", "variable"), [("alltoken", "ALLTOKEN_API_KEY"), ("tokenhub", "TOKENHUB_API_KEY")]
+)
+def test_without_a_key_the_check_fails_and_names_the_variable(provider: str, variable: str) -> None:
+    result = run_cli("check", "--provider", provider, "-m", "gpt-5.4-nano")
+    assert result.exit_code == 3
+    record = json.loads(result.stdout)
+    _follows_the_template(record)
+    assert (record["integration_status"], record["provider_mode"]) == ("failed", "online")
+    assert (record["error_code"], record["attempts"], record["request_id"]) == (
+        "missing_api_key",
+        0,
+        None,
+    )
+    assert record["recommended_action"].startswith(
+        f"ask the user for an API key and set {variable}"
+    )
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("alltoken-agent: integration check failed") and variable in line
+
+
+def test_without_a_key_media_jobs_are_skipped_too(tmp_path: Path) -> None:
+    target = tmp_path / "record.json"
+    result = run_cli("check", "--media", "-o", str(target), "--json")
+    assert result.exit_code == 3
+    record = json.loads(target.read_text(encoding="utf-8"))
+    assert record["error_code"] == "missing_api_key"
+    assert {entry["status"] for entry in record["media"].values()} == {"skipped"}
+
+
+def test_check_offline_runs_on_the_simulator_and_never_says_success() -> None:
+    result = run_cli("check", "--offline")
     assert result.exit_code == 0, result.stderr
     record = json.loads(result.stdout)
+    _follows_the_template(record)
     assert (record["integration_status"], record["provider_mode"]) == (
-        "passed",
+        "simulated",
         "offline-simulator",
     )
-    assert record["endpoint"].startswith("http://127.0.0.1:") and record["request_id"]
-    assert "offline simulator" in record["notes"][0]
-    assert "offline simulator" in result.stderr
+    assert record["base_url"].startswith("http://127.0.0.1:") and record["request_id"]
+    assert "--offline: the built-in simulator answered" in record["notes"]
+    assert "integration check simulated" in result.stderr
+    assert "the simulator answered, not the gateway" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def simulator_command() -> Iterator[str]:
+    """`alltoken-agent simulator` in its own process, as a user starts it; its base URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "alltoken_agent", "simulator", "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        first = process.stderr.readline()
+        match = re.search(r"http://127\.0\.0\.1:\d+/v1", first)
+        assert match, first
+        yield match.group(0)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=15)
+
+
+def test_a_simulator_reached_by_base_url_is_no_success(simulator_command: str) -> None:
+    result = run_cli("check", "--base-url", simulator_command, "--json", env=ENV)
+    assert result.exit_code == 0, result.stderr
+    record = json.loads(result.stdout)
+    _follows_the_template(record)
+    assert (record["integration_status"], record["provider_mode"]) == (
+        "simulated",
+        "offline-simulator",
+    )
+    assert "X-Simulator" in record["notes"] and record["base_url"] == simulator_command
+
+
+def test_a_simulator_reached_by_base_url_that_fails_still_says_so(simulator_command: str) -> None:
+    root = simulator_command.removesuffix("/v1")
+    queued = httpx.post(f"{root}/_sim/faults", json={"faults": ["402"]}, timeout=10)
+    assert queued.status_code == 200, queued.text
+    result = run_cli("check", "--base-url", simulator_command, "--json", env=ENV)
+    assert result.exit_code == 4
+    record = json.loads(result.stdout)
+    _follows_the_template(record)
+    assert (record["integration_status"], record["provider_mode"]) == (
+        "failed",
+        "offline-simulator",
+    )
+    assert record["error_code"] == "insufficient_balance" and "X-Simulator" in record["notes"]
 
 
 def test_record_to_a_file_and_json_line_on_stdout(sim: Any, tmp_path: Path) -> None:
@@ -67,7 +162,7 @@ def test_record_to_a_file_and_json_line_on_stdout(sim: Any, tmp_path: Path) -> N
     quiet = run_cli(*args, env=ENV)
     assert quiet.exit_code == 0 and quiet.stdout == ""
     assert f"record written to {target}" in quiet.stderr
-    assert json.loads(target.read_text(encoding="utf-8"))["integration_status"] == "passed"
+    assert json.loads(target.read_text(encoding="utf-8"))["integration_status"] == "success"
     machine = run_cli(*args, "--json", env=ENV)
     assert machine.exit_code == 0 and machine.stderr == ""
     (line,) = machine.stdout.splitlines()
@@ -116,6 +211,7 @@ def test_each_failure_writes_the_failure_record_and_exits_like_chat(
     result = run_cli("check", "--base-url", sim.base_url, "-o", str(target), env=ENV)
     assert result.exit_code == exit_code, result.stderr
     record = json.loads(target.read_text(encoding="utf-8"))
+    _follows_the_template(record)
     assert record["integration_status"] == "failed"
     assert (record["error_code"], record["http_status"]) == (error_code, status)
     assert record["recommended_action"] == action
@@ -137,7 +233,7 @@ def test_a_refused_connection_is_a_failure_record_with_exit_6(isolated_environme
     record = json.loads(result.stdout)
     assert (record["error_code"], record["http_status"]) == ("connection_error", None)
     assert record["recommended_action"].startswith("check the base URL/network")
-    assert record["endpoint"] == url and record["attempts"] == 2
+    assert record["base_url"] == url and record["attempts"] == 2
 
 
 def test_a_key_echoed_by_a_hostile_upstream_never_reaches_the_record(
@@ -164,12 +260,12 @@ def test_media_check_runs_an_image_and_a_video_job_and_validates_the_files(
     result = run_cli("check", "--media", "--base-url", sim.base_url, "-o", str(target), env=ENV)
     assert result.exit_code == 0, result.stderr
     record = json.loads(target.read_text(encoding="utf-8"))
-    assert record["integration_status"] == "passed" and "failed_check" not in record
+    assert record["integration_status"] == "success" and "failed_check" not in record
     image, video = record["media"]["image"], record["media"]["video"]
     assert (image["status"], image["model"]) == ("passed", "gpt-image-2")
     assert (video["status"], video["model"]) == ("passed", "seedance-1.5-pro")
     assert image["task_id"].startswith("igen_") and video["task_id"].startswith("vgen_")
-    assert "PNG" in image["notes"][0] and "MP4/MOV" in video["notes"][0]
+    assert "PNG" in image["notes"] and "MP4/MOV" in video["notes"]
     _validated_recently(image)
     assert _media_paths(sim) == [
         "/v1/chat/completions",

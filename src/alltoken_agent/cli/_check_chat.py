@@ -1,8 +1,12 @@
-"""The chat part of `alltoken-agent check`: the minimal request and its validation.
+"""The chat part of `alltoken-agent check`: the minimal request, its validation, the record.
 
 The request goes through the provider's official ``openai`` SDK client, because only
 the raw reply shows ``object`` (our own client does not keep it); retries follow the
 gateway's retry policy, so they match `chat`.
+
+The record starts with the TokenHub contract's completion template, field for field
+(``integration_status``, ``provider_mode``, ``model``, ``endpoint``, ``validated_at``,
+``notes``); everything else we know goes in further fields after them.
 """
 
 from __future__ import annotations
@@ -34,6 +38,13 @@ if TYPE_CHECKING:  # the gateway and the openai SDK are imported when the comman
 
     from alltoken_agent import Gateway, RetryNotice
 
+ENDPOINT = "POST /v1/chat/completions"
+"""The contract's ``endpoint`` field: always this literal, whatever the base URL."""
+
+SIMULATED = "simulated"
+"""``integration_status`` when the simulator answered: never "success", which only a
+real gateway can earn."""
+
 PROMPT = "Reply with OK only."
 """The seed's minimal request (§2.2): one user message, 32 tokens, temperature 0."""
 MAX_TOKENS = 32
@@ -61,6 +72,49 @@ class _ContractError(Exception):
         self.request_id = request_id
 
 
+def new_record(gateway: Gateway, model: str) -> dict[str, Any]:
+    """A failed record for ``gateway`` (the template's fields first), to be filled in."""
+    offline = gateway.offline_simulator is not None
+    return {
+        "integration_status": "failed",
+        "provider_mode": "offline-simulator" if offline else "online",
+        "model": model,
+        "endpoint": ENDPOINT,
+        "validated_at": now(),
+        "notes": "",
+        "provider": gateway.provider.name,
+        "base_url": gateway.redact(gateway.base_url),
+        "request_id": None,
+    }
+
+
+def missing_key_record(
+    provider: str, model: str | None, base_url: str, env: str | None
+) -> dict[str, Any]:
+    """The record of a check that sent nothing: no key is set for ``provider``.
+
+    The contract's step 2 is to ask the user for a key, so this fails; it is never
+    replaced by a run on the simulator, which would prove nothing about the gateway.
+    """
+    variable = env or "the provider's API key variable"
+    return {
+        "integration_status": "failed",
+        "provider_mode": "online",
+        "model": model,
+        "endpoint": ENDPOINT,
+        "validated_at": now(),
+        "notes": f"no API key is set for provider {provider!r}: nothing was sent",
+        "provider": provider,
+        "base_url": base_url,
+        "request_id": None,
+        "error_code": "missing_api_key",
+        "http_status": None,
+        "attempts": 0,
+        "recommended_action": f"ask the user for an API key and set {variable}; "
+        "`check --offline` tries the built-in simulator instead (not the gateway)",
+    }
+
+
 async def run_check(
     gateway: Gateway,
     model: str,
@@ -68,23 +122,10 @@ async def run_check(
     on_retry: Callable[[RetryNotice], None] | None = None,
 ) -> tuple[dict[str, Any], int]:
     """Run the check against ``gateway`` and return the record and the exit code."""
-    mode = "offline-simulator" if gateway.offline_simulator is not None else "online"
-    record: dict[str, Any] = {
-        "integration_status": "failed",
-        "provider": gateway.provider.name,
-        "provider_mode": mode,
-        "model": model,
-        "endpoint": gateway.redact(gateway.base_url),
-        "validated_at": None,
-        "request_id": None,
-        "notes": [],
-    }
-    notes: list[str] = record["notes"]
-    if mode == "offline-simulator":
-        notes.append(
-            "no API key is set for this provider: the built-in offline simulator answered, "
-            "not the real gateway"
-        )
+    record = new_record(gateway, model)
+    notes: list[str] = []
+    if record["provider_mode"] == "offline-simulator":
+        notes.append("--offline: the built-in simulator answered, not the real gateway")
     client = gateway.async_openai_client().with_options(max_retries=0)
     started = time.monotonic()
     try:
@@ -92,19 +133,25 @@ async def run_check(
         data = _validate(response)
     except (GatewayError, _ContractError) as error:
         record.update(_failure(error, model), validated_at=now(), request_id=error.request_id)
+        notes += _simulator_note(gateway, record)
         notes.append(gateway.redact(str(error)))
+        record["notes"] = "; ".join(notes)
         return record, FAILURE if isinstance(error, _ContractError) else exit_code_for(error)
     finally:
         await client.close()
     content = data["choices"][0]["message"]["content"]
-    record["integration_status"] = "passed"
+    notes += _simulator_note(gateway, record)
+    record["integration_status"] = SIMULATED if gateway.simulated else "success"
     record["validated_at"] = now()
     record["request_id"] = _request_id(data, response.headers) or data.get("id")
+    record["http_status"] = response.status_code
+    record["attempts"] = attempts
     notes += [
         f"HTTP {response.status_code}, object {data['object']}, {len(data['choices'])} choice(s)",
         gateway.redact(f"reply: {_clip(str(content))}"),
         f"{attempts} attempt(s), {round((time.monotonic() - started) * 1000)} ms",
     ]
+    record["notes"] = "; ".join(notes)
     return record, OK
 
 
@@ -129,6 +176,7 @@ async def _send(
                 temperature=0,
                 stream=False,
             )
+            gateway.note_reply(raw.http_response)
             return raw, attempt + 1
         except openai.APIError as exc:
             error = _gateway_error(exc, gateway)
@@ -155,6 +203,7 @@ def _gateway_error(exc: openai.APIError, gateway: Gateway) -> GatewayError:
         return GatewayConnectionError(redact(f"cannot reach {gateway.base_url}: {reason}"))
     if not isinstance(exc, openai.APIStatusError):
         return GatewayError(redact(exc.message))
+    gateway.note_reply(exc.response)
     status = exc.status_code
     body: Mapping[str, Any] = exc.body if isinstance(exc.body, Mapping) else {}
     headers = exc.response.headers
@@ -201,6 +250,14 @@ def _validate(response: Any) -> dict[str, Any]:
             "choices[0].message.content is null", status=status, request_id=request_id
         )
     return data
+
+
+def _simulator_note(gateway: Gateway, record: dict[str, Any]) -> list[str]:
+    """Say so when a simulator found at the base URL answered (its replies are labelled)."""
+    if not gateway.simulated or record["provider_mode"] == "offline-simulator":
+        return []
+    record["provider_mode"] = "offline-simulator"
+    return ["the simulator answered at this base URL (its X-Simulator header), not a gateway"]
 
 
 def _failure(error: GatewayError | _ContractError, model: str) -> dict[str, Any]:

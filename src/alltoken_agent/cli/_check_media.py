@@ -76,8 +76,7 @@ async def _check_one(gateway: Gateway, kind: MediaKind) -> tuple[dict[str, Any],
 
     dialect = gateway.provider.dialect
     model = DEFAULT_IMAGE_MODEL if kind == "image" else DEFAULT_VIDEO_MODELS[dialect]
-    entry: dict[str, Any] = {"status": "failed", "model": model, "job_id": None, "notes": []}
-    notes: list[str] = entry["notes"]
+    entry: dict[str, Any] = {"status": "failed", "model": model, "job_id": None, "notes": ""}
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="alltoken-check-") as folder:
         try:
@@ -101,7 +100,7 @@ async def _check_one(gateway: Gateway, kind: MediaKind) -> tuple[dict[str, Any],
         except (GatewayError, MediaJobError, _FileError) as error:
             entry.update(_media_failure(kind, model, error))
             entry["validated_at"] = now()
-            notes.append(gateway.redact(str(error)))
+            entry["notes"] = gateway.redact(str(error))
             return entry, FAILURE if isinstance(error, _FileError) else media_exit_code(error)
     entry.update(
         status="passed",
@@ -113,10 +112,10 @@ async def _check_one(gateway: Gateway, kind: MediaKind) -> tuple[dict[str, Any],
     sizes = ", ".join(
         f"{fmt} {file.size:,} bytes" for fmt, file in zip(formats, result.files, strict=True)
     )
-    notes += [
-        f"saved {len(formats)} file(s): {sizes}",
-        f"{round((time.monotonic() - started) * 1000)} ms, submit to download",
-    ]
+    entry["notes"] = (
+        f"saved {len(formats)} file(s): {sizes}; "
+        f"{round((time.monotonic() - started) * 1000)} ms, submit to download"
+    )
     return entry, OK
 
 

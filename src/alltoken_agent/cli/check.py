@@ -17,20 +17,23 @@ import typer
 
 from alltoken_agent import UserError
 from alltoken_agent.cli._check_chat import (
+    ENDPOINT,
     MAX_TOKENS,
     OBJECTS,
     PROMPT,
+    missing_key_record,
     recommended_action,
     run_check,
 )
 from alltoken_agent.cli._check_media import MEDIA_KINDS, media_supported, run_media_checks
-from alltoken_agent.cli.exit_codes import OK
+from alltoken_agent.cli.exit_codes import AUTH, OK
 from alltoken_agent.cli.options import (
     BaseUrlOpt,
     GatewayOptions,
     ModelOpt,
     OfflineOpt,
     ProviderOpt,
+    load_user_config,
     open_gateway,
     print_retry,
 )
@@ -40,6 +43,7 @@ if TYPE_CHECKING:
     from alltoken_agent import Gateway, RetryNotice
 
 __all__ = [
+    "ENDPOINT",
     "MAX_TOKENS",
     "OBJECTS",
     "PROMPT",
@@ -81,12 +85,15 @@ def check(
     Sends "Reply with OK only." (max_tokens 32, temperature 0, not streamed) and
     validates the raw reply: HTTP 200, `object` chat.completion(.chunk), non-empty
     `choices`, non-null `choices[0].message.content`. 429 and 5xx are retried with
-    backoff. Writes a JSON record (integration_status, provider_mode, model, endpoint,
-    validated_at, notes, request_id; on failure error_code, http_status and
-    recommended_action) and exits with the chat exit codes: 0 passed, 3 key, 4 balance,
-    5 rate limit, 6 gateway or network, 1 reply off-contract. The API key is read from
-    the provider's environment variable and never printed; with none set the check runs
-    on the built-in offline simulator and says so (provider_mode offline-simulator).
+    backoff. Writes a JSON record: the contract's integration_status (success or
+    failed; simulated when the simulator answered), provider_mode, model, endpoint
+    ("POST /v1/chat/completions"), validated_at and notes, then provider, base_url,
+    request_id, http_status, attempts and, on failure, error_code and
+    recommended_action. Exits with the chat exit codes: 0 success (or simulated),
+    3 no key set or key refused, 4 balance, 5 rate limit, 6 gateway or network,
+    1 reply off-contract. The API key is read from the provider's environment
+    variable and never printed; with none set nothing is sent and the check fails
+    (exit 3) naming the variable. --offline checks the built-in simulator instead.
     --media then also runs one small image job and one video job (AllToken, TokenHub)
     and validates the saved files; the record gets a `media` entry for each.
 
@@ -119,6 +126,10 @@ async def _check(
     if output is not None and not output.parent.is_dir():
         # Found out before any request: a media job costs money, its record must land.
         raise UserError(f"cannot write the record to {output}: no folder {output.parent}")
+    missing = _missing_key(options, media=media)
+    if missing is not None:
+        _deliver(missing, output, json_output=json_output)
+        return AUTH
     async with open_gateway(options, on_retry=on_retry) as gateway:
         if not gateway.model:
             raise UserError(
@@ -134,6 +145,37 @@ async def _check(
     return exit_code
 
 
+def _missing_key(options: GatewayOptions, *, media: bool) -> dict[str, Any] | None:
+    """The failure record when no key is set for the provider (and no --offline), else None.
+
+    Unlike `chat`, the check never falls back to the simulator on its own: a check
+    that did not reach the gateway must not pass (contract step 2: ask for a key).
+    A --base-url may point at a local server that needs no key, so it is tried.
+    """
+    from alltoken_agent.gateway import resolve
+
+    if options.offline:
+        return None
+    resolved = resolve(
+        provider=options.provider,
+        base_url=options.base_url,
+        model=options.model,
+        config=load_user_config(),
+    )
+    if not resolved.missing_key or resolved.base_url_overridden:
+        return None
+    record = missing_key_record(
+        resolved.provider.name,
+        resolved.model,
+        resolved.provider.base_url or "",
+        resolved.provider.api_key_env,
+    )
+    if media:
+        reason = "skipped: no API key"
+        record["media"] = {kind: {"status": "skipped", "notes": reason} for kind in MEDIA_KINDS}
+    return record
+
+
 async def _add_media(gateway: Gateway, record: dict[str, Any], chat_code: int) -> int:
     """Run the media checks into ``record["media"]``; the record fails with the first failure.
 
@@ -142,7 +184,7 @@ async def _add_media(gateway: Gateway, record: dict[str, Any], chat_code: int) -
     """
     if chat_code != OK:
         reason = "skipped: the chat check failed"
-        record["media"] = {kind: {"status": "skipped", "notes": [reason]} for kind in MEDIA_KINDS}
+        record["media"] = {kind: {"status": "skipped", "notes": reason} for kind in MEDIA_KINDS}
         return chat_code
     entries, media_code = await run_media_checks(gateway)
     record["media"] = entries
@@ -182,7 +224,14 @@ def _summary(record: dict[str, Any], output: Path | None) -> str:
     media = record.get("media") or {}
     if media:
         head += ", " + ", ".join(f"{kind} {entry['status']}" for kind, entry in media.items())
-    if record["integration_status"] == "passed":
+    if record.get("error_code") == "missing_api_key":
+        return f"{head}: {record['recommended_action']}{where}"
+    if record["integration_status"] == "simulated":
+        return (
+            f"{head}, request_id {record['request_id']}: the simulator answered, not the "
+            f"gateway; this is no integration check of the gateway{where}"
+        )
+    if record["integration_status"] == "success":
         return f"{head}, request_id {record['request_id']}{where}"
     status = record.get("http_status")
     code = f"{record['error_code']}" + (f" (HTTP {status})" if status is not None else "")

@@ -8,10 +8,9 @@ on every reply; either way the client books the requests as simulated.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING
-
-import httpx
+from typing import TYPE_CHECKING, Protocol
 
 from alltoken_agent.gateway.providers import Provider
 
@@ -27,6 +26,27 @@ SIMULATOR_NAME = "alltoken-agent-simulator"
 mirrored here because the core never imports the simulator)."""
 
 _LOOPBACK_NAMES = frozenset({"localhost", "ip6-localhost"})
+
+
+class _URL(Protocol):
+    @property
+    def host(self) -> str: ...
+
+
+class _Request(Protocol):
+    @property
+    def url(self) -> _URL: ...
+
+
+class Reply(Protocol):
+    """What ``from_simulator`` reads of a response: ours, or one of the SDK's own httpx."""
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def request(self) -> _Request: ...
+
 
 # The simulator speaks two dialects; a plain OpenAI-compatible host behaves
 # like TokenHub on the wire (no cost comment, no gateway extensions).
@@ -59,7 +79,7 @@ def start_simulator(
     return server, profile
 
 
-def from_simulator(response: httpx.Response) -> bool:
+def from_simulator(response: Reply) -> bool:
     """Whether ``response`` is the simulator's: labelled so, by a loopback host.
 
     The simulator only ever binds loopback, so a remote host sending the label is

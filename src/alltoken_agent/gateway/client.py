@@ -13,7 +13,7 @@ from alltoken_agent._version import __version__
 from alltoken_agent.config import Config, TimeoutSettings
 from alltoken_agent.errors import ConfigError, GatewayError
 from alltoken_agent.gateway._completion import completion_result
-from alltoken_agent.gateway._offline import OFFLINE_KEY, from_simulator, start_simulator
+from alltoken_agent.gateway._offline import OFFLINE_KEY, Reply, from_simulator, start_simulator
 from alltoken_agent.gateway._transport import (
     RetryNotice,
     build_timeouts,
@@ -162,11 +162,23 @@ class Gateway:
         """
         return self._simulated
 
+    def note_reply(self, response: Reply) -> bool:
+        """Note who answered ``response``; return whether the simulator did.
+
+        Every reply to this gateway's own requests passes here. Call it for a reply
+        got another way (an official SDK client's raw response), so ``simulated``
+        stays right: a simulator on this machine labels every reply.
+        """
+        if from_simulator(response):
+            self._simulated = True
+            return True
+        return False
+
     async def _note_response(self, response: httpx.Response) -> None:
         # Decided per reply, not at construction: the same object is then right for
         # the records of every request made after the first answer.
-        if not self._simulated and from_simulator(response):
-            self._simulated = True
+        if not self._simulated:
+            self.note_reply(response)
 
     def _is_simulated(self) -> bool:
         return self._simulated
