@@ -119,6 +119,18 @@ class BudgetSettings(_Section):
     warn_at: float = Field(default=0.8, gt=0, le=1)
 
 
+class MediaSettings(_Section):
+    """Image and video results: the largest download accepted, per kind, in MB (MiB).
+
+    A gateway that sends a bigger file (or says it will) gets its download stopped
+    while it streams; the job stays resumable, so raising the cap and running
+    ``jobs resume`` fetches it.
+    """
+
+    max_image_mb: float = Field(default=64.0, gt=0)
+    max_video_mb: float = Field(default=2048.0, gt=0)
+
+
 class ServerSettings(_Section):
     """``alltoken-agent serve``: who may call it, its limits, and where it keeps its state.
 
@@ -229,6 +241,7 @@ class Config(_Section):
     context: ContextSettings = Field(default_factory=ContextSettings)
     approval: ApprovalSettings = Field(default_factory=ApprovalSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    media: MediaSettings = Field(default_factory=MediaSettings)
     mcp_servers: dict[str, MCPServerSettings] = Field(default_factory=dict)
 
 

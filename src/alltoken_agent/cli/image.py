@@ -10,7 +10,12 @@ import typer
 
 from alltoken_agent import UserError
 from alltoken_agent.cli.chat import read_prompt
-from alltoken_agent.cli.media import JobDisplay, report_failure, run_media_command
+from alltoken_agent.cli.media import (
+    JobDisplay,
+    download_limits,
+    report_failure,
+    run_media_command,
+)
 from alltoken_agent.cli.options import (
     BaseUrlOpt,
     GatewayOptions,
@@ -44,6 +49,14 @@ BatchOpt = Annotated[
 ]
 ConcurrencyOpt = Annotated[
     int, typer.Option("--concurrency", min=1, max=64, help="Jobs at once with --batch.")
+]
+OverwriteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="Replace a file already at -o; without it the result is saved beside it "
+        "(NAME-1.EXT) and stderr says so.",
+    ),
 ]
 
 
@@ -124,6 +137,7 @@ def image(
     ] = None,
     batch: BatchOpt = None,
     concurrency: ConcurrencyOpt = 4,
+    overwrite: OverwriteOpt = False,
     provider: ProviderOpt = None,
     base_url: BaseUrlOpt = None,
     offline: OfflineOpt = False,
@@ -154,6 +168,7 @@ def image(
         "output_format": fmt,
         "n": n,
         "background": background,
+        "overwrite": overwrite,
     }
 
     async def main() -> int:
@@ -163,13 +178,15 @@ def image(
 
         # One store for the job journal and the ledger: `usage` and the daily budget
         # then count media jobs as they count chat requests.
+        config = load_user_config()
         with Store() as store:
             async with open_gateway(options) as gateway:
                 gateway.store = store
-                await observing_ledger(gateway, store, load_user_config())
+                await observing_ledger(gateway, store, config)
                 return await run_jobs(
                     gateway.images, prompts, concurrency, writer,
-                    save_to=save_to, on_progress=display, **settings,
+                    save_to=save_to, on_progress=display,
+                    limits=download_limits(config), **settings,
                 )  # fmt: skip
 
     run_media_command(main, writer, display)

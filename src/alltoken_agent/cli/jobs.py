@@ -1,14 +1,22 @@
-"""`alltoken-agent jobs`: the local journal of image and video jobs (list, show, resume, cancel)."""
+"""`alltoken-agent jobs`: the local journal of media jobs (list, show, resume, cancel, discard)."""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from alltoken_agent import UserError
-from alltoken_agent.cli.media import JobDisplay, report_failure, run_media_command, say
+from alltoken_agent.cli.exit_codes import USAGE
+from alltoken_agent.cli.media import (
+    JobDisplay,
+    download_limits,
+    report_failure,
+    run_media_command,
+    say,
+)
 from alltoken_agent.cli.options import (
     BaseUrlOpt,
     GatewayOptions,
@@ -24,7 +32,7 @@ from alltoken_agent.cli.terminal import render_table
 
 if TYPE_CHECKING:  # the store, media jobs and the gateway are imported when a command runs
     from alltoken_agent import Gateway
-    from alltoken_agent.media import MediaJobRecord
+    from alltoken_agent.media import DownloadLimits, MediaJobRecord
     from alltoken_agent.store import Store
 
 RESUME_CONCURRENCY = 4
@@ -74,6 +82,7 @@ def jobs(ctx: typer.Context) -> None:
       alltoken-agent jobs resume                  # every pending job
       alltoken-agent jobs resume job_0123456789abcdef --base-url http://127.0.0.1:8765/v1
       alltoken-agent jobs cancel job_0123456789abcdef
+      alltoken-agent jobs discard job_0123456789abcdef   # one never sent
     """
     if ctx.invoked_subcommand is None:
         list_jobs()
@@ -102,13 +111,17 @@ def list_jobs(
             records = store.media_jobs.list_jobs(kind=kind, statuses=statuses, limit=limit)
         if writer.enabled:
             for record in records:
-                writer.emit("job", **record.to_dict())
+                writer.emit("job", **record.to_dict(), never_sent=record.never_sent)
             return
         if not records:
-            say("no media jobs in the journal yet")
+            if status or kind:
+                what = " ".join(word for word in (status, kind) if word)
+                say(f"no {what} jobs in the journal")
+            else:
+                say("no media jobs in the journal yet")
             return
         rows = [
-            [r.id, r.kind, r.status, r.model, r.created_at.strftime("%Y-%m-%d %H:%M"), _where(r)]
+            [r.id, r.kind, _status(r), r.model, r.created_at.strftime("%Y-%m-%d %H:%M"), _where(r)]
             for r in records
         ]
         columns = ["JOB", "KIND", "STATUS", "MODEL", "CREATED (UTC)", "FILES"]
@@ -166,12 +179,24 @@ def resume(
             "gateway (its answer was lost), so it may be billed twice. Needs JOB_ID.",
         ),
     ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            help="Send jobs that were never sent (interrupted before their submit) "
+            "without asking; they are billed like a new job.",
+        ),
+    ] = False,
 ) -> None:
     """Finish pending jobs: poll their tasks and save the results, never submitting twice.
 
     Without provider flags each job goes back to the provider and URL it was made on.
     A job whose submit was sent but never answered is not sent again on its own (the
     gateway may have taken and billed it), unless you pass --resubmit with its id.
+    A job interrupted before it was ever sent is sent only when you say so: asked on
+    a terminal, or --yes (`jobs discard JOB_ID` forgets it instead). A job another
+    process is finishing is waited for, not raced.
 
     \b
     Examples:
@@ -179,6 +204,7 @@ def resume(
       alltoken-agent jobs resume job_0123456789abcdef
       alltoken-agent jobs resume --base-url http://127.0.0.1:8765/v1 --json
       alltoken-agent jobs resume job_0123456789abcdef --resubmit
+      alltoken-agent jobs resume job_0123456789abcdef --yes
     """
     flags = GatewayOptions(provider=provider, base_url=base_url, offline=offline)
     writer = EventWriter(enabled=json_output)
@@ -194,14 +220,21 @@ def resume(
             if not records:
                 say("no pending media jobs")
                 return 0
+            choice = {r.id: _send_now(r) for r in records if r.never_sent and not yes}
+            held = [job for job, answer in choice.items() if answer is None]
+            records = [r for r in records if choice.get(r.id, True)]
             display.unfinished.update({r.id: r.kind for r in records if not r.finished})
+            config = load_user_config()
             codes: list[int] = []
             for options, group in _groups(records, flags).items():
                 async with open_gateway(options) as gateway:
                     gateway.store = store
-                    await observing_ledger(gateway, store, load_user_config())
-                    codes += await _resume_all(gateway, group, display, writer, resubmit)
-            return next((code for code in codes if code), 0)
+                    await observing_ledger(gateway, store, config)
+                    codes += await _resume_all(
+                        gateway, group, display, writer, resubmit, download_limits(config)
+                    )
+            # Jobs left unsent ask for a decision: a usage problem, not a failure.
+            return next((code for code in codes if code), USAGE if held else 0)
 
     run_media_command(main, writer, display)
 
@@ -212,6 +245,7 @@ async def _resume_all(
     display: JobDisplay,
     writer: EventWriter,
     resubmit: bool,
+    limits: DownloadLimits,
 ) -> list[int]:
     from alltoken_agent.media import resume_job
 
@@ -221,7 +255,7 @@ async def _resume_all(
         async with gate:
             try:
                 result = await resume_job(
-                    gateway, record.id, on_progress=display, resubmit=resubmit
+                    gateway, record.id, on_progress=display, resubmit=resubmit, limits=limits
                 )
             except Exception as error:
                 if len(records) == 1:
@@ -277,6 +311,65 @@ def cancel(
         return 0
 
     run_media_command(main, writer, display)
+
+
+@jobs_app.command("discard")
+def discard(
+    job_id: Annotated[str, typer.Argument(help="The job to forget (job id).")],
+    json_output: JsonOpt = False,
+) -> None:
+    """Forget a job that was never sent (interrupted before its submit: nothing was paid).
+
+    A job that was sent, even one whose answer was lost, is kept: it may be paid for.
+
+    \b
+    Examples:
+      alltoken-agent jobs discard job_0123456789abcdef
+    """
+    writer = EventWriter(enabled=json_output)
+
+    async def main() -> None:
+        with _open_store() as store:
+            record = _find(store, job_id)
+            if not record.never_sent:
+                raise UserError(
+                    f"{record.kind} job {record.id} was sent to the gateway ({record.status}) "
+                    "and may be paid for, so it is kept; `alltoken-agent jobs resume "
+                    f"{record.id}` finishes it"
+                )
+            if not store.media_jobs.discard_unsent(record.id):
+                raise UserError(
+                    f"{record.kind} job {record.id} is being sent by another process right "
+                    "now, so it is kept"
+                )
+        writer.emit("job:discarded", job_id=record.id, kind=record.kind)
+        if not writer.enabled:
+            say(f"forgot {record.kind} job {record.id} (it was never sent)")
+
+    run_command(main, writer)
+
+
+def _send_now(record: MediaJobRecord) -> bool | None:
+    """Ask on a terminal whether to send a never-sent job; without one, say how (None)."""
+    prompt = str(record.params.get("prompt") or "")
+    shown = prompt if len(prompt) <= 60 else prompt[:57] + "..."
+    if sys.stdin.isatty() and sys.stderr.isatty():
+        return typer.confirm(
+            f"{record.kind} job {record.id} ({shown!r}) was never sent; send it now "
+            "(it is billed like a new job)?",
+            default=False,
+            err=True,
+        )
+    say(
+        f"{record.kind} job {record.id} was never sent (nothing paid yet): "
+        f"`alltoken-agent jobs resume {record.id} --yes` sends it, "
+        f"`alltoken-agent jobs discard {record.id}` forgets it"
+    )
+    return None
+
+
+def _status(record: MediaJobRecord) -> str:
+    return f"{record.status} (never sent)" if record.never_sent else record.status
 
 
 def _groups(

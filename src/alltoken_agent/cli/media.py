@@ -22,7 +22,15 @@ from alltoken_agent.cli.output import EventWriter, error_payload, run_command
 from alltoken_agent.cli.terminal import rich_console
 
 if TYPE_CHECKING:  # the media package (and the store behind it) is imported when jobs run
-    from alltoken_agent.media import JobEvent
+    from alltoken_agent import Config
+    from alltoken_agent.media import DownloadLimits, JobEvent
+
+
+def download_limits(config: Config) -> DownloadLimits:
+    """The result download caps of the config's ``[media]`` section."""
+    from alltoken_agent.media import DownloadLimits
+
+    return DownloadLimits.from_megabytes(config.media.max_image_mb, config.media.max_video_mb)
 
 
 def media_exit_code(error: BaseException) -> int:
@@ -52,6 +60,7 @@ class JobDisplay:
         elif event.name == "job:done":
             self.unfinished.pop(event.job_id, None)
             self.saved.extend(event.paths)
+        self._notice(event)
         if self.writer.enabled:
             self.writer.emit_event(event.to_dict())
         elif self.live:
@@ -59,11 +68,24 @@ class JobDisplay:
         else:
             self._show_line(event)
 
+    def _notice(self, event: JobEvent) -> None:
+        """What the user must hear in every mode (also with --json): a stderr line."""
+        if event.name == "job:status" and event.status == "waiting":
+            say(
+                f"{event.kind} job {event.job_id} is being finished by another process; "
+                "waiting for it"
+            )
+        elif event.name == "job:saved" and event.taken is not None:
+            say(
+                f"{event.taken} already exists, so {event.job_id} saved {event.path} beside "
+                "it (--overwrite replaces it)"
+            )
+
     def _show_line(self, event: JobEvent) -> None:
         if event.name == "job:submitted":
             task = f" (task {event.task_id})" if event.task_id else ""
             say(f"{event.kind} job {event.job_id} submitted to {event.model}{task}")
-        elif event.name == "job:status":
+        elif event.name == "job:status" and event.status != "waiting":
             say(f"{event.job_id}: {event.status}")
         elif event.name == "job:saved":
             say(f"{event.job_id}: saved {event.path} ({event.size:,} bytes)")

@@ -11,11 +11,12 @@ from alltoken_agent.cli.image import (
     BatchOpt,
     ConcurrencyOpt,
     OutputOpt,
+    OverwriteOpt,
     prompts_of,
     run_jobs,
     save_target,
 )
-from alltoken_agent.cli.media import JobDisplay, run_media_command
+from alltoken_agent.cli.media import JobDisplay, download_limits, run_media_command
 from alltoken_agent.cli.options import (
     BaseUrlOpt,
     GatewayOptions,
@@ -83,6 +84,7 @@ def video(
     ] = None,
     batch: BatchOpt = None,
     concurrency: ConcurrencyOpt = 2,
+    overwrite: OverwriteOpt = False,
     provider: ProviderOpt = None,
     base_url: BaseUrlOpt = None,
     offline: OfflineOpt = False,
@@ -112,6 +114,7 @@ def video(
         "generate_audio": audio,
         "first_frame": _frame(first_frame),
         "last_frame": _frame(last_frame),
+        "overwrite": overwrite,
     }
 
     async def main() -> int:
@@ -121,13 +124,15 @@ def video(
 
         # One store for the job journal and the ledger: `usage` and the daily budget
         # then count media jobs as they count chat requests.
+        config = load_user_config()
         with Store() as store:
             async with open_gateway(options) as gateway:
                 gateway.store = store
-                await observing_ledger(gateway, store, load_user_config())
+                await observing_ledger(gateway, store, config)
                 return await run_jobs(
                     gateway.videos, prompts, concurrency, writer,
-                    save_to=save_to, on_progress=display, **settings,
+                    save_to=save_to, on_progress=display,
+                    limits=download_limits(config), **settings,
                 )  # fmt: skip
 
     run_media_command(main, writer, display)

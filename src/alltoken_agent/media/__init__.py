@@ -26,7 +26,7 @@ from alltoken_agent.media.events import (
 )
 from alltoken_agent.media.images import DEFAULT_IMAGE_MODEL, ImagesAPI
 from alltoken_agent.media.jobs import cancel_job, find_job, pending_jobs, resume_job
-from alltoken_agent.media.policy import PollPolicy
+from alltoken_agent.media.policy import DownloadLimits, PollPolicy
 from alltoken_agent.media.results import ImageResult, MediaFile, VideoResult, VideoTask
 from alltoken_agent.media.runner import resume_hint
 from alltoken_agent.media.videos import DEFAULT_VIDEO_MODELS, VideosAPI
@@ -35,6 +35,7 @@ from alltoken_agent.store.media import MediaJobRecord, MediaJobStatus
 __all__ = [
     "DEFAULT_IMAGE_MODEL",
     "DEFAULT_VIDEO_MODELS",
+    "DownloadLimits",
     "ImageResult",
     "ImagesAPI",
     "JobDoneEvent",

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from alltoken_agent.errors import MediaJobError, UserError
 from alltoken_agent.media._journal import Journal
 from alltoken_agent.media.files import check_target, is_folder, output_target
-from alltoken_agent.media.policy import PollPolicy
+from alltoken_agent.media.policy import DownloadLimits, PollPolicy
 from alltoken_agent.media.runner import ProgressCallback, Run
 from alltoken_agent.store.media import MediaJobRecord, MediaKind
 
@@ -106,6 +106,7 @@ class JobsAPI:
         save_to: str | os.PathLike[str] | None,
         idempotent: bool,
         owner: str | None,
+        overwrite: bool = False,
     ) -> MediaJobRecord:
         """Write the job to the journal before anything goes on the wire.
 
@@ -117,6 +118,9 @@ class JobsAPI:
         # An offline simulator keeps its tasks in memory: marked so that a later run
         # neither resumes the job elsewhere nor sends a real key to its dead port.
         offline = self.gateway.offline_simulator is not None
+        flags = {"offline": True} if offline else {}
+        if overwrite:  # kept for a resume: the caller allowed replacing a file at the target
+            flags["overwrite"] = True
         return await self.journal.create(
             owner=owner,
             kind=self.kind,
@@ -128,7 +132,7 @@ class JobsAPI:
             request=None if request is None else dict(request),
             output_path=target,
             idempotency_key=idempotency_key() if idempotent else None,
-            result={"offline": True} if offline else None,
+            result=flags,
         )
 
     async def _load(self, job_id: str, owner: str | None = None) -> MediaJobRecord:
@@ -170,6 +174,7 @@ class JobsAPI:
         on_progress: ProgressCallback | None,
         *,
         resubmit: bool = False,
+        limits: DownloadLimits | None = None,
     ) -> Run:
         return Run(
             self.gateway,
@@ -178,6 +183,7 @@ class JobsAPI:
             policy=policy or self.default_policy(),
             on_progress=on_progress,
             resubmit=resubmit,
+            limits=limits,
         )
 
 

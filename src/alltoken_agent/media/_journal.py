@@ -59,6 +59,18 @@ class Journal:
         """Change fields of a job; see ``MediaJobRepository.update``."""
         return await asyncio.to_thread(lambda: self.repository.update(job_id, **changes))
 
+    async def get(self, job_id: str, *, owner: str | None = None) -> MediaJobRecord | None:
+        """``owner``'s job with this id."""
+        return await asyncio.to_thread(lambda: self.repository.get(job_id, owner=owner))
+
+    async def take_lease(
+        self, job_id: str, holder: str, seconds: float, steal_from: str | None = None
+    ) -> MediaJobRecord:
+        """Lease the job to ``holder``; see ``MediaJobRepository.take_lease``."""
+        return await asyncio.to_thread(
+            lambda: self.repository.take_lease(job_id, holder, seconds, steal_from=steal_from)
+        )
+
     async def find(self, job_or_task_id: str, *, owner: str | None = None) -> MediaJobRecord | None:
         """``owner``'s job with this id, else their newest with this gateway task id."""
         return await asyncio.to_thread(lambda: self.repository.find(job_or_task_id, owner=owner))

@@ -9,7 +9,10 @@ so media has its own small retry loop on the gateway's pool and policy:
   ``Idempotency-Key`` (AllToken): without one (TokenHub, §2.1) a retry could be billed
   a second time. A connect error is always retried: nothing was sent.
 * Result downloads and upload PUTs go to other hosts (R2, temporary upstream URLs) and
-  never carry our ``Authorization`` header.
+  never carry our ``Authorization`` header. A result link is the gateway's choice, so it
+  is checked before it is fetched: only http(s) (never ``file://`` or another scheme,
+  also not by redirect), and no more bytes than the caller's cap, counted as they
+  arrive (code ``unsafe_result_url`` / ``result_too_large``, never "link expired").
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -33,8 +37,6 @@ from alltoken_agent.gateway._envelope import error_from_response
 from alltoken_agent.media.files import PartFile
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from alltoken_agent.gateway import Gateway
 
 FINAL = frozenset({"completed", "failed", "cancelled", "expired"})
@@ -57,6 +59,19 @@ class Route:
     poll_path: str = ""
     """Poll URL with a ``{task_id}`` placeholder."""
     poll_params: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    """A result file now on disk."""
+
+    path: Path
+    """Where it is: the target, or a free name beside it (see ``files.PartFile.commit``)."""
+    size: int
+    content_type: str | None
+    """The response's ``Content-Type``."""
+    head: bytes
+    """The first bytes of the file, to sniff its type."""
 
 
 @dataclass(frozen=True)
@@ -191,20 +206,25 @@ async def download(
     path: Path,
     *,
     on_bytes: Callable[[int, int | None], None] | None = None,
-) -> tuple[int, str | None, bytes]:
+    max_bytes: int | None = None,
+    replace: bool = True,
+) -> Downloaded:
     """Stream ``url`` into ``path`` atomically, retrying transient failures from scratch.
 
-    No ``Authorization`` header is sent: these are public or presigned links.
-
-    Returns:
-        (bytes written, the response's Content-Type, the first bytes of the file).
+    No ``Authorization`` header is sent: these are public or presigned links. With
+    ``replace=False`` a file already at ``path`` stays, and the download goes beside it.
 
     Raises:
-        GatewayError: The link answered an error (403 for an expired link) or kept failing.
+        GatewayError: The link answered an error (403 for an expired link) or kept
+            failing; code ``unsafe_result_url`` for a link that is not http(s), and
+            ``result_too_large`` past ``max_bytes`` (neither is retried).
     """
+    refused = unsafe_link(url)
+    if refused is not None:
+        raise GatewayError(gateway.redact(refused), code="unsafe_result_url")
     attempt = 0
     while True:
-        outcome = await _download_once(gateway, url, path, on_bytes)
+        outcome = await _download_once(gateway, url, path, on_bytes, max_bytes, replace)
         if not isinstance(outcome, GatewayError):
             return outcome
         delay = gateway.retry.delay(attempt, outcome)
@@ -220,12 +240,17 @@ async def _download_once(
     url: str,
     path: Path,
     on_bytes: Callable[[int, int | None], None] | None,
-) -> tuple[int, str | None, bytes] | GatewayError:
+    max_bytes: int | None,
+    replace: bool,
+) -> Downloaded | GatewayError:
     client = gateway._client
     request = client.build_request("GET", url)
     request.headers.pop("Authorization", None)
     try:
         response = await client.send(request, stream=True, follow_redirects=True)
+    except httpx.UnsupportedProtocol:  # redirected to file:, ftp:...
+        message = f"{short_url(url)} redirected to a link that is not http(s); not followed"
+        return GatewayError(gateway.redact(message), code="unsafe_result_url")
     except httpx.TimeoutException as exc:
         return GatewayTimeoutError(f"no answer from {short_url(url)} ({type(exc).__name__})")
     except httpx.TransportError as exc:
@@ -238,11 +263,17 @@ async def _download_once(
             return error
         length = response.headers.get("content-length")
         total = int(length) if length and length.isdigit() else None
+        if max_bytes is not None and total is not None and total > max_bytes:
+            return _too_large(gateway, url, max_bytes, f"it says {total:,} bytes")
         head = b""
         with PartFile(path) as part:
             async for chunk in response.aiter_bytes(CHUNK):
                 if len(head) < 64:
                     head += chunk[: 64 - len(head)]
+                if max_bytes is not None and part.size + len(chunk) > max_bytes:
+                    # Stopped while it streams: a gateway cannot fill the disk by
+                    # leaving out Content-Length (the part file is removed).
+                    return _too_large(gateway, url, max_bytes, "it sent more")
                 part.write(chunk)
                 if on_bytes is not None:
                     on_bytes(part.size, total)
@@ -250,11 +281,28 @@ async def _download_once(
                 return UpstreamError(
                     f"{short_url(url)} sent {part.size} of {total} bytes", code="short_download"
                 )
-            await asyncio.to_thread(part.commit)
-            return part.size, response.headers.get("content-type"), head
+            final = await asyncio.to_thread(lambda: part.commit(replace=replace))
+            return Downloaded(final, part.size, response.headers.get("content-type"), head)
     except httpx.TimeoutException as exc:
         return GatewayTimeoutError(f"the download of {short_url(url)} stalled: {exc!s}")
     except httpx.TransportError as exc:
         return GatewayConnectionError(f"the download of {short_url(url)} broke: {exc!s}")
     finally:
         await response.aclose()
+
+
+def unsafe_link(url: str) -> str | None:
+    """Why a result link must not be fetched (not http(s), or no host); None when fine."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        shown = f"{scheme}:" if scheme else "a link without a scheme"
+        return f"the result link is {shown}, not http(s); it was not fetched"
+    if not parts.hostname:
+        return "the result link names no host; it was not fetched"
+    return None
+
+
+def _too_large(gateway: Gateway, url: str, max_bytes: int, why: str) -> GatewayError:
+    message = f"{short_url(url)} is larger than the {max_bytes:,}-byte cap ({why}); stopped"
+    return GatewayError(gateway.redact(message), code="result_too_large")

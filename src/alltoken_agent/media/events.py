@@ -58,7 +58,8 @@ class JobStatusEvent(_JobEvent):
     task_id: str | None
     status: str
     """Normalised: ``queued``, ``processing``, ``completed``, ``failed``, ``cancelled``,
-    ``expired`` or ``unknown``."""
+    ``expired`` or ``unknown``; or ``waiting`` (ours, not the gateway's): another process
+    is finishing the job and this run waits for it."""
     remote_status: str | None
     """The word the gateway used (``RUNNING``, ``succeeded``, ...)."""
     elapsed: float
@@ -89,7 +90,17 @@ class JobSavedEvent(_JobEvent):
     path: Path
     mime_type: str
     size: int
+    taken: Path | None = None
+    """The target asked for, when another file was there already: the result was saved
+    at ``path`` beside it rather than replacing it (unless ``overwrite``)."""
     name: Literal["job:saved"] = field(default="job:saved", repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The NDJSON view; ``taken`` only when the target was taken."""
+        out = super().to_dict()
+        if self.taken is None:
+            del out["taken"]
+        return out
 
 
 @dataclass(frozen=True, kw_only=True)

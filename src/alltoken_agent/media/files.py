@@ -1,13 +1,19 @@
 """Where result files go, and writing them so that a crash never leaves half a file.
 
 Every file is written to a hidden temporary file in the target folder, flushed to disk
-(``fsync``), then renamed over the target (atomic on POSIX and Windows), and the folder
-entry is flushed too. A reader therefore sees either no file or the whole file.
+(``fsync``), then moved into place (atomic on POSIX and Windows), and the folder entry
+is flushed too. A reader therefore sees either no file or the whole file.
+
+A file already at the target is never replaced unless the job was made with
+``overwrite``: the result goes to the first free name beside it (``fox-1.png``,
+``fox-2.png``, ...). The move is a hard link, which fails rather than replace, so a
+file that appears meanwhile (another process, another job) is not lost either.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 from pathlib import Path
@@ -123,11 +129,25 @@ def extension_for(mime_type: str | None, fallback: str) -> str:
     return MIME_EXTENSIONS.get((mime_type or "").split(";")[0].strip().lower(), fallback)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` all at once: temp file, fsync, rename, fsync the folder."""
+FREE_NAME_TRIES = 1000
+"""Names tried beside a taken target (``NAME-1.EXT`` up to ``NAME-999.EXT``)."""
+
+
+def write_atomic(path: Path, data: bytes, *, replace: bool = True) -> Path:
+    """Write ``data`` at ``path`` all at once (temp file, fsync, move, fsync the folder).
+
+    Returns:
+        Where the file is: ``path``, or a free name beside it when ``replace`` is
+        False and ``path`` was taken.
+    """
     with PartFile(path) as part:
         part.write(data)
-        part.commit()
+        return part.commit(replace=replace)
+
+
+def beside(path: Path, number: int) -> Path:
+    """``NAME-NUMBER.EXT`` next to ``path``."""
+    return path.with_name(f"{path.stem}-{number}{path.suffix}")
 
 
 class PartFile:
@@ -149,14 +169,43 @@ class PartFile:
         self._file.write(data)
         self.size += len(data)
 
-    def commit(self) -> None:
-        """Flush to disk and move the file into place."""
+    def commit(self, *, replace: bool = True) -> Path:
+        """Flush to disk and move the file into place; return where it went.
+
+        ``replace=False`` keeps a file already at the target and takes the first free
+        name beside it (``self.path`` is updated).
+
+        Raises:
+            FileExistsError: Every name tried was taken.
+        """
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
-        os.replace(self.temp, self.path)
+        if replace:
+            os.replace(self.temp, self.path)
+        else:
+            self.path = self._link_free_name()
+            with contextlib.suppress(FileNotFoundError):  # moved, without hard links
+                self.temp.unlink()
         self._done = True
         _sync_folder(self.path.parent)
+        return self.path
+
+    def _link_free_name(self) -> Path:
+        for number in range(FREE_NAME_TRIES):
+            candidate = self.path if number == 0 else beside(self.path, number)
+            try:
+                os.link(self.temp, candidate)  # fails if the name is taken: no clobbering
+            except FileExistsError:
+                continue
+            except OSError:  # a file system without hard links: check, then move
+                if candidate.exists():
+                    continue
+                os.replace(self.temp, candidate)
+            return candidate
+        raise FileExistsError(
+            errno.EEXIST, f"{self.path} and {FREE_NAME_TRIES - 1} names beside it are taken"
+        )
 
     def discard(self) -> None:
         """Drop the partial file."""

@@ -28,7 +28,7 @@ from alltoken_agent.media.image_wire import (
     read_poll,
     request_body,
 )
-from alltoken_agent.media.policy import PollPolicy
+from alltoken_agent.media.policy import DownloadLimits, PollPolicy
 from alltoken_agent.media.results import ImageResult, image_result, mapping, stored_files
 from alltoken_agent.media.runner import ProgressCallback, Run
 from alltoken_agent.media.saving import deliver_images
@@ -68,6 +68,8 @@ class ImagesAPI(JobsAPI):
         on_progress: ProgressCallback | None = None,
         poll: PollPolicy | None = None,
         owner: str | None = None,
+        overwrite: bool = False,
+        limits: DownloadLimits | None = None,
         **extra: Any,
     ) -> ImageResult:
         """Generate images, save them, and return where they are.
@@ -90,6 +92,9 @@ class ImagesAPI(JobsAPI):
             owner: Whose job this is in the journal: None is the local owner (what
                 ``alltoken-agent jobs`` lists); a server passes its caller's id, and
                 then only that owner finds, resumes or cancels the job.
+            overwrite: Replace a file already at ``save_to``; by default the result
+                goes to a free name beside it (``fox-1.png``) and ``job:saved`` says so.
+            limits: The largest result file to download (``DownloadLimits()``).
             **extra: Other create fields, sent as given (``seed``, ``user``,
                 ``output_compression``, TokenHub's ``watermark``).
 
@@ -109,9 +114,11 @@ class ImagesAPI(JobsAPI):
             n=n,
             save_to=save_to,
             owner=owner,
+            overwrite=overwrite,
             **extra,
         )
-        return await self._drive(self._run(record, poll, on_progress), fresh=True)
+        run = self._run(record, poll, on_progress, limits=limits)
+        return await self._drive(run, fresh=True)
 
     async def create_job(
         self,
@@ -126,6 +133,7 @@ class ImagesAPI(JobsAPI):
         n: int = 1,
         save_to: str | os.PathLike[str] | None = None,
         owner: str | None = None,
+        overwrite: bool = False,
         **extra: Any,
     ) -> MediaJobRecord:
         """Check the options and journal an image job (``submitting``) without sending it.
@@ -160,6 +168,7 @@ class ImagesAPI(JobsAPI):
             save_to=save_to,
             idempotent=self.dialect == "alltoken",
             owner=owner,
+            overwrite=overwrite,
         )
 
     async def generate_many(
@@ -183,6 +192,7 @@ class ImagesAPI(JobsAPI):
         poll: PollPolicy | None = None,
         owner: str | None = None,
         resubmit: bool = False,
+        limits: DownloadLimits | None = None,
     ) -> ImageResult:
         """Finish a journaled image job: poll its task (never submitting it twice).
 
@@ -200,10 +210,14 @@ class ImagesAPI(JobsAPI):
                 (code ``submit_unconfirmed``) its lost submit was not sent again.
         """
         record = await self._load(job_id, owner)
-        run = self._run(record, poll, on_progress, resubmit=resubmit)
+        run = self._run(record, poll, on_progress, resubmit=resubmit, limits=limits)
         return await self._drive(run, fresh=False)
 
     async def _drive(self, run: Run, *, fresh: bool) -> ImageResult:
+        async with run.leased():  # one process at a time claims the one-time bytes
+            return await self._steps(run, fresh=fresh)
+
+    async def _steps(self, run: Run, *, fresh: bool) -> ImageResult:
         record = run.record
         known = [ImageItem.from_journal(item) for item in record.result.get("items") or ()]
         if record.status == "completed":
@@ -228,6 +242,9 @@ class ImagesAPI(JobsAPI):
         try:
             data, state = await run.poll(ALLTOKEN_ROUTE, read_poll, first_delay=first_delay)
         except GoneError as gone:
+            saved = await _saved_meanwhile(run)
+            if saved is not None:  # whoever claimed the bytes saved them: nothing is lost
+                return saved
             status: MediaJobStatus = "expired" if gone.code == "image_expired" else "failed"
             raise await run.fail(status, _gone_reason(gone), code=gone.code, cause=gone) from gone
         if state.status != "completed":
@@ -252,6 +269,18 @@ class ImagesAPI(JobsAPI):
             f"{run.label} completed, but its files are gone from disk and no durable copy "
             "is known; submit the prompt again"
         )
+
+
+async def _saved_meanwhile(run: Run) -> ImageResult | None:
+    """The result, when the journal has the job's files on disk (saved by any process)."""
+    record = await run.journal.get(run.record.id, owner=run.record.owner)
+    files = None if record is None else stored_files(record)
+    if record is None or files is None:
+        return None
+    run.unobserved()  # the run that saved the files recorded the job
+    if record.status != "completed":
+        record = await run.update(status="completed", error_code=None, error=None)
+    return image_result(record, files)
 
 
 async def _items_of(run: Run, data: dict[str, Any]) -> list[ImageItem]:

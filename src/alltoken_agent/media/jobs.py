@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from alltoken_agent.errors import UserError
 from alltoken_agent.media._journal import Journal
 from alltoken_agent.media.images import ImagesAPI
-from alltoken_agent.media.policy import PollPolicy
+from alltoken_agent.media.policy import DownloadLimits, PollPolicy
 from alltoken_agent.media.results import ImageResult, VideoResult, VideoTask
 from alltoken_agent.media.runner import ProgressCallback
 from alltoken_agent.media.videos import VideosAPI
@@ -44,10 +44,13 @@ async def resume_job(
     poll: PollPolicy | None = None,
     owner: str | None = None,
     resubmit: bool = False,
+    limits: DownloadLimits | None = None,
 ) -> ImageResult | VideoResult:
     """Finish ``owner``'s journaled image or video job without submitting it twice.
 
-    ``resubmit`` sends again a submit whose answer was lost (see ``images.resume``).
+    ``resubmit`` sends again a submit whose answer was lost (see ``images.resume``);
+    ``limits`` caps the result downloads. Another process finishing the job meanwhile
+    is waited for (until the poll deadline), never raced.
 
     Raises:
         UserError: No such job, or it was made through another dialect.
@@ -57,7 +60,12 @@ async def resume_job(
     record = await find_job(gateway, job_id, owner=owner)
     api = ImagesAPI(gateway) if record.kind == "image" else VideosAPI(gateway)
     return await api.resume(
-        record.id, on_progress=on_progress, poll=poll, owner=owner, resubmit=resubmit
+        record.id,
+        on_progress=on_progress,
+        poll=poll,
+        owner=owner,
+        resubmit=resubmit,
+        limits=limits,
     )
 
 

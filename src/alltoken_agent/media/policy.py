@@ -85,3 +85,35 @@ class PollPolicy:
 
     def _bounded(self, seconds: float) -> float:
         return max(self.min_delay, seconds)
+
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class DownloadLimits:
+    """The largest result file a job downloads, per kind (config ``[media]``).
+
+    A result link is the gateway's to choose, so its size is too: a download stops as
+    soon as it passes the cap (before reading, when ``Content-Length`` already says so).
+
+    Example:
+        ```python
+        small = DownloadLimits(image_bytes=8 * MIB, video_bytes=256 * MIB)
+        result = await gateway.videos.generate("a fox", limits=small)
+        ```
+    """
+
+    image_bytes: int = 64 * MIB
+    """Largest image (and a video's last frame)."""
+    video_bytes: int = 2048 * MIB
+    """Largest video file."""
+
+    @classmethod
+    def from_megabytes(cls, image_mb: float, video_mb: float) -> DownloadLimits:
+        """Limits from the config's ``max_image_mb`` and ``max_video_mb`` (MiB)."""
+        return cls(image_bytes=int(image_mb * MIB), video_bytes=int(video_mb * MIB))
+
+    def for_mime(self, mime_type: str) -> int:
+        """The cap for a file of this MIME type (a video's, or else an image's)."""
+        return self.video_bytes if mime_type.startswith("video/") else self.image_bytes

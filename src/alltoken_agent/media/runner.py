@@ -11,9 +11,10 @@ finishes it later without submitting again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -23,8 +24,9 @@ from alltoken_agent.errors import ConflictError, GatewayError, GoneError, MediaJ
 from alltoken_agent.media._journal import Journal
 from alltoken_agent.media._wire import PollState, Route, call, json_body
 from alltoken_agent.media.events import JobEvent, JobStatusEvent, JobSubmittedEvent
-from alltoken_agent.media.policy import PollPolicy
-from alltoken_agent.store.media import MediaJobRecord, MediaJobStatus
+from alltoken_agent.media.lease import Lease
+from alltoken_agent.media.policy import DownloadLimits, PollPolicy
+from alltoken_agent.store.media import SUBMIT_SENT, MediaJobRecord, MediaJobStatus
 
 if TYPE_CHECKING:
     from alltoken_agent.gateway import Gateway
@@ -44,7 +46,7 @@ _ENDINGS = {
 _MARGIN = 10.0
 """Seconds kept off a dedupe window, so a repeat lands inside it even on a slow link."""
 
-UNCONFIRMED = "submit_unconfirmed_at"
+UNCONFIRMED = SUBMIT_SENT
 """The journal's ``result`` key for a submit sent whose answer never arrived (ISO time)."""
 
 
@@ -86,8 +88,11 @@ class Run:
         policy: PollPolicy,
         on_progress: ProgressCallback | None,
         resubmit: bool = False,
+        limits: DownloadLimits | None = None,
     ) -> None:
         self.gateway = gateway
+        self.limits = limits or DownloadLimits()
+        """The largest result file this run downloads, per kind."""
         self.journal = journal
         self.record = record
         self.policy = policy
@@ -96,6 +101,19 @@ class Run:
         """Send again a submit whose answer was lost, though the gateway may have taken it."""
         self.started = time.monotonic()
         self._end = gateway.observe(record.kind, record.model)
+        self.lease = Lease(journal, label=lambda: self.label, emit=self.emit)
+
+    @contextlib.asynccontextmanager
+    async def leased(self) -> AsyncIterator[MediaJobRecord]:
+        """Hold the job's lease for the block; ``self.record`` is re-read once it is held.
+
+        Another process may be finishing the job: this waits for it (until the poll
+        deadline), and the fresh row then says whether the job is done already.
+        """
+        deadline = None if self.policy.deadline is None else self.started + self.policy.deadline
+        async with self.lease.held(self.record, deadline) as fresh:
+            self.record = fresh
+            yield fresh
 
     @property
     def elapsed(self) -> float:

@@ -44,7 +44,7 @@ from alltoken_agent.media.results import (
     parse_time,
     video_result,
 )
-from alltoken_agent.media.runner import Run
+from alltoken_agent.media.runner import Run, resume_hint
 from alltoken_agent.media.video_wire import video_link, video_seconds
 
 PROGRESS_EVERY = 0.1
@@ -61,9 +61,13 @@ def decode_image(text: str) -> bytes:
         ) from None
 
 
-def _write_inline(items: list[tuple[Path, bytes]]) -> None:
-    for path, data in items:
-        write_atomic(path, data)
+def _write_inline(items: list[tuple[Path, bytes]], replace: bool) -> list[Path]:
+    return [write_atomic(path, data, replace=replace) for path, data in items]
+
+
+def _replace(run: Run) -> bool:
+    """Whether the job may replace a file already at its target (``overwrite``)."""
+    return run.record.result.get("overwrite") is True
 
 
 async def deliver_images(
@@ -91,7 +95,9 @@ async def deliver_images(
     paths = file_paths(record.output_path, record.id, [extension_for(m, "png") for m in mimes])
     # 1. The bytes the gateway delivers only once, before anything else.
     try:
-        await asyncio.to_thread(_write_inline, [(paths[i], data) for i, data in blobs.items()])
+        written = await asyncio.to_thread(
+            _write_inline, [(paths[i], data) for i, data in blobs.items()], _replace(run)
+        )
     except OSError as error:
         # The disk refused them (full, unmounted...): keep the durable links, so that
         # `jobs resume` can fetch the copies once the disk is fixed.
@@ -100,9 +106,9 @@ async def deliver_images(
     if state is not None:
         run.announce(state)
     files: dict[int, MediaFile] = {}
-    for i, data in blobs.items():
-        files[i] = _file(paths[i], mimes[i], len(data), items[i])
-        announce_saved(run, files[i])
+    for (i, data), path in zip(blobs.items(), written, strict=True):
+        files[i] = _file(path, mimes[i], len(data), items[i])
+        announce_saved(run, files[i], asked=paths[i])
     # 2. The journal learns the files and where durable copies live.
     result = {**record.result, "items": [item.to_journal() for item in items]}
     if answer is not None:
@@ -113,13 +119,16 @@ async def deliver_images(
         changes["remote_status"] = state.remote or state.status
     await run.update(files=file_entries(files[i] for i in sorted(files)), result=result, **changes)
     # 3. Images that came as links (or were saved by an earlier run of this job).
+    # An earlier run may have saved one beside a taken target: found by its link too.
     on_disk = {str(entry["path"]): entry for entry in record.files}
+    by_link = {entry["url"]: entry for entry in record.files if entry.get("url")}
     for i, item in enumerate(items):
-        earlier = on_disk.get(str(paths[i]))
         if i in files:
             continue
-        if earlier is not None and paths[i].is_file():
-            files[i] = _file(paths[i], str(earlier["mime_type"]), int(earlier["size"]), item)
+        earlier = on_disk.get(str(paths[i])) or by_link.get(item.r2_url or item.url)
+        saved_at = Path(str(earlier["path"])) if earlier is not None else None
+        if earlier is not None and saved_at is not None and saved_at.is_file():
+            files[i] = _file(saved_at, str(earlier["mime_type"]), int(earlier["size"]), item)
         else:
             files[i] = await _fetch_image(run, item, paths[i], mimes[i])
     ordered = [files[i] for i in range(len(items))]
@@ -145,8 +154,24 @@ async def lost_link(run: Run, url: str, error: GatewayError) -> NoReturn:
     """Raise for a result link that failed: expired (403/404/410) or not reachable.
 
     An expired link is not chained to its HTTP error: the bucket's 403 is not an
-    authentication problem of ours (it would map to the wrong exit code).
+    authentication problem of ours (it would map to the wrong exit code). A link that
+    is not http(s) ends the job ``failed`` (asking again gets the same link); a file
+    past the size cap leaves it resumable (raise the cap, then ``jobs resume``).
     """
+    if error.code == "unsafe_result_url":
+        raise await run.fail(
+            "failed",
+            f"was answered with a result link we do not fetch ({error.message}); nothing "
+            "was downloaded",
+            code="unsafe_result_url",
+        ) from None
+    if error.code == "result_too_large":
+        kind = "video" if run.record.kind == "video" else "image"
+        raise run.pending_error(
+            f"has a result too large to download: {error.message}",
+            error,
+            hint=f"raise [media] max_{kind}_mb in the config, then {resume_hint(run.record.id)}",
+        ) from error
     if error.status in (403, 404, 410):
         raise await run.fail(
             "expired",
@@ -182,14 +207,21 @@ async def fetch(run: Run, url: str, path: Path, mime_hint: str) -> MediaFile:
             run.emit(event)
 
     try:
-        size, content_type, head = await download(run.gateway, url, path, on_bytes=on_bytes)
+        got = await download(
+            run.gateway,
+            url,
+            path,
+            on_bytes=on_bytes,
+            max_bytes=run.limits.for_mime(mime_hint),
+            replace=_replace(run),
+        )
     except OSError as error:
         raise _unsaved(run, error, copy_known=True) from error
-    declared = (content_type or "").split(";")[0].strip().lower()
+    declared = (got.content_type or "").split(";")[0].strip().lower()
     if not declared or declared == "application/octet-stream":
-        declared = sniff_mime(head) or mime_hint
-    file = MediaFile(path, declared, size, url=url)
-    announce_saved(run, file)
+        declared = sniff_mime(got.head) or mime_hint
+    file = MediaFile(got.path, declared, got.size, url=url)
+    announce_saved(run, file, asked=path)
     return file
 
 
@@ -208,8 +240,8 @@ def _file(path: Path, mime: str, size: int, item: ImageItem) -> MediaFile:
     )
 
 
-def announce_saved(run: Run, file: MediaFile) -> None:
-    """Emit ``job:saved`` for a file now complete on disk."""
+def announce_saved(run: Run, file: MediaFile, *, asked: Path | None = None) -> None:
+    """Emit ``job:saved`` for a file now complete on disk (``asked``: its target)."""
     record = run.record
     run.emit(
         JobSavedEvent(
@@ -218,6 +250,7 @@ def announce_saved(run: Run, file: MediaFile) -> None:
             path=file.path,
             mime_type=file.mime_type,
             size=file.size,
+            taken=asked if asked is not None and asked != file.path else None,
         )
     )
 

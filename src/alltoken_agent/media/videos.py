@@ -10,7 +10,7 @@ from typing import Any
 from alltoken_agent.errors import ConflictError, GatewayError, MediaJobError, UserError
 from alltoken_agent.media._api import JobsAPI, check_prompt, recorded_failure, run_many
 from alltoken_agent.media._wire import call, json_body
-from alltoken_agent.media.policy import PollPolicy
+from alltoken_agent.media.policy import DownloadLimits, PollPolicy
 from alltoken_agent.media.results import VideoResult, VideoTask, stored_files, video_result
 from alltoken_agent.media.runner import ProgressCallback, Run, refused
 from alltoken_agent.media.saving import deliver_video
@@ -64,6 +64,8 @@ class VideosAPI(JobsAPI):
         on_progress: ProgressCallback | None = None,
         poll: PollPolicy | None = None,
         owner: str | None = None,
+        overwrite: bool = False,
+        limits: DownloadLimits | None = None,
         **extra: Any,
     ) -> VideoResult:
         """Generate a video, stream it to disk, and return where it is.
@@ -87,6 +89,9 @@ class VideosAPI(JobsAPI):
             owner: Whose job this is in the journal: None is the local owner (what
                 ``alltoken-agent jobs`` lists); a server passes its caller's id, and
                 then only that owner finds, resumes or cancels the job.
+            overwrite: Replace a file already at ``save_to``; by default the result
+                goes to a free name beside it (``fox-1.png``) and ``job:saved`` says so.
+            limits: The largest result file to download (``DownloadLimits()``).
             **extra: Other create fields, sent as given (``return_last_frame``,
                 ``service_tier``, ``camera_fixed``, ``output_format``, ...).
 
@@ -110,9 +115,11 @@ class VideosAPI(JobsAPI):
             reference_images=reference_images,
             save_to=save_to,
             owner=owner,
+            overwrite=overwrite,
             **extra,
         )
-        return await self._drive(self._run(record, poll, on_progress), fresh=True)
+        run = self._run(record, poll, on_progress, limits=limits)
+        return await self._drive(run, fresh=True)
 
     async def create_job(
         self,
@@ -131,6 +138,7 @@ class VideosAPI(JobsAPI):
         reference_images: Sequence[Frame] = (),
         save_to: str | os.PathLike[str] | None = None,
         owner: str | None = None,
+        overwrite: bool = False,
         **extra: Any,
     ) -> MediaJobRecord:
         """Check the input and journal a video job (``submitting``) without sending it.
@@ -177,6 +185,7 @@ class VideosAPI(JobsAPI):
             save_to=save_to,
             idempotent=self.dialect == "alltoken",
             owner=owner,
+            overwrite=overwrite,
         )
 
     async def generate_many(
@@ -199,10 +208,11 @@ class VideosAPI(JobsAPI):
         poll: PollPolicy | None = None,
         owner: str | None = None,
         resubmit: bool = False,
+        limits: DownloadLimits | None = None,
     ) -> VideoResult:
         """Finish a journaled video job without submitting it twice (see ``images.resume``)."""
         record = await self._load(job_id, owner)
-        run = self._run(record, poll, on_progress, resubmit=resubmit)
+        run = self._run(record, poll, on_progress, resubmit=resubmit, limits=limits)
         return await self._drive(run, fresh=False)
 
     async def get(
@@ -306,6 +316,10 @@ class VideosAPI(JobsAPI):
         await run.update(request=self._body(record.model, record.params, content))
 
     async def _drive(self, run: Run, *, fresh: bool) -> VideoResult:
+        async with run.leased():  # one process at a time polls and downloads the job
+            return await self._steps(run, fresh=fresh)
+
+    async def _steps(self, run: Run, *, fresh: bool) -> VideoResult:
         record = run.record
         if record.status == "completed":
             files = stored_files(record)

@@ -13,6 +13,12 @@ for creates without the header. Vocabulary (case-insensitive):
   `image_already_retrieved` (the per-task form of the `r2_enabled` switch).
 * `cancel`: the job ends `cancelled` upstream (invented cause; images have no cancel
   endpoint, so this is the only way to see their `cancelled` status).
+* `slow:<seconds>`: the job takes that long instead of `image_seconds`/`video_seconds`
+  (AllToken), so two clients can race for one task while it runs.
+* `file_url`: an AllToken video completes with `video_url` set to a `file://` path (a
+  hostile gateway pointing the client at its own disk).
+* `huge:<MB>`: an AllToken video's file is that many MiB of real bytes, served without
+  `Content-Length` (chunked), so only a client counting while it reads can stop it.
 """
 
 from __future__ import annotations
@@ -21,15 +27,19 @@ import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
-JobFaultKind = Literal["fail", "expire", "no_r2", "cancel"]
+JobFaultKind = Literal["fail", "expire", "no_r2", "cancel", "slow", "file_url", "huge"]
 
 _KINDS: Final[dict[str, JobFaultKind]] = {
     "fail": "fail",
     "expire": "expire",
     "no_r2": "no_r2",
     "cancel": "cancel",
+    "file_url": "file_url",
 }
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_NUMBER = re.compile(r"^[0-9]{1,6}(\.[0-9]{1,3})?$")
+_MAX_HUGE_MB: Final = 4096
+"""Largest `huge:<MB>`: enough to pass any sane cap, small enough to stream in a test."""
 
 
 class JobFaultSpecError(ValueError):
@@ -46,6 +56,8 @@ class JobFault:
     """How the job ends (see the module docstring)."""
     code: str = "upstream_error"
     """Error code of a `fail` job (`upstream_error` is a documented §1.10 slug)."""
+    amount: float = 0.0
+    """Seconds of a `slow` job, MiB of a `huge` one."""
 
 
 def parse_job_fault(spec: str) -> JobFault:
@@ -60,6 +72,11 @@ def parse_job_fault(spec: str) -> JobFault:
         return JobFault(norm, _KINDS[head])
     if head == "fail" and _CODE.match(arg):
         return JobFault(norm, "fail", code=arg)
+    if head in ("slow", "huge") and _NUMBER.match(arg):
+        amount = float(arg)
+        if head == "slow" or 0 < amount <= _MAX_HUGE_MB:
+            return JobFault(norm, "slow" if head == "slow" else "huge", amount=amount)
     raise JobFaultSpecError(
-        f"unknown job fault {spec!r}; known: fail, fail:<code>, expire, no_r2, cancel"
+        f"unknown job fault {spec!r}; known: fail, fail:<code>, expire, no_r2, cancel, "
+        f"slow:<seconds>, file_url, huge:<MB> (MB up to {_MAX_HUGE_MB})"
     )

@@ -270,6 +270,8 @@ class ImageEndpoints:
                 job_fault=header_fault or media.pop_job_fault(),
                 params=params,
             )
+            if task.job_fault is not None and task.job_fault.kind == "slow":
+                task.duration = task.job_fault.amount
             media.record_submit(task)
         body_out = {
             "id": task.id,

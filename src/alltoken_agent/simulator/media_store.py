@@ -80,6 +80,9 @@ class StoredObject:
     """The bytes, or None until `producer` has run once."""
     producer: Callable[[], bytes] | None = None
     """Makes the bytes lazily (e.g. renders a last frame on first download)."""
+    pad_to: int = 0
+    """Job fault `huge`: serve the bytes padded with zeros to this size, chunked
+    (no `Content-Length`), without holding them in memory."""
 
 
 @dataclass

@@ -129,6 +129,8 @@ class VideoEndpoints:
             expires = p["url_expires_at"]
             self._store(task, done, expires)
             body["video_url"] = where.object_url(task.object_keys[0])
+            if task.job_fault is not None and task.job_fault.kind == "file_url":
+                body["video_url"] = "file:///etc/passwd"  # a hostile gateway's link
             body["video_url_expires_at"] = rfc3339(expires)
             body["video_url_ttl"] = max(0, math.floor(expires - now))
             if p["return_last_frame"]:
@@ -155,8 +157,13 @@ class VideoEndpoints:
                 return
             container = task.params["output_format"]
             key = f"videos/{task.id}.{container}"
+            fault = task.job_fault
+            huge = fault is not None and fault.kind == "huge"
             media.objects[key] = StoredObject(
-                VIDEO_TYPES[container], expires, data=video_bytes(container)
+                VIDEO_TYPES[container],
+                expires,
+                data=video_bytes(container),
+                pad_to=int(fault.amount * 1024 * 1024) if fault is not None and huge else 0,
             )
             task.object_keys.append(key)
             if task.params["return_last_frame"]:
@@ -190,7 +197,9 @@ class VideoEndpoints:
             bind_uploads(media, request.uploads, task_id)
             now = media.now()
             fault = header_fault or media.pop_job_fault()
-            done = now + media.video_seconds
+            slow = fault is not None and fault.kind == "slow"
+            seconds = fault.amount if fault is not None and slow else media.video_seconds
+            done = now + seconds
             ttl = 0.0 if fault is not None and fault.kind == "expire" else media.video_url_ttl
             task = MediaTask(
                 id=task_id,
@@ -199,7 +208,7 @@ class VideoEndpoints:
                 model=body["model"],
                 owner=where.owner,
                 created=now,
-                duration=media.video_seconds,
+                duration=seconds,
                 job_fault=fault,
                 params={**request.params, "url_expires_at": done + ttl},
             )

@@ -23,11 +23,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from xml.sax.saxutils import escape
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from alltoken_agent.simulator.control import SimulatorState
@@ -59,8 +59,19 @@ async def _get_object(state: SimulatorState, request: Request) -> Response:
         with media.lock:
             stored.data, stored.producer = data, None
     payload = data or b""
+    if stored.pad_to > len(payload):
+        return StreamingResponse(_padded(payload, stored.pad_to), media_type=stored.content_type)
     etag = hashlib.md5(payload, usedforsecurity=False).hexdigest()
     return Response(payload, media_type=stored.content_type, headers={"ETag": f'"{etag}"'})
+
+
+async def _padded(head: bytes, size: int) -> AsyncIterator[bytes]:
+    """`head`, then zeros up to `size` bytes, 64 KiB at a time (job fault `huge`)."""
+    yield head
+    left, block = size - len(head), bytes(64 * 1024)
+    while left > 0:
+        yield block[: min(left, len(block))]
+        left -= len(block)
 
 
 async def _put_upload(state: SimulatorState, request: Request) -> Response:

@@ -15,7 +15,7 @@ import secrets
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, get_args
 
 import sqlalchemy as sa
@@ -33,6 +33,10 @@ STATUSES: tuple[MediaJobStatus, ...] = get_args(MediaJobStatus)
 UNFINISHED: tuple[MediaJobStatus, ...] = ("submitting", "pending")
 """Statuses ``jobs resume`` picks up: the submit may or may not have reached the gateway,
 or the gateway has the task and the result is not on disk yet."""
+
+SUBMIT_SENT = "submit_unconfirmed_at"
+"""The ``result`` key of a job whose submit was sent but not answered (ISO time): set
+before the submit goes out, dropped once it is answered or known not to have left."""
 
 _jobs = schema.media_jobs
 
@@ -86,11 +90,30 @@ class MediaJobRecord:
     """When the gateway accepted the job."""
     completed_at: datetime | None = None
     """When the job reached a final status."""
+    lease_owner: str | None = None
+    """The process finishing the job now (``host/pid/random``), while ``lease_until``."""
+    lease_until: datetime | None = None
+    """When that lease runs out unless renewed; past it, another process may take over."""
 
     @property
     def finished(self) -> bool:
         """Whether the job reached a final status (nothing left to resume)."""
         return self.status not in UNFINISHED
+
+    @property
+    def never_sent(self) -> bool:
+        """Whether the job was journaled but its submit never left (nothing was paid)."""
+        return (
+            self.status == "submitting"
+            and self.task_id is None
+            and SUBMIT_SENT not in (self.result)
+        )
+
+    def leased_to_other(self, holder: str | None, now: datetime | None = None) -> bool:
+        """Whether a process other than ``holder`` holds a lease on the job that still runs."""
+        if self.lease_owner is None or self.lease_owner == holder or self.lease_until is None:
+            return False
+        return self.lease_until > (now or _now())
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> MediaJobRecord:
@@ -121,6 +144,11 @@ def _check(kind: str | None, statuses: Iterable[str]) -> None:
 
 def _of_owner(owner: str | None) -> sa.ColumnElement[bool]:
     return _jobs.c.owner.is_(None) if owner is None else _jobs.c.owner == owner
+
+
+def _lease_free(now: datetime) -> sa.ColumnElement[bool]:
+    c = _jobs.c
+    return c.lease_owner.is_(None) | c.lease_until.is_(None) | (c.lease_until <= now)
 
 
 class MediaJobRepository:
@@ -240,6 +268,65 @@ class MediaJobRepository:
         if row is None:
             raise UserError(f"no media job has the id {job_id!r}; `alltoken-agent jobs list`")
         return MediaJobRecord.from_row(row._mapping)
+
+    def take_lease(
+        self, job_id: str, holder: str, seconds: float, *, steal_from: str | None = None
+    ) -> MediaJobRecord:
+        """Lease the job to ``holder`` for ``seconds`` (or renew its lease); return the row.
+
+        One conditional UPDATE, so two processes racing for a job cannot both win, on
+        SQLite and PostgreSQL alike: it succeeds when nobody holds the job, the lease
+        ran out, ``holder`` holds it already, or ``steal_from`` (a holder known to be
+        dead) does. The returned row says who holds the job now: ``lease_owner ==
+        holder`` when the lease was taken.
+
+        Raises:
+            UserError: No job has this id.
+        """
+        now = _now()
+        c = _jobs.c
+        free = _lease_free(now) | (c.lease_owner == holder)
+        if steal_from is not None:
+            free = free | (c.lease_owner == steal_from)
+        until = now + timedelta(seconds=seconds)
+        with self._db.write() as conn:
+            conn.execute(
+                sa.update(_jobs)
+                .where((c.id == job_id) & free)
+                .values(lease_owner=holder, lease_until=until)
+            )
+            row = conn.execute(sa.select(_jobs).where(c.id == job_id)).first()
+        if row is None:
+            raise UserError(f"no media job has the id {job_id!r}; `alltoken-agent jobs list`")
+        return MediaJobRecord.from_row(row._mapping)
+
+    def release_lease(self, job_id: str, holder: str) -> None:
+        """Give up ``holder``'s lease on the job (nothing happens if another holds it)."""
+        c = _jobs.c
+        with self._db.write() as conn:
+            conn.execute(
+                sa.update(_jobs)
+                .where((c.id == job_id) & (c.lease_owner == holder))
+                .values(lease_owner=None, lease_until=None)
+            )
+
+    def discard_unsent(self, job_id: str, *, owner: str | None = None) -> bool:
+        """Forget ``owner``'s job if its submit never left and nobody is sending it now.
+
+        Returns:
+            Whether the job was deleted (False: it was sent, or is being sent, or is gone).
+        """
+        record = self.get(job_id, owner=owner)
+        if record is None or not record.never_sent:
+            return False
+        c = _jobs.c
+        unsent = (c.status == "submitting") & c.task_id.is_(None) & _lease_free(_now())
+        with self._db.write() as conn:
+            # Checked again in the DELETE: a process may have taken the job meanwhile.
+            gone = conn.execute(
+                sa.delete(_jobs).where((c.id == job_id) & _of_owner(owner) & unsent)
+            )
+        return bool(gone.rowcount)
 
     def list_jobs(
         self,

@@ -280,3 +280,23 @@ def m005_usage_simulated(conn: Connection) -> None:
     conn.execute(
         sa.text(f"ALTER TABLE {table} ADD COLUMN simulated BOOLEAN NOT NULL DEFAULT FALSE")
     )
+
+
+@migration
+def m006_media_job_lease(conn: Connection) -> None:
+    """Add ``media_jobs.lease_owner`` and ``lease_until``: who is finishing a job, until when.
+
+    Two processes (a ``jobs resume`` while the first is still polling, or two server
+    replicas) must not both claim an image the gateway delivers once: a process takes
+    the lease with a conditional UPDATE and renews it while it works. NULL: nobody.
+    """
+    moment = sa.DateTime(timezone=True)
+    table = sa.Table(
+        "media_jobs",
+        sa.MetaData(),
+        sa.Column("lease_owner", sa.String(255)),
+        sa.Column("lease_until", moment),
+    )
+    for column in table.columns:
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE media_jobs ADD COLUMN {column.name} {kind}"))

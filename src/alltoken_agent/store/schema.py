@@ -123,5 +123,8 @@ media_jobs = sa.Table(
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.Column("submitted_at", UTCDateTime()),
     sa.Column("completed_at", UTCDateTime()),
+    sa.Column("lease_owner", sa.String(NAME_LENGTH)),
+    sa.Column("lease_until", UTCDateTime()),
 )
-"""Image and video jobs (m003_media_jobs), each journaled before its first request."""
+"""Image and video jobs (m003_media_jobs), each journaled before its first request; the
+lease (m006_media_job_lease) says which process is finishing one, until when."""
