@@ -16,17 +16,17 @@ from typing import Any
 import httpx
 import pytest
 
-from alltoken_agent import Gateway, PaymentRequiredError, request_tags
+from alltoken_agent import BudgetExceededError, Gateway, PaymentRequiredError, request_tags
 from alltoken_agent.config import BudgetSettings
 from alltoken_agent.gateway._offline import SIMULATOR_HEADER, SIMULATOR_NAME, from_simulator
-from alltoken_agent.ledger import Budgets, Ledger, write_usage_report
+from alltoken_agent.ledger import Budgets, Ledger, RunningBudget, write_usage_report
 from alltoken_agent.media import PollPolicy
 from alltoken_agent.simulator import SimulatorServer
 from alltoken_agent.store import MIGRATIONS, Store
 from alltoken_agent.store.engine import Database
 from alltoken_agent.store.migrations import applied_migrations, migrate
 from alltoken_agent.store.usage import usage
-from tests.cli.helpers import run_cli
+from tests.cli.helpers import run_cli, write_config
 from tests.gateway.helpers import TEST_KEY, gateway_for, user
 from tests.ledger.helpers import gateway_cost, make_record
 
@@ -225,3 +225,71 @@ def test_cli_chat_through_base_url_to_the_simulator_command_keeps_the_real_book_
     assert real["simulated"] is False and real["totals"]["requests"] == 0
     simulated = json.loads(run_cli("usage", "--simulated", "--json").stdout)
     assert simulated["simulated"] is True and simulated["totals"]["requests"] >= 1
+
+
+# -- budgets count their own book, and say which ----------------------------------------------
+
+
+def _today(**fields: Any) -> Any:
+    return make_record(started_at=datetime.now(timezone.utc), **fields)
+
+
+def test_a_budget_over_simulated_spend_says_so_and_a_real_one_says_real(store: Store) -> None:
+    Ledger(store).record(_today(cost=gateway_cost("0.70")))
+    Ledger(store, simulated=True).record(_today(cost=gateway_cost("0.90"), simulated=True))
+    settings = BudgetSettings(daily_usd=Decimal("1.00"))
+    (real,) = Budgets.from_config(settings, Ledger(store))
+    (offline,) = Budgets.from_config(settings, Ledger(store, simulated=True))
+
+    with pytest.raises(BudgetExceededError) as caught:
+        offline.check(Decimal("0.20"))
+    message = str(caught.value)
+    assert message.startswith("daily budget (simulated spend) of $1.00 would be exceeded")
+    assert "$0.90 spent so far (simulated spend: the simulator's made-up costs" in message
+    status = offline.status()
+    assert status.simulated and status.label == "daily budget (simulated spend)" and status.warn
+    assert status.to_dict()["simulated"] is True
+
+    with pytest.raises(BudgetExceededError, match=r"\$0.70 spent so far \(real spend\)"):
+        real.check(Decimal("0.40"))
+    assert real.check(Decimal("0.10")).simulated is False  # the 0.90 simulated is not counted
+
+
+async def test_a_daily_budget_following_the_gateway_counts_the_book_its_replies_name(
+    store: Store, standalone: Any
+) -> None:
+    Ledger(store).record(_today(cost=gateway_cost("0.95")))  # real spend near the limit
+    ledger = Ledger(store)
+    async with gateway_for(standalone) as gateway:
+        gateway.add_observer(ledger.observer)
+        (daily,) = Budgets.from_config(
+            BudgetSettings(daily_usd=Decimal("1.00")), ledger, book=lambda: gateway.simulated
+        )
+        assert daily.status().spent == Decimal("0.95") and not daily.simulated
+        await gateway.chat(user("hi"), model="gpt-5.4-nano")
+        status = daily.check(Decimal("0.01"))  # real spend no longer counts
+    assert status.simulated and status.spent == Ledger(store, simulated=True).spent().total
+
+
+def test_a_running_budget_of_simulated_records_says_simulated_spend() -> None:
+    budget = RunningBudget(Decimal("0.10"))
+    budget.add_record(make_record(cost=gateway_cost("0.20"), simulated=True))
+    with pytest.raises(BudgetExceededError, match=r"agent budget \(simulated spend\) of \$0.10"):
+        budget.check()
+
+
+def test_cli_simulated_spend_blocks_offline_runs_only_and_says_so(
+    sim: Any, isolated_environment: Path
+) -> None:
+    write_config(isolated_environment, '[budget]\ndaily_usd = "1.00"\n')
+    with Store() as store:
+        Ledger(store, simulated=True).record(_today(cost=gateway_cost("5.00"), simulated=True))
+        Ledger(store).record(_today(cost=gateway_cost("0.85")))
+    offline = run_cli("chat", "--offline", "hi")
+    assert offline.exit_code == 7
+    assert "daily budget (simulated spend) of $1.00" in offline.stderr
+    assert "$5.00 spent so far (simulated spend" in offline.stderr
+    real = run_cli("chat", "--base-url", sim.base_url, "-m", "gpt-5.4-nano", "hi",
+                   env={"ALLTOKEN_API_KEY": TEST_KEY})  # fmt: skip
+    assert real.exit_code == 0, real.stderr  # $5.00 of simulated spend does not block it
+    assert "alltoken-agent: daily budget 85% used ($0.85 of $1.00)" in real.stderr

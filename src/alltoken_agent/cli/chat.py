@@ -262,7 +262,11 @@ async def _chat(
                 history=link.history if link else None,
                 config=config,
                 prices=ledger.prices,
-                budgets=Budgets.from_config(config.budget, ledger),
+                # The book follows the gateway: a simulator found at --base-url is
+                # known from its first reply, and its spend is not real.
+                budgets=Budgets.from_config(
+                    config.budget, ledger, book=lambda: gateway.simulated
+                ),
                 **settings,
             )
             start = len(agent.get_messages())

@@ -7,6 +7,10 @@ instead of letting a request cross the limit; once the limit is reached no reque
 let through, not even one whose price is unknown (estimated at 0).
 
 Requests whose cost is unknown count as zero: a budget limits what is known to be spent.
+
+A budget counts one book of the ledger: real spend, or the simulator's made-up costs
+(``Ledger(simulated=True)``). Simulated spend never blocks a real request, and the
+messages and warnings of a budget over simulated spend say so.
 """
 
 from __future__ import annotations
@@ -49,11 +53,14 @@ class BudgetStatus:
     """``spent / limit`` (may pass 1.0 when a request's real cost beat its estimate)."""
     warn: bool
     """Whether ``spent + next_estimate`` reaches the warning threshold."""
+    simulated: bool = False
+    """The budget counts simulated spend (the simulator's book); ``label`` says so too."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; money as decimal strings."""
         return {
             "label": self.label,
+            "simulated": self.simulated,
             "limit": format(self.limit, "f"),
             "spent": format(self.spent, "f"),
             "next_estimate": format(self.next_estimate, "f"),
@@ -68,7 +75,9 @@ class LedgerSpend:
     """A query spec for a budget: what the ledger says was spent, as a ``SpendSource``.
 
     ``today=True`` counts from midnight UTC (a daily budget); ``since`` from a fixed time.
-    ``session`` None means every session; ``owner`` None means local use.
+    ``session`` None means every session; ``owner`` None means local use. ``book``, when
+    given, picks the book at each check (``lambda: gateway.simulated``: a gateway learns
+    from its first reply that the simulator answers); else the ledger's own book counts.
     """
 
     ledger: Ledger
@@ -76,11 +85,21 @@ class LedgerSpend:
     owner: str | None = None
     since: datetime | None = None
     today: bool = False
+    book: Callable[[], bool] | None = None
+
+    @property
+    def simulated(self) -> bool:
+        """Whether the simulator's book is counted now."""
+        return self.book() if self.book is not None else self.ledger.simulated
 
     def __call__(self) -> Spend:
-        """The spend now."""
+        """The spend now, in the book counted now."""
         since = start_of_utc_day() if self.today else self.since
-        return self.ledger.spent(since=since, session=self.session, owner=self.owner)
+        ledger = self.ledger
+        simulated = self.simulated
+        if simulated != ledger.simulated:
+            ledger = Ledger(ledger.store, ledger.prices, simulated=simulated)
+        return ledger.spent(since=since, session=self.session, owner=self.owner)
 
 
 class Budget:
@@ -135,11 +154,15 @@ class Budget:
         *,
         owner: str | None = None,
         warn_at: float = 0.8,
+        book: Callable[[], bool] | None = None,
     ) -> Budget:
-        """A limit on what the ledger shows spent since midnight UTC (``[budget] daily_usd``)."""
+        """A limit on what the ledger shows spent since midnight UTC (``[budget] daily_usd``).
+
+        ``book`` picks real or simulated spend at each check (see ``LedgerSpend``).
+        """
         return cls(
             limit_usd,
-            LedgerSpend(ledger, owner=owner, today=True),
+            LedgerSpend(ledger, owner=owner, today=True, book=book),
             warn_at=warn_at,
             label="daily budget",
             hint=f"raise [budget] daily_usd in {app_dirs().config_file}, or wait for 00:00 UTC",
@@ -154,11 +177,12 @@ class Budget:
         *,
         owner: str | None = None,
         warn_at: float = 0.8,
+        book: Callable[[], bool] | None = None,
     ) -> Budget:
         """A limit on everything the ledger shows spent under the ``session`` request tag."""
         return cls(
             limit_usd,
-            LedgerSpend(ledger, session=session, owner=owner),
+            LedgerSpend(ledger, session=session, owner=owner, book=book),
             warn_at=warn_at,
             label=f"budget of session {session!r}",
             hint="raise the session's limit, or start a new session",
@@ -169,18 +193,25 @@ class Budget:
         value = self._spent()
         return value.total if isinstance(value, Spend) else _money(value, "spent")
 
+    @property
+    def simulated(self) -> bool:
+        """Whether this budget counts simulated spend (a ``LedgerSpend`` on that book)."""
+        return isinstance(self._spent, LedgerSpend) and self._spent.simulated
+
     def status(self, next_estimate: Decimal = ZERO) -> BudgetStatus:
         """Where the budget stands if a request estimated at ``next_estimate`` is sent."""
+        simulated = self.simulated
         spent = self.spent()
         estimate = max(next_estimate, ZERO)
         return BudgetStatus(
-            label=self.label,
+            label=f"{self.label} (simulated spend)" if simulated else self.label,
             limit=self.limit,
             spent=spent,
             next_estimate=estimate,
             remaining=max(self.limit - spent, ZERO),
             fraction_used=float(spent / self.limit),
             warn=spent + estimate >= self.limit * Decimal(str(self.warn_at)),
+            simulated=simulated,
         )
 
     def check(self, next_estimate: Decimal = ZERO) -> BudgetStatus:
@@ -196,13 +227,18 @@ class Budget:
         return status
 
     def _message(self, status: BudgetStatus) -> str:
-        spent = f"{format_usd(status.spent)} spent so far"
+        book = (
+            "simulated spend: the simulator's made-up costs, never real money"
+            if status.simulated
+            else "real spend"
+        )
+        spent = f"{format_usd(status.spent)} spent so far ({book})"
         if status.next_estimate > 0 and status.spent < status.limit:
             spent += (
                 f" and the next request is estimated at up to {format_usd(status.next_estimate)}"
             )
         return (
-            f"{self.label} of {format_usd(status.limit)} would be exceeded: {spent}; "
+            f"{status.label} of {format_usd(status.limit)} would be exceeded: {spent}; "
             f"the request was not sent. To go on, {self.hint}"
         )
 
@@ -243,6 +279,7 @@ class RunningBudget(Budget):
         self._lock = threading.Lock()
         self._total = ZERO
         self._unknown = 0
+        self._simulated = False
 
     @property
     def total(self) -> Decimal:
@@ -263,9 +300,17 @@ class RunningBudget(Budget):
             else:
                 self._total += amount
 
+    @property
+    def simulated(self) -> bool:
+        """Whether the records counted were the simulator's (its made-up costs)."""
+        return self._simulated
+
     def add_record(self, record: RequestRecord) -> Decimal | None:
         """Count one request record's cost (gateway, else estimated); return it."""
         cost, _ = record_cost(record, self.prices)
+        if record.simulated:
+            # One run talks to one gateway, so its records are all of one book.
+            self._simulated = True
         self.add(cost)
         return cost
 
@@ -290,14 +335,23 @@ class Budgets:
 
     @classmethod
     def from_config(
-        cls, settings: BudgetSettings, ledger: Ledger, *, owner: str | None = None
+        cls,
+        settings: BudgetSettings,
+        ledger: Ledger,
+        *,
+        owner: str | None = None,
+        book: Callable[[], bool] | None = None,
     ) -> Budgets:
-        """The budgets the ``[budget]`` config section asks for (none when it sets no limit)."""
+        """The budgets the ``[budget]`` config section asks for (none when it sets no limit).
+
+        ``book`` picks real or simulated spend at each check (see ``LedgerSpend``).
+        """
         if settings.daily_usd is None:
             return cls()
-        return cls(
-            [Budget.daily(ledger, settings.daily_usd, owner=owner, warn_at=settings.warn_at)]
+        daily = Budget.daily(
+            ledger, settings.daily_usd, owner=owner, warn_at=settings.warn_at, book=book
         )
+        return cls([daily])
 
     def add(self, budget: Budget) -> None:
         """Check ``budget`` too."""
