@@ -6,11 +6,15 @@ key in its environment and its data folder in the test's home.
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -119,3 +123,109 @@ async def _bad_arguments_are_tool_errors(session: ClientSession) -> None:
             "type": "UserError",
         }
     }
+
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "raw-lines", "version": "1"},
+    },
+}
+
+
+def _raw_exchange(home: Path, lines: list[bytes], last_id: int) -> list[dict[str, Any]]:
+    """Write ``lines`` to a real `mcp --offline` process and read replies up to ``last_id``.
+
+    Raw bytes rather than the SDK client, which never sends a malformed line. Stdin stays
+    open until the reply to ``last_id`` (a request sent last) is in: at end of input the
+    SDK stops without answering requests still in flight. A watchdog kills a server that
+    never answers, so the test fails instead of hanging.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in KEY_VARS}
+    env["ALLTOKEN_AGENT_HOME"] = str(home)
+    replies: list[dict[str, Any]] = []
+    with subprocess.Popen(
+        [sys.executable, "-m", "alltoken_agent", "mcp", "--offline"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=str(home),
+    ) as process:
+        assert process.stdin and process.stdout and process.stderr
+        watchdog = threading.Timer(120, process.kill)
+        watchdog.start()
+        try:
+            process.stdin.write(b"".join(line + b"\n" for line in lines))
+            process.stdin.flush()
+            for raw in process.stdout:
+                replies.append(json.loads(raw))
+                if replies[-1].get("id") == last_id:
+                    break
+            process.stdin.close()
+            stderr = process.stderr.read()
+            process.wait()
+        finally:
+            watchdog.cancel()
+    assert replies and replies[-1].get("id") == last_id, "the server stopped answering"
+    assert process.returncode == 0, stderr.decode(errors="replace")
+    assert b"Traceback" not in stderr
+    return replies
+
+
+def _message(data: Any) -> bytes:
+    return json.dumps(data).encode()
+
+
+def test_malformed_lines_get_their_json_rpc_errors(isolated_environment: Path) -> None:
+    replies = _raw_exchange(
+        isolated_environment,
+        [
+            b"{bad json",
+            _message(INITIALIZE),
+            _message({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+            _message({"id": 3}),  # no jsonrpc, no method
+            _message({"jsonrpc": "1.0", "id": "four", "method": "tools/list"}),
+            b"[]",
+            b"42",
+            b"caf\xe9",  # not UTF-8, not JSON
+            b"",  # a blank line is no message and gets no reply
+            _message({"jsonrpc": "2.0", "id": 7, "method": "no/such/method"}),
+            _message({"jsonrpc": "2.0", "id": 8, "method": "tools/list"}),
+        ],
+        last_id=8,
+    )
+    errors = [(r["id"], r["error"]["code"]) for r in replies if "error" in r]
+    assert errors == [
+        (None, -32700),
+        (3, -32600),
+        ("four", -32600),
+        (None, -32600),
+        (None, -32600),
+        (None, -32700),
+        (7, -32601),
+    ]
+    assert all(r["jsonrpc"] == "2.0" and "result" not in r for r in replies if "error" in r)
+    results = {r["id"]: r["result"] for r in replies if "result" in r}
+    assert set(results) == {1, 8}  # the server keeps serving after every bad line
+    assert results[8]["tools"]
+
+
+def test_a_malformed_response_from_the_client_gets_no_reply(isolated_environment: Path) -> None:
+    """Answering a bad response with an error could make two peers ping-pong errors."""
+    replies = _raw_exchange(
+        isolated_environment,
+        [
+            _message(INITIALIZE),
+            _message({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+            _message({"jsonrpc": "2.0", "id": "x", "result": 1, "error": {}}),
+            _message({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+        ],
+        last_id=2,
+    )
+    assert [r["id"] for r in replies] == [1, 2]
+    assert all("error" not in r for r in replies)

@@ -75,6 +75,11 @@ def set_key(target: Path, key: str, value: str) -> SetOutcome:
         UserError: The key is unknown or the value is not valid for it.
         ConfigError: The file is not valid TOML.
     """
+    from alltoken_agent.cli._input import check_text
+
+    # Bytes that are not UTF-8 would fail half-way through the write: refuse them first.
+    check_text(key, "KEY")
+    check_text(value, "VALUE")
     try:
         text = target.read_text(encoding="utf-8")
     except FileNotFoundError:

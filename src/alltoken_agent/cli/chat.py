@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from alltoken_agent import UserError
+from alltoken_agent.cli._input import check_text, read_stdin
 from alltoken_agent.cli.exit_codes import USAGE
 from alltoken_agent.cli.options import (
     BaseUrlOpt,
@@ -201,7 +202,8 @@ def read_prompt(prompt: str | None) -> str:
     if prompt is None:
         if sys.stdin is None or sys.stdin.isatty():
             raise UserError("no prompt: pass PROMPT or pipe text on stdin")
-        prompt = sys.stdin.read()
+        prompt = read_stdin("the prompt on stdin")
+    check_text(prompt, "PROMPT")
     if not prompt.strip():
         raise UserError("the prompt is empty")
     return prompt

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 import typer
 
 from alltoken_agent import UserError
+from alltoken_agent.cli._input import read_text_file
 from alltoken_agent.cli.chat import read_prompt
 from alltoken_agent.cli.media import (
     JobDisplay,
@@ -62,7 +63,7 @@ OverwriteOpt = Annotated[
 
 def read_batch(path: Path) -> list[str]:
     """The prompts of a batch file: one per line, blank lines and ``#`` comments skipped."""
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = read_text_file(path, "the batch file").splitlines()
     prompts = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
     if not prompts:
         raise UserError(f"the batch file {path} holds no prompt")

@@ -12,6 +12,7 @@ from typing import Any
 import typer
 
 from alltoken_agent import AllTokenAgentError, GatewayError
+from alltoken_agent.cli._input import check_params
 from alltoken_agent.cli.exit_codes import INTERRUPTED, describe, exit_code_for
 
 DEBUG_ENV = "ALLTOKEN_AGENT_DEBUG"
@@ -58,6 +59,7 @@ def run_command(
     import asyncio
 
     try:
+        check_params()  # a flag with bytes that are not UTF-8: exit 2 before any work
         asyncio.run(main())
     except KeyboardInterrupt as error:
         writer.emit("error", **error_payload(error))

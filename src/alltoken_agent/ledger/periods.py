@@ -36,7 +36,13 @@ def parse_since(text: str, *, now: datetime | None = None) -> datetime:
     span = _SPAN.fullmatch(value)
     if span is not None:
         amount, unit = int(span.group(1)), span.group(2)
-        return now - timedelta(**{_UNITS[unit]: amount})
+        try:
+            return now - timedelta(**{_UNITS[unit]: amount})
+        except OverflowError:  # more than timedelta holds, or before the year 1
+            raise UserError(
+                f"the span {text.strip()!r} reaches back before the year 1; use a shorter "
+                "span or a date"
+            ) from None
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -45,7 +51,10 @@ def parse_since(text: str, *, now: datetime | None = None) -> datetime:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    moment = moment.astimezone(timezone.utc)
+    try:
+        moment = moment.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31T23:00-05:00 is past the last day datetime holds
+        raise UserError(f"the start time {text!r} is out of range; use a past date") from None
     if moment > now:
         raise UserError(f"the start time {text!r} is in the future; use a past date or a span")
     return moment

@@ -15,6 +15,8 @@ from typing import Any
 import uvicorn
 from mcp.server.mcpserver import MCPServer
 
+from alltoken_agent.mcp.jsonrpc import serve_stdio_answering_errors
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 MCP_PATH = "/mcp"
@@ -22,8 +24,12 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 async def serve_stdio(server: MCPServer[Any]) -> None:
-    """Serve ``server`` on this process's stdin and stdout until the client hangs up."""
-    await server.run_stdio_async()
+    """Serve ``server`` on this process's stdin and stdout until the client hangs up.
+
+    A line that is not a JSON-RPC message gets its JSON-RPC error back (the SDK alone
+    drops it, leaving the client waiting forever).
+    """
+    await serve_stdio_answering_errors(server)
 
 
 async def serve_http(
