@@ -25,7 +25,7 @@ from alltoken_agent.cli.options import (
     open_gateway,
     print_retry,
 )
-from alltoken_agent.cli.output import EventWriter, error_payload, run_command
+from alltoken_agent.cli.output import EventWriter, run_command
 
 if TYPE_CHECKING:  # the agent, store and ledger are imported when the command runs
     from alltoken_agent import AgentEvent, RequestRecord, RetryNotice, RunResult
@@ -155,19 +155,15 @@ def chat(
     writer = EventWriter(enabled=json_output)
     records: list[RequestRecord] = []
     prices: list[PriceLookup] = []  # the ledger's, so the usage file estimates alike
-    failure: dict[str, Any] = {}
+    failure: dict[str, Any] = {}  # the error run_command reports, named as it names it
 
     async def main() -> None:
-        try:
-            if mcp:
-                settings["mcp_servers"] = servers_from_config(load_user_config(), mcp)
-            await _chat(prompt, system, tools, session, options, settings, writer, records, prices)
-        except BaseException as error:
-            failure.update(error_payload(error))
-            raise
+        if mcp:
+            settings["mcp_servers"] = servers_from_config(load_user_config(), mcp)
+        await _chat(prompt, system, tools, session, options, settings, writer, records, prices)
 
     try:
-        run_command(main, writer)
+        run_command(main, writer, failure=failure)
     except typer.Exit as exit_:
         if usage_file is not None:
             _write_usage(usage_file, records, {**failure, "exit_code": exit_.exit_code}, prices)

@@ -14,6 +14,7 @@ import typer
 from alltoken_agent import AllTokenAgentError, GatewayError
 from alltoken_agent.cli._input import check_params
 from alltoken_agent.cli.exit_codes import INTERRUPTED, describe, exit_code_for
+from alltoken_agent.cli.signals import InterruptedBySignal, run_interruptible
 
 DEBUG_ENV = "ALLTOKEN_AGENT_DEBUG"
 
@@ -47,32 +48,61 @@ def error_payload(error: BaseException) -> dict[str, Any]:
             "attempts": error.attempts,
             "type": type(error).__name__,
         }
-    code = "interrupted" if isinstance(error, KeyboardInterrupt) else type(error).__name__
-    return {"code": code, "message": str(error), "type": type(error).__name__}
+    if isinstance(error, InterruptedBySignal):
+        return {
+            "code": "interrupted",
+            "message": str(error),
+            "signal": error.signal_name,
+            "type": type(error).__name__,
+        }
+    if isinstance(error, KeyboardInterrupt):
+        # Ctrl-C that arrived outside run_interruptible's handlers: it was SIGINT.
+        return {
+            "code": "interrupted",
+            "message": "interrupted by SIGINT",
+            "signal": "SIGINT",
+            "type": type(error).__name__,
+        }
+    return {"code": type(error).__name__, "message": str(error), "type": type(error).__name__}
 
 
 def run_command(
     main: Callable[[], Coroutine[Any, Any, None]],
     writer: EventWriter,
+    *,
+    failure: dict[str, Any] | None = None,
 ) -> None:
-    """Run an async command; map any failure to one stderr line and its exit code."""
-    import asyncio
+    """Run an async command; map any failure to one stderr line and its exit code.
 
+    Ctrl-C and SIGTERM cancel ``main`` (see :mod:`alltoken_agent.cli.signals`), so its
+    cleanup runs; the command then exits 130 or 143.
+
+    Args:
+        main: The command's body.
+        writer: Where the ``error`` event goes with ``--json``.
+        failure: Filled with the ``error`` payload reported, for a command that also
+            writes the failure elsewhere (``chat --usage-file``).
+    """
+    report = {} if failure is None else failure
     try:
         check_params()  # a flag with bytes that are not UTF-8: exit 2 before any work
-        asyncio.run(main())
+        run_interruptible(main)
     except KeyboardInterrupt as error:
-        writer.emit("error", **error_payload(error))
-        print("alltoken-agent: interrupted", file=sys.stderr)
-        raise typer.Exit(INTERRUPTED) from None
+        report.update(error_payload(error))
+        writer.emit("error", **report)
+        print(f"alltoken-agent: {report['message']}", file=sys.stderr)
+        code = error.exit_code if isinstance(error, InterruptedBySignal) else INTERRUPTED
+        raise typer.Exit(code) from None
     except AllTokenAgentError as error:
-        writer.emit("error", **error_payload(error))
+        report.update(error_payload(error))
+        writer.emit("error", **report)
         print(describe(error), file=sys.stderr)
         raise typer.Exit(exit_code_for(error)) from None
     except BrokenPipeError:
         raise  # the reader left (`| head`): Typer exits 1 quietly, as Click does
     except Exception as error:
-        writer.emit("error", **error_payload(error))
+        report.update(error_payload(error))
+        writer.emit("error", **report)
         print(describe(error), file=sys.stderr)
         if os.environ.get(DEBUG_ENV):
             traceback.print_exc()
