@@ -293,3 +293,21 @@ def test_cli_simulated_spend_blocks_offline_runs_only_and_says_so(
                    env={"ALLTOKEN_API_KEY": TEST_KEY})  # fmt: skip
     assert real.exit_code == 0, real.stderr  # $5.00 of simulated spend does not block it
     assert "alltoken-agent: daily budget 85% used ($0.85 of $1.00)" in real.stderr
+
+
+def test_cli_chat_through_a_provider_profile_naming_the_simulator_is_simulated(
+    simulator_process: str, isolated_environment: Path, tmp_path: Path
+) -> None:
+    write_config(
+        isolated_environment,
+        f'[providers.local]\nbase_url = "{simulator_process}"\napi_key_env = "LOCAL_KEY"\n'
+        'default_model = "gpt-5.4-nano"\n',
+    )
+    usage_file = tmp_path / "usage.json"
+    result = run_cli("chat", "--provider", "local", "--usage-file", str(usage_file), "hi",
+                     env={"LOCAL_KEY": TEST_KEY})  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(usage_file.read_text())["simulated"] is True
+    assert json.loads(run_cli("usage", "--json").stdout)["totals"]["requests"] == 0
+    simulated = json.loads(run_cli("usage", "--simulated", "--json").stdout)
+    assert simulated["totals"]["requests"] >= 1
