@@ -261,3 +261,93 @@ def test_bad_input_exits_2_with_a_clear_message_and_sends_nothing(
     assert words in result.stderr and "Traceback" not in result.stderr + result.stdout
     assert result.stdout == ""
     assert fast_sim.state.requests == [] and _jobs() == []
+
+
+# -- never overwrite, never-sent jobs, download caps (issue 15 "Media jobs", issue 16) -----
+
+
+def test_image_at_a_taken_path_saves_beside_it_and_says_so(fast_sim: Any, tmp_path: Path) -> None:
+    target = tmp_path / "fox.png"
+    target.write_bytes(b"keep me")
+    args = ("image", "a fox", "--size", "64x64", "-o", str(target), "--base-url", fast_sim.base_url)
+    result = run_cli(*args)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == str(tmp_path / "fox-1.png")
+    assert f"{target} already exists" in result.stderr and "--overwrite" in result.stderr
+    assert target.read_bytes() == b"keep me"
+    replaced = run_cli(*args, "--overwrite", "--json")
+    assert replaced.exit_code == 0, replaced.stderr
+    assert ndjson(replaced.stdout)[-1]["paths"] == [str(target)]
+    assert target.read_bytes()[:4] == b"\x89PNG" and replaced.stderr == ""
+
+
+def _never_sent_job(base_url: str, tmp_path: Path) -> str:
+    """A job journaled but never sent: what a crash between the two leaves."""
+
+    async def journal_only() -> str:
+        async with Gateway("alltoken", base_url=base_url, api_key=TEST_KEY) as gateway:
+            record = await gateway.images.create_job("a fox", size="64x64", save_to=tmp_path)
+            return record.id
+
+    return asyncio.run(journal_only())
+
+
+def test_jobs_list_marks_never_sent_jobs_and_names_an_empty_filter(
+    fast_sim: Any, tmp_path: Path
+) -> None:
+    job_id = _never_sent_job(fast_sim.base_url, tmp_path)
+    listed = run_cli("jobs", "list")
+    assert listed.exit_code == 0 and job_id in listed.stdout and "never sent" in listed.stdout
+    (row,) = ndjson(run_cli("jobs", "list", "--json").stdout)
+    assert (row["id"], row["never_sent"]) == (job_id, True)
+    empty = run_cli("jobs", "list", "--status", "pending")
+    assert empty.exit_code == 0 and "no pending jobs" in empty.stderr
+    assert "yet" not in empty.stderr
+    none_yet = run_cli("jobs", "list", "--kind", "video")
+    assert "no video jobs" in none_yet.stderr
+
+
+def test_jobs_resume_asks_before_sending_a_never_sent_job(fast_sim: Any, tmp_path: Path) -> None:
+    job_id = _never_sent_job(fast_sim.base_url, tmp_path)
+    refused = run_cli("jobs", "resume", "--base-url", fast_sim.base_url)  # no TTY, no --yes
+    assert refused.exit_code == 2 and refused.stdout == ""
+    (line,) = refused.stderr.splitlines()
+    assert "never sent" in line and f"jobs resume {job_id} --yes" in line
+    assert f"jobs discard {job_id}" in line
+    assert fast_sim.state.media.submits == {} and _jobs()[0].status == "submitting"
+    sent = run_cli("jobs", "resume", job_id, "--yes", "--base-url", fast_sim.base_url)
+    assert sent.exit_code == 0, sent.stderr
+    assert Path(sent.stdout.strip()).is_file() and fast_sim.state.media.submits == {"image": 1}
+
+
+def test_jobs_discard_forgets_only_a_job_that_was_never_sent(fast_sim: Any, tmp_path: Path) -> None:
+    job_id = _never_sent_job(fast_sim.base_url, tmp_path)
+    made = run_cli("image", "a fox", "-o", str(tmp_path), "--base-url", fast_sim.base_url, "--json")
+    paid = ndjson(made.stdout)[0]["job_id"]
+    forgot = run_cli("jobs", "discard", job_id)
+    assert forgot.exit_code == 0 and "forgot" in forgot.stderr
+    kept = run_cli("jobs", "discard", paid)
+    assert kept.exit_code == 2 and "may be paid for" in kept.stderr
+    assert [job.id for job in _jobs()] == [paid]
+
+
+def test_video_past_the_configured_cap_stops_with_its_own_error(
+    fast_sim: Any, tmp_path: Path, isolated_environment: Path
+) -> None:
+    write_config(isolated_environment, FAST_RETRY_CONFIG + "[media]\nmax_video_mb = 1\n")
+    fast_sim.state.media.enqueue_job_faults(["huge:2"])
+    result = run_cli("video", "a fox", "-o", str(tmp_path), "--base-url", fast_sim.base_url)
+    assert result.exit_code == 1
+    assert "result_too_large" in result.stderr and "max_video_mb" in result.stderr
+    assert "expired" not in result.stderr and list(tmp_path.iterdir()) == []
+    assert _jobs()[0].status == "pending"
+
+
+def test_video_with_a_file_url_result_is_refused_with_its_own_error(
+    fast_sim: Any, tmp_path: Path
+) -> None:
+    fast_sim.state.media.enqueue_job_faults(["file_url"])
+    result = run_cli("video", "a fox", "-o", str(tmp_path), "--base-url", fast_sim.base_url)
+    assert result.exit_code == 1
+    assert "unsafe_result_url" in result.stderr and "not http(s)" in result.stderr
+    assert "expired" not in result.stderr and list(tmp_path.iterdir()) == []

@@ -193,3 +193,42 @@ def test_accept_then_drop_acts_like_disconnect_on_chat(client: httpx.Client) -> 
             lines = list(response.iter_lines())
             assert not [line for line in lines if line.startswith("data: ")]
     assert client.post("/chat/completions", json=body).status_code == 200
+
+
+def test_slow_job_fault_keeps_one_task_running_until_the_clock_passes_it(
+    client: httpx.Client, sim: SimulatorServer
+) -> None:
+    sim.state.media.image_seconds = 0
+    task_id = client.post(
+        "/images/generations", json=image_body(), headers=job_fault("slow:30")
+    ).json()["id"]
+    assert client.get(f"/images/generations/{task_id}").json()["status"] == "queued"
+    sim.state.media.advance(30)
+    assert "b64_json" in client.get(f"/images/generations/{task_id}").json()["data"][0]
+
+
+def test_file_url_job_fault_points_the_video_link_at_a_local_file(
+    client: httpx.Client, sim: SimulatorServer
+) -> None:
+    sim.state.media.video_seconds = 0
+    created = client.post("/videos/generations", json=video_body(), headers=job_fault("file_url"))
+    task = client.get(f"/videos/generations/{created.json()['id']}").json()
+    assert (task["status"], task["video_url"]) == ("completed", "file:///etc/passwd")
+
+
+def test_huge_job_fault_streams_that_many_mib_without_a_content_length(
+    client: httpx.Client, sim: SimulatorServer
+) -> None:
+    sim.state.media.video_seconds = 0
+    created = client.post("/videos/generations", json=video_body(), headers=job_fault("huge:2"))
+    url = client.get(f"/videos/generations/{created.json()['id']}").json()["video_url"]
+    with httpx.stream("GET", url) as response:
+        assert response.status_code == 200 and "content-length" not in response.headers
+        body = response.read()
+    assert len(body) == 2 * 1024 * 1024 and body[4:8] == b"ftyp"
+
+
+@pytest.mark.parametrize("spec", ["slow", "slow:x", "huge:0", "huge:9999", "file_url:1"])
+def test_bad_new_job_fault_specs_are_refused(sim: SimulatorServer, spec: str) -> None:
+    with pytest.raises(ValueError, match="unknown job fault"):
+        sim.state.media.enqueue_job_faults([spec])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 from alltoken_agent import UserError
 from alltoken_agent.store import Store
 from alltoken_agent.store.media import MediaJobRecord
+from tests.server.conftest import pg_url  # noqa: F401 - the PostgreSQL fixture, reused
 
 
 def _job(store: Store, model: str = "gpt-image-2", **extra: Any) -> MediaJobRecord:
@@ -147,3 +149,80 @@ def test_the_migration_creates_the_indexes_the_queries_use(store: Store, db_path
         "ix_media_jobs_owner_created_at": ["owner", "created_at"],
     }
     assert "m003_media_jobs" in store.applied_migrations()
+
+
+# -- the lease: one process finishes a job at a time ----------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """The journal on SQLite and on PostgreSQL (a server's replicas share one)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'lease.db'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    with Store(url) as opened:
+        yield opened
+
+
+def test_one_holder_leases_a_job_at_a_time(any_store: Store) -> None:
+    jobs, job = any_store.media_jobs, _job(any_store)
+    assert jobs.take_lease(job.id, "host/1/a", 30).lease_owner == "host/1/a"
+    held = jobs.take_lease(job.id, "host/2/b", 30)
+    assert held.lease_owner == "host/1/a" and held.leased_to_other("host/2/b")
+    assert jobs.take_lease(job.id, "host/1/a", 30).lease_owner == "host/1/a"  # renewed
+    jobs.release_lease(job.id, "host/2/b")  # not b's lease: nothing happens
+    assert jobs.get(job.id).lease_owner == "host/1/a"  # type: ignore[union-attr]
+    jobs.release_lease(job.id, "host/1/a")
+    assert jobs.get(job.id).lease_owner is None  # type: ignore[union-attr]
+    assert jobs.take_lease(job.id, "host/2/b", 30).lease_owner == "host/2/b"
+
+
+def test_a_lease_that_ran_out_or_whose_holder_died_is_taken_over(any_store: Store) -> None:
+    jobs, job = any_store.media_jobs, _job(any_store)
+    jobs.take_lease(job.id, "host/1/a", 0)  # runs out at once
+    assert jobs.take_lease(job.id, "host/2/b", 30).lease_owner == "host/2/b"
+    assert jobs.take_lease(job.id, "host/3/c", 30).lease_owner == "host/2/b"
+    taken = jobs.take_lease(job.id, "host/3/c", 30, steal_from="host/2/b")
+    assert taken.lease_owner == "host/3/c"
+
+
+def test_two_stores_racing_for_each_job_leave_exactly_one_holder(db_url: str) -> None:
+    with Store(db_url) as first, Store(db_url) as second:
+        ids = [_job(first).id for _ in range(15)]
+        winners: dict[str, list[str]] = {job_id: [] for job_id in ids}
+        start = threading.Barrier(2)
+
+        def race(store: Store, holder: str) -> None:
+            start.wait()
+            for job_id in ids:
+                if store.media_jobs.take_lease(job_id, holder, 30).lease_owner == holder:
+                    winners[job_id].append(holder)
+
+        threads = [
+            threading.Thread(target=race, args=(first, "host/1/a")),
+            threading.Thread(target=race, args=(second, "host/2/b")),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert all(len(holders) == 1 for holders in winners.values()), winners
+
+
+def test_discard_forgets_only_a_job_that_was_never_sent(store: Store) -> None:
+    from alltoken_agent.store.media import SUBMIT_SENT
+
+    jobs = store.media_jobs
+    unsent = _job(store)
+    sent = _job(store)
+    jobs.update(sent.id, result={SUBMIT_SENT: "2026-01-01T00:00:00+00:00"})
+    pending = _job(store)
+    jobs.update(pending.id, status="pending", task_id="igen_1")
+    busy = _job(store)
+    jobs.take_lease(busy.id, "host/1/a", 30)
+    assert unsent.never_sent and jobs.get(busy.id).never_sent  # type: ignore[union-attr]
+    assert not jobs.get(sent.id).never_sent  # type: ignore[union-attr]
+    assert jobs.discard_unsent(unsent.id) is True and jobs.get(unsent.id) is None
+    for kept in (sent, pending, busy):
+        assert jobs.discard_unsent(kept.id) is False and jobs.get(kept.id) is not None

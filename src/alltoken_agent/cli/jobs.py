@@ -262,8 +262,9 @@ async def _resume_all(
                     raise
                 return report_failure(writer, error, job_id=record.id)
             display.unfinished.pop(record.id, None)
-            if record.status == "completed" and not set(result.paths) & set(display.saved):
-                # Finished long ago: nothing happened now, so say where its files are.
+            if not set(result.paths) & set(display.saved):
+                # Finished before (long ago, or by another process while this one
+                # waited): nothing was saved now, so say where its files are.
                 writer.emit(
                     "job:done",
                     job_id=record.id,

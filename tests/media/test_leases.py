@@ -1,0 +1,127 @@
+"""One job is finished by one run at a time; a saved result is never called lost.
+
+Two runs in one process race exactly as two processes would: each takes the job's
+lease through its own store call (tests/media/test_two_processes.py runs the CLI as
+two real processes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alltoken_agent import Gateway, MediaJobError
+from alltoken_agent.media import JobEvent, PollPolicy, resume_job
+from alltoken_agent.store import Store
+from tests.media.conftest import FAST
+
+SHORT = PollPolicy(initial=0.01, interval=0.05, jitter=0.0, deadline=0.5)
+
+
+async def _until(check: Any, what: str) -> None:
+    for _ in range(2000):  # bounded: a broken lease must fail the test, not hang it
+        if check():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never saw {what}")
+
+
+async def test_a_resume_while_the_first_run_polls_waits_and_both_get_the_saved_image(
+    sim: Any, gw: Gateway, out: Path
+) -> None:
+    sim.state.media.enqueue_job_faults(["slow:30"])
+    first_events: list[JobEvent] = []
+    first = asyncio.create_task(
+        gw.images.generate(
+            "a fox", save_to=out / "fox.png", poll=FAST, on_progress=first_events.append
+        )
+    )
+    await _until(lambda: any(e.name == "job:submitted" for e in first_events), "the submit")
+    job_id = first_events[0].job_id
+    task_id = first_events[0].task_id  # type: ignore[union-attr]
+    await _until(lambda: sim.state.media.polls.get(task_id), "the first poll")
+
+    second_events: list[JobEvent] = []
+    second = asyncio.create_task(
+        resume_job(gw, job_id, poll=FAST, on_progress=second_events.append)
+    )
+    await _until(
+        lambda: [e for e in second_events if getattr(e, "status", None) == "waiting"],
+        "the second run waiting",
+    )
+    polls_before = sim.state.media.polls[task_id]
+    sim.state.media.advance(30)  # the task completes; only the lease holder claims it
+    one, two = await asyncio.wait_for(asyncio.gather(first, second), timeout=60)
+
+    assert one.paths == two.paths == [out / "fox.png"] and (out / "fox.png").is_file()
+    assert sim.state.media.submits == {"image": 1}
+    record = await gw.images.journal.get(job_id)
+    assert record is not None and record.status == "completed" and record.error is None
+    assert record.lease_owner is None  # given up by both
+    # The waiting run never polled the task: it found the job finished in the journal.
+    assert not [e for e in second_events if getattr(e, "status", None) == "completed"]
+    assert sim.state.media.polls[task_id] >= polls_before
+
+
+async def test_a_lease_held_past_the_deadline_ends_in_job_busy_and_leaves_the_job(
+    sim: Any, gw: Gateway, store: Store, out: Path
+) -> None:
+    sim.state.media.enqueue_job_faults(["slow:30"])
+    with pytest.raises(MediaJobError):
+        await gw.images.generate("a fox", save_to=out, poll=SHORT)  # left pending
+    (job,) = store.media_jobs.unfinished()
+    store.media_jobs.take_lease(job.id, "elsewhere.example/1/abcd", 60)
+    polls = dict(sim.state.media.polls)
+    with pytest.raises(MediaJobError) as caught:
+        await resume_job(gw, job.id, poll=SHORT)
+    assert caught.value.code == "job_busy" and "another process" in str(caught.value)
+    assert "elsewhere.example/1/abcd" in str(caught.value)
+    assert sim.state.media.polls == polls  # the gateway was not asked
+    after = store.media_jobs.get(job.id)
+    assert after is not None and after.status == "pending"
+    assert after.lease_owner == "elsewhere.example/1/abcd"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a dead pid is checked on POSIX only")
+async def test_the_lease_of_a_dead_process_on_this_host_is_taken_over_at_once(
+    sim: Any, gw: Gateway, store: Store, out: Path
+) -> None:
+    sim.state.media.enqueue_job_faults(["slow:30"])
+    with pytest.raises(MediaJobError):
+        await gw.images.generate("a fox", save_to=out, poll=SHORT)
+    (job,) = store.media_jobs.unfinished()
+    dead = f"{socket.gethostname()}/{_pid_of_finished_child()}/dead"  # killed, say
+    store.media_jobs.take_lease(job.id, dead, 600)
+    sim.state.media.advance(30)
+    events: list[JobEvent] = []
+    result = await resume_job(gw, job.id, poll=FAST, on_progress=events.append)
+    assert result.paths[0].is_file()
+    assert not [e for e in events if getattr(e, "status", None) == "waiting"]
+
+
+def _pid_of_finished_child() -> int:
+    """The pid of a process that has ended (and was reaped): no process has it now."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+async def test_a_410_for_an_image_whose_file_was_saved_completes_the_job(
+    sim: Any, gw: Gateway, store: Store, out: Path
+) -> None:
+    sim.state.media.enqueue_job_faults(["no_r2"])  # a second GET is 410 image_already_retrieved
+    result = await gw.images.generate("a fox", save_to=out, poll=FAST)
+    # Another process claimed and saved the image, and this run's journal view is stale:
+    # the row says pending, with the files already journaled (step 2 of saving).
+    store.media_jobs.update(result.job_id, status="pending", result={}, completed_at=None)
+    again = await resume_job(gw, result.job_id, poll=FAST)
+    assert again.paths == result.paths
+    record = store.media_jobs.get(result.job_id)
+    assert record is not None and record.status == "completed" and record.error_code is None
+    assert sim.state.media.submits == {"image": 1}
