@@ -31,6 +31,9 @@ output_per_1k = "0.00125"
 daily_usd = "5.00"               # stop before a request that would cross it
 warn_at = 0.8                    # warning event at 80 %
 
+[ledger]
+max_request_cost_usd = "100"     # a gateway cost above it is recorded as unknown
+
 [context]
 policy = "trim"                  # trim the oldest turns to fit, or "fail"
 lengths = { "my-model" = 32000 } # context length per model, over the catalog's
@@ -117,6 +120,13 @@ class BudgetSettings(_Section):
 
     daily_usd: Decimal | None = Field(default=None, gt=0)
     warn_at: float = Field(default=0.8, gt=0, le=1)
+
+
+class LedgerSettings(_Section):
+    """How gateway-reported costs are checked before they are believed."""
+
+    max_request_cost_usd: Decimal = Field(default=Decimal(100), gt=0, allow_inf_nan=False)
+    """A gateway cost above it (USD, one request) is taken as wrong: recorded as unknown."""
 
 
 class MediaSettings(_Section):
@@ -238,6 +248,7 @@ class Config(_Section):
     families: dict[str, FamilySettings] = Field(default_factory=dict)
     prices: dict[str, PriceSettings] = Field(default_factory=dict)
     budget: BudgetSettings = Field(default_factory=BudgetSettings)
+    ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     context: ContextSettings = Field(default_factory=ContextSettings)
     approval: ApprovalSettings = Field(default_factory=ApprovalSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)

@@ -226,6 +226,9 @@ class NoticeEvent(_Event):
     """Something the user should know that is not an error (a feature swapped for another)."""
 
     message: str
+    code: str | None = None
+    """What it is about, for programs: ``usage_missing``, ``usage_invalid``,
+    ``cost_invalid`` (a reply's usage or cost is unknown); None for other notices."""
     name: Literal["notice"] = field(default="notice", repr=False)
 
 

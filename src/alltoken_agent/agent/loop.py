@@ -26,6 +26,7 @@ from alltoken_agent.agent.events import (
     MessageAssistantEvent,
     MessageUserEvent,
     ModelFallbackEvent,
+    NoticeEvent,
     ReasoningDeltaEvent,
     StreamDeltaEvent,
     StreamEndEvent,
@@ -41,7 +42,7 @@ from alltoken_agent.agent.result import (
     RunResult,
     StopReason,
     ToolCallRecord,
-    add_usage,
+    UsageTally,
 )
 from alltoken_agent.agent.tool_step import run_tool_step
 from alltoken_agent.agent.turn_settings import TurnSettings, can_fall_back
@@ -57,7 +58,6 @@ from alltoken_agent.gateway import (
     ReasoningDelta,
     request_tags,
 )
-from alltoken_agent.gateway.types import Usage
 from alltoken_agent.ledger import rough_token_count
 
 
@@ -77,7 +77,7 @@ class Turn:
     user_message: dict[str, Any]
     result: RunResult[Any] | None = None
     _model_index: int = 0
-    _usage: Usage = field(default_factory=Usage)
+    _usage: UsageTally = field(default_factory=UsageTally)
     _costs: CostTally = field(default_factory=CostTally)
     _calls: list[ToolCallRecord] = field(default_factory=list)
     _request_ids: list[str] = field(default_factory=list)
@@ -298,7 +298,7 @@ class Turn:
 
     def _account(self, result: ChatResult) -> None:
         self._steps += 1
-        self._usage = add_usage(self._usage, result.usage)
+        self._usage.add(result.usage)
         self._costs.add(result.cost)
         if result.request_id:
             self._request_ids.append(result.request_id)
@@ -310,6 +310,12 @@ class Turn:
             events.append(UsageEvent(usage=step.result.usage, model=step.model))
         if step.result.cost is not None and self._wants("cost"):
             events.append(CostEvent(cost=step.result.cost, model=step.model))
+        if step.result.notices and self._wants("notice"):
+            # The gateway's account of usage or cost was missing or invalid: say so.
+            events.extend(
+                NoticeEvent(message=notice.message, code=notice.code)
+                for notice in step.result.notices
+            )
         return events
 
     # -- results ------------------------------------------------------------
@@ -323,7 +329,7 @@ class Turn:
             model=model,
             messages=[dict(m) for m in self.history[self._start :]],
             tool_calls=list(self._calls),
-            usage=self._usage,
+            usage=self._usage.total,
             cost=self._costs.total,
             request_ids=list(self._request_ids),
         )

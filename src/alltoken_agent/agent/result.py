@@ -42,15 +42,37 @@ class RunResult(Generic[OutputT]):
     messages: list[dict[str, Any]] = field(default_factory=list)
     """The messages this run added to the conversation, user message first."""
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
-    usage: Usage = field(default_factory=Usage)
-    """Summed over every request of the run."""
+    usage: Usage | None = field(default_factory=Usage)
+    """Summed over every request of the run; None when any request's usage is unknown
+    (the gateway sent none, or an invalid one: a ``notice`` event said so), since a
+    sum of the known ones would pass for the whole."""
     cost: Cost | None = None
     """Summed gateway-reported cost; None when any request's cost is unknown."""
     request_ids: list[str] = field(default_factory=list)
 
 
+class UsageTally:
+    """Sums usage; one request of unknown usage makes the total unknown (never a made-up 0)."""
+
+    def __init__(self) -> None:
+        self._sum = Usage()
+        self._known = True
+
+    def add(self, usage: Usage | None) -> None:
+        """Count one request's usage (None: unknown)."""
+        if usage is None:
+            self._known = False
+        else:
+            self._sum = add_usage(self._sum, usage)
+
+    @property
+    def total(self) -> Usage | None:
+        """The sum, or None when a request's usage is unknown."""
+        return self._sum if self._known else None
+
+
 def add_usage(total: Usage, more: Usage | None) -> Usage:
-    """Sum two usage records."""
+    """Sum two usage records (None adds nothing: see ``UsageTally`` to keep unknown)."""
     if more is None:
         return total
     return Usage(

@@ -60,6 +60,9 @@ TEMPLATE = """\
 # daily_usd = "5.00"                 # stop before a request that would cross it
 # warn_at = 0.8                      # a budget:warning event at 80 %
 
+# [ledger]
+# max_request_cost_usd = "100"       # a gateway cost above it is recorded as unknown
+
 # [context]
 # policy = "trim"                    # drop the oldest turns to fit, or "fail"
 # lengths = { "my-model" = 32000 }   # context length per model, over the catalog's

@@ -306,6 +306,9 @@ class _Printer:
             return  # the command reports the failure once, with its exit code
         if self.writer.enabled:
             self.writer.emit_event(event.to_dict())
+            if event.name == "notice" and event.code is not None:
+                # Unknown usage or cost: a person reads stderr even when a program reads stdout.
+                print(f"alltoken-agent: {event.message}", file=sys.stderr)
             return
         if event.name == "stream:delta":
             self._end_reasoning()
@@ -378,7 +381,7 @@ def _done(result: RunResult[Any], writer: EventWriter) -> None:
         model=result.model,
         stop_reason=result.stop_reason,
         steps=result.steps,
-        usage=result.usage.to_dict(),
+        usage=None if result.usage is None else result.usage.to_dict(),
         cost=result.cost.to_dict() if result.cost else None,
         request_id=result.request_ids[-1] if result.request_ids else None,
         request_ids=result.request_ids,

@@ -8,7 +8,7 @@ import httpx
 
 from alltoken_agent.errors import UpstreamError
 from alltoken_agent.gateway.stream import REQUEST_ID_FIELD
-from alltoken_agent.gateway.types import ChatResult, ToolCall, Usage
+from alltoken_agent.gateway.types import ChatResult, ToolCall, parse_usage
 
 
 def completion_result(response: httpx.Response) -> ChatResult:
@@ -50,14 +50,15 @@ def parse_completion(data: Any, header_request_id: str | None) -> ChatResult:
         )
         for index, call in enumerate(message.get("tool_calls") or ())
     )
-    usage = data.get("usage")
+    usage, notice = (None, None) if data.get("usage") is None else parse_usage(data["usage"])
     return ChatResult(
         text=message.get("content") or "",
         reasoning=message.get("reasoning_content") or message.get("reasoning") or "",
         tool_calls=calls,
         finish_reason=choice.get("finish_reason"),
-        usage=Usage.from_wire(usage) if isinstance(usage, dict) else None,
+        usage=usage,
         model=data.get("model"),
         request_id=data.get(REQUEST_ID_FIELD) or header_request_id,
         response_id=data.get("id"),
+        notices=() if notice is None else (notice,),
     )

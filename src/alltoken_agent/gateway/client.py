@@ -100,6 +100,8 @@ class Gateway:
         self._redact = Redactor([key.get_secret_value() if key else None])
         protect_logs(key.get_secret_value() if key else None)
         self.retry = retry or RetryPolicy(**cfg.retry.model_dump())
+        self.max_request_cost = cfg.ledger.max_request_cost_usd
+        """USD; a streamed cost comment above it is taken as wrong (``[ledger]``)."""
         self.on_retry = on_retry
         self._timeouts = build_timeouts(timeout, cfg.timeouts)
         self._simulator: SimulatorServer | None = None
@@ -313,6 +315,7 @@ class Gateway:
             lambda: self._send("chat/completions", body, headers, stream=True),
             self._redact,
             on_end=end,
+            max_cost=self.max_request_cost,
         )
 
     def _body(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from decimal import Decimal
+from typing import Any, Protocol
 
 import httpx
 
@@ -13,6 +14,9 @@ from alltoken_agent.errors import GatewayError, StreamInterruptedError
 from alltoken_agent.gateway._envelope import error_from_payload
 from alltoken_agent.gateway.sse import SSEDecoder
 from alltoken_agent.gateway.types import (
+    DEFAULT_MAX_REQUEST_COST,
+    USAGE_MISSING,
+    AccountingNotice,
     ChatResult,
     ContentDelta,
     Cost,
@@ -24,13 +28,29 @@ from alltoken_agent.gateway.types import (
     ToolCallDelta,
     Usage,
     UsageChunk,
+    parse_cost,
+    parse_usage,
 )
 
 REQUEST_ID_FIELD = "x-gateway-request-id"
 
-EndCallback = Callable[["ChatResult | None", "GatewayError | None", "float | None"], None]
-"""Told once how a stream ended: its result, or its error (both None: abandoned),
-and the monotonic time of the first token."""
+
+class EndCallback(Protocol):
+    """Told once how a stream ended.
+
+    It gets the result, or the error (both None: abandoned), and the monotonic time
+    of the first token; keywords (``extra``) go to the request record.
+    """
+
+    def __call__(
+        self,
+        result: ChatResult | None,
+        error: GatewayError | None,
+        first_token_at: float | None,
+        /,
+        **fields: Any,
+    ) -> None:
+        """Record the end of the stream."""
 
 
 class ChatStream:
@@ -47,8 +67,12 @@ class ChatStream:
         open_response: Callable[[], Awaitable[httpx.Response]],
         redact: Callable[[str], str],
         on_end: EndCallback | None = None,
+        *,
+        max_cost: Decimal = DEFAULT_MAX_REQUEST_COST,
     ) -> None:
         self._open_response = open_response
+        self._max_cost = max_cost
+        self._cost_notice: AccountingNotice | None = None
         self._redact = redact
         self._on_end = on_end
         self._first_token_at: float | None = None
@@ -86,7 +110,11 @@ class ChatStream:
     def _end(self, result: ChatResult | None, error: GatewayError | None) -> None:
         if self._on_end is not None:
             on_end, self._on_end = self._on_end, None
-            on_end(result, error, self._first_token_at)
+            if result is not None and result.notices:
+                # The ledger row says why its usage or cost is unknown.
+                on_end(result, error, self._first_token_at, extra=accounting_extra(result))
+            else:
+                on_end(result, error, self._first_token_at)
 
     @property
     def result(self) -> ChatResult:
@@ -132,6 +160,7 @@ class ChatStream:
         finish: str | None = None
         usage: Usage | None = None
         cost: Cost | None = None
+        usage_notice: AccountingNotice | None = None
         done = False
         body_request_id: str | None = None
         response_id: str | None = None
@@ -172,9 +201,10 @@ class ChatStream:
                         self.model = chunk.get("model") or self.model
                         body_request_id = chunk.get(REQUEST_ID_FIELD)
                     wire_usage = chunk.get("usage")
-                    if wire_usage:
-                        usage = Usage.from_wire(wire_usage)
-                        yield UsageChunk(usage)
+                    if wire_usage is not None:
+                        usage, usage_notice = parse_usage(wire_usage)
+                        if usage is not None:
+                            yield UsageChunk(usage)
                     if not choices:
                         continue
                     choice = choices[0]
@@ -224,6 +254,11 @@ class ChatStream:
             raise self._interrupted("the reply ended before it was finished", text)
         if body_request_id:
             self.request_id = body_request_id
+        notices = [n for n in (usage_notice, self._cost_notice) if n is not None]
+        if usage is None and usage_notice is None and not done:
+            # The finish arrived (else this was an interruption above): the text is
+            # whole, but what it used and cost is unknown, not zero.
+            notices.insert(0, USAGE_MISSING)
         self._result = ChatResult(
             text="".join(text),
             reasoning="".join(reasoning),
@@ -234,17 +269,26 @@ class ChatStream:
             model=self.model,
             request_id=self.request_id,
             response_id=response_id,
+            notices=tuple(notices),
         )
         self._end(self._result, None)
 
     def _parse_cost(self, payload: str) -> Cost | None:
+        """The cost comment's cost; an invalid one is None and leaves a notice."""
         if not payload.startswith("{"):
             return None
         try:
             data = json.loads(payload)
         except ValueError:
             return None
-        return Cost.from_comment(data) if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            return None
+        cost, notice = parse_cost(data, self._max_cost)
+        if notice is not None:
+            self._cost_notice = notice
+        elif cost is not None:
+            self._cost_notice = None
+        return cost
 
     def _interrupted(
         self, message: str, text: list[str], *, code: str = "stream_interrupted"
@@ -265,6 +309,19 @@ class ChatStream:
             error.partial_text = "".join(text)
         error.request_id = error.request_id or self.request_id
         return error
+
+
+def accounting_extra(result: ChatResult) -> dict[str, str]:
+    """The ``RequestRecord.extra`` fields naming why usage or cost is unknown.
+
+    ``usage_unknown`` / ``cost_unknown`` hold the notice code (never the gateway's value);
+    the ledger reads ``cost_unknown`` to leave an invalid cost unknown rather than estimate it.
+    """
+    extra: dict[str, str] = {}
+    for notice in result.notices:
+        key = "cost_unknown" if notice.code == "cost_invalid" else "usage_unknown"
+        extra[key] = notice.code
+    return extra
 
 
 def _merge_tool_fragment(calls: dict[int, list[Any]], fragment: dict[str, Any]) -> ToolCallDelta:

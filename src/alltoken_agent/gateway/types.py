@@ -1,8 +1,17 @@
-"""Values that come out of the gateway client: results, usage, cost and stream events."""
+"""Values that come out of the gateway client: results, usage, cost and stream events.
+
+Usage and cost are validated here, on the way in (docs/wire-format.md §1.4, §1.5): a
+token count must be an integer from 0 to ``MAX_TOKEN_COUNT``, a cost a finite decimal
+from 0 up to a bound (``[ledger] max_request_cost_usd``, default
+``DEFAULT_MAX_REQUEST_COST``). Anything else makes the usage or the cost unknown
+(None), never 0 and never the value as sent, and the reason is kept as an
+:class:`AccountingNotice` on the ``ChatResult``.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
@@ -11,6 +20,32 @@ from typing import Any, Literal
 from alltoken_agent.config import PriceSettings
 
 _THOUSAND = Decimal(1000)
+
+MAX_TOKEN_COUNT = 2**31 - 1
+"""Largest token count taken from a gateway (the ledger's integer columns hold no more)."""
+
+DEFAULT_MAX_REQUEST_COST = Decimal(100)
+"""USD; a gateway-reported cost above it is taken as wrong (``[ledger] max_request_cost_usd``)."""
+
+AccountingCode = Literal["usage_missing", "usage_invalid", "cost_invalid"]
+
+
+@dataclass(frozen=True)
+class AccountingNotice:
+    """Why a reply's usage or cost is unknown: what the gateway sent (or did not), in words.
+
+    The message never quotes the gateway's value: it is hostile bytes, and may be huge.
+    """
+
+    code: AccountingCode
+    """``usage_missing``: the stream ended after its finish without usage and ``[DONE]``;
+    ``usage_invalid``: a token count was not an integer from 0 to ``MAX_TOKEN_COUNT``;
+    ``cost_invalid``: the cost comment's cost was not a finite decimal within bounds."""
+    message: str
+
+
+class _Invalid(ValueError):
+    """A usage or cost value that fails validation (internal to this module)."""
 
 
 @dataclass(frozen=True)
@@ -28,23 +63,14 @@ class Usage:
     """The usage object as the gateway sent it."""
 
     @classmethod
-    def from_wire(cls, data: Mapping[str, Any]) -> Usage:
-        """Parse an OpenAI-style usage object, tolerating missing parts."""
-        prompt_details = data.get("prompt_tokens_details") or {}
-        completion_details = data.get("completion_tokens_details") or {}
-        prompt = _int(data.get("prompt_tokens"))
-        completion = _int(data.get("completion_tokens"))
-        cached = _int(prompt_details.get("cached_tokens")) or _int(
-            data.get("cache_read_input_tokens")
-        )
-        return cls(
-            prompt_tokens=prompt,
-            completion_tokens=completion,
-            total_tokens=_int(data.get("total_tokens")) or prompt + completion,
-            reasoning_tokens=_int(completion_details.get("reasoning_tokens")),
-            cached_tokens=cached,
-            raw=dict(data),
-        )
+    def from_wire(cls, data: Mapping[str, Any]) -> Usage | None:
+        """Parse an OpenAI-style usage object; None when a count in it is invalid.
+
+        A missing count is taken as 0 (gateways leave out the parts they do not
+        bill); a count that is present must be an integer from 0 to
+        ``MAX_TOKEN_COUNT`` (see :func:`parse_usage` for the reason when it is not).
+        """
+        return parse_usage(data)[0]
 
     def to_dict(self) -> dict[str, int]:
         """The counts as a JSON-ready dict."""
@@ -70,16 +96,11 @@ class Cost:
     source: Literal["gateway", "estimated"] = "gateway"
 
     @classmethod
-    def from_comment(cls, data: Mapping[str, Any]) -> Cost | None:
-        """Parse the cost comment; None when it holds no usable ``cost``."""
-        amount = _decimal(data.get("cost"))
-        if amount is None:
-            return None
-        return cls(
-            amount=amount,
-            input_price=_decimal(data.get("input_price")),
-            output_price=_decimal(data.get("output_price")),
-        )
+    def from_comment(
+        cls, data: Mapping[str, Any], max_amount: Decimal = DEFAULT_MAX_REQUEST_COST
+    ) -> Cost | None:
+        """Parse the cost comment; None when it holds no valid ``cost`` (see :func:`parse_cost`)."""
+        return parse_cost(data, max_amount)[0]
 
     def to_dict(self) -> dict[str, str | None]:
         """JSON-ready dict; money stays a decimal string so no digit is lost."""
@@ -127,6 +148,9 @@ class ChatResult:
     model: str | None = None
     request_id: str | None = None
     response_id: str | None = None
+    notices: tuple[AccountingNotice, ...] = ()
+    """Why ``usage`` or ``cost`` is unknown when the gateway's account of them was
+    missing or invalid; empty when both were fine (or, like TokenHub's cost, never sent)."""
 
     def to_message(self) -> dict[str, Any]:
         """The assistant message to append to a conversation."""
@@ -225,14 +249,134 @@ StreamEvent = (
 )
 
 
-def _int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+USAGE_MISSING = AccountingNotice(
+    "usage_missing",
+    "the reply ended without its usage and [DONE]: its tokens and cost are unknown "
+    "(the text is complete)",
+)
 
 
-def _decimal(value: object) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
+def parse_usage(data: object) -> tuple[Usage | None, AccountingNotice | None]:
+    """The usage object as a ``Usage``, or None and why (never a made-up 0, never as sent)."""
     try:
-        return Decimal(str(value))
-    except InvalidOperation:
+        if not isinstance(data, Mapping):
+            raise _Invalid(f"usage is {_kind(data)}, not an object")
+        prompt_details = _object(data, "prompt_tokens_details")
+        completion_details = _object(data, "completion_tokens_details")
+        prompt = _count(data, "prompt_tokens")
+        completion = _count(data, "completion_tokens")
+        total = _count(data, "total_tokens")
+        cached = _count(prompt_details, "cached_tokens", "prompt_tokens_details.")
+        reasoning = _count(completion_details, "reasoning_tokens", "completion_tokens_details.")
+        if not cached:
+            cached = _count(data, "cache_read_input_tokens") or cached
+        if prompt is None and completion is None and total is None:
+            raise _Invalid("it holds no token counts")
+    except _Invalid as problem:
+        return None, AccountingNotice(
+            "usage_invalid",
+            f"the gateway sent an invalid usage ({problem}): this reply's tokens are "
+            "recorded as unknown",
+        )
+    prompt, completion = prompt or 0, completion or 0
+    usage = Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=total or prompt + completion,
+        reasoning_tokens=reasoning or 0,
+        cached_tokens=cached or 0,
+        raw=dict(data),
+    )
+    return usage, None
+
+
+def parse_cost(
+    data: Mapping[str, Any], max_amount: Decimal = DEFAULT_MAX_REQUEST_COST
+) -> tuple[Cost | None, AccountingNotice | None]:
+    """The cost comment as a ``Cost``, or None and why.
+
+    A comment without a ``cost`` key is not a cost comment: (None, None). A ``cost``
+    that is not a finite decimal from 0 to ``max_amount`` USD (null, a bool, NaN,
+    Infinity, a negative or huge number, text such as "lots") is invalid. Prices that
+    are not finite non-negative decimals are dropped (they are only informative).
+    """
+    if "cost" not in data:
+        return None, None
+    try:
+        amount = _money(data.get("cost"), "cost")
+        if amount > max_amount:
+            raise _Invalid(
+                f"cost is above {max_amount:f} USD, the most one request may cost "
+                "([ledger] max_request_cost_usd)"
+            )
+    except _Invalid as problem:
+        return None, AccountingNotice(
+            "cost_invalid",
+            f"the gateway sent an invalid cost ({problem}): this reply's cost is recorded "
+            "as unknown",
+        )
+    cost = Cost(
+        amount=amount,
+        input_price=_price(data.get("input_price")),
+        output_price=_price(data.get("output_price")),
+    )
+    return cost, None
+
+
+def _object(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _Invalid(f"{key} is not an object")
+    return value
+
+
+def _count(data: Mapping[str, Any], key: str, prefix: str = "") -> int | None:
+    """A token count when present; ``_Invalid`` unless an int from 0 to MAX_TOKEN_COUNT."""
+    if key not in data:
         return None
+    value = data[key]
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _Invalid(f"{prefix}{key} is {_kind(value)}, not a whole number")
+    if not 0 <= value <= MAX_TOKEN_COUNT:
+        raise _Invalid(f"{prefix}{key} is out of range (0 to {MAX_TOKEN_COUNT})")
+    return value
+
+
+def _money(value: object, name: str) -> Decimal:
+    """A finite decimal >= 0 from a string or a JSON number; ``_Invalid`` otherwise."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise _Invalid(f"{name} is {_kind(value)}, not a decimal")
+    if isinstance(value, str) and len(value) > 100:
+        raise _Invalid(f"{name} is text too long to be an amount")
+    try:
+        amount = Decimal(value.strip() if isinstance(value, str) else str(value))
+    except InvalidOperation:
+        raise _Invalid(f"{name} is text that is not a number") from None
+    if not amount.is_finite():
+        raise _Invalid(f"{name} is not finite")
+    if amount < 0:
+        raise _Invalid(f"{name} is negative")
+    return amount
+
+
+def _price(value: object) -> Decimal | None:
+    try:
+        return None if value is None else _money(value, "price")
+    except _Invalid:
+        return None
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, float):
+        return "a decimal number" if math.isfinite(value) else "not finite"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, int):
+        return "a number"
+    return "an object" if isinstance(value, Mapping) else "an array or other value"

@@ -27,7 +27,7 @@ from alltoken_agent.catalog import PriceLookup
 from alltoken_agent.config import BudgetSettings
 from alltoken_agent.errors import BudgetExceededError, UserError
 from alltoken_agent.gateway import RequestRecord
-from alltoken_agent.ledger.costs import ZERO, format_usd, record_cost
+from alltoken_agent.ledger.costs import ZERO, format_usd, record_cost, usable_amount
 from alltoken_agent.ledger.ledger import Ledger, Spend
 from alltoken_agent.ledger.periods import start_of_utc_day
 from alltoken_agent.paths import app_dirs
@@ -293,9 +293,12 @@ class RunningBudget(Budget):
             return self._unknown
 
     def add(self, amount: Decimal | None) -> None:
-        """Count one request's cost; None (unknown) counts as 0 and is tallied apart."""
+        """Count one request's cost; None (unknown) counts as 0 and is tallied apart.
+
+        So does a negative or non-finite amount: it must never lower the spend.
+        """
         with self._lock:
-            if amount is None:
+            if amount is None or not usable_amount(amount):
                 self._unknown += 1
             else:
                 self._total += amount

@@ -2,7 +2,10 @@
 
 The rules, in order:
 
-1. ``record.cost`` (AllToken's SSE cost comment) is taken as it is: source ``gateway``.
+1. ``record.cost`` (AllToken's SSE cost comment, validated by the gateway client) is
+   taken as it is: source ``gateway``. When the gateway sent a cost that failed that
+   validation (``record.extra["cost_unknown"]``), the cost stays unknown: the gateway
+   billed something we cannot read, and an estimate would pass for its figure.
 2. Otherwise, with a price for the model: a chat request with usage costs
    ``ModelPrice.chat_cost(usage)``; a successful image request ``per_image`` times
    ``extra["image_count"]``; a successful video request ``per_video_second`` times
@@ -47,12 +50,25 @@ def record_cost(
     Never raises: a price lookup that fails counts as no price.
     """
     if record.cost is not None:
-        return record.cost.amount, "gateway"
+        if usable_amount(record.cost.amount):
+            return record.cost.amount, "gateway"
+        return None, "unknown"  # a Cost built by hand past the gateway's checks
+    if record.extra.get("cost_unknown"):
+        return None, "unknown"
     price = _price_of(record.model, prices)
     if price is None:
         return None, "unknown"
     estimate = _estimate(record, price)
     return (None, "unknown") if estimate is None else (estimate, "estimated")
+
+
+def usable_amount(amount: Decimal | None) -> bool:
+    """Whether ``amount`` may count as money spent: a finite ``Decimal`` >= 0.
+
+    Sums (spend totals, reports, budgets) skip anything else as unknown, so a negative
+    cost (stored by an older version, or built by hand) never lowers a spend.
+    """
+    return isinstance(amount, Decimal) and amount.is_finite() and amount >= 0
 
 
 def estimate_request_cost(

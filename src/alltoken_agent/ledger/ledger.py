@@ -13,7 +13,7 @@ from typing import Any, Literal
 from alltoken_agent.catalog import PriceLookup
 from alltoken_agent.errors import AllTokenAgentError, UserError
 from alltoken_agent.gateway import RequestRecord
-from alltoken_agent.ledger.costs import ZERO, record_cost
+from alltoken_agent.ledger.costs import ZERO, record_cost, usable_amount
 from alltoken_agent.ledger.periods import start_of_utc_day
 from alltoken_agent.store import Store
 from alltoken_agent.store.schema import NAME_LENGTH
@@ -110,7 +110,7 @@ class _Tally:
         self.requests += 1
         self.prompt_tokens += facts.prompt_tokens or 0
         self.completion_tokens += facts.completion_tokens or 0
-        if facts.cost is None:
+        if facts.cost is None or not usable_amount(facts.cost):
             self.unknown += 1
         else:
             self.cost += facts.cost
@@ -325,7 +325,7 @@ class Ledger:
 def _spend(facts: Iterable[CostFacts]) -> Spend:
     total, known, unknown = ZERO, 0, 0
     for item in facts:
-        if item.cost is None:
+        if item.cost is None or not usable_amount(item.cost):
             unknown += 1
         else:
             known += 1

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from alltoken_agent import AllTokenAgentError, UserError
 from alltoken_agent.gateway import ModelInfo
-from alltoken_agent.ledger import UsageReport, format_usd, parse_since
+from alltoken_agent.ledger import ReportRow, UsageReport, format_usd, parse_since
 from alltoken_agent.mcp.context import ToolDeps
 from alltoken_agent.mcp.errors import error_result
 
@@ -53,7 +53,9 @@ class UsageRowOut(BaseModel):
     requests: int
     prompt_tokens: int
     completion_tokens: int
-    cost: str = Field(description="USD over the requests whose cost is known.")
+    cost: str | None = Field(
+        description="USD over the requests whose cost is known; null when none is known."
+    )
     unknown_cost_requests: int
 
 
@@ -144,17 +146,28 @@ def _model_list(deps: ToolDeps, models: list[ModelInfo]) -> CallToolResult:
 def _usage(report: UsageReport, session: str | None) -> CallToolResult:
     document = report.to_dict()
     document["session"] = session
+    # A group whose every request has an unknown cost has no cost, not a zero one
+    # (as the CLI's `usage` shows it).
+    for line, row in zip(document["rows"], report.rows, strict=True):
+        line["cost"] = line["cost"] if row.cost_known else None
+    if not report.totals.cost_known:
+        document["totals"]["cost"] = None
     out = UsageOut.model_validate(document)
     totals = report.totals
     text = (
         f"{totals.requests} requests, {totals.prompt_tokens} prompt + "
-        f"{totals.completion_tokens} completion tokens, {format_usd(totals.cost)}"
+        f"{totals.completion_tokens} completion tokens, {_cost(totals)}"
     )
     if totals.unknown_cost_requests:
         text += f" ({totals.unknown_cost_requests} with unknown cost, not in the total)"
     for row in report.rows:
-        text += f"\n{row.key or '-'}: {row.requests} requests, {format_usd(row.cost)}"
+        text += f"\n{row.key or '-'}: {row.requests} requests, {_cost(row)}"
     return CallToolResult(
         content=[TextContent(type="text", text=text)],
         structured_content=out.model_dump(mode="json"),
     )
+
+
+def _cost(row: ReportRow) -> str:
+    """The row's cost for people: ``unknown`` when no request of it has a known cost."""
+    return format_usd(row.cost) if row.cost_known else "unknown"

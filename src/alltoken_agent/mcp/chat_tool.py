@@ -32,7 +32,9 @@ class ChatReply(BaseModel):
     )
     stop_reason: str = Field(description="stop, length, content_filter or max_steps.")
     steps: int = Field(description="Model requests made for this message.")
-    usage: dict[str, int] = Field(description="Token counts summed over the requests.")
+    usage: dict[str, int] | None = Field(
+        description="Token counts summed over the requests; null when a request's are unknown."
+    )
     cost: str | None = Field(
         description="USD as a decimal string, when the gateway reported every request's cost."
     )
@@ -132,7 +134,7 @@ def _reply(result: RunResult[str], *, session: str | None, session_messages: int
         session_messages=session_messages,
         stop_reason=result.stop_reason,
         steps=result.steps,
-        usage=result.usage.to_dict(),
+        usage=None if result.usage is None else result.usage.to_dict(),
         cost=None if result.cost is None else str(result.cost.amount),
         request_id=result.request_ids[-1] if result.request_ids else None,
         tool_calls=[call.name for call in result.tool_calls],

@@ -156,7 +156,7 @@ def done_payload(
         "model": result.model,
         "stop_reason": result.stop_reason,
         "steps": result.steps,
-        "usage": result.usage.to_dict(),
+        "usage": None if result.usage is None else result.usage.to_dict(),
         "cost": result.cost.to_dict() if result.cost else None,
         "request_cost": money(cost),
         "request_id": result.request_ids[-1] if result.request_ids else None,

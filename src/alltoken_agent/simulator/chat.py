@@ -14,7 +14,7 @@ from alltoken_agent.simulator.chunks import (
     count_prompt_tokens,
 )
 from alltoken_agent.simulator.envelope import error_response
-from alltoken_agent.simulator.faults import plain_body_fault
+from alltoken_agent.simulator.faults import mark_usage, plain_body_fault, splice_raw
 from alltoken_agent.simulator.pipeline import RequestContext
 from alltoken_agent.simulator.script import Turn, plan_reply
 from alltoken_agent.simulator.sse import stream_body, stream_events
@@ -242,6 +242,7 @@ async def chat_completions(body: Any, ctx: RequestContext) -> Response:
             request_id=ctx.request_id,
             created=ctx.created,
             include_usage=include_usage,
+            fault=fault,
         )
         stream = stream_body(
             events, trailing, fault=fault, chunk_delay=ctx.chunk_delay, scope=ctx.scope
@@ -259,4 +260,8 @@ async def chat_completions(body: Any, ctx: RequestContext) -> Response:
         request_id=ctx.request_id,
         created=ctx.created,
     )
+    if fault is not None and fault.kind == "bad_usage" and fault.field and fault.value:
+        mark_usage(body_out["usage"], fault.field)
+        raw = splice_raw(body_out, fault.value)
+        return Response(raw.encode(), media_type="application/json")
     return JSONResponse(body_out)

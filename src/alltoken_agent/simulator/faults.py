@@ -14,6 +14,15 @@ Vocabulary (case-insensitive):
 * `disconnect:N`: N data chunks, then the connection drops (non-stream: no response).
 * `malformed:N`: after N data chunks a `data: {"choices": [` line, then the normal rest.
 * `no_done`: a normal stream without `data: [DONE]` and without the cost comment.
+* `no_usage_done`: a normal stream up to its finish chunk, then the body ends: no usage
+  chunk, no `data: [DONE]`, no cost comment (the text is complete, its usage unknown).
+* `bad_cost:VALUE`: the AllToken cost comment carries VALUE verbatim (spliced into the JSON
+  as written, case kept) as its `cost`: `-1`, `NaN`, `Infinity`, `1e999999999`, `null`,
+  `true`, `"lots"`, `"-0.5"`. A stream fault only (non-stream replies carry no cost).
+* `bad_usage:FIELD=VALUE`: the usage object (stream usage chunk, or non-stream `usage`)
+  carries VALUE verbatim as FIELD, a usage key or one dotted level below it
+  (`prompt_tokens=-5`, `completion_tokens=1.5`, `total_tokens="lots"`,
+  `prompt_tokens_details.cached_tokens=null`).
 * `eof:N`: after N data chunks the body ends cleanly (no finish chunk, no `[DONE]`).
 * `slow:S`: sleep S seconds before the status line.
 * `stall:N:S`: after N data chunks, sleep S seconds, then continue.
@@ -34,7 +43,9 @@ vocabulary sent in the `X-Sim-Job-Fault` header on a create: `fail[:code]`, `exp
 from __future__ import annotations
 
 import asyncio
+import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -51,15 +62,36 @@ FaultKind = Literal[
     "disconnect",
     "malformed",
     "no_done",
+    "no_usage_done",
+    "bad_cost",
+    "bad_usage",
     "eof",
     "slow",
     "stall",
     "accept_then_drop",
 ]
 STREAM_KINDS: Final = frozenset(
-    {"disconnect", "malformed", "no_done", "eof", "stall", "accept_then_drop"}
+    {
+        "disconnect",
+        "malformed",
+        "no_done",
+        "no_usage_done",
+        "bad_cost",
+        "bad_usage",
+        "eof",
+        "stall",
+        "accept_then_drop",
+    }
 )
 """Fault kinds that act on the response body rather than replacing the response."""
+
+MAX_RAW_VALUE: Final = 200
+"""Longest VALUE of `bad_cost`/`bad_usage`: it is spliced into JSON as written."""
+
+RAW_MARKER: Final = "@@sim-raw-value@@"
+"""Placeholder a builder puts where the verbatim VALUE goes (see `splice_raw`)."""
+
+_FIELD = re.compile(r"[a-z_]{1,64}(\.[a-z_]{1,64})?")
 
 MAX_FAULT_SECONDS: Final = 300.0
 """Upper bound for `slow`/`stall` so a typo cannot hang a test run for hours."""
@@ -86,6 +118,7 @@ _BARE_KINDS: Final[dict[str, FaultKind]] = {
     "html502": "html502",
     "leak_key": "leak_key",
     "no_done": "no_done",
+    "no_usage_done": "no_usage_done",
     "accept_then_drop": "accept_then_drop",
 }
 _COUNTED_KINDS: Final[dict[str, FaultKind]] = {
@@ -119,6 +152,10 @@ class Fault:
     """N of `disconnect`/`malformed`/`eof`/`stall`: data chunks sent before acting."""
     seconds: float = 0.0
     """S of `slow`/`stall`."""
+    field: str | None = None
+    """FIELD of `bad_usage` (dotted for one nested level)."""
+    value: str | None = None
+    """VALUE of `bad_cost`/`bad_usage`, verbatim (case kept)."""
 
     @property
     def acts_on_body(self) -> bool:
@@ -161,6 +198,8 @@ def parse_fault(spec: str) -> Fault:
     args = rest.split(":") if sep else []
     if norm in _BARE_KINDS:
         return Fault(norm, _BARE_KINDS[norm])
+    if head in ("bad_cost", "bad_usage") and sep:
+        return _bad_value(head, spec.strip().partition(":")[2], spec)
     if head.isascii() and head.isdigit() and int(head) in STATUS_FAULTS:
         status = int(head)
         if status == 429 and len(args) <= 1:
@@ -186,8 +225,53 @@ def parse_fault(spec: str) -> Fault:
     raise FaultSpecError(
         f"unknown fault spec {spec!r}; known: 429[:N|:none], 400, 401, 402, 403, 404, "
         "500[:N], 502[:N], 503[:N], html502, leak_key, disconnect:N, malformed:N, no_done, "
-        "eof:N, slow:S, stall:N:S, accept_then_drop"
+        "no_usage_done, bad_cost:VALUE, bad_usage:FIELD=VALUE, eof:N, slow:S, stall:N:S, "
+        "accept_then_drop"
     )
+
+
+def _bad_value(head: str, rest: str, spec: str) -> Fault:
+    """Parse the argument of `bad_cost:VALUE` or `bad_usage:FIELD=VALUE`."""
+    field: str | None = None
+    value = rest
+    if head == "bad_usage":
+        field, sep, value = rest.partition("=")
+        field = field.strip().lower()
+        if not sep or not _FIELD.fullmatch(field):
+            raise FaultSpecError(
+                f"fault {spec!r}: expected bad_usage:FIELD=VALUE with FIELD a usage key "
+                "such as prompt_tokens or prompt_tokens_details.cached_tokens"
+            )
+    value = value.strip()
+    # Spliced into an SSE line as written: printable ASCII only, so no line break.
+    if not value or len(value) > MAX_RAW_VALUE or not (value.isascii() and value.isprintable()):
+        raise FaultSpecError(
+            f"fault {spec!r}: VALUE must be 1 to {MAX_RAW_VALUE} printable ASCII characters"
+        )
+    norm = f"{head}:{field}={value}" if field else f"{head}:{value}"
+    return Fault(norm, "bad_usage" if field else "bad_cost", field=field, value=value)
+
+
+def splice_raw(payload: object, raw: str) -> str:
+    """JSON of `payload` with the string `RAW_MARKER` replaced by `raw`, verbatim.
+
+    `json.dumps` cannot write `NaN` as such, or a number too large for a float, or
+    broken JSON: splicing text does, which is the point of the `bad_*` faults.
+    """
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    return text.replace(json.dumps(RAW_MARKER), raw)
+
+
+def mark_usage(usage: dict[str, object], field: str) -> None:
+    """Put `RAW_MARKER` at `field` of a usage object (creating one nested level)."""
+    head, _, tail = field.partition(".")
+    if not tail:
+        usage[head] = RAW_MARKER
+        return
+    inner = usage.get(head)
+    nested = dict(inner) if isinstance(inner, dict) else {}
+    nested[tail] = RAW_MARKER
+    usage[head] = nested
 
 
 def replacement_response(

@@ -19,7 +19,14 @@ from starlette.types import Scope
 from alltoken_agent.simulator._constants import Dialect
 from alltoken_agent.simulator.catalog import CatalogModel
 from alltoken_agent.simulator.chunks import Emission, completion_id, usage_body
-from alltoken_agent.simulator.faults import Fault, SimulatedDisconnectError, drop_connection
+from alltoken_agent.simulator.faults import (
+    RAW_MARKER,
+    Fault,
+    SimulatedDisconnectError,
+    drop_connection,
+    mark_usage,
+    splice_raw,
+)
 
 DONE: Final = b"data: [DONE]\n\n"
 MALFORMED: Final = b'data: {"choices": [\n\n'
@@ -51,12 +58,18 @@ def _tokenhub_delta(delta: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def cost_comment(model: CatalogModel, prompt_tokens: int, completion_tokens: int) -> bytes:
+def cost_comment(
+    model: CatalogModel,
+    prompt_tokens: int,
+    completion_tokens: int,
+    raw_cost: str | None = None,
+) -> bytes:
     """Return the AllToken post-`[DONE]` cost comment (§1.5, §3 row 2).
 
     Prices are USD per 1,000 tokens; cost = (prompt * input + completion * output) / 1000,
     computed with `Decimal` and rounded half-even to 10 places; all three are strings with
-    exactly 10 fractional digits.
+    exactly 10 fractional digits. `raw_cost` (the `bad_cost` fault) replaces the cost
+    with that text, verbatim.
     """
     input_price = model.input_price or Decimal(0)
     output_price = model.output_price or Decimal(0)
@@ -68,6 +81,9 @@ def cost_comment(model: CatalogModel, prompt_tokens: int, completion_tokens: int
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
     }
+    if raw_cost is not None:
+        payload["cost"] = RAW_MARKER
+        return b": " + splice_raw(payload, raw_cost).encode() + b"\n\n"
     return b": " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
 
 
@@ -80,12 +96,15 @@ def stream_events(
     request_id: str,
     created: int,
     include_usage: bool,
+    fault: Fault | None = None,
 ) -> tuple[list[bytes], list[bytes]]:
     """Return (data chunk events, trailing events) of a stream.
 
     The trailing events are `[DONE]` and, on AllToken, the cost comment; faults count
-    only the data chunks.
+    only the data chunks. `no_usage_done`, `bad_usage` and `bad_cost` faults are applied
+    here, as they change what the events hold.
     """
+    kind = fault.kind if fault is not None else None
     deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
     deltas += [{"reasoning_content": piece} for piece in emission.reasoning]
     deltas += [{"content": piece} for piece in emission.content or ()]
@@ -109,14 +128,23 @@ def stream_events(
 
     events = [chunk(delta, None) for delta in deltas]
     events.append(chunk({}, emission.finish_reason))
-    if include_usage:
+    if include_usage and kind != "no_usage_done":
         # §3 row 1: a separate final chunk with `choices: []`. On TokenHub
         # stream_options is undocumented; honouring it there is invented.
-        events.append(_event({**base, "choices": [], "usage": usage_body(emission, dialect)}))
+        usage = usage_body(emission, dialect)
+        if kind == "bad_usage" and fault is not None and fault.field and fault.value:
+            mark_usage(usage, fault.field)
+            raw = splice_raw({**base, "choices": [], "usage": usage}, fault.value)
+            events.append(b"data: " + raw.encode() + b"\n\n")
+        else:
+            events.append(_event({**base, "choices": [], "usage": usage}))
     trailing = [DONE]
     if dialect == "alltoken":
+        raw_cost = fault.value if kind == "bad_cost" and fault is not None else None
         trailing.append(
-            cost_comment(catalog_model, emission.prompt_tokens, emission.completion_tokens)
+            cost_comment(
+                catalog_model, emission.prompt_tokens, emission.completion_tokens, raw_cost
+            )
         )
     return events, trailing
 
@@ -153,7 +181,7 @@ async def stream_body(
         if position and chunk_delay:
             await asyncio.sleep(chunk_delay)
         yield events[position]
-    if active is not None and active.kind == "no_done":
+    if active is not None and active.kind in ("no_done", "no_usage_done"):
         return
     for event in trailing:
         yield event

@@ -1,0 +1,78 @@
+"""The agent keeps unknown usage and cost unknown, and says so with a ``notice`` event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from alltoken_agent import Agent, calculate
+from alltoken_agent.agent import NoticeEvent
+from alltoken_agent.gateway.types import USAGE_MISSING
+from tests.gateway.helpers import gateway_for
+
+
+async def _run(sim: Any, faults: list[str], prompt: str = "Hello there") -> tuple[Any, list[Any]]:
+    sim.state.enqueue_faults(faults)
+    async with gateway_for(sim) as gateway:
+        agent = Agent(gateway=gateway, tools=[calculate])
+        run = agent.stream(prompt)
+        events = [event async for event in run]
+    return run.result, events
+
+
+async def test_a_reply_without_usage_and_done_leaves_the_run_usage_unknown(sim: Any) -> None:
+    result, events = await _run(sim, ["no_usage_done"])
+    assert result.stop_reason == "stop" and "simulated" in result.text.lower()
+    assert result.usage is None and result.cost is None
+    notices = [e for e in events if isinstance(e, NoticeEvent)]
+    assert [(n.code, n.message) for n in notices] == [("usage_missing", USAGE_MISSING.message)]
+    assert not [e for e in events if e.name == "usage"]  # no made-up usage event
+    assert notices[0].to_dict() == {
+        "event": "notice",
+        "message": USAGE_MISSING.message,
+        "code": "usage_missing",
+    }
+
+
+async def test_one_step_of_unknown_usage_makes_the_whole_run_unknown(sim: Any) -> None:
+    # Step 1 (the tool call) ends without usage; step 2 (the answer) is normal.
+    result, events = await _run(sim, ["no_usage_done"], "What is 6 * 7? Use the calculator.")
+    assert result.steps == 2 and [c.name for c in result.tool_calls] == ["calculate"]
+    usage_events = [e for e in events if e.name == "usage"]
+    assert len(usage_events) == 1 and usage_events[0].usage.prompt_tokens > 0
+    assert result.usage is None  # not the second step's tokens passing for the run's
+    assert result.cost is None
+
+
+async def test_a_normal_run_still_sums_usage_and_has_no_notice(sim: Any) -> None:
+    result, events = await _run(sim, [], "What is 6 * 7? Use the calculator.")
+    assert result.steps == 2
+    assert result.usage is not None and result.usage.prompt_tokens > 0
+    assert not [e for e in events if isinstance(e, NoticeEvent)]
+
+
+@pytest.mark.parametrize(
+    ("fault", "code"),
+    [("bad_cost:-1", "cost_invalid"), ("bad_usage:prompt_tokens=-1", "usage_invalid")],
+)
+async def test_invalid_accounting_is_a_notice_not_a_crash(sim: Any, fault: str, code: str) -> None:
+    result, events = await _run(sim, [fault])
+    assert result.text and result.stop_reason == "stop"
+    notices = [e for e in events if isinstance(e, NoticeEvent)]
+    assert [n.code for n in notices] == [code]
+    if code == "cost_invalid":
+        assert result.cost is None and result.usage is not None
+    else:
+        assert result.usage is None and result.cost is not None
+
+
+async def test_run_hooks_hear_the_notice(sim: Any) -> None:
+    sim.state.enqueue_faults(["no_usage_done"])
+    heard: list[tuple[str, str | None]] = []
+    async with gateway_for(sim) as gateway:
+        agent = Agent(gateway=gateway, tools=[])
+        agent.on("notice", lambda message, code: heard.append((message, code)))
+        result = await agent.run("Hello")
+    assert heard == [(USAGE_MISSING.message, "usage_missing")]
+    assert result.usage is None
