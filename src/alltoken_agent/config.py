@@ -7,7 +7,9 @@ fallbacks = ["deepseek-v4-flash"] # tried in order when the model fails after it
 
 [timeouts]
 connect = 10.0
-read = 60.0
+read = 60.0                      # between two bytes
+idle = 120.0                     # a stream without a data line (pings do not count)
+total = 600.0                    # a whole request, retries and body included
 
 [retry]
 max_retries = 3
@@ -76,6 +78,12 @@ class TimeoutSettings(_Section):
     read: float = Field(default=60.0, gt=0)
     write: float = Field(default=30.0, gt=0)
     pool: float = Field(default=30.0, gt=0)
+    idle: float | None = Field(default=120.0, gt=0)
+    """A streamed reply without a ``data:`` line this long ends in ``idle_timeout``.
+    SSE comments (``: ping`` keep-alives) do not count; ``read`` restarts on any byte."""
+    total: float | None = Field(default=600.0, gt=0)
+    """A request (retries, their waits and the whole body) longer than this ends in
+    ``total_timeout``. None (Python only) means no limit, for both."""
 
 
 class RetrySettings(_Section):

@@ -18,6 +18,7 @@ AllTokenAgentError
 │   ├── GatewayTimeoutError      connect or read timeout
 │   ├── GatewayConnectionError   could not connect, or the connection dropped before a reply
 │   ├── StreamInterruptedError   the reply started streaming and then broke
+│   │   └── StreamTimeoutError   ... or ran past its idle or total deadline
 │   └── AllModelsFailedError     every model of a fallback chain failed; holds each attempt
 ├── AgentError                   the agent's run could not finish as asked
 │   ├── MaxStepsExceededError    the tool loop hit max_steps before a final answer
@@ -194,6 +195,16 @@ class StreamInterruptedError(GatewayError):
     def __init__(self, message: str, *, partial_text: str = "", **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.partial_text = partial_text
+
+
+class StreamTimeoutError(StreamInterruptedError):
+    """A streamed reply went quiet too long, or ran past its overall deadline.
+
+    ``code`` is ``idle_timeout`` or ``total_timeout``; ``partial_text`` holds what
+    arrived, which is not a complete answer.
+    """
+
+    default_code = "total_timeout"
 
 
 class AllModelsFailedError(GatewayError):

@@ -15,6 +15,7 @@ import httpx
 from alltoken_agent.config import TimeoutSettings
 from alltoken_agent.errors import GatewayConnectionError, GatewayError, GatewayTimeoutError
 from alltoken_agent.gateway._envelope import error_from_response
+from alltoken_agent.gateway._wrong_reply import redirect_error
 from alltoken_agent.gateway.retry import RetryPolicy
 
 Attempt = Callable[[], Awaitable["httpx.Response | GatewayError"]]
@@ -53,8 +54,13 @@ async def send_once(
     except httpx.TransportError as exc:
         reason = redact(str(exc) or type(exc).__name__)
         return GatewayConnectionError(f"cannot reach {target}: {reason}")
-    if response.status_code < 400:
+    if response.status_code < 300:
         return response
+    if response.status_code < 400:
+        # Not followed: a redirect to another host would take the key along, and a
+        # POST turned into a GET is not what was asked. The error says where it went.
+        await response.aclose()
+        return redirect_error(response.status_code, response.headers, redact, target)
     raw = await response.aread()
     await response.aclose()
     return error_from_response(response.status_code, raw, response.headers, redact)

@@ -13,6 +13,7 @@ from alltoken_agent._version import __version__
 from alltoken_agent.config import Config, TimeoutSettings
 from alltoken_agent.errors import ConfigError, GatewayError
 from alltoken_agent.gateway._completion import completion_result
+from alltoken_agent.gateway._deadline import Deadlines, within_total
 from alltoken_agent.gateway._offline import OFFLINE_KEY, Reply, from_simulator, start_simulator
 from alltoken_agent.gateway._transport import (
     RetryNotice,
@@ -25,6 +26,7 @@ from alltoken_agent.gateway.providers import Provider, get_provider, resolve
 from alltoken_agent.gateway.records import Observer, RequestKind, start_record
 from alltoken_agent.gateway.redact import Redactor, protect_logs
 from alltoken_agent.gateway.retry import RetryPolicy
+from alltoken_agent.gateway.sse import DEFAULT_MAX_LINE
 from alltoken_agent.gateway.stream import ChatStream
 from alltoken_agent.gateway.types import ChatResult
 
@@ -66,6 +68,7 @@ class Gateway:
         on_retry: Callable[[RetryNotice], None] | None = None,
         environ: Mapping[str, str] | None = None,
         store: Store | None = None,
+        max_line: int = DEFAULT_MAX_LINE,
     ) -> None:
         """Resolve the provider and open the connection pool.
 
@@ -76,12 +79,15 @@ class Gateway:
             base_url: Overrides the provider's base URL.
             model: Default model for requests that name none.
             config: The config file's settings; defaults to none.
-            timeout: Seconds (applied to connect and read) or full settings.
+            timeout: Seconds (applied to connect and read) or full settings, whose
+                ``idle`` and ``total`` bound a reply (else the config's do).
             retry: The retry policy; defaults come from the config.
             on_retry: Called before each retry sleep (for progress display).
             environ: Environment to read keys from; defaults to ``os.environ``.
             store: Where media jobs are journaled; None opens the default ``Store()``
                 on the first image or video job.
+            max_line: Longest SSE line accepted, in characters; a longer one ends the
+                stream with ``malformed_chunk``.
 
         Raises:
             ConfigError: Unknown provider, no base URL, or no key where one is needed.
@@ -104,6 +110,9 @@ class Gateway:
         """USD; a streamed cost comment above it is taken as wrong (``[ledger]``)."""
         self.on_retry = on_retry
         self._timeouts = build_timeouts(timeout, cfg.timeouts)
+        limits = timeout if isinstance(timeout, TimeoutSettings) else cfg.timeouts
+        self._deadlines = Deadlines(total=limits.total, idle=limits.idle)
+        self._max_line = max_line
         self._simulator: SimulatorServer | None = None
         self._simulated = False
         self._observers: list[Observer] = []
@@ -280,7 +289,10 @@ class Gateway:
         body = self._body(messages, model, fields, stream=False)
         end = self.observe("chat", body["model"])
         try:
-            response = await self._send("chat/completions", body, extra_headers, stream=False)
+            response = await within_total(
+                self._deadlines.start(),
+                lambda: self._send("chat/completions", body, extra_headers, stream=False),
+            )
             result = completion_result(response)
         except GatewayError as error:
             if end is not None:
@@ -316,6 +328,8 @@ class Gateway:
             self._redact,
             on_end=end,
             max_cost=self.max_request_cost,
+            max_line=self._max_line,
+            deadlines=self._deadlines,
         )
 
     def _body(
@@ -367,12 +381,18 @@ class Gateway:
         return await with_retries(attempt, self.retry, self.on_retry)
 
     async def _get(
-        self, url: str, *, params: Mapping[str, str] | None = None, auth: bool = True
+        self,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        auth: bool = True,
+        retry: bool = True,
     ) -> httpx.Response:
         """GET with the retry policy; returns a successful, fully read response.
 
         ``url`` is relative to the base URL or absolute (the public catalog);
-        ``auth=False`` leaves the Authorization header out (public endpoints).
+        ``auth=False`` leaves the Authorization header out (public endpoints);
+        ``retry=False`` makes one attempt only.
         """
 
         def attempt() -> Awaitable[httpx.Response | GatewayError]:
@@ -383,7 +403,10 @@ class Gateway:
                 self._client, request, stream=False, redact=self._redact, target=str(request.url)
             )
 
-        return await with_retries(attempt, self.retry, self.on_retry)
+        policy = self.retry if retry else RetryPolicy(max_retries=0)
+        return await within_total(
+            self._deadlines.start(), lambda: with_retries(attempt, policy, self.on_retry)
+        )
 
     # -- official SDK clients -------------------------------------------------
 

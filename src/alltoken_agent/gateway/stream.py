@@ -10,9 +10,16 @@ from typing import Any, Protocol
 
 import httpx
 
-from alltoken_agent.errors import GatewayError, StreamInterruptedError
+from alltoken_agent.errors import GatewayError, StreamInterruptedError, StreamTimeoutError
 from alltoken_agent.gateway._envelope import error_from_payload
-from alltoken_agent.gateway.sse import SSEDecoder
+from alltoken_agent.gateway._deadline import (
+    DeadlineExceededError,
+    Deadlines,
+    ReplyClock,
+    within_total,
+)
+from alltoken_agent.gateway._wrong_reply import empty_reply, is_event_stream, not_a_stream
+from alltoken_agent.gateway.sse import DEFAULT_MAX_LINE, LineTooLongError, SSEDecoder
 from alltoken_agent.gateway.types import (
     DEFAULT_MAX_REQUEST_COST,
     USAGE_MISSING,
@@ -68,9 +75,14 @@ class ChatStream:
         redact: Callable[[str], str],
         on_end: EndCallback | None = None,
         *,
+        max_line: int = DEFAULT_MAX_LINE,
+        deadlines: Deadlines | None = None,
         max_cost: Decimal = DEFAULT_MAX_REQUEST_COST,
     ) -> None:
         self._open_response = open_response
+        self._max_line = max_line
+        self._deadlines = deadlines
+        self._clock: ReplyClock | None = None
         self._max_cost = max_cost
         self._cost_notice: AccountingNotice | None = None
         self._redact = redact
@@ -94,11 +106,14 @@ class ChatStream:
     async def open(self) -> None:
         """Send the request (with retries) and wait for the response headers."""
         if self._response is None:
+            clock = self._clock = self._deadlines.start() if self._deadlines else None
             try:
-                self._response = await self._open_response()
+                self._response = await within_total(clock, self._open_response)
             except GatewayError as error:
                 self._end(None, error)
                 raise
+            if clock is not None:
+                clock.progress()  # the idle deadline runs from the headers on
             self.request_id = self._response.headers.get(REQUEST_ID_FIELD)
 
     async def aclose(self) -> None:
@@ -153,7 +168,7 @@ class ChatStream:
         response = self._response
         assert response is not None
         loads = json.loads
-        decoder = SSEDecoder()
+        decoder = SSEDecoder(self._max_line)
         text: list[str] = []
         reasoning: list[str] = []
         calls: dict[int, list[Any]] = {}
@@ -165,8 +180,15 @@ class ChatStream:
         body_request_id: str | None = None
         response_id: str | None = None
         first = True
+        chunks = response.aiter_bytes()
+        if self._clock is not None:
+            chunks = self._clock.read(chunks)
         try:
-            async for raw in response.aiter_bytes():
+            if not is_event_stream(response.headers):
+                raise await not_a_stream(
+                    response.status_code, response.headers, chunks, self._redact
+                )
+            async for raw in chunks:
                 for is_comment, payload in decoder.feed(raw):
                     if is_comment:
                         parsed = self._parse_cost(payload)
@@ -239,6 +261,10 @@ class ChatStream:
                     done = True
                 elif is_comment:
                     cost = self._parse_cost(payload) or cost
+        except LineTooLongError as exc:
+            raise self._interrupted(str(exc), text, code="malformed_chunk") from None
+        except DeadlineExceededError as exc:
+            raise self._timed_out(exc, text) from None
         except httpx.TimeoutException:
             raise self._interrupted(
                 "the gateway stopped sending in the middle of the reply (read timeout)",
@@ -251,6 +277,8 @@ class ChatStream:
                 text,
             ) from None
         if not done and finish is None:
+            if response.num_bytes_downloaded == 0:
+                raise empty_reply(response.status_code, response.headers, self._redact)
             raise self._interrupted("the reply ended before it was finished", text)
         if body_request_id:
             self.request_id = body_request_id
@@ -297,6 +325,15 @@ class ChatStream:
         return StreamInterruptedError(
             f"{message}; {received} characters had arrived and are not a complete answer",
             code=code,
+            request_id=self.request_id,
+            partial_text="".join(text),
+        )
+
+    def _timed_out(self, exc: DeadlineExceededError, text: list[str]) -> StreamTimeoutError:
+        received = sum(len(t) for t in text)
+        return StreamTimeoutError(
+            f"{exc.describe()}; {received} characters had arrived and are not a complete answer",
+            code=f"{exc.which}_timeout",
             request_id=self.request_id,
             partial_text="".join(text),
         )
