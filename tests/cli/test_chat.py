@@ -164,7 +164,10 @@ def test_retries_are_reported_as_events(sim: Any, isolated_environment: Path) ->
     assert retry and retry[0]["status"] == 503 and retry[0]["attempt"] == 1
     sim.state.enqueue_faults(["503"])
     plain = run_cli("chat", "--base-url", sim.base_url, "hi", env=env)
-    assert plain.exit_code == 0 and "retrying" in plain.stderr
+    assert plain.exit_code == 0 and "retrying" not in plain.stderr  # only with -v
+    sim.state.enqueue_faults(["503"])
+    verbose = run_cli("chat", "-v", "--base-url", sim.base_url, "hi", env=env)
+    assert verbose.exit_code == 0 and "retrying" in verbose.stderr
 
 
 def test_version_and_help() -> None:

@@ -133,13 +133,16 @@ class Catalog:
         )
         return [m for m in models if modality is None or m.modality == modality]
 
-    async def entries(self, refresh: bool = False) -> list[CatalogEntry]:
-        """The public catalog: every model with price and capabilities."""
+    async def entries(self, refresh: bool = False, *, retry: bool = True) -> list[CatalogEntry]:
+        """The public catalog: every model with price and capabilities.
+
+        ``retry=False``: one attempt, for lookups the caller can do without.
+        """
         return await self._cached(
             "catalog",
             "catalog",
             self.ttl.catalog,
-            self.gateway.models.catalog,
+            lambda: self.gateway.models.catalog(retry=retry),
             lambda value: [e.raw for e in value],
             _list(parse_catalog),
             refresh,
@@ -212,11 +215,18 @@ class Catalog:
         Never fails for want of a catalog: without one (a provider that has none, or an
         unreachable gateway and no cached copy) only the overrides price anything, and
         a warning is logged (an unknown price is a warning, not a failure).
+
+        The catalog is asked once, without retries: this lookup comes before the
+        caller's own request, which retries (and reports) an unreachable gateway
+        itself. For the same reason a gateway that cannot be reached is logged at
+        INFO, not as a warning: the request's error says it once.
         """
         known: dict[str, ModelPrice] = {}
         if self.gateway.models.public_base_url is not None:
             try:
-                entries = await self.entries()
+                entries = await self.entries(retry=False)
+            except (GatewayConnectionError, GatewayTimeoutError) as error:
+                logger.info("no catalog prices (%s); using the config's [prices] only", error)
             except GatewayError as error:
                 logger.warning("no catalog prices (%s); using the config's [prices] only", error)
             else:

@@ -16,10 +16,13 @@ from alltoken_agent.cli.exit_codes import USAGE
 from alltoken_agent.cli.options import (
     BaseUrlOpt,
     GatewayOptions,
+    IdleTimeoutOpt,
     JsonOpt,
     ModelOpt,
     OfflineOpt,
     ProviderOpt,
+    TimeoutOpt,
+    VerboseOpt,
     load_user_config,
     observing_ledger,
     open_gateway,
@@ -122,6 +125,9 @@ def chat(
     ] = None,
     offline: OfflineOpt = False,
     json_output: JsonOpt = False,
+    timeout: TimeoutOpt = None,
+    idle_timeout: IdleTimeoutOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Send a message to an agent and stream its reply to stdout.
 
@@ -139,7 +145,14 @@ def chat(
     from alltoken_agent.agent.mcp_servers import servers_from_config
     from alltoken_agent.cli.approval import approval_handler
 
-    options = GatewayOptions(provider=provider, base_url=base_url, model=model, offline=offline)
+    options = GatewayOptions(
+        provider=provider,
+        base_url=base_url,
+        model=model,
+        offline=offline,
+        timeout=timeout,
+        idle_timeout=idle_timeout,
+    )
     settings: dict[str, Any] = {
         "max_steps": max_steps,
         "enable_search": search,
@@ -160,7 +173,18 @@ def chat(
     async def main() -> None:
         if mcp:
             settings["mcp_servers"] = servers_from_config(load_user_config(), mcp)
-        await _chat(prompt, system, tools, session, options, settings, writer, records, prices)
+        await _chat(
+            prompt,
+            system,
+            tools,
+            session,
+            options,
+            settings,
+            writer,
+            records,
+            prices,
+            verbose=verbose,
+        )
 
     try:
         run_command(main, writer, failure=failure)
@@ -215,6 +239,8 @@ async def _chat(
     writer: EventWriter,
     records: list[RequestRecord],
     prices: list[PriceLookup],
+    *,
+    verbose: bool = False,
 ) -> None:
     from alltoken_agent import Agent, request_tags
     from alltoken_agent.agent import DEFAULT_INSTRUCTIONS, resolve_tool_names
@@ -235,7 +261,7 @@ async def _chat(
                 code=notice.error.code,
                 status=notice.error.status,
             )
-        else:
+        elif verbose:  # else the one error line at the end says what happened
             print_retry(notice)
 
     store = Store()

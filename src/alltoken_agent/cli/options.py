@@ -58,6 +58,29 @@ OfflineOpt = Annotated[
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print NDJSON events, one JSON object per line.")
 ]
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        min=0.001,
+        help="Seconds the whole request may take, retries and reply included "
+        "([timeouts] total; default 600).",
+        show_default=False,
+    ),
+]
+IdleTimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--idle-timeout",
+        min=0.001,
+        help="Seconds a streamed reply may go without data; keep-alive comments do not "
+        "count ([timeouts] idle; default 120).",
+        show_default=False,
+    ),
+]
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Say on stderr when a request is retried.")
+]
 
 # Simulated replies arrive this far apart, so an offline run looks like a stream.
 OFFLINE_CHUNK_DELAY = 0.01
@@ -71,6 +94,22 @@ class GatewayOptions:
     base_url: str | None = None
     model: str | None = None
     offline: bool = False
+    timeout: float | None = None
+    """``--timeout``: over the config's ``[timeouts] total``."""
+    idle_timeout: float | None = None
+    """``--idle-timeout``: over the config's ``[timeouts] idle``."""
+
+
+def with_deadlines(config: Config, options: GatewayOptions) -> Config:
+    """``config`` with the ``--timeout`` and ``--idle-timeout`` flags applied."""
+    changes = {
+        name: value
+        for name, value in (("total", options.timeout), ("idle", options.idle_timeout))
+        if value is not None
+    }
+    if not changes:
+        return config
+    return config.model_copy(update={"timeouts": config.timeouts.model_copy(update=changes)})
 
 
 def load_user_config() -> Config:
@@ -114,7 +153,7 @@ async def open_gateway(
     from alltoken_agent import Gateway
     from alltoken_agent.gateway import resolve
 
-    config = load_user_config()
+    config = with_deadlines(load_user_config(), options)
     resolved = resolve(
         provider=options.provider,
         base_url=options.base_url,

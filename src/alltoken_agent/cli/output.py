@@ -40,7 +40,7 @@ class EventWriter:
 def error_payload(error: BaseException) -> dict[str, Any]:
     """The fields of an ``error`` event."""
     if isinstance(error, GatewayError):
-        return {
+        payload: dict[str, Any] = {
             "code": error.code,
             "status": error.status,
             "message": error.message,
@@ -48,6 +48,12 @@ def error_payload(error: BaseException) -> dict[str, Any]:
             "attempts": error.attempts,
             "type": type(error).__name__,
         }
+        partial = getattr(error, "partial_text", None)
+        if isinstance(partial, str):
+            # A broken or timed-out stream: what arrived is not the answer.
+            payload["complete"] = False
+            payload["partial_chars"] = len(partial)
+        return payload
     if isinstance(error, InterruptedBySignal):
         return {
             "code": "interrupted",

@@ -81,9 +81,13 @@ class ModelsAPI:
                 models = merge_models(models, await self._videos())
         return [m for m in models if modality is None or m.modality == modality]
 
-    async def catalog(self) -> builtins.list[CatalogEntry]:
-        """The public catalog (no key sent): every model with price and capabilities."""
-        return parse_catalog(await self._public("models"))
+    async def catalog(self, *, retry: bool = True) -> builtins.list[CatalogEntry]:
+        """The public catalog (no key sent): every model with price and capabilities.
+
+        ``retry=False`` makes one attempt (an optional lookup, such as prices before a
+        request, must not add its own round of retries to the request's).
+        """
+        return parse_catalog(await self._public("models", retry=retry))
 
     async def model(self, model_id: str) -> CatalogEntry:
         """One model of the public catalog.
@@ -119,7 +123,9 @@ class ModelsAPI:
         except GatewayError:
             return []  # a supplement only: the main list already answered
 
-    async def _public(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+    async def _public(
+        self, path: str, params: Mapping[str, str] | None = None, *, retry: bool = True
+    ) -> Any:
         base = self.public_base_url
         if base is None:
             name = self._gateway.provider.name
@@ -127,12 +133,17 @@ class ModelsAPI:
                 f"the {name} provider has no public model catalog; `models` "
                 "(GET /models) works, and the alltoken provider has prices, rankings and health"
             )
-        return await self._json(f"{base}/{path}", params, auth=False)
+        return await self._json(f"{base}/{path}", params, auth=False, retry=retry)
 
     async def _json(
-        self, url: str, params: Mapping[str, str] | None = None, *, auth: bool = True
+        self,
+        url: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        auth: bool = True,
+        retry: bool = True,
     ) -> Any:
-        response = await self._gateway._get(url, params=params, auth=auth)
+        response = await self._gateway._get(url, params=params, auth=auth, retry=retry)
         return _decode(response)
 
 

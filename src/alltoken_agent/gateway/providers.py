@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
 from alltoken_agent.config import Config, Dialect
 from alltoken_agent.errors import ConfigError
+from alltoken_agent.gateway.redact import Redactor
 
 PROVIDER_ENV = "ALLTOKEN_AGENT_PROVIDER"
 MODEL_ENV = "ALLTOKEN_AGENT_MODEL"
@@ -151,12 +153,14 @@ def resolve(
     name = profile.name
     url = base_url or env.get(BASE_URL_ENV)
     if url:
-        profile = replace(profile, base_url=url.rstrip("/"))
+        profile = replace(profile, base_url=check_base_url(url).rstrip("/"))
     if not profile.base_url:
         raise ConfigError(
             f"provider {name!r} has no base URL: pass --base-url or set "
             f"[providers.{name}] base_url in the config file"
         )
+    if not url:
+        check_base_url(profile.base_url)
     chosen_model = model or env.get(MODEL_ENV) or cfg.model or profile.default_model
     key_value = env.get(profile.api_key_env) if profile.api_key_env else None
     api_key = SecretStr(key_value) if key_value else None
@@ -166,3 +170,55 @@ def resolve(
         api_key=api_key,
         base_url_overridden=bool(url),
     )
+
+
+_URL_SCHEMES = ("http", "https")
+
+
+def check_base_url(url: str) -> str:
+    """Return ``url`` when it can be a gateway's base URL; else raise, before any request.
+
+    Only ``http://`` and ``https://`` with a host, an optional port from 1 to 65535
+    and a path; no spaces around it, no query or fragment (the request path is
+    appended to it). Catching this here turns ``file:``, ``ftp:``, an empty host or
+    ``:99999`` into one clear line instead of retries against a mangled URL.
+
+    Raises:
+        ConfigError: The URL cannot be used, with what is wrong with it.
+    """
+    # Key-shaped tokens are masked: a key pasted into the wrong flag must not be echoed.
+    shown = Redactor()(url)[:200]
+    problem = _base_url_problem(url)
+    if problem:
+        raise ConfigError(f"invalid base URL {shown!r}: {problem}")
+    return url
+
+
+def _base_url_problem(url: str) -> str | None:
+    if not url.strip():
+        return "it is empty"
+    if url != url.strip():
+        return "it has spaces around it"
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        return "it contains spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "the port must be a number from 1 to 65535"
+    scheme = parts.scheme.lower()
+    if "://" not in url:
+        # `localhost:8080` parses as scheme "localhost"; a digit after the colon is a port.
+        rest = url[len(scheme) + 1 :]
+        if scheme and scheme not in _URL_SCHEMES and not rest[:1].isdigit():
+            return f"only http:// and https:// URLs are supported, not {scheme}:"
+        return "it needs a scheme: start it with https:// (or http:// for a local server)"
+    if scheme not in _URL_SCHEMES:
+        return f"only http:// and https:// URLs are supported, not {scheme}:"
+    if not parts.hostname:
+        return "it has no host"
+    if port == 0:
+        return "the port must be a number from 1 to 65535"
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        return "a base URL has no ?query or #fragment"
+    return None

@@ -11,6 +11,21 @@ import codecs
 Message = tuple[bool, str]
 """``(is_comment, payload)``: a data payload, or the text of a comment line."""
 
+DEFAULT_MAX_LINE = 8 * 1024 * 1024
+"""Longest line accepted, in characters (bytes, for ASCII): 8 MiB.
+
+Far above any real chunk (a tool call's arguments arrive in many small deltas),
+and small enough that a hostile gateway cannot make us hold hundreds of MB.
+"""
+
+
+class LineTooLongError(ValueError):
+    """A line grew past the decoder's bound.
+
+    Internal to ``gateway/``: ``ChatStream`` turns it into a ``StreamInterruptedError``
+    with code ``malformed_chunk`` (and the partial text), so callers never see it.
+    """
+
 
 class SSEDecoder:
     """Splits a byte stream into data payloads and comments.
@@ -21,22 +36,52 @@ class SSEDecoder:
     ``retry:`` fields are read and ignored. Bytes are decoded once per network
     read (incrementally, so a character split across reads survives), which is
     cheaper than decoding each payload.
+
+    Work is linear in the bytes received: a read with no line end is only kept
+    (its pieces are joined once, when the line ends), so one long line fed in
+    many reads is not copied again on every read. A line longer than
+    ``max_line`` characters raises ``LineTooLongError``.
     """
 
-    __slots__ = ("_data", "_decode", "_tail")
+    __slots__ = ("_data", "_decode", "_max_line", "_pending", "_pending_len")
 
-    def __init__(self) -> None:
-        self._tail = ""
+    def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
+        self._pending: list[str] = []
+        self._pending_len = 0
+        self._max_line = max_line
         self._data: list[str] = []
         self._decode = codecs.getincrementaldecoder("utf-8")("replace").decode
 
     def feed(self, chunk: bytes) -> list[Message]:
-        """Decode the next piece of the body; returns the complete messages in it."""
+        """Decode the next piece of the body; returns the complete messages in it.
+
+        Raises:
+            LineTooLongError: A line is longer than the bound.
+        """
         text = self._decode(chunk)
-        if self._tail:
-            text = self._tail + text
+        if "\n" not in text:
+            # No line ends here: keep the piece; joining now would copy the
+            # whole pending line again on every read (quadratic in its length).
+            if text:
+                self._pending.append(text)
+                self._pending_len += len(text)
+                if self._pending_len > self._max_line:
+                    self._too_long(self._pending_len)
+            return []
+        if self._pending:
+            self._pending.append(text)
+            text = "".join(self._pending)
+            self._pending.clear()
+            self._pending_len = 0
         lines = text.split("\n")
-        self._tail = lines.pop()
+        tail = lines.pop()
+        if tail:
+            self._pending.append(tail)
+            self._pending_len = len(tail)
+        if len(text) > self._max_line:
+            # Checked per read, not per line: only a read this large can hold a long line.
+            longest = max(len(line) for line in lines) if lines else 0
+            self._too_long(max(longest, self._pending_len))
         out: list[Message] = []
         data = self._data
         for line in lines:
@@ -55,7 +100,20 @@ class SSEDecoder:
 
     def close(self) -> list[Message]:
         """Flush what is left when the body ends without a final blank line."""
-        self._tail += self._decode(b"", final=True)
-        out = self.feed(b"\n\n") if (self._tail or self._data) else []
-        self._tail = ""
+        rest = self._decode(b"", final=True)
+        if rest:
+            self._pending.append(rest)
+        if not (self._pending or self._data):
+            return []
+        out = self.feed(b"\n\n")
+        self._pending.clear()
+        self._pending_len = 0
         return out
+
+    def _too_long(self, length: int) -> None:
+        if length > self._max_line:
+            self._pending.clear()
+            self._pending_len = 0
+            raise LineTooLongError(
+                f"the gateway sent a line longer than {self._max_line} characters"
+            )

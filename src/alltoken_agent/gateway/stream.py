@@ -11,13 +11,13 @@ from typing import Any, Protocol
 import httpx
 
 from alltoken_agent.errors import GatewayError, StreamInterruptedError, StreamTimeoutError
-from alltoken_agent.gateway._envelope import error_from_payload
 from alltoken_agent.gateway._deadline import (
     DeadlineExceededError,
     Deadlines,
     ReplyClock,
     within_total,
 )
+from alltoken_agent.gateway._envelope import error_from_payload
 from alltoken_agent.gateway._wrong_reply import empty_reply, is_event_stream, not_a_stream
 from alltoken_agent.gateway.sse import DEFAULT_MAX_LINE, LineTooLongError, SSEDecoder
 from alltoken_agent.gateway.types import (
@@ -72,7 +72,7 @@ class ChatStream:
     def __init__(
         self,
         open_response: Callable[[], Awaitable[httpx.Response]],
-        redact: Callable[[str], str],
+        redact: Redactor,
         on_end: EndCallback | None = None,
         *,
         max_line: int = DEFAULT_MAX_LINE,
@@ -110,7 +110,7 @@ class ChatStream:
             try:
                 self._response = await within_total(clock, self._open_response)
             except GatewayError as error:
-                self._end(None, error)
+                self._end(None, detach(error))
                 raise
             if clock is not None:
                 clock.progress()  # the idle deadline runs from the headers on
@@ -157,7 +157,7 @@ class ChatStream:
             async for event in self._events():
                 yield event
         except GatewayError as error:
-            self._end(None, error)
+            self._end(None, detach(error))
             raise
         finally:
             if owned:
@@ -201,6 +201,7 @@ class ChatStream:
                         # reading to the end returns the connection to the pool.
                         done = True
                         continue
+                    payload = known(payload)
                     try:
                         chunk = loads(payload)
                         choices = chunk["choices"]
@@ -241,6 +242,8 @@ class ChatStream:
                         # Most deltas hold only content; skip the other lookups then.
                         if not piece or len(delta) > 1:
                             piece = delta.get("reasoning_content") or delta.get("reasoning")
+                            if piece:
+                                piece = reasoning_guard.push(piece)
                             if piece:
                                 if self._first_token_at is None:
                                     self._first_token_at = time.monotonic()
@@ -290,7 +293,7 @@ class ChatStream:
         self._result = ChatResult(
             text="".join(text),
             reasoning="".join(reasoning),
-            tool_calls=_complete_calls(calls),
+            tool_calls=_complete_calls(calls, known),
             finish_reason=finish,
             usage=usage,
             cost=cost,

@@ -24,6 +24,15 @@ Vocabulary (case-insensitive):
   (`prompt_tokens=-5`, `completion_tokens=1.5`, `total_tokens="lots"`,
   `prompt_tokens_details.cached_tokens=null`).
 * `eof:N`: after N data chunks the body ends cleanly (no finish chunk, no `[DONE]`).
+* `html200`, `json200`, `empty200`: status 200 with an HTML page, a JSON completion, or
+  an empty body, to any request (a captive portal, a proxy ignoring `stream: true`).
+* `redirect`, `redirect:URL`: a 307 to URL (default another host, see `hostile.py`).
+* `ping_forever`: the stream's headers, then `: ping` comments forever (a space every
+  interval on a non-stream request), bounded by `MAX_FAULT_SECONDS`.
+* `trickle:S`: one word every S seconds (at least 0.01), never finishing, bounded by
+  `MAX_FAULT_SECONDS`.
+* `long_line:MB`: one content chunk whose `data:` line is MB megabytes (1 to 1024), then
+  the normal rest of the stream (non-stream: the normal body).
 * `slow:S`: sleep S seconds before the status line.
 * `stall:N:S`: after N data chunks, sleep S seconds, then continue.
 * `accept_then_drop`: the request takes full effect, then the connection drops without
@@ -54,6 +63,7 @@ from starlette.types import Receive, Scope, Send
 
 from alltoken_agent.simulator._constants import RAW_SEND_SCOPE_KEY
 from alltoken_agent.simulator.envelope import error_response
+from alltoken_agent.simulator.hostile import MAX_LONG_LINE_MB, endless_plain, wrong_reply
 
 FaultKind = Literal[
     "status",
@@ -69,6 +79,13 @@ FaultKind = Literal[
     "slow",
     "stall",
     "accept_then_drop",
+    "html200",
+    "json200",
+    "empty200",
+    "redirect",
+    "ping_forever",
+    "trickle",
+    "long_line",
 ]
 STREAM_KINDS: Final = frozenset(
     {
@@ -81,6 +98,9 @@ STREAM_KINDS: Final = frozenset(
         "eof",
         "stall",
         "accept_then_drop",
+        "ping_forever",
+        "trickle",
+        "long_line",
     }
 )
 """Fault kinds that act on the response body rather than replacing the response."""
@@ -120,6 +140,11 @@ _BARE_KINDS: Final[dict[str, FaultKind]] = {
     "no_done": "no_done",
     "no_usage_done": "no_usage_done",
     "accept_then_drop": "accept_then_drop",
+    "html200": "html200",
+    "json200": "json200",
+    "empty200": "empty200",
+    "redirect": "redirect",
+    "ping_forever": "ping_forever",
 }
 _COUNTED_KINDS: Final[dict[str, FaultKind]] = {
     "disconnect": "disconnect",
@@ -155,7 +180,9 @@ class Fault:
     field: str | None = None
     """FIELD of `bad_usage` (dotted for one nested level)."""
     value: str | None = None
-    """VALUE of `bad_cost`/`bad_usage`, verbatim (case kept)."""
+    """VALUE of `bad_cost`/`bad_usage`, verbatim (case kept); URL of `redirect:URL`."""
+    size_mb: int = 0
+    """MB of `long_line`."""
 
     @property
     def acts_on_body(self) -> bool:
@@ -198,6 +225,8 @@ def parse_fault(spec: str) -> Fault:
     args = rest.split(":") if sep else []
     if norm in _BARE_KINDS:
         return Fault(norm, _BARE_KINDS[norm])
+    if head == "redirect" and sep:
+        return _redirect(spec.strip().partition(":")[2].strip(), spec)
     if head in ("bad_cost", "bad_usage") and sep:
         return _bad_value(head, spec.strip().partition(":")[2], spec)
     if head.isascii() and head.isdigit() and int(head) in STATUS_FAULTS:
@@ -218,6 +247,16 @@ def parse_fault(spec: str) -> Fault:
         return Fault(norm, _COUNTED_KINDS[head], after_chunks=_count(args[0], spec))
     elif head == "slow" and len(args) == 1:
         return Fault(norm, "slow", seconds=_seconds(args[0], spec))
+    elif head == "trickle" and len(args) == 1:
+        pause = _seconds(args[0], spec)
+        if pause < 0.01:
+            raise FaultSpecError(f"fault {spec!r}: a trickle needs at least 0.01 s per word")
+        return Fault(norm, "trickle", seconds=pause)
+    elif head == "long_line" and len(args) == 1:
+        size = _count(args[0], spec, "a size in MB")
+        if not 1 <= size <= MAX_LONG_LINE_MB:
+            raise FaultSpecError(f"fault {spec!r}: MB must be 1 to {MAX_LONG_LINE_MB}")
+        return Fault(norm, "long_line", size_mb=size)
     elif head == "stall" and len(args) == 2:
         return Fault(
             norm, "stall", after_chunks=_count(args[0], spec), seconds=_seconds(args[1], spec)
@@ -226,8 +265,18 @@ def parse_fault(spec: str) -> Fault:
         f"unknown fault spec {spec!r}; known: 429[:N|:none], 400, 401, 402, 403, 404, "
         "500[:N], 502[:N], 503[:N], html502, leak_key, disconnect:N, malformed:N, no_done, "
         "no_usage_done, bad_cost:VALUE, bad_usage:FIELD=VALUE, eof:N, slow:S, stall:N:S, "
-        "accept_then_drop"
+        "accept_then_drop, html200, json200, empty200, redirect[:URL], ping_forever, "
+        "trickle:S, long_line:MB"
     )
+
+
+def _redirect(url: str, spec: str) -> Fault:
+    """Parse `redirect:URL` (the URL keeps its case; it goes into a header as written)."""
+    if not url or len(url) > MAX_RAW_VALUE or not (url.isascii() and url.isprintable()):
+        raise FaultSpecError(
+            f"fault {spec!r}: URL must be 1 to {MAX_RAW_VALUE} printable ASCII characters"
+        )
+    return Fault(f"redirect:{url}", "redirect", value=url)
 
 
 def _bad_value(head: str, rest: str, spec: str) -> Fault:
@@ -297,6 +346,8 @@ def replacement_response(
         return error_response(fault.status, code, message, request_id=request_id, headers=headers)
     if fault.kind == "html502":
         return Response("<html>Bad Gateway</html>", status_code=502, media_type="text/html")
+    if fault.kind in ("html200", "json200", "empty200", "redirect"):
+        return wrong_reply(fault, request_id=request_id)
     if fault.kind == "leak_key":
         presented = f"Bearer {bearer_token or ''}"
         return error_response(
@@ -346,8 +397,9 @@ async def plain_body_fault(fault: Fault | None) -> Response | None:
     `disconnect` and `accept_then_drop` drop the connection without a response (media
     endpoints apply `accept_then_drop` themselves, after doing the work), `malformed`
     and `eof` send a truncated JSON body with status 200, `stall` delays the whole
-    response by S seconds (then returns None so the normal body follows); `no_done` has
-    nothing to act on.
+    response by S seconds (then returns None so the normal body follows), `ping_forever`
+    and `trickle` send a body that never ends (see `hostile.py`); `no_done` has nothing
+    to act on.
 
     Args:
         fault: The request's fault, if any.
@@ -363,7 +415,7 @@ async def plain_body_fault(fault: Fault | None) -> Response | None:
         return Response(TRUNCATED_JSON, media_type="application/json")
     if fault.kind == "stall":
         await asyncio.sleep(fault.seconds)
-    return None
+    return endless_plain(fault)
 
 
 class DropConnection(Response):

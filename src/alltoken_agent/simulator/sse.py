@@ -27,6 +27,7 @@ from alltoken_agent.simulator.faults import (
     mark_usage,
     splice_raw,
 )
+from alltoken_agent.simulator.hostile import hostile_stream
 
 DONE: Final = b"data: [DONE]\n\n"
 MALFORMED: Final = b'data: {"choices": [\n\n'
@@ -163,6 +164,13 @@ async def stream_body(
     of data chunks it acts after the last one, before `[DONE]`.
     """
     active = fault if fault is not None and fault.acts_on_body else None
+    if active is not None and active.kind in ("ping_forever", "trickle", "long_line"):
+        async for piece in hostile_stream(active, events):
+            yield piece
+        if active.kind != "long_line":
+            return  # these never finish properly (see hostile.py)
+        events = ()  # long_line sent them after its line; the trailing events follow
+        active = None
     trigger = min(active.after_chunks, len(events)) if active else -1
     for position in range(len(events) + 1):
         if position == trigger and active is not None:

@@ -1,0 +1,178 @@
+"""The two deadlines of a reply: one overall, and one for going quiet.
+
+``total`` bounds the whole request: sending (with its retries and their sleeps),
+the headers, and reading the body to its end. ``idle`` bounds the time a streamed
+body may go without a ``data:`` line; it starts when the headers arrive. Any data
+line counts as progress (a role chunk, a delta, the usage chunk), but SSE comments
+do not: a gateway that sends ``: ping`` keep-alives forever is cut off by ``idle``,
+and one that trickles a word a second forever by ``total``.
+
+httpx's own read timeout cannot do either: every byte, keep-alive comments
+included, starts it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+import anyio
+
+from alltoken_agent.errors import GatewayTimeoutError
+
+Which = Literal["total", "idle"]
+T = TypeVar("T")
+
+
+class DeadlineExceededError(Exception):
+    """A reply ran past one of its deadlines.
+
+    Internal to ``gateway/``: the client turns it into ``GatewayTimeoutError`` (no
+    reply yet) or ``StreamTimeoutError`` (with the partial text) before callers see it.
+    """
+
+    def __init__(self, which: Which, seconds: float) -> None:
+        super().__init__(which)
+        self.which: Which = which
+        self.seconds = seconds
+
+    def describe(self) -> str:
+        """What ran out, in words, e.g. ``no content for 0.5 s (keep-alive comments ...)``."""
+        if self.which == "idle":
+            return (
+                f"the gateway sent no data for {self.seconds:g} s "
+                "(keep-alive comments do not count; idle timeout)"
+            )
+        return f"the reply took longer than {self.seconds:g} s (total timeout)"
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """Seconds for ``total`` and ``idle``; None means no limit."""
+
+    total: float | None = None
+    idle: float | None = None
+
+    def start(self) -> ReplyClock | None:
+        """A clock for one request, started now; None when neither deadline is set."""
+        if self.total is None and self.idle is None:
+            return None
+        return ReplyClock(self)
+
+
+class ReplyClock:
+    """The running deadlines of one request.
+
+    Reading the body costs one float store per read: a single timer per stream
+    checks the deadlines when the earliest one is due, and only then, if a read is
+    waiting, cancels it (a cancel scope per read would cost more than the rest of
+    the per-chunk work). A deadline that passes between reads is noticed by the
+    next read.
+    """
+
+    __slots__ = ("_fired", "_handle", "_idle_at", "_reading", "_settings", "_task", "_total_at")
+
+    def __init__(self, settings: Deadlines) -> None:
+        self._settings = settings
+        now = anyio.current_time()
+        self._total_at = now + settings.total if settings.total is not None else math.inf
+        self._idle_at = math.inf  # the idle clock starts with the body
+        self._handle: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._reading = False
+        self._fired = False
+
+    @property
+    def total_at(self) -> float:
+        """When the whole request must be over (event-loop time; inf: never)."""
+        return self._total_at
+
+    def progress(self) -> None:
+        """Data arrived (or the body starts): the idle deadline moves on."""
+        idle = self._settings.idle
+        if idle is not None:
+            self._idle_at = anyio.current_time() + idle
+
+    def expired(self, now: float) -> DeadlineExceededError:
+        """The error for the deadline that ran out by ``now``."""
+        if now >= self._total_at and self._settings.total is not None:
+            return DeadlineExceededError("total", self._settings.total)
+        return DeadlineExceededError("idle", self._settings.idle or 0.0)
+
+    def total_expired(self) -> DeadlineExceededError:
+        """The error for the overall deadline."""
+        return DeadlineExceededError("total", self._settings.total or 0.0)
+
+    async def read(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        """Yield ``chunks``, raising ``DeadlineExceededError`` when a deadline passes.
+
+        A read with a ``data:`` line in it counts as progress; a read of comments only
+        does not.
+        """
+        loop = asyncio.get_running_loop()
+        idle = self._settings.idle
+        iterator = chunks.__aiter__()
+        try:
+            while True:
+                now = loop.time()
+                if now >= self._total_at:
+                    raise self.expired(now)
+                self._task = asyncio.current_task()
+                if self._handle is None:
+                    self._handle = loop.call_at(min(self._total_at, self._idle_at), self._check)
+                self._reading = True
+                try:
+                    raw = await iterator.__anext__()
+                except StopAsyncIteration:
+                    return
+                except asyncio.CancelledError:
+                    if self._fired and _uncancel(self._task) == 0:
+                        raise self.expired(loop.time()) from None
+                    raise  # cancelled by someone else: theirs to handle
+                finally:
+                    self._reading = False
+                if idle is not None and b"data:" in raw:
+                    self._idle_at = loop.time() + idle
+                yield raw
+        finally:
+            if self._handle is not None:
+                self._handle.cancel()
+                self._handle = None
+
+    def _check(self) -> None:
+        """The timer: cancel a waiting read once a deadline has passed, else wait on."""
+        self._handle = None
+        loop = asyncio.get_running_loop()
+        due = min(self._total_at, self._idle_at)
+        if loop.time() < due:
+            self._handle = loop.call_at(due, self._check)
+        elif self._reading and self._task is not None and not self._fired:
+            self._fired = True
+            self._task.cancel()
+
+
+def _uncancel(task: asyncio.Task[Any] | None) -> int:
+    """Take back our cancel request; the count of others left (Python 3.10: none known)."""
+    uncancel = getattr(task, "uncancel", None)
+    return int(uncancel()) if uncancel is not None else 0
+
+
+async def within_total(clock: ReplyClock | None, send: Callable[[], Awaitable[T]]) -> T:
+    """Await ``send()`` under the overall deadline of ``clock`` (none: no limit).
+
+    Raises:
+        GatewayTimeoutError: The deadline passed first (code ``total_timeout``).
+    """
+    if clock is None:
+        return await send()
+    with anyio.CancelScope(deadline=clock.total_at) as scope:
+        return await send()
+    # Only reached when the scope cancelled the send.
+    assert scope.cancelled_caught
+    raise GatewayTimeoutError(
+        clock.total_expired().describe() + "; nothing usable had arrived",
+        code="total_timeout",
+    )
