@@ -36,6 +36,10 @@ warn_at = 0.8                    # warning event at 80 %
 [ledger]
 max_request_cost_usd = "100"     # a gateway cost above it is recorded as unknown
 
+[media]
+max_image_mb = 64                # largest image download (MiB); past it: result_too_large
+max_video_mb = 2048              # largest video download (MiB)
+
 [context]
 policy = "trim"                  # trim the oldest turns to fit, or "fail"
 lengths = { "my-model" = 32000 } # context length per model, over the catalog's

@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from alltoken_agent import Gateway, MediaJobError
+from alltoken_agent import Gateway, GatewayError, MediaJobError, Provider
 from alltoken_agent.media import DownloadLimits, resume_job
+from alltoken_agent.media._wire import download
 from alltoken_agent.store import Store
+from tests.gateway.helpers import FAST_RETRY, TEST_KEY
 from tests.media.conftest import FAST, wire
 
 SMALL = DownloadLimits(image_bytes=1024 * 1024, video_bytes=1024 * 1024)
@@ -69,3 +72,21 @@ async def test_downloads_within_the_cap_are_unchanged(sim: Any, gw: Gateway, out
     result = await gw.videos.generate("a fox runs", save_to=out, poll=FAST, limits=SMALL)
     assert result.path.read_bytes()[4:8] == b"ftyp"
     assert len(wire(sim, result.video_url.split(sim.url, 1)[1], "GET")) == 1  # type: ignore[union-attr]
+
+
+async def test_a_redirect_to_a_file_url_is_not_followed(tmp_path: Path) -> None:
+    """A bucket that redirects to the local disk; MockTransport plays the bucket."""
+
+    def bucket(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(302, headers={"Location": "file:///etc/passwd"})
+
+    provider = Provider(
+        name="sim", base_url="http://127.0.0.1:9/v1", api_key_env=None, dialect="alltoken"
+    )
+    async with Gateway(provider, api_key=TEST_KEY, retry=FAST_RETRY) as gateway:
+        await gateway._client.aclose()
+        gateway._client = httpx.AsyncClient(transport=httpx.MockTransport(bucket))
+        with pytest.raises(GatewayError) as caught:
+            await download(gateway, "https://bucket.example/v.mp4", tmp_path / "v.mp4")
+    assert caught.value.code == "unsafe_result_url" and "not followed" in str(caught.value)
+    assert list(tmp_path.iterdir()) == []

@@ -243,18 +243,9 @@ async def _download_once(
     max_bytes: int | None,
     replace: bool,
 ) -> Downloaded | GatewayError:
-    client = gateway._client
-    request = client.build_request("GET", url)
-    request.headers.pop("Authorization", None)
-    try:
-        response = await client.send(request, stream=True, follow_redirects=True)
-    except httpx.UnsupportedProtocol:  # redirected to file:, ftp:...
-        message = f"{short_url(url)} redirected to a link that is not http(s); not followed"
-        return GatewayError(gateway.redact(message), code="unsafe_result_url")
-    except httpx.TimeoutException as exc:
-        return GatewayTimeoutError(f"no answer from {short_url(url)} ({type(exc).__name__})")
-    except httpx.TransportError as exc:
-        return GatewayConnectionError(f"cannot download {short_url(url)}: {exc!s}")
+    response = await _open(gateway, url)
+    if isinstance(response, GatewayError):
+        return response
     try:
         if response.status_code >= 400:
             raw = await response.aread()
@@ -289,6 +280,44 @@ async def _download_once(
         return GatewayConnectionError(f"the download of {short_url(url)} broke: {exc!s}")
     finally:
         await response.aclose()
+
+
+MAX_REDIRECTS = 10
+"""Redirects a result download follows, each checked like the first link."""
+
+
+async def _open(gateway: Gateway, url: str) -> httpx.Response | GatewayError:
+    """GET ``url`` (streamed, without our key), following redirects to http(s) links only.
+
+    Redirects are followed here rather than by httpx, so that each hop is checked: a
+    bucket must not send the download to ``file://`` or another scheme.
+    """
+    client = gateway._client
+    where = url
+    for _ in range(MAX_REDIRECTS + 1):
+        request = client.build_request("GET", where)
+        request.headers.pop("Authorization", None)
+        try:
+            response = await client.send(request, stream=True, follow_redirects=False)
+        except httpx.TimeoutException as exc:
+            return GatewayTimeoutError(f"no answer from {short_url(url)} ({type(exc).__name__})")
+        except httpx.TransportError as exc:
+            return GatewayConnectionError(f"cannot download {short_url(url)}: {exc!s}")
+        location = response.headers.get("location")
+        if not (response.is_redirect and location):
+            return response
+        await response.aclose()
+        try:
+            where = str(response.url.join(location))
+        except httpx.InvalidURL:
+            where = location
+        if unsafe_link(where) is not None:
+            message = f"{short_url(url)} redirected to a link that is not http(s); not followed"
+            return GatewayError(gateway.redact(message), code="unsafe_result_url")
+    return GatewayError(  # a loop: asking again cannot help
+        gateway.redact(f"{short_url(url)} redirected more than {MAX_REDIRECTS} times"),
+        code="too_many_redirects",
+    )
 
 
 def unsafe_link(url: str) -> str | None:
