@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import select
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -351,3 +355,37 @@ def test_video_with_a_file_url_result_is_refused_with_its_own_error(
     assert result.exit_code == 1
     assert "unsafe_result_url" in result.stderr and "not http(s)" in result.stderr
     assert "expired" not in result.stderr and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal is POSIX")
+@pytest.mark.parametrize(("answer", "sent"), [("n", False), ("y", True)])
+def test_jobs_resume_on_a_terminal_asks_before_sending_a_never_sent_job(
+    fast_sim: Any, tmp_path: Path, answer: str, sent: bool
+) -> None:
+    """A real child on a pseudo-terminal: the question needs a TTY on stdin and stderr."""
+    import pty
+
+    job_id = _never_sent_job(fast_sim.base_url, tmp_path)
+    leader, follower = pty.openpty()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "alltoken_agent", "jobs", "resume", job_id,
+         "--base-url", fast_sim.base_url],
+        stdin=follower, stdout=subprocess.DEVNULL, stderr=follower, env=os.environ.copy(),
+    )  # fmt: skip
+    os.close(follower)
+    seen = b""
+    try:
+        while b"send it now" not in seen:
+            ready, _, _ = select.select([leader], [], [], 60)
+            assert ready, f"no question within a minute: {seen!r}"
+            seen += os.read(leader, 4096)
+        os.write(leader, f"{answer}\n".encode())
+        assert child.wait(timeout=60) == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(timeout=30)
+        os.close(leader)
+    assert job_id.encode() in seen and b"billed" in seen
+    assert fast_sim.state.media.submits == ({"image": 1} if sent else {})
+    assert _jobs()[0].status == ("completed" if sent else "submitting")
