@@ -72,7 +72,7 @@ class ChatStream:
     def __init__(
         self,
         open_response: Callable[[], Awaitable[httpx.Response]],
-        redact: Redactor,
+        redact: Callable[[str], str],
         on_end: EndCallback | None = None,
         *,
         max_line: int = DEFAULT_MAX_LINE,
@@ -110,7 +110,7 @@ class ChatStream:
             try:
                 self._response = await within_total(clock, self._open_response)
             except GatewayError as error:
-                self._end(None, detach(error))
+                self._end(None, error)
                 raise
             if clock is not None:
                 clock.progress()  # the idle deadline runs from the headers on
@@ -157,7 +157,7 @@ class ChatStream:
             async for event in self._events():
                 yield event
         except GatewayError as error:
-            self._end(None, detach(error))
+            self._end(None, error)
             raise
         finally:
             if owned:
@@ -201,7 +201,6 @@ class ChatStream:
                         # reading to the end returns the connection to the pool.
                         done = True
                         continue
-                    payload = known(payload)
                     try:
                         chunk = loads(payload)
                         choices = chunk["choices"]
@@ -242,8 +241,6 @@ class ChatStream:
                         # Most deltas hold only content; skip the other lookups then.
                         if not piece or len(delta) > 1:
                             piece = delta.get("reasoning_content") or delta.get("reasoning")
-                            if piece:
-                                piece = reasoning_guard.push(piece)
                             if piece:
                                 if self._first_token_at is None:
                                     self._first_token_at = time.monotonic()
@@ -293,7 +290,7 @@ class ChatStream:
         self._result = ChatResult(
             text="".join(text),
             reasoning="".join(reasoning),
-            tool_calls=_complete_calls(calls, known),
+            tool_calls=_complete_calls(calls),
             finish_reason=finish,
             usage=usage,
             cost=cost,

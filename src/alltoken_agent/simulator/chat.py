@@ -18,6 +18,7 @@ from alltoken_agent.simulator.faults import mark_usage, plain_body_fault, splice
 from alltoken_agent.simulator.pipeline import RequestContext
 from alltoken_agent.simulator.script import Turn, plan_reply
 from alltoken_agent.simulator.sse import stream_body, stream_events
+from alltoken_agent.simulator.validation import REJECTIONS, Rejection
 
 ROLES: Final = frozenset({"system", "developer", "user", "assistant", "tool"})
 TOOL_CHOICES: Final = frozenset({"auto", "none", "required"})
@@ -187,12 +188,12 @@ async def chat_completions(body: Any, ctx: RequestContext) -> Response:
         thinking, include_usage = _validate(body)
         tools = _validate_tools(body)
     except InvalidRequestError as exc:
+        message = f"{exc} (simulated gateway)."
+        REJECTIONS.record(
+            Rejection("POST", "/v1/chat/completions", exc.param, message, ctx.request_id)
+        )
         return error_response(
-            400,
-            "invalid_request",
-            f"{exc} (simulated gateway).",
-            request_id=ctx.request_id,
-            param=exc.param,
+            400, "invalid_request", message, request_id=ctx.request_id, param=exc.param
         )
     requested = str(body["model"])
     model = resolve_model(requested, ctx.dialect)

@@ -3,9 +3,11 @@
 Per request, in order: log it (without the key), pick its fault (the `X-Sim-Fault`
 header, else the next queued one; an unknown header spec is a 400), sleep for `slow`,
 answer with the fault's replacement response if it has one, check the bearer token
-(401), reject a non-JSON body (400), then call the endpoint handler. Faults come before
-auth so a queued fault is consumed by exactly the next `/v1` request. Every response
-gets `x-gateway-request-id` and, on AllToken, the `x-ratelimit-*` headers.
+(401), reject a non-JSON body (400), reject a body that does not match AllToken's
+request model for the route (400 naming the field, `validation.py`), then call the
+endpoint handler. Faults come before auth so a queued fault is consumed by exactly the
+next `/v1` request. Every response gets `x-gateway-request-id` and, on AllToken, the
+`x-ratelimit-*` headers.
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ from alltoken_agent.simulator.faults import (
     FaultSpecError,
     parse_fault,
     replacement_response,
+)
+from alltoken_agent.simulator.validation import (
+    REJECTIONS,
+    Rejection,
+    check_body,
+    request_model,
 )
 
 _log = logging.getLogger(__name__)
@@ -173,6 +181,9 @@ async def _respond(handler: Handler, body: Any, ctx: RequestContext, token: str)
             "The request body is not valid JSON (simulated gateway).",
             request_id=ctx.request_id,
         )
+    invalid = _spec_rejection(body, ctx)
+    if invalid is not None:
+        return invalid
     try:
         return await handler(body, ctx)
     except Exception as exc:  # a simulator bug: answer in the envelope, loudly
@@ -183,3 +194,18 @@ async def _respond(handler: Handler, body: Any, ctx: RequestContext, token: str)
             f"Simulator bug ({type(exc).__name__}: {exc}); please report it.",
             request_id=ctx.request_id,
         )
+
+
+def _spec_rejection(body: Any, ctx: RequestContext) -> Response | None:
+    """The 400 for a body that fails the route's spec model (None: valid or unchecked)."""
+    method, path = ctx.scope["method"], ctx.scope["path"]
+    model = request_model(ctx.dialect, method, path)
+    problem = check_body(model, body, path) if model is not None else None
+    if problem is None:
+        return None
+    where = f"{problem.param}: " if problem.param else ""
+    message = f"Invalid request: {where}{problem.message} (simulated gateway)."
+    REJECTIONS.record(Rejection(method, path, problem.param, message, ctx.request_id))
+    return error_response(
+        400, problem.code, message, request_id=ctx.request_id, param=problem.param
+    )

@@ -28,6 +28,7 @@ from typing import Any, Final
 from alltoken_agent.simulator.catalog import SearchBehaviour
 from alltoken_agent.simulator.directives import Directives, PlannedCall, parse_directives
 from alltoken_agent.simulator.schema_instance import minimal_instance
+from alltoken_agent.simulator.vision import seen_images
 
 CITY_ZONES: Final[tuple[tuple[str, str], ...]] = (
     ("tokyo", "Asia/Tokyo"),
@@ -116,20 +117,22 @@ def plan_reply(turn: Turn) -> Plan:
     elif not calls and last_role == "user" and tools_on and not _scripted(directives):
         calls = _heuristic_calls(turn, prompt)
     if not calls and text is None:
-        text = default_text(turn.model, prompt)
+        seen = seen_images(messages[user_index]) if user_index >= 0 else ""
+        text = default_text(turn.model, prompt, seen)
     if not calls:
         text = _final_text(turn, text or "", directives.reply, prompt)
     reasoning = _reasoning(prompt, calls) if turn.thinking else ""
     return Plan(text=None if calls else text, calls=calls, reasoning=reasoning)
 
 
-def default_text(model: str, prompt: str) -> str:
-    """Return the labelled default reply (rule 4)."""
+def default_text(model: str, prompt: str, seen: str = "") -> str:
+    """Return the labelled default reply (rule 4); ``seen`` describes the images sent."""
     said = prompt[:60] or "(nothing)"
     stop = "" if said.endswith((".", "?", "!")) else "."
+    images = f" {seen}" if seen else ""
     return (
-        f"[simulated {model}] You said: {said}{stop} This reply comes from the offline "
-        "alltoken-agent simulator; it is deterministic and no real model was called."
+        f"[simulated {model}] You said: {said}{stop}{images} This reply comes from the "
+        "offline alltoken-agent simulator; it is deterministic and no real model was called."
     )
 
 

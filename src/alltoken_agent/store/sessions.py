@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from alltoken_agent._content_parts import repair_message
 from alltoken_agent.errors import UserError
 from alltoken_agent.store import schema
 from alltoken_agent.store._errors import WriteConflictError
@@ -208,6 +209,10 @@ class SessionRepository:
     def load_messages(self, session_id: str) -> list[dict[str, Any]]:
         """Return the session's messages in order, each the dict that was stored.
 
+        A content list is repaired on the way out: rows saved before parts were always
+        objects may hold bare strings, which the gateway rejects (docs/wire-format.md
+        §1.3). The stored rows are not rewritten.
+
         Raises:
             UserError: No session has this id.
         """
@@ -219,7 +224,7 @@ class SessionRepository:
                 .where(_messages.c.session_id == session_id)
                 .order_by(_messages.c.position)
             )
-            return [dict(message) for message in conn.scalars(query)]
+            return [repair_message(message) for message in conn.scalars(query)]
 
     def replace_messages(self, session_id: str, messages: Sequence[Mapping[str, Any]]) -> None:
         """Replace all of the session's messages (clear or trim history), all or nothing.
