@@ -6,9 +6,12 @@ from the simulator's request log.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -24,6 +27,7 @@ from alltoken_agent.agent.builtin_tools import (
     resolve_tool_names,
     web_search,
 )
+from alltoken_agent.agent.clock import describe_time
 from alltoken_agent.agent.tools import ToolContext, ToolOutcome
 from tests.gateway.helpers import gateway_for
 
@@ -48,7 +52,7 @@ def test_builtin_registry_and_defaults() -> None:
 def test_calculate_schema_uses_the_calculator_docstring() -> None:
     function = calculate.definition()["function"]
     assert function["description"].startswith(
-        "Evaluate an arithmetic expression and return the result as text."
+        "Evaluate an arithmetic expression and return the result."
     )
     assert "Raises" not in function["description"]
     assert function["parameters"] == {
@@ -81,10 +85,17 @@ def test_web_search_schema_shows_only_the_query() -> None:
     assert function["parameters"]["required"] == ["query"]
 
 
-async def test_calculate_outcome(ctx: ToolContext) -> None:
-    assert await calculate.run('{"expression": "(1250 * 1.2) / 7"}', ctx) == ToolOutcome(
-        "214.2857142857143", False, {"expression": "(1250 * 1.2) / 7"}
-    )
+async def test_calculate_outcome_is_the_expression_and_a_number(ctx: ToolContext) -> None:
+    outcome = await calculate.run('{"expression": "(1250 * 1.2) / 7"}', ctx)
+    assert not outcome.is_error
+    assert json.loads(outcome.content) == {
+        "expression": "(1250 * 1.2) / 7",
+        "result": 214.2857142857143,
+    }
+    exact = await calculate.run('{"expression": "2^70"}', ctx)
+    assert json.loads(exact.content)["result"] == 2**70
+    beyond_float = await calculate.run('{"expression": "10^400"}', ctx)
+    assert json.loads(beyond_float.content)["result"] == "1e+400"
 
 
 async def test_division_by_zero_reaches_the_model_verbatim(ctx: ToolContext) -> None:
@@ -94,12 +105,32 @@ async def test_division_by_zero_reaches_the_model_verbatim(ctx: ToolContext) -> 
     )
 
 
-async def test_current_time_outcome(ctx: ToolContext) -> None:
+async def test_current_time_outcome_is_an_object_with_the_en_us_time(ctx: ToolContext) -> None:
     outcome = await get_current_time.run('{"timezone": "asia/tokyo"}', ctx)
     assert not outcome.is_error
-    assert re.fullmatch(r"\S+\+09:00 \(Asia/Tokyo, [A-Z][a-z]+day\)", outcome.content)
-    default = await get_current_time.run("", ctx)
-    assert re.fullmatch(r"\S+\+00:00 \(UTC, [A-Z][a-z]+day\)", default.content)
+    tokyo = json.loads(outcome.content)
+    assert tokyo["timezone"] == "Asia/Tokyo"
+    assert re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}, \d{1,2}:\d\d:\d\d [AP]M", tokyo["time"])
+    assert tokyo["iso"].endswith("+09:00")
+    for arguments in ("", '{"timezone": ""}', '{"timezone": "  "}'):
+        default = json.loads((await get_current_time.run(arguments, ctx)).content)
+        assert default["timezone"] == "UTC"
+        assert default["iso"].endswith("+00:00")
+
+
+def test_en_us_time_matches_javascript_to_locale_string() -> None:
+    zone = ZoneInfo("America/New_York")
+    moment = datetime(2026, 12, 6, 21, 5, 46, tzinfo=timezone.utc)
+    assert describe_time(moment, zone) == {
+        "time": "12/6/2026, 4:05:46 PM",
+        "timezone": "America/New_York",
+        "iso": "2026-12-06T16:05:46-05:00",
+        "weekday": "Sunday",
+    }
+    midnight = datetime(2026, 1, 2, 0, 7, 9, tzinfo=timezone.utc)
+    assert describe_time(midnight, ZoneInfo("UTC"))["time"] == "1/2/2026, 12:07:09 AM"
+    noon = datetime(2026, 1, 2, 12, 0, 0, tzinfo=timezone.utc)
+    assert describe_time(noon, ZoneInfo("UTC"))["time"] == "1/2/2026, 12:00:00 PM"
 
 
 async def test_bad_timezone_is_an_error_outcome_with_suggestions(ctx: ToolContext) -> None:

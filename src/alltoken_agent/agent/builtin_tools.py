@@ -8,6 +8,8 @@ on AllToken only the DeepSeek and Qwen families really search (gateway-api.md §
 
 from __future__ import annotations
 
+import math
+from decimal import Decimal
 from typing import Final
 
 from alltoken_agent.agent import calculator, clock
@@ -33,11 +35,58 @@ _SEARCH_INSTRUCTIONS: Final = (
     "list of sources (title and URL). If the search finds nothing reliable, say so plainly."
 )
 
-get_current_time: Final = Tool(clock.get_current_time, timeout=10.0)
-"""The clock tool: current date and time in an IANA time zone."""
 
-calculate: Final = Tool(calculator.calculate, timeout=10.0)
-"""The calculator tool: exact decimal arithmetic, never `eval`."""
+def _current_time(timezone: str = "UTC") -> dict[str, str]:
+    """Get the current date and time in an IANA time zone.
+
+    Args:
+        timezone: An IANA time zone name such as "Asia/Tokyo" or "America/New_York"
+            (case-insensitive), or "UTC". Empty or missing means UTC.
+
+    Returns:
+        `time` (the en-US local date and time, e.g. "12/6/2026, 4:05:46 PM"), `timezone`
+        (the IANA name), `iso` (ISO 8601 with the UTC offset) and `weekday`.
+    """
+    # The AllToken agent skill's tool answers {time, timezone} with an en-US time;
+    # programs written against it read those two fields (docs/wire-format.md §0, SEED-AT).
+    return clock.current_time(timezone)
+
+
+def _calculate(expression: str) -> dict[str, object]:
+    """Evaluate an arithmetic expression and return the result.
+
+    Supports `+`, `-`, `*`, `/`, `%` (modulo; a non-zero result takes the sign of the
+    divisor, as in Python), `^` or `**` (power, right-associative: `2^3^2` is 512 and
+    `-2^2` is -4), unary minus and plus, parentheses and decimal numbers such as `3.5` or
+    `.5`. Arithmetic is exact decimal with 50 significant digits, so `0.1 + 0.2` is `0.3`;
+    non-integer results have 16 significant digits. Variables, functions and scientific
+    notation are not supported.
+
+    Args:
+        expression: The arithmetic expression to evaluate, e.g. `(1250 * 1.2) / 7`.
+
+    Returns:
+        `expression` as given and `result`, a number.
+    """
+    value = calculator.evaluate(expression)
+    return {"expression": expression, "result": _json_number(value)}
+
+
+def _json_number(value: Decimal) -> int | float | str:
+    # An int for exact integers; else a float of the 16 digits `format_result` shows. JSON
+    # has no number beyond a float's range (1e308), so such results stay text.
+    text = calculator.format_result(value)
+    if value == value.to_integral_value() and value.adjusted() < calculator.PRECISION:
+        return int(value)
+    number = float(text)
+    return number if math.isfinite(number) and (number != 0 or value.is_zero()) else text
+
+
+get_current_time: Final = Tool(_current_time, name="get_current_time", timeout=10.0)
+"""The clock tool: `{"time", "timezone", "iso", "weekday"}` for an IANA time zone."""
+
+calculate: Final = Tool(_calculate, name="calculate", timeout=10.0)
+"""The calculator tool: `{"expression", "result"}`, exact decimal arithmetic, never `eval`."""
 
 
 def make_web_search(model: str | None = None) -> Tool:

@@ -72,6 +72,55 @@ def get_current_time(timezone: str = "UTC") -> str:
     return format_time(datetime.now(zone), zone)
 
 
+def current_time(timezone: str | None = "UTC") -> dict[str, str]:
+    """The current time in an IANA time zone, in the shape of the clock tool's result.
+
+    Args:
+        timezone: An IANA time zone name (case-insensitive); empty or None means UTC.
+
+    Returns:
+        `time` (en-US local date and time, e.g. "12/6/2026, 4:05:46 PM"), `timezone` (the
+        canonical IANA name), `iso` (ISO 8601 to the second, with the UTC offset) and
+        `weekday` (English).
+
+    Raises:
+        UnknownTimezoneError: The name is not an IANA time zone.
+    """
+    zone = resolve_timezone(timezone) if timezone and timezone.strip() else ZoneInfo("UTC")
+    return describe_time(datetime.now(zone), zone)
+
+
+def describe_time(moment: datetime, zone: ZoneInfo) -> dict[str, str]:
+    """Describe an instant in `zone` as the clock tool's result object.
+
+    Args:
+        moment: A timezone-aware datetime; it is converted to `zone`.
+        zone: The zone to show the time in.
+
+    Returns:
+        The `time`, `timezone`, `iso` and `weekday` fields of `current_time`.
+
+    Raises:
+        ValueError: `moment` is naive.
+    """
+    if moment.utcoffset() is None:
+        raise ValueError("moment must be timezone-aware; pass e.g. datetime.now(timezone.utc)")
+    local = moment.astimezone(zone)
+    # en-US as JavaScript's toLocaleString writes it, built by hand because strftime
+    # follows the process locale and pads with zeros.
+    hour = local.hour % 12 or 12
+    half = "AM" if local.hour < 12 else "PM"
+    return {
+        "time": (
+            f"{local.month}/{local.day}/{local.year}, "
+            f"{hour}:{local.minute:02d}:{local.second:02d} {half}"
+        ),
+        "timezone": zone.key,
+        "iso": local.isoformat(timespec="seconds"),
+        "weekday": _WEEKDAYS[local.weekday()],
+    }
+
+
 def resolve_timezone(name: str) -> ZoneInfo:
     """Find the IANA time zone with this name, ignoring case and surrounding spaces.
 
