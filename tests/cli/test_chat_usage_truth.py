@@ -51,6 +51,8 @@ def test_a_reply_without_usage_and_done_is_unknown_in_json_usage_file_and_ledger
     (line,) = report["requests"]
     assert (line["prompt_tokens"], line["completion_tokens"], line["cost"]) == (None, None, None)
     assert line["cost_source"] == "unknown" and report["totals"]["cost"] is None
+    assert report["totals"]["prompt_tokens"] is None  # no usage known: no sum, not 0
+    assert report["totals"]["unknown_usage_requests"] == 1
     assert line["extra"]["usage_unknown"] == "usage_missing"
 
     ledger = json.loads(run_cli("usage", "--json").stdout)

@@ -11,13 +11,15 @@
              "reasoning_tokens": 0, "cached_tokens": 0, "total_tokens": 71,
              "cost": "0.0000523000", "cost_source": "gateway",
              "cost_sources": {"gateway": 2, "estimated": 0, "unknown": 0},
-             "unknown_cost_requests": 0},
+             "unknown_cost_requests": 0, "unknown_usage_requests": 0},
   "requests": [{"kind": "chat", "model": "...", "cost": "0.0000188000", ...}]
 }
 ```
 
 ``totals.cost`` sums the requests whose cost is known, as an exact decimal string
-(null when no request's cost is known);
+(null when no request's cost is known); the token totals likewise sum the requests
+whose usage is known (null when none is: the reply ended without its usage, or sent an
+invalid one), and ``unknown_usage_requests`` counts the others;
 ``cost_source`` is ``gateway``, ``estimated`` or ``unknown`` when every request agrees,
 ``mixed`` when they do not, ``none`` without requests. ``simulated`` is true when a
 request went to the offline simulator: its cost is made up, not money spent. The
@@ -66,9 +68,13 @@ def usage_report(
     """
     lines = [_line(item, prices) for item in records]
     totals: dict[str, Any] = {"requests": len(lines)}
+    unknown_usage = sum(line["prompt_tokens"] is None for line in lines)
     for name in _TOKEN_FIELDS:
         totals[name] = sum(line[name] or 0 for line in lines)
     totals["total_tokens"] = totals["prompt_tokens"] + totals["completion_tokens"]
+    if lines and unknown_usage == len(lines):  # no usage known: no sum, not a made-up 0
+        for name in (*_TOKEN_FIELDS, "total_tokens"):
+            totals[name] = None
     cost = sum((Decimal(line["cost"]) for line in lines if line["cost"] is not None), ZERO)
     counts = {source: sum(line["cost_source"] == source for line in lines) for source in _SOURCES}
     # Every request of unknown cost: the sum is unknown too, not a made-up zero.
@@ -77,6 +83,7 @@ def usage_report(
     totals["cost_source"] = _summary(counts)
     totals["cost_sources"] = counts
     totals["unknown_cost_requests"] = counts["unknown"]
+    totals["unknown_usage_requests"] = unknown_usage
     return {
         "version": USAGE_FILE_VERSION,
         "status": status,
