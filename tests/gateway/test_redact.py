@@ -1,6 +1,15 @@
 from __future__ import annotations
 
-from alltoken_agent.gateway.redact import MASK, Redactor
+import itertools
+import json
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from alltoken_agent.errors import ConflictError, GatewayError
+from alltoken_agent.gateway._envelope import detach, error_from_payload
+from alltoken_agent.gateway.redact import HOLD_MIN, MASK, Redactor, inbound_hook
 
 
 def test_known_secret_is_masked_everywhere() -> None:
@@ -23,3 +32,107 @@ def test_repr_shows_no_secret() -> None:
 
 def test_short_or_empty_secrets_do_not_mask_ordinary_text() -> None:
     assert Redactor(["", None, "ab"])("about abacus") == "about abacus"
+
+
+KEY = "sk-live/ABCDEFGHIJ+klmnop0123"
+
+
+def test_a_key_is_masked_in_the_forms_a_reply_spells_it() -> None:
+    redact = Redactor([KEY])
+    escaped = KEY.replace("/", "\\/")  # how some JSON writers send a slash
+    encoded = quote(KEY, safe="")  # echoed inside a URL
+    for text in (KEY, escaped, encoded, json.dumps({"id": KEY})):
+        assert redact.known(f"id={text}!") == f"id={MASK}!" or KEY not in redact.known(text)
+        assert KEY not in json.loads(json.dumps(redact.known(text)))
+    assert redact.known_bytes(f"a {escaped} b".encode()) == f"a {MASK} b".encode()
+
+
+def _splits(text: str, cuts: int) -> list[list[str]]:
+    """Every way to cut ``text`` at ``cuts`` places (few enough to try them all)."""
+    out = []
+    for points in itertools.combinations(range(1, len(text)), cuts):
+        bounds = [0, *points, len(text)]
+        out.append([text[a:b] for a, b in itertools.pairwise(bounds)])
+    return out
+
+
+def test_a_key_spelt_across_stream_pieces_is_never_shown_whole() -> None:
+    key = "sk-test-abcdefghijklmnop-0123456789"
+    text = f"The key {key} is {key}, see sk-"
+    redact = Redactor([key])
+    for pieces in _splits(text, 2) + _splits(text[:40], 3):
+        guard = redact.guard()
+        shown = "".join(guard.push(piece) for piece in pieces) + guard.flush()
+        assert key not in shown, pieces
+        # At most the first HOLD_MIN - 1 characters ("sk-") may show before the mask.
+        assert key[HOLD_MIN - 1 : HOLD_MIN + 8] not in shown, pieces
+        assert shown.startswith("The key "), shown
+
+
+def test_ordinary_pieces_pass_through_the_guard_unchanged() -> None:
+    guard = Redactor(["sk-test-abcdefghijklmnop"]).guard()
+    pieces = ["This", " is", " sk", "etch", "es", " and", " s", "k-", " ok."]
+    assert [guard.push(piece) for piece in pieces] == pieces
+    assert guard.flush() == ""
+
+
+def test_a_stream_that_ends_on_a_keys_start_shows_a_mask_for_it() -> None:
+    guard = Redactor(["sk-test-abcdefghijklmnop"]).guard()
+    assert guard.push("see sk-test-ab") == "see "
+    assert guard.flush() == MASK
+
+
+def test_every_field_of_an_error_envelope_is_masked() -> None:
+    key = "sk-test-abcdefghijklmnop-0123456789"
+    envelope = {
+        "error": {name: f"{name} {key}" for name in ("code", "message", "param", "type")},
+    }
+    envelope["error"]["request_id"] = f"req-{key}"
+    error = error_from_payload(
+        envelope, status=409, headers={}, redact=Redactor([key]), cls=ConflictError
+    )
+    assert [error.code, error.message, error.param, error.type, error.request_id] == [
+        f"code {MASK}",
+        f"message {MASK}",
+        f"param {MASK}",
+        f"type {MASK}",
+        f"req-{MASK}",
+    ]
+
+
+def test_detach_cuts_the_foreign_error_loose() -> None:
+    def translate() -> None:
+        try:
+            raise ValueError("holds the request")
+        except ValueError:
+            raise GatewayError("broke") from None
+
+    with pytest.raises(GatewayError) as caught:
+        try:
+            translate()
+        except GatewayError as error:
+            detach(error)
+            raise
+    assert caught.value.__context__ is None and caught.value.__cause__ is None
+
+
+async def test_the_response_hook_masks_headers_and_bodies_of_the_gateways_replies() -> None:
+    key = "sk-test-abcdefghijklmnop-0123456789"
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200,
+            headers={"x-gateway-request-id": f"r-{key}", "content-type": "application/json"},
+            json={"id": f"id-{key}"},
+        )
+
+    hook = inbound_hook(Redactor([key]), "https://gw.example/v1")
+    transport = httpx.MockTransport(reply)
+    async with httpx.AsyncClient(transport=transport, event_hooks={"response": [hook]}) as client:
+        ours = await client.get("https://gw.example/v1/models")
+        elsewhere = await client.get("https://files.example/v1/models")
+    assert ours.headers["x-gateway-request-id"] == f"r-{MASK}"
+    assert ours.json() == {"id": f"id-{MASK}"}
+    # A download from another host keeps its bytes; its headers are still cleaned.
+    assert elsewhere.json() == {"id": f"id-{key}"}
+    assert elsewhere.headers["x-gateway-request-id"] == f"r-{MASK}"

@@ -51,30 +51,51 @@ def error_from_payload(
     redact: Callable[[str], str],
     cls: type[errors.GatewayError] | None = None,
 ) -> errors.GatewayError:
-    """Build an error from a parsed ``{"error": {...}}`` envelope."""
+    """Build an error from a parsed ``{"error": {...}}`` envelope.
+
+    Every text field is redacted and bounded: a hostile gateway may echo the key in
+    any of them (``code``, ``request_id``, ``param``, ``type``), not only ``message``.
+    """
     env = payload.get("error")
     if not isinstance(env, Mapping):
         env = {"message": str(env)} if env else {}
+
+    def field(value: object) -> str | None:
+        text = _text(value)
+        return redact(text[:_MAX_TEXT]) if text is not None else None
+
     # Some errors (404s) carry request_id at the top level instead of inside `error`.
     request_id = (
-        _text(env.get("request_id"))
-        or _text(payload.get("request_id"))
-        or headers.get("x-gateway-request-id")
+        field(env.get("request_id"))
+        or field(payload.get("request_id"))
+        or field(headers.get("x-gateway-request-id"))
     )
     message = _text(env.get("message")) or f"HTTP {status}"
     kwargs: dict[str, Any] = {
         "status": status,
-        "code": _text(env.get("code")),
+        "code": field(env.get("code")),
         "request_id": request_id,
-        "param": _text(env.get("param")),
-        "type": _text(env.get("type")),
+        "param": field(env.get("param")),
+        "type": field(env.get("type")),
     }
     klass = cls or (error_class(status) if status is not None else errors.GatewayError)
     # 429 sends it, and a 503 may (RFC 9110 §10.2.3); the retry policy honours either.
     kwargs["retry_after"] = parse_retry_after(headers.get("retry-after"))
     if issubclass(klass, errors.ConflictError):
-        kwargs["task_id"] = _text(env.get("task_id"))
+        kwargs["task_id"] = field(env.get("task_id"))
     return klass(redact(message), **kwargs)
+
+
+def detach(error: errors.GatewayError) -> errors.GatewayError:
+    """Cut ``error`` loose from the foreign exception it was translated from.
+
+    ``raise ... from None`` only hides the context: ``__context__`` still holds the
+    httpx error, whose request carries the ``Authorization`` header. Call this in the
+    handler that re-raises (a bare ``raise`` keeps the links as they are then).
+    """
+    error.__cause__ = None
+    error.__context__ = None
+    return error
 
 
 def error_from_response(

@@ -14,6 +14,7 @@ from alltoken_agent.config import Config, TimeoutSettings
 from alltoken_agent.errors import ConfigError, GatewayError
 from alltoken_agent.gateway._completion import completion_result
 from alltoken_agent.gateway._deadline import Deadlines, within_total
+from alltoken_agent.gateway._envelope import detach
 from alltoken_agent.gateway._offline import OFFLINE_KEY, Reply, from_simulator, start_simulator
 from alltoken_agent.gateway._transport import (
     RetryNotice,
@@ -24,7 +25,7 @@ from alltoken_agent.gateway._transport import (
 from alltoken_agent.gateway.catalog_api import ModelsAPI
 from alltoken_agent.gateway.providers import Provider, get_provider, resolve
 from alltoken_agent.gateway.records import Observer, RequestKind, start_record
-from alltoken_agent.gateway.redact import Redactor, protect_logs
+from alltoken_agent.gateway.redact import Redactor, inbound_hook, protect_logs
 from alltoken_agent.gateway.retry import RetryPolicy
 from alltoken_agent.gateway.sse import DEFAULT_MAX_LINE
 from alltoken_agent.gateway.stream import ChatStream
@@ -132,7 +133,10 @@ class Gateway:
             # concurrent streams cost 3x the CPU with 200 kept alive.
             limits=httpx.Limits(max_connections=1000, max_keepalive_connections=20),
             # Every response of every kind (chat, media, catalog, downloads) passes here.
-            event_hooks={"response": [self._note_response]},
+            # The key is masked out of every reply before anything else reads it.
+            event_hooks={
+                "response": [inbound_hook(self._redact, self.base_url), self._note_response]
+            },
         )
 
     @classmethod
@@ -295,6 +299,7 @@ class Gateway:
             )
             result = completion_result(response)
         except GatewayError as error:
+            detach(error)  # no httpx or JSON error (nor the request they hold) rides along
             if end is not None:
                 end(error=error)
             raise

@@ -1,10 +1,21 @@
-"""Keep API keys out of every message, repr and log line we produce."""
+"""Keep API keys out of every message, repr and log line we produce.
+
+Everything a gateway sends is masked on the way in, in the gateway layer, before
+anything stores or shows it: ``inbound_hook`` cleans every response's headers and
+JSON or text bodies, the stream masks each SSE payload (``Redactor.known``) and
+spells-out across pieces (``TextGuard``), and ``_envelope`` masks every field of an
+error envelope (``Redactor.__call__``, which also masks key-shaped tokens).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from urllib.parse import quote
+
+import httpx
 
 MASK = "***"
 # Key-shaped tokens are masked even when we never saw the key itself: an upstream
@@ -14,6 +25,9 @@ _PATTERNS = re.compile(
     r"|\b(sk|ak|at|th)-[A-Za-z0-9_\-]{8,}"
     r"|(api[_-]?key[\"'=:\s]+)[^\s\"',;]+"
 )
+HOLD_MIN = 4
+"""A stream holds back a piece's ending once it spells this many leading characters of a
+key; a shorter start is let through, and the rest of the key is masked when it comes."""
 
 
 def _mask_match(match: re.Match[str]) -> str:
@@ -23,24 +37,179 @@ def _mask_match(match: re.Match[str]) -> str:
     return f"{match.group(2)}-{MASK}"
 
 
+def _wire_forms(secret: str) -> set[str]:
+    """The spellings a key takes in a reply: as is, JSON-escaped, percent-encoded.
+
+    Some serialisers write ``/`` as ``\\/``; a key echoed inside a URL is percent-encoded.
+    """
+    forms = {secret, json.dumps(secret)[1:-1], quote(secret, safe="")}
+    forms |= {form.replace("/", "\\/") for form in forms}
+    return forms
+
+
 class Redactor:
     """Replaces known secrets and key-shaped tokens in text."""
 
-    __slots__ = ("_secrets",)
+    __slots__ = ("_bytes", "_secrets")
 
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        known = {s for s in secrets if s and len(s) >= 4}
+        forms: set[str] = set()
+        for secret in known:
+            forms |= _wire_forms(secret)
         # Longest first, so a key that contains another is masked whole.
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        self._secrets = tuple(sorted(forms, key=len, reverse=True))
+        self._bytes = tuple(s.encode() for s in self._secrets)
 
-    def __call__(self, text: str) -> str:
-        """Return ``text`` with every secret masked."""
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every wire spelling of the known secrets, longest first."""
+        return self._secrets
+
+    def known(self, text: str) -> str:
+        """Return ``text`` with the known secrets masked (one substring test each)."""
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, MASK)
-        return _PATTERNS.sub(_mask_match, text)
+        return text
+
+    def known_bytes(self, data: bytes) -> bytes:
+        """``known`` for a body not yet decoded (UTF-8 keys match byte for byte)."""
+        for secret in self._bytes:
+            if secret in data:
+                data = data.replace(secret, MASK.encode())
+        return data
+
+    def __call__(self, text: str) -> str:
+        """Return ``text`` with every secret and key-shaped token masked."""
+        return _PATTERNS.sub(_mask_match, self.known(text))
+
+    def guard(self) -> TextGuard:
+        """A ``TextGuard`` for one streamed text channel."""
+        return TextGuard(self._secrets)
 
     def __repr__(self) -> str:
-        return f"Redactor(<{len(self._secrets)} secrets>)"
+        return f"Redactor(<{len(self._secrets)} secret forms>)"
+
+
+class TextGuard:
+    """Masks a known secret that a stream spells out across several pieces.
+
+    It remembers the end of what it let through while that end is the start of a key
+    (``sk-`` of ``sk-...``), and checks each piece together with it. A piece that
+    ends in the first ``HOLD_MIN`` or more characters of a key keeps that end back
+    until the next piece says whether the key goes on; a shorter start is let through,
+    and the rest of the key is masked when it arrives, so the whole key is never shown.
+    """
+
+    __slots__ = ("_first_chars", "_firsts", "_held", "_secrets", "_tail")
+
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        self._secrets = secrets
+        self._firsts = tuple((s, s[0]) for s in secrets)
+        self._first_chars = tuple({s[0] for s in secrets})
+        self._tail = ""
+        """The longest end of what was let through that is a key's start, else ""."""
+        self._held = ""
+
+    def push(self, piece: str) -> str:
+        """Return what of ``piece`` (with anything held back) can be shown now."""
+        tail = self._tail
+        if not tail and not self._held:
+            # The common case: the piece holds no key's first character, so it can
+            # neither contain a key nor end in the start of one.
+            for first in self._first_chars:
+                if first in piece:
+                    break
+            else:
+                return piece
+        text = self._held + piece if self._held else piece
+        self._held = ""
+        window = tail + text if tail else text
+        for secret in self._secrets:
+            if secret in window:
+                text = _mask_across(tail, text, secret)
+                window = tail + text
+        # The longest end of the window that is a key's start (leftmost such position).
+        start = len(window)
+        for secret, first in self._firsts:
+            at = window.find(first, max(0, len(window) - len(secret) + 1))
+            while at != -1 and at < start:
+                if secret.startswith(window[at:]):
+                    start = at
+                    break
+                at = window.find(first, at + 1)
+        if start == len(window):
+            self._tail = ""
+            return text
+        if len(window) - start >= HOLD_MIN:
+            cut = max(start - len(tail), 0)
+            self._held, text = text[cut:], text[:cut]
+            self._tail = window[start : len(tail) + cut]
+        else:
+            self._tail = window[start:]
+        return text
+
+    def flush(self) -> str:
+        """At the end of the stream: what was held back is a key's start, so a mask."""
+        held, self._held = self._held, ""
+        return MASK if held else ""
+
+
+def _mask_across(tail: str, text: str, secret: str) -> str:
+    """Mask ``secret`` in ``text``, also where it began in the ``tail`` already shown."""
+    window = tail + text
+    offset = len(tail)
+    out: list[str] = []
+    last = offset
+    at = window.find(secret)
+    while at != -1:
+        end = at + len(secret)
+        if end > offset:  # a key wholly inside the tail was masked when it was shown
+            out.append(window[last : max(at, offset)])
+            out.append(MASK)
+            last = end
+        at = window.find(secret, max(end, last))
+    out.append(window[last:])
+    return "".join(out)
+
+
+_TEXT_TYPES = ("json", "text/", "xml", "javascript", "x-www-form-urlencoded")
+
+
+def inbound_hook(redactor: Redactor, base_url: str) -> Callable[[httpx.Response], Awaitable[None]]:
+    """An httpx response hook that masks the known keys in what a gateway sent.
+
+    Every response's header values are cleaned. A reply from the gateway's own API
+    (under ``base_url``) that is an error, or JSON or text but not an event stream, is
+    read here and its body cleaned, so the completion, catalog and media parsers and
+    the error envelope never see the key. Event streams are cleaned per payload by the
+    stream; downloads from other hosts (media files) are left as sent.
+    """
+    prefix = base_url.rstrip("/") + "/"
+
+    async def hook(response: httpx.Response) -> None:
+        if not redactor.secrets:
+            return
+        headers = response.headers
+        dirty = [name for name, value in headers.multi_items() if redactor.known(value) != value]
+        for name in dict.fromkeys(dirty):
+            headers[name] = ", ".join(redactor.known(v) for v in headers.get_list(name))
+        if not str(response.request.url).startswith(prefix):
+            return
+        kind = headers.get("content-type", "").lower()
+        if "event-stream" in kind:
+            return
+        if response.status_code < 400 and not any(t in kind for t in _TEXT_TYPES):
+            return
+        body = await response.aread()
+        clean = redactor.known_bytes(body)
+        if clean is not body:
+            # httpx keeps the decoded body here; ``json()``, ``text`` and later reads
+            # all take it from this attribute.
+            response._content = clean
+
+    return hook
 
 
 # Third-party loggers that can carry a key at DEBUG level: httpcore traces

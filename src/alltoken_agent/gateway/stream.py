@@ -17,10 +17,12 @@ from alltoken_agent.gateway._deadline import (
     ReplyClock,
     within_total,
 )
-from alltoken_agent.gateway._envelope import error_from_payload
+from alltoken_agent.gateway._envelope import detach, error_from_payload
 from alltoken_agent.gateway._wrong_reply import empty_reply, is_event_stream, not_a_stream
+from alltoken_agent.gateway.redact import Redactor
 from alltoken_agent.gateway.sse import DEFAULT_MAX_LINE, LineTooLongError, SSEDecoder
 from alltoken_agent.gateway.types import (
+    COST_UNREADABLE,
     DEFAULT_MAX_REQUEST_COST,
     USAGE_MISSING,
     AccountingNotice,
@@ -72,7 +74,7 @@ class ChatStream:
     def __init__(
         self,
         open_response: Callable[[], Awaitable[httpx.Response]],
-        redact: Callable[[str], str],
+        redact: Redactor,
         on_end: EndCallback | None = None,
         *,
         max_line: int = DEFAULT_MAX_LINE,
@@ -110,7 +112,7 @@ class ChatStream:
             try:
                 self._response = await within_total(clock, self._open_response)
             except GatewayError as error:
-                self._end(None, error)
+                self._end(None, detach(error))
                 raise
             if clock is not None:
                 clock.progress()  # the idle deadline runs from the headers on
@@ -157,7 +159,7 @@ class ChatStream:
             async for event in self._events():
                 yield event
         except GatewayError as error:
-            self._end(None, error)
+            self._end(None, detach(error))
             raise
         finally:
             if owned:
@@ -180,6 +182,11 @@ class ChatStream:
         body_request_id: str | None = None
         response_id: str | None = None
         first = True
+        # The key is masked in every payload (one substring test each), and in text
+        # that spells it out across chunks (the guards); see redact.py.
+        known = self._redact.known
+        content_guard = self._redact.guard()
+        reasoning_guard = self._redact.guard()
         chunks = response.aiter_bytes()
         if self._clock is not None:
             chunks = self._clock.read(chunks)
@@ -201,6 +208,7 @@ class ChatStream:
                         # reading to the end returns the connection to the pool.
                         done = True
                         continue
+                    payload = known(payload)
                     try:
                         chunk = loads(payload)
                         choices = chunk["choices"]
@@ -234,6 +242,8 @@ class ChatStream:
                     if delta:
                         piece = delta.get("content")
                         if piece:
+                            piece = content_guard.push(piece)
+                        if piece:
                             if not text and self._first_token_at is None:
                                 self._first_token_at = time.monotonic()
                             text.append(piece)
@@ -241,6 +251,8 @@ class ChatStream:
                         # Most deltas hold only content; skip the other lookups then.
                         if not piece or len(delta) > 1:
                             piece = delta.get("reasoning_content") or delta.get("reasoning")
+                            if piece:
+                                piece = reasoning_guard.push(piece)
                             if piece:
                                 if self._first_token_at is None:
                                     self._first_token_at = time.monotonic()
@@ -261,6 +273,14 @@ class ChatStream:
                     done = True
                 elif is_comment:
                     cost = self._parse_cost(payload) or cost
+            for guard, parts, event in (
+                (content_guard, text, ContentDelta),
+                (reasoning_guard, reasoning, ReasoningDelta),
+            ):
+                held = guard.flush()
+                if held:
+                    parts.append(held)
+                    yield event(held)
         except LineTooLongError as exc:
             raise self._interrupted(str(exc), text, code="malformed_chunk") from None
         except DeadlineExceededError as exc:
@@ -290,7 +310,7 @@ class ChatStream:
         self._result = ChatResult(
             text="".join(text),
             reasoning="".join(reasoning),
-            tool_calls=_complete_calls(calls),
+            tool_calls=_complete_calls(calls, known),
             finish_reason=finish,
             usage=usage,
             cost=cost,
@@ -308,6 +328,8 @@ class ChatStream:
         try:
             data = json.loads(payload)
         except ValueError:
+            if '"cost"' in payload:  # a cost comment we cannot read: unknown, and said so
+                self._cost_notice = COST_UNREADABLE
             return None
         if not isinstance(data, dict):
             return None
@@ -388,10 +410,13 @@ def _merge_tool_fragment(calls: dict[int, list[Any]], fragment: dict[str, Any]) 
     return ToolCallDelta(index=index, id=call_id, name=name, arguments=arguments)
 
 
-def _complete_calls(calls: dict[int, list[Any]]) -> tuple[ToolCall, ...]:
+def _complete_calls(
+    calls: dict[int, list[Any]], known: Callable[[str], str]
+) -> tuple[ToolCall, ...]:
     out = []
     for index in sorted(calls):
         call_id, name, parts = calls[index]
-        arguments = "".join(parts).strip() or "{}"
-        out.append(ToolCall(id=call_id or f"call_{index}", name=name, arguments=arguments))
+        # Fragments were masked one by one; a key spelt across them is masked here.
+        arguments = known("".join(parts).strip()) or "{}"
+        out.append(ToolCall(id=call_id or f"call_{index}", name=known(name), arguments=arguments))
     return tuple(out)

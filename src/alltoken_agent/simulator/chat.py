@@ -13,6 +13,7 @@ from alltoken_agent.simulator.chunks import (
     completion_body,
     count_prompt_tokens,
 )
+from alltoken_agent.simulator.echo import echo_reply
 from alltoken_agent.simulator.envelope import error_response
 from alltoken_agent.simulator.faults import mark_usage, plain_body_fault, splice_raw
 from alltoken_agent.simulator.pipeline import RequestContext
@@ -233,6 +234,8 @@ async def chat_completions(body: Any, ctx: RequestContext) -> Response:
         max_tokens=body.get("max_tokens"),
         stop=[stop] if isinstance(stop, str) else stop,
     )
+    if ctx.echo:
+        emission = echo_reply(emission, ctx.echo)
     fault = ctx.fault
     if body.get("stream", False):
         events, trailing = stream_events(

@@ -103,6 +103,8 @@ class SimulatorState:
         self._counters: Counter[str] = Counter()
         self.media = MediaState()
         """Media tasks, uploads, settings (durations, TTLs) and media counters."""
+        self.echo_key = False
+        """Echo the bearer token on every request, whatever its fault (`echo.py`)."""
 
     def enqueue_faults(self, specs: Iterable[str]) -> None:
         """Append faults to the queue; each later `/v1` request consumes one.
@@ -191,6 +193,7 @@ class SimulatorState:
             self._faults.clear()
             self._requests.clear()
             self._counters.clear()
+            self.echo_key = False
         self.media.reset()
 
 

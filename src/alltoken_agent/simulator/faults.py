@@ -11,6 +11,11 @@ Vocabulary (case-insensitive):
 * `html502`: status 502 with an HTML body, as a proxy in front of the gateway would send.
 * `leak_key`: 401 whose message and an `x-upstream-authorization` header echo the bearer
   token (a hostile upstream, to test the client's redaction).
+* `echo_key`: a normal reply that echoes the bearer token in its request ids and text;
+  `SimulatorState.echo_key` does so on every request, in every error field too (`echo.py`).
+* `error_chunk:N`: after N data chunks a `data: {"error": {...}}` event (code
+  `upstream_error`), then the body ends (invented: the wire docs describe no mid-stream
+  error event; some OpenAI-compatible hosts send one). Non-stream: a normal reply.
 * `disconnect:N`: N data chunks, then the connection drops (non-stream: no response).
 * `malformed:N`: after N data chunks a `data: {"choices": [` line, then the normal rest.
 * `no_done`: a normal stream without `data: [DONE]` and without the cost comment.
@@ -62,13 +67,15 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from alltoken_agent.simulator._constants import RAW_SEND_SCOPE_KEY
-from alltoken_agent.simulator.envelope import error_response
+from alltoken_agent.simulator.envelope import error_body, error_response
 from alltoken_agent.simulator.hostile import MAX_LONG_LINE_MB, endless_plain, wrong_reply
 
 FaultKind = Literal[
     "status",
     "html502",
     "leak_key",
+    "echo_key",
+    "error_chunk",
     "disconnect",
     "malformed",
     "no_done",
@@ -91,6 +98,7 @@ STREAM_KINDS: Final = frozenset(
     {
         "disconnect",
         "malformed",
+        "error_chunk",
         "no_done",
         "no_usage_done",
         "bad_cost",
@@ -137,6 +145,7 @@ STATUS_FAULTS: Final[dict[int, tuple[str, str]]] = {
 _BARE_KINDS: Final[dict[str, FaultKind]] = {
     "html502": "html502",
     "leak_key": "leak_key",
+    "echo_key": "echo_key",
     "no_done": "no_done",
     "no_usage_done": "no_usage_done",
     "accept_then_drop": "accept_then_drop",
@@ -150,6 +159,7 @@ _COUNTED_KINDS: Final[dict[str, FaultKind]] = {
     "disconnect": "disconnect",
     "malformed": "malformed",
     "eof": "eof",
+    "error_chunk": "error_chunk",
 }
 
 
@@ -263,7 +273,8 @@ def parse_fault(spec: str) -> Fault:
         )
     raise FaultSpecError(
         f"unknown fault spec {spec!r}; known: 429[:N|:none], 400, 401, 402, 403, 404, "
-        "500[:N], 502[:N], 503[:N], html502, leak_key, disconnect:N, malformed:N, no_done, "
+        "500[:N], 502[:N], 503[:N], html502, leak_key, echo_key, error_chunk:N, "
+        "disconnect:N, malformed:N, no_done, "
         "no_usage_done, bad_cost:VALUE, bad_usage:FIELD=VALUE, eof:N, slow:S, stall:N:S, "
         "accept_then_drop, html200, json200, empty200, redirect[:URL], ping_forever, "
         "trickle:S, long_line:MB"
@@ -386,6 +397,19 @@ async def drop_connection(scope: Scope) -> bool:
         await asyncio.sleep(0.005)
     return True
 
+
+ERROR_CHUNK: Final = (
+    b"data: "
+    + json.dumps(
+        error_body(
+            "upstream_error",
+            "The upstream provider failed mid-stream (simulated fault). Retry later.",
+            request_id=None,
+        )
+    ).encode()
+    + b"\n\n"
+)
+"""The event of the `error_chunk:N` fault."""
 
 TRUNCATED_JSON: Final = b'{"choices": ['
 """Non-stream body of the `malformed`/`eof` faults (invented: no documented equivalent)."""

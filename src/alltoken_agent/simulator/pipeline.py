@@ -26,6 +26,7 @@ from starlette.types import Scope
 
 from alltoken_agent.simulator._constants import FAULT_HEADER, SIM_EPOCH, Dialect
 from alltoken_agent.simulator.control import SimulatorState
+from alltoken_agent.simulator.echo import echo_request_id, echo_response
 from alltoken_agent.simulator.envelope import error_response
 from alltoken_agent.simulator.faults import (
     DropConnection,
@@ -63,6 +64,8 @@ class RequestContext:
     """Seconds between streamed events."""
     scope: Scope
     """ASGI scope (the connection-drop fault needs it)."""
+    echo: str | None = None
+    """The bearer token when this reply echoes it (`echo.py`), else None."""
 
 
 Handler = Callable[[Any, RequestContext], Awaitable[Response]]
@@ -130,6 +133,7 @@ def v1_endpoint(
         state.count(request.url.path)
         serial = record.serial
         fault: Fault | None = None
+        wire_id = record.request_id
         spec = request.headers.get(FAULT_HEADER, "").strip()
         try:
             fault = parse_fault(spec) if spec else state.pop_fault()
@@ -142,16 +146,22 @@ def v1_endpoint(
                 param=FAULT_HEADER,
             )
         else:
+            echo = token if state.echo_key or (fault and fault.kind == "echo_key") else None
+            if echo:
+                wire_id = echo_request_id(record.request_id, echo)
             ctx = RequestContext(
                 dialect=dialect,
-                request_id=record.request_id,
+                request_id=wire_id,
                 created=SIM_EPOCH + serial,
                 fault=fault,
                 chunk_delay=chunk_delay,
                 scope=request.scope,
+                echo=echo or None,
             )
             response = await _respond(handler, body, ctx, token)
-        _gateway_headers(response, dialect, serial, record.request_id)
+            if echo:
+                response = echo_response(response, echo, wire_id)
+        _gateway_headers(response, dialect, serial, wire_id)
         status = None if isinstance(response, DropConnection) else response.status_code
         state.finish_request(record, status=status, fault=fault.spec if fault else None)
         return response

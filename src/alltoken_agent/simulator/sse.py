@@ -20,6 +20,7 @@ from alltoken_agent.simulator._constants import Dialect
 from alltoken_agent.simulator.catalog import CatalogModel
 from alltoken_agent.simulator.chunks import Emission, completion_id, usage_body
 from alltoken_agent.simulator.faults import (
+    ERROR_CHUNK,
     RAW_MARKER,
     Fault,
     SimulatedDisconnectError,
@@ -179,6 +180,9 @@ async def stream_body(
                     raise SimulatedDisconnectError("simulated disconnect (fault)")
                 return
             if active.kind == "eof":
+                return
+            if active.kind == "error_chunk":
+                yield ERROR_CHUNK
                 return
             if active.kind == "malformed":
                 yield MALFORMED

@@ -1,0 +1,265 @@
+"""Every fault the simulator knows, with a gateway that echoes the key: the key never leaves.
+
+The simulator's `echo_key` switch makes every reply repeat the caller's key in its
+request ids (header and body), every error field and the reply text, whatever the
+fault. For each fault of the vocabulary (read from the simulator's own list, so a new
+fault is swept without touching this file) the CLI (`chat --json --usage-file`, plain
+`chat`), the Python API (a gateway's chat and an instrumented agent's streamed run)
+and `serve` (JSON and event-stream replies) run against it, and the key is looked for
+in stdout and stderr, every file written (every text column of every SQLite table
+too), every OpenTelemetry span, every HTTP reply and every attribute of the errors.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, get_args
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from alltoken_agent import Agent, Gateway, GatewayError, RetryPolicy
+from alltoken_agent.config import TimeoutSettings
+from alltoken_agent.server import ServerOptions, create_app
+from alltoken_agent.simulator.faults import STATUS_FAULTS, FaultKind, FaultSpecError, parse_fault
+from alltoken_agent.store import Store
+from tests.cli.helpers import run_cli, write_config
+from tests.gateway.helpers import TEST_KEY, gateway_for, user
+from tests.server.conftest import KEY_A, ServerThread, create_session
+
+PIECES = [TEST_KEY, TEST_KEY[3:19], TEST_KEY[19:]]
+"""The key, and pieces of it long enough to recognise."""
+
+TIMEOUTS = TimeoutSettings(connect=2, read=0.5, idle=0.5, total=5)
+"""Short enough that the faults that never end (`ping_forever`, `trickle`) end quickly."""
+
+CONFIG = (
+    "[retry]\nmax_retries = 1\nbase_delay = 0\nmax_delay = 0\n"
+    "[timeouts]\nconnect = 2\nread = 0.5\nidle = 0.5\ntotal = 5\n"
+)
+# Values for the placeholders of the vocabulary's spec list (`stall:N:S`, ...).
+_PLACEHOLDERS = {
+    "N": "1",
+    "S": "0.05",
+    "MB": "1",
+    "VALUE": "-1",
+    "FIELD=VALUE": "prompt_tokens=-5",
+}
+
+
+def vocabulary() -> list[str]:
+    """One spec per entry of the simulator's list of known faults, placeholders filled.
+
+    The list is the one `parse_fault` gives in its error, which names every form.
+    """
+    try:
+        parse_fault("?")
+    except FaultSpecError as error:
+        listed = str(error).split("known: ", 1)[1]
+    else:  # pragma: no cover - "?" is no fault
+        raise AssertionError("'?' parsed as a fault")
+    specs = []
+    for entry in listed.split(", "):
+        entry = re.sub(r"\[[^\]]*\]", "", entry.strip())  # optional parts left out
+        head, *args = entry.split(":")
+        filled = [_PLACEHOLDERS.get(arg, arg) for arg in args]
+        specs.append(":".join([head, *filled]))
+    specs += [str(status) for status in STATUS_FAULTS]
+    return list(dict.fromkeys(specs))
+
+
+FAULTS = vocabulary()
+
+
+def test_the_sweep_covers_every_kind_of_fault() -> None:
+    kinds = {parse_fault(spec).kind for spec in FAULTS}
+    assert kinds == set(get_args(FaultKind))
+    assert {parse_fault(spec).status for spec in FAULTS} >= set(STATUS_FAULTS)
+
+
+def leaks(text: str) -> list[str]:
+    return [piece for piece in PIECES if piece in text]
+
+
+def error_texts(error: BaseException, seen: set[int] | None = None) -> Iterator[str]:
+    """Everything reachable from an error: its text, args, attributes, cause and context."""
+    seen = set() if seen is None else seen
+    if id(error) in seen:
+        return
+    seen.add(id(error))
+    yield str(error)
+    yield repr(error)
+    yield from map(repr, error.args)
+    for value in vars(error).values():
+        yield repr(value)
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, BaseException):
+                yield from error_texts(item, seen)
+    for linked in (error.__cause__, error.__context__):
+        if linked is not None:
+            yield repr(linked)
+            if isinstance(linked, GatewayError):
+                yield from error_texts(linked, seen)
+            else:
+                # A foreign exception (httpx's) holds the request and its headers.
+                yield f"foreign {type(linked).__name__} linked to {type(error).__name__}"
+
+
+def database_texts(path: Path) -> Iterator[str]:
+    """Every text value of every table in a SQLite file."""
+    with sqlite3.connect(path) as db:
+        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            for row in db.execute(f'SELECT * FROM "{table}"'):
+                for value in row:
+                    if isinstance(value, bytes):
+                        value = value.decode("utf-8", "replace")
+                    if isinstance(value, str):
+                        yield value
+
+
+def files_texts(root: Path) -> Iterator[str]:
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        raw = path.read_bytes()
+        if raw.startswith(b"SQLite format 3"):
+            yield from (f"{path.name}: {text}" for text in database_texts(path))
+        yield f"{path.name}: " + raw.decode("utf-8", "replace")
+
+
+def echo_everything(sim: Any, fault: str, copies: int = 2) -> None:
+    sim.state.reset()
+    sim.state.echo_key = True
+    sim.state.enqueue_faults([fault] * copies)
+
+
+def assert_fault_applied(sim: Any, fault: str) -> None:
+    applied = [r.fault for r in sim.state.requests if r.fault]
+    assert parse_fault(fault).spec in applied, (fault, applied)
+
+
+@pytest.fixture(scope="module")
+def echo_server(alltoken_sim: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """`serve` on the simulator, with TEST_KEY as its gateway key (the one echoed)."""
+    folder = tmp_path_factory.mktemp("serve")
+    gateway = Gateway(
+        "alltoken",
+        base_url=alltoken_sim.base_url,
+        api_key=TEST_KEY,
+        retry=RetryPolicy(max_retries=1, base_delay=0, max_delay=0),
+        timeout=TIMEOUTS,
+    )
+    store = Store(f"sqlite:///{folder / 'server.db'}")
+    options = ServerOptions(
+        keys=(SecretStr(KEY_A),), rate_limit_per_minute=60000, rate_limit_burst=10000
+    )
+    server = ServerThread(create_app(gateway, store, options=options), gateway, store)
+    yield server, folder
+    server.stop()
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_the_cli_shows_and_saves_no_key(sim: Any, isolated_environment: Path, fault: str) -> None:
+    write_config(isolated_environment, CONFIG)
+    usage_file = isolated_environment / "usage.json"
+    seen: list[str] = []
+    for flags in (["--json", "--usage-file", str(usage_file)], []):
+        echo_everything(sim, fault)
+        result = run_cli(
+            "chat",
+            "--base-url",
+            sim.base_url,
+            *flags,
+            "hi",
+            env={"ALLTOKEN_API_KEY": TEST_KEY, "ALLTOKEN_AGENT_DEBUG": "1"},
+        )
+        assert_fault_applied(sim, fault)
+        seen += [result.stdout, result.stderr]
+    seen += files_texts(isolated_environment)
+    assert any("***" in text for text in seen), "the echoed key was seen masked somewhere"
+    assert [leaks(text) for text in seen if leaks(text)] == []
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+async def test_the_python_api_and_its_spans_hold_no_key(
+    sim: Any, fault: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    pytest.importorskip("opentelemetry.sdk")
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from alltoken_agent.tracing import instrument
+    from tests.tracing.helpers import attribute_text
+
+    caplog.set_level("DEBUG")
+    seen: list[str] = []
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(shutdown_on_exit=False)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    async with gateway_for(sim, timeout=TIMEOUTS) as gateway:
+        echo_everything(sim, fault)
+        try:
+            seen.append(repr(await gateway.chat(user("hi"))))
+        except GatewayError as error:
+            seen += error_texts(error)
+        assert_fault_applied(sim, fault)
+
+        echo_everything(sim, fault)
+        agent = Agent(gateway=gateway)
+        with instrument(agent, tracer_provider=provider, capture_content=True):
+            try:
+                async for event in agent.stream("hi"):
+                    seen.append(repr(event))
+            except GatewayError as error:
+                seen += error_texts(error)
+        seen.append(repr(agent.get_messages()))
+        assert_fault_applied(sim, fault)
+    provider.shutdown()
+    spans = exporter.get_finished_spans()
+    assert spans
+    seen.append(attribute_text(spans))
+    seen += [json.dumps([event.attributes for span in spans for event in span.events], default=str)]
+    seen.append(caplog.text)
+    assert any("***" in text for text in seen), "the echoed key was seen masked somewhere"
+    assert [leaks(text) for text in seen if leaks(text)] == []
+    assert not [text for text in seen if text.startswith("foreign ")]
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_serve_returns_and_stores_no_key(echo_server: Any, sim: Any, fault: str) -> None:
+    server, folder = echo_server
+    seen: list[str] = []
+
+    def keep(response: httpx.Response) -> None:
+        response.read()
+        seen.append(response.text)
+        seen.append(json.dumps(dict(response.headers)))
+
+    with httpx.Client(
+        base_url=server.url,
+        headers={"Authorization": f"Bearer {KEY_A}"},
+        event_hooks={"response": [keep]},
+        timeout=30,
+    ) as client:
+        session_id = create_session(client)
+        echo_everything(sim, fault)
+        client.post(f"/v1/sessions/{session_id}/messages", json={"content": "hi"})
+        assert_fault_applied(sim, fault)
+        echo_everything(sim, fault)
+        client.post(
+            f"/v1/sessions/{session_id}/messages",
+            json={"content": "hi"},
+            headers={"Accept": "text/event-stream"},
+        )
+        assert_fault_applied(sim, fault)
+        for path in (f"/v1/sessions/{session_id}", "/v1/usage"):
+            client.get(path)
+    seen += files_texts(folder)
+    assert len(seen) >= 8
+    assert any("***" in text for text in seen), "the echoed key was seen masked somewhere"
+    assert [leaks(text) for text in seen if leaks(text)] == []
