@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+import alltoken_agent
 from alltoken_agent.skills import packaged_skill
 from tests.cli.helpers import run_cli
 from tests.gateway.helpers import TEST_KEY
@@ -48,6 +49,12 @@ def test_packaged_skill_has_frontmatter_every_runtime_accepts() -> None:
     assert 1 <= len(meta["description"]) <= 160  # OpenClaw: one line, under 160 characters
     assert all(isinstance(v, str) for v in meta["metadata"].values())  # OpenCode: str -> str
     assert len(meta["compatibility"]) <= 500
+    # The version, docs link and license the skill formats define (ClawHub reads a
+    # top-level semver `version`; OpenCode's metadata is str -> str, so it is repeated there).
+    assert meta["version"] == meta["metadata"]["version"] == alltoken_agent.__version__
+    assert meta["license"] == "MIT"
+    assert meta["metadata"]["docs"].startswith("https://")
+    assert meta["homepage"].startswith("https://")
     for needle in ("--json", "`done`", "stream:delta", "--session", "exit", "alltoken-agent mcp"):
         assert needle in text, needle
     assert not re.search(r"sk-[A-Za-z0-9]{8,}", text)  # names the variable, never a key

@@ -19,6 +19,7 @@ PlanState = Literal["new", "same", "different"]
 # OpenClaw reads single-line frontmatter keys; its gating lives under metadata.openclaw.
 _OPENCLAW_METADATA = {
     "homepage": "https://alltoken.ai",
+    "docs": "https://alltoken.ai/docs/",
     "openclaw": {
         "requires": {"bins": ["alltoken-agent"]},
         "primaryEnv": "ALLTOKEN_API_KEY",
