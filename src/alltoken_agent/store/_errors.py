@@ -42,6 +42,46 @@ class WriteConflictError(UserError):
     """
 
 
+class StoreBusyError(ConfigError):
+    """Another connection kept what a write needs locked for longer than the store waits.
+
+    Raised after the store's bounded retries (see ``Database.write_retrying``); the
+    ledger and session writes then keep their data in the spool instead
+    (:mod:`alltoken_agent.store.spool`).
+
+    Args:
+        message: The whole message (database, cause, next step).
+        cause: The driver's own words (``database is locked``), password-free.
+    """
+
+    def __init__(self, message: str, cause: str) -> None:
+        super().__init__(message)
+        self.cause = cause
+
+
+_BUSY_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+"""PostgreSQL's serialization_failure, deadlock_detected and lock_not_available: retryable."""
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` means another connection held a lock we needed (worth retrying).
+
+    SQLite says ``database is locked`` (or ``... table is locked``, ``busy``) once its
+    busy timeout ran out; PostgreSQL gives a SQLSTATE for a lost serialization race, a
+    deadlock victim or a ``lock_timeout`` that ran out.
+    """
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if isinstance(state, str):
+        return state in _BUSY_SQLSTATES
+    if isinstance(exc, sa_exc.OperationalError):
+        text = cause_text(exc, None).lower()
+        return "locked" in text or "busy" in text
+    return False
+
+
 def cause_text(exc: BaseException, secret: str | None) -> str:
     """Return the driver's own words for ``exc`` (not SQLAlchemy's SQL dump), minus ``secret``."""
     orig = getattr(exc, "orig", None)
@@ -64,6 +104,10 @@ def hint_for(cause: str) -> str:
 def translate(exc: BaseException, display_url: str, secret: str | None) -> AllTokenAgentError:
     """Map a SQLAlchemy exception raised while using ``display_url`` to one of our errors."""
     cause = cause_text(exc, secret)
+    if is_busy(exc):
+        return StoreBusyError(
+            f"database error at {display_url}: {cause}; {hint_for(cause)}", cause=cause
+        )
     if isinstance(exc, sa_exc.IntegrityError):
         return WriteConflictError(
             f"the change conflicts with data already in {display_url}: {cause}"

@@ -9,18 +9,26 @@ needs: WAL journaling so readers never block the writer, a busy timeout so a
 writer waits for another's lock instead of failing at once, and ``BEGIN IMMEDIATE``
 for write transactions so the lock is taken up front (a read lock upgraded to a
 write lock mid-transaction fails with ``SQLITE_BUSY`` without waiting).
+
+How long a write waits for a lock is one setting, :data:`STORE_WAIT_ENV` (SQLite's
+busy timeout, PostgreSQL's ``lock_timeout`` in :meth:`Database.write_retrying`).
+Writes that record what was paid for retry within it and then go to the spool
+(:mod:`.spool`) instead of failing.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import math
+import os
+import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -30,13 +38,25 @@ from sqlalchemy.pool import StaticPool
 
 from alltoken_agent.errors import ConfigError, UserError
 from alltoken_agent.paths import HOME_ENV, app_dirs
-from alltoken_agent.store._errors import translate_errors
+from alltoken_agent.store._errors import StoreBusyError, translate_errors
+from alltoken_agent.store.spool import Spool, spool_path
 
 DEFAULT_FILENAME = "alltoken-agent.db"
 """Name of the SQLite file in the data folder when no URL is given."""
 
 SQLITE_BUSY_TIMEOUT = 15.0
-"""Seconds a SQLite connection waits for another connection's write lock before failing."""
+"""Default seconds a write waits for another connection's lock before failing."""
+
+STORE_WAIT_ENV = "ALLTOKEN_AGENT_STORE_WAIT"
+"""Environment variable: seconds a write waits (and retries) for a locked store."""
+
+MAX_STORE_WAIT = 3600.0
+"""Upper bound for the wait, so a typo cannot hang every command for days."""
+
+_MAX_WRITE_ATTEMPTS = 8
+"""Bound on :meth:`Database.write_retrying`'s attempts, whatever the wait."""
+
+T = TypeVar("T")
 
 _WRITE_OPTION = "alltoken_write"
 """Execution option marking a connection whose next BEGIN must take SQLite's write lock."""
@@ -78,7 +98,32 @@ def _is_sqlite_memory(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
-def _create_engine(url: URL) -> Engine:
+def store_wait(wait: float | None = None) -> float:
+    """Seconds a write waits for a locked store: ``wait``, else :data:`STORE_WAIT_ENV`, else 15.
+
+    Raises:
+        ConfigError: The value is not a number of seconds from 0 to an hour.
+    """
+    if wait is None:
+        raw = os.environ.get(STORE_WAIT_ENV, "").strip()
+        if not raw:
+            return SQLITE_BUSY_TIMEOUT
+        try:
+            wait = float(raw)
+        except ValueError:
+            wait = math.nan
+        where = f"{STORE_WAIT_ENV}={raw[:40]!r}"
+    else:
+        where = f"a store wait of {wait!r}"
+    if isinstance(wait, bool) or not math.isfinite(wait) or not 0 <= wait <= MAX_STORE_WAIT:
+        raise ConfigError(
+            f"{where} is not a number of seconds from 0 to {MAX_STORE_WAIT:.0f}; "
+            f"fix it or unset {STORE_WAIT_ENV} for the default of {SQLITE_BUSY_TIMEOUT:.0f}"
+        )
+    return float(wait)
+
+
+def _create_engine(url: URL, wait: float = SQLITE_BUSY_TIMEOUT) -> Engine:
     backend = url.get_backend_name()
     options: dict[str, Any] = {}
     if backend in _JSON_DIALECTS:
@@ -89,7 +134,7 @@ def _create_engine(url: URL) -> Engine:
         options.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
     elif backend == "sqlite":
         if "timeout" not in url.query:  # a timeout given in the URL wins
-            options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT}
+            options["connect_args"] = {"timeout": wait}
     else:
         options["pool_pre_ping"] = True  # survive a server restart between requests
     engine = sa.create_engine(url, **options)
@@ -150,19 +195,25 @@ class Database:
     Args:
         url: A SQLAlchemy URL, or None for the default SQLite file
             (:func:`default_path`; its folder is created).
+        wait: Seconds a write waits for a locked database (see :func:`store_wait`).
 
     Raises:
-        ConfigError: The URL is invalid or its driver is not installed.
+        ConfigError: The URL or the wait is invalid, or the URL's driver is not installed.
     """
 
-    def __init__(self, url: str | None) -> None:
+    def __init__(self, url: str | None, *, wait: float | None = None) -> None:
+        self.wait = store_wait(wait)
+        """Seconds a write waits for a lock held by another connection."""
         self.url = _default_url() if url is None else self._parse(url)
         self.display_url = mask_url(self.url)
         """The URL with its password masked: safe for messages, logs and reprs."""
         self._secret = self.url.password
+        path = spool_path(self.url)
+        self.spool = None if path is None else Spool(path, self.display_url)
+        """Where recorded writes wait while the database stays locked; None in memory."""
         try:
             with self.translate():
-                self.engine = _create_engine(self.url)
+                self.engine = _create_engine(self.url, self.wait)
         except ImportError as exc:
             raise ConfigError(
                 f"cannot use the database {self.display_url}: its driver "
@@ -229,6 +280,37 @@ class Database:
         """Run the block in one write transaction, all or nothing; errors come out translated."""
         with self.translate(), self.begin(write=True) as conn:
             yield conn
+
+    def write_retrying(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one write transaction, retried while the database is busy.
+
+        For writes that record what was paid for. A lock held by another connection
+        (SQLite's write lock, a PostgreSQL row lock, serialization failure or
+        deadlock) makes the attempt fail after waiting; it is retried with jittered
+        backoff until :attr:`wait` seconds have passed (SQLite's busy timeout is the
+        same wait, so in practice one long attempt) or after a few attempts.
+
+        Raises:
+            StoreBusyError: Still locked when the wait ran out.
+            ConfigError: Any other database failure (translated, not retried).
+        """
+        deadline = time.monotonic() + self.wait
+        pause = 0.05
+        for attempt in range(1, _MAX_WRITE_ATTEMPTS + 1):
+            try:
+                with self.translate(), self.begin(write=True) as conn:
+                    if self.dialect == "postgresql":
+                        # 0 would mean "wait forever"; the rest of the wait, at least 1 ms.
+                        left = max(1, int((deadline - time.monotonic()) * 1000))
+                        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {left}")
+                    return work(conn)
+            except StoreBusyError:
+                left_s = deadline - time.monotonic()
+                if left_s <= 0 or attempt == _MAX_WRITE_ATTEMPTS:
+                    raise
+                time.sleep(min(random.uniform(0, pause), left_s))
+                pause = min(pause * 2, 1.0)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def close(self) -> None:
         """Close every pooled connection; later transactions raise ``UserError``."""

@@ -300,3 +300,21 @@ def m006_media_job_lease(conn: Connection) -> None:
     for column in table.columns:
         kind = column.type.compile(dialect=conn.dialect)
         conn.execute(sa.text(f"ALTER TABLE media_jobs ADD COLUMN {column.name} {kind}"))
+
+
+@migration
+def m007_spool_replayed(conn: Connection) -> None:
+    """Create ``spool_replayed``: the ids of spooled writes already moved into the store.
+
+    Ledger rows and session turns written while the database stayed locked wait in
+    a spool file (``store/spool.py``); the replay records each id here in the same
+    transaction as its row, so an entry replayed twice is stored once.
+    """
+    table = sa.Table(
+        "spool_replayed",
+        sa.MetaData(),
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("replayed_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    table.create(conn)

@@ -10,6 +10,7 @@ the session with its owner first.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -19,7 +20,7 @@ from sqlalchemy.engine import Connection
 from alltoken_agent._content_parts import repair_message
 from alltoken_agent.errors import UserError
 from alltoken_agent.store import schema
-from alltoken_agent.store._errors import WriteConflictError
+from alltoken_agent.store._errors import StoreBusyError, WriteConflictError
 from alltoken_agent.store.engine import Database
 from alltoken_agent.store.records import (
     _UNSET,
@@ -176,17 +177,14 @@ class SessionRepository:
             values["instructions"] = instructions
         if not isinstance(metadata, _Unset):
             values["metadata"] = check_metadata(metadata)
-        with self._db.write() as conn:
-            if values:
-                conn.execute(
-                    sa.update(_sessions)
-                    .where(_sessions.c.id == session_id)
-                    .values(**values, updated_at=_now())
-                )
-            record = self._select(conn, _sessions.c.id == session_id)
-            if record is None:
-                raise _unknown(session_id)
-            return record
+        if values and self._queued(session_id):
+            return self._spool_update(session_id, values, "earlier turns wait in the spool")
+        try:
+            return self._db.write_retrying(lambda conn: update_in(conn, session_id, values))
+        except StoreBusyError as error:
+            if not values or self._db.spool is None:
+                raise
+            return self._spool_update(session_id, values, error.cause)
 
     def append_messages(self, session_id: str, messages: Sequence[Mapping[str, Any]]) -> None:
         """Add messages after the session's last one, all or none, and bump ``updated_at``.
@@ -195,16 +193,16 @@ class SessionRepository:
             UserError: No session has this id, or a message is not a JSON object.
         """
         rows = message_rows(messages)
-        with self._db.write() as conn:
-            _lock_session(conn, session_id)
-            if not rows:
-                return
-            last = conn.scalar(
-                sa.select(sa.func.max(_messages.c.position)).where(
-                    _messages.c.session_id == session_id
-                )
-            )
-            _insert_messages(conn, session_id, rows, start=0 if last is None else last + 1)
+        if rows and self._queued(session_id):
+            # Earlier turns wait in the spool: this one queues behind them, in order.
+            self._spool_messages(session_id, rows, "earlier turns wait in the spool")
+            return
+        try:
+            self._db.write_retrying(lambda conn: append_in(conn, session_id, rows))
+        except StoreBusyError as error:
+            if not rows or self._db.spool is None:
+                raise
+            self._spool_messages(session_id, rows, error.cause)
 
     def load_messages(self, session_id: str) -> list[dict[str, Any]]:
         """Return the session's messages in order, each the dict that was stored.
@@ -224,7 +222,10 @@ class SessionRepository:
                 .where(_messages.c.session_id == session_id)
                 .order_by(_messages.c.position)
             )
-            return [repair_message(message) for message in conn.scalars(query)]
+            stored = list(conn.scalars(query))
+        # Turns spooled while the store was locked belong to the history already.
+        spooled = [] if self._db.spool is None else self._db.spool.messages_of(session_id)
+        return [repair_message(message) for message in [*stored, *spooled]]
 
     def replace_messages(self, session_id: str, messages: Sequence[Mapping[str, Any]]) -> None:
         """Replace all of the session's messages (clear or trim history), all or nothing.
@@ -242,6 +243,66 @@ class SessionRepository:
     def _select(conn: Connection, condition: sa.ColumnElement[bool]) -> SessionRecord | None:
         row = conn.execute(_records.where(condition)).first()
         return None if row is None else SessionRecord.from_row(row._mapping)
+
+    # -- the spool: a session's turn kept while the store stays locked (see .spool) --
+
+    def _queued(self, session_id: str) -> bool:
+        spool = self._db.spool
+        return spool is not None and spool.holds_session(session_id)
+
+    def _existing(self, session_id: str) -> SessionRecord:
+        # Reading works while another process holds SQLite's write lock (WAL).
+        with self._db.read() as conn:
+            record = self._select(conn, _sessions.c.id == session_id)
+        if record is None:
+            raise _unknown(session_id)
+        return record
+
+    def _spool_messages(self, session_id: str, rows: list[dict[str, Any]], reason: str) -> None:
+        self._existing(session_id)
+        assert self._db.spool is not None
+        data = {"session_id": session_id, "messages": rows}
+        self._db.spool.append("messages", data, reason=reason)
+
+    def _spool_update(self, session_id: str, values: dict[str, Any], reason: str) -> SessionRecord:
+        record = self._existing(session_id)
+        assert self._db.spool is not None
+        data = {"session_id": session_id, "changes": values}
+        self._db.spool.append("session_update", data, reason=reason)
+        return replace(record, **values, updated_at=_now())
+
+
+def append_in(conn: Connection, session_id: str, rows: list[dict[str, Any]]) -> None:
+    """Append ``rows`` after the session's last message, in the open transaction.
+
+    Raises:
+        UserError: No session has this id.
+    """
+    _lock_session(conn, session_id)
+    if not rows:
+        return
+    last = conn.scalar(
+        sa.select(sa.func.max(_messages.c.position)).where(_messages.c.session_id == session_id)
+    )
+    _insert_messages(conn, session_id, rows, start=0 if last is None else last + 1)
+
+
+def update_in(conn: Connection, session_id: str, values: Mapping[str, Any]) -> SessionRecord:
+    """Set the session's ``values`` (model, instructions, metadata) in the open transaction.
+
+    Raises:
+        UserError: No session has this id.
+    """
+    if values:
+        conn.execute(
+            sa.update(_sessions)
+            .where(_sessions.c.id == session_id)
+            .values(**values, updated_at=_now())
+        )
+    record = SessionRepository._select(conn, _sessions.c.id == session_id)
+    if record is None:
+        raise _unknown(session_id)
+    return record
 
 
 def _name_is(name: str, owner: str | None) -> sa.ColumnElement[bool]:

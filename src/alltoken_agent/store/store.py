@@ -7,6 +7,7 @@ from types import TracebackType
 from alltoken_agent.store.engine import Database
 from alltoken_agent.store.media import MediaJobRepository
 from alltoken_agent.store.migrations import applied_migrations, migrate
+from alltoken_agent.store.replay import replay_spool
 from alltoken_agent.store.sessions import SessionRepository
 
 
@@ -32,16 +33,23 @@ class Store:
             ``postgresql://user:password@host/db``); None means the SQLite file
             ``alltoken-agent.db`` in the data folder, which ``ALLTOKEN_AGENT_HOME``
             moves. The folder is created.
+        wait: Seconds a write waits (retrying) for a database another process keeps
+            locked; None reads ``ALLTOKEN_AGENT_STORE_WAIT``, else 15. A ledger row or
+            a session turn still locked out after it goes to the spool file beside the
+            database (:mod:`alltoken_agent.store.spool`) and is moved into the
+            database when a store is next opened on it.
 
     Raises:
-        ConfigError: The URL is invalid, its driver is missing, or the database cannot
-            be opened or migrated (unreachable, locked too long, not a database).
+        ConfigError: The URL or the wait is invalid, the driver is missing, or the
+            database cannot be opened or migrated (unreachable, locked too long, not
+            a database).
     """
 
-    def __init__(self, url: str | None = None) -> None:
-        self._db = Database(url)
+    def __init__(self, url: str | None = None, *, wait: float | None = None) -> None:
+        self._db = Database(url, wait=wait)
         try:
             self.migrate()
+            replay_spool(self._db)
         except BaseException:
             self._db.close()
             raise

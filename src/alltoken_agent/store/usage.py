@@ -18,8 +18,9 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 
+from alltoken_agent.store._errors import StoreBusyError
 from alltoken_agent.store.engine import Database
 from alltoken_agent.store.records import check_limit
 from alltoken_agent.store.schema import NAME_LENGTH, UTCDateTime, metadata
@@ -145,6 +146,28 @@ class UsageRow:
         data["extra"] = dict(self.extra)
         return data
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> UsageRow:
+        """The row :meth:`to_dict` made (as the spool keeps it), without its id.
+
+        Raises:
+            ValueError: A field is missing or not of its type.
+        """
+        names = {f.name for f in fields(cls)} - {"id"}
+        values = {name: data[name] for name in names if name in data}
+        values["created_at"] = datetime.fromisoformat(str(data["created_at"]))
+        if values["created_at"].tzinfo is None:
+            raise ValueError("a usage row's created_at must carry its timezone")
+        cost = data.get("cost")
+        try:
+            values["cost"] = None if cost is None else Decimal(str(cost))
+        except InvalidOperation:
+            values["cost"] = Decimal("NaN")
+        if values["cost"] is not None and not values["cost"].is_finite():
+            raise ValueError(f"a usage row's cost must be a finite decimal, not {cost!r}")
+        values["extra"] = dict(data.get("extra") or {})
+        return cls(**values)
+
 
 class CostFacts(NamedTuple):
     """The few columns reports and spend totals read, without the rest of the row."""
@@ -207,15 +230,24 @@ class UsageRepository:
         return cls(store._db)
 
     def add(self, row: UsageRow) -> UsageRow:
-        """Store ``row`` (its ``id`` is ignored) and return it with its new id."""
-        values = {column.name: getattr(row, column.name) for column in _ROW_COLUMNS}
-        values["extra"] = dict(row.extra)
-        with self._db.write() as conn:
-            result = conn.execute(sa.insert(usage).values(values))
-            (new_id,) = result.inserted_primary_key or (None,)
-        if new_id is None:  # pragma: no cover - every supported backend reports the key
-            raise RuntimeError("the database did not report the id of the new usage row")
-        return replace(row, id=int(new_id))
+        """Store ``row`` (its ``id`` is ignored) and return it with its new id.
+
+        A paid request's row is never dropped because another process holds the
+        database: the write is retried for the store's wait, then the row goes to
+        the spool (:mod:`.spool`) and is returned with ``id`` None; the next store
+        opened on this database moves it into the table.
+
+        Raises:
+            StoreBusyError: Still locked and there is no spool (in-memory database).
+        """
+        try:
+            new_id = self._db.write_retrying(lambda conn: insert_row(conn, row))
+        except StoreBusyError as error:
+            if self._db.spool is None:
+                raise
+            self._db.spool.append("usage", row.to_dict(), reason=error.cause)
+            return replace(row, id=None)
+        return replace(row, id=new_id)
 
     def rows(
         self, query: UsageQuery, *, newest_first: bool = False, limit: int | None = None
@@ -249,6 +281,17 @@ class UsageRepository:
         )
         with self._db.read() as conn:
             return [CostFacts(*row) for row in conn.execute(statement)]
+
+
+def insert_row(conn: Connection, row: UsageRow) -> int:
+    """Insert ``row`` (its ``id`` ignored) in the open transaction; return its new id."""
+    values = {column.name: getattr(row, column.name) for column in _ROW_COLUMNS}
+    values["extra"] = dict(row.extra)
+    result = conn.execute(sa.insert(usage).values(values))
+    (new_id,) = result.inserted_primary_key or (None,)
+    if new_id is None:  # pragma: no cover - every supported backend reports the key
+        raise RuntimeError("the database did not report the id of the new usage row")
+    return int(new_id)
 
 
 def _row(mapping: Mapping[Any, Any]) -> UsageRow:
