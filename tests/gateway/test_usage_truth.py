@@ -30,6 +30,8 @@ BAD_COSTS = [
     "null",
     "true",
     '"lots"',
+    "lots",  # not JSON at all: the comment cannot be read
+    "1" + "0" * 150,  # an integer too long for a sane amount
     "[1]",
     "{}",
 ]

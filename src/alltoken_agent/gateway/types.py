@@ -255,6 +255,12 @@ USAGE_MISSING = AccountingNotice(
     "(the text is complete)",
 )
 
+COST_UNREADABLE = AccountingNotice(
+    "cost_invalid",
+    "the gateway sent a cost comment that is not valid JSON: this reply's cost is "
+    "recorded as unknown",
+)
+
 
 def parse_usage(data: object) -> tuple[Usage | None, AccountingNotice | None]:
     """The usage object as a ``Usage``, or None and why (never a made-up 0, never as sent)."""
