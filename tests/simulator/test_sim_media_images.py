@@ -150,6 +150,7 @@ def test_same_request_same_pixels_and_seed_only_for_wan(
         ({"output_format": "jpeg", "background": "transparent"}, "background"),
     ],
 )
+@pytest.mark.invalid_requests_expected
 def test_invalid_create_is_400(client: httpx.Client, extra: dict[str, Any], param: str) -> None:
     response = client.post("/images/generations/async", json=image_body(**extra))
     assert response.status_code == 400

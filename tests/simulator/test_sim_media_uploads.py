@@ -105,6 +105,7 @@ def test_put_after_the_url_expired_is_403(client: httpx.Client, sim: SimulatorSe
          "payload_too_large"),
     ],
 )  # fmt: skip
+@pytest.mark.invalid_requests_expected
 def test_presign_validation(
     client: httpx.Client, extra: dict[str, Any], status: int, code: str
 ) -> None:

@@ -146,10 +146,11 @@ def test_cancel_then_409(client: httpx.Client, sim: SimulatorServer) -> None:
         ("seedance-1.5-pro", {"watermark": "no"}, "watermark"),
         ("seedance-1.5-pro", {"execution_expires_after": 60}, "execution_expires_after"),
         ("seedance-1.5-pro", {"callback_url": "ftp://x"}, "callback_url"),
-        ("seedance-1.5-pro", {"tools": [{"type": "code"}]}, "tools"),
+        ("seedance-1.5-pro", {"tools": [{"type": "code"}]}, "tools[0].type"),
         ("gpt-5.4", {}, "model"),
     ],
 )
+@pytest.mark.invalid_requests_expected
 def test_invalid_create_is_400(
     client: httpx.Client, model: str, extra: dict[str, Any], param: str
 ) -> None:
@@ -220,7 +221,7 @@ def test_content_items_set_input_type(
         ("seedance-2.0", {"type": "image", "url": "data:image/png;base64,AA"}, "data: URLs"),
         ("seedance-1.5-pro", {"type": "image_url", "image_url": {"url": "asset://a1"}}, "asset://"),
         ("seedance-2.0", {"type": "image_url", "image_url": {"url": "/local/file.png"}},
-         "public http(s)"),
+         "content[0].image_url.url"),
         ("seedance-2.0", {"type": "image", "url": "https://x.test/a", "upload_id": "upl_1"},
          "exactly one"),
         ("seedance-2.0", {"type": "audio_url", "audio_url": {"url": "https://x.test/a"},
@@ -228,6 +229,7 @@ def test_content_items_set_input_type(
         ("seedance-2.0", {"type": "gif"}, "type"),
     ],
 )  # fmt: skip
+@pytest.mark.invalid_requests_expected
 def test_bad_content_items_are_400(
     client: httpx.Client, model: str, item: dict[str, Any], needle: str
 ) -> None:

@@ -11,8 +11,10 @@ from typing import Any, Generic, overload
 
 from typing_extensions import TypeVar
 
+from alltoken_agent._content_parts import repair_message
 from alltoken_agent.agent.approval import ApprovalHandler
 from alltoken_agent.agent.budget_guard import BudgetGuard
+from alltoken_agent.agent.content import user_content
 from alltoken_agent.agent.context import ContextPolicy
 from alltoken_agent.agent.families import FamilyTable
 from alltoken_agent.agent.hooks import Hooks
@@ -153,7 +155,10 @@ class Agent(Generic[OutputT]):
         self._instructions: str | None = None
         self.set_instructions(instructions)
         if history:
-            self._messages.extend(copy.deepcopy(m) for m in history if m.get("role") != "system")
+            # Repaired: a history saved before content lists held parts only would be a 400.
+            self._messages.extend(
+                repair_message(copy.deepcopy(m)) for m in history if m.get("role") != "system"
+            )
         self._sync_loop: asyncio.AbstractEventLoop | None = None
         self.approval_handler = approval_handler
         self._approval_names = set(require_approval) | set(self._config.approval.tools)
@@ -338,6 +343,7 @@ class Agent(Generic[OutputT]):
     ) -> AgentRun[Any]:
         if content is None or (isinstance(content, str) and not content.strip()):
             raise UserError("the message is empty")
+        content = user_content(content)  # strings in a list become parts (spec §1.3)
         output = OutputSpec(output_type) if output_type is not None else self._output
         options = RequestOptions(
             provider=self.gateway.provider,
