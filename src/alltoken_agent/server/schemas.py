@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from alltoken_agent.agent import BUILTIN_TOOLS, DEFAULT_TOOL_NAMES
+from alltoken_agent.agent import BUILTIN_TOOLS, DEFAULT_TOOL_NAMES, image, text
 
 MAX_CONTENT_CHARS = 500_000
 """Even written as JSON escapes (12 bytes for a character outside the BMP) a message this
@@ -77,11 +77,32 @@ class SessionCreate(_In):
     """Ask the model for its reasoning, streamed as ``reasoning:delta`` events."""
 
 
+MAX_IMAGES = 16
+ImageRef = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_CONTENT_CHARS * 16,
+        pattern=r"^(https?://[^\s]+|data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/]+={0,2})$",
+    ),
+]
+"""An image for a vision model, as the chat spec carries it (docs/wire-format.md §1.3)."""
+
+
 class MessageCreate(_In):
     """One user message for the agent."""
 
     content: Annotated[NotBlank, Field(min_length=1, max_length=MAX_CONTENT_CHARS)]
     """The message text; not blank."""
+    images: list[ImageRef] | None = Field(default=None, max_length=MAX_IMAGES)
+    """Images sent with the text, for vision models: `https://` URLs or
+    `data:image/png|jpeg|gif|webp;base64,...` URLs (never a path on the server)."""
+
+    def message_content(self) -> str | list[dict[str, Any]]:
+        """The agent's input: the text alone, or a text part then one part per image."""
+        if not self.images:
+            return self.content
+        return [text(self.content), *(image(url) for url in self.images)]
 
 
 class SessionOut(BaseModel):
@@ -153,7 +174,9 @@ class ChatReply(BaseModel):
     model: str
     stop_reason: str
     steps: int
-    usage: UsageOut
+    usage: UsageOut | None
+    """Summed token counts; None when a model request's usage is unknown (a ``notice``
+    event said why)."""
     cost: CostOut | None
     """Summed gateway-reported cost of the model requests (as in the CLI's ``--json``)."""
     request_cost: str | None
