@@ -117,7 +117,12 @@ def video_capabilities(model: CatalogModel) -> dict[str, Any]:
         "frames": {"min": 29, "max": 289, "step": 4} if model.id == "seedance-1.0-pro" else None,
         "features": features,
         "prompt": {"max_length": 2000},
-        "content": {"image_count": image_count, "video_count": video_count, "allowed_roles": roles},
+        # The spec's ImageCount/VideoCount are {min, max} objects, not counts (SPEC 0.2.36).
+        "content": {
+            "image_count": {"min": 0, "max": image_count},
+            "video_count": {"min": 0, "max": video_count},
+            "allowed_roles": roles,
+        },
         "input_types": _input_types(image_count, video_count),
     }
 
