@@ -25,19 +25,19 @@ EXPECTATIONS: dict[str, tuple[str, ...]] = {
     "headless.py": (
         "Q: What time is it in Tokyo?",
         "Asia/Tokyo",
-        "Q: What is 12*(3+4)?\nA: (simulated) calculate returned: 84.",
-        "sync: (simulated) calculate returned: 84.",
+        "Q: What is 12*(3+4)?\nA: (simulated) calculate returned: expression=12*(3+4), result=84.",
+        "sync: (simulated) calculate returned: expression=12*(3+4), result=84.",
     ),
     "hooks.py": (
         "[message:user] What is 12*(3+4)?",
         "[tool:call] calculate({'expression': '12*(3+4)'})",
-        "[tool:result] calculate ok: 84",
+        '[tool:result] calculate ok: {"expression": "12*(3+4)", "result": 84}',
         # the streamed deltas, printed by the stream:delta hook on a line of their own
-        "\n(simulated) calculate returned: 84.\n",
+        "\n(simulated) calculate returned: expression=12*(3+4), result=84.\n",
         "[usage] minimax-m2.7:",
         "[cost] minimax-m2.7: $",
-        "[message:assistant] assistant: (simulated) calculate returned: 84.",
-        "final answer: (simulated) calculate returned: 84.",
+        "[message:assistant] assistant: (simulated) calculate returned: expression=12*(3+4), result=84.",
+        "final answer: (simulated) calculate returned: expression=12*(3+4), result=84.",
     ),
     "custom_tools.py": (
         '"name": "convert_length"',

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 from typing import Any
@@ -188,7 +189,9 @@ def test_tool_events_in_json_and_the_answer_uses_the_result() -> None:
     tool_result = next(e for e in events if e["event"] == "tool:result")
     assert "Asia/Tokyo" in tool_result["result"] and tool_result["is_error"] is False
     done = events[-1]
-    assert tool_result["result"] in done["text"] and done["steps"] == 2
+    seen = json.loads(tool_result["result"])
+    assert seen["timezone"] == "Asia/Tokyo" and seen["time"] in done["text"]
+    assert done["steps"] == 2
     assert done["tool_calls"][0]["name"] == "get_current_time"
 
 
@@ -233,7 +236,7 @@ def test_session_keeps_completed_steps_when_a_later_step_fails(sim: Any) -> None
     assert again.exit_code == 0
     sent = sim.state.requests[-1].json["messages"]
     assert [m["role"] for m in sent] == ["system", "user", "assistant", "tool", "user"]
-    assert sent[3]["content"] == "4"
+    assert json.loads(sent[3]["content"]) == {"expression": "2+2", "result": 4}
 
 
 def test_usage_file_is_written_on_success_and_on_failure(sim: Any, tmp_path: Path) -> None:

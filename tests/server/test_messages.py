@@ -52,7 +52,7 @@ def test_a_json_reply_has_the_answer_usage_cost_and_headers(server: ServerThread
         detail = client.get(f"/v1/sessions/{session_id}").json()
     assert response.status_code == 200
     body = response.json()
-    assert body["text"] == "(simulated) calculate returned: 42."
+    assert body["text"] == "(simulated) calculate returned: expression=6*7, result=42."
     assert body["steps"] == 2 and body["stop_reason"] == "stop"
     assert body["tool_calls"] == [
         {"name": "calculate", "arguments": {"expression": "6*7"}, "is_error": False}

@@ -57,7 +57,7 @@ def run_python(code: str, server: Any) -> subprocess.CompletedProcess[str]:
 def test_importing_and_running_an_agent_never_imports_opentelemetry(sim: Any) -> None:
     done = run_python(RUN_WITHOUT_TRACING, sim)
     assert done.returncode == 0, done.stderr
-    assert "calculate returned: 5" in done.stdout
+    assert "calculate returned: expression=2+3, result=5" in done.stdout
     assert "loaded: []" in done.stdout
 
 
@@ -84,6 +84,6 @@ def test_the_module_docstring_example_runs(sim: Any) -> None:
     example = doc.split("```python\n", 1)[1].split("```", 1)[0]
     done = run_python(example, sim)
     assert done.returncode == 0, done.stderr
-    assert "(simulated) calculate returned: 5." in done.stdout
+    assert "(simulated) calculate returned: expression=2+3, result=5." in done.stdout
     for name in ('"invoke_agent calculator"', '"chat minimax-m2.7"', '"execute_tool calculate"'):
         assert f'"name": {name}' in done.stdout

@@ -193,7 +193,13 @@ async def test_content_is_captured_when_switched_on(
     second_in = json.loads(requests[1].attributes["gen_ai.input.messages"])
     assert second_in[-1] == {
         "role": "tool",
-        "parts": [{"type": "tool_call_response", "id": call["id"], "response": "5"}],
+        "parts": [
+            {
+                "type": "tool_call_response",
+                "id": call["id"],
+                "response": '{"expression": "2+3", "result": 5}',
+            }
+        ],
     }
     assert json.loads(requests[1].attributes["gen_ai.output.messages"]) == [
         {
@@ -203,7 +209,10 @@ async def test_content_is_captured_when_switched_on(
         }
     ]
     assert json.loads(tool_span.attributes["gen_ai.tool.call.arguments"]) == {"expression": "2+3"}
-    assert tool_span.attributes["gen_ai.tool.call.result"] == "5"
+    assert json.loads(tool_span.attributes["gen_ai.tool.call.result"]) == {
+        "expression": "2+3",
+        "result": 5,
+    }
 
 
 async def test_the_environment_switches_capture_on_unless_told_otherwise(
@@ -404,7 +413,7 @@ async def test_without_a_provider_the_global_one_is_used(
     # spans, and the run goes on as before.
     agent = Agent(gateway=gateway, tools=[calculate])
     traced(agent, tracer_provider=None)
-    assert "calculate returned: 5" in await agent.send(QUESTION)
+    assert "calculate returned: expression=2+3, result=5" in await agent.send(QUESTION)
     assert exporter.get_finished_spans() == ()
 
 

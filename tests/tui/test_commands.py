@@ -131,7 +131,7 @@ async def test_save_exports_the_conversation_to_markdown(build: Any, workdir: Pa
     assert text.startswith("# test session\n\nModel: `minimax-m2.7`\n")
     assert "## You\n\nWhat is 2+3?" in text
     assert "> Tool call `calculate`" in text
-    assert "(simulated) calculate returned: 5." in text
+    assert "(simulated) calculate returned: expression=2+3, result=5." in text
 
 
 async def test_an_unknown_command_is_a_note(build: Any, sim: Any) -> None:

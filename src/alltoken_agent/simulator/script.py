@@ -160,9 +160,23 @@ def _quote_tool_results(messages: Sequence[Mapping[str, Any]]) -> str:
         results.insert(0, message)
     return " ".join(
         f"(simulated) {names.get(str(m.get('tool_call_id')), 'unknown_tool')} returned: "
-        f"{message_text(m)}."
+        f"{_result_text(message_text(m))}."
         for m in results
     )
+
+
+def _result_text(text: str) -> str:
+    # A tool result that is a JSON object is read field by field, as a model would read
+    # it: `{"expression": "6*7", "result": 42}` -> "expression=6*7, result=42".
+    if not text.startswith("{"):
+        return text
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    if not isinstance(value, dict):
+        return text
+    return ", ".join(f"{key}={item}" for key, item in value.items())
 
 
 def _tool_named(turn: Turn, fragment: str) -> str | None:
