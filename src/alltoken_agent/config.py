@@ -166,6 +166,10 @@ class ServerSettings(_Section):
     max_concurrent_runs = 8           # agent runs in flight per key
     daily_budget_usd = "5.00"         # per key, from the ledger
     shutdown_grace = 20.0             # seconds in-flight runs get on shutdown
+    header_timeout = 10.0             # seconds to send a request's headers; 408 past it
+    auth_failure_limit = 10           # wrong keys per client address per window; then 429
+    auth_failure_window = 60.0
+    max_sessions_per_key = 1000       # creating one more is 403
     ```
 
     ``ALLTOKEN_AGENT_SERVER_KEYS`` (comma-separated) replaces ``keys`` when set.
@@ -180,6 +184,10 @@ class ServerSettings(_Section):
     max_concurrent_runs: int = Field(default=8, ge=1)
     daily_budget_usd: Decimal | None = Field(default=None, gt=0)
     shutdown_grace: float = Field(default=20.0, ge=0)
+    header_timeout: float = Field(default=10.0, gt=0)
+    auth_failure_limit: int = Field(default=10, ge=1)
+    auth_failure_window: float = Field(default=60.0, gt=0)
+    max_sessions_per_key: int = Field(default=1000, ge=1)
 
 
 class ContextSettings(_Section):

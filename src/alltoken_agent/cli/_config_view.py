@@ -106,6 +106,10 @@ TEMPLATE = """\
 # max_concurrent_runs = 8
 # daily_budget_usd = "5.00"
 # shutdown_grace = 20.0
+# header_timeout = 10.0              # seconds to send a request's headers; 408 past it
+# auth_failure_limit = 10            # wrong keys per client address per window; then 429
+# auth_failure_window = 60.0
+# max_sessions_per_key = 1000        # creating one more session is 403
 """
 """Written by `config init`: every section of ``Config``, commented out."""
 

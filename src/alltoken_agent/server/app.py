@@ -13,7 +13,9 @@ from alltoken_agent import Config, ConfigError, Gateway, __version__
 from alltoken_agent.ledger import Ledger
 from alltoken_agent.server.auth import AuthGate, Keyring
 from alltoken_agent.server.context import CostTally, ServerContext
+from alltoken_agent.server.cost_headers import CostHeaders
 from alltoken_agent.server.errors import install_error_handlers
+from alltoken_agent.server.guard import AuthFailures, HostCheck
 from alltoken_agent.server.limits import BodySizeLimit, ConcurrencyLimiter, RateLimiter
 from alltoken_agent.server.media import MediaJobs
 from alltoken_agent.server.routes import media, messages, meta, sessions, usage
@@ -124,11 +126,22 @@ def create_app(
     install_error_handlers(app, context.redact)
     for module in (sessions, messages, media, usage, meta):
         app.include_router(module.router)
-    # Added last runs first: the body limit wraps the gate, which wraps the routes.
-    app.add_middleware(AuthGate, keyring=keyring, limiter=limiter)
+    # Added last runs first: the cost headers wrap the Host check (open servers), which
+    # wraps the body limit, which wraps the gate, which wraps the routes.
+    failures = None
+    if not keyring.open:
+        failures = AuthFailures(options.auth_failure_limit, options.auth_failure_window)
+    app.add_middleware(AuthGate, keyring=keyring, limiter=limiter, failures=failures)
     app.add_middleware(BodySizeLimit, max_bytes=options.max_body_bytes)
     if keyring.open:
+        app.add_middleware(HostCheck)
         _drop_security(app)
+    app.add_middleware(
+        CostHeaders,
+        keyring=keyring,
+        remaining=context.budget_remaining,
+        budgeted=options.daily_budget_usd is not None,
+    )
     return app
 
 

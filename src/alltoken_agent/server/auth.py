@@ -3,7 +3,8 @@
 A key is never stored: sessions and ledger rows carry its owner id, ``key_`` and the
 first 32 hex digits of its SHA-256, so a database dump reveals no key. The gate is
 an ASGI middleware so that a request without a valid key (401), or over its rate
-(429), is refused before its body is read.
+(429), is refused before its body is read. Failed keys are counted per client address:
+past the limit, that address gets 429 without its key being checked (see ``guard``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from alltoken_agent.server.errors import ApiError, error_response
+from alltoken_agent.server.guard import AuthFailures, client_address, too_many_failures
 from alltoken_agent.server.limits import RateLimiter
 
 CALLER_SCOPE_KEY: Final = "alltoken_agent.caller"
@@ -89,10 +91,17 @@ def _digest(secret: str) -> bytes:
 class AuthGate:
     """ASGI middleware: a valid key and a free rate slot for every ``/v1/`` request."""
 
-    def __init__(self, app: ASGIApp, keyring: Keyring, limiter: RateLimiter) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        keyring: Keyring,
+        limiter: RateLimiter,
+        failures: AuthFailures | None = None,
+    ) -> None:
         self.app = app
         self.keyring = keyring
         self.limiter = limiter
+        self.failures = failures
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Refuse (401, 429) or pass the request on with its ``Caller`` in the scope."""
@@ -100,8 +109,16 @@ class AuthGate:
         if scope["type"] != "http" or not path.startswith(PROTECTED_PREFIX) or path in PUBLIC_PATHS:
             await self.app(scope, receive, send)
             return
+        address = client_address(scope)
+        blocked = self.failures.retry_after(address) if self.failures is not None else 0
+        if blocked:
+            # Checked before the key: while blocked, a guess cannot be confirmed either.
+            await error_response(too_many_failures(blocked))(scope, receive, send)
+            return
         caller = self.keyring.identify(Headers(scope=scope).get("authorization"))
         if caller is None:
+            if self.failures is not None:
+                self.failures.record(address)
             error = ApiError(
                 401,
                 "unauthorized",

@@ -81,6 +81,11 @@ class ServerContext:
             return None
         return await self.calls.read(budget.status)
 
+    async def budget_remaining(self, caller: Caller) -> Decimal | None:
+        """What is left of the caller's daily budget (None without a budget)."""
+        status = await self.budget_status(caller)
+        return None if status is None else status.remaining
+
     async def check_budget(self, caller: Caller) -> BudgetStatus | None:
         """The budget's status, or 402 when it is used up."""
         budget = self.budget(caller)

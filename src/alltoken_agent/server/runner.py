@@ -17,6 +17,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from alltoken_agent.server.context import ServerContext
+from alltoken_agent.server.protocol import header_deadline_protocol
 
 CONNECTION_GRACE: Final = 5
 """Seconds uvicorn waits for responses after the runs are drained."""
@@ -47,12 +48,19 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 
 def uvicorn_config(app: FastAPI, **kwargs: Any) -> uvicorn.Config:
-    """Uvicorn's settings for the app: no server header, a short connection grace."""
+    """Uvicorn's settings for the app: no server header, a short connection grace.
+
+    HTTP/1.1 is served by h11 with a deadline for each request's headers (the app's
+    ``header_timeout``): a client that sends them too slowly gets 408 and is cut off.
+    """
+    context = getattr(getattr(app, "state", None), "server", None)
+    timeout = context.options.header_timeout if isinstance(context, ServerContext) else None
     settings: dict[str, Any] = {
         "server_header": False,
         "proxy_headers": False,
         "timeout_graceful_shutdown": CONNECTION_GRACE,
         "log_config": None,
+        **({} if timeout is None else {"http": header_deadline_protocol(timeout)}),
         **kwargs,
     }
     return uvicorn.Config(app, **settings)

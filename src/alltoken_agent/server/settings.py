@@ -27,6 +27,10 @@ MIN_KEY_LENGTH: Final = 16
 """Server keys shorter than this are refused: a Bearer key must not be guessable."""
 
 DEFAULT_MAX_BODY_BYTES: Final = 8 * 1024 * 1024
+DEFAULT_HEADER_TIMEOUT: Final = 10.0
+DEFAULT_AUTH_FAILURE_LIMIT: Final = 10
+DEFAULT_AUTH_FAILURE_WINDOW: Final = 60.0
+DEFAULT_MAX_SESSIONS_PER_KEY: Final = 1000
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,18 @@ class ServerOptions:
     resume_jobs: bool = True
     """Resume this server's unfinished media jobs (its keys' jobs whose files go under
     its media folder) in the background when it starts."""
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    """Seconds a client has to send a request's headers, counted from when it connects
+    (or its previous reply ended), however slowly the bytes trickle in; past it 408 and
+    the connection is closed. Applies when served by ``AppServer``/``uvicorn_config``."""
+    auth_failure_limit: int = DEFAULT_AUTH_FAILURE_LIMIT
+    """Missing or wrong keys one client address may send in ``auth_failure_window``
+    seconds; past it, everything from that address is 429 until the window moves on."""
+    auth_failure_window: float = DEFAULT_AUTH_FAILURE_WINDOW
+    """The window, in seconds, failed authentications are counted over."""
+    max_sessions_per_key: int = DEFAULT_MAX_SESSIONS_PER_KEY
+    """Sessions one key may keep; creating one more is 403 until it deletes some. Not
+    applied on a server without keys (its sessions are the local user's)."""
 
     def __post_init__(self) -> None:
         for key in self.keys:
@@ -82,6 +98,14 @@ class ServerOptions:
             raise ConfigError("max_concurrent_runs must be at least 1")
         if self.max_concurrent_jobs < 1:
             raise ConfigError("max_concurrent_jobs must be at least 1")
+        if not self.header_timeout > 0:
+            raise ConfigError("header_timeout must be more than 0 seconds")
+        if self.auth_failure_limit < 1 or not self.auth_failure_window > 0:
+            raise ConfigError(
+                "auth_failure_limit must be at least 1 and auth_failure_window more than 0"
+            )
+        if self.max_sessions_per_key < 1:
+            raise ConfigError("max_sessions_per_key must be at least 1")
 
     @property
     def media_folder(self) -> Path:
@@ -140,6 +164,10 @@ class ServerOptions:
             max_concurrent_runs=section.max_concurrent_runs,
             daily_budget_usd=section.daily_budget_usd,
             shutdown_grace=section.shutdown_grace,
+            header_timeout=section.header_timeout,
+            auth_failure_limit=section.auth_failure_limit,
+            auth_failure_window=section.auth_failure_window,
+            max_sessions_per_key=section.max_sessions_per_key,
             store_url=url,
             media_dir=None if media is None else Path(media),
         )

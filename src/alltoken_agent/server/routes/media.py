@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +18,7 @@ from alltoken_agent import MediaJobError, MediaJobRecord, UserError
 from alltoken_agent.media import cancel_job
 from alltoken_agent.server.auth import Caller, current_caller
 from alltoken_agent.server.context import ContextDep, ServerContext
+from alltoken_agent.server.cost_headers import mark_spending
 from alltoken_agent.server.errors import ApiError
 from alltoken_agent.server.job_schemas import (
     ImageJobCreate,
@@ -86,11 +87,15 @@ class JobsQuery(BaseModel):
     summary="Submit an image job",
 )
 async def create_image_job(
-    body: ImageJobCreate, caller: CallerDep, context: ContextDep, response: Response
+    body: ImageJobCreate,
+    caller: CallerDep,
+    context: ContextDep,
+    request: Request,
+    response: Response,
 ) -> JobOut:
     """Start generating images; follow the job at `GET /v1/jobs/{id}` (the `Location`)."""
     options = body.model_dump(exclude_none=True)
-    return await _submit(context, caller, response, "image", options)
+    return await _submit(context, caller, request, response, "image", options)
 
 
 @router.post(
@@ -101,16 +106,21 @@ async def create_image_job(
     summary="Submit a video job",
 )
 async def create_video_job(
-    body: VideoJobCreate, caller: CallerDep, context: ContextDep, response: Response
+    body: VideoJobCreate,
+    caller: CallerDep,
+    context: ContextDep,
+    request: Request,
+    response: Response,
 ) -> JobOut:
     """Start generating a video; follow the job at `GET /v1/jobs/{id}` (the `Location`)."""
     options = body.model_dump(exclude_none=True)
-    return await _submit(context, caller, response, "video", options)
+    return await _submit(context, caller, request, response, "video", options)
 
 
 async def _submit(
     context: ServerContext,
     caller: Caller,
+    request: Request,
     response: Response,
     kind: str,
     options: dict[str, Any],
@@ -118,6 +128,7 @@ async def _submit(
     if context.runs.draining:
         raise shutting_down()
     await context.check_budget(caller)
+    mark_spending(request)  # the job is billed as it runs: its cost is unknown here
     record = await context.media.create(kind, caller.owner, **options)
     response.headers["Location"] = f"/v1/jobs/{record.id}"
     return job_out(context, record)
@@ -187,7 +198,7 @@ async def get_job_file(
     responses=responses(400, 404, 409, 502, 503, 504),
     summary="Cancel a job",
 )
-async def cancel(job_id: JobId, caller: CallerDep, context: ContextDep) -> JobOut:
+async def cancel(job_id: JobId, caller: CallerDep, context: ContextDep, request: Request) -> JobOut:
     """Cancel one of the caller's queued or running video jobs (AllToken gateways only).
 
     Images cannot be cancelled (the gateway has no cancel for them, and a submitted
@@ -198,6 +209,7 @@ async def cancel(job_id: JobId, caller: CallerDep, context: ContextDep) -> JobOu
     reason = _cannot_cancel(context, record)
     if reason is not None:
         raise ApiError(409, "cannot_cancel", reason, type="conflict_error")
+    mark_spending(request)  # a request to the gateway, whose price we cannot know
     try:
         await cancel_job(context.gateway, record.id, owner=caller.owner)
     except (MediaJobError, UserError) as error:  # it ended meanwhile

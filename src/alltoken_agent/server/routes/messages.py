@@ -12,6 +12,13 @@ from alltoken_agent.ledger import BudgetStatus
 from alltoken_agent.server import sse
 from alltoken_agent.server.auth import Caller, current_caller
 from alltoken_agent.server.context import ContextDep
+from alltoken_agent.server.cost_headers import (
+    BUDGET_HEADER,
+    COST_HEADER,
+    UNKNOWN,
+    format_remaining,
+    mark_spending,
+)
 from alltoken_agent.server.errors import api_error_for, error_response
 from alltoken_agent.server.routes import responses
 from alltoken_agent.server.routes.sessions import SessionId
@@ -23,13 +30,12 @@ router = APIRouter(prefix="/v1/sessions", tags=["messages"])
 
 CallerDep = Annotated[Caller, Depends(current_caller)]
 
-COST_HEADER = "X-Request-Cost"
-BUDGET_HEADER = "X-Budget-Remaining"
-
 _HEADERS_DOC = {
     COST_HEADER: {
         "description": "What this message cost, USD (`unknown` when the gateway gave no figure "
-        "and no price is known). Not on event streams: see the final event's `request_cost`.",
+        "and no price is known). On an event stream always `unknown` (it is not known when "
+        "the stream starts): see the final event's `request_cost`.",
+        "required": True,
         "schema": {"type": "string"},
     },
     BUDGET_HEADER: {
@@ -51,12 +57,12 @@ _STREAM_DOC = {
 
 
 def _remaining(budget: BudgetStatus | None) -> str:
-    return "unlimited" if budget is None else format(budget.remaining, "f")
+    return format_remaining(None if budget is None else budget.remaining)
 
 
 def _end_headers(end: RunEnd) -> dict[str, str]:
     return {
-        COST_HEADER: money(end.cost) or "unknown",
+        COST_HEADER: money(end.cost) or UNKNOWN,
         BUDGET_HEADER: _remaining(end.budget),
     }
 
@@ -93,7 +99,8 @@ async def post_message(
     except BaseException:
         context.runs.cancel_admission(run)
         raise
-    context.runs.start(run, run_turn(context, run, session, body.content))
+    context.runs.start(run, run_turn(context, run, session, body.message_content()))
+    mark_spending(request)  # from here on, the reply's cost is unknown until the run says
     if streaming:
         headers = {**sse.HEADERS, BUDGET_HEADER: _remaining(budget)}
         return StreamingResponse(

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alltoken_agent.agent import DEFAULT_MODEL, DEFAULT_TOOL_NAMES
 from alltoken_agent.server.auth import Caller, current_caller
-from alltoken_agent.server.context import ContextDep, session_not_found
+from alltoken_agent.server.context import ContextDep, ServerContext, session_not_found
 from alltoken_agent.server.errors import ApiError
 from alltoken_agent.server.routes import responses
 from alltoken_agent.server.schemas import (
@@ -56,13 +56,18 @@ def session_out(record: SessionRecord) -> SessionOut:
     "",
     status_code=201,
     response_model=SessionOut,
-    responses=responses(413),
+    responses=responses(403, 413),
     summary="Create a session",
 )
 async def create_session(
     body: SessionCreate, caller: CallerDep, context: ContextDep, response: Response
 ) -> SessionOut:
-    """Start a conversation with a model, a system prompt and built-in tools."""
+    """Start a conversation with a model, a system prompt and built-in tools.
+
+    Each key may keep at most the server's `max_sessions_per_key` sessions: one more is a
+    403 (`session_quota_exceeded`) until it deletes some.
+    """
+    await _check_quota(caller, context)
     tools = list(DEFAULT_TOOL_NAMES) if body.tools is None else list(dict.fromkeys(body.tools))
     record = await context.calls.write(
         context.store.sessions.create_session,
@@ -73,6 +78,24 @@ async def create_session(
     )
     response.headers["Location"] = f"/v1/sessions/{record.id}"
     return session_out(record)
+
+
+async def _check_quota(caller: Caller, context: ServerContext) -> None:
+    if caller.owner is None:  # an open server: its sessions are the local user's own
+        return
+    quota = context.options.max_sessions_per_key
+    # Concurrent creates may pass together and overshoot by a few; the quota bounds growth.
+    held = await context.calls.read(
+        context.store.sessions.list_sessions, owner=caller.owner, limit=quota
+    )
+    if len(held) >= quota:
+        raise ApiError(
+            403,
+            "session_quota_exceeded",
+            f"this key already has {quota} sessions, the most this server keeps per key; "
+            "delete some (DELETE /v1/sessions/{id}) before creating another",
+            type="permission_error",
+        )
 
 
 @router.get("", response_model=SessionList, responses=responses(), summary="List sessions")
