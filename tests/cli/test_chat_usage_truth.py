@@ -58,6 +58,12 @@ def test_a_reply_without_usage_and_done_is_unknown_in_json_usage_file_and_ledger
     ledger = json.loads(run_cli("usage", "--json").stdout)
     assert ledger["totals"]["requests"] == 1
     assert ledger["totals"]["unknown_cost_requests"] == 1 and ledger["totals"]["cost"] is None
+    assert ledger["totals"]["unknown_usage_requests"] == 1
+    assert ledger["totals"]["prompt_tokens"] is None  # unknown, not 0
+    assert ledger["rows"][0]["completion_tokens"] is None
+    table = run_cli("usage").stdout
+    total = next(line for line in table.splitlines() if line.startswith("Total"))
+    assert total.split()[1:] == ["1", "unknown", "unknown", "unknown", "1"]
 
 
 def test_plain_output_prints_the_answer_and_one_stderr_line(sim: Any) -> None:

@@ -47,6 +47,8 @@ async def test_a_reply_without_usage_and_done_is_a_row_of_unknown_tokens_and_cos
     assert (spend.total, spend.unknown_requests) == (Decimal(0), 1)
     report = ledger.report()
     assert report.totals.unknown_cost_requests == 1 and not report.totals.cost_known
+    assert report.totals.unknown_usage_requests == 1 and not report.totals.usage_known
+    assert report.to_dict()["totals"]["unknown_usage_requests"] == 1
 
 
 @pytest.mark.parametrize("value", ["-1", "NaN", "1e999999999", '"lots"', "null", '"-0.5"'])

@@ -27,9 +27,11 @@ async def test_usage_says_unknown_for_requests_of_unknown_cost(sim: Any) -> None
     totals = usage.structured_content["totals"]
     assert totals["requests"] == 1 and totals["unknown_cost_requests"] == 1
     assert totals["cost"] is None
+    assert totals["prompt_tokens"] is None and totals["unknown_usage_requests"] == 1
     assert usage.structured_content["rows"][0]["cost"] is None
     text = text_of(usage)
     assert "unknown" in text and "$0.00" not in text
+    assert "unknown tokens" in text and "0 prompt" not in text
 
 
 async def test_usage_keeps_the_known_sum_beside_the_unknown_count(sim: Any) -> None:

@@ -122,10 +122,12 @@ def _usage(
         document = report.to_dict()
         document["session"] = session
         # A group whose every request has an unknown cost has no cost, not a zero one.
-        for line, row in zip(document["rows"], report.rows, strict=True):
+        # Likewise tokens: no request of the group with known usage is no sum, not 0.
+        lines = [*document["rows"], document["totals"]]
+        for line, row in zip(lines, [*report.rows, report.totals], strict=True):
             line["cost"] = line["cost"] if row.cost_known else None
-        if not report.totals.cost_known:
-            document["totals"]["cost"] = None
+            if not row.usage_known:
+                line["prompt_tokens"] = line["completion_tokens"] = None
         sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
     elif csv_output:
         write_csv(report, sys.stdout)
@@ -189,8 +191,8 @@ def _cells(row: ReportRow) -> list[str]:
 
     return [
         f"{row.requests:,}",
-        f"{row.prompt_tokens:,}",
-        f"{row.completion_tokens:,}",
+        f"{row.prompt_tokens:,}" if row.usage_known else "unknown",
+        f"{row.completion_tokens:,}" if row.usage_known else "unknown",
         format_usd(row.cost) if row.cost_known else "unknown",
         f"{row.unknown_cost_requests:,}",
     ]

@@ -53,11 +53,18 @@ class ReportRow:
     cost: Decimal
     """USD over the requests whose cost is known."""
     unknown_cost_requests: int
+    unknown_usage_requests: int = 0
+    """Requests whose token counts are unknown, left out of the token sums."""
 
     @property
     def cost_known(self) -> bool:
         """False when every request of the row has an unknown cost (``cost`` is then no sum)."""
         return self.requests == 0 or self.unknown_cost_requests < self.requests
+
+    @property
+    def usage_known(self) -> bool:
+        """False when every request of the row has unknown tokens (the sums are then no sums)."""
+        return self.requests == 0 or self.unknown_usage_requests < self.requests
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with the cost as a decimal string (see ``cost_known``)."""
@@ -68,6 +75,7 @@ class ReportRow:
             "completion_tokens": self.completion_tokens,
             "cost": format(self.cost, "f"),
             "unknown_cost_requests": self.unknown_cost_requests,
+            "unknown_usage_requests": self.unknown_usage_requests,
         }
 
 
@@ -105,9 +113,12 @@ class _Tally:
     completion_tokens: int = 0
     cost: Decimal = field(default_factory=lambda: ZERO)
     unknown: int = 0
+    unknown_usage: int = 0
 
     def add(self, facts: CostFacts) -> None:
         self.requests += 1
+        if facts.prompt_tokens is None and facts.completion_tokens is None:
+            self.unknown_usage += 1
         self.prompt_tokens += facts.prompt_tokens or 0
         self.completion_tokens += facts.completion_tokens or 0
         if facts.cost is None or not usable_amount(facts.cost):
@@ -117,7 +128,13 @@ class _Tally:
 
     def row(self, key: str | None) -> ReportRow:
         return ReportRow(
-            key, self.requests, self.prompt_tokens, self.completion_tokens, self.cost, self.unknown
+            key,
+            self.requests,
+            self.prompt_tokens,
+            self.completion_tokens,
+            self.cost,
+            self.unknown,
+            self.unknown_usage,
         )
 
 

@@ -51,12 +51,15 @@ class UsageRowOut(BaseModel):
 
     key: str | None = Field(description="The model, UTC day or session; null where none.")
     requests: int
-    prompt_tokens: int
-    completion_tokens: int
+    prompt_tokens: int | None = Field(
+        description="Over the requests whose usage is known; null when none is."
+    )
+    completion_tokens: int | None
     cost: str | None = Field(
         description="USD over the requests whose cost is known; null when none is known."
     )
     unknown_cost_requests: int
+    unknown_usage_requests: int = 0
 
 
 class UsageOut(BaseModel):
@@ -148,16 +151,19 @@ def _usage(report: UsageReport, session: str | None) -> CallToolResult:
     document["session"] = session
     # A group whose every request has an unknown cost has no cost, not a zero one
     # (as the CLI's `usage` shows it).
-    for line, row in zip(document["rows"], report.rows, strict=True):
+    lines = [*document["rows"], document["totals"]]
+    for line, row in zip(lines, [*report.rows, report.totals], strict=True):
         line["cost"] = line["cost"] if row.cost_known else None
-    if not report.totals.cost_known:
-        document["totals"]["cost"] = None
+        if not row.usage_known:
+            line["prompt_tokens"] = line["completion_tokens"] = None
     out = UsageOut.model_validate(document)
     totals = report.totals
-    text = (
-        f"{totals.requests} requests, {totals.prompt_tokens} prompt + "
-        f"{totals.completion_tokens} completion tokens, {_cost(totals)}"
+    tokens = (
+        f"{totals.prompt_tokens} prompt + {totals.completion_tokens} completion tokens"
+        if totals.usage_known
+        else "unknown tokens"
     )
+    text = f"{totals.requests} requests, {tokens}, {_cost(totals)}"
     if totals.unknown_cost_requests:
         text += f" ({totals.unknown_cost_requests} with unknown cost, not in the total)"
     for row in report.rows:
