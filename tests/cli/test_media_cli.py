@@ -302,6 +302,8 @@ def test_jobs_list_marks_never_sent_jobs_and_names_an_empty_filter(
     job_id = _never_sent_job(fast_sim.base_url, tmp_path)
     listed = run_cli("jobs", "list")
     assert listed.exit_code == 0 and job_id in listed.stdout and "never sent" in listed.stdout
+    shown = run_cli("jobs", "show", job_id)
+    assert shown.exit_code == 0 and f"jobs resume {job_id} --yes" in shown.stderr
     (row,) = ndjson(run_cli("jobs", "list", "--json").stdout)
     assert (row["id"], row["never_sent"]) == (job_id, True)
     empty = run_cli("jobs", "list", "--status", "pending")

@@ -8,6 +8,7 @@ two real processes).
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import subprocess
 import sys
@@ -125,3 +126,34 @@ async def test_a_410_for_an_image_whose_file_was_saved_completes_the_job(
     record = store.media_jobs.get(result.job_id)
     assert record is not None and record.status == "completed" and record.error_code is None
     assert sim.state.media.submits == {"image": 1}
+
+
+async def test_a_410_after_a_run_wrote_the_image_but_died_before_journaling_it_completes(
+    sim: Any, gw: Gateway, store: Store, out: Path
+) -> None:
+    sim.state.media.enqueue_job_faults(["no_r2"])
+    result = await gw.images.generate("a fox", save_to=out, poll=FAST)
+    (saved,) = result.paths
+    assert saved == out / f"{result.job_id}.png"
+    # The run was killed between writing the bytes and journaling them.
+    store.media_jobs.update(result.job_id, status="pending", files=[], result={}, completed_at=None)
+    again = await resume_job(gw, result.job_id, poll=FAST)
+    assert again.paths == [saved]
+    record = store.media_jobs.get(result.job_id)
+    assert record is not None and (record.status, record.error_code) == ("completed", None)
+    assert record.files[0]["path"] == str(saved) and record.files[0]["mime_type"] == "image/png"
+
+
+async def test_an_older_file_at_a_file_target_is_not_taken_for_the_lost_image(
+    sim: Any, gw: Gateway, store: Store, out: Path
+) -> None:
+    sim.state.media.enqueue_job_faults(["no_r2"])
+    target = out / "fox.png"
+    result = await gw.images.generate("a fox", save_to=target, poll=FAST)
+    os.utime(target, (0, 0))  # a file from before the job: not evidence of its result
+    store.media_jobs.update(result.job_id, status="pending", files=[], result={}, completed_at=None)
+    with pytest.raises(MediaJobError) as caught:
+        await resume_job(gw, result.job_id, poll=FAST)
+    assert caught.value.code == "image_already_retrieved"
+    record = store.media_jobs.get(result.job_id)
+    assert record is not None and record.status == "failed" and target.is_file()

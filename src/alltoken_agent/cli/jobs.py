@@ -153,7 +153,12 @@ def show(
         for name, value in record.to_dict().items():
             if value not in (None, {}, []):
                 print(f"{name + ':':17}{value}")
-        if not record.finished:
+        if record.never_sent:
+            say(
+                f"this job was never sent: `alltoken-agent jobs resume {record.id} --yes` "
+                f"sends it, `alltoken-agent jobs discard {record.id}` forgets it"
+            )
+        elif not record.finished:
             say(f"this job is unfinished: `alltoken-agent jobs resume {record.id}` finishes it")
 
     run_command(main, writer)

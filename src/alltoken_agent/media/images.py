@@ -9,12 +9,14 @@ or a temporary URL, which is downloaded at once.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alltoken_agent.errors import GoneError, MediaJobError
 from alltoken_agent.media._api import JobsAPI, check_prompt, recorded_failure, run_many
+from alltoken_agent.media._journal import file_entries
 from alltoken_agent.media.image_wire import (
     ALLTOKEN_ROUTE,
     SYNC_ROUTE,
@@ -29,7 +31,13 @@ from alltoken_agent.media.image_wire import (
     request_body,
 )
 from alltoken_agent.media.policy import DownloadLimits, PollPolicy
-from alltoken_agent.media.results import ImageResult, image_result, mapping, stored_files
+from alltoken_agent.media.results import (
+    ImageResult,
+    image_result,
+    mapping,
+    stored_files,
+    unjournaled_images,
+)
 from alltoken_agent.media.runner import ProgressCallback, Run
 from alltoken_agent.media.saving import deliver_images
 from alltoken_agent.store.media import MediaJobRecord, MediaJobStatus
@@ -272,15 +280,29 @@ class ImagesAPI(JobsAPI):
 
 
 async def _saved_meanwhile(run: Run) -> ImageResult | None:
-    """The result, when the journal has the job's files on disk (saved by any process)."""
+    """The result, when the job's files are on disk (saved by any process).
+
+    Known from the journal, or found at the job's own names when the run that wrote
+    them stopped before journaling them (see ``unjournaled_images``).
+    """
     record = await run.journal.get(run.record.id, owner=run.record.owner)
-    files = None if record is None else stored_files(record)
-    if record is None or files is None:
+    if record is None:
         return None
-    run.unobserved()  # the run that saved the files recorded the job
-    if record.status != "completed":
-        record = await run.update(status="completed", error_code=None, error=None)
-    return image_result(record, files)
+    files = stored_files(record)
+    changes: dict[str, Any] = {}
+    if files is None:
+        files = await asyncio.to_thread(unjournaled_images, record)
+        if files is None:
+            return None
+        changes["files"] = file_entries(files)
+    if record.status == "completed":
+        run.unobserved()  # the run that completed it recorded the job
+        return image_result(record, files)
+    # The run that saved the files stopped before it completed (and recorded) the job.
+    record = await run.update(status="completed", error_code=None, error=None, **changes)
+    final = image_result(record, files)
+    run.observed(final, images=len(files), task_id=record.task_id)
+    return final
 
 
 async def _items_of(run: Run, data: dict[str, Any]) -> list[ImageItem]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from alltoken_agent.gateway import Cost, Usage
+from alltoken_agent.media.files import FORMAT_MIME, extension_for, file_paths, is_folder, sniff_mime
 from alltoken_agent.store.media import MediaJobRecord
 
 
@@ -203,6 +204,33 @@ def stored_files(record: MediaJobRecord) -> list[MediaFile] | None:
     ]
     if not files or not all(file.path.is_file() for file in files):
         return None
+    return files
+
+
+def unjournaled_images(record: MediaJobRecord) -> list[MediaFile] | None:
+    """Images a run wrote for this job but stopped before journaling; None when not all.
+
+    A run writes the one-time bytes first and journals them next: killed in between,
+    the files are on disk and the journal does not know them. Only names that are
+    surely this job's count: ``JOB_ID.EXT`` in a folder target, or a file target
+    written after the job was submitted.
+    """
+    fmt = str(record.params.get("output_format") or "png")
+    mime = FORMAT_MIME.get(fmt, "image/png")
+    count = record.params.get("n")
+    count = count if isinstance(count, int) and 1 <= count <= 10 else 1
+    paths = file_paths(record.output_path, record.id, [extension_for(mime, "png")] * count)
+    if not all(path.is_file() for path in paths):
+        return None
+    if not is_folder(record.output_path):
+        since = record.submitted_at
+        if since is None or any(p.stat().st_mtime < since.timestamp() for p in paths):
+            return None
+    files = []
+    for path in paths:
+        with path.open("rb") as file:
+            head = file.read(64)
+        files.append(MediaFile(path, sniff_mime(head) or mime, path.stat().st_size))
     return files
 
 
