@@ -54,6 +54,11 @@ EXPECTATIONS: dict[str, tuple[str, ...]] = {
         "  - 1 simulated simulated",
         "  1. simulated",
     ),
+    "vision.py": (
+        # the README's vision call: the text and the picture reach the model as parts
+        "You said: What is in this picture? You sent 1 image (JPEG, 64x48).",
+        "sent parts: ['text', 'image_url']",
+    ),
     "streaming_events.py": (
         "stream:start       step 1: asking minimax-m2.7",
         "tool:call          get_current_time({'timezone': 'Asia/Tokyo'})",

@@ -14,7 +14,7 @@ def check_tool_listing(tools: list[Any]) -> None:
 
     chat = by_name["chat"].input_schema
     assert chat["required"] == ["prompt"]
-    assert set(chat["properties"]) == {"prompt", "model", "session", "system"}
+    assert set(chat["properties"]) == {"prompt", "model", "session", "system", "images"}
     assert chat["properties"]["prompt"]["type"] == "string"
     assert by_name["chat"].output_schema["required"][:2] == ["text", "model"]
 

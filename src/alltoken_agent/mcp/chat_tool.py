@@ -8,7 +8,15 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from alltoken_agent import Agent, AllTokenAgentError, RunResult, UserError, request_tags
+from alltoken_agent import (
+    Agent,
+    AllTokenAgentError,
+    RunResult,
+    UserError,
+    image,
+    request_tags,
+    text,
+)
 from alltoken_agent.agent import DEFAULT_INSTRUCTIONS, resolve_tool_names
 from alltoken_agent.mcp.context import ToolDeps
 from alltoken_agent.mcp.errors import error_result
@@ -56,6 +64,16 @@ SessionArg = Annotated[
         max_length=200,
     ),
 ]
+IMAGE_URL = r"^(https?://[^\s]+|data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/]+={0,2})$"
+"""What an image may be: a URL, never a path (the server may not be on the caller's host)."""
+ImagesArg = Annotated[
+    list[Annotated[str, Field(pattern=IMAGE_URL)]] | None,
+    Field(
+        description="Images for a vision model, sent with the prompt: https:// URLs or "
+        "data:image/...;base64 URLs (no file paths).",
+        max_length=16,
+    ),
+]
 SystemArg = Annotated[
     str | None,
     Field(description="System prompt; a session remembers the last one given."),
@@ -70,9 +88,11 @@ def register_chat(server: MCPServer[Any], deps: ToolDeps) -> None:
         model: ModelArg = None,
         session: SessionArg = None,
         system: SystemArg = None,
+        images: ImagesArg = None,
     ) -> Annotated[CallToolResult, ChatReply]:
         try:
-            return await _chat(deps, prompt, model, session, system)
+            content = [text(prompt), *(image(url) for url in images)] if images else prompt
+            return await _chat(deps, prompt, model, session, system, content)
         except AllTokenAgentError as error:
             return error_result(error)
 
@@ -86,7 +106,12 @@ def register_chat(server: MCPServer[Any], deps: ToolDeps) -> None:
 
 
 async def _chat(
-    deps: ToolDeps, prompt: str, model: str | None, session: str | None, system: str | None
+    deps: ToolDeps,
+    prompt: str,
+    model: str | None,
+    session: str | None,
+    system: str | None,
+    content: str | list[dict[str, Any]],
 ) -> CallToolResult:
     if not prompt.strip():
         raise UserError("the prompt is empty")
@@ -97,14 +122,14 @@ async def _chat(
         )
     if session is None:
         agent = _agent(deps, chosen, system or DEFAULT_INSTRUCTIONS, None)
-        return _reply(await agent.run(prompt), session=None, session_messages=0)
+        return _reply(await agent.run(content), session=None, session_messages=0)
     async with deps.sessions.open(session) as stored:
         instructions = system or stored.record.instructions or DEFAULT_INSTRUCTIONS
         agent = _agent(deps, chosen, instructions, stored.history)
         start = len(agent.get_messages())
         try:
             with request_tags(session=session):
-                result = await agent.run(prompt)
+                result = await agent.run(content)
         finally:
             # Whole steps the agent committed are kept even when the run failed.
             count = await deps.sessions.save(

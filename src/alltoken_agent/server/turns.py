@@ -79,7 +79,12 @@ def retry_reporter(
     return on_retry
 
 
-async def run_turn(context: ServerContext, run: Run, session: SessionRecord, content: str) -> None:
+async def run_turn(
+    context: ServerContext,
+    run: Run,
+    session: SessionRecord,
+    content: str | list[dict[str, Any]],
+) -> None:
     """Run one turn of ``session`` for ``run``: stream its events, save it, finish the run."""
     _current_run.set(run)  # this task's own context: seen by on_retry, gone with the task
     agent: Agent[str] | None = None
