@@ -12,6 +12,7 @@ import os
 import stat
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -30,6 +31,10 @@ from alltoken_agent.store.engine import STORE_WAIT_ENV
 from alltoken_agent.store.usage import UsageQuery, UsageRepository, UsageRow
 from tests.cli.helpers import run_cli
 from tests.gateway.helpers import TEST_KEY
+from tests.server import conftest as server_fixtures
+
+postgres = server_fixtures.pg_url
+"""The server tests' PostgreSQL fixture (``pg_url``), reused here under this name."""
 
 _HOLD_LOCK = """
 import sqlite3, sys
@@ -235,3 +240,27 @@ def test_the_spool_table_exists_after_migrating(tmp_path: Path) -> None:
             assert sa.inspect(engine).has_table("spool_replayed")
         finally:
             engine.dispose()
+
+
+def test_a_postgresql_row_lock_held_past_the_wait_spools_the_row_and_the_next_open_stores_it(
+    postgres: str,
+) -> None:
+    import psycopg
+
+    pg_url = postgres
+    request_id = f"req_pg_{uuid.uuid4().hex}"
+    with Store(pg_url, wait=0.3) as store:
+        locker = psycopg.connect(pg_url.replace("postgresql+psycopg://", "postgresql://"))
+        try:
+            locker.execute("LOCK TABLE usage IN ACCESS EXCLUSIVE MODE")  # held until rollback
+            added = UsageRepository.of(store).add(_row(request_id=request_id))
+        finally:
+            locker.rollback()
+            locker.close()
+        assert added.id is None  # spooled: lock_timeout ran out on every retry
+        spool = store._db.spool
+        assert spool is not None and [e.kind for e in spool.entries()] == ["usage"]
+    with Store(pg_url) as store:
+        rows = [r for r in _all_rows(store) if r.request_id == request_id]
+        assert len(rows) == 1
+        assert spool.entries() == []

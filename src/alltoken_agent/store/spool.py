@@ -178,6 +178,8 @@ class Spool:
     @contextmanager
     def _locked(self, mode: Literal["a", "r", "r+"]) -> Iterator[IO[str]]:
         created = mode == "a" and not self.path.exists()
+        if created:  # a server database's spool goes to the data folder, maybe not made yet
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         flags = {"a": os.O_WRONLY | os.O_APPEND | os.O_CREAT, "r": os.O_RDONLY, "r+": os.O_RDWR}
         fd = os.open(self.path, flags[mode], 0o600)
         with os.fdopen(fd, mode, encoding="utf-8") as handle:
