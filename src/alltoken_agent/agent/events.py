@@ -223,7 +223,11 @@ class ModelChosenEvent(_Event):
 
 @dataclass(frozen=True)
 class NoticeEvent(_Event):
-    """Something the user should know that is not an error (a feature swapped for another)."""
+    """Something the user should know that is not an error.
+
+    A feature swapped for another, or a reply whose usage or cost is unknown because
+    the gateway left it out or sent an invalid one (see ``code``).
+    """
 
     message: str
     code: str | None = None

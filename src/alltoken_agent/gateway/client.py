@@ -28,7 +28,7 @@ from alltoken_agent.gateway.records import Observer, RequestKind, start_record
 from alltoken_agent.gateway.redact import Redactor, inbound_hook, protect_logs
 from alltoken_agent.gateway.retry import RetryPolicy
 from alltoken_agent.gateway.sse import DEFAULT_MAX_LINE
-from alltoken_agent.gateway.stream import ChatStream
+from alltoken_agent.gateway.stream import ChatStream, accounting_extra
 from alltoken_agent.gateway.types import ChatResult
 
 if TYPE_CHECKING:
@@ -308,7 +308,10 @@ class Gateway:
                 end()
             raise
         if end is not None:
-            end(result)
+            if result.notices:  # the ledger row says why its usage is unknown
+                end(result, extra=accounting_extra(result))
+            else:
+                end(result)
         return result
 
     def stream(
