@@ -154,3 +154,19 @@ def test_stdin_prompt_that_is_utf8_still_works() -> None:
     )
     assert result.exit_code == 0, result.stderr
     assert "café ☕" in result.stdout
+
+
+@pytest.mark.parametrize("args", [("config", "set", "model", "x"), ("config",)])
+def test_a_config_file_that_is_not_utf8_is_exit_2_and_left_alone(
+    isolated_environment: Path, args: tuple[str, ...]
+) -> None:
+    path = isolated_environment / "config" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b'model = "caf\xe9"\n')
+    result = run_cli(*args)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"error: config file {path} is not UTF-8 text (byte 0xe9 at offset 12); fix it by "
+        "hand, or start again with `alltoken-agent config init --force`"
+    )
+    assert path.read_bytes() == b'model = "caf\xe9"\n'

@@ -47,7 +47,17 @@ def read_document(target: Path) -> dict[str, Any]:
         text = target.read_text(encoding="utf-8")
     except FileNotFoundError:
         return {}
+    except UnicodeDecodeError as error:
+        raise _not_utf8(target, error) from None
     return _parse(target, text)
+
+
+def _not_utf8(target: Path, error: UnicodeDecodeError) -> ConfigError:
+    return ConfigError(
+        f"config file {target} is not UTF-8 text (byte 0x{error.object[error.start]:02x} at "
+        f"offset {error.start}); fix it by hand, or start again with "
+        "`alltoken-agent config init --force`"
+    )
 
 
 def _parse(target: Path, text: str) -> dict[str, Any]:
@@ -84,6 +94,8 @@ def set_key(target: Path, key: str, value: str) -> SetOutcome:
         text = target.read_text(encoding="utf-8")
     except FileNotFoundError:
         text = ""
+    except UnicodeDecodeError as error:
+        raise _not_utf8(target, error) from None
     document = _parse(target, text)
     path = parse_key(key)
     shown_key = ".".join(key_text(part) for part in path)
