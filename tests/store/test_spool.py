@@ -205,6 +205,15 @@ def test_without_a_spool_a_locked_write_fails_with_a_clear_error(tmp_path: Path)
             UsageRepository.of(store).add(_row())
 
 
+def test_a_spool_that_cannot_be_written_says_the_row_is_not_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    (tmp_path / "store.db.spool").mkdir()  # something that is not a writable file
+    with Store(f"sqlite:///{path}", wait=0.1) as store, locked(path):
+        with pytest.raises(ConfigError, match="not recorded") as caught:
+            UsageRepository.of(store).add(_row())
+    assert "database is locked" in str(caught.value)
+
+
 class _DriverError(Exception):
     """Stands for a psycopg error: what matters is its SQLSTATE."""
 

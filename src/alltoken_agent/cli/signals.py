@@ -54,7 +54,12 @@ def run_interruptible(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
         KeyboardInterrupt: Ctrl-C arrived before or after the handlers were in place.
     """
     received: list[int] = []
-    asyncio.run(_guarded(main, received))
+    try:
+        asyncio.run(_guarded(main, received))
+    except asyncio.CancelledError:
+        # The signal came as main was returning: the cancel landed on the way out.
+        if not received:
+            raise
     if received:
         raise InterruptedBySignal(received[0])
 

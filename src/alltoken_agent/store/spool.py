@@ -35,6 +35,7 @@ from typing import IO, Any, Literal
 
 from sqlalchemy.engine import URL
 
+from alltoken_agent.errors import ConfigError
 from alltoken_agent.paths import app_dirs
 
 try:
@@ -105,8 +106,8 @@ class Spool:
             reason: Why the store refused it, for the warning.
 
         Raises:
-            OSError: The file could not be written (then the write is lost, as it
-                would have been without a spool, and the caller reports it).
+            ConfigError: The file could not be written either (then the write is
+                lost, as it would have been without a spool, and the error says so).
         """
         entry_id = uuid.uuid4().hex
         line = {
@@ -117,10 +118,18 @@ class Spool:
             "data": dict(data),
         }
         text = json.dumps(line, ensure_ascii=False, allow_nan=False, default=str) + "\n"
-        with self._locked("a") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
+        what = "usage row" if kind == "usage" else "session turn"
+        try:
+            with self._locked("a") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as error:
+            raise ConfigError(
+                f"the store {self.store_name} stayed locked ({reason}) and the {what} could "
+                f"not be kept in its spool {self.path} either: {error.strerror or error}; "
+                "it is not recorded"
+            ) from None
         if not self._announced:
             self._announced = True
             logger.warning(
@@ -128,7 +137,7 @@ class Spool:
                 "replayed into the store the next time the store is opened",
                 self.store_name,
                 reason,
-                "usage row" if kind == "usage" else "session turn",
+                what,
                 self.path,
             )
         return entry_id
