@@ -195,8 +195,10 @@ class Ledger:
     def observer(self, record: RequestRecord) -> None:
         """Record ``record``, for ``gateway.add_observer(ledger.observer)``; never raises.
 
-        A failure to write (a locked or unreachable database) is logged and the
-        request goes on: losing one ledger row is better than failing a paid request.
+        A database another process keeps locked does not lose the row: it waits in
+        the store's spool (see :meth:`record`). Any other failure to write (an
+        unreachable database) is logged and the request goes on: losing one ledger
+        row is better than failing a paid request.
         """
         try:
             self.record(record)
@@ -208,8 +210,12 @@ class Ledger:
     def record(self, record: RequestRecord) -> UsageRow:
         """Store one request and return its row (with cost and cost source).
 
+        If another process keeps the database locked past the store's wait, the row
+        goes to the store's spool instead (its ``id`` is then None) and is stored
+        when a store is next opened on the database (:mod:`alltoken_agent.store.spool`).
+
         Raises:
-            ConfigError: The database could not be written.
+            ConfigError: The database could not be written, nor the spool.
             UserError: The store is closed.
         """
         return self._usage.add(self.to_row(record))

@@ -16,6 +16,11 @@
 }
 ```
 
+``error`` is the CLI's ``error`` event payload plus ``exit_code``; a run stopped by
+Ctrl-C or SIGTERM says ``{"code": "interrupted", "signal": "SIGTERM", "message":
+"interrupted by SIGTERM", ...}``, and its request in flight is listed with
+``outcome`` ``cancelled``.
+
 ``totals.cost`` sums the requests whose cost is known, as an exact decimal string
 (null when no request's cost is known); the token totals likewise sum the requests
 whose usage is known (null when none is: the reply ended without its usage, or sent an
