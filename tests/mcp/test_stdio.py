@@ -194,6 +194,10 @@ def test_malformed_lines_get_their_json_rpc_errors(isolated_environment: Path) -
             b"42",
             b"caf\xe9",  # not UTF-8, not JSON
             b"",  # a blank line is no message and gets no reply
+            # Requests whose id MCP does not allow: the SDK alone takes them for notifications.
+            _message({"jsonrpc": "2.0", "id": None, "method": "ping"}),
+            _message({"jsonrpc": "2.0", "id": 1.5, "method": "ping"}),
+            _message({"jsonrpc": "2.0", "id": True, "method": "ping"}),
             _message({"jsonrpc": "2.0", "id": 7, "method": "no/such/method"}),
             _message({"jsonrpc": "2.0", "id": 8, "method": "tools/list"}),
         ],
@@ -207,6 +211,9 @@ def test_malformed_lines_get_their_json_rpc_errors(isolated_environment: Path) -
         (None, -32600),
         (None, -32600),
         (None, -32700),
+        (None, -32600),
+        (None, -32600),
+        (None, -32600),
         (7, -32601),
     ]
     assert all(r["jsonrpc"] == "2.0" and "result" not in r for r in replies if "error" in r)

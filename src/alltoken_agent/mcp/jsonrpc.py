@@ -26,7 +26,7 @@ import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
-from mcp.types import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError
+from mcp.types import INVALID_REQUEST, PARSE_ERROR, ErrorData, JSONRPCError, JSONRPCNotification
 
 RequestId = int | str | None
 
@@ -71,6 +71,22 @@ def error_reply(line: str) -> JSONRPCError | None:
     return _error(_request_id(data), INVALID_REQUEST, "Invalid Request")
 
 
+def _id_on_notification(item: SessionMessage, line: str) -> bool:
+    """Whether the SDK took a request with an unusable ``id`` (null, 1.5, true) for a notification.
+
+    JSON-RPC 2.0 (section 4.1): a message with an ``id`` member is not a notification,
+    and MCP allows only a string or an integer there. Passed on, it would be dropped
+    and its sender would wait forever; it is an invalid request instead.
+    """
+    if not isinstance(item.message, JSONRPCNotification):
+        return False
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and "id" in data
+
+
 def _request_id(data: dict[str, Any]) -> RequestId:
     value = data.get("id")
     if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
@@ -94,7 +110,7 @@ async def serve_stdio_answering_errors(server: MCPServer[Any]) -> None:
             async with checked:
                 async for item in read_stream:
                     line = lines.popleft() if lines else ""
-                    if not isinstance(item, Exception):
+                    if not isinstance(item, Exception) and not _id_on_notification(item, line):
                         await checked.send(item)
                         continue
                     reply = error_reply(line)
