@@ -14,7 +14,6 @@ import typer
 from alltoken_agent import AllTokenAgentError, GatewayError
 from alltoken_agent.cli._input import check_params
 from alltoken_agent.cli.exit_codes import INTERRUPTED, describe, exit_code_for
-from alltoken_agent.cli.signals import InterruptedBySignal, run_interruptible
 
 DEBUG_ENV = "ALLTOKEN_AGENT_DEBUG"
 
@@ -54,6 +53,8 @@ def error_payload(error: BaseException) -> dict[str, Any]:
             payload["complete"] = False
             payload["partial_chars"] = len(partial)
         return payload
+    from alltoken_agent.cli.signals import InterruptedBySignal  # asyncio: not for --help
+
     if isinstance(error, InterruptedBySignal):
         return {
             "code": "interrupted",
@@ -89,6 +90,8 @@ def run_command(
         failure: Filled with the ``error`` payload reported, for a command that also
             writes the failure elsewhere (``chat --usage-file``).
     """
+    from alltoken_agent.cli.signals import InterruptedBySignal, run_interruptible
+
     report = {} if failure is None else failure
     try:
         check_params()  # a flag with bytes that are not UTF-8: exit 2 before any work
