@@ -46,9 +46,11 @@ TEMPLATE = """\
 
 # [timeouts]                         # seconds
 # connect = 10.0
-# read = 60.0
+# read = 60.0                       # between two bytes
 # write = 30.0
 # pool = 30.0
+# idle = 120.0                       # a stream without a data line (pings do not count)
+# total = 600.0                      # a whole request: retries, waits and the reply
 
 # [retry]                            # 429, 5xx, timeouts and connection errors
 # max_retries = 3
