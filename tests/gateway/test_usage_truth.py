@@ -31,6 +31,8 @@ BAD_COSTS = [
     "true",
     '"lots"',
     "lots",  # not JSON at all: the comment cannot be read
+    '"1_000"',  # Python reads it, a wire amount is plain digits
+    '"0x10"',
     "1" + "0" * 150,  # an integer too long for a sane amount
     "[1]",
     "{}",
@@ -111,6 +113,12 @@ async def test_a_cost_comment_without_a_cost_is_no_notice_and_a_valid_one_is_kep
 ) -> None:
     result, _ = await _stream(sim, 'bad_cost:"0.0000188000"')
     assert result.cost is not None and result.cost.amount == Decimal("0.0000188000")
+    assert result.notices == ()
+
+
+async def test_a_negative_zero_cost_is_zero(sim: Any) -> None:
+    result, _ = await _stream(sim, 'bad_cost:"-0.0"')
+    assert result.cost is not None and format(result.cost.amount, "f") == "0.0"
     assert result.notices == ()
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
@@ -44,6 +45,10 @@ class AccountingNotice:
     message: str
 
 
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+"""A decimal amount as text: digits, an optional fraction and exponent."""
+
+
 class _Invalid(ValueError):
     """A usage or cost value that fails validation (internal to this module)."""
 
@@ -64,7 +69,7 @@ class Usage:
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> Usage | None:
-        """Parse an OpenAI-style usage object; None when a count in it is invalid.
+        """Parse an OpenAI-style usage object; None when it holds no counts or an invalid one.
 
         A missing count is taken as 0 (gateways leave out the parts they do not
         bill); a count that is present must be an integer from 0 to
@@ -356,15 +361,19 @@ def _money(value: object, name: str) -> Decimal:
         raise _Invalid(f"{name} is {_kind(value)}, not a decimal")
     if isinstance(value, str) and len(value) > 100:
         raise _Invalid(f"{name} is text too long to be an amount")
+    text = value.strip() if isinstance(value, str) else str(value)
+    # Decimal() also reads "1_000", "NaN" and "Infinity"; a wire amount is plain digits.
+    if isinstance(value, str) and not _DECIMAL_TEXT.fullmatch(text):
+        raise _Invalid(f"{name} is text that is not a decimal number")
     try:
-        amount = Decimal(value.strip() if isinstance(value, str) else str(value))
+        amount = Decimal(text)
     except InvalidOperation:
-        raise _Invalid(f"{name} is text that is not a number") from None
+        raise _Invalid(f"{name} is not a decimal number") from None
     if not amount.is_finite():
         raise _Invalid(f"{name} is not finite")
     if amount < 0:
         raise _Invalid(f"{name} is negative")
-    return amount
+    return abs(amount) if amount == 0 else amount  # "-0" is 0, not a negative zero
 
 
 def _price(value: object) -> Decimal | None:
