@@ -5,8 +5,11 @@ its headers: one that connects and sends a byte a second (a "slowloris") holds a
 connection, and many of them hold them all. Here every connection waiting for a
 request's headers has a deadline, counted from when it connected or its previous
 reply ended and never pushed back by the bytes that trickle in; past it the client
-gets ``408 Request Timeout`` and the connection is closed. A request whose headers
-arrived in time is not affected, however long its body or its answer takes.
+gets ``408 Request Timeout`` and the connection is closed. A connection that sent
+nothing at all is closed without a reply, as an idle keep-alive connection is: a
+client could take an unasked-for 408 for the answer to the request it sends next.
+A request whose headers arrived in time is not affected, however long its body or
+its answer takes.
 """
 
 from __future__ import annotations
@@ -36,11 +39,17 @@ class HeaderDeadlineProtocol(H11Protocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._header_deadline: asyncio.TimerHandle | None = None
+        self._started = False  # bytes of the awaited request have arrived
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Start the clock for the first request's headers."""
         super().connection_made(transport)
         self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        """Note that the awaited request has begun (the clock keeps running)."""
+        self._started = True
+        super().data_received(data)
 
     def on_response_complete(self) -> None:
         """Start the clock again for the next request on this connection."""
@@ -54,6 +63,7 @@ class HeaderDeadlineProtocol(H11Protocol):
 
     def _arm(self) -> None:
         self._disarm()
+        self._started = False
         self._header_deadline = self.loop.call_later(self.header_timeout, self._expire)
 
     def _disarm(self) -> None:
@@ -67,7 +77,7 @@ class HeaderDeadlineProtocol(H11Protocol):
         # being read or answered is in SEND_BODY or DONE, and keeps its connection).
         if self.conn.their_state is not h11.IDLE or self.transport.is_closing():
             return
-        if self.conn.our_state is h11.IDLE:
+        if self._started and self.conn.our_state is h11.IDLE:
             self.transport.write(_TIMEOUT_REPLY)
         self.transport.close()
 
