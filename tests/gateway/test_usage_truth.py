@@ -163,3 +163,19 @@ async def test_valid_usage_counts_are_kept(sim: Any) -> None:
     result, _ = await _stream(sim, "bad_usage:prompt_tokens_details.cached_tokens=3")
     assert result.usage is not None and result.usage.cached_tokens == 3
     assert result.notices == ()
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_a_count_too_long_for_python_is_unknown_usage_not_a_failure(
+    sim: Any, stream: bool
+) -> None:
+    # json.loads refuses integers of over 4300 digits, as it refuses text that is not JSON.
+    sim.state.enqueue_faults(["bad_usage:prompt_tokens=" + "9" * 5000])
+    async with gateway_for(sim) as gateway:
+        if stream:
+            result = await gateway.stream(user("hi")).collect()
+        else:
+            result = await gateway.chat(user("hi"))
+    assert result.text and result.finish_reason == "stop"
+    assert result.usage is None
+    assert [n.code for n in result.notices] == ["usage_invalid"]

@@ -8,7 +8,7 @@ import httpx
 
 from alltoken_agent.errors import UpstreamError
 from alltoken_agent.gateway.stream import REQUEST_ID_FIELD
-from alltoken_agent.gateway.types import ChatResult, ToolCall, parse_usage
+from alltoken_agent.gateway.types import ChatResult, ToolCall, parse_usage, read_huge_ints
 
 
 def completion_result(response: httpx.Response) -> ChatResult:
@@ -21,12 +21,15 @@ def completion_result(response: httpx.Response) -> ChatResult:
     try:
         data = response.json()
     except ValueError:
-        raise UpstreamError(
-            "the gateway answered 200 with a body that is not JSON",
-            status=response.status_code,
-            code="malformed_response",
-            request_id=header_request_id,
-        ) from None
+        # Integers too long for Python fail like text that is not JSON; see read_huge_ints.
+        data = read_huge_ints(response.text)
+        if data is None:
+            raise UpstreamError(
+                "the gateway answered 200 with a body that is not JSON",
+                status=response.status_code,
+                code="malformed_response",
+                request_id=header_request_id,
+            ) from None
     return parse_completion(data, header_request_id)
 
 

@@ -39,6 +39,7 @@ from alltoken_agent.gateway.types import (
     UsageChunk,
     parse_cost,
     parse_usage,
+    read_huge_ints,
 )
 
 REQUEST_ID_FIELD = "x-gateway-request-id"
@@ -213,11 +214,14 @@ class ChatStream:
                         chunk = loads(payload)
                         choices = chunk["choices"]
                     except ValueError:
-                        raise self._interrupted(
-                            "the gateway sent a malformed chunk (not JSON)",
-                            text,
-                            code="malformed_chunk",
-                        ) from None
+                        chunk = read_huge_ints(payload)
+                        if not isinstance(chunk, dict):
+                            raise self._interrupted(
+                                "the gateway sent a malformed chunk (not JSON)",
+                                text,
+                                code="malformed_chunk",
+                            ) from None
+                        choices = chunk.get("choices")
                     except (KeyError, TypeError):
                         # No choices: an error object, or a chunk of another shape.
                         if not isinstance(chunk, dict):

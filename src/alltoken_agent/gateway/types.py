@@ -334,6 +334,27 @@ def parse_cost(
     return cost, None
 
 
+def read_huge_ints(payload: str) -> Any:
+    """JSON read again with integers too long for Python as NaN; None when it is not JSON.
+
+    ``json.loads`` refuses an integer of over 4300 digits with a ``ValueError``, as it
+    does text that is not JSON. Such a number is no count or index: as NaN, the usage
+    checks make it unknown instead of the whole reply failing. Call it only after the
+    plain parse failed, so normal replies pay nothing.
+    """
+    try:
+        return json.loads(payload, parse_int=_bounded_int)
+    except ValueError:
+        return None
+
+
+def _bounded_int(text: str) -> int | float:
+    return int(text) if len(text) <= _MAX_INT_DIGITS else math.nan
+
+
+_MAX_INT_DIGITS = 4000
+
+
 def _object(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     value = data.get(key)
     if value is None:

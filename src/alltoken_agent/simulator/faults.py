@@ -114,6 +114,11 @@ STREAM_KINDS: Final = frozenset(
 """Fault kinds that act on the response body rather than replacing the response."""
 
 MAX_RAW_VALUE: Final = 200
+"""Longest URL of `redirect:URL`."""
+
+MAX_BAD_VALUE: Final = 8000
+"""Longest VALUE of `bad_cost`/`bad_usage` (room for integers too long for Python's
+`int()`, which refuses more than 4300 digits)."""
 """Longest VALUE of `bad_cost`/`bad_usage`: it is spliced into JSON as written."""
 
 RAW_MARKER: Final = "@@sim-raw-value@@"
@@ -304,9 +309,9 @@ def _bad_value(head: str, rest: str, spec: str) -> Fault:
             )
     value = value.strip()
     # Spliced into an SSE line as written: printable ASCII only, so no line break.
-    if not value or len(value) > MAX_RAW_VALUE or not (value.isascii() and value.isprintable()):
+    if not value or len(value) > MAX_BAD_VALUE or not (value.isascii() and value.isprintable()):
         raise FaultSpecError(
-            f"fault {spec!r}: VALUE must be 1 to {MAX_RAW_VALUE} printable ASCII characters"
+            f"fault {spec!r}: VALUE must be 1 to {MAX_BAD_VALUE} printable ASCII characters"
         )
     norm = f"{head}:{field}={value}" if field else f"{head}:{value}"
     return Fault(norm, "bad_usage" if field else "bad_cost", field=field, value=value)
