@@ -108,3 +108,17 @@ def test_serve_takes_its_keys_from_the_config_file_and_the_env_replaces_them(
             assert listed.status_code == 200 and listed.json() == {"sessions": []}
     finally:
         _stop(process)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--log-level", "loud"), "Invalid value for '--log-level'"),
+        (("--model", "caf\udce9"), "error: --model is not valid UTF-8 text (byte 0xe9)"),
+    ],
+)
+def test_serve_refuses_bad_flags_before_starting(args: tuple[str, ...], message: str) -> None:
+    result = run_cli("serve", "--offline", "--port", "0", *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and "server on" not in result.stdout

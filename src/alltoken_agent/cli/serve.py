@@ -8,11 +8,12 @@ import socket
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 
 import typer
 
 from alltoken_agent import AllTokenAgentError
+from alltoken_agent.cli._input import check_params
 from alltoken_agent.cli.exit_codes import USAGE, describe, exit_code_for
 from alltoken_agent.cli.options import (
     BaseUrlOpt,
@@ -64,7 +65,8 @@ def serve(
         ),
     ] = None,
     log_level: Annotated[
-        str, typer.Option("--log-level", help="uvicorn's log level: debug, info, warning, error.")
+        Literal["debug", "info", "warning", "error"],
+        typer.Option("--log-level", case_sensitive=False, help="uvicorn's log level."),
     ] = "info",
 ) -> None:
     """Serve agents over HTTP: sessions, messages (JSON or server-sent events), media, usage.
@@ -82,6 +84,10 @@ def serve(
       ALLTOKEN_AGENT_SERVER_KEYS=$(python -c 'import secrets; print(secrets.token_urlsafe(32))') \\
         alltoken-agent serve --host 0.0.0.0 --port 8080 --store postgresql://agent@db/agent
     """
+    try:
+        check_params()  # a flag with bytes that are not UTF-8: exit 2 before anything starts
+    except AllTokenAgentError as exc:
+        _fail(describe(exc), exit_code_for(exc))
     try:
         from alltoken_agent.server import ServerOptions, bind_socket, is_loopback
     except ImportError as exc:
