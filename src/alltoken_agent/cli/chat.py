@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from alltoken_agent import UserError
-from alltoken_agent.cli._input import check_text, read_stdin
 from alltoken_agent.cli.exit_codes import USAGE
 from alltoken_agent.cli.options import (
     BaseUrlOpt,
@@ -219,6 +218,8 @@ def _write_usage(
 
 def read_prompt(prompt: str | None) -> str:
     """The prompt from the argument, or from stdin when it is piped."""
+    from alltoken_agent.cli._input import check_text, read_stdin
+
     if prompt is None:
         if sys.stdin is None or sys.stdin.isatty():
             raise UserError("no prompt: pass PROMPT or pipe text on stdin")

@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 import typer
 
 from alltoken_agent import UserError
-from alltoken_agent.cli._input import read_text_file
 from alltoken_agent.cli.chat import read_prompt
 from alltoken_agent.cli.media import (
     JobDisplay,
@@ -63,6 +62,8 @@ OverwriteOpt = Annotated[
 
 def read_batch(path: Path) -> list[str]:
     """The prompts of a batch file: one per line, blank lines and ``#`` comments skipped."""
+    from alltoken_agent.cli._input import read_text_file
+
     lines = read_text_file(path, "the batch file").splitlines()
     prompts = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
     if not prompts:

@@ -12,7 +12,6 @@ from typing import Any
 import typer
 
 from alltoken_agent import AllTokenAgentError, GatewayError
-from alltoken_agent.cli._input import check_params
 from alltoken_agent.cli.exit_codes import INTERRUPTED, describe, exit_code_for
 
 DEBUG_ENV = "ALLTOKEN_AGENT_DEBUG"
@@ -93,6 +92,8 @@ def run_command(
     from alltoken_agent.cli.signals import InterruptedBySignal, run_interruptible
 
     report = {} if failure is None else failure
+    from alltoken_agent.cli._input import check_params  # here: --help stays light
+
     try:
         check_params()  # a flag with bytes that are not UTF-8: exit 2 before any work
         run_interruptible(main)

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 import typer
 
 from alltoken_agent import AllTokenAgentError
-from alltoken_agent.cli._input import check_params
 from alltoken_agent.cli.exit_codes import USAGE, describe, exit_code_for
 from alltoken_agent.cli.options import (
     BaseUrlOpt,
@@ -84,6 +83,8 @@ def serve(
       ALLTOKEN_AGENT_SERVER_KEYS=$(python -c 'import secrets; print(secrets.token_urlsafe(32))') \\
         alltoken-agent serve --host 0.0.0.0 --port 8080 --store postgresql://agent@db/agent
     """
+    from alltoken_agent.cli._input import check_params
+
     try:
         check_params()  # a flag with bytes that are not UTF-8: exit 2 before anything starts
     except AllTokenAgentError as exc:
