@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from decimal import Decimal
 
 import httpx
@@ -98,3 +99,17 @@ def test_a_body_too_large_still_carries_both(make_server: MakeServer) -> None:
         reply = client.post("/v1/sessions", json={"instructions": "x" * 1000})
     assert reply.status_code == 413
     assert _headers(reply) == ("0", "unlimited")
+
+
+def test_a_reply_to_bytes_that_are_not_http_carries_both(make_server: MakeServer) -> None:
+    """Uvicorn answers those below the app; the server's protocol adds the headers."""
+    server = make_server()
+    port = int(server.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+        sock.sendall(b"THIS IS NOT HTTP\r\n\r\n")
+        reply = b""
+        while chunk := sock.recv(4096):
+            reply += chunk
+    head = reply.split(b"\r\n\r\n", 1)[0].lower()
+    assert head.startswith(b"http/1.1 400 ")
+    assert b"\r\nx-request-cost: 0" in head and b"\r\nx-budget-remaining: unknown" in head

@@ -160,6 +160,7 @@ def test_a_client_trickling_its_headers_is_cut_off_with_408(make_server: MakeSer
         sock.shutdown(socket.SHUT_RDWR)
     writer.join(60)
     assert reply.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), reply
+    assert b"\r\nx-request-cost: 0\r\n" in reply.lower()
     assert not sent["finished"]  # cut off before the headers were ever complete
     # The server is fine for everyone else.
     with server.client() as client:

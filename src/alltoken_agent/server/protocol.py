@@ -10,6 +10,9 @@ nothing at all is closed without a reply, as an idle keep-alive connection is: a
 client could take an unasked-for 408 for the answer to the request it sends next.
 A request whose headers arrived in time is not affected, however long its body or
 its answer takes.
+
+The replies written here, below the app (408, and 400 for bytes that are not HTTP),
+carry ``X-Request-Cost: 0`` and ``X-Budget-Remaining: unknown`` like every other.
 """
 
 from __future__ import annotations
@@ -20,12 +23,14 @@ from typing import Any
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+_NO_COST_HEADERS = [(b"x-request-cost", b"0"), (b"x-budget-remaining", b"unknown")]
 _TIMEOUT_REPLY = (
     b"HTTP/1.1 408 Request Timeout\r\n"
     b"Content-Type: text/plain; charset=utf-8\r\n"
     b"Connection: close\r\n"
     b"Content-Length: 40\r\n"
-    b"\r\n"
+    + b"".join(name + b": " + value + b"\r\n" for name, value in _NO_COST_HEADERS)
+    + b"\r\n"
     b"the request headers took too long; bye\r\n"
 )
 
@@ -60,6 +65,21 @@ class HeaderDeadlineProtocol(H11Protocol):
         """Stop the clock."""
         self._disarm()
         super().connection_lost(exc)
+
+    def send_400_response(self, msg: str) -> None:
+        """Uvicorn's answer to bytes that are not HTTP, with the cost headers."""
+        headers = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"connection", b"close"),
+            *_NO_COST_HEADERS,
+        ]
+        for event in (
+            h11.Response(status_code=400, headers=headers, reason=b"Bad Request"),
+            h11.Data(data=msg.encode("ascii")),
+            h11.EndOfMessage(),
+        ):
+            self.transport.write(self.conn.send(event) or b"")
+        self.transport.close()
 
     def _arm(self) -> None:
         self._disarm()
