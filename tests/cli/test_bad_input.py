@@ -170,3 +170,41 @@ def test_a_config_file_that_is_not_utf8_is_exit_2_and_left_alone(
         "hand, or start again with `alltoken-agent config init --force`"
     )
     assert path.read_bytes() == b'model = "caf\xe9"\n'
+
+
+@pytest.mark.parametrize(
+    "name", ["ALLTOKEN_AGENT_MODEL", "ALLTOKEN_API_KEY", "ALLTOKEN_AGENT_HOME"]
+)
+def test_an_environment_variable_that_is_not_utf8_is_named_not_shown(
+    isolated_environment: Path, name: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env["ALLTOKEN_AGENT_HOME"] = str(isolated_environment)
+    env[name] = "sk-" + ESCAPED  # a key's bytes must not be echoed, not even one
+    result = subprocess.run(
+        [sys.executable, "-m", "alltoken_agent", "chat", "hi", "--offline"],
+        capture_output=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    line = _one_clear_line(result.stderr)
+    assert line == (
+        f"error: the environment variable {name} is not valid UTF-8 text; set it to UTF-8 text"
+    )
+    assert b"caf" not in result.stderr and b"\\udce9" not in result.stderr
+
+
+def test_an_unrelated_environment_variable_is_left_alone(isolated_environment: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env["ALLTOKEN_AGENT_HOME"] = str(isolated_environment)
+    env["SOMEONE_ELSES_SETTING"] = ESCAPED
+    result = subprocess.run(
+        [sys.executable, "-m", "alltoken_agent", "chat", "hi", "--offline", "--tools", "none"],
+        capture_output=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr

@@ -8,6 +8,7 @@ Checking at the edge turns them into one clear line and exit 2 instead.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from typer._click.globals import get_current_context
 
 from alltoken_agent import UserError
 
+_OPENAI_VARIABLES = frozenset({"OPENAI_API_KEY", "OPENAI_BASE_URL"})
 _FIRST_ESCAPE, _LAST_ESCAPE = 0xDC80, 0xDCFF
 """The surrogates ``surrogateescape`` uses for the undecodable bytes 0x80-0xFF."""
 
@@ -44,12 +46,34 @@ def check_text(text: str, what: str) -> str:
     return text
 
 
+def check_environment(environ: dict[str, str] | None = None) -> None:
+    """Check the environment variables this program reads (``ALLTOKEN_*``, ``TOKENHUB_*``...).
+
+    Others are left alone: an unrelated variable must not stop every command.
+
+    The error names the variable, never its value: it may be an API key.
+
+    Raises:
+        UserError: One of them holds bytes that were not UTF-8.
+    """
+    env = os.environ if environ is None else environ
+    for name in sorted(env):
+        ours = name.startswith(("ALLTOKEN_", "TOKENHUB_")) or name in _OPENAI_VARIABLES
+        if ours and _bad_char(env[name]) is not None:
+            raise UserError(
+                f"the environment variable {name} is not valid UTF-8 text; set it to UTF-8 text"
+            )
+
+
 def check_params() -> None:
     """Check every text argument and option of the running command (and its groups).
+
+    The environment variables this program reads are checked too (``check_environment``).
 
     Raises:
         UserError: One of them holds bytes that were not UTF-8, named by its flag.
     """
+    check_environment()
     context = get_current_context(silent=True)
     while context is not None:
         names = {param.name: param for param in context.command.params}
