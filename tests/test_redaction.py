@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import traceback
@@ -209,3 +210,28 @@ async def test_our_errors_carry_no_transport_error_and_no_request(
     for value in [*error.args, *vars(error).values()]:
         assert not isinstance(value, (httpx.Request, httpx.Response, BaseException))
         assert TEST_KEY not in repr(value)
+
+
+def test_check_and_the_official_sdk_clients_show_no_echoed_key(
+    sim: Any, isolated_environment: Path
+) -> None:
+    sim.state.echo_key = True
+    shown = []
+    for flags in ([], ["--json"]):
+        result = run_cli(
+            "check", "--base-url", sim.base_url, *flags, env={"ALLTOKEN_API_KEY": TEST_KEY}
+        )
+        assert result.exit_code == 0, result.stderr
+        shown += [result.stdout, result.stderr]
+    assert any("-***" in text for text in shown)  # the request id came back, masked
+    gateway = gateway_for(sim)
+    client = gateway.openai_client()
+    raw = client.chat.completions.with_raw_response.create(
+        model="minimax-m2.7", messages=user("hi")
+    )
+    completion = raw.parse()
+    shown += [repr(completion), repr(dict(raw.headers)), completion.model_dump_json()]
+    client.close()
+    asyncio.run(gateway.aclose())
+    for text in shown:
+        assert TEST_KEY not in text

@@ -25,7 +25,12 @@ from alltoken_agent.gateway._transport import (
 from alltoken_agent.gateway.catalog_api import ModelsAPI
 from alltoken_agent.gateway.providers import Provider, get_provider, resolve
 from alltoken_agent.gateway.records import Observer, RequestKind, start_record
-from alltoken_agent.gateway.redact import Redactor, inbound_hook, protect_logs
+from alltoken_agent.gateway.redact import (
+    Redactor,
+    inbound_hook,
+    inbound_hook_sync,
+    protect_logs,
+)
 from alltoken_agent.gateway.retry import RetryPolicy
 from alltoken_agent.gateway.sse import DEFAULT_MAX_LINE
 from alltoken_agent.gateway.stream import ChatStream, accounting_extra
@@ -422,13 +427,18 @@ class Gateway:
         """An official ``openai`` SDK client configured for this provider."""
         import openai
 
-        return openai.OpenAI(**self._sdk_options())
+        # Its replies pass the same redaction as ours (headers and JSON bodies).
+        hook = inbound_hook_sync(self._redact, self.base_url)
+        http_client = openai.DefaultHttpxClient(event_hooks={"response": [hook]})
+        return openai.OpenAI(**self._sdk_options(), http_client=http_client)
 
     def async_openai_client(self) -> openai.AsyncOpenAI:
         """An official async ``openai`` SDK client configured for this provider."""
         import openai
 
-        return openai.AsyncOpenAI(**self._sdk_options())
+        hook = inbound_hook(self._redact, self.base_url)
+        http_client = openai.DefaultAsyncHttpxClient(event_hooks={"response": [hook]})
+        return openai.AsyncOpenAI(**self._sdk_options(), http_client=http_client)
 
     def _sdk_options(self) -> dict[str, Any]:
         return {

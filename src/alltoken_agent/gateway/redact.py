@@ -189,27 +189,45 @@ def inbound_hook(redactor: Redactor, base_url: str) -> Callable[[httpx.Response]
     prefix = base_url.rstrip("/") + "/"
 
     async def hook(response: httpx.Response) -> None:
-        if not redactor.secrets:
-            return
-        headers = response.headers
-        dirty = [name for name, value in headers.multi_items() if redactor.known(value) != value]
-        for name in dict.fromkeys(dirty):
-            headers[name] = ", ".join(redactor.known(v) for v in headers.get_list(name))
-        if not str(response.request.url).startswith(prefix):
-            return
-        kind = headers.get("content-type", "").lower()
-        if "event-stream" in kind:
-            return
-        if response.status_code < 400 and not any(t in kind for t in _TEXT_TYPES):
-            return
-        body = await response.aread()
-        clean = redactor.known_bytes(body)
-        if clean is not body:
-            # httpx keeps the decoded body here; ``json()``, ``text`` and later reads
-            # all take it from this attribute.
-            response._content = clean
+        if _clean_headers(redactor, response, prefix):
+            _clean_body(redactor, response, await response.aread())
 
     return hook
+
+
+def inbound_hook_sync(redactor: Redactor, base_url: str) -> Callable[[httpx.Response], None]:
+    """``inbound_hook`` for a blocking ``httpx.Client`` (the official SDK's sync client)."""
+    prefix = base_url.rstrip("/") + "/"
+
+    def hook(response: httpx.Response) -> None:
+        if _clean_headers(redactor, response, prefix):
+            _clean_body(redactor, response, response.read())
+
+    return hook
+
+
+def _clean_headers(redactor: Redactor, response: httpx.Response, prefix: str) -> bool:
+    """Mask the keys in the headers; return whether the body should be read and masked."""
+    if not redactor.secrets:
+        return False
+    headers = response.headers
+    dirty = [name for name, value in headers.multi_items() if redactor.known(value) != value]
+    for name in dict.fromkeys(dirty):
+        headers[name] = ", ".join(redactor.known(v) for v in headers.get_list(name))
+    if not str(response.request.url).startswith(prefix):
+        return False
+    kind = headers.get("content-type", "").lower()
+    if "event-stream" in kind:
+        return False
+    return response.status_code >= 400 or any(t in kind for t in _TEXT_TYPES)
+
+
+def _clean_body(redactor: Redactor, response: httpx.Response, body: bytes) -> None:
+    clean = redactor.known_bytes(body)
+    if clean is not body:
+        # httpx keeps the decoded body here; ``json()``, ``text`` and later reads all
+        # take it from this attribute.
+        response._content = clean
 
 
 # Third-party loggers that can carry a key at DEBUG level: httpcore traces
@@ -235,10 +253,15 @@ class _LogFilter(logging.Filter):
     def __init__(self) -> None:
         super().__init__()
         self.secrets: set[str] = set()
+        self._redactor = Redactor()
+        self._built_for: frozenset[str] = frozenset()
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        clean = Redactor(self.secrets)(message)
+        if self._built_for != self.secrets:  # a new key: build the wire forms once
+            self._built_for = frozenset(self.secrets)
+            self._redactor = Redactor(self._built_for)
+        clean = self._redactor(message)
         if clean != message:
             record.msg, record.args = clean, None
         return True
