@@ -276,3 +276,21 @@ def test_a_usage_span_too_long_is_a_422_not_a_500(server: ServerThread, since: s
         response = client.get("/v1/usage", params={"since": since})
     assert response.status_code == 422, response.text
     assert response.json()["error"]["code"] == "invalid_request"
+
+
+def test_concurrent_creates_cannot_pass_the_quota_together(make_server: MakeServer) -> None:
+    server = make_server(max_sessions_per_key=3, rate_limit_per_minute=6000, rate_limit_burst=100)
+    statuses: list[int] = []
+    with server.client(KEY_A) as client:
+
+        def create() -> None:
+            statuses.append(client.post("/v1/sessions", json={}).status_code)
+
+        threads = [threading.Thread(target=create) for _ in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        held = len(client.get("/v1/sessions").json()["sessions"])
+    assert sorted(statuses) == [201] * 3 + [403] * 9
+    assert held == 3

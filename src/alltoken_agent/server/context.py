@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Annotated
 
@@ -62,6 +63,13 @@ class ServerContext:
     tally: CostTally
     calls: StoreCalls
     media: MediaJobs
+    creating: dict[str, asyncio.Lock] = field(default_factory=dict)
+    """One lock per key around counting and creating its sessions, so concurrent creates
+    cannot pass the quota together (per process: replicas may still overshoot a little)."""
+
+    def creation_lock(self, owner: str) -> asyncio.Lock:
+        """The lock ``owner``'s session creations take turns on."""
+        return self.creating.setdefault(owner, asyncio.Lock())
 
     def redact(self, text: str) -> str:
         """Mask the gateway key (and key-shaped tokens) in ``text``."""

@@ -67,27 +67,30 @@ async def create_session(
     Each key may keep at most the server's `max_sessions_per_key` sessions: one more is a
     403 (`session_quota_exceeded`) until it deletes some.
     """
-    await _check_quota(caller, context)
     tools = list(DEFAULT_TOOL_NAMES) if body.tools is None else list(dict.fromkeys(body.tools))
-    record = await context.calls.write(
-        context.store.sessions.create_session,
-        owner=caller.owner,
-        model=body.model or context.gateway.model or DEFAULT_MODEL,
-        instructions=body.instructions,
-        metadata={"tools": tools, "thinking": body.thinking},
-    )
+
+    async def create() -> SessionRecord:
+        return await context.calls.write(
+            context.store.sessions.create_session,
+            owner=caller.owner,
+            model=body.model or context.gateway.model or DEFAULT_MODEL,
+            instructions=body.instructions,
+            metadata={"tools": tools, "thinking": body.thinking},
+        )
+
+    if caller.owner is None:  # an open server: its sessions are the local user's own
+        record = await create()
+    else:
+        async with context.creation_lock(caller.owner):  # count and create as one step
+            await _check_quota(caller.owner, context)
+            record = await create()
     response.headers["Location"] = f"/v1/sessions/{record.id}"
     return session_out(record)
 
 
-async def _check_quota(caller: Caller, context: ServerContext) -> None:
-    if caller.owner is None:  # an open server: its sessions are the local user's own
-        return
+async def _check_quota(owner: str, context: ServerContext) -> None:
     quota = context.options.max_sessions_per_key
-    # Concurrent creates may pass together and overshoot by a few; the quota bounds growth.
-    held = await context.calls.read(
-        context.store.sessions.list_sessions, owner=caller.owner, limit=quota
-    )
+    held = await context.calls.read(context.store.sessions.list_sessions, owner=owner, limit=quota)
     if len(held) >= quota:
         raise ApiError(
             403,
