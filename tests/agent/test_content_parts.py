@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from alltoken.generated.chat import ChatCompletionRequest, ChatMessage
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from alltoken_agent import Agent, UserError, image, text
-from alltoken_agent.agent import MessageUserEvent, StreamEndEvent
+from alltoken_agent.agent import IMAGE_URL_PATTERN, MessageUserEvent, StreamEndEvent
 from alltoken_agent.agent.content import user_content
 from alltoken_agent.store import Store
 from tests.gateway.helpers import gateway_for
@@ -223,3 +226,15 @@ def test_stored_rows_in_the_old_shape_load_in_the_spec_shape(tmp_path: Path) -> 
     ]
     for message in loaded:
         ChatMessage.model_validate(message)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(IMAGE_URL_PATTERN, fullmatch=True))
+def test_every_image_url_a_front_end_accepts_is_one_the_spec_accepts(url: str) -> None:
+    part = user_content(["look", url if url.startswith("data:") else image(url)])[1]
+    ChatMessage.model_validate({"role": "user", "content": [part]})
+
+
+@pytest.mark.parametrize("bad", ["/etc/passwd", "photo.jpg", "https://(x", "http://a b", "ftp://x"])
+def test_paths_and_broken_urls_are_not_image_urls(bad: str) -> None:
+    assert re.match(IMAGE_URL_PATTERN, bad) is None

@@ -13,7 +13,7 @@ from alltoken_agent.agent.builtin_tools import (
     resolve_tool_names,
     web_search,
 )
-from alltoken_agent.agent.content import image, text
+from alltoken_agent.agent.content import IMAGE_URL_PATTERN, image, text
 from alltoken_agent.agent.events import (
     EVENT_NAMES,
     AgentEvent,
@@ -51,6 +51,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "DEFAULT_TOOL_NAMES",
     "EVENT_NAMES",
+    "IMAGE_URL_PATTERN",
     "Agent",
     "ApprovalDecision",
     "ApprovalHandler",

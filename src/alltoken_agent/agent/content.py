@@ -23,6 +23,18 @@ from alltoken_agent.errors import UserError
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 """Gateways reject larger inline images; fail early with a clear message instead."""
 
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_TOP = r"[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+IMAGE_URL_PATTERN = (
+    rf"^(?:https?://(?:{_LABEL}\.)*{_TOP}(?::[1-9][0-9]{{0,3}})?"
+    r"(?:[/?#][A-Za-z0-9._~%!$&'()*+,;=:@/?#-]*)?"
+    r"|data:image/(?:png|jpeg|gif|webp);base64,[A-Za-z0-9+/]+={0,2})$"
+)
+"""An image a remote caller may send (server, MCP): an http(s) URL or an inline
+``data:image`` URL, never a path. Narrower than URLs in general on purpose: every
+string it matches is a URL the spec's ``image_url.url`` (pydantic ``AnyUrl``) accepts,
+so a request the front end lets through is never a 400 at the gateway."""
+
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
     (b"\xff\xd8\xff", "image/jpeg"),

@@ -17,7 +17,7 @@ from alltoken_agent import (
     request_tags,
     text,
 )
-from alltoken_agent.agent import DEFAULT_INSTRUCTIONS, resolve_tool_names
+from alltoken_agent.agent import DEFAULT_INSTRUCTIONS, IMAGE_URL_PATTERN, resolve_tool_names
 from alltoken_agent.mcp.context import ToolDeps
 from alltoken_agent.mcp.errors import error_result
 
@@ -64,10 +64,8 @@ SessionArg = Annotated[
         max_length=200,
     ),
 ]
-IMAGE_URL = r"^(https?://[^\s]+|data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/]+={0,2})$"
-"""What an image may be: a URL, never a path (the server may not be on the caller's host)."""
 ImagesArg = Annotated[
-    list[Annotated[str, Field(pattern=IMAGE_URL)]] | None,
+    list[Annotated[str, Field(pattern=IMAGE_URL_PATTERN)]] | None,
     Field(
         description="Images for a vision model, sent with the prompt: https:// URLs or "
         "data:image/...;base64 URLs (no file paths).",

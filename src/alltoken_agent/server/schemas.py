@@ -7,7 +7,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from alltoken_agent.agent import BUILTIN_TOOLS, DEFAULT_TOOL_NAMES, image, text
+from alltoken_agent.agent import (
+    BUILTIN_TOOLS,
+    DEFAULT_TOOL_NAMES,
+    IMAGE_URL_PATTERN,
+    image,
+    text,
+)
 
 MAX_CONTENT_CHARS = 500_000
 """Even written as JSON escapes (12 bytes for a character outside the BMP) a message this
@@ -83,7 +89,7 @@ ImageRef = Annotated[
     Field(
         min_length=1,
         max_length=MAX_CONTENT_CHARS * 16,
-        pattern=r"^(https?://[^\s]+|data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/]+={0,2})$",
+        pattern=IMAGE_URL_PATTERN,
     ),
 ]
 """An image for a vision model, as the chat spec carries it (docs/wire-format.md §1.3)."""
