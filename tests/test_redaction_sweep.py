@@ -27,6 +27,7 @@ from alltoken_agent import Agent, Gateway, GatewayError, RetryPolicy
 from alltoken_agent.config import TimeoutSettings
 from alltoken_agent.server import ServerOptions, create_app
 from alltoken_agent.simulator.faults import STATUS_FAULTS, FaultKind, FaultSpecError, parse_fault
+from alltoken_agent.simulator.job_faults import JobFaultKind, JobFaultSpecError, parse_job_fault
 from alltoken_agent.store import Store
 from tests.cli.helpers import run_cli, write_config
 from tests.gateway.helpers import TEST_KEY, gateway_for, user
@@ -79,10 +80,31 @@ def vocabulary() -> list[str]:
 FAULTS = vocabulary()
 
 
+def job_vocabulary() -> list[str]:
+    """One spec per entry of the simulator's list of media job faults (`X-Sim-Job-Fault`)."""
+    try:
+        parse_job_fault("?")
+    except JobFaultSpecError as error:
+        listed = str(error).split("known: ", 1)[1]
+    else:  # pragma: no cover - "?" is no job fault
+        raise AssertionError("'?' parsed as a job fault")
+    listed = re.sub(r"\([^)]*\)", "", listed)  # "(MB up to ...)" remarks
+    values = {"<code>": "upstream_content_violation", "<seconds>": "0.05", "<MB>": "1"}
+    specs = []
+    for entry in listed.split(", "):
+        head, *args = entry.strip().split(":")
+        specs.append(":".join([head, *(values.get(arg, "1") for arg in args)]))
+    return specs
+
+
+JOB_FAULTS = job_vocabulary()
+
+
 def test_the_sweep_covers_every_kind_of_fault() -> None:
     kinds = {parse_fault(spec).kind for spec in FAULTS}
     assert kinds == set(get_args(FaultKind))
     assert {parse_fault(spec).status for spec in FAULTS} >= set(STATUS_FAULTS)
+    assert {parse_job_fault(spec).kind for spec in JOB_FAULTS} == set(get_args(JobFaultKind))
 
 
 def leaks(text: str) -> list[str]:
@@ -272,4 +294,43 @@ def test_serve_returns_and_stores_no_key(echo_server: Any, sim: Any, fault: str)
     seen += files_texts(folder)
     assert len(seen) >= 8
     assert any("***" in text for text in seen), "the echoed key was seen masked somewhere"
+    assert [leaks(text) for text in seen if leaks(text)] == []
+
+
+MEDIA_CASES = [
+    *(("image", fault, None) for fault in FAULTS if parse_fault(fault).kind not in NEVER_ENDING),
+    *((kind, None, job) for job in JOB_FAULTS for kind in ("image", "video")),
+]
+"""Media commands under every fault, and every job fault. The never-ending faults are
+left out: media calls have no total deadline yet, so they would wait out the fault."""
+
+
+@pytest.mark.parametrize(("command", "fault", "job_fault"), MEDIA_CASES)
+def test_media_commands_show_and_save_no_key(
+    sim: Any, isolated_environment: Path, command: str, fault: str | None, job_fault: str | None
+) -> None:
+    write_config(isolated_environment, CONFIG)
+    sim.state.reset()
+    sim.state.media.image_seconds = 0.05
+    sim.state.media.video_seconds = 0.1
+    sim.state.echo_key = True
+    if fault is not None:
+        sim.state.enqueue_faults([fault] * 2)
+    if job_fault is not None:
+        sim.state.media.enqueue_job_faults([job_fault])
+    result = run_cli(
+        command,
+        "a fox",
+        "-o",
+        str(isolated_environment / "out"),
+        "--base-url",
+        sim.base_url,
+        "--json",
+        env={"ALLTOKEN_API_KEY": TEST_KEY, "ALLTOKEN_AGENT_DEBUG": "1"},
+    )
+    if fault is not None:
+        assert_fault_applied(sim, fault)
+    seen = [result.stdout, result.stderr, *files_texts(isolated_environment)]
+    if any(r.status is not None for r in sim.state.requests):  # a reply came, echoing
+        assert any("***" in text for text in seen), "the echoed key was seen masked somewhere"
     assert [leaks(text) for text in seen if leaks(text)] == []
