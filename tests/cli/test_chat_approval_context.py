@@ -39,7 +39,7 @@ def test_yes_approves(sim: Any, isolated_environment: Path) -> None:
     env = {"ALLTOKEN_API_KEY": TEST_KEY}
     result = run_cli("chat", "--base-url", sim.base_url, "--yes", PROMPT, env=env)
     assert result.exit_code == 0 and "42" in result.stdout
-    assert tool_results(sim) == ["42"]
+    assert tool_results(sim) == ['{"expression": "6*7", "result": 42}']
 
 
 def _run_on_a_terminal(sim: Any, home: Path, answers: list[bytes]) -> tuple[int, str, str]:
@@ -85,7 +85,8 @@ def test_a_terminal_is_asked_and_can_edit(sim: Any, isolated_environment: Path) 
     assert code == 0, terminal
     assert "Allow calculate" in terminal
     assert tool_results(sim) == [
-        'Note: the user changed the arguments to {"expression": "2*2"}.\n4'
+        'Note: the user changed the arguments to {"expression": "2*2"}.\n'
+        '{"expression": "2*2", "result": 4}'
     ]
 
 
