@@ -118,3 +118,21 @@ def test_chat_prints_one_line_naming_what_came_back(
     assert len(lines) == 1 and needle in lines[0]
     assert ndjson(result.stdout)[-1]["code"] == needle
     assert len(chat_requests(sim)) == 1
+
+
+@pytest.mark.parametrize(
+    ("fault", "code", "words"),
+    [
+        ("html200", "html_instead_of_json", "a web page instead of a completion"),
+        ("empty200", "empty_reply", "an empty body"),
+    ],
+)
+async def test_a_non_streamed_200_that_is_no_completion_says_what_it_was(
+    sim: Any, fault: str, code: str, words: str
+) -> None:
+    async with gateway_for(sim) as gateway:
+        with pytest.raises(UpstreamError) as caught:
+            await gateway.chat(user("hi"), extra_headers={FAULT: fault})
+    assert caught.value.code == code
+    assert words in caught.value.message
+    assert "not JSON" not in caught.value.message

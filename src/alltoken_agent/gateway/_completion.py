@@ -24,13 +24,29 @@ def completion_result(response: httpx.Response) -> ChatResult:
         # Integers too long for Python fail like text that is not JSON; see read_huge_ints.
         data = read_huge_ints(response.text)
         if data is None:
-            raise UpstreamError(
-                "the gateway answered 200 with a body that is not JSON",
-                status=response.status_code,
-                code="malformed_response",
-                request_id=header_request_id,
-            ) from None
+            raise _not_json(response, header_request_id) from None
     return parse_completion(data, header_request_id)
+
+
+def _not_json(response: httpx.Response, request_id: str | None) -> UpstreamError:
+    # Say what came instead: an empty body, a web page (a captive portal or a proxy's
+    # error page) or other bytes; the body itself is never quoted.
+    status = response.status_code
+    kind = response.headers.get("content-type", "").lower()
+    if not response.content.strip():
+        message, code = f"the gateway answered {status} with an empty body", "empty_reply"
+    elif "html" in kind or response.content.lstrip()[:1] == b"<":
+        message = (
+            f"the gateway answered {status} with a web page instead of a completion "
+            "(a proxy or login page in the way? check the base URL)"
+        )
+        code = "html_instead_of_json"
+    else:
+        message, code = (
+            f"the gateway answered {status} with a body that is not JSON",
+            ("malformed_response"),
+        )
+    return UpstreamError(message, status=status, code=code, request_id=request_id)
 
 
 def parse_completion(data: Any, header_request_id: str | None) -> ChatResult:
