@@ -42,10 +42,8 @@ def _not_json(response: httpx.Response, request_id: str | None) -> UpstreamError
         )
         code = "html_instead_of_json"
     else:
-        message, code = (
-            f"the gateway answered {status} with a body that is not JSON",
-            ("malformed_response"),
-        )
+        message = f"the gateway answered {status} with a body that is not JSON"
+        code = "malformed_response"
     return UpstreamError(message, status=status, code=code, request_id=request_id)
 
 
