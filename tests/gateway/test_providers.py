@@ -74,3 +74,9 @@ def test_bad_config_files_name_the_problem(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="colour"):
         load_config(write_config(tmp_path / "c.toml", 'colour = "red"\n'))
     assert load_config(tmp_path / "missing.toml").provider is None
+
+
+def test_tokenhub_profile_carries_its_contract_attempt_bound() -> None:
+    # docs/wire-format.md §2.5: "max 3 attempts"; AllToken states no bound.
+    assert resolve(provider="tokenhub", environ={}).provider.max_attempts == 3
+    assert resolve(provider="alltoken", environ={}).provider.max_attempts is None

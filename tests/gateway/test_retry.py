@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from alltoken_agent import (
     AuthenticationError,
     BadRequestError,
+    Gateway,
     GatewayConnectionError,
     GatewayError,
     GatewayTimeoutError,
@@ -15,6 +18,7 @@ from alltoken_agent import (
     UpstreamError,
 )
 from alltoken_agent.gateway import RetryPolicy
+from tests.gateway.helpers import TEST_KEY, user
 
 
 def test_retry_after_is_honoured_exactly() -> None:
@@ -72,3 +76,37 @@ def test_transient_failures_are_retried(error: GatewayError) -> None:
 )
 def test_client_errors_are_never_retried(error: GatewayError) -> None:
     assert RetryPolicy(max_retries=5).delay(0, error) is None
+
+
+def test_capped_lowers_the_retries_to_the_attempt_bound_and_never_raises_them() -> None:
+    assert RetryPolicy(max_retries=5).capped(3).max_retries == 2
+    assert RetryPolicy(max_retries=1).capped(3).max_retries == 1
+    assert RetryPolicy(max_retries=5).capped(None).max_retries == 5
+
+
+async def test_tokenhub_profile_makes_at_most_three_attempts_on_5xx(th_sim: Any) -> None:
+    """docs/wire-format.md §2.5: TokenHub's contract says max 3 attempts on 429/5xx."""
+    th_sim.state.enqueue_faults(["503", "503", "503", "503", "503"])
+    # Asked for five retries; the TokenHub profile keeps it to three attempts in all.
+    generous = RetryPolicy(max_retries=5, base_delay=0.0, max_delay=0.0)
+    async with Gateway(
+        "tokenhub", base_url=th_sim.base_url, api_key=TEST_KEY, retry=generous
+    ) as gateway:
+        with pytest.raises(UpstreamError) as caught:
+            await gateway.chat(user("hi"))
+    assert caught.value.attempts == 3
+    sent = [r for r in th_sim.state.requests if r.path.endswith("/chat/completions")]
+    assert len(sent) == 3
+
+
+async def test_tokenhub_profile_with_the_default_policy_stops_at_three_429s(
+    th_sim: Any,
+) -> None:
+    # The configured default is 3 retries (4 attempts); `Retry-After: 0` makes no wait.
+    th_sim.state.enqueue_faults(["429:0"] * 5)
+    async with Gateway("tokenhub", base_url=th_sim.base_url, api_key=TEST_KEY) as gateway:
+        with pytest.raises(RateLimitError):
+            await gateway.chat(user("hi"))
+    sent = [r for r in th_sim.state.requests if r.path.endswith("/chat/completions")]
+    assert len(sent) == 3
+    assert th_sim.state.pending_faults == ["429:0", "429:0"]

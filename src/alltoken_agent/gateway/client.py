@@ -111,7 +111,8 @@ class Gateway:
         self._api_key = key
         self._redact = Redactor([key.get_secret_value() if key else None])
         protect_logs(key.get_secret_value() if key else None)
-        self.retry = retry or RetryPolicy(**cfg.retry.model_dump())
+        policy = retry or RetryPolicy(**cfg.retry.model_dump())
+        self.retry = policy.capped(self.provider.max_attempts)  # a contract's bound (§2.5)
         self.max_request_cost = cfg.ledger.max_request_cost_usd
         """USD; a streamed cost comment above it is taken as wrong (``[ledger]``)."""
         self.on_retry = on_retry

@@ -39,6 +39,9 @@ class Provider:
     """False for local servers (Ollama, vLLM) that take no key."""
     headers: Mapping[str, str] = field(default_factory=dict)
     """Extra headers sent with every request."""
+    max_attempts: int | None = None
+    """Most attempts per request (the first included) the gateway's contract allows on
+    429/5xx; the retry policy never goes past it. None: the policy alone decides."""
 
     @property
     def public_base_url(self) -> str | None:
@@ -64,6 +67,8 @@ BUILTIN_PROVIDERS: dict[str, Provider] = {
         api_key_env="TOKENHUB_API_KEY",
         dialect="tokenhub",
         default_model="deepseek-v3.2",
+        # docs/wire-format.md §2.5: retry 429/5xx with backoff, max 3 attempts.
+        max_attempts=3,
     ),
     "openai": Provider(
         name="openai",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from alltoken_agent.errors import (
     GatewayConnectionError,
@@ -35,6 +35,16 @@ class RetryPolicy:
     base_delay: float = 0.5
     max_delay: float = 20.0
     max_retry_after: float = 120.0
+
+    def capped(self, max_attempts: int | None) -> RetryPolicy:
+        """This policy with at most ``max_attempts`` tries in all (None: unchanged).
+
+        A provider's contract can bound the attempts (TokenHub: 3, docs/wire-format.md
+        §2.5); a configured ``max_retries`` above that is lowered, never raised.
+        """
+        if max_attempts is None or self.max_retries < max_attempts:
+            return self
+        return replace(self, max_retries=max(0, max_attempts - 1))
 
     def is_retryable(self, error: GatewayError) -> bool:
         """Whether asking again can help."""
