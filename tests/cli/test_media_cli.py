@@ -391,3 +391,79 @@ def test_jobs_resume_on_a_terminal_asks_before_sending_a_never_sent_job(
     assert job_id.encode() in seen and b"billed" in seen
     assert fast_sim.state.media.submits == ({"image": 1} if sent else {})
     assert _jobs()[0].status == ("completed" if sent else "submitting")
+
+
+def test_image_moderation_flag_goes_into_the_create_request(fast_sim: Any, tmp_path: Path) -> None:
+    result = run_cli(
+        "image", "a red fox", "--size", "64x48", "--moderation", "low",
+        "-o", str(tmp_path / "fox.png"), "--base-url", fast_sim.base_url,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    create = next(r for r in fast_sim.state.requests if r.method == "POST")
+    assert create.path.startswith("/v1/images/generations")
+    assert create.json["moderation"] == "low"
+
+
+def test_image_moderation_outside_the_spec_is_exit_2(fast_sim: Any) -> None:
+    result = run_cli("image", "a fox", "--moderation", "none", "--base-url", fast_sim.base_url)
+    assert result.exit_code == 2
+    assert fast_sim.state.requests == []
+
+
+@pytest.mark.parametrize("watermark", ["--watermark", "--no-watermark"])
+def test_video_seed_watermark_and_callback_url_go_into_the_create_request(
+    fast_sim: Any, tmp_path: Path, watermark: str
+) -> None:
+    result = run_cli(
+        "video", "a fox", "--seed", "-42", watermark,
+        "--callback-url", "https://example.com/hooks/video?x=1",
+        "-o", str(tmp_path / "clip.mp4"), "--base-url", fast_sim.base_url,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    create = next(r for r in fast_sim.state.requests if r.path == "/v1/videos/generations")
+    assert create.json["seed"] == -42
+    assert create.json["watermark"] is (watermark == "--watermark")
+    assert create.json["callback_url"] == "https://example.com/hooks/video?x=1"
+
+
+def test_video_without_the_new_flags_sends_none_of_their_fields(
+    fast_sim: Any, tmp_path: Path
+) -> None:
+    result = run_cli(
+        "video", "a fox", "-o", str(tmp_path / "clip.mp4"), "--base-url", fast_sim.base_url
+    )
+    assert result.exit_code == 0, result.stderr
+    create = next(r for r in fast_sim.state.requests if r.path == "/v1/videos/generations")
+    assert not {"seed", "watermark", "callback_url"} & set(create.json)
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--seed", str(2**63)],
+        ["--seed", str(-(2**63) - 1)],
+        ["--seed", "1.5"],
+        ["--callback-url", "ftp://example.com/hook"],
+        ["--callback-url", "https://"],
+        ["--callback-url", "example.com/hook"],
+        ["--callback-url", "https://example.com:99999/hook"],
+        ["--callback-url", "https://exa mple.com/hook"],
+    ],
+)
+def test_video_bad_seed_or_callback_url_is_exit_2_before_any_request(
+    fast_sim: Any, flags: list[str]
+) -> None:
+    result = run_cli("video", "a fox", *flags, "--base-url", fast_sim.base_url)
+    assert result.exit_code == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert fast_sim.state.requests == []
+
+
+def test_video_callback_url_error_does_not_echo_the_value(fast_sim: Any) -> None:
+    result = run_cli(
+        "video", "a fox", "--callback-url", f"ftp://{TEST_KEY}@example.com/",
+        "--base-url", fast_sim.base_url,
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "http:// or https://" in result.stderr
+    assert TEST_KEY not in result.stdout + result.stderr

@@ -126,6 +126,10 @@ def image(
         Literal["auto", "opaque", "transparent"] | None,
         typer.Option(help="transparent needs png or webp.", show_default=False),
     ] = None,
+    moderation: Annotated[
+        Literal["auto", "low"] | None,
+        typer.Option(help="Content moderation level (low: less strict).", show_default=False),
+    ] = None,
     model: Annotated[
         str | None,
         typer.Option(
@@ -170,6 +174,7 @@ def image(
         "output_format": fmt,
         "n": n,
         "background": background,
+        "moderation": moderation,
         "overwrite": overwrite,
     }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import typer
 
@@ -28,6 +29,26 @@ from alltoken_agent.cli.options import (
     open_gateway,
 )
 from alltoken_agent.cli.output import EventWriter
+
+
+def _check_callback_url(value: str | None) -> str | None:
+    """Accept only an http(s) URL with a host (docs/wire-format.md §1.9: a URI)."""
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or any(ch.isspace() or ord(ch) < 32 for ch in value)
+    ):
+        # The value is not echoed: a pasted secret must not be printed back.
+        raise typer.BadParameter("it must be an http:// or https:// URL with a host")
+    return value
 
 
 def video(
@@ -72,6 +93,33 @@ def video(
             "--last-frame", metavar="FILE|URL", show_default=False, help="Image the video ends on."
         ),
     ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            min=-(2**63),
+            max=2**63 - 1,
+            help="Reproducibility seed (a 64-bit integer).",
+            show_default=False,
+        ),
+    ] = None,
+    watermark: Annotated[
+        bool | None,
+        typer.Option(
+            "--watermark/--no-watermark",
+            help="Ask for (or against) the provider's watermark.",
+            show_default=False,
+        ),
+    ] = None,
+    callback_url: Annotated[
+        str | None,
+        typer.Option(
+            "--callback-url",
+            metavar="URL",
+            callback=_check_callback_url,
+            help="http(s) URL the gateway calls when the task ends.",
+            show_default=False,
+        ),
+    ] = None,
     model: Annotated[
         str | None,
         typer.Option(
@@ -114,6 +162,9 @@ def video(
         "generate_audio": audio,
         "first_frame": _frame(first_frame),
         "last_frame": _frame(last_frame),
+        "seed": seed,
+        "watermark": watermark,
+        "callback_url": callback_url,
         "overwrite": overwrite,
     }
 
