@@ -139,10 +139,12 @@ def test_the_echo_key_fault_really_echoes_the_key_everywhere(sim: Any) -> None:
 
 
 @pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("dialect", ["alltoken", "tokenhub"])
 async def test_a_reply_that_echoes_the_key_is_masked_before_we_keep_it(
-    sim: Any, stream: bool
+    request: pytest.FixtureRequest, dialect: str, stream: bool
 ) -> None:
-    async with gateway_for(sim) as gateway:
+    sim = request.getfixturevalue("sim" if dialect == "alltoken" else "th_sim")
+    async with gateway_for(sim, dialect=dialect) as gateway:
         if stream:
             events = []
             async with gateway.stream(user("hi"), extra_headers={"X-Sim-Fault": "echo_key"}) as s:
