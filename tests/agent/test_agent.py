@@ -55,8 +55,9 @@ async def test_time_question_runs_the_time_tool_and_answers_with_its_result(sim:
     assert [c.name for c in result.tool_calls] == ["get_current_time"]
     call = result.tool_calls[0]
     assert call.arguments == {"timezone": "Asia/Tokyo"} and not call.is_error
-    assert "Asia/Tokyo" in call.result
-    assert call.result in result.text
+    answer = json.loads(call.result)
+    assert answer["timezone"] == "Asia/Tokyo"
+    assert answer["time"] in result.text
     assert result.steps == 2 and result.stop_reason == "stop"
     first, second = chat_bodies(sim)
     assert [t["function"]["name"] for t in first["tools"]] == ["get_current_time", "calculate"]
@@ -131,7 +132,7 @@ async def test_max_steps_stops_visibly_and_leaves_a_consistent_history(sim: Any)
         await agent.send(prompt)
     partial = caught.value.result
     assert partial.stop_reason == "max_steps" and partial.steps == 2
-    assert [c.result for c in partial.tool_calls] == ["2", "4"]
+    assert [json.loads(c.result)["result"] for c in partial.tool_calls] == [2, 4]
     assert_history_consistent(agent.get_messages())
 
 
@@ -216,7 +217,7 @@ async def test_hooks_get_seed_payloads_sync_and_async_and_a_broken_hook_is_repor
     agent.on("error", lambda error, source: errors.append((error, source)))
     text = await agent.send("What is 2+3?")
     assert calls and calls[0][0] == "calculate" and calls[0][1] == {"expression": "2+3"}
-    assert results == [("calculate", "5")]
+    assert results == [("calculate", '{"expression": "2+3", "result": 5}')]
     assert deltas[-1][1] == text and "".join(d for d, _ in deltas) == text
     assert len(errors) == 1 and str(errors[0][0]) == "hook bug" and errors[0][1] == "hook"
     agent.off("tool:call")

@@ -23,11 +23,12 @@ def tool_messages(sim: Any) -> list[str]:
 @pytest.mark.parametrize(
     ("decision", "expected"),
     [
-        (ApprovalDecision.allow(), "5"),
+        (ApprovalDecision.allow(), '{"expression": "2+3", "result": 5}'),
         (ApprovalDecision.deny("not today"), "Error: the call was not run: not today"),
         (
             ApprovalDecision.edit({"expression": "10*10"}),
-            'Note: the user changed the arguments to {"expression": "10*10"}.\n100',
+            'Note: the user changed the arguments to {"expression": "10*10"}.\n'
+            '{"expression": "10*10", "result": 100}',
         ),
     ],
 )

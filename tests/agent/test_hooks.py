@@ -51,7 +51,7 @@ async def test_every_seed_event_reaches_a_handler_with_the_seeds_signature(sim: 
     assert seen["stream:delta"][-1][1] == text
     ((name, args, call_id),) = seen["tool:call"]
     assert (name, args) == ("calculate", {"expression": "2+3"})
-    assert seen["tool:result"] == [("calculate", "5", call_id)]
+    assert seen["tool:result"] == [("calculate", '{"expression": "2+3", "result": 5}', call_id)]
     assert call_id == chat_bodies(sim)[1]["messages"][-1]["tool_call_id"]
     assert len(seen["thinking:start"]) == len(seen["thinking:end"]) == 2  # one per request
 

@@ -194,7 +194,7 @@ async def test_a_clashing_mcp_tool_gets_the_server_prefix(sim: Any) -> None:
             '[[call calculate {"expression": "6*7"}]] [[call fx__calculate {"expression": "6*7"}]]'
         )
     assert [(c.name, c.result) for c in result.tool_calls] == [
-        ("calculate", "42"),
+        ("calculate", '{"expression": "6*7", "result": 42}'),
         ("fx__calculate", "fixture calculated 6*7"),
     ]
     names = [f["name"] for f in offered_tools(sim)]
