@@ -7,9 +7,11 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from alltoken_agent import Gateway, Provider
 from alltoken_agent.errors import ConflictError, GatewayError
 from alltoken_agent.gateway._envelope import detach, error_from_payload
 from alltoken_agent.gateway.redact import HOLD_MIN, MASK, Redactor, inbound_hook
+from tests.gateway.wire_server import canned_server, http_response, sse
 
 
 def test_known_secret_is_masked_everywhere() -> None:
@@ -136,3 +138,51 @@ async def test_the_response_hook_masks_headers_and_bodies_of_the_gateways_replie
     # A download from another host keeps its bytes; its headers are still cleaned.
     assert elsewhere.json() == {"id": f"id-{key}"}
     assert elsewhere.headers["x-gateway-request-id"] == f"r-{MASK}"
+
+
+# -- a key hidden in JSON escapes, from a purpose-built server -----------------
+# The simulator writes plain JSON; these bytes spell the key as \uXXXX escapes, which
+# only a look at the decoded strings finds.
+
+ECHOED = "sk-test-abcdefghijklmnop-0123456789"
+ESCAPED = "".join(f"\\u{ord(c):04x}" for c in ECHOED)
+
+
+def _canned_gateway(base_url: str) -> Gateway:
+    provider = Provider(name="canned", base_url=base_url, api_key_env=None, dialect="openai")
+    return Gateway(provider, api_key=ECHOED, model="m")
+
+
+def _hidden(template: str) -> bytes:
+    return template.replace("@KEY@", ESCAPED).encode()
+
+
+async def test_a_key_in_json_escapes_is_masked_in_a_whole_reply() -> None:
+    body = _hidden(
+        '{"id": "c1", "model": "m", "x-gateway-request-id": "r-@KEY@", "choices": [{"index": 0,'
+        ' "message": {"role": "assistant", "content": "key @KEY@"}, "finish_reason": "stop"}]}'
+    )
+    reply = http_response(200, {"Content-Type": "application/json"}, body)
+    async with canned_server(reply) as url, _canned_gateway(url) as gateway:
+        result = await gateway.chat([{"role": "user", "content": "hi"}])
+    assert (result.request_id, result.text) == (f"r-{MASK}", f"key {MASK}")
+
+
+async def test_a_key_in_json_escapes_is_masked_in_a_stream_and_an_error() -> None:
+    body = sse(
+        'data: {"id": "c1", "model": "m", "x-gateway-request-id": "r-@KEY@", "choices": '
+        '[{"index": 0, "delta": {"content": "key @KEY@"}, "finish_reason": null}]}',
+        'data: {"id": "c1", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}',
+        "data: [DONE]",
+    ).replace(b"@KEY@", ESCAPED.encode())
+    reply = http_response(200, {"Content-Type": "text/event-stream"}, body)
+    async with canned_server(reply) as url, _canned_gateway(url) as gateway:
+        result = await gateway.stream([{"role": "user", "content": "hi"}]).collect()
+    assert (result.request_id, result.text) == (f"r-{MASK}", f"key {MASK}")
+
+    error = _hidden('{"error": {"code": "c-@KEY@", "message": "m", "request_id": "r-@KEY@"}}')
+    reply = http_response(400, {"Content-Type": "application/json"}, error)
+    async with canned_server(reply) as url, _canned_gateway(url) as gateway:
+        with pytest.raises(GatewayError) as caught:
+            await gateway.chat([{"role": "user", "content": "hi"}])
+    assert (caught.value.code, caught.value.request_id) == (f"c-{MASK}", f"r-{MASK}")

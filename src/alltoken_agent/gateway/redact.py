@@ -13,6 +13,7 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -79,6 +80,26 @@ class Redactor:
             if secret in data:
                 data = data.replace(secret, MASK.encode())
         return data
+
+    def scrub(self, value: Any) -> Any:
+        """``value`` (decoded JSON) with the known secrets masked in every string.
+
+        Returns the very same object when nothing was masked.
+        """
+        if isinstance(value, str):
+            return self.known(value)
+        if isinstance(value, dict):
+            out: dict[Any, Any] = {}
+            changed = False
+            for key, item in value.items():
+                clean_key, clean_item = self.scrub(key), self.scrub(item)
+                changed = changed or clean_key is not key or clean_item is not item
+                out[clean_key] = clean_item
+            return out if changed else value
+        if isinstance(value, list):
+            parts = [self.scrub(item) for item in value]
+            return parts if any(a is not b for a, b in zip(parts, value, strict=True)) else value
+        return value
 
     def __call__(self, text: str) -> str:
         """Return ``text`` with every secret and key-shaped token masked."""
@@ -224,10 +245,23 @@ def _clean_headers(redactor: Redactor, response: httpx.Response, prefix: str) ->
 
 def _clean_body(redactor: Redactor, response: httpx.Response, body: bytes) -> None:
     clean = redactor.known_bytes(body)
+    if b"\\u" in clean:
+        # A key can hide in JSON escapes (``\\u0073k-...``): look again, decoded.
+        clean = _clean_decoded(redactor, clean)
     if clean is not body:
         # httpx keeps the decoded body here; ``json()``, ``text`` and later reads all
         # take it from this attribute.
         response._content = clean
+
+
+def _clean_decoded(redactor: Redactor, body: bytes) -> bytes:
+    """``body`` as JSON with the keys masked in its decoded strings (as is if none)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+    clean = redactor.scrub(data)
+    return body if clean is data else json.dumps(clean, ensure_ascii=False).encode()
 
 
 # Third-party loggers that can carry a key at DEBUG level: httpcore traces

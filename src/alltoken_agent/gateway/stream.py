@@ -231,9 +231,9 @@ class ChatStream:
                         choices = None
                     if first:
                         first = False
-                        response_id = chunk.get("id")
-                        self.model = chunk.get("model") or self.model
-                        body_request_id = chunk.get(REQUEST_ID_FIELD)
+                        response_id = _masked(chunk.get("id"), known)
+                        self.model = _masked(chunk.get("model"), known) or self.model
+                        body_request_id = _masked(chunk.get(REQUEST_ID_FIELD), known)
                     wire_usage = chunk.get("usage")
                     if wire_usage is not None:
                         usage, usage_notice = parse_usage(wire_usage)
@@ -270,7 +270,7 @@ class ChatStream:
                                     yield _merge_tool_fragment(calls, fragment)
                     reason = choice.get("finish_reason")
                     if reason:
-                        finish = reason
+                        finish = reason = _masked(reason, known)
                         yield StreamFinish(reason)
             for is_comment, payload in decoder.close():
                 if payload == "[DONE]":
@@ -385,6 +385,11 @@ def accounting_extra(result: ChatResult) -> dict[str, str]:
         key = "cost_unknown" if notice.code == "cost_invalid" else "usage_unknown"
         extra[key] = notice.code
     return extra
+
+
+def _masked(value: Any, known: Callable[[str], str]) -> Any:
+    """A decoded field masked again: JSON escapes (``\\u0073k-...``) can hide a key."""
+    return known(value) if isinstance(value, str) else value
 
 
 def _merge_tool_fragment(calls: dict[int, list[Any]], fragment: dict[str, Any]) -> ToolCallDelta:
