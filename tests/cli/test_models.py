@@ -166,3 +166,41 @@ def test_help_shows_examples() -> None:
         result = run_cli(*args)
         assert result.exit_code == 0 and "Examples:" in result.stdout
         assert "--offline" in result.stdout and "--json" in result.stdout
+
+
+def test_models_filters_as_a_table_and_as_raw_json(sim: Any) -> None:
+    table = run_cli("models", "filters", "--base-url", sim.base_url)
+    assert table.exit_code == 0, table.stderr
+    header, *rows = table.stdout.splitlines()
+    assert header.split() == ["FACET", "VALUES"]
+    brands = next(row for row in rows if row.startswith("brands "))
+    assert "OpenAI" in brands and "Anthropic" in brands
+    raw = run_cli("models", "filters", "--base-url", sim.base_url, "--json")
+    assert raw.exit_code == 0, raw.stderr
+    (event,) = ndjson(raw.stdout)
+    assert event["event"] == "model_filters"
+    assert "OpenAI" in event["data"]["brands"] and "capabilities" in event["data"]
+
+
+def test_models_provider_stats_as_a_table_and_as_raw_json(sim: Any) -> None:
+    table = run_cli("models", "provider-stats", "openai", "--base-url", sim.base_url)
+    assert table.exit_code == 0, table.stderr
+    fields = dict(line.split(maxsplit=1) for line in table.stdout.splitlines())
+    assert fields["provider"] == "openai" and int(fields["requests_24h"]) > 0
+    raw = run_cli("models", "provider-stats", "openai", "--base-url", sim.base_url, "--json")
+    (event,) = ndjson(raw.stdout)
+    assert event["event"] == "provider_stats" and event["provider"] == "openai"
+    assert event["data"]["time_range"] == "24h" and "latency_p50_ms" in event["data"]
+
+
+def test_models_provider_stats_of_an_unknown_provider_is_one_line_exit_2(sim: Any) -> None:
+    result = run_cli("models", "provider-stats", "nobody", "--base-url", sim.base_url)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1 and "not_found" in result.stderr
+
+
+def test_models_filters_on_tokenhub_says_there_is_no_public_catalog() -> None:
+    result = run_cli("models", "filters", "--offline", "--provider", "tokenhub")
+    assert result.exit_code == 2
+    assert "no public model catalog" in result.stderr

@@ -29,16 +29,20 @@ from alltoken_agent.gateway import (
     CatalogEntry,
     Gateway,
     HealthSummary,
+    ModelFilters,
     ModelInfo,
     ProviderInfo,
+    ProviderStats,
     Rankings,
     RouteHealth,
 )
 from alltoken_agent.gateway.catalog_api import (
     parse_catalog,
     parse_entry,
+    parse_filters,
     parse_health,
     parse_models,
+    parse_provider_stats,
     parse_providers,
     parse_rankings,
     parse_routes,
@@ -206,6 +210,31 @@ class Catalog:
             self.gateway.models.providers,
             lambda value: [p.raw for p in value],
             _list(parse_providers),
+            refresh,
+        )
+
+    async def filters(self, refresh: bool = False) -> ModelFilters:
+        """The catalog's filter facets (brands, families, modalities, ...)."""
+        return await self._cached(
+            "filters",
+            "model filters",
+            self.ttl.catalog,
+            self.gateway.models.filters,
+            lambda value: value.raw,
+            parse_filters,
+            refresh,
+        )
+
+    async def provider_stats(self, provider_id: str, refresh: bool = False) -> ProviderStats:
+        """Statistics of one upstream provider (``NotFoundError`` for an unknown id)."""
+        digest = hashlib.sha256(provider_id.encode()).hexdigest()[:16]
+        return await self._cached(
+            f"provider-stats-{digest}",
+            f"stats of provider {provider_id}",
+            self.ttl.health,
+            lambda: self.gateway.models.provider_stats(provider_id),
+            lambda value: value.raw,
+            _mapping(lambda data: parse_provider_stats(provider_id, data)),
             refresh,
         )
 

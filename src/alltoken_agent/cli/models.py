@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 
 from alltoken_agent import NotFoundError, UserError
+from alltoken_agent.cli.models_facets import filters, provider_stats
 from alltoken_agent.cli.options import (
     BaseUrlOpt,
     GatewayOptions,
@@ -108,6 +109,10 @@ def models(
     options = GatewayOptions(provider=provider, base_url=base_url, offline=offline)
     writer = EventWriter(enabled=json_output)
     run_command(lambda: _models(options, writer, modality, catalog, sort, refresh), writer)
+
+
+models_app.command("filters")(filters)
+models_app.command("provider-stats")(provider_stats)
 
 
 @models_app.command("show")

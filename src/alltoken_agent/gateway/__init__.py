@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alltoken_agent.gateway.catalog_api import ModelsAPI
+from alltoken_agent.gateway.catalog_facets import ModelFilters, ProviderStats
 from alltoken_agent.gateway.catalog_types import (
     CAPABILITIES,
     CatalogEntry,
@@ -57,10 +58,12 @@ __all__ = [
     "StreamFinish",
     "Gateway",
     "HealthSummary",
+    "ModelFilters",
     "ModelInfo",
     "ModelsAPI",
     "Provider",
     "ProviderInfo",
+    "ProviderStats",
     "RankingEntry",
     "Rankings",
     "ReasoningDelta",

@@ -18,6 +18,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from alltoken_agent.errors import GatewayError, NotFoundError, UpstreamError, UserError
+from alltoken_agent.gateway.catalog_facets import (
+    ModelFilters,
+    ProviderStats,
+    parse_filters,
+    parse_provider_stats,
+)
 from alltoken_agent.gateway.catalog_parse import (
     merge_models,
     parse_catalog,
@@ -48,8 +54,10 @@ __all__ = [
     "merge_models",
     "parse_catalog",
     "parse_entry",
+    "parse_filters",
     "parse_health",
     "parse_models",
+    "parse_provider_stats",
     "parse_providers",
     "parse_rankings",
     "parse_routes",
@@ -116,6 +124,22 @@ class ModelsAPI:
     async def providers(self) -> builtins.list[ProviderInfo]:
         """The upstream providers behind the gateway."""
         return parse_providers(await self._public("providers"))
+
+    async def filters(self) -> ModelFilters:
+        """The catalog's filter facets (brands, families, modalities, ...; shape undocumented)."""
+        return parse_filters(await self._public("models/filters"))
+
+    async def provider_stats(self, provider_id: str) -> ProviderStats:
+        """Statistics of one upstream provider (shape undocumented, §1.6).
+
+        Raises:
+            NotFoundError: The gateway knows no such provider.
+        """
+        if not provider_id or provider_id in (".", ".."):
+            raise UserError("a provider id is needed, e.g. `openai` (see the providers list)")
+        # Quoted whole: an id with "/" must not reach another public path.
+        payload = await self._public(f"providers/{quote(provider_id, safe='')}/stats")
+        return parse_provider_stats(provider_id, payload)
 
     async def _videos(self) -> builtins.list[ModelInfo]:
         try:
