@@ -186,3 +186,20 @@ async def test_a_key_in_json_escapes_is_masked_in_a_stream_and_an_error() -> Non
         with pytest.raises(GatewayError) as caught:
             await gateway.chat([{"role": "user", "content": "hi"}])
     assert (caught.value.code, caught.value.request_id) == (f"c-{MASK}", f"r-{MASK}")
+
+
+async def test_a_key_in_a_streamed_tool_call_is_masked_in_the_finished_call() -> None:
+    body = sse(
+        'data: {"id": "c1", "model": "m", "choices": [{"index": 0, "delta": {"tool_calls": '
+        '[{"index": 0, "id": "call-@KEY@", "function": {"name": "f", "arguments": '
+        '"{\\"k\\": \\"sk-test-abcdefgh"}}]}, "finish_reason": null}]}',
+        'data: {"id": "c1", "model": "m", "choices": [{"index": 0, "delta": {"tool_calls": '
+        '[{"index": 0, "function": {"arguments": "ijklmnop-0123456789\\"}"}}]}, '
+        '"finish_reason": "tool_calls"}]}',
+        "data: [DONE]",
+    ).replace(b"@KEY@", ESCAPED.encode())
+    reply = http_response(200, {"Content-Type": "text/event-stream"}, body)
+    async with canned_server(reply) as url, _canned_gateway(url) as gateway:
+        result = await gateway.stream([{"role": "user", "content": "hi"}]).collect()
+    (call,) = result.tool_calls
+    assert (call.id, call.arguments) == (f"call-{MASK}", f'{{"k": "{MASK}"}}')

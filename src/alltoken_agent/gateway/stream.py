@@ -427,5 +427,6 @@ def _complete_calls(
         call_id, name, parts = calls[index]
         # Fragments were masked one by one; a key spelt across them is masked here.
         arguments = known("".join(parts).strip()) or "{}"
-        out.append(ToolCall(id=call_id or f"call_{index}", name=known(name), arguments=arguments))
+        call_id = known(call_id) if call_id else f"call_{index}"
+        out.append(ToolCall(id=call_id, name=known(name), arguments=arguments))
     return tuple(out)
