@@ -102,7 +102,7 @@ async def test_a_raising_approval_handler_is_an_error_event_in_the_stream(sim: A
     assert error.source == "approval" and isinstance(error.error, KeyError)
     assert error.to_dict()["source"] == "approval"
     assert names.index("error") + 1 == names.index("tool:approval")
-    assert names[-1] == "message:assistant"
+    assert names[-2:] == ["message:assistant", "thinking:end"]
 
 
 async def test_without_a_handler_calls_are_denied_with_a_clear_reason(sim: Any) -> None:
@@ -189,3 +189,73 @@ async def test_the_catalog_context_length_trims_a_long_conversation(sim: Any) ->
     assert trimmed and trimmed[0][4] == limit and trimmed[0][3] <= limit
     sent = chat_bodies(sim)[-1]["messages"]
     assert len(sent) < len(history) and sent[-1]["content"] == "and now?"
+
+
+class CountingMessage(dict[str, Any]):
+    """A message that counts how often its content is read: how much work a trim does."""
+
+    reads = 0
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key == "content":
+            CountingMessage.reads += 1
+        return super().get(key, default)
+
+
+def test_the_trim_counts_each_message_a_bounded_number_of_times() -> None:
+    """Linear, not quadratic: dropping a turn must not recount every kept message.
+
+    Not end-to-end: the trim is a pure function, and how often it reads each
+    message is what makes a long session slow (timing lives in bench/long_session.py).
+    """
+    from alltoken_agent.agent.context import fit_messages
+
+    def history(turns: int) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = [CountingMessage(role="system", content="be brief")]
+        for i in range(turns):
+            messages.append(CountingMessage(role="user", content=f"q{i} " + "word " * 40))
+            messages.append(CountingMessage(role="assistant", content=f"a{i} " + "word " * 40))
+        return messages
+
+    reads = []
+    for turns in (100, 1000):
+        messages = history(turns)
+        CountingMessage.reads = 0
+        fit = fit_messages(messages, {}, limit=2000, policy="trim")
+        reads.append(CountingMessage.reads / len(messages))
+        assert fit.messages[0]["role"] == "system" and fit.messages[1]["role"] == "user"
+        assert fit.dropped > 0 and fit.tokens_after <= 2000 - 1024
+        assert fit.messages[-1] is messages[-1]
+    assert reads[1] <= 4 and reads[1] <= reads[0] * 1.5  # reads per message do not grow
+
+
+def test_the_linear_trim_keeps_what_the_turn_by_turn_trim_kept() -> None:
+    """The same cut, counts and errors as dropping one turn at a time and recounting."""
+    from alltoken_agent.agent.context import fit_messages, request_tokens
+
+    messages: list[dict[str, Any]] = [{"role": "system", "content": "s " * 50}]
+    for i in range(30):
+        messages.append({"role": "user", "content": "u " * (20 + 7 * i)})
+        messages.append(
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"function": {"name": "f", "arguments": "x" * (10 * i)}}],
+            }
+        )
+        messages.append({"role": "tool", "content": "r " * (5 * i)})
+        messages.append({"role": "assistant", "content": "a " * (3 * i)})
+    fields = {"max_tokens": 100, "tools": [{"type": "function", "function": {"name": "f"}}]}
+    for limit in (500, 900, 2000, 4000):
+        fit = fit_messages(messages, fields, limit=limit, policy="trim")
+        expected = next(
+            messages[:1] + messages[start:]
+            for start in range(5, len(messages), 4)
+            if request_tokens(messages[:1] + messages[start:], fields) <= limit - 100
+        )
+        assert fit.messages == expected and fit.dropped == len(messages) - len(expected)
+        assert fit.tokens_after == request_tokens(expected, fields)
+    with pytest.raises(ContextLengthError, match="even the current message needs about") as err:
+        fit_messages(messages, fields, limit=150, policy="trim")
+    smallest = request_tokens(messages[:1] + messages[-4:], fields)
+    assert f"about {smallest} tokens" in str(err.value)

@@ -8,7 +8,7 @@ system prompt and the current turn always stay.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -73,15 +73,28 @@ def fit_messages(
         )
     head = messages[:1] if messages and messages[0].get("role") == "system" else []
     body = messages[len(head) :]
+    fixed = schema_tokens(fields) + message_tokens(head)
+    # One count per message and a running total: dropping a turn subtracts its messages
+    # instead of recounting what is kept, so the trim is linear in the history.
+    sizes = [message_tokens((m,)) for m in body]
+    remaining = fixed + sum(sizes)
     starts = [i for i, m in enumerate(body) if m.get("role") == "user"]
     # Drop whole turns from the oldest, keeping at least the last one.
+    dropped_until = 0
     for start in starts[1:]:
-        kept = head + body[start:]
-        after = request_tokens(kept, fields)
-        if after <= budget:
-            return Fit(kept, len(body) - len(body[start:]), before, after)
-    smallest = request_tokens(head + body[starts[-1] :] if starts else messages, fields)
+        remaining -= sum(sizes[dropped_until:start])
+        dropped_until = start
+        if remaining <= budget:
+            return Fit(head + body[start:], start, before, remaining)
+    if starts:
+        remaining -= sum(sizes[dropped_until : starts[-1]])
+    smallest = remaining
     raise ContextLengthError(
         f"even the current message needs about {smallest} tokens plus {reserve} for the "
         f"reply, over the model's context of {limit}; shorten the message or the system prompt"
     )
+
+
+def message_tokens(messages: Iterable[dict[str, Any]]) -> int:
+    """A rough token count of ``messages`` alone (no schemas); additive over messages."""
+    return rough_token_count(tuple(messages))
