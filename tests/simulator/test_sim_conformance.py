@@ -142,3 +142,58 @@ def test_error_envelopes_conform(client: httpx.Client, fault_spec: str) -> None:
     assert response.status_code == int(fault_spec)
     envelope = conforms(spec.ErrorResponse, response.json())
     assert isinstance(envelope, spec.ErrorResponse)
+
+
+def test_every_model_retrieved_by_id_conforms(client: httpx.Client) -> None:
+    ids = [m["id"] for m in client.get("/models").json()["data"]]
+    assert ids
+    for model_id in ids:
+        response = client.get(f"/models/{model_id}")
+        assert response.status_code == 200, model_id
+        info = conforms(spec.ModelInfo, response.json())
+        assert isinstance(info, spec.ModelInfo) and info.id == model_id
+
+
+def test_an_unknown_model_id_is_a_404_envelope(client: httpx.Client) -> None:
+    response = client.get("/models/no-such-model")
+    assert response.status_code == 404
+    envelope = conforms(spec.ErrorResponse, response.json())
+    assert isinstance(envelope, spec.ErrorResponse)
+    assert response.json()["error"]["code"] == "not_found"
+    assert response.json()["error"]["request_id"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api-account/user/api-keys"),
+        ("GET", "/api-account/user/usage"),
+        ("GET", "/api-account/user/billing"),
+        ("GET", "/api-account/user/balance"),
+        ("POST", "/api-account/user/api-keys"),
+        ("GET", "/api-account/user"),
+    ],
+)
+def test_account_user_routes_refuse_an_api_key(sim: Any, method: str, path: str) -> None:
+    """docs/wire-format.md §1.1 and §3 row 13: web-session-only, an API key gets 401."""
+    headers = {"Authorization": "Bearer sk-sim-test-0123456789"}
+    response = httpx.request(method, sim.url + path, headers=headers, json={}, timeout=5.0)
+    assert response.status_code == 401
+    conforms(spec.ErrorResponse, response.json())
+    error = response.json()["error"]
+    assert (error["type"], error["code"]) == ("auth_error", "invalid_token")
+    assert "sk-sim-test" not in response.text
+
+
+def test_usage_details_and_service_tier_as_the_skill_documents(client: httpx.Client) -> None:
+    body = client.post("/chat/completions", json=chat()).json()
+    details = conforms(spec.Usage, body["usage"])
+    assert isinstance(details, spec.Usage) and details.prompt_tokens_details is not None
+    assert details.prompt_tokens_details.cached_tokens == 0
+    assert details.prompt_tokens_details.cache_creation_input_tokens == 0
+    assert body["service_tier"] == "default"
+    streamed = stream(client, chat(stream_options={"include_usage": True}))
+    chunks = data_chunks(streamed.text)
+    assert {c.get("service_tier") for c in chunks} == {"default"}
+    usage = next(c["usage"] for c in chunks if c.get("usage"))
+    assert usage["prompt_tokens_details"]["cache_creation_input_tokens"] == 0

@@ -130,3 +130,25 @@ def test_sdk_sees_errors_as_its_own_exceptions(sdk: openai.OpenAI) -> None:
 def test_sdk_models_list(sdk: openai.OpenAI) -> None:
     ids = {model.id for model in sdk.models.list()}
     assert {"gpt-5.4", "minimax-m2.7", "gpt-image-2"} <= ids
+
+
+@pytest.mark.parametrize("model_id", ["gpt-5.4", "seedance-2.0"])
+def test_sdk_models_retrieve(sim: SimulatorServer, model_id: str) -> None:
+    with openai.OpenAI(api_key="sk-sdk-test", base_url=sim.base_url, max_retries=0) as sdk:
+        model = sdk.models.retrieve(model_id)
+    assert model.id == model_id and model.object in ("model", "video")
+    listed = next(m for m in sim.state.requests if m.path == f"/v1/models/{model_id}")
+    assert listed.has_auth and listed.status == 200
+
+
+def test_sdk_models_retrieve_on_tokenhub_takes_a_prefixed_id(th_sim: SimulatorServer) -> None:
+    with openai.OpenAI(api_key="sk-sdk-test", base_url=th_sim.base_url, max_retries=0) as sdk:
+        model = sdk.models.retrieve("tokenhub/happyhorse-1.0-t2v")
+    assert model.id == "happyhorse-1.0-t2v" and model.object == "model"
+
+
+def test_sdk_models_retrieve_of_an_unknown_id_is_its_not_found(sdk: openai.OpenAI) -> None:
+    with pytest.raises(openai.NotFoundError) as caught:
+        sdk.models.retrieve("no-such-model")
+    body = caught.value.body
+    assert isinstance(body, dict) and body["code"] == "not_found" and body["param"] == "model"

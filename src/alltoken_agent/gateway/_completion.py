@@ -8,7 +8,13 @@ import httpx
 
 from alltoken_agent.errors import UpstreamError
 from alltoken_agent.gateway.stream import REQUEST_ID_FIELD
-from alltoken_agent.gateway.types import ChatResult, ToolCall, parse_usage, read_huge_ints
+from alltoken_agent.gateway.types import (
+    ChatResult,
+    ToolCall,
+    parse_service_tier,
+    parse_usage,
+    read_huge_ints,
+)
 
 
 def completion_result(response: httpx.Response) -> ChatResult:
@@ -78,4 +84,5 @@ def parse_completion(data: Any, header_request_id: str | None) -> ChatResult:
         request_id=data.get(REQUEST_ID_FIELD) or header_request_id,
         response_id=data.get("id"),
         notices=() if notice is None else (notice,),
+        service_tier=parse_service_tier(data.get("service_tier")),
     )

@@ -38,6 +38,7 @@ from alltoken_agent.gateway.types import (
     Usage,
     UsageChunk,
     parse_cost,
+    parse_service_tier,
     parse_usage,
     read_huge_ints,
 )
@@ -182,6 +183,7 @@ class ChatStream:
         done = False
         body_request_id: str | None = None
         response_id: str | None = None
+        service_tier: str | None = None
         first = True
         # The key is masked in every payload (one substring test each), and in text
         # that spells it out across chunks (the guards); see redact.py.
@@ -234,6 +236,7 @@ class ChatStream:
                         response_id = _masked(chunk.get("id"), known)
                         self.model = _masked(chunk.get("model"), known) or self.model
                         body_request_id = _masked(chunk.get(REQUEST_ID_FIELD), known)
+                        service_tier = parse_service_tier(_masked(chunk.get("service_tier"), known))
                     wire_usage = chunk.get("usage")
                     if wire_usage is not None:
                         usage, usage_notice = parse_usage(wire_usage)
@@ -322,6 +325,7 @@ class ChatStream:
             request_id=self.request_id,
             response_id=response_id,
             notices=tuple(notices),
+            service_tier=service_tier,
         )
         self._end(self._result, None)
 

@@ -66,6 +66,10 @@ class Usage:
     """Part of ``prompt_tokens`` served from the prompt cache."""
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """The usage object as the gateway sent it."""
+    cache_creation_tokens: int | None = None
+    """Part of ``prompt_tokens`` written to the prompt cache
+    (``prompt_tokens_details.cache_creation_input_tokens``, docs/wire-format.md §1.4);
+    None when the gateway did not say, which is not the same as 0."""
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> Usage | None:
@@ -78,14 +82,17 @@ class Usage:
         return parse_usage(data)[0]
 
     def to_dict(self) -> dict[str, int]:
-        """The counts as a JSON-ready dict."""
-        return {
+        """The counts as a JSON-ready dict; ``cache_creation_tokens`` only when known."""
+        counts = {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "total_tokens": self.total_tokens,
             "reasoning_tokens": self.reasoning_tokens,
             "cached_tokens": self.cached_tokens,
         }
+        if self.cache_creation_tokens is not None:
+            counts["cache_creation_tokens"] = self.cache_creation_tokens
+        return counts
 
 
 @dataclass(frozen=True)
@@ -156,6 +163,9 @@ class ChatResult:
     notices: tuple[AccountingNotice, ...] = ()
     """Why ``usage`` or ``cost`` is unknown when the gateway's account of them was
     missing or invalid; empty when both were fine (or, like TokenHub's cost, never sent)."""
+    service_tier: str | None = None
+    """The tier that served the request (``default``, ``flex``; docs/wire-format.md
+    §1.4), or None when the gateway did not say (or said something that is no tier)."""
 
     def to_message(self) -> dict[str, Any]:
         """The assistant message to append to a conversation."""
@@ -278,6 +288,9 @@ def parse_usage(data: object) -> tuple[Usage | None, AccountingNotice | None]:
         completion = _count(data, "completion_tokens")
         total = _count(data, "total_tokens")
         cached = _count(prompt_details, "cached_tokens", "prompt_tokens_details.")
+        created = _count(prompt_details, "cache_creation_input_tokens", "prompt_tokens_details.")
+        if created is None:  # the Anthropic-style top-level name
+            created = _count(data, "cache_creation_input_tokens")
         reasoning = _count(completion_details, "reasoning_tokens", "completion_tokens_details.")
         if not cached:
             cached = _count(data, "cache_read_input_tokens") or cached
@@ -297,8 +310,19 @@ def parse_usage(data: object) -> tuple[Usage | None, AccountingNotice | None]:
         reasoning_tokens=reasoning or 0,
         cached_tokens=cached or 0,
         raw=dict(data),
+        cache_creation_tokens=created,
     )
     return usage, None
+
+
+_SERVICE_TIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
+
+
+def parse_service_tier(value: object) -> str | None:
+    """The reply's ``service_tier`` when it is a short word, else None (hostile bytes)."""
+    if isinstance(value, str) and _SERVICE_TIER.fullmatch(value):
+        return value
+    return None
 
 
 def parse_cost(

@@ -2,11 +2,13 @@
 
 Routes:
 
-* `/v1/chat/completions`, `/v1/models`, `/v1/images/models`, `/v1/videos/models`
-  (both dialects, through the `/v1` pipeline: auth, faults, request ids, request log);
+* `/v1/chat/completions`, `/v1/models`, `/v1/models/{id}`, `/v1/images/models`,
+  `/v1/videos/models` (both dialects, through the `/v1` pipeline: auth, faults, request
+  ids, request log);
 * media endpoints of the dialect (images, uploads, videos) and the simulated bucket
   `/_sim/r2/*`: see `media.py`;
-* `/api-account/*` public catalog (AllToken only, `public.py`);
+* `/api-account/*` public catalog (AllToken only, `public.py`), and the web-session-only
+  `/api-account/user/*`, which refuses API keys (`account.py`);
 * `/_sim/*` control routes for tests (`control.py`).
 
 Every response carries `X-Simulator: alltoken-agent-simulator` (errors, media, catalog
@@ -27,11 +29,12 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Message, Receive, Scope, Send
 
 from alltoken_agent.simulator._constants import DIALECTS, RAW_SEND_SCOPE_KEY, Dialect
+from alltoken_agent.simulator.account import account_routes
 from alltoken_agent.simulator.chat import chat_completions
 from alltoken_agent.simulator.control import SimulatorState, control_routes
 from alltoken_agent.simulator.envelope import error_response
 from alltoken_agent.simulator.faults import plain_body_fault
-from alltoken_agent.simulator.listing import model_list
+from alltoken_agent.simulator.listing import model_entry, model_list
 from alltoken_agent.simulator.media import media_routes
 from alltoken_agent.simulator.pipeline import Handler, RequestContext, v1_endpoint
 from alltoken_agent.simulator.public import public_routes
@@ -88,6 +91,25 @@ def _models_handler(modality: str | None) -> Handler:
     return handler
 
 
+async def _model_handler(body: Any, ctx: RequestContext) -> Response:
+    """`GET /v1/models/{id}`: one list entry, or a 404 envelope for an unknown id."""
+    replacement = await plain_body_fault(ctx.fault)
+    if replacement is not None:
+        return replacement
+    model_id = str(ctx.scope["path_params"]["model_id"])
+    entry = model_entry(ctx.dialect, model_id)
+    if entry is None:
+        return error_response(
+            404,
+            "not_found",
+            f"The model {model_id[:100]!r} does not exist (simulated): GET /v1/models lists "
+            "the ids.",
+            request_id=ctx.request_id,
+            param="model",
+        )
+    return JSONResponse(entry)
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     # invented: the slug for a wrong method; unknown paths use the documented `not_found`.
@@ -132,6 +154,7 @@ def create_app(
     routes: list[BaseRoute] = [
         v1("/v1/chat/completions", chat_completions, "POST"),
         v1("/v1/models", _models_handler(None), "GET"),
+        v1("/v1/models/{model_id:path}", _model_handler, "GET"),
         v1("/v1/images/models", _models_handler("image"), "GET"),
         v1("/v1/videos/models", _models_handler("video"), "GET"),
         # Media endpoints (images, videos, uploads) and the simulated bucket; see media.py.
@@ -140,6 +163,7 @@ def create_app(
     ]
     if checked == "alltoken":
         routes.extend(public_routes())
+        routes.extend(account_routes())
     app = SimulatorApp(routes=routes, exception_handlers={HTTPException: _http_error})
     app.identify = identify
     app.state.sim = sim

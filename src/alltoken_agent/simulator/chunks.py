@@ -211,8 +211,13 @@ def usage_body(emission: Emission, dialect: Dialect) -> dict[str, Any]:
         "total_tokens": prompt + completion,
     }
     if dialect == "alltoken":
-        # Zero-valued extras as in the seed's live capture (§1.4).
-        usage["prompt_tokens_details"] = {"cached_tokens": 0, "audio_tokens": 0}
+        # Zero-valued extras as in the seed's live capture (§1.4), with the cache write
+        # count the spec's PromptTokensDetails names: the simulator caches nothing.
+        usage["prompt_tokens_details"] = {
+            "cached_tokens": 0,
+            "cache_creation_input_tokens": 0,
+            "audio_tokens": 0,
+        }
         usage["completion_tokens_details"] = {
             "reasoning_tokens": len(emission.reasoning),
             "audio_tokens": 0,

@@ -16,6 +16,8 @@ ERROR_TYPES: Final[dict[str, str]] = {
     # §1.10 says the 400 type is "likely invalid_request_error" (I): followed here.
     "invalid_request": "invalid_request_error",
     "invalid_api_key": "auth_error",
+    # §1.1, §3 row 13: `/api-account/user/*` refuses an API key with this slug and type.
+    "invalid_token": "auth_error",
     # invented: 402 has no documented slug or type.
     "insufficient_balance": "billing_error",
     # invented: 403 has no documented slug or type.

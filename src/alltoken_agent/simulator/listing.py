@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from alltoken_agent.simulator._constants import Dialect
-from alltoken_agent.simulator.catalog import CREATED, CatalogModel, models_for
+from alltoken_agent.simulator.catalog import CREATED, CatalogModel, models_for, resolve_model
 
 _RATIOS = ["16:9", "9:16", "4:3", "3:4", "21:9", "1:1", "adaptive"]
 # Seedance duration ranges from gateway-api.md §1.9: id -> (min, max, supports -1 "auto").
@@ -63,6 +63,18 @@ def model_list(dialect: Dialect, modality: str | None = None) -> dict[str, Any]:
     render = model_info if dialect == "alltoken" else tokenhub_model_info
     chosen = [m for m in models_for(dialect) if modality is None or m.modality == modality]
     return {"object": "list", "data": [render(m) for m in chosen]}
+
+
+def model_entry(dialect: Dialect, model_id: str) -> dict[str, Any] | None:
+    """Return one model as `GET /v1/models/{id}` answers it (a list entry), or None.
+
+    The official SDK's `models.retrieve` calls this path; the body is the same entry
+    `/v1/models` lists. TokenHub also finds provider-prefixed ids (`resolve_model`).
+    """
+    model = resolve_model(model_id, dialect)
+    if model is None:
+        return None
+    return model_info(model) if dialect == "alltoken" else tokenhub_model_info(model)
 
 
 _FEATURES = (

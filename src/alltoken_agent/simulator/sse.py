@@ -119,6 +119,10 @@ def stream_events(
     }
     if dialect == "tokenhub":
         base["system_fingerprint"] = None
+    else:
+        # §1.4 documents `service_tier` on the non-stream body; on every chunk (as OpenAI
+        # streams it) is invented, so a client reads it from either shape.
+        base["service_tier"] = "default"
 
     def chunk(delta: dict[str, Any], finish: str | None) -> bytes:
         choice: dict[str, Any] = {"index": 0, "delta": delta, "finish_reason": finish}
