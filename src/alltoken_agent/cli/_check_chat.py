@@ -14,9 +14,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from alltoken_agent import (
     AuthenticationError,
@@ -37,6 +37,8 @@ if TYPE_CHECKING:  # the gateway and the openai SDK are imported when the comman
     import openai
 
     from alltoken_agent import Gateway, RetryNotice
+
+T = TypeVar("T")
 
 ENDPOINT = "POST /v1/chat/completions"
 """The contract's ``endpoint`` field: always this literal, whatever the base URL."""
@@ -129,7 +131,7 @@ async def run_check(
     client = gateway.async_openai_client().with_options(max_retries=0)
     started = time.monotonic()
     try:
-        response, attempts = await _send(client, gateway, model, on_retry)
+        response, attempts = await _within_total(gateway, _send(client, gateway, model, on_retry))
         data = _validate(response)
     except (GatewayError, _ContractError) as error:
         record.update(_failure(error, model), validated_at=now(), request_id=error.request_id)
@@ -190,12 +192,45 @@ async def _send(
         attempt += 1
 
 
+async def _within_total(gateway: Gateway, send: Awaitable[T]) -> T:
+    """Await ``send`` (the request with its retries) under ``[timeouts] total``.
+
+    The SDK's read timeout restarts on every byte, so a gateway that trickles the
+    reply (or sends whitespace forever) would otherwise hold the check for good.
+
+    Raises:
+        GatewayTimeoutError: The deadline passed first (code ``total_timeout``).
+    """
+    import anyio
+
+    total = gateway.deadlines.total
+    if total is None:
+        return await send
+    with anyio.CancelScope(deadline=anyio.current_time() + total) as scope:
+        return await send
+    assert scope.cancelled_caught  # only reached when the deadline cancelled the send
+    raise GatewayTimeoutError(
+        f"{gateway.base_url} took longer than {total:g} s, retries included (total timeout)",
+        code="total_timeout",
+    )
+
+
 def _gateway_error(exc: openai.APIError, gateway: Gateway) -> GatewayError:
     """Our error for an SDK failure, so retries, codes and exit codes match `chat`."""
     import openai
 
     redact = gateway.redact
     if isinstance(exc, openai.APITimeoutError):
+        idle = gateway.deadlines.idle
+        # The SDK client's read timeout is the idle deadline when that is the shorter.
+        # (By name: the SDK may carry its own copy of httpx.)
+        read = exc.request.extensions.get("timeout", {}).get("read")
+        paused = type(exc.__cause__).__name__ == "ReadTimeout"
+        if paused and idle is not None and read == idle:
+            return GatewayTimeoutError(
+                f"{gateway.base_url} sent nothing for {idle:g} s (idle timeout)",
+                code="idle_timeout",
+            )
         return GatewayTimeoutError(redact(f"no answer from {gateway.base_url} in time"))
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__

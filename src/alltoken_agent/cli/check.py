@@ -30,9 +30,12 @@ from alltoken_agent.cli.exit_codes import AUTH, OK
 from alltoken_agent.cli.options import (
     BaseUrlOpt,
     GatewayOptions,
+    MediaIdleTimeoutOpt,
+    MediaTimeoutOpt,
     ModelOpt,
     OfflineOpt,
     ProviderOpt,
+    VerboseOpt,
     load_user_config,
     open_gateway,
     print_retry,
@@ -79,6 +82,9 @@ def check(
         ),
     ] = False,
     offline: OfflineOpt = False,
+    timeout: MediaTimeoutOpt = None,
+    idle_timeout: MediaIdleTimeoutOpt = None,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Check that a provider answers a minimal chat request as the integration contract says.
 
@@ -105,7 +111,15 @@ def check(
       alltoken-agent check --base-url http://localhost:11434/v1 -m llama3.2 --json
     """
     writer = EventWriter(enabled=False)
-    options = GatewayOptions(provider=provider, base_url=base_url, model=model, offline=offline)
+    options = GatewayOptions(
+        provider=provider,
+        base_url=base_url,
+        model=model,
+        offline=offline,
+        timeout=timeout,
+        idle_timeout=idle_timeout,
+        verbose=verbose,
+    )
     code: list[int] = [OK]
 
     async def main() -> None:
@@ -120,7 +134,7 @@ async def _check(
     options: GatewayOptions, output: Path | None, *, json_output: bool, media: bool
 ) -> int:
     def on_retry(notice: RetryNotice) -> None:
-        if not json_output:
+        if options.verbose:  # else the record and the summary line say what happened
             print_retry(notice)
 
     if output is not None and not output.parent.is_dir():

@@ -13,7 +13,9 @@ from alltoken_agent.cli.options import (
     JsonOpt,
     OfflineOpt,
     ProviderOpt,
+    VerboseOpt,
     open_gateway,
+    retry_notices,
 )
 from alltoken_agent.cli.output import EventWriter, run_command
 from alltoken_agent.cli.terminal import Align, number, render_table
@@ -36,6 +38,7 @@ def health(
     provider: ProviderOpt = None,
     base_url: BaseUrlOpt = None,
     offline: OfflineOpt = False,
+    verbose: VerboseOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Show route health from the public health endpoints (AllToken; no key needed).
@@ -49,7 +52,7 @@ def health(
       alltoken-agent health --routes --range 7d
       alltoken-agent health --routes --json | jq 'select(.status != "healthy")'
     """
-    options = GatewayOptions(provider=provider, base_url=base_url, offline=offline)
+    options = GatewayOptions(provider=provider, base_url=base_url, offline=offline, verbose=verbose)
     writer = EventWriter(enabled=json_output)
     run_command(lambda: _health(options, writer, routes, time_range, refresh), writer)
 
@@ -59,7 +62,7 @@ async def _health(
 ) -> None:
     from alltoken_agent.catalog import Catalog
 
-    async with open_gateway(options) as gateway:
+    async with open_gateway(options, on_retry=retry_notices(writer, options)) as gateway:
         catalog = Catalog(gateway, on_stale=stale_printer(writer))
         summary = await catalog.health(refresh)
         routes = await catalog.routes(time_range, refresh) if with_routes else []

@@ -20,11 +20,15 @@ from alltoken_agent.cli.options import (
     BaseUrlOpt,
     GatewayOptions,
     JsonOpt,
+    MediaIdleTimeoutOpt,
+    MediaTimeoutOpt,
     OfflineOpt,
     ProviderOpt,
+    VerboseOpt,
     load_user_config,
     observing_ledger,
     open_gateway,
+    retry_notices,
 )
 from alltoken_agent.cli.output import EventWriter
 
@@ -147,6 +151,9 @@ def image(
     provider: ProviderOpt = None,
     base_url: BaseUrlOpt = None,
     offline: OfflineOpt = False,
+    timeout: MediaTimeoutOpt = None,
+    idle_timeout: MediaIdleTimeoutOpt = None,
+    verbose: VerboseOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Generate images and save them; the saved paths are printed on stdout.
@@ -164,7 +171,14 @@ def image(
     """
     from alltoken_agent.media import DEFAULT_IMAGE_MODEL
 
-    options = GatewayOptions(provider=provider, base_url=base_url, offline=offline)
+    options = GatewayOptions(
+        provider=provider,
+        base_url=base_url,
+        offline=offline,
+        timeout=timeout,
+        idle_timeout=idle_timeout,
+        verbose=verbose,
+    )
     writer = EventWriter(enabled=json_output)
     display = JobDisplay(writer)
     settings: dict[str, Any] = {
@@ -187,7 +201,7 @@ def image(
         # then count media jobs as they count chat requests.
         config = load_user_config()
         with Store() as store:
-            async with open_gateway(options) as gateway:
+            async with open_gateway(options, on_retry=retry_notices(writer, options)) as gateway:
                 gateway.store = store
                 await observing_ledger(gateway, store, config)
                 return await run_jobs(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from alltoken_agent import UserError
+from alltoken_agent.cli._job_gateway import job_groups
 from alltoken_agent.cli.exit_codes import USAGE
 from alltoken_agent.cli.media import (
     JobDisplay,
@@ -21,11 +22,15 @@ from alltoken_agent.cli.options import (
     BaseUrlOpt,
     GatewayOptions,
     JsonOpt,
+    MediaIdleTimeoutOpt,
+    MediaTimeoutOpt,
     OfflineOpt,
     ProviderOpt,
+    VerboseOpt,
     load_user_config,
     observing_ledger,
     open_gateway,
+    retry_notices,
 )
 from alltoken_agent.cli.output import EventWriter, run_command
 from alltoken_agent.cli.terminal import render_table
@@ -175,6 +180,9 @@ def resume(
     provider: ProviderOpt = None,
     base_url: BaseUrlOpt = None,
     offline: OfflineOpt = False,
+    timeout: MediaTimeoutOpt = None,
+    idle_timeout: MediaIdleTimeoutOpt = None,
+    verbose: VerboseOpt = False,
     json_output: JsonOpt = False,
     resubmit: Annotated[
         bool,
@@ -211,7 +219,14 @@ def resume(
       alltoken-agent jobs resume job_0123456789abcdef --resubmit
       alltoken-agent jobs resume job_0123456789abcdef --yes
     """
-    flags = GatewayOptions(provider=provider, base_url=base_url, offline=offline)
+    flags = GatewayOptions(
+        provider=provider,
+        base_url=base_url,
+        offline=offline,
+        timeout=timeout,
+        idle_timeout=idle_timeout,
+        verbose=verbose,
+    )
     writer = EventWriter(enabled=json_output)
     display = JobDisplay(writer)
 
@@ -231,8 +246,10 @@ def resume(
             display.unfinished.update({r.id: r.kind for r in records if not r.finished})
             config = load_user_config()
             codes: list[int] = []
-            for options, group in _groups(records, flags).items():
-                async with open_gateway(options) as gateway:
+            for options, group in job_groups(records, flags).items():
+                async with open_gateway(
+                    options, on_retry=retry_notices(writer, options)
+                ) as gateway:
                     gateway.store = store
                     await observing_ledger(gateway, store, config)
                     codes += await _resume_all(
@@ -289,6 +306,7 @@ def cancel(
     provider: ProviderOpt = None,
     base_url: BaseUrlOpt = None,
     offline: OfflineOpt = False,
+    verbose: VerboseOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Cancel a queued or processing video job on the gateway (AllToken).
@@ -298,7 +316,7 @@ def cancel(
       alltoken-agent jobs cancel job_0123456789abcdef
       alltoken-agent jobs cancel vgen_abc123 --json
     """
-    flags = GatewayOptions(provider=provider, base_url=base_url, offline=offline)
+    flags = GatewayOptions(provider=provider, base_url=base_url, offline=offline, verbose=verbose)
     writer = EventWriter(enabled=json_output)
     display = JobDisplay(writer)
 
@@ -307,8 +325,8 @@ def cancel(
 
         with _open_store() as store:
             record = _find(store, job_id)
-            ((options, _),) = _groups([record], flags).items()
-            async with open_gateway(options) as gateway:
+            ((options, _),) = job_groups([record], flags).items()
+            async with open_gateway(options, on_retry=retry_notices(writer, options)) as gateway:
                 gateway.store = store
                 task = await cancel_job(gateway, record.id)
         writer.emit("job:cancelled", job_id=record.id, task_id=task.id, status=task.status)
@@ -376,33 +394,6 @@ def _send_now(record: MediaJobRecord) -> bool | None:
 
 def _status(record: MediaJobRecord) -> str:
     return f"{record.status} (never sent)" if record.never_sent else record.status
-
-
-def _groups(
-    records: list[MediaJobRecord], flags: GatewayOptions
-) -> dict[GatewayOptions, list[MediaJobRecord]]:
-    """Jobs by the gateway to resume them on: the flags, else where each was made."""
-    groups: dict[GatewayOptions, list[MediaJobRecord]] = {}
-    for record in records:
-        options = flags if (flags.provider or flags.base_url or flags.offline) else _origin(record)
-        groups.setdefault(options, []).append(record)
-    return groups
-
-
-def _origin(record: MediaJobRecord) -> GatewayOptions:
-    """The provider and URL a job was made on (a test profile falls back to its dialect's)."""
-    from alltoken_agent.gateway import get_provider, provider_names
-
-    config = load_user_config()
-    name = record.provider
-    if name not in provider_names(config):
-        name = record.dialect if record.dialect in ("alltoken", "tokenhub") else "openai"
-    if record.result.get("offline"):
-        # Its simulator is gone; offline again, so no real key goes to its old port.
-        return GatewayOptions(provider=name, offline=True)
-    default = get_provider(name, config).base_url
-    url = record.base_url if record.base_url and record.base_url != default else None
-    return GatewayOptions(provider=name, base_url=url)
 
 
 def _where(record: MediaJobRecord) -> str:

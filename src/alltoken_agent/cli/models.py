@@ -17,7 +17,9 @@ from alltoken_agent.cli.options import (
     JsonOpt,
     OfflineOpt,
     ProviderOpt,
+    VerboseOpt,
     open_gateway,
+    retry_notices,
 )
 from alltoken_agent.cli.output import EventWriter, run_command
 from alltoken_agent.cli.terminal import Align, number, render_table
@@ -90,6 +92,7 @@ def models(
     provider: ProviderOpt = None,
     base_url: BaseUrlOpt = None,
     offline: OfflineOpt = False,
+    verbose: VerboseOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
     """List the gateway's models (GET /models), or with --catalog its public catalog.
@@ -106,7 +109,7 @@ def models(
     """
     if ctx.invoked_subcommand is not None:
         return
-    options = GatewayOptions(provider=provider, base_url=base_url, offline=offline)
+    options = GatewayOptions(provider=provider, base_url=base_url, offline=offline, verbose=verbose)
     writer = EventWriter(enabled=json_output)
     run_command(lambda: _models(options, writer, modality, catalog, sort, refresh), writer)
 
@@ -122,6 +125,7 @@ def show(
     provider: ProviderOpt = None,
     base_url: BaseUrlOpt = None,
     offline: OfflineOpt = False,
+    verbose: VerboseOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Show one model: price, context, capabilities (from the catalog where there is one).
@@ -131,7 +135,7 @@ def show(
       alltoken-agent models show gpt-5.4
       alltoken-agent models show deepseek-v4-pro --json
     """
-    options = GatewayOptions(provider=provider, base_url=base_url, offline=offline)
+    options = GatewayOptions(provider=provider, base_url=base_url, offline=offline, verbose=verbose)
     writer = EventWriter(enabled=json_output)
     run_command(lambda: _show(options, writer, model_id, refresh), writer)
 
@@ -148,7 +152,7 @@ async def _models(
 
     if sort is not None and not use_catalog:
         raise UserError("--sort needs --catalog (prices, speed and ranks come from the catalog)")
-    async with open_gateway(options) as gateway:
+    async with open_gateway(options, on_retry=retry_notices(writer, options)) as gateway:
         catalog = Catalog(gateway, on_stale=stale_printer(writer))
         if not use_catalog:
             _print_models(await catalog.models(modality, refresh=refresh), writer)
@@ -163,7 +167,7 @@ async def _models(
 async def _show(options: GatewayOptions, writer: EventWriter, model_id: str, refresh: bool) -> None:
     from alltoken_agent.catalog import Catalog
 
-    async with open_gateway(options) as gateway:
+    async with open_gateway(options, on_retry=retry_notices(writer, options)) as gateway:
         catalog = Catalog(gateway, on_stale=stale_printer(writer))
         if gateway.models.public_base_url is not None:
             entry = await catalog.entry(model_id, refresh)

@@ -17,6 +17,7 @@ import typer
 
 if TYPE_CHECKING:
     from alltoken_agent import Config, Gateway, RetryNotice
+    from alltoken_agent.cli.output import EventWriter
     from alltoken_agent.ledger import Ledger
     from alltoken_agent.store import Store
 
@@ -81,6 +82,26 @@ IdleTimeoutOpt = Annotated[
 VerboseOpt = Annotated[
     bool, typer.Option("--verbose", "-v", help="Say on stderr when a request is retried.")
 ]
+MediaTimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        min=0.001,
+        help="Seconds each request (a submit, one poll, a download) may take, retries "
+        "included; the job's wait for its result is not one request ([timeouts] total; "
+        "default 600).",
+        show_default=False,
+    ),
+]
+MediaIdleTimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--idle-timeout",
+        min=0.001,
+        help="Seconds a reply may pause between bytes ([timeouts] idle; default 120).",
+        show_default=False,
+    ),
+]
 
 # Simulated replies arrive this far apart, so an offline run looks like a stream.
 OFFLINE_CHUNK_DELAY = 0.01
@@ -98,6 +119,9 @@ class GatewayOptions:
     """``--timeout``: over the config's ``[timeouts] total``."""
     idle_timeout: float | None = None
     """``--idle-timeout``: over the config's ``[timeouts] idle``."""
+    verbose: bool | None = None
+    """``-v``: a line on stderr per retry; without it only the final error is printed.
+    None for commands without the flag (``serve``, ``mcp``, ``tui``), whose logs keep them."""
 
 
 def with_deadlines(config: Config, options: GatewayOptions) -> Config:
@@ -128,6 +152,28 @@ def print_retry(notice: RetryNotice) -> None:
     )
 
 
+def retry_notices(
+    writer: EventWriter, options: GatewayOptions
+) -> Callable[[RetryNotice], None] | None:
+    """How a command tells of retries: ``retry`` events with ``--json``, lines with ``-v``.
+
+    Without either, nothing: a dead endpoint then prints one error line, at the end.
+    """
+    if writer.enabled:
+
+        def emit(notice: RetryNotice) -> None:
+            writer.emit(
+                "retry",
+                attempt=notice.attempt,
+                delay=round(notice.delay, 3),
+                code=notice.error.code,
+                status=notice.error.status,
+            )
+
+        return emit
+    return print_retry if options.verbose is not False else None
+
+
 async def observing_ledger(gateway: Gateway, store: Store, config: Config) -> Ledger:
     """A ledger of every request ``gateway`` makes, priced from its catalog.
 
@@ -147,11 +193,18 @@ async def observing_ledger(gateway: Gateway, store: Store, config: Config) -> Le
 
 @asynccontextmanager
 async def open_gateway(
-    options: GatewayOptions, *, on_retry: Callable[[RetryNotice], None] = print_retry
+    options: GatewayOptions, *, on_retry: Callable[[RetryNotice], None] | None = None
 ) -> AsyncIterator[Gateway]:
-    """Open the gateway the flags ask for, going offline when told to or when no key is set."""
+    """Open the gateway the flags ask for, going offline when told to or when no key is set.
+
+    Retries are told of by ``on_retry``; by default a line on stderr per retry with
+    ``-v`` (or for a command without the flag), else nothing.
+    """
     from alltoken_agent import Gateway
     from alltoken_agent.gateway import resolve
+
+    if on_retry is None and options.verbose is not False:
+        on_retry = print_retry
 
     config = with_deadlines(load_user_config(), options)
     resolved = resolve(

@@ -22,11 +22,15 @@ from alltoken_agent.cli.options import (
     BaseUrlOpt,
     GatewayOptions,
     JsonOpt,
+    MediaIdleTimeoutOpt,
+    MediaTimeoutOpt,
     OfflineOpt,
     ProviderOpt,
+    VerboseOpt,
     load_user_config,
     observing_ledger,
     open_gateway,
+    retry_notices,
 )
 from alltoken_agent.cli.output import EventWriter
 
@@ -136,6 +140,9 @@ def video(
     provider: ProviderOpt = None,
     base_url: BaseUrlOpt = None,
     offline: OfflineOpt = False,
+    timeout: MediaTimeoutOpt = None,
+    idle_timeout: MediaIdleTimeoutOpt = None,
+    verbose: VerboseOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Generate a video and save it; the saved path is printed on stdout.
@@ -151,7 +158,14 @@ def video(
       alltoken-agent video --batch scenes.txt -o clips/ --json
       alltoken-agent video --provider tokenhub -m wan2.7-t2v "rain on a tin roof"
     """
-    options = GatewayOptions(provider=provider, base_url=base_url, offline=offline)
+    options = GatewayOptions(
+        provider=provider,
+        base_url=base_url,
+        offline=offline,
+        timeout=timeout,
+        idle_timeout=idle_timeout,
+        verbose=verbose,
+    )
     writer = EventWriter(enabled=json_output)
     display = JobDisplay(writer)
     settings: dict[str, Any] = {
@@ -177,7 +191,7 @@ def video(
         # then count media jobs as they count chat requests.
         config = load_user_config()
         with Store() as store:
-            async with open_gateway(options) as gateway:
+            async with open_gateway(options, on_retry=retry_notices(writer, options)) as gateway:
                 gateway.store = store
                 await observing_ledger(gateway, store, config)
                 return await run_jobs(

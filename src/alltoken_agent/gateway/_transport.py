@@ -101,3 +101,17 @@ def build_timeouts(
     return httpx.Timeout(
         connect=settings.connect, read=settings.read, write=settings.write, pool=settings.pool
     )
+
+
+def with_idle_read(timeouts: httpx.Timeout, idle: float | None) -> httpx.Timeout:
+    """``timeouts`` with reads that may pause no longer than ``idle`` seconds.
+
+    For replies read whole (JSON answers, media files), the idle deadline is a pause
+    in the bytes, which httpx's read timeout measures; a body that trickles forever
+    is ended by the total deadline instead.
+    """
+    if idle is None or (timeouts.read is not None and timeouts.read <= idle):
+        return timeouts
+    return httpx.Timeout(
+        connect=timeouts.connect, read=idle, write=timeouts.write, pool=timeouts.pool
+    )

@@ -20,6 +20,7 @@ from alltoken_agent.gateway._transport import (
     RetryNotice,
     build_timeouts,
     send_once,
+    with_idle_read,
     with_retries,
 )
 from alltoken_agent.gateway.catalog_api import ModelsAPI
@@ -119,6 +120,9 @@ class Gateway:
         self._timeouts = build_timeouts(timeout, cfg.timeouts)
         limits = timeout if isinstance(timeout, TimeoutSettings) else cfg.timeouts
         self._deadlines = Deadlines(total=limits.total, idle=limits.idle)
+        # Replies read whole (catalog, media, the SDK clients) get the idle deadline
+        # as a pause in the bytes; streamed chat applies it per data line instead.
+        self._whole_timeouts = with_idle_read(self._timeouts, limits.idle)
         self._max_line = max_line
         self._simulator: SimulatorServer | None = None
         self._simulated = False
@@ -253,6 +257,11 @@ class Gateway:
             simulated=self._is_simulated,
         )
 
+    @property
+    def deadlines(self) -> Deadlines:
+        """The ``[timeouts] total`` and ``idle`` seconds every request of this gateway gets."""
+        return self._deadlines
+
     def redact(self, text: str) -> str:
         """Mask this gateway's key (and key-shaped tokens) in ``text``."""
         return self._redact(text)
@@ -385,9 +394,13 @@ class Gateway:
         With ``stream=True`` the response body is not read yet, and nothing is
         retried after this returns.
         """
+        # A streamed body gets the idle deadline per data line (stream.py), not per byte.
+        timeout = self._timeouts if stream else self._whole_timeouts
 
         def attempt() -> Awaitable[httpx.Response | GatewayError]:
-            request = self._client.build_request("POST", path, json=body, headers=headers)
+            request = self._client.build_request(
+                "POST", path, json=body, headers=headers, timeout=timeout
+            )
             return send_once(
                 self._client, request, stream=stream, redact=self._redact, target=self.base_url
             )
@@ -410,7 +423,9 @@ class Gateway:
         """
 
         def attempt() -> Awaitable[httpx.Response | GatewayError]:
-            request = self._client.build_request("GET", url, params=params)
+            request = self._client.build_request(
+                "GET", url, params=params, timeout=self._whole_timeouts
+            )
             if not auth:
                 request.headers.pop("Authorization", None)
             return send_once(
@@ -445,7 +460,7 @@ class Gateway:
         return {
             "api_key": self._api_key.get_secret_value() if self._api_key else "not-needed",
             "base_url": self.base_url,
-            "timeout": self._timeouts.read,
+            "timeout": self._whole_timeouts,
             "max_retries": self.retry.max_retries,
             "default_headers": dict(self.provider.headers),
         }

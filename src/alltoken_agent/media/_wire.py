@@ -13,17 +13,23 @@ so media has its own small retry loop on the gateway's pool and policy:
   is checked before it is fetched: only http(s) (never ``file://`` or another scheme,
   also not by redirect), and no more bytes than the caller's cap, counted as they
   arrive (code ``unsafe_result_url`` / ``result_too_large``, never "link expired").
+
+Each call (a submit, one poll, a cancel, an upload, a download) has the deadlines of
+``[timeouts]``: ``total`` for the call with its retries, and ``idle`` for a pause in
+the bytes of a reply (code ``total_timeout`` / ``idle_timeout``). A job's wait for its
+result is many calls, bounded by the job's own poll deadline instead.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
+import anyio
 import httpx
 
 from alltoken_agent.errors import (
@@ -38,6 +44,8 @@ from alltoken_agent.media.files import PartFile
 
 if TYPE_CHECKING:
     from alltoken_agent.gateway import Gateway
+
+T = TypeVar("T")
 
 FINAL = frozenset({"completed", "failed", "cancelled", "expired"})
 """Statuses after which a job never changes."""
@@ -134,31 +142,87 @@ async def call(
             A non-idempotent request that may have been delivered is not retried, and
             raises ``GatewayConnectionError`` / ``GatewayTimeoutError`` saying so.
     """
-    attempt = 0
-    delivered = False
-    while True:
-        error, maybe_sent = await _attempt(
-            gateway, method, url, json, params, headers, auth, content
-        )
-        if isinstance(error, httpx.Response):
-            return error
-        delivered = delivered or maybe_sent
-        error.maybe_delivered = delivered
-        if maybe_sent and not idempotent:
-            error.message += (
-                "; not retried: the request may have reached the gateway, which has no "
-                "idempotency keys, so a retry could be billed twice"
+    tries = _Tries()
+
+    async def retrying() -> httpx.Response:
+        while True:
+            tries.count += 1
+            tries.in_flight = True
+            error, maybe_sent = await _attempt(
+                gateway, method, url, json, params, headers, auth, content
             )
-            error.attempts = attempt + 1
-            raise error
-        delay = gateway.retry.delay(attempt, error)
-        if delay is None:
-            error.attempts = attempt + 1
-            raise error
-        if gateway.on_retry is not None:
-            gateway.on_retry(RetryNotice(attempt=attempt + 1, delay=delay, error=error))
-        await asyncio.sleep(delay)
-        attempt += 1
+            tries.in_flight = False
+            if isinstance(error, httpx.Response):
+                return error
+            tries.delivered = tries.delivered or maybe_sent
+            error.maybe_delivered = tries.delivered
+            error.attempts = tries.count
+            if maybe_sent and not idempotent:
+                error.message += (
+                    "; not retried: the request may have reached the gateway, which has no "
+                    "idempotency keys, so a retry could be billed twice"
+                )
+                raise error
+            delay = gateway.retry.delay(tries.count - 1, error)
+            if delay is None:
+                raise error
+            if gateway.on_retry is not None:
+                gateway.on_retry(RetryNotice(attempt=tries.count, delay=delay, error=error))
+            await asyncio.sleep(delay)
+
+    return await _within_total(gateway, _where(gateway, url), tries, retrying)
+
+
+@dataclass
+class _Tries:
+    """What the tries of one call did, for the error when its total deadline passes."""
+
+    count: int = 0
+    delivered: bool = False
+    """Whether a finished try may have reached the gateway."""
+    in_flight: bool = False
+    """Whether a try was under way (it may have been sent) when the deadline passed."""
+
+
+async def _within_total(
+    gateway: Gateway, where: str, tries: _Tries, work: Callable[[], Awaitable[T]]
+) -> T:
+    """Run ``work`` (one call with its retries) under the ``[timeouts] total`` deadline.
+
+    Raises:
+        GatewayTimeoutError: The deadline passed first (code ``total_timeout``); its
+            ``maybe_delivered`` is set when a try may have reached the gateway, so a
+            submit cut off this way is never taken as safe to send again.
+    """
+    total = gateway.deadlines.total
+    if total is None:
+        return await work()
+    with anyio.CancelScope(deadline=anyio.current_time() + total) as scope:
+        return await work()
+    assert scope.cancelled_caught  # only reached when the deadline cancelled the work
+    error = GatewayTimeoutError(
+        gateway.redact(f"{where} took longer than {total:g} s, retries included (total timeout)"),
+        code="total_timeout",
+    )
+    error.attempts = max(tries.count, 1)
+    error.maybe_delivered = tries.delivered or tries.in_flight
+    raise error
+
+
+def _where(gateway: Gateway, url: str) -> str:
+    """The place a call goes, for messages (presigned query strings left out)."""
+    return short_url(url) if "://" in url else f"{gateway.base_url}/{url}"
+
+
+def _timed_out(gateway: Gateway, where: str, exc: httpx.TimeoutException) -> GatewayTimeoutError:
+    """The error of an httpx timeout: a pause past ``[timeouts] idle`` says so."""
+    idle = gateway.deadlines.idle
+    if isinstance(exc, httpx.ReadTimeout) and idle is not None:
+        if gateway._whole_timeouts.read == idle:
+            return GatewayTimeoutError(
+                f"{where} sent nothing for {idle:g} s (idle timeout)", code="idle_timeout"
+            )
+    return GatewayTimeoutError(f"no answer from {where} in time ({type(exc).__name__})")
 
 
 async def _attempt(
@@ -174,10 +238,16 @@ async def _attempt(
     """One try; returns the response or the error, and whether the request may have been sent."""
     # The gateway's own pool: one set of connections per gateway (ARCHITECTURE.md).
     client = gateway._client
-    where = short_url(url) if "://" in url else f"{gateway.base_url}/{url}"
+    where = _where(gateway, url)
     try:
         request = client.build_request(
-            method, url, json=body, params=params, headers=headers, content=content
+            method,
+            url,
+            json=body,
+            params=params,
+            headers=headers,
+            content=content,
+            timeout=gateway._whole_timeouts,
         )
         if not auth:
             request.headers.pop("Authorization", None)
@@ -186,8 +256,7 @@ async def _attempt(
         reason = gateway.redact(str(exc) or type(exc).__name__)
         return GatewayConnectionError(f"cannot reach {where}: {reason}"), False
     except httpx.TimeoutException as exc:
-        message = f"no answer from {where} in time ({type(exc).__name__})"
-        return GatewayTimeoutError(message), True
+        return _timed_out(gateway, where, exc), True
     except httpx.TransportError as exc:
         reason = gateway.redact(str(exc) or type(exc).__name__)
         message = f"the connection to {where} broke before the reply: {reason}"
@@ -222,17 +291,23 @@ async def download(
     refused = unsafe_link(url)
     if refused is not None:
         raise GatewayError(gateway.redact(refused), code="unsafe_result_url")
-    attempt = 0
-    while True:
-        outcome = await _download_once(gateway, url, path, on_bytes, max_bytes, replace)
-        if not isinstance(outcome, GatewayError):
-            return outcome
-        delay = gateway.retry.delay(attempt, outcome)
-        if delay is None:
-            outcome.attempts = attempt + 1
-            raise outcome
-        await asyncio.sleep(delay)
-        attempt += 1
+    tries = _Tries()
+
+    async def retrying() -> Downloaded:
+        while True:
+            tries.count += 1
+            outcome = await _download_once(gateway, url, path, on_bytes, max_bytes, replace)
+            if not isinstance(outcome, GatewayError):
+                return outcome
+            outcome.attempts = tries.count
+            delay = gateway.retry.delay(tries.count - 1, outcome)
+            if delay is None:
+                raise outcome
+            if gateway.on_retry is not None:
+                gateway.on_retry(RetryNotice(attempt=tries.count, delay=delay, error=outcome))
+            await asyncio.sleep(delay)
+
+    return await _within_total(gateway, f"the download of {short_url(url)}", tries, retrying)
 
 
 async def _download_once(
@@ -275,7 +350,7 @@ async def _download_once(
             final = await asyncio.to_thread(lambda: part.commit(replace=replace))
             return Downloaded(final, part.size, response.headers.get("content-type"), head)
     except httpx.TimeoutException as exc:
-        return GatewayTimeoutError(f"the download of {short_url(url)} stalled: {exc!s}")
+        return _timed_out(gateway, f"the download of {short_url(url)}", exc)
     except httpx.TransportError as exc:
         return GatewayConnectionError(f"the download of {short_url(url)} broke: {exc!s}")
     finally:
@@ -295,12 +370,12 @@ async def _open(gateway: Gateway, url: str) -> httpx.Response | GatewayError:
     client = gateway._client
     where = url
     for _ in range(MAX_REDIRECTS + 1):
-        request = client.build_request("GET", where)
+        request = client.build_request("GET", where, timeout=gateway._whole_timeouts)
         request.headers.pop("Authorization", None)
         try:
             response = await client.send(request, stream=True, follow_redirects=False)
         except httpx.TimeoutException as exc:
-            return GatewayTimeoutError(f"no answer from {short_url(url)} ({type(exc).__name__})")
+            return _timed_out(gateway, short_url(url), exc)
         except httpx.TransportError as exc:
             return GatewayConnectionError(f"cannot download {short_url(url)}: {exc!s}")
         location = response.headers.get("location")
