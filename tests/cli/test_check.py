@@ -83,7 +83,7 @@ def test_without_a_key_the_check_fails_and_names_the_variable(provider: str, var
         f"ask the user for an API key and set {variable}"
     )
     (line,) = result.stderr.splitlines()
-    assert line.startswith("alltoken-agent: integration check failed") and variable in line
+    assert line.startswith("error: integration check failed") and variable in line
 
 
 def test_without_a_key_media_jobs_are_skipped_too(tmp_path: Path) -> None:

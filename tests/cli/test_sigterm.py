@@ -74,7 +74,7 @@ def test_a_signal_mid_reply_records_the_request_and_writes_the_usage_file(
     exit_code, stderr, events = _signal_mid_reply([*args, "hi"], signum)
 
     assert exit_code == code, stderr
-    assert f"alltoken-agent: interrupted by {name}" in stderr
+    assert f"error: interrupted by {name}" in stderr  # an error line, like every other
     assert "Traceback" not in stderr
     error = events[-1]
     assert error == {**error, "event": "error", "code": "interrupted", "signal": name}

@@ -26,7 +26,7 @@ from alltoken_agent.cli._check_chat import (
     run_check,
 )
 from alltoken_agent.cli._check_media import MEDIA_KINDS, media_supported, run_media_checks
-from alltoken_agent.cli.exit_codes import AUTH, OK
+from alltoken_agent.cli.exit_codes import AUTH, ERROR_PREFIX, OK
 from alltoken_agent.cli.options import (
     BaseUrlOpt,
     GatewayOptions,
@@ -231,8 +231,11 @@ def _deliver(record: dict[str, Any], output: Path | None, *, json_output: bool) 
 
 def _summary(record: dict[str, Any], output: Path | None) -> str:
     where = f"; record written to {output}" if output is not None else ""
+    status = record["integration_status"]
+    # A failed check is an error line, and starts like every other one.
+    prefix = ERROR_PREFIX if status == "failed" else "alltoken-agent: "
     head = (
-        f"alltoken-agent: integration check {record['integration_status']}: "
+        f"{prefix}integration check {status}: "
         f"{record['provider']} ({record['provider_mode']}), model {record['model']}"
     )
     media = record.get("media") or {}

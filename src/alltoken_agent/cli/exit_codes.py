@@ -59,11 +59,18 @@ def exit_code_for(error: BaseException) -> int:
     return FAILURE
 
 
+ERROR_PREFIX = "error: "
+"""How every line that says a command failed starts (notices and retry lines start
+with ``alltoken-agent: ``), so a script or a person finds the failure the same way."""
+
+
 def describe(error: BaseException) -> str:
     """One line naming the error code and request id (never a traceback)."""
     if isinstance(error, GatewayError):
-        return f"error: {error}"
+        return f"{ERROR_PREFIX}{error}"
     if isinstance(error, AllTokenAgentError):
         code = getattr(error, "code", None)
-        return f"error: {code}: {error}" if isinstance(code, str) else f"error: {error}"
-    return f"error: unexpected {type(error).__name__}: {error}"
+        return (
+            f"{ERROR_PREFIX}{code}: {error}" if isinstance(code, str) else f"{ERROR_PREFIX}{error}"
+        )
+    return f"{ERROR_PREFIX}unexpected {type(error).__name__}: {error}"

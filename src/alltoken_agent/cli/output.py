@@ -12,7 +12,7 @@ from typing import Any
 import typer
 
 from alltoken_agent import AllTokenAgentError, GatewayError
-from alltoken_agent.cli.exit_codes import INTERRUPTED, describe, exit_code_for
+from alltoken_agent.cli.exit_codes import ERROR_PREFIX, INTERRUPTED, describe, exit_code_for
 
 DEBUG_ENV = "ALLTOKEN_AGENT_DEBUG"
 
@@ -100,7 +100,7 @@ def run_command(
     except KeyboardInterrupt as error:
         report.update(error_payload(error))
         writer.emit("error", **report)
-        print(f"alltoken-agent: {report['message']}", file=sys.stderr)
+        print(f"{ERROR_PREFIX}{report['message']}", file=sys.stderr)
         code = error.exit_code if isinstance(error, InterruptedBySignal) else INTERRUPTED
         raise typer.Exit(code) from None
     except AllTokenAgentError as error:
