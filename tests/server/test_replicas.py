@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -28,19 +28,30 @@ from tests.server.test_messages import SSE, sse_events
 class Replica:
     """One ``alltoken-agent serve`` process."""
 
-    def __init__(self, name: str, pg_url: str, folder: Path, keys: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        pg_url: str,
+        folder: Path,
+        keys: str,
+        *,
+        args: Sequence[str] = ("--offline",),
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        """Start it; ``args`` (default ``--offline``) choose its gateway and media folder."""
         self.name = name
         self.out = folder / f"{name}.out"
         self.err = folder / f"{name}.err"
-        env = {
+        environment = {
             **os.environ,
             "ALLTOKEN_AGENT_SERVER_KEYS": keys,
             "ALLTOKEN_AGENT_HOME": str(folder / name),
+            **(env or {}),
         }
-        command = [sys.executable, "-m", "alltoken_agent", "serve", "--offline", "--port", "0"]
+        command = [sys.executable, "-m", "alltoken_agent", "serve", *args, "--port", "0"]
         command += ["--store", pg_url, "--log-level", "warning"]
         with self.out.open("w") as out, self.err.open("w") as err:
-            self.process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
+            self.process = subprocess.Popen(command, stdout=out, stderr=err, env=environment)
         self.url = ""
 
     def wait_ready(self, timeout: float = 30) -> None:
@@ -57,6 +68,11 @@ class Replica:
 
     def client(self, key: str) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers=auth(key), timeout=30)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no lease given up; reaped, so its pid is free."""
+        self.process.kill()
+        self.process.wait(15)
 
     def stop(self) -> int:
         if self.process.poll() is None:

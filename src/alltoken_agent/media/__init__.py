@@ -26,6 +26,7 @@ from alltoken_agent.media.events import (
 )
 from alltoken_agent.media.images import DEFAULT_IMAGE_MODEL, ImagesAPI
 from alltoken_agent.media.jobs import cancel_job, find_job, pending_jobs, resume_job
+from alltoken_agent.media.lease import LEASE_SECONDS, holder_is_dead, new_holder
 from alltoken_agent.media.policy import DownloadLimits, PollPolicy
 from alltoken_agent.media.results import ImageResult, MediaFile, VideoResult, VideoTask
 from alltoken_agent.media.runner import resume_hint
@@ -44,6 +45,7 @@ __all__ = [
     "JobSavedEvent",
     "JobStatusEvent",
     "JobSubmittedEvent",
+    "LEASE_SECONDS",
     "MediaFile",
     "MediaJobRecord",
     "MediaJobStatus",
@@ -53,6 +55,8 @@ __all__ = [
     "VideosAPI",
     "cancel_job",
     "find_job",
+    "holder_is_dead",
+    "new_holder",
     "pending_jobs",
     "resume_hint",
     "resume_job",

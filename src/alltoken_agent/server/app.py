@@ -19,7 +19,7 @@ from alltoken_agent.server.guard import AuthFailures, HostCheck
 from alltoken_agent.server.limits import BodySizeLimit, ConcurrencyLimiter, RateLimiter
 from alltoken_agent.server.media import MediaJobs
 from alltoken_agent.server.routes import media, messages, meta, sessions, usage
-from alltoken_agent.server.runs import RunRegistry
+from alltoken_agent.server.runs import RunRegistry, SessionLeases
 from alltoken_agent.server.settings import ServerOptions
 from alltoken_agent.server.storage import StoreCalls
 from alltoken_agent.server.turns import retry_reporter
@@ -81,6 +81,7 @@ def create_app(
     ledger = ledger or Ledger(store, simulated=gateway.simulated)
     keyring = Keyring(options.keys)
     limiter = RateLimiter(options.rate_limit_per_minute, options.rate_limit_burst)
+    calls = StoreCalls(ledger)
     context = ServerContext(
         gateway=gateway,
         store=store,
@@ -89,14 +90,17 @@ def create_app(
         options=options,
         keyring=keyring,
         limiter=limiter,
-        runs=RunRegistry(ConcurrencyLimiter(options.max_concurrent_runs)),
+        runs=RunRegistry(
+            ConcurrencyLimiter(options.max_concurrent_runs), SessionLeases(store.sessions, calls)
+        ),
         tally=CostTally(ledger),
-        calls=StoreCalls(ledger),
+        calls=calls,
         media=MediaJobs(
             gateway,
             options.media_folder,
             owners=keyring.owners,
             max_per_owner=options.max_concurrent_jobs,
+            sweep_every=options.media_sweep_interval,
         ),
     )
 

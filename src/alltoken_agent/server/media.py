@@ -15,6 +15,12 @@ is the one truth the routes read.
 * Startup resumes, in the background, the unfinished jobs of this server's keys (the
   local owner on an open server) whose files go under its media folder, made through
   the gateway's dialect. Jobs of a key no longer configured stay in the journal.
+* Then, every ``SWEEP_EVERY`` seconds, it takes over such jobs that another replica on
+  the same database left behind: their lease ran out (the replica died or hung), its
+  holder is a dead process of this host (SIGKILL), or nobody leased them for
+  ``LEASE_SECONDS`` (the replica stopped). The takeover resumes by polling: a job the
+  gateway accepted is never submitted again, and one whose submit is in doubt stays
+  for a person, as in ``jobs resume``.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +43,13 @@ from alltoken_agent import (
     request_tags,
 )
 from alltoken_agent.media import (
+    LEASE_SECONDS,
     ImagesAPI,
     MediaJobStatus,
     PollPolicy,
     VideosAPI,
     find_job,
+    holder_is_dead,
     pending_jobs,
 )
 from alltoken_agent.server.errors import ApiError
@@ -53,6 +62,29 @@ RETRY_MAX = 300.0
 LOCAL_FOLDER = "local"
 """The folder of the local owner's files (an open server's callers)."""
 FINISHED: frozenset[MediaJobStatus] = frozenset({"completed", "failed", "cancelled", "expired"})
+SWEEP_EVERY = 5.0
+"""Seconds between two looks for jobs another replica left unfinished: a replica killed
+on this host is taken over within this long, one on another host within the lease's
+``LEASE_SECONDS`` more."""
+
+
+def leased_elsewhere(record: MediaJobRecord, now: datetime) -> bool:
+    """Whether a live process holds the job's lease (a dead one of this host does not)."""
+    if record.lease_owner is None or record.lease_until is None or record.lease_until <= now:
+        return False
+    return not holder_is_dead(record.lease_owner)
+
+
+def orphaned(record: MediaJobRecord, now: datetime) -> bool:
+    """Whether another replica left the job: see the module doc."""
+    if record.status == "submitting" and record.task_id is None and not record.never_sent:
+        return False  # its submit is in doubt: never resent on our own
+    if leased_elsewhere(record, now):
+        return False
+    if record.lease_owner is not None:
+        return True  # its lease ran out, or its holder died
+    # Never leased, or given up: a replica that journaled it a moment ago leases it next.
+    return record.updated_at <= now - timedelta(seconds=LEASE_SECONDS)
 
 
 def shutting_down() -> ApiError:
@@ -76,6 +108,7 @@ class MediaJobs:
         *,
         owners: Sequence[str | None],
         max_per_owner: int,
+        sweep_every: float = SWEEP_EVERY,
     ) -> None:
         self.gateway = gateway
         self.folder = folder
@@ -89,8 +122,12 @@ class MediaJobs:
         }
         """How jobs are polled, by kind: the core's defaults, without a deadline."""
         self.stopping = False
+        self.sweep_every = sweep_every
         self._tasks: dict[str, tuple[str | None, asyncio.Task[None]]] = {}
         self._startup: asyncio.Task[None] | None = None
+        self._swept: set[str] = set()
+        """Jobs a sweep started here: tried once; a job still unfinished after that is
+        not picked up again by this server (a restart resumes it)."""
 
     def __len__(self) -> int:
         return len(self._tasks)
@@ -199,10 +236,19 @@ class MediaJobs:
         return not now.finished
 
     def resume_at_startup(self) -> None:
-        """Resume this server's unfinished jobs in a background task (see the module doc)."""
-        self._startup = asyncio.create_task(self._resume_unfinished(), name="media-resume")
+        """Resume this server's unfinished jobs, then sweep for orphans (see the module doc)."""
+        self._startup = asyncio.create_task(self._resume_and_sweep(), name="media-resume")
 
-    async def _resume_unfinished(self) -> None:
+    async def _resume_and_sweep(self) -> None:
+        await self._resume_unfinished()
+        while not self.stopping:
+            await asyncio.sleep(self.sweep_every)
+            try:
+                await self._resume_unfinished(sweep=True)
+            except Exception as error:  # a store that is down now: the next sweep tries again
+                logger.warning("media sweep failed: %s", self.gateway.redact(repr(error)))
+
+    async def _resume_unfinished(self, *, sweep: bool = False) -> None:
         dialect = self.gateway.provider.dialect
         for owner in self.owners:
             try:
@@ -210,9 +256,14 @@ class MediaJobs:
             except AllTokenAgentError as error:
                 logger.error("cannot read the media journal: %s", self.gateway.redact(str(error)))
                 return
+            now = datetime.now(timezone.utc)
             for record in records:
                 if not self.serves(record.output_path):
                     continue  # the CLI's, or another server's
+                if record.id in self._tasks or record.id in self._swept:
+                    continue
+                if leased_elsewhere(record, now) or (sweep and not orphaned(record, now)):
+                    continue  # another replica drives it
                 if record.dialect != dialect:
                     logger.warning(
                         "media job %s was made through a %s gateway; this server speaks %s, "
@@ -221,8 +272,15 @@ class MediaJobs:
                         record.dialect,
                         dialect,
                     )
+                    self._swept.add(record.id)  # said once
                     continue
-                logger.info("resuming media job %s", record.id)
+                if sweep:
+                    logger.warning(
+                        "taking over media job %s, left by %s", record.id, record.lease_owner
+                    )
+                    self._swept.add(record.id)
+                else:
+                    logger.info("resuming media job %s", record.id)
                 self.start(record)
 
     async def stop(self, timeout: float = 10.0) -> None:

@@ -4,6 +4,13 @@ A run is a task of its own rather than the body of the HTTP response, so that it
 outlives the response when it must: a client that goes away cancels its run (whole
 steps already made stay saved), and a server shutting down first lets runs finish,
 then cancels the rest, each of which still ends its stream with an ``error`` event.
+
+One turn of a session runs at a time across every server on one database: a run takes
+the session's lease in the store (a conditional UPDATE, see
+``SessionRepository.take_lease``) before it starts, renews it while it runs and gives it
+up once the turn is saved. Another replica's message to that session gets 409 with
+``Retry-After``. A lease held by a dead process of this host (SIGKILL) is taken over at
+once; a dead replica on another host blocks the session until its lease runs out.
 """
 
 from __future__ import annotations
@@ -14,16 +21,40 @@ import secrets
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from alltoken_agent.ledger import BudgetStatus
+from alltoken_agent.media import holder_is_dead, new_holder
 from alltoken_agent.server.auth import Caller
 from alltoken_agent.server.errors import ApiError, RunCancelledError
 from alltoken_agent.server.limits import ConcurrencyLimiter
+from alltoken_agent.server.storage import StoreCalls
+from alltoken_agent.store import SessionRepository
 
 logger = logging.getLogger("alltoken_agent.server")
 
 Event = tuple[str, dict[str, Any]]
+
+SESSION_LEASE_SECONDS: Final = 30.0
+"""How long a turn's session lease lasts unless renewed: a replica that died on another
+host blocks its sessions this long at most."""
+
+SESSION_RENEW_EVERY: Final = SESSION_LEASE_SECONDS / 3
+"""Seconds between renewals of a running turn's lease: two may fail before it runs out."""
+
+BUSY_RETRY_AFTER: Final = "1"
+"""``Retry-After`` (seconds) of the 409 for a session answering another message."""
+
+
+def session_busy() -> ApiError:
+    """The 409 for a message to a session whose turn runs (on this replica or another)."""
+    return ApiError(
+        409,
+        "session_busy",
+        "this session is answering another message; wait for it to finish",
+        type="conflict_error",
+        headers={"Retry-After": BUSY_RETRY_AFTER},
+    )
 
 
 @dataclass(frozen=True)
@@ -61,6 +92,9 @@ class Run:
         """Set once the agent is done and the turn is being saved: no cancel from then on."""
         self._done = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+        self.lease_holder: str | None = None
+        """Who this run is in the session's lease (``host/pid/random``), once it asked."""
+        self.renewer: asyncio.Task[None] | None = None
 
     def emit(self, name: str, payload: dict[str, Any]) -> None:
         """Queue an event for the stream (dropped for a JSON reply, which only needs the end)."""
@@ -100,14 +134,80 @@ class Run:
         return RunCancelledError(code, _CANCEL_MESSAGES.get(code, "the run was cancelled"))
 
 
+class SessionLeases:
+    """Session leases in the store, taken, renewed and given up through the server's calls."""
+
+    def __init__(self, sessions: SessionRepository, calls: StoreCalls) -> None:
+        self.sessions = sessions
+        self.calls = calls
+
+    async def take(self, run: Run) -> None:
+        """Lease the run's session, or refuse with 409 while another process runs it."""
+        holder = run.lease_holder = new_holder()
+        steal: str | None = None
+        while True:
+            owner = await self.calls.write(
+                self.sessions.take_lease,
+                run.session_id,
+                holder,
+                SESSION_LEASE_SECONDS,
+                steal_from=steal,
+            )
+            if owner is None:  # deleted meanwhile: the turn reports the missing session
+                run.lease_holder = None
+                return
+            if owner == holder:
+                return
+            if steal is None and holder_is_dead(owner):
+                logger.warning("taking over session %s from dead process %s", run.session_id, owner)
+                steal = owner
+                continue
+            run.lease_holder = None
+            raise session_busy()
+
+    async def renew(self, run: Run) -> None:
+        """Renew the run's lease until cancelled (a task of its own)."""
+        holder = run.lease_holder
+        while holder is not None:
+            await asyncio.sleep(SESSION_RENEW_EVERY)
+            try:
+                owner = await self.calls.write(
+                    self.sessions.take_lease, run.session_id, holder, SESSION_LEASE_SECONDS
+                )
+            except Exception as error:  # a busy store: the next renewal tries again
+                logger.warning("could not renew the lease on session %s: %r", run.session_id, error)
+                continue
+            if owner != holder:
+                logger.warning("session %s was taken over by %s", run.session_id, owner)
+                return
+
+    async def release(self, run: Run) -> None:
+        """Stop renewing and give the session's lease up (once; never raises)."""
+        holder, run.lease_holder = run.lease_holder, None
+        if run.renewer is not None:
+            run.renewer.cancel()
+            run.renewer = None
+        if holder is None:
+            return
+        try:
+            await self.calls.write(self.sessions.release_lease, run.session_id, holder)
+        except Exception as error:  # it runs out on its own
+            logger.warning("could not release the lease on session %s: %r", run.session_id, error)
+
+
 class RunRegistry:
     """Admits runs (draining, per-key concurrency, one run per session), tracks and drains them."""
 
-    def __init__(self, concurrency: ConcurrencyLimiter) -> None:
+    def __init__(
+        self, concurrency: ConcurrencyLimiter, leases: SessionLeases | None = None
+    ) -> None:
         self.concurrency = concurrency
+        self.leases = leases
+        """The store's session leases (None: this process alone decides, e.g. in tests)."""
         self.draining = False
         self._runs: dict[str, Run] = {}
         self._sessions: set[str] = set()
+        self._releasing: set[asyncio.Task[None]] = set()
 
     def __len__(self) -> int:
         return len(self._runs)
@@ -127,12 +227,7 @@ class RunRegistry:
                 headers={"Retry-After": "1"},
             )
         if session_id in self._sessions:
-            raise ApiError(
-                409,
-                "session_busy",
-                "this session is answering another message; wait for it to finish",
-                type="conflict_error",
-            )
+            raise session_busy()
         if not self.concurrency.try_acquire(caller.limit_key):
             raise ApiError(
                 429,
@@ -147,21 +242,41 @@ class RunRegistry:
         self._sessions.add(session_id)
         return run
 
+    async def lease(self, run: Run) -> None:
+        """Take the session's lease for an admitted run: 409 while another replica runs it."""
+        if self.leases is not None:
+            await self.leases.take(run)
+
+    async def release_lease(self, run: Run) -> None:
+        """Give the session's lease up once the turn is saved, before its end is reported."""
+        if self.leases is not None:
+            await self.leases.release(run)
+
+    def _release_later(self, run: Run) -> None:
+        if self.leases is not None and run.lease_holder is not None:
+            task = asyncio.create_task(self.leases.release(run), name=f"{run.id}-release")
+            self._releasing.add(task)
+            task.add_done_callback(self._releasing.discard)
+
     def cancel_admission(self, run: Run) -> None:
-        """Give back what ``admit`` reserved, for a run that will not start."""
+        """Give back what ``admit`` (and ``lease``) reserved, for a run that will not start."""
         if self._runs.pop(run.id, None) is not None:
             self._sessions.discard(run.session_id)
             self.concurrency.release(run.caller.limit_key)
+        self._release_later(run)
 
     def start(self, run: Run, body: Coroutine[Any, Any, None]) -> None:
         """Run ``body`` as the run's task; its slot and session are freed when it ends."""
         run.task = asyncio.create_task(body, name=run.id)
         run.task.add_done_callback(lambda task: self._release(run, task))
+        if self.leases is not None and run.lease_holder is not None:
+            run.renewer = asyncio.create_task(self.leases.renew(run), name=f"{run.id}-lease")
 
     def _release(self, run: Run, task: asyncio.Task[None]) -> None:
         self._runs.pop(run.id, None)
         self._sessions.discard(run.session_id)
         self.concurrency.release(run.caller.limit_key)
+        self._release_later(run)  # a turn that failed before giving its lease up
         if not task.cancelled() and task.exception() is not None:
             logger.error("run %s failed: %r", run.id, task.exception())
         if not run.finished:  # never leave a stream waiting

@@ -68,6 +68,9 @@ class ServerOptions:
     resume_jobs: bool = True
     """Resume this server's unfinished media jobs (its keys' jobs whose files go under
     its media folder) in the background when it starts."""
+    media_sweep_interval: float = 5.0
+    """Seconds between two looks (after the resume at startup) for media jobs another
+    replica on the same database left unfinished (died, hung or stopped), to take over."""
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
     """Seconds a client has to send a request's headers, counted from when it connects
     (or its previous reply ended), however slowly the bytes trickle in; past it 408 and
@@ -98,6 +101,8 @@ class ServerOptions:
             raise ConfigError("max_concurrent_runs must be at least 1")
         if self.max_concurrent_jobs < 1:
             raise ConfigError("max_concurrent_jobs must be at least 1")
+        if not self.media_sweep_interval > 0:
+            raise ConfigError("media_sweep_interval must be more than 0 seconds")
         if not self.header_timeout > 0:
             raise ConfigError("header_timeout must be more than 0 seconds")
         if self.auth_failure_limit < 1 or not self.auth_failure_window > 0:

@@ -118,6 +118,9 @@ async def run_turn(
             except Exception as exc:
                 logger.error("could not save session %s: %s", session.id, context.redact(str(exc)))
                 error = error or exc
+    # The turn is saved: another replica may run the next one (before this end is reported,
+    # so a client that sends its next message at once does not find the session busy).
+    await context.runs.release_lease(run)
     cost = context.tally.pop(run.id)
     try:
         await context.calls.flush(run.id)

@@ -318,3 +318,23 @@ def m007_spool_replayed(conn: Connection) -> None:
         sa.Column("replayed_at", sa.DateTime(timezone=True), nullable=False),
     )
     table.create(conn)
+
+
+@migration
+def m008_session_lease(conn: Connection) -> None:
+    """Add ``sessions.lease_owner`` and ``lease_until``: which server runs a session's turn.
+
+    Server replicas on one database must not run two turns of one session at once: a
+    replica takes the lease with a conditional UPDATE before a turn and renews it while
+    the turn runs (as ``m006_media_job_lease`` does for media jobs). NULL: nobody.
+    """
+    moment = sa.DateTime(timezone=True)
+    table = sa.Table(
+        "sessions",
+        sa.MetaData(),
+        sa.Column("lease_owner", sa.String(255)),
+        sa.Column("lease_until", moment),
+    )
+    for column in table.columns:
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE sessions ADD COLUMN {column.name} {kind}"))

@@ -79,8 +79,11 @@ sessions = sa.Table(
     sa.Column("metadata", sa.JSON(), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("lease_owner", sa.String(NAME_LENGTH)),
+    sa.Column("lease_until", UTCDateTime()),
 )
-"""Conversations (m001_sessions); names are unique per owner, NULL owner = local use."""
+"""Conversations (m001_sessions); names are unique per owner, NULL owner = local use. The
+lease (m008_session_lease) says which server process runs a turn of one, until when."""
 
 messages = sa.Table(
     "messages",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -52,6 +52,10 @@ def _now() -> datetime:
 
 def _of_owner(owner: str | None) -> sa.ColumnElement[bool]:
     return _sessions.c.owner.is_(None) if owner is None else _sessions.c.owner == owner
+
+
+_LEASE = frozenset({"lease_owner", "lease_until"})
+"""The session lease's columns (m008_session_lease), not part of :class:`SessionRecord`."""
 
 
 class SessionRepository:
@@ -239,6 +243,48 @@ class SessionRepository:
             conn.execute(sa.delete(_messages).where(_messages.c.session_id == session_id))
             _insert_messages(conn, session_id, rows, start=0)
 
+    # -- the turn lease: one server process runs a session's turn at a time --
+
+    def take_lease(
+        self, session_id: str, holder: str, seconds: float, *, steal_from: str | None = None
+    ) -> str | None:
+        """Lease the session to ``holder`` for ``seconds`` (or renew its lease).
+
+        One conditional UPDATE, so two processes (server replicas on one database)
+        racing for a session cannot both win, on SQLite and PostgreSQL alike: it
+        succeeds when nobody holds the session, the lease ran out, ``holder`` holds it
+        already, or ``steal_from`` (a holder known to be dead) does.
+
+        Returns:
+            Who holds the lease now (``holder`` when it was taken); None when no session
+            has this id.
+        """
+        now = _now()
+        c = _sessions.c
+        free = c.lease_owner.is_(None) | c.lease_until.is_(None) | (c.lease_until <= now)
+        free = free | (c.lease_owner == holder)
+        if steal_from is not None:
+            free = free | (c.lease_owner == steal_from)
+        until = now + timedelta(seconds=seconds)
+        with self._db.write() as conn:
+            conn.execute(
+                sa.update(_sessions)
+                .where((c.id == session_id) & free)
+                .values(lease_owner=holder, lease_until=until)
+            )
+            owner: str | None = conn.scalar(sa.select(c.lease_owner).where(c.id == session_id))
+        return owner
+
+    def release_lease(self, session_id: str, holder: str) -> None:
+        """Give up ``holder``'s lease on the session (nothing happens if another holds it)."""
+        c = _sessions.c
+        with self._db.write() as conn:
+            conn.execute(
+                sa.update(_sessions)
+                .where((c.id == session_id) & (c.lease_owner == holder))
+                .values(lease_owner=None, lease_until=None)
+            )
+
     @staticmethod
     def _select(conn: Connection, condition: sa.ColumnElement[bool]) -> SessionRecord | None:
         row = conn.execute(_records.where(condition)).first()
@@ -338,7 +384,8 @@ def _insert(
         updated_at=now,
         message_count=0,
     )
-    values = {field: getattr(record, field) for field in _sessions.c.keys()}
+    # The lease columns start empty: nobody runs a turn of a session being created.
+    values = {field: getattr(record, field) for field in _sessions.c.keys() if field not in _LEASE}
     conn.execute(sa.insert(_sessions).values(values))
     return record
 

@@ -91,6 +91,7 @@ async def post_message(
     run = context.runs.admit(caller, session.id, streaming=streaming)
     try:
         budget = await context.check_budget(caller)
+        await context.runs.lease(run)  # 409 while another replica runs this session
     except BudgetExceededError as exc:
         context.runs.cancel_admission(run)
         refused = api_error_for(exc, context.redact)
