@@ -1,27 +1,35 @@
-"""Load on the HTTP server: N concurrent SSE chat sessions against it, backed by the simulator.
+"""Load on the HTTP server: N concurrent SSE chat sessions, against the simulator alone.
 
-Three processes: the gateway simulator (``python -m alltoken_agent simulator``), the
-server (``python -m alltoken_agent serve --base-url <simulator>``, with limits raised
-in its config file so the bench measures the server, not its throttles) and this
-script, the load generator (asyncio + httpx).
+Four processes: the gateway simulator (``python -m alltoken_agent simulator``), the
+server (``python -m alltoken_agent serve --base-url <simulator>``, limits raised in its
+config file so the bench measures the server, not its throttles), the raw-bytes relay
+floor (``bench/relay_floor.py``: the same route with no auth, store, agent or JSON, only
+re-framing the simulator's ``data:`` lines) and this script, the load generator
+(asyncio + httpx). Each runs in its own process, so none shares another's GIL.
 
-Phases, each with N concurrent clients:
+For each N (default 100 and 500; a fresh server for each):
 
-1. Baseline: N streamed chat completions straight to the simulator, the same
-   prompt the server's agent sends (system prompt, one user message, no tools).
+1. Simulator alone: N streamed chat completions straight to the simulator, the same
+   request the server's agent sends (system prompt, one user message, no tools).
 2. Sessions: N ``POST /v1/sessions``; the server's RSS before and after gives the
    memory per idle (stored, not streaming) session.
 3. Open streams: N streams held open mid-answer (the simulator stalls each after its
    first chunk); the server's RSS then gives the memory per in-flight stream.
-4. Chat: one more ``POST /v1/sessions/{id}/messages`` with ``Accept:
-   text/event-stream`` per session, all at once. Throughput is messages per second of
-   wall time; latency is per message, to the first ``stream:delta`` (TTFT) and to
-   ``done``. "Added" is the server's percentile minus the simulator's, same N.
+4. Through the relay floor, then through ``serve``: one ``POST
+   /v1/sessions/{id}/messages`` with ``Accept: text/event-stream`` per session, all at
+   once. Throughput is messages per second of wall time; latency is per message, to the
+   first ``stream:delta`` (TTFT) and to ``done``. "Added" is a path's percentile minus
+   the simulator's, same N; the CPU column is the relaying process's CPU per message.
 
-Run ``python bench/server_load.py`` (N=500); ``-n 100`` for a smaller run; ``--store
-postgresql://...`` to put the server's state in PostgreSQL. On a 2-core machine the
-load generator, the server and the simulator share the cores: read the figures as
-"what one server process sustains next to its clients", not as a capacity plan.
+Then relay CPU per chunk: 100 messages of about 200 chunks and 100 of about 10, through
+the server and through the floor; the extra CPU over the extra chunks is what one more
+chunk costs, without the per-message work (HTTP, sessions, the ledger).
+
+Run ``python bench/server_load.py`` (N = 100 and 500); ``-n 100`` for one N; ``--store
+postgresql://...`` to put the server's state in PostgreSQL. On a 2-core machine the load
+generator, the server and the simulator share the cores (and with whatever else runs:
+the load average is printed): read the figures as "what one server process sustains
+next to its clients", not as a capacity plan.
 """
 
 from __future__ import annotations
@@ -49,6 +57,9 @@ MODEL = "minimax-m2.7"
 INSTRUCTIONS = "You are a helpful assistant."
 START_TIMEOUT = 30.0
 STALL_SECONDS = 5.0
+LONG_REPLY = "[[reply " + " ".join(f"w{i}" for i in range(200)) + "]]"
+"""A prompt the simulator answers with exactly 200 words: 200 content chunks."""
+CHUNK_SESSIONS = 100
 
 SERVER_CONFIG = """\
 [retry]
@@ -60,6 +71,17 @@ rate_limit_burst = 1000000
 max_concurrent_runs = 1000000
 shutdown_grace = 1.0
 """
+
+TARGETS = {
+    "ttft_p50_100": 5.0,
+    "ttft_p99_100": 25.0,
+    "ttft_p99_500": 100.0,
+    "throughput_ratio": 0.8,
+    "chunk_us": 20.0,
+    "open_stream_kib": 50.0,
+    "idle_session_kib": 5.0,
+}
+"""Issue 18's targets: added TTFT (ms), throughput vs the simulator, µs, KiB."""
 
 
 def _free_port() -> int:
@@ -76,6 +98,12 @@ def _rss_kib(pid: int) -> int | None:
     except OSError:
         return None
     return None
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Child:
@@ -97,11 +125,15 @@ class Child:
             except httpx.HTTPError:
                 time.sleep(0.05)
         self._log.seek(0)
-        raise RuntimeError(f"{command[3]} did not start:\n{self._log.read().decode()[-2000:]}")
+        raise RuntimeError(f"{command[:4]} did not start:\n{self._log.read().decode()[-2000:]}")
 
     @property
     def rss_kib(self) -> int | None:
         return _rss_kib(self.process.pid)
+
+    @property
+    def cpu(self) -> float:
+        return _cpu_seconds(self.process.pid)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -115,10 +147,11 @@ class Child:
 
 @dataclass
 class Timing:
-    """One request: seconds to the first text and to the end, or the error."""
+    """One request: seconds to the first text and to the end, chunks seen, or the error."""
 
     ttft: float | None = None
     total: float | None = None
+    chunks: int = 0
     error: str | None = None
 
 
@@ -127,10 +160,20 @@ class Phase:
     name: str
     wall: float
     timings: list[Timing] = field(default_factory=list)
+    cpu: float | None = None
+    """CPU seconds the relaying process spent in the phase (None: not measured)."""
 
     @property
     def ok(self) -> list[Timing]:
         return [t for t in self.timings if t.error is None and t.total is not None]
+
+    @property
+    def rate(self) -> float:
+        return len(self.ok) / self.wall
+
+    @property
+    def chunks(self) -> int:
+        return sum(t.chunks for t in self.ok)
 
     def pct(self, attr: str, q: float) -> float:
         values = sorted(getattr(t, attr) for t in self.ok if getattr(t, attr) is not None)
@@ -165,8 +208,10 @@ async def _sim_stream(client: httpx.AsyncClient, sim: str, index: int) -> Timing
                 await response.aread()
                 return Timing(error=f"HTTP {response.status_code}")
             async for line in response.aiter_lines():
-                if timing.ttft is None and line.startswith("data: {") and '"content":"' in line:
-                    timing.ttft = time.perf_counter() - start
+                if line.startswith("data: {") and '"content":"' in line:
+                    timing.chunks += 1
+                    if timing.ttft is None:
+                        timing.ttft = time.perf_counter() - start
         timing.total = time.perf_counter() - start
     except httpx.HTTPError as exc:
         timing.error = type(exc).__name__
@@ -176,7 +221,7 @@ async def _sim_stream(client: httpx.AsyncClient, sim: str, index: int) -> Timing
 async def _server_stream(
     client: httpx.AsyncClient,
     session_id: str,
-    index: int,
+    content: str,
     on_first: Callable[[], None] | None = None,
 ) -> Timing:
     timing = Timing()
@@ -185,7 +230,7 @@ async def _server_stream(
         async with client.stream(
             "POST",
             f"/v1/sessions/{session_id}/messages",
-            json={"content": f"hello number {index}"},
+            json={"content": content},
             headers={"Accept": "text/event-stream"},
         ) as response:
             if response.status_code != 200:
@@ -195,10 +240,12 @@ async def _server_stream(
             async for line in response.aiter_lines():
                 if line.startswith("event: "):
                     last = line[7:]
-                    if timing.ttft is None and last == "stream:delta":
-                        timing.ttft = time.perf_counter() - start
-                        if on_first is not None:
-                            on_first()
+                    if last == "stream:delta":
+                        timing.chunks += 1
+                        if timing.ttft is None:
+                            timing.ttft = time.perf_counter() - start
+                            if on_first is not None:
+                                on_first()
         if last != "done":
             timing.error = f"ended with {last}"
         timing.total = time.perf_counter() - start
@@ -213,39 +260,57 @@ async def _gather(n: int, make: Any) -> tuple[float, list[Any]]:
     return time.perf_counter() - start, list(results)
 
 
-async def run(n: int, sim: Child, server: Child) -> dict[str, Any]:
+async def _measured(name: str, n: int, make: Any, child: Child | None) -> Phase:
+    """N requests at once; the CPU ``child`` spent on them."""
+    before = None if child is None else child.cpu
+    wall, timings = await _gather(n, make)
+    cpu = None if child is None or before is None else child.cpu - before
+    return Phase(name, wall, timings, cpu)
+
+
+def _clients(n: int, server: Child, relay: Child) -> tuple[httpx.AsyncClient, ...]:
     limits = httpx.Limits(max_connections=n + 50, max_keepalive_connections=n + 50)
     timeout = httpx.Timeout(300.0, connect=60.0)
     headers = {"Authorization": f"Bearer {SERVER_KEY}"}
-    async with (
-        httpx.AsyncClient(limits=limits, timeout=timeout) as raw,
-        httpx.AsyncClient(
-            base_url=server.url, headers=headers, limits=limits, timeout=timeout
-        ) as api,
-    ):
-        # Warm up both paths (imports, pools, the SQLite file).
+    return (
+        httpx.AsyncClient(limits=limits, timeout=timeout),
+        httpx.AsyncClient(base_url=server.url, headers=headers, limits=limits, timeout=timeout),
+        httpx.AsyncClient(base_url=relay.url, limits=limits, timeout=timeout),
+    )
+
+
+async def _create_sessions(api: httpx.AsyncClient, n: int) -> list[str]:
+    semaphore = asyncio.Semaphore(50)
+
+    async def create(i: int) -> str:
+        async with semaphore:
+            response = await api.post(
+                "/v1/sessions", json={"tools": [], "instructions": INSTRUCTIONS}
+            )
+            response.raise_for_status()
+            return str(response.json()["id"])
+
+    return list((await _gather(n, create))[1])
+
+
+async def run(n: int, sim: Child, server: Child, relay: Child) -> dict[str, Any]:
+    raw, api, floor = _clients(n, server, relay)
+    async with raw, api, floor:
+        # Warm up every path (imports, pools, the SQLite file).
         await _gather(5, lambda i: _sim_stream(raw, sim.url, i))
+        await _gather(5, lambda i: _server_stream(floor, "warm", f"hello {i}"))
         warm = (await api.post("/v1/sessions", json={"tools": []})).json()["id"]
         for i in range(3):
-            await _server_stream(api, warm, i)
+            await _server_stream(api, warm, f"hello {i}")
         await raw.post(f"{sim.url}/_sim/reset")
 
-        wall, timings = await _gather(n, lambda i: _sim_stream(raw, sim.url, i))
-        baseline = Phase("simulator alone", wall, timings)
+        baseline = await _measured(
+            "simulator alone", n, lambda i: _sim_stream(raw, sim.url, i), None
+        )
         await raw.post(f"{sim.url}/_sim/reset")
 
         rss_before_sessions = server.rss_kib
-        semaphore = asyncio.Semaphore(50)
-
-        async def create(i: int) -> str:
-            async with semaphore:
-                response = await api.post(
-                    "/v1/sessions", json={"tools": [], "instructions": INSTRUCTIONS}
-                )
-                response.raise_for_status()
-                return str(response.json()["id"])
-
-        _, session_ids = await _gather(n, create)
+        session_ids = await _create_sessions(api, n)
         await asyncio.sleep(0.5)
         rss_after_sessions = server.rss_kib
 
@@ -253,8 +318,7 @@ async def run(n: int, sim: Child, server: Child) -> dict[str, Any]:
         # first text chunk until STALL_SECONDS pass, so N streams are held mid-answer.
         rss_before_streams = server.rss_kib
         stall = STALL_SECONDS + n / 50
-        faults = [f"stall:2:{stall}"] * n
-        await raw.post(f"{sim.url}/_sim/faults", json={"faults": faults})
+        await raw.post(f"{sim.url}/_sim/faults", json={"faults": [f"stall:2:{stall}"] * n})
         started = time.perf_counter()
         streaming = [0]
         all_streaming = asyncio.Event()
@@ -265,7 +329,9 @@ async def run(n: int, sim: Child, server: Child) -> dict[str, Any]:
                 all_streaming.set()
 
         held = [
-            asyncio.create_task(_server_stream(api, session_ids[i], i, first_delta))
+            asyncio.create_task(
+                _server_stream(api, session_ids[i], f"hello number {i}", first_delta)
+            )
             for i in range(n)
         ]
         try:
@@ -279,8 +345,19 @@ async def run(n: int, sim: Child, server: Child) -> dict[str, Any]:
         held_wall = time.perf_counter() - started
         await raw.post(f"{sim.url}/_sim/reset")
 
-        wall, timings = await _gather(n, lambda i: _server_stream(api, session_ids[i], i))
-        chat = Phase("server (SSE)", wall, timings)
+        relayed = await _measured(
+            "relay floor (bytes)",
+            n,
+            lambda i: _server_stream(floor, "floor", f"hello number {i}"),
+            relay,
+        )
+        await raw.post(f"{sim.url}/_sim/reset")
+        chat = await _measured(
+            "server (SSE)",
+            n,
+            lambda i: _server_stream(api, session_ids[i], f"hello number {i}"),
+            server,
+        )
         await raw.post(f"{sim.url}/_sim/reset")
 
     def per(before: int | None, after: int | None, count: int) -> float | None:
@@ -290,8 +367,7 @@ async def run(n: int, sim: Child, server: Child) -> dict[str, Any]:
 
     return {
         "n": n,
-        "baseline": baseline,
-        "chat": chat,
+        "phases": [baseline, relayed, chat],
         "idle_session_kib": per(rss_before_sessions, rss_after_sessions, n),
         "open_stream_kib": per(rss_before_streams, rss_streams, in_flight),
         "in_flight": in_flight,
@@ -301,27 +377,61 @@ async def run(n: int, sim: Child, server: Child) -> dict[str, Any]:
     }
 
 
+async def per_chunk(sim: Child, server: Child, relay: Child) -> dict[str, Any]:
+    """CPU per extra chunk, through the server and the floor: long replies minus short ones."""
+    n = CHUNK_SESSIONS
+    raw, api, floor = _clients(n, server, relay)
+    figures: dict[str, Any] = {}
+    async with raw, api, floor:
+        for name, child, client in (("server", server, api), ("floor", relay, floor)):
+            phases = []
+            for content in ("hello", LONG_REPLY):
+                ids = await _create_sessions(api, n) if child is server else ["floor"] * n
+                phase = await _measured(
+                    name, n, lambda i, c=content, s=ids, k=client: _server_stream(k, s[i], c), child
+                )
+                phases.append(phase)
+                await raw.post(f"{sim.url}/_sim/reset")
+            short, long = phases
+            extra = long.chunks - short.chunks
+            if extra > 0 and short.cpu is not None and long.cpu is not None:
+                figures[f"{name}_chunk_us"] = (long.cpu - short.cpu) / extra * 1e6
+            figures[f"{name}_chunks"] = (short.chunks / max(1, len(short.ok)), long.chunks / n)
+            figures[f"{name}_errors"] = sum(t.error is not None for p in phases for t in p.timings)
+    return figures
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:>8.0f}ms"
+
+
 def report(result: dict[str, Any]) -> str:
-    base: Phase = result["baseline"]
-    chat: Phase = result["chat"]
+    base, relayed, chat = result["phases"]
     n = result["n"]
-    lines = [f"N = {n} concurrent sessions, one SSE message each"]
-    head = f"{'':22}{'ok':>6}{'msg/s':>9}{'TTFT p50':>10}{'p99':>8}{'total p50':>11}{'p99':>8}"
-    lines.append(head)
-    for phase in (base, chat):
-        lines.append(
-            f"{phase.name:22}{len(phase.ok):>6}{len(phase.ok) / phase.wall:>9.1f}"
-            f"{phase.pct('ttft', 50) * 1000:>8.0f}ms{phase.pct('ttft', 99) * 1000:>6.0f}ms"
-            f"{phase.pct('total', 50) * 1000:>9.0f}ms{phase.pct('total', 99) * 1000:>6.0f}ms"
-        )
+    lines = [
+        f"N = {n} concurrent sessions, one SSE message each "
+        f"(load average {result['load'][0]:.2f} before, {result['load'][1]:.2f} after)"
+    ]
     lines.append(
-        f"{'added by the server':22}{'':6}{'':9}"
-        f"{(chat.pct('ttft', 50) - base.pct('ttft', 50)) * 1000:>8.0f}ms"
-        f"{(chat.pct('ttft', 99) - base.pct('ttft', 99)) * 1000:>6.0f}ms"
-        f"{(chat.pct('total', 50) - base.pct('total', 50)) * 1000:>9.0f}ms"
-        f"{(chat.pct('total', 99) - base.pct('total', 99)) * 1000:>6.0f}ms"
+        f"{'':24}{'ok':>5}{'msg/s':>8}{'TTFT p50':>10}{'p99':>10}{'total p50':>11}{'p99':>10}"
+        f"{'CPU/msg':>10}"
     )
-    errors = [t.error for t in chat.timings + base.timings if t.error]
+    for phase in (base, relayed, chat):
+        cpu = "" if phase.cpu is None else f"{phase.cpu / max(1, len(phase.ok)) * 1000:>8.2f}ms"
+        lines.append(
+            f"{phase.name:24}{len(phase.ok):>5}{phase.rate:>8.1f}"
+            f"{_ms(phase.pct('ttft', 50))}{_ms(phase.pct('ttft', 99))}"
+            f" {_ms(phase.pct('total', 50))}{_ms(phase.pct('total', 99))}{cpu:>10}"
+        )
+    for phase, label in ((relayed, "added by the floor"), (chat, "added by the server")):
+        lines.append(
+            f"{label:24}{'':5}{phase.rate / base.rate:>7.2f}x"
+            f"{_ms(phase.pct('ttft', 50) - base.pct('ttft', 50))}"
+            f"{_ms(phase.pct('ttft', 99) - base.pct('ttft', 99))}"
+            f" {_ms(phase.pct('total', 50) - base.pct('total', 50))}"
+            f"{_ms(phase.pct('total', 99) - base.pct('total', 99))}"
+        )
+    errors = [t.error for p in (base, relayed, chat) for t in p.timings if t.error]
     if errors:
         lines.append(f"errors: {len(errors)} ({', '.join(sorted(set(map(str, errors))))})")
     idle, stream = result["idle_session_kib"], result["open_stream_kib"]
@@ -340,20 +450,82 @@ def report(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def report_chunks(chunks: dict[str, Any]) -> str:
+    def us(key: str) -> str:
+        value = chunks.get(key)
+        return "n/a" if value is None else f"{value:.1f} µs"
+
+    server_chunks = chunks.get("server_chunks", (0, 0))
+    return (
+        f"relay CPU per chunk ({CHUNK_SESSIONS} messages of {server_chunks[1]:.0f} chunks minus "
+        f"{CHUNK_SESSIONS} of {server_chunks[0]:.0f}): server {us('server_chunk_us')}, "
+        f"raw-bytes floor {us('floor_chunk_us')}; errors: server {chunks.get('server_errors')}, "
+        f"floor {chunks.get('floor_errors')}"
+    )
+
+
+def verdicts(results: list[dict[str, Any]], chunks: dict[str, Any]) -> list[str]:
+    """One line per target of the issue: PASS or FAIL with the figure."""
+    out = []
+    for result in results:
+        base, _, chat = result["phases"]
+        n = result["n"]
+        p50 = (chat.pct("ttft", 50) - base.pct("ttft", 50)) * 1000
+        p99 = (chat.pct("ttft", 99) - base.pct("ttft", 99)) * 1000
+        if n == 100:
+            out.append(_verdict(f"added TTFT p50 at {n}", p50, TARGETS["ttft_p50_100"], "ms"))
+            out.append(_verdict(f"added TTFT p99 at {n}", p99, TARGETS["ttft_p99_100"], "ms"))
+        if n == 500:
+            out.append(_verdict(f"added TTFT p99 at {n}", p99, TARGETS["ttft_p99_500"], "ms"))
+        ratio = chat.rate / base.rate
+        out.append(
+            _verdict(f"throughput at {n}", ratio, TARGETS["throughput_ratio"], "x", at_least=True)
+        )
+        for key in ("open_stream_kib", "idle_session_kib"):
+            if result[key] is not None:
+                out.append(_verdict(f"{key} at {n}", result[key], TARGETS[key], "KiB"))
+    if "server_chunk_us" in chunks:
+        out.append(_verdict("relay CPU per chunk", chunks["server_chunk_us"], 20.0, "µs"))
+    return out
+
+
+def _verdict(name: str, value: float, target: float, unit: str, at_least: bool = False) -> str:
+    ok = value >= target if at_least else value <= target
+    sign = ">=" if at_least else "<="
+    return f"{'PASS' if ok else 'FAIL'} {name}: {value:.2f} {unit} (target {sign} {target:g})"
+
+
+def _start_server(py: list[str], env: dict[str, str], sim: Child, store: str) -> Child:
+    port = _free_port()
+    return Child(
+        [*py, "serve", "--port", str(port), "--base-url", f"{sim.url}/v1"]
+        + ["--store", store, "--log-level", "warning", "--model", MODEL],
+        env | {"ALLTOKEN_AGENT_SERVER_KEYS": SERVER_KEY},
+        f"http://127.0.0.1:{port}",
+        "/healthz",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-n", type=int, default=500, help="concurrent sessions (default 500)")
+    parser.add_argument(
+        "-n", default="100,500", help="concurrent sessions, comma-separated (default 100,500)"
+    )
     parser.add_argument("--store", help="the server's database URL (default: a temp SQLite file)")
+    parser.add_argument("--no-chunks", action="store_true", help="skip the per-chunk CPU phase")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args()
+    sizes = [int(part) for part in args.n.split(",") if part.strip()]
 
+    results: list[dict[str, Any]] = []
+    chunks: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="alltoken-bench-") as folder:
         home = Path(folder)
         (home / "config").mkdir()
         (home / "config" / "config.toml").write_text(SERVER_CONFIG)
         env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
         env |= {"ALLTOKEN_AGENT_HOME": folder, "ALLTOKEN_API_KEY": GATEWAY_KEY}
-        sim_port, server_port = _free_port(), _free_port()
+        sim_port, relay_port = _free_port(), _free_port()
         py = [sys.executable, "-m", "alltoken_agent"]
         sim = Child(
             [*py, "simulator", "--port", str(sim_port)],
@@ -361,39 +533,60 @@ def main() -> None:
             f"http://127.0.0.1:{sim_port}",
             "/_sim/faults",
         )
-        server = None
+        relay = server = None
         try:
-            store = args.store or f"sqlite:///{home / 'bench.db'}"
-            server_env = env | {"ALLTOKEN_AGENT_SERVER_KEYS": SERVER_KEY}
-            server = Child(
-                [*py, "serve", "--port", str(server_port), "--base-url", f"{sim.url}/v1"]
-                + ["--store", store, "--log-level", "warning", "--model", MODEL],
-                server_env,
-                f"http://127.0.0.1:{server_port}",
+            relay = Child(
+                [sys.executable, str(Path(__file__).with_name("relay_floor.py"))]
+                + ["--port", str(relay_port), "--upstream", sim.url],
+                env,
+                f"http://127.0.0.1:{relay_port}",
                 "/healthz",
             )
-            result = asyncio.run(run(args.n, sim, server))
+            for index, n in enumerate(sizes):
+                # A fresh server (and database) per N, so each N's memory starts alike.
+                store = args.store or f"sqlite:///{home / f'bench-{index}.db'}"
+                server = _start_server(py, env, sim, store)
+                load_before = os.getloadavg()[0]
+                result = asyncio.run(run(n, sim, server, relay))
+                result["load"] = (load_before, os.getloadavg()[0])
+                results.append(result)
+                print(report(result) + "\n", flush=True)
+                if index < len(sizes) - 1 or args.no_chunks:
+                    server.stop()
+                    server = None
+            if not args.no_chunks:
+                if server is None:
+                    server = _start_server(py, env, sim, f"sqlite:///{home / 'chunks.db'}")
+                chunks = asyncio.run(per_chunk(sim, server, relay))
+                print(report_chunks(chunks) + "\n")
         finally:
-            if server is not None:
-                server.stop()
-            sim.stop()
-    print(report(result))
+            for child in (server, relay, sim):
+                if child is not None:
+                    child.stop()
+    print("\n".join(verdicts(results, chunks)))
     if args.json:
-        chat, base = result["chat"], result["baseline"]
-        figures = {
-            "n": result["n"],
-            "throughput_msg_s": len(chat.ok) / chat.wall,
-            "simulator_throughput_msg_s": len(base.ok) / base.wall,
-            **{
-                f"{phase}_{attr}_p{q}_ms": p.pct(attr, q) * 1000
-                for phase, p in (("server", chat), ("simulator", base))
-                for attr in ("ttft", "total")
-                for q in (50, 99)
-            },
-            "idle_session_kib": result["idle_session_kib"],
-            "open_stream_kib": result["open_stream_kib"],
-        }
-        print(json.dumps(figures, indent=2))
+        figures = []
+        for result in results:
+            base, relayed, chat = result["phases"]
+            figures.append(
+                {
+                    "n": result["n"],
+                    "load": result["load"],
+                    **{
+                        f"{key}_msg_s": phase.rate
+                        for key, phase in (("sim", base), ("floor", relayed), ("server", chat))
+                    },
+                    **{
+                        f"{key}_{attr}_p{q}_ms": phase.pct(attr, q) * 1000
+                        for key, phase in (("sim", base), ("floor", relayed), ("server", chat))
+                        for attr in ("ttft", "total")
+                        for q in (50, 99)
+                    },
+                    "idle_session_kib": result["idle_session_kib"],
+                    "open_stream_kib": result["open_stream_kib"],
+                }
+            )
+        print(json.dumps({"runs": figures, "chunks": chunks}, indent=2))
 
 
 if __name__ == "__main__":

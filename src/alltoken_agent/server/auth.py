@@ -151,11 +151,15 @@ bearer_scheme = HTTPBearer(
 )
 
 
-def current_caller(
+async def current_caller(
     request: Request,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
 ) -> Caller:
-    """The dependency routes take: the caller the gate authenticated."""
+    """The dependency routes take: the caller the gate authenticated.
+
+    A coroutine, so FastAPI calls it on the event loop: a plain function would cost every
+    request a trip through its thread pool.
+    """
     caller = request.scope.get(CALLER_SCOPE_KEY)
     if not isinstance(caller, Caller):  # a route outside the gate's prefix: refuse, never open
         raise ApiError(

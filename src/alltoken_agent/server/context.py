@@ -121,8 +121,8 @@ def session_not_found(session_id: str) -> ApiError:
     )
 
 
-def get_context(request: Request) -> ServerContext:
-    """The dependency routes take to reach the server's context."""
+async def get_context(request: Request) -> ServerContext:
+    """The dependency routes take to reach the server's context (on the loop, no thread)."""
     context = request.app.state.server
     assert isinstance(context, ServerContext)
     return context

@@ -15,6 +15,7 @@ from alltoken_agent.store.migrations import MIGRATIONS, Migration
 from alltoken_agent.store.records import SessionRecord
 from alltoken_agent.store.sessions import SessionRepository
 from alltoken_agent.store.store import Store
+from alltoken_agent.store.usage import UsageRepository
 
 __all__ = [
     "DEFAULT_FILENAME",
@@ -23,5 +24,6 @@ __all__ = [
     "SessionRecord",
     "SessionRepository",
     "Store",
+    "UsageRepository",
     "default_path",
 ]
