@@ -19,6 +19,8 @@ COMMANDS: tuple[LazyCommand, ...] = (
     LazyCommand("probe", f"{_CLI}.probe:probe", "Check what an OpenAI-compatible API supports."),
     LazyCommand("usage", f"{_CLI}.usage:usage", "Show the tokens and cost of past requests."),
     LazyCommand("check", f"{_CLI}.check:check", "Check a provider against the contract."),
+    LazyCommand("batch", f"{_CLI}.batch:batch", "Run one agent turn per line of a JSONL file."),
+    LazyCommand("worker", f"{_CLI}.worker:worker", "Run batch lines queued in a shared store."),
     LazyCommand("image", f"{_CLI}.image:image", "Generate images and save them."),
     LazyCommand("video", f"{_CLI}.video:video", "Generate videos and save them."),
     LazyCommand("jobs", f"{_CLI}.jobs:jobs_app", "List, resume or cancel image and video jobs."),

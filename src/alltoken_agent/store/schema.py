@@ -131,3 +131,35 @@ media_jobs = sa.Table(
 )
 """Image and video jobs (m003_media_jobs), each journaled before its first request; the
 lease (m006_media_job_lease) says which process is finishing one, until when."""
+
+batch_runs = sa.Table(
+    "batch_runs",
+    metadata,
+    sa.Column("id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("input_sha256", sa.String(64), nullable=False),
+    sa.Column("input_name", sa.Text(), nullable=False),
+    sa.Column("settings", sa.JSON(), nullable=False),
+    sa.Column("lines", sa.Integer(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+"""Batch runs (m009_batches), keyed by the input file's hash and the default settings."""
+
+batch_items = sa.Table(
+    "batch_items",
+    metadata,
+    sa.Column(
+        "run_id",
+        sa.String(ID_LENGTH),
+        sa.ForeignKey("batch_runs.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("line", sa.Integer(), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("request", sa.JSON()),
+    sa.Column("output", sa.JSON()),
+    sa.Column("cost", sa.String(64)),
+    sa.Column("lease_owner", sa.String(NAME_LENGTH)),
+    sa.Column("lease_until", UTCDateTime()),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)
+"""One row per input line of a batch run (m009_batches), leased to one runner at a time."""

@@ -1,0 +1,242 @@
+"""Running a batch's lines concurrently under a budget, each claimed from the journal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from alltoken_agent.batch.turn import LineOutcome, error_fields, error_output, run_line
+from alltoken_agent.catalog import PriceLookup
+from alltoken_agent.config import Config
+from alltoken_agent.errors import (
+    AuthenticationError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+)
+from alltoken_agent.gateway import Gateway
+from alltoken_agent.ledger import RunningBudget, estimate_request_cost, rough_token_count
+from alltoken_agent.store.batches import BatchItem, BatchRepository, lease_holder
+
+LEASE_SECONDS = 60.0
+"""How long a claim lasts unless renewed; a runner renews every third of it."""
+
+WAIT_SECONDS = 1.0
+"""How often a ``batch`` waiting for lines other runners hold looks again."""
+
+# Every later line would fail the same way: stop taking new ones.
+_FATAL = (AuthenticationError, PermissionDeniedError, PaymentRequiredError)
+
+ProgressCallback = Callable[["BatchSummary"], None]
+OutputCallback = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class BatchSummary:
+    """Where a batch run stands (updated as lines finish)."""
+
+    ok: int = 0
+    failed: int = 0
+    spent: Decimal = Decimal(0)
+    """Known spend of the lines this runner ran (``unknown_costs`` lines not counted)."""
+    unknown_costs: int = 0
+    budget_stopped: bool = False
+    """New work stopped because the next line would cross the budget."""
+    fatal: BaseException | None = None
+    """An error that stopped new work (authentication, payment, permission)."""
+    simulated: bool = False
+    ran: list[int] = field(default_factory=list)
+    """Lines this runner ran, in the order they finished."""
+
+
+class BatchRunner:
+    """Takes lines from the journal and runs them, ``concurrency`` at a time.
+
+    Args:
+        repo: The journal.
+        gateway: Where the turns go; its observers (the ledger) see every request.
+        run_id: Only this run's lines (``batch``), or None for any run's (``worker``).
+        concurrency: Lines in flight at once.
+        budget_usd: Stop taking lines before the next one would cross this many USD
+            (its estimate: the larger of the first request's, as ``chat`` estimates
+            it, and the average known cost of the lines finished so far).
+        already_spent: Known cost of the run's lines finished before (a resume), which
+            counts toward the budget.
+        on_output: Called with each line's output as it finishes.
+        on_progress: Called with the summary after each line.
+        wait_for_others: Keep looking while other runners hold lines of ``run_id``,
+            so the run's every line is finished when :meth:`run` returns.
+    """
+
+    def __init__(
+        self,
+        repo: BatchRepository,
+        gateway: Gateway,
+        *,
+        run_id: str | None = None,
+        concurrency: int = 4,
+        budget_usd: Decimal | None = None,
+        already_spent: Decimal = Decimal(0),
+        config: Config | None = None,
+        prices: PriceLookup | None = None,
+        on_output: OutputCallback | None = None,
+        on_progress: ProgressCallback | None = None,
+        wait_for_others: bool = False,
+    ) -> None:
+        self.repo = repo
+        self.gateway = gateway
+        self.run_id = run_id
+        self.concurrency = max(1, concurrency)
+        self.config = config
+        self.prices = prices
+        self.on_output = on_output
+        self.on_progress = on_progress
+        self.wait_for_others = wait_for_others
+        self.holder = lease_holder()
+        self.summary = BatchSummary()
+        self._held: dict[tuple[str, int], BatchItem] = {}
+        self._reserved = Decimal(0)
+        self._finished_costs: list[Decimal] = []
+        self._stop = False
+        self.budget: RunningBudget | None = None
+        if budget_usd is not None:
+            self.budget = RunningBudget(budget_usd, prices=prices, label="batch budget")
+            self.budget.add(already_spent)
+            gateway.add_observer(self.budget.observer)
+
+    async def run(self) -> BatchSummary:
+        """Run lines until none is left to take (or new work stops); return the summary."""
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            while True:
+                workers = [asyncio.create_task(self._worker()) for _ in range(self.concurrency)]
+                try:
+                    await asyncio.gather(*workers)
+                finally:
+                    for task in workers:
+                        task.cancel()
+                    await asyncio.gather(*workers, return_exceptions=True)
+                if self._stop or not self.wait_for_others or not await self._others_hold():
+                    break
+                await asyncio.sleep(WAIT_SECONDS)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+            if self.budget is not None:
+                self.gateway.remove_observer(self.budget.observer)
+        self.summary.simulated = self.gateway.simulated
+        return self.summary
+
+    async def _others_hold(self) -> bool:
+        items = await asyncio.to_thread(self.repo.items, self.run_id or "")
+        return any(item.status == "running" for item in items)
+
+    async def _worker(self) -> None:
+        while not self._stop:
+            item = await asyncio.to_thread(
+                self.repo.claim, self.holder, LEASE_SECONDS, run_id=self.run_id
+            )
+            if item is None:
+                return
+            key = (item.run_id, item.line)
+            self._held[key] = item
+            try:
+                await self._run_item(item)
+            except BaseException:
+                # Cancelled (Ctrl-C, SIGTERM) or broken: the line goes back to the queue
+                # at once, so a resume runs it without waiting for the lease to end.
+                with contextlib.suppress(Exception):
+                    self.repo.release(item, self.holder)
+                raise
+            finally:
+                self._held.pop(key, None)
+
+    async def _run_item(self, item: BatchItem) -> None:
+        request = item.request or {}
+        estimate = self._estimate(request)
+        if self._stop or not self._affordable(estimate):
+            self.summary.budget_stopped = self.budget is not None and not self._stop
+            self._stop = True
+            await asyncio.to_thread(self.repo.release, item, self.holder)
+            return
+        self._reserved += estimate
+        try:
+            outcome = await run_line(
+                self.gateway,
+                item.line,
+                request,
+                config=self.config,
+                prices=self.prices,
+                budgets=[self.budget] if self.budget is not None else [],
+                tags={"batch": item.run_id},
+            )
+        except Exception as error:  # a bug in a tool or hook: this line fails, not the run
+            outcome = LineOutcome(
+                error_output(item.line, request.get("id"), error_fields(error)),
+                None,
+                ok=False,
+                error=error,
+            )
+        finally:
+            self._reserved -= estimate
+        await asyncio.to_thread(
+            self.repo.finish,
+            item,
+            self.holder,
+            output=outcome.output,
+            cost=outcome.cost,
+            ok=outcome.ok,
+        )
+        self._count(item, outcome)
+
+    def _count(self, item: BatchItem, outcome: LineOutcome) -> None:
+        summary = self.summary
+        if outcome.ok:
+            summary.ok += 1
+        else:
+            summary.failed += 1
+        if outcome.cost is None:
+            summary.unknown_costs += 1
+        else:
+            summary.spent += outcome.cost
+            self._finished_costs.append(outcome.cost)
+        summary.ran.append(item.line)
+        if isinstance(outcome.error, _FATAL) and summary.fatal is None:
+            summary.fatal = outcome.error
+            self._stop = True
+        if self.on_output is not None:
+            self.on_output(outcome.output)
+        if self.on_progress is not None:
+            self.on_progress(summary)
+
+    def _estimate(self, request: dict[str, Any]) -> Decimal:
+        if self.budget is None:
+            return Decimal(0)
+        model = request.get("model") or self.gateway.model
+        price = self.prices(model) if self.prices is not None and model else None
+        messages = [
+            {"role": "system", "content": request.get("instructions") or ""},
+            {"role": "user", "content": request.get("prompt") or ""},
+        ]
+        first = estimate_request_cost(price, rough_token_count(messages), None)
+        costs = self._finished_costs
+        average = sum(costs, Decimal(0)) / len(costs) if costs else Decimal(0)
+        return max(first, average)
+
+    def _affordable(self, estimate: Decimal) -> bool:
+        if self.budget is None:
+            return True
+        status = self.budget.status(self._reserved + estimate)
+        return status.spent < status.limit and status.spent + status.next_estimate <= status.limit
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(LEASE_SECONDS / 3)
+            held = list(self._held.values())
+            if held:
+                with contextlib.suppress(Exception):  # the next beat tries again
+                    await asyncio.to_thread(self.repo.renew, held, self.holder, LEASE_SECONDS)

@@ -1,0 +1,272 @@
+"""`alltoken-agent batch`: one agent turn per line of a JSONL file, resumable after a crash."""
+
+from __future__ import annotations
+
+import json
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from alltoken_agent import UserError
+from alltoken_agent.cli._batch_options import BudgetOpt, ConcurrencyOpt, StoreOpt
+from alltoken_agent.cli.exit_codes import BUDGET, FAILURE, OK, exit_code_for
+from alltoken_agent.cli.options import (
+    BaseUrlOpt,
+    GatewayOptions,
+    IdleTimeoutOpt,
+    ModelOpt,
+    OfflineOpt,
+    ProviderOpt,
+    TimeoutOpt,
+    VerboseOpt,
+    load_user_config,
+    observing_ledger,
+    open_gateway,
+)
+from alltoken_agent.cli.output import EventWriter, run_command
+
+if TYPE_CHECKING:
+    from alltoken_agent.batch import BatchDefaults, BatchSummary, ParsedBatch
+    from alltoken_agent.store.batches import BatchItem
+
+
+def batch(
+    input_path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="INPUT.jsonl",
+            help="One JSON object per line: prompt (required); model, tools, instructions, "
+            "schema, id (optional).",
+            dir_okay=False,
+        ),
+    ],
+    output_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Where the output lines go (required unless --queue).",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    model: ModelOpt = None,
+    tools: Annotated[
+        str,
+        typer.Option("--tools", help="Tools of lines that name none: default, none, or names."),
+    ] = "default",
+    schema_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--schema",
+            help="A JSON schema file: lines without a schema reply with JSON of it (output).",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    concurrency: ConcurrencyOpt = 4,
+    budget: BudgetOpt = None,
+    queue: Annotated[
+        bool,
+        typer.Option("--queue", help="Only journal the lines for `alltoken-agent worker`s."),
+    ] = False,
+    store: StoreOpt = None,
+    provider: ProviderOpt = None,
+    base_url: BaseUrlOpt = None,
+    offline: OfflineOpt = False,
+    timeout: TimeoutOpt = None,
+    idle_timeout: IdleTimeoutOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Run one agent turn per line of INPUT.jsonl and write one output line per input line.
+
+    Output lines keep the input's order: line, id, model, text, output (with a schema),
+    usage, cost (null when unknown) and error. Lines are journaled in the store, so
+    running the same command again after a crash or Ctrl-C sends only the lines not
+    finished yet (failed lines are tried again) and repeats the others' stored output.
+    Lines appear in OUTPUT.partial as they finish; OUTPUT is written at the end.
+
+    \b
+    Examples:
+      alltoken-agent batch prompts.jsonl -o answers.jsonl --concurrency 8
+      alltoken-agent batch prompts.jsonl -o out.jsonl --budget 0.50 --schema person.json
+      alltoken-agent batch prompts.jsonl --queue --store postgresql://host/db
+    """
+    from alltoken_agent.batch import BatchDefaults
+
+    if output_path is None and not queue:
+        raise UserError("give --output/-o OUTPUT.jsonl (or --queue to leave the lines to workers)")
+    defaults = BatchDefaults(model=model, tools=tools, schema=_read_schema(schema_path))
+    options = GatewayOptions(
+        provider=provider,
+        base_url=base_url,
+        model=model,
+        offline=offline,
+        timeout=timeout,
+        idle_timeout=idle_timeout,
+        verbose=verbose,
+    )
+    code: list[int] = [OK]
+
+    async def main() -> None:
+        code[0] = await _batch(
+            input_path,
+            output_path,
+            defaults,
+            options,
+            concurrency=concurrency,
+            budget=None if budget is None else Decimal(str(budget)),
+            queue=queue,
+            store_url=store,
+        )
+
+    run_command(main, EventWriter(enabled=False))
+    if code[0] != OK:
+        raise typer.Exit(code[0])
+
+
+def _read_schema(path: Path | None) -> dict[str, Any] | None:
+    from alltoken_agent.cli._input import read_text_file
+
+    if path is None:
+        return None
+    try:
+        schema = json.loads(read_text_file(path, "the schema file"))
+    except (ValueError, RecursionError):
+        raise UserError(f"the schema file {path} is not JSON") from None
+    if not isinstance(schema, dict) or schema.get("type") != "object":
+        raise UserError(f'the schema file {path} must hold a JSON schema with "type": "object"')
+    return schema
+
+
+def _read_input(path: Path, defaults: BatchDefaults) -> ParsedBatch:
+    from alltoken_agent.batch import parse_batch
+    from alltoken_agent.cli._input import decode_text
+
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise UserError(f"cannot read {path}: {error.strerror or error}") from None
+    return parse_batch(decode_text(data, f"the input file {path}"), data, defaults)
+
+
+async def _batch(
+    input_path: Path,
+    output_path: Path | None,
+    defaults: BatchDefaults,
+    options: GatewayOptions,
+    *,
+    concurrency: int,
+    budget: Decimal | None,
+    queue: bool,
+    store_url: str | None,
+) -> int:
+    import asyncio
+
+    from alltoken_agent.batch import BatchRunner
+    from alltoken_agent.cli._batch_output import PartialFile, Progress
+    from alltoken_agent.store import Store
+    from alltoken_agent.store.batches import BatchRepository
+
+    parsed = _read_input(input_path, defaults)
+    with Store(store_url) as db:
+        repo = BatchRepository.of(db)
+        created = await asyncio.to_thread(
+            repo.open_run,
+            parsed.run_id,
+            input_sha256=parsed.input_sha256,
+            input_name=str(input_path),
+            settings=defaults.to_dict(),
+            items=parsed.items,
+        )
+        if not created:
+            await asyncio.to_thread(repo.requeue_failed, parsed.run_id)
+        if queue:
+            print(
+                f"alltoken-agent: {len(parsed.items)} lines journaled as batch "
+                f"{parsed.run_id}; run `alltoken-agent worker` to take them",
+                file=sys.stderr,
+            )
+            return OK
+        assert output_path is not None
+        before = await asyncio.to_thread(repo.items, parsed.run_id)
+        finals = [i for i in before if i.status in ("done", "invalid")]
+        partial = PartialFile(output_path)
+        for item in finals:
+            if item.output is not None:
+                partial.write(item.output)
+        progress = Progress(total=len(before), done=len(finals))
+        spent = sum((i.cost for i in finals if i.cost is not None), Decimal(0))
+
+        def on_output(output: dict[str, Any]) -> None:
+            partial.write(output)
+
+        config = load_user_config()
+        try:
+            async with open_gateway(options) as gateway:
+                ledger = await observing_ledger(gateway, db, config)
+                runner = BatchRunner(
+                    repo,
+                    gateway,
+                    run_id=parsed.run_id,
+                    concurrency=concurrency,
+                    budget_usd=budget,
+                    already_spent=spent,
+                    config=config,
+                    prices=ledger.prices,
+                    on_output=on_output,
+                    on_progress=progress.update,
+                    wait_for_others=True,
+                )
+                summary = await runner.run()
+        finally:
+            progress.stop()
+            partial.close()
+        items = await asyncio.to_thread(repo.items, parsed.run_id)
+        outputs = [_final_output(item, summary, budget) for item in items]
+        from alltoken_agent.cli._batch_output import write_atomically
+
+        write_atomically(output_path, outputs)
+        partial.remove()
+    return _report(items, summary)
+
+
+def _final_output(item: BatchItem, summary: BatchSummary, budget: Decimal | None) -> dict[str, Any]:
+    from alltoken_agent.batch import error_output
+
+    if item.output is not None and item.status != "queued":
+        return item.output
+    ident = (item.request or {}).get("id")
+    if summary.budget_stopped:
+        message = (
+            f"not run: the next line could cross the batch budget of ${budget}; "
+            "run the command again with a larger --budget to run it"
+        )
+        return error_output(item.line, ident, {"code": "budget_exceeded", "message": message})
+    reason = f"stopped by {summary.fatal}" if summary.fatal is not None else "stopped"
+    return error_output(item.line, ident, {"code": "not_run", "message": f"not run: {reason}"})
+
+
+def _report(items: list[BatchItem], summary: BatchSummary) -> int:
+    from alltoken_agent.cli._batch_output import spend_text
+
+    ok = sum(item.status == "done" for item in items)
+    failed = sum(item.status in ("failed", "invalid") for item in items)
+    not_run = len(items) - ok - failed
+    line = f"alltoken-agent: batch of {len(items)} lines: {ok} ok, {failed} failed"
+    if not_run:
+        line += f", {not_run} not run"
+        if summary.budget_stopped:
+            line += " (budget)"
+    print(f"{line}; this run {spend_text(summary)}", file=sys.stderr)
+    if summary.fatal is not None:
+        from alltoken_agent.cli.exit_codes import describe
+
+        print(describe(summary.fatal), file=sys.stderr)
+        return exit_code_for(summary.fatal)
+    if summary.budget_stopped and not_run:
+        return BUDGET
+    return OK if failed == 0 and not_run == 0 else FAILURE

@@ -1,0 +1,241 @@
+"""`alltoken-agent batch`: one turn per JSONL line, in order, under a budget, resumable.
+
+The CLI runs in-process against the session simulator; the SIGKILL test runs it as a
+child process, since only a real process can be killed mid-request.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alltoken_agent.store import Store
+from alltoken_agent.store.batches import BatchRepository
+from tests.cli.helpers import run_cli
+from tests.gateway.helpers import TEST_KEY
+
+KEY_ENV = {"ALLTOKEN_API_KEY": TEST_KEY}
+
+
+def _write(path: Path, lines: list[Any]) -> Path:
+    path.write_text(
+        "".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines),
+        encoding="utf-8",
+    )
+    return path
+
+
+def _outputs(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def _chat_prompts(sim: Any) -> list[str]:
+    """The user message of every chat request the simulator received, in arrival order."""
+    prompts = []
+    for request in sim.state.requests:
+        if request.path.endswith("/chat/completions") and isinstance(request.json, dict):
+            users = [m for m in request.json["messages"] if m.get("role") == "user"]
+            prompts.append(users[-1]["content"])
+    return prompts
+
+
+def _batch(sim: Any, *args: str) -> Any:
+    return run_cli("batch", *args, "--base-url", sim.base_url, "--tools", "none", env=KEY_ENV)
+
+
+def test_output_keeps_input_order_with_concurrency(sim: Any, tmp_path: Path) -> None:
+    lines = [{"prompt": f"[[reply answer {n}]]", "id": f"q{n}"} for n in range(1, 9)]
+    source = _write(tmp_path / "in.jsonl", lines)
+    # The first replies are the slowest, so the lines finish out of order.
+    sim.state.enqueue_faults(["slow:0", "slow:0.4", "slow:0.3", "slow:0.2"])
+    out = tmp_path / "out.jsonl"
+
+    result = _batch(sim, str(source), "-o", str(out), "--concurrency", "4")
+
+    assert result.exit_code == 0, result.stderr
+    outputs = _outputs(out)
+    assert [o["line"] for o in outputs] == list(range(1, 9))
+    assert [o["id"] for o in outputs] == [f"q{n}" for n in range(1, 9)]
+    assert [o["text"] for o in outputs] == [f"answer {n}" for n in range(1, 9)]
+    assert all(o["error"] is None and o["usage"]["total_tokens"] > 0 for o in outputs)
+    assert all(o["cost"] is not None and float(o["cost"]) > 0 for o in outputs)
+    assert not (tmp_path / "out.jsonl.partial").exists()
+    assert "8 ok, 0 failed" in result.stderr
+    assert sorted(_chat_prompts(sim)) == sorted(line["prompt"] for line in lines)
+
+
+def test_bad_lines_become_error_lines_and_the_good_ones_run(sim: Any, tmp_path: Path) -> None:
+    source = _write(
+        tmp_path / "in.jsonl",
+        [
+            {"prompt": "[[reply fine]]"},
+            "this is not json",
+            {"id": 7, "model": "x"},
+            {"prompt": "hi", "tools": ["no_such_tool"]},
+            "[1, 2]",
+            {"prompt": "hi", "promt": "typo"},
+        ],
+    )
+    out = tmp_path / "out.jsonl"
+
+    result = _batch(sim, str(source), "-o", str(out))
+
+    assert result.exit_code == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    outputs = _outputs(out)
+    assert [o["line"] for o in outputs] == [1, 2, 3, 4, 5, 6]
+    assert outputs[0]["text"] == "fine" and outputs[0]["error"] is None
+    codes = [o["error"]["code"] for o in outputs[1:]]
+    assert codes == ["invalid_line"] * 5
+    assert outputs[2]["id"] == 7  # an error line still names its id
+    assert "no prompt" in outputs[2]["error"]["message"]
+    assert "no_such_tool" in outputs[3]["error"]["message"]
+    assert all(o["cost"] is None and o["usage"] is None for o in outputs[1:])
+    assert _chat_prompts(sim) == ["[[reply fine]]"]
+
+
+@pytest.mark.parametrize("data", [b"\x89PNG\r\n\x1a\n\x00\x00", b'{"prompt": "caf\xe9"}\n'])
+def test_a_binary_or_non_utf8_input_file_is_exit_2(sim: Any, tmp_path: Path, data: bytes) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(data)
+    out = tmp_path / "out.jsonl"
+
+    result = _batch(sim, str(source), "-o", str(out))
+
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: the input file")
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+    assert _chat_prompts(sim) == []
+
+
+def test_a_rerun_sends_nothing_already_done_and_repeats_its_output(
+    sim: Any, tmp_path: Path
+) -> None:
+    source = _write(tmp_path / "in.jsonl", [{"prompt": f"[[reply r{n}]]"} for n in range(3)])
+    out = tmp_path / "out.jsonl"
+    assert _batch(sim, str(source), "-o", str(out)).exit_code == 0
+    first = out.read_text()
+    assert len(_chat_prompts(sim)) == 3
+
+    again = _batch(sim, str(source), "-o", str(out))
+
+    assert again.exit_code == 0, again.stderr
+    assert out.read_text() == first
+    assert len(_chat_prompts(sim)) == 3  # nothing sent again
+
+
+def test_a_budget_stops_new_lines_before_it_is_crossed(sim: Any, tmp_path: Path) -> None:
+    source = _write(tmp_path / "in.jsonl", [{"prompt": f"[[reply b{n}]]"} for n in range(4)])
+    probe = _write(tmp_path / "probe.jsonl", [{"prompt": "[[reply b0]]"}])
+    assert _batch(sim, str(probe), "-o", str(tmp_path / "probe.out")).exit_code == 0
+    one_line = float(_outputs(tmp_path / "probe.out")[0]["cost"])
+    sim.state.reset()
+    out = tmp_path / "out.jsonl"
+
+    # Room for one line and a half: the second would cross it.
+    budget = f"{one_line * 1.5:.12f}"
+    result = _batch(sim, str(source), "-o", str(out), "--concurrency", "1", "--budget", budget)
+
+    assert result.exit_code == 7, result.stderr
+    outputs = _outputs(out)
+    assert outputs[0]["text"] == "b0"
+    assert [o["error"]["code"] for o in outputs[1:]] == ["budget_exceeded"] * 3
+    assert all(o["cost"] is None for o in outputs[1:])
+    assert len(_chat_prompts(sim)) == 1
+    assert "3 not run (budget)" in result.stderr
+
+    # A larger budget runs the rest; the first line is not paid again.
+    more = _batch(sim, str(source), "-o", str(out), "--concurrency", "1", "--budget", "1")
+    assert more.exit_code == 0, more.stderr
+    assert [o["text"] for o in _outputs(out)] == ["b0", "b1", "b2", "b3"]
+    assert sorted(_chat_prompts(sim)) == [f"[[reply b{n}]]" for n in range(4)]
+
+
+def test_a_schema_asks_for_json_and_returns_it_as_output(sim: Any, tmp_path: Path) -> None:
+    schema = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    schema_file = tmp_path / "schema.json"
+    schema_file.write_text(json.dumps(schema), encoding="utf-8")
+    source = _write(tmp_path / "in.jsonl", [{"prompt": "Name a city."}])
+    out = tmp_path / "out.jsonl"
+
+    result = _batch(sim, str(source), "-o", str(out), "--schema", str(schema_file))
+
+    assert result.exit_code == 0, result.stderr
+    [output] = _outputs(out)
+    assert isinstance(output["output"], dict) and isinstance(output["output"]["name"], str)
+    [request] = [r for r in sim.state.requests if r.path.endswith("/chat/completions")]
+    assert request.json["response_format"]["json_schema"]["schema"] == schema
+
+
+def test_a_batch_killed_mid_line_resumes_without_paying_a_finished_line_twice(
+    sim: Any, tmp_path: Path
+) -> None:
+    prompts = [f"[[reply k{n}]]" for n in range(5)]
+    source = _write(tmp_path / "in.jsonl", [{"prompt": p} for p in prompts])
+    out = tmp_path / "out.jsonl"
+    args = ["batch", str(source), "-o", str(out), "--base-url", sim.base_url, "--tools", "none"]
+    sim.state.enqueue_faults(["slow:0.3"] * 50)  # slow enough to watch it go
+    child = subprocess.Popen(
+        [sys.executable, "-m", "alltoken_agent", *args, "--concurrency", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **KEY_ENV},
+    )
+    partial = tmp_path / "out.jsonl.partial"
+    try:
+        # Two lines done, then every later reply stalls: the kill lands mid-request.
+        while not partial.exists() or len(partial.read_text().splitlines()) < 2:
+            assert child.poll() is None, child.stderr.read() if child.stderr else ""
+            time.sleep(0.05)
+        while sim.state.pop_fault() is not None:
+            pass
+        sim.state.enqueue_faults(["stall:1:60"] * 10)
+        while not any((r.fault or "").startswith("stall") for r in sim.state.requests):
+            assert child.poll() is None
+            time.sleep(0.05)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        if child.stderr is not None:
+            child.stderr.close()
+    while sim.state.pop_fault() is not None:
+        pass
+    with Store() as store:  # the child's journal, in this test's ALLTOKEN_AGENT_HOME
+        done_before = {
+            item.line
+            for item in BatchRepository.of(store).items(_run_id(store))
+            if item.status == "done"
+        }
+    assert len(done_before) >= 2
+
+    result = _batch(sim, str(source), "-o", str(out), "--concurrency", "1")
+
+    assert result.exit_code == 0, result.stderr
+    assert [o["text"] for o in _outputs(out)] == [f"k{n}" for n in range(5)]
+    sent = _chat_prompts(sim)
+    for line in done_before:
+        assert sent.count(prompts[line - 1]) == 1  # paid once, in the first run
+    # The line cut off by the kill got no reply, so it is sent again: once.
+    assert sorted(set(sent)) == sorted(prompts)
+    assert len(sent) == len(prompts) + 1
+
+
+def _run_id(store: Store) -> str:
+    import sqlalchemy as sa
+
+    from alltoken_agent.store.schema import batch_runs
+
+    with store._db.read() as conn:
+        return str(conn.scalar(sa.select(batch_runs.c.id)))
