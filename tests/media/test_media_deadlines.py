@@ -11,18 +11,25 @@ poll timed out stays in the journal, and `jobs resume` finishes it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
+from alltoken_agent import GatewayTimeoutError, RetryPolicy
+from alltoken_agent.config import TimeoutSettings
+from alltoken_agent.media._wire import download
 from alltoken_agent.store import Store
 from tests.cli.helpers import write_config
-from tests.gateway.helpers import TEST_KEY
+from tests.gateway.helpers import TEST_KEY, gateway_for
 
 CONFIG = "[retry]\nmax_retries = 0\n[timeouts]\nidle = 0.5\ntotal = 2\n"
 """No retries, and deadlines far below the faults' `MAX_FAULT_SECONDS`."""
@@ -90,7 +97,7 @@ def test_an_image_submit_that_never_finishes_ends_at_a_deadline(
 
 
 def test_a_poll_that_goes_quiet_ends_at_the_idle_deadline_and_the_job_resumes(
-    media_sim: Any, tmp_path: Path
+    media_sim: Any, isolated_environment: Path, tmp_path: Path
 ) -> None:
     # The submit is answered; the first poll says nothing for 3 s (idle deadline 0.5 s).
     media_sim.state.enqueue_faults(["no_done", "slow:3"])
@@ -101,6 +108,14 @@ def test_a_poll_that_goes_quiet_ends_at_the_idle_deadline_and_the_job_resumes(
     job = only_job("image")
     assert job.status == "pending" and job.task_id is not None
     assert f"alltoken-agent jobs resume {job.id}" in result.stderr
+    # `jobs resume` takes the deadlines as flags, and a resume cut off the same way
+    # leaves the job as it was.
+    write_config(isolated_environment, "[retry]\nmax_retries = 0\n")
+    media_sim.state.enqueue_faults(["slow:3"])
+    again = run(media_sim, "jobs", "resume", job.id, "--idle-timeout", "0.5", "--timeout", "2")
+    assert again.returncode == UNAVAILABLE, again.stderr
+    assert "idle_timeout" in again.stderr
+    assert only_job("image").status == "pending"
     resumed = run(media_sim, "jobs", "resume", job.id)
     assert resumed.returncode == 0, resumed.stderr
     assert target.is_file()
@@ -166,3 +181,46 @@ def test_a_model_list_that_never_finishes_ends_with_exit_6(
     assert result.returncode == UNAVAILABLE, result.stderr
     assert says in result.stderr
     assert fault in faults_seen(media_sim)
+
+
+@asynccontextmanager
+async def file_server(pause: float) -> AsyncIterator[str]:
+    """A file host whose body never ends: a byte every ``pause`` seconds, no length."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n\r\n")
+            while True:
+                writer.write(b"x")
+                await writer.drain()
+                await asyncio.sleep(pause)
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass  # the client went away, or the test's loop is closing
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/result.png"
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize(("pause", "code"), [(0.05, "total_timeout"), (1.0, "idle_timeout")])
+async def test_a_result_download_that_never_ends_stops_at_a_deadline(
+    sim: Any, tmp_path: Path, pause: float, code: str
+) -> None:
+    timeouts = TimeoutSettings(idle=0.5, total=1.5)
+    target = tmp_path / "result.png"
+    no_retry = RetryPolicy(max_retries=0)
+    async with (
+        file_server(pause) as url,
+        gateway_for(sim, timeout=timeouts, retry=no_retry) as gateway,
+    ):
+        with anyio.fail_after(GUARD):  # a guard against a hang, not the assertion
+            with pytest.raises(GatewayTimeoutError) as caught:
+                await download(gateway, url, target)
+    assert caught.value.code == code
+    assert list(tmp_path.iterdir()) == []  # the part file is gone, nothing half-written
