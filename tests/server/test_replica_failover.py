@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from alltoken_agent.server import owner_id
 from tests.server.conftest import GATEWAY_KEY, KEY_A, MakeServer, ServerThread, create_session
@@ -118,6 +119,43 @@ def test_a_session_busy_on_one_replica_is_409_with_retry_after_on_the_other(
     assert answer.json()["text"]
     lease = one.store.sessions.take_lease(session_id, "probe/1/x", 0)  # 0 s: free again at once
     assert lease == "probe/1/x"  # nobody held it once the turn was saved
+
+
+def test_a_long_turn_renews_its_session_lease_and_stays_the_only_one(
+    two_on_one_file: tuple[ServerThread, ServerThread], sim: Any, tmp_path: Path
+) -> None:
+    one, two = two_on_one_file
+    for server in (one, two):
+        assert server.context.runs.leases is not None
+        server.context.runs.leases.seconds = 0.6  # renewed every 0.2 s
+    database = sa.create_engine(f"sqlite:///{tmp_path / 'shared.db'}")
+
+    def lease_until(session_id: str) -> Any:
+        with database.connect() as conn:
+            query = sa.text("SELECT lease_until FROM sessions WHERE id = :id")
+            return conn.execute(query, {"id": session_id}).scalar()
+
+    with one.client() as first, two.client() as second:
+        session_id = create_session(first)
+        sim.state.enqueue_faults(["stall:3:60"])
+        with first.stream(
+            "POST",
+            f"/v1/sessions/{session_id}/messages",
+            json={"content": "Tell me a long story."},
+            headers=SSE,
+        ) as running:
+            events = iter_sse(running)
+            until_first_delta(events)
+            taken = lease_until(session_id)
+            assert taken is not None
+            renewed = wait_until(
+                lambda: (until := lease_until(session_id)) != taken and until, "the lease renewed"
+            )
+            wait_until(
+                lambda: lease_until(session_id) not in (taken, renewed), "the lease renewed again"
+            )
+            assert_busy(post(second, session_id, "Are you done?"))
+    database.dispose()
 
 
 def test_a_session_leased_by_a_live_process_elsewhere_is_busy_a_dead_ones_is_taken_over(

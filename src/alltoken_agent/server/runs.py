@@ -39,9 +39,6 @@ SESSION_LEASE_SECONDS: Final = 30.0
 """How long a turn's session lease lasts unless renewed: a replica that died on another
 host blocks its sessions this long at most."""
 
-SESSION_RENEW_EVERY: Final = SESSION_LEASE_SECONDS / 3
-"""Seconds between renewals of a running turn's lease: two may fail before it runs out."""
-
 BUSY_RETRY_AFTER: Final = "1"
 """``Retry-After`` (seconds) of the 409 for a session answering another message."""
 
@@ -137,9 +134,13 @@ class Run:
 class SessionLeases:
     """Session leases in the store, taken, renewed and given up through the server's calls."""
 
-    def __init__(self, sessions: SessionRepository, calls: StoreCalls) -> None:
+    def __init__(
+        self, sessions: SessionRepository, calls: StoreCalls, seconds: float = SESSION_LEASE_SECONDS
+    ) -> None:
         self.sessions = sessions
         self.calls = calls
+        self.seconds = seconds
+        """How long a lease lasts unless renewed; renewed every third of it."""
 
     async def take(self, run: Run) -> None:
         """Lease the run's session, or refuse with 409 while another process runs it."""
@@ -150,7 +151,7 @@ class SessionLeases:
                 self.sessions.take_lease,
                 run.session_id,
                 holder,
-                SESSION_LEASE_SECONDS,
+                self.seconds,
                 steal_from=steal,
             )
             if owner is None:  # deleted meanwhile: the turn reports the missing session
@@ -169,10 +170,10 @@ class SessionLeases:
         """Renew the run's lease until cancelled (a task of its own)."""
         holder = run.lease_holder
         while holder is not None:
-            await asyncio.sleep(SESSION_RENEW_EVERY)
+            await asyncio.sleep(self.seconds / 3)  # two renewals may fail before it runs out
             try:
                 owner = await self.calls.write(
-                    self.sessions.take_lease, run.session_id, holder, SESSION_LEASE_SECONDS
+                    self.sessions.take_lease, run.session_id, holder, self.seconds
                 )
             except Exception as error:  # a busy store: the next renewal tries again
                 logger.warning("could not renew the lease on session %s: %r", run.session_id, error)
