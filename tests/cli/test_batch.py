@@ -239,3 +239,54 @@ def _run_id(store: Store) -> str:
 
     with store._db.read() as conn:
         return str(conn.scalar(sa.select(batch_runs.c.id)))
+
+
+def test_piped_stderr_is_one_summary_line(sim: Any, tmp_path: Path) -> None:
+    source = _write(tmp_path / "in.jsonl", [{"prompt": f"[[reply p{n}]]"} for n in range(3)])
+
+    result = _batch(sim, str(source), "-o", str(tmp_path / "out.jsonl"))
+
+    assert result.exit_code == 0
+    assert result.stderr.splitlines() == [result.stderr.strip()]  # no progress bar, no notices
+    assert result.stderr.startswith("alltoken-agent: batch of 3 lines: 3 ok, 0 failed; ")
+    assert result.stdout == ""
+
+
+def test_a_terminal_shows_a_progress_bar_with_spend(tmp_path: Path) -> None:
+    from tests.cli.test_terminal import run_on_terminal
+
+    source = _write(tmp_path / "in.jsonl", [{"prompt": f"[[reply t{n}]]"} for n in range(3)])
+
+    shown = run_on_terminal(
+        "batch", str(source), "-o", str(tmp_path / "out.jsonl"), "--offline", no_color=True
+    )
+
+    assert "3/3" in shown  # the bar's lines done
+    assert "spent $" in shown and "(simulated)" in shown
+    assert len(_outputs(tmp_path / "out.jsonl")) == 3
+
+
+def test_offline_spend_is_said_to_be_simulated(tmp_path: Path) -> None:
+    source = _write(tmp_path / "in.jsonl", [{"prompt": "[[reply off]]"}])
+    out = tmp_path / "out.jsonl"
+
+    result = run_cli("batch", str(source), "-o", str(out), "--offline", "--tools", "none")
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.rstrip().endswith("(simulated)")
+    assert _outputs(out)[0]["text"] == "off"
+
+
+def test_an_authentication_error_stops_new_lines_with_exit_3(sim: Any, tmp_path: Path) -> None:
+    source = _write(tmp_path / "in.jsonl", [{"prompt": f"[[reply a{n}]]"} for n in range(5)])
+    sim.state.enqueue_faults(["401"] * 5)
+    out = tmp_path / "out.jsonl"
+
+    result = _batch(sim, str(source), "-o", str(out), "--concurrency", "1")
+
+    assert result.exit_code == 3, result.stderr
+    outputs = _outputs(out)
+    assert outputs[0]["error"]["status"] == 401
+    assert [o["error"]["code"] for o in outputs[1:]] == ["not_run"] * 4
+    assert len(_chat_prompts(sim)) == 1  # not one request per line against a bad key
+    assert TEST_KEY not in out.read_text() and TEST_KEY not in result.stderr
