@@ -290,3 +290,27 @@ def test_an_authentication_error_stops_new_lines_with_exit_3(sim: Any, tmp_path:
     assert [o["error"]["code"] for o in outputs[1:]] == ["not_run"] * 4
     assert len(_chat_prompts(sim)) == 1  # not one request per line against a bad key
     assert TEST_KEY not in out.read_text() and TEST_KEY not in result.stderr
+
+
+def test_a_failed_line_is_kept_unless_retry_failed_is_given(sim: Any, tmp_path: Path) -> None:
+    schema = {"type": "object"}
+    lines = [{"prompt": '[[reply {"a": 1}]]', "schema": schema}]
+    lines.append({"prompt": "[[reply not json]]", "schema": schema})
+    source = _write(tmp_path / "in.jsonl", lines)
+    out = tmp_path / "out.jsonl"
+    first = _batch(sim, str(source), "-o", str(out))
+    assert first.exit_code == 1, first.stderr
+    outputs = _outputs(out)
+    assert outputs[0]["output"] == {"a": 1} and outputs[0]["error"] is None
+    assert outputs[1]["error"]["code"] == "invalid_output"
+    assert outputs[1]["text"] == "not json" and outputs[1]["cost"] is not None
+
+    again = _batch(sim, str(source), "-o", str(out))
+    assert again.exit_code == 1
+    assert _outputs(out) == outputs
+    assert len(_chat_prompts(sim)) == 2  # the failed line was not paid again
+
+    retried = _batch(sim, str(source), "-o", str(out), "--retry-failed")
+    assert retried.exit_code == 1
+    assert _chat_prompts(sim).count("[[reply not json]]") == 2
+    assert _chat_prompts(sim).count('[[reply {"a": 1}]]') == 1

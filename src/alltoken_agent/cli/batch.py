@@ -73,6 +73,14 @@ def batch(
         bool,
         typer.Option("--queue", help="Only journal the lines for `alltoken-agent worker`s."),
     ] = False,
+    retry_failed: Annotated[
+        bool,
+        typer.Option(
+            "--retry-failed",
+            help="Run again the lines an earlier run of this batch finished with an error "
+            "(else their error lines are kept).",
+        ),
+    ] = False,
     store: StoreOpt = None,
     provider: ProviderOpt = None,
     base_url: BaseUrlOpt = None,
@@ -86,7 +94,8 @@ def batch(
     Output lines keep the input's order: line, id, model, text, output (with a schema),
     usage, cost (null when unknown) and error. Lines are journaled in the store, so
     running the same command again after a crash or Ctrl-C sends only the lines not
-    finished yet (failed lines are tried again) and repeats the others' stored output.
+    finished yet and repeats the others' stored output (--retry-failed runs failed
+    lines again).
     Lines appear in OUTPUT.partial as they finish; OUTPUT is written at the end.
 
     \b
@@ -120,6 +129,7 @@ def batch(
             concurrency=concurrency,
             budget=None if budget is None else Decimal(str(budget)),
             queue=queue,
+            retry_failed=retry_failed,
             store_url=store,
         )
 
@@ -162,6 +172,7 @@ async def _batch(
     concurrency: int,
     budget: Decimal | None,
     queue: bool,
+    retry_failed: bool,
     store_url: str | None,
 ) -> int:
     import asyncio
@@ -182,7 +193,7 @@ async def _batch(
             settings=defaults.to_dict(),
             items=parsed.items,
         )
-        if not created:
+        if not created and retry_failed:
             await asyncio.to_thread(repo.requeue_failed, parsed.run_id)
         if queue:
             print(
@@ -193,13 +204,13 @@ async def _batch(
             return OK
         assert output_path is not None
         before = await asyncio.to_thread(repo.items, parsed.run_id)
-        finals = [i for i in before if i.status in ("done", "invalid")]
+        finals = [i for i in before if i.status in ("done", "failed", "invalid")]
         partial = PartialFile(output_path)
         for item in finals:
             if item.output is not None:
                 partial.write(item.output)
         progress = Progress(total=len(before), done=len(finals))
-        spent = sum((i.cost for i in finals if i.cost is not None), Decimal(0))
+        spent = sum((i.cost for i in before if i.cost is not None), Decimal(0))
 
         def on_output(output: dict[str, Any]) -> None:
             partial.write(output)

@@ -28,10 +28,8 @@ from alltoken_agent.store.schema import batch_runs as _runs
 
 ItemStatus = Literal["queued", "running", "done", "failed", "invalid"]
 """``queued``: to run; ``running``: leased; ``done``: answered; ``failed``: ran and failed
-(run again by the next ``batch``); ``invalid``: the input line was unusable (never run)."""
-
-FINAL_STATUSES: frozenset[str] = frozenset({"done", "invalid"})
-"""Statuses a re-run keeps as they are: their output is emitted again, nothing is sent."""
+(run again only when asked: ``batch --retry-failed``); ``invalid``: the input line was
+unusable (never run)."""
 
 
 def _now() -> datetime:
@@ -194,7 +192,8 @@ class BatchRepository:
             result = conn.execute(
                 sa.update(_items)
                 .where((_items.c.run_id == run_id) & (_items.c.status == "failed"))
-                .values(status="queued", output=None, cost=None, updated_at=_now())
+                # The cost stays: what the failed try spent still counts toward a budget.
+                .values(status="queued", output=None, updated_at=_now())
             )
             return int(result.rowcount or 0)
 
