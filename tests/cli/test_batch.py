@@ -314,3 +314,31 @@ def test_a_failed_line_is_kept_unless_retry_failed_is_given(sim: Any, tmp_path: 
     assert retried.exit_code == 1
     assert _chat_prompts(sim).count("[[reply not json]]") == 2
     assert _chat_prompts(sim).count('[[reply {"a": 1}]]') == 1
+
+
+def test_without_a_gateway_cost_the_budget_counts_estimates_and_the_cost_stays_null(
+    sim: Any, tmp_path: Path
+) -> None:
+    from alltoken_agent.store.usage import UsageQuery, UsageRepository
+
+    # no_done: the stream ends without [DONE] and without the cost comment.
+    sim.state.enqueue_faults(["no_done"] * 20)
+    probe = _write(tmp_path / "probe.jsonl", [{"prompt": "[[reply e0]]"}])
+    assert _batch(sim, str(probe), "-o", str(tmp_path / "probe.out")).exit_code == 0
+    assert _outputs(tmp_path / "probe.out")[0]["cost"] is None  # unknown, never 0
+    with Store() as store:
+        [row] = [r for r in UsageRepository.of(store).rows(UsageQuery()) if r.kind == "chat"]
+    assert row.cost is not None and row.cost_source == "estimated"
+    sim.state.reset()
+    sim.state.enqueue_faults(["no_done"] * 20)
+    source = _write(tmp_path / "in.jsonl", [{"prompt": f"[[reply e{n}]]"} for n in range(4)])
+    out = tmp_path / "out.jsonl"
+
+    budget = f"{row.cost * 3 / 2:.12f}"
+    result = _batch(sim, str(source), "-o", str(out), "--concurrency", "1", "--budget", budget)
+
+    assert result.exit_code == 7, result.stderr
+    outputs = _outputs(out)
+    assert outputs[0]["text"] == "e0" and outputs[0]["cost"] is None
+    assert [o["error"]["code"] for o in outputs[1:]] == ["budget_exceeded"] * 3
+    assert len(_chat_prompts(sim)) == 1

@@ -27,6 +27,9 @@ LEASE_SECONDS = 60.0
 WAIT_SECONDS = 1.0
 """How often a ``batch`` waiting for lines other runners hold looks again."""
 
+_NO_LIMIT = Decimal(10) ** 12
+"""The limit of a line's cost counter, which only counts."""
+
 # Every later line would fail the same way: stop taking new ones.
 _FATAL = (AuthenticationError, PermissionDeniedError, PaymentRequiredError)
 
@@ -164,6 +167,11 @@ class BatchRunner:
             await asyncio.to_thread(self.repo.release, item, self.holder)
             return
         self._reserved += estimate
+        # What the line's requests cost, as the budget counts them (the gateway's cost,
+        # else estimated from prices): the next lines' estimate averages these.
+        tag = f"{item.run_id}:{item.line}"
+        counter = RunningBudget(_NO_LIMIT, prices=self.prices, match={"batch_line": tag})
+        self.gateway.add_observer(counter.observer)
         try:
             outcome = await run_line(
                 self.gateway,
@@ -172,7 +180,7 @@ class BatchRunner:
                 config=self.config,
                 prices=self.prices,
                 budgets=[self.budget] if self.budget is not None else [],
-                tags={"batch": item.run_id},
+                tags={"batch": item.run_id, "batch_line": tag},
             )
         except Exception as error:  # a bug in a tool or hook: this line fails, not the run
             outcome = LineOutcome(
@@ -183,6 +191,9 @@ class BatchRunner:
             )
         finally:
             self._reserved -= estimate
+            self.gateway.remove_observer(counter.observer)
+        if counter.total > 0:
+            self._finished_costs.append(counter.total)
         await asyncio.to_thread(
             self.repo.finish,
             item,
@@ -203,7 +214,6 @@ class BatchRunner:
             summary.unknown_costs += 1
         else:
             summary.spent += outcome.cost
-            self._finished_costs.append(outcome.cost)
         summary.ran.append(item.line)
         if isinstance(outcome.error, _FATAL) and summary.fatal is None:
             summary.fatal = outcome.error
