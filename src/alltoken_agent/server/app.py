@@ -18,7 +18,7 @@ from alltoken_agent.server.errors import install_error_handlers
 from alltoken_agent.server.guard import AuthFailures, HostCheck
 from alltoken_agent.server.limits import BodySizeLimit, ConcurrencyLimiter, RateLimiter
 from alltoken_agent.server.media import MediaJobs
-from alltoken_agent.server.routes import media, messages, meta, sessions, usage
+from alltoken_agent.server.routes import media, messages, meta, sessions, skill_chat, usage
 from alltoken_agent.server.runs import RunRegistry, SessionLeases
 from alltoken_agent.server.settings import ServerOptions
 from alltoken_agent.server.storage import StoreCalls
@@ -128,7 +128,7 @@ def create_app(
     gateway.add_observer(context.tally.observer)
     gateway.on_retry = retry_reporter(gateway.on_retry)
     install_error_handlers(app, context.redact)
-    for module in (sessions, messages, media, usage, meta):
+    for module in (sessions, messages, skill_chat, media, usage, meta):
         app.include_router(module.router)
     # Added last runs first: the cost headers wrap the Host check (open servers), which
     # wraps the body limit, which wraps the gate, which wraps the routes.

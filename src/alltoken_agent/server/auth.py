@@ -30,6 +30,8 @@ CALLER_SCOPE_KEY: Final = "alltoken_agent.caller"
 
 PROTECTED_PREFIX: Final = "/v1/"
 PUBLIC_PATHS: Final = frozenset({"/v1/capabilities"})
+SKILL_PATHS: Final = frozenset({"/chat"})
+"""Routes of the AllToken agent skill's server contract, outside ``/v1`` by its naming."""
 
 
 def owner_id(key: str) -> str:
@@ -106,7 +108,8 @@ class AuthGate:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Refuse (401, 429) or pass the request on with its ``Caller`` in the scope."""
         path: str = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith(PROTECTED_PREFIX) or path in PUBLIC_PATHS:
+        protected = path.startswith(PROTECTED_PREFIX) or path in SKILL_PATHS
+        if scope["type"] != "http" or not protected or path in PUBLIC_PATHS:
             await self.app(scope, receive, send)
             return
         address = client_address(scope)

@@ -195,6 +195,24 @@ class ChatReply(BaseModel):
     """The caller's budget after this message; None when no budget is set."""
 
 
+class SkillChatRequest(_In):
+    """The AllToken agent skill's server contract: one message to the agent of a session id."""
+
+    sessionId: Annotated[NotBlank, Field(min_length=1, max_length=MAX_ID_CHARS)]
+    """The client's name for the conversation; its agent is created on first use."""
+    message: Annotated[NotBlank, Field(min_length=1, max_length=MAX_CONTENT_CHARS)]
+    """The user's message."""
+
+
+class SkillChatReply(BaseModel):
+    """The agent's answer and the conversation so far, as the skill's server returns them."""
+
+    response: str
+    """The assistant's answer."""
+    history: list[dict[str, Any]]
+    """Every message of the session (system prompt aside), in the chat spec's shape."""
+
+
 class ReportRowOut(BaseModel):
     """Usage of a group of requests."""
 

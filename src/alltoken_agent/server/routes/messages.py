@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -11,7 +11,7 @@ from alltoken_agent import BudgetExceededError
 from alltoken_agent.ledger import BudgetStatus
 from alltoken_agent.server import sse
 from alltoken_agent.server.auth import Caller, current_caller
-from alltoken_agent.server.context import ContextDep
+from alltoken_agent.server.context import ContextDep, ServerContext
 from alltoken_agent.server.cost_headers import (
     BUDGET_HEADER,
     COST_HEADER,
@@ -22,9 +22,10 @@ from alltoken_agent.server.cost_headers import (
 from alltoken_agent.server.errors import api_error_for, error_response
 from alltoken_agent.server.routes import responses
 from alltoken_agent.server.routes.sessions import SessionId
-from alltoken_agent.server.runs import RunEnd
+from alltoken_agent.server.runs import Run, RunEnd
 from alltoken_agent.server.schemas import ChatReply, MessageCreate
 from alltoken_agent.server.turns import money, run_turn
+from alltoken_agent.store import SessionRecord
 
 router = APIRouter(prefix="/v1/sessions", tags=["messages"])
 
@@ -60,7 +61,40 @@ def _remaining(budget: BudgetStatus | None) -> str:
     return format_remaining(None if budget is None else budget.remaining)
 
 
-def _end_headers(end: RunEnd) -> dict[str, str]:
+async def start_turn(
+    context: ServerContext,
+    caller: Caller,
+    session: SessionRecord,
+    content: str | list[dict[str, Any]],
+    request: Request,
+    *,
+    streaming: bool,
+) -> tuple[Run, BudgetStatus | None]:
+    """Admit a turn of ``session`` (limits, budget, the session's lease) and start it.
+
+    Raises:
+        ApiError: 429 past the caller's limits, 402 past its budget, 409 while the
+            session is running a turn (here or on another replica).
+    """
+    run = context.runs.admit(caller, session.id, streaming=streaming)
+    try:
+        budget = await context.check_budget(caller)
+        await context.runs.lease(run)  # 409 while another replica runs this session
+    except BudgetExceededError as exc:
+        context.runs.cancel_admission(run)
+        refused = api_error_for(exc, context.redact)
+        refused.headers.update({COST_HEADER: "0", BUDGET_HEADER: "0"})
+        raise refused from None
+    except BaseException:
+        context.runs.cancel_admission(run)
+        raise
+    context.runs.start(run, run_turn(context, run, session, content))
+    mark_spending(request)  # from here on, the reply's cost is unknown until the run says
+    return run, budget
+
+
+def end_headers(end: RunEnd) -> dict[str, str]:
+    """The cost headers of a finished run's JSON reply."""
     return {
         COST_HEADER: money(end.cost) or UNKNOWN,
         BUDGET_HEADER: _remaining(end.budget),
@@ -88,20 +122,9 @@ async def post_message(
     """
     session = await context.session(session_id, caller)
     streaming = "text/event-stream" in request.headers.get("accept", "")
-    run = context.runs.admit(caller, session.id, streaming=streaming)
-    try:
-        budget = await context.check_budget(caller)
-        await context.runs.lease(run)  # 409 while another replica runs this session
-    except BudgetExceededError as exc:
-        context.runs.cancel_admission(run)
-        refused = api_error_for(exc, context.redact)
-        refused.headers.update({COST_HEADER: "0", BUDGET_HEADER: "0"})
-        raise refused from None
-    except BaseException:
-        context.runs.cancel_admission(run)
-        raise
-    context.runs.start(run, run_turn(context, run, session, body.message_content()))
-    mark_spending(request)  # from here on, the reply's cost is unknown until the run says
+    run, budget = await start_turn(
+        context, caller, session, body.message_content(), request, streaming=streaming
+    )
     if streaming:
         headers = {**sse.HEADERS, BUDGET_HEADER: _remaining(budget)}
         return StreamingResponse(
@@ -111,6 +134,6 @@ async def post_message(
         )
     end = await run.wait()
     if end.name == "error" and end.error is not None:
-        return error_response(api_error_for(end.error, context.redact), _end_headers(end))
+        return error_response(api_error_for(end.error, context.redact), end_headers(end))
     payload = {key: value for key, value in end.payload.items() if key != "event"}
-    return JSONResponse(payload, headers=_end_headers(end))
+    return JSONResponse(payload, headers=end_headers(end))

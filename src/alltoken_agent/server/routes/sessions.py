@@ -82,13 +82,14 @@ async def create_session(
         record = await create()
     else:
         async with context.creation_lock(caller.owner):  # count and create as one step
-            await _check_quota(caller.owner, context)
+            await check_quota(caller.owner, context)
             record = await create()
     response.headers["Location"] = f"/v1/sessions/{record.id}"
     return session_out(record)
 
 
-async def _check_quota(owner: str, context: ServerContext) -> None:
+async def check_quota(owner: str, context: ServerContext) -> None:
+    """403 when ``owner`` already keeps as many sessions as the server allows per key."""
     quota = context.options.max_sessions_per_key
     held = await context.calls.read(context.store.sessions.list_sessions, owner=owner, limit=quota)
     if len(held) >= quota:
