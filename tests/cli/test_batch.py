@@ -342,3 +342,74 @@ def test_without_a_gateway_cost_the_budget_counts_estimates_and_the_cost_stays_n
     assert outputs[0]["text"] == "e0" and outputs[0]["cost"] is None
     assert [o["error"]["code"] for o in outputs[1:]] == ["budget_exceeded"] * 3
     assert len(_chat_prompts(sim)) == 1
+
+
+def test_a_key_echoed_by_a_hostile_gateway_never_reaches_the_output(
+    sim: Any, tmp_path: Path
+) -> None:
+    source = _write(tmp_path / "in.jsonl", [{"prompt": "[[reply x]]"}])
+    sim.state.enqueue_faults(["leak_key"] * 5)
+    out = tmp_path / "out.jsonl"
+
+    result = _batch(sim, str(source), "-o", str(out))
+
+    assert result.exit_code == 3, result.stderr
+    assert _outputs(out)[0]["error"]["status"] == 401
+    assert TEST_KEY not in out.read_text() and TEST_KEY not in result.stderr
+    with Store() as store:
+        stored = json.dumps([i.output for i in BatchRepository.of(store).items(_run_id(store))])
+    assert TEST_KEY not in stored
+
+
+def test_worker_takes_queued_lines_on_one_machine(sim: Any, tmp_path: Path) -> None:
+    source = _write(tmp_path / "in.jsonl", [{"prompt": f"[[reply q{n}]]"} for n in range(3)])
+    out = tmp_path / "out.jsonl"
+    queued = _batch(sim, str(source), "--queue")
+    assert queued.exit_code == 0, queued.stderr
+    assert "3 lines journaled" in queued.stderr and not out.exists()
+    assert _chat_prompts(sim) == []
+
+    worked = run_cli("worker", "--base-url", sim.base_url, env=KEY_ENV)
+    assert worked.exit_code == 0, worked.stderr
+    assert "worker ran 3 lines: 3 ok" in worked.stderr
+    assert len(_chat_prompts(sim)) == 3
+
+    collected = _batch(sim, str(source), "-o", str(out))
+    assert collected.exit_code == 0, collected.stderr
+    assert [o["text"] for o in _outputs(out)] == ["q0", "q1", "q2"]
+    assert len(_chat_prompts(sim)) == 3  # collecting sent nothing
+
+
+def test_sigterm_mid_line_gives_the_line_back_and_keeps_the_partial_file(
+    sim: Any, tmp_path: Path
+) -> None:
+    source = _write(tmp_path / "in.jsonl", [{"prompt": f"[[reply s{n}]]"} for n in range(2)])
+    out = tmp_path / "out.jsonl"
+    sim.state.enqueue_faults(["stall:1:60"] * 10)
+    args = ["batch", str(source), "-o", str(out), "--base-url", sim.base_url, "--tools", "none"]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "alltoken_agent", *args, "--concurrency", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **KEY_ENV},
+    )
+    try:
+        while not any(r.path.endswith("/chat/completions") for r in sim.state.requests):
+            assert child.poll() is None
+            time.sleep(0.05)
+        child.send_signal(signal.SIGTERM)
+        _, stderr = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    while sim.state.pop_fault() is not None:
+        pass
+
+    assert child.returncode == 143, stderr
+    assert "Traceback" not in stderr
+    assert (tmp_path / "out.jsonl.partial").exists() and not out.exists()
+    with Store() as store:
+        items = BatchRepository.of(store).items(_run_id(store))
+    assert [(i.status, i.lease_owner) for i in items] == [("queued", None)] * 2
