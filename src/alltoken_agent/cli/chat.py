@@ -245,6 +245,7 @@ async def _chat(
 ) -> None:
     from alltoken_agent import Agent, request_tags
     from alltoken_agent.agent import DEFAULT_INSTRUCTIONS, resolve_tool_names
+    from alltoken_agent.cli._session_history import load_history
     from alltoken_agent.cli.sessions import SessionLink
     from alltoken_agent.ledger import Budgets
     from alltoken_agent.store import Store
@@ -266,7 +267,10 @@ async def _chat(
             print_retry(notice)
 
     store = Store()
-    link = SessionLink.open(store, session_name) if session_name else None
+    # The record now (a bad name fails before any request); its history once the model
+    # is known, since a long session loads only what can fit the model's context.
+    record = store.sessions.get_or_create_session(session_name)[0] if session_name else None
+    link: SessionLink | None = None
     try:
         async with open_gateway(options, on_retry=on_retry) as gateway:
             gateway.add_observer(records.append)
@@ -278,6 +282,9 @@ async def _chat(
                     f"no model chosen for provider {gateway.provider.name!r}: pass --model "
                     "or set `model` in the config file"
                 )
+            if record is not None:
+                history = await load_history(store, record, gateway, config, gateway.model)
+                link = SessionLink(store=store, record=record, history=history)
             instructions = system or (link.instructions if link else None) or DEFAULT_INSTRUCTIONS
             agent = Agent(
                 gateway.model,
@@ -344,6 +351,8 @@ class _Printer:
             sys.stderr.write(event.delta)
             sys.stderr.flush()
             self.in_reasoning = True
+        elif event.name == "reasoning:end":
+            self._end_reasoning()  # the block's line ends even if no answer text follows
         elif event.name == "stream:end":
             self._end_reasoning()
             if not self.at_line_start:

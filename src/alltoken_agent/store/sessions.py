@@ -22,6 +22,7 @@ from alltoken_agent.errors import UserError
 from alltoken_agent.store import schema
 from alltoken_agent.store._errors import StoreBusyError, WriteConflictError
 from alltoken_agent.store.engine import Database
+from alltoken_agent.store.history import Measure, UnknownSessionError, load_recent
 from alltoken_agent.store.records import (
     _UNSET,
     SessionRecord,
@@ -230,6 +231,23 @@ class SessionRepository:
         # Turns spooled while the store was locked belong to the history already.
         spooled = [] if self._db.spool is None else self._db.spool.messages_of(session_id)
         return [repair_message(message) for message in [*stored, *spooled]]
+
+    def load_recent_messages(
+        self, session_id: str, *, budget: int, measure: Measure
+    ) -> list[dict[str, Any]]:
+        """The newest whole turns whose ``measure`` sums to at most ``budget`` tokens.
+
+        As :meth:`load_messages` (repaired, spooled turns included), but a long session
+        is read newest first and only until the budget is spent (:mod:`.history`).
+
+        Raises:
+            UserError: No session has this id.
+        """
+        try:
+            found = load_recent(self._db, session_id, budget=budget, measure=measure)
+        except UnknownSessionError:
+            raise _unknown(session_id) from None
+        return [repair_message(message) for message in found]
 
     def replace_messages(self, session_id: str, messages: Sequence[Mapping[str, Any]]) -> None:
         """Replace all of the session's messages (clear or trim history), all or nothing.

@@ -1,0 +1,86 @@
+"""Loading only the newest part of a long session: as much as a token budget can hold.
+
+A session of thousands of turns cannot be sent whole; reading, decoding and copying
+every stored message just to leave most of them out is what made a message in such
+a session slow. :func:`load_recent` reads newest first, in batches, and stops once
+the budget is spent. It keeps whole turns (a user message and everything after it up
+to the next one), so an assistant's tool call never loses its results, and the
+history it returns starts at a user message unless the whole session fits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from alltoken_agent.store import schema
+from alltoken_agent.store.engine import Database
+
+_messages = schema.messages
+_sessions = schema.sessions
+
+FIRST_BATCH = 256
+"""Messages read by the first query; each later query reads twice as many, up to
+:data:`LARGEST_BATCH`, so a short session costs one query and a long one a few."""
+LARGEST_BATCH = 4096
+
+Measure = Callable[[Mapping[str, Any]], int]
+"""A message's rough token count (the agent's estimate; the store knows no tokens)."""
+
+
+class UnknownSessionError(LookupError):
+    """No session has the id (the repository turns it into its ``UserError``)."""
+
+
+def load_recent(
+    db: Database, session_id: str, *, budget: int, measure: Measure
+) -> list[dict[str, Any]]:
+    """The session's newest whole turns whose ``measure`` sums to at most ``budget``.
+
+    Messages spooled while the store was locked are the newest of all. When every
+    message fits, the whole history comes back, as ``load_messages`` would return it.
+    The batches are read in one read transaction, so they are one snapshot.
+
+    Raises:
+        UnknownSessionError: No session has this id.
+    """
+    spooled = [] if db.spool is None else db.spool.messages_of(session_id)
+    kept: list[dict[str, Any]] = []  # newest first
+    fitting = 0  # how many of ``kept`` form whole turns within the budget
+    total = 0
+    with db.read() as conn:
+        if conn.scalar(sa.select(_sessions.c.id).where(_sessions.c.id == session_id)) is None:
+            raise UnknownSessionError(session_id)
+        for message in _newest_first(conn, session_id, spooled):
+            total += measure(message)
+            if total > budget:
+                return kept[:fitting][::-1]
+            kept.append(message)
+            if message.get("role") == "user":
+                fitting = len(kept)
+    return kept[::-1]
+
+
+def _newest_first(
+    conn: Connection, session_id: str, spooled: list[dict[str, Any]]
+) -> Iterator[dict[str, Any]]:
+    """The spooled messages, then the stored ones, newest first, read in growing batches."""
+    yield from reversed(spooled)
+    before: int | None = None
+    size = FIRST_BATCH
+    while True:
+        query = sa.select(_messages.c.position, _messages.c.message).where(
+            _messages.c.session_id == session_id
+        )
+        if before is not None:
+            query = query.where(_messages.c.position < before)
+        rows = conn.execute(query.order_by(_messages.c.position.desc()).limit(size)).all()
+        for position, message in rows:
+            before = position
+            yield message
+        if len(rows) < size:
+            return
+        size = min(size * 2, LARGEST_BATCH)
