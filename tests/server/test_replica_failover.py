@@ -117,6 +117,10 @@ def test_a_session_busy_on_one_replica_is_409_with_retry_after_on_the_other(
         )
     assert answer.status_code == 200, answer.text
     assert answer.json()["text"]
+    with one.client() as client:
+        doc = client.get("/openapi.json").json()
+    busy = doc["paths"]["/v1/sessions/{session_id}/messages"]["post"]["responses"]["409"]
+    assert "Retry-After" in busy["headers"]  # documented
     lease = one.store.sessions.take_lease(session_id, "probe/1/x", 0)  # 0 s: free again at once
     assert lease == "probe/1/x"  # nobody held it once the turn was saved
 

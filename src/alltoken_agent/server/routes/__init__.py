@@ -12,7 +12,8 @@ _DESCRIPTIONS = {
     402: "The key's daily budget is used up.",
     403: "The key has as many sessions as the server keeps per key; delete some first.",
     404: "No such session, job or file for this key.",
-    409: "The session is answering another message, or the job cannot be cancelled.",
+    409: "The session is answering another message, on this server or another replica "
+    "(see `Retry-After`), or the job cannot be cancelled.",
     413: "The request body is larger than the server's limit.",
     422: "The request is invalid; `error.details` names each problem.",
     429: "Too many requests, or too many runs in flight, for this key, or too many missing "
@@ -39,5 +40,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         entry: dict[str, Any] = {"model": ErrorResponse, "description": _DESCRIPTIONS[status]}
         if status == 429:
             entry["headers"] = _RETRY_AFTER
+        elif status == 409:  # a busy session says when to try again; a job conflict does not
+            entry["headers"] = {"Retry-After": {**_RETRY_AFTER["Retry-After"], "required": False}}
         out[status] = entry
     return out
