@@ -6,14 +6,21 @@ UTC day a request started, and only made-up records can start on other days.
 
 from __future__ import annotations
 
+import random
+import sqlite3
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from alltoken_agent import UserError
 from alltoken_agent.catalog import ModelPrice
-from alltoken_agent.ledger import Ledger, start_of_utc_day
+from alltoken_agent.ledger import Ledger, ReportRow, start_of_utc_day
+from alltoken_agent.store import Store
+from alltoken_agent.store.usage import UsageQuery, UsageRepository, UsageRow
 from tests.ledger.helpers import NOON, gateway_cost, make_record
 
 DAY = timedelta(days=1)
@@ -104,3 +111,106 @@ def test_bad_report_key_and_naive_times_are_refused(seeded: Ledger) -> None:
         seeded.report(by="provider")  # type: ignore[arg-type]
     with pytest.raises(UserError, match="aware"):
         seeded.spent(since=datetime(2026, 11, 1))
+
+
+def _reference(rows: list[UsageRow], by: str) -> dict[str | None, tuple[Any, ...]]:
+    """Each group's figures summed one row at a time in Python, as reports used to."""
+    groups: dict[str | None, list[Any]] = {}
+    for row in rows:
+        key = {"model": row.model, "session": row.session}.get(by) or (
+            row.created_at.date().isoformat() if by == "day" else None
+        )
+        group = groups.setdefault(key, [0, 0, 0, Decimal(0), 0, 0])
+        group[0] += 1
+        group[1] += row.prompt_tokens or 0
+        group[2] += row.completion_tokens or 0
+        if row.cost is None or row.cost < 0:
+            group[4] += 1
+        else:
+            group[3] += row.cost
+        if row.prompt_tokens is None and row.completion_tokens is None:
+            group[5] += 1
+    return {key: tuple(values) for key, values in groups.items()}
+
+
+def _figures(row: ReportRow) -> tuple[Any, ...]:
+    return (
+        row.requests,
+        row.prompt_tokens,
+        row.completion_tokens,
+        row.cost,
+        row.unknown_cost_requests,
+        row.unknown_usage_requests,
+    )
+
+
+def test_reports_summed_by_the_database_match_row_by_row_sums_to_the_last_digit(
+    ledger: Ledger, store: Store, db_path: Path
+) -> None:
+    """Costs of every shape: many digits, integers, unknown, and text no writer makes."""
+    rng = random.Random(7)
+    repository = UsageRepository.of(store)
+    rows = []
+    costs = [None, Decimal("12"), Decimal("0"), Decimal("0.0000188000"), Decimal("1.5")]
+    for i in range(400):
+        cost = rng.choice(costs) if i % 3 else Decimal(rng.randrange(10**12)).scaleb(-14)
+        usage = None if i % 11 == 0 else (rng.randrange(5000), rng.randrange(900))
+        row = UsageRow(
+            created_at=NOON + timedelta(hours=rng.randrange(-60, 60)),
+            kind="chat",
+            provider="alltoken",
+            model=rng.choice(["gpt-5.4-nano", "glm-5", None]),
+            session=rng.choice(["work", "home", None]),
+            owner=None,
+            request_id=f"r{i}",
+            stream=True,
+            prompt_tokens=None if usage is None else usage[0],
+            completion_tokens=None if usage is None else usage[1],
+            reasoning_tokens=None,
+            cached_tokens=None,
+            cost=cost,
+            cost_source="unknown" if cost is None else "gateway",
+        )
+        rows.append(repository.add(row))
+    # Text the ledger never writes, but a row is data: a negative cost (unknown, as a
+    # Decimal check would say) and more fraction digits than SQL sums (exact anyway).
+    odd = {rows[0].id: "-0.5", rows[1].id: "0.1234567890123456789012345", rows[2].id: "7."}
+    with sqlite3.connect(db_path) as raw:
+        for row_id, text in odd.items():
+            raw.execute("UPDATE usage SET cost = ? WHERE id = ?", (text, row_id))
+    stored = repository.rows(UsageQuery())
+    for by in ("model", "day", "session"):
+        report = ledger.report(by=by)  # type: ignore[arg-type]
+        expected = _reference(stored, by)
+        assert {row.key: _figures(row) for row in report.rows} == expected
+        assert [format(row.cost, "f") for row in report.rows] == [
+            format(expected[row.key][3], "f") for row in report.rows
+        ]  # the same digits printed, not only equal values
+        total = _reference(stored, "none")[None]
+        assert _figures(report.totals) == total
+        assert format(report.totals.cost, "f") == format(total[3], "f")
+    spend = ledger.spent(since=NOON)
+    later = _reference([r for r in stored if r.created_at >= NOON], "none")[None]
+    assert (spend.total, spend.unknown_requests, spend.requests) == (later[3], later[4], later[0])
+
+
+def test_a_report_is_one_grouped_query_not_a_read_of_every_row(
+    seeded: Ledger, store: Store
+) -> None:
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    engine = store._db.engine
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        report = seeded.report(by="day")
+        spend = seeded.spent()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert report.totals.requests == spend.requests == 4
+    reads = [s for s in statements if "FROM usage" in s]
+    assert reads and all("count(" in s.lower() for s in reads)
+    assert any("GROUP BY" in s for s in reads)
+    assert not any("ORDER BY usage.created_at" in s for s in reads)  # no row-by-row read

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Literal
@@ -13,11 +13,12 @@ from typing import Any, Literal
 from alltoken_agent.catalog import PriceLookup
 from alltoken_agent.errors import AllTokenAgentError, UserError
 from alltoken_agent.gateway import RequestRecord
-from alltoken_agent.ledger.costs import ZERO, record_cost, usable_amount
+from alltoken_agent.ledger.costs import record_cost, usable_amount
 from alltoken_agent.ledger.periods import start_of_utc_day
 from alltoken_agent.store import Store
 from alltoken_agent.store.schema import NAME_LENGTH
-from alltoken_agent.store.usage import CostFacts, UsageQuery, UsageRepository, UsageRow
+from alltoken_agent.store.usage import UsageQuery, UsageRepository, UsageRow
+from alltoken_agent.store.usage_sums import UsageSums, merged, sum_usage
 
 logger = logging.getLogger("alltoken_agent")
 
@@ -106,43 +107,22 @@ class UsageReport:
         }
 
 
-@dataclass
-class _Tally:
-    requests: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: Decimal = field(default_factory=lambda: ZERO)
-    unknown: int = 0
-    unknown_usage: int = 0
-
-    def add(self, facts: CostFacts) -> None:
-        self.requests += 1
-        if facts.prompt_tokens is None and facts.completion_tokens is None:
-            self.unknown_usage += 1
-        self.prompt_tokens += facts.prompt_tokens or 0
-        self.completion_tokens += facts.completion_tokens or 0
-        if facts.cost is None or not usable_amount(facts.cost):
-            self.unknown += 1
-        else:
-            self.cost += facts.cost
-
-    def row(self, key: str | None) -> ReportRow:
-        return ReportRow(
-            key,
-            self.requests,
-            self.prompt_tokens,
-            self.completion_tokens,
-            self.cost,
-            self.unknown,
-            self.unknown_usage,
-        )
-
-
-_KEYS: dict[ReportBy, Callable[[CostFacts], str | None]] = {
-    "model": lambda facts: facts.model,
-    "session": lambda facts: facts.session,
-    "day": lambda facts: facts.created_at.astimezone(timezone.utc).date().isoformat(),
-}
+def _report_row(sums: UsageSums) -> ReportRow:
+    """A report line from the database's sums; costs it could not sum are checked here."""
+    cost, unknown = sums.cost, sums.requests - sums.plain_costs
+    for amount in sums.other_costs:
+        if usable_amount(amount):
+            cost += amount
+            unknown -= 1
+    return ReportRow(
+        sums.key,
+        sums.requests,
+        sums.prompt_tokens,
+        sums.completion_tokens,
+        cost,
+        unknown,
+        sums.unknown_usage,
+    )
 
 
 class Ledger:
@@ -263,7 +243,9 @@ class Ledger:
     ) -> Spend:
         """What the matching requests cost (``since`` inclusive, ``until`` exclusive)."""
         query = self._query(since=since, until=until, session=session, owner=owner)
-        return _spend(self._usage.cost_facts(query))
+        total = _report_row(merged(sum_usage(self._usage, query)))
+        known = total.requests - total.unknown_cost_requests
+        return Spend(total.cost, known, total.unknown_cost_requests)
 
     def today_spent(self, owner: str | None = None) -> Spend:
         """What was spent since midnight UTC."""
@@ -300,16 +282,12 @@ class Ledger:
         Raises:
             UserError: ``by`` is not one of ``model``, ``day``, ``session``.
         """
-        if by not in _KEYS:
+        if by not in REPORT_KEYS:
             raise UserError(f"cannot group usage by {by!r}; use one of {', '.join(REPORT_KEYS)}")
-        key_of = _KEYS[by]
         query = self._query(since=since, until=until, session=session, owner=owner)
-        groups: dict[str | None, _Tally] = {}
-        totals = _Tally()
-        for facts in self._usage.cost_facts(query):
-            groups.setdefault(key_of(facts), _Tally()).add(facts)
-            totals.add(facts)
-        rows = [tally.row(key) for key, tally in groups.items()]
+        groups = sum_usage(self._usage, query, by)
+        rows = [_report_row(sums) for sums in groups]
+        totals = _report_row(merged(groups))
         if by == "day":
             rows.sort(key=lambda row: row.key or "")
         else:
@@ -317,7 +295,7 @@ class Ledger:
         return UsageReport(
             by,
             tuple(rows),
-            totals.row(None),
+            totals,
             since=since,
             until=until,
             simulated=self.simulated,
@@ -343,17 +321,6 @@ class Ledger:
             model=model,
             simulated=self.simulated,
         )
-
-
-def _spend(facts: Iterable[CostFacts]) -> Spend:
-    total, known, unknown = ZERO, 0, 0
-    for item in facts:
-        if item.cost is None or not usable_amount(item.cost):
-            unknown += 1
-        else:
-            known += 1
-            total += item.cost
-    return Spend(total, known, unknown)
 
 
 def _clip(value: str | None) -> str | None:

@@ -2,8 +2,8 @@
 
 Money is stored as exact decimal text (:class:`DecimalText`), never as a float: SQLite
 has no exact numeric type, and the gateway's cost comment carries 10 fractional digits
-that must come back to the last one. Sums are therefore made in Python with
-:class:`~decimal.Decimal` (see ``ledger/``), not with SQL ``SUM``.
+that must come back to the last one. So a plain SQL ``SUM`` over the column (a float)
+is never used: :mod:`.usage_sums` sums exactly in SQL.
 
 Ownership follows the session repository: ``owner=None`` in a query means the local
 owner (rows with no owner), not "any owner".
@@ -196,22 +196,43 @@ class UsageQuery:
     model: str | None = None
     simulated: bool = False
 
-    def condition(self) -> sa.ColumnElement[bool]:
-        """The WHERE clause for these filters."""
+    def condition(self, *, indexed: bool = True) -> sa.ColumnElement[bool]:
+        """The WHERE clause for these filters.
+
+        ``indexed=False`` (SQLite only) writes each column as ``+column``, which keeps
+        SQLite from using an index for it: reading most of a large table through an
+        index costs several times a plain scan.
+        """
         c = usage.c
+        owner, simulated, created_at, session, model = (
+            (c.owner, c.simulated, c.created_at, c.session, c.model)
+            if indexed
+            else (
+                _unindexed(c.owner),
+                _unindexed(c.simulated),
+                _unindexed(c.created_at),
+                _unindexed(c.session),
+                _unindexed(c.model),
+            )
+        )
         parts: list[sa.ColumnElement[bool]] = [
-            c.owner.is_(None) if self.owner is None else c.owner == self.owner,
-            c.simulated == self.simulated,
+            owner.is_(None) if self.owner is None else owner == self.owner,
+            simulated == self.simulated,
         ]
         if self.since is not None:
-            parts.append(c.created_at >= self.since)
+            parts.append(created_at >= self.since)
         if self.until is not None:
-            parts.append(c.created_at < self.until)
+            parts.append(created_at < self.until)
         if self.session is not None:
-            parts.append(c.session == self.session)
+            parts.append(session == self.session)
         if self.model is not None:
-            parts.append(c.model == self.model)
+            parts.append(model == self.model)
         return sa.and_(*parts)
+
+
+def _unindexed(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
+    """``+usage.column``: the same value, which SQLite will not look up in an index."""
+    return sa.literal_column(f"+{column.table.name}.{column.name}", column.type)
 
 
 _ROW_COLUMNS = [column for column in usage.c if column.name != "id"]
