@@ -413,3 +413,44 @@ def test_sigterm_mid_line_gives_the_line_back_and_keeps_the_partial_file(
     with Store() as store:
         items = BatchRepository.of(store).items(_run_id(store))
     assert [(i.status, i.lease_owner) for i in items] == [("queued", None)] * 2
+
+
+def test_an_empty_input_file_is_exit_2(sim: Any, tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text("")
+
+    result = _batch(sim, str(source), "-o", str(tmp_path / "out.jsonl"))
+
+    assert result.exit_code == 2
+    assert "holds no line" in result.stderr
+
+
+def test_an_output_over_the_input_is_refused(sim: Any, tmp_path: Path) -> None:
+    source = _write(tmp_path / "in.jsonl", [{"prompt": "hi"}])
+
+    result = _batch(sim, str(source), "-o", str(source))
+
+    assert result.exit_code == 2
+    assert "overwrite the input" in result.stderr
+    assert json.loads(source.read_text()) == {"prompt": "hi"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "give --output/-o"),
+        (["-o", "out.jsonl", "--tools", "nope"], "nope"),
+        (["-o", "out.jsonl", "--schema", "missing.json"], "cannot read the schema file"),
+    ],
+)
+def test_bad_flags_are_one_line_and_exit_2(
+    sim: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    source = _write(tmp_path / "in.jsonl", [{"prompt": "hi"}])
+
+    result = run_cli("batch", str(source), *args, "--base-url", sim.base_url, env=KEY_ENV)
+
+    assert result.exit_code == 2
+    assert message in result.stderr and len(result.stderr.splitlines()) == 1
+    assert _chat_prompts(sim) == []

@@ -104,11 +104,6 @@ def batch(
       alltoken-agent batch prompts.jsonl -o out.jsonl --budget 0.50 --schema person.json
       alltoken-agent batch prompts.jsonl --queue --store postgresql://host/db
     """
-    from alltoken_agent.batch import BatchDefaults
-
-    if output_path is None and not queue:
-        raise UserError("give --output/-o OUTPUT.jsonl (or --queue to leave the lines to workers)")
-    defaults = BatchDefaults(model=model, tools=tools, schema=_read_schema(schema_path))
     options = GatewayOptions(
         provider=provider,
         base_url=base_url,
@@ -121,6 +116,16 @@ def batch(
     code: list[int] = [OK]
 
     async def main() -> None:
+        from alltoken_agent.agent import resolve_tool_names
+        from alltoken_agent.batch import BatchDefaults
+
+        # In here, so a bad flag is one error line and exit 2 like every other failure.
+        if output_path is None and not queue:
+            raise UserError("give --output/-o OUTPUT.jsonl (or --queue to leave it to workers)")
+        if output_path is not None and output_path.resolve() == input_path.resolve():
+            raise UserError("the output file would overwrite the input file; give another -o")
+        resolve_tool_names(tools)
+        defaults = BatchDefaults(model=model, tools=tools, schema=_read_schema(schema_path))
         code[0] = await _batch(
             input_path,
             output_path,
@@ -160,7 +165,10 @@ def _read_input(path: Path, defaults: BatchDefaults) -> ParsedBatch:
         data = path.read_bytes()
     except OSError as error:
         raise UserError(f"cannot read {path}: {error.strerror or error}") from None
-    return parse_batch(decode_text(data, f"the input file {path}"), data, defaults)
+    parsed = parse_batch(decode_text(data, f"the input file {path}"), data, defaults)
+    if not parsed.items:
+        raise UserError(f"the input file {path} holds no line; give one JSON object per line")
+    return parsed
 
 
 async def _batch(

@@ -18,13 +18,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 
 from alltoken_agent.store.engine import Database
 from alltoken_agent.store.schema import batch_items as _items
 from alltoken_agent.store.schema import batch_runs as _runs
+
+if TYPE_CHECKING:
+    from alltoken_agent.store.store import Store
 
 ItemStatus = Literal["queued", "running", "done", "failed", "invalid"]
 """``queued``: to run; ``running``: leased; ``done``: answered; ``failed``: ran and failed
@@ -117,7 +120,7 @@ class BatchRepository:
         self._db = db
 
     @classmethod
-    def of(cls, store: Any) -> BatchRepository:
+    def of(cls, store: Store) -> BatchRepository:
         """The batch journal of an open :class:`~alltoken_agent.store.Store`."""
         # Same package: the store hands its Database to its own repositories.
         return cls(store._db)
