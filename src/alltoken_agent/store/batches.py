@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -46,6 +47,8 @@ def lease_holder() -> str:
 
 def holder_is_dead(holder: str) -> bool:
     """Whether ``holder`` names a process on this host that no longer runs."""
+    if sys.platform == "win32":
+        return False  # os.kill(pid, 0) would terminate the process there, not probe it
     host, _, rest = holder.partition("/")
     pid_text = rest.partition("/")[0]
     if host != socket.gethostname() or not pid_text.isdigit():
