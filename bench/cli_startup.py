@@ -22,14 +22,21 @@ import argparse
 import os
 import platform
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
 TARGET_MS = 150.0
 """The issue's limit for the median of `alltoken-agent --help`."""
+CHAT_SENT_MS = 150.0
+"""The issue's limit: `chat` sends its request within this long of process start."""
+CHAT_WALL_MS = 300.0
+"""The issue's limit: a whole `chat` run against an instant gateway."""
 
 
 def find_program() -> str:
@@ -101,6 +108,100 @@ def slowest_imports(argv: list[str], count: int = 6) -> list[tuple[str, float]]:
     return sorted(rows, key=lambda row: -row[1])[:count]
 
 
+# -- `chat` against a gateway that answers at once ------------------------------
+
+_CHUNK = (
+    '{"id":"chatcmpl-bench","object":"chat.completion.chunk","created":0,"model":"bench-1",'
+    '"choices":[{"index":0,"delta":%s,"finish_reason":%s}],"usage":%s}'
+)
+_REPLY = "".join(
+    f"data: {chunk}\n\n"
+    for chunk in (
+        _CHUNK % ('{"role":"assistant","content":"hello"}', "null", "null"),
+        _CHUNK % ("{}", '"stop"', "null"),
+        _CHUNK % ("{}", "null", '{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10}'),
+        "[DONE]",
+    )
+).encode()
+
+
+class InstantGateway:
+    """A loopback HTTP/1.1 server that answers a streamed chat at once (the floor's peer).
+
+    It notes when each chat request arrives (``time.time()``), so a run's "request
+    sent" moment can be set against the moment its process was started. Anything
+    other than a chat completion gets a 404 error envelope at once.
+    """
+
+    def __init__(self) -> None:
+        self.arrivals: list[float] = []
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        reader = conn.makefile("rb")
+        with conn, reader:
+            while True:
+                line = reader.readline()
+                if not line:
+                    return
+                path = line.split(b" ")[1] if b" " in line else b""
+                length = 0
+                while (header := reader.readline()) not in (b"\r\n", b"\n", b""):
+                    name, _, value = header.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                reader.read(length)
+                if path.endswith(b"/chat/completions"):
+                    self.arrivals.append(time.time())
+                    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                    body = _REPLY
+                else:
+                    head = b"HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\n"
+                    body = b'{"error":{"code":"not_found","message":"no such route"}}'
+                conn.sendall(head + b"content-length: %d\r\n\r\n" % len(body) + body)
+
+    def close(self) -> None:
+        self._server.close()
+
+
+def measure_chat(program: str, rounds: int, warmup: int) -> tuple[list[float], list[float]]:
+    """Wall ms of `chat` runs against :class:`InstantGateway`, and ms until each request."""
+    gateway = InstantGateway()
+    walls: list[float] = []
+    sent: list[float] = []
+    argv = [program, "chat", "--base-url", gateway.base_url, "-m", "bench-1", "--tools", "none"]
+    try:
+        with tempfile.TemporaryDirectory() as home:
+            env = {**os.environ, "ALLTOKEN_AGENT_HOME": home, "ALLTOKEN_API_KEY": "bench-key"}
+            for index in range(warmup + rounds):
+                before = len(gateway.arrivals)
+                started_at, started = time.time(), time.perf_counter()
+                done = subprocess.run([*argv, "hi"], capture_output=True, env=env, check=False)
+                elapsed = (time.perf_counter() - started) * 1000
+                if done.returncode != 0 or b"hello" not in done.stdout:
+                    sys.exit(f"chat exited {done.returncode}: {done.stderr.decode()[-1000:]}")
+                if index >= warmup:
+                    walls.append(elapsed)
+                    sent.append((gateway.arrivals[before] - started_at) * 1000)
+    finally:
+        gateway.close()
+    return walls, sent
+
+
 def report(times: dict[str, list[float]], rounds: int) -> None:
     floor = statistics.median(times["python -c pass"])
     llm = statistics.median(times["llm --help"]) if "llm --help" in times else None
@@ -133,10 +234,30 @@ def main() -> None:
     parser.add_argument("-n", "--rounds", type=int, default=30, help="timed runs per command")
     parser.add_argument("--warmup", type=int, default=3, help="uncounted rounds first")
     parser.add_argument("--imports", action="store_true", help="show the slowest imports")
+    parser.add_argument("--no-chat", action="store_true", help="skip the chat runs")
     args = parser.parse_args()
-    chosen = commands(find_program())
+    program = find_program()
+    chosen = commands(program)
     times = measure(chosen, args.rounds, args.warmup)
     report(times, args.rounds)
+    if not args.no_chat:
+        chat_rounds = max(5, args.rounds // 3)
+        walls, sent = measure_chat(program, chat_rounds, 1)
+        floor = statistics.median(times["python -c pass"])
+        wall, first = statistics.median(walls), statistics.median(sent)
+        print(f"chat against an instant gateway, {chat_rounds} runs (median ms, p10-p90):")
+        for label, values, target in (
+            ("request sent after start", sent, CHAT_SENT_MS),
+            ("whole run, wall", walls, CHAT_WALL_MS),
+        ):
+            median = statistics.median(values)
+            spread = f"{percentile(values, 0.1):.0f}-{percentile(values, 0.9):.0f}"
+            print(
+                f"  {label:<26} {median:7.1f} {spread:>11} {median / floor:7.2f}x python "
+                f"(target <= {target:.0f} ms)"
+            )
+        verdict = "PASS" if wall <= CHAT_WALL_MS and first <= CHAT_SENT_MS else "FAIL"
+        print(f"{verdict} chat: request sent at {first:.0f} ms, whole run {wall:.0f} ms")
     if args.imports:
         for label, argv in chosen.items():
             if label.startswith("alltoken-agent"):
