@@ -214,3 +214,15 @@ def test_a_report_is_one_grouped_query_not_a_read_of_every_row(
     assert reads and all("count(" in s.lower() for s in reads)
     assert any("GROUP BY" in s for s in reads)
     assert not any("ORDER BY usage.created_at" in s for s in reads)  # no row-by-row read
+
+
+def test_sums_past_64_bits_and_costs_with_many_digits_stay_exact(ledger: Ledger) -> None:
+    big = Decimal("999999999999999999")  # 18 digits: 20 of them overflow a 64-bit sum
+    fine = Decimal("0.000000000000000001")  # 18 fraction digits, read rather than summed
+    for amount in [big] * 20 + [fine] * 3:
+        ledger.record(make_record(cost=gateway_cost(format(amount, "f"))))
+    report = ledger.report(by="model")
+    assert report.totals.cost == big * 20 + fine * 3
+    assert format(report.totals.cost, "f") == format(big * 20 + fine * 3, "f")
+    assert report.totals.unknown_cost_requests == 0 and report.totals.requests == 23
+    assert ledger.spent().total == big * 20 + fine * 3
