@@ -284,9 +284,17 @@ async def _create_sessions(api: httpx.AsyncClient, n: int) -> list[str]:
 
     async def create(i: int) -> str:
         async with semaphore:
-            response = await api.post(
-                "/v1/sessions", json={"tools": [], "instructions": INSTRUCTIONS}
-            )
+            for attempt in range(3):
+                try:
+                    response = await api.post(
+                        "/v1/sessions", json={"tools": [], "instructions": INSTRUCTIONS}
+                    )
+                    break
+                except httpx.TransportError:
+                    # A kept-alive connection the server closed as idle (its header
+                    # deadline) just as this request went out: set-up, not a measurement.
+                    if attempt == 2:
+                        raise
             response.raise_for_status()
             return str(response.json()["id"])
 
@@ -317,7 +325,7 @@ async def run(n: int, sim: Child, server: Child, relay: Child) -> dict[str, Any]
         # Open streams first, on a server that has not streamed yet: each stalls after its
         # first text chunk until STALL_SECONDS pass, so N streams are held mid-answer.
         rss_before_streams = server.rss_kib
-        stall = STALL_SECONDS + n / 50
+        stall = STALL_SECONDS + n / 10  # long enough for all N to start, even at 500
         await raw.post(f"{sim.url}/_sim/faults", json={"faults": [f"stall:2:{stall}"] * n})
         started = time.perf_counter()
         streaming = [0]

@@ -17,6 +17,9 @@ from alltoken_agent.server.runs import Run
 KEEPALIVE: Final = b": keep-alive\n\n"
 """An SSE comment: ignored by clients, keeps proxies from closing a quiet stream."""
 
+_TICK: Final[Any] = ("keep-alive", {})
+"""Put in a run's queue by the keep-alive timer (compared by identity)."""
+
 HEADERS: Final = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 """Headers of every event stream: nothing may cache or buffer it."""
 
@@ -34,18 +37,28 @@ async def event_stream(run: Run, keepalive: float) -> AsyncIterator[bytes]:
     and the run is cancelled (its finished steps stay saved).
     """
     queue = run.events
+    loop = asyncio.get_running_loop()
     try:
         while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), keepalive)
-            except asyncio.TimeoutError:
+            if queue.empty():
+                # A timer that drops a tick into the queue, not wait_for: that would make a
+                # task per event, most of what relaying one chunk costs the loop.
+                timer = loop.call_later(keepalive, queue.put_nowait, _TICK)
+                try:
+                    item = await queue.get()
+                finally:
+                    timer.cancel()
+            else:
+                item = queue.get_nowait()
+            if item is _TICK:
                 yield KEEPALIVE
                 continue
             # Events that arrived together leave in one write: a burst of deltas costs one
             # trip through the ASGI stack and one send, not one each.
             chunk = []
             while item is not None:
-                chunk.append(encode(*item))
+                if item is not _TICK:  # a tick that fired as events came: nothing to say
+                    chunk.append(encode(*item))
                 if queue.empty():
                     break
                 item = queue.get_nowait()
