@@ -169,7 +169,7 @@ def test_check_ends_at_the_deadlines(media_sim: Any, fault: str, code: str) -> N
 
 
 @pytest.mark.parametrize(
-    ("fault", "says"), [("ping_forever", "total_timeout"), ("trickle:1", "(ReadTimeout)")]
+    ("fault", "says"), [("ping_forever", "total_timeout"), ("trickle:1", "idle_timeout")]
 )
 def test_a_model_list_that_never_finishes_ends_with_exit_6(
     media_sim: Any, fault: str, says: str
@@ -224,3 +224,14 @@ async def test_a_result_download_that_never_ends_stops_at_a_deadline(
                 await download(gateway, url, target)
     assert caught.value.code == code
     assert list(tmp_path.iterdir()) == []  # the part file is gone, nothing half-written
+
+
+async def test_a_whole_chat_reply_that_pauses_ends_at_the_idle_deadline(sim: Any) -> None:
+    # Not streamed: the idle deadline is a pause in the bytes, as for media and the catalog.
+    sim.state.enqueue_faults(["trickle:1"])
+    timeouts = TimeoutSettings(idle=0.5, total=30)
+    async with gateway_for(sim, timeout=timeouts, retry=RetryPolicy(max_retries=0)) as gateway:
+        with anyio.fail_after(GUARD), pytest.raises(GatewayTimeoutError) as caught:
+            await gateway.chat([{"role": "user", "content": "hi"}])
+    assert caught.value.code == "idle_timeout"
+    assert "sent nothing for 0.5 s" in str(caught.value)

@@ -39,18 +39,18 @@ async def send_once(
     stream: bool,
     redact: Callable[[str], str],
     target: str,
+    idle_read: float | None = None,
 ) -> httpx.Response | GatewayError:
     """Send ``request`` once; a failure comes back as the error instead of raising.
 
     With ``stream=True`` a successful response's body is left unread. ``target``
-    names the host in error messages.
+    names the host in error messages. ``idle_read``: the request's read timeout is
+    this idle deadline (see ``with_idle_read``), so a read timeout is ``idle_timeout``.
     """
     try:
         response = await client.send(request, stream=stream)
     except httpx.TimeoutException as exc:
-        return GatewayTimeoutError(
-            redact(f"no answer from {target} in time ({type(exc).__name__})")
-        )
+        return timeout_error(exc, redact(target), idle_read)
     except httpx.TransportError as exc:
         reason = redact(str(exc) or type(exc).__name__)
         return GatewayConnectionError(f"cannot reach {target}: {reason}")
@@ -101,6 +101,17 @@ def build_timeouts(
     return httpx.Timeout(
         connect=settings.connect, read=settings.read, write=settings.write, pool=settings.pool
     )
+
+
+def timeout_error(
+    exc: httpx.TimeoutException, target: str, idle_read: float | None
+) -> GatewayTimeoutError:
+    """Our error for an httpx timeout; a read past the idle deadline says so."""
+    if idle_read is not None and isinstance(exc, httpx.ReadTimeout):
+        return GatewayTimeoutError(
+            f"{target} sent nothing for {idle_read:g} s (idle timeout)", code="idle_timeout"
+        )
+    return GatewayTimeoutError(f"no answer from {target} in time ({type(exc).__name__})")
 
 
 def with_idle_read(timeouts: httpx.Timeout, idle: float | None) -> httpx.Timeout:

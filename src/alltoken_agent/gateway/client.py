@@ -123,6 +123,8 @@ class Gateway:
         # Replies read whole (catalog, media, the SDK clients) get the idle deadline
         # as a pause in the bytes; streamed chat applies it per data line instead.
         self._whole_timeouts = with_idle_read(self._timeouts, limits.idle)
+        self._idle_read = limits.idle if self._whole_timeouts.read == limits.idle else None
+        """The idle deadline when it is the read timeout of replies read whole."""
         self._max_line = max_line
         self._simulator: SimulatorServer | None = None
         self._simulated = False
@@ -402,7 +404,12 @@ class Gateway:
                 "POST", path, json=body, headers=headers, timeout=timeout
             )
             return send_once(
-                self._client, request, stream=stream, redact=self._redact, target=self.base_url
+                self._client,
+                request,
+                stream=stream,
+                redact=self._redact,
+                target=self.base_url,
+                idle_read=None if stream else self._idle_read,
             )
 
         return await with_retries(attempt, self.retry, self.on_retry)
@@ -429,7 +436,12 @@ class Gateway:
             if not auth:
                 request.headers.pop("Authorization", None)
             return send_once(
-                self._client, request, stream=False, redact=self._redact, target=str(request.url)
+                self._client,
+                request,
+                stream=False,
+                redact=self._redact,
+                target=str(request.url),
+                idle_read=self._idle_read,
             )
 
         policy = self.retry if retry else RetryPolicy(max_retries=0)

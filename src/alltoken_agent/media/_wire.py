@@ -40,6 +40,7 @@ from alltoken_agent.errors import (
 )
 from alltoken_agent.gateway import RetryNotice
 from alltoken_agent.gateway._envelope import error_from_response
+from alltoken_agent.gateway._transport import timeout_error
 from alltoken_agent.media.files import PartFile
 
 if TYPE_CHECKING:
@@ -216,13 +217,7 @@ def _where(gateway: Gateway, url: str) -> str:
 
 def _timed_out(gateway: Gateway, where: str, exc: httpx.TimeoutException) -> GatewayTimeoutError:
     """The error of an httpx timeout: a pause past ``[timeouts] idle`` says so."""
-    idle = gateway.deadlines.idle
-    if isinstance(exc, httpx.ReadTimeout) and idle is not None:
-        if gateway._whole_timeouts.read == idle:
-            return GatewayTimeoutError(
-                f"{where} sent nothing for {idle:g} s (idle timeout)", code="idle_timeout"
-            )
-    return GatewayTimeoutError(f"no answer from {where} in time ({type(exc).__name__})")
+    return timeout_error(exc, where, gateway._idle_read)
 
 
 async def _attempt(
