@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +134,10 @@ def test_a_rerun_sends_nothing_already_done_and_repeats_its_output(
     assert len(_chat_prompts(sim)) == 3  # nothing sent again
 
 
-def test_a_budget_stops_new_lines_before_it_is_crossed(sim: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("concurrency", ["1", "4"])
+def test_a_budget_stops_new_lines_before_it_is_crossed(
+    sim: Any, tmp_path: Path, concurrency: str
+) -> None:
     source = _write(tmp_path / "in.jsonl", [{"prompt": f"[[reply b{n}]]"} for n in range(4)])
     probe = _write(tmp_path / "probe.jsonl", [{"prompt": "[[reply b0]]"}])
     assert _batch(sim, str(probe), "-o", str(tmp_path / "probe.out")).exit_code == 0
@@ -143,7 +147,9 @@ def test_a_budget_stops_new_lines_before_it_is_crossed(sim: Any, tmp_path: Path)
 
     # Room for one line and a half: the second would cross it.
     budget = f"{one_line * 1.5:.12f}"
-    result = _batch(sim, str(source), "-o", str(out), "--concurrency", "1", "--budget", budget)
+    result = _batch(
+        sim, str(source), "-o", str(out), "--concurrency", concurrency, "--budget", budget
+    )
 
     assert result.exit_code == 7, result.stderr
     outputs = _outputs(out)
@@ -454,3 +460,43 @@ def test_bad_flags_are_one_line_and_exit_2(
     assert result.exit_code == 2
     assert message in result.stderr and len(result.stderr.splitlines()) == 1
     assert _chat_prompts(sim) == []
+
+
+def test_a_line_whose_first_request_the_budget_stops_stays_queued_unpaid(
+    sim: Any, tmp_path: Path, isolated_environment: Path
+) -> None:
+    from alltoken_agent.batch.runner import first_request_estimate
+    from alltoken_agent.catalog import ModelPrice
+    from tests.cli.helpers import write_config
+
+    # Known prices; the line passes the batch's check (its messages) but not the
+    # request's own check, which adds the tool schemas.
+    write_config(
+        isolated_environment,
+        '[prices."minimax-m2.7"]\ninput_per_1k = "1"\noutput_per_1k = "1"\n',
+    )
+    request = {"prompt": "[[reply z]]"}
+    price = ModelPrice("minimax-m2.7", input_per_1k=Decimal(1), output_per_1k=Decimal(1))
+    budget = str(first_request_estimate(request, price))
+    source = _write(tmp_path / "in.jsonl", [request])
+    out = tmp_path / "out.jsonl"
+
+    result = run_cli(
+        "batch",
+        str(source),
+        "-o",
+        str(out),
+        "--base-url",
+        sim.base_url,
+        "-m",
+        "minimax-m2.7",
+        "--budget",
+        budget,
+        env=KEY_ENV,
+    )
+
+    assert result.exit_code == 7, result.stderr
+    assert _outputs(out)[0]["error"]["code"] == "budget_exceeded"
+    assert _chat_prompts(sim) == []
+    with Store() as store:
+        assert [i.status for i in BatchRepository.of(store).items(_run_id(store))] == ["queued"]

@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from alltoken_agent.agent import DEFAULT_INSTRUCTIONS
 from alltoken_agent.batch.turn import LineOutcome, error_fields, error_output, run_line
-from alltoken_agent.catalog import PriceLookup
+from alltoken_agent.catalog import ModelPrice, PriceLookup
 from alltoken_agent.config import Config
 from alltoken_agent.errors import (
     AuthenticationError,
+    BudgetExceededError,
     PaymentRequiredError,
     PermissionDeniedError,
 )
@@ -53,6 +55,19 @@ class BatchSummary:
     simulated: bool = False
     ran: list[int] = field(default_factory=list)
     """Lines this runner ran, in the order they finished."""
+
+
+def first_request_estimate(request: dict[str, Any], price: ModelPrice | None) -> Decimal:
+    """The least a line's first request is estimated to cost.
+
+    Its system and user messages at the input price (0 without a price), as ``chat``'s
+    budget check counts them, before tool schemas and the reply.
+    """
+    messages = [
+        {"role": "system", "content": request.get("instructions") or DEFAULT_INSTRUCTIONS},
+        {"role": "user", "content": request.get("prompt") or ""},
+    ]
+    return estimate_request_cost(price, rough_token_count(messages), None)
 
 
 class BatchRunner:
@@ -104,6 +119,9 @@ class BatchRunner:
         self._reserved = Decimal(0)
         self._finished_costs: list[Decimal] = []
         self._stop = False
+        self._drained = False
+        self._in_flight = 0
+        self._calibrated = asyncio.Event()
         self.budget: RunningBudget | None = None
         if budget_usd is not None:
             self.budget = RunningBudget(budget_usd, prices=prices, label="batch budget")
@@ -115,6 +133,7 @@ class BatchRunner:
         heartbeat = asyncio.create_task(self._heartbeat())
         try:
             while True:
+                self._drained = False
                 workers = [asyncio.create_task(self._worker()) for _ in range(self.concurrency)]
                 try:
                     await asyncio.gather(*workers)
@@ -140,29 +159,46 @@ class BatchRunner:
 
     async def _worker(self) -> None:
         while not self._stop:
-            item = await asyncio.to_thread(
-                self.repo.claim, self.holder, LEASE_SECONDS, run_id=self.run_id
-            )
-            if item is None:
-                return
-            key = (item.run_id, item.line)
-            self._held[key] = item
+            if self.budget is not None and self._in_flight and not self._calibrated.is_set():
+                # Under a budget the first line runs alone: until one line's cost is
+                # known, N lines started at once could cross it together.
+                await self._calibrated.wait()
+                continue
+            self._in_flight += 1
             try:
-                await self._run_item(item)
-            except BaseException:
-                # Cancelled (Ctrl-C, SIGTERM) or broken: the line goes back to the queue
-                # at once, so a resume runs it without waiting for the lease to end.
-                with contextlib.suppress(Exception):
-                    self.repo.release(item, self.holder)
-                raise
+                await self._take_one()
             finally:
-                self._held.pop(key, None)
+                self._in_flight -= 1
+                self._calibrated.set()
+            if self._drained:
+                return
+
+    async def _take_one(self) -> None:
+        item = await asyncio.to_thread(
+            self.repo.claim, self.holder, LEASE_SECONDS, run_id=self.run_id
+        )
+        if item is None:
+            self._drained = True
+            return
+        key = (item.run_id, item.line)
+        self._held[key] = item
+        try:
+            await self._run_item(item)
+        except BaseException:
+            # Cancelled (Ctrl-C, SIGTERM) or broken: the line goes back to the queue
+            # at once, so a resume runs it without waiting for the lease to end.
+            with contextlib.suppress(Exception):
+                self.repo.release(item, self.holder)
+            raise
+        finally:
+            self._held.pop(key, None)
 
     async def _run_item(self, item: BatchItem) -> None:
         request = item.request or {}
         estimate = self._estimate(request)
         if self._stop or not self._affordable(estimate):
-            self.summary.budget_stopped = self.budget is not None and not self._stop
+            if not self._stop:  # else another line stopped the run first, and said why
+                self.summary.budget_stopped = self.budget is not None
             self._stop = True
             await asyncio.to_thread(self.repo.release, item, self.holder)
             return
@@ -194,6 +230,13 @@ class BatchRunner:
             self.gateway.remove_observer(counter.observer)
         if counter.total > 0:
             self._finished_costs.append(counter.total)
+        elif isinstance(outcome.error, BudgetExceededError) and not counter.unknown_requests:
+            # The budget stopped the line's first request, so nothing was paid (or only
+            # what a free request cost): it goes back to the queue, for a larger budget.
+            self.summary.budget_stopped = True
+            self._stop = True
+            await asyncio.to_thread(self.repo.release, item, self.holder)
+            return
         await asyncio.to_thread(
             self.repo.finish,
             item,
@@ -228,11 +271,7 @@ class BatchRunner:
             return Decimal(0)
         model = request.get("model") or self.gateway.model
         price = self.prices(model) if self.prices is not None and model else None
-        messages = [
-            {"role": "system", "content": request.get("instructions") or ""},
-            {"role": "user", "content": request.get("prompt") or ""},
-        ]
-        first = estimate_request_cost(price, rough_token_count(messages), None)
+        first = first_request_estimate(request, price)
         costs = self._finished_costs
         average = sum(costs, Decimal(0)) / len(costs) if costs else Decimal(0)
         return max(first, average)
