@@ -500,3 +500,31 @@ def test_a_line_whose_first_request_the_budget_stops_stays_queued_unpaid(
     assert _chat_prompts(sim) == []
     with Store() as store:
         assert [i.status for i in BatchRepository.of(store).items(_run_id(store))] == ["queued"]
+
+
+def test_a_worker_under_a_budget_stops_taking_lines_with_exit_7(sim: Any, tmp_path: Path) -> None:
+    probe = _write(tmp_path / "probe.jsonl", [{"prompt": "[[reply v0]]"}])
+    assert _batch(sim, str(probe), "-o", str(tmp_path / "probe.out")).exit_code == 0
+    one_line = float(_outputs(tmp_path / "probe.out")[0]["cost"])
+    sim.state.reset()
+    source = _write(tmp_path / "in.jsonl", [{"prompt": f"[[reply v{n}]]"} for n in range(4)])
+    assert _batch(sim, str(source), "--queue").exit_code == 0
+
+    budget = f"{one_line * 1.5:.12f}"
+    worked = run_cli("worker", "--base-url", sim.base_url, "--budget", budget, env=KEY_ENV)
+
+    assert worked.exit_code == 7, worked.stderr
+    assert "worker ran 1 lines: 1 ok" in worked.stderr
+    assert len(_chat_prompts(sim)) == 1
+    with Store() as store:
+        statuses = [i.status for i in BatchRepository.of(store).items(_run_id_of(store, 4))]
+    assert statuses == ["done", "queued", "queued", "queued"]
+
+
+def _run_id_of(store: Store, lines: int) -> str:
+    import sqlalchemy as sa
+
+    from alltoken_agent.store.schema import batch_runs
+
+    with store._db.read() as conn:
+        return str(conn.scalar(sa.select(batch_runs.c.id).where(batch_runs.c.lines == lines)))
