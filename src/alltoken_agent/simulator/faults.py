@@ -1,57 +1,11 @@
 """Fault vocabulary: parse `X-Sim-Fault` specs and build the faulty responses.
 
 A fault applies to one `/v1` request: the `X-Sim-Fault` header wins, otherwise the
-next queued fault (see `control.SimulatorState.enqueue_faults`) is consumed.
-
-Vocabulary (case-insensitive):
-
-* `429`, `429:N`, `429:none`: rate limit with `Retry-After: 1`, `N`, or no header.
-* `400` `401` `402` `403` `404` `500` `502` `503`: an error envelope with that status;
-  `500:N`, `502:N`, `503:N` add `Retry-After: N` (a 503 may carry one, RFC 9110).
-* `html502`: status 502 with an HTML body, as a proxy in front of the gateway would send.
-* `leak_key`: 401 whose message and an `x-upstream-authorization` header echo the bearer
-  token (a hostile upstream, to test the client's redaction).
-* `echo_key`: a normal reply that echoes the bearer token in its request ids and text;
-  `SimulatorState.echo_key` does so on every request, in every error field too (`echo.py`).
-* `error_chunk:N`: after N data chunks a `data: {"error": {...}}` event (code
-  `upstream_error`), then the body ends (invented: the wire docs describe no mid-stream
-  error event; some OpenAI-compatible hosts send one). Non-stream: a normal reply.
-* `disconnect:N`: N data chunks, then the connection drops (non-stream: no response).
-* `malformed:N`: after N data chunks a `data: {"choices": [` line, then the normal rest.
-* `no_done`: a normal stream without `data: [DONE]` and without the cost comment.
-* `no_usage_done`: a normal stream up to its finish chunk, then the body ends: no usage
-  chunk, no `data: [DONE]`, no cost comment (the text is complete, its usage unknown).
-* `bad_cost:VALUE`: the AllToken cost comment carries VALUE verbatim (spliced into the JSON
-  as written, case kept) as its `cost`: `-1`, `NaN`, `Infinity`, `1e999999999`, `null`,
-  `true`, `"lots"`, `"-0.5"`. A stream fault only (non-stream replies carry no cost).
-* `bad_usage:FIELD=VALUE`: the usage object (stream usage chunk, or non-stream `usage`)
-  carries VALUE verbatim as FIELD, a usage key or one dotted level below it
-  (`prompt_tokens=-5`, `completion_tokens=1.5`, `total_tokens="lots"`,
-  `prompt_tokens_details.cached_tokens=null`).
-* `eof:N`: after N data chunks the body ends cleanly (no finish chunk, no `[DONE]`).
-* `html200`, `json200`, `empty200`: status 200 with an HTML page, a JSON completion, or
-  an empty body, to any request (a captive portal, a proxy ignoring `stream: true`).
-* `redirect`, `redirect:URL`: a 307 to URL (default another host, see `hostile.py`).
-* `ping_forever`: the stream's headers, then `: ping` comments forever (a space every
-  interval on a non-stream request), bounded by `MAX_FAULT_SECONDS`.
-* `trickle:S`: one word every S seconds (at least 0.01), never finishing, bounded by
-  `MAX_FAULT_SECONDS`.
-* `long_line:MB`: one content chunk whose `data:` line is MB megabytes (1 to 1024), then
-  the normal rest of the stream (non-stream: the normal body).
-* `slow:S`: sleep S seconds before the status line.
-* `stall:N:S`: after N data chunks, sleep S seconds, then continue.
-* `accept_then_drop`: the request takes full effect, then the connection drops without
-  a response. On a media create the task IS created and charged (a retry with the same
-  `Idempotency-Key` then gets 409 `duplicate_request` + `task_id`); on an image poll
-  the first claim IS consumed; on TokenHub (no idempotency) a retry is a second charge.
-  Elsewhere (chat, model lists) it acts like `disconnect:0`.
-
-On media endpoints (see `media.py`): status faults replace the response before the
-endpoint runs, so nothing is created, claimed or counted; `disconnect:N`, `malformed:N`,
-`eof:N` and `stall:N:S` also act before the endpoint does anything (`disconnect:0` on a
-poll drops the poll unanswered, the task unchanged). How a media JOB ends is a separate
-vocabulary sent in the `X-Sim-Job-Fault` header on a create: `fail[:code]`, `expire`,
-`no_r2`, `cancel` (see `job_faults.py`).
+next queued fault (see `control.SimulatorState.enqueue_faults`) is consumed. The
+vocabulary, one row per fault (and the media job faults of `job_faults.py`), is the
+table in docs/testing.md "Simulator faults"; `tests/simulator/test_fault_docs.py`
+checks that it and `parse_fault` agree. Stream bodies are built in `sse.py`, wrong and
+never-ending replies in `hostile.py`, the echoed key in `echo.py`.
 """
 
 from __future__ import annotations
@@ -64,9 +18,10 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
 
-from alltoken_agent.simulator._constants import RAW_SEND_SCOPE_KEY
+from alltoken_agent.simulator.drop import DropConnection as DropConnection
+from alltoken_agent.simulator.drop import SimulatedDisconnectError as SimulatedDisconnectError
+from alltoken_agent.simulator.drop import drop_connection as drop_connection
 from alltoken_agent.simulator.envelope import error_body, error_response
 from alltoken_agent.simulator.hostile import MAX_LONG_LINE_MB, endless_plain, wrong_reply
 
@@ -118,8 +73,7 @@ MAX_RAW_VALUE: Final = 200
 
 MAX_BAD_VALUE: Final = 8000
 """Longest VALUE of `bad_cost`/`bad_usage` (room for integers too long for Python's
-`int()`, which refuses more than 4300 digits)."""
-"""Longest VALUE of `bad_cost`/`bad_usage`: it is spliced into JSON as written."""
+`int()`, which refuses more than 4300 digits); it is spliced into JSON as written."""
 
 RAW_MARKER: Final = "@@sim-raw-value@@"
 """Placeholder a builder puts where the verbatim VALUE goes (see `splice_raw`)."""
@@ -170,10 +124,6 @@ _COUNTED_KINDS: Final[dict[str, FaultKind]] = {
 
 class FaultSpecError(ValueError):
     """A fault spec is not in the vocabulary of this module."""
-
-
-class SimulatedDisconnectError(ConnectionError):
-    """Raised to abort a response when the socket cannot be reached directly."""
 
 
 @dataclass(frozen=True)
@@ -376,33 +326,6 @@ def replacement_response(
     return None
 
 
-async def drop_connection(scope: Scope) -> bool:
-    """Close the client connection now, after flushing what was already sent.
-
-    ASGI has no "abort" message, so this reaches the socket through the server's own
-    `send` callable stashed by the app (uvicorn's h11 cycle object exposes `transport`
-    and `disconnected`). Waiting for the disconnect keeps uvicorn from writing a 500
-    afterwards or logging a spurious error.
-
-    Args:
-        scope: The ASGI scope of the request.
-
-    Returns:
-        True if the connection was closed, False if the server is not one this
-        function knows how to reach (the caller then raises instead).
-    """
-    cycle = getattr(scope.get(RAW_SEND_SCOPE_KEY), "__self__", None)
-    transport = getattr(cycle, "transport", None)
-    if not isinstance(transport, asyncio.BaseTransport):
-        return False
-    transport.close()
-    for _ in range(400):
-        if getattr(cycle, "disconnected", True):
-            break
-        await asyncio.sleep(0.005)
-    return True
-
-
 ERROR_CHUNK: Final = (
     b"data: "
     + json.dumps(
@@ -445,15 +368,3 @@ async def plain_body_fault(fault: Fault | None) -> Response | None:
     if fault.kind == "stall":
         await asyncio.sleep(fault.seconds)
     return endless_plain(fault)
-
-
-class DropConnection(Response):
-    """A "response" that closes the connection without sending anything."""
-
-    def __init__(self) -> None:
-        super().__init__(b"", status_code=500)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Drop the connection (or, on an unknown server, abort via an exception)."""
-        if not await drop_connection(scope):
-            raise SimulatedDisconnectError("simulated disconnect (fault)")

@@ -1,6 +1,6 @@
 """Faults of a gateway that answers with the wrong thing, or never finishes.
 
-The vocabulary lives in `faults.py`; this module builds the bytes:
+The vocabulary is parsed in `faults.py` (table in docs/testing.md); this module builds the bytes:
 
 * `html200`, `json200`, `empty200`: status 200 with an HTML page, a JSON completion
   body, or an empty body, whatever was asked for (a captive portal, a proxy that
