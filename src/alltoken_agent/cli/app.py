@@ -18,6 +18,10 @@ COMMANDS: tuple[LazyCommand, ...] = (
     LazyCommand("health", f"{_CLI}.health:health", "Show the gateway's route health."),
     LazyCommand("probe", f"{_CLI}.probe:probe", "Check what an OpenAI-compatible API supports."),
     LazyCommand("usage", f"{_CLI}.usage:usage", "Show the tokens and cost of past requests."),
+    LazyCommand(
+        "sessions", f"{_CLI}.sessions:sessions_app", "List, show, export or remove conversations."
+    ),
+    LazyCommand("logs", f"{_CLI}.logs:logs", "Search every stored prompt and reply."),
     LazyCommand("check", f"{_CLI}.check:check", "Check a provider against the contract."),
     LazyCommand("batch", f"{_CLI}.batch:batch", "Run one agent turn per line of a JSONL file."),
     LazyCommand("worker", f"{_CLI}.worker:worker", "Run batch lines queued in a shared store."),

@@ -1,11 +1,20 @@
-"""`--session NAME`: a conversation kept in the local store between runs."""
+"""`--session NAME`: a conversation kept in the local store, and `alltoken-agent sessions`."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
+import typer
+
+from alltoken_agent.cli.options import JsonOpt
+from alltoken_agent.cli.output import EventWriter, run_command
+from alltoken_agent.cli.terminal import Align, render_table
+from alltoken_agent.errors import UserError
 from alltoken_agent.store import SessionRecord, Store
 
 
@@ -39,3 +48,200 @@ class SessionLink:
         if system is not None:
             changes["instructions"] = system
         self.store.sessions.update_session(self.record.id, **changes)
+
+
+# -- `alltoken-agent sessions`: list, show, export, rename, rm -----------------------
+
+sessions_app = typer.Typer(
+    name="sessions",
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+SessionArg = Annotated[str, typer.Argument(metavar="NAME|ID", help="A session's name or id.")]
+
+
+def find(store: Store, key: str) -> SessionRecord:
+    """The local session called ``key``, or with the id ``key``.
+
+    Raises:
+        UserError: There is none.
+    """
+    record = store.sessions.find_session(key) or store.sessions.get_session(key)
+    if record is None:
+        raise UserError(f"no session named {key!r}; `alltoken-agent sessions` lists them")
+    return record
+
+
+@sessions_app.callback(invoke_without_command=True)
+def sessions(ctx: typer.Context) -> None:
+    """Conversations kept with `chat --session NAME`: list, show, export, rename, rm.
+
+    With no command, lists them, most recently used first. `chat -c` continues
+    the most recently used one.
+
+    \b
+    Examples:
+      alltoken-agent sessions
+      alltoken-agent sessions show work
+      alltoken-agent sessions export work --format md -o work.md
+      alltoken-agent sessions rename work build-notes
+      alltoken-agent sessions rm build-notes --yes
+    """
+    if ctx.invoked_subcommand is None:
+        list_sessions()
+
+
+@sessions_app.command("list")
+def list_sessions(
+    limit: Annotated[int, typer.Option("-n", "--limit", min=1, max=1000, help="At most.")] = 50,
+    json_output: JsonOpt = False,
+) -> None:
+    """List sessions: title, model, turns, real spend and when last used.
+
+    Spend is what the ledger recorded for the session's real requests; "unknown"
+    when a request's cost is unknown or none was recorded (never a made-up $0).
+
+    \b
+    Examples:
+      alltoken-agent sessions list
+      alltoken-agent sessions list -n 10 --json
+    """
+    from alltoken_agent.cli._session_view import list_rows
+
+    writer = EventWriter(enabled=json_output)
+
+    async def main() -> None:
+        with Store() as store:
+            rows = list_rows(store, limit)
+        if json_output:
+            for row in rows:
+                writer.emit("session", **row)
+            return
+        if not rows:
+            print("no sessions yet: `alltoken-agent chat --session NAME` keeps one")
+            return
+        columns = ["TITLE", "MODEL", "TURNS", "SPEND", "LAST USED (UTC)", "ID"]
+        aligns: list[Align] = ["left", "left", "right", "right", "left", "left"]
+        table = [
+            [
+                r["title"],
+                r["model"] or "-",
+                str(r["turns"]),
+                "unknown" if r["spend"] is None else f"${Decimal(r['spend']):.6f}",
+                r["last_used"][:16].replace("T", " "),
+                r["id"],
+            ]
+            for r in rows
+        ]
+        render_table(list(zip(columns, aligns, strict=True)), table)
+
+    run_command(main, writer)
+
+
+@sessions_app.command("show")
+def show(key: SessionArg) -> None:
+    """Print a session's conversation as Markdown.
+
+    \b
+    Examples:
+      alltoken-agent sessions show work
+      alltoken-agent sessions show ses_0123456789abcdef
+    """
+    from alltoken_agent.cli._session_view import markdown
+
+    async def main() -> None:
+        with Store() as store:
+            record = find(store, key)
+            sys.stdout.write(markdown(record, store.sessions.load_messages(record.id)))
+
+    run_command(main, EventWriter(enabled=False))
+
+
+@sessions_app.command("export")
+def export(
+    key: SessionArg,
+    format_: Annotated[
+        Literal["md", "json"], typer.Option("--format", help="Markdown, or JSON messages.")
+    ] = "md",
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Write here instead of stdout.", dir_okay=False),
+    ] = None,
+) -> None:
+    """Export a session: a Markdown transcript, or JSON in the chat request's shape.
+
+    The JSON is {"model", "messages", "session"}: the messages as the chat API takes
+    them (the system prompt first, when the session has one).
+
+    \b
+    Examples:
+      alltoken-agent sessions export work > work.md
+      alltoken-agent sessions export work --format json -o work.json
+    """
+    from alltoken_agent.cli._session_view import as_json, markdown
+
+    async def main() -> None:
+        with Store() as store:
+            record = find(store, key)
+            messages = store.sessions.load_messages(record.id)
+        text = markdown(record, messages) if format_ == "md" else as_json(record, messages)
+        if output is None:
+            sys.stdout.write(text)
+            return
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise UserError(f"cannot write {output}: {error.strerror}") from None
+        print(f"wrote {output}", file=sys.stderr)
+
+    run_command(main, EventWriter(enabled=False))
+
+
+@sessions_app.command("rename")
+def rename(key: SessionArg, new: Annotated[str, typer.Argument(help="The new name.")]) -> None:
+    """Give a session a new name (its messages stay).
+
+    \b
+    Examples:
+      alltoken-agent sessions rename work build-notes
+    """
+
+    async def main() -> None:
+        with Store() as store:
+            record = find(store, key)
+            store.sessions.rename_session(record.id, new)
+        print(f"renamed session {record.name or record.id!r} to {new!r}", file=sys.stderr)
+
+    run_command(main, EventWriter(enabled=False))
+
+
+@sessions_app.command("rm")
+def remove(
+    key: SessionArg,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+) -> None:
+    """Delete a session and its messages (the ledger's spend records stay).
+
+    Asks on a terminal; a script passes --yes.
+
+    \b
+    Examples:
+      alltoken-agent sessions rm build-notes
+      alltoken-agent sessions rm build-notes --yes
+    """
+
+    async def main() -> None:
+        with Store() as store:
+            record = find(store, key)
+            what = f"session {record.name or record.id!r} ({record.message_count} messages)"
+            if not yes:
+                if not (sys.stdin.isatty() and sys.stderr.isatty()):
+                    raise UserError(f"not deleting {what} without --yes (no terminal to ask)")
+                if not typer.confirm(f"delete {what}?", default=False, err=True):
+                    print("kept it", file=sys.stderr)
+                    return
+            store.sessions.delete_session(record.id)
+        print(f"deleted {what}", file=sys.stderr)
+
+    run_command(main, EventWriter(enabled=False))

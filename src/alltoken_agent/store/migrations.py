@@ -381,3 +381,49 @@ def m009_batches(conn: Connection) -> None:
         # Workers look for the next queued (or expired) line.
         sa.Index("ix_batch_items_status_run_line", "status", "run_id", "line"),
     ).create(conn)
+
+
+@migration
+def m010_messages_fts(conn: Connection) -> None:
+    """Create ``messages_fts``: every prompt and reply, searchable with SQLite FTS5.
+
+    A full-text table keyed by ``messages.id``, kept in step with ``messages`` by
+    triggers (insert, update, delete, and the cascade when a session is deleted), so
+    ``alltoken-agent logs -q`` never reads the whole history. Messages already stored
+    are indexed here. Only SQLite: PostgreSQL searches the messages with ``ILIKE``
+    (:mod:`.search`), and a SQLite built without FTS5 falls back to ``LIKE`` too.
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    if not conn.exec_driver_sql("SELECT sqlite_compileoption_used('ENABLE_FTS5')").scalar():
+        return
+    # Only user and assistant text: a content list keeps its text parts, joined.
+    text = (
+        "CASE WHEN json_type({m}, '$.content') = 'array' THEN"
+        " (SELECT group_concat(json_extract(value, '$.text'), ' ')"
+        " FROM json_each({m}, '$.content'))"
+        " ELSE json_extract({m}, '$.content') END"
+    )
+    wanted = "json_extract({m}, '$.role') IN ('user', 'assistant')"
+    new_text, new_wanted = text.format(m="new.message"), wanted.format(m="new.message")
+    conn.exec_driver_sql("CREATE VIRTUAL TABLE messages_fts USING fts5(text)")
+    conn.exec_driver_sql(
+        "CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages"
+        f" WHEN {new_wanted} BEGIN"
+        f" INSERT INTO messages_fts(rowid, text) VALUES (new.id, {new_text}); END"
+    )
+    conn.exec_driver_sql(
+        "CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN"
+        " DELETE FROM messages_fts WHERE rowid = old.id; END"
+    )
+    conn.exec_driver_sql(
+        "CREATE TRIGGER messages_fts_update AFTER UPDATE OF message ON messages BEGIN"
+        " DELETE FROM messages_fts WHERE rowid = old.id;"
+        f" INSERT INTO messages_fts(rowid, text) SELECT new.id, {new_text}"
+        f" WHERE {new_wanted}; END"
+    )
+    conn.exec_driver_sql(
+        "INSERT INTO messages_fts(rowid, text) SELECT id, {t} FROM messages WHERE {w}".format(
+            t=text.format(m="message"), w=wanted.format(m="message")
+        )
+    )

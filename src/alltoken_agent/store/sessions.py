@@ -160,6 +160,25 @@ class SessionRepository:
             )
             return result.rowcount > 0
 
+    def rename_session(self, session_id: str, name: str, *, owner: str | None = None) -> bool:
+        """Give ``owner``'s session a new name; False if there was no such session.
+
+        Raises:
+            UserError: ``name`` is invalid or already used by another of ``owner``'s sessions.
+        """
+        check_name(name)
+        mine = (_sessions.c.id == session_id) & _of_owner(owner)
+        try:
+            with self._db.write() as conn:
+                taken = self._select(conn, _name_is(name, owner))
+                if taken is not None and taken.id != session_id:
+                    raise UserError(_duplicate(name, owner))
+                # updated_at stays: a rename is not a use (`chat -c` picks the last used).
+                result = conn.execute(sa.update(_sessions).where(mine).values(name=name))
+                return result.rowcount > 0
+        except WriteConflictError:
+            raise UserError(_duplicate(name, owner)) from None
+
     def update_session(
         self,
         session_id: str,
