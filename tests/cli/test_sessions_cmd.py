@@ -96,3 +96,36 @@ def test_rm_needs_yes_without_a_terminal(sim: Any) -> None:
     assert run_cli("sessions", "rm", "gone", "--yes").exit_code == 0
     assert run_cli("sessions", "show", "gone").exit_code == 2
     assert run_cli("sessions", "rm", "gone", "--yes").exit_code == 2
+
+
+def test_continue_picks_the_most_recently_used_conversation(sim: Any) -> None:
+    _chat(sim, "--session", "older", "about trains")
+    _chat(sim, "--session", "newer", "about boats")
+    result = run_cli("chat", "--base-url", sim.base_url, "-c", "and sails?", env=ENV)
+    assert result.exit_code == 0, result.stderr
+    notices = [line for line in result.stderr.splitlines() if "continuing" in line]
+    assert len(notices) == 1 and "'newer'" in notices[0]
+    sent = sim.state.requests[-1].json["messages"]
+    assert [m["content"] for m in sent if m["role"] == "user"] == ["about boats", "and sails?"]
+    rows = ndjson(run_cli("sessions", "list", "--json").stdout)
+    assert rows[0]["name"] == "newer" and rows[0]["turns"] == 2
+
+
+def test_continue_with_nothing_to_continue_or_with_session_is_a_usage_error(sim: Any) -> None:
+    nothing = run_cli("chat", "--base-url", sim.base_url, "--continue", "hi", env=ENV)
+    assert nothing.exit_code == 2 and "no conversation to continue" in nothing.stderr
+    assert not sim.state.requests  # nothing sent
+    _chat(sim, "--session", "one", "hello")
+    sent = len(sim.state.requests)
+    both = run_cli("chat", "--base-url", sim.base_url, "-c", "--session", "one", "hi", env=ENV)
+    assert both.exit_code == 2 and "not both" in both.stderr
+    assert len(sim.state.requests) == sent
+
+
+def test_a_new_session_name_says_it_starts_a_new_conversation(sim: Any) -> None:
+    first = run_cli("chat", "--base-url", sim.base_url, "--session", "fresh", "hi", env=ENV)
+    assert first.exit_code == 0
+    notices = [line for line in first.stderr.splitlines() if "new conversation" in line]
+    assert notices == ["alltoken-agent: no session named 'fresh' yet; starting a new conversation"]
+    again = run_cli("chat", "--base-url", sim.base_url, "--session", "fresh", "hi", env=ENV)
+    assert again.exit_code == 0 and "new conversation" not in again.stderr

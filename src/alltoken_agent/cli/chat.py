@@ -23,7 +23,6 @@ from alltoken_agent.cli.options import (
     TimeoutOpt,
     VerboseOpt,
     load_user_config,
-    observing_ledger,
     open_gateway,
     print_retry,
 )
@@ -32,6 +31,7 @@ from alltoken_agent.cli.output import EventWriter, run_command
 if TYPE_CHECKING:  # the agent, store and ledger are imported when the command runs
     from alltoken_agent import AgentEvent, RequestRecord, RetryNotice, RunResult
     from alltoken_agent.catalog import PriceLookup
+    from alltoken_agent.store import Store
 
 
 def chat(
@@ -85,6 +85,14 @@ def chat(
             show_default=False,
         ),
     ] = None,
+    continue_: Annotated[
+        bool,
+        typer.Option(
+            "--continue",
+            "-c",
+            help="Continue the most recently used conversation (`alltoken-agent sessions`).",
+        ),
+    ] = False,
     budget: Annotated[
         float | None,
         typer.Option(
@@ -139,6 +147,7 @@ def chat(
       alltoken-agent chat "What time is it in Tokyo?"
       echo "Summarise this" | alltoken-agent chat -m deepseek-v4-flash --json
       alltoken-agent chat --session work "Remember: the build is on Fridays."
+      alltoken-agent chat -c "And on holidays?"
       alltoken-agent chat --provider tokenhub --thinking --tools none "Why is the sky blue?"
     """
     from alltoken_agent.agent.mcp_servers import servers_from_config
@@ -183,6 +192,7 @@ def chat(
             records,
             prices,
             verbose=verbose,
+            continue_last=continue_,
         )
 
     try:
@@ -242,13 +252,14 @@ async def _chat(
     prices: list[PriceLookup],
     *,
     verbose: bool = False,
+    continue_last: bool = False,
 ) -> None:
+    import asyncio
+
     from alltoken_agent import Agent, request_tags
     from alltoken_agent.agent import DEFAULT_INSTRUCTIONS, resolve_tool_names
     from alltoken_agent.cli._session_history import load_history
-    from alltoken_agent.cli.sessions import SessionLink
-    from alltoken_agent.ledger import Budgets
-    from alltoken_agent.store import Store
+    from alltoken_agent.ledger import Budgets, DeferredLedger
 
     text = read_prompt(prompt)
     tools = resolve_tool_names(tools_spec)
@@ -266,26 +277,47 @@ async def _chat(
         elif verbose:  # else the one error line at the end says what happened
             print_retry(notice)
 
-    store = Store()
-    # The record now (a bad name fails before any request); its history once the model
-    # is known, since a long session loads only what can fit the model's context.
-    record = store.sessions.get_or_create_session(session_name)[0] if session_name else None
+    # The store (SQLAlchemy, a schema check) opens before the request only for a session
+    # or a daily budget; otherwise the ledger opens it once the first request has ended.
+    store: Store | None = None
+    record = None
+    if session_name or continue_last or config.budget.daily_usd is not None:
+        from alltoken_agent.cli.sessions import open_session
+        from alltoken_agent.store import Store
+
+        store = Store()
+        # The record now (a bad name fails before any request); its history once the model
+        # is known, since a long session loads only what can fit the model's context.
+        record = open_session(store, session_name, continue_last=continue_last)
+    if record is not None:  # -c: the ledger books the turn under the session continued
+        session_name = record.name or record.id
     link: SessionLink | None = None
     try:
         async with open_gateway(options, on_retry=on_retry) as gateway:
             gateway.add_observer(records.append)
-            ledger = await observing_ledger(gateway, store, config)
-            if ledger.prices is not None:
-                prices.append(ledger.prices)
+            # Priced after the reply unless a budget must estimate the request first.
+            deferred = DeferredLedger(gateway, config, store=store)
+            gateway.add_observer(deferred.observer)
+            if "budget_usd" in settings:
+                await deferred.look_up_prices()
             if not gateway.model:
                 raise UserError(
                     f"no model chosen for provider {gateway.provider.name!r}: pass --model "
                     "or set `model` in the config file"
                 )
-            if record is not None:
+            if record is not None and store is not None:
+                from alltoken_agent.cli.sessions import SessionLink
+
                 history = await load_history(store, record, gateway, config, gateway.model)
                 link = SessionLink(store=store, record=record, history=history)
             instructions = system or (link.instructions if link else None) or DEFAULT_INSTRUCTIONS
+            budgets = Budgets()
+            if config.budget.daily_usd is not None:  # it estimates each request: priced now
+                # The book follows the gateway: a simulator found at --base-url is
+                # known from its first reply, and its spend is not real.
+                budgets = Budgets.from_config(
+                    config.budget, await deferred.ledger(), book=lambda: gateway.simulated
+                )
             agent = Agent(
                 gateway.model,
                 instructions=instructions,
@@ -293,12 +325,8 @@ async def _chat(
                 gateway=gateway,
                 history=link.history if link else None,
                 config=config,
-                prices=ledger.prices,
-                # The book follows the gateway: a simulator found at --base-url is
-                # known from its first reply, and its spend is not real.
-                budgets=Budgets.from_config(
-                    config.budget, ledger, book=lambda: gateway.simulated
-                ),
+                prices=deferred.prices,
+                budgets=budgets,
                 **settings,
             )
             start = len(agent.get_messages())
@@ -311,6 +339,9 @@ async def _chat(
                         printer.show(event)
                 printer.close()
                 _done(run.result, writer)
+            except asyncio.CancelledError:
+                deferred.interrupt()  # Ctrl-C, SIGTERM: record now, no waiting for prices
+                raise
             finally:
                 # When printing fails (`| head` closed the pipe) the run is still
                 # suspended mid-request; close it now, while the ledger's store is
@@ -321,9 +352,15 @@ async def _chat(
                 # Whatever the agent committed (whole steps only) is kept, even on failure.
                 if link is not None:
                     link.save(agent.get_messages()[start:], model=gateway.model, system=system)
-                await agent.aclose()  # stops its MCP servers; the gateway is not its own
+                try:
+                    await agent.aclose()  # stops its MCP servers; the gateway is not its own
+                finally:
+                    await deferred.aclose()  # records what waited for prices
+                    if deferred.prices is not None:
+                        prices.append(deferred.prices)
     finally:
-        store.close()
+        if store is not None:
+            store.close()
 
 
 class _Printer:

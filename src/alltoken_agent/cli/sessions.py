@@ -50,6 +50,44 @@ class SessionLink:
         self.store.sessions.update_session(self.record.id, **changes)
 
 
+def open_session(
+    store: Store, name: str | None, *, continue_last: bool = False
+) -> SessionRecord | None:
+    """The session `chat` runs in: ``--session NAME``, the last used one (``-c``), or none.
+
+    Prints one notice line on stderr when it continues the last conversation (saying
+    which) or when NAME is new (a new conversation starts, not a typo'd old one).
+
+    Raises:
+        UserError: Both were given, or there is no conversation to continue.
+    """
+    if continue_last:
+        if name is not None:
+            raise UserError("pass --session NAME or -c/--continue, not both")
+        latest = store.sessions.list_sessions(limit=1)
+        if not latest:
+            raise UserError(
+                "no conversation to continue yet: `alltoken-agent chat --session NAME` keeps one"
+            )
+        record = latest[0]
+        print(
+            f"alltoken-agent: continuing session {record.name or record.id!r} "
+            f"({record.message_count} messages, last used "
+            f"{record.updated_at:%Y-%m-%d %H:%M} UTC)",
+            file=sys.stderr,
+        )
+        return record
+    if name is None:
+        return None
+    record, created = store.sessions.get_or_create_session(name)
+    if created:
+        print(
+            f"alltoken-agent: no session named {name!r} yet; starting a new conversation",
+            file=sys.stderr,
+        )
+    return record
+
+
 # -- `alltoken-agent sessions`: list, show, export, rename, rm -----------------------
 
 sessions_app = typer.Typer(

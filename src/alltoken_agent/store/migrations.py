@@ -404,7 +404,10 @@ def m010_messages_fts(conn: Connection) -> None:
         " FROM json_each({m}, '$.content'))"
         " ELSE json_extract({m}, '$.content') END"
     )
-    wanted = "json_extract({m}, '$.role') IN ('user', 'assistant')"
+    # CASE, not AND, so a row that is not valid JSON is skipped rather than failing the write.
+    wanted = (
+        "CASE WHEN json_valid({m}) THEN json_extract({m}, '$.role') END IN ('user', 'assistant')"
+    )
     new_text, new_wanted = text.format(m="new.message"), wanted.format(m="new.message")
     conn.exec_driver_sql("CREATE VIRTUAL TABLE messages_fts USING fts5(text)")
     conn.exec_driver_sql(

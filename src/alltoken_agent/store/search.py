@@ -184,7 +184,12 @@ def session_facts(store: Store, ids: Iterable[str]) -> dict[str, tuple[int, str 
 def _role(conn: Connection) -> sa.ColumnElement[Any]:
     if conn.dialect.name == "postgresql":
         return _messages.c.message.op("->>")("role")
-    return sa.func.json_extract(_messages.c.message, "$.role")
+    message = _messages.c.message
+    # A row that is not valid JSON (hand-edited) has no role rather than failing the read.
+    return sa.case(
+        (sa.func.json_valid(message) == 1, sa.func.json_extract(message, "$.role")),
+        else_=sa.null(),
+    )
 
 
 def _has_fts(conn: Connection) -> bool:
