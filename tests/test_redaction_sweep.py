@@ -4,17 +4,22 @@ The simulator's `echo_key` switch makes every reply repeat the caller's key in i
 request ids (header and body), every error field and the reply text, whatever the
 fault. For each fault of the vocabulary (read from the simulator's own list, so a new
 fault is swept without touching this file) the CLI (`chat --json --usage-file`, plain
-`chat`, `check`), the Python API (a gateway's chat and an instrumented agent's streamed run)
-and `serve` (JSON and event-stream replies) run against it, and the key is looked for
-in stdout and stderr, every file written (every text column of every SQLite table
-too), every OpenTelemetry span, every HTTP reply and every attribute of the errors.
+`chat`, `check`, `batch` and its store tables), the Python API (a gateway's chat and an
+instrumented agent's streamed run), `serve` (JSON and event-stream replies, the skill's
+`POST /chat`), the MCP server over stdio (a real key, the `chat` tool) and the media
+commands run against it, and the key is looked for in stdout and stderr, every file
+written (every text column of every SQLite table too), every OpenTelemetry span, every
+HTTP reply, every MCP tool result and every attribute of the errors. The faults that
+never end (`ping_forever`, `trickle`) end at the short deadlines of `[timeouts]`.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, get_args
@@ -28,6 +33,7 @@ from alltoken_agent.config import TimeoutSettings
 from alltoken_agent.server import ServerOptions, create_app
 from alltoken_agent.simulator.faults import STATUS_FAULTS, FaultKind, FaultSpecError, parse_fault
 from alltoken_agent.simulator.job_faults import JobFaultKind, JobFaultSpecError, parse_job_fault
+from alltoken_agent.simulator.validation import REJECTIONS_ENV
 from alltoken_agent.store import Store
 from tests.cli.helpers import run_cli, write_config
 from tests.gateway.helpers import TEST_KEY, gateway_for, user
@@ -44,7 +50,8 @@ CONFIG = (
     "[timeouts]\nconnect = 2\nread = 0.5\nidle = 0.5\ntotal = 2\n"
 )
 NEVER_ENDING = {"ping_forever", "trickle"}
-"""Faults whose reply only our own idle and total deadlines end (see ``TIMEOUTS``)."""
+"""Faults whose reply only our own idle and total deadlines end (see ``TIMEOUTS``): the
+slow cases of the sweep, run where a deadline is what is tested."""
 
 # Values for the placeholders of the vocabulary's spec list (`stall:N:S`, ...).
 _PLACEHOLDERS = {
@@ -204,13 +211,11 @@ def test_the_cli_shows_and_saves_no_key(sim: Any, isolated_environment: Path, fa
         )
         assert_fault_applied(sim, fault)
         seen += [result.stdout, result.stderr]
-    # `check` talks through the official SDK client, which gets the same redaction but
-    # not our idle and total deadlines: a reply that never ends would hang it.
-    if parse_fault(fault).kind not in NEVER_ENDING:
-        echo_everything(sim, fault)
-        result = run_cli("check", "--base-url", sim.base_url, env={"ALLTOKEN_API_KEY": TEST_KEY})
-        assert_fault_applied(sim, fault)
-        seen += [result.stdout, result.stderr]
+    # `check` ends a reply that never ends at the `[timeouts]` deadlines too.
+    echo_everything(sim, fault)
+    result = run_cli("check", "--base-url", sim.base_url, env={"ALLTOKEN_API_KEY": TEST_KEY})
+    assert_fault_applied(sim, fault)
+    seen += [result.stdout, result.stderr]
     seen += files_texts(isolated_environment)
     assert any("***" in text for text in seen), "the echoed key was seen masked somewhere"
     assert [leaks(text) for text in seen if leaks(text)] == []
@@ -289,20 +294,125 @@ def test_serve_returns_and_stores_no_key(echo_server: Any, sim: Any, fault: str)
             headers={"Accept": "text/event-stream"},
         )
         assert_fault_applied(sim, fault)
-        for path in (f"/v1/sessions/{session_id}", "/v1/usage"):
+        echo_everything(sim, fault)
+        # The skill's contract: one agent per session id, its reply and whole history.
+        client.post("/chat", json={"sessionId": f"sweep {fault}", "message": "hi"})
+        assert_fault_applied(sim, fault)
+        for path in (f"/v1/sessions/{session_id}", "/v1/sessions", "/v1/usage"):
             client.get(path)
     seen += files_texts(folder)
-    assert len(seen) >= 8
+    assert len(seen) >= 12
+    assert any("***" in text for text in seen), "the echoed key was seen masked somewhere"
+    assert [leaks(text) for text in seen if leaks(text)] == []
+
+
+def batch_tables(root: Path) -> dict[str, int]:
+    """Rows per batch table of every SQLite store under root (the journal the sweep read)."""
+    counts: dict[str, int] = {}
+    for path in root.rglob("*.db"):
+        with sqlite3.connect(path) as db:
+            names = db.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
+            for (name,) in names:
+                if "batch" in name:
+                    counts[name] = db.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0]
+    return counts
+
+
+BATCH_CASES = [
+    *(("batch", fault) for fault in FAULTS),
+    *(("worker", fault) for fault in FAULTS if parse_fault(fault).kind not in NEVER_ENDING),
+]
+"""`batch` runs its lines under every fault; `worker` (queued lines, the same runner) under
+every fault but the slow never-ending ones, which `batch` already ends at its deadlines."""
+
+
+@pytest.mark.parametrize(("mode", "fault"), BATCH_CASES)
+def test_batch_writes_and_journals_no_key(
+    sim: Any, isolated_environment: Path, mode: str, fault: str
+) -> None:
+    write_config(isolated_environment, CONFIG)
+    source = isolated_environment / "in.jsonl"
+    source.write_text('{"prompt": "hi", "id": "a"}\n{"prompt": "hi too", "id": "b"}\n')
+    out = isolated_environment / "out.jsonl"
+    env = {"ALLTOKEN_API_KEY": TEST_KEY, "ALLTOKEN_AGENT_DEBUG": "1"}
+    common = ["--base-url", sim.base_url, "--tools", "none", "--concurrency", "1"]
+    seen: list[str] = []
+    if mode == "worker":
+        queued = run_cli("batch", str(source), "--queue", *common, env=env)
+        assert queued.exit_code == 0, queued.stderr
+        echo_everything(sim, fault, copies=4)  # two lines, each with one retry
+        worked = run_cli("worker", "--base-url", sim.base_url, "--concurrency", "1", env=env)
+        assert_fault_applied(sim, fault)
+        seen += [worked.stdout, worked.stderr]
+        sim.state.reset()  # collecting sends nothing: the lines are finished
+    else:
+        echo_everything(sim, fault, copies=4)
+    result = run_cli("batch", str(source), "-o", str(out), *common, env=env)
+    if mode == "batch":
+        assert_fault_applied(sim, fault)
+    # The output file, any `.partial` left beside it, stderr and the store's batch tables
+    # (every text column) are all read; a finished run has removed its `.partial`, whose
+    # lines are the same outputs the journal keeps.
+    assert out.exists(), result.stderr
+    tables = batch_tables(isolated_environment)
+    assert tables and any(tables.values()), tables
+    seen += [result.stdout, result.stderr, *files_texts(isolated_environment)]
+    assert any("***" in text for text in seen), "the echoed key was seen masked somewhere"
+    assert [leaks(text) for text in seen if leaks(text)] == []
+
+
+async def test_the_mcp_server_over_stdio_returns_and_stores_no_key(
+    sim: Any, isolated_environment: Path
+) -> None:
+    """`alltoken-agent mcp` with a real key and the simulator as its gateway, every fault.
+
+    One server process serves the whole vocabulary (a process per fault would make this
+    the slowest part of the sweep); its tool results, stderr and store are read.
+    """
+    from mcp.client.session import ClientSession
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+
+    write_config(isolated_environment, CONFIG)
+    env = {
+        "ALLTOKEN_AGENT_HOME": str(isolated_environment),
+        "ALLTOKEN_API_KEY": TEST_KEY,
+        "ALLTOKEN_AGENT_DEBUG": "1",
+    }
+    if REJECTIONS_ENV in os.environ:
+        env[REJECTIONS_ENV] = os.environ[REJECTIONS_ENV]
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "alltoken_agent", "mcp", "--base-url", sim.base_url],
+        env=env,
+        cwd=str(isolated_environment),
+    )
+    seen: list[str] = []
+    log = isolated_environment / "server-stderr.log"
+    with open(log, "w", encoding="utf-8") as errlog:
+        async with stdio_client(params, errlog=errlog) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                for fault in FAULTS:
+                    echo_everything(sim, fault)
+                    result = await session.call_tool("chat", {"prompt": "hi", "session": "s"})
+                    assert_fault_applied(sim, fault)
+                    seen.append(result.model_dump_json())
+                sim.state.reset()
+                usage = await session.call_tool("usage", {"since": "1h", "by": "session"})
+                seen.append(usage.model_dump_json())
+    assert len(seen) == len(FAULTS) + 1
+    seen += files_texts(isolated_environment)
     assert any("***" in text for text in seen), "the echoed key was seen masked somewhere"
     assert [leaks(text) for text in seen if leaks(text)] == []
 
 
 MEDIA_CASES = [
-    *(("image", fault, None) for fault in FAULTS if parse_fault(fault).kind not in NEVER_ENDING),
+    *(("image", fault, None) for fault in FAULTS),
+    *(("video", fault, None) for fault in FAULTS if parse_fault(fault).kind in NEVER_ENDING),
     *((kind, None, job) for job in JOB_FAULTS for kind in ("image", "video")),
 ]
-"""Media commands under every fault, and every job fault. The never-ending faults are
-left out: media calls have no total deadline yet, so they would wait out the fault."""
+"""`image` under every fault, `video` under the never-ending ones (both end them at the
+`[timeouts]` deadlines), and both under every job fault."""
 
 
 @pytest.mark.parametrize(("command", "fault", "job_fault"), MEDIA_CASES)
@@ -331,6 +441,10 @@ def test_media_commands_show_and_save_no_key(
     if fault is not None:
         assert_fault_applied(sim, fault)
     seen = [result.stdout, result.stderr, *files_texts(isolated_environment)]
-    if any(r.status is not None for r in sim.state.requests):  # a reply came, echoing
+    if fault is not None and parse_fault(fault).kind in NEVER_ENDING:
+        # Only the headers carry the key, and a timeout names no request id: what shows
+        # is that the deadline ended the command (exit 6) with nothing of the key out.
+        assert result.exit_code == 6, (result.exit_code, result.stderr)
+    elif any(r.status is not None for r in sim.state.requests):  # a reply came, echoing
         assert any("***" in text for text in seen), "the echoed key was seen masked somewhere"
     assert [leaks(text) for text in seen if leaks(text)] == []
