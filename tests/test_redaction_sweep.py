@@ -361,6 +361,15 @@ def test_batch_writes_and_journals_no_key(
     assert [leaks(text) for text in seen if leaks(text)] == []
 
 
+MCP_MEDIA_FAULTS = [
+    fault
+    for fault in ("echo_key", "leak_key", "401", "503", "html502", "json200", "ping_forever")
+    if fault in FAULTS
+]
+"""Faults the MCP media tools are swept under: one per place the key comes back (request
+ids, an error envelope, a header, a non-JSON body, a wrong reply, a reply never ending)."""
+
+
 async def test_the_mcp_server_over_stdio_returns_and_stores_no_key(
     sim: Any, isolated_environment: Path
 ) -> None:
@@ -397,10 +406,18 @@ async def test_the_mcp_server_over_stdio_returns_and_stores_no_key(
                     result = await session.call_tool("chat", {"prompt": "hi", "session": "s"})
                     assert_fault_applied(sim, fault)
                     seen.append(result.model_dump_json())
+                for fault in MCP_MEDIA_FAULTS:
+                    echo_everything(sim, fault)
+                    sim.state.media.image_seconds = 0.05
+                    result = await session.call_tool("generate_image", {"prompt": "a fox"})
+                    assert_fault_applied(sim, fault)
+                    seen.append(result.model_dump_json())
+                    models = await session.call_tool("list_models", {})
+                    seen.append(models.model_dump_json())
                 sim.state.reset()
                 usage = await session.call_tool("usage", {"since": "1h", "by": "session"})
                 seen.append(usage.model_dump_json())
-    assert len(seen) == len(FAULTS) + 1
+    assert len(seen) == len(FAULTS) + 2 * len(MCP_MEDIA_FAULTS) + 1
     seen += files_texts(isolated_environment)
     assert any("***" in text for text in seen), "the echoed key was seen masked somewhere"
     assert [leaks(text) for text in seen if leaks(text)] == []
