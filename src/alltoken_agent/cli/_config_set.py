@@ -106,7 +106,25 @@ def set_key(target: Path, key: str, value: str) -> SetOutcome:
     edited = set_in_text(text, path, written, updated)
     dropped = edited is None and "#" in text
     write_atomically(target, edited if edited is not None else tomli_w.dumps(updated))
+    _check_model(config, path)
     return SetOutcome(key=shown_key, shown=_shown(_walk(config, path)), dropped_comments=dropped)
+
+
+def _check_model(config: Config, path: list[str]) -> None:
+    """Warn (the value is still written) when a model name is not in the cached catalog."""
+    from alltoken_agent.cli._did_you_mean import unknown_model_warning
+
+    provider: str | None = None
+    if path == ["model"]:
+        model = config.model
+    elif len(path) == 3 and path[0] == "providers" and path[2] == "default_model":
+        provider = path[1]
+        model = config.providers[provider].default_model
+    else:
+        return
+    warning = None if not model else unknown_model_warning(config, model, provider)
+    if warning is not None:
+        print(warning, file=sys.stderr)
 
 
 def parse_key(key: str) -> list[str]:

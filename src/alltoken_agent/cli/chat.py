@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from alltoken_agent import UserError
+from alltoken_agent import NotFoundError, UserError
 from alltoken_agent.cli.exit_codes import USAGE
 from alltoken_agent.cli.options import (
     BaseUrlOpt,
@@ -31,7 +31,8 @@ from alltoken_agent.cli.output import EventWriter, run_command
 if TYPE_CHECKING:  # the agent, store and ledger are imported when the command runs
     from alltoken_agent import AgentEvent, RequestRecord, RetryNotice, RunResult
     from alltoken_agent.catalog import PriceLookup
-    from alltoken_agent.store import Store
+    from alltoken_agent.cli.sessions import SessionLink
+    from alltoken_agent.store import SessionRecord, Store
 
 
 def chat(
@@ -280,7 +281,7 @@ async def _chat(
     # The store (SQLAlchemy, a schema check) opens before the request only for a session
     # or a daily budget; otherwise the ledger opens it once the first request has ended.
     store: Store | None = None
-    record = None
+    record: SessionRecord | None = None
     if session_name or continue_last or config.budget.daily_usd is not None:
         from alltoken_agent.cli.sessions import open_session
         from alltoken_agent.store import Store
@@ -339,6 +340,11 @@ async def _chat(
                         printer.show(event)
                 printer.close()
                 _done(run.result, writer)
+            except NotFoundError as error:  # a mistyped model: close ids, while online
+                from alltoken_agent.cli._did_you_mean import explain_unknown_model
+
+                await explain_unknown_model(error, gateway, gateway.model)
+                raise
             except asyncio.CancelledError:
                 deferred.interrupt()  # Ctrl-C, SIGTERM: record now, no waiting for prices
                 raise

@@ -67,6 +67,11 @@ with ``alltoken-agent: ``), so a script or a person finds the failure the same w
 def describe(error: BaseException) -> str:
     """One line naming the error code and request id (never a traceback)."""
     if isinstance(error, GatewayError):
+        if isinstance(error, NotFoundError):  # a model: name `alltoken-agent models` instead
+            from alltoken_agent.cli._did_you_mean import is_unknown_model, with_hint
+
+            if is_unknown_model(error):
+                error.message = with_hint(error.message, [])
         return f"{ERROR_PREFIX}{error}"
     if isinstance(error, AllTokenAgentError):
         code = getattr(error, "code", None)

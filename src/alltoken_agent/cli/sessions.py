@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -15,7 +15,9 @@ from alltoken_agent.cli.options import JsonOpt
 from alltoken_agent.cli.output import EventWriter, run_command
 from alltoken_agent.cli.terminal import Align, render_table
 from alltoken_agent.errors import UserError
-from alltoken_agent.store import SessionRecord, Store
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported when a command runs
+    from alltoken_agent.store import SessionRecord, Store
 
 
 @dataclass
@@ -150,6 +152,8 @@ def list_sessions(
     writer = EventWriter(enabled=json_output)
 
     async def main() -> None:
+        from alltoken_agent.store import Store
+
         with Store() as store:
             rows = list_rows(store, limit)
         if json_output:
@@ -189,6 +193,8 @@ def show(key: SessionArg) -> None:
     from alltoken_agent.cli._session_view import markdown
 
     async def main() -> None:
+        from alltoken_agent.store import Store
+
         with Store() as store:
             record = find(store, key)
             sys.stdout.write(markdown(record, store.sessions.load_messages(record.id)))
@@ -220,6 +226,8 @@ def export(
     from alltoken_agent.cli._session_view import as_json, markdown
 
     async def main() -> None:
+        from alltoken_agent.store import Store
+
         with Store() as store:
             record = find(store, key)
             messages = store.sessions.load_messages(record.id)
@@ -246,6 +254,8 @@ def rename(key: SessionArg, new: Annotated[str, typer.Argument(help="The new nam
     """
 
     async def main() -> None:
+        from alltoken_agent.store import Store
+
         with Store() as store:
             record = find(store, key)
             store.sessions.rename_session(record.id, new)
@@ -270,6 +280,8 @@ def remove(
     """
 
     async def main() -> None:
+        from alltoken_agent.store import Store
+
         with Store() as store:
             record = find(store, key)
             what = f"session {record.name or record.id!r} ({record.message_count} messages)"
