@@ -41,7 +41,8 @@ try:
 except SystemExit:
     pass
 ours = sorted(m for m in sys.modules if m.startswith("alltoken_agent"))
-third = sorted({m.split(".")[0] for m in sys.modules})
+# A None entry blocks an import (cli/options.py blocks httpx's own CLI): not loaded.
+third = sorted({m.split(".")[0] for m, module in sys.modules.items() if module is not None})
 sys.stderr.write("\\n" + json.dumps({"ours": ours, "top": third}) + "\\n")
 """
 

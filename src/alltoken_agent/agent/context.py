@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from alltoken_agent.errors import ContextLengthError
-from alltoken_agent.ledger import rough_token_count
+from alltoken_agent.ledger.tokens import rough_token_count
 
 ContextPolicy = Literal["trim", "fail"]
 

@@ -15,6 +15,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+# httpx imports its own command-line client (click, rich, pygments: about a third of
+# httpx's import time) whenever those happen to be installed, and falls back to a stub
+# when that import fails. No command here runs httpx's client, so the import is made to
+# fail before the gateway imports httpx; a process that imported httpx first keeps it.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
 if TYPE_CHECKING:
     from alltoken_agent import Config, Gateway, RetryNotice
     from alltoken_agent.cli.output import EventWriter

@@ -12,31 +12,40 @@ budgets.check(estimate_request_cost(lookup(model), prompt_tokens, max_tokens))
 
 from __future__ import annotations
 
-from alltoken_agent.ledger.budgets import (
-    Budget,
-    Budgets,
-    BudgetStatus,
-    LedgerSpend,
-    RunningBudget,
-    SpendSource,
-)
-from alltoken_agent.ledger.costs import (
-    estimate_request_cost,
-    format_usd,
-    record_cost,
-    rough_token_count,
-)
-from alltoken_agent.ledger.ledger import (
-    REPORT_KEYS,
-    Ledger,
-    ReportBy,
-    ReportRow,
-    Spend,
-    UsageReport,
-)
-from alltoken_agent.ledger.periods import parse_since, start_of_utc_day
-from alltoken_agent.ledger.usage_file import USAGE_FILE_VERSION, usage_report, write_usage_report
-from alltoken_agent.store.usage import CostSource, UsageRow
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+# Names load on first use (PEP 562): the agent counts tokens and checks budgets with
+# ``costs``, ``tokens`` and ``budgets``, and must not pull in the store (SQLAlchemy)
+# until something records or sums usage, so ``chat`` sends its request first. Type
+# checkers read this block; ``_LAZY`` says the same for the interpreter.
+if TYPE_CHECKING:
+    from alltoken_agent.ledger.budgets import (
+        Budget,
+        Budgets,
+        BudgetStatus,
+        LedgerSpend,
+        RunningBudget,
+        SpendSource,
+    )
+    from alltoken_agent.ledger.costs import estimate_request_cost, format_usd, record_cost
+    from alltoken_agent.ledger.deferred import DeferredLedger
+    from alltoken_agent.ledger.ledger import (
+        REPORT_KEYS,
+        Ledger,
+        ReportBy,
+        ReportRow,
+        Spend,
+        UsageReport,
+    )
+    from alltoken_agent.ledger.periods import parse_since, start_of_utc_day
+    from alltoken_agent.ledger.tokens import rough_token_count
+    from alltoken_agent.ledger.usage_file import (
+        USAGE_FILE_VERSION,
+        usage_report,
+        write_usage_report,
+    )
+    from alltoken_agent.store.usage import CostSource, UsageRow
 
 __all__ = [
     "REPORT_KEYS",
@@ -45,6 +54,7 @@ __all__ = [
     "BudgetStatus",
     "Budgets",
     "CostSource",
+    "DeferredLedger",
     "Ledger",
     "LedgerSpend",
     "ReportBy",
@@ -63,3 +73,47 @@ __all__ = [
     "usage_report",
     "write_usage_report",
 ]
+
+_LAZY: dict[str, tuple[str, ...]] = {
+    "alltoken_agent.ledger.budgets": (
+        "Budget",
+        "BudgetStatus",
+        "Budgets",
+        "LedgerSpend",
+        "RunningBudget",
+        "SpendSource",
+    ),
+    "alltoken_agent.ledger.costs": ("estimate_request_cost", "format_usd", "record_cost"),
+    "alltoken_agent.ledger.deferred": ("DeferredLedger",),
+    "alltoken_agent.ledger.ledger": (
+        "REPORT_KEYS",
+        "Ledger",
+        "ReportBy",
+        "ReportRow",
+        "Spend",
+        "UsageReport",
+    ),
+    "alltoken_agent.ledger.periods": ("parse_since", "start_of_utc_day"),
+    "alltoken_agent.ledger.tokens": ("rough_token_count",),
+    "alltoken_agent.ledger.usage_file": (
+        "USAGE_FILE_VERSION",
+        "usage_report",
+        "write_usage_report",
+    ),
+    "alltoken_agent.store.usage": ("CostSource", "UsageRow"),
+}
+"""Module -> the names re-exported from it on first use."""
+_SOURCE = {name: module for module, names in _LAZY.items() for name in names}
+
+if not TYPE_CHECKING:  # a type checker would take __getattr__ to allow any name
+
+    def __getattr__(name: str) -> Any:
+        module = _SOURCE.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(import_module(module), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *__all__})

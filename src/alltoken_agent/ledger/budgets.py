@@ -21,16 +21,18 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alltoken_agent.catalog import PriceLookup
 from alltoken_agent.config import BudgetSettings
 from alltoken_agent.errors import BudgetExceededError, UserError
 from alltoken_agent.gateway import RequestRecord
 from alltoken_agent.ledger.costs import ZERO, format_usd, record_cost, usable_amount
-from alltoken_agent.ledger.ledger import Ledger, Spend
 from alltoken_agent.ledger.periods import start_of_utc_day
 from alltoken_agent.paths import app_dirs
+
+if TYPE_CHECKING:  # the ledger needs the store (SQLAlchemy); a running budget does not
+    from alltoken_agent.ledger.ledger import Ledger, Spend
 
 logger = logging.getLogger("alltoken_agent")
 
@@ -98,6 +100,8 @@ class LedgerSpend:
         ledger = self.ledger
         simulated = self.simulated
         if simulated != ledger.simulated:
+            from alltoken_agent.ledger.ledger import Ledger  # loaded: ``self.ledger`` is one
+
             ledger = Ledger(ledger.store, ledger.prices, simulated=simulated)
         return ledger.spent(since=since, session=self.session, owner=self.owner)
 
@@ -191,6 +195,10 @@ class Budget:
     def spent(self) -> Decimal:
         """What was spent so far."""
         value = self._spent()
+        if isinstance(value, Decimal):
+            return _money(value, "spent")
+        from alltoken_agent.ledger.ledger import Spend  # only a ledger's spend is not a Decimal
+
         return value.total if isinstance(value, Spend) else _money(value, "spent")
 
     @property

@@ -22,13 +22,27 @@ count them as zero.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alltoken_agent.catalog import ModelPrice, PriceLookup
-from alltoken_agent.gateway import RequestRecord
-from alltoken_agent.store.usage import CostSource
+from alltoken_agent.ledger.tokens import rough_token_count
+
+if TYPE_CHECKING:  # types only: the budget checks before a request import this module
+    from alltoken_agent.catalog.prices import ModelPrice, PriceLookup
+    from alltoken_agent.gateway.records import RequestRecord
+    from alltoken_agent.store.usage import CostSource
+
+__all__ = [
+    "IMAGE_COUNT_KEYS",
+    "VIDEO_SECONDS_KEYS",
+    "ZERO",
+    "estimate_request_cost",
+    "format_usd",
+    "record_cost",
+    "rough_token_count",
+    "usable_amount",
+]
 
 ZERO = Decimal(0)
 
@@ -36,10 +50,6 @@ IMAGE_COUNT_KEYS = ("image_count", "images", "n")
 """``RequestRecord.extra`` keys read, in order, for the number of images made."""
 VIDEO_SECONDS_KEYS = ("video_seconds", "seconds", "duration")
 """``RequestRecord.extra`` keys read, in order, for the seconds of video made."""
-
-_CHARS_PER_TOKEN = 4
-_TOKENS_PER_MESSAGE = 4
-"""Role and framing tokens each chat message adds, roughly, on OpenAI-style models."""
 
 
 def record_cost(
@@ -85,29 +95,6 @@ def estimate_request_cost(
     prompt = max(prompt_tokens_estimate, 0)
     completion = max(max_tokens or 0, 0)
     return (prompt * price.input_per_1k + completion * price.output_per_1k) / 1000
-
-
-def rough_token_count(messages: Sequence[Mapping[str, Any]]) -> int:
-    """A quick over-the-thumb count of a conversation's prompt tokens (4 characters each).
-
-    Good enough for a pre-request budget check; not a tokenizer.
-    """
-    total = 0
-    for message in messages:
-        total += _TOKENS_PER_MESSAGE + _text_length(message.get("content")) // _CHARS_PER_TOKEN
-        for call in message.get("tool_calls") or ():
-            function = call.get("function") if isinstance(call, Mapping) else None
-            if isinstance(function, Mapping):
-                total += _text_length(function.get("arguments")) // _CHARS_PER_TOKEN
-    return total
-
-
-def _text_length(content: Any) -> int:
-    if isinstance(content, str):
-        return len(content)
-    if isinstance(content, list):
-        return sum(len(part.get("text") or "") for part in content if isinstance(part, Mapping))
-    return 0
 
 
 def _price_of(model: str | None, prices: PriceLookup | None) -> ModelPrice | None:
