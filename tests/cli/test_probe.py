@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.helpers import ndjson, run_cli
+from tests.cli.helpers import ndjson, run_cli, write_config
 from tests.gateway.helpers import TEST_KEY
 
 
@@ -112,3 +112,37 @@ def test_probe_offline_and_help() -> None:
     helped = run_cli("probe", "--help")
     assert helped.exit_code == 0 and "Examples:" in helped.stdout
     assert "--api-key-env" in helped.stdout
+
+
+def _local_provider(home: Any, base_url: str) -> None:
+    write_config(
+        home, f'[providers.local]\nbase_url = "{base_url}/"\napi_key_env = "LOCAL_GATEWAY_KEY"\n'
+    )
+
+
+def test_probe_url_of_a_known_provider_uses_that_providers_key(
+    sim: Any, monkeypatch: pytest.MonkeyPatch, isolated_environment: Any
+) -> None:
+    _local_provider(isolated_environment, sim.base_url)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("LOCAL_GATEWAY_KEY", TEST_KEY)
+    result = run_cli("probe", sim.base_url.upper().replace("/V1", "/v1"), "--json")
+    assert result.exit_code == 0, result.stderr
+    assert checks(result.stdout)["models"]["status"] == "ok"
+    assert sim.state.requests and all(r.has_auth for r in sim.state.requests)
+    assert TEST_KEY not in result.stdout + result.stderr
+
+
+def test_probe_never_sends_another_services_key_to_a_known_provider(
+    sim: Any, monkeypatch: pytest.MonkeyPatch, isolated_environment: Any
+) -> None:
+    _local_provider(isolated_environment, sim.base_url)
+    monkeypatch.delenv("LOCAL_GATEWAY_KEY", raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", TEST_KEY)
+    result = run_cli("probe", sim.base_url, "--json")
+    assert result.exit_code == 3  # the simulator refuses a request with no key
+    assert sim.state.requests and not any(r.has_auth for r in sim.state.requests)
+    # --api-key-env still picks any variable.
+    monkeypatch.setenv("MY_KEY", TEST_KEY)
+    chosen = run_cli("probe", sim.base_url, "--api-key-env", "MY_KEY", "--json")
+    assert chosen.exit_code == 0 and sim.state.requests[-1].has_auth

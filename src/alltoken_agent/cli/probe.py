@@ -21,7 +21,7 @@ from alltoken_agent.cli.output import EventWriter, run_command
 from alltoken_agent.cli.terminal import Align, render_table
 
 if TYPE_CHECKING:  # the gateway is imported when the command runs
-    from alltoken_agent import Gateway
+    from alltoken_agent import Config, Gateway, Provider
     from alltoken_agent.gateway import ChatResult, ModelInfo
 
 Status = Literal["ok", "missing", "failed", "skipped"]
@@ -68,8 +68,9 @@ def probe(
         str | None,
         typer.Option(
             "--api-key-env",
-            help=f"Environment variable holding the key. Default: {DEFAULT_KEY_ENV} for "
-            "BASE_URL (else no key), the provider's variable for --provider.",
+            help="Environment variable holding the key. Default: the variable of the "
+            f"provider whose base URL BASE_URL is (else {DEFAULT_KEY_ENV}, else no key), "
+            "the provider's variable for --provider.",
             show_default=False,
         ),
     ] = None,
@@ -144,20 +145,45 @@ def _open(
     if offline:
         return Gateway.offline(provider or "alltoken", **settings)
     if base_url:
-        profile = Provider(
-            name="probe",
-            base_url=base_url.rstrip("/"),
-            api_key_env=None,
-            dialect="openai",
-            requires_key=False,
-        )
-        key = _key(key_env, fallback=DEFAULT_KEY_ENV)
+        owner = _provider_at(base_url, config)
+        if owner is not None:  # a known provider's URL: its key variable and its dialect
+            profile = replace(owner, base_url=base_url.rstrip("/"), requires_key=False)
+        else:
+            profile = Provider(
+                name="probe",
+                base_url=base_url.rstrip("/"),
+                api_key_env=None,
+                dialect="openai",
+                requires_key=False,
+            )
+        # A known provider's own variable only: another service's key is never sent to it.
+        key = _key(key_env, fallback=owner.api_key_env if owner else DEFAULT_KEY_ENV)
     else:
         profile = replace(get_provider(provider or "alltoken", config), requires_key=False)
         if not profile.base_url:
             raise UserError(f"provider {profile.name!r} has no base URL: pass BASE_URL")
         key = _key(key_env, fallback=profile.api_key_env)
     return Gateway(profile, api_key=key, **settings)
+
+
+def _provider_at(base_url: str, config: Config) -> Provider | None:
+    """The built-in or configured provider whose base URL this is, if any."""
+    from alltoken_agent.gateway import get_provider
+    from alltoken_agent.gateway.providers import provider_names
+
+    wanted = _same_url(base_url)
+    for name in provider_names(config):
+        profile = get_provider(name, config)
+        if profile.base_url and _same_url(profile.base_url) == wanted:
+            return profile
+    return None
+
+
+def _same_url(url: str) -> str:
+    # Scheme and host are case-insensitive; a trailing slash changes nothing.
+    scheme, _, rest = url.strip().rstrip("/").partition("://")
+    host, slash, path = rest.partition("/")
+    return f"{scheme.lower()}://{host.lower()}{slash}{path}"
 
 
 def _key(variable: str | None, *, fallback: str | None) -> str | None:
