@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +87,16 @@ def test_the_migration_indexes_messages_stored_before_it(tmp_path: Path) -> None
     assert [(f.session_name, f.role, f.text) for f in found] == [
         ("before", "user", "an ancient walrus")
     ]
+
+
+def test_without_fts5_the_search_falls_back_to_like(sim: Any) -> None:
+    _chat(sim, "--session", "plain", "The Walrus sings")
+    with Store() as store:
+        path = store.url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as raw:  # a SQLite built without FTS5 never made the table
+        for trigger in ("insert", "update", "delete"):
+            raw.execute(f"DROP TRIGGER messages_fts_{trigger}")
+        raw.execute("DROP TABLE messages_fts")
+    found = json.loads(run_cli("logs", "-q", "walrus SINGS", "--json").stdout)
+    assert [item["role"] for item in found] == ["assistant", "user"]  # newest first
+    assert json.loads(run_cli("logs", "-q", "walrus%", "--json").stdout) == []

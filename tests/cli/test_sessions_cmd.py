@@ -83,6 +83,10 @@ def test_rename_keeps_messages_and_refuses_a_taken_name(sim: Any) -> None:
     assert clash.exit_code == 2 and "already exists" in clash.stderr
     assert run_cli("sessions", "rename", "old", "new").exit_code == 0
     assert "hello" in run_cli("sessions", "show", "new").stdout
+    renamed = next(
+        r for r in ndjson(run_cli("sessions", "list", "--json").stdout) if r["name"] == "new"
+    )
+    assert renamed["spend"] is not None  # the ledger's spend follows the new name
     missing = run_cli("sessions", "show", "old")
     assert missing.exit_code == 2 and "sessions" in missing.stderr
     assert "Traceback" not in missing.stderr

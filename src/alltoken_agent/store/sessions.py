@@ -34,6 +34,7 @@ from alltoken_agent.store.records import (
     message_rows,
     new_session_id,
 )
+from alltoken_agent.store.usage import usage as _usage
 
 _sessions = schema.sessions
 _messages = schema.messages
@@ -173,8 +174,18 @@ class SessionRepository:
                 taken = self._select(conn, _name_is(name, owner))
                 if taken is not None and taken.id != session_id:
                     raise UserError(_duplicate(name, owner))
+                old = conn.scalar(sa.select(_sessions.c.name).where(mine))
                 # updated_at stays: a rename is not a use (`chat -c` picks the last used).
                 result = conn.execute(sa.update(_sessions).where(mine).values(name=name))
+                if result.rowcount and old is not None:
+                    # The ledger tags requests with the session's name: its spend follows.
+                    usage = _usage
+                    of_owner = usage.c.owner.is_(None) if owner is None else usage.c.owner == owner
+                    conn.execute(
+                        sa.update(usage)
+                        .where((usage.c.session == old) & of_owner)
+                        .values(session=name)
+                    )
                 return result.rowcount > 0
         except WriteConflictError:
             raise UserError(_duplicate(name, owner)) from None
