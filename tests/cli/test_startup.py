@@ -12,10 +12,13 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from alltoken_agent.cli.app import COMMANDS
+from tests.cli.helpers import run_cli
+from tests.gateway.helpers import TEST_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = {
@@ -132,3 +135,61 @@ def test_importing_the_package_imports_nothing_heavy() -> None:
     )
     top = {name.split(".")[0] for name in json.loads(done.stdout)}
     assert not HEAVY & top
+
+
+AT_FIRST_CONNECT = """
+import json, os, sys
+from pathlib import Path
+from alltoken_agent.cli import main
+
+first = []
+
+
+def files():
+    home = Path(os.environ["ALLTOKEN_AGENT_HOME"])
+    return sorted(str(path.relative_to(home)) for path in home.rglob("*") if path.is_file())
+
+
+def note(event, args):
+    # The first connection a run opens is its chat request's (nothing is looked up first).
+    if event == "socket.connect" and not first:
+        loaded = sorted(m for m, module in sys.modules.items() if module is not None)
+        first.append({"address": list(args[1]), "loaded": loaded, "files": files()})
+
+
+sys.addaudithook(note)
+sys.argv = ["alltoken-agent", *json.loads(sys.argv[1])]
+try:
+    main()
+except SystemExit as exit_:
+    code = exit_.code
+else:
+    code = 0
+at_end = sorted(m for m, module in sys.modules.items() if module is not None)
+done = {"code": code, "first": first, "at_end": at_end, "files": files()}
+sys.stderr.write("\\n" + json.dumps(done) + "\\n")
+"""
+
+
+def test_chat_sends_its_request_before_importing_the_store_or_the_catalog(
+    sim: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALLTOKEN_API_KEY", TEST_KEY)
+    args = ("chat", "--base-url", sim.base_url, "-m", "gpt-5.4-nano", "--tools", "none", "hi")
+    done = loaded_by(*args, code=AT_FIRST_CONNECT)
+    assert done["code"] == 0
+    (first,) = done["first"]
+    assert first["address"][1] == urlsplit(sim.base_url).port
+    before = set(first["loaded"])
+    tops = {name.split(".")[0] for name in before}
+    assert not {"sqlalchemy", "rich", "click", "pygments"} & tops
+    assert not {"alltoken_agent.store", "alltoken_agent.ledger.ledger"} & before
+    assert not {name for name in before if name.startswith("alltoken_agent.simulator")}
+    # No price lookup came first: the catalog it caches and the database came after.
+    later = [name for name in done["files"] if "catalog" in name or name.endswith(".db")]
+    assert any("catalog" in name for name in later) and any(".db" in name for name in later)
+    assert not set(later) & set(first["files"])
+    # ... and the request was still recorded, after the reply: the store came later.
+    assert {"sqlalchemy", "alltoken_agent.ledger.ledger"} <= set(done["at_end"])
+    report = json.loads(run_cli("usage", "--json").stdout)
+    assert report["totals"]["requests"] == 1 and report["totals"]["cost"] is not None
