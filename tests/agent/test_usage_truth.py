@@ -8,7 +8,7 @@ import pytest
 
 from alltoken_agent import Agent, calculate
 from alltoken_agent.agent import NoticeEvent
-from alltoken_agent.gateway.types import USAGE_MISSING
+from alltoken_agent.gateway.accounting import USAGE_MISSING
 from tests.gateway.helpers import gateway_for
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from alltoken_agent.gateway.types import USAGE_MISSING
+from alltoken_agent.gateway.accounting import USAGE_MISSING
 from tests.cli.helpers import ndjson, run_cli
 from tests.gateway.helpers import TEST_KEY
 

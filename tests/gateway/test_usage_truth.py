@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from alltoken_agent import Config, RequestRecord, StreamInterruptedError
-from alltoken_agent.gateway.types import USAGE_MISSING
+from alltoken_agent.gateway.accounting import USAGE_MISSING
 from tests.gateway.helpers import gateway_for, user
 
 FAULT = "X-Sim-Fault"

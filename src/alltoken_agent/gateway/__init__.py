@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from alltoken_agent.gateway.accounting import Cost, Usage
 from alltoken_agent.gateway.catalog_api import ModelsAPI
 from alltoken_agent.gateway.catalog_facets import ModelFilters, ProviderStats
 from alltoken_agent.gateway.catalog_types import (
@@ -32,14 +33,12 @@ from alltoken_agent.gateway.stream import ChatStream
 from alltoken_agent.gateway.types import (
     ChatResult,
     ContentDelta,
-    Cost,
     CostComment,
     ReasoningDelta,
     StreamEvent,
     StreamFinish,
     ToolCall,
     ToolCallDelta,
-    Usage,
     UsageChunk,
 )
 

@@ -7,14 +7,9 @@ from typing import Any
 import httpx
 
 from alltoken_agent.errors import UpstreamError
+from alltoken_agent.gateway.accounting import parse_service_tier, parse_usage, read_huge_ints
 from alltoken_agent.gateway.stream import REQUEST_ID_FIELD
-from alltoken_agent.gateway.types import (
-    ChatResult,
-    ToolCall,
-    parse_service_tier,
-    parse_usage,
-    read_huge_ints,
-)
+from alltoken_agent.gateway.types import ChatResult, ToolCall
 
 
 def completion_result(response: httpx.Response) -> ChatResult:

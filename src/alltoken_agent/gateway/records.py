@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from alltoken_agent.errors import GatewayError
-from alltoken_agent.gateway.types import Cost, Usage
+from alltoken_agent.gateway.accounting import Cost, Usage
 
 logger = logging.getLogger("alltoken_agent")
 

@@ -19,28 +19,30 @@ from alltoken_agent.gateway._deadline import (
 )
 from alltoken_agent.gateway._envelope import detach, error_from_payload
 from alltoken_agent.gateway._wrong_reply import empty_reply, is_event_stream, not_a_stream
-from alltoken_agent.gateway.redact import Redactor
-from alltoken_agent.gateway.sse import DEFAULT_MAX_LINE, LineTooLongError, SSEDecoder
-from alltoken_agent.gateway.types import (
+from alltoken_agent.gateway.accounting import (
     COST_UNREADABLE,
     DEFAULT_MAX_REQUEST_COST,
     USAGE_MISSING,
     AccountingNotice,
+    Cost,
+    Usage,
+    parse_cost,
+    parse_service_tier,
+    parse_usage,
+    read_huge_ints,
+)
+from alltoken_agent.gateway.redact import Redactor
+from alltoken_agent.gateway.sse import DEFAULT_MAX_LINE, LineTooLongError, SSEDecoder
+from alltoken_agent.gateway.types import (
     ChatResult,
     ContentDelta,
-    Cost,
     CostComment,
     ReasoningDelta,
     StreamEvent,
     StreamFinish,
     ToolCall,
     ToolCallDelta,
-    Usage,
     UsageChunk,
-    parse_cost,
-    parse_service_tier,
-    parse_usage,
-    read_huge_ints,
 )
 
 REQUEST_ID_FIELD = "x-gateway-request-id"
