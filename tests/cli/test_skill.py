@@ -122,7 +122,8 @@ def test_provider_config_for_hermes() -> None:
     yaml = pytest.importorskip("yaml")
     result = cli("provider-config", "--target", "hermes", "-m", "deepseek-v4-flash")
     assert result.exit_code == 0, result.stderr
-    [provider] = yaml.safe_load(result.stdout)["custom_providers"]
+    document = yaml.safe_load(result.stdout)
+    [provider] = document["custom_providers"]
     assert provider == {
         "name": "alltoken",
         "base_url": "https://api.alltoken.ai/v1",
@@ -130,6 +131,9 @@ def test_provider_config_for_hermes() -> None:
         "api_mode": "chat_completions",
         "models": {"deepseek-v4-flash": {}},
     }
+    # Hermes names a custom provider `custom:<name>`; this block makes it the default,
+    # so `hermes -z PROMPT` needs no flags (scripts/check-runtimes runs exactly that).
+    assert document["model"] == {"provider": "custom:alltoken", "default": "deepseek-v4-flash"}
     assert "~/.hermes/config.yaml" in result.stderr
 
 
@@ -148,3 +152,75 @@ def test_provider_config_for_openclaw() -> None:
 def test_provider_config_rejects_other_targets() -> None:
     result = cli("provider-config", "--target", "claude")
     assert result.exit_code == 2
+    assert "generic" in result.stderr  # the choices named include the new target
+
+
+def test_provider_config_generic_prints_the_skills_own_shape() -> None:
+    yaml = pytest.importorskip("yaml")
+    result = cli("provider-config", "--target", "generic", "-m", "gpt-5.4-mini")
+    assert result.exit_code == 0, result.stderr
+    # Word for word the AllToken skill's Pattern A block: these names are the contract.
+    assert result.stdout == (
+        "provider:\n"
+        "  base_url: https://api.alltoken.ai/v1\n"
+        "  api_key: ${ALLTOKEN_API_KEY}\n"
+        "model: gpt-5.4-mini\n"
+    )
+    assert yaml.safe_load(result.stdout) == {
+        "provider": {"base_url": "https://api.alltoken.ai/v1", "api_key": "${ALLTOKEN_API_KEY}"},
+        "model": "gpt-5.4-mini",
+    }
+    default = cli("provider-config", "--target", "GENERIC")
+    assert default.exit_code == 0 and default.stdout.endswith("model: minimax-m2.7\n")
+
+
+def test_provider_config_generic_quotes_a_model_id_yaml_would_change() -> None:
+    yaml = pytest.importorskip("yaml")
+    for model in ("1.5", "yes", "null", "a #b", "x: y", "*star", "é"):
+        result = cli("provider-config", "-t", "generic", "-m", model)
+        assert result.exit_code == 0, result.stderr
+        assert yaml.safe_load(result.stdout)["model"] == model, result.stdout
+
+
+@pytest.mark.parametrize("target", ["hermes", "openclaw", "generic"])
+def test_provider_config_base_url_goes_into_every_snippet(target: str) -> None:
+    yaml = pytest.importorskip("yaml")
+    url = "http://127.0.0.1:8765/v1"
+    result = cli("provider-config", "-t", target, "--base-url", url + "/", "-m", "m1")
+    assert result.exit_code == 0, result.stderr
+    document = yaml.safe_load(result.stdout)  # JSON is YAML too
+    found = {
+        "hermes": lambda d: d["custom_providers"][0]["base_url"],
+        "openclaw": lambda d: d["models"]["providers"]["alltoken"]["baseUrl"],
+        "generic": lambda d: d["provider"]["base_url"],
+    }[target](document)
+    assert found == url  # the trailing slash is dropped, as for every --base-url
+    assert "api.alltoken.ai" not in result.stdout
+    assert "ALLTOKEN_API_KEY" in result.stdout  # the key is still only named
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("ftp://example.com/v1", "only http:// and https://"),
+        ("127.0.0.1:8765/v1", "needs a scheme"),
+        ("http://127.0.0.1:8765/v1?x=1", "no ?query"),
+        ("", "it is empty"),
+    ],
+)
+def test_provider_config_refuses_a_base_url_that_cannot_be_one(url: str, message: str) -> None:
+    result = cli("provider-config", "-t", "generic", "--base-url", url)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+
+
+def test_provider_config_refuses_a_base_url_with_a_key_in_it_and_never_shows_it() -> None:
+    secret = "hunter2-not-key-shaped"
+    for url in (f"https://user:{secret}@gw.example/v1", f"https://{TEST_KEY}@gw.example/v1"):
+        result = cli("provider-config", "-t", "openclaw", "--base-url", url)
+        assert result.exit_code == 2
+        assert "user or password" in result.stderr
+        assert result.stdout == ""
+        assert secret not in result.stderr and TEST_KEY not in result.stderr

@@ -7,13 +7,15 @@ prints the snippet. The key is referenced by its environment variable, never inc
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from alltoken_agent import UserError
-from alltoken_agent.gateway import BUILTIN_PROVIDERS
+from alltoken_agent import ConfigError, UserError
+from alltoken_agent.gateway import BUILTIN_PROVIDERS, resolve
 
-PROVIDER_TARGETS = ("hermes", "openclaw")
+PROVIDER_TARGETS = ("hermes", "openclaw", "generic")
 DEFAULT_MODELS = ("minimax-m2.7", "deepseek-v4-flash", "gpt-5.4-mini")
 """Offered when no ``--model`` is given; the first becomes the default."""
 
@@ -36,44 +38,115 @@ def alltoken_endpoint() -> tuple[str, str]:
     return provider.base_url, provider.api_key_env
 
 
-def provider_snippet(target: str, models: Sequence[str] = DEFAULT_MODELS) -> ProviderSnippet:
-    """The snippet for ``target`` (``hermes`` or ``openclaw``).
+def provider_snippet(
+    target: str, models: Sequence[str] = DEFAULT_MODELS, base_url: str | None = None
+) -> ProviderSnippet:
+    """The snippet for ``target`` (``hermes``, ``openclaw`` or ``generic``).
+
+    Args:
+        target: The runtime; ``generic`` is the skill's own ``provider:``/``model:`` shape.
+        models: Models to offer, the first being the default (empty: `DEFAULT_MODELS`).
+        base_url: Another OpenAI-compatible base URL (a local simulator, a proxy);
+            AllToken's when None.
 
     Raises:
-        UserError: Another target, or no model.
+        UserError: Another target.
+        ConfigError: A base URL that cannot be one, or that holds a user or password.
     """
     chosen = [m.strip() for m in models if m.strip()] or list(DEFAULT_MODELS)
+    url = _base_url(base_url)
     name = target.strip().lower()
     if name == "hermes":
-        return _hermes(chosen)
+        return _hermes(chosen, url)
     if name == "openclaw":
-        return _openclaw(chosen)
+        return _openclaw(chosen, url)
+    if name == "generic":
+        return _generic(chosen, url)
     raise UserError(
         f"unknown target {target!r}; provider-config knows {', '.join(PROVIDER_TARGETS)}"
     )
 
 
-def _hermes(models: list[str]) -> ProviderSnippet:
-    base_url, key_env = alltoken_endpoint()
+def _base_url(given: str | None) -> str:
+    if given is None:
+        return alltoken_endpoint()[0]
+    if not given:  # resolve() would take "" for "not given" and fall back to AllToken's
+        raise ConfigError("invalid base URL '': it is empty")
+    # The snippet is printed and pasted into a file: a key typed into the URL
+    # (https://user:KEY@host) would end up there, so it is refused, and never shown.
+    try:
+        parts = urlsplit(given.strip())
+        userinfo = parts.username is not None or parts.password is not None
+    except ValueError:
+        userinfo = False  # resolve() below names what is wrong with it
+    if userinfo:
+        raise ConfigError(
+            "invalid base URL: it holds a user or password; the snippet reads the key "
+            f"from {alltoken_endpoint()[1]} instead"
+        )
+    # The same checks as every --base-url (scheme, host, port, no query); no
+    # environment is read: the flag alone decides what the snippet says.
+    url = resolve(provider="alltoken", base_url=given, environ={}).provider.base_url
+    assert url is not None
+    return url
+
+
+_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9._/:@%+~=-]*(?<!:)")
+"""Scalars YAML reads back as the same string without quotes (no `: `, ` #`, indicator)."""
+_RESERVED = re.compile(r"(?i:y|n|yes|no|true|false|on|off|null)")
+"""Words YAML 1.1 reads as booleans or null."""
+
+
+def _yaml_scalar(value: str) -> str:
+    # Model ids and URLs stay bare as the skill writes them; anything else (a `#`, a
+    # space, a leading digit or `*`, `yes`) is double-quoted, which YAML reads as JSON.
+    plain = _PLAIN.fullmatch(value) and not _RESERVED.fullmatch(value)
+    return value if plain else json.dumps(value)
+
+
+def _generic(models: list[str], base_url: str) -> ProviderSnippet:
+    key_env = alltoken_endpoint()[1]
     lines = [
+        "provider:",
+        f"  base_url: {_yaml_scalar(base_url)}",
+        f"  api_key: ${{{key_env}}}",
+        f"model: {_yaml_scalar(models[0])}",
+    ]
+    note = (
+        f"The AllToken skill's Pattern A shape: OpenAI-compatible base URL, the key from "
+        f"{key_env} (never the key itself) and the model id. Map these three values onto "
+        f"your runtime's provider settings; any id from /v1/models can be the model."
+    )
+    return ProviderSnippet("generic", "your runtime's config", "\n".join(lines) + "\n", note)
+
+
+def _hermes(models: list[str], base_url: str) -> ProviderSnippet:
+    key_env = alltoken_endpoint()[1]
+    # `model:` makes it the default, as the OpenClaw snippet's `primary` does; with it
+    # `hermes -z PROMPT` runs on AllToken with no --provider/-m flags.
+    lines = [
+        "model:",
+        "  provider: custom:alltoken",
+        f"  default: {_yaml_scalar(models[0])}",
         "custom_providers:",
         "  - name: alltoken",
-        f"    base_url: {base_url}",
+        f"    base_url: {_yaml_scalar(base_url)}",
         f"    key_env: {key_env}",
         "    api_mode: chat_completions",
         "    models:",
         *(f"      {json.dumps(model)}: {{}}" for model in models),
     ]
     note = (
-        f"Add this to ~/.hermes/config.yaml (merge with an existing custom_providers list) and "
-        f"keep {key_env} in your environment or ~/.hermes/.env. Then choose it with "
-        f"`hermes model`, or in a session: /model custom:alltoken:{models[0]}"
+        f"Merge this into ~/.hermes/config.yaml (add to an existing custom_providers list) and "
+        f"keep {key_env} in your environment or ~/.hermes/.env. The model: block makes "
+        f"AllToken the default; without it, pick it with `hermes model` or, in a session, "
+        f"/model custom:alltoken:{models[0]}"
     )
     return ProviderSnippet("hermes", "~/.hermes/config.yaml", "\n".join(lines) + "\n", note)
 
 
-def _openclaw(models: list[str]) -> ProviderSnippet:
-    base_url, key_env = alltoken_endpoint()
+def _openclaw(models: list[str], base_url: str) -> ProviderSnippet:
+    key_env = alltoken_endpoint()[1]
     document = {
         "models": {
             "mode": "merge",
