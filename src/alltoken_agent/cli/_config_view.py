@@ -65,6 +65,10 @@ TEMPLATE = """\
 # [ledger]
 # max_request_cost_usd = "100"       # a gateway cost above it is recorded as unknown
 
+# [media]                            # the largest result download accepted, in MiB
+# max_image_mb = 64.0                # past it: result_too_large, the job stays resumable
+# max_video_mb = 2048.0
+
 # [context]
 # policy = "trim"                    # drop the oldest turns to fit, or "fail"
 # lengths = { "my-model" = 32000 }   # context length per model, over the catalog's
