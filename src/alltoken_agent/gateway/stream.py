@@ -18,6 +18,7 @@ from alltoken_agent.gateway._deadline import (
     within_total,
 )
 from alltoken_agent.gateway._envelope import detach, error_from_payload
+from alltoken_agent.gateway._tool_calls import complete_calls, merge_tool_fragment
 from alltoken_agent.gateway._wrong_reply import empty_reply, is_event_stream, not_a_stream
 from alltoken_agent.gateway.accounting import (
     COST_UNREADABLE,
@@ -40,8 +41,6 @@ from alltoken_agent.gateway.types import (
     ReasoningDelta,
     StreamEvent,
     StreamFinish,
-    ToolCall,
-    ToolCallDelta,
     UsageChunk,
 )
 
@@ -272,7 +271,7 @@ class ChatStream:
                                 if self._first_token_at is None:
                                     self._first_token_at = time.monotonic()
                                 for fragment in fragments:
-                                    yield _merge_tool_fragment(calls, fragment)
+                                    yield merge_tool_fragment(calls, fragment)
                     reason = choice.get("finish_reason")
                     if reason:
                         finish = reason = _masked(reason, known)
@@ -319,7 +318,7 @@ class ChatStream:
         self._result = ChatResult(
             text="".join(text),
             reasoning="".join(reasoning),
-            tool_calls=_complete_calls(calls, known),
+            tool_calls=complete_calls(calls, known),
             finish_reason=finish,
             usage=usage,
             cost=cost,
@@ -396,43 +395,3 @@ def accounting_extra(result: ChatResult) -> dict[str, str]:
 def _masked(value: Any, known: Callable[[str], str]) -> Any:
     """A decoded field masked again: JSON escapes (``\\u0073k-...``) can hide a key."""
     return known(value) if isinstance(value, str) else value
-
-
-def _merge_tool_fragment(calls: dict[int, list[Any]], fragment: dict[str, Any]) -> ToolCallDelta:
-    """Fold one tool-call fragment into its slot, keyed by ``index``.
-
-    Hosts split ids, names and arguments differently, and interleave slots of
-    parallel calls, so every part may arrive in any fragment.
-    """
-    index = fragment.get("index")
-    if not isinstance(index, int):
-        index = len(calls)
-    slot = calls.get(index)
-    if slot is None:
-        slot = calls[index] = [None, "", []]
-    call_id = fragment.get("id")
-    if call_id:
-        slot[0] = call_id
-    function = fragment.get("function") or {}
-    name = function.get("name")
-    if name:
-        # Most hosts send the name once; a few repeat it on every fragment.
-        if not slot[1].endswith(name):
-            slot[1] += name
-    arguments = function.get("arguments") or ""
-    if arguments:
-        slot[2].append(arguments)
-    return ToolCallDelta(index=index, id=call_id, name=name, arguments=arguments)
-
-
-def _complete_calls(
-    calls: dict[int, list[Any]], known: Callable[[str], str]
-) -> tuple[ToolCall, ...]:
-    out = []
-    for index in sorted(calls):
-        call_id, name, parts = calls[index]
-        # Fragments were masked one by one; a key spelt across them is masked here.
-        arguments = known("".join(parts).strip()) or "{}"
-        call_id = known(call_id) if call_id else f"call_{index}"
-        out.append(ToolCall(id=call_id, name=known(name), arguments=arguments))
-    return tuple(out)
