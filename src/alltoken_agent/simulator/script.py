@@ -2,11 +2,13 @@
 
 Decision order, looking at the last messages of the conversation:
 
-1. Directives (`directives.py`) in the most recent user message, when the request offers
+1. Directives (`directives.py`) in the user messages of the current turn (everything
+   after the last assistant message without tool calls), when the request offers
    tools and `tool_choice` is not `"none"`: issue the next `[[call ...]]` round; after the
    last round, answer in text. `[[reply TEXT]]` fixes the final text even without tools.
-2. Otherwise, if the last message is a tool result: a text answer quoting every result of
-   the last round verbatim.
+2. Otherwise, if the last message is a tool result (or only user messages follow one
+   in the turn, as OpenClaw sends them): a text answer quoting every result of the
+   last round verbatim.
 3. Otherwise, with tools offered and no directive at all: a time question and a tool
    named like `*time*` gives a call with `{"timezone": ...}`; a calculation and a
    `*calc*` tool gives a call with `{"expression": ...}`; a forced `tool_choice` calls
@@ -101,19 +103,21 @@ def plan_reply(turn: Turn) -> Plan:
     """
     messages = turn.messages
     user_index = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
-    directives = parse_directives(message_text(messages[user_index]) if user_index >= 0 else "")
+    directives = parse_directives(_user_turn_text(messages, user_index))
     prompt = directives.prompt
-    last_role = messages[-1].get("role")
+    answered = _answered(messages, user_index)
+    last_role = messages[answered].get("role")
     tools_on = bool(turn.tools) and turn.tool_choice != "none"
 
     calls: tuple[PlannedCall, ...] = ()
     text: str | None = None
     if tools_on and directives.rounds and last_role in ("user", "tool"):
-        done = sum(1 for m in messages[user_index + 1 :] if _has_tool_calls(m))
+        start = _turn_start(messages, user_index)
+        done = sum(1 for m in messages[start:] if _has_tool_calls(m))
         if done < len(directives.rounds):
             calls = directives.rounds[done]
     if not calls and last_role == "tool":
-        text = _quote_tool_results(messages)
+        text = _quote_tool_results(messages[: answered + 1])
     elif not calls and last_role == "user" and tools_on and not _scripted(directives):
         calls = _heuristic_calls(turn, prompt)
     if not calls and text is None:
@@ -123,6 +127,40 @@ def plan_reply(turn: Turn) -> Plan:
         text = _final_text(turn, text or "", directives.reply, prompt)
     reasoning = _reasoning(prompt, calls) if turn.thinking else ""
     return Plan(text=None if calls else text, calls=calls, reasoning=reasoning)
+
+
+def _turn_start(messages: Sequence[Mapping[str, Any]], last_user: int) -> int:
+    # The turn runs from the last final answer (an assistant message without tool
+    # calls) before the last user message: its tool rounds and user messages belong
+    # together, wherever a runtime puts its own user messages among them.
+    index = last_user
+    while index >= 0 and not _final_answer(messages[index]):
+        index -= 1
+    return index + 1
+
+
+def _answered(messages: Sequence[Mapping[str, Any]], last_user: int) -> int:
+    # The message the reply answers: the last one, unless user messages follow a tool
+    # result of the same turn. OpenClaw re-sends its context as a user message after
+    # the tool results; a model still answers the results, not that context.
+    last = len(messages) - 1
+    index = last
+    start = _turn_start(messages, last_user)
+    while index > start and messages[index].get("role") == "user":
+        index -= 1
+    return index if index < last and messages[index].get("role") == "tool" else last
+
+
+def _user_turn_text(messages: Sequence[Mapping[str, Any]], last_user: int) -> str:
+    # Every user message of the turn: runtimes such as OpenClaw add user messages of
+    # their own before and after the person's, and directives may be in any of them.
+    start = _turn_start(messages, last_user)
+    users = [m for m in messages[start : last_user + 1] if m.get("role") == "user"]
+    return "\n".join(message_text(m) for m in users)
+
+
+def _final_answer(message: Mapping[str, Any]) -> bool:
+    return message.get("role") == "assistant" and not message.get("tool_calls")
 
 
 def default_text(model: str, prompt: str, seen: str = "") -> str:
