@@ -180,6 +180,7 @@ async def test_tool_round_trip_event_order(sim: Any) -> None:
     collapsed = [n for i, n in enumerate(names) if i == 0 or names[i - 1] != n]
     assert collapsed == [
         "message:user",
+        "thinking:start",
         "stream:start",
         "stream:end",
         "usage",
@@ -192,6 +193,7 @@ async def test_tool_round_trip_event_order(sim: Any) -> None:
         "usage",
         "cost",
         "message:assistant",
+        "thinking:end",
     ]
 
 

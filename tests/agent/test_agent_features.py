@@ -74,11 +74,10 @@ async def test_thinking_streams_reasoning_apart_from_the_answer(sim: Any) -> Non
         names.append(event.name)
         if event.name == "reasoning:delta":
             reasoning.append(event.delta)
-    # As in the seed: thinking:start before the reply, thinking:end once it is complete.
-    assert names.index("stream:start") + 1 == names.index("thinking:start")
-    assert names.index("thinking:start") < names.index("reasoning:delta")
-    assert names.index("stream:delta") < names.index("thinking:end")
-    assert names.index("thinking:end") + 1 == names.index("stream:end")
+    # The reasoning block is over before the answer begins.
+    assert names.index("stream:start") + 1 == names.index("reasoning:start")
+    assert names.index("reasoning:start") < names.index("reasoning:delta")
+    assert names.index("reasoning:end") + 1 == names.index("stream:delta")
     body = chat_bodies(sim)[-1]
     assert body["thinking"] is True and body["thinking_budget"] == 512
     text = agent.get_messages()[-1]["content"]
@@ -336,49 +335,53 @@ def collapsed(names: list[str]) -> list[str]:
 
 THINKING_ROUND_TRIP = [
     "message:user",
-    "stream:start",
     "thinking:start",
+    "stream:start",
+    "reasoning:start",
     "reasoning:delta",
-    "thinking:end",
+    "reasoning:end",
     "stream:end",
     "usage",
     "cost",
     "tool:call",
     "tool:result",
     "stream:start",
-    "thinking:start",
+    "reasoning:start",
     "reasoning:delta",
+    "reasoning:end",
     "stream:delta",
-    "thinking:end",
     "stream:end",
     "usage",
     "cost",
     "message:assistant",
+    "thinking:end",
 ]
 
 
 @pytest.mark.parametrize("stream", [True, False])
-async def test_thinking_events_wrap_every_request_of_a_tool_round_trip(
+async def test_reasoning_events_wrap_each_block_inside_the_runs_thinking_pair(
     sim: Any, stream: bool
 ) -> None:
     agent = agent_on(sim, thinking=True)
     names: list[str] = []
     for name in set(THINKING_ROUND_TRIP):
         agent.on(name, lambda *_, name=name: names.append(name))
-    events: list[str] = []
-    agent.on("thinking:end", lambda reasoning: events.append(reasoning))
+    blocks: list[str] = []
+    agent.on("reasoning:end", lambda reasoning: blocks.append(reasoning))
     await agent.send("What is 2+3?", stream=stream)
 
     # AllToken reports cost in a comment after a stream only: no cost event without one.
     expected = [n for n in THINKING_ROUND_TRIP if stream or n != "cost"]
     assert collapsed(names) == expected
     steps = [m for m in agent.get_messages() if m["role"] == "assistant"]
-    # thinking:end carries each step's whole reasoning, as kept in the history
-    assert events == [m["reasoning_content"] for m in steps] and all(events)
+    # reasoning:end carries each block's whole text, as kept in the history
+    assert blocks == [m["reasoning_content"] for m in steps] and all(blocks)
 
 
-async def test_thinking_events_do_not_fire_with_thinking_off(sim: Any) -> None:
+async def test_thinking_off_still_has_the_run_pair_and_no_reasoning_events(sim: Any) -> None:
     agent = agent_on(sim)
     names = [e.name async for e in agent.stream("What is 2+3?")]
     assert "tool:result" in names
-    assert not {"thinking:start", "thinking:end", "reasoning:delta"} & set(names)
+    assert names.count("thinking:start") == names.count("thinking:end") == 1
+    assert names[1] == "thinking:start" and names[-1] == "thinking:end"
+    assert not {"reasoning:start", "reasoning:end", "reasoning:delta"} & set(names)

@@ -53,7 +53,7 @@ async def test_every_seed_event_reaches_a_handler_with_the_seeds_signature(sim: 
     assert (name, args) == ("calculate", {"expression": "2+3"})
     assert seen["tool:result"] == [("calculate", '{"expression": "2+3", "result": 5}', call_id)]
     assert call_id == chat_bodies(sim)[1]["messages"][-1]["tool_call_id"]
-    assert len(seen["thinking:start"]) == len(seen["thinking:end"]) == 2  # one per request
+    assert len(seen["thinking:start"]) == len(seen["thinking:end"]) == 1  # one per run
 
 
 async def test_the_full_payloads_reach_handlers_that_take_them_async_too(sim: Any) -> None:

@@ -27,8 +27,15 @@ def test_offline_flag_is_quiet_and_json_lines_all_parse() -> None:
     assert result.stderr == ""
     events = ndjson(result.stdout)
     names = [e["event"] for e in events]
-    assert names[:2] == ["message:user", "stream:start"]
-    assert names[-5:] == ["stream:end", "usage", "cost", "message:assistant", "done"]
+    assert names[:3] == ["message:user", "thinking:start", "stream:start"]
+    assert names[-6:] == [
+        "stream:end",
+        "usage",
+        "cost",
+        "message:assistant",
+        "thinking:end",
+        "done",
+    ]
     assert "stream:delta" in names
     done = events[-1]
     deltas = "".join(e["delta"] for e in events if e["event"] == "stream:delta")

@@ -79,6 +79,7 @@ EXPORTED = [
     "__version__",
     "app_dirs",
     "calculate",
+    "create_agent",
     "get_current_time",
     "image",
     "load_config",

@@ -23,10 +23,11 @@ def test_a_quiet_stream_gets_keep_alive_comments_then_its_events(
         ) as response:
             assert response.status_code == 200
             lines = list(response.iter_lines())
-    first_data = next(i for i, line in enumerate(lines) if line.startswith("data: "))
+    busy_data = lines.index("event: thinking:start") + 1
     names = [line.removeprefix("event: ") for line in lines if line.startswith("event: ")]
-    quiet = lines[first_data + 1 : lines.index("event: stream:start")]
-    # message:user goes out at once; then, while the model is silent, keep-alives.
-    assert names[0] == "message:user" and names[-1] == "done"
+    quiet = lines[busy_data + 1 : lines.index("event: stream:start")]
+    # message:user and thinking:start go out at once; then, while the model is silent,
+    # keep-alives.
+    assert names[:2] == ["message:user", "thinking:start"] and names[-1] == "done"
     assert quiet.count(": keep-alive") >= 3
     assert all(line in ("", ": keep-alive") for line in quiet)

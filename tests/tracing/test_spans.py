@@ -448,7 +448,7 @@ async def test_instrumentation_is_a_context_manager_and_refuses_doubles(
         pass
 
 
-async def test_an_abandoned_run_is_closed_as_cancelled_by_the_next_one(
+async def test_a_stream_closed_early_ends_its_run_as_cancelled_right_away(
     gateway: Gateway, traced: Any, exporter: Any
 ) -> None:
     agent = Agent(gateway=gateway, tools=[calculate])
@@ -457,19 +457,44 @@ async def test_an_abandoned_run_is_closed_as_cancelled_by_the_next_one(
     async for event in events:
         if event.name == "tool:call":
             break
-    await events.aclose()  # type: ignore[attr-defined]
     assert exporter.get_finished_spans() == ()  # the request ends with the step, not before
+    await events.aclose()  # type: ignore[attr-defined]
+    # Closing the stream sends the run's thinking:end: its spans end now, not at the next run.
+    (run,) = operation(exporter.get_finished_spans(), "invoke_agent")
+    assert run.status.status_code is StatusCode.ERROR
+    assert run.attributes["error.type"] == "cancelled"
+    abandoned = [s for s in exporter.get_finished_spans() if parent_of(s) == run.context.span_id]
+    assert sorted(s.name for s in abandoned) == ["chat minimax-m2.7", "execute_tool calculate"]
+    (tool_span,) = operation(abandoned, "execute_tool")
+    assert tool_span.attributes["error.type"] == "cancelled"
 
     await agent.send("What is 6*7?")
     runs = sorted(operation(exporter.get_finished_spans(), "invoke_agent"), key=_start)
-    assert runs[0].status.status_code is StatusCode.ERROR
-    assert runs[0].attributes["error.type"] == "cancelled"
-    assert runs[1].status.status_code is StatusCode.UNSET
-    abandoned = [
-        s for s in exporter.get_finished_spans() if parent_of(s) == runs[0].context.span_id
-    ]
-    assert sorted(s.name for s in abandoned) == ["chat minimax-m2.7", "execute_tool calculate"]
-    (tool_span,) = operation(abandoned, "execute_tool")
+    assert len(runs) == 2 and runs[1].status.status_code is StatusCode.UNSET
+
+
+async def test_a_cancelled_task_ends_its_run_as_cancelled_right_away(
+    gateway: Gateway, traced: Any, exporter: Any
+) -> None:
+    entered = asyncio.Event()
+
+    @tool
+    async def hang() -> str:
+        """Never finishes in time."""
+        entered.set()
+        await asyncio.sleep(30)
+        return "late"
+
+    agent = Agent(gateway=gateway, tools=[hang])
+    traced(agent)
+    task = asyncio.create_task(agent.send("[[call hang {}]]"))
+    await asyncio.wait_for(entered.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    (run,) = operation(exporter.get_finished_spans(), "invoke_agent")
+    assert run.attributes["error.type"] == "cancelled"
+    (tool_span,) = operation(exporter.get_finished_spans(), "execute_tool")
     assert tool_span.attributes["error.type"] == "cancelled"
 
 

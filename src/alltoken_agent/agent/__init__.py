@@ -16,6 +16,7 @@ from alltoken_agent.agent.builtin_tools import (
 from alltoken_agent.agent.content import IMAGE_URL_PATTERN, image, text
 from alltoken_agent.agent.events import (
     EVENT_NAMES,
+    STREAM_EVENT_NAMES,
     AgentEvent,
     BudgetWarningEvent,
     ContextTrimmedEvent,
@@ -27,6 +28,8 @@ from alltoken_agent.agent.events import (
     ModelFallbackEvent,
     NoticeEvent,
     ReasoningDeltaEvent,
+    ReasoningEndEvent,
+    ReasoningStartEvent,
     StreamDeltaEvent,
     StreamEndEvent,
     StreamStartEvent,
@@ -37,6 +40,7 @@ from alltoken_agent.agent.events import (
     ToolResultEvent,
     UsageEvent,
 )
+from alltoken_agent.agent.factory import create_agent
 from alltoken_agent.agent.families import DEFAULT_FAMILIES, FamilyTable, ModelFamily
 from alltoken_agent.agent.mcp_client import MCPTools, MCPToolset, open_mcp_tools
 from alltoken_agent.agent.mcp_servers import MCPServer, MCPServerError, servers_from_config
@@ -52,6 +56,7 @@ __all__ = [
     "DEFAULT_TOOL_NAMES",
     "EVENT_NAMES",
     "IMAGE_URL_PATTERN",
+    "STREAM_EVENT_NAMES",
     "Agent",
     "ApprovalDecision",
     "ApprovalHandler",
@@ -75,6 +80,8 @@ __all__ = [
     "ModelRetry",
     "NoticeEvent",
     "ReasoningDeltaEvent",
+    "ReasoningEndEvent",
+    "ReasoningStartEvent",
     "RunResult",
     "StreamDeltaEvent",
     "StreamEndEvent",
@@ -90,6 +97,7 @@ __all__ = [
     "ToolResultEvent",
     "UsageEvent",
     "calculate",
+    "create_agent",
     "get_current_time",
     "image",
     "make_web_search",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import secrets
 from collections.abc import Callable, Iterable, Sequence
@@ -13,9 +12,11 @@ from typing_extensions import TypeVar
 
 from alltoken_agent._content_parts import repair_message
 from alltoken_agent.agent.approval import ApprovalHandler
+from alltoken_agent.agent.blocking import BlockingLoop
 from alltoken_agent.agent.budget_guard import BudgetGuard
 from alltoken_agent.agent.content import user_content
 from alltoken_agent.agent.context import ContextPolicy
+from alltoken_agent.agent.events import STREAM_EVENT_NAMES
 from alltoken_agent.agent.families import FamilyTable
 from alltoken_agent.agent.hooks import Hooks
 from alltoken_agent.agent.loop import Turn
@@ -159,7 +160,7 @@ class Agent(Generic[OutputT]):
             self._messages.extend(
                 repair_message(copy.deepcopy(m)) for m in history if m.get("role") != "system"
             )
-        self._sync_loop: asyncio.AbstractEventLoop | None = None
+        self._blocking = BlockingLoop()
         self.approval_handler = approval_handler
         self._approval_names = set(require_approval) | set(self._config.approval.tools)
         self.context_policy: ContextPolicy = context_policy or self._config.context.policy
@@ -287,21 +288,38 @@ class Agent(Generic[OutputT]):
         return run.result.output
 
     def run_sync(self, content: Any, *, output_type: type[Any] | None = None) -> Any:
-        """``send()`` for code without an event loop.
+        """``send()`` for code without an event loop (streamed requests, every event).
 
         Raises:
             UserError: Called from inside a running event loop.
         """
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
+        return self._blocking.run("run_sync", lambda: self.send(content, output_type=output_type))
+
+    @overload
+    def send_sync(self, content: Any, *, output_type: None = ...) -> OutputT: ...
+
+    @overload
+    def send_sync(self, content: Any, *, output_type: type[T]) -> T: ...
+
+    def send_sync(self, content: Any, *, output_type: type[Any] | None = None) -> Any:
+        """``send(stream=False)`` for code without an event loop, and without stream events.
+
+        The tool loop runs as usual, but no request streams, and no ``stream:*`` or
+        ``reasoning:*`` event is emitted; the others are (``message:*``,
+        ``thinking:start``/``thinking:end``, ``tool:*``, ``usage``, ``cost``...).
+
+        Raises:
+            UserError: Called from inside a running event loop.
+        """
+        return self._blocking.run("send_sync", lambda: self._send_unstreamed(content, output_type))
+
+    async def _send_unstreamed(self, content: Any, output_type: type[Any] | None) -> Any:
+        run = self._start(
+            content, stream=False, output_type=output_type, deltas=False, stream_events=False
+        )
+        async for _ in run:
             pass
-        else:
-            raise UserError("run_sync() cannot run inside an event loop; use await agent.send()")
-        # One private loop for every sync call, so pooled connections stay usable.
-        if self._sync_loop is None or self._sync_loop.is_closed():
-            self._sync_loop = asyncio.new_event_loop()
-        return self._sync_loop.run_until_complete(self.send(content, output_type=output_type))
+        return run.result.output
 
     def stream(self, content: Any, *, output_type: type[Any] | None = None) -> AgentRun[Any]:
         """Run one turn, yielding every event; ``.result`` holds the outcome afterwards."""
@@ -322,24 +340,27 @@ class Agent(Generic[OutputT]):
         await self.aclose()
 
     def close_sync(self) -> None:
-        """Close what ``run_sync`` opened, the gateway included.
+        """Close what ``run_sync``/``send_sync`` opened, the gateway included.
 
-        A gateway passed in is closed too once ``run_sync`` has used it: its
+        A gateway passed in is closed too once a blocking call has used it: its
         pooled connections belong to the agent's private event loop, which
         closes here, so no other loop could use them.
         """
-        if self._sync_loop is not None and not self._sync_loop.is_closed():
-            if self._mcp is not None:
-                self._sync_loop.run_until_complete(self._mcp.aclose())
-            if self._gateway is not None:
-                self._sync_loop.run_until_complete(self._gateway.aclose())
-                self._gateway = None if self._owns_gateway else self._gateway
-            self._sync_loop.close()
+        mcp, gateway = self._mcp, self._gateway
+        closers = [c.aclose for c in (mcp, gateway) if c is not None]
+        if self._blocking.close(*closers) and gateway is not None and self._owns_gateway:
+            self._gateway = None
 
     # -- internals ----------------------------------------------------------
 
     def _start(
-        self, content: Any, *, stream: bool, output_type: type[Any] | None, deltas: bool | None
+        self,
+        content: Any,
+        *,
+        stream: bool,
+        output_type: type[Any] | None,
+        deltas: bool | None,
+        stream_events: bool = True,
     ) -> AgentRun[Any]:
         if content is None or (isinstance(content, str) and not content.strip()):
             raise UserError("the message is empty")
@@ -374,7 +395,11 @@ class Agent(Generic[OutputT]):
             if deltas is not None
             else self._hooks.wants("stream:delta") or self._hooks.wants("reasoning:delta"),
             # stream() hands every event to its reader; run()/send() only to hooks.
-            wants=_everything if deltas else self._hooks.wants,
+            wants=_everything
+            if deltas
+            else self._hooks.wants
+            if stream_events
+            else self._wants_unstreamed,
             emit=self._hooks.emit,
             prelude=Prelude(self.gateway, options, self._mcp, self._context_lengths()),
         )
@@ -384,6 +409,9 @@ class Agent(Generic[OutputT]):
             user_message={"role": "user", "content": content},
         )
         return AgentRun(turn.events(), turn)
+
+    def _wants_unstreamed(self, name: str) -> bool:
+        return name not in STREAM_EVENT_NAMES and self._hooks.wants(name)
 
     def _needs_approval(self, tool: Tool) -> bool:
         return tool.requires_approval or tool.name in self._approval_names

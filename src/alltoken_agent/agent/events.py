@@ -11,18 +11,21 @@ the leading ones (see ``hooks.positional_capacity``). ``message:user`` and
 "content"}``, while the event objects (``agent.stream()``, NDJSON) carry
 ``content``.
 
-With ``thinking=True``, every model request of the loop is wrapped as in the
-seed: ``thinking:start`` right after ``stream:start``, before any reply chunk,
-and ``thinking:end`` (with the step's whole reasoning, possibly empty) once the
-reply is complete, right before ``stream:end``; ``reasoning:delta`` events come
-in between. With thinking off neither fires (a model that reasons anyway still
-sends ``reasoning:delta``). A request that fails (and falls back to the next model) ends
-without ``thinking:end``, as it does without ``stream:end``.
+Every run (``send()``, ``run()``, ``stream()`` and their blocking twins) is one
+busy span for UIs: ``thinking:start`` right after ``message:user``, before the first
+request, whether or not thinking is on, and ``thinking:end`` exactly once at the very
+end, after ``message:assistant`` or the failure (its ``outcome`` says which), and
+also when the run is cancelled or its stream is closed early; hooks get it then
+too, though a cancelled ``stream()`` reader does not. The model's reasoning has
+events of its own: ``reasoning:start``, ``reasoning:delta``... and
+``reasoning:end`` (with the block's whole text) around each reasoning block of a
+reply, thinking on or off; a block also ends when its request fails.
 
-A tool round trip, thinking off: ``message:user``, ``stream:start``,
-``stream:end``, ``usage``, ``cost``, ``tool:call``... (one per call),
-``tool:result``... (in call order), then ``stream:start``, ``stream:delta``...,
-``stream:end``, ``usage``, ``cost`` and ``message:assistant``.
+A tool round trip, no reasoning: ``message:user``, ``thinking:start``,
+``stream:start``, ``stream:end``, ``usage``, ``cost``, ``tool:call``... (one per
+call), ``tool:result``... (in call order), then ``stream:start``,
+``stream:delta``..., ``stream:end``, ``usage``, ``cost``, ``message:assistant``
+and ``thinking:end``.
 """
 
 from __future__ import annotations
@@ -111,9 +114,26 @@ class StreamEndEvent(_Event):
 
 @dataclass(frozen=True)
 class ThinkingStartEvent(_Event):
-    """A model request with thinking on started (see the module docstring)."""
+    """A run started: the agent is busy until ``thinking:end`` (see the module docstring)."""
 
     name: Literal["thinking:start"] = field(default="thinking:start", repr=False)
+
+
+@dataclass(frozen=True)
+class ThinkingEndEvent(_Event):
+    """A run is over, however it ended: fires once per ``thinking:start``."""
+
+    outcome: Literal["done", "error", "cancelled"]
+    """``done`` (an answer), ``error`` (the run raised), ``cancelled`` (the task was
+    cancelled, or the stream was closed before the answer)."""
+    name: Literal["thinking:end"] = field(default="thinking:end", repr=False)
+
+
+@dataclass(frozen=True)
+class ReasoningStartEvent(_Event):
+    """A block of reasoning begins in a model's reply (its deltas follow)."""
+
+    name: Literal["reasoning:start"] = field(default="reasoning:start", repr=False)
 
 
 @dataclass(frozen=True)
@@ -124,16 +144,17 @@ class ReasoningDeltaEvent(_Event):
 
     delta: str
     accumulated: str
+    """All of the request's reasoning so far."""
     name: Literal["reasoning:delta"] = field(default="reasoning:delta", repr=False)
 
 
 @dataclass(frozen=True)
-class ThinkingEndEvent(_Event):
-    """The reply of a request with thinking on is complete."""
+class ReasoningEndEvent(_Event):
+    """A block of reasoning is over: the answer or a tool call began, or the reply ended."""
 
     reasoning: str
-    """The step's whole reasoning ("" when the model sent none)."""
-    name: Literal["thinking:end"] = field(default="thinking:end", repr=False)
+    """The block's whole text."""
+    name: Literal["reasoning:end"] = field(default="reasoning:end", repr=False)
 
 
 @dataclass(frozen=True)
@@ -267,8 +288,10 @@ AgentEvent = (
     | StreamDeltaEvent
     | StreamEndEvent
     | ThinkingStartEvent
-    | ReasoningDeltaEvent
     | ThinkingEndEvent
+    | ReasoningStartEvent
+    | ReasoningDeltaEvent
+    | ReasoningEndEvent
     | ToolCallEvent
     | ToolResultEvent
     | ToolApprovalEvent
@@ -289,8 +312,10 @@ EventName = Literal[
     "stream:delta",
     "stream:end",
     "thinking:start",
-    "reasoning:delta",
     "thinking:end",
+    "reasoning:start",
+    "reasoning:delta",
+    "reasoning:end",
     "tool:call",
     "tool:result",
     "tool:approval",
@@ -304,6 +329,17 @@ EventName = Literal[
     "error",
 ]
 EVENT_NAMES: frozenset[str] = frozenset(EventName.__args__)  # type: ignore[attr-defined]
+STREAM_EVENT_NAMES: frozenset[str] = frozenset(
+    {
+        "stream:start",
+        "stream:delta",
+        "stream:end",
+        "reasoning:start",
+        "reasoning:delta",
+        "reasoning:end",
+    }
+)
+"""The events of a reply as it arrives; ``send_sync()`` emits none of them."""
 
 
 def _jsonable(value: Any) -> Any:

@@ -3,6 +3,10 @@
 History stays consistent under cancellation: a step's assistant message and
 its tool results are committed together, only once every result is in, so a
 cancelled turn never leaves a tool call without its result.
+
+The turn is one ``thinking:start``/``thinking:end`` pair whatever happens (the
+end goes out from ``finally``: UIs use the pair as a busy indicator), and each
+reasoning block of a reply is one ``reasoning:start``/``reasoning:end`` pair.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from alltoken_agent.agent.events import (
     ModelFallbackEvent,
     NoticeEvent,
     ReasoningDeltaEvent,
+    ReasoningEndEvent,
+    ReasoningStartEvent,
     StreamDeltaEvent,
     StreamEndEvent,
     StreamStartEvent,
@@ -56,9 +62,10 @@ from alltoken_agent.gateway import (
     ChatResult,
     ContentDelta,
     ReasoningDelta,
+    ToolCallDelta,
     request_tags,
 )
-from alltoken_agent.ledger import rough_token_count
+from alltoken_agent.ledger.tokens import rough_token_count
 
 
 @dataclass
@@ -97,16 +104,36 @@ class Turn:
         first: AgentEvent = MessageUserEvent(content=self.user_message["content"])
         await emit(first)
         yield first
+        start = ThinkingStartEvent()
+        await emit(start)
+        end: ThinkingEndEvent | None = None
         try:
+            if self._wants(start.name):
+                yield start
             for event in await s.prelude(s, self.user_message["content"]):
                 await emit(event)
                 yield event
             async for event in self._turn():
                 await emit(event)
                 yield event
+            end = ThinkingEndEvent(outcome="done")
         except Exception as error:
             await emit(ErrorEvent(error=error))
+            end = ThinkingEndEvent(outcome="error")
+            await emit(end)
+            if self._wants(end.name):
+                yield end  # a stream() reader sees it, then the error
             raise
+        finally:
+            if end is None:
+                # Cancelled, or the reader stopped early: yielding is no longer possible,
+                # but the hooks still hear that the run is over.
+                await emit(
+                    ThinkingEndEvent(outcome="done" if self.result is not None else "cancelled")
+                )
+        await emit(end)
+        if self._wants(end.name):
+            yield end
 
     async def _turn(self) -> AsyncIterator[AgentEvent]:
         s = self.settings
@@ -224,7 +251,8 @@ class Turn:
                     )
             for event in self.settings.before_request(model, messages, self._request_fields(model)):
                 yield event
-            thinking = self._request_fields(model).get("thinking") is True
+            reasoning = ""
+            block = -1  # where the open reasoning block starts in `reasoning`; -1: none
             try:
                 if self.settings.stream:
                     gateway = self.settings.gateway
@@ -234,43 +262,56 @@ class Turn:
                         )
                     deltas = self.settings.deltas
                     text = ""
-                    reasoning = ""
                     async with stream:
                         if self._wants("stream:start"):
                             yield StreamStartEvent(model=model, step=step)
-                        if thinking and self._wants("thinking:start"):
-                            yield ThinkingStartEvent()
                         async for chunk in stream:
                             if isinstance(chunk, ContentDelta):
+                                if block >= 0:
+                                    if self._wants("reasoning:end"):
+                                        yield ReasoningEndEvent(reasoning=reasoning[block:])
+                                    block = -1
                                 text += chunk.text
                                 if deltas:
                                     yield StreamDeltaEvent(delta=chunk.text, accumulated=text)
                             elif isinstance(chunk, ReasoningDelta):
+                                if block < 0:
+                                    block = len(reasoning)
+                                    if self._wants("reasoning:start"):
+                                        yield ReasoningStartEvent()
                                 reasoning += chunk.text
                                 if deltas:
                                     yield ReasoningDeltaEvent(
                                         delta=chunk.text, accumulated=reasoning
                                     )
+                            elif block >= 0 and isinstance(chunk, ToolCallDelta):
+                                if self._wants("reasoning:end"):
+                                    yield ReasoningEndEvent(reasoning=reasoning[block:])
+                                block = -1
                     result = stream.result
-                    if thinking and self._wants("thinking:end"):
-                        yield ThinkingEndEvent(reasoning=result.reasoning or reasoning)
+                    if block >= 0:
+                        if self._wants("reasoning:end"):
+                            yield ReasoningEndEvent(reasoning=reasoning[block:])
+                        block = -1
                     if self._wants("stream:end"):
                         yield StreamEndEvent(text=result.text, finish_reason=result.finish_reason)
                     box.append(_Step(result, model))
                 else:
                     if self._wants("stream:start"):
                         yield StreamStartEvent(model=model, step=step)
-                    if thinking and self._wants("thinking:start"):
-                        yield ThinkingStartEvent()
                     with request_tags(**self.settings.tags):
                         result = await self.settings.gateway.chat(
                             messages, model=model, **self._request_fields(model)
                         )
-                    for event in replay(result, thinking=thinking):
-                        yield event
+                    for event in replay(result):
+                        if self._wants(event.name):
+                            yield event
                     box.append(_Step(result, model))
                 break
             except GatewayError as error:
+                if block >= 0 and self._wants("reasoning:end"):
+                    # The block is over too: a fallback's reply, if any, starts its own.
+                    yield ReasoningEndEvent(reasoning=reasoning[block:])
                 if box or not can_fall_back(error) or self._model_index + 1 >= len(models):
                     if failures:
                         raise AllModelsFailedError([*failures, (model, error)]) from error

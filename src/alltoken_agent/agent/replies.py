@@ -8,25 +8,26 @@ from typing import Any
 from alltoken_agent.agent.events import (
     AgentEvent,
     ReasoningDeltaEvent,
+    ReasoningEndEvent,
+    ReasoningStartEvent,
     StreamDeltaEvent,
     StreamEndEvent,
-    ThinkingEndEvent,
 )
 from alltoken_agent.gateway import ChatResult
 
 
-def replay(result: ChatResult, *, thinking: bool) -> list[AgentEvent]:
+def replay(result: ChatResult) -> list[AgentEvent]:
     """The events of a non-streamed reply, as if it had streamed in one piece.
 
-    ``thinking:start`` is not among them: it goes out before the request.
+    ``stream:start`` is not among them: it goes out before the request.
     """
     events: list[AgentEvent] = []
     if result.reasoning:
+        events.append(ReasoningStartEvent())
         events.append(ReasoningDeltaEvent(delta=result.reasoning, accumulated=result.reasoning))
+        events.append(ReasoningEndEvent(reasoning=result.reasoning))
     if result.text:
         events.append(StreamDeltaEvent(delta=result.text, accumulated=result.text))
-    if thinking:
-        events.append(ThinkingEndEvent(reasoning=result.reasoning))
     events.append(StreamEndEvent(text=result.text, finish_reason=result.finish_reason))
     return events
 

@@ -42,8 +42,9 @@ carry the completion id.
 Error types (``error.type``): the gateway's error code on request spans
 (``invalid_api_key``, ``rate_limited``, ...); the error's ``code`` (or class name)
 on run spans; ``tool_error`` and ``denied`` on tool spans; ``cancelled`` on a run
-that stopped without an answer or an error (a cancelled task, an abandoned
-stream), closed when the agent's next run starts.
+that stopped without an answer or an error (a cancelled task, a stream closed
+early), closed by the run's ``thinking:end``, or when the agent's next run starts
+for a stream that was dropped without being closed.
 
 Prompts, answers, tool arguments and tool results are left out unless
 ``capture_content=True`` or ``ALLTOKEN_AGENT_TRACE_CONTENT=1``; then they go on the

@@ -78,6 +78,7 @@ class Instrumentation:
             "context:trimmed": self._on_context_trimmed,
             "message:assistant": self._on_assistant,
             "error": self._on_error,
+            "thinking:end": self._on_run_end,
         }
         self._active = False
 
@@ -132,8 +133,8 @@ class Instrumentation:
 
     def _on_user(self, message: dict[str, Any]) -> None:
         if self._run is not None:
-            # The last run never reached its answer or error: cancelled, or its
-            # stream abandoned part-way (neither emits an event).
+            # The last run never reached its answer, error or thinking:end: its
+            # stream was dropped part-way without being closed.
             self._end_run("cancelled", "the run stopped before a final answer or an error")
         gateway = self.agent.gateway
         self._bind(gateway)
@@ -179,6 +180,15 @@ class Instrumentation:
         code = getattr(error, "code", None)
         error_type = code if isinstance(code, str) and code else type(error).__name__
         self._end_run(error_type, f"{type(error).__name__}: {error}")
+
+    def _on_run_end(self, outcome: str) -> None:
+        # The run's last event, cancellation included; an answer or an error has
+        # normally ended the span already.
+        if self._run is not None:
+            if outcome == "cancelled":
+                self._end_run("cancelled", "the run stopped before a final answer or an error")
+            else:
+                self._end_run()
 
     def _end_run(self, error_type: str | None = None, description: str | None = None) -> None:
         run, self._run = self._run, None

@@ -17,10 +17,11 @@ from alltoken_agent.agent import (
     ModelFallbackEvent,
     NoticeEvent,
     ReasoningDeltaEvent,
+    ReasoningEndEvent,
+    ReasoningStartEvent,
     StreamDeltaEvent,
     StreamEndEvent,
     StreamStartEvent,
-    ThinkingEndEvent,
     ToolApprovalEvent,
     ToolCallEvent,
     ToolResultEvent,
@@ -55,18 +56,19 @@ class AssistantTurn(Vertical):
             await self._end_answer()
             if event.model != self.border_title:
                 self.border_title = event.model
+        elif isinstance(event, ReasoningStartEvent):
+            # One block per reasoning:start/end pair (not per thinking:start, which marks
+            # the whole run): a step without reasoning shows no empty block.
+            self._end_reasoning()
+            await self._start_reasoning()
         elif isinstance(event, ReasoningDeltaEvent):
-            # Made by the first delta, not by thinking:start, which fires on every request
-            # with thinking on: a step without reasoning shows no empty block.
             (self._reasoning or await self._start_reasoning()).append(event.delta)
-        elif isinstance(event, ThinkingEndEvent) and self._reasoning is not None:
+        elif isinstance(event, ReasoningEndEvent) and self._reasoning is not None:
             self._reasoning.finish(event.reasoning)
             self._reasoning = None
         elif isinstance(event, StreamDeltaEvent):
-            if self._reasoning is not None:
-                # The answer has begun, so the reasoning is over; its title stops saying so.
-                self._reasoning.finish(self._reasoning.text)
-                self._reasoning = None
+            # The answer has begun, so any reasoning is over; its title stops saying so.
+            self._end_reasoning()
             await self._write(event.delta)
         elif isinstance(event, StreamEndEvent):
             await self._end_answer()
@@ -99,9 +101,7 @@ class AssistantTurn(Vertical):
     async def finish(self) -> None:
         """Flush and close any open stream (also after a cancel)."""
         await self._end_answer()
-        if self._reasoning is not None:
-            self._reasoning.finish(self._reasoning.text)
-            self._reasoning = None
+        self._end_reasoning()
 
     async def show_stored(self, message: dict[str, Any]) -> None:
         """Show an assistant message of a stored conversation."""
@@ -133,6 +133,11 @@ class AssistantTurn(Vertical):
         self._reasoning = ReasoningBlock()
         await self.mount(self._reasoning)
         return self._reasoning
+
+    def _end_reasoning(self) -> None:
+        if self._reasoning is not None:
+            self._reasoning.finish(self._reasoning.text)
+            self._reasoning = None
 
     async def _write(self, delta: str) -> None:
         if self._stream is None:
