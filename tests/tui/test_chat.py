@@ -32,7 +32,7 @@ async def test_a_prompt_streams_a_markdown_reply(build: Any, sim: Any) -> None:
         assert "you: Hello there" in transcript(app)
         status = app.query_one(StatusBar)
         assert status.model == "minimax-m2.7"
-        assert status.totals == "329 tokens · $0.000119"  # the simulator is deterministic
+        assert status.totals == "327 tokens · $0.000119"  # the simulator is deterministic
         assert not status.busy
     [request] = chat_requests(sim)
     assert request.json["stream"] is True
@@ -46,7 +46,7 @@ async def test_a_tool_call_shows_a_panel_with_its_result(build: Any) -> None:
         [panel] = app.query(ToolPanel)
         assert panel.tool_name == "get_current_time"
         assert panel.arguments == {"timezone": "Asia/Tokyo"}
-        assert panel.result is not None and "(Asia/Tokyo," in panel.result
+        assert panel.result is not None and '"timezone": "Asia/Tokyo"' in panel.result
         assert not panel.is_error
         turn = app.query_one(AssistantTurn)
         assert turn.text.startswith("(simulated) get_current_time returned:")
@@ -121,6 +121,20 @@ async def test_ctrl_t_asks_for_thinking_on_the_next_turns(build: Any, sim: Any) 
         await pilot.press("ctrl+t")
         await send(pilot, "And the sea?")
         assert "thinking" not in chat_requests(sim)[-1].json
+
+
+async def test_each_reasoning_block_of_a_tool_round_trip_is_shown_and_finished(
+    build: Any, sim: Any
+) -> None:
+    app = build()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+t")
+        await send(pilot, "What is 2+3?")
+        blocks = list(app.query(ReasoningBlock))
+        steps = [m for m in app.agent.get_messages() if m["role"] == "assistant"]
+        # One block per reasoning:start/reasoning:end pair: the tool call's and the answer's.
+        assert [b.text for b in blocks] == [m["reasoning_content"] for m in steps]
+        assert all(str(b.title).startswith("Reasoning (") for b in blocks)  # none still open
 
 
 async def test_a_retry_is_a_note_not_a_crash(build: Any, sim: Any) -> None:
