@@ -567,3 +567,24 @@ async def test_a_fallback_shows_the_failed_model_and_its_attempts(
 
 def _start(span: Any) -> int:
     return int(span.start_time)
+
+
+def test_send_sync_is_traced_though_it_emits_no_stream_events(
+    sim: Any, traced: Any, exporter: Any
+) -> None:
+    from tests.gateway.helpers import gateway_for
+
+    agent = Agent(gateway=gateway_for(sim), tools=[calculate])
+    traced(agent)
+    try:
+        assert "5" in agent.send_sync(QUESTION)
+    finally:
+        agent.close_sync()
+    spans = exporter.get_finished_spans()
+    (run,) = operation(spans, "invoke_agent")
+    assert run.status.status_code is StatusCode.UNSET
+    chats = operation(spans, "chat")
+    (tool_span,) = operation(spans, "execute_tool")
+    # Without stream:start no request is tied to a step, but every one is under the run.
+    assert len(chats) == 2 and all(parent_of(s) == run.context.span_id for s in chats)
+    assert parent_of(tool_span) == run.context.span_id

@@ -37,7 +37,9 @@ the agent trimmed the history to fit the context. Run spans add
 ``gen_ai.tool.call.id``, ``gen_ai.tool.type``, ``gen_ai.tool.description`` and, for
 calls that needed approval, ``alltoken.tool.approval.decision`` (and an event when
 it came). ``gen_ai.response.id`` is not set: the gateway's request records do not
-carry the completion id.
+carry the completion id. ``send_sync()`` emits no stream events, so its request
+spans sit under the run without ``alltoken.step``, finish reasons or captured
+output messages.
 
 Error types (``error.type``): the gateway's error code on request spans
 (``invalid_api_key``, ``rate_limited``, ...); the error's ``code`` (or class name)
