@@ -9,9 +9,15 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic import SecretStr
 
-from alltoken_agent._version import __version__
 from alltoken_agent.config import Config, TimeoutSettings
 from alltoken_agent.errors import ConfigError, GatewayError
+from alltoken_agent.gateway._chat_body import chat_body
+from alltoken_agent.gateway._clients import (
+    async_openai_client,
+    open_pool,
+    openai_client,
+    sdk_options,
+)
 from alltoken_agent.gateway._completion import completion_result
 from alltoken_agent.gateway._deadline import Deadlines, within_total
 from alltoken_agent.gateway._envelope import detach
@@ -26,12 +32,7 @@ from alltoken_agent.gateway._transport import (
 from alltoken_agent.gateway.catalog_api import ModelsAPI
 from alltoken_agent.gateway.providers import Provider, get_provider, resolve
 from alltoken_agent.gateway.records import Observer, RequestKind, start_record
-from alltoken_agent.gateway.redact import (
-    Redactor,
-    inbound_hook,
-    inbound_hook_sync,
-    protect_logs,
-)
+from alltoken_agent.gateway.redact import Redactor, protect_logs
 from alltoken_agent.gateway.retry import RetryPolicy
 from alltoken_agent.gateway.sse import DEFAULT_MAX_LINE
 from alltoken_agent.gateway.stream import ChatStream, accounting_extra
@@ -131,24 +132,15 @@ class Gateway:
         self._observers: list[Observer] = []
         self.store = store
         """The media job journal's store (opened on first media use when None)."""
-        headers = {"User-Agent": f"alltoken-agent/{__version__}", **self.provider.headers}
-        if key is not None:
-            headers["Authorization"] = f"Bearer {key.get_secret_value()}"
         assert self.provider.base_url is not None
         self.base_url = self.provider.base_url
-        self._client = httpx.AsyncClient(
-            base_url=self.base_url + "/",
-            headers=headers,
-            timeout=self._timeouts,
-            # Few idle connections: httpcore scans its pool quadratically in the
-            # number of idle connections on every request, which made 200
-            # concurrent streams cost 3x the CPU with 200 kept alive.
-            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=20),
-            # Every response of every kind (chat, media, catalog, downloads) passes here.
-            # The key is masked out of every reply before anything else reads it.
-            event_hooks={
-                "response": [inbound_hook(self._redact, self.base_url), self._note_response]
-            },
+        self._client = open_pool(
+            self.base_url,
+            key,
+            self.provider.headers,
+            self._timeouts,
+            self._redact,
+            self._note_response,
         )
 
     @classmethod
@@ -307,7 +299,7 @@ class Gateway:
         ``response_format``, ``tools``, ``tool_choice``, ...). ``extra_headers``
         are added to this request only.
         """
-        body = self._body(messages, model, fields, stream=False)
+        body = chat_body(messages, model or self.model, self.provider.name, fields, stream=False)
         end = self.observe("chat", body["model"])
         try:
             response = await within_total(
@@ -345,7 +337,7 @@ class Gateway:
         is always asked for, so the usage chunk (and on AllToken the cost
         comment) arrive.
         """
-        body = self._body(messages, model, fields, stream=True)
+        body = chat_body(messages, model or self.model, self.provider.name, fields, stream=True)
         headers = {"Accept": "text/event-stream", **(extra_headers or {})}
         end = self.observe("chat", body["model"], stream=True)
         return ChatStream(
@@ -356,30 +348,6 @@ class Gateway:
             max_line=self._max_line,
             deadlines=self._deadlines,
         )
-
-    def _body(
-        self,
-        messages: Sequence[Message],
-        model: str | None,
-        fields: dict[str, Any],
-        *,
-        stream: bool,
-    ) -> dict[str, Any]:
-        chosen = model or self.model
-        if not chosen:
-            raise ConfigError(
-                f"no model chosen for provider {self.provider.name!r}: pass model= "
-                "(--model) or set `model` in the config file"
-            )
-        body: dict[str, Any] = {"model": chosen, "messages": list(messages), **fields}
-        body["stream"] = stream
-        if stream:
-            options = dict(body.get("stream_options") or {})
-            options["include_usage"] = True
-            body["stream_options"] = options
-        else:
-            body.pop("stream_options", None)
-        return body
 
     # -- transport ----------------------------------------------------------
 
@@ -453,26 +421,17 @@ class Gateway:
 
     def openai_client(self) -> openai.OpenAI:
         """An official ``openai`` SDK client configured for this provider."""
-        import openai
-
-        # Its replies pass the same redaction as ours (headers and JSON bodies).
-        hook = inbound_hook_sync(self._redact, self.base_url)
-        http_client = openai.DefaultHttpxClient(event_hooks={"response": [hook]})
-        return openai.OpenAI(**self._sdk_options(), http_client=http_client)
+        return openai_client(self._sdk_options(), self._redact, self.base_url)
 
     def async_openai_client(self) -> openai.AsyncOpenAI:
         """An official async ``openai`` SDK client configured for this provider."""
-        import openai
-
-        hook = inbound_hook(self._redact, self.base_url)
-        http_client = openai.DefaultAsyncHttpxClient(event_hooks={"response": [hook]})
-        return openai.AsyncOpenAI(**self._sdk_options(), http_client=http_client)
+        return async_openai_client(self._sdk_options(), self._redact, self.base_url)
 
     def _sdk_options(self) -> dict[str, Any]:
-        return {
-            "api_key": self._api_key.get_secret_value() if self._api_key else "not-needed",
-            "base_url": self.base_url,
-            "timeout": self._whole_timeouts,
-            "max_retries": self.retry.max_retries,
-            "default_headers": dict(self.provider.headers),
-        }
+        return sdk_options(
+            self._api_key,
+            self.base_url,
+            self._whole_timeouts,
+            self.retry.max_retries,
+            self.provider.headers,
+        )
