@@ -25,7 +25,6 @@ if TYPE_CHECKING:
         Budgets,
         BudgetStatus,
         LedgerSpend,
-        RunningBudget,
         SpendSource,
     )
     from alltoken_agent.ledger.costs import estimate_request_cost, format_usd, record_cost
@@ -39,6 +38,7 @@ if TYPE_CHECKING:
         UsageReport,
     )
     from alltoken_agent.ledger.periods import parse_since, start_of_utc_day
+    from alltoken_agent.ledger.running_budget import RunningBudget
     from alltoken_agent.ledger.tokens import rough_token_count
     from alltoken_agent.ledger.usage_file import (
         USAGE_FILE_VERSION,
@@ -80,7 +80,6 @@ _LAZY: dict[str, tuple[str, ...]] = {
         "BudgetStatus",
         "Budgets",
         "LedgerSpend",
-        "RunningBudget",
         "SpendSource",
     ),
     "alltoken_agent.ledger.costs": ("estimate_request_cost", "format_usd", "record_cost"),
@@ -94,6 +93,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
         "UsageReport",
     ),
     "alltoken_agent.ledger.periods": ("parse_since", "start_of_utc_day"),
+    "alltoken_agent.ledger.running_budget": ("RunningBudget",),
     "alltoken_agent.ledger.tokens": ("rough_token_count",),
     "alltoken_agent.ledger.usage_file": (
         "USAGE_FILE_VERSION",

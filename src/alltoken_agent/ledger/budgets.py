@@ -15,26 +15,20 @@ messages and warnings of a budget over simulated spend say so.
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from alltoken_agent.catalog import PriceLookup
 from alltoken_agent.config import BudgetSettings
 from alltoken_agent.errors import BudgetExceededError, UserError
-from alltoken_agent.gateway import RequestRecord
-from alltoken_agent.ledger.costs import ZERO, format_usd, record_cost, usable_amount
+from alltoken_agent.ledger.costs import ZERO, format_usd
 from alltoken_agent.ledger.periods import start_of_utc_day
 from alltoken_agent.paths import app_dirs
 
 if TYPE_CHECKING:  # the ledger needs the store (SQLAlchemy); a running budget does not
     from alltoken_agent.ledger.ledger import Ledger, Spend
-
-logger = logging.getLogger("alltoken_agent")
 
 SpendSource = Callable[[], "Decimal | Spend"]
 """Gives what was spent so far: a ``Decimal`` of USD, or a ledger ``Spend``."""
@@ -249,93 +243,6 @@ class Budget:
             f"{status.label} of {format_usd(status.limit)} would be exceeded: {spent}; "
             f"the request was not sent. To go on, {self.hint}"
         )
-
-
-class RunningBudget(Budget):
-    """A limit on an in-memory running total: one agent's or one run's spend.
-
-    Feed it costs with :meth:`add`, or whole request records with :meth:`add_record`
-    (the same cost rules as the ledger), or register :attr:`observer` on a gateway;
-    ``match`` then limits it to records carrying those request tags.
-
-    Args:
-        limit_usd: The limit; more than 0.
-        warn_at: Fraction of the limit from which ``status.warn`` is set.
-        label: Names the budget in messages.
-        prices: Prices for estimating costs the gateway did not report.
-        match: Request tags a record must carry to count (e.g. ``{"agent": "a1"}``).
-    """
-
-    def __init__(
-        self,
-        limit_usd: Decimal | int | str,
-        *,
-        warn_at: float = 0.8,
-        label: str = "agent budget",
-        prices: PriceLookup | None = None,
-        match: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(
-            limit_usd,
-            self._total_now,
-            warn_at=warn_at,
-            label=label,
-            hint="raise the agent's budget, or start a new run",
-        )
-        self.prices = prices
-        self.match = dict(match or {})
-        self._lock = threading.Lock()
-        self._total = ZERO
-        self._unknown = 0
-        self._simulated = False
-
-    @property
-    def total(self) -> Decimal:
-        """USD counted so far."""
-        return self._total_now()
-
-    @property
-    def unknown_requests(self) -> int:
-        """Requests added whose cost was unknown (counted as 0)."""
-        with self._lock:
-            return self._unknown
-
-    def add(self, amount: Decimal | None) -> None:
-        """Count one request's cost; None (unknown) counts as 0 and is tallied apart.
-
-        So does a negative or non-finite amount: it must never lower the spend.
-        """
-        with self._lock:
-            if amount is None or not usable_amount(amount):
-                self._unknown += 1
-            else:
-                self._total += amount
-
-    @property
-    def simulated(self) -> bool:
-        """Whether the records counted were the simulator's (its made-up costs)."""
-        return self._simulated
-
-    def add_record(self, record: RequestRecord) -> Decimal | None:
-        """Count one request record's cost (gateway, else estimated); return it."""
-        cost, _ = record_cost(record, self.prices)
-        if record.simulated:
-            # One run talks to one gateway, so its records are all of one book.
-            self._simulated = True
-        self.add(cost)
-        return cost
-
-    def observer(self, record: RequestRecord) -> None:
-        """``gateway.add_observer(budget.observer)``: counts matching records; never raises."""
-        try:
-            if all(record.tags.get(key) == value for key, value in self.match.items()):
-                self.add_record(record)
-        except Exception:
-            logger.exception("a running budget could not count a request")
-
-    def _total_now(self) -> Decimal:
-        with self._lock:
-            return self._total
 
 
 class Budgets:

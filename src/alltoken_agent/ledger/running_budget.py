@@ -1,0 +1,106 @@
+"""A budget over an in-memory running total: one agent's or one run's spend.
+
+Unlike the ledger's budgets it needs no store: it counts the request records it is
+fed (or observes on a gateway), with the ledger's cost rules.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from decimal import Decimal
+
+from alltoken_agent.catalog import PriceLookup
+from alltoken_agent.gateway import RequestRecord
+from alltoken_agent.ledger.budgets import Budget
+from alltoken_agent.ledger.costs import ZERO, record_cost, usable_amount
+
+logger = logging.getLogger("alltoken_agent")
+
+
+class RunningBudget(Budget):
+    """A limit on an in-memory running total: one agent's or one run's spend.
+
+    Feed it costs with :meth:`add`, or whole request records with :meth:`add_record`
+    (the same cost rules as the ledger), or register :attr:`observer` on a gateway;
+    ``match`` then limits it to records carrying those request tags.
+
+    Args:
+        limit_usd: The limit; more than 0.
+        warn_at: Fraction of the limit from which ``status.warn`` is set.
+        label: Names the budget in messages.
+        prices: Prices for estimating costs the gateway did not report.
+        match: Request tags a record must carry to count (e.g. ``{"agent": "a1"}``).
+    """
+
+    def __init__(
+        self,
+        limit_usd: Decimal | int | str,
+        *,
+        warn_at: float = 0.8,
+        label: str = "agent budget",
+        prices: PriceLookup | None = None,
+        match: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(
+            limit_usd,
+            self._total_now,
+            warn_at=warn_at,
+            label=label,
+            hint="raise the agent's budget, or start a new run",
+        )
+        self.prices = prices
+        self.match = dict(match or {})
+        self._lock = threading.Lock()
+        self._total = ZERO
+        self._unknown = 0
+        self._simulated = False
+
+    @property
+    def total(self) -> Decimal:
+        """USD counted so far."""
+        return self._total_now()
+
+    @property
+    def unknown_requests(self) -> int:
+        """Requests added whose cost was unknown (counted as 0)."""
+        with self._lock:
+            return self._unknown
+
+    def add(self, amount: Decimal | None) -> None:
+        """Count one request's cost; None (unknown) counts as 0 and is tallied apart.
+
+        So does a negative or non-finite amount: it must never lower the spend.
+        """
+        with self._lock:
+            if amount is None or not usable_amount(amount):
+                self._unknown += 1
+            else:
+                self._total += amount
+
+    @property
+    def simulated(self) -> bool:
+        """Whether the records counted were the simulator's (its made-up costs)."""
+        return self._simulated
+
+    def add_record(self, record: RequestRecord) -> Decimal | None:
+        """Count one request record's cost (gateway, else estimated); return it."""
+        cost, _ = record_cost(record, self.prices)
+        if record.simulated:
+            # One run talks to one gateway, so its records are all of one book.
+            self._simulated = True
+        self.add(cost)
+        return cost
+
+    def observer(self, record: RequestRecord) -> None:
+        """``gateway.add_observer(budget.observer)``: counts matching records; never raises."""
+        try:
+            if all(record.tags.get(key) == value for key, value in self.match.items()):
+                self.add_record(record)
+        except Exception:
+            logger.exception("a running budget could not count a request")
+
+    def _total_now(self) -> Decimal:
+        with self._lock:
+            return self._total
