@@ -239,3 +239,22 @@ def test_max_tokens_cuts_tool_arguments(client: httpx.Client) -> None:
     (call,) = choice["message"]["tool_calls"]
     assert call["function"]["arguments"] == '{"a": "long '  # header + first of two pieces
     assert body["usage"]["completion_tokens"] == 2
+
+
+def test_directives_are_read_from_every_user_message_since_the_last_assistant_turn(
+    client: httpx.Client,
+) -> None:
+    # A runtime (OpenClaw does) may add a user message of its own after the person's.
+    earlier = [
+        {"role": "user", "content": "[[call ping]] long ago"},
+        {"role": "assistant", "content": "done"},
+    ]
+    messages = [
+        *earlier,
+        {"role": "user", "content": 'Add. [[call get_weather {"city": "Oslo"}]]'},
+        {"role": "user", "content": "(runtime context: the user's local time is 10:00)"},
+    ]
+    chunks = data_chunks(stream(client, chat(messages=messages, tools=[TIME])).text)
+    calls = assemble_tool_calls(chunks)
+    assert [call["name"] for call in calls.values()] == ["get_weather"]
+    assert calls[0]["arguments"] == '{"city": "Oslo"}'
