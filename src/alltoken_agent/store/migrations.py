@@ -400,7 +400,10 @@ def m010_messages_fts(conn: Connection) -> None:
     # Only user and assistant text: a content list keeps its text parts, joined.
     text = (
         "CASE WHEN json_type({m}, '$.content') = 'array' THEN"
-        " (SELECT group_concat(json_extract(value, '$.text'), ' ')"
+        # A part may be a bare string (rows stored before content parts were objects):
+        # json_extract on it fails, so only object parts are read, strings as they are.
+        " (SELECT group_concat(CASE type WHEN 'object' THEN json_extract(value, '$.text')"
+        " WHEN 'text' THEN value END, ' ')"
         " FROM json_each({m}, '$.content'))"
         " ELSE json_extract({m}, '$.content') END"
     )
