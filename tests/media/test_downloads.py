@@ -10,7 +10,7 @@ import pytest
 
 from alltoken_agent import Gateway, GatewayError, MediaJobError, Provider
 from alltoken_agent.media import DownloadLimits, resume_job
-from alltoken_agent.media._wire import download
+from alltoken_agent.media._download import download
 from alltoken_agent.store import Store
 from tests.gateway.helpers import FAST_RETRY, TEST_KEY
 from tests.media.conftest import FAST, wire

@@ -26,7 +26,7 @@ import pytest
 
 from alltoken_agent import GatewayTimeoutError, RetryPolicy
 from alltoken_agent.config import TimeoutSettings
-from alltoken_agent.media._wire import download
+from alltoken_agent.media._download import download
 from alltoken_agent.store import Store
 from tests.cli.helpers import write_config
 from tests.gateway.helpers import TEST_KEY, gateway_for

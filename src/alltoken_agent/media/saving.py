@@ -25,8 +25,9 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from alltoken_agent.errors import GatewayError, MediaJobError, UpstreamError
+from alltoken_agent.media._download import download
 from alltoken_agent.media._journal import file_entries
-from alltoken_agent.media._wire import PollState, download
+from alltoken_agent.media._wire import PollState
 from alltoken_agent.media.events import JobDoneEvent, JobDownloadEvent, JobSavedEvent
 from alltoken_agent.media.files import (
     FORMAT_MIME,
