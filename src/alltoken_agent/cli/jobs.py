@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import sys
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from alltoken_agent import UserError
 from alltoken_agent.cli._job_gateway import job_groups
+from alltoken_agent.cli._jobs_resume import resume_all, send_now
 from alltoken_agent.cli.exit_codes import USAGE
 from alltoken_agent.cli.media import (
     JobDisplay,
     download_limits,
-    report_failure,
     run_media_command,
     say,
 )
@@ -35,13 +33,9 @@ from alltoken_agent.cli.options import (
 from alltoken_agent.cli.output import EventWriter, run_command
 from alltoken_agent.cli.terminal import render_table
 
-if TYPE_CHECKING:  # the store, media jobs and the gateway are imported when a command runs
-    from alltoken_agent import Gateway
-    from alltoken_agent.media import DownloadLimits, MediaJobRecord
+if TYPE_CHECKING:  # the store and media jobs are imported when a command runs
+    from alltoken_agent.media import MediaJobRecord
     from alltoken_agent.store import Store
-
-RESUME_CONCURRENCY = 4
-"""Jobs resumed at once by `jobs resume` without an id."""
 
 jobs_app = typer.Typer(
     name="jobs",
@@ -240,7 +234,7 @@ def resume(
             if not records:
                 say("no pending media jobs")
                 return 0
-            choice = {r.id: _send_now(r) for r in records if r.never_sent and not yes}
+            choice = {r.id: send_now(r) for r in records if r.never_sent and not yes}
             held = [job for job, answer in choice.items() if answer is None]
             records = [r for r in records if choice.get(r.id, True)]
             display.unfinished.update({r.id: r.kind for r in records if not r.finished})
@@ -252,52 +246,13 @@ def resume(
                 ) as gateway:
                     gateway.store = store
                     await observing_ledger(gateway, store, config)
-                    codes += await _resume_all(
+                    codes += await resume_all(
                         gateway, group, display, writer, resubmit, download_limits(config)
                     )
             # Jobs left unsent ask for a decision: a usage problem, not a failure.
             return next((code for code in codes if code), USAGE if held else 0)
 
     run_media_command(main, writer, display)
-
-
-async def _resume_all(
-    gateway: Gateway,
-    records: list[MediaJobRecord],
-    display: JobDisplay,
-    writer: EventWriter,
-    resubmit: bool,
-    limits: DownloadLimits,
-) -> list[int]:
-    from alltoken_agent.media import resume_job
-
-    gate = asyncio.Semaphore(RESUME_CONCURRENCY)
-
-    async def one(record: MediaJobRecord) -> int:
-        async with gate:
-            try:
-                result = await resume_job(
-                    gateway, record.id, on_progress=display, resubmit=resubmit, limits=limits
-                )
-            except Exception as error:
-                if len(records) == 1:
-                    raise
-                return report_failure(writer, error, job_id=record.id)
-            display.unfinished.pop(record.id, None)
-            if not set(result.paths) & set(display.saved):
-                # Finished before (long ago, or by another process while this one
-                # waited): nothing was saved now, so say where its files are.
-                writer.emit(
-                    "job:done",
-                    job_id=record.id,
-                    kind=record.kind,
-                    task_id=record.task_id,
-                    paths=[str(p) for p in result.paths],
-                )
-                display.saved.extend(result.paths)
-            return 0
-
-    return list(await asyncio.gather(*(one(record) for record in records)))
 
 
 @jobs_app.command("cancel")
@@ -371,25 +326,6 @@ def discard(
             say(f"forgot {record.kind} job {record.id} (it was never sent)")
 
     run_command(main, writer)
-
-
-def _send_now(record: MediaJobRecord) -> bool | None:
-    """Ask on a terminal whether to send a never-sent job; without one, say how (None)."""
-    prompt = str(record.params.get("prompt") or "")
-    shown = prompt if len(prompt) <= 60 else prompt[:57] + "..."
-    if sys.stdin.isatty() and sys.stderr.isatty():
-        return typer.confirm(
-            f"{record.kind} job {record.id} ({shown!r}) was never sent; send it now "
-            "(it is billed like a new job)?",
-            default=False,
-            err=True,
-        )
-    say(
-        f"{record.kind} job {record.id} was never sent (nothing paid yet): "
-        f"`alltoken-agent jobs resume {record.id} --yes` sends it, "
-        f"`alltoken-agent jobs discard {record.id}` forgets it"
-    )
-    return None
 
 
 def _status(record: MediaJobRecord) -> str:
