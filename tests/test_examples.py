@@ -36,7 +36,8 @@ EXPECTATIONS: dict[str, tuple[str, ...]] = {
         "\n(simulated) calculate returned: expression=12*(3+4), result=84.\n",
         "[usage] minimax-m2.7:",
         "[cost] minimax-m2.7: $",
-        "[message:assistant] assistant: (simulated) calculate returned: expression=12*(3+4), result=84.",
+        "[message:assistant] assistant: (simulated) calculate returned: "
+        "expression=12*(3+4), result=84.",
         "final answer: (simulated) calculate returned: expression=12*(3+4), result=84.",
     ),
     "custom_tools.py": (

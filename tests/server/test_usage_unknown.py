@@ -7,9 +7,7 @@ from typing import Any
 from tests.server.conftest import ServerThread, create_session
 
 
-def test_a_json_reply_whose_usage_never_came_has_null_usage(
-    server: ServerThread, sim: Any
-) -> None:
+def test_a_json_reply_whose_usage_never_came_has_null_usage(server: ServerThread, sim: Any) -> None:
     sim.state.enqueue_faults(["no_usage_done"])
     with server.client() as client:
         session_id = create_session(client)
