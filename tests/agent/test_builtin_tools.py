@@ -190,7 +190,7 @@ async def test_search_model_is_settable(sim: Any, monkeypatch: pytest.MonkeyPatc
 
 
 async def test_gateway_errors_become_error_outcomes(sim: Any) -> None:
-    # OpenAI models answer enable_search with 503 all_providers_failed (gateway-api.md §1.11).
+    # OpenAI models answer enable_search with 503 all_providers_failed (docs/wire-format.md §1.11).
     gpt_search = make_web_search("gpt-5.4")
     async with gateway_for(sim) as gateway:
         outcome = await gpt_search.run('{"query": "news"}', context_for(gateway))

@@ -1,7 +1,7 @@
 """Fallback chains: which failures hand a turn to the next model, streamed or not.
 
 The agent loop owns the chain; these tests pin, over loopback against the simulator,
-every retryable failure kind of gateway-api.md §1.10 (429 after the retries, 5xx, a
+every retryable failure kind of docs/wire-format.md §1.10 (429 after the retries, 5xx, a
 timeout, a dropped connection) and the kinds that must never switch (400/401/402).
 """
 

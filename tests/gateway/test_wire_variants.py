@@ -1,4 +1,4 @@
-"""Wire shapes the simulator never sends but real hosts may (gateway-api.md §3).
+"""Wire shapes the simulator never sends but real hosts may (docs/wire-format.md §3).
 
 Served as exact bytes by ``wire_server.canned_server`` over loopback HTTP.
 """

@@ -10,7 +10,7 @@ from alltoken_agent.skills import packaged_skill
 
 def test_the_skill_names_no_invented_error_slugs() -> None:
     text = packaged_skill()
-    # 402/429 slugs are undocumented (gateway-api.md §3 row 16): agents must branch on status.
+    # 402/429 slugs are undocumented (docs/wire-format.md §3 row 16): agents must branch on status.
     for invented in ("`rate_limited`", "`payment_required`"):
         assert invented not in text
     assert "429" in text and "402" in text and "`status`" in text

@@ -3,7 +3,7 @@
 `get_current_time` and `calculate` wrap `clock.py` and `calculator.py`; their errors are
 `ToolError`s, so the model reads their messages verbatim ("Error: division by zero at
 position 3"). `web_search` asks a search-capable gateway model (`enable_search`), since
-on AllToken only the DeepSeek and Qwen families really search (gateway-api.md §1.11).
+on AllToken only the DeepSeek and Qwen families really search (docs/wire-format.md §1.11).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ SEARCH_MODEL = "qwen3.6-flash"
 """Model `web_search` asks unless built with another; read at call time, so it can be set.
 
 A Qwen model because Qwen and DeepSeek search on AllToken, while other families ignore
-`enable_search`, refuse or fail (gateway-api.md §1.11); Flash because it is cheap.
+`enable_search`, refuse or fail (docs/wire-format.md §1.11); Flash because it is cheap.
 """
 
 SEARCH_TIMEOUT: Final = 120.0

@@ -1,6 +1,6 @@
 """What each model family supports: data, not code, and overridable in the config file.
 
-``search``: how the family treats ``enable_search`` on AllToken (gateway-api.md
+``search``: how the family treats ``enable_search`` on AllToken (docs/wire-format.md
 §1.11, live probe): ``native`` searches; ``ignored`` drops the flag silently;
 ``unreliable`` answers empty or refuses; ``rejected`` fails with 503;
 ``unknown`` for families never probed. Only ``native`` gets the flag; every

@@ -313,7 +313,7 @@ def _failure(error: GatewayError | _ContractError, model: str) -> dict[str, Any]
 
 
 def recommended_action(error: GatewayError, model: str) -> str:
-    """What to do about a failed check (gateway-api.md §2.5)."""
+    """What to do about a failed check (docs/wire-format.md §2.5)."""
     retries = max(error.attempts - 1, 0)
     if isinstance(error, AuthenticationError):
         return "request a new API key"

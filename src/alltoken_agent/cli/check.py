@@ -1,4 +1,4 @@
-"""`alltoken-agent check`: the automated integration check of gateway-api.md §2.2 and §2.5.
+"""`alltoken-agent check`: the automated integration check of docs/wire-format.md §2.2 and §2.5.
 
 This module holds the command and the delivery of the record; the chat request and
 its validation are in ``_check_chat``, the ``--media`` jobs in ``_check_media``.

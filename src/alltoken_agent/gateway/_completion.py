@@ -16,7 +16,7 @@ def completion_result(response: httpx.Response) -> ChatResult:
     """Parse a successful response; a body that is not a completion is an ``UpstreamError``.
 
     The request id is the body field ``x-gateway-request-id`` when present (the
-    documented place), else the response header (gateway-api.md §3 row 14).
+    documented place), else the response header (docs/wire-format.md §3 row 14).
     """
     header_request_id = response.headers.get(REQUEST_ID_FIELD)
     try:

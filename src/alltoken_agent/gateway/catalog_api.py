@@ -1,4 +1,4 @@
-"""``gateway.models``: model lists and AllToken's public catalog (gateway-api.md §1.6).
+"""``gateway.models``: model lists and AllToken's public catalog (docs/wire-format.md §1.6).
 
 Two sources:
 

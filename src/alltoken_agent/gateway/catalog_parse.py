@@ -1,4 +1,4 @@
-"""Parsing of model lists and AllToken's public catalog bodies (gateway-api.md §1.6).
+"""Parsing of model lists and AllToken's public catalog bodies (docs/wire-format.md §1.6).
 
 Only the health summary is documented (§1.6, §3 row 19); every other public shape is
 parsed defensively: a ``{"data": ...}`` wrapper is optional everywhere, missing fields

@@ -15,7 +15,7 @@ from alltoken_agent.errors import (
 
 # 501 Not Implemented and 505 will not get better by asking again.
 _NEVER_RETRY_5XX = frozenset({501, 505})
-# Upstream codes that mean "misconfigured", not "try again" (gateway-api.md §1.10).
+# Upstream codes that mean "misconfigured", not "try again" (docs/wire-format.md §1.10).
 _PERMANENT_UPSTREAM_CODES = frozenset({"upstream_auth_failed", "unknown_api_format"})
 
 

@@ -210,7 +210,7 @@ async def _attempt(
     content: bytes | None,
 ) -> tuple[httpx.Response | GatewayError, bool]:
     """One try; returns the response or the error, and whether the request may have been sent."""
-    # The gateway's own pool: one set of connections per gateway (ARCHITECTURE.md).
+    # The gateway's own pool: one set of connections per gateway (docs/architecture.md).
     client = gateway._client
     where = _where(gateway, url)
     try:

@@ -1,4 +1,4 @@
-"""Image requests and answers in each dialect (gateway-api.md §1.7, §2.3, §3 rows 5-7, 17).
+"""Image requests and answers in each dialect (docs/wire-format.md §1.7, §2.3, §3 rows 5-7, 17).
 
 * AllToken: ``POST /images/generations/async`` -> ``202 {id: igen_...}``, then ``GET
   /images/generations/{id}`` until ``completed``; the first completed answer carries

@@ -1,6 +1,6 @@
 """When to poll a media job: a first delay sized from history, then backoff with jitter.
 
-gateway-api.md §1.12: gpt-image-2 takes 15-60 s, seedance videos 30 s to 5 min, and the
+docs/wire-format.md §1.12: gpt-image-2 takes 15-60 s, seedance videos 30 s to 5 min, and the
 recommended poll interval is 2 s for images (or the server's ``next_poll_after_ms`` /
 ``Retry-After``) and 3 s for videos. Polling at once and then every 2 s wastes most of
 the first polls, so the first one waits for a fraction of the median time this model's

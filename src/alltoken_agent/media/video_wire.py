@@ -1,4 +1,4 @@
-"""Video requests and answers in each dialect (gateway-api.md §1.9, §2.4, §3 rows 8, 17, 18).
+"""Video requests and answers in each dialect (docs/wire-format.md §1.9, §2.4, §3 rows 8, 17, 18).
 
 * AllToken: ``POST /videos/generations`` -> ``202`` task object ``vgen_...``; ``GET
   /videos/generations/{id}`` until ``completed`` (defensively also ``succeeded``, §3
@@ -56,7 +56,7 @@ def _id(data: Mapping[str, Any]) -> str | None:
 ALLTOKEN_ROUTE = Route(
     create_path="videos/generations",
     task_id=_id,
-    # gateway-api.md marks Idempotency-Key on /videos/generations as unspecified (N8N
+    # docs/wire-format.md marks Idempotency-Key on /videos/generations as unspecified (N8N
     # sends one; effect unknown). We send it and retry a dropped submit as the image
     # route does, since the issue asks that a retried submit never pays twice; if the
     # gateway ignored the key, such a retry could be billed twice.

@@ -1,7 +1,7 @@
 """Offline gateway simulator: AllToken and TokenHub over real loopback HTTP.
 
 A deterministic Starlette app speaking both gateway dialects of
-`shared/gateway-api.md`, with a scripted model and fault injection, served by uvicorn.
+`shared/docs/wire-format.md`, with a scripted model and fault injection, served by uvicorn.
 It imports nothing from the rest of `alltoken_agent`, so it checks the client instead of
 echoing it.
 """

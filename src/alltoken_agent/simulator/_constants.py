@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Final, Literal
 
 Dialect = Literal["alltoken", "tokenhub"]
-"""The two gateway wire dialects the simulator speaks (gateway-api.md §1 and §2)."""
+"""The two gateway wire dialects the simulator speaks (docs/wire-format.md §1 and §2)."""
 
 DIALECTS: Final[tuple[Dialect, ...]] = ("alltoken", "tokenhub")
 """Every dialect name accepted by `create_app`, `SimulatorServer` and `run`."""
@@ -30,4 +30,4 @@ JOB_FAULT_HEADER: Final = "X-Sim-Job-Fault"
 """Request header on a media create choosing how the job ends (see `job_faults.py`)."""
 
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
-"""Request header deduping media creates for 60 s (gateway-api.md §1.1, §3 row 7)."""
+"""Request header deduping media creates for 60 s (docs/wire-format.md §1.1, §3 row 7)."""

@@ -128,7 +128,7 @@ def create_app(
     """Build the simulator app for one gateway dialect.
 
     Args:
-        dialect: `alltoken` (gateway-api.md §1) or `tokenhub` (§2).
+        dialect: `alltoken` (docs/wire-format.md §1) or `tokenhub` (§2).
         state: Shared state; a fresh one when None. Exposed as `app.state.sim`.
         chunk_delay: Seconds to sleep between streamed events.
         identify: Label every response with `IDENTITY_HEADER`. Only tests turn it off,

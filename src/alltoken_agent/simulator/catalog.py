@@ -1,6 +1,6 @@
 """Seed model catalog: ids, modalities and simulated prices.
 
-Ids are the "verified working" and spec-named ids of gateway-api.md §1.6 plus
+Ids are the "verified working" and spec-named ids of docs/wire-format.md §1.6 plus
 `deepseek-v3.2` and `glm-5` (probed in §1.11). Prices are simulated but plausible, in
 USD per 1,000 tokens for chat (the unit of the cost comment, §1.5), per image and per
 video second for media. `gpt-5.4-nano` carries the §1.5 example prices (0.0002 / 0.00125)
@@ -245,7 +245,7 @@ def resolve_model(requested: str, dialect: Dialect) -> CatalogModel | None:
     """Resolve a requested model id as the dialect's gateway would.
 
     AllToken takes exact ids only. TokenHub also takes provider-prefixed ids
-    (`alibaba/deepseek-v3.2`, `tokenhub/gpt-image-2`, gateway-api.md §2.1); the simulator
+    (`alibaba/deepseek-v3.2`, `tokenhub/gpt-image-2`, docs/wire-format.md §2.1); the simulator
     strips everything up to the last `/`.
 
     Args:

@@ -1,4 +1,4 @@
-"""Error envelopes in the gateway's JSON shape (gateway-api.md §1.10).
+"""Error envelopes in the gateway's JSON shape (docs/wire-format.md §1.10).
 
 Every error body is `{"error": {code, message, param, type, request_id}}`; `code` is a
 slug, never the HTTP number. The gateway documents only some slugs and types; the table
@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from starlette.responses import JSONResponse
 
-# code slug -> error type. Sources: gateway-api.md §1.10 unless marked.
+# code slug -> error type. Sources: docs/wire-format.md §1.10 unless marked.
 ERROR_TYPES: Final[dict[str, str]] = {
     # §1.10 says the 400 type is "likely invalid_request_error" (I): followed here.
     "invalid_request": "invalid_request_error",

@@ -87,7 +87,7 @@ MAX_FAULT_SECONDS: Final = 300.0
 STATUS_FAULTS: Final[dict[int, tuple[str, str]]] = {
     400: ("invalid_request", "The request was rejected (simulated fault). Fix the request."),
     401: ("invalid_api_key", "The API key is invalid (simulated fault). Use a valid key."),
-    # invented slug: 402 has none documented (gateway-api.md §1.10, §3 row 16).
+    # invented slug: 402 has none documented (docs/wire-format.md §1.10, §3 row 16).
     402: ("insufficient_balance", "Insufficient balance (simulated fault). Top up the account."),
     # invented slug: 403 has none documented.
     403: ("forbidden", "This key may not use this resource (simulated fault)."),

@@ -8,7 +8,7 @@ from alltoken_agent.simulator._constants import Dialect
 from alltoken_agent.simulator.catalog import CREATED, CatalogModel, models_for, resolve_model
 
 _RATIOS = ["16:9", "9:16", "4:3", "3:4", "21:9", "1:1", "adaptive"]
-# Seedance duration ranges from gateway-api.md §1.9: id -> (min, max, supports -1 "auto").
+# Seedance duration ranges from docs/wire-format.md §1.9: id -> (min, max, supports -1 "auto").
 _SEEDANCE_DURATIONS: dict[str, tuple[int, int, bool]] = {
     "seedance-1.0-pro": (2, 12, False),
     "seedance-1.0-pro-fast": (2, 12, False),

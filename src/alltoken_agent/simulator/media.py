@@ -3,7 +3,7 @@
 Every `/v1` media route goes through `pipeline.v1_endpoint` (auth, faults, request ids,
 request log) and then `media_wire.media_endpoint` (media fault rules, error envelope).
 
-AllToken (gateway-api.md §1.7-§1.9):
+AllToken (docs/wire-format.md §1.7-§1.9):
 
 * `POST /v1/images/generations/async`, `POST /v1/images/generations` (legacy, same),
   `GET /v1/images/generations/{id}` -- `media_images.py`;

@@ -1,4 +1,4 @@
-"""AllToken async images (gateway-api.md §1.7): create, poll, and one-time delivery.
+"""AllToken async images (docs/wire-format.md §1.7): create, poll, and one-time delivery.
 
 * `POST /v1/images/generations/async` and the legacy `POST /v1/images/generations`
   (identical): validate, then `202 {id: "igen_<24 hex>", status: "queued", model,

@@ -87,7 +87,7 @@ class StoredObject:
 
 @dataclass
 class Upload:
-    """One presigned direct upload (gateway-api.md §1.8)."""
+    """One presigned direct upload (docs/wire-format.md §1.8)."""
 
     upload_id: str
     """`upl_` + 24 hex."""

@@ -1,4 +1,4 @@
-"""AllToken video tasks (gateway-api.md §1.9): create, poll, list, cancel.
+"""AllToken video tasks (docs/wire-format.md §1.9): create, poll, list, cancel.
 
 * `POST /v1/videos/generations`: validate (`video_params.py`), 202 task object with
   `id: "vgen_<24 hex>"`, `status: "queued"`. `Idempotency-Key`: the spec says its effect

@@ -1,4 +1,4 @@
-"""Public AllToken catalog routes under `/api-account` (no auth, gateway-api.md §1.6).
+"""Public AllToken catalog routes under `/api-account` (no auth, docs/wire-format.md §1.6).
 
 Only the health summary fields and its `{"data": ...}` wrapper are documented (§1.6,
 §3 row 19). Every other shape here is invented, as noted per route. All numbers are

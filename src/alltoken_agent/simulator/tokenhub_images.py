@@ -1,4 +1,4 @@
-"""TokenHub synchronous images: `POST /v1/images/generations` (gateway-api.md §2.3).
+"""TokenHub synchronous images: `POST /v1/images/generations` (docs/wire-format.md §2.3).
 
 The body shape is keyed by model id (§3 row 17); a body of the wrong shape is 400
 (invented). Every shape answers 200 at once with real images (`imaging.py`); URLs point

@@ -1,6 +1,6 @@
 """TokenHub video tasks: `POST /v1/video/generations`, `GET /v1/video/tasks/{id}?model=`.
 
-Body shapes keyed by model id (gateway-api.md §2.4, §3 row 17); a body of the wrong
+Body shapes keyed by model id (docs/wire-format.md §2.4, §3 row 17); a body of the wrong
 shape is 400 (invented). Statuses move with `video_seconds` like AllToken's (a third
 pending, then running, then done).
 

@@ -1,4 +1,4 @@
-"""Validate an AllToken video create body (gateway-api.md §1.9).
+"""Validate an AllToken video create body (docs/wire-format.md §1.9).
 
 Model-dependent limits (duration range or enum, `-1` "model picks", resolutions, ratios)
 come from the same `video_capabilities` that `/v1/videos/models` lists, so the list and

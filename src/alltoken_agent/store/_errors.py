@@ -1,8 +1,8 @@
 """The one boundary where SQLAlchemy and driver exceptions become alltoken-agent errors.
 
 Every public entry point of the store runs inside :func:`translate_errors`, so no
-SQLAlchemy exception reaches a caller (STYLE.md §6, after httpx's
-``map_httpcore_exceptions``). Error texts name the database by its masked URL and
+SQLAlchemy exception reaches a caller (one translation boundary per layer, as httpx's
+``map_httpcore_exceptions`` is). Error texts name the database by its masked URL and
 never contain its password.
 """
 
