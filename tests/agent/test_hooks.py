@@ -1,4 +1,4 @@
-"""``agent.on`` handlers with the seed's signatures, sync and async, against the simulator."""
+"""``agent.on`` handlers with the AllToken agent skill's signatures, sync and async, against the simulator."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ PROMPT = "What is 2+3?"
 
 
 def seed_handlers(agent: Agent, seen: dict[str, list[tuple[Any, ...]]]) -> None:
-    """One handler per seed event, written with the seed's (TypeScript) parameter lists."""
+    """One handler per skill event, written with the skill's (TypeScript) parameter lists."""
 
     def record(name: str, *payload: Any) -> None:
         seen.setdefault(name, []).append(payload)
@@ -43,7 +43,7 @@ async def test_every_seed_event_reaches_a_handler_with_the_seeds_signature(sim: 
     text = await agent.send(PROMPT)
 
     assert "error" not in seen  # no handler was called with a payload it cannot take
-    # The seed's message objects, as in its TypeScript handlers.
+    # The skill's message objects, as in its TypeScript handlers.
     assert seen["message:user"] == [({"role": "user", "content": PROMPT},)]
     assert seen["message:assistant"] == [({"role": "assistant", "content": text},)]
     assert seen["stream:start"] == [(), ()]  # one per step

@@ -663,7 +663,7 @@ async def test_a_result_that_cannot_be_json_is_an_error_outcome(ctx: ToolContext
     assert outcome.content.startswith("Error: tool circular returned a value that cannot be")
 
 
-# -- the seed's explicit form --------------------------------------------------------
+# -- the skill's explicit form --------------------------------------------------------
 
 WEATHER = {
     "type": "function",

@@ -87,7 +87,7 @@ class Agent(Generic[OutputT]):
                 when a model fails after its retries (never on 400/401/402/403).
             instructions: The system prompt (None for none).
             tools: ``@tool`` functions, ``Tool`` objects, plain functions, or the
-                seed's ``{"definition": ..., "execute": ...}`` mappings.
+                AllToken agent skill's ``{"definition": ..., "execute": ...}`` mappings.
             max_steps: Model requests allowed per turn before the run stops with
                 ``MaxStepsExceededError``.
             temperature: Sampling temperature (None to leave it to the model).

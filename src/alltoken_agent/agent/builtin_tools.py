@@ -48,7 +48,7 @@ def _current_time(timezone: str = "UTC") -> dict[str, str]:
         (the IANA name), `iso` (ISO 8601 with the UTC offset) and `weekday`.
     """
     # The AllToken agent skill's tool answers {time, timezone} with an en-US time;
-    # programs written against it read those two fields (docs/wire-format.md §0, SEED-AT).
+    # programs written against it read those two fields (docs/wire-format.md §0, SKILL-AT).
     return clock.current_time(timezone)
 
 

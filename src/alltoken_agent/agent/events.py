@@ -3,11 +3,11 @@
 Each event is a frozen dataclass whose ``name`` holds the wire name
 (``stream:delta``) and discriminates the ``AgentEvent`` union. Hook handlers
 receive the payload fields positionally, in declaration order (``args``), which
-keeps the seed's handler signatures: ``tool:call`` gets ``(name, args,
+keeps the AllToken agent skill's handler signatures: ``tool:call`` gets ``(name, args,
 call_id)``, ``stream:delta`` gets ``(delta, accumulated)``. Fields past the
-seed's come last, and a handler taking fewer positional parameters gets only
+skill's come last, and a handler taking fewer positional parameters gets only
 the leading ones (see ``hooks.positional_capacity``). ``message:user`` and
-``message:assistant`` handlers get the seed's message dict, ``{"role",
+``message:assistant`` handlers get the AllToken agent skill's message dict, ``{"role",
 "content"}``, while the event objects (``agent.stream()``, NDJSON) carry
 ``content``.
 
@@ -66,7 +66,7 @@ class MessageUserEvent(_Event):
 
     @property
     def args(self) -> tuple[Any, ...]:
-        """The seed's payload: the message, ``{"role": "user", "content": ...}``."""
+        """The skill's payload: the message, ``{"role": "user", "content": ...}``."""
         return ({"role": "user", "content": self.content},)
 
 
@@ -79,7 +79,7 @@ class MessageAssistantEvent(_Event):
 
     @property
     def args(self) -> tuple[Any, ...]:
-        """The seed's payload: the message, ``{"role": "assistant", "content": ...}``."""
+        """The skill's payload: the message, ``{"role": "assistant", "content": ...}``."""
         return ({"role": "assistant", "content": self.content},)
 
 

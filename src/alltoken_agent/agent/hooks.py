@@ -23,9 +23,9 @@ class Handler(Protocol):
 def positional_capacity(handler: Callable[..., Any]) -> int | None:
     """How many positional arguments ``handler`` takes (None: any number).
 
-    Our payloads extend the seed's (``tool:result`` adds ``is_error``,
+    Our payloads extend the skill's (``tool:result`` adds ``is_error``,
     ``stream:start`` the model and step), and Python, unlike JavaScript,
-    refuses surplus arguments: a handler written for the seed's shorter
+    refuses surplus arguments: a handler written for the skill's shorter
     payload gets the leading fields only.
     """
     try:

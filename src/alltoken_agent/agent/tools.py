@@ -9,7 +9,7 @@ agent loop.
 
 This module is the front door (`tool`, `as_tool`, and the names below in `__all__`); the
 `Tool` class lives in `function_tool`, arguments and outcomes in `tool_messages`, and
-the seed's explicit definition form in `explicit_tools`.
+the AllToken agent skill's explicit definition form in `explicit_tools`.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def as_tool(obj: Any) -> Tool:
     """Accept any supported tool form and return a `Tool`.
 
     Args:
-        obj: A `Tool`, a plain function (wrapped with `tool`), or the seed's mapping
+        obj: A `Tool`, a plain function (wrapped with `tool`), or the AllToken agent skill's mapping
             `{"definition": ..., "execute": ...}`.
 
     Returns:

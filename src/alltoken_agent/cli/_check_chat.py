@@ -48,7 +48,7 @@ SIMULATED = "simulated"
 real gateway can earn."""
 
 PROMPT = "Reply with OK only."
-"""The seed's minimal request (§2.2): one user message, 32 tokens, temperature 0."""
+"""The TokenHub contract's minimal request (§2.2): one user message, 32 tokens, temperature 0."""
 MAX_TOKENS = 32
 OBJECTS = frozenset({"chat.completion", "chat.completion.chunk"})
 

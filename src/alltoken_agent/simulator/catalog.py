@@ -1,4 +1,4 @@
-"""Seed model catalog: ids, modalities and simulated prices.
+"""The simulated model catalog: ids, modalities and simulated prices.
 
 Ids are the "verified working" and spec-named ids of docs/wire-format.md §1.6 plus
 `deepseek-v3.2` and `glm-5` (probed in §1.11). Prices are simulated but plausible, in

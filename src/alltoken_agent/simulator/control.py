@@ -40,7 +40,7 @@ def request_id_for(serial: int) -> str:
         serial: 1-based request number since the last reset.
 
     Returns:
-        20 lowercase alphanumerics (docs/wire-format.md §1.10 seed example).
+        20 lowercase alphanumerics (docs/wire-format.md §1.10, the skill's example).
     """
     return hashlib.sha256(f"alltoken-sim-request:{serial}".encode()).hexdigest()[:20]
 

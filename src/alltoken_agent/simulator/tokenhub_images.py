@@ -4,7 +4,7 @@ The body shape is keyed by model id (§3 row 17); a body of the wrong shape is 4
 (invented). Every shape answers 200 at once with real images (`imaging.py`); URLs point
 at the simulated bucket and die after `tokenhub_url_ttl` (~24 h, §2.3).
 
-* A, seed flat (wanx2.1-t2i-turbo): `{model, prompt, size: "W*H", n?, seed?,
+* A, the contract's flat shape (wanx2.1-t2i-turbo): `{model, prompt, size: "W*H", n?, seed?,
   negative_prompt?}` -> `{request_id, created, data: [{url}]}` (invented: §2.3 only says
   "data or output exists").
 * B, DashScope passthrough (wan2.6-t2i): `{model, input: {messages: [{role: user,

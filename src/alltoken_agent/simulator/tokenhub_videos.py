@@ -4,7 +4,7 @@ Body shapes keyed by model id (docs/wire-format.md §2.4, §3 row 17); a body of
 shape is 400 (invented). Statuses move with `video_seconds` like AllToken's (a third
 pending, then running, then done).
 
-* A, seed flat (wan2.6-t2v): create `{model, prompt}` -> `{task_id, task_status:
+* A, the contract's flat shape (wan2.6-t2v): create `{model, prompt}` -> `{task_id, task_status:
   PENDING, request_id}` (field names invented: §2.4 says only "a task id"); poll ->
   `{task_id, task_status, video_url?, request_id}`.
 * B, DashScope (wan2.7-t2v), needs the header `X-DashScope-Async: enable`: create
