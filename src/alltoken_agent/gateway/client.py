@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -21,13 +21,13 @@ from alltoken_agent.gateway._clients import (
 from alltoken_agent.gateway._completion import completion_result
 from alltoken_agent.gateway._deadline import Deadlines, within_total
 from alltoken_agent.gateway._envelope import detach
-from alltoken_agent.gateway._offline import OFFLINE_KEY, Reply, from_simulator, start_simulator
+from alltoken_agent.gateway._offline import OFFLINE_KEY, start_simulator
+from alltoken_agent.gateway._requests import get, post
+from alltoken_agent.gateway._simulated import SimulatorAware
 from alltoken_agent.gateway._transport import (
     RetryNotice,
     build_timeouts,
-    send_once,
     with_idle_read,
-    with_retries,
 )
 from alltoken_agent.gateway.catalog_api import ModelsAPI
 from alltoken_agent.gateway.providers import Provider, get_provider, resolve
@@ -50,7 +50,7 @@ Message = Mapping[str, Any]
 __all__ = ["OFFLINE_KEY", "Gateway", "Message", "RetryNotice"]
 
 
-class Gateway:
+class Gateway(SimulatorAware):
     """Talks to one OpenAI-compatible gateway.
 
     Example:
@@ -164,43 +164,6 @@ class Gateway:
         gateway._simulator = server
         gateway._simulated = True
         return gateway
-
-    @property
-    def offline_simulator(self) -> SimulatorServer | None:
-        """The in-process simulator when this gateway was made by ``offline()``."""
-        return self._simulator
-
-    @property
-    def simulated(self) -> bool:
-        """Whether this gateway talks to the simulator, not to a real gateway.
-
-        True from the start for ``offline()``; for any other gateway from the first
-        reply labelled by a simulator on this machine (``alltoken-agent simulator``
-        reached by base URL). Its requests' records say so, and ledgers keep them
-        apart from real spend.
-        """
-        return self._simulated
-
-    def note_reply(self, response: Reply) -> bool:
-        """Note who answered ``response``; return whether the simulator did.
-
-        Every reply to this gateway's own requests passes here. Call it for a reply
-        got another way (an official SDK client's raw response), so ``simulated``
-        stays right: a simulator on this machine labels every reply.
-        """
-        if from_simulator(response):
-            self._simulated = True
-            return True
-        return False
-
-    async def _note_response(self, response: httpx.Response) -> None:
-        # Decided per reply, not at construction: the same object is then right for
-        # the records of every request made after the first answer.
-        if not self._simulated:
-            self.note_reply(response)
-
-    def _is_simulated(self) -> bool:
-        return self._simulated
 
     def __repr__(self) -> str:
         return f"Gateway(provider={self.provider.name!r}, base_url={self.base_url!r})"
@@ -365,22 +328,19 @@ class Gateway:
         retried after this returns.
         """
         # A streamed body gets the idle deadline per data line (stream.py), not per byte.
-        timeout = self._timeouts if stream else self._whole_timeouts
-
-        def attempt() -> Awaitable[httpx.Response | GatewayError]:
-            request = self._client.build_request(
-                "POST", path, json=body, headers=headers, timeout=timeout
-            )
-            return send_once(
-                self._client,
-                request,
-                stream=stream,
-                redact=self._redact,
-                target=self.base_url,
-                idle_read=None if stream else self._idle_read,
-            )
-
-        return await with_retries(attempt, self.retry, self.on_retry)
+        return await post(
+            self._client,
+            path,
+            body,
+            headers,
+            stream=stream,
+            timeout=self._timeouts if stream else self._whole_timeouts,
+            redact=self._redact,
+            target=self.base_url,
+            idle_read=None if stream else self._idle_read,
+            retry=self.retry,
+            on_retry=self.on_retry,
+        )
 
     async def _get(
         self,
@@ -396,25 +356,17 @@ class Gateway:
         ``auth=False`` leaves the Authorization header out (public endpoints);
         ``retry=False`` makes one attempt only.
         """
-
-        def attempt() -> Awaitable[httpx.Response | GatewayError]:
-            request = self._client.build_request(
-                "GET", url, params=params, timeout=self._whole_timeouts
-            )
-            if not auth:
-                request.headers.pop("Authorization", None)
-            return send_once(
-                self._client,
-                request,
-                stream=False,
-                redact=self._redact,
-                target=str(request.url),
-                idle_read=self._idle_read,
-            )
-
-        policy = self.retry if retry else RetryPolicy(max_retries=0)
-        return await within_total(
-            self._deadlines.start(), lambda: with_retries(attempt, policy, self.on_retry)
+        return await get(
+            self._client,
+            url,
+            params=params,
+            auth=auth,
+            timeout=self._whole_timeouts,
+            redact=self._redact,
+            idle_read=self._idle_read,
+            retry=self.retry if retry else RetryPolicy(max_retries=0),
+            on_retry=self.on_retry,
+            deadlines=self._deadlines,
         )
 
     # -- official SDK clients -------------------------------------------------
