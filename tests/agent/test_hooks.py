@@ -1,4 +1,4 @@
-"""``agent.on`` handlers with the AllToken agent skill's signatures, sync and async, against the simulator."""
+"""``agent.on`` handlers with the AllToken agent skill's signatures, sync and async."""
 
 from __future__ import annotations
 

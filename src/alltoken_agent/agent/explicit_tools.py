@@ -1,4 +1,4 @@
-"""The AllToken agent skill's explicit tool form: an OpenAI definition plus an ``execute(args)`` callable.
+"""The AllToken agent skill's explicit tool form: an OpenAI definition and ``execute(args)``.
 
 No signature to read here: the definition is checked for the shape OpenAI expects,
 and calls only need the keys its schema lists as ``required``.

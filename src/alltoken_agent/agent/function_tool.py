@@ -145,8 +145,8 @@ class Tool:
     ) -> Tool:
         """Build a tool from an explicit OpenAI definition and an `execute(args)` callable.
 
-        The AllToken agent skill's form. Arguments are parsed as a JSON object and the keys the schema
-        lists as `required` must be present; no other validation happens.
+        The AllToken agent skill's form. Arguments are parsed as a JSON object and the keys
+        the schema lists as `required` must be present; no other validation happens.
 
         Args:
             definition: `{"type": "function", "function": {name, description?,

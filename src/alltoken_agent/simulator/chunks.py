@@ -211,8 +211,8 @@ def usage_body(emission: Emission, dialect: Dialect) -> dict[str, Any]:
         "total_tokens": prompt + completion,
     }
     if dialect == "alltoken":
-        # Zero-valued extras as in the AllToken agent skill's live capture (§1.4), with the cache write
-        # count the spec's PromptTokensDetails names: the simulator caches nothing.
+        # Zero-valued extras as in the AllToken agent skill's live capture (§1.4), with the
+        # cache write count the spec's PromptTokensDetails names: the simulator caches nothing.
         usage["prompt_tokens_details"] = {
             "cached_tokens": 0,
             "cache_creation_input_tokens": 0,

@@ -1,4 +1,4 @@
-"""Config snippets that make AllToken a runtime's own model provider (the AllToken agent skill's "Pattern A").
+"""Config snippets that make AllToken a runtime's own model provider (the skill's "Pattern A").
 
 The runtime then talks to AllToken's OpenAI-compatible API itself; alltoken-agent only
 prints the snippet. The key is referenced by its environment variable, never included.
