@@ -49,6 +49,16 @@ def test_spend_is_unknown_not_zero_when_a_cost_is_unknown() -> None:
     assert "unknown" in line and "$0" not in line
 
 
+def test_a_session_that_only_ran_offline_shows_its_simulated_spend_apart() -> None:
+    chatted = run_cli("chat", "--offline", "--session", "trial", "hello")
+    assert chatted.exit_code == 0, chatted.stderr
+    row = ndjson(run_cli("sessions", "list", "--json").stdout)[0]
+    assert row["spend"] is None and row["real_requests"] == 0
+    assert row["simulated_spend"] is not None and Decimal(row["simulated_spend"]) > 0
+    line = run_cli("sessions").stdout.splitlines()[1]
+    assert "(sim)" in line and "unknown" not in line
+
+
 def test_a_session_without_a_name_is_titled_by_its_first_prompt() -> None:
     prompt = "Please summarise the quarterly report for the board meeting next week"
     with Store() as store:

@@ -28,12 +28,16 @@ def list_rows(store: Store, limit: int) -> list[dict[str, Any]]:
 
     records = store.sessions.list_sessions(limit=limit)
     facts = session_facts(store, [r.id for r in records])
-    spends = session_spend(store, [r.name for r in records if r.name])
+    names = [r.name for r in records if r.name]
+    spends = session_spend(store, names)
+    simulated = session_spend(store, names, simulated=True)
     rows = []
     for record in records:
         turns, first = facts.get(record.id, (0, None))
         spend = spends.get(record.name) if record.name else None
         total = None if spend is None else spend.total
+        offline = simulated.get(record.name) if record.name else None
+        offline_total = None if offline is None else offline.total
         rows.append(
             {
                 "id": record.id,
@@ -45,6 +49,9 @@ def list_rows(store: Store, limit: int) -> list[dict[str, Any]]:
                 # Real spend only; None (unknown) rather than 0 when it is not known.
                 "spend": None if total is None else format(total, "f"),
                 "unknown_cost_requests": 0 if spend is None else spend.unknown,
+                "real_requests": 0 if spend is None else spend.requests,
+                # The simulator's made-up costs, kept apart from the real spend above.
+                "simulated_spend": None if offline_total is None else format(offline_total, "f"),
                 "last_used": record.updated_at.isoformat(),
             }
         )

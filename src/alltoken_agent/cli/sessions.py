@@ -140,7 +140,8 @@ def list_sessions(
     """List sessions: title, model, turns, real spend and when last used.
 
     Spend is what the ledger recorded for the session's real requests; "unknown"
-    when a request's cost is unknown or none was recorded (never a made-up $0).
+    when a request's cost is unknown or none was recorded (never a made-up $0). A
+    session that only ran on the simulator shows its simulated spend, marked "(sim)".
 
     \b
     Examples:
@@ -170,7 +171,7 @@ def list_sessions(
                 r["title"],
                 r["model"] or "-",
                 str(r["turns"]),
-                "unknown" if r["spend"] is None else f"${Decimal(r['spend']):.6f}",
+                _spend_cell(r),
                 r["last_used"][:16].replace("T", " "),
                 r["id"],
             ]
@@ -295,3 +296,11 @@ def remove(
         print(f"deleted {what}", file=sys.stderr)
 
     run_command(main, EventWriter(enabled=False))
+
+
+def _spend_cell(row: dict[str, Any]) -> str:
+    if row["spend"] is not None:
+        return f"${Decimal(row['spend']):.6f}"
+    if not row["real_requests"] and row["simulated_spend"] is not None:
+        return f"${Decimal(row['simulated_spend']):.6f} (sim)"
+    return "unknown"

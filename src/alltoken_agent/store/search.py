@@ -130,12 +130,15 @@ def search_messages(
     return found
 
 
-def session_spend(store: Store, names: Iterable[str]) -> dict[str, Spend]:
-    """The real spend of the sessions with these names (simulated spend never mixes in)."""
+def session_spend(
+    store: Store, names: Iterable[str], *, simulated: bool = False
+) -> dict[str, Spend]:
+    """The spend of the sessions with these names, in one book: real, or ``simulated``."""
     wanted = set(names)
     if not wanted:
         return {}
-    groups = sum_usage(UsageRepository(store._db), UsageQuery(simulated=False), by="session")
+    query = UsageQuery(simulated=simulated)
+    groups = sum_usage(UsageRepository(store._db), query, by="session")
     spends: dict[str, Spend] = {}
     for group in groups:
         if group.key not in wanted:
