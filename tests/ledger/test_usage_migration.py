@@ -11,9 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from alltoken_agent.ledger import Ledger
-from alltoken_agent.store import MIGRATIONS, Store, migrations
+from alltoken_agent.store import MIGRATIONS, Store
 from alltoken_agent.store.engine import Database
 from alltoken_agent.store.migrations import applied_migrations, migrate, migration
+from alltoken_agent.store.migrations import registry as migration_registry
 from alltoken_agent.store.usage import usage
 from tests.ledger.helpers import gateway_cost, make_record
 
@@ -103,7 +104,7 @@ def test_registration_orders_by_number_not_by_position_in_the_file(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     registry = list(MIGRATIONS)
-    monkeypatch.setattr(migrations, "MIGRATIONS", registry)
+    monkeypatch.setattr(migration_registry, "MIGRATIONS", registry)
     migration(m003z_late_merge)  # appended below m004_usage, as a late merge would
     names = [name for name, _ in registry]
     assert names == sorted(names)
