@@ -17,10 +17,10 @@ from sqlalchemy.engine import Connection
 
 from alltoken_agent.errors import AllTokenAgentError, UserError
 from alltoken_agent.store._errors import StoreBusyError
+from alltoken_agent.store._session_rows import append_in, update_in
 from alltoken_agent.store.engine import Database
 from alltoken_agent.store.records import message_rows
 from alltoken_agent.store.schema import ID_LENGTH, UTCDateTime, metadata
-from alltoken_agent.store.sessions import append_in, update_in
 from alltoken_agent.store.spool import SpoolEntry
 from alltoken_agent.store.usage import UsageRow, insert_row
 

@@ -11,16 +11,29 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from alltoken_agent._content_parts import repair_message
 from alltoken_agent.errors import UserError
 from alltoken_agent.store import schema
 from alltoken_agent.store._errors import StoreBusyError, WriteConflictError
+from alltoken_agent.store._session_rows import (
+    RECORDS,
+    append_in,
+    duplicate_name,
+    insert_messages,
+    insert_session,
+    lock_session,
+    name_is,
+    owned_by,
+    select_record,
+    unknown_session,
+    update_in,
+    utc_now,
+)
 from alltoken_agent.store.engine import Database
 from alltoken_agent.store.history import Measure, UnknownSessionError, load_recent
 from alltoken_agent.store.records import (
@@ -32,32 +45,11 @@ from alltoken_agent.store.records import (
     check_name,
     check_owner,
     message_rows,
-    new_session_id,
 )
 from alltoken_agent.store.usage import usage as _usage
 
 _sessions = schema.sessions
 _messages = schema.messages
-_message_count = (
-    sa.select(sa.func.count())
-    .where(_messages.c.session_id == _sessions.c.id)
-    .correlate(_sessions)
-    .scalar_subquery()
-    .label("message_count")
-)
-_records = sa.select(*_sessions.c, _message_count)
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _of_owner(owner: str | None) -> sa.ColumnElement[bool]:
-    return _sessions.c.owner.is_(None) if owner is None else _sessions.c.owner == owner
-
-
-_LEASE = frozenset({"lease_owner", "lease_until"})
-"""The session lease's columns (m008_session_lease), not part of :class:`SessionRecord`."""
 
 
 class SessionRepository:
@@ -89,23 +81,23 @@ class SessionRepository:
         meta = check_metadata(metadata)
         try:
             with self._db.write() as conn:
-                if name is not None and self._select(conn, _name_is(name, owner)):
-                    raise UserError(_duplicate(name, owner))
-                return _insert(conn, name, owner, model, instructions, meta)
+                if name is not None and select_record(conn, name_is(name, owner)):
+                    raise UserError(duplicate_name(name, owner))
+                return insert_session(conn, name, owner, model, instructions, meta)
         except WriteConflictError:
             if name is None:
                 raise
-            raise UserError(_duplicate(name, owner)) from None
+            raise UserError(duplicate_name(name, owner)) from None
 
     def get_session(self, session_id: str, *, owner: str | None = None) -> SessionRecord | None:
         """Return the session with this id if it belongs to ``owner``, else None."""
         with self._db.read() as conn:
-            return self._select(conn, (_sessions.c.id == session_id) & _of_owner(owner))
+            return select_record(conn, (_sessions.c.id == session_id) & owned_by(owner))
 
     def find_session(self, name: str, *, owner: str | None = None) -> SessionRecord | None:
         """Return ``owner``'s session called ``name``, or None."""
         with self._db.read() as conn:
-            return self._select(conn, _name_is(name, owner))
+            return select_record(conn, name_is(name, owner))
 
     def get_or_create_session(
         self,
@@ -130,10 +122,10 @@ class SessionRepository:
             return existing, False
         try:
             with self._db.write() as conn:
-                existing = self._select(conn, _name_is(name, owner))
+                existing = select_record(conn, name_is(name, owner))
                 if existing is not None:
                     return existing, False
-                return _insert(conn, name, owner, model, instructions, {}), True
+                return insert_session(conn, name, owner, model, instructions, {}), True
         except WriteConflictError:
             # A server database let a concurrent creator commit first (SQLite's write
             # lock rules that out): the unique index refused ours, so theirs exists.
@@ -146,7 +138,7 @@ class SessionRepository:
         """Return ``owner``'s sessions, most recently updated first, at most ``limit``."""
         check_limit(limit)
         query = (
-            _records.where(_of_owner(owner))
+            RECORDS.where(owned_by(owner))
             .order_by(_sessions.c.updated_at.desc(), _sessions.c.created_at.desc(), _sessions.c.id)
             .limit(limit)
         )
@@ -157,7 +149,7 @@ class SessionRepository:
         """Delete ``owner``'s session and its messages; False if there was none to delete."""
         with self._db.write() as conn:
             result = conn.execute(
-                sa.delete(_sessions).where((_sessions.c.id == session_id) & _of_owner(owner))
+                sa.delete(_sessions).where((_sessions.c.id == session_id) & owned_by(owner))
             )
             return result.rowcount > 0
 
@@ -168,12 +160,12 @@ class SessionRepository:
             UserError: ``name`` is invalid or already used by another of ``owner``'s sessions.
         """
         check_name(name)
-        mine = (_sessions.c.id == session_id) & _of_owner(owner)
+        mine = (_sessions.c.id == session_id) & owned_by(owner)
         try:
             with self._db.write() as conn:
-                taken = self._select(conn, _name_is(name, owner))
+                taken = select_record(conn, name_is(name, owner))
                 if taken is not None and taken.id != session_id:
-                    raise UserError(_duplicate(name, owner))
+                    raise UserError(duplicate_name(name, owner))
                 old = conn.scalar(sa.select(_sessions.c.name).where(mine))
                 # updated_at stays: a rename is not a use (`chat -c` picks the last used).
                 result = conn.execute(sa.update(_sessions).where(mine).values(name=name))
@@ -188,7 +180,7 @@ class SessionRepository:
                     )
                 return result.rowcount > 0
         except WriteConflictError:
-            raise UserError(_duplicate(name, owner)) from None
+            raise UserError(duplicate_name(name, owner)) from None
 
     def update_session(
         self,
@@ -251,7 +243,7 @@ class SessionRepository:
         """
         with self._db.read() as conn:
             if conn.scalar(sa.select(_sessions.c.id).where(_sessions.c.id == session_id)) is None:
-                raise _unknown(session_id)
+                raise unknown_session(session_id)
             query = (
                 sa.select(_messages.c.message)
                 .where(_messages.c.session_id == session_id)
@@ -276,7 +268,7 @@ class SessionRepository:
         try:
             found = load_recent(self._db, session_id, budget=budget, measure=measure)
         except UnknownSessionError:
-            raise _unknown(session_id) from None
+            raise unknown_session(session_id) from None
         return [repair_message(message) for message in found]
 
     def replace_messages(self, session_id: str, messages: Sequence[Mapping[str, Any]]) -> None:
@@ -287,9 +279,9 @@ class SessionRepository:
         """
         rows = message_rows(messages)
         with self._db.write() as conn:
-            _lock_session(conn, session_id)
+            lock_session(conn, session_id)
             conn.execute(sa.delete(_messages).where(_messages.c.session_id == session_id))
-            _insert_messages(conn, session_id, rows, start=0)
+            insert_messages(conn, session_id, rows, start=0)
 
     # -- the turn lease: one server process runs a session's turn at a time --
 
@@ -307,7 +299,7 @@ class SessionRepository:
             Who holds the lease now (``holder`` when it was taken); None when no session
             has this id.
         """
-        now = _now()
+        now = utc_now()
         c = _sessions.c
         free = c.lease_owner.is_(None) | c.lease_until.is_(None) | (c.lease_until <= now)
         free = free | (c.lease_owner == holder)
@@ -333,11 +325,6 @@ class SessionRepository:
                 .values(lease_owner=None, lease_until=None)
             )
 
-    @staticmethod
-    def _select(conn: Connection, condition: sa.ColumnElement[bool]) -> SessionRecord | None:
-        row = conn.execute(_records.where(condition)).first()
-        return None if row is None else SessionRecord.from_row(row._mapping)
-
     # -- the spool: a session's turn kept while the store stays locked (see .spool) --
 
     def _queued(self, session_id: str) -> bool:
@@ -347,9 +334,9 @@ class SessionRepository:
     def _existing(self, session_id: str) -> SessionRecord:
         # Reading works while another process holds SQLite's write lock (WAL).
         with self._db.read() as conn:
-            record = self._select(conn, _sessions.c.id == session_id)
+            record = select_record(conn, _sessions.c.id == session_id)
         if record is None:
-            raise _unknown(session_id)
+            raise unknown_session(session_id)
         return record
 
     def _spool_messages(self, session_id: str, rows: list[dict[str, Any]], reason: str) -> None:
@@ -363,98 +350,4 @@ class SessionRepository:
         assert self._db.spool is not None
         data = {"session_id": session_id, "changes": values}
         self._db.spool.append("session_update", data, reason=reason)
-        return replace(record, **values, updated_at=_now())
-
-
-def append_in(conn: Connection, session_id: str, rows: list[dict[str, Any]]) -> None:
-    """Append ``rows`` after the session's last message, in the open transaction.
-
-    Raises:
-        UserError: No session has this id.
-    """
-    _lock_session(conn, session_id)
-    if not rows:
-        return
-    last = conn.scalar(
-        sa.select(sa.func.max(_messages.c.position)).where(_messages.c.session_id == session_id)
-    )
-    _insert_messages(conn, session_id, rows, start=0 if last is None else last + 1)
-
-
-def update_in(conn: Connection, session_id: str, values: Mapping[str, Any]) -> SessionRecord:
-    """Set the session's ``values`` (model, instructions, metadata) in the open transaction.
-
-    Raises:
-        UserError: No session has this id.
-    """
-    if values:
-        conn.execute(
-            sa.update(_sessions)
-            .where(_sessions.c.id == session_id)
-            .values(**values, updated_at=_now())
-        )
-    record = SessionRepository._select(conn, _sessions.c.id == session_id)
-    if record is None:
-        raise _unknown(session_id)
-    return record
-
-
-def _name_is(name: str, owner: str | None) -> sa.ColumnElement[bool]:
-    return (_sessions.c.name == name) & _of_owner(owner)
-
-
-def _duplicate(name: str, owner: str | None) -> str:
-    scope = "locally" if owner is None else f"for owner {owner!r}"
-    return f"a session named {name!r} already exists {scope}; choose another name or use it"
-
-
-def _unknown(session_id: str) -> UserError:
-    return UserError(f"no session has the id {session_id!r}; list sessions to find it")
-
-
-def _insert(
-    conn: Connection,
-    name: str | None,
-    owner: str | None,
-    model: str | None,
-    instructions: str | None,
-    metadata: dict[str, Any],
-) -> SessionRecord:
-    now = _now()
-    record = SessionRecord(
-        id=new_session_id(),
-        name=name,
-        owner=owner,
-        model=model,
-        instructions=instructions,
-        metadata=metadata,
-        created_at=now,
-        updated_at=now,
-        message_count=0,
-    )
-    # The lease columns start empty: nobody runs a turn of a session being created.
-    values = {field: getattr(record, field) for field in _sessions.c.keys() if field not in _LEASE}
-    conn.execute(sa.insert(_sessions).values(values))
-    return record
-
-
-def _lock_session(conn: Connection, session_id: str) -> None:
-    """Lock the session's row until commit (FOR UPDATE; SQLite's write lock covers it)."""
-    query = sa.select(_sessions.c.id).where(_sessions.c.id == session_id).with_for_update()
-    if conn.scalar(query) is None:
-        raise _unknown(session_id)
-
-
-def _insert_messages(
-    conn: Connection, session_id: str, rows: list[dict[str, Any]], *, start: int
-) -> None:
-    now = _now()
-    if rows:
-        conn.execute(
-            sa.insert(_messages),
-            [
-                {"session_id": session_id, "position": start + i, "message": row, "created_at": now}
-                for i, row in enumerate(rows)
-            ],
-        )
-    conn.execute(sa.update(_sessions).where(_sessions.c.id == session_id).values(updated_at=now))
+        return replace(record, **values, updated_at=utc_now())
