@@ -6,11 +6,12 @@ import copy
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
-from typing import Any, Generic, overload
+from typing import Any, overload
 
 from typing_extensions import TypeVar
 
 from alltoken_agent._content_parts import repair_message
+from alltoken_agent.agent._blocking_calls import BlockingCalls, OutputT
 from alltoken_agent.agent.approval import ApprovalHandler
 from alltoken_agent.agent.blocking import BlockingLoop
 from alltoken_agent.agent.budget_guard import BudgetGuard
@@ -35,7 +36,6 @@ from alltoken_agent.errors import UserError
 from alltoken_agent.gateway import Gateway
 from alltoken_agent.ledger import Budget, RunningBudget
 
-OutputT = TypeVar("OutputT", default=str)
 T = TypeVar("T")
 
 DEFAULT_MODEL = "minimax-m2.7"
@@ -44,7 +44,7 @@ _DEFAULT_CONFIG = Config()
 DEFAULT_INSTRUCTIONS = "You are a helpful assistant."
 
 
-class Agent(Generic[OutputT]):
+class Agent(BlockingCalls[OutputT]):
     """An agent: instructions, tools and a history, talking to one gateway.
 
     Example:
@@ -287,40 +287,6 @@ class Agent(Generic[OutputT]):
             pass
         return run.result.output
 
-    def run_sync(self, content: Any, *, output_type: type[Any] | None = None) -> Any:
-        """``send()`` for code without an event loop (streamed requests, every event).
-
-        Raises:
-            UserError: Called from inside a running event loop.
-        """
-        return self._blocking.run("run_sync", lambda: self.send(content, output_type=output_type))
-
-    @overload
-    def send_sync(self, content: Any, *, output_type: None = ...) -> OutputT: ...
-
-    @overload
-    def send_sync(self, content: Any, *, output_type: type[T]) -> T: ...
-
-    def send_sync(self, content: Any, *, output_type: type[Any] | None = None) -> Any:
-        """``send(stream=False)`` for code without an event loop, and without stream events.
-
-        The tool loop runs as usual, but no request streams, and no ``stream:*`` or
-        ``reasoning:*`` event is emitted; the others are (``message:*``,
-        ``thinking:start``/``thinking:end``, ``tool:*``, ``usage``, ``cost``...).
-
-        Raises:
-            UserError: Called from inside a running event loop.
-        """
-        return self._blocking.run("send_sync", lambda: self._send_unstreamed(content, output_type))
-
-    async def _send_unstreamed(self, content: Any, output_type: type[Any] | None) -> Any:
-        run = self._start(
-            content, stream=False, output_type=output_type, deltas=False, stream_events=False
-        )
-        async for _ in run:
-            pass
-        return run.result.output
-
     def stream(self, content: Any, *, output_type: type[Any] | None = None) -> AgentRun[Any]:
         """Run one turn, yielding every event; ``.result`` holds the outcome afterwards."""
         return self._start(content, stream=True, output_type=output_type, deltas=True)
@@ -338,18 +304,6 @@ class Agent(Generic[OutputT]):
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
-
-    def close_sync(self) -> None:
-        """Close what ``run_sync``/``send_sync`` opened, the gateway included.
-
-        A gateway passed in is closed too once a blocking call has used it: its
-        pooled connections belong to the agent's private event loop, which
-        closes here, so no other loop could use them.
-        """
-        mcp, gateway = self._mcp, self._gateway
-        closers = [c.aclose for c in (mcp, gateway) if c is not None]
-        if self._blocking.close(*closers) and gateway is not None and self._owns_gateway:
-            self._gateway = None
 
     # -- internals ----------------------------------------------------------
 

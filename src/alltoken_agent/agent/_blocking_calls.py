@@ -1,0 +1,99 @@
+"""The blocking calls of :class:`~alltoken_agent.agent.agent.Agent`, for code without an event loop.
+
+Each runs the async call on the agent's private event loop (:class:`.BlockingLoop`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Generic, overload
+
+from typing_extensions import TypeVar
+
+from alltoken_agent.agent.blocking import BlockingLoop
+from alltoken_agent.agent.mcp_client import MCPTools
+from alltoken_agent.gateway import Gateway
+
+if TYPE_CHECKING:
+    from alltoken_agent.agent.run_handle import AgentRun
+
+OutputT = TypeVar("OutputT", default=str)
+T = TypeVar("T")
+
+
+class BlockingCalls(Generic[OutputT]):
+    """``run_sync``, ``send_sync`` and ``close_sync``: the agent's calls that block."""
+
+    _blocking: BlockingLoop
+    _mcp: MCPTools | None
+    _gateway: Gateway | None
+    _owns_gateway: bool
+
+    if TYPE_CHECKING:  # the agent's own, which these calls run to completion
+
+        @overload
+        async def send(
+            self, content: Any, *, stream: bool = ..., output_type: None = ...
+        ) -> OutputT: ...
+
+        @overload
+        async def send(self, content: Any, *, stream: bool = ..., output_type: type[T]) -> T: ...
+
+        async def send(
+            self, content: Any, *, stream: bool = True, output_type: type[Any] | None = None
+        ) -> Any: ...
+
+        def _start(
+            self,
+            content: Any,
+            *,
+            stream: bool,
+            output_type: type[Any] | None,
+            deltas: bool | None,
+            stream_events: bool = True,
+        ) -> AgentRun[Any]: ...
+
+    def run_sync(self, content: Any, *, output_type: type[Any] | None = None) -> Any:
+        """``send()`` for code without an event loop (streamed requests, every event).
+
+        Raises:
+            UserError: Called from inside a running event loop.
+        """
+        return self._blocking.run("run_sync", lambda: self.send(content, output_type=output_type))
+
+    @overload
+    def send_sync(self, content: Any, *, output_type: None = ...) -> OutputT: ...
+
+    @overload
+    def send_sync(self, content: Any, *, output_type: type[T]) -> T: ...
+
+    def send_sync(self, content: Any, *, output_type: type[Any] | None = None) -> Any:
+        """``send(stream=False)`` for code without an event loop, and without stream events.
+
+        The tool loop runs as usual, but no request streams, and no ``stream:*`` or
+        ``reasoning:*`` event is emitted; the others are (``message:*``,
+        ``thinking:start``/``thinking:end``, ``tool:*``, ``usage``, ``cost``...).
+
+        Raises:
+            UserError: Called from inside a running event loop.
+        """
+        return self._blocking.run("send_sync", lambda: self._send_unstreamed(content, output_type))
+
+    async def _send_unstreamed(self, content: Any, output_type: type[Any] | None) -> Any:
+        run = self._start(
+            content, stream=False, output_type=output_type, deltas=False, stream_events=False
+        )
+        async for _ in run:
+            pass
+        return run.result.output
+
+    def close_sync(self) -> None:
+        """Close what ``run_sync``/``send_sync`` opened, the gateway included.
+
+        A gateway passed in is closed too once a blocking call has used it: its
+        pooled connections belong to the agent's private event loop, which
+        closes here, so no other loop could use them.
+        """
+        mcp, gateway = self._mcp, self._gateway
+        closers = [c.aclose for c in (mcp, gateway) if c is not None]
+        if self._blocking.close(*closers) and gateway is not None and self._owns_gateway:
+            self._gateway = None
