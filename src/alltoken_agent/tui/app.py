@@ -6,10 +6,9 @@ import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer
 from textual.worker import Worker
@@ -17,6 +16,7 @@ from textual.worker import Worker
 from alltoken_agent import Agent, RetryNotice
 from alltoken_agent.agent import ApprovalDecision, ApprovalRequest
 from alltoken_agent.store import SessionRecord
+from alltoken_agent.tui._session_workers import SessionWorkers
 from alltoken_agent.tui.catalog import PickerModel, load_models
 from alltoken_agent.tui.commands import Command, chat_text, parse_command
 from alltoken_agent.tui.conversation import Conversation
@@ -41,7 +41,7 @@ _JOB_GROUPS = frozenset({"reply", MEDIA_GROUP})
 """Worker groups that Esc and Ctrl+C cancel."""
 
 
-class ChatApp(App[None]):
+class ChatApp(SessionWorkers):
     """Chat with an agent in the terminal. Build it with :func:`make_app`."""
 
     CSS_PATH = "app.tcss"
@@ -284,63 +284,11 @@ class ChatApp(App[None]):
         if not turn.children:
             await turn.remove()
 
-    @work(group="store", exit_on_error=False)
-    async def _save_session(self, agent: Agent[Any]) -> None:
-        try:
-            await self.conversation.save(agent)
-            await self.conversation.sync_totals()
-        except Exception as error:
-            await self.chat.add(ErrorMessage(error))
-        self._refresh_status()
-
     @on(MediaJob.Finished)
     def _media_finished(self, event: MediaJob.Finished) -> None:
         if event.paths:
             self.conversation.add_media(event.job.kind, event.job.prompt, event.paths)
         self._sync_totals()
-
-    @work(group="store", exit_on_error=False)
-    async def _sync_totals(self) -> None:
-        try:
-            await self.conversation.sync_totals()
-        except Exception as error:
-            await self.chat.add(ErrorMessage(error))
-        self._refresh_status()
-
-    @work(group="resume", exclusive=True, exit_on_error=False)
-    async def _open_session(self) -> None:
-        try:
-            messages = await self.conversation.open()
-        except Exception as error:
-            await self.chat.add(ErrorMessage(error))
-            return
-        await self._show_conversation(messages)
-
-    @work(group="resume", exclusive=True, exit_on_error=False)
-    async def _resume(self, record: SessionRecord) -> None:
-        if self.replying:
-            await self.note("Wait for the reply to finish (or Esc) before resuming.")
-            return
-        try:
-            messages = await self.conversation.resume(record)
-        except Exception as error:
-            await self.chat.add(ErrorMessage(error))
-            return
-        await self.chat.clear_messages()
-        await self._show_conversation(messages)
-
-    async def _show_conversation(self, messages: list[dict[str, Any]]) -> None:
-        try:
-            await self.conversation.sync_totals()  # what the session used in earlier runs
-        except Exception as error:
-            await self.chat.add(ErrorMessage(error))
-        self._refresh_status()
-        await self.chat.replay(messages, self.agent.model)
-        for message in messages:  # Up recalls what was asked before, too
-            if message.get("role") == "user" and isinstance(message.get("content"), str):
-                self.prompt.remember(message["content"])
-        name = self.conversation.keeper.name
-        await self.note(f"Session {name}: {len(messages)} stored messages.")
 
     @work(group="export", exit_on_error=False)
     async def _save_transcript(self) -> None:
