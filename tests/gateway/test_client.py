@@ -186,8 +186,9 @@ async def test_repr_and_missing_model_errors_are_clear(sim: Any) -> None:
 def test_missing_key_is_a_config_error_naming_the_variable() -> None:
     from alltoken_agent import ConfigError
 
-    with pytest.raises(ConfigError, match="ALLTOKEN_API_KEY"):
+    with pytest.raises(ConfigError, match="ALLTOKEN_API_KEY") as caught:
         Gateway()
+    assert "Gateway.offline()" in str(caught.value)  # the way to try it without a key
 
 
 def test_json_of_results_is_serialisable() -> None:

@@ -109,7 +109,10 @@ class Gateway(SimulatorAware):
         key = SecretStr(api_key) if api_key else resolved.api_key
         # An explicit base URL may point at a local server that takes no key.
         if key is None and self.provider.requires_key and not resolved.base_url_overridden:
-            raise ConfigError(resolved.describe_missing_key())
+            raise ConfigError(
+                f"{resolved.describe_missing_key()}, or pass gateway=Gateway.offline() "
+                "to run on the built-in simulator"
+            )
         self._api_key = key
         self._redact = Redactor([key.get_secret_value() if key else None])
         protect_logs(key.get_secret_value() if key else None)
