@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from alltoken_agent import AgentEvent, RunResult
+    from alltoken_agent.cli._chat_markdown import MarkdownStream
     from alltoken_agent.cli.output import EventWriter
 
 
 class ChatPrinter:
-    """Shows agent events: NDJSON with --json; else the answer on stdout, the rest on stderr."""
+    """Shows agent events: NDJSON with --json; else the answer on stdout, the rest on stderr.
+
+    On a terminal (stdout a TTY, no --json) the answer is rendered as Markdown while it
+    streams, reasoning dimmed above it and each tool call on one line; piped output is
+    the plain text exactly as it came.
+    """
 
     def __init__(self, writer: EventWriter) -> None:
         self.writer = writer
         self.at_line_start = True
         self.in_reasoning = False
         self.verbose = sys.stderr.isatty()
+        self.markdown: MarkdownStream | None = None
+        if not writer.enabled and sys.stdout.isatty():
+            # Imported here: Rich loads only when there is a terminal to render on.
+            from alltoken_agent.cli._chat_markdown import MarkdownStream
+
+            self.markdown = MarkdownStream()
 
     def show(self, event: AgentEvent) -> None:
         if event.name == "error":
@@ -28,6 +41,8 @@ class ChatPrinter:
             if event.name == "notice" and event.code is not None:
                 # Unknown usage or cost: a person reads stderr even when a program reads stdout.
                 print(f"alltoken-agent: {event.message}", file=sys.stderr)
+            return
+        if self.markdown is not None and self._show_rendered(event, self.markdown):
             return
         if event.name == "stream:delta":
             self._end_reasoning()
@@ -79,8 +94,42 @@ class ChatPrinter:
             print(f"{mark} {event.result[:200]}", file=sys.stderr)
 
     def close(self) -> None:
+        if self.markdown is not None:
+            self.markdown.finish()
+            return
         if not self.writer.enabled and not self.at_line_start:
             self._out("\n")
+
+    def interrupted(self) -> None:
+        """End a terminal's answer region when the stream stopped early (an error, Ctrl-C).
+
+        Piped output is left exactly as it was: a program reading it sees the text cut.
+        """
+        if self.markdown is not None:
+            # Called while a failure unwinds: a closed terminal must not hide that failure
+            # or stop the session from being saved.
+            with contextlib.suppress(OSError, ValueError):
+                self.markdown.finish()
+
+    def _show_rendered(self, event: AgentEvent, markdown: MarkdownStream) -> bool:
+        """Show what a terminal renders differently; False leaves the event to ``show``."""
+        if event.name == "stream:delta":
+            if event.delta:
+                markdown.answer_delta(event.delta)
+        elif event.name == "reasoning:delta":
+            markdown.reasoning_delta(event.delta)
+        elif event.name == "reasoning:end":
+            pass  # the dimmed block stays above the answer that follows
+        elif event.name == "stream:end":
+            markdown.finish()
+            return False  # the cut-off notice, if any, is the same as when piped
+        elif event.name == "tool:call":
+            markdown.tool_call(event.tool_name, event.arguments)
+        elif event.name == "tool:result":
+            markdown.tool_result(event.result, is_error=event.is_error)
+        else:
+            return False
+        return True
 
     def _out(self, text: str) -> None:
         sys.stdout.write(text)

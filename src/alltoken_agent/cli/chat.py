@@ -64,7 +64,11 @@ def chat(
     ] = False,
     thinking: Annotated[
         bool,
-        typer.Option("--thinking", help="Ask for the model's reasoning; streamed to stderr."),
+        typer.Option(
+            "--thinking",
+            help="Ask for the model's reasoning: dimmed above the answer on a terminal, "
+            "else streamed to stderr.",
+        ),
     ] = False,
     tools: Annotated[
         str,
@@ -333,8 +337,8 @@ async def _chat(
             start = len(agent.get_messages())
             run = agent.stream(text)
             events = aiter(run)
+            printer = ChatPrinter(writer)
             try:
-                printer = ChatPrinter(writer)
                 with request_tags(session=session_name):
                     async for event in events:
                         printer.show(event)
@@ -349,6 +353,7 @@ async def _chat(
                 deferred.interrupt()  # Ctrl-C, SIGTERM: record now, no waiting for prices
                 raise
             finally:
+                printer.interrupted()  # a terminal's answer ends its line before any error
                 # When printing fails (`| head` closed the pipe) the run is still
                 # suspended mid-request; close it now, while the ledger's store is
                 # open, so its request is recorded instead of failing at exit.
