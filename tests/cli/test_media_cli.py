@@ -467,3 +467,101 @@ def test_video_callback_url_error_does_not_echo_the_value(fast_sim: Any) -> None
     assert result.exit_code == 2
     assert "http:// or https://" in result.stderr
     assert TEST_KEY not in result.stdout + result.stderr
+
+
+def test_image_batch_files_are_named_from_prompt_and_line(fast_sim: Any, tmp_path: Path) -> None:
+    batch = tmp_path / "prompts.txt"
+    batch.write_text("# foxes\nA red fox in the snow, at dawn\n\nÉté à Paris!\n???\n")
+    out = tmp_path / "out"
+    result = run_cli(
+        "image", "--batch", str(batch), "-o", str(out), "--base-url", fast_sim.base_url, "--json"
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == [
+        "002-a-red-fox-in-the.png", "004-ete-a-paris.png", "005-prompt.png",
+    ]  # fmt: skip
+    done = {e["line"]: e for e in ndjson(result.stdout) if e["event"] == "job:done"}
+    assert done[2]["prompt"] == "A red fox in the snow, at dawn"
+    assert done[2]["paths"] == [str(out / "002-a-red-fox-in-the.png")]
+    assert done[4]["prompt"] == "Été à Paris!" and done[5]["prompt"] == "???"
+    submitted = [e for e in ndjson(result.stdout) if e["event"] == "job:submitted"]
+    assert sorted(e["line"] for e in submitted) == [2, 4, 5]
+
+
+def test_image_batch_name_taken_saves_beside_it(fast_sim: Any, tmp_path: Path) -> None:
+    batch = tmp_path / "prompts.txt"
+    batch.write_text("a fox\na cat\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "001-a-fox.png").write_bytes(b"mine")
+    result = run_cli(
+        "image", "--batch", str(batch), "-o", str(out), "--base-url", fast_sim.base_url
+    )
+    assert result.exit_code == 0, result.stderr
+    assert (out / "001-a-fox.png").read_bytes() == b"mine"
+    assert sorted(Path(line).name for line in result.stdout.splitlines()) == [
+        "001-a-fox-1.png", "002-a-cat.png",
+    ]  # fmt: skip
+    assert "already exists" in result.stderr
+
+
+def test_video_batch_files_are_named_from_prompt_and_line(fast_sim: Any, tmp_path: Path) -> None:
+    batch = tmp_path / "scenes.txt"
+    batch.write_text("rain on a tin roof\nwaves\n")
+    out = tmp_path / "clips"
+    result = run_cli(
+        "video", "--batch", str(batch), "-o", str(out), "--base-url", fast_sim.base_url, "--json"
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["001-rain-on-a-tin-roof.mp4", "002-waves.mp4"]
+    done = [e for e in ndjson(result.stdout) if e["event"] == "job:done"]
+    assert {(e["line"], e["prompt"]) for e in done} == {(1, "rain on a tin roof"), (2, "waves")}
+    shown = run_cli("jobs", "show", done[0]["job_id"])
+    assert f"save to:         {out}{os.sep}00" in shown.stdout and ".EXT (the ext" in shown.stdout
+
+
+def test_jobs_show_prints_readable_fields_not_reprs(fast_sim: Any, tmp_path: Path) -> None:
+    made = run_cli("image", "a fox", "-o", str(tmp_path), "--base-url", fast_sim.base_url, "--json")
+    job_id = ndjson(made.stdout)[0]["job_id"]
+    shown = run_cli("jobs", "show", job_id)
+    assert shown.exit_code == 0, shown.stderr
+    assert "{" not in shown.stdout and "[" not in shown.stdout
+    fields = dict(line.split(":", 1) for line in shown.stdout.splitlines())
+    assert fields["job"].strip() == job_id and fields["status"].strip() == "completed"
+    assert fields["prompt"].strip() == "a fox"
+    assert fields["file"].strip().startswith(str(tmp_path / job_id)) and "bytes)" in fields["file"]
+    assert fields["cost"].strip() == "unknown"  # media replies carry none: never 0
+    assert "total_tokens=" in fields["usage"]
+    (detail,) = ndjson(run_cli("jobs", "show", job_id, "--json").stdout)
+    assert detail["params"]["prompt"] == "a fox"
+
+
+def test_jobs_show_names_the_error_of_a_failed_job(fast_sim: Any, tmp_path: Path) -> None:
+    fast_sim.state.media.enqueue_job_faults(["fail"])
+    made = run_cli("image", "a fox", "-o", str(tmp_path), "--base-url", fast_sim.base_url)
+    assert made.exit_code == 1
+    (job,) = _jobs()
+    shown = run_cli("jobs", "show", job.id)
+    assert shown.exit_code == 0, shown.stderr
+    (error_line,) = [line for line in shown.stdout.splitlines() if line.startswith("error:")]
+    assert job.error and job.error in error_line
+    assert "{" not in shown.stdout  # no Python reprs of the params or result
+    assert "status:" in shown.stdout and "failed" in shown.stdout
+
+
+def test_one_prompt_batch_is_named_in_a_folder_and_keeps_a_file_target(
+    fast_sim: Any, tmp_path: Path
+) -> None:
+    batch = tmp_path / "one.txt"
+    batch.write_text("\na lone fox\n")
+    out = tmp_path / "out"
+    named = run_cli("image", "--batch", str(batch), "-o", str(out), "--base-url", fast_sim.base_url)
+    assert named.exit_code == 0, named.stderr
+    assert [p.name for p in out.iterdir()] == ["002-a-lone-fox.png"]
+    target = tmp_path / "fox.png"
+    kept = run_cli(
+        "image", "--batch", str(batch), "-o", str(target), "--base-url", fast_sim.base_url
+    )
+    assert kept.exit_code == 0, kept.stderr
+    assert kept.stdout.strip() == str(target) and target.is_file()

@@ -37,7 +37,8 @@ OutputOpt = Annotated[
     typer.Option(
         "--output",
         "-o",
-        help="File or folder to save to (a folder gets JOB_ID.EXT); default: this folder.",
+        help="File or folder to save to (a folder gets JOB_ID.EXT; with --batch, "
+        "LINE-PROMPT-WORDS.EXT); default: this folder.",
         show_default=False,
     ),
 ]
@@ -64,38 +65,78 @@ OverwriteOpt = Annotated[
 ]
 
 
-def read_batch(path: Path) -> list[str]:
-    """The prompts of a batch file: one per line, blank lines and ``#`` comments skipped."""
+BatchPrompt = tuple[int, str]
+"""A prompt and the line of the batch file it is on (0 for a single prompt)."""
+
+
+def read_batch(path: Path) -> list[BatchPrompt]:
+    """The prompts of a batch file with their line numbers; blank lines and ``#`` skipped."""
     from alltoken_agent.cli._input import read_text_file
 
     lines = read_text_file(path, "the batch file").splitlines()
-    prompts = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    prompts = [
+        (number, line.strip())
+        for number, line in enumerate(lines, 1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
     if not prompts:
         raise UserError(f"the batch file {path} holds no prompt")
     return prompts
 
 
-def prompts_of(prompt: str | None, batch: Path | None) -> list[str]:
+def prompts_of(prompt: str | None, batch: Path | None) -> list[BatchPrompt]:
     """The prompts to run: the batch file's, or the one prompt (argument or stdin)."""
     if batch is not None:
         if prompt is not None:
             raise UserError("pass either PROMPT or --batch FILE, not both")
         return read_batch(batch)
-    return [read_prompt(prompt)]
+    return [(0, read_prompt(prompt))]
 
 
 async def run_jobs(
-    api: Any, prompts: list[str], concurrency: int, writer: EventWriter, **options: Any
+    api: Any, prompts: list[BatchPrompt], concurrency: int, writer: EventWriter, **options: Any
 ) -> int:
-    """Run one job, or a batch (each failure reported on its own); return the exit code."""
-    if len(prompts) == 1:
-        await api.generate(prompts[0], **options)
+    """Run one job, or a batch (each failure reported on its own); return the exit code.
+
+    A batch names each file after its prompt and line (``003-a-red-fox-in-snow.png``)
+    and its ``--json`` events carry that ``line`` and ``prompt``.
+    """
+    from alltoken_agent.media.files import (
+        check_target,
+        is_folder,
+        named_target,
+        output_target,
+        prompt_slug,
+    )
+
+    folder = output_target(options["save_to"])
+    if len(prompts) == 1 and (prompts[0][0] == 0 or not is_folder(folder)):
+        await api.generate(prompts[0][1], **options)  # one prompt: -o may name the file
         return 0
-    results = await api.generate_many(prompts, concurrency=concurrency, **options)
+    import asyncio
+
+    del options["save_to"]
+    check_target(folder)  # once for all, before any job is paid for
+    display = options.pop("on_progress")
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(line: int, prompt: str) -> Exception | None:
+        def progress(event: Any) -> None:
+            display(event, line=line, prompt=prompt)
+
+        target = named_target(folder, prompt_slug(prompt, line))
+        async with gate:
+            try:
+                await api.generate(prompt, save_to=target, on_progress=progress, **options)
+            except Exception as error:  # reported in its slot; the others go on
+                return error
+        return None
+
+    results = await asyncio.gather(*(one(line, prompt) for line, prompt in prompts))
     codes = [
-        report_failure(writer, result, index=index, prompt=prompt)
-        for index, (prompt, result) in enumerate(zip(prompts, results, strict=True))
-        if isinstance(result, Exception)
+        report_failure(writer, result, index=index, line=line, prompt=prompt)
+        for index, ((line, prompt), result) in enumerate(zip(prompts, results, strict=True))
+        if result is not None
     ]
     return codes[0] if codes else 0
 

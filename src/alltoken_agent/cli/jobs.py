@@ -149,9 +149,10 @@ def show(
         if writer.enabled:
             writer.emit("job", **record.to_dict())
             return
-        for name, value in record.to_dict().items():
-            if value not in (None, {}, []):
-                print(f"{name + ':':17}{value}")
+        from alltoken_agent.cli._jobs_show import job_lines
+
+        for line in job_lines(record):
+            print(line)
         if record.never_sent:
             say(
                 f"this job was never sent: `alltoken-agent jobs resume {record.id} --yes` "

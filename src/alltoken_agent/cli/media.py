@@ -53,8 +53,8 @@ class JobDisplay:
         self._progress: Any = None
         self._rows: dict[str, Any] = {}
 
-    def __call__(self, event: JobEvent) -> None:
-        """The ``on_progress`` callback."""
+    def __call__(self, event: JobEvent, **context: Any) -> None:
+        """The ``on_progress`` callback; ``context`` (a batch's line, prompt) goes to --json."""
         if event.name == "job:submitted":
             self.unfinished[event.job_id] = event.kind
         elif event.name == "job:done":
@@ -62,7 +62,7 @@ class JobDisplay:
             self.saved.extend(event.paths)
         self._notice(event)
         if self.writer.enabled:
-            self.writer.emit_event(event.to_dict())
+            self.writer.emit_event({**event.to_dict(), **context})
         elif self.live:
             self._show_live(event)
         else:

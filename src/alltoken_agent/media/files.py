@@ -8,6 +8,10 @@ A file already at the target is never replaced unless the job was made with
 ``overwrite``: the result goes to the first free name beside it (``fox-1.png``,
 ``fox-2.png``, ...). The move is a hard link, which fails rather than replace, so a
 file that appears meanwhile (another process, another job) is not lost either.
+
+A batch names its files after their prompts: the target ``out/003-a-red-fox.*`` (see
+:func:`named_target`) means "this name, the extension of what the gateway returns",
+which is only known once the result arrives.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
+import unicodedata
 from pathlib import Path
 from typing import BinaryIO
 
@@ -106,13 +112,43 @@ def is_folder(target: str) -> bool:
     return target.endswith(("/", os.sep))
 
 
+ANY_SUFFIX = ".*"
+"""The suffix of a named target: the extension comes from the result's type."""
+
+SLUG_WORDS = 5
+SLUG_CHARS = 40
+
+
+def prompt_slug(prompt: str, line: int) -> str:
+    """A short file-name stem for a batch prompt: ``003-a-red-fox-in-snow``.
+
+    The line number keeps names apart (and in file order) when prompts start alike;
+    only ASCII letters and digits survive, so the name is safe on every file system.
+    """
+    ascii_text = unicodedata.normalize("NFKD", prompt).encode("ascii", "ignore").decode()
+    words = re.findall(r"[a-z0-9]+", ascii_text.lower())[:SLUG_WORDS]
+    slug = "-".join(words)[:SLUG_CHARS].strip("-") or "prompt"
+    return f"{line:03d}-{slug}"
+
+
+def named_target(folder: str, stem: str) -> str:
+    """The target for a file named ``STEM.EXT`` in ``folder`` (a journaled folder target)."""
+    return str(Path(folder) / stem) + ANY_SUFFIX
+
+
 def file_paths(target: str, job_id: str, extensions: list[str]) -> list[Path]:
     """The path of each result file of a job, in order.
 
     In a folder: ``JOB_ID.EXT``, or ``JOB_ID-1.EXT``, ``JOB_ID-2.EXT``... for several.
     At a file path: that path for one file; ``STEM-1.SUFFIX``... for several.
+    At a named target (``STEM.*``): ``STEM.EXT``, or ``STEM-1.EXT``... for several.
     """
     count = len(extensions)
+    if target.endswith(ANY_SUFFIX):
+        stem = target[: -len(ANY_SUFFIX)]
+        if count == 1:
+            return [Path(f"{stem}.{extensions[0]}")]
+        return [Path(f"{stem}-{i}.{ext}") for i, ext in enumerate(extensions, 1)]
     if is_folder(target):
         folder = Path(target)
         if count == 1:
