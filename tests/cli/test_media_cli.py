@@ -565,3 +565,27 @@ def test_one_prompt_batch_is_named_in_a_folder_and_keeps_a_file_target(
     )
     assert kept.exit_code == 0, kept.stderr
     assert kept.stdout.strip() == str(target) and target.is_file()
+
+
+def test_a_json_reader_that_leaves_early_gets_no_traceback_and_the_image_is_saved(
+    isolated_environment: Path, tmp_path: Path
+) -> None:
+    # `alltoken-agent image --json ... | head -1`: the pipe closes after the first event.
+    out = tmp_path / "fox.png"
+    env = {**os.environ, "ALLTOKEN_AGENT_HOME": str(isolated_environment)}
+    command = [sys.executable, "-m", "alltoken_agent", "image", "--offline", "--json"]
+    child = subprocess.Popen(
+        [*command, "-o", str(out), "a red fox"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    first = child.stdout.readline()
+    child.stdout.close()  # the reader is gone
+    with child.stderr:
+        stderr = child.stderr.read().decode()
+    assert child.wait(timeout=120) == 0, stderr
+    assert first.startswith(b"{")
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr
+    assert out.is_file()

@@ -31,8 +31,17 @@ class EventWriter:
     def emit_event(self, data: dict[str, Any]) -> None:
         """Print an event already in its JSON form (``AgentEvent.to_dict()``)."""
         if self.enabled:
-            sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
-            sys.stdout.flush()
+            try:
+                sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+                sys.stdout.flush()
+            except BrokenPipeError:
+                # The reader left (`| head`): stop writing, but let the command finish, so
+                # a paid result is still saved and recorded. Later writes and the flush at
+                # exit go to the null device instead of raising again.
+                self.enabled = False
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+                os.close(devnull)
 
 
 def error_payload(error: BaseException) -> dict[str, Any]:
