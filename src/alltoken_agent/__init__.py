@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from alltoken_agent._lazy_exports import lazy_exports
 from alltoken_agent._version import __version__
 from alltoken_agent.errors import (
     AgentError,
@@ -233,17 +233,6 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "alltoken_agent.paths": ("AppDirs", "app_dirs"),
 }
 """Module -> the names re-exported from it on first use."""
-_SOURCE = {name: module for module, names in _LAZY.items() for name in names}
-
-if not TYPE_CHECKING:  # a type checker would take __getattr__ to allow any name
-
-    def __getattr__(name: str) -> Any:
-        module = _SOURCE.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(import_module(module), name)
-        globals()[name] = value  # later look-ups skip this function
-        return value
-
-    def __dir__() -> list[str]:
-        return sorted({*globals(), *__all__})
+# The module __getattr__ this installs is invisible to type checkers, which read the
+# TYPE_CHECKING imports above and so still reject unknown names.
+_SOURCE = lazy_exports(globals(), _LAZY)

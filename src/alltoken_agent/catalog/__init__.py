@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from alltoken_agent._lazy_exports import lazy_exports
 
 # Names load on first use (PEP 562): the agent and the budgets import ``PriceLookup``
 # (``catalog.prices``), and must not pull in the disk cache, the model choice and the
@@ -64,17 +65,6 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "alltoken_agent.catalog.service": ("Catalog", "StaleNotice", "format_age"),
 }
 """Module -> the names re-exported from it on first use."""
-_SOURCE = {name: module for module, names in _LAZY.items() for name in names}
-
-if not TYPE_CHECKING:  # a type checker would take __getattr__ to allow any name
-
-    def __getattr__(name: str) -> Any:
-        module = _SOURCE.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(import_module(module), name)
-        globals()[name] = value  # later look-ups skip this function
-        return value
-
-    def __dir__() -> list[str]:
-        return sorted({*globals(), *__all__})
+# The module __getattr__ this installs is invisible to type checkers, which read the
+# TYPE_CHECKING imports above and so still reject unknown names.
+_SOURCE = lazy_exports(globals(), _LAZY)
