@@ -3,42 +3,21 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from alltoken_agent.catalog.suggest import close_models
 from alltoken_agent.errors import GatewayError, NotFoundError
 
 if TYPE_CHECKING:
     from alltoken_agent import Gateway
     from alltoken_agent.config import Config
 
+
 MODELS_COMMAND = "`alltoken-agent models`"
-SUGGESTIONS = 3
-"""Close ids offered at most."""
-CUTOFF = 0.6
-"""difflib's similarity below which an id is not offered (0..1)."""
 
 # A 404 upstream_model_not_found (docs/wire-format.md §1.10) may point at the raw API,
 # replaced by the command a CLI user runs instead.
 _RAW_PATH = re.compile(r"\s*List models with GET /v1/models\.?", re.IGNORECASE)
-
-
-def close_models(name: str, ids: Iterable[str], limit: int = SUGGESTIONS) -> list[str]:
-    """The catalog ids closest to ``name`` (case-insensitive), best first."""
-    import difflib  # only when a model was mistyped
-
-    by_lower: dict[str, str] = {}
-    for model_id in ids:
-        by_lower.setdefault(model_id.lower(), model_id)
-    wanted = name.lower()
-    found = difflib.get_close_matches(wanted, list(by_lower), n=limit, cutoff=CUTOFF)
-    # "gpt-5.4-nano" for "openai/gpt-5.4-nano" and back: the vendor prefix is often left out.
-    for lower in by_lower:
-        if len(found) >= limit:
-            break
-        if lower not in found and (lower.endswith("/" + wanted) or wanted.endswith("/" + lower)):
-            found.append(lower)
-    return [by_lower[lower] for lower in found]
 
 
 def hint(suggestions: list[str]) -> str:

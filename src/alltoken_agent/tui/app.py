@@ -21,6 +21,7 @@ from alltoken_agent.tui.catalog import PickerModel, load_models
 from alltoken_agent.tui.commands import Command, chat_text, parse_command
 from alltoken_agent.tui.conversation import Conversation
 from alltoken_agent.tui.media import MediaKind
+from alltoken_agent.tui.model_check import refusal
 from alltoken_agent.tui.screens import ApprovalScreen, HelpScreen, ModelPicker, SessionsScreen
 from alltoken_agent.tui.transcript import write_transcript
 from alltoken_agent.tui.widgets import (
@@ -33,6 +34,7 @@ from alltoken_agent.tui.widgets import (
     StatusBar,
     UserMessage,
 )
+from alltoken_agent.tui.widgets.error_message import describe_error
 from alltoken_agent.tui.widgets.media_job import MEDIA_GROUP
 
 QUIT_WINDOW = 2.0
@@ -151,7 +153,7 @@ class ChatApp(SessionWorkers):
         if name == "help":
             self.action_help()
         elif name == "model" and arg:
-            self.switch_model(arg)
+            self._switch_checked(arg)
         elif name == "model":
             self.action_pick_model()
         elif name == "system" and arg:
@@ -235,6 +237,24 @@ class ChatApp(SessionWorkers):
         self.conversation.switch_model(model)
         self._refresh_status()
         self.call_later(self.note, f"Model: {model} (from the next message on).")
+
+    @work(group="model", exclusive=True, exit_on_error=False)
+    async def _switch_checked(self, model: str) -> None:
+        """``/model NAME``: switch only to a name the gateway lists (or a policy)."""
+        try:
+            ids = [m.id for m in await self._picker_models()]
+        except Exception as error:  # the list is out of reach: say so, and trust the user
+            self.switch_model(model)
+            await self.note(
+                f"Could not check {model!r} against the model list: {describe_error(error)}",
+                kind="warning",
+            )
+            return
+        refused = refusal(model, ids, self.gateway.provider.name)
+        if refused is None:
+            self.switch_model(model)
+        else:
+            await self.note(refused, kind="error")
 
     async def approve_tool_call(self, request: ApprovalRequest) -> ApprovalDecision:
         """Ask with the approval dialog whether a tool call may run.
