@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from textual.widgets import OptionList
+from textual.widgets import Input, OptionList
 
 from alltoken_agent.store import Store
 from alltoken_agent.tui.screens import SessionsScreen
@@ -104,3 +104,46 @@ async def test_sessions_without_a_store_says_so(build: Any) -> None:
         await send(pilot, "/sessions")
         assert not isinstance(app.screen, SessionsScreen)
         assert "No session store is open" in transcript(app)
+
+
+async def test_the_sessions_picker_filters_by_name_model_and_first_prompt(
+    build: Any, store: Store
+) -> None:
+    store_yesterday(store)
+    work = store.sessions.create_session(name="work notes", model="deepseek-v4-flash")
+    store.sessions.append_messages(work.id, [{"role": "user", "content": "Plan the sprint"}])
+    unnamed = store.sessions.create_session(model="minimax-m2.7")
+    store.sessions.append_messages(unnamed.id, [{"role": "user", "content": "Poem about foxes"}])
+    app = build()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "/sessions")
+        screen = app.screen
+        assert isinstance(screen, SessionsScreen)
+        options = screen.query_one(OptionList)
+        await wait_for(pilot, lambda: options.option_count == 3)
+
+        def shown() -> list[str]:
+            return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+
+        # A session without a name is titled by its first prompt.
+        assert any("Poem about foxes" in row for row in shown())
+        await pilot.press(*"deepseek")
+        assert len(shown()) == 1 and "work notes" in shown()[0]
+        search = screen.query_one(Input)
+
+        async def erase() -> None:
+            await pilot.press(*["backspace"] * len(search.value))
+
+        await erase()
+        await pilot.press(*"FOXES")
+        assert len(shown()) == 1 and "Poem about foxes" in shown()[0]
+        await pilot.press("backspace", *"zzz")
+        assert shown() == []
+        assert "0 of 3 sessions match" in str(screen.query_one("#sessions-status").render())
+        await erase()
+        await pilot.press(*"glm")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not isinstance(app.screen, SessionsScreen)
+        assert app.query_one(StatusBar).session == "yesterday"
+        assert "you: My name is Ada." in transcript(app)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,36 @@ def default_session_name(now: datetime | None = None) -> str:
 def conversation(messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The messages a session stores: everything but the system prompt."""
     return [m for m in messages if m.get("role") != "system"]
+
+
+TITLE_LENGTH = 48
+"""Characters of a first prompt shown as the title of a session without a name."""
+
+
+@dataclass(frozen=True)
+class StoredSession:
+    """One row of the sessions picker: the stored session and its first prompt."""
+
+    record: SessionRecord
+    first_prompt: str | None = None
+
+    @property
+    def title(self) -> str:
+        """The session's name, else its first prompt cut short, else its id."""
+        if self.record.name:
+            return self.record.name
+        text = " ".join((self.first_prompt or "").split())
+        if not text:
+            return self.record.id
+        return text if len(text) <= TITLE_LENGTH else text[: TITLE_LENGTH - 1] + "…"
+
+    def matches(self, query: str) -> bool:
+        """Whether every word of ``query`` is in the title, name, model or first prompt."""
+        record = self.record
+        haystack = " ".join(
+            part or "" for part in (self.title, record.name, record.model, self.first_prompt)
+        ).lower()
+        return all(word in haystack for word in query.lower().split())
 
 
 class SessionKeeper:
@@ -89,10 +120,18 @@ class SessionKeeper:
         self._name = None
         self._saved = 0
 
-    async def list(self, limit: int = 50) -> list[SessionRecord]:
-        """Stored sessions, most recently updated first."""
+    async def list(self, limit: int = 50) -> list[StoredSession]:
+        """Stored sessions with their first prompts, most recently updated first."""
         store = self._require_store()
-        return await asyncio.to_thread(store.sessions.list_sessions, limit=limit)
+
+        def read() -> list[StoredSession]:
+            from alltoken_agent.store.search import session_facts
+
+            records = store.sessions.list_sessions(limit=limit)
+            facts = session_facts(store, [r.id for r in records])
+            return [StoredSession(r, facts.get(r.id, (0, None))[1]) for r in records]
+
+        return await asyncio.to_thread(read)
 
     async def save(
         self, messages: Sequence[dict[str, Any]], *, model: str, instructions: str | None

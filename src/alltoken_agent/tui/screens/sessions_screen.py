@@ -1,4 +1,4 @@
-"""``/sessions``: the stored conversations; choosing one resumes it."""
+"""``/sessions``: the stored conversations, searched as you type; choosing one resumes it."""
 
 from __future__ import annotations
 
@@ -10,72 +10,115 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from alltoken_agent.store import SessionRecord
+from alltoken_agent.tui.sessions import StoredSession
 from alltoken_agent.tui.widgets.error_message import describe_error
 
-SessionLoader = Callable[[], Awaitable[list[SessionRecord]]]
+SessionLoader = Callable[[], Awaitable[list[StoredSession]]]
 
 
 class SessionsScreen(ModalScreen[SessionRecord | None]):
-    """A list of sessions: name, last update, message count. Enter resumes, Esc closes."""
+    """Sessions by title, model, last update and size: type to filter, Enter resumes."""
 
-    BINDINGS = [Binding("escape", "close", "Close")]
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        Binding("down", "move(1)", "Next", show=False),
+        Binding("up", "move(-1)", "Previous", show=False),
+    ]
 
     def __init__(self, load: SessionLoader, current: str | None = None) -> None:
         super().__init__()
         self._load = load
         self.current = current
-        self.records: list[SessionRecord] = []
+        self.sessions: list[StoredSession] = []
+
+    @property
+    def records(self) -> list[SessionRecord]:
+        """Every stored session listed (before any filter)."""
+        return [s.record for s in self.sessions]
 
     def compose(self) -> ComposeResult:
-        """The list and a status line."""
+        """A search box over the list, and a status line."""
         with Vertical(id="sessions-box") as box:
             box.border_title = "Stored sessions"
             box.border_subtitle = "Enter resumes · Esc closes"
+            yield Input(placeholder="Search by title, name or model…", id="sessions-search")
             yield OptionList(id="sessions-list")
             yield Static("Loading sessions…", id="sessions-status")
 
     def on_mount(self) -> None:
         """Load the sessions in the background."""
-        self.query_one("#sessions-list", OptionList).focus()
+        self.query_one("#sessions-search", Input).focus()
         self._fetch()
 
     @work(exclusive=True, exit_on_error=False)
     async def _fetch(self) -> None:
         status = self.query_one("#sessions-status", Static)
         try:
-            self.records = await self._load()
+            self.sessions = await self._load()
         except Exception as error:  # shown in the screen; the app carries on
             status.update(f"Could not list sessions: {describe_error(error)}")
             return
-        options = self.query_one("#sessions-list", OptionList)
-        options.set_options(Option(self._row(r), id=r.id) for r in self.records)
-        if self.records:
-            options.highlighted = 0
-        count = len(self.records)
-        status.update(
-            f"{count} session{'' if count == 1 else 's'}" if count else "No stored sessions yet"
-        )
+        self._show(self.query_one("#sessions-search", Input).value)
+
+    @on(Input.Changed, "#sessions-search")
+    def _filter(self, event: Input.Changed) -> None:
+        if self.sessions:
+            self._show(event.value)
+
+    @on(Input.Submitted, "#sessions-search")
+    def _choose_highlighted(self) -> None:
+        option = self.query_one("#sessions-list", OptionList).highlighted_option
+        if option is not None:
+            self._dismiss_with(option.id)
 
     @on(OptionList.OptionSelected, "#sessions-list")
     def _choose(self, event: OptionList.OptionSelected) -> None:
-        chosen = next((r for r in self.records if r.id == event.option.id), None)
-        self.dismiss(chosen)
+        self._dismiss_with(event.option.id)
+
+    def action_move(self, step: int) -> None:
+        """Move the highlight while typing."""
+        options = self.query_one("#sessions-list", OptionList)
+        if step > 0:
+            options.action_cursor_down()
+        else:
+            options.action_cursor_up()
 
     def action_close(self) -> None:
         """Keep the current session."""
         self.dismiss(None)
 
-    def _row(self, record: SessionRecord) -> Content:
-        name = record.name or record.id
-        mark = "● " if name == self.current else "  "
+    def _dismiss_with(self, session_id: str | None) -> None:
+        chosen = next((r for r in self.records if r.id == session_id), None)
+        if chosen is not None:
+            self.dismiss(chosen)
+
+    def _show(self, query: str) -> None:
+        shown = [s for s in self.sessions if s.matches(query)]
+        options = self.query_one("#sessions-list", OptionList)
+        options.set_options(Option(self._row(s), id=s.record.id) for s in shown)
+        if shown:
+            options.highlighted = 0
+        total = len(self.sessions)
+        status = self.query_one("#sessions-status", Static)
+        if not total:
+            status.update("No stored sessions yet")
+        elif query.strip():
+            status.update(f"{len(shown)} of {total} sessions match")
+        else:
+            status.update(f"{total} session{'' if total == 1 else 's'}")
+
+    def _row(self, session: StoredSession) -> Content:
+        record = session.record
+        mark = "● " if record.name is not None and record.name == self.current else "  "
         updated = record.updated_at.astimezone().strftime("%Y-%m-%d %H:%M")
         return Content.assemble(
             mark,
-            (name.ljust(28), "bold"),
+            (session.title[:28].ljust(28), "bold"),
+            (f"  {(record.model or '')[:18].ljust(18)}", "italic"),
             (f"  {updated}  ", "dim"),
             f"{record.message_count} messages",
         )
