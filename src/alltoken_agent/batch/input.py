@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from alltoken_agent.agent import resolve_tool_names
+from alltoken_agent.batch.media_input import KINDS, MEDIA_KINDS, media_request
 from alltoken_agent.batch.turn import error_output
 from alltoken_agent.errors import UserError
 from alltoken_agent.store.batches import NewItem
@@ -15,7 +18,7 @@ from alltoken_agent.store.batches import NewItem
 MAX_LINE_CHARS = 1_000_000
 """A longer input line is refused (as an error line): no prompt needs a megabyte."""
 
-_KNOWN_KEYS = frozenset({"prompt", "model", "tools", "instructions", "schema", "id"})
+_KNOWN_KEYS = frozenset({"prompt", "model", "tools", "instructions", "schema", "id", "kind"})
 
 
 @dataclass(frozen=True)
@@ -26,15 +29,26 @@ class BatchDefaults:
     tools: str = "default"
     schema: dict[str, Any] | None = None
     instructions: str | None = None
+    kind: str | None = None
+    """What lines that name no ``kind`` run: None or ``chat`` (an agent turn), ``image``,
+    ``video``. ``model`` is the default of lines of this kind only."""
+    media_dir: str | None = None
+    """The folder media lines save to (absolute, ending in a separator), when given."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; part of the run's identity."""
-        return {
+        identity: dict[str, Any] = {
             "model": self.model,
             "tools": self.tools,
             "schema": self.schema,
             "instructions": self.instructions,
         }
+        # Only when set, so runs journaled before media lines existed keep their ids.
+        if self.kind not in (None, "chat"):
+            identity["kind"] = self.kind
+        if self.media_dir is not None:
+            identity["media_dir"] = self.media_dir
+        return identity
 
 
 @dataclass(frozen=True)
@@ -46,19 +60,25 @@ class ParsedBatch:
     items: list[NewItem] = field(default_factory=list)
 
 
-def parse_batch(text: str, data: bytes, defaults: BatchDefaults) -> ParsedBatch:
+def parse_batch(
+    text: str, data: bytes, defaults: BatchDefaults, *, media_dir: str | None = None
+) -> ParsedBatch:
     """Read every line of ``text`` (the decoded ``data``) into a journal item.
 
     The run id hashes the input's bytes and the defaults, so the same command on the
     same file finds the same run (its finished lines are not sent again), while other
-    flags start a new run.
+    flags start a new run. Media lines save to ``defaults.media_dir``, else to
+    ``media_dir`` (absolute, ending in a separator), else to the current folder.
     """
     digest = hashlib.sha256(data).hexdigest()
     identity = json.dumps(
         {"input": digest, "defaults": defaults.to_dict()}, sort_keys=True, ensure_ascii=True
     )
     run_id = "bat_" + hashlib.sha256(identity.encode()).hexdigest()[:32]
-    items = [_item(number, line, defaults) for number, line in enumerate(_lines(text), start=1)]
+    folder = defaults.media_dir or media_dir or str(Path.cwd()) + os.sep
+    items = [
+        _item(number, line, defaults, folder) for number, line in enumerate(_lines(text), start=1)
+    ]
     return ParsedBatch(run_id=run_id, input_sha256=digest, items=items)
 
 
@@ -71,9 +91,9 @@ def _lines(text: str) -> list[str]:
     return [line.removesuffix("\r") for line in lines]
 
 
-def _item(number: int, line: str, defaults: BatchDefaults) -> NewItem:
+def _item(number: int, line: str, defaults: BatchDefaults, folder: str) -> NewItem:
     try:
-        return NewItem(line=number, request=_request(line, defaults))
+        return NewItem(line=number, request=_request(line, defaults, folder))
     except UserError as error:
         ident = _loose_id(line)
         return NewItem(
@@ -99,7 +119,7 @@ def _good_id(ident: Any) -> bool:
     )
 
 
-def _request(line: str, defaults: BatchDefaults) -> dict[str, Any]:
+def _request(line: str, defaults: BatchDefaults, folder: str) -> dict[str, Any]:
     if not line.strip():
         raise UserError("the line is empty; each line must be a JSON object with a prompt")
     if len(line) > MAX_LINE_CHARS:
@@ -112,6 +132,11 @@ def _request(line: str, defaults: BatchDefaults) -> dict[str, Any]:
         raise UserError("the line is not JSON that can be read (too deeply nested)") from None
     if not isinstance(data, dict):
         raise UserError('the line is not a JSON object; give {"prompt": "..."}')
+    kind = data.get("kind", defaults.kind or "chat")
+    if kind not in KINDS:
+        raise UserError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    if kind in MEDIA_KINDS:
+        return _media(data, kind, defaults, folder)
     unknown = sorted(set(data) - _KNOWN_KEYS)
     if unknown:
         raise UserError(
@@ -137,6 +162,18 @@ def _request(line: str, defaults: BatchDefaults) -> dict[str, Any]:
         "tools": tools,
         "schema": schema,
     }
+
+
+def _media(data: dict[str, Any], kind: Any, defaults: BatchDefaults, folder: str) -> dict[str, Any]:
+    prompt = data.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise UserError('the line has no prompt (a non-empty string under "prompt")')
+    ident = data.get("id")
+    if ident is not None and not _good_id(ident):
+        raise UserError("id must be a string (up to 255 characters) or an integer")
+    default_model = defaults.model if defaults.kind == kind else None
+    model = _optional_text(data, "model", default_model)
+    return media_request(data, kind, ident=ident, model=model, media_dir=folder)
 
 
 def _optional_text(data: dict[str, Any], key: str, default: str | None) -> str | None:

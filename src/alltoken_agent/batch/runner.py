@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from alltoken_agent.agent import DEFAULT_INSTRUCTIONS
+from alltoken_agent.batch.media_line import is_media, media_estimate, media_model, run_media_line
 from alltoken_agent.batch.turn import LineOutcome, error_fields, error_output, run_line
 from alltoken_agent.catalog import ModelPrice, PriceLookup
 from alltoken_agent.config import Config
@@ -19,8 +20,14 @@ from alltoken_agent.errors import (
     PaymentRequiredError,
     PermissionDeniedError,
 )
-from alltoken_agent.gateway import Gateway
-from alltoken_agent.ledger import RunningBudget, estimate_request_cost, rough_token_count
+from alltoken_agent.gateway import Gateway, RequestRecord
+from alltoken_agent.ledger import (
+    RunningBudget,
+    estimate_request_cost,
+    record_cost,
+    rough_token_count,
+)
+from alltoken_agent.media import DownloadLimits, PollPolicy
 from alltoken_agent.store.batches import BatchItem, BatchRepository, lease_holder
 
 LEASE_SECONDS = 60.0
@@ -28,9 +35,6 @@ LEASE_SECONDS = 60.0
 
 WAIT_SECONDS = 1.0
 """How often a ``batch`` waiting for lines other runners hold looks again."""
-
-_NO_LIMIT = Decimal(10) ** 12
-"""The limit of a line's cost counter, which only counts."""
 
 # Every later line would fail the same way: stop taking new ones.
 _FATAL = (AuthenticationError, PermissionDeniedError, PaymentRequiredError)
@@ -70,6 +74,35 @@ def first_request_estimate(request: dict[str, Any], price: ModelPrice | None) ->
     return estimate_request_cost(price, rough_token_count(messages), None)
 
 
+class LineTally:
+    """The request records of one line (by its ``batch_line`` tag) and what they cost."""
+
+    def __init__(self, tag: str, prices: PriceLookup | None) -> None:
+        self.tag = tag
+        self.prices = prices
+        self.total = Decimal(0)
+        """Known cost of the line's requests (gateway's, else estimated from prices)."""
+        self.unknown = 0
+        """Requests whose cost is unknown."""
+        self.count = 0
+
+    def observer(self, record: RequestRecord) -> None:
+        """``gateway.add_observer``: counts the line's records only."""
+        if record.tags.get("batch_line") != self.tag:
+            return
+        cost, _ = record_cost(record, self.prices)
+        self.count += 1
+        if cost is None:
+            self.unknown += 1
+        else:
+            self.total += cost
+
+    @property
+    def cost(self) -> Decimal | None:
+        """What the line cost, when every request's cost is known (None otherwise)."""
+        return self.total if self.count and not self.unknown else None
+
+
 class BatchRunner:
     """Takes lines from the journal and runs them, ``concurrency`` at a time.
 
@@ -103,6 +136,7 @@ class BatchRunner:
         on_output: OutputCallback | None = None,
         on_progress: ProgressCallback | None = None,
         wait_for_others: bool = False,
+        media_poll: PollPolicy | None = None,
     ) -> None:
         self.repo = repo
         self.gateway = gateway
@@ -113,11 +147,18 @@ class BatchRunner:
         self.on_output = on_output
         self.on_progress = on_progress
         self.wait_for_others = wait_for_others
+        self.media_poll = media_poll
+        self.media_limits = None
+        if config is not None:
+            self.media_limits = DownloadLimits.from_megabytes(
+                config.media.max_image_mb, config.media.max_video_mb
+            )
         self.holder = lease_holder()
         self.summary = BatchSummary()
         self._held: dict[tuple[str, int], BatchItem] = {}
         self._reserved = Decimal(0)
-        self._finished_costs: list[Decimal] = []
+        self._finished_costs: dict[bool, list[Decimal]] = {False: [], True: []}
+        """Known costs of finished lines, agent turns (False) and media jobs (True) apart."""
         self._stop = False
         self._drained = False
         self._in_flight = 0
@@ -203,34 +244,24 @@ class BatchRunner:
             await asyncio.to_thread(self.repo.release, item, self.holder)
             return
         self._reserved += estimate
+        media = is_media(request)
         # What the line's requests cost, as the budget counts them (the gateway's cost,
         # else estimated from prices): the next lines' estimate averages these.
         tag = f"{item.run_id}:{item.line}"
-        counter = RunningBudget(_NO_LIMIT, prices=self.prices, match={"batch_line": tag})
-        self.gateway.add_observer(counter.observer)
+        tally = LineTally(tag, self.prices)
+        self.gateway.add_observer(tally.observer)
         try:
-            outcome = await run_line(
-                self.gateway,
-                item.line,
-                request,
-                config=self.config,
-                prices=self.prices,
-                budgets=[self.budget] if self.budget is not None else [],
-                tags={"batch": item.run_id, "batch_line": tag},
-            )
-        except Exception as error:  # a bug in a tool or hook: this line fails, not the run
-            outcome = LineOutcome(
-                error_output(item.line, request.get("id"), error_fields(error)),
-                None,
-                ok=False,
-                error=error,
-            )
+            outcome = await self._outcome(item, request, tag, media)
         finally:
             self._reserved -= estimate
-            self.gateway.remove_observer(counter.observer)
-        if counter.total > 0:
-            self._finished_costs.append(counter.total)
-        elif isinstance(outcome.error, BudgetExceededError) and not counter.unknown_requests:
+            self.gateway.remove_observer(tally.observer)
+        if outcome is None:
+            return  # another runner holds the line now (our lease ran out)
+        if media:
+            outcome = _with_cost(outcome, tally.cost)
+        if tally.total > 0:
+            self._finished_costs[media].append(tally.total)
+        elif isinstance(outcome.error, BudgetExceededError) and not tally.unknown:
             # The budget stopped the line's first request, so nothing was paid (or only
             # what a free request cost): it goes back to the queue, for a larger budget.
             self.summary.budget_stopped = True
@@ -246,6 +277,43 @@ class BatchRunner:
             ok=outcome.ok,
         )
         self._count(item, outcome)
+
+    async def _outcome(
+        self, item: BatchItem, request: dict[str, Any], tag: str, media: bool
+    ) -> LineOutcome | None:
+        tags = {"batch": item.run_id, "batch_line": tag}
+        try:
+            if media:
+                return await run_media_line(
+                    self.gateway,
+                    item,
+                    attach=lambda job_id: self._attach(item, job_id),
+                    poll=self.media_poll,
+                    limits=self.media_limits,
+                    tags=tags,
+                )
+            return await run_line(
+                self.gateway,
+                item.line,
+                request,
+                config=self.config,
+                prices=self.prices,
+                budgets=[self.budget] if self.budget is not None else [],
+                tags=tags,
+            )
+        except Exception as error:  # a bug in a tool or hook: this line fails, not the run
+            return LineOutcome(
+                error_output(item.line, request.get("id"), error_fields(error)),
+                None,
+                ok=False,
+                error=error,
+            )
+
+    async def _attach(self, item: BatchItem, job_id: str) -> bool:
+        held = await asyncio.to_thread(self.repo.attach_job, item, self.holder, job_id)
+        if held is not None:
+            self._held[(item.run_id, item.line)] = held
+        return held is not None
 
     def _count(self, item: BatchItem, outcome: LineOutcome) -> None:
         summary = self.summary
@@ -269,10 +337,14 @@ class BatchRunner:
     def _estimate(self, request: dict[str, Any]) -> Decimal:
         if self.budget is None:
             return Decimal(0)
-        model = request.get("model") or self.gateway.model
+        media = is_media(request)
+        model = media_model(request) if media else request.get("model") or self.gateway.model
         price = self.prices(model) if self.prices is not None and model else None
-        first = first_request_estimate(request, price)
-        costs = self._finished_costs
+        if media:
+            first = media_estimate(request, price)
+        else:
+            first = first_request_estimate(request, price)
+        costs = self._finished_costs[media]
         average = sum(costs, Decimal(0)) / len(costs) if costs else Decimal(0)
         return max(first, average)
 
@@ -289,3 +361,9 @@ class BatchRunner:
             if held:
                 with contextlib.suppress(Exception):  # the next beat tries again
                     await asyncio.to_thread(self.repo.renew, held, self.holder, LEASE_SECONDS)
+
+
+def _with_cost(outcome: LineOutcome, cost: Decimal | None) -> LineOutcome:
+    """A media line's outcome with the cost its request records add up to."""
+    output = {**outcome.output, "cost": None if cost is None else str(cost)}
+    return LineOutcome(output, cost, ok=outcome.ok, error=outcome.error)

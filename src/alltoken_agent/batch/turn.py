@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from alltoken_agent.agent import DEFAULT_INSTRUCTIONS, Agent, resolve_tool_names
+from alltoken_agent.agent import DEFAULT_INSTRUCTIONS, Agent, ModelSettings, resolve_tool_names
 from alltoken_agent.catalog import PriceLookup
 from alltoken_agent.config import Config
 from alltoken_agent.errors import (
@@ -101,9 +101,9 @@ async def run_line(
         fields = {"code": "no_model", "message": "no model: give the line a model, or --model"}
         return LineOutcome(error_output(line, ident, fields), None, ok=False)
     schema = request.get("schema")
-    extra: dict[str, Any] = {}
+    settings: ModelSettings = {}
     if schema is not None:
-        extra["response_format"] = {
+        settings["response_format"] = {
             "type": "json_schema",
             "json_schema": {"name": "output", "schema": schema, "strict": False},
         }
@@ -115,7 +115,7 @@ async def run_line(
         config=config,
         prices=prices,
         budgets=budgets,
-        **extra,
+        settings=settings,
     )
     try:
         with request_tags(**(tags or {})):

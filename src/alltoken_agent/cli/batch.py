@@ -39,7 +39,8 @@ def batch(
         typer.Argument(
             metavar="INPUT.jsonl",
             help="One JSON object per line: prompt (required); model, tools, instructions, "
-            "schema, id (optional).",
+            "schema, id, kind (optional); image and video lines take their options (size, "
+            "quality, format, n, duration, ratio, resolution, ...).",
             dir_okay=False,
         ),
     ],
@@ -64,6 +65,24 @@ def batch(
             "--schema",
             help="A JSON schema file: lines without a schema reply with JSON of it (output).",
             dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--kind",
+            help="What lines that name no kind run: chat (an agent turn), image or video "
+            "(one job each; --model is the default model of lines of this kind).",
+        ),
+    ] = "chat",
+    media_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--media-dir",
+            help="Where image and video lines save their files (LINE-PROMPT-WORDS.EXT); "
+            "default: OUTPUT's folder (with --queue: this folder).",
+            file_okay=False,
             show_default=False,
         ),
     ] = None,
@@ -92,7 +111,8 @@ def batch(
     """Run one agent turn per line of INPUT.jsonl and write one output line per input line.
 
     Output lines keep the input's order: line, id, model, text, output (with a schema),
-    usage, cost (null when unknown) and error. Lines are journaled in the store, so
+    usage, cost (null when unknown) and error; an image or video line has kind, job_id
+    and files (the saved paths) instead of text. Lines are journaled in the store, so
     running the same command again after a crash or Ctrl-C sends only the lines not
     finished yet and repeats the others' stored output (--retry-failed runs failed
     lines again).
@@ -102,6 +122,7 @@ def batch(
     Examples:
       alltoken-agent batch prompts.jsonl -o answers.jsonl --concurrency 8
       alltoken-agent batch prompts.jsonl -o out.jsonl --budget 0.50 --schema person.json
+      alltoken-agent batch pictures.jsonl -o out.jsonl --kind image --media-dir pictures/
       alltoken-agent batch prompts.jsonl --queue --store postgresql://host/db
     """
     options = GatewayOptions(
@@ -118,6 +139,7 @@ def batch(
     async def main() -> None:
         from alltoken_agent.agent import resolve_tool_names
         from alltoken_agent.batch import BatchDefaults
+        from alltoken_agent.batch.media_input import KINDS, media_folder
 
         # In here, so a bad flag is one error line and exit 2 like every other failure.
         if output_path is None and not queue:
@@ -125,7 +147,15 @@ def batch(
         if output_path is not None and output_path.resolve() == input_path.resolve():
             raise UserError("the output file would overwrite the input file; give another -o")
         resolve_tool_names(tools)
-        defaults = BatchDefaults(model=model, tools=tools, schema=_read_schema(schema_path))
+        if kind not in KINDS:
+            raise UserError(f"--kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        defaults = BatchDefaults(
+            model=model,
+            tools=tools,
+            schema=_read_schema(schema_path),
+            kind=kind,
+            media_dir=None if media_dir is None else media_folder(media_dir),
+        )
         code[0] = await _batch(
             input_path,
             output_path,
@@ -157,15 +187,18 @@ def _read_schema(path: Path | None) -> dict[str, Any] | None:
     return schema
 
 
-def _read_input(path: Path, defaults: BatchDefaults) -> ParsedBatch:
+def _read_input(path: Path, defaults: BatchDefaults, output_path: Path | None) -> ParsedBatch:
     from alltoken_agent.batch import parse_batch
+    from alltoken_agent.batch.media_input import media_folder
     from alltoken_agent.cli._input import decode_text
 
     try:
         data = path.read_bytes()
     except OSError as error:
         raise UserError(f"cannot read {path}: {error.strerror or error}") from None
-    parsed = parse_batch(decode_text(data, f"the input file {path}"), data, defaults)
+    folder = media_folder(Path.cwd() if output_path is None else output_path.absolute().parent)
+    text = decode_text(data, f"the input file {path}")
+    parsed = parse_batch(text, data, defaults, media_dir=folder)
     if not parsed.items:
         raise UserError(f"the input file {path} holds no line; give one JSON object per line")
     return parsed
@@ -190,7 +223,7 @@ async def _batch(
     from alltoken_agent.store import Store
     from alltoken_agent.store.batches import BatchRepository
 
-    parsed = _read_input(input_path, defaults)
+    parsed = _read_input(input_path, defaults, output_path)
     with Store(store_url) as db:
         repo = BatchRepository.of(db)
         created = await asyncio.to_thread(
@@ -226,6 +259,7 @@ async def _batch(
         config = load_user_config()
         try:
             async with open_gateway(options) as gateway:
+                gateway.store = db  # media lines journal their jobs beside the batch
                 ledger = await observing_ledger(gateway, db, config)
                 runner = BatchRunner(
                     repo,
@@ -255,18 +289,25 @@ async def _batch(
 
 def _final_output(item: BatchItem, summary: BatchSummary, budget: Decimal | None) -> dict[str, Any]:
     from alltoken_agent.batch import error_output
+    from alltoken_agent.batch.media_line import is_media, media_output
 
     if item.output is not None and item.status != "queued":
         return item.output
-    ident = (item.request or {}).get("id")
+    request = item.request or {}
+    ident = request.get("id")
     if summary.budget_stopped:
         message = (
             f"not run: the next line could cross the batch budget of ${budget}; "
             "run the command again with a larger --budget to run it"
         )
-        return error_output(item.line, ident, {"code": "budget_exceeded", "message": message})
-    reason = f"stopped by {summary.fatal}" if summary.fatal is not None else "stopped"
-    return error_output(item.line, ident, {"code": "not_run", "message": f"not run: {reason}"})
+        error = {"code": "budget_exceeded", "message": message}
+    else:
+        reason = f"stopped by {summary.fatal}" if summary.fatal is not None else "stopped"
+        error = {"code": "not_run", "message": f"not run: {reason}"}
+    if is_media(request):
+        kind = str(request["kind"])
+        return media_output(item.line, ident, kind, model=request.get("model"), error=error)
+    return error_output(item.line, ident, error)
 
 
 def _report(items: list[BatchItem], summary: BatchSummary) -> int:

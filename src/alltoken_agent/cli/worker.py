@@ -86,6 +86,7 @@ async def _work(
     config = load_user_config()
     with Store(store_url) as db:
         async with open_gateway(options) as gateway:
+            gateway.store = db  # media lines journal their jobs where every worker sees them
             ledger = await observing_ledger(gateway, db, config)
             runner = BatchRunner(
                 BatchRepository.of(db),

@@ -107,8 +107,12 @@ class JobsAPI:
         idempotent: bool,
         owner: str | None,
         overwrite: bool = False,
+        job_id: str | None = None,
     ) -> MediaJobRecord:
         """Write the job to the journal before anything goes on the wire.
+
+        ``job_id`` is for a caller that recorded the id before journaling the job (a
+        batch line), so a crash between the two cannot lose track of it.
 
         Raises:
             UserError: No file can be saved at ``save_to`` (nothing is journaled).
@@ -133,6 +137,7 @@ class JobsAPI:
             output_path=target,
             idempotency_key=idempotency_key() if idempotent else None,
             result=flags,
+            job_id=job_id,
         )
 
     async def _load(self, job_id: str, owner: str | None = None) -> MediaJobRecord:

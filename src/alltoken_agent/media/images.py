@@ -142,6 +142,7 @@ class ImagesAPI(JobsAPI):
         save_to: str | os.PathLike[str] | None = None,
         owner: str | None = None,
         overwrite: bool = False,
+        job_id: str | None = None,
         **extra: Any,
     ) -> MediaJobRecord:
         """Check the options and journal an image job (``submitting``) without sending it.
@@ -149,7 +150,8 @@ class ImagesAPI(JobsAPI):
         For callers that answer before the job ends, such as a server returning the
         job id at once: ``resume(job.id, owner=...)`` then submits and finishes it, and
         a crash before that leaves a job that ``alltoken-agent jobs resume`` picks up.
-        The arguments are those of :meth:`generate`.
+        The arguments are those of :meth:`generate`, and ``job_id``: the id to journal
+        the job under, for a caller that recorded it first (a batch line).
 
         Raises:
             UserError: Bad options; nothing is journaled.
@@ -177,6 +179,7 @@ class ImagesAPI(JobsAPI):
             idempotent=self.dialect == "alltoken",
             owner=owner,
             overwrite=overwrite,
+            job_id=job_id,
         )
 
     async def generate_many(

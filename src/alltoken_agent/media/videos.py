@@ -139,6 +139,7 @@ class VideosAPI(JobsAPI):
         save_to: str | os.PathLike[str] | None = None,
         owner: str | None = None,
         overwrite: bool = False,
+        job_id: str | None = None,
         **extra: Any,
     ) -> MediaJobRecord:
         """Check the input and journal a video job (``submitting``) without sending it.
@@ -147,7 +148,7 @@ class VideosAPI(JobsAPI):
         job id at once: ``resume(job.id, owner=...)`` then uploads local frames,
         submits and finishes it, and a crash before that leaves a job that
         ``alltoken-agent jobs resume`` picks up. The arguments are those of
-        :meth:`generate`.
+        :meth:`generate`, and ``job_id`` (see ``images.create_job``).
 
         Raises:
             UserError: Bad input; nothing is journaled.
@@ -186,6 +187,7 @@ class VideosAPI(JobsAPI):
             idempotent=self.dialect == "alltoken",
             owner=owner,
             overwrite=overwrite,
+            job_id=job_id,
         )
 
     async def generate_many(

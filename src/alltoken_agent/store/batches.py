@@ -16,7 +16,7 @@ import os
 import socket
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Literal
@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from alltoken_agent.store.engine import Database
 from alltoken_agent.store.schema import batch_items as _items
 from alltoken_agent.store.schema import batch_runs as _runs
+from alltoken_agent.store.schema import media_jobs as _jobs
 
 if TYPE_CHECKING:
     from alltoken_agent.store.store import Store
@@ -34,6 +35,10 @@ ItemStatus = Literal["queued", "running", "done", "failed", "invalid"]
 """``queued``: to run; ``running``: leased; ``done``: answered; ``failed``: ran and failed
 (run again only when asked: ``batch --retry-failed``); ``invalid``: the input line was
 unusable (never run)."""
+
+
+JOB_KEY = "job_id"
+"""The key of a media line's request that names its media job, once one was made."""
 
 
 def _now() -> datetime:
@@ -193,15 +198,59 @@ class BatchRepository:
             return [BatchItem.from_row(row._mapping) for row in rows]
 
     def requeue_failed(self, run_id: str) -> int:
-        """Put the run's failed lines back in the queue (a re-run tries them again)."""
+        """Put the run's failed lines back in the queue (a re-run tries them again).
+
+        A media line keeps its job while the job is unfinished (the re-run polls it, never
+        paying twice) or completed; a job that ended without a result is dropped, so the
+        re-run submits a new one.
+        """
+        c = _items.c
+        failed = (c.run_id == run_id) & (c.status == "failed")
+        ended = ("failed", "cancelled", "expired")
         with self._db.write() as conn:
+            for line, request in conn.execute(sa.select(c.line, c.request).where(failed)):
+                job_id = (request or {}).get(JOB_KEY)
+                status = None
+                if job_id is not None:
+                    status = conn.scalar(sa.select(_jobs.c.status).where(_jobs.c.id == job_id))
+                if status in ended:
+                    kept = {k: v for k, v in request.items() if k != JOB_KEY}
+                    conn.execute(
+                        sa.update(_items)
+                        .where((c.run_id == run_id) & (c.line == line))
+                        .values(request=kept)
+                    )
             result = conn.execute(
                 sa.update(_items)
-                .where((_items.c.run_id == run_id) & (_items.c.status == "failed"))
+                .where(failed)
                 # The cost stays: what the failed try spent still counts toward a budget.
                 .values(status="queued", output=None, updated_at=_now())
             )
             return int(result.rowcount or 0)
+
+    def attach_job(self, item: BatchItem, holder: str, job_id: str) -> BatchItem | None:
+        """Record the media job of ``holder``'s line before the job is journaled or sent.
+
+        A runner that takes the line after a crash then finishes that job (polling it,
+        never submitting it again) instead of making another. Returns the line as now
+        stored, or None when ``holder`` no longer holds it (nothing is changed).
+        """
+        c = _items.c
+        request = {**(item.request or {}), JOB_KEY: job_id}
+        mine = (
+            (c.run_id == item.run_id)
+            & (c.line == item.line)
+            & (c.lease_owner == holder)
+            & (c.status == "running")
+        )
+
+        def work(conn: sa.Connection) -> bool:
+            changed = conn.execute(sa.update(_items).where(mine).values(request=request))
+            return bool(changed.rowcount)
+
+        if not self._db.write_retrying(work):
+            return None
+        return replace(item, request=request)
 
     def claim(self, holder: str, seconds: float, *, run_id: str | None = None) -> BatchItem | None:
         """Lease the next line to run (of ``run_id``, or of any run) to ``holder``.
