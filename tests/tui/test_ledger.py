@@ -50,11 +50,31 @@ async def test_a_turn_and_an_image_are_recorded_under_the_session_and_counted(
     assert sorted(row.kind for row in rows) == ["chat", "image"]
     total = ledger.report(session=SESSION).totals
     totals = app.conversation.totals
-    assert totals.tokens == total.prompt_tokens + total.completion_tokens
+    chat = next(row for row in rows if row.kind == "chat")
+    assert totals.tokens == (chat.prompt_tokens or 0) + (chat.completion_tokens or 0)
+    assert totals.images == 1 and "1 image" in shown
     assert totals.cost == total.cost
     # The image's cost is in the status bar, not only the chat turn's.
     assert after_chat is not None and totals.cost is not None and totals.cost > after_chat
     assert shown == totals.describe()
+
+
+async def test_media_billing_units_are_not_counted_as_chat_tokens(
+    build: Any, store: Store
+) -> None:
+    app, ledger = await with_ledger(build, store)
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "Hello")
+        chat_tokens = app.conversation.totals.tokens
+        assert chat_tokens > 0
+        await send(pilot, "/video a paper boat")
+        await send(pilot, "/image a red square")
+        shown = app.query_one(StatusBar).totals
+    video = next(row for row in ledger.rows(session=SESSION) if row.kind == "video")
+    assert (video.completion_tokens or 0) > 0  # the gateway bills the video in tokens
+    totals = app.conversation.totals
+    assert totals.tokens == chat_tokens
+    assert shown.startswith(f"{chat_tokens:,} tokens · 1 image · 5 s video · $")
 
 
 async def test_resuming_a_session_shows_what_it_used_in_earlier_runs(

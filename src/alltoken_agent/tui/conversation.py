@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ from alltoken_agent import Agent, AgentEvent, Config, Gateway, request_tags
 from alltoken_agent.agent import ApprovalDecision, ApprovalHandler, ApprovalRequest
 from alltoken_agent.catalog import PriceLookup
 from alltoken_agent.ledger import Budget, Ledger
+from alltoken_agent.ledger.costs import IMAGE_COUNT_KEYS, VIDEO_SECONDS_KEYS
 from alltoken_agent.store import SessionRecord
 from alltoken_agent.tui.sessions import SessionKeeper, conversation, default_session_name
 from alltoken_agent.tui.totals import SessionTotals
@@ -102,10 +103,12 @@ class Conversation:
         return request_tags(session=self.session_tag())
 
     async def sync_totals(self) -> bool:
-        """Read the session's tokens and cost from the ledger; True when there were any.
+        """Read the session's tokens, media and cost from the ledger; True when there were any.
 
         The ledger has every request of the session: earlier runs of a resumed one,
-        media jobs, and the cost it estimated where the gateway reported none.
+        media jobs, and the cost it estimated where the gateway reported none. Only
+        chat requests count as tokens: a media job's usage is its billing units (an
+        image's or a video's tokens), shown as images and seconds instead.
         """
         ledger, name = self.ledger, self.keeper.name
         if ledger is None or name is None:
@@ -114,7 +117,18 @@ class Conversation:
         total = report.totals
         if total.requests == 0:
             return False
-        self.totals.tokens = total.prompt_tokens + total.completion_tokens
+        rows = await asyncio.to_thread(ledger.rows, session=name)
+        self.totals.tokens = sum(
+            (row.prompt_tokens or 0) + (row.completion_tokens or 0)
+            for row in rows
+            if row.kind == "chat"
+        )
+        self.totals.images = sum(
+            _count(_first(row.extra, IMAGE_COUNT_KEYS)) for row in rows if row.kind == "image"
+        )
+        self.totals.video_seconds = sum(
+            _seconds(_first(row.extra, VIDEO_SECONDS_KEYS)) for row in rows if row.kind == "video"
+        )
         priced = total.requests > total.unknown_cost_requests
         self.totals.cost = total.cost if priced else None
         return True
@@ -214,3 +228,18 @@ class Conversation:
         if self.approval_handler is None:
             return ApprovalDecision.deny("nobody can approve tool calls here")
         return self.approval_handler(request)
+
+
+def _first(extra: Mapping[str, Any], keys: Sequence[str]) -> object:
+    return next((extra[key] for key in keys if extra.get(key) is not None), None)
+
+
+def _count(value: object) -> int:
+    # The ledger's ``extra`` holds what the gateway said: only a sane count is added up.
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _seconds(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0.0
+    return float(value) if 0 < value < float("inf") else 0.0

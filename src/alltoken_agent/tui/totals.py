@@ -1,4 +1,4 @@
-"""Tokens and cost of the session so far, summed from the agent's events."""
+"""Tokens, media and cost of the session so far, summed from the agent's events."""
 
 from __future__ import annotations
 
@@ -13,9 +13,13 @@ class SessionTotals:
     """Running totals for the status bar."""
 
     tokens: int = 0
-    """Prompt plus completion tokens of every request."""
+    """Prompt plus completion tokens of every chat request."""
     cost: Decimal | None = None
     """USD, when the gateway reported any cost (AllToken does; others may not)."""
+    images: int = 0
+    """Images generated; a media job's billing units are not chat tokens."""
+    video_seconds: float = 0.0
+    """Seconds of video generated."""
 
     def add(self, event: AgentEvent) -> bool:
         """Count a ``usage`` or ``cost`` event; True when the totals changed."""
@@ -31,11 +35,21 @@ class SessionTotals:
         """Start from zero (a new or resumed session)."""
         self.tokens = 0
         self.cost = None
+        self.images = 0
+        self.video_seconds = 0.0
 
     def describe(self) -> str:
-        """``1,234 tokens · $0.0012`` (``cost n/a`` when none was reported)."""
-        cost = "cost n/a" if self.cost is None else format_usd(self.cost)
-        return f"{self.tokens:,} tokens · {cost}"
+        """``1,234 tokens · 2 images · 5 s video · $0.0012`` (``cost n/a`` when none was reported).
+
+        Media appears only once some was made.
+        """
+        parts = [f"{self.tokens:,} tokens"]
+        if self.images:
+            parts.append(f"{self.images} image{'' if self.images == 1 else 's'}")
+        if self.video_seconds:
+            parts.append(f"{self.video_seconds:g} s video")
+        parts.append("cost n/a" if self.cost is None else format_usd(self.cost))
+        return " · ".join(parts)
 
 
 def format_usd(amount: Decimal) -> str:
