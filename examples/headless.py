@@ -42,7 +42,7 @@ def main_sync() -> None:
     gateway = open_gateway()
     agent = Agent(gateway=gateway, tools=[get_current_time, calculate])
     try:
-        print("sync:", agent.run_sync("What is 12*(3+4)?"))
+        print("sync:", agent.run_sync("What is 12*(3+4)?").output)
     finally:
         # close_sync() only closes a gateway the agent created itself, and it ends the
         # private loop that this gateway's connections live on; so close the gateway

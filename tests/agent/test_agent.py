@@ -11,6 +11,7 @@ import pytest
 from alltoken_agent import (
     Agent,
     MaxStepsExceededError,
+    RunResult,
     ToolCallRecord,
     calculate,
     get_current_time,
@@ -259,8 +260,14 @@ def test_run_sync_works_without_an_event_loop(
     monkeypatch.setenv("ALLTOKEN_API_KEY", "sk-test-run-sync-000000")
     monkeypatch.setenv("ALLTOKEN_AGENT_BASE_URL", alltoken_sim.base_url)
     agent = Agent(tools=[calculate])
-    assert "9" in agent.run_sync("What is 4+5?")
-    assert "simulated" in agent.run_sync("and now?").lower()
+    result = agent.run_sync("What is 4+5?")
+    # The whole RunResult, as run() gives: the answer and what it took.
+    assert isinstance(result, RunResult)
+    assert "9" in result.output
+    assert result.text == result.output
+    assert [call.name for call in result.tool_calls] == ["calculate"]
+    assert result.steps == 2
+    assert "simulated" in agent.run_sync("and now?").output.lower()
     agent.close_sync()
 
 

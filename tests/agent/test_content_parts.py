@@ -172,7 +172,7 @@ async def test_stream_sends_spec_valid_parts_and_the_user_event_carries_them(
 def test_run_sync_sends_spec_valid_parts(sim: Any, photo: Path) -> None:
     agent = Agent(gateway=gateway_for(sim), tools=[])
     try:
-        reply = agent.run_sync(["What is this?", photo])
+        reply = agent.run_sync(["What is this?", photo]).output
     finally:
         agent.close_sync()
     assert "You sent 1 image (JPEG, 64x48)." in reply

@@ -148,7 +148,7 @@ async def test_the_agents_estimate_counts_the_tool_schemas_it_sends(sim: Any) ->
             gateway=gateway,
             budget_usd=bare * Decimal("1.05"),
             prices={"gpt-5.4-nano": NANO}.get,
-            max_tokens=16,
+            settings={"max_tokens": 16},
         )
         with pytest.raises(BudgetExceededError, match="agent budget"):
             await agent.send("hello there")

@@ -29,7 +29,7 @@ import alltoken_agent.tracing
 from alltoken_agent import Agent, calculate
 
 agent = Agent(tools=[calculate])
-print(agent.run_sync("What is 2+3?"))
+print(agent.run_sync("What is 2+3?").output)
 agent.close_sync()
 print("loaded:", sorted(m for m in sys.modules if m.split(".")[0] == "opentelemetry"))
 """

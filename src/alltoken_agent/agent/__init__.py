@@ -46,6 +46,7 @@ from alltoken_agent.agent.mcp_client import MCPTools, MCPToolset, open_mcp_tools
 from alltoken_agent.agent.mcp_servers import MCPServer, MCPServerError, servers_from_config
 from alltoken_agent.agent.result import RunResult, ToolCallRecord
 from alltoken_agent.agent.run_handle import AgentRun
+from alltoken_agent.agent.settings import ModelSettings
 from alltoken_agent.agent.tools import ModelRetry, Tool, ToolContext, ToolOutcome, tool
 
 __all__ = [
@@ -78,6 +79,7 @@ __all__ = [
     "ModelFallbackEvent",
     "ModelFamily",
     "ModelRetry",
+    "ModelSettings",
     "NoticeEvent",
     "ReasoningDeltaEvent",
     "ReasoningEndEvent",

@@ -14,6 +14,7 @@ from alltoken_agent.agent.mcp_client import MCPTools
 from alltoken_agent.gateway import Gateway
 
 if TYPE_CHECKING:
+    from alltoken_agent.agent.result import RunResult
     from alltoken_agent.agent.run_handle import AgentRun
 
 OutputT = TypeVar("OutputT", default=str)
@@ -29,6 +30,20 @@ class BlockingCalls(Generic[OutputT]):
     _owns_gateway: bool
 
     if TYPE_CHECKING:  # the agent's own, which these calls run to completion
+
+        @overload
+        async def run(
+            self, content: Any, *, stream: bool = ..., output_type: None = ...
+        ) -> RunResult[OutputT]: ...
+
+        @overload
+        async def run(
+            self, content: Any, *, stream: bool = ..., output_type: type[T]
+        ) -> RunResult[T]: ...
+
+        async def run(
+            self, content: Any, *, stream: bool = True, output_type: type[Any] | None = None
+        ) -> RunResult[Any]: ...
 
         @overload
         async def send(
@@ -52,13 +67,21 @@ class BlockingCalls(Generic[OutputT]):
             stream_events: bool = True,
         ) -> AgentRun[Any]: ...
 
-    def run_sync(self, content: Any, *, output_type: type[Any] | None = None) -> Any:
-        """``send()`` for code without an event loop (streamed requests, every event).
+    @overload
+    def run_sync(self, content: Any, *, output_type: None = ...) -> RunResult[OutputT]: ...
+
+    @overload
+    def run_sync(self, content: Any, *, output_type: type[T]) -> RunResult[T]: ...
+
+    def run_sync(self, content: Any, *, output_type: type[Any] | None = None) -> RunResult[Any]:
+        """``run()`` for code without an event loop (streamed requests, every event).
+
+        Returns the whole ``RunResult``, as ``run()`` does: ``.output`` is the answer.
 
         Raises:
             UserError: Called from inside a running event loop.
         """
-        return self._blocking.run("run_sync", lambda: self.send(content, output_type=output_type))
+        return self._blocking.run("run_sync", lambda: self.run(content, output_type=output_type))
 
     @overload
     def send_sync(self, content: Any, *, output_type: None = ...) -> OutputT: ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any, overload
 
@@ -12,6 +12,7 @@ from typing_extensions import TypeVar
 
 from alltoken_agent._content_parts import repair_message
 from alltoken_agent.agent._blocking_calls import BlockingCalls, OutputT
+from alltoken_agent.agent._event_handlers import EventHandlers
 from alltoken_agent.agent.approval import ApprovalHandler
 from alltoken_agent.agent.blocking import BlockingLoop
 from alltoken_agent.agent.budget_guard import BudgetGuard
@@ -28,6 +29,12 @@ from alltoken_agent.agent.planning import ContextLengths, Prelude
 from alltoken_agent.agent.request_options import RequestOptions
 from alltoken_agent.agent.result import RunResult
 from alltoken_agent.agent.run_handle import AgentRun
+from alltoken_agent.agent.settings import (
+    ModelSettings,
+    check_settings,
+    suggest_keywords,
+    without_knobs,
+)
 from alltoken_agent.agent.tools import Tool, as_tool, check_unique_names
 from alltoken_agent.agent.turn_settings import TurnSettings
 from alltoken_agent.catalog import PriceLookup
@@ -44,7 +51,7 @@ _DEFAULT_CONFIG = Config()
 DEFAULT_INSTRUCTIONS = "You are a helpful assistant."
 
 
-class Agent(BlockingCalls[OutputT]):
+class Agent(BlockingCalls[OutputT], EventHandlers):
     """An agent: instructions, tools and a history, talking to one gateway.
 
     Example:
@@ -55,6 +62,7 @@ class Agent(BlockingCalls[OutputT]):
         ```
     """
 
+    @suggest_keywords
     def __init__(
         self,
         model: str | Sequence[str] = DEFAULT_MODEL,
@@ -78,7 +86,7 @@ class Agent(BlockingCalls[OutputT]):
         context_policy: ContextPolicy | None = None,
         context_length: int | None = None,
         mcp_servers: Iterable[MCPServer] = (),
-        **request_defaults: Any,
+        settings: ModelSettings | None = None,
     ) -> None:
         """Create an agent.
 
@@ -122,11 +130,17 @@ class Agent(BlockingCalls[OutputT]):
                 first run, their tools are listed once (again when a server says they
                 changed), and ``aclose()`` stops them; a tool whose name is taken is
                 offered as ``PREFIX__name``.
-            **request_defaults: Extra request fields sent with every request.
+            settings: Request settings sent with every request (``ModelSettings``:
+                ``{"temperature": 0.2, "max_tokens": 400}``); its ``temperature``,
+                ``enable_search``, ``thinking`` and ``thinking_budget`` win over the
+                arguments of those names.
 
         Raises:
-            UserError: No model, a bad ``max_steps``, duplicate tool names.
+            UserError: No model, a bad ``max_steps``, duplicate tool names, an unknown
+                key or a bad value in ``settings``.
+            TypeError: An unknown argument (the message names the closest one).
         """
+        checked = check_settings(settings)
         models = [model] if isinstance(model, str) else list(model)
         if isinstance(model, str):
             # One model gets the config's chain; a list given here is the whole chain.
@@ -137,11 +151,12 @@ class Agent(BlockingCalls[OutputT]):
             raise UserError("max_steps must be at least 1")
         self.models = models
         self.max_steps = max_steps
-        self.temperature = temperature
-        self.enable_search = enable_search
-        self.thinking = thinking
-        self.thinking_budget = thinking_budget
-        self.request_defaults = request_defaults
+        self.temperature = checked.get("temperature", temperature)
+        self.enable_search = checked.get("enable_search", enable_search)
+        self.thinking = checked.get("thinking", thinking)
+        self.thinking_budget = checked.get("thinking_budget", thinking_budget)
+        self.settings: ModelSettings = without_knobs(checked)
+        """The request settings besides the four knobs above (which live as attributes)."""
         self.output_type = output_type
         self._output = OutputSpec(output_type) if output_type is not None else None
         self._config = config or _DEFAULT_CONFIG
@@ -228,18 +243,7 @@ class Agent(BlockingCalls[OutputT]):
         """Forget the conversation; the system prompt stays."""
         self._messages = [m for m in self._messages[:1] if m.get("role") == "system"]
 
-    # -- hooks --------------------------------------------------------------
-
-    def on(self, name: str, handler: Callable[..., Any]) -> Callable[..., Any]:
-        """Call ``handler(*payload)`` on every ``name`` event; sync or async.
-
-        A handler that raises is reported as an ``error`` event, never fatal.
-        """
-        return self._hooks.on(name, handler)
-
-    def off(self, name: str, handler: Callable[..., Any] | None = None) -> None:
-        """Stop calling ``handler`` (or every handler) for ``name``."""
-        self._hooks.off(name, handler)
+    # -- hooks: on() and off() come from EventHandlers, typed per event name --
 
     # -- running ------------------------------------------------------------
 
@@ -287,6 +291,12 @@ class Agent(BlockingCalls[OutputT]):
             pass
         return run.result.output
 
+    @overload
+    def stream(self, content: Any, *, output_type: None = ...) -> AgentRun[OutputT]: ...
+
+    @overload
+    def stream(self, content: Any, *, output_type: type[T]) -> AgentRun[T]: ...
+
     def stream(self, content: Any, *, output_type: type[Any] | None = None) -> AgentRun[Any]:
         """Run one turn, yielding every event; ``.result`` holds the outcome afterwards."""
         return self._start(content, stream=True, output_type=output_type, deltas=True)
@@ -328,7 +338,7 @@ class Agent(BlockingCalls[OutputT]):
             enable_search=self.enable_search,
             thinking=self.thinking,
             thinking_budget=self.thinking_budget,
-            request_defaults=dict(self.request_defaults),
+            settings=self.settings,
         )
         settings = TurnSettings(
             gateway=self.gateway,
@@ -355,6 +365,7 @@ class Agent(BlockingCalls[OutputT]):
             if stream_events
             else self._wants_unstreamed,
             emit=self._hooks.emit,
+            hooked=self._hooks.wants,
             prelude=Prelude(self.gateway, options, self._mcp, self._context_lengths()),
         )
         turn = Turn(

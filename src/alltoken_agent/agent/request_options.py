@@ -6,13 +6,14 @@ turns, e.g. thinking toggled in the TUI), then fixed for the turn.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from alltoken_agent.agent.builtin_tools import web_search
 from alltoken_agent.agent.events import NoticeEvent
 from alltoken_agent.agent.families import FamilyTable
+from alltoken_agent.agent.settings import ModelSettings, request_fields
 from alltoken_agent.agent.tools import Tool
 from alltoken_agent.gateway import Provider
 
@@ -28,7 +29,8 @@ class RequestOptions:
     enable_search: bool
     thinking: bool
     thinking_budget: int | None
-    request_defaults: Mapping[str, Any]
+    settings: ModelSettings = field(default_factory=lambda: ModelSettings())
+    """The agent's other settings (its knobs above are taken out)."""
 
     def native_search(self, model: str) -> bool:
         """Whether ``model`` searches with the gateway's ``enable_search`` flag."""
@@ -37,7 +39,7 @@ class RequestOptions:
         )
 
     def fields_for(self, model: str) -> dict[str, Any]:
-        """Request fields for ``model`` (``request_defaults`` win)."""
+        """Request fields for ``model`` (``settings`` win over the knobs)."""
         fields: dict[str, Any] = {}
         if self.temperature is not None:
             fields["temperature"] = self.temperature
@@ -47,7 +49,7 @@ class RequestOptions:
             fields["thinking"] = True
             if self.thinking_budget is not None:
                 fields["thinking_budget"] = self.thinking_budget
-        fields.update(self.request_defaults)
+        fields.update(request_fields(self.settings))
         return fields
 
     def tools_for(self, model: str) -> list[Tool]:

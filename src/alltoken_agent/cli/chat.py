@@ -173,7 +173,7 @@ def chat(
     if temperature is not None:
         settings["temperature"] = temperature
     if max_tokens is not None:
-        settings["max_tokens"] = max_tokens
+        settings["settings"] = {"max_tokens": max_tokens}  # Agent's ModelSettings
     if budget is not None:
         settings["budget_usd"] = Decimal(str(budget))
     settings["approval_handler"] = approval_handler(assume_yes=yes)

@@ -11,7 +11,7 @@ provider = TracerProvider()  # or leave it out to use the global provider
 provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
 agent = Agent(tools=[calculate])
 with instrument(agent, tracer_provider=provider, agent_name="calculator"):
-    print(agent.run_sync("What is 2+3?"))
+    print(agent.run_sync("What is 2+3?").output)
 agent.close_sync()
 ```
 

@@ -38,6 +38,7 @@ from alltoken_agent.tracing._state import PendingRequest, RunState, fitted
 
 if TYPE_CHECKING:
     from alltoken_agent.agent import Agent
+    from alltoken_agent.agent.events import EventName
     from alltoken_agent.gateway import Gateway
 
 _live: weakref.WeakValueDictionary[str, Instrumentation] = weakref.WeakValueDictionary()
@@ -68,7 +69,7 @@ class Instrumentation:
         self._run: RunState | None = None
         self._gateway: Gateway | None = None
         self._server: dict[str, AttributeValue] = {}
-        self._handlers: dict[str, Callable[..., None]] = {
+        self._handlers: dict[EventName, Callable[..., None]] = {
             "message:user": self._on_user,
             "stream:start": self._on_stream_start,
             "stream:end": self._on_stream_end,
