@@ -147,3 +147,27 @@ async def test_the_sessions_picker_filters_by_name_model_and_first_prompt(
         assert not isinstance(app.screen, SessionsScreen)
         assert app.query_one(StatusBar).session == "yesterday"
         assert "you: My name is Ada." in transcript(app)
+
+
+async def test_a_session_name_not_stored_yet_says_once_that_it_starts_a_new_one(
+    build: Any, store: Store
+) -> None:
+    store_yesterday(store)
+    app = build(session="yesterdy")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        notices = [line for line in transcript(app).splitlines() if "yesterdy" in line]
+        assert notices == ["note: No session named 'yesterdy' yet: this starts a new one."]
+        await send(pilot, "Hello")
+    record = store.sessions.find_session("yesterdy")
+    assert record is not None and record.message_count == 2
+
+
+async def test_a_stored_session_named_at_start_is_not_called_new(build: Any, store: Store) -> None:
+    store_yesterday(store)
+    app = build(session="yesterday")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        shown = transcript(app)
+    assert "note: Session yesterday: 2 stored messages." in shown
+    assert "starts a new one" not in shown

@@ -56,6 +56,11 @@ class SessionWorkers(App[None]):
         except Exception as error:
             await self.chat.add(ErrorMessage(error))
             return
+        keeper = self.conversation.keeper
+        if keeper.opened_new:  # a typo'd name must not pass for an old, empty session
+            self._refresh_status()
+            await self.note(f"No session named {keeper.name!r} yet: this starts a new one.")
+            return
         await self._show_conversation(messages)
 
     @work(group="resume", exclusive=True, exit_on_error=False)

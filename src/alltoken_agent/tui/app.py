@@ -22,6 +22,7 @@ from alltoken_agent.tui.commands import Command, chat_text, parse_command
 from alltoken_agent.tui.conversation import Conversation
 from alltoken_agent.tui.media import MediaKind
 from alltoken_agent.tui.model_check import refusal
+from alltoken_agent.tui.provider_label import provider_label
 from alltoken_agent.tui.screens import ApprovalScreen, HelpScreen, ModelPicker, SessionsScreen
 from alltoken_agent.tui.transcript import write_transcript
 from alltoken_agent.tui.widgets import (
@@ -73,6 +74,8 @@ class ChatApp(SessionWorkers):
         """Approve tool calls that need approval without asking (``tui --yes``)."""
         conversation.approval_handler = self.approve_tool_call
         self.gateway = conversation.gateway
+        self.provider_label = provider_label(self.gateway, conversation.config)
+        """The gateway as the status bar names it (its address too, when not the usual)."""
         self.workdir = workdir
         self._close_gateway = close_gateway
         self._last_ctrl_c = -QUIT_WINDOW
@@ -99,9 +102,10 @@ class ChatApp(SessionWorkers):
         self.gateway.on_retry = self._on_retry
         self.prompt.focus()
         self._refresh_status()
+        where = self.gateway.provider.name if self._offline else self.provider_label
         offline = " (offline simulator: replies are simulated)" if self._offline else ""
         await self.note(
-            f"Chatting with {self.agent.model} on {self.gateway.provider.name}{offline}. "
+            f"Chatting with {self.agent.model} on {where}{offline}. "
             "Type a message and press Enter; /help lists commands."
         )
         if self.conversation.keeper.name is not None:
@@ -360,8 +364,7 @@ class ChatApp(SessionWorkers):
 
     def _refresh_status(self) -> None:
         status = self.status
-        provider = self.gateway.provider.name
-        status.provider = f"{provider} (offline)" if self._offline else provider
+        status.provider = self.provider_label
         status.model = self.agent.model
         status.thinking = self.agent.thinking
         status.totals = self.conversation.totals.describe()

@@ -79,6 +79,8 @@ class SessionKeeper:
         self._name = name
         self._namer = namer
         self._saved = 0
+        self.opened_new = False
+        """Whether :meth:`open` found no session of its name and created it."""
 
     @property
     def name(self) -> str | None:
@@ -102,8 +104,10 @@ class SessionKeeper:
         if self.store is None or self._name is None:
             return []
         store, name = self.store, self._name
-        record, _ = await asyncio.to_thread(store.sessions.get_or_create_session, name)
-        return await self.resume(record)
+        record, created = await asyncio.to_thread(store.sessions.get_or_create_session, name)
+        messages = await self.resume(record)
+        self.opened_new = created
+        return messages
 
     async def resume(self, record: SessionRecord) -> list[dict[str, Any]]:
         """Write to ``record`` from now on; returns its stored messages."""
