@@ -28,3 +28,20 @@ BudgetOpt = Annotated[
         show_default=False,
     ),
 ]
+MediaQueueOpt = Annotated[
+    bool,
+    typer.Option(
+        "--queue",
+        help="With --batch: only journal the jobs (in --store) for `alltoken-agent worker`s "
+        "to make; prints the batch id.",
+    ),
+]
+MediaStoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="Database URL of the job journal (with --queue, postgresql://... lets workers "
+        "on other machines take the jobs); default: the local SQLite file.",
+        show_default=False,
+    ),
+]

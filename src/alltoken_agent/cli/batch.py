@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from decimal import Decimal
@@ -330,3 +331,60 @@ def _report(items: list[BatchItem], summary: BatchSummary) -> int:
     if summary.budget_stopped and not_run:
         return BUDGET
     return OK if failed == 0 and not_run == 0 else FAILURE
+
+
+async def queue_media(
+    kind: str,
+    prompts: list[tuple[int, str]],
+    settings: dict[str, Any],
+    *,
+    batch_path: Path,
+    save_to: str | None,
+    store_url: str | None,
+) -> int:
+    """``image``/``video --batch FILE --queue``: journal one media line per prompt, run none.
+
+    ``settings`` are the command's job options (None: not given); the files go to
+    ``save_to`` (a folder) or this folder, named as ``--batch`` names them.
+    """
+    import asyncio
+
+    from alltoken_agent.batch.media_input import media_batch, media_folder
+    from alltoken_agent.store import Store
+    from alltoken_agent.store.batches import BatchRepository
+
+    options = {
+        name: str(Path(value).absolute()) if isinstance(value, Path) else value
+        for name, value in settings.items()
+        if value is not None and name != "model" and not (name == "overwrite" and not value)
+    }
+    try:
+        data = batch_path.read_bytes()
+    except OSError as error:
+        raise UserError(f"cannot read {batch_path}: {error.strerror or error}") from None
+    folder = media_folder(save_to or Path.cwd())
+    run_id, items = media_batch(
+        data,
+        prompts,
+        "image" if kind == "image" else "video",
+        model=settings.get("model"),
+        options=options,
+        media_dir=folder,
+    )
+    with Store(store_url) as db:
+        created = await asyncio.to_thread(
+            BatchRepository.of(db).open_run,
+            run_id,
+            input_sha256=hashlib.sha256(data).hexdigest(),
+            input_name=str(batch_path),
+            settings={"kind": kind, "options": options, "media_dir": folder},
+            items=items,
+        )
+    said = "queued" if created else "were queued already"
+    print(
+        f"alltoken-agent: {len(items)} {kind} jobs {said} as batch {run_id}; run "
+        "`alltoken-agent worker` (with the same --store) to make them; their files go "
+        f"to {folder}",
+        file=sys.stderr,
+    )
+    return OK

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 import typer
 
 from alltoken_agent import UserError
+from alltoken_agent.cli._batch_options import MediaQueueOpt, MediaStoreOpt
 from alltoken_agent.cli.chat import read_prompt
 from alltoken_agent.cli.media import (
     JobDisplay,
@@ -189,6 +190,8 @@ def image(
     batch: BatchOpt = None,
     concurrency: ConcurrencyOpt = 4,
     overwrite: OverwriteOpt = False,
+    queue: MediaQueueOpt = False,
+    store_url: MediaStoreOpt = None,
     provider: ProviderOpt = None,
     base_url: BaseUrlOpt = None,
     offline: OfflineOpt = False,
@@ -236,12 +239,20 @@ def image(
     async def main() -> int:
         prompts = prompts_of(prompt, batch)
         save_to = save_target(output, len(prompts))
+        if queue:
+            if batch is None:
+                raise UserError("--queue needs --batch FILE: it queues a batch for workers")
+            from alltoken_agent.cli.batch import queue_media
+
+            return await queue_media(
+                "image", prompts, settings, batch_path=batch, save_to=save_to, store_url=store_url
+            )
         from alltoken_agent.store import Store
 
         # One store for the job journal and the ledger: `usage` and the daily budget
         # then count media jobs as they count chat requests.
         config = load_user_config()
-        with Store() as store:
+        with Store(store_url) as store:
             async with open_gateway(options, on_retry=retry_notices(writer, options)) as gateway:
                 gateway.store = store
                 await observing_ledger(gateway, store, config)

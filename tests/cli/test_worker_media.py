@@ -1,0 +1,171 @@
+"""`image`/`video --batch --queue` journal media jobs; `worker`s make each of them once.
+
+On SQLite (one machine) in-process; on PostgreSQL two worker processes share the queue,
+each in a database of this test's own (the cluster is shared by the whole session).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from PIL import Image
+
+from alltoken_agent.store import Store
+from tests.batch.test_media_lines import image_submits
+from tests.cli.helpers import run_cli
+from tests.gateway.helpers import TEST_KEY
+from tests.server import conftest as server_fixtures
+
+KEY_ENV = {"ALLTOKEN_API_KEY": TEST_KEY}
+postgres = server_fixtures.pg_url
+"""The server tests' PostgreSQL fixture (``pg_url``), reused here under this name."""
+
+PROMPTS = ["a red fox", "# a comment line", "", "an owl at night", "a kite", "two crows"]
+"""A batch file: the comment and the blank line are skipped, numbers follow the file."""
+NAMES = ["001-a-red-fox.png", "004-an-owl-at-night.png", "005-a-kite.png", "006-two-crows.png"]
+
+
+@pytest.fixture(autouse=True)
+def quick_jobs(sim: Any) -> None:
+    sim.state.media.image_seconds = 0.05
+    sim.state.media.video_seconds = 0.1
+
+
+@pytest.fixture
+def prompts(tmp_path: Path) -> Path:
+    path = tmp_path / "prompts.txt"
+    path.write_text("\n".join(PROMPTS) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def own_database(postgres: str) -> Iterator[str]:
+    """A fresh database in the session's cluster: no other test's queued lines in it."""
+    name = f"b3_worker_{os.urandom(4).hex()}"
+    admin = sa.create_engine(postgres, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(postgres).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_image_batch_queue_sends_nothing_and_a_worker_makes_each_job(
+    sim: Any, tmp_path: Path, prompts: Path
+) -> None:
+    out = tmp_path / "out"
+    common = ["--base-url", sim.base_url]
+
+    queued = run_cli(
+        "image", "--batch", str(prompts), "--queue", "-o", str(out), "--size", "64x64", *common,
+        env=KEY_ENV,
+    )  # fmt: skip
+
+    assert queued.exit_code == 0, queued.stderr
+    assert "4 image jobs queued as batch bat_" in queued.stderr
+    assert "alltoken-agent worker" in queued.stderr
+    assert sim.state.media.submits == {} and not out.exists()
+
+    again = run_cli(
+        "image", "--batch", str(prompts), "--queue", "-o", str(out), "--size", "64x64", *common,
+        env=KEY_ENV,
+    )  # fmt: skip
+    assert again.exit_code == 0 and "were queued already" in again.stderr
+
+    worked = run_cli("worker", *common, env=KEY_ENV)
+
+    assert worked.exit_code == 0, worked.stderr
+    assert "worker ran 4 lines: 4 ok" in worked.stderr
+    assert sorted(p.name for p in out.iterdir()) == NAMES
+    with Image.open(out / NAMES[0]) as image:
+        assert image.size == (64, 64)
+    assert sim.state.media.submits == {"image": 4}
+    assert sorted(r.json["prompt"] for r in image_submits(sim)) == sorted(
+        p for p in PROMPTS if p and not p.startswith("#")
+    )
+    with Store() as store:
+        jobs = store.media_jobs.list_jobs()
+    assert len(jobs) == 4 and {job.status for job in jobs} == {"completed"}
+
+    idle = run_cli("worker", *common, env=KEY_ENV)
+    assert idle.exit_code == 0 and "worker ran 0 lines" in idle.stderr
+    assert sim.state.media.submits == {"image": 4}
+
+
+def test_video_batch_queue_is_made_by_a_worker(sim: Any, tmp_path: Path) -> None:
+    scenes = tmp_path / "scenes.txt"
+    scenes.write_text("a fox runs\nrain on a roof\n", encoding="utf-8")
+    out = tmp_path / "clips"
+    common = ["--base-url", sim.base_url]
+
+    queued = run_cli(
+        "video", "--batch", str(scenes), "--queue", "-o", str(out), "--duration", "5",
+        "--no-audio", *common, env=KEY_ENV,
+    )  # fmt: skip
+    assert queued.exit_code == 0, queued.stderr
+    assert sim.state.media.submits == {}
+
+    worked = run_cli("worker", *common, env=KEY_ENV)
+
+    assert worked.exit_code == 0, worked.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["001-a-fox-runs.mp4", "002-rain-on-a-roof.mp4"]
+    assert sim.state.media.submits == {"video": 2}
+    creates = [r for r in sim.state.requests if r.method == "POST" and "video" in r.path]
+    assert all(r.json["duration"] == 5 and r.json["generate_audio"] is False for r in creates)
+
+
+def test_queue_without_a_batch_file_is_exit_2(sim: Any) -> None:
+    result = run_cli("image", "a fox", "--queue", "--base-url", sim.base_url, env=KEY_ENV)
+
+    assert result.exit_code == 2
+    assert "--queue needs --batch" in result.stderr and "Traceback" not in result.stderr
+    assert sim.state.media.submits == {}
+
+
+def test_two_workers_drain_a_media_queue_on_postgresql_submitting_each_job_once(
+    own_database: str, sim: Any, tmp_path: Path, prompts: Path
+) -> None:
+    out = tmp_path / "out"
+    common = ["--store", own_database, "--base-url", sim.base_url]
+    queued = run_cli(
+        "image", "--batch", str(prompts), "--queue", "-o", str(out), "--size", "64x64", *common,
+        env=KEY_ENV,
+    )  # fmt: skip
+    assert queued.exit_code == 0, queued.stderr
+    assert sim.state.media.submits == {}
+
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "alltoken_agent", "worker", *common, "--concurrency", "2"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **KEY_ENV},
+        )
+        for _ in range(2)
+    ]
+    reports = []
+    for worker in workers:
+        _, stderr = worker.communicate(timeout=600)
+        assert worker.returncode == 0, stderr
+        reports.append(stderr)
+
+    ran = [int(r.split("worker ran ")[1].split(" ")[0]) for r in reports]
+    assert sum(ran) == 4
+    assert sim.state.media.submits == {"image": 4}  # each job made once, by one worker
+    assert len(image_submits(sim)) == 4
+    assert sorted(p.name for p in out.iterdir()) == NAMES
+    with Store(own_database) as store:
+        jobs = store.media_jobs.list_jobs()
+    assert len(jobs) == 4 and {job.status for job in jobs} == {"completed"}
