@@ -342,6 +342,32 @@ STREAM_EVENT_NAMES: frozenset[str] = frozenset(
 """The events of a reply as it arrives; ``send_sync()`` emits none of them."""
 
 
+_new = object.__new__
+
+
+def stream_delta(delta: str, accumulated: str) -> StreamDeltaEvent:
+    """``StreamDeltaEvent(delta=delta, accumulated=accumulated)``, built for the hot path.
+
+    One is built per streamed chunk; a frozen dataclass's ``__init__`` sets each field
+    through ``object.__setattr__``, which is most of what the agent adds per chunk. The
+    object is the same (``name`` is the class's default), only built in one step.
+    """
+    event = _new(StreamDeltaEvent)
+    fields_ = event.__dict__
+    fields_["delta"] = delta
+    fields_["accumulated"] = accumulated
+    return event
+
+
+def reasoning_delta(delta: str, accumulated: str) -> ReasoningDeltaEvent:
+    """``ReasoningDeltaEvent(delta=delta, accumulated=accumulated)``, as :func:`stream_delta`."""
+    event = _new(ReasoningDeltaEvent)
+    fields_ = event.__dict__
+    fields_["delta"] = delta
+    fields_["accumulated"] = accumulated
+    return event
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, (Usage, Cost)):
         return value.to_dict()

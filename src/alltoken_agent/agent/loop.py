@@ -31,15 +31,15 @@ from alltoken_agent.agent.events import (
     MessageUserEvent,
     ModelFallbackEvent,
     NoticeEvent,
-    ReasoningDeltaEvent,
     ReasoningEndEvent,
     ReasoningStartEvent,
-    StreamDeltaEvent,
     StreamEndEvent,
     StreamStartEvent,
     ThinkingEndEvent,
     ThinkingStartEvent,
     UsageEvent,
+    reasoning_delta,
+    stream_delta,
 )
 from alltoken_agent.agent.output import OutputSpec
 from alltoken_agent.agent.replies import assistant_message, has_broken_calls, replay
@@ -90,6 +90,7 @@ class Turn:
     _request_ids: list[str] = field(default_factory=list)
     _start: int = 0
     _steps: int = 0
+    _output_retried: bool = False
     _fields: dict[str, dict[str, Any]] = field(default_factory=dict)
     _schema_tokens: dict[str, int] = field(default_factory=dict)
 
@@ -113,9 +114,34 @@ class Turn:
             for event in await s.prelude(s, self.user_message["content"]):
                 await emit(event)
                 yield event
-            async for event in self._turn():
-                await emit(event)
-                yield event
+            # The step loop runs here, not in a generator of its own: every chunk's
+            # event crosses each generator between the request and the reader.
+            hooked = s.hooked
+            self._start = len(self.history)
+            self.history.append(self.user_message)
+            step = 0
+            while self.result is None:
+                step += 1
+                box: list[_Step] = []
+                async for event in self._request(step, box):
+                    if hooked(event.name):  # most events have no handler: no call to await
+                        await emit(event)
+                    yield event
+                done = box[0]
+                if done.result.tool_calls:
+                    tools = run_tool_step(
+                        s, step, done.result, done.model, self.history, self._calls
+                    )
+                    async for event in tools:
+                        if hooked(event.name):
+                            await emit(event)
+                        yield event
+                    self._check_steps_left(step, done)
+                    continue
+                for event in self._conclude(done):
+                    if hooked(event.name):
+                        await emit(event)
+                    yield event
             end = ThinkingEndEvent(outcome="done")
         except Exception as error:
             await emit(ErrorEvent(error=error))
@@ -135,57 +161,51 @@ class Turn:
         if self._wants(end.name):
             yield end
 
-    async def _turn(self) -> AsyncIterator[AgentEvent]:
+    def _check_steps_left(self, step: int, done: _Step) -> None:
+        """After a tool step: raise when it was the last step allowed."""
+        if step >= self.settings.max_steps:
+            self.result = self._finish("", None, "max_steps", done.model)
+            raise MaxStepsExceededError(
+                f"the agent used all {self.settings.max_steps} steps (max_steps) without a "
+                "final answer; raise max_steps or simplify the task",
+                result=self.result,
+            )
+
+    def _conclude(self, done: _Step) -> list[AgentEvent]:
+        """A reply without tool calls: the answer (sets ``result``), or a retry of the output.
+
+        Returns the events to hand on; ``result`` stays None when the reply did not
+        match the output type and the model is asked once more.
+        """
         s = self.settings
-        self._start = len(self.history)
-        self.history.append(self.user_message)
-        output_retried = False
-        step = 0
-        while True:
-            step += 1
-            box: list[_Step] = []
-            async for event in self._request(step, box):
-                yield event
-            done = box[0]
-            reply = done.result
-            if reply.tool_calls:
-                tools = run_tool_step(s, step, reply, done.model, self.history, self._calls)
-                async for event in tools:
-                    yield event
-                if step >= s.max_steps:
-                    self.result = self._finish("", None, "max_steps", done.model)
-                    raise MaxStepsExceededError(
-                        f"the agent used all {s.max_steps} steps (max_steps) without a final "
-                        "answer; raise max_steps or simplify the task",
-                        result=self.result,
-                    )
-                continue
-            message = assistant_message(reply)
-            output: Any = reply.text
-            if s.output is not None:
-                try:
-                    output = s.output.parse(reply.text)
-                except ValidationError as error:
-                    if output_retried:
-                        self.history.append(message)
-                        raise OutputValidationError(
-                            f"the reply did not match {s.output.name} after a retry: "
-                            f"{error.error_count()} validation errors",
-                            text=reply.text,
-                        ) from None
-                    output_retried = True
-                    self.history.extend([message, OutputSpec.retry_message(error)])
-                    continue
-            self.history.append(message)
-            if self._wants("message:assistant"):
-                yield MessageAssistantEvent(content=reply.text)
-            reason: StopReason = "stop"
-            if reply.finish_reason == "length":
-                reason = "length"
-            elif reply.finish_reason == "content_filter":
-                reason = "content_filter"
-            self.result = self._finish(reply.text, output, reason, done.model)
-            return
+        reply = done.result
+        message = assistant_message(reply)
+        output: Any = reply.text
+        if s.output is not None:
+            try:
+                output = s.output.parse(reply.text)
+            except ValidationError as error:
+                if self._output_retried:
+                    self.history.append(message)
+                    raise OutputValidationError(
+                        f"the reply did not match {s.output.name} after a retry: "
+                        f"{error.error_count()} validation errors",
+                        text=reply.text,
+                    ) from None
+                self._output_retried = True
+                self.history.extend([message, OutputSpec.retry_message(error)])
+                return []
+        self.history.append(message)
+        events: list[AgentEvent] = []
+        if self._wants("message:assistant"):
+            events.append(MessageAssistantEvent(content=reply.text))
+        reason: StopReason = "stop"
+        if reply.finish_reason == "length":
+            reason = "length"
+        elif reply.finish_reason == "content_filter":
+            reason = "content_filter"
+        self.result = self._finish(reply.text, output, reason, done.model)
+        return events
 
     # -- model requests -----------------------------------------------------
 
@@ -273,7 +293,7 @@ class Turn:
                                     block = -1
                                 text += chunk.text
                                 if deltas:
-                                    yield StreamDeltaEvent(delta=chunk.text, accumulated=text)
+                                    yield stream_delta(chunk.text, text)
                             elif isinstance(chunk, ReasoningDelta):
                                 if block < 0:
                                     block = len(reasoning)
@@ -281,9 +301,7 @@ class Turn:
                                         yield ReasoningStartEvent()
                                 reasoning += chunk.text
                                 if deltas:
-                                    yield ReasoningDeltaEvent(
-                                        delta=chunk.text, accumulated=reasoning
-                                    )
+                                    yield reasoning_delta(chunk.text, reasoning)
                             elif block >= 0 and isinstance(chunk, ToolCallDelta):
                                 if self._wants("reasoning:end"):
                                     yield ReasoningEndEvent(reasoning=reasoning[block:])
