@@ -249,6 +249,17 @@ def test_a_key_echoed_by_a_hostile_upstream_never_reaches_the_record(
     _assert_no_key(text, result.stdout, result.stderr)
 
 
+def test_a_redirect_is_a_failure_record_and_the_key_is_not_taken_along(sim: Any) -> None:
+    """The check once sent through the SDK's client, which followed a 307 with the key."""
+    sim.state.enqueue_faults(["redirect"])
+    result = run_cli("check", "--base-url", sim.base_url, "--json", env=ENV)
+    assert result.exit_code != 0
+    record = json.loads(result.stdout)
+    assert (record["error_code"], record["http_status"]) == ("redirected", 307)
+    assert record["attempts"] == 1 == len(sim.state.requests)
+    assert "redirects are not followed" in record["notes"]
+
+
 def _media_paths(sim: Any) -> list[str]:
     return [r.path for r in sim.state.requests if r.method == "POST"]
 
@@ -344,14 +355,10 @@ def test_an_unwritable_record_file_exits_2(sim: Any, tmp_path: Path) -> None:
     assert result.exit_code == 2 and "cannot write the record" in result.stderr
 
 
-class _Reply:
-    """An SDK raw response as `_validate` reads it: a status, headers and the body bytes."""
-
-    def __init__(self, status: int, body: Any) -> None:
-        self.status_code = status
-        self.headers = {"x-gateway-request-id": "req123"}
-        content = body if isinstance(body, bytes) else json.dumps(body).encode()
-        self.http_response = type("Body", (), {"content": content})()
+def _reply(status: int, body: Any) -> httpx.Response:
+    """A raw reply as the gateway's request path hands it to `_validate`."""
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return httpx.Response(status, headers={"x-gateway-request-id": "req123"}, content=content)
 
 
 GOOD = {"object": "chat.completion", "choices": [{"message": {"content": "OK"}}]}
@@ -370,10 +377,10 @@ GOOD = {"object": "chat.completion", "choices": [{"message": {"content": "OK"}}]
 def test_replies_off_the_contract_are_refused(status: int, body: Any, needle: str) -> None:
     """The simulator always keeps the contract, so these replies are built by hand."""
     with pytest.raises(_ContractError, match=needle) as caught:
-        _validate(_Reply(status, body))
+        _validate(_reply(status, body))
     assert caught.value.request_id == "req123"
     streamed = {**GOOD, "object": "chat.completion.chunk"}
-    assert _validate(_Reply(200, streamed))["object"] == "chat.completion.chunk"
+    assert _validate(_reply(200, streamed))["object"] == "chat.completion.chunk"
 
 
 def test_a_key_echoed_on_a_media_submit_never_reaches_the_record(sim: Any, tmp_path: Path) -> None:

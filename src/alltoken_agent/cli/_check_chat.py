@@ -1,8 +1,8 @@
 """The chat part of `alltoken-agent check`: the minimal request, its validation, the record.
 
-The request goes through the provider's official ``openai`` SDK client, because only
-the raw reply shows ``object`` (our own client does not keep it); retries follow the
-gateway's retry policy, so they match `chat`.
+The request goes through the gateway's one request path (``Gateway.request``), which
+hands back the raw reply (its ``object`` is checked, which a parsed reply drops);
+retries, ``Retry-After``, timeouts and error classes are those of `chat`.
 
 The record starts with the TokenHub contract's completion template, field for field
 (``integration_status``, ``provider_mode``, ``model``, ``endpoint``, ``validated_at``,
@@ -11,17 +11,15 @@ The record starts with the TokenHub contract's completion template, field for fi
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from alltoken_agent import (
     AuthenticationError,
     BadRequestError,
-    ConflictError,
     GatewayConnectionError,
     GatewayError,
     GatewayTimeoutError,
@@ -33,12 +31,10 @@ from alltoken_agent import (
 )
 from alltoken_agent.cli.exit_codes import FAILURE, OK, exit_code_for
 
-if TYPE_CHECKING:  # the gateway and the openai SDK are imported when the command runs
-    import openai
+if TYPE_CHECKING:  # the gateway and httpx are imported when the command runs
+    import httpx
 
     from alltoken_agent import Gateway, RetryNotice
-
-T = TypeVar("T")
 
 ENDPOINT = "POST /v1/chat/completions"
 """The contract's ``endpoint`` field: always this literal, whatever the base URL."""
@@ -51,18 +47,6 @@ PROMPT = "Reply with OK only."
 """The TokenHub contract's minimal request (§2.2): one user message, 32 tokens, temperature 0."""
 MAX_TOKENS = 32
 OBJECTS = frozenset({"chat.completion", "chat.completion.chunk"})
-
-_CLASSES: dict[int, type[GatewayError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    402: PaymentRequiredError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    409: ConflictError,
-    413: BadRequestError,
-    422: BadRequestError,
-    429: RateLimitError,
-}
 
 
 class _ContractError(Exception):
@@ -128,10 +112,28 @@ async def run_check(
     notes: list[str] = []
     if record["provider_mode"] == "offline-simulator":
         notes.append("--offline: the built-in simulator answered, not the real gateway")
-    client = gateway.async_openai_client().with_options(max_retries=0)
     started = time.monotonic()
+    retries = 0
+
+    def counted(notice: RetryNotice) -> None:
+        nonlocal retries
+        retries += 1
+        if on_retry is not None:
+            on_retry(notice)
+
     try:
-        response, attempts = await _within_total(gateway, _send(client, gateway, model, on_retry))
+        response = await gateway.request(
+            "POST",
+            "chat/completions",
+            json={
+                "model": model,
+                "messages": [{"role": "user", "content": PROMPT}],
+                "max_tokens": MAX_TOKENS,
+                "temperature": 0,
+                "stream": False,
+            },
+            on_retry=counted,
+        )
         data = _validate(response)
     except (GatewayError, _ContractError) as error:
         record.update(_failure(error, model), validated_at=now(), request_id=error.request_id)
@@ -139,8 +141,7 @@ async def run_check(
         notes.append(gateway.redact(str(error)))
         record["notes"] = "; ".join(notes)
         return record, FAILURE if isinstance(error, _ContractError) else exit_code_for(error)
-    finally:
-        await client.close()
+    attempts = retries + 1
     content = data["choices"][0]["message"]["content"]
     notes += _simulator_note(gateway, record)
     record["integration_status"] = SIMULATED if gateway.simulated else "success"
@@ -157,111 +158,14 @@ async def run_check(
     return record, OK
 
 
-async def _send(
-    client: openai.AsyncOpenAI,
-    gateway: Gateway,
-    model: str,
-    on_retry: Callable[[RetryNotice], None] | None,
-) -> tuple[Any, int]:
-    """POST the minimal request, retrying as the gateway's retry policy says."""
-    import openai
-
-    from alltoken_agent import RetryNotice
-
-    attempt = 0
-    while True:
-        try:
-            raw = await client.chat.completions.with_raw_response.create(
-                model=model,
-                messages=[{"role": "user", "content": PROMPT}],
-                max_tokens=MAX_TOKENS,
-                temperature=0,
-                stream=False,
-            )
-            gateway.note_reply(raw.http_response)
-            return raw, attempt + 1
-        except openai.APIError as exc:
-            error = _gateway_error(exc, gateway)
-        delay = gateway.retry.delay(attempt, error)
-        if delay is None:
-            error.attempts = attempt + 1
-            raise error
-        if on_retry is not None:
-            on_retry(RetryNotice(attempt=attempt + 1, delay=delay, error=error))
-        await asyncio.sleep(delay)
-        attempt += 1
-
-
-async def _within_total(gateway: Gateway, send: Awaitable[T]) -> T:
-    """Await ``send`` (the request with its retries) under ``[timeouts] total``.
-
-    The SDK's read timeout restarts on every byte, so a gateway that trickles the
-    reply (or sends whitespace forever) would otherwise hold the check for good.
-
-    Raises:
-        GatewayTimeoutError: The deadline passed first (code ``total_timeout``).
-    """
-    import anyio
-
-    total = gateway.deadlines.total
-    if total is None:
-        return await send
-    with anyio.CancelScope(deadline=anyio.current_time() + total) as scope:
-        return await send
-    assert scope.cancelled_caught  # only reached when the deadline cancelled the send
-    raise GatewayTimeoutError(
-        f"{gateway.base_url} took longer than {total:g} s, retries included (total timeout)",
-        code="total_timeout",
-    )
-
-
-def _gateway_error(exc: openai.APIError, gateway: Gateway) -> GatewayError:
-    """Our error for an SDK failure, so retries, codes and exit codes match `chat`."""
-    import openai
-
-    redact = gateway.redact
-    if isinstance(exc, openai.APITimeoutError):
-        idle = gateway.deadlines.idle
-        # The SDK client's read timeout is the idle deadline when that is the shorter.
-        # (By name: the SDK may carry its own copy of httpx.)
-        read = exc.request.extensions.get("timeout", {}).get("read")
-        paused = type(exc.__cause__).__name__ == "ReadTimeout"
-        if paused and idle is not None and read == idle:
-            return GatewayTimeoutError(
-                f"{gateway.base_url} sent nothing for {idle:g} s (idle timeout)",
-                code="idle_timeout",
-            )
-        return GatewayTimeoutError(redact(f"no answer from {gateway.base_url} in time"))
-    if isinstance(exc, openai.APIConnectionError):
-        cause = exc.__cause__
-        reason = str(cause) if cause is not None and str(cause) else exc.message
-        return GatewayConnectionError(redact(f"cannot reach {gateway.base_url}: {reason}"))
-    if not isinstance(exc, openai.APIStatusError):
-        return GatewayError(redact(exc.message))
-    gateway.note_reply(exc.response)
-    status = exc.status_code
-    body: Mapping[str, Any] = exc.body if isinstance(exc.body, Mapping) else {}
-    headers = exc.response.headers
-    klass = _CLASSES.get(status) or (UpstreamError if status >= 500 else GatewayError)
-    kwargs: dict[str, Any] = {
-        "status": status,
-        "code": _text(body.get("code")),
-        "request_id": _text(body.get("request_id")) or _request_id({}, headers) or exc.request_id,
-    }
-    if klass is RateLimitError:
-        kwargs["retry_after"] = _seconds(headers.get("retry-after"))
-    message = _text(body.get("message")) or f"HTTP {status}"
-    return klass(redact(message), **kwargs)
-
-
-def _validate(response: Any) -> dict[str, Any]:
+def _validate(response: httpx.Response) -> dict[str, Any]:
     """The reply's JSON, when it meets the integration contract (§2.2)."""
     status = int(response.status_code)
     request_id = _request_id({}, response.headers)
     if status != 200:
         raise _ContractError(f"HTTP {status}, expected 200", status=status, request_id=request_id)
     try:
-        data = json.loads(response.http_response.content)
+        data = json.loads(response.content)
     except ValueError:
         raise _ContractError(
             "the reply is not JSON", status=status, request_id=request_id
@@ -341,14 +245,6 @@ def _request_id(data: Mapping[str, Any], headers: Mapping[str, str]) -> str | No
 
 def _text(value: object) -> str | None:
     return None if value is None or value == "" else str(value)
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        seconds = float(value) if value else None
-    except ValueError:
-        return None
-    return seconds if seconds is not None and seconds >= 0 else None
 
 
 def _clip(text: str, limit: int = 80) -> str:

@@ -1,7 +1,9 @@
-"""One HTTP attempt, and the retry loop around it.
+"""One HTTP attempt, the one translator from httpx errors to ours, and the retry loop.
 
-httpx exceptions are translated to ``GatewayError`` here, once, so the retry
-policy and every caller see only our error tree.
+Every request of a gateway goes through here: chat, the catalog, ``check``, media
+submits, polls, uploads and downloads. httpx exceptions are translated to
+``GatewayError`` once, in ``translate``, so the retry policy (retry.py) and every
+caller see only our error tree.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import httpx
 
@@ -18,8 +21,15 @@ from alltoken_agent.gateway._envelope import error_from_response
 from alltoken_agent.gateway._wrong_reply import redirect_error
 from alltoken_agent.gateway.retry import RetryPolicy
 
-Attempt = Callable[[], Awaitable["httpx.Response | GatewayError"]]
-"""Makes one try; returns the successful response, or the error that decides a retry."""
+T = TypeVar("T")
+
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+"""Failures before a byte of the request left: asking again can never bill twice."""
+
+NOT_RETRIED = (
+    "; not retried: the request may have reached the gateway, which has no "
+    "idempotency keys, so a retry could be billed twice"
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,50 @@ class RetryNotice:
     error: GatewayError
 
 
+@dataclass
+class Tries:
+    """What the tries of one call did, for its final error (and its total deadline's)."""
+
+    count: int = 0
+    delivered: bool = False
+    """Whether a finished try may have reached the gateway unanswered."""
+    in_flight: bool = False
+    """Whether a try is under way (it may have been sent) right now."""
+
+
+def translate(
+    exc: httpx.HTTPError,
+    where: str,
+    redact: Callable[[str], str],
+    idle_read: float | None = None,
+) -> GatewayError:
+    """Our error for an httpx failure to get a reply from ``where`` (the one translator).
+
+    Its ``maybe_delivered`` says whether the request may have reached the gateway: not
+    after a connect error or a wait for a pooled connection, else yes. ``idle_read``:
+    the request's read timeout is this idle deadline, so a read timeout is
+    ``idle_timeout``.
+    """
+    error: GatewayError
+    if isinstance(exc, httpx.TimeoutException):
+        error = timeout_error(exc, where, idle_read)
+    elif isinstance(exc, httpx.ConnectError):
+        error = GatewayConnectionError(f"cannot reach {where}: {_reason(exc)}")
+    elif isinstance(exc, httpx.TransportError):
+        error = GatewayConnectionError(
+            f"the connection to {where} broke before the reply: {_reason(exc)}"
+        )
+    else:  # a URL, a decoding or a redirect error: asking again cannot help
+        error = GatewayError(f"{where}: {_reason(exc)}", code="bad_reply")
+    error.message = redact(error.message)
+    error.maybe_delivered = not isinstance(exc, _NEVER_SENT)
+    return error
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc) or type(exc).__name__
+
+
 async def send_once(
     client: httpx.AsyncClient,
     request: httpx.Request,
@@ -40,20 +94,18 @@ async def send_once(
     redact: Callable[[str], str],
     target: str,
     idle_read: float | None = None,
+    follow_redirects: bool = False,
 ) -> httpx.Response | GatewayError:
     """Send ``request`` once; a failure comes back as the error instead of raising.
 
     With ``stream=True`` a successful response's body is left unread. ``target``
-    names the host in error messages. ``idle_read``: the request's read timeout is
-    this idle deadline (see ``with_idle_read``), so a read timeout is ``idle_timeout``.
+    names the host in error messages. ``idle_read``: see ``translate``. A 3xx is
+    never followed unless ``follow_redirects`` (requests without our key only).
     """
     try:
-        response = await client.send(request, stream=stream)
-    except httpx.TimeoutException as exc:
-        return timeout_error(exc, redact(target), idle_read)
-    except httpx.TransportError as exc:
-        reason = redact(str(exc) or type(exc).__name__)
-        return GatewayConnectionError(f"cannot reach {target}: {reason}")
+        response = await client.send(request, stream=stream, follow_redirects=follow_redirects)
+    except httpx.HTTPError as exc:
+        return translate(exc, target, redact, idle_read)
     if response.status_code < 300:
         return response
     if response.status_code < 400:
@@ -61,34 +113,52 @@ async def send_once(
         # POST turned into a GET is not what was asked. The error says where it went.
         await response.aclose()
         return redirect_error(response.status_code, response.headers, redact, target)
-    raw = await response.aread()
-    await response.aclose()
+    try:
+        raw = await response.aread()
+    except httpx.HTTPError as exc:
+        return translate(exc, target, redact, idle_read)
+    finally:
+        await response.aclose()
     return error_from_response(response.status_code, raw, response.headers, redact)
 
 
 async def with_retries(
-    attempt: Attempt,
+    attempt: Callable[[], Awaitable[T | GatewayError]],
     policy: RetryPolicy,
     on_retry: Callable[[RetryNotice], None] | None,
-) -> httpx.Response:
+    *,
+    idempotent: bool = True,
+    tries: Tries | None = None,
+) -> T:
     """Run ``attempt`` until it succeeds or the policy gives up (then raise its error).
 
     Only the response's arrival is retried: once a streamed body is being read,
-    nothing goes through here again (replay safety).
+    nothing goes through here again (replay safety). ``idempotent=False`` (a submit
+    the gateway cannot dedupe): a try that may have reached the gateway unanswered
+    is never made again, since a retry could be billed twice. The final error's
+    ``attempts`` and ``maybe_delivered`` cover every try; ``tries`` is kept up to
+    date for a deadline around this call.
     """
-    retries = 0
+    tries = tries if tries is not None else Tries()
     while True:
+        tries.count += 1
+        tries.in_flight = True
         outcome = await attempt()
-        if isinstance(outcome, httpx.Response):
+        tries.in_flight = False
+        if not isinstance(outcome, GatewayError):
             return outcome
-        delay = policy.delay(retries, outcome)
+        tries.delivered = tries.delivered or outcome.maybe_delivered
+        outcome.maybe_delivered = tries.delivered
+        outcome.attempts = tries.count
+        if outcome.maybe_delivered and not idempotent:
+            outcome.message += NOT_RETRIED
+            raise outcome
+        delay = policy.delay(tries.count - 1, outcome)
         if delay is None:
-            outcome.attempts = retries + 1
             raise outcome
         if on_retry is not None:
-            on_retry(RetryNotice(attempt=retries + 1, delay=delay, error=outcome))
+            on_retry(RetryNotice(attempt=tries.count, delay=delay, error=outcome))
         await asyncio.sleep(delay)
-        retries += 1
 
 
 def build_timeouts(

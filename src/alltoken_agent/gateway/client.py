@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from pydantic import SecretStr
 
 from alltoken_agent.config import Config, TimeoutSettings
@@ -22,7 +21,7 @@ from alltoken_agent.gateway._completion import completion_result
 from alltoken_agent.gateway._deadline import Deadlines, within_total
 from alltoken_agent.gateway._envelope import detach
 from alltoken_agent.gateway._offline import OFFLINE_KEY, start_simulator
-from alltoken_agent.gateway._requests import get, post
+from alltoken_agent.gateway._requests import RequestPath
 from alltoken_agent.gateway._simulated import SimulatorAware
 from alltoken_agent.gateway._transport import (
     RetryNotice,
@@ -50,7 +49,7 @@ Message = Mapping[str, Any]
 __all__ = ["OFFLINE_KEY", "Gateway", "Message", "RetryNotice"]
 
 
-class Gateway(SimulatorAware):
+class Gateway(SimulatorAware, RequestPath):
     """Talks to one OpenAI-compatible gateway.
 
     Example:
@@ -312,63 +311,6 @@ class Gateway(SimulatorAware):
             on_end=end,
             max_cost=self.max_request_cost,
             max_line=self._max_line,
-            deadlines=self._deadlines,
-        )
-
-    # -- transport ----------------------------------------------------------
-
-    async def _send(
-        self,
-        path: str,
-        body: Mapping[str, Any],
-        headers: Mapping[str, str] | None,
-        *,
-        stream: bool,
-    ) -> httpx.Response:
-        """POST with the retry policy; returns a successful response.
-
-        With ``stream=True`` the response body is not read yet, and nothing is
-        retried after this returns.
-        """
-        # A streamed body gets the idle deadline per data line (stream.py), not per byte.
-        return await post(
-            self._client,
-            path,
-            body,
-            headers,
-            stream=stream,
-            timeout=self._timeouts if stream else self._whole_timeouts,
-            redact=self._redact,
-            target=self.base_url,
-            idle_read=None if stream else self._idle_read,
-            retry=self.retry,
-            on_retry=self.on_retry,
-        )
-
-    async def _get(
-        self,
-        url: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        auth: bool = True,
-        retry: bool = True,
-    ) -> httpx.Response:
-        """GET with the retry policy; returns a successful, fully read response.
-
-        ``url`` is relative to the base URL or absolute (the public catalog);
-        ``auth=False`` leaves the Authorization header out (public endpoints);
-        ``retry=False`` makes one attempt only.
-        """
-        return await get(
-            self._client,
-            url,
-            params=params,
-            auth=auth,
-            timeout=self._whole_timeouts,
-            redact=self._redact,
-            idle_read=self._idle_read,
-            retry=self.retry if retry else RetryPolicy(max_retries=0),
-            on_retry=self.on_retry,
             deadlines=self._deadlines,
         )
 

@@ -10,7 +10,7 @@ redirect), and no more bytes than the caller's cap, counted as they arrive (code
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,10 +18,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from alltoken_agent.errors import GatewayConnectionError, GatewayError, UpstreamError
-from alltoken_agent.gateway import RetryNotice
+from alltoken_agent.errors import GatewayError, UpstreamError
 from alltoken_agent.gateway._envelope import error_from_response
-from alltoken_agent.media._wire import Tries, short_url, timed_out, within_call_total
+from alltoken_agent.media._wire import short_url
 from alltoken_agent.media.files import PartFile
 
 if TYPE_CHECKING:
@@ -66,23 +65,12 @@ async def download(
     refused = unsafe_link(url)
     if refused is not None:
         raise GatewayError(gateway.redact(refused), code="unsafe_result_url")
-    tries = Tries()
 
-    async def retrying() -> Downloaded:
-        while True:
-            tries.count += 1
-            outcome = await _download_once(gateway, url, path, on_bytes, max_bytes, replace)
-            if not isinstance(outcome, GatewayError):
-                return outcome
-            outcome.attempts = tries.count
-            delay = gateway.retry.delay(tries.count - 1, outcome)
-            if delay is None:
-                raise outcome
-            if gateway.on_retry is not None:
-                gateway.on_retry(RetryNotice(attempt=tries.count, delay=delay, error=outcome))
-            await asyncio.sleep(delay)
+    def attempt() -> Awaitable[Downloaded | GatewayError]:
+        return _download_once(gateway, url, path, on_bytes, max_bytes, replace)
 
-    return await within_call_total(gateway, f"the download of {short_url(url)}", tries, retrying)
+    # A download is retried from scratch, on the gateway's one retry path.
+    return await gateway.retrying(attempt, where=f"the download of {short_url(url)}")
 
 
 async def _download_once(
@@ -124,10 +112,8 @@ async def _download_once(
                 )
             final = await asyncio.to_thread(lambda: part.commit(replace=replace))
             return Downloaded(final, part.size, response.headers.get("content-type"), head)
-    except httpx.TimeoutException as exc:
-        return timed_out(gateway, f"the download of {short_url(url)}", exc)
-    except httpx.TransportError as exc:
-        return GatewayConnectionError(f"the download of {short_url(url)} broke: {exc!s}")
+    except httpx.HTTPError as exc:
+        return gateway.translate(exc, f"the download of {short_url(url)}")
     finally:
         await response.aclose()
 
@@ -142,17 +128,12 @@ async def _open(gateway: Gateway, url: str) -> httpx.Response | GatewayError:
     Redirects are followed here rather than by httpx, so that each hop is checked: a
     bucket must not send the download to ``file://`` or another scheme.
     """
-    client = gateway._client
     where = url
     for _ in range(MAX_REDIRECTS + 1):
-        request = client.build_request("GET", where, timeout=gateway._whole_timeouts)
-        request.headers.pop("Authorization", None)
         try:
-            response = await client.send(request, stream=True, follow_redirects=False)
-        except httpx.TimeoutException as exc:
-            return timed_out(gateway, short_url(url), exc)
-        except httpx.TransportError as exc:
-            return GatewayConnectionError(f"cannot download {short_url(url)}: {exc!s}")
+            response = await gateway.open_link(where)
+        except GatewayError as error:
+            return error
         location = response.headers.get("location")
         if not (response.is_redirect and location):
             return response
