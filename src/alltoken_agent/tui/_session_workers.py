@@ -42,8 +42,10 @@ class SessionWorkers(App[None]):
         self._refresh_status()
 
     @work(group="store", exit_on_error=False)
-    async def _sync_totals(self) -> None:
+    async def _sync_totals(self, *, timeline: bool = False) -> None:
         try:
+            if timeline:  # a media job finished: a resumed session shows it again
+                await self.conversation.save_timeline()
             await self.conversation.sync_totals()
         except Exception as error:
             await self.chat.add(ErrorMessage(error))
@@ -82,7 +84,7 @@ class SessionWorkers(App[None]):
         except Exception as error:
             await self.chat.add(ErrorMessage(error))
         self._refresh_status()
-        await self.chat.replay(messages, self.agent.model)
+        await self.chat.replay(messages, self.agent.model, media=self.conversation.media)
         for message in messages:  # Up recalls what was asked before, too
             if message.get("role") == "user" and isinstance(message.get("content"), str):
                 self.prompt.remember(message["content"])

@@ -312,7 +312,7 @@ class ChatApp(SessionWorkers):
     def _media_finished(self, event: MediaJob.Finished) -> None:
         if event.paths:
             self.conversation.add_media(event.job.kind, event.job.prompt, event.paths)
-        self._sync_totals()
+        self._sync_totals(timeline=bool(event.paths))
 
     @work(group="export", exit_on_error=False)
     async def _save_transcript(self) -> None:

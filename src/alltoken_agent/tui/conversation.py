@@ -14,8 +14,9 @@ from alltoken_agent.ledger import Budget, Ledger
 from alltoken_agent.ledger.costs import IMAGE_COUNT_KEYS, VIDEO_SECONDS_KEYS
 from alltoken_agent.store import SessionRecord
 from alltoken_agent.tui.sessions import SessionKeeper, conversation, default_session_name
+from alltoken_agent.tui.timeline import MediaEntry, PromptEntry, from_metadata, to_metadata
 from alltoken_agent.tui.totals import SessionTotals
-from alltoken_agent.tui.transcript import MediaEntry, to_markdown
+from alltoken_agent.tui.transcript import to_markdown
 
 
 class Conversation:
@@ -64,7 +65,9 @@ class Conversation:
         """Decides the calls that need approval (the app sets it); None denies them."""
         self.totals = SessionTotals()
         self.media: list[MediaEntry] = []
-        """This run's finished media jobs, for /save (sessions store messages only)."""
+        """Finished media jobs, for /save and a resumed session (kept in its metadata)."""
+        self.prompts: list[PromptEntry] = _first_prompts(instructions)
+        """Each system prompt and the message it was set before, for /save."""
         self.agent = self._agent(model, instructions, history=None, thinking=False)
         # Saves, clears and resumes run one at a time, in the order they were asked for,
         # so a turn is never stored twice nor into the session that replaced its own.
@@ -135,7 +138,7 @@ class Conversation:
 
     def add_media(self, kind: str, prompt: str, paths: Sequence[Path]) -> None:
         """Remember a finished media job, after the messages so far, for /save."""
-        after = len(self.agent.get_messages())
+        after = len(conversation(self.agent.get_messages()))
         self.media.append(MediaEntry(after, kind, prompt, tuple(paths)))
 
     def toggle_thinking(self) -> bool:
@@ -150,6 +153,12 @@ class Conversation:
     def set_instructions(self, text: str) -> None:
         """Replace the system prompt for the next turns."""
         self.agent.set_instructions(text)
+        after = len(conversation(self.agent.get_messages()))
+        entry = PromptEntry(after, text or None)
+        if self.prompts and self.prompts[-1].after == after:
+            self.prompts[-1] = entry  # nothing was said under the one it replaces
+        else:
+            self.prompts.append(entry)
 
     async def clear(self) -> None:
         """Forget the conversation; the next save starts a new session."""
@@ -160,6 +169,7 @@ class Conversation:
             self.keeper.start_new()
             self.totals.reset()
             self.media.clear()
+            self.prompts = _first_prompts(self.instructions)
 
     async def open(self) -> list[dict[str, Any]]:
         """Load the session named at start (if any) and continue it; returns its messages."""
@@ -182,17 +192,30 @@ class Conversation:
             if agent is not self.agent:
                 return False  # cleared or swapped before this save was asked for
             return await self.keeper.save(
-                agent.get_messages(), model=agent.model, instructions=self.instructions
+                agent.get_messages(),
+                model=agent.model,
+                instructions=self.instructions,
+                timeline=self.timeline(),
             )
+
+    async def save_timeline(self) -> bool:
+        """Store where media jobs and system prompts happened (after a media job)."""
+        async with self._lock:
+            return await self.keeper.save_timeline(self.timeline())
+
+    def timeline(self) -> dict[str, Any]:
+        """The media jobs and system prompts as session metadata."""
+        return to_metadata(self.media, self.prompts)
 
     def transcript(self, folder: Path | None = None) -> tuple[str, str]:
         """A file stem and the Markdown of the conversation, for /save into ``folder``."""
         title = self.keeper.name or default_session_name()
         text = to_markdown(
-            self.agent.get_messages(),
+            conversation(self.agent.get_messages()),
             title=title,
             model=self.model,
             media=self.media,
+            prompts=self.prompts,
             folder=folder,
         )
         return title, text
@@ -202,7 +225,13 @@ class Conversation:
         instructions = record.instructions or self.instructions
         self.agent = self._agent(model, instructions, messages, thinking=self.agent.thinking)
         self.totals.reset()
-        self.media.clear()
+        media, prompts = from_metadata(record.metadata)
+        self.media = media
+        if not prompts:
+            prompts = _first_prompts(instructions)
+        elif prompts[-1].text != instructions:  # changed elsewhere (the server), after these
+            prompts.append(PromptEntry(len(messages), instructions))
+        self.prompts = prompts
 
     def _agent(
         self, model: str, instructions: str | None, history: Any, *, thinking: bool
@@ -228,6 +257,10 @@ class Conversation:
         if self.approval_handler is None:
             return ApprovalDecision.deny("nobody can approve tool calls here")
         return self.approval_handler(request)
+
+
+def _first_prompts(instructions: str | None) -> list[PromptEntry]:
+    return [PromptEntry(0, instructions)] if instructions else []
 
 
 def _first(extra: Mapping[str, Any], keys: Sequence[str]) -> object:

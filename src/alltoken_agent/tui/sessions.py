@@ -14,6 +14,7 @@ from typing import Any
 
 from alltoken_agent import UserError
 from alltoken_agent.store import SessionRecord, Store
+from alltoken_agent.tui.timeline import METADATA_KEY
 
 
 def default_session_name(now: datetime | None = None) -> str:
@@ -138,7 +139,12 @@ class SessionKeeper:
         return await asyncio.to_thread(read)
 
     async def save(
-        self, messages: Sequence[dict[str, Any]], *, model: str, instructions: str | None
+        self,
+        messages: Sequence[dict[str, Any]],
+        *,
+        model: str,
+        instructions: str | None,
+        timeline: dict[str, Any] | None = None,
     ) -> bool:
         """Append the messages not stored yet; remember the model and system prompt.
 
@@ -146,6 +152,8 @@ class SessionKeeper:
             messages: The agent's whole conversation (the system prompt is skipped).
             model: The model the turn ran on.
             instructions: The current system prompt.
+            timeline: Where media jobs and system prompts happened, kept in the
+                session's metadata under ``METADATA_KEY`` (other keys stay).
 
         Returns:
             Whether anything was written (False without a store or new messages).
@@ -161,10 +169,39 @@ class SessionKeeper:
         session_id = self.record.id
         await asyncio.to_thread(store.sessions.append_messages, session_id, fresh)
         self._saved += len(fresh)
+        if timeline is None:
+            self.record = await asyncio.to_thread(
+                store.sessions.update_session, session_id, model=model, instructions=instructions
+            )
+        else:
+            self.record = await asyncio.to_thread(
+                store.sessions.update_session,
+                session_id,
+                model=model,
+                instructions=instructions,
+                metadata=self._with_timeline(timeline),
+            )
+        return True
+
+    async def save_timeline(self, timeline: dict[str, Any]) -> bool:
+        """Store ``timeline`` in the session's metadata; False before the session exists.
+
+        A session is created with its first messages; the timeline goes in with them.
+        """
+        store, record = self.store, self.record
+        if store is None or record is None:
+            return False
+        metadata = self._with_timeline(timeline)
+        if metadata == record.metadata:
+            return False
         self.record = await asyncio.to_thread(
-            store.sessions.update_session, session_id, model=model, instructions=instructions
+            store.sessions.update_session, record.id, metadata=metadata
         )
         return True
+
+    def _with_timeline(self, timeline: dict[str, Any]) -> dict[str, Any]:
+        existing = self.record.metadata if self.record is not None else {}
+        return {**existing, METADATA_KEY: timeline}
 
     def _create(self) -> SessionRecord:
         store = self._require_store()

@@ -5,20 +5,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
-@dataclass(frozen=True)
-class MediaEntry:
-    """A finished ``/image`` or ``/video`` job, placed among the messages for ``/save``."""
-
-    after: int
-    """How many messages (the system prompt included) came before it."""
-    kind: str
-    prompt: str
-    paths: tuple[Path, ...]
+from alltoken_agent.tui.timeline import MediaEntry, PromptEntry
 
 
 def to_markdown(
@@ -27,43 +17,67 @@ def to_markdown(
     title: str,
     model: str,
     media: Sequence[MediaEntry] = (),
+    prompts: Sequence[PromptEntry] = (),
     folder: Path | None = None,
 ) -> str:
     """Render OpenAI-format messages as Markdown: one section per message, tools quoted.
 
-    Media jobs go in where they finished: images embedded, other files linked, by a
-    path relative to ``folder`` (where the document is saved) when they are inside it.
+    ``messages`` are the conversation without its system prompt: each system prompt
+    of ``prompts`` goes in before the message it was set before (the first at the
+    top, a later one where ``/system`` changed it), so the document shows which
+    prompt each answer had. Media jobs go in where they finished: images embedded,
+    other files linked, by a path relative to ``folder`` (where the document is
+    saved) when they are inside it.
     """
     lines = [f"# {title}", "", f"Model: `{model}`", ""]
-    pending = sorted(media, key=lambda entry: entry.after)
-    for index, message in enumerate(messages):
-        while pending and pending[0].after <= index:
-            lines += _media_lines(pending.pop(0), folder)
-        role = message.get("role")
-        content = _text(message.get("content"))
-        if role == "system":
-            lines += ["## System", "", content, ""]
-        elif role == "user":
-            lines += ["## You", "", content, ""]
-        elif role == "assistant":
-            lines += ["## Assistant", ""]
-            if content:
-                lines += [content, ""]
-            for call in message.get("tool_calls") or []:
-                function = call.get("function") or {}
-                lines += [
-                    f"> Tool call `{function.get('name', '?')}`",
-                    ">",
-                    "> ```json",
-                    f"> {function.get('arguments', '')}",
-                    "> ```",
-                    "",
-                ]
-        elif role == "tool":
-            lines += ["> Tool result", ">", *[f"> {line}" for line in content.splitlines()], ""]
-    for entry in pending:
-        lines += _media_lines(entry, folder)
+    # Prompts before media at the same place: a prompt set then applies to what follows.
+    pending: list[MediaEntry | PromptEntry] = sorted(
+        [*prompts, *media], key=lambda entry: (entry.after, isinstance(entry, MediaEntry))
+    )
+    for index in range(len(messages) + 1):
+        while pending and (pending[0].after <= index or index == len(messages)):
+            # The last round also takes entries placed past the end (a session
+            # whose messages were changed elsewhere).
+            entry = pending.pop(0)
+            if isinstance(entry, PromptEntry):
+                lines += _prompt_lines(entry)
+            else:
+                lines += _media_lines(entry, folder)
+        if index < len(messages):
+            lines += _message_lines(messages[index])
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _prompt_lines(entry: PromptEntry) -> list[str]:
+    heading = "## System" if entry.after == 0 else "## System (changed here)"
+    return [heading, "", entry.text or "*(no system prompt from here on)*", ""]
+
+
+def _message_lines(message: dict[str, Any]) -> list[str]:
+    role = message.get("role")
+    content = _text(message.get("content"))
+    lines: list[str] = []
+    if role == "system":
+        lines += ["## System", "", content, ""]
+    elif role == "user":
+        lines += ["## You", "", content, ""]
+    elif role == "assistant":
+        lines += ["## Assistant", ""]
+        if content:
+            lines += [content, ""]
+        for call in message.get("tool_calls") or []:
+            function = call.get("function") or {}
+            lines += [
+                f"> Tool call `{function.get('name', '?')}`",
+                ">",
+                "> ```json",
+                f"> {function.get('arguments', '')}",
+                "> ```",
+                "",
+            ]
+    elif role == "tool":
+        lines += ["> Tool result", ">", *[f"> {line}" for line in content.splitlines()], ""]
+    return lines
 
 
 def _media_lines(entry: MediaEntry, folder: Path | None) -> list[str]:

@@ -104,7 +104,12 @@ class AssistantTurn(Vertical):
         self._end_reasoning()
 
     async def show_stored(self, message: dict[str, Any]) -> None:
-        """Show an assistant message of a stored conversation."""
+        """Show an assistant message of a stored conversation, its reasoning first."""
+        reasoning = message.get("reasoning_content")
+        if isinstance(reasoning, str) and reasoning.strip():
+            block = ReasoningBlock()
+            await self.mount(block)
+            block.finish(reasoning)
         content = message.get("content")
         if isinstance(content, str) and content:
             self.text = content

@@ -8,7 +8,9 @@ from typing import Any
 from textual.containers import VerticalScroll
 from textual.widget import Widget
 
+from alltoken_agent.tui.timeline import MediaEntry
 from alltoken_agent.tui.widgets.assistant_turn import AssistantTurn
+from alltoken_agent.tui.widgets.media_result import MediaResult
 from alltoken_agent.tui.widgets.user_message import UserMessage
 
 
@@ -31,10 +33,25 @@ class ChatLog(VerticalScroll):
         """Remove everything."""
         await self.remove_children()
 
-    async def replay(self, messages: Sequence[dict[str, Any]], model: str) -> None:
-        """Show a stored conversation: user messages, replies, tool calls and results."""
+    async def replay(
+        self,
+        messages: Sequence[dict[str, Any]],
+        model: str,
+        *,
+        media: Sequence[MediaEntry] = (),
+    ) -> None:
+        """Show a stored conversation as it was shown live.
+
+        User messages, replies with their reasoning, tool calls and results, and the
+        media jobs where they finished (previews included).
+        """
         turn: AssistantTurn | None = None
-        for message in messages:
+        pending = sorted(media, key=lambda entry: entry.after)
+        for index, message in enumerate(messages):
+            while pending and pending[0].after <= index:
+                entry = pending.pop(0)
+                await self.add(MediaResult(entry.kind, entry.prompt, list(entry.paths)))
+                turn = None  # a reply after it is a turn of its own, as it was shown live
             role = message.get("role")
             if role == "user":
                 turn = None
@@ -48,6 +65,8 @@ class ChatLog(VerticalScroll):
                 turn.show_tool_result(
                     str(message.get("tool_call_id", "")), _text(message.get("content"))
                 )
+        for entry in pending:
+            await self.add(MediaResult(entry.kind, entry.prompt, list(entry.paths)))
 
 
 def _text(content: Any) -> str:

@@ -35,7 +35,9 @@ class MediaResult(Vertical):
             if art is not None:
                 self.previews += 1
                 yield Static(art, classes="media-preview")
+            # A resumed session's file may have been moved or deleted since.
+            gone = ("  (no longer there)", "dim") if not path.exists() else ""
             link = Content.assemble(
-                ("saved ", "dim"), (str(path), Style(link=path.resolve().as_uri()))
+                ("saved ", "dim"), (str(path), Style(link=path.resolve().as_uri())), gone
             )
             yield Static(link, classes="media-path")
