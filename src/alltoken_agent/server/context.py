@@ -14,10 +14,10 @@ from alltoken_agent import Config, Gateway
 from alltoken_agent.gateway import RequestRecord
 from alltoken_agent.ledger import Budget, BudgetStatus, Ledger, record_cost
 from alltoken_agent.server.auth import Caller, Keyring
-from alltoken_agent.server.errors import ApiError
 from alltoken_agent.server.limits import RateLimiter
 from alltoken_agent.server.media import MediaJobs
 from alltoken_agent.server.runs import RunRegistry
+from alltoken_agent.server.runs import session_not_found as session_not_found
 from alltoken_agent.server.settings import ServerOptions
 from alltoken_agent.server.storage import RUN_TAG, StoreCalls
 from alltoken_agent.store import SessionRecord, Store
@@ -109,16 +109,6 @@ class ServerContext:
         if record is None:
             raise session_not_found(session_id)
         return record
-
-
-def session_not_found(session_id: str) -> ApiError:
-    """The 404 for a session that does not exist, or belongs to another key."""
-    return ApiError(
-        404,
-        "session_not_found",
-        f"no session {session_id!r} for this key; list them with GET /v1/sessions",
-        type="not_found_error",
-    )
 
 
 async def get_context(request: Request) -> ServerContext:

@@ -29,7 +29,7 @@ from alltoken_agent.server.auth import Caller
 from alltoken_agent.server.errors import ApiError, RunCancelledError
 from alltoken_agent.server.limits import ConcurrencyLimiter
 from alltoken_agent.server.storage import StoreCalls
-from alltoken_agent.store import SessionRepository
+from alltoken_agent.store import SessionRecord, SessionRepository
 
 logger = logging.getLogger("alltoken_agent.server")
 
@@ -41,6 +41,16 @@ host blocks its sessions this long at most."""
 
 BUSY_RETRY_AFTER: Final = "1"
 """``Retry-After`` (seconds) of the 409 for a session answering another message."""
+
+
+def session_not_found(session_id: str) -> ApiError:
+    """The 404 for a session that does not exist, or belongs to another key."""
+    return ApiError(
+        404,
+        "session_not_found",
+        f"no session {session_id!r} for this key; list them with GET /v1/sessions",
+        type="not_found_error",
+    )
 
 
 def session_busy() -> ApiError:
@@ -90,8 +100,7 @@ class Run:
         self._done = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
         self.lease_holder: str | None = None
-        """Who this run is in the session's lease (``host/pid/random``), once it asked."""
-        self.renewer: asyncio.Task[None] | None = None
+        """Who this run is in the session's lease (``host/pid/random``) while it holds it."""
 
     def emit(self, name: str, payload: dict[str, Any]) -> None:
         """Queue an event for the stream (dropped for a JSON reply, which only needs the end)."""
@@ -132,7 +141,13 @@ class Run:
 
 
 class SessionLeases:
-    """Session leases in the store, taken, renewed and given up through the server's calls."""
+    """Session leases in the store: taken with the session's history, renewed, given up.
+
+    A turn costs two store calls: :meth:`open` (lease, session and history in one
+    transaction) and :meth:`close` (the turn's messages and the lease's release in one).
+    One task renews every lease this process holds, in one transaction, while any is
+    held: not a task and a write per run.
+    """
 
     def __init__(
         self, sessions: SessionRepository, calls: StoreCalls, seconds: float = SESSION_LEASE_SECONDS
@@ -141,70 +156,108 @@ class SessionLeases:
         self.calls = calls
         self.seconds = seconds
         """How long a lease lasts unless renewed; renewed every third of it."""
+        self._held: dict[str, str] = {}
+        """Session id to holder, for the leases this process's runs hold."""
+        self._renewer: asyncio.Task[None] | None = None
 
-    async def take(self, run: Run) -> None:
-        """Lease the run's session, or refuse with 409 while another process runs it."""
-        holder = run.lease_holder = new_holder()
+    async def open(self, run: Run) -> tuple[SessionRecord, list[dict[str, Any]]]:
+        """Lease the run's session and read it and its history.
+
+        Raises:
+            ApiError: 404 when the caller has no such session, 409 while another
+                process runs a turn of it.
+        """
+        holder = new_holder()
         steal: str | None = None
         while True:
-            owner = await self.calls.write(
-                self.sessions.take_lease,
+            start = await self.calls.write(
+                self.sessions.open_turn,
                 run.session_id,
-                holder,
-                self.seconds,
+                owner=run.caller.owner,
+                holder=holder,
+                seconds=self.seconds,
                 steal_from=steal,
             )
-            if owner is None:  # deleted meanwhile: the turn reports the missing session
-                run.lease_holder = None
-                return
-            if owner == holder:
-                return
-            if steal is None and holder_is_dead(owner):
-                logger.warning("taking over session %s from dead process %s", run.session_id, owner)
-                steal = owner
+            if start.holder is None:
+                raise session_not_found(run.session_id)
+            if start.session is not None:
+                run.lease_holder = holder
+                self._held[run.session_id] = holder
+                if self._renewer is None:
+                    self._renewer = asyncio.create_task(self._renew(), name="session-leases")
+                return start.session, start.messages
+            if steal is None and holder_is_dead(start.holder):
+                logger.warning(
+                    "taking over session %s from dead process %s", run.session_id, start.holder
+                )
+                steal = start.holder
                 continue
-            run.lease_holder = None
             raise session_busy()
 
-    async def renew(self, run: Run) -> None:
-        """Renew the run's lease until cancelled (a task of its own)."""
-        holder = run.lease_holder
-        while holder is not None:
-            await asyncio.sleep(self.seconds / 3)  # two renewals may fail before it runs out
+    async def _renew(self) -> None:
+        """Renew the leases held, every third of their length, until none is held."""
+        while self._held:
+            await asyncio.sleep(self.seconds / 3)  # two renewals may fail before one runs out
+            held = dict(self._held)
             try:
-                owner = await self.calls.write(
-                    self.sessions.take_lease, run.session_id, holder, self.seconds
-                )
+                # Taken and sent in one loop step: a lease given up later is not in it, and
+                # the writer thread runs this before that release (it runs jobs in order).
+                lost = await self.calls.write(self.sessions.renew_leases, held, self.seconds)
             except Exception as error:  # a busy store: the next renewal tries again
-                logger.warning("could not renew the lease on session %s: %r", run.session_id, error)
+                logger.warning("could not renew %d session lease(s): %r", len(held), error)
                 continue
-            if owner != holder:
-                logger.warning("session %s was taken over by %s", run.session_id, owner)
-                return
+            for session_id, owner in lost.items():
+                if self._held.get(session_id) == held[session_id]:
+                    logger.warning("session %s was taken over by %s", session_id, owner)
+                    del self._held[session_id]
 
-    async def release(self, run: Run) -> None:
-        """Stop renewing and give the session's lease up (once; never raises)."""
+    def _forget(self, run: Run) -> str | None:
+        """Stop renewing the run's lease; the holder it had (None: it holds none)."""
         holder, run.lease_holder = run.lease_holder, None
-        if run.renewer is not None:
-            run.renewer.cancel()
-            run.renewer = None
-        if holder is None:
+        if holder is not None and self._held.get(run.session_id) == holder:
+            del self._held[run.session_id]
+        if not self._held and self._renewer is not None:
+            self._renewer.cancel()
+            self._renewer = None
+        return holder
+
+    async def close(self, run: Run, messages: list[dict[str, Any]]) -> None:
+        """Save the turn's new messages and give the lease up, in one store call.
+
+        Raises:
+            Exception: The turn could not be saved (the lease is given up all the same).
+        """
+        holder = self._forget(run)
+        if holder is None:  # never leased (or taken over): save the turn alone
+            if messages:
+                await self.calls.write(self.sessions.append_messages, run.session_id, messages)
             return
         try:
-            await self.calls.write(self.sessions.release_lease, run.session_id, holder)
+            await self.calls.write(self.sessions.close_turn, run.session_id, holder, messages)
+        except Exception:
+            await self._give_up(run.session_id, holder)
+            raise
+
+    async def release(self, run: Run) -> None:
+        """Give the session's lease up without saving anything (once; never raises)."""
+        holder = self._forget(run)
+        if holder is not None:
+            await self._give_up(run.session_id, holder)
+
+    async def _give_up(self, session_id: str, holder: str) -> None:
+        try:
+            await self.calls.write(self.sessions.release_lease, session_id, holder)
         except Exception as error:  # it runs out on its own
-            logger.warning("could not release the lease on session %s: %r", run.session_id, error)
+            logger.warning("could not release the lease on session %s: %r", session_id, error)
 
 
 class RunRegistry:
     """Admits runs (draining, per-key concurrency, one run per session), tracks and drains them."""
 
-    def __init__(
-        self, concurrency: ConcurrencyLimiter, leases: SessionLeases | None = None
-    ) -> None:
+    def __init__(self, concurrency: ConcurrencyLimiter, leases: SessionLeases) -> None:
         self.concurrency = concurrency
         self.leases = leases
-        """The store's session leases (None: this process alone decides, e.g. in tests)."""
+        """The store's session leases: one turn of a session at a time, across replicas."""
         self.draining = False
         self._runs: dict[str, Run] = {}
         self._sessions: set[str] = set()
@@ -243,18 +296,16 @@ class RunRegistry:
         self._sessions.add(session_id)
         return run
 
-    async def lease(self, run: Run) -> None:
-        """Take the session's lease for an admitted run: 409 while another replica runs it."""
-        if self.leases is not None:
-            await self.leases.take(run)
+    async def open_turn(self, run: Run) -> tuple[SessionRecord, list[dict[str, Any]]]:
+        """Lease an admitted run's session and read it: 404 if none, 409 if busy elsewhere."""
+        return await self.leases.open(run)
 
-    async def release_lease(self, run: Run) -> None:
-        """Give the session's lease up once the turn is saved, before its end is reported."""
-        if self.leases is not None:
-            await self.leases.release(run)
+    async def close_turn(self, run: Run, messages: list[dict[str, Any]]) -> None:
+        """Save the turn and give the lease up, before the run's end is reported."""
+        await self.leases.close(run, messages)
 
     def _release_later(self, run: Run) -> None:
-        if self.leases is not None and run.lease_holder is not None:
+        if run.lease_holder is not None:
             task = asyncio.create_task(self.leases.release(run), name=f"{run.id}-release")
             self._releasing.add(task)
             task.add_done_callback(self._releasing.discard)
@@ -270,8 +321,6 @@ class RunRegistry:
         """Run ``body`` as the run's task; its slot and session are freed when it ends."""
         run.task = asyncio.create_task(body, name=run.id)
         run.task.add_done_callback(lambda task: self._release(run, task))
-        if self.leases is not None and run.lease_holder is not None:
-            run.renewer = asyncio.create_task(self.leases.renew(run), name=f"{run.id}-lease")
 
     def _release(self, run: Run, task: asyncio.Task[None]) -> None:
         self._runs.pop(run.id, None)

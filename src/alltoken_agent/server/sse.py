@@ -24,10 +24,13 @@ HEADERS: Final = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 """Headers of every event stream: nothing may cache or buffer it."""
 
 
+_JSON: Final = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":"))
+"""One encoder for every event: ``json.dumps`` with options builds a new one per call."""
+
+
 def encode(name: str, payload: dict[str, Any]) -> bytes:
     """One event in the SSE wire format."""
-    data = json.dumps(payload, ensure_ascii=False, default=str, separators=(",", ":"))
-    return f"event: {name}\ndata: {data}\n\n".encode()
+    return f"event: {name}\ndata: {_JSON.encode(payload)}\n\n".encode()
 
 
 async def event_stream(run: Run, keepalive: float) -> AsyncIterator[bytes]:

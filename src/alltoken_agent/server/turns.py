@@ -83,9 +83,13 @@ async def run_turn(
     context: ServerContext,
     run: Run,
     session: SessionRecord,
+    history: list[dict[str, Any]],
     content: str | list[dict[str, Any]],
 ) -> None:
-    """Run one turn of ``session`` for ``run``: stream its events, save it, finish the run."""
+    """Run one turn of ``session`` for ``run``: stream its events, save it, finish the run.
+
+    ``history`` is the session's stored messages, read with its lease.
+    """
     _current_run.set(run)  # this task's own context: seen by on_retry, gone with the task
     agent: Agent[str] | None = None
     start = 0
@@ -93,7 +97,6 @@ async def run_turn(
     error: BaseException | None = None
     with request_tags(owner=run.caller.owner, session=session.id, **{RUN_TAG: run.id}):
         try:
-            history = await context.calls.read(context.store.sessions.load_messages, session.id)
             agent = build_agent(context, session, history)
             start = len(agent.get_messages())
             stream = agent.stream(content)
@@ -107,20 +110,16 @@ async def run_turn(
             error = exc
         # From here on the turn is only being written down: a cancel now would lose it.
         run.concluding = True
-        if agent is not None:
-            # Whatever the agent committed (whole steps only) is kept, even on failure.
-            new = agent.get_messages()[start:]
-            try:
-                if new:
-                    await context.calls.write(
-                        context.store.sessions.append_messages, session.id, new
-                    )
-            except Exception as exc:
-                logger.error("could not save session %s: %s", session.id, context.redact(str(exc)))
-                error = error or exc
-    # The turn is saved: another replica may run the next one (before this end is reported,
-    # so a client that sends its next message at once does not find the session busy).
-    await context.runs.release_lease(run)
+        # Whatever the agent committed (whole steps only) is kept, even on failure.
+        new = [] if agent is None else agent.get_messages()[start:]
+        try:
+            # Saved and the lease given up in one store call: another replica may run the
+            # next turn before this end is reported, so a client that sends its next
+            # message at once does not find the session busy.
+            await context.runs.close_turn(run, new)
+        except Exception as exc:
+            logger.error("could not save session %s: %s", session.id, context.redact(str(exc)))
+            error = error or exc
     cost = context.tally.pop(run.id)
     try:
         await context.calls.flush(run.id)

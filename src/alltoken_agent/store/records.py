@@ -67,6 +67,18 @@ class SessionRecord:
         )
 
 
+@dataclass(frozen=True)
+class TurnStart:
+    """What opening a server turn on a session found (``SessionRepository.open_turn``)."""
+
+    holder: str | None
+    """Who holds the session's lease now; None when the owner has no such session."""
+    session: SessionRecord | None
+    """The session, when the lease was taken for the caller; None otherwise."""
+    messages: list[dict[str, Any]]
+    """The session's messages, oldest first (empty unless the lease was taken)."""
+
+
 # -- Checks on what callers hand in, before any transaction starts. ----------------------
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,11 +33,13 @@ from alltoken_agent.store._session_rows import (
     update_in,
     utc_now,
 )
+from alltoken_agent.store._session_turns import close_in, open_in, release_in, take_in
 from alltoken_agent.store.engine import Database
 from alltoken_agent.store.history import Measure, UnknownSessionError, load_recent
 from alltoken_agent.store.records import (
     _UNSET,
     SessionRecord,
+    TurnStart,
     _Unset,
     check_limit,
     check_metadata,
@@ -299,31 +300,78 @@ class SessionRepository:
             Who holds the lease now (``holder`` when it was taken); None when no session
             has this id.
         """
-        now = utc_now()
-        c = _sessions.c
-        free = c.lease_owner.is_(None) | c.lease_until.is_(None) | (c.lease_until <= now)
-        free = free | (c.lease_owner == holder)
-        if steal_from is not None:
-            free = free | (c.lease_owner == steal_from)
-        until = now + timedelta(seconds=seconds)
         with self._db.write() as conn:
-            conn.execute(
-                sa.update(_sessions)
-                .where((c.id == session_id) & free)
-                .values(lease_owner=holder, lease_until=until)
-            )
-            owner: str | None = conn.scalar(sa.select(c.lease_owner).where(c.id == session_id))
-        return owner
+            return take_in(conn, session_id, holder, seconds, steal_from)
+
+    def renew_leases(self, leases: Mapping[str, str], seconds: float) -> dict[str, str | None]:
+        """Renew several leases (session id to holder) in one transaction.
+
+        Returns:
+            The sessions whose lease ``holder`` no longer has, with who holds it now.
+        """
+        lost: dict[str, str | None] = {}
+        with self._db.write() as conn:
+            for session_id, holder in leases.items():
+                owner = take_in(conn, session_id, holder, seconds, None)
+                if owner != holder:
+                    lost[session_id] = owner
+        return lost
 
     def release_lease(self, session_id: str, holder: str) -> None:
         """Give up ``holder``'s lease on the session (nothing happens if another holds it)."""
-        c = _sessions.c
         with self._db.write() as conn:
-            conn.execute(
-                sa.update(_sessions)
-                .where((c.id == session_id) & (c.lease_owner == holder))
-                .values(lease_owner=None, lease_until=None)
+            release_in(conn, session_id, holder)
+
+    def open_turn(
+        self,
+        session_id: str,
+        *,
+        owner: str | None,
+        holder: str,
+        seconds: float,
+        steal_from: str | None = None,
+    ) -> TurnStart:
+        """Lease ``owner``'s session to ``holder`` (as :meth:`take_lease`) and read it whole.
+
+        One transaction: the lease, the session and its messages (repaired and with the
+        spooled turns, as :meth:`load_messages` returns them), so a server turn starts
+        with one store call.
+        """
+        with self._db.write() as conn:
+            now_holder, record, stored = open_in(
+                conn, session_id, owner, holder, seconds, steal_from
             )
+        if record is None:
+            return TurnStart(now_holder, None, [])
+        spooled = [] if self._db.spool is None else self._db.spool.messages_of(session_id)
+        messages = [repair_message(message) for message in [*stored, *spooled]]
+        return TurnStart(now_holder, record, messages)
+
+    def close_turn(
+        self, session_id: str, holder: str, messages: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Append a turn's messages (as :meth:`append_messages`) and give ``holder``'s lease up.
+
+        One transaction, retried while the store is busy; a turn still locked out goes to
+        the spool (as :meth:`append_messages` does) and its lease runs out on its own.
+
+        Raises:
+            UserError: No session has this id, or a message is not a JSON object.
+        """
+        rows = message_rows(messages)
+        if rows and self._queued(session_id):
+            self._spool_messages(session_id, rows, "earlier turns wait in the spool")
+            try:
+                self.release_lease(session_id, holder)
+            except StoreBusyError:
+                pass  # the turn is kept; the lease runs out on its own
+            return
+        try:
+            self._db.write_retrying(lambda conn: close_in(conn, session_id, holder, rows))
+        except StoreBusyError as error:
+            if not rows or self._db.spool is None:
+                raise
+            self._spool_messages(session_id, rows, error.cause)
 
     # -- the spool: a session's turn kept while the store stays locked (see .spool) --
 

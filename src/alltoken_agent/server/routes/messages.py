@@ -25,7 +25,6 @@ from alltoken_agent.server.routes.sessions import SessionId
 from alltoken_agent.server.runs import Run, RunEnd
 from alltoken_agent.server.schemas import ChatReply, MessageCreate
 from alltoken_agent.server.turns import money, run_turn
-from alltoken_agent.store import SessionRecord
 
 router = APIRouter(prefix="/v1/sessions", tags=["messages"])
 
@@ -64,22 +63,25 @@ def _remaining(budget: BudgetStatus | None) -> str:
 async def start_turn(
     context: ServerContext,
     caller: Caller,
-    session: SessionRecord,
+    session_id: str,
     content: str | list[dict[str, Any]],
     request: Request,
     *,
     streaming: bool,
 ) -> tuple[Run, BudgetStatus | None]:
-    """Admit a turn of ``session`` (limits, budget, the session's lease) and start it.
+    """Admit a turn of the caller's session (limits, budget, its lease) and start it.
+
+    The session, its lease and its history come from one store call (``open_turn``).
 
     Raises:
-        ApiError: 429 past the caller's limits, 402 past its budget, 409 while the
-            session is running a turn (here or on another replica).
+        ApiError: 429 past the caller's limits, 402 past its budget, 404 when the caller
+            has no such session, 409 while the session is running a turn (here or on
+            another replica).
     """
-    run = context.runs.admit(caller, session.id, streaming=streaming)
+    run = context.runs.admit(caller, session_id, streaming=streaming)
     try:
         budget = await context.check_budget(caller)
-        await context.runs.lease(run)  # 409 while another replica runs this session
+        session, history = await context.runs.open_turn(run)
     except BudgetExceededError as exc:
         context.runs.cancel_admission(run)
         refused = api_error_for(exc, context.redact)
@@ -88,7 +90,7 @@ async def start_turn(
     except BaseException:
         context.runs.cancel_admission(run)
         raise
-    context.runs.start(run, run_turn(context, run, session, content))
+    context.runs.start(run, run_turn(context, run, session, history, content))
     mark_spending(request)  # from here on, the reply's cost is unknown until the run says
     return run, budget
 
@@ -120,10 +122,9 @@ async def post_message(
     outcome (whole steps only). With `Accept: text/event-stream` the answer streams as
     events; closing that stream cancels the run.
     """
-    session = await context.session(session_id, caller)
     streaming = "text/event-stream" in request.headers.get("accept", "")
     run, budget = await start_turn(
-        context, caller, session, body.message_content(), request, streaming=streaming
+        context, caller, session_id, body.message_content(), request, streaming=streaming
     )
     if streaming:
         headers = {**sse.HEADERS, BUDGET_HEADER: _remaining(budget)}

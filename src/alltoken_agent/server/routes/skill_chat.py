@@ -73,7 +73,7 @@ async def skill_chat(
     is one of the caller's sessions (``GET /v1/sessions`` lists it).
     """
     session = await _session_named(body.sessionId, caller, context)
-    run, _ = await start_turn(context, caller, session, body.message, request, streaming=False)
+    run, _ = await start_turn(context, caller, session.id, body.message, request, streaming=False)
     end = await run.wait()
     if end.name == "error" and end.error is not None:
         return error_response(api_error_for(end.error, context.redact), end_headers(end))
