@@ -17,7 +17,7 @@ from alltoken_agent.agent.approval import ApprovalHandler
 from alltoken_agent.agent.blocking import BlockingLoop
 from alltoken_agent.agent.budget_guard import BudgetGuard
 from alltoken_agent.agent.content import user_content
-from alltoken_agent.agent.context import ContextPolicy
+from alltoken_agent.agent.context import ContextPolicy, TokenCounts
 from alltoken_agent.agent.events import STREAM_EVENT_NAMES
 from alltoken_agent.agent.families import FamilyTable
 from alltoken_agent.agent.hooks import Hooks
@@ -181,6 +181,7 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
         self.context_policy: ContextPolicy = context_policy or self._config.context.policy
         self.context_length = context_length
         self._lengths: ContextLengths | None = None
+        self._token_counts = TokenCounts()  # per message, so a turn counts only new ones
         servers = list(mcp_servers)
         self._mcp = MCPTools(servers) if servers else None
         self.id = f"agent_{secrets.token_hex(6)}"
@@ -354,6 +355,7 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
             approval=self.approval_handler,
             needs_approval=self._needs_approval,
             context_policy=self.context_policy,
+            token_counts=self._token_counts,
             before_request=BudgetGuard(self._budgets, self.prices).check,
             deltas=deltas
             if deltas is not None

@@ -7,9 +7,13 @@ system prompt and the current turn always stay.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import operator
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate, compress, count, repeat
 from typing import Any, Literal
 
 from alltoken_agent.errors import ContextLengthError
@@ -53,8 +57,12 @@ def fit_messages(
     *,
     limit: int,
     policy: ContextPolicy,
+    counts: Counts | None = None,
 ) -> Fit:
     """Return ``messages`` trimmed to fit ``limit`` tokens with room for the reply.
+
+    ``counts`` are the messages' own counts and where their user messages are (as
+    :class:`TokenCounts` keeps them), so a long history is not read again here.
 
     Raises:
         ContextLengthError: The policy is ``fail`` and the request is too long, or
@@ -62,7 +70,9 @@ def fit_messages(
     """
     reserve = fields.get("max_tokens") or DEFAULT_RESERVE
     budget = limit - reserve
-    before = request_tokens(messages, fields)
+    if counts is None:
+        counts = count_messages(messages)
+    before = sum(counts.sizes) + schema_tokens(fields)
     if before <= budget:
         return Fit(messages, 0, before, before)
     if policy == "fail":
@@ -71,24 +81,21 @@ def fit_messages(
             f"over the model's context of {limit}; clear the history or let the agent "
             "trim it (context_policy='trim')"
         )
-    head = messages[:1] if messages and messages[0].get("role") == "system" else []
-    body = messages[len(head) :]
-    fixed = schema_tokens(fields) + message_tokens(head)
-    # One count per message and a running total: dropping a turn subtracts its messages
-    # instead of recounting what is kept, so the trim is linear in the history.
-    sizes = [message_tokens((m,)) for m in body]
-    remaining = fixed + sum(sizes)
-    starts = [i for i, m in enumerate(body) if m.get("role") == "user"]
+    h = 1 if messages and messages[0].get("role") == "system" else 0
+    # Dropping the messages before messages[start] leaves before - (dropped[start] -
+    # dropped[h]) tokens, where dropped holds the running sums of the counts:
+    # non-decreasing, so the first turn start that fits is a binary search. Each step
+    # runs in C: the fit is linear, about a millisecond for tens of thousands of messages.
+    dropped = [0, *accumulate(counts.sizes)]
+    starts = [u for u in counts.users if u >= h]
     # Drop whole turns from the oldest, keeping at least the last one.
-    dropped_until = 0
-    for start in starts[1:]:
-        remaining -= sum(sizes[dropped_until:start])
-        dropped_until = start
-        if remaining <= budget:
-            return Fit(head + body[start:], start, before, remaining)
-    if starts:
-        remaining -= sum(sizes[dropped_until : starts[-1]])
-    smallest = remaining
+    later = starts[1:]
+    first = bisect_left(later, before - budget + dropped[h], key=dropped.__getitem__)
+    if first < len(later):
+        start = later[first]
+        kept = before - (dropped[start] - dropped[h])
+        return Fit(messages[:h] + messages[start:], start - h, before, kept)
+    smallest = before - (dropped[starts[-1]] - dropped[h]) if starts else before
     raise ContextLengthError(
         f"even the current message needs about {smallest} tokens plus {reserve} for the "
         f"reply, over the model's context of {limit}; shorten the message or the system prompt"
@@ -98,3 +105,60 @@ def fit_messages(
 def message_tokens(messages: Iterable[dict[str, Any]]) -> int:
     """A rough token count of ``messages`` alone (no schemas); additive over messages."""
     return rough_token_count(tuple(messages))
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Each message's rough token count, and the positions of the user messages."""
+
+    sizes: list[int]
+    """:func:`message_tokens` of each message, in order."""
+    users: list[int]
+    """Indexes of the messages whose role is ``user`` (where turns start), ascending."""
+
+
+def count_messages(messages: Sequence[dict[str, Any]], start: int = 0) -> Counts:
+    """The :class:`Counts` of ``messages``, positions counted from ``start``."""
+    roles = map(dict.get, messages, repeat("role"))
+    users = compress(count(start), map(operator.eq, roles, repeat("user")))
+    return Counts([message_tokens((m,)) for m in messages], list(users))
+
+
+class TokenCounts:
+    """The :class:`Counts` of a history that grows at its end, kept between requests.
+
+    A turn fits its history to the model's context before every request. Counting a
+    history of many thousand messages takes milliseconds, on the event loop; kept
+    here, each request counts only the messages added since the last one (a message
+    is recognised by identity, so a history edited in place is counted again), and
+    a long stretch of new messages is counted in slices with the loop let go between
+    them, so no request holds the loop for long however long the history is.
+    """
+
+    SLICE = 2000
+    """Messages counted between two returns to the event loop (about 1 ms)."""
+
+    def __init__(self) -> None:
+        self._messages: list[dict[str, Any]] = []
+        self._sizes: list[int] = []
+        self._users: list[int] = []
+
+    async def count(self, history: list[dict[str, Any]]) -> Counts:
+        """The counts of ``history`` (new lists: the caller may keep them)."""
+        known = min(len(self._messages), len(history))
+        if known and not (
+            self._messages[known - 1] is history[known - 1]
+            and all(map(operator.is_, self._messages[:known], history[:known]))
+        ):
+            known = 0  # edited in place, or another history: count it again
+        del self._messages[known:], self._sizes[known:]
+        del self._users[bisect_left(self._users, known) :]
+        for start in range(known, len(history), self.SLICE):
+            if start > known:
+                await asyncio.sleep(0)  # let the loop run between slices
+            part = history[start : start + self.SLICE]
+            counted = count_messages(part, start)
+            self._sizes += counted.sizes
+            self._users += counted.users
+            self._messages += part
+        return Counts(list(self._sizes), list(self._users))

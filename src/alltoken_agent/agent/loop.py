@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from alltoken_agent.agent.context import (
     ASSUMED_CONTEXT,
+    Counts,
     fit_messages,
     schema_tokens,
 )
@@ -65,7 +66,6 @@ from alltoken_agent.gateway import (
     ToolCallDelta,
     request_tags,
 )
-from alltoken_agent.ledger.tokens import rough_token_count
 
 
 @dataclass
@@ -222,12 +222,12 @@ class Turn:
     def _wants(self, name: str) -> bool:
         return self.settings.wants(name)
 
-    def _rough_tokens(self, messages: list[dict[str, Any]], model: str) -> int:
+    def _schemas(self, model: str) -> int:
         # The schemas' share is counted once per model and turn: json.dumps is not free.
         schemas = self._schema_tokens.get(model)
         if schemas is None:
             schemas = self._schema_tokens[model] = schema_tokens(self._request_fields(model))
-        return rough_token_count(messages) + schemas
+        return schemas
 
     def _request_fields(self, model: str) -> dict[str, Any]:
         # Built once per model and turn: schemas are copied, and a turn has many steps.
@@ -250,15 +250,22 @@ class Turn:
             model = models[self._model_index]
             messages = self._wire_messages(model)
             limit = self.settings.context_limits.get(model)
+            counts: Counts | None = None
             if limit is None and self.settings.context_lookup is not None:
-                if self._rough_tokens(messages, model) > ASSUMED_CONTEXT:
+                # One count per message, kept between requests (wire messages count as
+                # their history message: the reasoning left out is not counted).
+                counts = await self.settings.token_counts.count(self.history)
+                if sum(counts.sizes) + self._schemas(model) > ASSUMED_CONTEXT:
                     limit = await self.settings.context_lookup(model)
             if limit:
+                if counts is None:
+                    counts = await self.settings.token_counts.count(self.history)
                 fit = fit_messages(
                     messages,
                     self._request_fields(model),
                     limit=limit,
                     policy=self.settings.context_policy,
+                    counts=counts,
                 )
                 if fit.dropped:
                     messages = fit.messages

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alltoken_agent.agent.approval import ApprovalHandler
-from alltoken_agent.agent.context import ContextPolicy
+from alltoken_agent.agent.context import ContextPolicy, TokenCounts
 from alltoken_agent.agent.events import AgentEvent
 from alltoken_agent.agent.families import FamilyTable
 from alltoken_agent.agent.output import OutputSpec
@@ -69,6 +69,9 @@ class TurnSettings:
     context_limits: dict[str, int] = field(default_factory=dict)
     """Context length per model, where known; requests are fitted to it."""
     context_policy: ContextPolicy = "trim"
+    token_counts: TokenCounts = field(default_factory=TokenCounts)
+    """Each history message's token count, kept between requests (and turns, when the
+    agent hands the same one to every turn)."""
     context_lookup: Callable[[str], Awaitable[int | None]] | None = None
     """Finds a model's context length (the catalog) when a request is long enough to
     need it; short requests never pay for the lookup."""

@@ -1,0 +1,103 @@
+"""Token counts kept per message between requests, and the per-chunk events (issue 23)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from alltoken_agent.agent.context import TokenCounts, count_messages, fit_messages
+from alltoken_agent.agent.events import (
+    ReasoningDeltaEvent,
+    StreamDeltaEvent,
+    reasoning_delta,
+    stream_delta,
+)
+from tests.agent.test_agent import agent_on, chat_bodies, close_gateways  # noqa: F401
+
+
+def history(turns: int, words: int = 20) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = [{"role": "system", "content": "be brief"}]
+    for i in range(turns):
+        messages.append({"role": "user", "content": f"question {i}: " + "word " * words})
+        messages.append({"role": "assistant", "content": f"answer {i}: " + "word " * words})
+    return messages
+
+
+async def test_counts_follow_a_growing_history_and_a_message_replaced_in_place() -> None:
+    counts = TokenCounts()
+    messages = history(3)
+    assert await counts.count(messages) == count_messages(messages)
+    messages.append({"role": "user", "content": "word " * 400})
+    after = await counts.count(messages)
+    assert after == count_messages(messages)
+    assert after.users == [1, 3, 5, 7] and after.sizes[-1] == count_messages(messages[-1:]).sizes[0]
+    # A message swapped for another (a new system prompt): counted again, not reused.
+    messages[0] = {"role": "system", "content": "word " * 800}
+    assert await counts.count(messages) == count_messages(messages)
+    # A shorter history (cleared): only what it holds.
+    assert await counts.count(messages[:2]) == count_messages(messages[:2])
+
+
+async def test_a_long_history_is_counted_in_slices_with_the_loop_let_go_between() -> None:
+    messages = history(3 * TokenCounts.SLICE)  # 12,001 messages: six slices
+    ticks = 0
+    counting = True
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while counting:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    before = ticks
+    counted = await TokenCounts().count(messages)
+    counting = False
+    await task
+    assert counted == count_messages(messages)
+    # The other task ran between the slices instead of waiting for the whole count.
+    assert ticks - before >= 5
+
+
+def test_a_fit_from_kept_counts_is_the_fit_of_a_fresh_count() -> None:
+    messages = [*history(400), {"role": "user", "content": "and now?"}]
+    fields = {"tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]}
+    counts = count_messages(messages)
+    for limit in (3000, 9000, 20_000):
+        kept = fit_messages(messages, fields, limit=limit, policy="trim", counts=counts)
+        fresh = fit_messages(messages, fields, limit=limit, policy="trim")
+        assert kept == fresh and kept.dropped > 0
+        assert kept.messages[0]["role"] == "system" and kept.messages[1]["role"] == "user"
+
+
+async def test_a_second_turn_is_trimmed_as_a_fresh_count_would_trim_it(sim: Any) -> None:
+    agent = agent_on(sim, tools=[], history=history(60)[1:], context_length=2500)
+    await agent.send("first")
+    agent.set_instructions("word " * 50)  # the system prompt changes between turns
+    await agent.send("second")
+    sent = chat_bodies(sim)[-1]["messages"]
+    whole = agent.get_messages()[:-1]  # the history as the second request saw it
+    expected = fit_messages(whole, {"max_tokens": None}, limit=2500, policy="trim").messages
+    assert sent == expected and sent[0]["content"] == "word " * 50
+
+
+def test_the_quick_delta_events_are_the_dataclass_events() -> None:
+    built = stream_delta("lo", "hello")
+    assert built == StreamDeltaEvent(delta="lo", accumulated="hello")
+    assert built.name == "stream:delta" and built.args == ("lo", "hello")
+    assert built.to_dict() == {"event": "stream:delta", "delta": "lo"}
+    assert reasoning_delta("a", "ba") == ReasoningDeltaEvent(delta="a", accumulated="ba")
+
+
+async def test_a_delta_handler_added_mid_run_hears_the_rest_of_the_reply(sim: Any) -> None:
+    agent = agent_on(sim, tools=[])
+    heard: list[str] = []
+    seen: list[str] = []
+    async for event in agent.stream("[[reply one two three four five]]"):
+        if isinstance(event, StreamDeltaEvent):
+            seen.append(event.delta)
+            if len(seen) == 2:
+                agent.on("stream:delta", lambda delta, accumulated: heard.append(delta))
+    assert "".join(seen) == "one two three four five"
+    assert heard == seen[2:]
