@@ -25,6 +25,9 @@ from alltoken_agent.cli.options import (
 )
 from alltoken_agent.cli.output import EventWriter, run_command
 
+DEFAULT_HTTP_PORT = 8766
+"""``--transport http``'s port: not the simulator's 8765, so both run side by side."""
+
 mcp_app = typer.Typer(
     name="mcp",
     rich_markup_mode=None,
@@ -72,7 +75,7 @@ def mcp(
     port: Annotated[
         int,
         typer.Option(min=0, max=65535, help="With --transport http: port (0 picks a free one)."),
-    ] = 8765,
+    ] = DEFAULT_HTTP_PORT,
     log_level: Annotated[
         Literal["debug", "info", "warning", "error"],
         typer.Option(
@@ -103,7 +106,7 @@ def mcp(
     Examples:
       alltoken-agent mcp
       alltoken-agent mcp --offline
-      alltoken-agent mcp --transport http --port 8765
+      alltoken-agent mcp --transport http --port 8766
       alltoken-agent mcp install --target claude
     """
     if ctx.invoked_subcommand is not None:

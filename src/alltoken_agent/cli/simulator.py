@@ -9,9 +9,14 @@ import typer
 
 from alltoken_agent.cli.exit_codes import USAGE
 
+DEFAULT_PORT = 8765
+"""The simulator's port; ``mcp --transport http`` and ``serve`` default to others."""
+
 
 def simulator(
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1.")] = 8765,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0 picks a free one).")
+    ] = DEFAULT_PORT,
     dialect: Annotated[
         str, typer.Option(help="Wire dialect: alltoken or tokenhub.", case_sensitive=False)
     ] = "alltoken",
@@ -24,12 +29,13 @@ def simulator(
 ) -> None:
     """Serve the offline gateway simulator (OpenAI-compatible, deterministic, no network).
 
-    Point any OpenAI-compatible client at http://127.0.0.1:PORT/v1 with any API key.
+    Point any OpenAI-compatible client at http://127.0.0.1:PORT/v1 with any API key
+    (it must send one, as a real gateway wants; the simulator takes any).
 
     \b
     Examples:
       alltoken-agent simulator --port 8765
-      alltoken-agent chat --base-url http://127.0.0.1:8765/v1 "hello"
+      ALLTOKEN_API_KEY=sim alltoken-agent chat --base-url http://127.0.0.1:8765/v1 "hello"
       alltoken-agent simulator --dialect tokenhub --chunk-delay 0.05
     """
     from alltoken_agent.simulator import DIALECTS, run
