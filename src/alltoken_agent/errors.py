@@ -34,6 +34,11 @@ AllTokenAgentError
 This module imports nothing of ours, so every layer can raise from it.
 Error texts never contain an API key: the gateway layer redacts before it
 builds them.
+
+Every error is also data: ``code`` is a stable slug a program can branch on (the
+gateway's own for a ``GatewayError``), and ``to_dict()`` gives the JSON-ready
+fields that the CLI's ``--json`` error event, the server's SSE ``error`` event and
+an MCP tool error all carry.
 """
 
 from __future__ import annotations
@@ -42,15 +47,30 @@ from typing import Any
 
 
 class AllTokenAgentError(Exception):
-    """Root of every error raised by alltoken-agent."""
+    """Root of every error raised by alltoken-agent.
+
+    Attributes:
+        code: A stable slug for the kind of failure (``invalid_input``,
+            ``budget_exceeded``, the gateway's ``rate_limit_exceeded``, ...).
+    """
+
+    code: str = "alltoken_agent_error"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error as JSON-ready fields: ``code``, ``message`` and ``type`` (the class)."""
+        return {"code": self.code, "message": str(self), "type": type(self).__name__}
 
 
 class ConfigError(AllTokenAgentError):
     """The configuration is missing, unreadable or inconsistent."""
 
+    code = "config_error"
+
 
 class UserError(AllTokenAgentError):
     """The caller passed input that cannot be used."""
+
+    code = "invalid_input"
 
 
 class GatewayError(AllTokenAgentError):
@@ -95,6 +115,17 @@ class GatewayError(AllTokenAgentError):
         """Whether a try may have reached the gateway with no answer back (a timeout, or a
         connection broken after sending). Media submits track it: sending such a job
         again could be billed twice."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """``code``, ``status``, ``message``, ``request_id``, ``attempts`` and ``type``."""
+        return {
+            "code": self.code,
+            "status": self.status,
+            "message": self.message,
+            "request_id": self.request_id,
+            "attempts": self.attempts,
+            "type": type(self).__name__,
+        }
 
     def __str__(self) -> str:
         head = self.code if self.status is None else f"{self.code} (HTTP {self.status})"
@@ -196,6 +227,11 @@ class StreamInterruptedError(GatewayError):
         super().__init__(message, **kwargs)
         self.partial_text = partial_text
 
+    def to_dict(self) -> dict[str, Any]:
+        """The gateway fields, and ``complete: false`` with the length of what arrived."""
+        # What arrived is not the answer, and its text stays out of the error.
+        return {**super().to_dict(), "complete": False, "partial_chars": len(self.partial_text)}
+
 
 class StreamTimeoutError(StreamInterruptedError):
     """A streamed reply went quiet too long, or ran past its overall deadline.
@@ -231,9 +267,16 @@ class AllModelsFailedError(GatewayError):
         """The error of the last model tried."""
         return self.failures[-1][1]
 
+    def to_dict(self) -> dict[str, Any]:
+        """The gateway fields, and ``failures``: each model tried with its error's code."""
+        failures = [{"model": model, "code": error.code} for model, error in self.failures]
+        return {**super().to_dict(), "failures": failures}
+
 
 class AgentError(AllTokenAgentError):
     """The agent could not finish the run as asked."""
+
+    code = "agent_error"
 
 
 class MaxStepsExceededError(AgentError):
@@ -273,9 +316,13 @@ class OutputValidationError(AgentError):
 class ToolError(AllTokenAgentError):
     """A tool failed; the agent reports it to the model as an error result."""
 
+    code = "tool_error"
+
 
 class BudgetExceededError(AllTokenAgentError):
     """The next request would cross a spending limit, so it was not sent."""
+
+    code = "budget_exceeded"
 
 
 class MediaJobError(AllTokenAgentError):
@@ -287,7 +334,7 @@ class MediaJobError(AllTokenAgentError):
         code: The gateway's error code for the job, when it gave one.
     """
 
-    code: str | None = "media_job_failed"
+    code = "media_job_failed"
 
     def __init__(
         self,
@@ -302,3 +349,16 @@ class MediaJobError(AllTokenAgentError):
         self.status = status
         if code is not None:
             self.code = code
+
+    def to_dict(self) -> dict[str, Any]:
+        """The base fields, ``job_id`` and ``job_status``.
+
+        With ``status`` and ``request_id`` of the gateway error that ended the job,
+        when one did.
+        """
+        fields = {**super().to_dict(), "job_id": self.job_id, "job_status": self.status}
+        cause = self.__cause__
+        if isinstance(cause, GatewayError):
+            fields["status"] = cause.status
+            fields["request_id"] = cause.request_id
+        return fields

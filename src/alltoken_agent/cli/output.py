@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from alltoken_agent import AllTokenAgentError, GatewayError
+from alltoken_agent import AllTokenAgentError
 from alltoken_agent.cli.exit_codes import ERROR_PREFIX, INTERRUPTED, describe, exit_code_for
 
 DEBUG_ENV = "ALLTOKEN_AGENT_DEBUG"
@@ -45,22 +45,9 @@ class EventWriter:
 
 
 def error_payload(error: BaseException) -> dict[str, Any]:
-    """The fields of an ``error`` event."""
-    if isinstance(error, GatewayError):
-        payload: dict[str, Any] = {
-            "code": error.code,
-            "status": error.status,
-            "message": error.message,
-            "request_id": error.request_id,
-            "attempts": error.attempts,
-            "type": type(error).__name__,
-        }
-        partial = getattr(error, "partial_text", None)
-        if isinstance(partial, str):
-            # A broken or timed-out stream: what arrived is not the answer.
-            payload["complete"] = False
-            payload["partial_chars"] = len(partial)
-        return payload
+    """The fields of an ``error`` event: our errors' ``to_dict()``, else code, message, type."""
+    if isinstance(error, AllTokenAgentError):
+        return error.to_dict()
     from alltoken_agent.cli.signals import InterruptedBySignal  # asyncio: not for --help
 
     if isinstance(error, InterruptedBySignal):
