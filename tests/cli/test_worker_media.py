@@ -7,6 +7,7 @@ each in a database of this test's own (the cluster is shared by the whole sessio
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,11 +18,17 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
+from alltoken_agent.server import owner_id
 from alltoken_agent.store import Store
+from alltoken_agent.store.usage import UsageQuery, UsageRepository
 from tests.batch.test_media_lines import image_submits
 from tests.cli.helpers import run_cli
 from tests.gateway.helpers import TEST_KEY
 from tests.server import conftest as server_fixtures
+from tests.server.conftest import GATEWAY_KEY
+from tests.server.test_media import submit
+from tests.server.test_replica_failover import job_once
+from tests.server.test_replicas import Replica
 
 KEY_ENV = {"ALLTOKEN_API_KEY": TEST_KEY}
 postgres = server_fixtures.pg_url
@@ -169,3 +176,75 @@ def test_two_workers_drain_a_media_queue_on_postgresql_submitting_each_job_once(
     with Store(own_database) as store:
         jobs = store.media_jobs.list_jobs()
     assert len(jobs) == 4 and {job.status for job in jobs} == {"completed"}
+
+
+def test_a_worker_under_a_budget_stops_making_jobs_before_it_is_crossed(
+    sim: Any, tmp_path: Path, prompts: Path
+) -> None:
+    out = tmp_path / "out"
+    common = ["--base-url", sim.base_url]
+    queued = run_cli(
+        "image", "--batch", str(prompts), "--queue", "-o", str(out), "--size", "64x64", *common,
+        env=KEY_ENV,
+    )  # fmt: skip
+    assert queued.exit_code == 0, queued.stderr
+
+    # gpt-image-2 is $0.04 an image in the catalog: room for two, not three.
+    stopped = run_cli("worker", "--budget", "0.10", *common, env=KEY_ENV)
+
+    assert stopped.exit_code == 7, stopped.stderr
+    assert "worker ran 2 lines: 2 ok" in stopped.stderr
+    assert sim.state.media.submits == {"image": 2}
+    assert sorted(p.name for p in out.iterdir()) == NAMES[:2]
+
+    rest = run_cli("worker", "--budget", "1", *common, env=KEY_ENV)
+    assert rest.exit_code == 0, rest.stderr
+    assert sim.state.media.submits == {"image": 4}  # the first two were not made again
+    assert sorted(p.name for p in out.iterdir()) == NAMES
+
+
+def test_a_worker_finishes_the_job_a_killed_server_left_by_polling_it(
+    own_database: str, sim: Any, tmp_path: Path
+) -> None:
+    key = secrets.token_urlsafe(24)
+    media = tmp_path / "media"
+    gateway = {"ALLTOKEN_API_KEY": GATEWAY_KEY}  # the simulator keeps tasks per key
+    server = Replica(
+        "srv", own_database, tmp_path, key,
+        args=["--base-url", sim.base_url, "--media-dir", str(media)], env=gateway,
+    )  # fmt: skip
+    try:
+        server.wait_ready()
+        sim.state.media.enqueue_job_faults(["slow:600"])
+        with server.client(key) as client:
+            job = submit(client, "images", prompt="a fox", size="1024x1024", quality="low")
+            job_once(client, job["id"], "pending", 60)  # submitted: the server polls it
+        server.kill()  # SIGKILL: its lease stays, held by a process that is gone
+    finally:
+        server.stop()
+    assert sim.state.media.submits == {"image": 1}
+    sim.state.media.advance(600)  # the job ends on the gateway while nobody watches
+    common = ["--store", own_database, "--media-dir", str(media), "--base-url", sim.base_url]
+
+    worked = run_cli("worker", *common, env=gateway)
+
+    assert worked.exit_code == 0, worked.stderr
+    assert "worker finished 1 media jobs servers left: 1 ok" in worked.stderr
+    assert sim.state.media.submits == {"image": 1}  # polled, never submitted again
+    (saved,) = (media / owner_id(key)).iterdir()
+    with Image.open(saved) as image:
+        assert image.size == (1024, 1024)
+    with Store(own_database) as store:
+        record = store.media_jobs.get(job["id"], owner=owner_id(key))
+        ledger = UsageRepository.of(store)
+        rows = [
+            row
+            for book in (False, True)
+            for row in ledger.rows(UsageQuery(owner=owner_id(key), simulated=book))
+        ]
+    assert record is not None and record.status == "completed"
+    assert [row.kind for row in rows] == ["image"]  # one ledger row, under the key's owner
+
+    again = run_cli("worker", *common, env=gateway)
+    assert again.exit_code == 0 and "media jobs" not in again.stderr
+    assert sim.state.media.submits == {"image": 1}

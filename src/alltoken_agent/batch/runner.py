@@ -17,6 +17,7 @@ from alltoken_agent.config import Config
 from alltoken_agent.errors import (
     AuthenticationError,
     BudgetExceededError,
+    MediaJobError,
     PaymentRequiredError,
     PermissionDeniedError,
 )
@@ -36,8 +37,16 @@ LEASE_SECONDS = 60.0
 WAIT_SECONDS = 1.0
 """How often a ``batch`` waiting for lines other runners hold looks again."""
 
-# Every later line would fail the same way: stop taking new ones.
-_FATAL = (AuthenticationError, PermissionDeniedError, PaymentRequiredError)
+FATAL_ERRORS = (AuthenticationError, PermissionDeniedError, PaymentRequiredError)
+"""Every later line (or job) would fail the same way: new work stops."""
+
+
+def stops_new_work(error: BaseException | None) -> bool:
+    """Whether ``error`` (or the gateway error under a media job's) is in ``FATAL_ERRORS``."""
+    return isinstance(error, FATAL_ERRORS) or (
+        isinstance(error, MediaJobError) and isinstance(error.__cause__, FATAL_ERRORS)
+    )
+
 
 ProgressCallback = Callable[["BatchSummary"], None]
 OutputCallback = Callable[[dict[str, Any]], None]
@@ -77,8 +86,9 @@ def first_request_estimate(request: dict[str, Any], price: ModelPrice | None) ->
 class LineTally:
     """The request records of one line (by its ``batch_line`` tag) and what they cost."""
 
-    def __init__(self, tag: str, prices: PriceLookup | None) -> None:
+    def __init__(self, tag: str, prices: PriceLookup | None, *, key: str = "batch_line") -> None:
         self.tag = tag
+        self.key = key
         self.prices = prices
         self.total = Decimal(0)
         """Known cost of the line's requests (gateway's, else estimated from prices)."""
@@ -88,7 +98,7 @@ class LineTally:
 
     def observer(self, record: RequestRecord) -> None:
         """``gateway.add_observer``: counts the line's records only."""
-        if record.tags.get("batch_line") != self.tag:
+        if record.tags.get(self.key) != self.tag:
             return
         cost, _ = record_cost(record, self.prices)
         self.count += 1
@@ -326,7 +336,7 @@ class BatchRunner:
         else:
             summary.spent += outcome.cost
         summary.ran.append(item.line)
-        if isinstance(outcome.error, _FATAL) and summary.fatal is None:
+        if stops_new_work(outcome.error) and summary.fatal is None:
             summary.fatal = outcome.error
             self._stop = True
         if self.on_output is not None:

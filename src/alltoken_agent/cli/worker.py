@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -24,11 +26,28 @@ from alltoken_agent.cli.options import (
 )
 from alltoken_agent.cli.output import EventWriter, run_command
 
+MEDIA_DIR_ENV = "ALLTOKEN_AGENT_SERVER_MEDIA_DIR"
+"""The variable of ``serve --media-dir`` (named here: the server is not imported for a
+worker), so a worker beside a server finds its jobs without being told."""
+
 
 def worker(
     store: StoreOpt = None,
     concurrency: ConcurrencyOpt = 4,
     budget: BudgetOpt = None,
+    media_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--media-dir",
+            help="The servers' media folder: image and video jobs a server journaled with "
+            "their files in it, that no server is finishing, are finished here too; "
+            "default: media/server in the data folder, as for serve. "
+            f"Env: {MEDIA_DIR_ENV}.",
+            envvar=MEDIA_DIR_ENV,
+            file_okay=False,
+            show_default=False,
+        ),
+    ] = None,
     model: ModelOpt = None,
     provider: ProviderOpt = None,
     base_url: BaseUrlOpt = None,
@@ -37,7 +56,7 @@ def worker(
     idle_timeout: IdleTimeoutOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Take queued batch lines from the store and run them until none is left.
+    """Take queued batch lines and media jobs from the store and run them until none is left.
 
     Several workers (on several machines, with a postgresql:// store) share one
     queue: each line is taken by one of them only (FOR UPDATE SKIP LOCKED on
@@ -45,6 +64,11 @@ def worker(
     leaves its lines to the others once their lease runs out. --model is used only
     for lines that name no model and were queued without --model. Collect the output
     with the same `batch` command run without --queue.
+
+    Lines are `batch --queue` lines (agent turns, image and video jobs) and `image` or
+    `video --batch FILE --queue` jobs. A worker also finishes the image and video jobs
+    servers accepted (POST /v1/images, /v1/videos) that no server is finishing (it
+    stopped or died): one the gateway took is polled, never submitted again.
 
     \b
     Examples:
@@ -68,6 +92,7 @@ def worker(
             store_url=store,
             concurrency=concurrency,
             budget=None if budget is None else Decimal(str(budget)),
+            media_dir=media_dir,
         )
 
     run_command(main, EventWriter(enabled=False))
@@ -76,32 +101,60 @@ def worker(
 
 
 async def _work(
-    options: GatewayOptions, *, store_url: str | None, concurrency: int, budget: Decimal | None
+    options: GatewayOptions,
+    *,
+    store_url: str | None,
+    concurrency: int,
+    budget: Decimal | None,
+    media_dir: Path | None,
 ) -> int:
-    from alltoken_agent.batch import BatchRunner
+    from alltoken_agent.batch import BatchRunner, BatchSummary
+    from alltoken_agent.batch.media_input import media_folder
+    from alltoken_agent.batch.media_queue import MediaQueueRunner
     from alltoken_agent.cli._batch_output import spend_text
+    from alltoken_agent.media import DownloadLimits
+    from alltoken_agent.paths import app_dirs
     from alltoken_agent.store import Store
     from alltoken_agent.store.batches import BatchRepository
+    from alltoken_agent.store.media_queue import MediaJobQueue
 
     config = load_user_config()
+    folder = media_folder(media_dir or app_dirs().data / "media" / "server")
     with Store(store_url) as db:
         async with open_gateway(options) as gateway:
-            gateway.store = db  # media lines journal their jobs where every worker sees them
+            gateway.store = db  # media jobs are journaled where every worker sees them
             ledger = await observing_ledger(gateway, db, config)
-            runner = BatchRunner(
-                BatchRepository.of(db),
+            jobs = await MediaQueueRunner(
+                MediaJobQueue.of(db),
                 gateway,
+                folder=folder,
                 concurrency=concurrency,
                 budget_usd=budget,
-                config=config,
                 prices=ledger.prices,
-            )
-            summary = await runner.run()
-    line = f"alltoken-agent: worker ran {summary.ok + summary.failed} lines: {summary.ok} ok"
-    print(f"{line}, {summary.failed} failed; {spend_text(summary)}", file=sys.stderr)
-    if summary.fatal is not None:
-        print(describe(summary.fatal), file=sys.stderr)
-        return exit_code_for(summary.fatal)
-    if summary.budget_stopped:
+                limits=DownloadLimits.from_megabytes(
+                    config.media.max_image_mb, config.media.max_video_mb
+                ),
+            ).run()
+            lines = BatchSummary()
+            if jobs.fatal is None and not jobs.budget_stopped:
+                lines = await BatchRunner(
+                    BatchRepository.of(db),
+                    gateway,
+                    concurrency=concurrency,
+                    budget_usd=budget,
+                    already_spent=jobs.spent,
+                    config=config,
+                    prices=ledger.prices,
+                ).run()
+    if jobs.ok + jobs.failed:
+        done = f"alltoken-agent: worker finished {jobs.ok + jobs.failed} media jobs servers left"
+        print(f"{done}: {jobs.ok} ok, {jobs.failed} failed; {spend_text(jobs)}", file=sys.stderr)
+    line = f"alltoken-agent: worker ran {lines.ok + lines.failed} lines: {lines.ok} ok"
+    print(f"{line}, {lines.failed} failed; {spend_text(lines)}", file=sys.stderr)
+    fatal = jobs.fatal or lines.fatal
+    if fatal is not None:
+        print(describe(fatal), file=sys.stderr)
+        return exit_code_for(fatal)
+    if jobs.budget_stopped or lines.budget_stopped:
         return BUDGET
-    return FAILURE if summary.failed else OK
+    return FAILURE if jobs.failed or lines.failed else OK

@@ -180,6 +180,7 @@ class JobsAPI:
         *,
         resubmit: bool = False,
         limits: DownloadLimits | None = None,
+        holder: str | None = None,
     ) -> Run:
         return Run(
             self.gateway,
@@ -189,6 +190,7 @@ class JobsAPI:
             on_progress=on_progress,
             resubmit=resubmit,
             limits=limits,
+            holder=holder,
         )
 
 

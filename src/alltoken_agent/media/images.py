@@ -204,6 +204,7 @@ class ImagesAPI(JobsAPI):
         owner: str | None = None,
         resubmit: bool = False,
         limits: DownloadLimits | None = None,
+        holder: str | None = None,
     ) -> ImageResult:
         """Finish a journaled image job: poll its task (never submitting it twice).
 
@@ -213,7 +214,8 @@ class ImagesAPI(JobsAPI):
         job's ``Idempotency-Key`` (AllToken, 60 s), else refused unless ``resubmit``.
         A finished job returns its result; missing files are fetched again from the
         durable copy. ``owner`` is the job's owner (None: local), as given to
-        ``generate``.
+        ``generate``. ``holder`` is the lease holder to run as: a worker that leased
+        the job when it took it from the queue passes its holder.
 
         Raises:
             UserError: No such image job of this owner in the journal.
@@ -221,7 +223,7 @@ class ImagesAPI(JobsAPI):
                 (code ``submit_unconfirmed``) its lost submit was not sent again.
         """
         record = await self._load(job_id, owner)
-        run = self._run(record, poll, on_progress, resubmit=resubmit, limits=limits)
+        run = self._run(record, poll, on_progress, resubmit=resubmit, limits=limits, holder=holder)
         return await self._drive(run, fresh=False)
 
     async def _drive(self, run: Run, *, fresh: bool) -> ImageResult:

@@ -75,9 +75,12 @@ class Lease:
         *,
         label: Callable[[], str],
         emit: Callable[[JobEvent], None],
+        holder: str | None = None,
     ) -> None:
         self.journal = journal
-        self.holder = new_holder()
+        # A worker that claimed the job from a queue (leasing it as ``holder``) hands
+        # its lease to the run, which would otherwise wait for that lease to run out.
+        self.holder = holder or new_holder()
         self._label = label
         self._emit = emit
         self._renewer: asyncio.Task[None] | None = None

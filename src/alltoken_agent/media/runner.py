@@ -89,6 +89,7 @@ class Run:
         on_progress: ProgressCallback | None,
         resubmit: bool = False,
         limits: DownloadLimits | None = None,
+        holder: str | None = None,
     ) -> None:
         self.gateway = gateway
         self.limits = limits or DownloadLimits()
@@ -101,7 +102,7 @@ class Run:
         """Send again a submit whose answer was lost, though the gateway may have taken it."""
         self.started = time.monotonic()
         self._end = gateway.observe(record.kind, record.model)
-        self.lease = Lease(journal, label=lambda: self.label, emit=self.emit)
+        self.lease = Lease(journal, label=lambda: self.label, emit=self.emit, holder=holder)
 
     @contextlib.asynccontextmanager
     async def leased(self) -> AsyncIterator[MediaJobRecord]:

@@ -211,10 +211,11 @@ class VideosAPI(JobsAPI):
         owner: str | None = None,
         resubmit: bool = False,
         limits: DownloadLimits | None = None,
+        holder: str | None = None,
     ) -> VideoResult:
         """Finish a journaled video job without submitting it twice (see ``images.resume``)."""
         record = await self._load(job_id, owner)
-        run = self._run(record, poll, on_progress, resubmit=resubmit, limits=limits)
+        run = self._run(record, poll, on_progress, resubmit=resubmit, limits=limits, holder=holder)
         return await self._drive(run, fresh=False)
 
     async def get(

@@ -1,0 +1,171 @@
+"""A worker finishing media jobs a server journaled and no live process is finishing.
+
+Jobs are taken from :class:`~alltoken_agent.store.media_queue.MediaJobQueue` (``FOR
+UPDATE SKIP LOCKED`` on PostgreSQL), ``concurrency`` at a time. The worker leases a job
+when it takes it and hands that lease to the media core's run, which resumes the job by
+the journal's rules: one the gateway accepted is polled (never submitted again), one
+never sent is submitted with its idempotency key. A budget stops new submits before they
+would cross it; finishing a job already paid for costs nothing more and always runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from alltoken_agent.batch.media_line import media_estimate
+from alltoken_agent.batch.runner import BatchSummary, LineTally, stops_new_work
+from alltoken_agent.catalog import PriceLookup
+from alltoken_agent.errors import AllTokenAgentError, UserError
+from alltoken_agent.gateway import Gateway, request_tags
+from alltoken_agent.ledger import RunningBudget
+from alltoken_agent.media import LEASE_SECONDS, DownloadLimits, PollPolicy, new_holder
+from alltoken_agent.store.media import MediaJobRecord
+from alltoken_agent.store.media_queue import MediaJobQueue
+
+_POLICIES = {
+    "image": replace(PollPolicy.for_images(), deadline=None),
+    "video": replace(PollPolicy.for_videos(), deadline=None),
+}
+"""As a server drives its jobs: polled until they end (a job left pending by a stop stays
+resumable)."""
+
+
+class MediaQueueRunner:
+    """Takes media jobs up for a worker under ``folder`` and finishes them.
+
+    Args:
+        queue: Where jobs are taken from.
+        gateway: The gateway the jobs were made through (a job of another dialect is
+            left alone); its store must be the queue's database.
+        folder: Only jobs whose files go under this folder (absolute, ending in a
+            separator): the server's media folder.
+        concurrency: Jobs in flight at once.
+        budget_usd: Submit no job never sent whose estimate could cross this.
+        grace: Seconds a job nobody leased yet is left to whoever journaled it.
+    """
+
+    def __init__(
+        self,
+        queue: MediaJobQueue,
+        gateway: Gateway,
+        *,
+        folder: str,
+        concurrency: int = 4,
+        budget_usd: Decimal | None = None,
+        prices: PriceLookup | None = None,
+        limits: DownloadLimits | None = None,
+        grace: float = LEASE_SECONDS,
+        policies: dict[str, PollPolicy] | None = None,
+    ) -> None:
+        self.queue = queue
+        self.gateway = gateway
+        self.folder = folder
+        self.concurrency = max(1, concurrency)
+        self.prices = prices
+        self.limits = limits
+        self.grace = grace
+        self.policies = policies or _POLICIES
+        self.summary = BatchSummary()
+        self.budget: RunningBudget | None = None
+        if budget_usd is not None:
+            self.budget = RunningBudget(budget_usd, prices=prices, label="worker budget")
+        self._skip: set[str] = set()
+        self._reserved = Decimal(0)
+        self._paid: list[Decimal] = []
+        """Known costs of jobs this worker submitted: the next submit's estimate."""
+        self._stop = False
+
+    async def run(self) -> BatchSummary:
+        """Finish jobs until none is up for a worker (or new work stops); the summary."""
+        if self.budget is not None:
+            self.gateway.add_observer(self.budget.observer)
+        try:
+            await asyncio.gather(*(self._slot() for _ in range(self.concurrency)))
+        finally:
+            if self.budget is not None:
+                self.gateway.remove_observer(self.budget.observer)
+        self.summary.simulated = self.gateway.simulated
+        return self.summary
+
+    async def _slot(self) -> None:
+        while not self._stop:
+            holder = new_holder()
+            record = await asyncio.to_thread(
+                self.queue.claim,
+                holder,
+                LEASE_SECONDS,
+                folder=self.folder,
+                grace=self.grace,
+                skip=frozenset(self._skip),
+            )
+            if record is None:
+                return
+            try:
+                await self._finish(record, holder)
+            finally:
+                # The run gives its lease up when it ends; this covers a run that never
+                # took it (refused before), so the job is not held until the lease ends.
+                await asyncio.to_thread(self.queue.release, record.id, holder)
+
+    async def _finish(self, record: MediaJobRecord, holder: str) -> None:
+        estimate = self._estimate(record)
+        if not self._affordable(estimate):
+            self.summary.budget_stopped = True
+            self._stop = True
+            return
+        self._reserved += estimate
+        tally = LineTally(record.id, self.prices, key="media_job")
+        self.gateway.add_observer(tally.observer)
+        api: Any = self.gateway.images if record.kind == "image" else self.gateway.videos
+        try:
+            # The ledger's rows carry the job's owner, as when the server runs the job.
+            with request_tags(owner=record.owner, media_job=record.id):
+                await api.resume(
+                    record.id,
+                    owner=record.owner,
+                    holder=holder,
+                    poll=self.policies[record.kind],
+                    limits=self.limits,
+                )
+        except UserError:
+            self._skip.add(record.id)  # made through another gateway: left for it
+            return
+        except AllTokenAgentError as error:
+            self._count(record, ok=False, cost=tally.cost)
+            if stops_new_work(error):
+                self.summary.fatal = self.summary.fatal or error
+                self._stop = True
+            return
+        finally:
+            self._reserved -= estimate
+            self.gateway.remove_observer(tally.observer)
+        self._count(record, ok=True, cost=tally.cost)
+        if record.never_sent and tally.cost is not None:
+            self._paid.append(tally.cost)
+
+    def _count(self, record: MediaJobRecord, *, ok: bool, cost: Decimal | None) -> None:
+        if ok:
+            self.summary.ok += 1
+        else:
+            self.summary.failed += 1
+        if cost is None:
+            self.summary.unknown_costs += 1
+        else:
+            self.summary.spent += cost
+
+    def _estimate(self, record: MediaJobRecord) -> Decimal:
+        if self.budget is None or not record.never_sent:
+            return Decimal(0)  # a job the gateway may have taken costs nothing more
+        price = self.prices(record.model) if self.prices is not None else None
+        first = media_estimate({"kind": record.kind, "options": record.params}, price)
+        average = sum(self._paid, Decimal(0)) / len(self._paid) if self._paid else Decimal(0)
+        return max(first, average)
+
+    def _affordable(self, estimate: Decimal) -> bool:
+        if self.budget is None or estimate == 0:
+            return True
+        status = self.budget.status(self._reserved + estimate)
+        return status.spent < status.limit and status.spent + status.next_estimate <= status.limit
