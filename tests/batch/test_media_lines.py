@@ -164,3 +164,29 @@ def test_a_budget_stops_media_lines_before_it_is_crossed(sim: Any, tmp_path: Pat
     assert more.exit_code == 0, more.stderr
     assert all(o["error"] is None and len(o["files"]) == 1 for o in outputs(out))
     assert sim.state.media.submits == {"image": 5}  # the first two were not paid again
+
+
+def test_a_job_the_gateway_failed_is_submitted_anew_only_with_retry_failed(
+    sim: Any, tmp_path: Path
+) -> None:
+    source = write_lines(tmp_path / "in.jsonl", [{"prompt": "a fox", "size": "64x64"}])
+    out = tmp_path / "out.jsonl"
+    sim.state.media.enqueue_job_faults(["fail"])
+
+    failed = batch(sim, str(source), "-o", str(out), "--kind", "image")
+
+    assert failed.exit_code == 1, failed.stderr
+    [line] = outputs(out)
+    assert line["error"]["status"] == "failed" and line["files"] == []
+    assert line["job_id"] is not None
+    kept = batch(sim, str(source), "-o", str(out), "--kind", "image")
+    assert kept.exit_code == 1 and outputs(out) == [line]
+    assert sim.state.media.submits == {"image": 1}
+
+    retried = batch(sim, str(source), "-o", str(out), "--kind", "image", "--retry-failed")
+
+    assert retried.exit_code == 0, retried.stderr
+    [again] = outputs(out)
+    assert again["error"] is None and len(again["files"]) == 1
+    assert again["job_id"] != line["job_id"]  # a new job: the failed one is not polled again
+    assert sim.state.media.submits == {"image": 2}

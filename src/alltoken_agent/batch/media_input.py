@@ -23,24 +23,23 @@ MEDIA_KINDS: tuple[MediaKind, ...] = ("image", "video")
 KINDS = ("chat", *MEDIA_KINDS)
 """What a line may run: ``chat`` (an agent turn, the default), an image or a video job."""
 
-_TEXT, _INT, _BOOL = str, int, bool
 MEDIA_OPTIONS: dict[str, dict[str, type]] = {
     "image": {
-        "size": _TEXT,
-        "quality": _TEXT,
-        "output_format": _TEXT,
-        "n": _INT,
-        "background": _TEXT,
-        "moderation": _TEXT,
-        "seed": _INT,
+        "size": str,
+        "quality": str,
+        "output_format": str,
+        "n": int,
+        "background": str,
+        "moderation": str,
+        "seed": int,
     },
     "video": {
-        "duration": _INT,
-        "ratio": _TEXT,
-        "resolution": _TEXT,
-        "generate_audio": _BOOL,
-        "seed": _INT,
-        "watermark": _BOOL,
+        "duration": int,
+        "ratio": str,
+        "resolution": str,
+        "generate_audio": bool,
+        "seed": int,
+        "watermark": bool,
     },
 }
 """The create fields a media line may set, by kind, with their JSON type; the job's own
