@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from alltoken_agent import Config, ConfigError, Gateway, __version__
 from alltoken_agent.ledger import Ledger
@@ -25,6 +26,8 @@ from alltoken_agent.server.storage import StoreCalls
 from alltoken_agent.server.turns import retry_reporter
 from alltoken_agent.store import Store
 
+DOCS_ASSETS_PATH = "/docs-assets"
+"""Where the Swagger UI and ReDoc files of /docs and /redoc are served (no CDN)."""
 DESCRIPTION = """\
 Agents on AllToken and other OpenAI-compatible gateways, over HTTP.
 
@@ -117,11 +120,13 @@ def create_app(
         gateway.remove_observer(context.tally.observer)
         await asyncio.to_thread(context.calls.close)
 
-    app = FastAPI(
+    # /docs and /redoc load their scripts from files we serve, not a CDN: they work offline.
+    app = FastAPIOffline(
         title="alltoken-agent",
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        static_url=DOCS_ASSETS_PATH,
     )
     app.state.server = context
     gateway.add_observer(context.calls.ledger_observer)
