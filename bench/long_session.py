@@ -21,6 +21,7 @@ Run ``python bench/long_session.py`` (``-n 10`` for more rounds). See bench/READ
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import statistics
@@ -82,12 +83,16 @@ def run_chat(program: str, home: Path, root: str, name: str) -> float:
     return elapsed
 
 
-def trim_ms(home: Path, name: str, limit: int) -> tuple[int, float]:
-    """Messages read for a context of ``limit`` tokens, and the best ms of one trim of them.
+def trim_ms(home: Path, name: str, limit: int) -> tuple[int, float, float]:
+    """Messages read for a context of ``limit`` tokens, and how long the trim holds the loop.
 
-    The trim runs on the event loop before each request: the issue's bound is 5 ms.
+    The trim runs on the event loop before each request, as a turn runs it: the
+    messages' counts (:class:`TokenCounts`, kept between requests, counted in slices
+    that let the loop run) and then the fit. A ticking task measures the longest the
+    loop went without turning, for a first request (everything counted) and the next
+    one (one message more). The issue's bound is 5 ms. Best of 5 runs, ms: (first, next).
     """
-    from alltoken_agent.agent.context import fit_messages
+    from alltoken_agent.agent.context import TokenCounts, fit_messages
     from alltoken_agent.ledger import rough_token_count
 
     os.environ["ALLTOKEN_AGENT_HOME"] = str(home)
@@ -97,14 +102,40 @@ def trim_ms(home: Path, name: str, limit: int) -> tuple[int, float]:
         history = store.sessions.load_recent_messages(
             record.id, budget=limit, measure=lambda m: rough_token_count((m,))
         )
-    messages = [{"role": "system", "content": "be brief"}, *history]
-    messages.append({"role": "user", "content": "What day is the build?"})
-    best = float("inf")
-    for _ in range(5):
-        started = time.perf_counter()
-        fit_messages(messages, {}, limit=limit, policy="trim")
-        best = min(best, (time.perf_counter() - started) * 1000)
-    return len(history), best
+    base = [{"role": "system", "content": "be brief"}, *history]
+    base.append({"role": "user", "content": "What day is the build?"})
+
+    async def longest_hold() -> tuple[float, float]:
+        messages, counts = list(base), TokenCounts()
+        held = 0.0
+        ticking = True
+
+        async def tick() -> None:
+            nonlocal held
+            last = time.perf_counter()
+            while ticking:
+                await asyncio.sleep(0)
+                now = time.perf_counter()
+                held, last = max(held, now - last), now
+
+        ticker = asyncio.create_task(tick())
+        figures = []
+        for more in ({"role": "assistant", "content": "Fridays."}, None):
+            for _ in range(3):
+                await asyncio.sleep(0)
+            held = 0.0
+            counted = await counts.count(messages)
+            fit_messages(messages, {}, limit=limit, policy="trim", counts=counted)
+            await asyncio.sleep(0)
+            figures.append(held * 1000)
+            if more is not None:
+                messages.extend([more, {"role": "user", "content": "And on holidays?"}])
+        ticking = False
+        await ticker
+        return figures[0], figures[1]
+
+    runs = [asyncio.run(longest_hold()) for _ in range(5)]
+    return len(history), min(r[0] for r in runs), min(r[1] for r in runs)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -144,9 +175,10 @@ def main() -> None:
         median = statistics.median(values)
         spread = f"{percentile(values, 0.1):.0f}-{percentile(values, 0.9):.0f}"
         print(f"{label:<16} {median:8.0f} {spread:>15} {median / floor:10.2f}x")
-    for limit, (read, ms) in trims.items():
+    for limit, (read, first, following) in trims.items():
         print(
-            f"trim on the event loop, {limit:,}-token context: {read:,} messages read, {ms:.2f} ms"
+            f"trim on the event loop, {limit:,}-token context: {read:,} messages read, longest "
+            f"hold {first:.2f} ms (first request), {following:.2f} ms (next request)"
         )
     ratio = statistics.median(times[labels[1]]) / floor
     verdict = "PASS" if ratio <= TARGET else "FAIL"

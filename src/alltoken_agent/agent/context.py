@@ -140,25 +140,26 @@ class TokenCounts:
 
     def __init__(self) -> None:
         self._messages: list[dict[str, Any]] = []
-        self._sizes: list[int] = []
-        self._users: list[int] = []
+        self._counts = Counts([], [])
 
     async def count(self, history: list[dict[str, Any]]) -> Counts:
-        """The counts of ``history`` (new lists: the caller may keep them)."""
-        known = min(len(self._messages), len(history))
-        if known and not (
-            self._messages[known - 1] is history[known - 1]
-            and all(map(operator.is_, self._messages[:known], history[:known]))
+        """The counts of ``history``; read them before the next call (they are kept here)."""
+        seen = self._messages
+        known = len(seen)
+        # zip-like: map stops at the shorter list, so this compares the first `known`.
+        if known > len(history) or (
+            known and not (seen[-1] is history[known - 1] and all(map(operator.is_, seen, history)))
         ):
             known = 0  # edited in place, or another history: count it again
-        del self._messages[known:], self._sizes[known:]
-        del self._users[bisect_left(self._users, known) :]
-        for start in range(known, len(history), self.SLICE):
-            if start > known:
+            seen.clear()
+            self._counts = Counts([], [])
+        sizes, users = self._counts.sizes, self._counts.users
+        for index in range(known, len(history)):
+            if index > known and (index - known) % self.SLICE == 0:
                 await asyncio.sleep(0)  # let the loop run between slices
-            part = history[start : start + self.SLICE]
-            counted = count_messages(part, start)
-            self._sizes += counted.sizes
-            self._users += counted.users
-            self._messages += part
-        return Counts(list(self._sizes), list(self._users))
+            message = history[index]
+            sizes.append(rough_token_count((message,)))
+            if message.get("role") == "user":
+                users.append(index)
+            seen.append(message)
+        return self._counts
