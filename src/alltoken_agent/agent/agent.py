@@ -367,7 +367,7 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
             if stream_events
             else self._wants_unstreamed,
             emit=self._hooks.emit,
-            hooked=self._hooks.wants,
+            hooked=self._hooks.listening,
             prelude=Prelude(self.gateway, options, self._mcp, self._context_lengths()),
         )
         turn = Turn(

@@ -79,6 +79,11 @@ class Hooks:
         """Whether any handler listens to ``name`` (lets the loop skip building events)."""
         return bool(self._handlers.get(name))
 
+    @property
+    def listening(self) -> Callable[[str], object]:
+        """``wants`` as one C call (truthy when a handler listens), for per-chunk checks."""
+        return self._handlers.get
+
     async def emit(self, event: AgentEvent) -> None:
         """Call every handler of the event in registration order."""
         handlers = self._handlers.get(event.name)

@@ -80,7 +80,7 @@ class TurnSettings:
     """Build per-chunk delta events (skipped when nobody listens, to save CPU)."""
     emit: Callable[[AgentEvent], Awaitable[None]] = _no_hooks
     """Hands each event to the hooks before it is yielded."""
-    hooked: Callable[[str], bool] = lambda name: True
+    hooked: Callable[[str], object] = lambda name: True
     """Whether ``emit`` has a handler for events of this name; per-chunk events skip
     the call when it has none."""
     prelude: Callable[[TurnSettings, Any], Awaitable[list[AgentEvent]]] = _nothing_first
