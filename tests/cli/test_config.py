@@ -223,12 +223,14 @@ def test_set_on_the_init_template_keeps_it(isolated_environment: Path) -> None:
     assert text.startswith(TEMPLATE) and text.endswith("\n[timeouts]\nread = 90.0\n")
 
 
-def test_set_says_when_comments_had_to_go(isolated_environment: Path) -> None:
-    # A table defined inline: the text editor leaves it to a rewrite.
-    write_config(isolated_environment, '# mine\ntimeouts = { read = 1.0 }\nmodel = "a"\n')
+def test_set_keeps_comments_around_an_inline_table(isolated_environment: Path) -> None:
+    """A table defined inline was once rewritten, dropping every comment in the file."""
+    write_config(isolated_environment, '# mine\ntimeouts = { read = 1.0 }\nmodel = "a"  # m\n')
     result = run_cli("config", "set", "timeouts.connect", "3")
     assert result.exit_code == 0, result.stderr
-    assert "its comments were dropped" in result.stderr
+    assert "its comments were dropped" not in result.stderr
+    text = config_file(isolated_environment).read_text(encoding="utf-8")
+    assert text.startswith("# mine\n") and 'model = "a"  # m\n' in text
     config = load_config(config_file(isolated_environment))
     assert (config.timeouts.read, config.timeouts.connect, config.model) == (1.0, 3.0, "a")
 

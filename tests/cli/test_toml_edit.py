@@ -59,24 +59,40 @@ def test_windows_line_endings_stay() -> None:
 def test_a_top_level_key_goes_above_the_first_table_and_its_comments() -> None:
     text = "# file\n\n# timeouts:\n[timeouts]\nread = 1.0\n"
     assert set_key(text, ["model"], "m") == (
-        '# file\n\nmodel = "m"\n\n# timeouts:\n[timeouts]\nread = 1.0\n'
+        '# file\n\nmodel = "m"\n# timeouts:\n[timeouts]\nread = 1.0\n'
     )
 
 
+def test_a_new_key_stays_in_its_table_above_the_comment_of_the_next() -> None:
+    text = "[x]\ny = 1\n# the z table\n[z]\nw = 2\n"
+    assert set_key(text, ["x", "new"], 3) == ("[x]\ny = 1\nnew = 3\n# the z table\n[z]\nw = 2\n")
+
+
 @pytest.mark.parametrize(
-    ("text", "path"),
+    ("text", "path", "edited"),
     [
-        ("timeouts = { read = 1.0 }\n", ["timeouts", "connect"]),  # inline table
-        ('[providers]\nlocal.base_url = "http://a"\n', ["providers", "local", "x"]),
+        (
+            "# mine\ntimeouts = { read = 1.0 }\n",
+            ["timeouts", "connect"],
+            "# mine\ntimeouts = { read = 1.0, connect = 3.0}\n",
+        ),
+        (
+            '[providers]  # mine\nlocal.base_url = "http://a"\n',
+            ["providers", "local", "x"],
+            '[providers]  # mine\nlocal.base_url = "http://a"\nlocal.x = 3.0\n',
+        ),
     ],
 )
-def test_shapes_it_cannot_follow_give_none_for_a_rewrite(text: str, path: list[str]) -> None:
-    assert set_key(text, path, 3.0) is None
+def test_inline_tables_and_dotted_keys_are_edited_in_place(
+    text: str, path: list[str], edited: str
+) -> None:
+    """The hand-written editor left these to a rewrite that dropped every comment."""
+    assert set_key(text, path, 3.0) == edited
 
 
 def test_a_top_level_key_goes_above_an_array_of_tables() -> None:
     text = "[[servers]]\nname = 'a'\n"
-    assert set_key(text, ["model"], "m") == "model = \"m\"\n\n[[servers]]\nname = 'a'\n"
+    assert set_key(text, ["model"], "m") == "model = \"m\"\n[[servers]]\nname = 'a'\n"
 
 
 def test_values_and_keys_are_written_on_one_line() -> None:

@@ -10,11 +10,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeGuard, get_args, get_origin
 
-import tomli_w
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from alltoken_agent import Config, ConfigError, UserError
-from alltoken_agent.cli._toml_edit import key_text, set_in_text, value_text
+from alltoken_agent.cli._toml_edit import dumps, key_text, set_in_text, value_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -105,7 +104,7 @@ def set_key(target: Path, key: str, value: str) -> SetOutcome:
     _put(updated, path, written)
     edited = set_in_text(text, path, written, updated)
     dropped = edited is None and "#" in text
-    write_atomically(target, edited if edited is not None else tomli_w.dumps(updated))
+    write_atomically(target, edited if edited is not None else dumps(updated))
     _check_model(config, path)
     return SetOutcome(key=shown_key, shown=_shown(_walk(config, path)), dropped_comments=dropped)
 
