@@ -37,6 +37,7 @@ COMMANDS: tuple[LazyCommand, ...] = (
         "Print a runtime's snippet for AllToken.",
     ),
     LazyCommand("serve", f"{_CLI}.serve:serve", "Serve agents over HTTP (server extra)."),
+    LazyCommand("web", f"{_CLI}.web:web", "Open the web console in a browser (server extra)."),
     LazyCommand("simulator", f"{_CLI}.simulator:simulator", "Serve the offline simulator."),
     LazyCommand(
         "completion", f"{_CLI}.completion:completion_app", "Show or install shell completion."

@@ -13,13 +13,25 @@ from fastapi_offline import FastAPIOffline
 from alltoken_agent import Config, ConfigError, Gateway, __version__
 from alltoken_agent.ledger import Ledger
 from alltoken_agent.server.auth import AuthGate, Keyring
+from alltoken_agent.server.console import mount_console
 from alltoken_agent.server.context import CostTally, ServerContext
 from alltoken_agent.server.cost_headers import CostHeaders
 from alltoken_agent.server.errors import install_error_handlers
 from alltoken_agent.server.guard import AuthFailures, HostCheck
 from alltoken_agent.server.limits import BodySizeLimit, ConcurrencyLimiter, RateLimiter
 from alltoken_agent.server.media import MediaJobs
-from alltoken_agent.server.routes import media, messages, meta, sessions, skill_chat, usage
+from alltoken_agent.server.routes import (
+    job_resume,
+    media,
+    messages,
+    meta,
+    models,
+    session_names,
+    sessions,
+    skill_chat,
+    spend,
+    usage,
+)
 from alltoken_agent.server.runs import RunRegistry, SessionLeases
 from alltoken_agent.server.settings import ServerOptions
 from alltoken_agent.server.storage import StoreCalls
@@ -133,8 +145,10 @@ def create_app(
     gateway.add_observer(context.tally.observer)
     gateway.on_retry = retry_reporter(gateway.on_retry)
     install_error_handlers(app, context.redact)
-    for module in (sessions, messages, skill_chat, media, usage, meta):
+    routers = (sessions, session_names, messages, skill_chat, media, job_resume, usage, spend)
+    for module in (*routers, models, meta):
         app.include_router(module.router)
+    mount_console(app)
     # Added last runs first: the cost headers wrap the Host check (open servers), which
     # wraps the body limit, which wraps the gate, which wraps the routes.
     failures = None

@@ -122,6 +122,8 @@ class SessionOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     message_count: int
+    name: str | None = None
+    """The session's name (``PATCH /v1/sessions/{id}``); None until it is given one."""
 
 
 class SessionDetail(SessionOut):

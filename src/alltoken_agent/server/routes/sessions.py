@@ -49,6 +49,7 @@ def session_out(record: SessionRecord) -> SessionOut:
         created_at=record.created_at,
         updated_at=record.updated_at,
         message_count=record.message_count,
+        name=record.name,
     )
 
 
