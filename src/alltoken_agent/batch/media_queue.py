@@ -11,7 +11,6 @@ would cross it; finishing a job already paid for costs nothing more and always r
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -24,13 +23,6 @@ from alltoken_agent.ledger import RunningBudget
 from alltoken_agent.media import LEASE_SECONDS, DownloadLimits, PollPolicy, new_holder
 from alltoken_agent.store.media import MediaJobRecord
 from alltoken_agent.store.media_queue import MediaJobQueue
-
-_POLICIES = {
-    "image": replace(PollPolicy.for_images(), deadline=None),
-    "video": replace(PollPolicy.for_videos(), deadline=None),
-}
-"""As a server drives its jobs: polled until they end (a job left pending by a stop stays
-resumable)."""
 
 
 class MediaQueueRunner:
@@ -45,6 +37,8 @@ class MediaQueueRunner:
         concurrency: Jobs in flight at once.
         budget_usd: Submit no job never sent whose estimate could cross this.
         grace: Seconds a job nobody leased yet is left to whoever journaled it.
+        policies: Poll policies by kind; by default the media defaults, whose deadline
+            leaves a job still running then pending (and its lease free) for later.
     """
 
     def __init__(
@@ -67,7 +61,7 @@ class MediaQueueRunner:
         self.prices = prices
         self.limits = limits
         self.grace = grace
-        self.policies = policies or _POLICIES
+        self.policies = policies or {}
         self.summary = BatchSummary()
         self.budget: RunningBudget | None = None
         if budget_usd is not None:
@@ -111,6 +105,9 @@ class MediaQueueRunner:
                 await asyncio.to_thread(self.queue.release, record.id, holder)
 
     async def _finish(self, record: MediaJobRecord, holder: str) -> None:
+        # Tried once per worker run: a job still unfinished at the poll deadline (or made
+        # through another gateway) is left for later, not taken again at once.
+        self._skip.add(record.id)
         estimate = self._estimate(record)
         if not self._affordable(estimate):
             self.summary.budget_stopped = True
@@ -127,12 +124,11 @@ class MediaQueueRunner:
                     record.id,
                     owner=record.owner,
                     holder=holder,
-                    poll=self.policies[record.kind],
+                    poll=self.policies.get(record.kind),
                     limits=self.limits,
                 )
         except UserError:
-            self._skip.add(record.id)  # made through another gateway: left for it
-            return
+            return  # made through another gateway: left for it
         except AllTokenAgentError as error:
             self._count(record, ok=False, cost=tally.cost)
             if stops_new_work(error):

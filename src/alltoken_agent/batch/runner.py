@@ -119,6 +119,8 @@ class BatchRunner:
     Args:
         repo: The journal.
         gateway: Where the turns go; its observers (the ledger) see every request.
+            Image and video lines journal their jobs in its store: give it the
+            journal's, so a runner elsewhere that takes a line finds its job.
         run_id: Only this run's lines (``batch``), or None for any run's (``worker``).
         concurrency: Lines in flight at once.
         budget_usd: Stop taking lines before the next one would cross this many USD
@@ -130,6 +132,7 @@ class BatchRunner:
         on_progress: Called with the summary after each line.
         wait_for_others: Keep looking while other runners hold lines of ``run_id``,
             so the run's every line is finished when :meth:`run` returns.
+        media_poll: How media lines poll their jobs (default: the media defaults).
     """
 
     def __init__(
