@@ -38,12 +38,13 @@ def _until_pending_and_polled(sim: Any, child: subprocess.Popen[bytes], count: i
 
 
 def test_a_killed_media_batch_resumes_by_polling_and_submits_each_job_once(
-    sim: Any, tmp_path: Path
+    sim: Any, tmp_path: Path, store_url: str | None
 ) -> None:
     sim.state.media.image_seconds = 30  # the first jobs stay pending until the clock moves
     source = write_lines(tmp_path / "in.jsonl", [{"prompt": p, "size": "64x64"} for p in PROMPTS])
     out = tmp_path / "out.jsonl"
     args = [str(source), "-o", str(out), "--kind", "image", "--base-url", sim.base_url]
+    args += [] if store_url is None else ["--store", store_url]
     child = subprocess.Popen(
         [sys.executable, "-m", "alltoken_agent", "batch", *args, "--concurrency", "2"],
         stdout=subprocess.DEVNULL,
@@ -56,7 +57,7 @@ def test_a_killed_media_batch_resumes_by_polling_and_submits_each_job_once(
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=60)
     assert child.returncode == -signal.SIGKILL
-    with Store() as store:  # the child's journal, in this test's ALLTOKEN_AGENT_HOME
+    with Store(store_url) as store:  # the child's journal (by default in ALLTOKEN_AGENT_HOME)
         repo = BatchRepository.of(store)
         [run] = {item.run_id for item in _all_items(store)}
         running = [item for item in repo.items(run) if item.status == "running"]

@@ -51,7 +51,7 @@ def quick_jobs(sim: Any) -> None:
 
 
 def test_five_image_lines_make_five_files_and_five_output_lines_in_order(
-    sim: Any, tmp_path: Path
+    sim: Any, tmp_path: Path, store_url: str | None
 ) -> None:
     source = write_lines(
         tmp_path / "in.jsonl",
@@ -59,10 +59,11 @@ def test_five_image_lines_make_five_files_and_five_output_lines_in_order(
     )
     out = tmp_path / "out.jsonl"
     pictures = tmp_path / "pictures"
+    on = [] if store_url is None else ["--store", store_url]
 
     result = batch(
         sim, str(source), "-o", str(out), "--kind", "image", "--media-dir", str(pictures),
-        "--concurrency", "3",
+        "--concurrency", "3", *on,
     )  # fmt: skip
 
     assert result.exit_code == 0, result.stderr
@@ -85,13 +86,13 @@ def test_five_image_lines_make_five_files_and_five_output_lines_in_order(
     assert sorted(p.name for p in pictures.iterdir()) == [Path(o["files"][0]).name for o in lines]
     assert sim.state.media.submits == {"image": 5}
     assert sorted(r.json["prompt"] for r in image_submits(sim)) == sorted(PROMPTS)
-    with Store() as store:  # each line's job is in the media journal, completed
+    with Store(store_url) as store:  # each line's job is in the media journal, completed
         jobs = [store.media_jobs.get(o["job_id"]) for o in lines]
     assert all(job is not None and job.status == "completed" for job in jobs)
     assert "5 ok, 0 failed" in result.stderr
 
     again = batch(
-        sim, str(source), "-o", str(out), "--kind", "image", "--media-dir", str(pictures),
+        sim, str(source), "-o", str(out), "--kind", "image", "--media-dir", str(pictures), *on,
     )  # fmt: skip
     assert again.exit_code == 0, again.stderr
     assert outputs(out) == lines

@@ -10,29 +10,26 @@ import os
 import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from PIL import Image
 
 from alltoken_agent.server import owner_id
 from alltoken_agent.store import Store
 from alltoken_agent.store.usage import UsageQuery, UsageRepository
+from tests.batch.conftest import own_database, postgres
 from tests.batch.test_media_lines import image_submits
 from tests.cli.helpers import run_cli
 from tests.gateway.helpers import TEST_KEY
-from tests.server import conftest as server_fixtures
 from tests.server.conftest import GATEWAY_KEY
 from tests.server.test_media import submit
 from tests.server.test_replica_failover import job_once
 from tests.server.test_replicas import Replica
 
 KEY_ENV = {"ALLTOKEN_API_KEY": TEST_KEY}
-postgres = server_fixtures.pg_url
-"""The server tests' PostgreSQL fixture (``pg_url``), reused here under this name."""
+__all__ = ["own_database", "postgres"]  # fixtures, used by name
 
 PROMPTS = ["a red fox", "# a comment line", "", "an owl at night", "a kite", "two crows"]
 """A batch file: the comment and the blank line are skipped, numbers follow the file."""
@@ -50,22 +47,6 @@ def prompts(tmp_path: Path) -> Path:
     path = tmp_path / "prompts.txt"
     path.write_text("\n".join(PROMPTS) + "\n", encoding="utf-8")
     return path
-
-
-@pytest.fixture
-def own_database(postgres: str) -> Iterator[str]:
-    """A fresh database in the session's cluster: no other test's queued lines in it."""
-    name = f"b3_worker_{os.urandom(4).hex()}"
-    admin = sa.create_engine(postgres, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.make_url(postgres).set(database=name).render_as_string(hide_password=False)
-    try:
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_image_batch_queue_sends_nothing_and_a_worker_makes_each_job(
