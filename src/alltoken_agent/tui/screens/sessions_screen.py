@@ -114,11 +114,16 @@ class SessionsScreen(ModalScreen[SessionRecord | None]):
     def _row(self, session: StoredSession) -> Content:
         record = session.record
         mark = "● " if record.name is not None and record.name == self.current else "  "
-        updated = record.updated_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        updated = record.updated_at.astimezone().strftime("%b %d %H:%M")
+        # Columns sized to fit one line of the 86-cell box (a snapshot test pins it).
         return Content.assemble(
             mark,
-            (session.title[:28].ljust(28), "bold"),
-            (f"  {(record.model or '')[:18].ljust(18)}", "italic"),
+            (_cut(session.title, 21), "bold"),
+            (f"  {_cut(record.model or '', 18)}", "italic"),
             (f"  {updated}  ", "dim"),
             f"{record.message_count} messages",
         )
+
+
+def _cut(text: str, width: int) -> str:
+    return text.ljust(width) if len(text) <= width else text[: width - 1] + "…"
