@@ -28,7 +28,7 @@ from alltoken_agent.media import (
 )
 from alltoken_agent.media.files import named_target, prompt_slug
 from alltoken_agent.store.batches import JOB_KEY, BatchItem
-from alltoken_agent.store.media import new_job_id
+from alltoken_agent.store.media import MediaJobRecord, new_job_id
 
 Attach = Callable[[str], Awaitable[bool]]
 """Records a job id on the line; False when the runner no longer holds the line."""
@@ -135,7 +135,7 @@ async def run_media_line(
     return LineOutcome(_done(item.line, ident, kind, result), None, ok=True)
 
 
-async def _journaled(gateway: Gateway, job_id: str) -> Any:
+async def _journaled(gateway: Gateway, job_id: str) -> MediaJobRecord | None:
     try:
         return await find_job(gateway, job_id)
     except UserError:

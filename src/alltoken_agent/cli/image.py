@@ -211,6 +211,7 @@ def image(
       alltoken-agent image "a red fox in snow" -o fox.png
       alltoken-agent image "a lighthouse at dusk" --size 1536x1024 --quality high -o out/
       alltoken-agent image --batch prompts.txt --concurrency 8 -o out/ --json
+      alltoken-agent image --batch prompts.txt --queue -o out/   # made by `worker`s
       alltoken-agent image --provider tokenhub -m wan2.6-t2i "a paper crane"
     """
     from alltoken_agent.media import DEFAULT_IMAGE_MODEL
