@@ -1,13 +1,15 @@
-"""Fixtures of the batch tests: a PostgreSQL database of a test's own."""
+"""Fixtures of the batch tests: a SQLite store, or a PostgreSQL database of a test's own."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from alltoken_agent.store import Store
 from tests.server import conftest as server_fixtures
 
 postgres = server_fixtures.pg_url
@@ -37,3 +39,10 @@ def store_url(request: pytest.FixtureRequest) -> str | None:
         return None
     url: str = request.getfixturevalue("own_database")
     return url
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A store of the test's own, in a SQLite file."""
+    with Store(f"sqlite:///{tmp_path / 'batch.db'}") as opened:
+        yield opened

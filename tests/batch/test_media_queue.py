@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -22,12 +21,6 @@ from alltoken_agent.store import Store
 from alltoken_agent.store.media import SUBMIT_SENT, MediaJobRecord
 from alltoken_agent.store.media_queue import MediaJobQueue
 from alltoken_agent.store.schema import media_jobs
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(f"sqlite:///{tmp_path / 'jobs.db'}") as opened:
-        yield opened
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ deadline fails, and retrying it polls the same job (never a second submit)."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +19,6 @@ from tests.media.conftest import media_gateway
 
 SHORT = PollPolicy(initial=0.01, interval=0.05, jitter=0.0, deadline=0.3)
 """Gives up on a job long before the simulator finishes it."""
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with Store(f"sqlite:///{tmp_path / 'batch.db'}") as opened:
-        yield opened
 
 
 @pytest.fixture

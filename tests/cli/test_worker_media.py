@@ -49,27 +49,30 @@ def prompts(tmp_path: Path) -> Path:
     return path
 
 
+def queue_images(prompts: Path, out: Path, *common: str) -> Any:
+    """``image --batch PROMPTS --queue -o OUT --size 64x64`` with ``common`` flags."""
+    queued = run_cli(
+        "image", "--batch", str(prompts), "--queue", "-o", str(out), "--size", "64x64", *common,
+        env=KEY_ENV,
+    )  # fmt: skip
+    assert queued.exit_code == 0, queued.stderr
+    return queued
+
+
 def test_image_batch_queue_sends_nothing_and_a_worker_makes_each_job(
     sim: Any, tmp_path: Path, prompts: Path
 ) -> None:
     out = tmp_path / "out"
     common = ["--base-url", sim.base_url]
 
-    queued = run_cli(
-        "image", "--batch", str(prompts), "--queue", "-o", str(out), "--size", "64x64", *common,
-        env=KEY_ENV,
-    )  # fmt: skip
+    queued = queue_images(prompts, out, *common)
 
-    assert queued.exit_code == 0, queued.stderr
     assert "4 image jobs queued as batch bat_" in queued.stderr
     assert "alltoken-agent worker" in queued.stderr
     assert sim.state.media.submits == {} and not out.exists()
 
-    again = run_cli(
-        "image", "--batch", str(prompts), "--queue", "-o", str(out), "--size", "64x64", *common,
-        env=KEY_ENV,
-    )  # fmt: skip
-    assert again.exit_code == 0 and "were queued already" in again.stderr
+    again = queue_images(prompts, out, *common)
+    assert "were queued already" in again.stderr
 
     worked = run_cli("worker", *common, env=KEY_ENV)
 
@@ -126,11 +129,7 @@ def test_two_workers_drain_a_media_queue_on_postgresql_submitting_each_job_once(
 ) -> None:
     out = tmp_path / "out"
     common = ["--store", own_database, "--base-url", sim.base_url]
-    queued = run_cli(
-        "image", "--batch", str(prompts), "--queue", "-o", str(out), "--size", "64x64", *common,
-        env=KEY_ENV,
-    )  # fmt: skip
-    assert queued.exit_code == 0, queued.stderr
+    queue_images(prompts, out, *common)
     assert sim.state.media.submits == {}
 
     workers = [
@@ -164,11 +163,7 @@ def test_a_worker_under_a_budget_stops_making_jobs_before_it_is_crossed(
 ) -> None:
     out = tmp_path / "out"
     common = ["--base-url", sim.base_url]
-    queued = run_cli(
-        "image", "--batch", str(prompts), "--queue", "-o", str(out), "--size", "64x64", *common,
-        env=KEY_ENV,
-    )  # fmt: skip
-    assert queued.exit_code == 0, queued.stderr
+    queue_images(prompts, out, *common)
 
     # gpt-image-2 is $0.04 an image in the catalog: room for two, not three.
     stopped = run_cli("worker", "--budget", "0.10", *common, env=KEY_ENV)

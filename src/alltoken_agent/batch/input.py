@@ -142,12 +142,7 @@ def _request(line: str, defaults: BatchDefaults, folder: str) -> dict[str, Any]:
         raise UserError(
             f"unknown key {unknown[0]!r}; a line may have: {', '.join(sorted(_KNOWN_KEYS))}"
         )
-    prompt = data.get("prompt")
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise UserError('the line has no prompt (a non-empty string under "prompt")')
-    ident = data.get("id")
-    if ident is not None and not _good_id(ident):
-        raise UserError("id must be a string (up to 255 characters) or an integer")
+    prompt, ident = _prompt_and_id(data)
     model = _optional_text(data, "model", defaults.model)
     instructions = _optional_text(data, "instructions", defaults.instructions)
     tools = _tools(data.get("tools"), defaults.tools)
@@ -164,13 +159,18 @@ def _request(line: str, defaults: BatchDefaults, folder: str) -> dict[str, Any]:
     }
 
 
-def _media(data: dict[str, Any], kind: Any, defaults: BatchDefaults, folder: str) -> dict[str, Any]:
+def _prompt_and_id(data: dict[str, Any]) -> tuple[str, str | int | None]:
     prompt = data.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise UserError('the line has no prompt (a non-empty string under "prompt")')
     ident = data.get("id")
     if ident is not None and not _good_id(ident):
         raise UserError("id must be a string (up to 255 characters) or an integer")
+    return prompt, ident
+
+
+def _media(data: dict[str, Any], kind: Any, defaults: BatchDefaults, folder: str) -> dict[str, Any]:
+    _, ident = _prompt_and_id(data)
     default_model = defaults.model if defaults.kind == kind else None
     model = _optional_text(data, "model", default_model)
     return media_request(data, kind, ident=ident, model=model, media_dir=folder)

@@ -25,7 +25,12 @@ import sqlalchemy as sa
 
 from alltoken_agent.store.batches import holder_is_dead
 from alltoken_agent.store.engine import Database
-from alltoken_agent.store.media import SUBMIT_SENT, UNFINISHED, MediaJobRecord
+from alltoken_agent.store.media import (
+    SUBMIT_SENT,
+    UNFINISHED,
+    MediaJobRecord,
+    MediaJobRepository,
+)
 from alltoken_agent.store.schema import media_jobs as _jobs
 
 if TYPE_CHECKING:
@@ -110,10 +115,4 @@ class MediaJobQueue:
 
     def release(self, job_id: str, holder: str) -> None:
         """Give up ``holder``'s lease on the job (nothing happens if another holds it)."""
-        c = _jobs.c
-        with self._db.write() as conn:
-            conn.execute(
-                sa.update(_jobs)
-                .where((c.id == job_id) & (c.lease_owner == holder))
-                .values(lease_owner=None, lease_until=None)
-            )
+        MediaJobRepository(self._db).release_lease(job_id, holder)
