@@ -6,7 +6,7 @@ from typing import Any
 
 from alltoken_agent.tui.model_check import refusal
 from alltoken_agent.tui.widgets import StatusBar
-from tests.tui.helpers import send, transcript, wait_for
+from tests.tui.helpers import send, settle, transcript, wait_for
 
 SIZE = (100, 30)
 
@@ -56,3 +56,19 @@ def test_refusal_names_nothing_when_nothing_is_close() -> None:
     text = refusal("zzzz", ["glm-5", "minimax-m2.7"], "alltoken")
     assert text is not None and "Did you mean" not in text
     assert refusal("glm-5", ["glm-5"], "alltoken") is None
+
+
+async def test_a_message_sent_right_after_model_goes_to_the_checked_model(
+    build: Any, sim: Any
+) -> None:
+    app = build()
+    async with app.run_test(size=SIZE) as pilot:
+        # The model list answers late, so the message is sent while the name is checked.
+        sim.state.enqueue_faults(["slow:1"])
+        app.prompt.insert("/model glm-5")
+        await pilot.press("enter")
+        app.prompt.insert("Hi")
+        await pilot.press("enter")
+        await settle(pilot)
+        await wait_for(pilot, lambda: chat_requests(sim))
+    assert chat_requests(sim)[-1].json["model"] == "glm-5"

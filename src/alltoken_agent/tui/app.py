@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer
-from textual.worker import Worker
+from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from alltoken_agent import Agent, RetryNotice
 from alltoken_agent.agent import ApprovalDecision, ApprovalRequest
@@ -281,6 +282,11 @@ class ChatApp(SessionWorkers):
 
     @work(group="reply", exclusive=True, exit_on_error=False)
     async def _stream_reply(self, text: str) -> None:
+        for worker in [w for w in self.workers if w.group == "model" and not w.is_finished]:
+            # A /model typed just before is still checking the name: its answer decides
+            # which model this message goes to.
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await worker.wait()
         agent = self.agent
         turn = AssistantTurn(agent.model)
         await self.chat.add(turn)
