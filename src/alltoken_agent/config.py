@@ -14,6 +14,10 @@ total = 600.0                    # a whole request, retries and body included
 [retry]
 max_retries = 3
 
+[http]
+max_connections = 1000           # open connections per process (one pool per gateway)
+keepalive_expiry = 15.0          # seconds an idle connection is kept for reuse
+
 [providers.local]                # a provider of your own
 base_url = "http://127.0.0.1:11434/v1"
 api_key_env = "LOCAL_API_KEY"
@@ -88,6 +92,15 @@ class TimeoutSettings(_Section):
     total: float | None = Field(default=600.0, gt=0)
     """A request (retries, their waits and the whole body) longer than this ends in
     ``total_timeout``. None (Python only) means no limit, for both."""
+
+
+class HttpSettings(_Section):
+    """The connection pool of a gateway (one per ``Gateway``, so per process in a front end)."""
+
+    max_connections: int = Field(default=1000, ge=1)
+    """Open connections, in use and idle; a request past it waits up to ``[timeouts] pool``."""
+    keepalive_expiry: float = Field(default=15.0, ge=0)
+    """Seconds an idle connection is kept for the next request."""
 
 
 class RetrySettings(_Section):
@@ -264,6 +277,7 @@ class Config(_Section):
     connection); never on 400/401/402/403. An agent given a list of models ignores it."""
     timeouts: TimeoutSettings = Field(default_factory=TimeoutSettings)
     retry: RetrySettings = Field(default_factory=RetrySettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
     families: dict[str, FamilySettings] = Field(default_factory=dict)
     prices: dict[str, PriceSettings] = Field(default_factory=dict)

@@ -137,14 +137,6 @@ async def test_reasoning_streams_separately_from_the_answer(sim: Any) -> None:
     assert all(not isinstance(e, ReasoningDelta) for e in events[first_content:])
 
 
-async def test_sequential_streams_reuse_one_connection(sim: Any) -> None:
-    async with gateway_for(sim) as gateway:
-        for _ in range(5):
-            await gateway.stream(user("hi")).collect()
-        pool = gateway._client._transport._pool  # type: ignore[attr-defined]
-        assert len(pool.connections) == 1
-
-
 async def test_official_sdk_clients_are_configured_for_the_same_provider(sim: Any) -> None:
     async with gateway_for(sim) as gateway:
         client = gateway.async_openai_client()

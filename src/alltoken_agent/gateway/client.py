@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from pydantic import SecretStr
 
 from alltoken_agent.config import Config, TimeoutSettings
@@ -76,6 +77,7 @@ class Gateway(SimulatorAware, RequestPath):
         environ: Mapping[str, str] | None = None,
         store: Store | None = None,
         max_line: int = DEFAULT_MAX_LINE,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         """Resolve the provider and open the connection pool.
 
@@ -95,6 +97,8 @@ class Gateway(SimulatorAware, RequestPath):
                 on the first image or video job.
             max_line: Longest SSE line accepted, in characters; a longer one ends the
                 stream with ``malformed_chunk``.
+            transport: Carries the requests instead of the pool (``[http]``), e.g. an
+                ``httpx.MockTransport`` in a test; it sees the requests with the key.
 
         Raises:
             ConfigError: Unknown provider, no base URL, or no key where one is needed.
@@ -143,6 +147,8 @@ class Gateway(SimulatorAware, RequestPath):
             self._timeouts,
             self._redact,
             self._note_response,
+            cfg.http,
+            transport,
         )
 
     @classmethod

@@ -1,0 +1,248 @@
+"""The gateway's connection pool: httpx requests carried by aiohttp's connector.
+
+Why not httpx's own transport: httpcore's pool looks through its connections on
+every request and every release, so its cost grows with the square of the pool;
+at 200 concurrent streams that bookkeeping cost several times the work of
+reading the streams (bench/stream_overhead.py). aiohttp's connector keeps idle
+connections per host in a list it pops from, whatever the pool's size.
+
+Everything above the transport stays httpx: requests are built, event hooks run,
+redirects are decided and bodies decoded by ``httpx.AsyncClient``; this module
+only carries bytes. aiohttp's exceptions never leave it: ``_translated`` turns
+each into the httpx exception httpx's own transport raises for the same failure,
+which is what ``_transport.translate`` and the stream already handle.
+
+The ``httpx-aiohttp`` package does the same job; we do not use it because its
+0.2.0 maps a refused connection and a server that hangs up to ``ConnectTimeout``
+and lets aiohttp's parse errors through unmapped, and it binds its session to the
+first event loop it sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+if TYPE_CHECKING:
+    # Imported on the first request instead: aiohttp takes as long to import as httpx,
+    # and a command that never sends a request should not pay for it.
+    import aiohttp
+
+MAX_HEADER_BYTES = 64 * 1024
+"""Longest response header line aiohttp accepts (its default is 8 KiB; httpcore's ~100 KiB)."""
+
+
+class AiohttpPool(httpx.AsyncBaseTransport):
+    """An ``httpx`` transport on one ``aiohttp`` connector per event loop.
+
+    ``max_connections`` caps the open connections (in use and idle) of the whole
+    pool, None for no cap; a request beyond it waits for one, at most the request's
+    ``pool`` timeout. Idle connections are closed after ``keepalive_expiry`` seconds.
+    Only HTTP/1.1; proxies from the environment are left to httpx, which mounts its
+    own transport for them.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_connections: int | None = 1000,
+        keepalive_expiry: float = 15.0,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
+        self._limit = max_connections or 0  # aiohttp: 0 is no cap
+        self._keepalive = keepalive_expiry
+        self._ssl: ssl.SSLContext | bool = (
+            httpx.create_ssl_context(verify=verify) if verify is not False else False
+        )
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
+
+    @property
+    def max_connections(self) -> int | None:
+        """The cap on open connections (None: none)."""
+        return self._limit or None
+
+    def _open(self) -> aiohttp.ClientSession:
+        """The session of the running loop, opened on first use."""
+        loop = asyncio.get_running_loop()
+        session = self._session
+        if session is not None and self._loop is loop:
+            return session
+        if session is not None:
+            # Its loop is gone (a second asyncio.run): its connections went with it.
+            _abandon(session)
+        import aiohttp
+
+        connector = aiohttp.TCPConnector(
+            limit=self._limit,
+            limit_per_host=0,
+            keepalive_timeout=self._keepalive,
+            ssl=self._ssl,
+        )
+        self._session = session = aiohttp.ClientSession(
+            connector=connector,
+            # httpx does these itself: cookies, decompression, redirects, env proxies.
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
+            trust_env=False,
+            max_line_size=MAX_HEADER_BYTES,
+            max_field_size=MAX_HEADER_BYTES,
+        )
+        self._loop = loop
+        return session
+
+    def _timeout(self, spec: dict[str, float | None]) -> aiohttp.ClientTimeout:
+        """The aiohttp form of httpx's timeouts (cached: a gateway uses two or three)."""
+        key = (spec.get("connect"), spec.get("read"), spec.get("pool"))
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            import aiohttp
+
+            connect, read, pool = key
+            # aiohttp's ``connect`` spans waiting for a free slot and dialling.
+            acquire = None if connect is None or pool is None else connect + pool
+            timeout = aiohttp.ClientTimeout(
+                total=None, connect=acquire, sock_connect=connect, sock_read=read
+            )
+            if len(self._timeouts) < 64:
+                self._timeouts[key] = timeout
+        return timeout
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` and return the response with its body still to read."""
+        session = self._open()
+        headers = request.headers
+        data: Any
+        try:
+            data = request.content or None
+        except httpx.RequestNotRead:
+            data = request.stream  # an async byte stream: aiohttp frames it itself
+            headers = headers.copy()
+            headers.pop("Transfer-Encoding", None)
+        try:
+            response = await session.request(
+                request.method,
+                str(request.url),
+                headers=headers.multi_items(),
+                data=data,
+                allow_redirects=False,
+                compress=None,
+                timeout=self._timeout(request.extensions.get("timeout", {})),
+                server_hostname=request.extensions.get("sni_hostname"),
+            )
+        except Exception as exc:
+            mapped = _translated(exc, request)
+            if mapped is None:
+                raise
+            raise mapped from None
+        extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
+        if response.reason:
+            extensions["reason_phrase"] = response.reason.encode("latin-1", "replace")
+        return httpx.Response(
+            response.status,
+            headers=response.raw_headers,
+            stream=_Body(response, request),
+            extensions=extensions,
+        )
+
+    async def aclose(self) -> None:
+        """Close every connection of the pool."""
+        session, self._session = self._session, None
+        if session is None:
+            return
+        try:
+            same_loop = asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            same_loop = False
+        if same_loop:
+            await session.close()
+        else:
+            _abandon(session)
+
+
+class _Body(httpx.AsyncByteStream):
+    """A response body as aiohttp reads it: each read hands over what has arrived."""
+
+    __slots__ = ("_request", "_response")
+
+    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+        self._response = response
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        readany = self._response.content.readany
+        try:
+            while True:
+                chunk = await readany()
+                if not chunk:
+                    return
+                yield chunk
+        except Exception as exc:
+            mapped = _translated(exc, self._request)
+            if mapped is None:
+                raise
+            raise mapped from None
+
+    async def aclose(self) -> None:
+        """Hand the connection back when the body was read to its end, else close it."""
+        response = self._response
+        if response.content.at_eof():
+            response.release()
+        else:
+            response.close()
+
+
+def _translated(exc: BaseException, request: httpx.Request) -> httpx.TransportError | None:
+    """The httpx exception for an aiohttp one (None: not a transport failure).
+
+    Classes as httpx's own transport raises them for the same failure; the message
+    is aiohttp's (our callers redact it). The aiohttp exception is not chained: some
+    hold the request's headers, which carry the key.
+    """
+    import aiohttp
+
+    kind: type[httpx.TransportError]
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        kind = httpx.ConnectTimeout
+    elif isinstance(exc, (aiohttp.ServerTimeoutError, asyncio.TimeoutError)):
+        kind = httpx.ReadTimeout
+    elif isinstance(exc, aiohttp.ClientConnectorError):
+        kind = httpx.ConnectError
+    elif isinstance(exc, (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError)):
+        # A reply cut short (no status line, or a body that stopped early).
+        kind = httpx.RemoteProtocolError
+    elif isinstance(exc, aiohttp.ClientResponseError):
+        kind = httpx.RemoteProtocolError  # a status line or header aiohttp cannot parse
+    elif isinstance(exc, (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError)):
+        kind = httpx.UnsupportedProtocol
+    elif isinstance(exc, (aiohttp.ClientConnectionError, OSError)):
+        kind = httpx.ReadError
+    elif isinstance(exc, aiohttp.ClientError):
+        kind = httpx.RemoteProtocolError
+    else:
+        return None
+    return kind(_message(exc), request=request)
+
+
+def _message(exc: BaseException) -> str:
+    import aiohttp
+
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return exc.message or type(exc).__name__  # its str() names the URL and headers
+    return str(exc) or type(exc).__name__
+
+
+def _abandon(session: aiohttp.ClientSession) -> None:
+    """Let go of a session whose event loop is gone, without awaiting on that loop."""
+    connector = session.connector
+    session.detach()
+    if connector is not None:
+        try:
+            connector._close()  # sync; closes its sockets
+        except RuntimeError:  # the loop is closed: its sockets were closed with it
+            pass
