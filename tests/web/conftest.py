@@ -83,6 +83,16 @@ class Visit:
 OpenPage = Callable[..., Visit]
 
 
+def images_loaded(page: Any) -> None:
+    """Wait until every gallery image has decoded (the page's CSP forbids wait_for_function)."""
+    check = "images => images.every(image => image.complete && image.naturalWidth > 0)"
+    for _ in range(WAIT_MS // 50):
+        if page.locator("#gallery img").evaluate_all(check):
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError("the gallery's images did not load")
+
+
 @pytest.fixture
 def open_page(chromium: Any) -> Iterator[OpenPage]:
     """``open_page(server, viewport=DESKTOP)``: a fresh browser context on ``server``."""

@@ -11,7 +11,14 @@ import time
 
 import pytest
 
-from tests.web.conftest import KEY_A, KEY_B, WAIT_MS, MakeServer, OpenPage, ServerThread
+from tests.web.conftest import (
+    KEY_A,
+    KEY_B,
+    MakeServer,
+    OpenPage,
+    ServerThread,
+    images_loaded,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -163,9 +170,7 @@ def test_an_image_generated_in_the_console_shows_in_the_gallery(
     page.get_by_role("button", name="Generate").click()
     image = page.locator("#gallery img[alt='a red fox in the snow']")
     image.wait_for()
-    page.wait_for_function(
-        "document.querySelector('#gallery img').naturalWidth > 0", timeout=WAIT_MS
-    )
+    images_loaded(page)
     caption = page.locator("#gallery li").filter(has=page.locator("img")).locator(".caption")
     caption = caption.first.inner_text()
     assert "gpt-image-2" in caption

@@ -12,12 +12,14 @@ function svg(tag, attrs = {}, text) {
   return node;
 }
 
-function chart(book, label) {
+function chart(book, label, room) {
   const models = [...new Set(book.days.flatMap((d) => d.models.map((m) => m.model ?? "unknown model")))];
   const colour = (model) => COLOURS[models.indexOf(model) % COLOURS.length];
   const totals = book.days.map((d) => d.models.reduce((sum, m) => sum + Number(m.cost ?? 0), 0));
   const top = Math.max(...totals, 0);
-  const width = 960, height = 260, left = 72, bottom = 24, inner = height - bottom - 10;
+  // Drawn at the width it will have, so its text keeps its size on a phone too.
+  const width = Math.max(300, Math.min(960, room)), height = 240, left = 72, bottom = 24;
+  const inner = height - bottom - 10;
   const step = (width - left - 4) / book.days.length;
   const figure = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": label });
   figure.append(svg("title", {}, label));
@@ -35,12 +37,16 @@ function chart(book, label) {
       bar.append(svg("title", {}, `${day.day} · ${entry.model ?? "unknown model"}: ${usd(entry.cost)}${entry.unknown_cost_requests ? ` + ${entry.unknown_cost_requests} unknown` : ""}`));
       figure.append(bar);
     }
-    if (index % 7 === 0 || index === book.days.length - 1) {
-      figure.append(svg("text", { x: x + step / 2, y: height - 6, "text-anchor": "middle" }, day.day.slice(5)));
+    const every = width < 600 ? 14 : 7;
+    if (index % every === 0 && book.days.length - index > every / 2 || index === book.days.length - 1) {
+      const last = index === book.days.length - 1;
+      const anchor = { x: last ? x + step : x + step / 2, y: height - 6, "text-anchor": last ? "end" : "middle" };
+      figure.append(svg("text", anchor, day.day.slice(5)));
     }
   });
+  const priced = new Set(book.days.flatMap((d) => d.models.filter((m) => m.cost !== null).map((m) => m.model ?? "unknown model")));
   const legend = el("ul", { class: "legend", "aria-label": "Models" },
-    ...models.map((m) => el("li", {}, el("span", { style: null, "data-colour": colour(m) }), m)));
+    ...models.map((m) => el("li", {}, el("span", { "data-colour": colour(m) }), priced.has(m) ? m : `${m} (cost unknown)`)));
   for (const swatch of legend.querySelectorAll("span[data-colour]")) swatch.style.background = swatch.dataset.colour;
   return el("div", { class: "chart" }, figure, legend);
 }
@@ -57,7 +63,7 @@ function sessionsTable(book) {
     el("tbody", {}, ...rows));
 }
 
-function bookSection(report, book, simulated) {
+function bookSection(report, book, simulated, room) {
   const name = simulated ? "Simulated spend" : "Real spend";
   const heading = el("h2", { text: name }, simulated ? el("span", { class: "badge", text: "not money" }) : null);
   const figures = el("div", { class: "figures" },
@@ -75,7 +81,7 @@ function bookSection(report, book, simulated) {
     : null;
   return el("section", { class: simulated ? "book simulated" : "book", "data-book": simulated ? "simulated" : "real", "aria-label": name },
     heading, note, figures,
-    chart(book, `${name} per day by model, ${report.since} to ${report.until}`),
+    chart(book, `${name} per day by model, ${report.since} to ${report.until}`, room),
     el("h3", { text: "Most expensive sessions" }), sessionsTable(book));
 }
 
@@ -91,8 +97,9 @@ async function refresh() {
   const sections = [];
   const realFirst = report.server_book === "real";
   const hasSim = report.simulated.period.requests > 0 || report.server_book === "simulated";
-  const real = bookSection(report, report.real, false);
-  const sim = hasSim ? bookSection(report, report.simulated, true) : null;
+  const room = body.clientWidth - 34; // the book's padding and border
+  const real = bookSection(report, report.real, false, room);
+  const sim = hasSim ? bookSection(report, report.simulated, true, room) : null;
   if (realFirst) sections.push(real, sim);
   else sections.push(sim, real);
   body.replaceChildren(...sections.filter(Boolean));
