@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alltoken_agent import (
+    AgentError,
     AllModelsFailedError,
     AllTokenAgentError,
     AuthenticationError,
@@ -12,6 +13,7 @@ from alltoken_agent import (
     GatewayConnectionError,
     GatewayError,
     GatewayTimeoutError,
+    MediaJobError,
     NotFoundError,
     PaymentRequiredError,
     PermissionDeniedError,
@@ -73,9 +75,8 @@ def describe(error: BaseException) -> str:
             if is_unknown_model(error):
                 error.message = with_hint(error.message, [])
         return f"{ERROR_PREFIX}{error}"
-    if isinstance(error, AllTokenAgentError):
-        code = getattr(error, "code", None)
-        return (
-            f"{ERROR_PREFIX}{code}: {error}" if isinstance(code, str) else f"{ERROR_PREFIX}{error}"
-        )
+    if isinstance(error, (AgentError, MediaJobError)):  # a failed run or job names its code
+        return f"{ERROR_PREFIX}{error.code}: {error}"
+    if isinstance(error, AllTokenAgentError):  # a caller's mistake or a limit says it in words
+        return f"{ERROR_PREFIX}{error}"
     return f"{ERROR_PREFIX}unexpected {type(error).__name__}: {error}"
