@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from alltoken_agent import UserError
+from alltoken_agent._files import write_atomic
 from alltoken_agent.batch import BatchSummary
 
 
@@ -48,15 +47,9 @@ class PartialFile:
 
 
 def write_atomically(path: Path, outputs: list[dict[str, Any]]) -> None:
-    """Write the output lines to ``path`` all at once (a temp file renamed over it)."""
-    folder = path.parent
+    """Write the output lines to ``path`` all at once (the package's one atomic write)."""
     try:
-        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.writelines(_line(output) for output in outputs)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
+        write_atomic(path, "".join(_line(output) for output in outputs))
     except OSError as error:
         raise UserError(f"cannot write {path}: {error.strerror or error}") from None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import os
 import sys
 from dataclasses import dataclass
 from decimal import Decimal
@@ -13,12 +12,16 @@ from typing import Any, TypeGuard, get_args, get_origin
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from alltoken_agent import Config, ConfigError, UserError
+from alltoken_agent._files import write_atomic
 from alltoken_agent.cli._toml_edit import dumps, key_text, set_in_text, value_text
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
+
+write_atomically = write_atomic
+"""The one atomic write, by the name ``config init`` imports it under."""
 
 HIDDEN = "<hidden>"
 """Shown instead of a secret value (server keys, MCP env and headers, the store URL)."""
@@ -69,14 +72,6 @@ def _parse(target: Path, text: str) -> dict[str, Any]:
         ) from None
 
 
-def write_atomically(target: Path, text: str) -> None:
-    """Write ``text`` to ``target`` (a crash leaves the old file or the new one)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, target)
-
-
 def set_key(target: Path, key: str, value: str) -> SetOutcome:
     """Set ``key`` to ``value`` in the config file at ``target``.
 
@@ -104,7 +99,7 @@ def set_key(target: Path, key: str, value: str) -> SetOutcome:
     _put(updated, path, written)
     edited = set_in_text(text, path, written, updated)
     dropped = edited is None and "#" in text
-    write_atomically(target, edited if edited is not None else dumps(updated))
+    write_atomic(target, edited if edited is not None else dumps(updated))
     _check_model(config, path)
     return SetOutcome(key=shown_key, shown=_shown(_walk(config, path)), dropped_comments=dropped)
 

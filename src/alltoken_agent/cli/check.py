@@ -7,15 +7,14 @@ its validation are in ``_check_chat``, the ``--media`` jobs in ``_check_media``.
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from alltoken_agent import UserError
+from alltoken_agent._files import write_atomic
 from alltoken_agent.cli._check_chat import (
     ENDPOINT,
     MAX_TOKENS,
@@ -218,7 +217,7 @@ async def _add_media(gateway: Gateway, record: dict[str, Any], chat_code: int) -
 def _deliver(record: dict[str, Any], output: Path | None, *, json_output: bool) -> None:
     if output is not None:
         try:
-            _write_atomically(output, json.dumps(record, ensure_ascii=False, indent=2) + "\n")
+            write_atomic(output, json.dumps(record, ensure_ascii=False, indent=2) + "\n")
         except OSError as exc:
             raise UserError(f"cannot write the record to {output}: {exc.strerror or exc}") from None
     if json_output:
@@ -255,17 +254,3 @@ def _summary(record: dict[str, Any], output: Path | None) -> str:
     failed = record.get("failed_check")
     code = f"{failed} check: {code}" if failed and failed != "chat" else code
     return f"{head}: {code}; {record['recommended_action']}{where}"
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise

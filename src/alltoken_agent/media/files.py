@@ -1,13 +1,9 @@
 """Where result files go, and writing them so that a crash never leaves half a file.
 
-Every file is written to a hidden temporary file in the target folder, flushed to disk
-(``fsync``), then moved into place (atomic on POSIX and Windows), and the folder entry
-is flushed too. A reader therefore sees either no file or the whole file.
-
-A file already at the target is never replaced unless the job was made with
-``overwrite``: the result goes to the first free name beside it (``fox-1.png``,
-``fox-2.png``, ...). The move is a hard link, which fails rather than replace, so a
-file that appears meanwhile (another process, another job) is not lost either.
+Every file is written whole by the package's one atomic write (``_files.py``: a reader
+sees no file or the whole file). A file already at the target is never replaced unless
+the job was made with ``overwrite``: the result goes to the first free name beside it
+(``fox-1.png``, ``fox-2.png``, ...), without clobbering one that appears meanwhile.
 
 A batch names its files after their prompts: the target ``out/003-a-red-fox.*`` (see
 :func:`named_target`) means "this name, the extension of what the gateway returns",
@@ -16,15 +12,16 @@ which is only known once the result arrives.
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import os
 import re
-import secrets
 import unicodedata
 from pathlib import Path
-from typing import BinaryIO
 
+# Re-exported: media's callers write their results through the one atomic write.
+from alltoken_agent._files import FREE_NAME_TRIES as FREE_NAME_TRIES
+from alltoken_agent._files import PartFile as PartFile
+from alltoken_agent._files import beside as beside
+from alltoken_agent._files import write_atomic as write_atomic
 from alltoken_agent.errors import UserError
 
 MIME_EXTENSIONS: dict[str, str] = {
@@ -163,107 +160,3 @@ def file_paths(target: str, job_id: str, extensions: list[str]) -> list[Path]:
 def extension_for(mime_type: str | None, fallback: str) -> str:
     """The file extension for a MIME type, else ``fallback``."""
     return MIME_EXTENSIONS.get((mime_type or "").split(";")[0].strip().lower(), fallback)
-
-
-FREE_NAME_TRIES = 1000
-"""Names tried beside a taken target (``NAME-1.EXT`` up to ``NAME-999.EXT``)."""
-
-
-def write_atomic(path: Path, data: bytes, *, replace: bool = True) -> Path:
-    """Write ``data`` at ``path`` all at once (temp file, fsync, move, fsync the folder).
-
-    Returns:
-        Where the file is: ``path``, or a free name beside it when ``replace`` is
-        False and ``path`` was taken.
-    """
-    with PartFile(path) as part:
-        part.write(data)
-        return part.commit(replace=replace)
-
-
-def beside(path: Path, number: int) -> Path:
-    """``NAME-NUMBER.EXT`` next to ``path``."""
-    return path.with_name(f"{path.stem}-{number}{path.suffix}")
-
-
-class PartFile:
-    """A file being written next to its target, renamed into place by :meth:`commit`.
-
-    Leaving the ``with`` block without a commit deletes the partial file.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-        self._file: BinaryIO = open(self.temp, "xb")  # closed by commit or discard
-        self.size = 0
-        self._done = False
-
-    def write(self, data: bytes) -> None:
-        """Append bytes."""
-        self._file.write(data)
-        self.size += len(data)
-
-    def commit(self, *, replace: bool = True) -> Path:
-        """Flush to disk and move the file into place; return where it went.
-
-        ``replace=False`` keeps a file already at the target and takes the first free
-        name beside it (``self.path`` is updated).
-
-        Raises:
-            FileExistsError: Every name tried was taken.
-        """
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        if replace:
-            os.replace(self.temp, self.path)
-        else:
-            self.path = self._link_free_name()
-            with contextlib.suppress(FileNotFoundError):  # moved, without hard links
-                self.temp.unlink()
-        self._done = True
-        _sync_folder(self.path.parent)
-        return self.path
-
-    def _link_free_name(self) -> Path:
-        for number in range(FREE_NAME_TRIES):
-            candidate = self.path if number == 0 else beside(self.path, number)
-            try:
-                os.link(self.temp, candidate)  # fails if the name is taken: no clobbering
-            except FileExistsError:
-                continue
-            except OSError:  # a file system without hard links: check, then move
-                if candidate.exists():
-                    continue
-                os.replace(self.temp, candidate)
-            return candidate
-        raise FileExistsError(
-            errno.EEXIST, f"{self.path} and {FREE_NAME_TRIES - 1} names beside it are taken"
-        )
-
-    def discard(self) -> None:
-        """Drop the partial file."""
-        if not self._file.closed:
-            self._file.close()
-        with contextlib.suppress(FileNotFoundError):
-            self.temp.unlink()
-
-    def __enter__(self) -> PartFile:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if not self._done:
-            self.discard()
-
-
-def _sync_folder(folder: Path) -> None:
-    """Flush a folder entry (the rename) to disk where the OS allows it."""
-    if os.name != "posix":  # pragma: no cover - Windows cannot open a folder for fsync
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

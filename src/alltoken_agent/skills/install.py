@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from alltoken_agent import UserError
+from alltoken_agent._files import write_atomic
 from alltoken_agent.skills.runtimes import RUNTIMES, SKILL_NAME, get_runtime
 
 PlanState = Literal["new", "same", "different"]
@@ -134,16 +134,6 @@ def write_atomically(path: Path, text: str, *, mode: int | None = None) -> None:
         UserError: The folder cannot be created or the file written.
     """
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
-            if mode is not None:
-                os.chmod(tmp, mode)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(path, text, mode=mode)
     except OSError as error:
         raise UserError(f"cannot write {path}: {error.strerror or error}") from None
