@@ -191,3 +191,23 @@ def test_a_job_the_gateway_failed_is_submitted_anew_only_with_retry_failed(
     assert again["error"] is None and len(again["files"]) == 1
     assert again["job_id"] != line["job_id"]  # a new job: the failed one is not polled again
     assert sim.state.media.submits == {"image": 2}
+
+
+def test_a_key_echoed_on_a_media_submit_stops_new_lines_and_is_written_nowhere(
+    sim: Any, tmp_path: Path
+) -> None:
+    source = write_lines(tmp_path / "in.jsonl", [{"prompt": p, "size": "64x64"} for p in PROMPTS])
+    out = tmp_path / "out.jsonl"
+    sim.state.enqueue_faults(["leak_key"])  # a 401 whose message and header echo the key
+
+    result = batch(sim, str(source), "-o", str(out), "--kind", "image", "--concurrency", "1")
+
+    assert result.exit_code == 3, result.stderr
+    lines = outputs(out)
+    assert lines[0]["error"]["code"] is not None and lines[0]["files"] == []
+    assert [o["error"]["code"] for o in lines[1:]] == ["not_run"] * 4
+    assert sim.state.media.submits == {}
+    with Store() as store:
+        journal = json.dumps([job.to_dict() for job in store.media_jobs.list_jobs()], default=str)
+    for text in (out.read_text(), result.stderr, result.stdout, journal):
+        assert TEST_KEY not in text

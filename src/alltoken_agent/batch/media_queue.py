@@ -131,8 +131,9 @@ class MediaQueueRunner:
             return  # made through another gateway: left for it
         except AllTokenAgentError as error:
             self._count(record, ok=False, cost=tally.cost)
-            if stops_new_work(error):
-                self.summary.fatal = self.summary.fatal or error
+            fatal = stops_new_work(error)
+            if fatal is not None:
+                self.summary.fatal = self.summary.fatal or fatal
                 self._stop = True
             return
         finally:

@@ -41,11 +41,11 @@ FATAL_ERRORS = (AuthenticationError, PermissionDeniedError, PaymentRequiredError
 """Every later line (or job) would fail the same way: new work stops."""
 
 
-def stops_new_work(error: BaseException | None) -> bool:
-    """Whether ``error`` (or the gateway error under a media job's) is in ``FATAL_ERRORS``."""
-    return isinstance(error, FATAL_ERRORS) or (
-        isinstance(error, MediaJobError) and isinstance(error.__cause__, FATAL_ERRORS)
-    )
+def stops_new_work(error: BaseException | None) -> BaseException | None:
+    """The error in ``FATAL_ERRORS`` that ``error`` is, or that a media job's error wraps."""
+    if isinstance(error, MediaJobError):
+        error = error.__cause__
+    return error if isinstance(error, FATAL_ERRORS) else None
 
 
 ProgressCallback = Callable[["BatchSummary"], None]
@@ -339,8 +339,9 @@ class BatchRunner:
         else:
             summary.spent += outcome.cost
         summary.ran.append(item.line)
-        if stops_new_work(outcome.error) and summary.fatal is None:
-            summary.fatal = outcome.error
+        fatal = stops_new_work(outcome.error)
+        if fatal is not None and summary.fatal is None:
+            summary.fatal = fatal
             self._stop = True
         if self.on_output is not None:
             self.on_output(outcome.output)
