@@ -211,3 +211,14 @@ def test_a_key_echoed_on_a_media_submit_stops_new_lines_and_is_written_nowhere(
         journal = json.dumps([job.to_dict() for job in store.media_jobs.list_jobs()], default=str)
     for text in (out.read_text(), result.stderr, result.stdout, journal):
         assert TEST_KEY not in text
+
+
+def test_an_unknown_kind_flag_is_one_line_and_exit_2(sim: Any, tmp_path: Path) -> None:
+    source = write_lines(tmp_path / "in.jsonl", [{"prompt": "a fox"}])
+
+    result = batch(sim, str(source), "-o", str(tmp_path / "out.jsonl"), "--kind", "sound")
+
+    assert result.exit_code == 2
+    assert "--kind must be one of chat, image, video" in result.stderr
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+    assert sim.state.requests == []
