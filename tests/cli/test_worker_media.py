@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from PIL import Image
 
 from alltoken_agent.server import owner_id
@@ -224,3 +225,62 @@ def test_a_worker_finishes_the_job_a_killed_server_left_by_polling_it(
     again = run_cli("worker", *common, env=gateway)
     assert again.exit_code == 0 and "media jobs" not in again.stderr
     assert sim.state.media.submits == {"image": 1}
+
+
+def _journal_unsent(sim: Any, media: Path, *, age: float) -> str:
+    """Journal an image job as a server's POST does (not sent), ``age`` seconds ago."""
+    import asyncio
+    from datetime import datetime, timedelta, timezone
+
+    from alltoken_agent.store.schema import media_jobs
+    from tests.media.conftest import media_gateway
+
+    async def make() -> str:
+        with Store() as store:
+            async with media_gateway(sim, store) as gateway:
+                job = await gateway.images.create_job(
+                    "a fox", size="64x64", save_to=f"{media / 'local'}{os.sep}"
+                )
+            then = datetime.now(timezone.utc) - timedelta(seconds=age)
+            with store._db.write() as conn:
+                conn.execute(
+                    sa.update(media_jobs).where(media_jobs.c.id == job.id).values(updated_at=then)
+                )
+        return job.id
+
+    return asyncio.run(make())
+
+
+def test_a_job_a_server_journaled_but_never_sent_is_sent_once_within_the_budget(
+    sim: Any, tmp_path: Path
+) -> None:
+    media = tmp_path / "media"
+    job_id = _journal_unsent(sim, media, age=60)
+    common = ["--media-dir", str(media), "--base-url", sim.base_url]
+
+    # gpt-image-2 is $0.04 an image: a budget below it sends nothing.
+    stopped = run_cli("worker", "--budget", "0.01", *common, env=KEY_ENV)
+
+    assert stopped.exit_code == 7, stopped.stderr
+    assert sim.state.media.submits == {}
+    with Store() as store:
+        assert store.media_jobs.get(job_id).never_sent  # type: ignore[union-attr]
+
+    worked = run_cli("worker", *common, env=KEY_ENV)
+
+    assert worked.exit_code == 0, worked.stderr
+    assert "worker finished 1 media jobs servers left: 1 ok" in worked.stderr
+    assert sim.state.media.submits == {"image": 1}
+    assert [p.name for p in (media / "local").iterdir()] == [f"{job_id}.png"]
+
+
+def test_a_job_just_journaled_is_left_to_the_server_that_made_it(sim: Any, tmp_path: Path) -> None:
+    media = tmp_path / "media"
+    job_id = _journal_unsent(sim, media, age=0)
+
+    worked = run_cli("worker", "--media-dir", str(media), "--base-url", sim.base_url, env=KEY_ENV)
+
+    assert worked.exit_code == 0, worked.stderr
+    assert sim.state.media.submits == {}
+    with Store() as store:
+        assert store.media_jobs.get(job_id).never_sent  # type: ignore[union-attr]
