@@ -59,9 +59,7 @@ async def test_a_turn_and_an_image_are_recorded_under_the_session_and_counted(
     assert shown == totals.describe()
 
 
-async def test_media_billing_units_are_not_counted_as_chat_tokens(
-    build: Any, store: Store
-) -> None:
+async def test_media_billing_units_are_not_counted_as_chat_tokens(build: Any, store: Store) -> None:
     app, ledger = await with_ledger(build, store)
     async with app.run_test(size=SIZE) as pilot:
         await send(pilot, "Hello")
