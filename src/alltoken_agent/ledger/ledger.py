@@ -8,17 +8,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from alltoken_agent.catalog import PriceLookup
 from alltoken_agent.errors import AllTokenAgentError, UserError
-from alltoken_agent.gateway import RequestRecord
 from alltoken_agent.ledger.costs import record_cost, usable_amount
 from alltoken_agent.ledger.periods import start_of_utc_day
 from alltoken_agent.store import Store
 from alltoken_agent.store.schema import NAME_LENGTH
 from alltoken_agent.store.usage import UsageQuery, UsageRepository, UsageRow
 from alltoken_agent.store.usage_sums import UsageSums, merged, sum_usage
+
+if TYPE_CHECKING:  # types only: `usage` reads the store and needs no gateway (httpx, aiohttp)
+    from alltoken_agent.catalog import PriceLookup
+    from alltoken_agent.gateway import RequestRecord
 
 logger = logging.getLogger("alltoken_agent")
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -33,6 +33,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from alltoken_agent.store.usage import CostFacts, UsageQuery, UsageRepository, usage
+from alltoken_agent.store.usage_days import (
+    keep_days,
+    kept_sums,
+    missing_days,
+    raw_parts,
+    whole_days,
+)
 
 GroupBy = Literal["model", "day", "session"]
 
@@ -70,15 +77,32 @@ def sum_usage(
     or none when no request matches. One read transaction.
     """
     # Same package: the repository hands its Database to the store's own queries.
-    with repository._db.read() as conn:
-        return usage_sums(conn, query, by)
+    db = repository._db
+    days = None
+    if db.engine.dialect.name == "sqlite":
+        # Whole days that are over are summed once and kept (store/usage_days.py).
+        days = whole_days(query, datetime.now(timezone.utc))
+        if days is not None and not keep_days(db, days):
+            days = None
+    with db.read() as conn:
+        return usage_sums(conn, query, by, days=days)
 
 
-def usage_sums(conn: Connection, query: UsageQuery, by: GroupBy | None) -> list[UsageSums]:
-    """As :func:`sum_usage`, in the open transaction ``conn``."""
+def usage_sums(
+    conn: Connection,
+    query: UsageQuery,
+    by: GroupBy | None,
+    *,
+    days: tuple[date | None, date] | None = None,
+) -> list[UsageSums]:
+    """As :func:`sum_usage`, in the open transaction ``conn``.
+
+    ``days`` (SQLite): whole days whose kept sums stand for their rows, when every one
+    of them is still kept in this transaction (see ``store/usage_days.py``).
+    """
     dialect = conn.dialect.name
     if dialect == "sqlite":
-        return _sqlite(conn, query, by)
+        return _sqlite(conn, query, by, days)
     if dialect == "postgresql":
         return _postgresql(conn, query, by)
     return _python(conn, query, by)
@@ -123,8 +147,32 @@ def _sums(row: Any) -> UsageSums | None:
     )
 
 
-def _sqlite(conn: Connection, query: UsageQuery, by: GroupBy | None) -> list[UsageSums]:
-    scan = _most_of_the_table(conn, query)
+def _sqlite(
+    conn: Connection,
+    query: UsageQuery,
+    by: GroupBy | None,
+    days: tuple[date | None, date] | None = None,
+) -> list[UsageSums]:
+    try:
+        if days is not None and missing_days(conn, *days) is None:
+            # The kept sums of the whole days, and the rows of the rest of the range (the
+            # hours before the first midnight, and today's): the same rows, summed alike.
+            result = kept_sums(conn, query, by, days)
+            for part in raw_parts(query, days):
+                result += _grouped(conn, part, by, scan=False)
+        else:
+            result = _grouped(conn, query, by, scan=_most_of_the_table(conn, query))
+    except sa.exc.OperationalError as error:
+        if "overflow" not in str(error.orig):
+            raise
+        return _python(conn, query, by)  # a sum past 64 bits: sum the rows in Python
+    return _shaped_sums(conn, query, by, result)
+
+
+def _grouped(
+    conn: Connection, query: UsageQuery, by: GroupBy | None, *, scan: bool
+) -> list[tuple[Any, ...]]:
+    """The report's GROUP BY over the rows: key, counts and sums per shape of the cost."""
     text = sa.type_coerce(usage.c.cost, sa.String())
     # Few functions per row: they are the cost of the query. Rows are summed per shape
     # of their cost (its length and where its dot is), so within a shape every cost has
@@ -147,12 +195,14 @@ def _sqlite(conn: Connection, query: UsageQuery, by: GroupBy | None) -> list[Usa
         .where(query.condition(indexed=not scan))
         .group_by(key, length, dot)
     )
-    try:
-        result = conn.execute(statement).all()
-    except sa.exc.OperationalError as error:
-        if "overflow" not in str(error.orig):
-            raise
-        return _python(conn, query, by)  # a sum past 64 bits: sum the rows in Python
+    return [tuple(row) for row in conn.execute(statement)]
+
+
+def _shaped_sums(
+    conn: Connection, query: UsageQuery, by: GroupBy | None, result: list[tuple[Any, ...]]
+) -> list[UsageSums]:
+    """Add up :func:`_grouped` rows per key; costs not in the ledger's shape are read."""
+    key = _key(by, sa.func.substr(sa.type_coerce(usage.c.created_at, sa.String()), 1, 10))
     groups: dict[Any, UsageSums] = {}
     slow: set[Any] = set()
     for row in result:

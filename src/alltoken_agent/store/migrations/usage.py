@@ -63,3 +63,43 @@ def m005_usage_simulated(conn: Connection) -> None:
     conn.execute(
         sa.text(f"ALTER TABLE {table} ADD COLUMN simulated BOOLEAN NOT NULL DEFAULT FALSE")
     )
+
+
+@migration
+def m011_usage_day_sums(conn: Connection) -> None:
+    """Add the SQLite cache of per-day usage sums, and the triggers that keep it true.
+
+    ``usage_day_sums`` holds, for whole UTC days that are over, one row per book, owner,
+    session, model and shape of the cost text (its length and where its dot is), with
+    the same counts and exact integer sums a report computes (see
+    ``store/usage_days.py``); ``usage_days_summed`` lists the days it holds. A report
+    fills both on first use. Any insert, update or delete of a ``usage`` row forgets its
+    day (old and new), so a late row (a spool replay, a renamed session) is summed again
+    from the rows themselves, never missed. PostgreSQL sums fast enough: nothing there.
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    conn.execute(
+        sa.text(
+            "CREATE TABLE usage_day_sums ("
+            "day TEXT NOT NULL, simulated BOOLEAN NOT NULL, owner TEXT, session TEXT, "
+            "model TEXT, cost_length INTEGER, cost_dot INTEGER, requests INTEGER NOT NULL, "
+            "prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, "
+            "unknown_usage INTEGER NOT NULL, costs INTEGER NOT NULL, cost_digits INTEGER, "
+            "odd_costs INTEGER NOT NULL)"
+        )
+    )
+    conn.execute(sa.text("CREATE INDEX ix_usage_day_sums_day ON usage_day_sums (day)"))
+    conn.execute(sa.text("CREATE TABLE usage_days_summed (day TEXT PRIMARY KEY)"))
+    forget = (
+        "DELETE FROM usage_days_summed WHERE day = substr({row}.created_at, 1, 10); "
+        "DELETE FROM usage_day_sums WHERE day = substr({row}.created_at, 1, 10);"
+    )
+    for event, rows in (("INSERT", ("NEW",)), ("UPDATE", ("OLD", "NEW")), ("DELETE", ("OLD",))):
+        body = " ".join(forget.format(row=row) for row in rows)
+        conn.execute(
+            sa.text(
+                f"CREATE TRIGGER usage_day_sums_{event.lower()} AFTER {event} ON usage "
+                f"BEGIN {body} END"
+            )
+        )
