@@ -25,6 +25,7 @@ from typing import Any, Final
 
 from alltoken_agent.ledger import BudgetStatus
 from alltoken_agent.media import holder_is_dead, new_holder
+from alltoken_agent.server._event_queue import EventQueue
 from alltoken_agent.server.auth import Caller
 from alltoken_agent.server.errors import ApiError, RunCancelledError
 from alltoken_agent.server.limits import ConcurrencyLimiter
@@ -33,7 +34,6 @@ from alltoken_agent.store import SessionRecord, SessionRepository
 
 logger = logging.getLogger("alltoken_agent.server")
 
-Event = tuple[str, dict[str, Any]]
 
 SESSION_LEASE_SECONDS: Final = 30.0
 """How long a turn's session lease lasts unless renewed: a replica that died on another
@@ -92,12 +92,13 @@ class Run:
         self.caller = caller
         self.session_id = session_id
         self.streaming = streaming
-        self.events: asyncio.Queue[Event | None] = asyncio.Queue()
+        self.events = EventQueue()
         self.end: RunEnd | None = None
         self.cancel_code: str | None = None
         self.concluding = False
         """Set once the agent is done and the turn is being saved: no cancel from then on."""
-        self._done = asyncio.Event()
+        self._ended: asyncio.Future[None] | None = None
+        """What :meth:`wait` waits on, made when someone waits (a JSON reply)."""
         self.task: asyncio.Task[None] | None = None
         self.lease_holder: str | None = None
         """Who this run is in the session's lease (``host/pid/random``) while it holds it."""
@@ -105,24 +106,28 @@ class Run:
     def emit(self, name: str, payload: dict[str, Any]) -> None:
         """Queue an event for the stream (dropped for a JSON reply, which only needs the end)."""
         if self.streaming:
-            self.events.put_nowait((name, payload))
+            self.events.put((name, payload))
 
     def finish(self, end: RunEnd) -> None:
         """Record the final event, queue it, and close the stream."""
         self.end = end
         if self.streaming:
-            self.events.put_nowait((end.name, end.payload))
-            self.events.put_nowait(None)
-        self._done.set()
+            self.events.put((end.name, end.payload))
+            self.events.put(None)
+        if self._ended is not None and not self._ended.done():
+            self._ended.set_result(None)
 
     @property
     def finished(self) -> bool:
         """Whether the final event was produced."""
-        return self._done.is_set()
+        return self.end is not None
 
     async def wait(self) -> RunEnd:
         """Wait for the end of the run."""
-        await self._done.wait()
+        if self.end is None:
+            if self._ended is None:
+                self._ended = asyncio.get_running_loop().create_future()
+            await asyncio.shield(self._ended)  # one waiter's cancel must not end another's wait
         assert self.end is not None
         return self.end
 

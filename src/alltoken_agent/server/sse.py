@@ -3,26 +3,30 @@
 Each event is ``event: NAME`` plus one ``data:`` line holding the same JSON object the
 CLI prints with ``--json`` (``{"event": NAME, ...}``), so a client can read either the
 event field or the JSON alone.
+
+:class:`EventStreamResponse` is a plain ASGI response rather than Starlette's
+``StreamingResponse``, which runs each stream in a task group of two tasks with a
+cancel scope (several KiB and a task switch per stream): here one small task watches
+for the client leaving, and the response itself sends what the run queued.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import Mapping
 from typing import Any, Final
+
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from alltoken_agent.server.runs import Run
 
 KEEPALIVE: Final = b": keep-alive\n\n"
 """An SSE comment: ignored by clients, keeps proxies from closing a quiet stream."""
 
-_TICK: Final[Any] = ("keep-alive", {})
-"""Put in a run's queue by the keep-alive timer (compared by identity)."""
-
 HEADERS: Final = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 """Headers of every event stream: nothing may cache or buffer it."""
-
 
 _JSON: Final = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":"))
 """One encoder for every event: ``json.dumps`` with options builds a new one per call."""
@@ -33,42 +37,54 @@ def encode(name: str, payload: dict[str, Any]) -> bytes:
     return f"event: {name}\ndata: {_JSON.encode(payload)}\n\n".encode()
 
 
-async def event_stream(run: Run, keepalive: float) -> AsyncIterator[bytes]:
+async def _watch(receive: Receive, run: Run) -> None:
+    """Cancel the run when the client goes away (its finished steps stay saved)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    run.cancel("client_disconnected")
+
+
+class EventStreamResponse(Response):
     """The run's events as SSE, ending after its final event.
 
-    When the client goes away the response stops reading, this generator is closed,
-    and the run is cancelled (its finished steps stay saved).
+    When the client goes away the run is cancelled; its stream then ends with the run's
+    ``error`` event, which nobody reads.
     """
-    queue = run.events
-    loop = asyncio.get_running_loop()
-    try:
-        while True:
-            if queue.empty():
-                # A timer that drops a tick into the queue, not wait_for: that would make a
-                # task per event, most of what relaying one chunk costs the loop.
-                timer = loop.call_later(keepalive, queue.put_nowait, _TICK)
-                try:
-                    item = await queue.get()
-                finally:
-                    timer.cancel()
-            else:
-                item = queue.get_nowait()
-            if item is _TICK:
-                yield KEEPALIVE
-                continue
-            # Events that arrived together leave in one write: a burst of deltas costs one
-            # trip through the ASGI stack and one send, not one each.
-            chunk = []
-            while item is not None:
-                if item is not _TICK:  # a tick that fired as events came: nothing to say
+
+    media_type = "text/event-stream"
+
+    def __init__(self, run: Run, keepalive: float, headers: Mapping[str, str]) -> None:
+        self.run = run
+        self.keepalive = keepalive
+        self.status_code = 200
+        self.background = None
+        self.init_headers({**HEADERS, **headers})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the response: headers, then the run's events as they come."""
+        run = self.run
+        watcher = asyncio.get_running_loop().create_task(_watch(receive, run))
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            queue = run.events
+            closed = False
+            while not closed:
+                if not await queue.wait(self.keepalive):
+                    await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
+                    continue
+                # Events that arrived together leave in one write: a burst of deltas costs
+                # one trip through the ASGI stack and one send, not one each.
+                chunk = []
+                for item in queue.take():
+                    if item is None:
+                        closed = True
+                        break
                     chunk.append(encode(*item))
-                if queue.empty():
-                    break
-                item = queue.get_nowait()
-            if chunk:
-                yield b"".join(chunk)
-            if item is None:
-                return
-    finally:
-        if not run.finished:
-            run.cancel("client_disconnected")
+                if chunk:
+                    body = b"".join(chunk)
+                    await send({"type": "http.response.body", "body": body, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            watcher.cancel()
+            if not run.finished:
+                run.cancel("client_disconnected")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 
 from alltoken_agent import BudgetExceededError
 from alltoken_agent.ledger import BudgetStatus
@@ -127,11 +127,8 @@ async def post_message(
         context, caller, session_id, body.message_content(), request, streaming=streaming
     )
     if streaming:
-        headers = {**sse.HEADERS, BUDGET_HEADER: _remaining(budget)}
-        return StreamingResponse(
-            sse.event_stream(run, context.options.keepalive_interval),
-            media_type="text/event-stream",
-            headers=headers,
+        return sse.EventStreamResponse(
+            run, context.options.keepalive_interval, {BUDGET_HEADER: _remaining(budget)}
         )
     end = await run.wait()
     if end.name == "error" and end.error is not None:
