@@ -46,7 +46,7 @@ def test_cheap_blends_input_and_output_three_to_one() -> None:
     choice = choose_model("cheap", Requirements(), entries)
     assert choice.model == "even" and choice.candidates == ["even", "low-input"]
     assert blended_price(entries[0].price) == Decimal("0.002575")
-    assert "cheapest chat model" in choice.reason and "0.001 USD per 1K" in choice.reason
+    assert "cheapest chat model" in choice.reason and "$1.00 per 1M tokens" in choice.reason
 
 
 def test_cheap_puts_unpriced_models_last_and_breaks_ties_by_id() -> None:

@@ -73,7 +73,7 @@ def test_models_show_one_model() -> None:
     assert event["event"] == "model" and event["id"] == "gpt-5.4"
     assert event["price"]["input_per_1k"] == "0.0025" and event["context_length"] == 1050000
     text = run_cli("models", "show", "gpt-5.4", "--offline")
-    assert "price" in text.stdout and "0.0025 in / 0.015 out per 1K" in text.stdout
+    assert "price" in text.stdout and "$2.50 / $15.00 per 1M" in text.stdout
 
 
 def test_models_show_on_tokenhub_uses_the_model_list() -> None:

@@ -25,6 +25,7 @@ from typing import Any, Literal, get_args
 from alltoken_agent.catalog.prices import ModelPrice
 from alltoken_agent.errors import UserError
 from alltoken_agent.gateway import CatalogEntry, Rankings, RouteHealth
+from alltoken_agent.money import format_price, per_million
 
 Policy = Literal["cheap", "fast", "best"]
 POLICIES: tuple[Policy, ...] = get_args(Policy)
@@ -245,9 +246,9 @@ def _why_cheap(
     if blend is None or price is None:
         return f"{entry.id}: no {req.describe()} has a listed price; picked the first by id."
     return (
-        f"{entry.id} is the cheapest {req.describe()}: {_usd(blend)} USD per 1K tokens "
-        f"(3:1 input:output blend of {_usd(price.input_per_1k)} in, "
-        f"{_usd(price.output_per_1k)} out)."
+        f"{entry.id} is the cheapest {req.describe()}: {_per_1m(blend)} per 1M tokens "
+        f"(3:1 input:output blend of {_per_1m(price.input_per_1k)} in, "
+        f"{_per_1m(price.output_per_1k)} out)."
     )
 
 
@@ -283,13 +284,14 @@ def _why_best(
     if blend is not None:
         return (
             f"{entry.id}: no benchmark rank for any {req.describe()}; it is the most "
-            f"expensive ({_usd(blend)} USD per 1K tokens, blended), taken as the most capable."
+            f"expensive ({_per_1m(blend)} per 1M tokens, blended), taken as the most capable."
         )
     return f"{entry.id}: no benchmark or price data for any {req.describe()}; first by id."
 
 
-def _usd(value: Decimal | None) -> str:
-    return "?" if value is None else f"{value.normalize():f}"
+def _per_1m(per_1k: Decimal | None) -> str:
+    """A price kept per 1K tokens, shown per 1M as everywhere else (``money.py``)."""
+    return format_price(per_million(per_1k))
 
 
 _RANKERS = {"cheap": _rank_cheap, "fast": _rank_fast, "best": _rank_best}

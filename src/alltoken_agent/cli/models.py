@@ -23,6 +23,7 @@ from alltoken_agent.cli.options import (
 )
 from alltoken_agent.cli.output import EventWriter, run_command
 from alltoken_agent.cli.terminal import Align, number, render_table
+from alltoken_agent.money import format_price, price_text
 
 if TYPE_CHECKING:  # the catalog (and the gateway behind it) is imported when a command runs
     from alltoken_agent.catalog import StaleNotice
@@ -284,16 +285,12 @@ def _price_text(entry: CatalogEntry) -> str:
     if price is None:
         return "-"
     if price.input_per_1k is not None or price.output_per_1k is not None:
-        return f"{_usd(price.input_per_1k)} in / {_usd(price.output_per_1k)} out per 1K"
+        return price_text(price.input_per_1k, price.output_per_1k)
     if price.per_image is not None:
-        return f"{_usd(price.per_image)} per image"
+        return f"{format_price(price.per_image)} per image"
     if price.per_video_second is not None:
-        return f"{_usd(price.per_video_second)} per second"
+        return f"{format_price(price.per_video_second)} per second"
     return "-"
-
-
-def _usd(value: Decimal | None) -> str:
-    return "?" if value is None else f"{value.normalize():f}"
 
 
 def _tokens(value: int | None) -> str:

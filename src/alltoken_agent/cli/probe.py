@@ -19,6 +19,7 @@ from alltoken_agent import GatewayError, NotFoundError, UserError
 from alltoken_agent.cli.options import JsonOpt, ModelOpt, OfflineOpt, ProviderOpt, load_user_config
 from alltoken_agent.cli.output import EventWriter, run_command
 from alltoken_agent.cli.terminal import Align, render_table
+from alltoken_agent.money import price_text
 
 if TYPE_CHECKING:  # the gateway is imported when the command runs
     from alltoken_agent import Config, Gateway, Provider
@@ -302,7 +303,7 @@ def _cost_check(result: ChatResult) -> Check:
     if cost is None:
         return Check("cost_comment", "missing", "no SSE cost comment after [DONE] (AllToken's)")
     prices = (
-        f" (input {cost.input_price} / output {cost.output_price} per 1K tokens)"
+        f" (input / output {price_text(cost.input_price, cost.output_price)} tokens)"
         if cost.input_price is not None and cost.output_price is not None
         else ""
     )

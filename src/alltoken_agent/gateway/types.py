@@ -17,8 +17,7 @@ from alltoken_agent.config import PriceSettings
 from alltoken_agent.gateway.accounting import AccountingNotice
 from alltoken_agent.gateway.accounting import Cost as Cost
 from alltoken_agent.gateway.accounting import Usage as Usage
-
-_THOUSAND = Decimal(1000)
+from alltoken_agent.money import token_cost
 
 
 @dataclass(frozen=True)
@@ -88,11 +87,9 @@ class ModelPrice:
 
     def chat_cost(self, usage: Usage) -> Decimal | None:
         """Cost of a chat request from its token counts; None without token prices."""
-        if self.input_per_1k is None or self.output_per_1k is None:
-            return None
-        return (
-            usage.prompt_tokens * self.input_per_1k + usage.completion_tokens * self.output_per_1k
-        ) / _THOUSAND
+        return token_cost(
+            usage.prompt_tokens, usage.completion_tokens, self.input_per_1k, self.output_per_1k
+        )
 
     def with_overrides(self, settings: PriceSettings) -> ModelPrice:
         """This price with the config's fields replacing the catalog's."""

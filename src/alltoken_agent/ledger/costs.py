@@ -27,6 +27,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from alltoken_agent.ledger.tokens import rough_token_count
+from alltoken_agent.money import format_usd as format_usd
+from alltoken_agent.money import token_cost
 
 if TYPE_CHECKING:  # types only: the budget checks before a request import this module
     from alltoken_agent.catalog.prices import ModelPrice, PriceLookup
@@ -90,11 +92,12 @@ def estimate_request_cost(
     ``max_tokens`` only the prompt is counted (a lower bound), and with no token
     prices the estimate is 0: an unknown price never blocks a request by itself.
     """
-    if price is None or price.input_per_1k is None or price.output_per_1k is None:
+    if price is None:
         return ZERO
     prompt = max(prompt_tokens_estimate, 0)
     completion = max(max_tokens or 0, 0)
-    return (prompt * price.input_per_1k + completion * price.output_per_1k) / 1000
+    cost = token_cost(prompt, completion, price.input_per_1k, price.output_per_1k)
+    return ZERO if cost is None else cost
 
 
 def _price_of(model: str | None, prices: PriceLookup | None) -> ModelPrice | None:
@@ -134,18 +137,3 @@ def _number(extra: Mapping[str, Any], keys: tuple[str, ...]) -> Decimal | None:
         if number.is_finite() and number >= 0:
             return number
     return None
-
-
-def format_usd(amount: Decimal) -> str:
-    """``$5.00``, ``$0.0042``, ``$0.000019``: cents from a dollar up, six decimals below it.
-
-    For people only; JSON and files carry the exact decimal string instead.
-    """
-    sign = "-" if amount < 0 else ""
-    amount = abs(amount)
-    if amount == 0 or amount >= 1:
-        return f"{sign}${amount.quantize(Decimal('0.01')):,}"
-    rounded = amount.quantize(Decimal("0.000001"))
-    text = f"{rounded if rounded else amount.normalize():f}".rstrip("0")
-    whole, _, fraction = text.partition(".")
-    return f"{sign}${whole}.{fraction.ljust(2, '0')}"

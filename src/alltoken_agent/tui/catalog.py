@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from alltoken_agent import Gateway, GatewayError, UserError
+from alltoken_agent.money import format_price, per_million
 
 _CHAT_MODALITIES = ("text", "vision", None)
-_MILLION = Decimal(1000)
-"""Catalog prices are per 1K tokens; the picker shows them per 1M, as pricing pages do."""
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class PickerModel:
         """``$0.30 / $1.20 per 1M`` (in / out), or ``price unknown``."""
         if self.input_per_1m is None or self.output_per_1m is None:
             return "price unknown"
-        return f"${_num(self.input_per_1m)} / ${_num(self.output_per_1m)} per 1M"
+        return f"{format_price(self.input_per_1m)} / {format_price(self.output_per_1m)} per 1M"
 
     def matches(self, query: str) -> bool:
         """Whether every word of ``query`` appears in the id or name (case-insensitive)."""
@@ -61,14 +60,8 @@ async def load_models(gateway: Gateway) -> list[PickerModel]:
             PickerModel(
                 id=info.id,
                 name=info.display_name,
-                input_per_1m=None if inp is None else inp * _MILLION,
-                output_per_1m=None if outp is None else outp * _MILLION,
+                input_per_1m=per_million(inp),
+                output_per_1m=per_million(outp),
             )
         )
     return sorted(out, key=lambda m: m.id)
-
-
-def _num(value: Decimal) -> str:
-    text = f"{value:.4f}".rstrip("0")
-    whole, _, frac = text.partition(".")
-    return f"{whole}.{frac.ljust(2, '0')}"

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from alltoken_agent.agent import AgentEvent, CostEvent, UsageEvent
+from alltoken_agent.money import format_usd
 
 
 @dataclass
@@ -50,12 +51,3 @@ class SessionTotals:
             parts.append(f"{self.video_seconds:g} s video")
         parts.append("cost n/a" if self.cost is None else format_usd(self.cost))
         return " · ".join(parts)
-
-
-def format_usd(amount: Decimal) -> str:
-    """Dollars with enough digits to show small amounts (``$0.000129``)."""
-    if amount == 0:
-        return "$0.00"
-    if amount >= Decimal("0.01"):
-        return f"${amount:.4f}"
-    return f"${amount:.6f}"
