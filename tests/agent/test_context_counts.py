@@ -101,3 +101,17 @@ async def test_a_delta_handler_added_mid_run_hears_the_rest_of_the_reply(sim: An
                 agent.on("stream:delta", lambda delta, accumulated: heard.append(delta))
     assert "".join(seen) == "one two three four five"
     assert heard == seen[2:]
+
+
+async def test_messages_from_a_start_and_the_count_without_a_copy(sim: Any) -> None:
+    agent = agent_on(sim, tools=[], history=history(3)[1:], instructions="be brief")
+    start = agent.message_count
+    assert start == len(agent.get_messages()) == 7
+    await agent.send("[[reply done]]")
+    new = agent.get_messages(start)
+    assert new == agent.get_messages()[start:] and [m["role"] for m in new] == [
+        "user",
+        "assistant",
+    ]
+    new[0]["content"] = "changed"  # a copy: the agent's own history is untouched
+    assert agent.get_messages(start)[0]["content"] == "[[reply done]]"

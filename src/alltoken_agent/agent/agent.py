@@ -236,9 +236,14 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
         if text:
             self._messages.insert(0, {"role": "system", "content": text})
 
-    def get_messages(self) -> list[dict[str, Any]]:
-        """A copy of the conversation in OpenAI's message format."""
-        return copy.deepcopy(self._messages)
+    def get_messages(self, start: int = 0) -> list[dict[str, Any]]:
+        """A copy of the conversation in OpenAI's message format, from message ``start`` on."""
+        return copy.deepcopy(self._messages[start:])
+
+    @property
+    def message_count(self) -> int:
+        """How many messages the conversation holds: ``len(get_messages())`` without a copy."""
+        return len(self._messages)
 
     def clear_history(self) -> None:
         """Forget the conversation; the system prompt stays."""

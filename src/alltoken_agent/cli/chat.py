@@ -334,7 +334,7 @@ async def _chat(
                 budgets=budgets,
                 **settings,
             )
-            start = len(agent.get_messages())
+            start = agent.message_count  # a long session's history is not copied for this
             run = agent.stream(text)
             events = aiter(run)
             printer = ChatPrinter(writer)
@@ -362,7 +362,7 @@ async def _chat(
                     await close()
                 # Whatever the agent committed (whole steps only) is kept, even on failure.
                 if link is not None:
-                    link.save(agent.get_messages()[start:], model=gateway.model, system=system)
+                    link.save(agent.get_messages(start), model=gateway.model, system=system)
                 try:
                     await agent.aclose()  # stops its MCP servers; the gateway is not its own
                 finally:
