@@ -245,3 +245,67 @@ def test_another_key_sees_none_of_it(keyed_server: ServerThread, open_page: Open
     assert page.locator("[data-book='simulated']").count() == 0
     with keyed_server.client(KEY_B) as client:
         assert client.get(f"/v1/jobs/{job['id']}").status_code == 404
+
+
+def test_a_video_plays_in_the_gallery_and_a_pending_one_can_be_cancelled(
+    keyed_server: ServerThread, open_page: OpenPage, sim
+) -> None:
+    from tests.server.test_media import fast
+
+    fast(keyed_server)
+    visit = open_page(keyed_server)
+    visit.goto("/media")
+    visit.login(KEY_A)
+    page = visit.page
+    page.get_by_label("Kind").select_option("video")
+    page.get_by_label("Prompt").fill("a paper boat")
+    page.get_by_role("button", name="Generate").click()
+    video = page.locator("#gallery video[aria-label='Video: a paper boat']")
+    video.wait_for()
+    for _ in range(600):  # the file arrives as a blob (the key goes in a header, not the URL)
+        if (video.get_attribute("src") or "").startswith("blob:"):
+            break
+        page.wait_for_timeout(50)
+    assert (video.get_attribute("src") or "").startswith("blob:")
+
+    sim.state.media.enqueue_job_faults(["slow:60"])  # still running when Cancel is pressed
+    page.get_by_label("Prompt").fill("a slow river")
+    page.get_by_role("button", name="Generate").click()
+    pending = page.locator("#pending li", has_text="a slow river")
+    pending.locator(".status", has_text="pending").wait_for()
+    pending.get_by_role("button", name="Cancel").click()  # the confirm is accepted
+    page.locator("#pending li", has_text="Nothing pending.").wait_for()
+    with keyed_server.client(KEY_A) as client:
+        statuses = {
+            j["params"]["prompt"]: j["status"] for j in client.get("/v1/jobs").json()["jobs"]
+        }
+    assert statuses == {"a paper boat": "completed", "a slow river": "cancelled"}
+
+
+def test_the_theme_toggle_and_the_keyboard_work(
+    make_server: MakeServer, open_page: OpenPage
+) -> None:
+    visit = open_page(make_server(keys=()))
+    visit.goto()
+    page = visit.page
+    page.get_by_label("Message").wait_for()
+    toggle = page.locator("#theme-toggle")
+    toggle.click()
+    assert page.evaluate("document.documentElement.dataset.theme") == "light"
+    light = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    toggle.click()
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") != light
+    assert toggle.get_attribute("aria-label") == "Colour theme: dark"
+
+    page.get_by_label("Message").focus()
+    page.keyboard.type("Hello")
+    page.keyboard.press("Enter")  # Enter sends; Shift+Enter would add a line
+    page.locator(".msg.assistant .meta").last.wait_for()
+    assert page.locator(".msg.user").inner_text() == "Hello"
+    page.get_by_label("Message").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "send"
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Shift+Tab")  # back past the message box: the transcript is focusable
+    assert page.evaluate("document.activeElement.id") == "transcript"

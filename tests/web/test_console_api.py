@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,16 @@ def _chat(client: httpx.Client, content: str = TOKYO, **session: Any) -> str:
     response = client.post(f"/v1/sessions/{session_id}/messages", json={"content": content})
     assert response.status_code == 200, response.text
     return session_id
+
+
+def _job_costs(client: httpx.Client) -> list[dict[str, Any]]:
+    """The job costs once the ledger row is in (written by the server's writer thread)."""
+    for _ in range(200):
+        jobs: list[dict[str, Any]] = client.get("/v1/media/costs").json()["jobs"]
+        if jobs:
+            return jobs
+        time.sleep(0.05)
+    return []
 
 
 def test_a_session_is_renamed_and_its_model_switched(keyed_server: ServerThread) -> None:
@@ -111,7 +122,7 @@ def test_media_costs_and_resume_are_the_callers_own(keyed_server: ServerThread, 
     with keyed_server.client(KEY_A) as client:
         done = submit(client, "images", prompt="a fox")
         wait_for(client, done["id"], "completed")
-        costs = client.get("/v1/media/costs").json()["jobs"]
+        costs = _job_costs(client)
         finished = client.post(f"/v1/jobs/{done['id']}/resume")
         sim.state.media.enqueue_job_faults(["slow:2"])
         running = submit(client, "videos", prompt="a paper boat")

@@ -115,8 +115,16 @@ async function removeSession(session) {
   announce("Deleted.");
 }
 
+// Reasoning is chosen when a conversation starts (the API has no switch for it later).
+function lockThinking(locked) {
+  const box = $("thinking");
+  box.disabled = locked;
+  box.title = locked ? "Set when a conversation starts; start a new chat to change it" : "";
+}
+
 function newChat() {
   state.current = null;
+  lockThinking(false);
   $("transcript").replaceChildren(el("p", { class: "muted", text: "Ask anything. Try: What time is it in Tokyo?" }));
   $("session-total").textContent = "Session: —";
   $("model-picker").value = state.defaultModel || $("model-picker").value;
@@ -129,6 +137,7 @@ async function openSession(id) {
   state.current = session;
   ensureModelOption(session.model);
   $("thinking").checked = session.thinking;
+  lockThinking(true);
   const transcript = $("transcript");
   transcript.replaceChildren();
   const cards = new Map();
@@ -230,6 +239,7 @@ async function send(content) {
       body: { model: $("model-picker").value || undefined, thinking: $("thinking").checked },
     });
     state.current = created;
+    lockThinking(true);
     try {
       await api(`/v1/sessions/${encodeURIComponent(created.id)}`, {
         method: "PATCH", body: { name: content.replace(/\s+/g, " ").trim().slice(0, 60) },
