@@ -46,6 +46,13 @@ def test_backoff_has_full_jitter_under_a_doubling_ceiling() -> None:
         assert max(d for d in delays if d is not None) > ceiling / 2  # spread, not constant
 
 
+def test_a_wait_that_is_no_request_retry_backs_off_the_same_way_without_end() -> None:
+    """The server drives a media job again with this, as often as it takes."""
+    policy = RetryPolicy(base_delay=10.0, max_delay=300.0)
+    assert all(0 <= policy.backoff(0) <= 10.0 for _ in range(50))
+    assert all(0 <= policy.backoff(5000) <= 300.0 for _ in range(50))  # no overflow
+
+
 @pytest.mark.parametrize(
     "error",
     [

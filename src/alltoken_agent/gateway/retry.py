@@ -69,5 +69,14 @@ class RetryPolicy:
             if error.retry_after > self.max_retry_after:
                 return None
             return error.retry_after
-        ceiling = min(self.max_delay, self.base_delay * (2**attempt))
+        return self.backoff(attempt)
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait before try ``attempt + 2`` when the other side named no time.
+
+        A uniform draw below ``base_delay`` doubled ``attempt`` times, capped at
+        ``max_delay`` (full jitter). Also for waits that are not a request's retry,
+        such as the server driving a media job again.
+        """
+        ceiling = min(self.max_delay, self.base_delay * (2 ** min(attempt, 64)))
         return random.uniform(0, ceiling)

@@ -39,6 +39,7 @@ from alltoken_agent import (
     Gateway,
     MediaJobError,
     MediaJobRecord,
+    RetryPolicy,
     UserError,
     request_tags,
 )
@@ -56,9 +57,9 @@ from alltoken_agent.server.errors import ApiError
 
 logger = logging.getLogger("alltoken_agent.server")
 
-RETRY_FIRST = 5.0
-"""Seconds before a job whose polling failed is tried again (then doubling)."""
-RETRY_MAX = 300.0
+REDRIVE = RetryPolicy(base_delay=10.0, max_delay=300.0)
+"""How long before a job whose polling failed is driven again: the gateway's backoff
+(a draw below 10 s, doubling up to 300 s), so replicas that failed together spread out."""
 LOCAL_FOLDER = "local"
 """The folder of the local owner's files (an open server's callers)."""
 FINISHED: frozenset[MediaJobStatus] = frozenset({"completed", "failed", "cancelled", "expired"})
@@ -187,7 +188,7 @@ class MediaJobs:
 
     async def _drive(self, record: MediaJobRecord) -> None:
         api = self.api(record.kind)
-        delay = RETRY_FIRST
+        redrives = 0
         # The ledger's row for the job carries the caller's owner id, like a message's.
         with request_tags(owner=record.owner):
             while True:
@@ -205,6 +206,7 @@ class MediaJobs:
                             self.gateway.redact(str(error)),
                         )
                         return
+                    delay = REDRIVE.backoff(redrives)
                     logger.warning(
                         "media job %s is still unfinished (%s); trying again in %.0f s",
                         record.id,
@@ -226,7 +228,7 @@ class MediaJobs:
                     )
                     return
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_MAX)
+                redrives += 1
 
     async def _unfinished(self, record: MediaJobRecord) -> bool:
         try:
