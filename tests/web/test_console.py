@@ -309,3 +309,31 @@ def test_the_theme_toggle_and_the_keyboard_work(
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Shift+Tab")  # back past the message box: the transcript is focusable
     assert page.evaluate("document.activeElement.id") == "transcript"
+
+
+def test_markdown_renders_and_reasoning_is_folded(
+    keyed_server: ServerThread, open_page: OpenPage
+) -> None:
+    visit = open_page(keyed_server)
+    visit.goto()
+    visit.login(KEY_A)
+    page = visit.page
+    page.get_by_label("Reasoning").check()
+    reply = (
+        "[[reply ## Plan\n- first *step*\n- second `step`\n\n```py\nif a < b: pass\n```\n"
+        "See [the docs](https://docs.example/guide).]]"
+    )
+    _send(visit, reply)
+    answer = page.locator(".msg.assistant").last
+    markdown = answer.locator(".md")
+    assert markdown.locator("h4").inner_text() == "Plan"
+    assert markdown.locator("ul li").all_inner_texts() == ["first step", "second step"]
+    assert markdown.locator("li em").inner_text() == "step"
+    assert markdown.locator("pre code").inner_text() == "if a < b: pass"
+    link = markdown.locator("a")
+    assert link.get_attribute("href") == "https://docs.example/guide"
+    assert "noopener" in (link.get_attribute("rel") or "")
+    reasoning = answer.locator("details.reasoning")
+    assert reasoning.count() == 1 and reasoning.get_attribute("open") is None  # folded
+    assert "Simulated reasoning" in reasoning.locator("pre").text_content()
+    assert page.get_by_label("Reasoning").is_disabled()  # set when the conversation started
