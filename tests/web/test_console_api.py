@@ -159,3 +159,13 @@ def test_the_assets_are_small_and_reference_nothing_outside() -> None:
         assert "http://" not in text.replace("http://www.w3.org/2000/svg", "")
         assert "https://" not in text.replace("https?:", "")
         assert ".innerHTML" not in text and "insertAdjacentHTML" not in text
+
+
+def test_spend_carries_the_keys_daily_budget(make_server: Any) -> None:
+    server = make_server(daily_budget_usd=Decimal("0.50"))
+    with server.client(KEY_A) as client:
+        before = client.get("/v1/spend").json()["budget"]
+        _chat(client)
+        after = client.get("/v1/spend").json()
+    assert before == {"limit": "0.50", "spent": "0", "remaining": "0.50"}
+    assert Decimal(after["budget"]["spent"]) == Decimal(after["real"]["month"]["cost"]) > 0
