@@ -127,3 +127,27 @@ async def test_a_store_that_cannot_open_fails_no_paid_request(
             await deferred.aclose()
     assert result.text
     assert "could not record the usage of 1 request(s): cannot open the database" in caplog.text
+
+
+async def test_a_cost_the_gateway_reported_is_recorded_without_a_price_lookup(
+    sim: Any, db_path: Path
+) -> None:
+    async with gateway_for(sim) as gateway:
+        deferred = DeferredLedger(gateway, Config(), open_store=opener(db_path, []))
+        gateway.add_observer(deferred.observer)
+        async with gateway.stream(user("hi"), model="gpt-5.4-nano") as stream:
+            async for _ in stream:
+                pass
+        assert stream.result.cost is not None  # AllToken's cost comment
+        assert deferred.prices is None and deferred._lookup is None
+        (first,) = rows(db_path)  # written at once: nothing to wait for
+        # A request whose cost must be estimated (non-streamed: no cost comment) is the
+        # first to need prices: looked up now, and that row is priced from them.
+        await gateway.chat(user("hi"), model="gpt-5.4-nano")
+        await deferred.aclose()
+        assert deferred.prices is not None
+    paths = [r.path for r in sim.state.requests]
+    assert paths[0].endswith("/chat/completions") and paths[1].endswith("/chat/completions")
+    assert (first.cost, first.cost_source) == (stream.result.cost.amount, "gateway")
+    second = rows(db_path)[1]
+    assert second.cost_source == "estimated" and second.cost is not None and second.cost > 0

@@ -9,6 +9,10 @@ and opens the store right after the first request ends, then records them all, e
 priced exactly as an eager ledger would have priced it. Later requests are recorded
 as they end.
 
+A request whose cost the gateway reported (AllToken's cost comment) needs no price:
+its row is written without the lookup, and the lookup (a catalog request, when its cache
+is cold) is made only once a request arrives whose cost must be estimated.
+
 The truth rules do not move with the lookup: a row is priced from the lookup (or the
 gateway's own cost) when it is written, never stored as unknown merely because the
 lookup had not finished; a lookup that fails leaves only the config's ``[prices]``,
@@ -106,12 +110,13 @@ class DeferredLedger:
         Before the prices are known the record waits for them, and the lookup starts
         (right after this request, the first one, ended).
         """
-        if self._ledger is not None:
-            self._ledger.observer(record)
-            return
+        if self._ledger is not None and not self._pending:
+            if self._priced or not needs_prices(record):
+                self._ledger.observer(record)
+                return
         self._pending.append(record)
-        if self._priced or self._closed:
-            self._flush()
+        if self._priced or self._closed or not any(map(needs_prices, self._pending)):
+            self._flush()  # in request order: a record waiting for prices holds later ones
         elif self._lookup is None:
             try:
                 loop = asyncio.get_running_loop()
@@ -182,3 +187,12 @@ class DeferredLedger:
         elif self._priced and self._ledger.prices is None:
             self._ledger.prices = self._prices
         return self._ledger
+
+
+def needs_prices(record: RequestRecord) -> bool:
+    """Whether recording ``record`` may need a price (ledger/costs.py's rules 2 and 3).
+
+    Not when the gateway reported its cost, nor when it reported one that failed
+    validation: that cost stays unknown, never estimated.
+    """
+    return record.cost is None and not record.extra.get("cost_unknown")
