@@ -1,0 +1,148 @@
+"""A server turn's store calls: the lease, the session and its history in one; the save in another.
+
+On SQLite and on PostgreSQL (server replicas share one), since the lease is what keeps
+two replicas from running one session's turn at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from alltoken_agent.errors import UserError
+from alltoken_agent.store import Store, schema
+from tests.server.conftest import pg_url  # noqa: F401 - the PostgreSQL fixture, reused
+
+HOLDER = "host/1/a"
+OTHER = "host/2/b"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'turns.db'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    with Store(url) as opened:
+        yield opened
+
+
+def _transactions(store: Store) -> list[list[str]]:
+    """The statements of every transaction from now on, one list per transaction."""
+    seen: list[list[str]] = []
+    engine = store._sessions._db.engine
+
+    @sa.event.listens_for(engine, "begin")
+    def begin(conn: Any) -> None:
+        seen.append([])
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def statement(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        if seen and not sql.startswith(("BEGIN", "SET LOCAL")):
+            seen[-1].append(sql.split()[0].upper())
+
+    return seen
+
+
+def test_opening_a_turn_takes_the_lease_and_reads_the_session_and_its_history_at_once(
+    any_store: Store,
+) -> None:
+    sessions = any_store.sessions
+    created = sessions.create_session(owner="key_a", model="m", metadata={"tools": []})
+    sessions.append_messages(created.id, [{"role": "user", "content": "hi"}])
+    seen = _transactions(any_store)
+    start = sessions.open_turn(created.id, owner="key_a", holder=HOLDER, seconds=30)
+    assert start.holder == HOLDER
+    assert start.session is not None and start.session.model == "m"
+    assert start.session.metadata == {"tools": []} and start.session.message_count == 1
+    assert start.messages == [{"role": "user", "content": "hi"}]
+    assert len(seen) == 1  # one transaction: the lease and both reads
+    # The lease is taken: another holder finds it busy, and is told who holds it.
+    busy = sessions.open_turn(created.id, owner="key_a", holder=OTHER, seconds=30)
+    assert (busy.holder, busy.session, busy.messages) == (HOLDER, None, [])
+    assert sessions.take_lease(created.id, OTHER, 30) == HOLDER
+
+
+def test_another_owners_session_or_an_unknown_one_opens_nothing_and_takes_no_lease(
+    any_store: Store,
+) -> None:
+    sessions = any_store.sessions
+    created = sessions.create_session(owner="key_a")
+    for owner, session_id in (("key_b", created.id), (None, created.id), ("key_a", "ses_0")):
+        start = sessions.open_turn(session_id, owner=owner, holder=OTHER, seconds=30)
+        assert (start.holder, start.session, start.messages) == (None, None, [])
+    assert sessions.take_lease(created.id, HOLDER, 30) == HOLDER  # still free
+
+
+def test_a_dead_holders_lease_is_taken_over_only_when_named(any_store: Store) -> None:
+    sessions = any_store.sessions
+    created = sessions.create_session()
+    assert sessions.take_lease(created.id, "host/9/dead", 600) == "host/9/dead"
+    held = sessions.open_turn(created.id, owner=None, holder=HOLDER, seconds=30)
+    assert held.session is None and held.holder == "host/9/dead"
+    taken = sessions.open_turn(
+        created.id, owner=None, holder=HOLDER, seconds=30, steal_from="host/9/dead"
+    )
+    assert taken.session is not None and taken.holder == HOLDER
+
+
+def test_closing_a_turn_saves_it_and_gives_the_lease_up_in_one_transaction(
+    any_store: Store,
+) -> None:
+    sessions = any_store.sessions
+    created = sessions.create_session(owner="key_a")
+    sessions.append_messages(created.id, [{"role": "user", "content": "one"}])
+    sessions.open_turn(created.id, owner="key_a", holder=HOLDER, seconds=30)
+    seen = _transactions(any_store)
+    turn = [{"role": "user", "content": "two"}, {"role": "assistant", "content": "2"}]
+    sessions.close_turn(created.id, HOLDER, turn)
+    assert len(seen) == 1 and "INSERT" in seen[0]
+    assert sessions.load_messages(created.id) == [{"role": "user", "content": "one"}, *turn]
+    record = sessions.get_session(created.id, owner="key_a")
+    assert record is not None and record.updated_at > created.updated_at
+    again = sessions.open_turn(created.id, owner="key_a", holder=OTHER, seconds=30)
+    assert again.holder == OTHER and again.messages[-1] == {"role": "assistant", "content": "2"}
+
+
+def test_closing_without_messages_only_gives_the_lease_up(any_store: Store) -> None:
+    sessions = any_store.sessions
+    created = sessions.create_session()
+    sessions.open_turn(created.id, owner=None, holder=HOLDER, seconds=30)
+    sessions.close_turn(created.id, HOLDER, [])
+    record = sessions.get_session(created.id)
+    assert record is not None and record.updated_at == created.updated_at  # nothing was said
+    assert sessions.take_lease(created.id, OTHER, 30) == OTHER
+
+
+def test_closing_keeps_another_holders_lease(any_store: Store) -> None:
+    sessions = any_store.sessions
+    created = sessions.create_session()
+    assert sessions.take_lease(created.id, OTHER, 600) == OTHER  # took over meanwhile
+    sessions.close_turn(created.id, HOLDER, [{"role": "user", "content": "late"}])
+    assert sessions.take_lease(created.id, HOLDER, 30) == OTHER
+    assert sessions.load_messages(created.id) == [{"role": "user", "content": "late"}]
+
+
+def test_closing_a_turn_of_a_deleted_session_fails_and_saves_nothing(any_store: Store) -> None:
+    with pytest.raises(UserError, match="no session has the id"):
+        any_store.sessions.close_turn("ses_0", HOLDER, [{"role": "user", "content": "x"}])
+
+
+def test_renewing_extends_every_lease_held_and_names_those_lost(any_store: Store) -> None:
+    sessions = any_store.sessions
+    mine = sessions.create_session()
+    lost = sessions.create_session()
+    sessions.open_turn(mine.id, owner=None, holder=HOLDER, seconds=0.5)
+    sessions.take_lease(lost.id, OTHER, 600)
+    seen = _transactions(any_store)
+    assert sessions.renew_leases({mine.id: HOLDER, lost.id: HOLDER}, 600) == {lost.id: OTHER}
+    assert len(seen) == 1
+    table = schema.sessions
+    with any_store._sessions._db.engine.connect() as conn:
+        until = conn.scalar(sa.select(table.c.lease_until).where(table.c.id == mine.id))
+    assert until > datetime.now(timezone.utc) + timedelta(seconds=500)  # not the 0.5 s any more
