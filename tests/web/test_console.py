@@ -337,3 +337,19 @@ def test_markdown_renders_and_reasoning_is_folded(
     assert reasoning.count() == 1 and reasoning.get_attribute("open") is None  # folded
     assert "Simulated reasoning" in reasoning.locator("pre").text_content()
     assert page.get_by_label("Reasoning").is_disabled()  # set when the conversation started
+
+
+def test_a_new_chat_is_named_after_its_first_message_even_when_the_name_is_taken(
+    keyed_server: ServerThread, open_page: OpenPage
+) -> None:
+    visit = open_page(keyed_server)
+    visit.goto()
+    visit.login(KEY_A)
+    _send(visit, "Hello")
+    visit.page.get_by_role("button", name="New chat").click()
+    _send(visit, "Hello")
+    with keyed_server.client(KEY_A) as client:
+        sessions = client.get("/v1/sessions").json()["sessions"]
+    names = sorted(session["name"] for session in sessions)
+    newest = sessions[0]
+    assert names == ["Hello", f"Hello · {newest['id'][-4:]}"]

@@ -230,6 +230,18 @@ function assistantBlock() {
   };
 }
 
+// A new conversation is named after its first message; a name in use gets the id's tail.
+async function nameAfter(id, name) {
+  for (const candidate of [name, `${name} · ${id.slice(-4)}`]) {
+    try {
+      await api(`/v1/sessions/${encodeURIComponent(id)}`, { method: "PATCH", body: { name: candidate } });
+      return;
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 409)) throw error;
+    }
+  }
+}
+
 async function send(content) {
   const transcript = $("transcript");
   if (!state.current) {
@@ -240,13 +252,7 @@ async function send(content) {
     });
     state.current = created;
     lockThinking(true);
-    try {
-      await api(`/v1/sessions/${encodeURIComponent(created.id)}`, {
-        method: "PATCH", body: { name: content.replace(/\s+/g, " ").trim().slice(0, 60) },
-      });
-    } catch (error) {
-      if (!(error instanceof ApiError && error.status === 409)) throw error; // a name in use: stay untitled
-    }
+    await nameAfter(created.id, content.replace(/\s+/g, " ").trim().slice(0, 60));
   }
   transcript.append(userBubble(content));
   const turn = assistantBlock();
