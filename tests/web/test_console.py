@@ -273,6 +273,9 @@ def test_a_video_plays_in_the_gallery_and_a_pending_one_can_be_cancelled(
     page.get_by_role("button", name="Generate").click()
     pending = page.locator("#pending li", has_text="a slow river")
     pending.locator(".status", has_text="pending").wait_for()
+    pending.get_by_role("button", name="Resume").click()  # already followed: stays as it is
+    page.locator("#status", has_text="Resumed.").wait_for(state="attached")
+    pending = page.locator("#pending li", has_text="a slow river")
     pending.get_by_role("button", name="Cancel").click()  # the confirm is accepted
     page.locator("#pending li", has_text="Nothing pending.").wait_for()
     with keyed_server.client(KEY_A) as client:
