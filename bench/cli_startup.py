@@ -123,11 +123,17 @@ _REPLY = "".join(
         _CHUNK % ("{}", "null", '{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10}'),
         "[DONE]",
     )
-).encode()
+).encode() + (
+    # AllToken's cost comment after [DONE] (docs/wire-format.md §1.5): with the cost
+    # reported, the ledger needs no price lookup.
+    b': {"cost":"0.0000188000","prompt_tokens":9,"completion_tokens":1}\n\n'
+)
 
 
 class InstantGateway:
     """A loopback HTTP/1.1 server that answers a streamed chat at once (the floor's peer).
+
+    The reply is AllToken's: content, finish, usage, ``[DONE]`` and the cost comment.
 
     It notes when each chat request arrives (``time.time()``), so a run's "request
     sent" moment can be set against the moment its process was started. Anything

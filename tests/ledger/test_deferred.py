@@ -151,3 +151,20 @@ async def test_a_cost_the_gateway_reported_is_recorded_without_a_price_lookup(
     assert (first.cost, first.cost_source) == (stream.result.cost.amount, "gateway")
     second = rows(db_path)[1]
     assert second.cost_source == "estimated" and second.cost is not None and second.cost > 0
+
+
+async def test_preparing_while_the_reply_streams_changes_nothing_recorded(
+    sim: Any, db_path: Path
+) -> None:
+    async with gateway_for(sim) as gateway:
+        deferred = DeferredLedger(gateway, Config(), open_store=opener(db_path, []))
+        gateway.add_observer(deferred.observer)
+        async with gateway.stream(user("hi"), model="gpt-5.4-nano") as stream:
+            deferred.prepare()  # as chat does on stream:start
+            deferred.prepare()  # once is enough: a second call starts nothing
+            async for _ in stream:
+                pass
+        await deferred.aclose()
+    (row,) = rows(db_path)
+    assert stream.result.cost is not None
+    assert (row.cost, row.cost_source) == (stream.result.cost.amount, "gateway")

@@ -341,6 +341,8 @@ async def _chat(
             try:
                 with request_tags(session=session_name):
                     async for event in events:
+                        if event.name == "stream:start":  # the request is on its way
+                            deferred.prepare()
                         printer.show(event)
                 printer.close()
                 emit_done(run.result, writer)
