@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from alltoken_agent.server.console import STATIC
-from tests.server.conftest import KEY_A, KEY_B, ServerThread, create_session
+from tests.server.conftest import GATEWAY_KEY, KEY_A, KEY_B, ServerThread, create_session
 from tests.server.test_media import fast, submit, wait_for
 
 TOKYO = "What time is it in Tokyo?"
@@ -169,3 +169,16 @@ def test_spend_carries_the_keys_daily_budget(make_server: Any) -> None:
         after = client.get("/v1/spend").json()
     assert before == {"limit": "0.50", "spent": "0", "remaining": "0.50"}
     assert Decimal(after["budget"]["spent"]) == Decimal(after["real"]["month"]["cost"]) > 0
+
+
+def test_the_new_routes_never_echo_the_gateway_key(keyed_server: ServerThread, sim: Any) -> None:
+    sim.state.echo_key = True  # the simulator puts the bearer token in everything it sends
+    with keyed_server.client(KEY_A) as client:
+        session_id = _chat(client)
+        bodies = [
+            client.get(path).text
+            for path in ("/v1/models", "/v1/spend", f"/v1/sessions/{session_id}/cost")
+        ]
+    for body in bodies:
+        assert GATEWAY_KEY not in body
+    assert '"models":[{' in bodies[0]
