@@ -200,8 +200,11 @@ def test_the_spend_chart_updates_after_a_chat(
     page.get_by_role("link", name="Spend").click()
     real.locator(".chart rect").first.wait_for()
     assert "minimax-m2.7" in real.locator(".legend").inner_text()
-    assert TOKYO in real.locator("table").inner_text()
+    assert TOKYO in real.get_by_role("table", name="Most expensive sessions").inner_text()
     assert re.search(r"This month\s*\$0\.0*[1-9]", real.locator(".figures").inner_text())
+    real.get_by_text("Show as a table").click()
+    row = real.locator(".figures-table tbody tr")
+    assert row.count() == 1 and "minimax-m2.7" in row.inner_text()
 
 
 def test_simulated_spend_is_drawn_apart_and_labelled(

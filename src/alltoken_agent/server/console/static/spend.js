@@ -48,7 +48,20 @@ function chart(book, label, room) {
   const legend = el("ul", { class: "legend", "aria-label": "Models" },
     ...models.map((m) => el("li", {}, el("span", { "data-colour": colour(m) }), priced.has(m) ? m : `${m} (cost unknown)`)));
   for (const swatch of legend.querySelectorAll("span[data-colour]")) swatch.style.background = swatch.dataset.colour;
-  return el("div", { class: "chart" }, figure, legend);
+  return el("div", { class: "chart" }, figure, legend, dayTable(book));
+}
+
+// The chart's numbers as a table, for screen readers and for reading exact figures.
+function dayTable(book) {
+  const rows = book.days.flatMap((day) => day.models.map((m) => el("tr", {},
+    el("td", { text: day.day }), el("td", { text: m.model ?? "unknown model" }),
+    el("td", { class: "num", text: String(m.requests) }), el("td", { class: "num", text: usdTotal(m) }))));
+  if (!rows.length) return el("p", { class: "muted", text: "No requests in this period." });
+  return el("details", { class: "figures-table" }, el("summary", { text: "Show as a table" }),
+    el("table", {},
+      el("thead", {}, el("tr", {}, el("th", { text: "Day" }), el("th", { text: "Model" }),
+        el("th", { class: "num", text: "Requests" }), el("th", { class: "num", text: "Cost" }))),
+      el("tbody", {}, ...rows)));
 }
 
 function sessionsTable(book) {
