@@ -279,8 +279,32 @@ def _clients(n: int, server: Child, relay: Child) -> tuple[httpx.AsyncClient, ..
     )
 
 
+CREATE_CONCURRENCY = 50
+"""Sessions created at once: the load generator then keeps this many connections open."""
+
+
+async def _open_connections(api: httpx.AsyncClient) -> None:
+    """Open (and keep) the connections session creation will use, before memory is measured.
+
+    Otherwise the idle server-side state of the load generator's kept-alive connections
+    (tens of KiB each) is counted as the sessions' memory: 50 connections over 100
+    sessions read as ~15 KiB per session, over 500 as ~3.
+    """
+    gate = asyncio.Event()
+
+    async def hold(i: int) -> None:
+        async with api.stream("GET", "/v1/capabilities") as response:
+            await response.aread()
+            await gate.wait()  # every connection busy at once, so each one is a new one
+
+    tasks = [asyncio.create_task(hold(i)) for i in range(CREATE_CONCURRENCY)]
+    await asyncio.sleep(0.5)
+    gate.set()
+    await asyncio.gather(*tasks)
+
+
 async def _create_sessions(api: httpx.AsyncClient, n: int) -> list[str]:
-    semaphore = asyncio.Semaphore(50)
+    semaphore = asyncio.Semaphore(CREATE_CONCURRENCY)
 
     async def create(i: int) -> str:
         async with semaphore:
@@ -317,6 +341,8 @@ async def run(n: int, sim: Child, server: Child, relay: Child) -> dict[str, Any]
         )
         await raw.post(f"{sim.url}/_sim/reset")
 
+        await _open_connections(api)
+        await asyncio.sleep(0.5)
         rss_before_sessions = server.rss_kib
         session_ids = await _create_sessions(api, n)
         await asyncio.sleep(0.5)

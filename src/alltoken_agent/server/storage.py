@@ -91,12 +91,12 @@ class StoreCalls:
         """Writer thread: write every record queued so far, each as the ledger does."""
         with self._lock:  # from here on, a new record needs a new job
             records, self._records, self._batch = self._records, [], None
-        if len(records) > 1:
-            try:
-                self._usage.add_many([self._ledger.to_row(record) for record in records])
-                return
-            except Exception as error:  # one row at a time, each failure logged as its own
-                logger.warning("could not write %d usage rows at once: %r", len(records), error)
+        try:
+            # One row too: the one insert statement, not a statement built per row.
+            self._usage.add_many([self._ledger.to_row(record) for record in records])
+            return
+        except Exception as error:  # one row at a time, each failure logged as its own
+            logger.warning("could not write %d usage rows at once: %r", len(records), error)
         for record in records:
             self._ledger.observer(record)  # logs and goes on: one bad row loses no other
 
