@@ -120,10 +120,10 @@ def test_a_chat_under_a_held_lock_spools_its_row_and_turn_and_the_next_open_stor
         assert len(said) == 1 and "replayed" in said[0] and str(spool) in said[0]
         assert stat.S_IMODE(spool.stat().st_mode) == 0o600
         lines = _spool_lines(spool)
-        # chat records its ledger row once the reply is saved (prices are looked up after
-        # the request), so the turn comes first in the spool.
+        # The simulator reported the request's cost, so chat records its ledger row as the
+        # request ends (no price lookup to wait for): the row comes before the turn.
         by_kind = {line["kind"]: line["data"] for line in lines}
-        assert [line["kind"] for line in lines] == ["messages", "session_update", "usage"]
+        assert [line["kind"] for line in lines] == ["usage", "messages", "session_update"]
         assert by_kind["usage"]["session"] == "s" and by_kind["usage"]["outcome"] == "ok"
         assert [m["role"] for m in by_kind["messages"]["messages"]] == ["user", "assistant"]
         with Store() as store:  # reads work under the lock; the replay waits for it
