@@ -26,15 +26,11 @@ MediaKind = Literal["image", "video"]
 MEDIA_KINDS: tuple[MediaKind, ...] = ("image", "video")
 IMAGE_PROMPT = "A small red square on a plain white background."
 VIDEO_PROMPT = "A red ball rolls slowly across a white floor."
-_SIGNATURES: dict[str, tuple[tuple[int, bytes, str], ...]] = {
-    # (offset, magic bytes, what it is): enough of each format to tell it from an
-    # error page or an empty file.
-    "image": (
-        (0, b"\x89PNG\r\n\x1a\n", "PNG"),
-        (0, b"\xff\xd8\xff", "JPEG"),
-        (8, b"WEBP", "WebP"),
-    ),
-    "video": ((4, b"ftyp", "MP4/MOV"),),
+_FORMATS: dict[str, dict[str, str]] = {
+    # The types the media layer's own sniffing recognises, by what each kind may be:
+    # enough to tell a real file from an error page or an empty file.
+    "image": {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WebP"},
+    "video": {"video/mp4": "MP4/MOV", "video/quicktime": "MP4/MOV"},
 }
 
 
@@ -121,14 +117,16 @@ async def _check_one(gateway: Gateway, kind: MediaKind) -> tuple[dict[str, Any],
 
 def _validate_file(kind: str, path: Path) -> str:
     """The file's format, when its first bytes are those of an image (or a video)."""
+    from alltoken_agent.media.files import sniff_mime  # the media package: when it runs
+
     try:
         with path.open("rb") as handle:
             head = handle.read(16)
     except OSError as exc:
         raise _FileError(f"the saved {kind} {path.name} cannot be read: {exc.strerror}") from None
-    for offset, magic, name in _SIGNATURES[kind]:
-        if head[offset : offset + len(magic)] == magic:
-            return name
+    name = _FORMATS[kind].get(sniff_mime(head) or "")
+    if name is not None:
+        return name
     raise _FileError(
         f"the saved {kind} {path.name} ({len(head)} first bytes read) is not "
         + ("a PNG, JPEG or WebP image" if kind == "image" else "an MP4 or MOV video")
