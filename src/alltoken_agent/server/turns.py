@@ -98,10 +98,12 @@ async def run_turn(
     with request_tags(owner=run.caller.owner, session=session.id, **{RUN_TAG: run.id}):
         try:
             agent = build_agent(context, session, history)
-            start = len(agent.get_messages())
+            start = agent.message_count  # no copy of the whole history
             stream = agent.stream(content)
             async for event in stream:
-                if event.name != "error":  # the failure is reported once, at the end
+                # The failure is reported once, at the end; a JSON reply needs no events,
+                # so it does not pay for their JSON views either.
+                if run.streaming and event.name != "error":
                     run.emit(event.name, event.to_dict())
             result = stream.result
         except asyncio.CancelledError:
@@ -111,7 +113,7 @@ async def run_turn(
         # From here on the turn is only being written down: a cancel now would lose it.
         run.concluding = True
         # Whatever the agent committed (whole steps only) is kept, even on failure.
-        new = [] if agent is None else agent.get_messages()[start:]
+        new = [] if agent is None else agent.get_messages(start)
         try:
             # Saved and the lease given up in one store call: another replica may run the
             # next turn before this end is reported, so a client that sends its next
