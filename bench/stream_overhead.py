@@ -1,26 +1,35 @@
-"""Client CPU per streamed chunk: our ``Gateway`` against raw httpx + json and the openai SDK.
+"""Client CPU per streamed chunk at 200 concurrent streams: our ``Gateway`` against its floor.
 
-A minimal HTTP/1.1 keep-alive server, run in its own process so its CPU is not
-counted, answers ``POST /v1/chat/completions`` with pre-rendered bytes in
-AllToken's wire format (role chunk, N content chunks, finish chunk, usage chunk,
-``[DONE]``, then the cost comment), chunked, in a few large writes. The client,
-not the server, is the bottleneck. ``max_tokens`` in the request picks N.
+A small HTTP/1.1 keep-alive server runs in its own process (its CPU is not counted)
+and answers ``POST /v1/chat/completions`` in AllToken's wire format: role chunk, N
+content chunks, finish chunk, usage chunk, ``data: [DONE]``, then the cost comment.
+``max_tokens`` picks N; the ``x-bench-pace`` header (ms) spaces the content chunks
+out, one socket write each ("paced", as a model streams), else the body goes out in
+a few large writes ("burst"). The server counts the TCP connections it accepts.
 
-Every round runs each client once, in a rotating order; the first round is a
-warm-up and is not counted. Client CPU is ``time.process_time()`` around the
-client work only, with the garbage collector collected before and off during
-each timed section. Ratios are paired: per round ``ours/raw`` and
-``openai/raw``, then the median of those.
+Clients, each given the same work and the same settings:
 
-The server also counts the TCP connections it accepts: per sequential streamed
-request on a fresh client, and per timed section. The second count explains
-scenario (b): a pooled connection left idle longer than httpx's 5 s keep-alive
-expiry (the other clients' turns can take that long) is dropped and re-dialled.
+- ``aiohttp``: a bare ``aiohttp.ClientSession`` reading lines, ``json.loads`` per
+  ``data:`` line (the floor);
+- ``httpx``: a bare ``httpx.AsyncClient`` on its default transport (httpcore),
+  ``aiter_lines`` and ``json.loads``;
+- ``httpx-aiohttp``: the same bare httpx client on our aiohttp transport (what the
+  httpx layer costs on top of aiohttp), when it is installed;
+- ``ours``: ``alltoken_agent.Gateway.stream`` as a user would call it.
 
-Run ``python bench/stream_overhead.py``; ``--quick`` for a smoke run,
-``--raw-drain`` to add raw httpx reading past ``[DONE]`` (so it reuses its
-connections, as ours does), ``-v`` for every round, ``--profile`` for a
-cProfile of our streaming path. See bench/README.md.
+Every client reads each stream to its end, the cost comment after ``[DONE]``
+included (the baselines parse it too), with the same pool size (1000 connections)
+and keep-alive expiry, and the garbage collector left on. Each timed round is
+preceded by an uncounted round of the same work on the same client, so the pool
+is warm; clients take turns round by round in rotating order. CPU is
+``time.process_time()`` around the round; first token is the time from a stream's
+start to its first content delta, per stream; new connections are those the
+server accepted during the timed round, per stream. Ratios are against aiohttp,
+per round, then the median.
+
+Run ``python bench/stream_overhead.py`` (about 2 minutes on 2 busy cores);
+``--quick`` for a smoke run; ``-v`` for every round; ``--profile`` for a cProfile
+of our Gateway in the paced scenario. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -28,31 +37,31 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import gc
 import io
 import json
 import multiprocessing
 import pstats
+import resource
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 MODEL = "bench"
-API_KEY = "bench-key"
+API_KEY = "bench-key-0123456789"
 TOKEN = "tok "
-DEFAULT_CHUNKS = 200
+MAX_CONNECTIONS = 1000
+KEEPALIVE = 30.0
+"""Seconds an idle pooled connection is kept, for every client (ours via its config)."""
 WRITES_PER_BODY = 4
-"""How many socket writes (and HTTP chunks) carry one SSE body."""
-CONNECTION_REQUESTS = 20
-POOL_LIMITS = {"max_connections": 1000, "max_keepalive_connections": 200}
-"""The raw httpx baseline gets the same pool as our Gateway, so it never waits for a slot."""
+"""Socket writes (HTTP chunks) that carry one burst body."""
 
-TARGET_RATIO = 1.3
-TARGET_CONNECTIONS = 0.1
+TARGET_CPU = 1.3
+TARGET_FIRST_TOKEN = 2.0
+TARGET_CONNECTIONS = 0.05
 
 
 # -- the server (runs in a child process) ------------------------------------
@@ -68,96 +77,83 @@ def _data(payload: str) -> bytes:
     return f"data: {payload}\n\n".encode()
 
 
-def sse_body(n: int) -> bytes:
-    """AllToken's stream for ``n`` content chunks, exactly as it crosses the wire."""
-    role = _data(
-        _PREFIX + '"choices":[{"index":0,"delta":{"role":"assistant","content":""},'
-        '"finish_reason":null}],"usage":null}'
-    )
-    content = _data(
-        _PREFIX + '"choices":[{"index":0,"delta":{"content":"tok "},'
-        '"finish_reason":null}],"usage":null}'
-    )
-    finish = _data(
-        _PREFIX + '"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}'
-    )
+_ROLE = _data(
+    _PREFIX + '"choices":[{"index":0,"delta":{"role":"assistant","content":""},'
+    '"finish_reason":null}],"usage":null}'
+)
+_CONTENT = _data(
+    _PREFIX + '"choices":[{"index":0,"delta":{"content":"tok "},"finish_reason":null}],'
+    '"usage":null}'
+)
+_FINISH = _data(_PREFIX + '"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":null}')
+_HEAD = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+    b"cache-control: no-cache\r\ntransfer-encoding: chunked\r\n\r\n"
+)
+
+
+def _tail(n: int) -> bytes:
     usage = _data(
         _PREFIX + f'"choices":[],"usage":{{"prompt_tokens":19,"completion_tokens":{n},'
         f'"total_tokens":{19 + n}}}}}'
     )
-    return b"".join([role, content * n, finish, usage, b"data: [DONE]\n\n", _COST_COMMENT])
+    return b"".join([_FINISH, usage, b"data: [DONE]\n\n", _COST_COMMENT])
 
 
-def _stream_response(n: int) -> list[bytes]:
-    """The head plus the body cut into a few chunked-encoding frames, one write each."""
-    body = sse_body(n)
+def _frame(piece: bytes) -> bytes:
+    return b"%x\r\n%b\r\n" % (len(piece), piece)
+
+
+def burst_frames(n: int) -> list[bytes]:
+    """The head plus the whole body cut into a few chunked-encoding frames."""
+    body = b"".join([_ROLE, _CONTENT * n, _tail(n)])
     step = -(-len(body) // WRITES_PER_BODY)
-    head = (
-        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
-        b"cache-control: no-cache\r\ntransfer-encoding: chunked\r\n\r\n"
-    )
-    frames = [head]
-    for start in range(0, len(body), step):
-        piece = body[start : start + step]
-        frames.append(b"%x\r\n%b\r\n" % (len(piece), piece))
+    frames = [_HEAD] + [_frame(body[i : i + step]) for i in range(0, len(body), step)]
     frames[-1] += b"0\r\n\r\n"
     return frames
 
 
-def _json_response(status: str, payload: bytes) -> list[bytes]:
-    head = (
-        f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\n"
-        f"content-length: {len(payload)}\r\n\r\n"
-    ).encode()
-    return [head + payload]
-
-
-_COMPLETION = json.dumps(
-    {
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "created": 1,
-        "model": MODEL,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": "ok"},
-                "finish_reason": "stop",
-            }
-        ],
-        "usage": {"prompt_tokens": 19, "completion_tokens": 1, "total_tokens": 20},
-    },
-    separators=(",", ":"),
-).encode()
-
-
 async def _serve(port_out: Any, accepted: Any) -> None:
     cache: dict[int, list[bytes]] = {}
-    completion = _json_response("200 OK", _COMPLETION)
-    not_found = _json_response("404 Not Found", b'{"error":{"message":"not found"}}')
+    content = _frame(_CONTENT)
+    not_found = (
+        b"HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
+    )
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         accepted.value += 1
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
+                length, pace, hold = 0, 0.0, False
                 for line in head.split(b"\r\n")[1:]:
                     name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
+                    name = name.strip().lower()
+                    if name == b"content-length":
                         length = int(value)
+                    elif name == b"x-bench-pace":
+                        pace = float(value) / 1000
+                    elif name == b"x-bench-hold":
+                        hold = True
                 body = await reader.readexactly(length) if length else b""
                 if not head.startswith(b"POST /v1/chat/completions "):
-                    frames = not_found
-                else:
-                    request = json.loads(body)
-                    if request.get("stream"):
-                        n = int(request.get("max_tokens") or DEFAULT_CHUNKS)
-                        frames = cache.get(n) or cache.setdefault(n, _stream_response(n))
-                    else:
-                        frames = completion
-                for frame in frames:
-                    writer.write(frame)
+                    writer.write(not_found)
+                    continue
+                n = int(json.loads(body).get("max_tokens") or 100)
+                if hold:  # headers and the role chunk, then nothing until the client leaves
+                    writer.write(_HEAD + _frame(_ROLE))
+                    await reader.read()
+                    return
+                if not pace:
+                    for frame in cache.get(n) or cache.setdefault(n, burst_frames(n)):
+                        writer.write(frame)
+                    await writer.drain()
+                    continue
+                writer.write(_HEAD + _frame(_ROLE))
+                for _ in range(n):
+                    await asyncio.sleep(pace)
+                    writer.write(content)
+                writer.write(_frame(_tail(n)) + b"0\r\n\r\n")
                 await writer.drain()
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
             pass
@@ -172,7 +168,15 @@ async def _serve(port_out: Any, accepted: Any) -> None:
 
 
 def _server_main(port_out: Any, accepted: Any) -> None:
+    raise_file_limit()
     asyncio.run(_serve(port_out, accepted))
+
+
+def raise_file_limit() -> None:
+    """Let this process hold as many sockets as its hard limit allows."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 @dataclass
@@ -214,202 +218,175 @@ class BenchServer:
 # -- the clients ---------------------------------------------------------------
 
 
+def request_body(n: int) -> dict[str, Any]:
+    return {
+        "model": MODEL,
+        "messages": MESSAGES,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "max_tokens": n,
+    }
+
+
+def bench_headers(pace_ms: float, hold: bool = False) -> dict[str, str]:
+    headers = {"x-bench-pace": f"{pace_ms:g}"} if pace_ms else {}
+    if hold:
+        headers["x-bench-hold"] = "1"
+    return headers
+
+
 class BenchClient(Protocol):
     name: str
 
-    async def stream(self, n: int) -> None: ...
-    async def text(self, n: int) -> str: ...
-    async def call(self) -> None: ...
+    async def stream(self, n: int, pace_ms: float) -> float | None:
+        """Read one stream to its end; return when its first content delta arrived."""
+        ...
+
     async def aclose(self) -> None: ...
 
 
-class Ours:
-    """``alltoken_agent.Gateway``: stream and chat as a user of the package would."""
+def _parse_line(line: str, first: float | None) -> float | None:
+    """The baselines' per-line work: parse every ``data:`` payload and the cost comment."""
+    if line.startswith("data: "):
+        data = line[6:]
+        if data != "[DONE]":
+            chunk = json.loads(data)
+            if first is None:
+                for choice in chunk["choices"]:
+                    if choice["delta"].get("content"):
+                        return time.perf_counter()
+    elif line.startswith(": {"):
+        json.loads(line[2:])
+    return first
 
-    name = "ours"
+
+class AiohttpClient:
+    """The floor: one ``aiohttp.ClientSession``, lines and ``json.loads``."""
+
+    name = "aiohttp"
 
     def __init__(self, url: str) -> None:
-        from alltoken_agent import Gateway, Provider
+        self.url = url + "/v1/chat/completions"
+        self.session: Any = None
 
-        provider = Provider(
-            name="bench",
-            base_url=url + "/v1",
-            api_key_env=None,
-            dialect="alltoken",
-            requires_key=False,
-        )
-        self.gateway = Gateway(provider, api_key=API_KEY, model=MODEL)
+    async def stream(self, n: int, pace_ms: float) -> float | None:
+        import aiohttp
 
-    async def stream(self, n: int) -> None:
-        async with self.gateway.stream(MESSAGES, max_tokens=n) as s:
-            async for _ in s:
-                pass
-
-    async def text(self, n: int) -> str:
-        async with self.gateway.stream(MESSAGES, max_tokens=n) as s:
-            async for _ in s:
-                pass
-        if s.result.cost is None:
-            raise AssertionError("ours: the cost comment after [DONE] was not read")
-        return s.result.text
-
-    async def call(self) -> None:
-        await self.gateway.chat(MESSAGES)
+        if self.session is None:
+            connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS, keepalive_timeout=KEEPALIVE)
+            self.session = aiohttp.ClientSession(
+                connector=connector, headers={"Authorization": f"Bearer {API_KEY}"}
+            )
+        first = None
+        async with self.session.post(
+            self.url, json=request_body(n), headers=bench_headers(pace_ms)
+        ) as response:
+            async for raw in response.content:
+                first = _parse_line(raw.decode().rstrip("\n"), first)
+        return first
 
     async def aclose(self) -> None:
-        await self.gateway.aclose()
+        if self.session is not None:
+            await self.session.close()
 
 
-class Raw:
-    """The issue's baseline: one ``httpx.AsyncClient``, ``aiter_lines`` and ``json.loads``."""
+class HttpxClient:
+    """A bare ``httpx.AsyncClient`` on httpx's own transport (httpcore)."""
 
-    name = "raw"
+    name = "httpx"
 
     def __init__(self, url: str) -> None:
         import httpx
 
         self.url = url + "/v1/chat/completions"
         self.client = httpx.AsyncClient(
-            headers={"Authorization": f"Bearer {API_KEY}"}, limits=httpx.Limits(**POOL_LIMITS)
+            headers={"Authorization": f"Bearer {API_KEY}"},
+            limits=httpx.Limits(
+                max_connections=MAX_CONNECTIONS,
+                max_keepalive_connections=MAX_CONNECTIONS,
+                keepalive_expiry=KEEPALIVE,
+            ),
+            transport=self.transport(),
         )
 
-    def _body(self, n: int) -> dict[str, Any]:
-        return {
-            "model": MODEL,
-            "messages": MESSAGES,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-            "max_tokens": n,
-        }
+    def transport(self) -> Any:
+        return None
 
-    async def stream(self, n: int) -> None:
-        loads = json.loads
-        async with self.client.stream("POST", self.url, json=self._body(n)) as r:
-            async for line in r.aiter_lines():
-                if line.startswith("data: "):
-                    data = line[6:]
-                    if data == "[DONE]":
-                        break
-                    loads(data)
-
-    async def text(self, n: int) -> str:
-        parts = []
-        async with self.client.stream("POST", self.url, json=self._body(n)) as r:
-            async for line in r.aiter_lines():
-                if line.startswith("data: "):
-                    data = line[6:]
-                    if data == "[DONE]":
-                        break
-                    for choice in json.loads(data)["choices"]:
-                        parts.append(choice["delta"].get("content") or "")
-        return "".join(parts)
-
-    async def call(self) -> None:
-        r = await self.client.post(self.url, json={"model": MODEL, "messages": MESSAGES})
-        r.json()
+    async def stream(self, n: int, pace_ms: float) -> float | None:
+        first = None
+        async with self.client.stream(
+            "POST", self.url, json=request_body(n), headers=bench_headers(pace_ms)
+        ) as response:
+            async for line in response.aiter_lines():
+                first = _parse_line(line, first)
+        return first
 
     async def aclose(self) -> None:
         await self.client.aclose()
 
 
-class RawDrain(Raw):
-    """Raw httpx that reads past ``[DONE]`` to the end, so its connection is reused."""
+class HttpxAiohttpClient(HttpxClient):
+    """The same bare httpx client on the aiohttp transport our Gateway uses."""
 
-    name = "raw-drain"
+    name = "httpx-aiohttp"
 
-    async def stream(self, n: int) -> None:
-        loads = json.loads
-        async with self.client.stream("POST", self.url, json=self._body(n)) as r:
-            async for line in r.aiter_lines():
-                if line.startswith("data: "):
-                    data = line[6:]
-                    if data != "[DONE]":
-                        loads(data)
+    def transport(self) -> Any:
+        from alltoken_agent.gateway._pool import AiohttpPool
+
+        return AiohttpPool(max_connections=MAX_CONNECTIONS, keepalive_expiry=KEEPALIVE)
 
 
-class OpenAISDK:
-    """The official ``openai`` SDK (3.x, on httpx2)."""
+class Ours:
+    """``alltoken_agent.Gateway``: stream as a user of the package would."""
 
-    name = "openai"
+    name = "ours"
 
     def __init__(self, url: str) -> None:
-        import openai
+        from alltoken_agent import Gateway, Provider
+        from alltoken_agent.config import Config
 
-        self.client = openai.AsyncOpenAI(api_key=API_KEY, base_url=url + "/v1", max_retries=0)
-
-    async def _open(self, n: int) -> Any:
-        return await self.client.chat.completions.create(
-            model=MODEL,
-            messages=MESSAGES,
-            stream=True,
-            stream_options={"include_usage": True},
-            max_tokens=n,
+        provider = Provider(
+            name="bench", base_url=url + "/v1", api_key_env=None, dialect="alltoken"
         )
+        config = Config()
+        http = getattr(config, "http", None)
+        if http is not None:  # the pool settings every client here shares
+            config = config.model_copy(
+                update={
+                    "http": http.model_copy(
+                        update={"max_connections": MAX_CONNECTIONS, "keepalive_expiry": KEEPALIVE}
+                    )
+                }
+            )
+        self.gateway = Gateway(provider, api_key=API_KEY, model=MODEL, config=config)
 
-    async def stream(self, n: int) -> None:
-        async for _ in await self._open(n):
-            pass
+    async def stream(self, n: int, pace_ms: float) -> float | None:
+        from alltoken_agent.gateway.types import ContentDelta
 
-    async def text(self, n: int) -> str:
-        parts = []
-        async for chunk in await self._open(n):
-            for choice in chunk.choices:
-                parts.append(choice.delta.content or "")
-        return "".join(parts)
-
-    async def call(self) -> None:
-        await self.client.chat.completions.create(model=MODEL, messages=MESSAGES)
+        first = None
+        async with self.gateway.stream(
+            MESSAGES, max_tokens=n, extra_headers=bench_headers(pace_ms)
+        ) as s:
+            async for event in s:
+                if first is None and type(event) is ContentDelta:
+                    first = time.perf_counter()
+        if s.result.cost is None:
+            raise AssertionError("ours: the cost comment after [DONE] was not read")
+        return first
 
     async def aclose(self) -> None:
-        await self.client.close()
-
-
-class LiteLLM:
-    """LiteLLM's ``acompletion`` against the same server (only when it is installed)."""
-
-    name = "litellm"
-
-    def __init__(self, url: str) -> None:
-        import litellm
-
-        self.litellm = litellm
-        self.options = {"model": "openai/" + MODEL, "api_base": url + "/v1", "api_key": API_KEY}
-
-    async def _open(self, n: int) -> Any:
-        return await self.litellm.acompletion(
-            messages=MESSAGES,
-            stream=True,
-            stream_options={"include_usage": True},
-            max_tokens=n,
-            **self.options,
-        )
-
-    async def stream(self, n: int) -> None:
-        async for _ in await self._open(n):
-            pass
-
-    async def text(self, n: int) -> str:
-        parts = []
-        async for chunk in await self._open(n):
-            for choice in chunk.choices:
-                parts.append(choice.delta.content or "")
-        return "".join(parts)
-
-    async def call(self) -> None:
-        await self.litellm.acompletion(messages=MESSAGES, **self.options)
-
-    async def aclose(self) -> None:
-        pass
+        await self.gateway.aclose()
 
 
 def client_types() -> list[type[BenchClient]]:
-    kinds: list[type[BenchClient]] = [Ours, Raw, OpenAISDK]
+    kinds: list[type[BenchClient]] = [AiohttpClient, HttpxClient]
     try:
-        import litellm  # noqa: F401
+        import alltoken_agent.gateway._pool  # noqa: F401
     except ImportError:
         pass
     else:
-        kinds.append(LiteLLM)
+        kinds.append(HttpxAiohttpClient)
+    kinds.append(Ours)
     return kinds
 
 
@@ -420,264 +397,166 @@ def client_types() -> list[type[BenchClient]]:
 class Scenario:
     key: str
     title: str
-    unit: str
+    streams: int
+    chunks: int
+    pace_ms: float
     rounds: int
-    units: int
-    """Chunks (or calls) per timed section, the divisor for the per-unit figure."""
-    work: Callable[[BenchClient], Awaitable[None]]
     cpu: dict[str, list[float]] = field(default_factory=dict)
-    """Client CPU µs per unit, one value per counted round."""
-    wall: dict[str, list[float]] = field(default_factory=dict)
+    """Client CPU µs per content chunk, one value per counted round."""
+    first: dict[str, list[float]] = field(default_factory=dict)
+    """Milliseconds from a stream's start to its first content delta, every stream."""
+    first_p50: dict[str, list[float]] = field(default_factory=dict)
     dialled: dict[str, list[int]] = field(default_factory=dict)
-    """TCP connections the server accepted during each timed section."""
+    """TCP connections the server accepted during each timed round."""
 
 
-async def timed(work: Callable[[], Awaitable[None]]) -> tuple[float, float]:
-    """CPU and wall seconds of ``work``, with the collector run before and off during it."""
-    gc.collect()
-    gc.disable()
-    try:
-        cpu, wall = time.process_time(), time.perf_counter()
-        await work()
-        return time.process_time() - cpu, time.perf_counter() - wall
-    finally:
-        gc.enable()
+async def one_round(client: BenchClient, scenario: Scenario) -> tuple[float, list[float]]:
+    """Client CPU seconds of one round, and each stream's first-token time in ms."""
+
+    async def one() -> float:
+        start = time.perf_counter()
+        first = await client.stream(scenario.chunks, scenario.pace_ms)
+        if first is None:
+            raise AssertionError(f"{client.name}: a stream brought no content")
+        return (first - start) * 1000
+
+    cpu = time.process_time()
+    firsts = await asyncio.gather(*(one() for _ in range(scenario.streams)))
+    return time.process_time() - cpu, list(firsts)
 
 
 async def run_scenario(
     scenario: Scenario, clients: Sequence[BenchClient], server: BenchServer
 ) -> None:
     for client in clients:
-        scenario.cpu[client.name] = []
-        scenario.wall[client.name] = []
-        scenario.dialled[client.name] = []
-    for round_no in range(scenario.rounds + 1):  # round 0 is the warm-up
+        for table in (scenario.cpu, scenario.first, scenario.first_p50, scenario.dialled):
+            table[client.name] = []
+    units = scenario.streams * scenario.chunks
+    for round_no in range(scenario.rounds):
         shift = round_no % len(clients)
         for client in [*clients[shift:], *clients[:shift]]:
+            await one_round(client, scenario)  # warms the pool with the same work
+            await asyncio.sleep(0.05)  # the server counts the last accept
             before = server.connections
-            cpu, wall = await timed(lambda c=client: scenario.work(c))
-            if round_no:
-                scenario.cpu[client.name].append(cpu * 1e6 / scenario.units)
-                scenario.wall[client.name].append(wall * 1e6 / scenario.units)
-                scenario.dialled[client.name].append(server.connections - before)
+            cpu, firsts = await one_round(client, scenario)
+            await asyncio.sleep(0.05)
+            scenario.cpu[client.name].append(cpu * 1e6 / units)
+            scenario.first[client.name] += firsts
+            scenario.first_p50[client.name].append(statistics.median(firsts))
+            scenario.dialled[client.name].append(server.connections - before)
 
 
-async def check_complete(clients: Sequence[BenchClient], n: int) -> None:
-    """Every client gets the whole stream once, before anything is timed."""
+async def check_complete(clients: Sequence[BenchClient]) -> None:
+    """Every client reads a whole stream once, before anything is timed."""
     for client in clients:
-        text = await client.text(n)
-        if text != TOKEN * n:
-            raise AssertionError(f"{client.name}: got {len(text)} characters, not {len(TOKEN) * n}")
-
-
-async def connections_per_request(server: BenchServer, kind: type[BenchClient]) -> int:
-    """New TCP connections over sequential streamed requests on one fresh client object."""
-    client = kind(server.url)
-    try:
-        before = server.connections
-        for _ in range(CONNECTION_REQUESTS):
-            await client.stream(DEFAULT_CHUNKS)
-        # The counter is bumped in the server process when it accepts; give the last
-        # accept a moment to land before reading it.
-        await asyncio.sleep(0.05)
-        return server.connections - before
-    finally:
-        await client.aclose()
+        if await client.stream(3, 0) is None:
+            raise AssertionError(f"{client.name}: no content")
 
 
 @dataclass
 class Settings:
-    burst_chunks: int = 2000
-    burst_rounds: int = 7
     streams: int = 200
-    stream_chunks: int = 200
-    concurrent_rounds: int = 5
-    call_rounds: int = 10
-    calls_per_round: int = 20
+    paced_chunks: int = 50
+    pace_ms: float = 20.0
+    burst_chunks: int = 100
+    rounds: int = 5
 
 
-def scenarios(settings: Settings) -> list[Scenario]:
-    s = settings
-
-    async def burst(client: BenchClient) -> None:
-        await client.stream(s.burst_chunks)
-
-    async def concurrent(client: BenchClient) -> None:
-        await asyncio.gather(*(client.stream(s.stream_chunks) for _ in range(s.streams)))
-
-    async def calls(client: BenchClient) -> None:
-        for _ in range(s.calls_per_round):
-            await client.call()
-
+def scenarios(s: Settings) -> list[Scenario]:
     return [
         Scenario(
+            "paced",
+            f"{s.streams} paced streams × {s.paced_chunks} chunks, {s.pace_ms:g} ms apart",
+            s.streams,
+            s.paced_chunks,
+            s.pace_ms,
+            s.rounds,
+        ),
+        Scenario(
             "burst",
-            f"(a) one {s.burst_chunks:,}-chunk stream",
-            "µs/chunk",
-            s.burst_rounds,
+            f"{s.streams} burst streams × {s.burst_chunks} chunks",
+            s.streams,
             s.burst_chunks,
-            burst,
-        ),
-        Scenario(
-            "concurrent",
-            f"(b) {s.streams} concurrent × {s.stream_chunks} chunks",
-            "µs/chunk",
-            s.concurrent_rounds,
-            s.streams * s.stream_chunks,
-            concurrent,
-        ),
-        Scenario(
-            "call",
-            "(c) non-streaming call",
-            "µs/call",
-            s.call_rounds,
-            s.calls_per_round,
-            calls,
+            0.0,
+            s.rounds,
         ),
     ]
 
 
-def paired_ratio(scenario: Scenario, name: str, base: str = "raw") -> float:
-    pairs = zip(scenario.cpu[name], scenario.cpu[base], strict=True)
+def ratio(values: dict[str, list[float]], name: str, base: str = "aiohttp") -> float:
+    pairs = zip(values[name], values[base], strict=True)
     return statistics.median(a / b for a, b in pairs)
 
 
 # -- reporting -------------------------------------------------------------------
 
 
-def _cell(values: Sequence[float]) -> str:
-    return f"{statistics.median(values):,.2f} ({min(values):,.1f}–{max(values):,.1f})"
-
-
 def report(
-    results: Sequence[Scenario],
-    names: Sequence[str],
-    connections: dict[str, int],
-    elapsed: float,
-    verbose: bool,
-) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
-    table = Table(
-        title="Client CPU per unit: median (min–max) over counted rounds; ratios are the "
-        "median of per-round ratios",
-        title_justify="left",
-    )
-    table.add_column("scenario")
-    table.add_column("unit")
-    for name in names:
-        table.add_column(name, justify="right")
-    for name in names:
-        if name != "raw":
-            table.add_column(f"{name}/raw", justify="right")
-    for scenario in results:
-        row = [f"{scenario.title}, {scenario.rounds} rounds", scenario.unit]
-        row += [_cell(scenario.cpu[name]) for name in names]
-        row += [f"{paired_ratio(scenario, n):.2f}×" for n in names if n != "raw"]
-        table.add_row(*row)
-    console.print(table)
-
-    conn = Table(title="New TCP connections accepted by the server", title_justify="left")
-    conn.add_column("when")
-    for name in names:
-        conn.add_column(name, justify="right")
-    conn.add_row(
-        f"per sequential stream ({CONNECTION_REQUESTS} on a fresh client, first included)",
-        *(f"{connections[n] / CONNECTION_REQUESTS:.2f} ({connections[n]})" for n in names),
-    )
-    for scenario in results:
-        conn.add_row(
-            f"per timed round of {scenario.title} (median)",
-            *(f"{statistics.median(scenario.dialled[n]):g}" for n in names),
+    results: Sequence[Scenario], names: Sequence[str], elapsed: float, verbose: bool
+) -> list[tuple[str, bool]]:
+    checks: list[tuple[str, bool]] = []
+    for s in results:
+        print(f"\n== {s.title}, warm pool, {s.rounds} counted rounds ==")
+        print(
+            f"{'client':>14} {'CPU µs/chunk':>14} {'vs aiohttp':>10} {'1st token p50 ms':>17}"
+            f" {'vs aiohttp':>10} {'max ms':>8} {'new conn/stream':>16}"
         )
-    console.print(conn)
-
-    if verbose:
-        for scenario in results:
-            for name in names:
-                cpu = " ".join(f"{v:.2f}" for v in scenario.cpu[name])
-                wall = " ".join(f"{v:.2f}" for v in scenario.wall[name])
-                dialled = " ".join(str(v) for v in scenario.dialled[name])
-                console.print(
-                    f"{scenario.key:>10} {name:>9}  cpu {cpu}  |  wall {wall}  |  dialled {dialled}"
+        for name in names:
+            cpu = statistics.median(s.cpu[name])
+            p50 = statistics.median(s.first_p50[name])
+            dialled = sum(s.dialled[name]) / (s.streams * s.rounds)
+            print(
+                f"{name:>14} {cpu:>14.1f} {ratio(s.cpu, name):>9.2f}× {p50:>17.1f}"
+                f" {ratio(s.first_p50, name):>9.2f}× {max(s.first[name]):>8.0f}"
+                f" {dialled:>16.3f}"
+            )
+            if verbose:
+                print(
+                    f"{'':>14} cpu {' '.join(f'{v:.1f}' for v in s.cpu[name])}"
+                    f" | p50 {' '.join(f'{v:.0f}' for v in s.first_p50[name])}"
+                    f" | dialled {' '.join(str(v) for v in s.dialled[name])}"
                 )
-
-    by_key = {s.key: s for s in results}
-    burst = paired_ratio(by_key["burst"], "ours")
-    concurrent = paired_ratio(by_key["concurrent"], "ours")
-    per_request = connections["ours"] / CONNECTION_REQUESTS
-    checks = [
-        (f"burst CPU/chunk ours/raw {burst:.2f}× (≤ {TARGET_RATIO}×)", burst <= TARGET_RATIO),
-        (
-            f"concurrent CPU/chunk ours/raw {concurrent:.2f}× (≤ {TARGET_RATIO}×)",
-            concurrent <= TARGET_RATIO,
-        ),
-        (
-            f"new connections per sequential stream, ours {per_request:.2f} "
-            f"(≤ {TARGET_CONNECTIONS})",
-            per_request <= TARGET_CONNECTIONS,
-        ),
-    ]
-    console.print(f"[dim]{elapsed:.1f} s, Python {sys.version.split()[0]}[/dim]")
-    console.print(
-        "VERDICT: " + "; ".join(f"{'PASS' if ok else 'FAIL'} {text}" for text, ok in checks),
-        soft_wrap=True,
+        if "ours" in names:
+            cpu_ratio = ratio(s.cpu, "ours")
+            first_ratio = ratio(s.first_p50, "ours")
+            dialled = sum(s.dialled["ours"]) / (s.streams * s.rounds)
+            checks += [
+                (f"{s.key} CPU/chunk {cpu_ratio:.2f}× (≤ {TARGET_CPU}×)", cpu_ratio <= TARGET_CPU),
+                (
+                    f"{s.key} first token p50 {first_ratio:.2f}× (≤ {TARGET_FIRST_TOKEN}×)",
+                    first_ratio <= TARGET_FIRST_TOKEN,
+                ),
+                (
+                    f"{s.key} new connections/stream {dialled:.3f} (≤ {TARGET_CONNECTIONS})",
+                    dialled <= TARGET_CONNECTIONS,
+                ),
+            ]
+    print(f"\n{elapsed:.1f} s, Python {sys.version.split()[0]}")
+    print(
+        "VERDICT (ours vs aiohttp): "
+        + "; ".join(f"{'PASS' if ok else 'FAIL'} {t}" for t, ok in checks)
     )
+    return checks
 
 
 # -- profiling -------------------------------------------------------------------
 
 
-KEEPALIVE_EXPIRY = 5.0
-"""httpx's default, which our Gateway keeps: idle pooled connections older than this are dropped."""
-
-
 async def profile_ours(server: BenchServer, settings: Settings, top: int) -> None:
-    """cProfile of our streaming path, in the pool states the scenarios run into.
-
-    The burst; the concurrent scenario back to back on a settled pool; and the
-    concurrent scenario after the pool sat idle past the keep-alive expiry, which is
-    what an interleaved round meets when the other clients take longer than that.
-    """
+    """cProfile of our Gateway over a few warm paced and burst rounds."""
     client = Ours(server.url)
-    n, streams = settings.stream_chunks, settings.streams
-
-    async def burst() -> None:
-        await client.stream(settings.burst_chunks)
-
-    async def concurrent() -> None:
-        await asyncio.gather(*(client.stream(n) for _ in range(streams)))
-
-    async def after_idle() -> None:
-        await asyncio.sleep(KEEPALIVE_EXPIRY + 0.5)
-
-    async def profiled(title: str, work: Callable[[], Awaitable[None]], runs: int) -> None:
-        before = server.connections
-        profiler = cProfile.Profile()
-        cpu = time.process_time()
-        profiler.enable()
-        for _ in range(runs):
-            await work()
-        profiler.disable()
-        cpu = time.process_time() - cpu
-        out = io.StringIO()
-        pstats.Stats(profiler, stream=out).strip_dirs().sort_stats("tottime").print_stats(top)
-        print(
-            f"== ours, {title}: {runs} run(s), {cpu:.2f} s CPU under the profiler, "
-            f"{server.connections - before} new connections; top {top} by own time =="
-        )
-        print(out.getvalue())
-
     try:
-        await burst()
-        for _ in range(4):  # a new pool needs a few bursts of streams to settle
-            await concurrent()
-        await profiled("(a) burst", burst, 3)
-        await profiled("(b) concurrent, settled pool", concurrent, 3)
-        await after_idle()
-        await profiled(f"(b) concurrent after {KEEPALIVE_EXPIRY + 0.5:g} s idle", concurrent, 1)
+        for scenario in scenarios(settings):
+            await one_round(client, scenario)
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(2):
+                await one_round(client, scenario)
+            profiler.disable()
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).strip_dirs().sort_stats("tottime").print_stats(top)
+            print(f"== ours, {scenario.title}: 2 warm rounds; top {top} by own time ==")
+            print(out.getvalue())
     finally:
         await client.aclose()
 
@@ -688,37 +567,26 @@ async def profile_ours(server: BenchServer, settings: Settings, top: int) -> Non
 async def bench(server: BenchServer, settings: Settings, args: argparse.Namespace) -> None:
     started = time.perf_counter()
     kinds = client_types()
-    if args.raw_drain:
-        kinds.insert(2, RawDrain)
-    connections = {kind.name: await connections_per_request(server, kind) for kind in kinds}
-    results = scenarios(settings)
     names = [kind.name for kind in kinds]
+    results = scenarios(settings)
     for scenario in results:
         clients = [kind(server.url) for kind in kinds]
         try:
-            await check_complete(clients, settings.stream_chunks)
+            await check_complete(clients)
             await run_scenario(scenario, clients, server)
         finally:
             for client in clients:
                 await client.aclose()
-    report(results, names, connections, time.perf_counter() - started, args.verbose)
+    report(results, names, time.perf_counter() - started, args.verbose)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--rounds", type=int, help="counted rounds for every scenario (default 7 / 5 / 10)"
-    )
-    parser.add_argument("--quick", action="store_true", help="a few small rounds (under 20 s)")
-    parser.add_argument(
-        "--raw-drain",
-        action="store_true",
-        help="also run raw httpx reading past [DONE] to the end (keeps its connections)",
-    )
+    parser.add_argument("--rounds", type=int, help="counted rounds per scenario (default 5)")
+    parser.add_argument("--streams", type=int, help="concurrent streams (default 200)")
+    parser.add_argument("--quick", action="store_true", help="2 rounds of smaller streams")
     parser.add_argument("--verbose", "-v", action="store_true", help="print every round")
-    parser.add_argument(
-        "--profile", action="store_true", help="cProfile our streaming path instead"
-    )
+    parser.add_argument("--profile", action="store_true", help="cProfile our Gateway instead")
     parser.add_argument("--top", type=int, default=25, help="functions shown by --profile")
     return parser.parse_args(argv)
 
@@ -727,11 +595,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     settings = Settings()
     if args.quick:
-        settings = Settings(
-            burst_rounds=3, concurrent_rounds=2, streams=100, call_rounds=3, calls_per_round=20
-        )
+        settings = Settings(paced_chunks=20, burst_chunks=50, rounds=2)
     if args.rounds:
-        settings.burst_rounds = settings.concurrent_rounds = settings.call_rounds = args.rounds
+        settings.rounds = args.rounds
+    if args.streams:
+        settings.streams = args.streams
+    raise_file_limit()
     server = BenchServer()
     server.start()
     try:

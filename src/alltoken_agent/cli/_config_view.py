@@ -58,6 +58,10 @@ TEMPLATE = """\
 # max_delay = 20.0
 # max_retry_after = 120.0
 
+# [http]                             # the connection pool of a gateway
+# max_connections = 1000             # open connections; past it a request waits (pool)
+# keepalive_expiry = 15.0            # seconds an idle connection is kept
+
 # [budget]
 # daily_usd = "5.00"                 # stop before a request that would cross it
 # warn_at = 0.8                      # a budget:warning event at 80 %

@@ -128,7 +128,7 @@ class AiohttpPool(httpx.AsyncBaseTransport):
             response = await session.request(
                 request.method,
                 str(request.url),
-                headers=headers.multi_items(),
+                headers=_as_text(headers),
                 data=data,
                 allow_redirects=False,
                 compress=None,
@@ -195,6 +195,12 @@ class _Body(httpx.AsyncByteStream):
             response.release()
         else:
             response.close()
+
+
+def _as_text(headers: httpx.Headers) -> list[tuple[str, str]]:
+    """The headers as aiohttp takes them (``multi_items`` re-checks the encoding per item)."""
+    encoding = headers.encoding
+    return [(name.decode(encoding), value.decode(encoding)) for name, value in headers.raw]
 
 
 def _translated(exc: BaseException, request: httpx.Request) -> httpx.TransportError | None:
