@@ -83,11 +83,26 @@ async def test_a_second_turn_is_trimmed_as_a_fresh_count_would_trim_it(sim: Any)
 
 
 def test_the_quick_delta_events_are_the_dataclass_events() -> None:
-    built = stream_delta("lo", "hello")
+    pieces = ["hel", "lo"]
+    built = stream_delta("lo", pieces)
+    pieces.append(" world")  # later chunks: not part of this event's text
     assert built == StreamDeltaEvent(delta="lo", accumulated="hello")
     assert built.name == "stream:delta" and built.args == ("lo", "hello")
     assert built.to_dict() == {"event": "stream:delta", "delta": "lo"}
-    assert reasoning_delta("a", "ba") == ReasoningDeltaEvent(delta="a", accumulated="ba")
+    assert repr(built) == repr(StreamDeltaEvent(delta="lo", accumulated="hello"))
+    assert reasoning_delta("a", ["b", "a"]) == ReasoningDeltaEvent(delta="a", accumulated="ba")
+
+
+async def test_each_delta_accumulates_exactly_the_text_before_it(sim: Any) -> None:
+    agent = agent_on(sim, tools=[], thinking=True)
+    events = [e async for e in agent.stream("[[reply one two three four five]]")]
+    deltas = [e for e in events if isinstance(e, StreamDeltaEvent)]
+    assert [e.accumulated for e in deltas] == [
+        "".join(e.delta for e in deltas[: i + 1]) for i in range(len(deltas))
+    ]
+    assert deltas[-1].accumulated == "one two three four five"
+    thoughts = [e for e in events if isinstance(e, ReasoningDeltaEvent)]
+    assert thoughts and thoughts[-1].accumulated == "".join(e.delta for e in thoughts)
 
 
 async def test_a_delta_handler_added_mid_run_hears_the_rest_of_the_reply(sim: Any) -> None:

@@ -32,9 +32,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from alltoken_agent.gateway.types import Cost, Usage
+
+
+def _joined(event: object, attribute: str) -> str:
+    """The ``accumulated`` of a delta event built by :func:`stream_delta`, joined once."""
+    fields_ = event.__dict__
+    pieces = fields_.get("_pieces") if attribute == "accumulated" else None
+    if pieces is None:
+        raise AttributeError(f"{type(event).__name__!r} object has no attribute {attribute!r}")
+    value = fields_["accumulated"] = "".join(pieces[: fields_["_upto"]])
+    return value
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,9 @@ class StreamDeltaEvent(_Event):
     accumulated: str
     name: Literal["stream:delta"] = field(default="stream:delta", repr=False)
 
+    if not TYPE_CHECKING:  # hidden from type checkers: every other name stays checked
+        __getattr__ = _joined  # `accumulated` of an event built by stream_delta()
+
 
 @dataclass(frozen=True)
 class StreamEndEvent(_Event):
@@ -146,6 +159,9 @@ class ReasoningDeltaEvent(_Event):
     accumulated: str
     """All of the request's reasoning so far."""
     name: Literal["reasoning:delta"] = field(default="reasoning:delta", repr=False)
+
+    if not TYPE_CHECKING:
+        __getattr__ = _joined
 
 
 @dataclass(frozen=True)
@@ -345,26 +361,32 @@ STREAM_EVENT_NAMES: frozenset[str] = frozenset(
 _new = object.__new__
 
 
-def stream_delta(delta: str, accumulated: str) -> StreamDeltaEvent:
-    """``StreamDeltaEvent(delta=delta, accumulated=accumulated)``, built for the hot path.
+def stream_delta(delta: str, pieces: list[str]) -> StreamDeltaEvent:
+    """``StreamDeltaEvent(delta, accumulated="".join(pieces))``, built for the hot path.
 
-    One is built per streamed chunk; a frozen dataclass's ``__init__`` sets each field
-    through ``object.__setattr__``, which is most of what the agent adds per chunk. The
-    object is the same (``name`` is the class's default), only built in one step.
+    One is built per streamed chunk. A frozen dataclass's ``__init__`` sets each field
+    through ``object.__setattr__``, and joining the text so far for every chunk copies
+    it all each time (quadratic in the reply): most of what the agent would add per
+    chunk. Here the event is built in one step and keeps ``pieces`` (the reply's chunks,
+    appended to by the caller) with how many are its own; ``accumulated`` is joined the
+    first time it is read. The object is the same otherwise: equal to, and printed,
+    hashed and passed to hooks like, one built by its constructor.
     """
     event = _new(StreamDeltaEvent)
     fields_ = event.__dict__
     fields_["delta"] = delta
-    fields_["accumulated"] = accumulated
+    fields_["_pieces"] = pieces
+    fields_["_upto"] = len(pieces)
     return event
 
 
-def reasoning_delta(delta: str, accumulated: str) -> ReasoningDeltaEvent:
-    """``ReasoningDeltaEvent(delta=delta, accumulated=accumulated)``, as :func:`stream_delta`."""
+def reasoning_delta(delta: str, pieces: list[str]) -> ReasoningDeltaEvent:
+    """``ReasoningDeltaEvent``, built as :func:`stream_delta` builds its event."""
     event = _new(ReasoningDeltaEvent)
     fields_ = event.__dict__
     fields_["delta"] = delta
-    fields_["accumulated"] = accumulated
+    fields_["_pieces"] = pieces
+    fields_["_upto"] = len(pieces)
     return event
 
 

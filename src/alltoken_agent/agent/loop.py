@@ -61,6 +61,7 @@ from alltoken_agent.errors import (
 )
 from alltoken_agent.gateway import (
     ChatResult,
+    ChatStream,
     ContentDelta,
     ReasoningDelta,
     ToolCallDelta,
@@ -120,14 +121,115 @@ class Turn:
             self._start = len(self.history)
             self.history.append(self.user_message)
             step = 0
+            models = s.models
             while self.result is None:
                 step += 1
-                box: list[_Step] = []
-                async for event in self._request(step, box):
-                    if hooked(event.name):  # most events have no handler: no call to await
+                failures: list[tuple[str, GatewayError]] = []
+                reply: _Step | None = None
+                while reply is None:  # one model request, down the fallback chain
+                    model = models[self._model_index]
+                    messages, ahead = await self._prepare(model)
+                    for event in ahead:
+                        if hooked(event.name):  # most events have no handler: no call
+                            await emit(event)
+                        yield event
+                    # The reply's text and reasoning so far, as the pieces that came: a
+                    # delta event joins them only if its `accumulated` is read (adding to
+                    # one string per chunk copies it all each time: quadratic).
+                    text: list[str] = []
+                    reasoning: list[str] = []
+                    block = -1  # where the open reasoning block starts in it; -1: none
+                    try:
+                        if not s.stream:
+                            if self._wants("stream:start"):
+                                event = StreamStartEvent(model=model, step=step)
+                                if hooked(event.name):
+                                    await emit(event)
+                                yield event
+                            reply, replayed = await self._chat(model, messages)
+                            for event in replayed:
+                                if hooked(event.name):
+                                    await emit(event)
+                                yield event
+                            break
+                        # The reply's chunks are read here, in the generator the reader
+                        # iterates: a chunk's event crosses no other generator.
+                        stream = self._open(model, messages)
+                        deltas = s.deltas
+                        async with stream:
+                            if self._wants("stream:start"):
+                                event = StreamStartEvent(model=model, step=step)
+                                if hooked(event.name):
+                                    await emit(event)
+                                yield event
+                            async for chunk in stream:
+                                if isinstance(chunk, ContentDelta):
+                                    if block >= 0:
+                                        for event in self._block_end(reasoning, block):
+                                            if hooked(event.name):
+                                                await emit(event)
+                                            yield event
+                                        block = -1
+                                    text.append(chunk.text)
+                                    if deltas:
+                                        event = stream_delta(chunk.text, text)
+                                        if hooked("stream:delta"):
+                                            await emit(event)
+                                        yield event
+                                elif isinstance(chunk, ReasoningDelta):
+                                    if block < 0:
+                                        block = len(reasoning)
+                                        if self._wants("reasoning:start"):
+                                            event = ReasoningStartEvent()
+                                            if hooked(event.name):
+                                                await emit(event)
+                                            yield event
+                                    reasoning.append(chunk.text)
+                                    if deltas:
+                                        event = reasoning_delta(chunk.text, reasoning)
+                                        if hooked("reasoning:delta"):
+                                            await emit(event)
+                                        yield event
+                                elif block >= 0 and isinstance(chunk, ToolCallDelta):
+                                    for event in self._block_end(reasoning, block):
+                                        if hooked(event.name):
+                                            await emit(event)
+                                        yield event
+                                    block = -1
+                        result = stream.result
+                        ending = self._block_end(reasoning, block)
+                        block = -1
+                        if self._wants("stream:end"):
+                            ending.append(
+                                StreamEndEvent(text=result.text, finish_reason=result.finish_reason)
+                            )
+                        for event in ending:
+                            if hooked(event.name):
+                                await emit(event)
+                            yield event
+                        reply = _Step(result, model)
+                    except GatewayError as error:
+                        # A reasoning block open when the request failed is over too: a
+                        # fallback's reply, if any, starts its own.
+                        for event in self._block_end(reasoning, block):
+                            if hooked(event.name):
+                                await emit(event)
+                            yield event
+                        event = self._fall_back(model, error, failures)  # or raises
+                        if hooked(event.name):
+                            await emit(event)
+                        yield event
+                for event in self._account_events(reply):
+                    if hooked(event.name):
                         await emit(event)
                     yield event
-                done = box[0]
+                if s.stream and has_broken_calls(reply.result):
+                    reply = await self._whole_again(reply)
+                    for event in self._account_events(reply):
+                        if hooked(event.name):
+                            await emit(event)
+                        yield event
+                done = reply
                 if done.result.tool_calls:
                     tools = run_tool_step(
                         s, step, done.result, done.model, self.history, self._calls
@@ -242,125 +344,89 @@ class Turn:
             self._fields[model] = cached
         return cached
 
-    async def _request(self, step: int, box: list[_Step]) -> AsyncIterator[AgentEvent]:
-        """One model request with the fallback chain; puts the outcome in ``box``."""
-        models = self.settings.models
-        failures: list[tuple[str, GatewayError]] = []
-        while True:
-            model = models[self._model_index]
-            messages = self._wire_messages(model)
-            limit = self.settings.context_limits.get(model)
-            counts: Counts | None = None
-            if limit is None and self.settings.context_lookup is not None:
-                # One count per message, kept between requests (wire messages count as
-                # their history message: the reasoning left out is not counted).
+    async def _prepare(self, model: str) -> tuple[list[dict[str, Any]], list[AgentEvent]]:
+        """The next request's messages (fitted to the context) and the events before it."""
+        messages = self._wire_messages(model)
+        events: list[AgentEvent] = []
+        limit = self.settings.context_limits.get(model)
+        counts: Counts | None = None
+        if limit is None and self.settings.context_lookup is not None:
+            # One count per message, kept between requests (wire messages count as
+            # their history message: the reasoning left out is not counted).
+            counts = await self.settings.token_counts.count(self.history)
+            if sum(counts.sizes) + self._schemas(model) > ASSUMED_CONTEXT:
+                limit = await self.settings.context_lookup(model)
+        if limit:
+            if counts is None:
                 counts = await self.settings.token_counts.count(self.history)
-                if sum(counts.sizes) + self._schemas(model) > ASSUMED_CONTEXT:
-                    limit = await self.settings.context_lookup(model)
-            if limit:
-                if counts is None:
-                    counts = await self.settings.token_counts.count(self.history)
-                fit = fit_messages(
-                    messages,
-                    self._request_fields(model),
-                    limit=limit,
-                    policy=self.settings.context_policy,
-                    counts=counts,
-                )
-                if fit.dropped:
-                    messages = fit.messages
-                    yield ContextTrimmedEvent(
+            fit = fit_messages(
+                messages,
+                self._request_fields(model),
+                limit=limit,
+                policy=self.settings.context_policy,
+                counts=counts,
+            )
+            if fit.dropped:
+                messages = fit.messages
+                events.append(
+                    ContextTrimmedEvent(
                         model=model,
                         dropped=fit.dropped,
                         tokens_before=fit.tokens_before,
                         tokens_after=fit.tokens_after,
                         limit=limit,
                     )
-            for event in self.settings.before_request(model, messages, self._request_fields(model)):
-                yield event
-            reasoning = ""
-            block = -1  # where the open reasoning block starts in `reasoning`; -1: none
-            try:
-                if self.settings.stream:
-                    gateway = self.settings.gateway
-                    with request_tags(**self.settings.tags):
-                        stream = gateway.stream(
-                            messages, model=model, **self._request_fields(model)
-                        )
-                    deltas = self.settings.deltas
-                    text = ""
-                    async with stream:
-                        if self._wants("stream:start"):
-                            yield StreamStartEvent(model=model, step=step)
-                        async for chunk in stream:
-                            if isinstance(chunk, ContentDelta):
-                                if block >= 0:
-                                    if self._wants("reasoning:end"):
-                                        yield ReasoningEndEvent(reasoning=reasoning[block:])
-                                    block = -1
-                                text += chunk.text
-                                if deltas:
-                                    yield stream_delta(chunk.text, text)
-                            elif isinstance(chunk, ReasoningDelta):
-                                if block < 0:
-                                    block = len(reasoning)
-                                    if self._wants("reasoning:start"):
-                                        yield ReasoningStartEvent()
-                                reasoning += chunk.text
-                                if deltas:
-                                    yield reasoning_delta(chunk.text, reasoning)
-                            elif block >= 0 and isinstance(chunk, ToolCallDelta):
-                                if self._wants("reasoning:end"):
-                                    yield ReasoningEndEvent(reasoning=reasoning[block:])
-                                block = -1
-                    result = stream.result
-                    if block >= 0:
-                        if self._wants("reasoning:end"):
-                            yield ReasoningEndEvent(reasoning=reasoning[block:])
-                        block = -1
-                    if self._wants("stream:end"):
-                        yield StreamEndEvent(text=result.text, finish_reason=result.finish_reason)
-                    box.append(_Step(result, model))
-                else:
-                    if self._wants("stream:start"):
-                        yield StreamStartEvent(model=model, step=step)
-                    with request_tags(**self.settings.tags):
-                        result = await self.settings.gateway.chat(
-                            messages, model=model, **self._request_fields(model)
-                        )
-                    for event in replay(result):
-                        if self._wants(event.name):
-                            yield event
-                    box.append(_Step(result, model))
-                break
-            except GatewayError as error:
-                if block >= 0 and self._wants("reasoning:end"):
-                    # The block is over too: a fallback's reply, if any, starts its own.
-                    yield ReasoningEndEvent(reasoning=reasoning[block:])
-                if box or not can_fall_back(error) or self._model_index + 1 >= len(models):
-                    if failures:
-                        raise AllModelsFailedError([*failures, (model, error)]) from error
-                    raise
-                failures.append((model, error))
-                self._model_index += 1
-                yield ModelFallbackEvent(
-                    from_model=model, to_model=models[self._model_index], error=str(error)
                 )
-        done = box[0]
-        for event in self._account_events(done):
-            yield event
-        if self.settings.stream and has_broken_calls(done.result):
-            # Some hosts garble streamed tool-call fragments; one non-streamed retry
-            # of the same step usually comes back whole.
-            with request_tags(**self.settings.tags):
-                retry = await self.settings.gateway.chat(
-                    self._wire_messages(done.model),
-                    model=done.model,
-                    **self._request_fields(done.model),
-                )
-            box[0] = _Step(retry, done.model)
-            for event in self._account_events(box[0]):
-                yield event
+        events += self.settings.before_request(model, messages, self._request_fields(model))
+        return messages, events
+
+    def _open(self, model: str, messages: list[dict[str, Any]]) -> ChatStream:
+        with request_tags(**self.settings.tags):
+            return self.settings.gateway.stream(
+                messages, model=model, **self._request_fields(model)
+            )
+
+    async def _chat(
+        self, model: str, messages: list[dict[str, Any]]
+    ) -> tuple[_Step, list[AgentEvent]]:
+        """One unstreamed request, and the events its whole reply stands for."""
+        with request_tags(**self.settings.tags):
+            result = await self.settings.gateway.chat(
+                messages, model=model, **self._request_fields(model)
+            )
+        return _Step(result, model), [e for e in replay(result) if self._wants(e.name)]
+
+    async def _whole_again(self, step: _Step) -> _Step:
+        # Some hosts garble streamed tool-call fragments; one non-streamed retry of the
+        # same step usually comes back whole.
+        with request_tags(**self.settings.tags):
+            retry = await self.settings.gateway.chat(
+                self._wire_messages(step.model),
+                model=step.model,
+                **self._request_fields(step.model),
+            )
+        return _Step(retry, step.model)
+
+    def _block_end(self, reasoning: list[str], block: int) -> list[AgentEvent]:
+        """``reasoning:end`` for the reasoning block open at ``block`` (-1: none open)."""
+        if block >= 0 and self._wants("reasoning:end"):
+            return [ReasoningEndEvent(reasoning="".join(reasoning[block:]))]
+        return []
+
+    def _fall_back(
+        self, model: str, error: GatewayError, failures: list[tuple[str, GatewayError]]
+    ) -> ModelFallbackEvent:
+        """Move to the next model of the chain after ``error``, or raise it."""
+        models = self.settings.models
+        if not can_fall_back(error) or self._model_index + 1 >= len(models):
+            if failures:
+                raise AllModelsFailedError([*failures, (model, error)]) from error
+            raise error
+        failures.append((model, error))
+        self._model_index += 1
+        return ModelFallbackEvent(
+            from_model=model, to_model=models[self._model_index], error=str(error)
+        )
 
     def _account(self, result: ChatResult) -> None:
         self._steps += 1
