@@ -33,6 +33,25 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+_POSTGRES_FIXTURES = frozenset({"pg_url", "postgres"})
+"""tests/server/conftest.py's throwaway cluster, under the names test modules reuse it by."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs PostgreSQL ``slow``: each worker starts a cluster for it.
+
+    By rule rather than by hand, so a new PostgreSQL test stays out of the fast loop
+    (``-m "not slow"``, docs/testing.md): one that asks for the fixture, or that a
+    ``params=["sqlite", "postgresql"]`` fixture runs on PostgreSQL.
+    """
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        values = callspec.params.values() if callspec is not None else ()
+        on_postgres = any(isinstance(value, str) and value == "postgresql" for value in values)
+        if on_postgres or _POSTGRES_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 def _is_loopback(host: Any) -> bool:
     if host is None:
         return True

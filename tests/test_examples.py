@@ -80,6 +80,7 @@ def test_every_registered_example_exists() -> None:
     assert sorted(EXPECTATIONS) == example_files()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", example_files())
 def test_example_runs_on_the_simulator_without_a_key(name: str, tmp_path: Path) -> None:
     expected = EXPECTATIONS.get(name)

@@ -46,6 +46,7 @@ def texts_of(error: BaseException) -> list[str]:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stream", [False, True])
 async def test_no_error_kind_leaks_the_key(
     sim: Any, stream: bool, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
@@ -80,11 +81,13 @@ def test_the_upstream_really_echoes_the_key_so_the_test_means_something(sim: Any
     assert response.status_code == 401 and TEST_KEY in response.text
 
 
+@pytest.mark.slow
 def test_simulator_request_log_keeps_no_key(sim: Any) -> None:
     run_cli("chat", "--base-url", sim.base_url, "hi", env={"ALLTOKEN_API_KEY": TEST_KEY})
     assert sim.state.requests and TEST_KEY not in repr(sim.state.requests)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", FAULTS)
 def test_cli_output_never_shows_the_key(sim: Any, isolated_environment: Path, fault: str) -> None:
     write_config(isolated_environment, FAST_RETRY_CONFIG + "[timeouts]\nread = 0.4\n")
@@ -182,6 +185,7 @@ async def test_every_error_field_that_echoes_the_key_is_masked(
         assert TEST_KEY not in text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("fault", "stream"),
     [
@@ -214,6 +218,7 @@ async def test_our_errors_carry_no_transport_error_and_no_request(
         assert TEST_KEY not in repr(value)
 
 
+@pytest.mark.slow
 def test_check_and_the_official_sdk_clients_show_no_echoed_key(
     sim: Any, isolated_environment: Path
 ) -> None:

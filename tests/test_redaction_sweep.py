@@ -194,6 +194,7 @@ def echo_server(alltoken_sim: Any, tmp_path_factory: pytest.TempPathFactory) -> 
     server.stop()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", FAULTS)
 def test_the_cli_shows_and_saves_no_key(sim: Any, isolated_environment: Path, fault: str) -> None:
     write_config(isolated_environment, CONFIG)
@@ -221,6 +222,7 @@ def test_the_cli_shows_and_saves_no_key(sim: Any, isolated_environment: Path, fa
     assert [leaks(text) for text in seen if leaks(text)] == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", FAULTS)
 async def test_the_python_api_and_its_spans_hold_no_key(
     sim: Any, fault: str, caplog: pytest.LogCaptureFixture
@@ -267,6 +269,7 @@ async def test_the_python_api_and_its_spans_hold_no_key(
     assert not [text for text in seen if text.startswith("foreign ")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", FAULTS)
 def test_serve_returns_and_stores_no_key(echo_server: Any, sim: Any, fault: str) -> None:
     server, folder = echo_server
@@ -326,6 +329,7 @@ BATCH_CASES = [
 every fault but the slow never-ending ones, which `batch` already ends at its deadlines."""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("mode", "fault"), BATCH_CASES)
 def test_batch_writes_and_journals_no_key(
     sim: Any, isolated_environment: Path, mode: str, fault: str
@@ -370,6 +374,7 @@ MCP_MEDIA_FAULTS = [
 ids, an error envelope, a header, a non-JSON body, a wrong reply, a reply never ending)."""
 
 
+@pytest.mark.slow
 async def test_the_mcp_server_over_stdio_returns_and_stores_no_key(
     sim: Any, isolated_environment: Path
 ) -> None:
@@ -432,6 +437,7 @@ MEDIA_CASES = [
 `[timeouts]` deadlines), and both under every job fault."""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("command", "fault", "job_fault"), MEDIA_CASES)
 def test_media_commands_show_and_save_no_key(
     sim: Any, isolated_environment: Path, command: str, fault: str | None, job_fault: str | None

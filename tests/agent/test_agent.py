@@ -50,6 +50,7 @@ def assert_history_consistent(messages: list[dict[str, Any]]) -> None:
             assert [m.get("tool_call_id") for m in following] == ids
 
 
+@pytest.mark.slow
 async def test_time_question_runs_the_time_tool_and_answers_with_its_result(sim: Any) -> None:
     agent = agent_on(sim)
     result = await agent.run("What time is it in Tokyo?")
@@ -241,6 +242,7 @@ async def test_usage_and_cost_are_summed_over_steps(sim: Any) -> None:
     assert len(result.request_ids) == 2
 
 
+@pytest.mark.slow
 async def test_official_sdk_accepts_get_messages_unchanged(sim: Any) -> None:
     agent = agent_on(sim, thinking=True, model="deepseek-v4-flash")
     await agent.send("What is 2+3?")

@@ -105,6 +105,7 @@ async def test_a_raising_approval_handler_is_an_error_event_in_the_stream(sim: A
     assert names[-2:] == ["message:assistant", "thinking:end"]
 
 
+@pytest.mark.slow
 async def test_without_a_handler_calls_are_denied_with_a_clear_reason(sim: Any) -> None:
     @tool(requires_approval=True)
     def delete_everything() -> str:
@@ -137,6 +138,7 @@ def long_history(turns: int) -> list[dict[str, Any]]:
     return history
 
 
+@pytest.mark.slow
 async def test_long_history_is_trimmed_to_the_context_and_keeps_answering(sim: Any) -> None:
     agent = agent_on(sim, tools=[calculate], history=long_history(12), context_length=2500)
     trimmed: list[tuple[Any, ...]] = []

@@ -204,6 +204,7 @@ leaves = st.one_of(numbers, st.builds(Unary, st.just("-"), numbers))
 trees = st.recursive(leaves, _extend, max_leaves=8)
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(tree=trees, sep=st.sampled_from(["", " "]))
 def test_evaluate_matches_exact_arithmetic_on_random_trees(tree: Node, sep: str) -> None:
@@ -234,6 +235,7 @@ def test_integer_arithmetic_matches_python(a: int, b: int, op: str) -> None:
     assert format_result(evaluate(f"{a}{op}({b})")) == str(expected)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(text=st.text("0123456789.+-*/%^() ×÷x", max_size=30))
 def test_arbitrary_input_either_evaluates_or_raises_calculation_error(text: str) -> None:
@@ -476,6 +478,7 @@ def test_format_result_writes_integers_in_full(number: int) -> None:
     assert format_result(Decimal(number)) == str(number)
 
 
+@pytest.mark.slow
 @given(
     st.decimals(
         min_value=Decimal("-1E+20"),

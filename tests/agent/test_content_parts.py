@@ -228,6 +228,7 @@ def test_stored_rows_in_the_old_shape_load_in_the_spec_shape(tmp_path: Path) -> 
         ChatMessage.model_validate(message)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.from_regex(IMAGE_URL_PATTERN, fullmatch=True))
 def test_every_image_url_a_front_end_accepts_is_one_the_spec_accepts(url: str) -> None:

@@ -95,6 +95,7 @@ def offered_tools(sim: Any) -> list[dict[str, Any]]:
 # -- listing and calling -----------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_stdio_tools_are_listed_with_their_schemas() -> None:
     async with MCPToolset(stdio()) as toolset:
         tools = {tool.name: tool for tool in await toolset.tools()}
@@ -131,6 +132,7 @@ async def test_http_tools_are_listed_and_called_with_the_configured_headers(
     assert "sesame" not in repr(server)
 
 
+@pytest.mark.slow
 async def test_stdio_servers_get_env_and_the_named_variables_only(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -145,6 +147,7 @@ async def test_stdio_servers_get_env_and_the_named_variables_only(
     assert got[:3] == ["test", "t0ken", ""] and got[3]
 
 
+@pytest.mark.slow
 async def test_a_tool_list_change_is_noticed_and_listed_again() -> None:
     async with MCPToolset(stdio()) as toolset:
         before = await toolset.tools()
@@ -162,6 +165,7 @@ async def test_a_tool_list_change_is_noticed_and_listed_again() -> None:
 # -- an agent using MCP tools ---------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("transport", ["stdio", "http"])
 async def test_the_agent_calls_an_mcp_tool_and_quotes_its_result(
     sim: Any, request: pytest.FixtureRequest, transport: str
@@ -187,6 +191,7 @@ async def test_the_agent_calls_an_mcp_tool_and_quotes_its_result(
     assert add["parameters"]["properties"]["b"]["type"] == "integer"
 
 
+@pytest.mark.slow
 async def test_a_clashing_mcp_tool_gets_the_server_prefix(sim: Any) -> None:
     async with open_mcp_tools([stdio("fx")], reserved=["calculate"]) as tools:
         agent = agent_on(sim, tools=[calculate, *tools])
@@ -201,6 +206,7 @@ async def test_a_clashing_mcp_tool_gets_the_server_prefix(sim: Any) -> None:
     assert names.count("calculate") == 1 and "fx__calculate" in names
 
 
+@pytest.mark.slow
 async def test_tool_errors_and_call_timeouts_are_error_results_and_the_loop_goes_on(
     sim: Any,
 ) -> None:
@@ -217,6 +223,7 @@ async def test_tool_errors_and_call_timeouts_are_error_results_and_the_loop_goes
     assert result.stop_reason == "stop" and result.steps == 3
 
 
+@pytest.mark.slow
 async def test_mcp_results_are_text_and_images_are_summarised() -> None:
     from mcp.types import (
         BlobResourceContents,
@@ -250,6 +257,7 @@ async def test_mcp_results_are_text_and_images_are_summarised() -> None:
     assert exposed_name("read", "fs", {"read", "fs__read"}) is None
 
 
+@pytest.mark.slow
 @needs_agent_wiring
 async def test_an_agent_with_mcp_servers_starts_them_on_its_first_run(sim: Any) -> None:
     agent = agent_on(sim, tools=[get_current_time], mcp_servers=[stdio()])
@@ -264,6 +272,7 @@ async def test_an_agent_with_mcp_servers_starts_them_on_its_first_run(sim: Any) 
 # -- servers that do not start --------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_a_server_that_exits_at_start_is_reported_with_its_stderr_tail() -> None:
     with pytest.raises(MCPServerError) as caught:
         await MCPTools([stdio("broken", "--crash")]).tools()
@@ -317,6 +326,7 @@ def test_without_the_sdk_the_error_names_the_extra(monkeypatch: pytest.MonkeyPat
         asyncio.run(MCPTools([stdio()]).tools())
 
 
+@pytest.mark.slow
 def test_the_core_does_not_import_the_sdk() -> None:
     code = "import sys, alltoken_agent.agent.mcp_client; assert 'mcp' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -395,6 +405,7 @@ def _configure_fixture(home: Path) -> None:
     )
 
 
+@pytest.mark.slow
 @needs_agent_wiring
 def test_chat_mcp_uses_the_configured_server_end_to_end(
     sim: Any, isolated_environment: Path
@@ -429,6 +440,7 @@ def test_an_unknown_mcp_name_exits_2_listing_the_configured_servers(
     assert "unknown MCP server 'nope'; configured: fixture" in result.stderr
 
 
+@pytest.mark.slow
 async def test_the_tui_offers_mcp_tools_the_way_tui_mcp_builds_it(sim: Any, tmp_path: Path) -> None:
     from alltoken_agent.agent import resolve_tool_names
     from alltoken_agent.tui import make_app

@@ -37,6 +37,7 @@ def _until_pending_and_polled(sim: Any, child: subprocess.Popen[bytes], count: i
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_a_killed_media_batch_resumes_by_polling_and_submits_each_job_once(
     sim: Any, tmp_path: Path, store_url: str | None
 ) -> None:

@@ -50,6 +50,7 @@ def quick_jobs(sim: Any) -> None:
     sim.state.media.video_seconds = 0.1
 
 
+@pytest.mark.slow
 def test_five_image_lines_make_five_files_and_five_output_lines_in_order(
     sim: Any, tmp_path: Path, store_url: str | None
 ) -> None:
@@ -99,6 +100,7 @@ def test_five_image_lines_make_five_files_and_five_output_lines_in_order(
     assert sim.state.media.submits == {"image": 5}  # nothing paid again
 
 
+@pytest.mark.slow
 def test_lines_of_mixed_kinds_run_each_as_it_says(sim: Any, tmp_path: Path) -> None:
     source = write_lines(
         tmp_path / "in.jsonl",
@@ -128,6 +130,7 @@ def test_lines_of_mixed_kinds_run_each_as_it_says(sim: Any, tmp_path: Path) -> N
     assert sim.state.media.submits == {"image": 1, "video": 1}
 
 
+@pytest.mark.slow
 def test_a_line_the_job_refuses_fails_alone_and_nothing_is_sent(sim: Any, tmp_path: Path) -> None:
     source = write_lines(
         tmp_path / "in.jsonl",
@@ -145,6 +148,7 @@ def test_a_line_the_job_refuses_fails_alone_and_nothing_is_sent(sim: Any, tmp_pa
     assert [r.json["prompt"] for r in image_submits(sim)] == ["an owl"]
 
 
+@pytest.mark.slow
 def test_a_budget_stops_media_lines_before_it_is_crossed(sim: Any, tmp_path: Path) -> None:
     source = write_lines(tmp_path / "in.jsonl", [{"prompt": p, "size": "64x64"} for p in PROMPTS])
     out = tmp_path / "out.jsonl"
@@ -167,6 +171,7 @@ def test_a_budget_stops_media_lines_before_it_is_crossed(sim: Any, tmp_path: Pat
     assert sim.state.media.submits == {"image": 5}  # the first two were not paid again
 
 
+@pytest.mark.slow
 def test_a_job_the_gateway_failed_is_submitted_anew_only_with_retry_failed(
     sim: Any, tmp_path: Path
 ) -> None:

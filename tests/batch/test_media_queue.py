@@ -97,6 +97,7 @@ def test_a_dead_holders_job_is_taken_at_once(store: Store, folder: str) -> None:
     assert taken is not None and taken.id == job.id and taken.lease_owner == "w/1/a"
 
 
+@pytest.mark.slow
 def test_racing_takers_never_get_the_same_job(store: Store, folder: str) -> None:
     queue = MediaJobQueue.of(store)
     jobs = [journal(store, folder) for _ in range(30)]

@@ -17,6 +17,8 @@ from alltoken_agent.store import Store
 from alltoken_agent.store.batches import BatchRepository
 from tests.media.conftest import media_gateway
 
+pytestmark = pytest.mark.slow
+
 SHORT = PollPolicy(initial=0.01, interval=0.05, jitter=0.0, deadline=0.3)
 """Gives up on a job long before the simulator finishes it."""
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from alltoken_agent import Agent
 from alltoken_agent.catalog import Catalog
 from tests.gateway.helpers import gateway_for
+
+pytestmark = pytest.mark.slow
 
 
 async def test_auto_with_search_needs_native_web_search(sim: Any) -> None:

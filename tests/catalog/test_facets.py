@@ -15,6 +15,7 @@ from tests.catalog.canned import canned
 from tests.gateway.helpers import gateway_for
 
 
+@pytest.mark.slow
 async def test_filters_from_the_simulator_are_facets_of_words(sim: Any) -> None:
     async with gateway_for(sim) as gateway:
         found = await gateway.models.filters()

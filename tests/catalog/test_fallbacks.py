@@ -43,6 +43,7 @@ async def run(agent: Agent, streamed: bool) -> tuple[Any, list[tuple[str, str]]]
     return await agent.run("hello there", stream=streamed), switches
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("streamed", [False, True], ids=["json", "stream"])
 @pytest.mark.parametrize("fault", list(RETRYABLE.values()), ids=list(RETRYABLE))
 async def test_each_retryable_failure_switches_to_the_next_model(
@@ -56,6 +57,7 @@ async def test_each_retryable_failure_switches_to_the_next_model(
     assert switches == [(CHAIN[0], CHAIN[1])]
 
 
+@pytest.mark.slow
 async def test_a_connection_dropped_before_any_reply_switches(sim: Any, gateway: Gateway) -> None:
     sim.state.enqueue_faults(["disconnect:0"] * ATTEMPTS)
     agent = Agent(CHAIN, tools=[], gateway=gateway)

@@ -41,6 +41,7 @@ def _one_clear_line(stderr: bytes) -> str:
     return lines[-1]
 
 
+@pytest.mark.slow
 def test_stdin_that_is_not_utf8_is_exit_2(isolated_environment: Path) -> None:
     result = _cli(isolated_environment, "chat", "--offline", stdin=NOT_UTF8)
     assert result.returncode == 2
@@ -147,6 +148,7 @@ def test_config_set_of_a_value_that_is_not_utf8_writes_nothing(
     assert not folder.exists() or list(folder.iterdir()) == []  # no file, no stray temp file
 
 
+@pytest.mark.slow
 def test_stdin_prompt_that_is_utf8_still_works() -> None:
     """The check reads bytes itself; good text must come through unchanged."""
     result = CliRunner().invoke(
@@ -196,6 +198,7 @@ def test_an_environment_variable_that_is_not_utf8_is_named_not_shown(
     assert b"caf" not in result.stderr and b"\\udce9" not in result.stderr
 
 
+@pytest.mark.slow
 def test_an_unrelated_environment_variable_is_left_alone(isolated_environment: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env["ALLTOKEN_AGENT_HOME"] = str(isolated_environment)

@@ -52,6 +52,7 @@ def _batch(sim: Any, *args: str) -> Any:
     return run_cli("batch", *args, "--base-url", sim.base_url, "--tools", "none", env=KEY_ENV)
 
 
+@pytest.mark.slow
 def test_output_keeps_input_order_with_concurrency(sim: Any, tmp_path: Path) -> None:
     lines = [{"prompt": f"[[reply answer {n}]]", "id": f"q{n}"} for n in range(1, 9)]
     source = _write(tmp_path / "in.jsonl", lines)
@@ -134,6 +135,7 @@ def test_a_rerun_sends_nothing_already_done_and_repeats_its_output(
     assert len(_chat_prompts(sim)) == 3  # nothing sent again
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("concurrency", ["1", "4"])
 def test_a_budget_stops_new_lines_before_it_is_crossed(
     sim: Any, tmp_path: Path, concurrency: str
@@ -182,6 +184,7 @@ def test_a_schema_asks_for_json_and_returns_it_as_output(sim: Any, tmp_path: Pat
     assert request.json["response_format"]["json_schema"]["schema"] == schema
 
 
+@pytest.mark.slow
 def test_a_batch_killed_mid_line_resumes_without_paying_a_finished_line_twice(
     sim: Any, tmp_path: Path
 ) -> None:
@@ -258,6 +261,7 @@ def test_piped_stderr_is_one_summary_line(sim: Any, tmp_path: Path) -> None:
     assert result.stdout == ""
 
 
+@pytest.mark.slow
 def test_a_terminal_shows_a_progress_bar_with_spend(tmp_path: Path) -> None:
     from tests.cli.test_terminal import run_on_terminal
 
@@ -298,6 +302,7 @@ def test_an_authentication_error_stops_new_lines_with_exit_3(sim: Any, tmp_path:
     assert TEST_KEY not in out.read_text() and TEST_KEY not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_failed_line_is_kept_unless_retry_failed_is_given(sim: Any, tmp_path: Path) -> None:
     schema = {"type": "object"}
     lines = [{"prompt": '[[reply {"a": 1}]]', "schema": schema}]
@@ -322,6 +327,7 @@ def test_a_failed_line_is_kept_unless_retry_failed_is_given(sim: Any, tmp_path: 
     assert _chat_prompts(sim).count('[[reply {"a": 1}]]') == 1
 
 
+@pytest.mark.slow
 def test_without_a_gateway_cost_the_budget_counts_estimates_and_the_cost_stays_null(
     sim: Any, tmp_path: Path
 ) -> None:
@@ -367,6 +373,7 @@ def test_a_key_echoed_by_a_hostile_gateway_never_reaches_the_output(
     assert TEST_KEY not in stored
 
 
+@pytest.mark.slow
 def test_worker_takes_queued_lines_on_one_machine(sim: Any, tmp_path: Path) -> None:
     source = _write(tmp_path / "in.jsonl", [{"prompt": f"[[reply q{n}]]"} for n in range(3)])
     out = tmp_path / "out.jsonl"
@@ -386,6 +393,7 @@ def test_worker_takes_queued_lines_on_one_machine(sim: Any, tmp_path: Path) -> N
     assert len(_chat_prompts(sim)) == 3  # collecting sent nothing
 
 
+@pytest.mark.slow
 def test_sigterm_mid_line_gives_the_line_back_and_keeps_the_partial_file(
     sim: Any, tmp_path: Path
 ) -> None:
@@ -502,6 +510,7 @@ def test_a_line_whose_first_request_the_budget_stops_stays_queued_unpaid(
         assert [i.status for i in BatchRepository.of(store).items(_run_id(store))] == ["queued"]
 
 
+@pytest.mark.slow
 def test_a_worker_under_a_budget_stops_taking_lines_with_exit_7(sim: Any, tmp_path: Path) -> None:
     probe = _write(tmp_path / "probe.jsonl", [{"prompt": "[[reply v0]]"}])
     assert _batch(sim, str(probe), "-o", str(tmp_path / "probe.out")).exit_code == 0

@@ -13,6 +13,7 @@ from tests.cli.helpers import FAST_RETRY_CONFIG, ndjson, run_cli, write_config
 from tests.gateway.helpers import TEST_KEY
 
 
+@pytest.mark.slow
 def test_without_a_key_it_runs_offline_and_says_so() -> None:
     result = run_cli("chat", "hello there")
     assert result.exit_code == 0, result.stderr
@@ -21,6 +22,7 @@ def test_without_a_key_it_runs_offline_and_says_so() -> None:
     assert result.stdout.endswith("\n")
 
 
+@pytest.mark.slow
 def test_offline_flag_is_quiet_and_json_lines_all_parse() -> None:
     result = run_cli("chat", "--offline", "--json", "hello there")
     assert result.exit_code == 0, result.stderr
@@ -46,12 +48,14 @@ def test_offline_flag_is_quiet_and_json_lines_all_parse() -> None:
     assert all("accumulated" not in e for e in events)  # NDJSON stays linear in size
 
 
+@pytest.mark.slow
 def test_prompt_from_stdin_and_system_prompt() -> None:
     result = run_cli("chat", "--offline", "--json", "-s", "Be brief.", input="piped words\n")
     assert result.exit_code == 0, result.stderr
     assert ndjson(result.stdout)[0]["content"] == "piped words\n"
 
 
+@pytest.mark.slow
 def test_thinking_goes_to_stderr_not_stdout() -> None:
     result = run_cli("chat", "--offline", "--thinking", "think first")
     assert result.exit_code == 0
@@ -59,6 +63,7 @@ def test_thinking_goes_to_stderr_not_stdout() -> None:
     assert "reasoning" not in result.stdout.lower()
 
 
+@pytest.mark.slow
 def test_tokenhub_provider_offline_has_no_cost_event() -> None:
     result = run_cli("chat", "--offline", "--provider", "tokenhub", "--json", "hi")
     assert result.exit_code == 0, result.stderr
@@ -67,12 +72,14 @@ def test_tokenhub_provider_offline_has_no_cost_event() -> None:
     assert ndjson(result.stdout)[-1]["model"] == "deepseek-v3.2"
 
 
+@pytest.mark.slow
 def test_max_tokens_cuts_the_reply_and_says_so() -> None:
     result = run_cli("chat", "--offline", "--max-tokens", "3", "hello there")
     assert result.exit_code == 0
     assert "cut off" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
@@ -99,6 +106,7 @@ def test_bad_config_file_exits_2(isolated_environment: Path) -> None:
     assert result.exit_code == 2 and "timeouts.read" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("faults", "code", "needle"),
     [
@@ -135,6 +143,7 @@ def test_gateway_failures_map_to_exit_codes(
     assert error["event"] == "error" and error["request_id"]
 
 
+@pytest.mark.slow
 def test_no_response_in_time_after_retries_exits_6_naming_the_code(
     sim: Any, isolated_environment: Path
 ) -> None:
@@ -218,6 +227,7 @@ def test_max_steps_hit_is_a_clear_failure() -> None:
     assert "max_steps_exceeded" in result.stderr
 
 
+@pytest.mark.slow
 def test_session_keeps_history_between_runs(sim: Any) -> None:
     env = {"ALLTOKEN_API_KEY": TEST_KEY}
     first = run_cli("chat", "--base-url", sim.base_url, "--session", "work", "first note", env=env)
@@ -232,6 +242,7 @@ def test_session_keeps_history_between_runs(sim: Any) -> None:
     assert len(sim.state.requests[-1].json["messages"]) == 2
 
 
+@pytest.mark.slow
 def test_session_keeps_completed_steps_when_a_later_step_fails(sim: Any) -> None:
     env = {"ALLTOKEN_API_KEY": TEST_KEY}
     # "slow:0" lets the first request through; the second (after the tool ran) fails.
@@ -277,6 +288,7 @@ def test_chat_requests_land_in_the_ledger_with_the_session(sim: Any) -> None:
     assert "ledgered" in report.stdout
 
 
+@pytest.mark.slow
 def test_daily_budget_from_config_stops_with_exit_7(isolated_environment: Path) -> None:
     import json as jsonlib
 
@@ -297,6 +309,7 @@ def test_budget_flag_refuses_a_request_whose_estimate_crosses_it(sim: Any) -> No
     assert not [r for r in sim.state.requests if r.path.endswith("/chat/completions")]
 
 
+@pytest.mark.slow
 def test_a_closed_stdout_pipe_exits_quietly_and_still_records_the_request() -> None:
     import json as jsonlib
     import os

@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.cli.helpers import ndjson, run_cli, write_config
 from tests.gateway.helpers import TEST_KEY
 
@@ -34,6 +36,7 @@ def test_a_script_without_yes_is_denied_with_a_hint(sim: Any, isolated_environme
     assert "pass --yes" in plain.stderr
 
 
+@pytest.mark.slow
 def test_yes_approves(sim: Any, isolated_environment: Path) -> None:
     write_config(isolated_environment, APPROVE_CALCULATE)
     env = {"ALLTOKEN_API_KEY": TEST_KEY}
@@ -77,6 +80,7 @@ def _run_on_a_terminal(sim: Any, home: Path, answers: list[bytes]) -> tuple[int,
     return process.returncode, out.decode(), seen.decode(errors="replace")
 
 
+@pytest.mark.slow
 def test_a_terminal_is_asked_and_can_edit(sim: Any, isolated_environment: Path) -> None:
     write_config(isolated_environment, APPROVE_CALCULATE)
     code, out, terminal = _run_on_a_terminal(
@@ -90,6 +94,7 @@ def test_a_terminal_is_asked_and_can_edit(sim: Any, isolated_environment: Path) 
     ]
 
 
+@pytest.mark.slow
 def test_a_terminal_can_decline(sim: Any, isolated_environment: Path) -> None:
     write_config(isolated_environment, APPROVE_CALCULATE)
     code, _, terminal = _run_on_a_terminal(sim, isolated_environment, [b"n\n"])
@@ -97,6 +102,7 @@ def test_a_terminal_can_decline(sim: Any, isolated_environment: Path) -> None:
     assert tool_results(sim) == ["Error: the call was not run: the user declined this call"]
 
 
+@pytest.mark.slow
 def test_a_long_session_keeps_answering_within_a_small_context(
     sim: Any, isolated_environment: Path
 ) -> None:

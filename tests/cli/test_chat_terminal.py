@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.cli.helpers import run_cli
 from tests.gateway.helpers import TEST_KEY
 
@@ -57,6 +59,7 @@ def _on_a_terminal(home: Path, *args: str, env: dict[str, str] | None = None) ->
     return code, seen.decode(errors="replace")
 
 
+@pytest.mark.slow
 def test_a_terminal_shows_markdown_rendered_and_one_line_per_tool_call(
     isolated_environment: Path,
 ) -> None:
@@ -68,6 +71,7 @@ def test_a_terminal_shows_markdown_rendered_and_one_line_per_tool_call(
     assert len(calls) == 1 and '→ calculate({"expression": "6*7"})' in calls[0]
 
 
+@pytest.mark.slow
 def test_reasoning_is_a_dimmed_block_above_the_answer(isolated_environment: Path) -> None:
     code, drawn = _on_a_terminal(
         isolated_environment, "--offline", "--thinking", "--tools", "none", "[[reply **Yes**]]"
@@ -78,6 +82,7 @@ def test_reasoning_is_a_dimmed_block_above_the_answer(isolated_environment: Path
     assert drawn.rindex("\x1b[1mYes") > reasoning
 
 
+@pytest.mark.slow
 def test_no_color_renders_markdown_without_escapes(isolated_environment: Path) -> None:
     code, drawn = _on_a_terminal(
         isolated_environment, "--offline", "[[reply It is **42**.]]", env={"NO_COLOR": "1"}
@@ -86,6 +91,7 @@ def test_no_color_renders_markdown_without_escapes(isolated_environment: Path) -
     assert "It is 42." in drawn and "\x1b[1m" not in drawn
 
 
+@pytest.mark.slow
 def test_an_interrupted_stream_ends_its_line(sim: Any, isolated_environment: Path) -> None:
     sim.state.enqueue_faults(["eof:3"] * 10)
     code, drawn = _on_a_terminal(

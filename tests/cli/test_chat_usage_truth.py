@@ -80,6 +80,7 @@ def test_a_reply_with_neither_finish_nor_done_is_still_an_error(sim: Any) -> Non
     assert "stream_interrupted" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", ["-1", "NaN", "Infinity", "1e999999999", '"lots"', "null"])
 def test_an_invalid_cost_is_a_notice_and_unknown_in_the_ledger(sim: Any, value: str) -> None:
     result = _chat(sim, f"bad_cost:{value}", "--json")

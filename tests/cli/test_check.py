@@ -264,6 +264,7 @@ def _media_paths(sim: Any) -> list[str]:
     return [r.path for r in sim.state.requests if r.method == "POST"]
 
 
+@pytest.mark.slow
 def test_media_check_runs_an_image_and_a_video_job_and_validates_the_files(
     sim: Any, tmp_path: Path
 ) -> None:
@@ -288,6 +289,7 @@ def test_media_check_runs_an_image_and_a_video_job_and_validates_the_files(
     _assert_no_key(target.read_text(encoding="utf-8"), result.stderr)
 
 
+@pytest.mark.slow
 def test_media_check_on_tokenhub_uses_its_endpoints(th_sim: Any) -> None:
     env = {"TOKENHUB_API_KEY": TEST_KEY}
     result = run_cli("check", "--media", "--provider", "tokenhub", "--base-url", th_sim.base_url,
@@ -302,6 +304,7 @@ def test_media_check_on_tokenhub_uses_its_endpoints(th_sim: Any) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_a_failed_image_job_fails_the_record_and_the_video_is_still_checked(
     sim: Any, tmp_path: Path
 ) -> None:
@@ -317,6 +320,7 @@ def test_a_failed_image_job_fails_the_record_and_the_video_is_still_checked(
     assert "image check: upstream_content_violation" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_refused_media_submit_carries_the_gateway_error_and_exit_code(
     sim: Any, isolated_environment: Path
 ) -> None:
@@ -383,6 +387,7 @@ def test_replies_off_the_contract_are_refused(status: int, body: Any, needle: st
     assert _validate(_reply(200, streamed))["object"] == "chat.completion.chunk"
 
 
+@pytest.mark.slow
 def test_a_key_echoed_on_a_media_submit_never_reaches_the_record(sim: Any, tmp_path: Path) -> None:
     sim.state.enqueue_faults(["slow:0", "leak_key"])  # chat passes; the image submit echoes
     target = tmp_path / "failure.json"
@@ -395,6 +400,7 @@ def test_a_key_echoed_on_a_media_submit_never_reaches_the_record(sim: Any, tmp_p
     _assert_no_key(text, result.stdout, result.stderr)
 
 
+@pytest.mark.slow
 def test_a_saved_media_file_must_be_a_real_image_or_video(tmp_path: Path) -> None:
     """The simulator always delivers real files, so the bad ones are written by hand."""
     from alltoken_agent.cli._check_media import _FileError, _validate_file

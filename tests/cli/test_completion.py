@@ -94,6 +94,7 @@ def test_zsh_gets_names_with_their_help() -> None:
     assert '"chat":"Send a message to an agent and stream its reply."' in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
 @pytest.mark.parametrize("program", ["alltoken-agent", "ata"])
 def test_bash_completes_with_the_installed_script(program: str) -> None:

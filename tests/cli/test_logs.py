@@ -7,6 +7,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from alltoken_agent.store import Store
 from alltoken_agent.store.engine import Database
 from alltoken_agent.store.migrations import MIGRATIONS, migrate
@@ -22,6 +24,7 @@ def _chat(sim: Any, *args: str) -> None:
     assert result.exit_code == 0, result.stderr
 
 
+@pytest.mark.slow
 def test_query_finds_prompts_and_replies_across_sessions(sim: Any) -> None:
     _chat(sim, "--session", "geo", "What is the capital of France?")
     _chat(sim, "--session", "cook", "How long do I boil an egg?")
@@ -38,6 +41,7 @@ def test_query_finds_prompts_and_replies_across_sessions(sim: Any) -> None:
     assert none.exit_code == 0 and none.stdout.strip() == "no messages found"
 
 
+@pytest.mark.slow
 def test_session_and_count_narrow_the_list(sim: Any) -> None:
     _chat(sim, "--session", "a", "alpha one")
     _chat(sim, "--session", "b", "alpha two")
@@ -49,6 +53,7 @@ def test_session_and_count_narrow_the_list(sim: Any) -> None:
     assert missing.exit_code == 2 and "Traceback" not in missing.stderr
 
 
+@pytest.mark.slow
 def test_query_syntax_is_text_not_an_fts_error(sim: Any) -> None:
     _chat(sim, "--session", "s", 'say "AND" NEAR( me')
     result = run_cli("logs", "-q", '"AND" NEAR(', "--json")
@@ -56,6 +61,7 @@ def test_query_syntax_is_text_not_an_fts_error(sim: Any) -> None:
     assert json.loads(result.stdout)
 
 
+@pytest.mark.slow
 def test_deleted_and_rewritten_messages_leave_the_index(sim: Any) -> None:
     _chat(sim, "--session", "gone", "remember the pineapple")
     assert json.loads(run_cli("logs", "-q", "pineapple", "--json").stdout)
@@ -89,6 +95,7 @@ def test_the_migration_indexes_messages_stored_before_it(tmp_path: Path) -> None
     ]
 
 
+@pytest.mark.slow
 def test_without_fts5_the_search_falls_back_to_like(sim: Any) -> None:
     _chat(sim, "--session", "plain", "The Walrus sings")
     with Store() as store:

@@ -6,10 +6,14 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from alltoken_agent.agent.context import fit_messages
 from alltoken_agent.store import Store
 from tests.cli.helpers import ndjson, run_cli, write_config
 from tests.gateway.helpers import TEST_KEY
+
+pytestmark = pytest.mark.slow
 
 MODEL = "minimax-m2.7"
 TURNS = 600  # 1,200 stored messages: past the CLI's LONG_SESSION

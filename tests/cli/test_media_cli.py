@@ -39,6 +39,7 @@ def _jobs() -> list[Any]:
         return store.media_jobs.list_jobs()
 
 
+@pytest.mark.slow
 def test_image_json_events_and_the_saved_file(fast_sim: Any, tmp_path: Path) -> None:
     target = tmp_path / "fox.webp"
     result = run_cli(
@@ -58,6 +59,7 @@ def test_image_json_events_and_the_saved_file(fast_sim: Any, tmp_path: Path) -> 
         assert (image.format, image.size) == ("WEBP", (64, 48))
 
 
+@pytest.mark.slow
 def test_image_quiet_output_prints_the_path_on_stdout(fast_sim: Any, tmp_path: Path) -> None:
     result = run_cli("image", "a fox", "-o", str(tmp_path), "--base-url", fast_sim.base_url)
     assert result.exit_code == 0, result.stderr
@@ -66,6 +68,7 @@ def test_image_quiet_output_prints_the_path_on_stdout(fast_sim: Any, tmp_path: P
     assert "submitted to gpt-image-2" in result.stderr and "saved" in result.stderr
 
 
+@pytest.mark.slow
 def test_image_batch_reports_each_failure_and_keeps_the_rest(fast_sim: Any, tmp_path: Path) -> None:
     batch = tmp_path / "prompts.txt"
     batch.write_text("# foxes\na red fox\n\na blue fox\na green fox\n")
@@ -89,6 +92,7 @@ def test_bad_image_options_exit_2_before_any_request(fast_sim: Any, tmp_path: Pa
     assert fast_sim.state.requests == []
 
 
+@pytest.mark.slow
 def test_polling_that_keeps_failing_exits_with_the_gateway_code_and_a_resume_hint(
     fast_sim: Any, tmp_path: Path, isolated_environment: Path
 ) -> None:
@@ -105,6 +109,7 @@ def test_polling_that_keeps_failing_exits_with_the_gateway_code_and_a_resume_hin
     assert fast_sim.state.media.submits == {"image": 1}
 
 
+@pytest.mark.slow
 def test_video_with_a_local_first_frame_and_json(fast_sim: Any, tmp_path: Path) -> None:
     frame = tmp_path / "start.png"
     buffer = io.BytesIO()
@@ -135,6 +140,7 @@ def test_video_refuses_a_frame_that_is_not_an_image(fast_sim: Any, tmp_path: Pat
     assert fast_sim.state.requests == []
 
 
+@pytest.mark.slow
 def test_video_failures_exit_1_and_are_journaled(fast_sim: Any, tmp_path: Path) -> None:
     fast_sim.state.media.enqueue_job_faults(["expire"])
     result = run_cli("video", "a fox", "-o", str(tmp_path), "--base-url", fast_sim.base_url)
@@ -143,6 +149,7 @@ def test_video_failures_exit_1_and_are_journaled(fast_sim: Any, tmp_path: Path) 
     assert [j.status for j in _jobs()] == ["expired"]
 
 
+@pytest.mark.slow
 def test_jobs_list_show_and_their_json(fast_sim: Any, tmp_path: Path) -> None:
     made = run_cli("image", "a fox", "-o", str(tmp_path), "--base-url", fast_sim.base_url, "--json")
     job_id = ndjson(made.stdout)[0]["job_id"]
@@ -168,6 +175,7 @@ def test_jobs_resume_without_pending_jobs_says_so() -> None:
     assert result.exit_code == 0 and "no pending media jobs" in result.stderr
 
 
+@pytest.mark.slow
 def test_jobs_cancel_a_running_video(fast_sim: Any, tmp_path: Path) -> None:
     fast_sim.state.media.video_seconds = 60
 
@@ -191,6 +199,7 @@ def test_jobs_cancel_a_running_video(fast_sim: Any, tmp_path: Path) -> None:
     assert again.exit_code == 2 and "already ended" in again.stderr
 
 
+@pytest.mark.slow
 def test_jobs_cancel_refuses_an_image_job(fast_sim: Any, tmp_path: Path) -> None:
     made = run_cli("image", "a fox", "-o", str(tmp_path), "--base-url", fast_sim.base_url, "--json")
     job_id = ndjson(made.stdout)[0]["job_id"]
@@ -235,6 +244,7 @@ def test_the_live_display_follows_a_job_through_every_event(
     assert "job_1" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_image_offline_runs_on_the_built_in_simulator(tmp_path: Path) -> None:
     result = run_cli("image", "a fox", "--offline", "-o", str(tmp_path / "fox.png"))
     assert result.exit_code == 0, result.stderr
@@ -243,6 +253,7 @@ def test_image_offline_runs_on_the_built_in_simulator(tmp_path: Path) -> None:
         assert image.format == "PNG"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "words"),
     [
@@ -270,6 +281,7 @@ def test_bad_input_exits_2_with_a_clear_message_and_sends_nothing(
 # -- never overwrite, never-sent jobs, download caps (issue 15 "Media jobs", issue 16) -----
 
 
+@pytest.mark.slow
 def test_image_at_a_taken_path_saves_beside_it_and_says_so(fast_sim: Any, tmp_path: Path) -> None:
     target = tmp_path / "fox.png"
     target.write_bytes(b"keep me")
@@ -296,6 +308,7 @@ def _never_sent_job(base_url: str, tmp_path: Path) -> str:
     return asyncio.run(journal_only())
 
 
+@pytest.mark.slow
 def test_jobs_list_marks_never_sent_jobs_and_names_an_empty_filter(
     fast_sim: Any, tmp_path: Path
 ) -> None:
@@ -313,6 +326,7 @@ def test_jobs_list_marks_never_sent_jobs_and_names_an_empty_filter(
     assert "no video jobs" in none_yet.stderr
 
 
+@pytest.mark.slow
 def test_jobs_resume_asks_before_sending_a_never_sent_job(fast_sim: Any, tmp_path: Path) -> None:
     job_id = _never_sent_job(fast_sim.base_url, tmp_path)
     refused = run_cli("jobs", "resume", "--base-url", fast_sim.base_url)  # no TTY, no --yes
@@ -326,6 +340,7 @@ def test_jobs_resume_asks_before_sending_a_never_sent_job(fast_sim: Any, tmp_pat
     assert Path(sent.stdout.strip()).is_file() and fast_sim.state.media.submits == {"image": 1}
 
 
+@pytest.mark.slow
 def test_jobs_discard_forgets_only_a_job_that_was_never_sent(fast_sim: Any, tmp_path: Path) -> None:
     job_id = _never_sent_job(fast_sim.base_url, tmp_path)
     made = run_cli("image", "a fox", "-o", str(tmp_path), "--base-url", fast_sim.base_url, "--json")
@@ -337,6 +352,7 @@ def test_jobs_discard_forgets_only_a_job_that_was_never_sent(fast_sim: Any, tmp_
     assert [job.id for job in _jobs()] == [paid]
 
 
+@pytest.mark.slow
 def test_video_past_the_configured_cap_stops_with_its_own_error(
     fast_sim: Any, tmp_path: Path, isolated_environment: Path
 ) -> None:
@@ -349,6 +365,7 @@ def test_video_past_the_configured_cap_stops_with_its_own_error(
     assert _jobs()[0].status == "pending"
 
 
+@pytest.mark.slow
 def test_video_with_a_file_url_result_is_refused_with_its_own_error(
     fast_sim: Any, tmp_path: Path
 ) -> None:
@@ -359,6 +376,7 @@ def test_video_with_a_file_url_result_is_refused_with_its_own_error(
     assert "expired" not in result.stderr and list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal is POSIX")
 @pytest.mark.parametrize(("answer", "sent"), [("n", False), ("y", True)])
 def test_jobs_resume_on_a_terminal_asks_before_sending_a_never_sent_job(
@@ -393,6 +411,7 @@ def test_jobs_resume_on_a_terminal_asks_before_sending_a_never_sent_job(
     assert _jobs()[0].status == ("completed" if sent else "submitting")
 
 
+@pytest.mark.slow
 def test_image_moderation_flag_goes_into_the_create_request(fast_sim: Any, tmp_path: Path) -> None:
     result = run_cli(
         "image", "a red fox", "--size", "64x48", "--moderation", "low",
@@ -410,6 +429,7 @@ def test_image_moderation_outside_the_spec_is_exit_2(fast_sim: Any) -> None:
     assert fast_sim.state.requests == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("watermark", ["--watermark", "--no-watermark"])
 def test_video_seed_watermark_and_callback_url_go_into_the_create_request(
     fast_sim: Any, tmp_path: Path, watermark: str
@@ -426,6 +446,7 @@ def test_video_seed_watermark_and_callback_url_go_into_the_create_request(
     assert create.json["callback_url"] == "https://example.com/hooks/video?x=1"
 
 
+@pytest.mark.slow
 def test_video_without_the_new_flags_sends_none_of_their_fields(
     fast_sim: Any, tmp_path: Path
 ) -> None:
@@ -469,6 +490,7 @@ def test_video_callback_url_error_does_not_echo_the_value(fast_sim: Any) -> None
     assert TEST_KEY not in result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_image_batch_files_are_named_from_prompt_and_line(fast_sim: Any, tmp_path: Path) -> None:
     batch = tmp_path / "prompts.txt"
     batch.write_text("# foxes\nA red fox in the snow, at dawn\n\nÉté à Paris!\n???\n")
@@ -488,6 +510,7 @@ def test_image_batch_files_are_named_from_prompt_and_line(fast_sim: Any, tmp_pat
     assert sorted(e["line"] for e in submitted) == [2, 4, 5]
 
 
+@pytest.mark.slow
 def test_image_batch_name_taken_saves_beside_it(fast_sim: Any, tmp_path: Path) -> None:
     batch = tmp_path / "prompts.txt"
     batch.write_text("a fox\na cat\n")
@@ -505,6 +528,7 @@ def test_image_batch_name_taken_saves_beside_it(fast_sim: Any, tmp_path: Path) -
     assert "already exists" in result.stderr
 
 
+@pytest.mark.slow
 def test_video_batch_files_are_named_from_prompt_and_line(fast_sim: Any, tmp_path: Path) -> None:
     batch = tmp_path / "scenes.txt"
     batch.write_text("rain on a tin roof\nwaves\n")
@@ -521,6 +545,7 @@ def test_video_batch_files_are_named_from_prompt_and_line(fast_sim: Any, tmp_pat
     assert f"save to:         {out}{os.sep}00" in shown.stdout and ".EXT (the ext" in shown.stdout
 
 
+@pytest.mark.slow
 def test_jobs_show_prints_readable_fields_not_reprs(fast_sim: Any, tmp_path: Path) -> None:
     made = run_cli("image", "a fox", "-o", str(tmp_path), "--base-url", fast_sim.base_url, "--json")
     job_id = ndjson(made.stdout)[0]["job_id"]
@@ -537,6 +562,7 @@ def test_jobs_show_prints_readable_fields_not_reprs(fast_sim: Any, tmp_path: Pat
     assert detail["params"]["prompt"] == "a fox"
 
 
+@pytest.mark.slow
 def test_jobs_show_names_the_error_of_a_failed_job(fast_sim: Any, tmp_path: Path) -> None:
     fast_sim.state.media.enqueue_job_faults(["fail"])
     made = run_cli("image", "a fox", "-o", str(tmp_path), "--base-url", fast_sim.base_url)
@@ -550,6 +576,7 @@ def test_jobs_show_names_the_error_of_a_failed_job(fast_sim: Any, tmp_path: Path
     assert "status:" in shown.stdout and "failed" in shown.stdout
 
 
+@pytest.mark.slow
 def test_one_prompt_batch_is_named_in_a_folder_and_keeps_a_file_target(
     fast_sim: Any, tmp_path: Path
 ) -> None:
@@ -567,6 +594,7 @@ def test_one_prompt_batch_is_named_in_a_folder_and_keeps_a_file_target(
     assert kept.stdout.strip() == str(target) and target.is_file()
 
 
+@pytest.mark.slow
 def test_a_json_reader_that_leaves_early_gets_no_traceback_and_the_image_is_saved(
     isolated_environment: Path, tmp_path: Path
 ) -> None:

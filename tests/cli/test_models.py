@@ -99,6 +99,7 @@ def test_bad_requests_exit_2_with_one_clear_line(args: list[str], needle: str) -
     assert needle in result.stderr and "Traceback" not in result.stderr + result.stdout
 
 
+@pytest.mark.slow
 def test_health_summary_and_routes() -> None:
     result = run_cli("health", "--offline", "--routes", "--json")
     assert result.exit_code == 0, result.stderr
@@ -124,6 +125,7 @@ def test_public_catalog_needs_no_key_but_the_model_list_does(sim: Any) -> None:
     assert sim.state.requests[-1].has_auth is False
 
 
+@pytest.mark.slow
 def test_a_stale_catalog_is_used_when_the_gateway_is_unreachable(
     isolated_environment: Path,
 ) -> None:

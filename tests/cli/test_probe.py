@@ -105,6 +105,7 @@ def test_probe_with_an_unset_key_variable_exits_2(sim: Any) -> None:
     assert sim.state.requests == []
 
 
+@pytest.mark.slow
 def test_probe_offline_and_help() -> None:
     result = run_cli("probe", "--offline", "--provider", "tokenhub", "--json")
     assert result.exit_code == 0, result.stderr

@@ -7,6 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from alltoken_agent.ledger import Ledger
 from alltoken_agent.store import Store
 from tests.cli.helpers import ndjson, run_cli
@@ -21,6 +23,7 @@ def _chat(sim: Any, *args: str) -> None:
     assert result.exit_code == 0, result.stderr
 
 
+@pytest.mark.slow
 def test_list_shows_title_model_turns_real_spend_and_last_used(sim: Any) -> None:
     _chat(sim, "--session", "work", "first note")
     _chat(sim, "--session", "work", "second note")
@@ -37,6 +40,7 @@ def test_list_shows_title_model_turns_real_spend_and_last_used(sim: Any) -> None
     assert line.split()[2] == "2" and "$" in line
 
 
+@pytest.mark.slow
 def test_spend_is_unknown_not_zero_when_a_cost_is_unknown() -> None:
     with Store() as store:
         record, _ = store.sessions.get_or_create_session("mystery")
@@ -49,6 +53,7 @@ def test_spend_is_unknown_not_zero_when_a_cost_is_unknown() -> None:
     assert "unknown" in line and "$0" not in line
 
 
+@pytest.mark.slow
 def test_a_session_that_only_ran_offline_shows_its_simulated_spend_apart() -> None:
     chatted = run_cli("chat", "--offline", "--session", "trial", "hello")
     assert chatted.exit_code == 0, chatted.stderr
@@ -69,6 +74,7 @@ def test_a_session_without_a_name_is_titled_by_its_first_prompt() -> None:
     assert len(row["title"]) <= 48
 
 
+@pytest.mark.slow
 def test_show_and_export_markdown_and_json(sim: Any, tmp_path: Path) -> None:
     _chat(sim, "--session", "notes", "--system", "Be brief.", "the build is on Fridays")
     shown = run_cli("sessions", "show", "notes")
@@ -86,6 +92,7 @@ def test_show_and_export_markdown_and_json(sim: Any, tmp_path: Path) -> None:
     assert by_id.stdout.startswith("# notes\n") and "the build is on Fridays" in by_id.stdout
 
 
+@pytest.mark.slow
 def test_rename_keeps_messages_and_refuses_a_taken_name(sim: Any) -> None:
     _chat(sim, "--session", "old", "hello")
     _chat(sim, "--session", "taken", "hello")
@@ -112,6 +119,7 @@ def test_rm_needs_yes_without_a_terminal(sim: Any) -> None:
     assert run_cli("sessions", "rm", "gone", "--yes").exit_code == 2
 
 
+@pytest.mark.slow
 def test_continue_picks_the_most_recently_used_conversation(sim: Any) -> None:
     _chat(sim, "--session", "older", "about trains")
     _chat(sim, "--session", "newer", "about boats")
@@ -136,6 +144,7 @@ def test_continue_with_nothing_to_continue_or_with_session_is_a_usage_error(sim:
     assert len(sim.state.requests) == sent
 
 
+@pytest.mark.slow
 def test_a_new_session_name_says_it_starts_a_new_conversation(sim: Any) -> None:
     first = run_cli("chat", "--base-url", sim.base_url, "--session", "fresh", "hi", env=ENV)
     assert first.exit_code == 0

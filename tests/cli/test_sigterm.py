@@ -62,6 +62,7 @@ def _signal_mid_reply(args: list[str], signum: int) -> tuple[int, str, list[dict
     return child.returncode, stderr, events
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("signum", "name", "code"), [(signal.SIGTERM, "SIGTERM", 143), (signal.SIGINT, "SIGINT", 130)]
 )
@@ -98,6 +99,7 @@ def test_a_signal_mid_reply_records_the_request_and_writes_the_usage_file(
     assert [(r.kind, r.outcome) for r in rows] == [("chat", "cancelled")]
 
 
+@pytest.mark.slow
 def test_sigterm_leaves_an_image_job_pending_and_says_how_to_resume(
     sim: Any, tmp_path: Path
 ) -> None:

@@ -63,6 +63,7 @@ def loaded_by(*args: str, code: str = LOADED) -> dict[str, Any]:
     return dict(json.loads(done.stderr.strip().splitlines()[-1]))
 
 
+@pytest.mark.slow
 def test_root_help_imports_no_command_module_and_nothing_heavy() -> None:
     loaded = loaded_by("--help")
     assert set(loaded["ours"]) == {
@@ -77,6 +78,7 @@ def test_root_help_imports_no_command_module_and_nothing_heavy() -> None:
     assert not HEAVY & set(loaded["top"])
 
 
+@pytest.mark.slow
 def test_chat_help_imports_the_chat_module_only_and_nothing_heavy() -> None:
     loaded = loaded_by("chat", "--help")
     commands = {m for m in loaded["ours"] if m.startswith("alltoken_agent.cli.")}
@@ -94,6 +96,7 @@ def test_chat_help_imports_the_chat_module_only_and_nothing_heavy() -> None:
     assert not HEAVY & set(loaded["top"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [entry.name for entry in COMMANDS])
 def test_no_command_help_imports_anything_heavy(name: str) -> None:
     loaded = loaded_by(name, "--help")
@@ -173,6 +176,7 @@ sys.stderr.write("\\n" + json.dumps(done) + "\\n")
 """
 
 
+@pytest.mark.slow
 def test_chat_sends_its_request_before_importing_the_store_or_the_catalog(
     sim: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -21,6 +21,8 @@ import pytest
 
 from tests.cli.helpers import run_cli
 
+pytestmark = pytest.mark.slow
+
 ANY_ESCAPE = "\x1b"
 STYLE = re.compile(r"\x1b\[[0-9;]*m")
 """An SGR sequence: colour, bold, italics (a progress display also moves the cursor)."""

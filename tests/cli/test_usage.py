@@ -142,6 +142,7 @@ def test_a_terminal_gets_a_rich_table_and_a_bar_per_day(recorded: None) -> None:
     assert chart.count("$0.00\n") >= 1
 
 
+@pytest.mark.slow
 def test_image_and_video_commands_land_in_the_ledger_at_catalog_prices(
     tmp_path: Path,
 ) -> None:
@@ -157,6 +158,7 @@ def test_image_and_video_commands_land_in_the_ledger_at_catalog_prices(
     assert Decimal(rows["seedance-1.5-pro"]["cost"]) == Decimal("0.25")
 
 
+@pytest.mark.slow
 def test_offline_runs_are_kept_apart_from_the_real_report(recorded: None, tmp_path: Path) -> None:
     usage_file = tmp_path / "run.json"
     chat = run_cli("chat", "--offline", "--tools", "none", "--usage-file", str(usage_file), "hi")

@@ -60,6 +60,7 @@ def queue_images(prompts: Path, out: Path, *common: str) -> Any:
     return queued
 
 
+@pytest.mark.slow
 def test_image_batch_queue_sends_nothing_and_a_worker_makes_each_job(
     sim: Any, tmp_path: Path, prompts: Path
 ) -> None:
@@ -95,6 +96,7 @@ def test_image_batch_queue_sends_nothing_and_a_worker_makes_each_job(
     assert sim.state.media.submits == {"image": 4}
 
 
+@pytest.mark.slow
 def test_video_batch_queue_is_made_by_a_worker(sim: Any, tmp_path: Path) -> None:
     scenes = tmp_path / "scenes.txt"
     scenes.write_text("a fox runs\nrain on a roof\n", encoding="utf-8")
@@ -125,6 +127,7 @@ def test_queue_without_a_batch_file_is_exit_2(sim: Any) -> None:
     assert sim.state.media.submits == {}
 
 
+@pytest.mark.slow
 def test_two_workers_drain_a_media_queue_on_postgresql_submitting_each_job_once(
     own_database: str, sim: Any, tmp_path: Path, prompts: Path
 ) -> None:
@@ -159,6 +162,7 @@ def test_two_workers_drain_a_media_queue_on_postgresql_submitting_each_job_once(
     assert len(jobs) == 4 and {job.status for job in jobs} == {"completed"}
 
 
+@pytest.mark.slow
 def test_a_worker_under_a_budget_stops_making_jobs_before_it_is_crossed(
     sim: Any, tmp_path: Path, prompts: Path
 ) -> None:
@@ -180,6 +184,7 @@ def test_a_worker_under_a_budget_stops_making_jobs_before_it_is_crossed(
     assert sorted(p.name for p in out.iterdir()) == NAMES
 
 
+@pytest.mark.slow
 def test_a_worker_finishes_the_job_a_killed_server_left_by_polling_it(
     own_database: str, sim: Any, tmp_path: Path
 ) -> None:
@@ -251,6 +256,7 @@ def _journal_unsent(sim: Any, media: Path, *, age: float) -> str:
     return asyncio.run(make())
 
 
+@pytest.mark.slow
 def test_a_job_a_server_journaled_but_never_sent_is_sent_once_within_the_budget(
     sim: Any, tmp_path: Path
 ) -> None:
@@ -274,6 +280,7 @@ def test_a_job_a_server_journaled_but_never_sent_is_sent_once_within_the_budget(
     assert [p.name for p in (media / "local").iterdir()] == [f"{job_id}.png"]
 
 
+@pytest.mark.slow
 def test_a_job_just_journaled_is_left_to_the_server_that_made_it(sim: Any, tmp_path: Path) -> None:
     media = tmp_path / "media"
     job_id = _journal_unsent(sim, media, age=0)

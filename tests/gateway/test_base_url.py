@@ -92,6 +92,7 @@ def _closed_port() -> int:
 FAST_RETRIES = "[retry]\nmax_retries = 2\nbase_delay = 0\nmax_delay = 0\n"
 
 
+@pytest.mark.slow
 def test_a_dead_endpoint_is_one_error_line(isolated_environment: Path) -> None:
     write_config(isolated_environment, FAST_RETRIES)
     url = f"http://127.0.0.1:{_closed_port()}/v1"

@@ -71,6 +71,7 @@ async def test_list_filters_by_modality_locally(sim: Any) -> None:
     assert [r.query for r in sim.state.requests] == [{}, {}]
 
 
+@pytest.mark.slow
 async def test_tokenhub_list_has_no_modality_and_no_videos_fallback(th_sim: Any) -> None:
     async with gateway_for(th_sim, dialect="tokenhub") as gateway:
         models = await gateway.models.list()

@@ -137,6 +137,7 @@ async def test_reasoning_streams_separately_from_the_answer(sim: Any) -> None:
     assert all(not isinstance(e, ReasoningDelta) for e in events[first_content:])
 
 
+@pytest.mark.slow
 async def test_official_sdk_clients_are_configured_for_the_same_provider(sim: Any) -> None:
     async with gateway_for(sim) as gateway:
         client = gateway.async_openai_client()

@@ -38,6 +38,7 @@ async def test_pings_forever_end_in_an_idle_timeout_with_no_answer(sim: Any) -> 
     assert "not a complete answer" in error.message
 
 
+@pytest.mark.slow
 async def test_a_word_at_a_time_forever_ends_at_the_total_deadline_with_the_partial_text(
     sim: Any,
 ) -> None:
@@ -55,6 +56,7 @@ async def test_a_word_at_a_time_forever_ends_at_the_total_deadline_with_the_part
         stream.result  # noqa: B018 - the partial text is never offered as the result
 
 
+@pytest.mark.slow
 async def test_a_non_streaming_reply_that_never_finishes_ends_at_the_total_deadline(
     sim: Any,
 ) -> None:
@@ -102,6 +104,7 @@ def test_the_defaults_bound_every_reply() -> None:
     assert limits.idle < limits.total
 
 
+@pytest.mark.slow
 def test_chat_idle_timeout_flag_exits_6_and_json_says_incomplete(
     sim: Any, isolated_environment: Path
 ) -> None:
@@ -120,6 +123,7 @@ def test_chat_idle_timeout_flag_exits_6_and_json_says_incomplete(
     assert len(lines) == 1 and "idle_timeout" in lines[0]
 
 
+@pytest.mark.slow
 def test_chat_timeout_flag_ends_a_trickle_with_exit_6_after_the_partial_text(
     sim: Any, isolated_environment: Path
 ) -> None:

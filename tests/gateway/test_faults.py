@@ -34,6 +34,7 @@ def chat_requests(server: Any) -> list[Any]:
     return [r for r in server.state.requests if r.path.endswith("/chat/completions")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stream", [False, True])
 @pytest.mark.parametrize("fault", ["429:0", "500", "502", "503"])
 async def test_one_transient_failure_is_retried_and_succeeds(
@@ -52,6 +53,7 @@ async def test_one_transient_failure_is_retried_and_succeeds(
     assert notices[0].error.status == int(fault.split(":")[0])
 
 
+@pytest.mark.slow
 async def test_retry_after_header_sets_the_wait(sim: Any) -> None:
     sim.state.enqueue_faults(["429:1"])
     notices: list[RetryNotice] = []
@@ -61,6 +63,7 @@ async def test_retry_after_header_sets_the_wait(sim: Any) -> None:
     assert [n.delay for n in notices] == [1.0]
 
 
+@pytest.mark.slow
 async def test_retry_after_on_a_503_sets_the_wait_too(sim: Any) -> None:
     sim.state.enqueue_faults(["503:1"])
     notices: list[RetryNotice] = []
@@ -178,6 +181,7 @@ async def test_slow_first_byte_times_out_then_a_retry_succeeds(sim: Any) -> None
     assert len(chat_requests(sim)) == 2
 
 
+@pytest.mark.slow
 async def test_slow_first_byte_every_time_raises_timeout(sim: Any) -> None:
     timeouts = TimeoutSettings(connect=2, read=0.2)
     retry = RetryPolicy(max_retries=1, base_delay=0)

@@ -58,6 +58,7 @@ def _splits(text: str, cuts: int) -> list[list[str]]:
     return out
 
 
+@pytest.mark.slow
 def test_a_key_spelt_across_stream_pieces_is_never_shown_whole() -> None:
     key = "sk-test-abcdefghijklmnop-0123456789"
     text = f"The key {key} is {key}, see sk-"

@@ -133,6 +133,7 @@ async def test_sequential_streams_reuse_one_connection() -> None:
         assert server.accepted == 1
 
 
+@pytest.mark.slow
 async def test_a_warm_pool_serves_a_second_burst_of_concurrent_streams_without_dialling() -> None:
     # httpx's own pool kept 20 idle connections of 50, so the second burst dialled 30.
     async with counting_server() as server, gateway_for(server) as gateway:
@@ -334,6 +335,7 @@ async def test_a_redirect_is_handed_back_not_followed() -> None:
     assert response.status_code == 307
 
 
+@pytest.mark.slow
 async def test_the_gateway_translates_pool_failures_into_its_errors() -> None:
     async with raw_server(None) as url:
         gateway = Gateway(base_url=url + "v1", api_key=TEST_KEY, retry=_no_retry(), config=Config())

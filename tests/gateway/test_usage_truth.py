@@ -93,6 +93,7 @@ async def test_a_stream_with_neither_finish_nor_done_is_still_an_error(sim: Any)
             await gateway.stream(user("hi"), extra_headers={FAULT: "eof:2"}).collect()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", BAD_COSTS)
 async def test_an_invalid_cost_comment_is_unknown_never_as_sent(sim: Any, value: str) -> None:
     result, records = await _stream(sim, f"bad_cost:{value}")
@@ -134,6 +135,7 @@ async def test_the_cost_bound_comes_from_the_config(sim: Any) -> None:
     assert records[-1].extra["cost_unknown"] == "cost_invalid"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spec", BAD_USAGE)
 @pytest.mark.parametrize("stream", [True, False])
 async def test_an_invalid_usage_field_makes_the_usage_unknown(

@@ -97,6 +97,7 @@ async def test_html_without_a_content_type_still_ends_as_before() -> None:
     assert caught.value.code == "stream_interrupted"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("fault", "code", "needle"),
     [

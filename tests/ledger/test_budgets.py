@@ -94,6 +94,7 @@ def test_bad_limits_are_refused(limit: str, warn_at: float) -> None:
         Budget(limit, lambda: Decimal(0), warn_at=warn_at)
 
 
+@pytest.mark.slow
 async def test_a_running_budget_counts_the_agents_own_requests(sim: Any) -> None:
     prices = {"gpt-5.4-nano": NANO}.get
     budget = RunningBudget(Decimal("0.0003"), prices=prices, match={"agent": "a1"})

@@ -36,6 +36,7 @@ def opener(db_path: Path, opened: list[Store]) -> Any:
     return open_store
 
 
+@pytest.mark.slow
 async def test_a_request_sent_before_the_lookup_is_still_priced_from_the_catalog(
     sim: Any, db_path: Path
 ) -> None:
@@ -62,6 +63,7 @@ async def test_a_request_sent_before_the_lookup_is_still_priced_from_the_catalog
     assert len(opened) == 1 and opened[0].closed  # its own store, closed by aclose
 
 
+@pytest.mark.slow
 async def test_without_a_catalog_the_config_prices_price_it_and_else_it_stays_unknown(
     th_sim: Any, db_path: Path
 ) -> None:

@@ -30,6 +30,7 @@ def test_every_exported_name_loads_and_the_lazy_table_names_only_those(
         package.nothing_here  # noqa: B018
 
 
+@pytest.mark.slow
 def test_counting_tokens_and_checking_a_running_budget_load_no_store() -> None:
     code = (
         "import json, sys\n"

@@ -25,6 +25,7 @@ def media_gateway(sim: Any, store: Store) -> Gateway:
     return gateway_for(sim, store=store)
 
 
+@pytest.mark.slow
 async def test_image_and_video_jobs_are_recorded_at_the_catalogs_media_prices(
     sim: Any, store: Store, ledger: Ledger, tmp_path: Path
 ) -> None:

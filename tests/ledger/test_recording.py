@@ -39,6 +39,7 @@ async def raw_cost_comment(sim: Any, model: str, text: str) -> dict[str, Any]:
     return parsed
 
 
+@pytest.mark.slow
 async def test_streamed_cost_is_the_cost_comment_to_the_last_digit(
     sim: Any, ledger: Ledger, db_path: Path
 ) -> None:

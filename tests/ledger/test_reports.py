@@ -144,6 +144,7 @@ def _figures(row: ReportRow) -> tuple[Any, ...]:
     )
 
 
+@pytest.mark.slow
 def test_reports_summed_by_the_database_match_row_by_row_sums_to_the_last_digit(
     ledger: Ledger, store: Store, db_path: Path
 ) -> None:

@@ -89,6 +89,7 @@ def test_m005_adds_the_flag_to_an_older_store_whose_rows_stay_real(db_path: Path
         db.close()
 
 
+@pytest.mark.slow
 async def test_an_offline_gateway_writes_to_the_simulated_book_only(store: Store) -> None:
     real, offline = Ledger(store), Ledger(store, simulated=True)
     real.record(make_record(started_at=datetime.now(timezone.utc), cost=gateway_cost("0.70")))
@@ -179,6 +180,7 @@ async def test_a_failed_request_to_the_simulator_is_booked_as_simulated(
     assert row.outcome == "insufficient_balance" and row.simulated
 
 
+@pytest.mark.slow
 async def test_media_jobs_on_a_simulator_reached_by_base_url_are_booked_as_simulated(
     store: Store, standalone: Any, tmp_path: Path
 ) -> None:
@@ -215,6 +217,7 @@ def test_the_label_is_believed_only_from_this_machine() -> None:
     assert not from_simulator(httpx.Response(200, headers=other, request=local))
 
 
+@pytest.mark.slow
 def test_cli_chat_through_base_url_to_the_simulator_command_keeps_the_real_book_empty(
     simulator_process: str,
 ) -> None:
@@ -255,6 +258,7 @@ def test_a_budget_over_simulated_spend_says_so_and_a_real_one_says_real(store: S
     assert real.check(Decimal("0.10")).simulated is False  # the 0.90 simulated is not counted
 
 
+@pytest.mark.slow
 async def test_a_daily_budget_following_the_gateway_counts_the_book_its_replies_name(
     store: Store, standalone: Any
 ) -> None:
@@ -278,6 +282,7 @@ def test_a_running_budget_of_simulated_records_says_simulated_spend() -> None:
         budget.check()
 
 
+@pytest.mark.slow
 def test_cli_simulated_spend_blocks_offline_runs_only_and_says_so(
     sim: Any, isolated_environment: Path
 ) -> None:
@@ -295,6 +300,7 @@ def test_cli_simulated_spend_blocks_offline_runs_only_and_says_so(
     assert "alltoken-agent: daily budget 85% used ($0.85 of $1.00)" in real.stderr
 
 
+@pytest.mark.slow
 def test_cli_chat_through_a_provider_profile_naming_the_simulator_is_simulated(
     simulator_process: str, isolated_environment: Path, tmp_path: Path
 ) -> None:

@@ -12,6 +12,8 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from alltoken_agent.ledger import Ledger
 from alltoken_agent.store import Store
 from tests.ledger.helpers import gateway_cost, make_record
@@ -75,6 +77,7 @@ def kept_days(path: Path) -> set[str]:
         return {day for (day,) in raw.execute("SELECT day FROM usage_days_summed")}
 
 
+@pytest.mark.slow
 def test_reports_keep_the_whole_days_and_match_the_rows(
     ledger: Ledger, store: Store, db_path: Path
 ) -> None:

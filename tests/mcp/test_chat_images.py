@@ -35,6 +35,7 @@ def png_data_url() -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+@pytest.mark.slow
 async def test_chat_sends_the_prompt_and_images_as_spec_valid_parts(
     offline_server: RunningServer,
 ) -> None:

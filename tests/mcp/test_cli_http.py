@@ -10,9 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from mcp.client.client import Client
 
 from tests.mcp.expectations import TOOL_NAMES, text_of
+
+pytestmark = pytest.mark.slow
 
 START_TIMEOUT = 20.0
 

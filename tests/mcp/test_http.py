@@ -40,6 +40,7 @@ async def test_lists_the_tools_with_their_schemas(offline_server: RunningServer)
         check_tool_listing((await client.list_tools()).tools)
 
 
+@pytest.mark.slow
 async def test_chat_session_sends_the_history_on_the_wire(
     offline_server: RunningServer,
 ) -> None:
@@ -62,6 +63,7 @@ async def test_chat_session_sends_the_history_on_the_wire(
         assert record is not None and record.message_count == 4 and record.model == "minimax-m2.7"
 
 
+@pytest.mark.slow
 async def test_chat_with_a_model_and_system_prompt(offline_server: RunningServer) -> None:
     async with Client(offline_server.url) as client:
         result = await client.call_tool(
@@ -83,6 +85,7 @@ async def test_errors_are_tool_errors_with_the_gateway_code(offline_server: Runn
     assert result.structured_content["error"]["code"] == "upstream_model_not_found"
 
 
+@pytest.mark.slow
 async def test_list_models_and_usage(offline_server: RunningServer) -> None:
     async with Client(offline_server.url) as client:
         models = await client.call_tool("list_models", {})
@@ -104,6 +107,7 @@ async def test_list_models_and_usage(offline_server: RunningServer) -> None:
     assert [r["key"] for r in by_session.structured_content["rows"]] == ["s1"]
 
 
+@pytest.mark.slow
 async def test_a_leaked_key_never_reaches_the_client(sim: Any) -> None:
     sim.state.enqueue_faults(["leak_key"])
     with serve_in_thread(lambda: gateway_for(sim)) as running:
@@ -114,6 +118,7 @@ async def test_a_leaked_key_never_reaches_the_client(sim: Any) -> None:
     assert TEST_KEY not in result.model_dump_json()
 
 
+@pytest.mark.slow
 async def test_payment_and_rate_limit_failures_carry_their_status(sim: Any) -> None:
     # The gateway documents no slug for 402 or 429, so SKILL.md tells agents to act on
     # `status`: it must be there, with the gateway's own code passed through unchanged.

@@ -27,6 +27,8 @@ from tests.mcp.expectations import text_of
 from tests.mcp.helpers import RunningServer, serve_in_thread
 from tests.media.test_videos import assert_video
 
+pytestmark = pytest.mark.slow
+
 Progress = list[tuple[float, float | None, str | None]]
 
 

@@ -16,12 +16,15 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.types import CallToolResult
 
 from alltoken_agent.store import Store
 from tests.mcp.expectations import check_tool_listing, text_of
+
+pytestmark = pytest.mark.slow
 
 KEY_VARS = ("ALLTOKEN_API_KEY", "TOKENHUB_API_KEY", "OPENAI_API_KEY")
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from mcp.client.client import Client
 
 from tests.gateway.helpers import gateway_for
 from tests.mcp.expectations import text_of
 from tests.mcp.helpers import serve_in_thread
+
+pytestmark = pytest.mark.slow
 
 
 async def test_usage_says_unknown_for_requests_of_unknown_cost(sim: Any) -> None:

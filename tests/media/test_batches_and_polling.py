@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from alltoken_agent import Gateway, MediaJobError, UserError
 from alltoken_agent.media import ImageResult, JobEvent, VideoResult
 from alltoken_agent.store import Store
@@ -59,6 +61,7 @@ async def test_videos_generate_many_isolates_failures_and_keeps_the_order(
     assert statuses == [("four", "completed"), ("one", "failed"), ("three", "completed")]
 
 
+@pytest.mark.slow
 async def test_the_first_poll_waits_for_most_of_the_models_usual_time(
     gw: Gateway, sim: Any, out: Path
 ) -> None:

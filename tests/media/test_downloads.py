@@ -52,6 +52,7 @@ async def test_a_declared_content_length_past_the_cap_is_refused_before_reading(
     assert _leftovers(out) == []
 
 
+@pytest.mark.slow
 async def test_a_file_url_result_is_refused_as_such_and_never_read(
     sim: Any, gw: Gateway, store: Store, out: Path
 ) -> None:

@@ -243,6 +243,7 @@ async def test_generate_many_keeps_going_past_a_failure_and_keeps_the_order(
     assert prompts == ["one", "two", "three"]
 
 
+@pytest.mark.slow
 async def test_generate_many_runs_jobs_concurrently(gw: Gateway, sim: Any, out: Path) -> None:
     sim.state.media.image_seconds = 0.2
     results = await gw.images.generate_many(

@@ -78,6 +78,7 @@ def _kill_while_polling(sim: Any, *args: str) -> dict[str, Any]:
     return event
 
 
+@pytest.mark.slow
 def test_a_killed_image_job_is_resumed_without_a_second_submit(
     sim: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -100,6 +101,7 @@ def test_a_killed_image_job_is_resumed_without_a_second_submit(
         assert store.media_jobs.get(job_id).status == "completed"  # type: ignore[union-attr]
 
 
+@pytest.mark.slow
 def test_a_killed_video_job_is_resumed_on_the_gateway_it_was_made_on(
     sim: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -118,6 +120,7 @@ def test_a_killed_video_job_is_resumed_on_the_gateway_it_was_made_on(
     assert sim.state.media.submits == {"video": 1}
 
 
+@pytest.mark.slow
 def test_ctrl_c_leaves_the_job_pending_and_says_how_to_resume(
     sim: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -33,6 +33,7 @@ async def _until(check: Any, what: str) -> None:
     raise AssertionError(f"never saw {what}")
 
 
+@pytest.mark.slow
 async def test_a_resume_while_the_first_run_polls_waits_and_both_get_the_saved_image(
     sim: Any, gw: Gateway, out: Path
 ) -> None:
@@ -70,6 +71,7 @@ async def test_a_resume_while_the_first_run_polls_waits_and_both_get_the_saved_i
     assert sim.state.media.polls[task_id] >= polls_before
 
 
+@pytest.mark.slow
 async def test_a_lease_held_past_the_deadline_ends_in_job_busy_and_leaves_the_job(
     sim: Any, gw: Gateway, store: Store, out: Path
 ) -> None:

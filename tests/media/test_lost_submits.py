@@ -85,6 +85,7 @@ async def test_alltoken_resends_a_lost_submit_inside_its_dedupe_window_only(
     assert sim.state.media.charges == {"image": 2}
 
 
+@pytest.mark.slow
 def test_jobs_resume_refuses_then_resubmits_when_told(th_sim: Any, tmp_path: Path) -> None:
     env = {"TOKENHUB_API_KEY": TEST_KEY}
     flags = ["--provider", "tokenhub", "--base-url", th_sim.base_url]

@@ -73,6 +73,7 @@ def only_job(kind: str) -> Any:
     return job
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("fault", "code", "says"),
     [
@@ -96,6 +97,7 @@ def test_an_image_submit_that_never_finishes_ends_at_a_deadline(
     assert f"alltoken-agent jobs resume {job.id}" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_poll_that_goes_quiet_ends_at_the_idle_deadline_and_the_job_resumes(
     media_sim: Any, isolated_environment: Path, tmp_path: Path
 ) -> None:
@@ -121,6 +123,7 @@ def test_a_poll_that_goes_quiet_ends_at_the_idle_deadline_and_the_job_resumes(
     assert target.is_file()
 
 
+@pytest.mark.slow
 def test_a_poll_that_trickles_forever_ends_at_the_total_deadline_given_as_a_flag(
     media_sim: Any, isolated_environment: Path, tmp_path: Path
 ) -> None:
@@ -143,6 +146,7 @@ def test_a_poll_that_trickles_forever_ends_at_the_total_deadline_given_as_a_flag
     assert only_job("image").status == "pending"
 
 
+@pytest.mark.slow
 def test_a_video_submit_that_never_finishes_ends_with_exit_6(
     media_sim: Any, tmp_path: Path
 ) -> None:
@@ -154,6 +158,7 @@ def test_a_video_submit_that_never_finishes_ends_with_exit_6(
     only_job("video")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("fault", "code"), [("ping_forever", "total_timeout"), ("trickle:1", "idle_timeout")]
 )
@@ -168,6 +173,7 @@ def test_check_ends_at_the_deadlines(media_sim: Any, fault: str, code: str) -> N
     assert faults_seen(media_sim) == [fault]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("fault", "says"), [("ping_forever", "total_timeout"), ("trickle:1", "idle_timeout")]
 )
@@ -208,6 +214,7 @@ async def file_server(pause: float) -> AsyncIterator[str]:
         server.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("pause", "code"), [(0.05, "total_timeout"), (1.0, "idle_timeout")])
 async def test_a_result_download_that_never_ends_stops_at_a_deadline(
     sim: Any, tmp_path: Path, pause: float, code: str

@@ -46,6 +46,7 @@ async def test_an_offline_job_resumes_on_the_simulator_it_was_made_on(
         assert result.paths[0].is_file() and media.submits == {"image": 1}
 
 
+@pytest.mark.slow
 async def test_once_its_simulator_is_gone_an_offline_job_ends_with_a_clear_error(
     store: Store, out: Path
 ) -> None:
@@ -61,6 +62,7 @@ async def test_once_its_simulator_is_gone_an_offline_job_ends_with_a_clear_error
     assert store.media_jobs.unfinished() == []
 
 
+@pytest.mark.slow
 def test_jobs_resume_never_sends_a_real_key_to_a_dead_offline_port(
     out: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

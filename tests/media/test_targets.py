@@ -50,6 +50,7 @@ async def test_overwrite_replaces_the_file_at_the_target(
     assert not (out / "fox-1.png").exists()
 
 
+@pytest.mark.slow
 async def test_a_resumed_job_whose_target_was_taken_meanwhile_saves_beside_it(
     sim: Any, gw: Gateway, store: Store, out: Path, events: list[JobEvent]
 ) -> None:

@@ -89,6 +89,7 @@ class Child:
         self._close()
 
 
+@pytest.mark.slow
 def test_a_resume_while_the_first_process_polls_waits_and_nothing_is_lost(
     sim: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

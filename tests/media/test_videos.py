@@ -148,6 +148,7 @@ async def test_bad_frames_are_refused_before_any_request(
     assert sim.state.requests == [] and store.media_jobs.list_jobs() == []
 
 
+@pytest.mark.slow
 async def test_a_crash_between_journal_and_upload_is_resumed_with_a_new_upload(
     gw: Gateway, sim: Any, out: Path, tmp_path: Path, store: Store
 ) -> None:
@@ -268,6 +269,7 @@ async def test_each_tokenhub_shape_polls_with_the_model_and_saves_the_video(
     assert polls and all(p.query == {"model": model} for p in polls)
 
 
+@pytest.mark.slow
 async def test_tokenhub_failures_and_expired_links_are_clear(
     th_gw: Gateway, th_sim: Any, out: Path, store: Store
 ) -> None:
@@ -321,6 +323,7 @@ async def test_a_dropped_tokenhub_video_submit_is_not_retried_and_says_why(
     assert th_sim.state.media.charges == {"video": 1}
 
 
+@pytest.mark.slow
 async def test_first_last_and_reference_images_mix_uploads_and_links(
     gw: Gateway, sim: Any, out: Path, tmp_path: Path, store: Store
 ) -> None:

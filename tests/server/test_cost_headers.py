@@ -26,6 +26,7 @@ def _headers(response: httpx.Response) -> tuple[str, str]:
     return response.headers[COST], response.headers[BUDGET]
 
 
+@pytest.mark.slow
 def test_replies_that_spend_nothing_say_0_and_the_budget_left(budgeted: ServerThread) -> None:
     with budgeted.client() as client:
         session_id = create_session(client)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.server.conftest import ServerThread
+
+pytestmark = pytest.mark.slow
 
 
 def _sources(html: str) -> list[str]:

@@ -30,6 +30,7 @@ def test_an_open_server_answers_its_loopback_names(make_server: MakeServer, host
     assert response.status_code == 200, response.text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "host",
     [
@@ -135,6 +136,7 @@ def _read_all(sock: socket.socket) -> bytes:
     return b"".join(chunks)
 
 
+@pytest.mark.slow
 def test_a_client_trickling_its_headers_is_cut_off_with_408(make_server: MakeServer) -> None:
     server = make_server(header_timeout=0.5)
     port = _port(server)
@@ -167,6 +169,7 @@ def test_a_client_trickling_its_headers_is_cut_off_with_408(make_server: MakeSer
         assert client.get("/v1/capabilities").status_code == 200
 
 
+@pytest.mark.slow
 def test_a_silent_connection_is_closed_too(make_server: MakeServer) -> None:
     """Without a reply: a client may send a request just then, and take a 408 for its answer."""
     server = make_server(header_timeout=0.5)
@@ -183,6 +186,7 @@ def test_a_kept_alive_connection_is_reused_within_the_deadline(make_server: Make
     assert first.status_code == second.status_code == 200
 
 
+@pytest.mark.slow
 def test_headers_in_time_then_a_slow_body_are_answered(make_server: MakeServer) -> None:
     """The deadline is for the headers only; a request under way is not cut off."""
     server = make_server(header_timeout=0.5)
@@ -270,6 +274,7 @@ def test_wrong_keys_are_not_echoed(make_server: MakeServer) -> None:
 # Numbers out of range
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("since", ["99999999999d", "99999999999999999999999999h"])
 def test_a_usage_span_too_long_is_a_422_not_a_500(server: ServerThread, since: str) -> None:
     with server.client() as client:

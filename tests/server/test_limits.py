@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.server.conftest import KEY_A, KEY_B, MakeServer, ServerThread, create_session
 
@@ -87,6 +88,7 @@ def test_bodies_within_the_limit_pass_chunked_or_not(make_server: MakeServer) ->
     assert too_big.json()["error"]["code"] == "request_too_large"
 
 
+@pytest.mark.slow
 def test_the_rate_limit_is_per_key_with_retry_after(make_server: MakeServer) -> None:
     server = make_server(rate_limit_per_minute=60, rate_limit_burst=2)
     with server.client(KEY_A) as alice, server.client(KEY_B) as bob:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from PIL import Image
 
 from alltoken_agent.media import PollPolicy
@@ -118,6 +119,7 @@ def _usage_rows(client: httpx.Client, model: str) -> dict[str, Any]:
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_another_keys_job_and_files_do_not_exist(make_server: MakeServer, sim: Any) -> None:
     sim.state.media.image_seconds = 0.05
     server = fast(make_server())
@@ -144,6 +146,7 @@ def test_another_keys_job_and_files_do_not_exist(make_server: MakeServer, sim: A
     assert server.store.media_jobs.list_jobs() == []
 
 
+@pytest.mark.slow
 def test_a_job_that_fails_on_the_gateway_ends_failed_with_its_code(
     make_server: MakeServer, sim: Any
 ) -> None:
@@ -191,6 +194,7 @@ def test_bad_options_are_refused_before_anything_is_journaled(
     assert sim.state.requests == []
 
 
+@pytest.mark.slow
 def test_a_running_video_can_be_cancelled_and_images_cannot(
     make_server: MakeServer, sim: Any
 ) -> None:
@@ -232,6 +236,7 @@ def test_capabilities_say_media(make_server: MakeServer) -> None:
         assert client.get("/v1/capabilities").json()["media"] is True
 
 
+@pytest.mark.slow
 def test_a_job_polling_at_shutdown_stays_pending_and_resumes_on_the_next_start(
     make_server: MakeServer, sim: Any, tmp_path: Path
 ) -> None:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.cli.helpers import ndjson, run_cli
 from tests.server.conftest import GATEWAY_KEY, MakeServer, ServerThread, create_session
@@ -67,6 +68,7 @@ def test_a_json_reply_has_the_answer_usage_cost_and_headers(server: ServerThread
     assert roles == ["user", "assistant", "tool", "assistant"]
 
 
+@pytest.mark.slow
 def test_stream_events_are_the_clis_json_events(server: ServerThread, sim: Any) -> None:
     cli = run_cli("chat", "--offline", "--json", "--tools", "calculate", TOOL_PROMPT)
     assert cli.exit_code == 0, cli.stderr
@@ -150,6 +152,7 @@ def test_retries_are_streamed_as_retry_events(make_server: MakeServer, sim: Any)
     assert events[-1][0] == "done"
 
 
+@pytest.mark.slow
 def test_the_gateway_key_never_reaches_a_response(server: ServerThread, sim: Any) -> None:
     seen: list[str] = []
 

@@ -27,6 +27,8 @@ from tests.server.test_media import fast, submit, wait_for
 from tests.server.test_messages import SSE, iter_sse
 from tests.server.test_replicas import Replica
 
+pytestmark = pytest.mark.slow
+
 CHAT = "/v1/chat/completions"
 ROOMY = {"rate_limit_per_minute": 6000, "rate_limit_burst": 1000}
 """Limits the tests' polling stays within."""

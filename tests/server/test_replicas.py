@@ -24,6 +24,8 @@ import pytest
 from tests.server.conftest import auth
 from tests.server.test_messages import SSE, sse_events
 
+pytestmark = pytest.mark.slow
+
 
 class Replica:
     """One ``alltoken-agent serve`` process."""

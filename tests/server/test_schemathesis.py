@@ -23,6 +23,8 @@ from hypothesis import HealthCheck, settings
 from tests.server.conftest import KEY_A, MakeServer, ServerThread, auth, create_session
 from tests.server.test_media import fast, submit, wait_for
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def schema_server(make_server: MakeServer) -> ServerThread:

@@ -23,6 +23,7 @@ def no_server_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ALLTOKEN_AGENT_SERVER_STORE", raising=False)
 
 
+@pytest.mark.slow
 def test_serve_refuses_a_public_host_without_server_keys() -> None:
     result = run_cli("serve", "--offline", "--host", "0.0.0.0", "--port", "0")
     assert result.exit_code == 2
@@ -82,6 +83,7 @@ def _stop(process: subprocess.Popen[str]) -> str:
     return err
 
 
+@pytest.mark.slow
 def test_serve_takes_its_keys_from_the_config_file_and_the_env_replaces_them(
     isolated_environment: Path,
 ) -> None:

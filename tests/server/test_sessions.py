@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.server.conftest import ServerThread, create_session
 
 
@@ -120,6 +122,7 @@ def test_capabilities_need_no_key(server: ServerThread) -> None:
     assert caps["limits"]["max_body_bytes"] == 8 * 1024 * 1024
 
 
+@pytest.mark.slow
 def test_unknown_routes_answer_in_the_error_envelope(server: ServerThread) -> None:
     with server.client() as client:
         missing = client.get("/v1/nothing-here")

@@ -6,9 +6,13 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
 from alltoken_agent.store import Store
 from tests.server.conftest import MakeServer, ServerThread, create_session
 from tests.server.test_messages import SSE, iter_sse
+
+pytestmark = pytest.mark.slow
 
 
 class StreamInThread:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.server.conftest import MakeServer, create_session
 from tests.server.test_messages import SSE
+
+pytestmark = pytest.mark.slow
 
 
 def test_a_quiet_stream_gets_keep_alive_comments_then_its_events(

@@ -11,6 +11,8 @@ import threading
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from alltoken_agent.ledger import Ledger
 from alltoken_agent.server.storage import RUN_TAG, StoreCalls
 from alltoken_agent.store import Store
@@ -53,6 +55,7 @@ def test_a_burst_of_ledger_records_is_written_whole_and_each_run_flushes_its_own
         store.close()
 
 
+@pytest.mark.slow
 def test_concurrent_turns_each_count_their_own_cost_in_the_budget(make_server: MakeServer) -> None:
     server = make_server(daily_budget_usd=Decimal("1"))
     done: list[dict[str, object]] = []

@@ -8,6 +8,9 @@ import subprocess
 import sys
 
 import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
 
 
 def test_simulator_command_announces_the_real_url_and_serves_it() -> None:

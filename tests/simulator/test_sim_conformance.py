@@ -123,6 +123,7 @@ def test_video_task_list_and_cancel_conform(client: httpx.Client) -> None:
     conforms(spec.VideoTaskResponse, cancelled.json())
 
 
+@pytest.mark.slow
 def test_completed_video_task_conforms(client: httpx.Client) -> None:
     created = client.post("/videos/generations", json=video_body())
     done = poll_until(client, f"/videos/generations/{created.json()['id']}", {"completed"})

@@ -123,6 +123,7 @@ def test_state_is_usable_from_many_threads(client: httpx.Client, sim: SimulatorS
     assert len({r.request_id for r in sim.state.requests}) == 20
 
 
+@pytest.mark.slow
 def test_server_starts_and_stops_quickly_many_times() -> None:
     before = threading.active_count()
     for dialect in DIALECTS * 3:
@@ -170,6 +171,7 @@ def test_chunk_delay_spreads_the_stream() -> None:
         assert time.perf_counter() - started >= 0.1  # 20+ chunks at 10 ms each
 
 
+@pytest.mark.slow
 def test_run_serves_in_the_foreground_until_ctrl_c() -> None:
     """`run()` blocks in the foreground, so it gets a process of its own here."""
     code = "from alltoken_agent.simulator import run; run('127.0.0.1', 0, 'tokenhub')"

@@ -162,6 +162,7 @@ def test_request_log_never_holds_the_key(client: httpx.Client, sim: SimulatorSer
     assert [r.has_auth for r in sim.state.requests] == [True, True, False, True]
 
 
+@pytest.mark.slow
 def test_media_endpoints_need_a_key(sim: SimulatorServer, th_sim: SimulatorServer) -> None:
     for server, method, path in [
         (sim, "POST", "/images/generations/async"),

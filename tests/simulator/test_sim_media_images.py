@@ -106,6 +106,7 @@ def test_images_decode_at_requested_format_mode_and_size(
     assert item["mime_type"] == f"image/{fmt.lower()}"
 
 
+@pytest.mark.slow
 def test_largest_size_is_a_real_png(client: httpx.Client, sim: SimulatorServer) -> None:
     sim.state.media.image_seconds = 0
     task_id = create(client, size="3840x2160")

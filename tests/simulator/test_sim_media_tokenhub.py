@@ -121,6 +121,7 @@ def test_tokenhub_has_no_idempotency_so_a_dropped_retry_bills_twice(
     assert th_sim.state.media.charges == {"image": 2}
 
 
+@pytest.mark.slow
 def test_video_shape_a_lifecycle(th_client: httpx.Client) -> None:
     body = {"model": "wan2.6-t2v", "prompt": "waves"}
     created = th_client.post("/video/generations", json=body)
@@ -163,6 +164,7 @@ def test_video_shape_b_needs_async_header_and_nests_output(
     assert done["request_id"]
 
 
+@pytest.mark.slow
 def test_video_shape_c_lower_case_statuses(
     th_client: httpx.Client, th_sim: SimulatorServer
 ) -> None:

@@ -21,6 +21,7 @@ def create(client: httpx.Client, model: str = "seedance-1.5-pro", **extra: Any) 
     return body
 
 
+@pytest.mark.slow
 def test_create_202_then_queued_processing_completed(client: httpx.Client) -> None:
     task = create(client, resolution="480p", ratio="9:16", duration=6, seed=7)
     assert re.fullmatch(r"vgen_[0-9a-f]{24}", task["id"])

@@ -37,6 +37,7 @@ def sdk(request: pytest.FixtureRequest) -> Iterator[openai.OpenAI]:
         yield client
 
 
+@pytest.mark.slow
 def test_sdk_streaming_tool_loop(sdk: openai.OpenAI) -> None:
     messages: list[Any] = [{"role": "user", "content": "What time is it in Berlin?"}]
     calls: dict[int, dict[str, str]] = {}

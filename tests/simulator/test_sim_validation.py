@@ -153,6 +153,7 @@ def test_sends_a_bare_string_part():
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("marked", [False, True])
 def test_the_suite_fails_a_test_whose_code_sent_an_invalid_request(
     tmp_path: Path, marked: bool

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from alltoken_agent.mcp import build_server
 from alltoken_agent.skills import packaged_skill
 
@@ -16,6 +18,7 @@ def test_the_skill_names_no_invented_error_slugs() -> None:
     assert "429" in text and "402" in text and "`status`" in text
 
 
+@pytest.mark.slow
 async def test_the_skill_documents_every_mcp_tool_with_its_arguments() -> None:
     from alltoken_agent import Gateway
     from alltoken_agent.store import Store

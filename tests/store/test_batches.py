@@ -11,6 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from alltoken_agent.store import Store
 from alltoken_agent.store.batches import BatchRepository, NewItem
 from tests.cli.helpers import run_cli
@@ -38,6 +40,7 @@ def test_opening_a_run_again_keeps_the_first_and_its_progress(store: Store) -> N
     assert [(i.line, i.status) for i in repo.items("bat_a")] == [(1, "done"), (2, "queued")]
 
 
+@pytest.mark.slow
 def test_racing_threads_never_take_the_same_line(store: Store) -> None:
     repo = BatchRepository.of(store)
     _open(repo, "bat_race", 60)
@@ -99,6 +102,7 @@ def test_a_released_line_is_queued_again(store: Store) -> None:
     assert [i.status for i in repo.items("bat_rel")] == ["queued"]
 
 
+@pytest.mark.slow
 def test_two_workers_drain_a_200_line_batch_on_postgresql_running_no_line_twice(
     postgres: str, sim: Any, tmp_path: Path
 ) -> None:

@@ -78,6 +78,7 @@ def test_a_writer_waits_for_another_processs_lock(store: Store, db_path: Path) -
     assert store.sessions.load_messages(session.id) == [{"role": "user", "content": "waited"}]
 
 
+@pytest.mark.slow
 def test_a_lock_held_past_the_busy_timeout_is_a_config_error(tmp_path: Path) -> None:
     path = tmp_path / "locked.db"
     url = f"sqlite:///{path}?timeout=0.05"

@@ -35,6 +35,7 @@ def seeded(store: Store, turns: int) -> str:
     return record.id
 
 
+@pytest.mark.slow
 def test_a_long_session_loads_only_its_newest_whole_turns_within_the_budget(store: Store) -> None:
     session_id = seeded(store, 3000)  # ~8,000 messages: more than several batches
     everything = store.sessions.load_messages(session_id)

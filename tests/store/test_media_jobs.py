@@ -187,6 +187,7 @@ def test_a_lease_that_ran_out_or_whose_holder_died_is_taken_over(any_store: Stor
     assert taken.lease_owner == "host/3/c"
 
 
+@pytest.mark.slow
 def test_two_stores_racing_for_each_job_leave_exactly_one_holder(db_url: str) -> None:
     with Store(db_url) as first, Store(db_url) as second:
         ids = [_job(first).id for _ in range(15)]

@@ -107,6 +107,7 @@ def test_the_schema_module_matches_the_migrated_tables(store: Store, db_url: str
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_stores_opening_one_fresh_file_at_once_all_work(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     count = 8
@@ -149,6 +150,7 @@ with Store(sys.argv[1]) as store:
 """
 
 
+@pytest.mark.slow
 def test_processes_opening_one_fresh_file_at_once_all_work(tmp_path: Path) -> None:
     """Separate processes, as a CLI and a server would be: file locks, not one engine."""
     url = f"sqlite:///{tmp_path / 'shared.db'}"

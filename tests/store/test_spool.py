@@ -95,6 +95,7 @@ def _all_rows(store: Store) -> list[UsageRow]:
     return [*usage.rows(UsageQuery()), *usage.rows(UsageQuery(simulated=True))]
 
 
+@pytest.mark.slow
 def test_a_chat_under_a_held_lock_spools_its_row_and_turn_and_the_next_open_stores_them(
     sim: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -148,6 +149,7 @@ def test_a_chat_under_a_held_lock_spools_its_row_and_turn_and_the_next_open_stor
         assert len(store.sessions.load_messages(session.id)) == 4
 
 
+@pytest.mark.slow
 def test_a_spool_replayed_twice_stores_each_entry_once(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
     url = f"sqlite:///{path}"
@@ -187,6 +189,7 @@ def test_a_turn_after_a_spooled_one_queues_behind_it(tmp_path: Path) -> None:
         assert [m["content"] for m in store.sessions.load_messages(session.id)] == ["1", "2"]
 
 
+@pytest.mark.slow
 def test_a_store_still_locked_at_open_keeps_the_spool_for_later(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
     url = f"sqlite:///{path}"
@@ -254,6 +257,7 @@ def test_the_spool_table_exists_after_migrating(tmp_path: Path) -> None:
             engine.dispose()
 
 
+@pytest.mark.slow
 def test_a_postgresql_row_lock_held_past_the_wait_spools_the_row_and_the_next_open_stores_it(
     postgres: str,
 ) -> None:

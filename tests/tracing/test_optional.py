@@ -54,6 +54,7 @@ def run_python(code: str, server: Any) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_importing_and_running_an_agent_never_imports_opentelemetry(sim: Any) -> None:
     done = run_python(RUN_WITHOUT_TRACING, sim)
     assert done.returncode == 0, done.stderr
@@ -76,6 +77,7 @@ def test_instrument_without_opentelemetry_names_the_extra(monkeypatch: pytest.Mo
     assert caught.value.name == "opentelemetry"
 
 
+@pytest.mark.slow
 def test_the_module_docstring_example_runs(sim: Any) -> None:
     pytest.importorskip("opentelemetry.sdk")
     import alltoken_agent.tracing as tracing

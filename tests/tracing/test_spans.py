@@ -50,6 +50,7 @@ def spans_of(exporter: Any) -> tuple[Any, list[Any], list[Any]]:
     return run, operation(spans, "chat"), operation(spans, "execute_tool")
 
 
+@pytest.mark.slow
 async def test_a_run_is_one_span_with_its_requests_and_tool_calls_as_children(
     gateway: Gateway, traced: Any, exporter: Any
 ) -> None:
@@ -78,6 +79,7 @@ async def test_a_run_is_one_span_with_its_requests_and_tool_calls_as_children(
     assert run.attributes["gen_ai.request.model"] == "minimax-m2.7"
 
 
+@pytest.mark.slow
 async def test_request_spans_carry_the_wire_usage_cost_request_id_and_finish_reason(
     sim: Any, gateway: Gateway, traced: Any, exporter: Any
 ) -> None:

@@ -16,6 +16,8 @@ from tests.cli.helpers import run_cli, write_config
 from tests.gateway.helpers import TEST_KEY
 from tests.tui.helpers import send, settle, transcript, wait_for
 
+pytestmark = pytest.mark.slow
+
 PROMPT = 'What is 6*7? [[call calculate {"expression": "6*7"}]]'
 SIX_BY_SEVEN = '{"expression": "6*7", "result": 42}'
 SIZE = (100, 30)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from textual.widgets import Markdown
 
 from alltoken_agent.tui.screens import HelpScreen
@@ -22,6 +23,7 @@ def chat_requests(sim: Any) -> list[Any]:
     return [r for r in sim.state.requests if r.path.endswith("/chat/completions")]
 
 
+@pytest.mark.slow
 async def test_a_prompt_streams_a_markdown_reply(build: Any, sim: Any) -> None:
     app = build()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -39,6 +41,7 @@ async def test_a_prompt_streams_a_markdown_reply(build: Any, sim: Any) -> None:
     assert request.json["messages"][-1] == {"role": "user", "content": "Hello there"}
 
 
+@pytest.mark.slow
 async def test_a_tool_call_shows_a_panel_with_its_result(build: Any) -> None:
     app = build()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -52,6 +55,7 @@ async def test_a_tool_call_shows_a_panel_with_its_result(build: Any) -> None:
         assert turn.text.startswith("(simulated) get_current_time returned:")
 
 
+@pytest.mark.slow
 async def test_escape_cancels_a_slow_reply_and_the_app_keeps_running(build: Any, sim: Any) -> None:
     sim.state.enqueue_faults(["stall:3:5"])
     app = build()
@@ -69,6 +73,7 @@ async def test_escape_cancels_a_slow_reply_and_the_app_keeps_running(build: Any,
     assert chat_requests(sim)[-1].json["messages"][-1]["content"] == "Are you there?"
 
 
+@pytest.mark.slow
 async def test_ctrl_c_cancels_a_reply_and_a_second_ctrl_c_quits(build: Any, sim: Any) -> None:
     sim.state.enqueue_faults(["stall:3:5"])
     app = build()
@@ -84,6 +89,7 @@ async def test_ctrl_c_cancels_a_reply_and_a_second_ctrl_c_quits(build: Any, sim:
         assert not app.is_running
 
 
+@pytest.mark.slow
 async def test_ctrl_c_when_idle_warns_first_and_quits_on_the_second(build: Any) -> None:
     app = build()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -94,6 +100,7 @@ async def test_ctrl_c_when_idle_warns_first_and_quits_on_the_second(build: Any) 
         assert not app.is_running
 
 
+@pytest.mark.slow
 async def test_a_gateway_error_shows_in_the_chat_with_code_and_request_id(
     build: Any, sim: Any
 ) -> None:
@@ -109,6 +116,7 @@ async def test_a_gateway_error_shows_in_the_chat_with_code_and_request_id(
         assert app.query(AssistantTurn).last().text.startswith("[simulated")
 
 
+@pytest.mark.slow
 async def test_ctrl_t_asks_for_thinking_on_the_next_turns(build: Any, sim: Any) -> None:
     app = build()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -123,6 +131,7 @@ async def test_ctrl_t_asks_for_thinking_on_the_next_turns(build: Any, sim: Any) 
         assert "thinking" not in chat_requests(sim)[-1].json
 
 
+@pytest.mark.slow
 async def test_each_reasoning_block_of_a_tool_round_trip_is_shown_and_finished(
     build: Any, sim: Any
 ) -> None:
@@ -137,6 +146,7 @@ async def test_each_reasoning_block_of_a_tool_round_trip_is_shown_and_finished(
         assert all(str(b.title).startswith("Reasoning (") for b in blocks)  # none still open
 
 
+@pytest.mark.slow
 async def test_a_retry_is_a_note_not_a_crash(build: Any, sim: Any) -> None:
     sim.state.enqueue_faults(["429:0"])
     app = build()
@@ -147,6 +157,7 @@ async def test_a_retry_is_a_note_not_a_crash(build: Any, sim: Any) -> None:
         assert app.query_one(AssistantTurn).text.startswith("[simulated")
 
 
+@pytest.mark.slow
 async def test_a_reply_keeps_streaming_behind_a_modal_screen(build: Any, sim: Any) -> None:
     sim.state.enqueue_faults(["slow:0.3"])
     app = build()

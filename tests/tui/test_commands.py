@@ -28,6 +28,7 @@ def last_chat_request(sim: Any) -> Any:
     return [r for r in sim.state.requests if r.path.endswith("/chat/completions")][-1]
 
 
+@pytest.mark.slow
 async def test_model_command_switches_the_model_for_the_next_turn(build: Any, sim: Any) -> None:
     app = build()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -44,6 +45,7 @@ async def test_model_command_switches_the_model_for_the_next_turn(build: Any, si
     ]
 
 
+@pytest.mark.slow
 async def test_the_model_picker_searches_as_you_type_and_switches(build: Any, sim: Any) -> None:
     app = build()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -68,6 +70,7 @@ async def test_the_model_picker_searches_as_you_type_and_switches(build: Any, si
     assert last_chat_request(sim).json["model"] == "deepseek-v4-flash"
 
 
+@pytest.mark.slow
 async def test_model_without_a_name_opens_the_picker_and_escape_keeps_the_model(
     build: Any,
 ) -> None:
@@ -82,6 +85,7 @@ async def test_model_without_a_name_opens_the_picker_and_escape_keeps_the_model(
         assert app.agent.model == "minimax-m2.7"
 
 
+@pytest.mark.slow
 async def test_clear_forgets_the_conversation(build: Any, sim: Any) -> None:
     app = build()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -94,6 +98,7 @@ async def test_clear_forgets_the_conversation(build: Any, sim: Any) -> None:
     assert [m["role"] for m in messages] == ["system", "user"]
 
 
+@pytest.mark.slow
 async def test_help_opens_a_screen_that_escape_closes(build: Any) -> None:
     app = build()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -106,6 +111,7 @@ async def test_help_opens_a_screen_that_escape_closes(build: Any) -> None:
         assert isinstance(app.screen, HelpScreen)
 
 
+@pytest.mark.slow
 async def test_system_sets_the_prompt_of_the_next_turns(build: Any, sim: Any) -> None:
     app = build()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -119,6 +125,7 @@ async def test_system_sets_the_prompt_of_the_next_turns(build: Any, sim: Any) ->
     }
 
 
+@pytest.mark.slow
 async def test_save_exports_the_conversation_to_markdown(build: Any, workdir: Path) -> None:
     app = build()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -134,6 +141,7 @@ async def test_save_exports_the_conversation_to_markdown(build: Any, workdir: Pa
     assert "(simulated) calculate returned: expression=2+3, result=5." in text
 
 
+@pytest.mark.slow
 async def test_an_unknown_command_is_a_note(build: Any, sim: Any) -> None:
     app = build()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -143,6 +151,7 @@ async def test_an_unknown_command_is_a_note(build: Any, sim: Any) -> None:
     assert last_chat_request(sim).json["messages"][-1]["content"] == "/frobnicate is not a command"
 
 
+@pytest.mark.slow
 async def test_media_on_a_gateway_without_a_media_api_says_it_is_not_available(
     build: Any, workdir: Path
 ) -> None:
@@ -164,6 +173,7 @@ async def test_media_commands_need_a_prompt(build: Any) -> None:
         assert "note: Usage: /image PROMPT" in transcript(app)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAS_MEDIA, reason="the media API has not landed yet")
 async def test_image_shows_the_saved_file(build: Any, workdir: Path) -> None:
     app = build()
@@ -174,6 +184,7 @@ async def test_image_shows_the_saved_file(build: Any, workdir: Path) -> None:
         assert "media: image job: done." in transcript(app)
 
 
+@pytest.mark.slow
 async def test_save_puts_generated_media_where_it_was_made(build: Any, workdir: Path) -> None:
     app = build()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -193,6 +204,7 @@ async def test_save_puts_generated_media_where_it_was_made(build: Any, workdir: 
     assert text.index(video_section) < text.index("## You\n\nThanks")
 
 
+@pytest.mark.slow
 async def test_save_with_only_media_is_not_empty(build: Any, workdir: Path) -> None:
     app = build()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -203,6 +215,7 @@ async def test_save_with_only_media_is_not_empty(build: Any, workdir: Path) -> N
     assert "## Image: a red square" in saved.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 async def test_cancelling_a_media_job_names_the_command_that_finishes_it(
     build: Any, sim: Any, workdir: Path
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from textual import events
 
 from tests.tui.helpers import send, settle, transcript, wait_for
@@ -13,6 +14,7 @@ def chat_requests(sim: Any) -> list[Any]:
     return [r for r in sim.state.requests if r.path.endswith("/chat/completions")]
 
 
+@pytest.mark.slow
 async def test_shift_enter_and_ctrl_j_add_lines_and_enter_sends_them(build: Any, sim: Any) -> None:
     app = build()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -35,6 +37,7 @@ async def test_paste_keeps_every_line(build: Any) -> None:
         assert app.prompt.text == "line one\nline two\nline three"
 
 
+@pytest.mark.slow
 async def test_up_and_down_walk_the_history_and_keep_the_draft(build: Any) -> None:
     app = build()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -54,6 +57,7 @@ async def test_up_and_down_walk_the_history_and_keep_the_draft(build: Any) -> No
         assert app.prompt.text == "draft"
 
 
+@pytest.mark.slow
 async def test_enter_during_a_reply_keeps_the_message_in_the_box(build: Any, sim: Any) -> None:
     # Slow enough that the reply is still running on a loaded machine.
     sim.state.enqueue_faults(["slow:2"])

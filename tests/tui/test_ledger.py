@@ -35,6 +35,7 @@ async def with_ledger(build: Any, store: Store, **kwargs: Any) -> tuple[ChatApp,
     return app, ledger
 
 
+@pytest.mark.slow
 async def test_a_turn_and_an_image_are_recorded_under_the_session_and_counted(
     build: Any, store: Store
 ) -> None:
@@ -59,6 +60,7 @@ async def test_a_turn_and_an_image_are_recorded_under_the_session_and_counted(
     assert shown == totals.describe()
 
 
+@pytest.mark.slow
 async def test_media_billing_units_are_not_counted_as_chat_tokens(build: Any, store: Store) -> None:
     app, ledger = await with_ledger(build, store)
     async with app.run_test(size=SIZE) as pilot:
@@ -75,6 +77,7 @@ async def test_media_billing_units_are_not_counted_as_chat_tokens(build: Any, st
     assert shown.startswith(f"{chat_tokens:,} tokens · 1 image · 5 s video · $")
 
 
+@pytest.mark.slow
 async def test_resuming_a_session_shows_what_it_used_in_earlier_runs(
     build: Any, store: Store
 ) -> None:
@@ -97,6 +100,7 @@ async def test_resuming_a_session_shows_what_it_used_in_earlier_runs(
         assert again.query_one(StatusBar).totals == totals.describe()
 
 
+@pytest.mark.slow
 async def test_the_config_daily_budget_stops_a_turn_before_its_request(
     build: Any, store: Store, sim: Any
 ) -> None:
@@ -113,6 +117,7 @@ async def test_the_config_daily_budget_stops_a_turn_before_its_request(
         assert app.is_running
 
 
+@pytest.mark.slow
 def test_the_tui_command_records_its_requests_in_the_local_ledger(
     sim: Any, isolated_environment: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -53,6 +53,7 @@ def test_a_file_that_is_no_image_has_no_preview(tmp_path: Path) -> None:
     assert half_block_preview(path) is None
 
 
+@pytest.mark.slow
 async def test_a_media_result_previews_an_image_and_links_every_file(
     build: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -71,6 +72,7 @@ async def test_a_media_result_previews_an_image_and_links_every_file(
         assert links == [f"saved {image}", f"saved {video}"]
 
 
+@pytest.mark.slow
 async def test_a_terminal_with_few_colours_gets_only_the_path(
     build: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from alltoken_agent.tui.model_check import refusal
 from alltoken_agent.tui.widgets import StatusBar
 from tests.tui.helpers import send, settle, transcript, wait_for
@@ -15,6 +17,7 @@ def chat_requests(sim: Any) -> list[Any]:
     return [r for r in sim.state.requests if r.path.endswith("/chat/completions")]
 
 
+@pytest.mark.slow
 async def test_an_unknown_model_is_refused_with_close_names(build: Any, sim: Any) -> None:
     app = build()
     async with app.run_test(size=SIZE) as pilot:
@@ -31,6 +34,7 @@ async def test_an_unknown_model_is_refused_with_close_names(build: Any, sim: Any
     assert chat_requests(sim)[-1].json["model"] == "minimax-m2.7"
 
 
+@pytest.mark.slow
 async def test_a_known_model_and_a_policy_are_accepted(build: Any) -> None:
     app = build()
     async with app.run_test(size=SIZE) as pilot:
@@ -41,6 +45,7 @@ async def test_a_known_model_and_a_policy_are_accepted(build: Any) -> None:
         assert "not one of the chat models" not in transcript(app)
 
 
+@pytest.mark.slow
 async def test_when_the_list_cannot_be_read_the_switch_says_it_was_not_checked(
     build: Any, sim: Any
 ) -> None:
@@ -58,6 +63,7 @@ def test_refusal_names_nothing_when_nothing_is_close() -> None:
     assert refusal("glm-5", ["glm-5"], "alltoken") is None
 
 
+@pytest.mark.slow
 async def test_a_message_sent_right_after_model_goes_to_the_checked_model(
     build: Any, sim: Any
 ) -> None:

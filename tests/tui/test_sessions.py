@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import pytest
 from textual.widgets import Input, OptionList
 
 from alltoken_agent.store import Store
@@ -33,6 +34,7 @@ def test_a_new_session_is_named_by_date_and_time() -> None:
     assert default_session_name(datetime(2026, 5, 1, 14, 3, 7)) == "chat 2026-05-01 14:03:07"
 
 
+@pytest.mark.slow
 async def test_every_finished_turn_is_stored_in_a_new_session(build: Any, store: Store) -> None:
     app = build()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -53,6 +55,7 @@ async def test_every_finished_turn_is_stored_in_a_new_session(build: Any, store:
     assert record.instructions == "You are a helpful assistant."
 
 
+@pytest.mark.slow
 async def test_sessions_lists_stored_sessions_and_resumes_one(
     build: Any, store: Store, sim: Any
 ) -> None:
@@ -88,6 +91,7 @@ async def test_sessions_lists_stored_sessions_and_resumes_one(
     assert store.sessions.find_session(SESSION) is None
 
 
+@pytest.mark.slow
 async def test_the_session_option_resumes_at_start(build: Any, store: Store, sim: Any) -> None:
     store_yesterday(store)
     app = build(session="yesterday")
@@ -98,6 +102,7 @@ async def test_the_session_option_resumes_at_start(build: Any, store: Store, sim
     assert last_chat_request(sim).json["messages"][1:3] == YESTERDAY
 
 
+@pytest.mark.slow
 async def test_sessions_without_a_store_says_so(build: Any) -> None:
     app = build(store=None)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -106,6 +111,7 @@ async def test_sessions_without_a_store_says_so(build: Any) -> None:
         assert "No session store is open" in transcript(app)
 
 
+@pytest.mark.slow
 async def test_the_sessions_picker_filters_by_name_model_and_first_prompt(
     build: Any, store: Store
 ) -> None:
@@ -149,6 +155,7 @@ async def test_the_sessions_picker_filters_by_name_model_and_first_prompt(
         assert "you: My name is Ada." in transcript(app)
 
 
+@pytest.mark.slow
 async def test_a_session_name_not_stored_yet_says_once_that_it_starts_a_new_one(
     build: Any, store: Store
 ) -> None:
@@ -163,6 +170,7 @@ async def test_a_session_name_not_stored_yet_says_once_that_it_starts_a_new_one(
     assert record is not None and record.message_count == 2
 
 
+@pytest.mark.slow
 async def test_a_stored_session_named_at_start_is_not_called_new(build: Any, store: Store) -> None:
     store_yesterday(store)
     app = build(session="yesterday")

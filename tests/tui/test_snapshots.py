@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import OptionList
 
@@ -17,6 +18,8 @@ from alltoken_agent.tui import ChatApp
 from alltoken_agent.tui.screens import SessionsScreen
 from alltoken_agent.tui.sessions import StoredSession
 from tests.tui.helpers import send, settle, wait_for
+
+pytestmark = pytest.mark.slow
 
 SIZE = (100, 30)
 

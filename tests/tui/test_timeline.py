@@ -16,6 +16,7 @@ from tests.tui.helpers import send, settle
 SIZE = (100, 30)
 
 
+@pytest.mark.slow
 async def test_save_puts_each_system_prompt_where_it_was_set(build: Any, workdir: Path) -> None:
     app = build(instructions="Answer kindly.")
     async with app.run_test(size=SIZE) as pilot:
@@ -32,6 +33,7 @@ async def test_save_puts_each_system_prompt_where_it_was_set(build: Any, workdir
     assert text.count("## System") == 2
 
 
+@pytest.mark.slow
 async def test_a_system_prompt_replaced_before_anything_was_said_is_shown_once(
     build: Any, workdir: Path
 ) -> None:
@@ -45,6 +47,7 @@ async def test_a_system_prompt_replaced_before_anything_was_said_is_shown_once(
     assert "Answer kindly." not in text and "changed here" not in text
 
 
+@pytest.mark.slow
 async def test_a_resumed_session_keeps_its_system_prompts_in_place_for_save(
     build: Any, workdir: Path
 ) -> None:
@@ -63,6 +66,7 @@ async def test_a_resumed_session_keeps_its_system_prompts_in_place_for_save(
     assert text.index("## System\n\nAnswer kindly.") < text.index("Hello") < text.index(changed)
 
 
+@pytest.mark.slow
 async def test_a_resumed_session_keeps_its_reasoning_blocks(build: Any) -> None:
     first = build()
     async with first.run_test(size=SIZE) as pilot:
@@ -82,6 +86,7 @@ async def test_a_resumed_session_keeps_its_reasoning_blocks(build: Any) -> None:
         assert turn.children.index(block) == 0
 
 
+@pytest.mark.slow
 async def test_a_resumed_session_shows_its_images_where_they_were_made(
     build: Any, store: Store, workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -115,6 +120,7 @@ async def test_a_resumed_session_shows_its_images_where_they_were_made(
     assert [(m.after, m.kind, m.prompt) for m in media] == [(2, "image", "a red square")]
 
 
+@pytest.mark.slow
 async def test_an_image_made_after_the_last_turn_is_kept_and_a_deleted_file_said(
     build: Any, store: Store, workdir: Path
 ) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from alltoken_agent.server.console import STATIC
 from tests.server.conftest import GATEWAY_KEY, KEY_A, KEY_B, ServerThread, create_session
@@ -37,6 +38,7 @@ def _job_costs(client: httpx.Client) -> list[dict[str, Any]]:
     return []
 
 
+@pytest.mark.slow
 def test_a_session_is_renamed_and_its_model_switched(keyed_server: ServerThread) -> None:
     with keyed_server.client(KEY_A) as client:
         first, second = create_session(client), create_session(client)
@@ -63,6 +65,7 @@ def test_a_session_is_renamed_and_its_model_switched(keyed_server: ServerThread)
         assert client.get("/v1/sessions").json() == {"sessions": []}
 
 
+@pytest.mark.slow
 def test_models_carry_catalog_prices_per_million_tokens(keyed_server: ServerThread) -> None:
     with keyed_server.client(None) as anonymous:
         assert anonymous.get("/v1/models").status_code == 401
@@ -78,6 +81,7 @@ def test_models_carry_catalog_prices_per_million_tokens(keyed_server: ServerThre
     assert images and {model["modality"] for model in images} == {"image"}
 
 
+@pytest.mark.slow
 def test_spend_reports_days_by_model_in_its_book_and_only_the_callers(
     keyed_server: ServerThread,
 ) -> None:
@@ -103,6 +107,7 @@ def test_spend_reports_days_by_model_in_its_book_and_only_the_callers(
     assert other["real"]["top_sessions"] == []
 
 
+@pytest.mark.slow
 def test_an_unknown_cost_stays_unknown_never_zero(keyed_server: ServerThread, sim: Any) -> None:
     sim.state.enqueue_faults(["no_done"])  # no cost comment: the gateway names no cost
     with keyed_server.client(KEY_A) as client:
@@ -117,6 +122,7 @@ def test_an_unknown_cost_stays_unknown_never_zero(keyed_server: ServerThread, si
     assert cost["real"] == {"cost": None, "requests": 1, "unknown_cost_requests": 1}
 
 
+@pytest.mark.slow
 def test_media_costs_and_resume_are_the_callers_own(keyed_server: ServerThread, sim: Any) -> None:
     fast(keyed_server)
     with keyed_server.client(KEY_A) as client:
@@ -136,6 +142,7 @@ def test_media_costs_and_resume_are_the_callers_own(keyed_server: ServerThread, 
         assert client.post(f"/v1/jobs/{running['id']}/resume").status_code == 404
 
 
+@pytest.mark.slow
 def test_the_console_pages_need_no_key_and_run_only_our_scripts(
     keyed_server: ServerThread,
 ) -> None:
@@ -171,6 +178,7 @@ def test_spend_carries_the_keys_daily_budget(make_server: Any) -> None:
     assert Decimal(after["budget"]["spent"]) == Decimal(after["real"]["month"]["cost"]) > 0
 
 
+@pytest.mark.slow
 def test_the_new_routes_never_echo_the_gateway_key(keyed_server: ServerThread, sim: Any) -> None:
     sim.state.echo_key = True  # the simulator puts the bearer token in everything it sends
     with keyed_server.client(KEY_A) as client:
