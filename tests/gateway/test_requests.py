@@ -23,6 +23,7 @@ def _redact(text: str) -> str:
     ("exc", "cls", "delivered", "words"),
     [
         (httpx.ConnectError("refused"), GatewayConnectionError, False, "cannot reach"),
+        (httpx.UnsupportedProtocol("ftp"), GatewayConnectionError, False, "cannot reach"),
         (httpx.ConnectTimeout("slow"), GatewayTimeoutError, False, "no answer"),
         (httpx.PoolTimeout("busy"), GatewayTimeoutError, False, "no answer"),
         (httpx.ReadTimeout("quiet"), GatewayTimeoutError, True, "no answer"),

@@ -23,7 +23,12 @@ from alltoken_agent.gateway.retry import RetryPolicy
 
 T = TypeVar("T")
 
-_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_NEVER_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+)
 """Failures before a byte of the request left: asking again can never bill twice."""
 
 NOT_RETRIED = (
@@ -69,7 +74,7 @@ def translate(
     error: GatewayError
     if isinstance(exc, httpx.TimeoutException):
         error = timeout_error(exc, where, idle_read)
-    elif isinstance(exc, httpx.ConnectError):
+    elif isinstance(exc, (httpx.ConnectError, httpx.UnsupportedProtocol)):
         error = GatewayConnectionError(f"cannot reach {where}: {_reason(exc)}")
     elif isinstance(exc, httpx.TransportError):
         error = GatewayConnectionError(
