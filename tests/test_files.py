@@ -26,6 +26,15 @@ def test_a_mode_is_set_before_the_file_appears(tmp_path: Path) -> None:
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
 
 
+def test_a_replaced_file_keeps_its_permission_bits(tmp_path: Path) -> None:
+    target = tmp_path / "config.toml"
+    target.write_text("model = 'a'\n")
+    target.chmod(0o600)
+    write_atomic(target, "model = 'b'\n")
+    assert target.read_text() == "model = 'b'\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
 def test_without_replace_an_existing_file_stays_and_the_new_one_goes_beside(
     tmp_path: Path,
 ) -> None:

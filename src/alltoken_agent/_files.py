@@ -17,6 +17,7 @@ import contextlib
 import errno
 import os
 import secrets
+import stat
 from pathlib import Path
 from typing import BinaryIO
 
@@ -30,7 +31,8 @@ def write_atomic(
     """Write ``data`` at ``path`` all at once (temp file, fsync, move, fsync the folder).
 
     Text is written as UTF-8, as given (no newline translation). ``mode``: the file's
-    permission bits (else the process's default for a new file).
+    permission bits; without it a replaced file keeps its own (a config someone made
+    owner-only stays so) and a new file gets the process's default.
 
     Returns:
         Where the file is: ``path``, or a free name beside it when ``replace`` is
@@ -41,6 +43,9 @@ def write_atomic(
     """
     with PartFile(path) as part:
         part.write(data.encode("utf-8") if isinstance(data, str) else data)
+        if mode is None and replace:
+            with contextlib.suppress(OSError):  # no file there yet
+                mode = stat.S_IMODE(os.stat(path).st_mode)
         if mode is not None:
             os.chmod(part.temp, mode)
         return part.commit(replace=replace)
