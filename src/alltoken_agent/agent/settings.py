@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, ParamSpec, TypeAlias, TypedDict
 
@@ -78,7 +79,8 @@ _NUMBER = (int, float)
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, _NUMBER) and not isinstance(value, bool)
+    # NaN and infinity have no JSON form: the request body could not be encoded.
+    return isinstance(value, _NUMBER) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _is_int(value: object) -> bool:
@@ -100,14 +102,14 @@ def _is_tool_choice(value: object) -> bool:
 
 
 _CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
-    "temperature": (lambda v: v is None or _is_number(v), "a number or None"),
-    "top_p": (_is_number, "a number"),
+    "temperature": (lambda v: v is None or _is_number(v), "a finite number or None"),
+    "top_p": (_is_number, "a finite number"),
     "top_k": (_is_int, "an integer"),
     "max_tokens": (_is_positive_int, "an integer of at least 1"),
     "stop": (_is_stop, "a string or a list of strings"),
     "seed": (_is_int, "an integer"),
-    "frequency_penalty": (_is_number, "a number"),
-    "presence_penalty": (_is_number, "a number"),
+    "frequency_penalty": (_is_number, "a finite number"),
+    "presence_penalty": (_is_number, "a finite number"),
     "user": (lambda v: isinstance(v, str), "a string"),
     "tool_choice": (_is_tool_choice, "'auto', 'none', 'required' or a mapping"),
     "response_format": (lambda v: isinstance(v, Mapping), "a mapping"),
