@@ -55,9 +55,9 @@ class AiohttpPool(httpx.AsyncBaseTransport):
     ) -> None:
         self._limit = max_connections or 0  # aiohttp: 0 is no cap
         self._keepalive = keepalive_expiry
-        self._ssl: ssl.SSLContext | bool = (
-            httpx.create_ssl_context(verify=verify) if verify is not False else False
-        )
+        self._verify = verify
+        self._ssl: ssl.SSLContext | bool | None = None
+        """Made on first use: loading the CA bundle takes tens of milliseconds."""
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
@@ -78,6 +78,9 @@ class AiohttpPool(httpx.AsyncBaseTransport):
             _abandon(session)
         import aiohttp
 
+        if self._ssl is None:
+            verify = self._verify
+            self._ssl = httpx.create_ssl_context(verify=verify) if verify is not False else False
         connector = aiohttp.TCPConnector(
             limit=self._limit,
             limit_per_host=0,
