@@ -8,13 +8,15 @@ the save and the release another (the ledger's row is written apart, in batches)
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from tests.server.conftest import KEY_B, MakeServer, ServerThread, create_session
-from tests.server.test_messages import SSE, sse_events
+from tests.server.test_messages import SSE, iter_sse, sse_events
+from tests.server.test_replica_failover import until_first_delta, wait_until
 
 TABLES = ("sessions", "messages")
 
@@ -79,3 +81,53 @@ def test_a_session_of_another_key_is_404_and_leaves_no_lease(make_server: MakeSe
         assert refused.json()["error"]["code"] == "session_not_found"
         answer = first.post(f"/v1/sessions/{session_id}/messages", json={"content": "Hi"})
         assert answer.status_code == 200, answer.text
+
+
+def test_leases_are_renewed_again_after_every_lease_this_server_held_was_taken_over(
+    make_server: MakeServer, sim: Any, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'leases.db'}"
+    server = make_server(store_url=url, rate_limit_per_minute=6000, rate_limit_burst=1000)
+    assert server.context.runs.leases is not None
+    server.context.runs.leases.seconds = 0.6  # renewed every 0.2 s
+    database = sa.create_engine(url)
+
+    def lease(session_id: str) -> tuple[Any, Any]:
+        with database.connect() as conn:
+            query = sa.text("SELECT lease_owner, lease_until FROM sessions WHERE id = :id")
+            return tuple(conn.execute(query, {"id": session_id}).one())
+
+    def renewed(session_id: str) -> None:
+        holder, first = lease(session_id)
+        assert holder is not None
+        wait_until(
+            lambda: (now := lease(session_id))[0] == holder and now[1] > first,
+            f"the lease of {session_id} renewed",
+            timeout=10,
+        )
+
+    try:
+        with server.client() as client:
+            taken, later = create_session(client), create_session(client)
+            sim.state.enqueue_faults(["stall:3:60", "stall:3:60"])
+            url_taken = f"/v1/sessions/{taken}/messages"
+            with client.stream("POST", url_taken, json={"content": "A"}, headers=SSE) as one:
+                events = iter_sse(one)
+                until_first_delta(events)
+                renewed(taken)
+                # Another process takes the session over (its lease ran out unseen, say): the
+                # next renewal finds it lost and stops, and this server then holds no lease.
+                with database.begin() as conn:
+                    conn.execute(
+                        sa.text("UPDATE sessions SET lease_owner = 'elsewhere/1/x' WHERE id = :id"),
+                        {"id": taken},
+                    )
+                wait_until(lambda: not server.context.runs.leases._held, "the lost lease dropped")
+                url_later = f"/v1/sessions/{later}/messages"
+                with client.stream("POST", url_later, json={"content": "B"}, headers=SSE) as two:
+                    kept = iter_sse(two)  # kept: a dropped generator may close the stream
+                    until_first_delta(kept)
+                    renewed(later)  # a new renewer runs for the new turn
+                    assert lease(taken)[0] == "elsewhere/1/x"  # the lost one is left alone
+    finally:
+        database.dispose()

@@ -188,7 +188,8 @@ class SessionLeases:
             if start.session is not None:
                 run.lease_holder = holder
                 self._held[run.session_id] = holder
-                if self._renewer is None:
+                # Also when the last one ended by itself (its leases all taken over).
+                if self._renewer is None or self._renewer.done():
                     self._renewer = asyncio.create_task(self._renew(), name="session-leases")
                 return start.session, start.messages
             if steal is None and holder_is_dead(start.holder):
