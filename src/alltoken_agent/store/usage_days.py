@@ -29,18 +29,24 @@ from sqlalchemy.engine import Connection
 from alltoken_agent.store.engine import Database
 from alltoken_agent.store.usage import UsageQuery
 
-_FILL = sa.text(
+_FILL = (
     "INSERT INTO usage_day_sums SELECT substr(created_at, 1, 10) AS day, simulated, owner, "
     "session, model, length(cost), instr(cost, '.'), count(*), coalesce(sum(prompt_tokens), 0), "
     "coalesce(sum(completion_tokens), 0), "
     "sum(CASE WHEN prompt_tokens IS NULL AND completion_tokens IS NULL THEN 1 ELSE 0 END), "
     "count(cost), sum(CAST(replace(cost, '.', '') AS INTEGER)), "
     "sum(CASE WHEN cost < '0' OR cost >= ':' THEN 1 ELSE 0 END) "
-    "FROM usage WHERE created_at >= :low AND created_at < :high "
+    "FROM usage WHERE {column} >= :low AND {column} < :high "
     "AND substr(created_at, 1, 10) NOT IN (SELECT day FROM usage_days_summed) "
     "GROUP BY 1, 2, 3, 4, 5, 6, 7"
 )
-"""Sum the rows of the days in [low, high) that are not kept yet (same columns as a report)."""
+"""Sum the rows of the days in [low, high) that are not kept yet (same columns as a report).
+
+``{column}`` is ``created_at`` (walk its index: a few days) or ``+created_at`` (scan
+the table: reading most of it through the index costs more than reading it all)."""
+
+SCAN_DAYS = 7
+"""Past this many days to sum, the table is scanned instead of its time index walked."""
 
 _KEYS = {"model": "model", "session": "session", "day": "day", None: "NULL"}
 
@@ -116,9 +122,10 @@ def keep_days(db: Database, days: tuple[date | None, date]) -> bool:
             if span is None:
                 return True
             low, high = span
-            conn.execute(_FILL, {"low": low, "high": high})
             start = date.fromisoformat(low)
             count = (date.fromisoformat(high) - start).days
+            column = "+created_at" if count > SCAN_DAYS else "created_at"
+            conn.execute(sa.text(_FILL.format(column=column)), {"low": low, "high": high})
             days_in = [{"day": (start + timedelta(days=n)).isoformat()} for n in range(count)]
             conn.execute(sa.text("INSERT OR IGNORE INTO usage_days_summed VALUES (:day)"), days_in)
     except sa.exc.OperationalError:
