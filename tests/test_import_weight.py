@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 NEVER = ("sqlalchemy", "openai", "starlette", "uvicorn", "PIL")
 """Heavy libraries that talking to a gateway or running an agent needs none of."""

@@ -56,6 +56,7 @@ def test_stdin_with_nul_bytes_is_exit_2(isolated_environment: Path) -> None:
     assert "holds NUL bytes" in _one_clear_line(result.stderr)
 
 
+@pytest.mark.slow
 def test_stdin_under_a_c_locale_is_exit_2(isolated_environment: Path) -> None:
     """Under the C locale Python would read stdin with escapes instead of failing."""
     env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONIOENCODING": ""}
@@ -72,6 +73,7 @@ def test_stdin_under_a_c_locale_is_exit_2(isolated_environment: Path) -> None:
     assert "not UTF-8 text" in _one_clear_line(result.stderr)
 
 
+@pytest.mark.slow
 def test_a_prompt_argument_that_is_not_utf8_is_exit_2(isolated_environment: Path) -> None:
     result = _cli(isolated_environment, "chat", ESCAPED, "--offline")
     assert result.returncode == 2
@@ -174,6 +176,7 @@ def test_a_config_file_that_is_not_utf8_is_exit_2_and_left_alone(
     assert path.read_bytes() == b'model = "caf\xe9"\n'
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name", ["ALLTOKEN_AGENT_MODEL", "ALLTOKEN_API_KEY", "ALLTOKEN_AGENT_HOME"]
 )
