@@ -16,7 +16,7 @@ max_retries = 3
 
 [http]
 max_connections = 1000           # open connections per process (one pool per gateway)
-keepalive_expiry = 15.0          # seconds an idle connection is kept for reuse
+keepalive_expiry = 5.0           # seconds an idle connection is kept for reuse
 
 [providers.local]                # a provider of your own
 base_url = "http://127.0.0.1:11434/v1"
@@ -99,8 +99,9 @@ class HttpSettings(_Section):
 
     max_connections: int = Field(default=1000, ge=1)
     """Open connections, in use and idle; a request past it waits up to ``[timeouts] pool``."""
-    keepalive_expiry: float = Field(default=15.0, ge=0)
-    """Seconds an idle connection is kept for the next request."""
+    keepalive_expiry: float = Field(default=5.0, ge=0)
+    """Seconds an idle connection is kept for the next request (httpx's default: a server
+    that closes idle connections sooner may race a request on one)."""
 
 
 class RetrySettings(_Section):

@@ -60,7 +60,7 @@ TEMPLATE = """\
 
 # [http]                             # the connection pool of a gateway
 # max_connections = 1000             # open connections; past it a request waits (pool)
-# keepalive_expiry = 15.0            # seconds an idle connection is kept
+# keepalive_expiry = 5.0             # seconds an idle connection is kept
 
 # [budget]
 # daily_usd = "5.00"                 # stop before a request that would cross it

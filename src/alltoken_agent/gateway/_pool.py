@@ -50,7 +50,7 @@ class AiohttpPool(httpx.AsyncBaseTransport):
         self,
         *,
         max_connections: int | None = 1000,
-        keepalive_expiry: float = 15.0,
+        keepalive_expiry: float = 5.0,
         verify: ssl.SSLContext | bool = True,
     ) -> None:
         self._limit = max_connections or 0  # aiohttp: 0 is no cap
