@@ -135,8 +135,8 @@ class TokenCounts:
     them, so no request holds the loop for long however long the history is.
     """
 
-    SLICE = 2000
-    """Messages counted between two returns to the event loop (about 1 ms)."""
+    SLICE = 1000
+    """Messages counted between two returns to the event loop (about half a ms)."""
 
     def __init__(self) -> None:
         self._messages: list[dict[str, Any]] = []
