@@ -158,7 +158,7 @@ def test_a_file_with_comments_is_left_alone(tmp_path: Path) -> None:
     assert config.read_text() == original and not backups(config)
 
 
-def test_hermes_yaml_gets_a_new_section_but_an_existing_one_is_left_to_the_user(
+def test_hermes_yaml_gets_a_new_section_and_a_second_run_writes_nothing(
     tmp_path: Path,
 ) -> None:
     yaml = pytest.importorskip("yaml")
@@ -175,9 +175,67 @@ def test_hermes_yaml_gets_a_new_section_but_an_existing_one_is_left_to_the_user(
         "env": {"TOKENHUB_API_KEY": "${TOKENHUB_API_KEY}"},
     }
     before = config.read_text()
-    again = install(tmp_path, "--target", "hermes", "--write")
-    assert again.exit_code == 2 and "mcp_servers" in again.stderr
+    [backup] = backups(config)
+    again = install(tmp_path, "--target", "hermes", "--write", "--provider", "tokenhub")
+    assert again.exit_code == 0 and "unchanged" in again.stdout
+    assert config.read_text() == before and backups(config) == [backup]
+    other = install(tmp_path, "--target", "hermes", "--write")
+    assert other.exit_code == 2 and "--force" in other.stderr
     assert config.read_text() == before
+
+
+def test_hermes_yaml_with_an_mcp_servers_section_gets_ours_merged_under_it(
+    tmp_path: Path,
+) -> None:
+    yaml = pytest.importorskip("yaml")
+    config = tmp_path / ".hermes" / "config.yaml"
+    config.parent.mkdir(parents=True)
+    original = (
+        "# Hermes settings\n"
+        "model:\n  default: glm-5  # the default\n"
+        "mcp_servers:\n  # the docs server\n  docs:\n    command: npx\n"
+        "    args:\n      - -y\n      - docs-mcp\n"
+        "\n# how it looks\ndisplay:\n  theme: dark\n"
+    )
+    config.write_text(original)
+
+    result = install(tmp_path, "--target", "hermes", "--write")
+    assert result.exit_code == 0, result.stderr
+    text = config.read_text()
+    for comment in ("# Hermes settings", "# the default", "# the docs server", "# how it looks"):
+        assert comment in text
+    assert text.index("# how it looks") < text.index("display:")  # still above its section
+    data = yaml.safe_load(text)
+    assert data["display"] == {"theme": "dark"}
+    assert data["mcp_servers"] == {
+        "docs": {"command": "npx", "args": ["-y", "docs-mcp"]},
+        "alltoken-agent": {
+            "command": "alltoken-agent",
+            "args": ["mcp"],
+            "env": {"ALLTOKEN_API_KEY": "${ALLTOKEN_API_KEY}"},
+        },
+    }
+    assert TEST_KEY not in text
+    [backup] = backups(config)
+    assert backup.read_text() == original
+
+    again = install(tmp_path, "--target", "hermes", "--write")
+    assert again.exit_code == 0 and "unchanged" in again.stdout
+    assert config.read_text() == text and len(backups(config)) == 1
+
+
+def test_broken_hermes_yaml_is_refused_with_the_snippet_and_not_written(tmp_path: Path) -> None:
+    config = tmp_path / ".hermes" / "config.yaml"
+    config.parent.mkdir(parents=True)
+    original = "model: [unclosed\nmcp_servers:\n  docs: {command: npx}\n"
+    config.write_text(original)
+    printed = install(tmp_path, "--target", "hermes")
+    assert printed.exit_code == 0 and "not valid YAML" in printed.stderr
+    refused = install(tmp_path, "--target", "hermes", "--write")
+    assert refused.exit_code == 2
+    assert "not valid YAML" in refused.stderr and "Traceback" not in refused.stderr
+    assert "alltoken-agent:" in refused.stderr  # the snippet to paste by hand
+    assert config.read_text() == original and not backups(config)
 
 
 def test_any_json_or_toml_file_can_be_the_target(tmp_path: Path) -> None:

@@ -2,16 +2,17 @@
 
 ``plan_mcp_install`` renders the entry and compares it with what the file holds;
 ``write_mcp_config`` merges it in. Merging never drops another entry or setting: JSON
-files are parsed and rewritten, TOML and YAML files are edited as text (only our own
-table is replaced, or a block appended), and the result is checked before it is
+files are parsed and rewritten, TOML and YAML files are edited in place by the one
+editor of each (``_toml_edit``, ``_yaml_edit``: only our own entry is added or replaced,
+the file's comments stay), and the result is parsed back and checked before it is
 written. A backup of the old file is kept next to it. The entry names the API key's
 environment variable in the runtime's own reference syntax; it never holds a key.
 """
 
 from __future__ import annotations
 
+import copy
 import json
-import re
 import shutil
 import sys
 from collections.abc import Mapping, Sequence
@@ -21,6 +22,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from alltoken_agent import UserError
+from alltoken_agent._toml_edit import set_table_in_text, table_text
+from alltoken_agent._yaml_edit import dumps as yaml_text
+from alltoken_agent._yaml_edit import load as load_yaml
+from alltoken_agent._yaml_edit import set_mapping_in_text
 from alltoken_agent.skills.install import write_atomically
 from alltoken_agent.skills.runtimes import RUNTIMES, SERVER_NAME, ConfigFormat, Runtime, get_runtime
 
@@ -167,38 +172,17 @@ def _plan_json(plan: McpPlan, text: str) -> McpPlan:
     except ValueError as error:
         # OpenClaw's file is JSON5 and OpenCode's may carry comments: leave those to people.
         return _manual(plan, f"{plan.path} is not plain JSON ({error.args[0]})")
-    if not isinstance(data, dict):
-        return _manual(plan, f"{plan.path} does not hold a JSON object")
-    node: Any = data
-    for part in plan.key[:-1]:
-        if not isinstance(node, dict):
-            break
-        node = node.get(part)
-    if node is not None and not isinstance(node, dict):
-        return _manual(plan, f"{'.'.join(plan.key[:-1])} in {plan.path} is not an object")
-    return _compare(plan, None if node is None else node.get(plan.key[-1]))
+    return _plan_data(plan, data, "a JSON object", "an object")
 
 
 def _merge_json(plan: McpPlan, text: str) -> str:
     data: dict[str, Any] = json.loads(text) if text.strip() else {}
     if plan.target == "opencode" and not data:
         data["$schema"] = "https://opencode.ai/config.json"
-    node = data
-    for part in plan.key[:-1]:
-        node = node.setdefault(part, {})
-    node[plan.key[-1]] = plan.entry
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(_expected(plan, data), indent=2, ensure_ascii=False) + "\n"
 
 
-# -- TOML ------------------------------------------------------------------------------
-
-
-def _our_header(plan: McpPlan) -> re.Pattern[str]:
-    table = re.escape(plan.key[0])
-    name = re.escape(plan.key[-1])
-    return re.compile(
-        rf"^\s*\[\s*{table}\s*\.\s*(?:{name}|\"{name}\"|'{name}')\s*(?:\.[^\]]*)?\]\s*(?:#.*)?$"
-    )
+# -- TOML and YAML: edited in place by the one editor of each, comments kept -------------
 
 
 def _plan_toml(plan: McpPlan, text: str) -> McpPlan:
@@ -206,38 +190,29 @@ def _plan_toml(plan: McpPlan, text: str) -> McpPlan:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         return _manual(plan, f"{plan.path} is not valid TOML ({error})")
-    servers = data.get(plan.key[0])
-    if servers is not None and not isinstance(servers, dict):
-        return _manual(plan, f"{plan.key[0]} in {plan.path} is not a table")
-    return _compare(plan, None if servers is None else servers.get(plan.key[-1]))
+    return _plan_data(plan, data, "a TOML document", "a table")
+
+
+def _plan_yaml(plan: McpPlan, text: str) -> McpPlan:
+    try:
+        data = load_yaml(text)
+    except ValueError as error:
+        return _manual(plan, f"{plan.path} is not valid YAML ({error})")
+    return _plan_data(plan, {} if data is None else data, "a YAML mapping", "a mapping")
 
 
 def _merge_toml(plan: McpPlan, text: str) -> str:
-    header = _our_header(plan)
-    kept: list[str] = []
-    skipping = False
-    for line in text.splitlines():
-        if header.match(line):
-            skipping = True
-            continue
-        if skipping and line.lstrip().startswith("["):
-            skipping = False
-        if not skipping:
-            kept.append(line)
-    while kept and not kept[-1].strip():
-        kept.pop()
-    body = "\n".join(kept)
-    merged = (body + "\n\n" if body else "") + plan.snippet
-    before = tomllib.loads(text) if text.strip() else {}
-    try:
-        after = tomllib.loads(merged)
-    except tomllib.TOMLDecodeError as error:
-        raise UserError(
-            f"cannot merge into {plan.path} safely ({error}); add the entry by hand:\n"
-            + plan.snippet
-        ) from None
-    expected = {**before, plan.key[0]: {**before.get(plan.key[0], {}), plan.key[-1]: plan.entry}}
-    if after != expected:
+    expected = _expected(plan, tomllib.loads(text))
+    return _edited(plan, set_table_in_text(text, plan.key, plan.entry, expected))
+
+
+def _merge_yaml(plan: McpPlan, text: str) -> str:
+    expected = _expected(plan, load_yaml(text) or {})
+    return _edited(plan, set_mapping_in_text(text, plan.key, plan.entry, expected))
+
+
+def _edited(plan: McpPlan, merged: str | None) -> str:
+    if merged is None:
         raise UserError(
             f"{plan.path} defines {'.'.join(plan.key)} in a form alltoken-agent does not "
             "edit; add the entry by hand:\n" + plan.snippet
@@ -245,22 +220,30 @@ def _merge_toml(plan: McpPlan, text: str) -> str:
     return merged
 
 
-# -- YAML ------------------------------------------------------------------------------
+def _plan_data(plan: McpPlan, data: Any, document: str, section: str) -> McpPlan:
+    """Compare our entry with what the parsed file holds at ``plan.key``."""
+    if not isinstance(data, dict):
+        return _manual(plan, f"{plan.path} does not hold {document}")
+    node: Any = data
+    for part in plan.key[:-1]:
+        node = node.get(part)
+        if node is None:
+            return _with_state(plan, "add")
+        if not isinstance(node, dict):
+            return _manual(plan, f"{part} in {plan.path} is not {section}")
+    return _compare(plan, node.get(plan.key[-1]))
 
 
-def _plan_yaml(plan: McpPlan, text: str) -> McpPlan:
-    if re.search(rf"^{re.escape(plan.key[0])}\s*:", text, flags=re.MULTILINE):
-        return _manual(
-            plan,
-            f"{plan.path} already has a {plan.key[0]}: section; add the entry under it by hand "
-            "(alltoken-agent edits YAML only by appending a new section)",
-        )
-    return _with_state(plan, "add")
-
-
-def _merge_yaml(plan: McpPlan, text: str) -> str:
-    body = text.rstrip("\n")
-    return (body + "\n\n" if body else "") + plan.snippet
+def _expected(plan: McpPlan, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` as the file must read once our entry is in (a copy; ``data`` is kept)."""
+    result = copy.deepcopy(data)
+    node = result
+    for part in plan.key[:-1]:
+        if node.get(part) is None:  # absent, or YAML's empty `mcp_servers:`
+            node[part] = {}
+        node = node[part]
+    node[plan.key[-1]] = copy.deepcopy(plan.entry)
+    return result
 
 
 # -- rendering -------------------------------------------------------------------------
@@ -274,54 +257,8 @@ def render(fmt: ConfigFormat, key: Sequence[str], entry: Mapping[str, Any]) -> s
             nested = {part: nested}
         return json.dumps(nested, indent=2, ensure_ascii=False) + "\n"
     if fmt == "toml":
-        return _toml(key, entry)
-    return _yaml(key, entry)
-
-
-def _toml(key: Sequence[str], entry: Mapping[str, Any]) -> str:
-    header = ".".join(_toml_key(part) for part in key)
-    lines = [f"[{header}]"]
-    tables: list[tuple[str, Mapping[str, Any]]] = []
-    for name, value in entry.items():
-        if isinstance(value, Mapping):
-            tables.append((name, value))
-        else:
-            lines.append(f"{_toml_key(name)} = {_toml_value(value)}")
-    for name, table in tables:
-        lines += ["", f"[{header}.{_toml_key(name)}]"]
-        lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items()]
-    return "\n".join(lines) + "\n"
-
-
-def _toml_key(name: str) -> str:
-    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _yaml(key: Sequence[str], entry: Mapping[str, Any]) -> str:
-    lines: list[str] = []
-    for depth, part in enumerate(key):
-        lines.append("  " * depth + f"{part}:")
-    _yaml_block(entry, len(key), lines)
-    return "\n".join(lines) + "\n"
-
-
-def _yaml_block(entry: Mapping[str, Any], depth: int, lines: list[str]) -> None:
-    pad = "  " * depth
-    for name, value in entry.items():
-        if isinstance(value, Mapping):
-            lines.append(f"{pad}{name}:")
-            _yaml_block(value, depth + 1, lines)
-        else:
-            # JSON scalars and flow sequences are valid YAML.
-            lines.append(f"{pad}{name}: {json.dumps(value, ensure_ascii=False)}")
+        return table_text(key, entry)
+    return yaml_text(key, entry)
 
 
 # -- writing ---------------------------------------------------------------------------

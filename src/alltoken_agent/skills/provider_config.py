@@ -1,18 +1,20 @@
 """Config snippets that make AllToken a runtime's own model provider (the skill's "Pattern A").
 
 The runtime then talks to AllToken's OpenAI-compatible API itself; alltoken-agent only
-prints the snippet. The key is referenced by its environment variable, never included.
+prints the snippet (YAML from the one YAML editor, ``_yaml_edit``, which quotes what a
+YAML 1.1 reader would take for another type). The key is referenced by its environment
+variable, never included.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from alltoken_agent import ConfigError, UserError
+from alltoken_agent._yaml_edit import document_text
 from alltoken_agent.gateway import BUILTIN_PROVIDERS, resolve
 
 PROVIDER_TARGETS = ("hermes", "openclaw", "generic")
@@ -91,58 +93,44 @@ def _base_url(given: str | None) -> str:
     return url
 
 
-_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9._/:@%+~=-]*(?<!:)")
-"""Scalars YAML reads back as the same string without quotes (no `: `, ` #`, indicator)."""
-_RESERVED = re.compile(r"(?i:y|n|yes|no|true|false|on|off|null)")
-"""Words YAML 1.1 reads as booleans or null."""
-
-
-def _yaml_scalar(value: str) -> str:
-    # Model ids and URLs stay bare as the skill writes them; anything else (a `#`, a
-    # space, a leading digit or `*`, `yes`) is double-quoted, which YAML reads as JSON.
-    plain = _PLAIN.fullmatch(value) and not _RESERVED.fullmatch(value)
-    return value if plain else json.dumps(value)
-
-
 def _generic(models: list[str], base_url: str) -> ProviderSnippet:
     key_env = alltoken_endpoint()[1]
-    lines = [
-        "provider:",
-        f"  base_url: {_yaml_scalar(base_url)}",
-        f"  api_key: ${{{key_env}}}",
-        f"model: {_yaml_scalar(models[0])}",
-    ]
+    document = {
+        "provider": {"base_url": base_url, "api_key": "${" + key_env + "}"},
+        "model": models[0],
+    }
     note = (
         f"The AllToken skill's Pattern A shape: OpenAI-compatible base URL, the key from "
         f"{key_env} (never the key itself) and the model id. Map these three values onto "
         f"your runtime's provider settings; any id from /v1/models can be the model."
     )
-    return ProviderSnippet("generic", "your runtime's config", "\n".join(lines) + "\n", note)
+    return ProviderSnippet("generic", "your runtime's config", document_text(document), note)
 
 
 def _hermes(models: list[str], base_url: str) -> ProviderSnippet:
     key_env = alltoken_endpoint()[1]
     # `model:` makes it the default, as the OpenClaw snippet's `primary` does; with it
     # `hermes -z PROMPT` runs on AllToken with no --provider/-m flags.
-    lines = [
-        "model:",
-        "  provider: custom:alltoken",
-        f"  default: {_yaml_scalar(models[0])}",
-        "custom_providers:",
-        "  - name: alltoken",
-        f"    base_url: {_yaml_scalar(base_url)}",
-        f"    key_env: {key_env}",
-        "    api_mode: chat_completions",
-        "    models:",
-        *(f"      {json.dumps(model)}: {{}}" for model in models),
-    ]
+    document = {
+        "model": {"provider": "custom:alltoken", "default": models[0]},
+        "custom_providers": [
+            {
+                "name": "alltoken",
+                "base_url": base_url,
+                "key_env": key_env,
+                "api_mode": "chat_completions",
+                "models": {model: {} for model in models},
+            }
+        ],
+    }
     note = (
         f"Merge this into ~/.hermes/config.yaml (add to an existing custom_providers list) and "
         f"keep {key_env} in your environment or ~/.hermes/.env. The model: block makes "
         f"AllToken the default; without it, pick it with `hermes model` or, in a session, "
         f"/model custom:alltoken:{models[0]}"
     )
-    return ProviderSnippet("hermes", "~/.hermes/config.yaml", "\n".join(lines) + "\n", note)
+    text = document_text(document, list_offset=2)  # Hermes' docs indent list items
+    return ProviderSnippet("hermes", "~/.hermes/config.yaml", text, note)
 
 
 def _openclaw(models: list[str], base_url: str) -> ProviderSnippet:
