@@ -1,0 +1,186 @@
+"""The model requests of a turn: what each sends, the fallback chain, and the accounting.
+
+A base class of :class:`~alltoken_agent.agent.loop.Turn`, whose ``events()`` reads the
+reply's chunks itself (every chunk's event crosses no other generator); everything
+around a request that is not per chunk lives here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from alltoken_agent.agent.context import ASSUMED_CONTEXT, Counts, fit_messages, schema_tokens
+from alltoken_agent.agent.events import (
+    AgentEvent,
+    ContextTrimmedEvent,
+    CostEvent,
+    ModelFallbackEvent,
+    NoticeEvent,
+    ReasoningEndEvent,
+    UsageEvent,
+)
+from alltoken_agent.agent.replies import replay
+from alltoken_agent.agent.result import CostTally, UsageTally
+from alltoken_agent.agent.turn_settings import TurnSettings, can_fall_back
+from alltoken_agent.errors import AllModelsFailedError, GatewayError
+from alltoken_agent.gateway import ChatResult, ChatStream, request_tags
+
+
+@dataclass
+class _Step:
+    result: ChatResult
+    model: str
+
+
+class ModelRequests:
+    """The request side of a :class:`~alltoken_agent.agent.loop.Turn` (its fields below)."""
+
+    settings: TurnSettings
+    history: list[dict[str, Any]]
+    _model_index: int
+    _usage: UsageTally
+    _costs: CostTally
+    _request_ids: list[str]
+    _steps: int
+    _fields: dict[str, dict[str, Any]]
+    _schema_tokens: dict[str, int]
+
+    def _wire_messages(self, model: str) -> list[dict[str, Any]]:
+        if self.settings.families.lookup(model).echo_reasoning:
+            return list(self.history)
+        return [
+            {k: v for k, v in m.items() if k != "reasoning_content"}
+            if "reasoning_content" in m
+            else m
+            for m in self.history
+        ]
+
+    def _wants(self, name: str) -> bool:
+        return self.settings.wants(name)
+
+    def _schemas(self, model: str) -> int:
+        # The schemas' share is counted once per model and turn: json.dumps is not free.
+        schemas = self._schema_tokens.get(model)
+        if schemas is None:
+            schemas = self._schema_tokens[model] = schema_tokens(self._request_fields(model))
+        return schemas
+
+    def _request_fields(self, model: str) -> dict[str, Any]:
+        # Built once per model and turn: schemas are copied, and a turn has many steps.
+        cached = self._fields.get(model)
+        if cached is None:
+            cached = dict(self.settings.fields_for(model))
+            tools = self.settings.tools_for(model)
+            if tools:
+                cached["tools"] = [t.wire_definition() for t in tools]
+            if self.settings.output is not None:
+                cached["response_format"] = self.settings.output.response_format()
+            self._fields[model] = cached
+        return cached
+
+    async def _prepare(self, model: str) -> tuple[list[dict[str, Any]], list[AgentEvent]]:
+        """The next request's messages (fitted to the context) and the events before it."""
+        messages = self._wire_messages(model)
+        events: list[AgentEvent] = []
+        limit = self.settings.context_limits.get(model)
+        counts: Counts | None = None
+        if limit is None and self.settings.context_lookup is not None:
+            # One count per message, kept between requests (wire messages count as
+            # their history message: the reasoning left out is not counted).
+            counts = await self.settings.token_counts.count(self.history)
+            if sum(counts.sizes) + self._schemas(model) > ASSUMED_CONTEXT:
+                limit = await self.settings.context_lookup(model)
+        if limit:
+            if counts is None:
+                counts = await self.settings.token_counts.count(self.history)
+            fit = fit_messages(
+                messages,
+                self._request_fields(model),
+                limit=limit,
+                policy=self.settings.context_policy,
+                counts=counts,
+            )
+            if fit.dropped:
+                messages = fit.messages
+                events.append(
+                    ContextTrimmedEvent(
+                        model=model,
+                        dropped=fit.dropped,
+                        tokens_before=fit.tokens_before,
+                        tokens_after=fit.tokens_after,
+                        limit=limit,
+                    )
+                )
+        events += self.settings.before_request(model, messages, self._request_fields(model))
+        return messages, events
+
+    def _open(self, model: str, messages: list[dict[str, Any]]) -> ChatStream:
+        with request_tags(**self.settings.tags):
+            return self.settings.gateway.stream(
+                messages, model=model, **self._request_fields(model)
+            )
+
+    async def _chat(
+        self, model: str, messages: list[dict[str, Any]]
+    ) -> tuple[_Step, list[AgentEvent]]:
+        """One unstreamed request, and the events its whole reply stands for."""
+        with request_tags(**self.settings.tags):
+            result = await self.settings.gateway.chat(
+                messages, model=model, **self._request_fields(model)
+            )
+        return _Step(result, model), [e for e in replay(result) if self._wants(e.name)]
+
+    async def _whole_again(self, step: _Step) -> _Step:
+        # Some hosts garble streamed tool-call fragments; one non-streamed retry of the
+        # same step usually comes back whole.
+        with request_tags(**self.settings.tags):
+            retry = await self.settings.gateway.chat(
+                self._wire_messages(step.model),
+                model=step.model,
+                **self._request_fields(step.model),
+            )
+        return _Step(retry, step.model)
+
+    def _block_end(self, reasoning: list[str], block: int) -> list[AgentEvent]:
+        """``reasoning:end`` for the reasoning block open at ``block`` (-1: none open)."""
+        if block >= 0 and self._wants("reasoning:end"):
+            return [ReasoningEndEvent(reasoning="".join(reasoning[block:]))]
+        return []
+
+    def _fall_back(
+        self, model: str, error: GatewayError, failures: list[tuple[str, GatewayError]]
+    ) -> ModelFallbackEvent:
+        """Move to the next model of the chain after ``error``, or raise it."""
+        models = self.settings.models
+        if not can_fall_back(error) or self._model_index + 1 >= len(models):
+            if failures:
+                raise AllModelsFailedError([*failures, (model, error)]) from error
+            raise error
+        failures.append((model, error))
+        self._model_index += 1
+        return ModelFallbackEvent(
+            from_model=model, to_model=models[self._model_index], error=str(error)
+        )
+
+    def _account(self, result: ChatResult) -> None:
+        self._steps += 1
+        self._usage.add(result.usage)
+        self._costs.add(result.cost)
+        if result.request_id:
+            self._request_ids.append(result.request_id)
+
+    def _account_events(self, step: _Step) -> list[AgentEvent]:
+        self._account(step.result)
+        events: list[AgentEvent] = []
+        if step.result.usage is not None and self._wants("usage"):
+            events.append(UsageEvent(usage=step.result.usage, model=step.model))
+        if step.result.cost is not None and self._wants("cost"):
+            events.append(CostEvent(cost=step.result.cost, model=step.model))
+        if step.result.notices and self._wants("notice"):
+            # The gateway's account of usage or cost was missing or invalid: say so.
+            events.extend(
+                NoticeEvent(message=notice.message, code=notice.code)
+                for notice in step.result.notices
+            )
+        return events
