@@ -34,11 +34,12 @@ from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from alltoken_agent.errors import AllTokenAgentError
 from alltoken_agent.gateway.types import Cost, Usage
 
 
 def _joined(event: object, attribute: str) -> str:
-    """The ``accumulated`` of a delta event built by :func:`stream_delta`, joined once."""
+    """The ``accumulated`` of a delta event built by ``_deltas.stream_delta``, joined once."""
     fields_ = event.__dict__
     pieces = fields_.get("_pieces") if attribute == "accumulated" else None
     if pieces is None:
@@ -358,38 +359,6 @@ STREAM_EVENT_NAMES: frozenset[str] = frozenset(
 """The events of a reply as it arrives; ``send_sync()`` emits none of them."""
 
 
-_new = object.__new__
-
-
-def stream_delta(delta: str, pieces: list[str]) -> StreamDeltaEvent:
-    """``StreamDeltaEvent(delta, accumulated="".join(pieces))``, built for the hot path.
-
-    One is built per streamed chunk. A frozen dataclass's ``__init__`` sets each field
-    through ``object.__setattr__``, and joining the text so far for every chunk copies
-    it all each time (quadratic in the reply): most of what the agent would add per
-    chunk. Here the event is built in one step and keeps ``pieces`` (the reply's chunks,
-    appended to by the caller) with how many are its own; ``accumulated`` is joined the
-    first time it is read. The object is the same otherwise: equal to, and printed,
-    hashed and passed to hooks like, one built by its constructor.
-    """
-    event = _new(StreamDeltaEvent)
-    fields_ = event.__dict__
-    fields_["delta"] = delta
-    fields_["_pieces"] = pieces
-    fields_["_upto"] = len(pieces)
-    return event
-
-
-def reasoning_delta(delta: str, pieces: list[str]) -> ReasoningDeltaEvent:
-    """``ReasoningDeltaEvent``, built as :func:`stream_delta` builds its event."""
-    event = _new(ReasoningDeltaEvent)
-    fields_ = event.__dict__
-    fields_["delta"] = delta
-    fields_["_pieces"] = pieces
-    fields_["_upto"] = len(pieces)
-    return event
-
-
 def _jsonable(value: Any) -> Any:
     if isinstance(value, (Usage, Cost)):
         return value.to_dict()
@@ -401,8 +370,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _error_dict(error: BaseException) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": type(error).__name__, "message": str(error)}
-    for attr in ("code", "status", "request_id"):
-        if hasattr(error, attr):
-            out[attr] = getattr(error, attr)
-    return out
+    # Ours carry their own fields (errors.py); a hook's or tool's own exception has none.
+    if isinstance(error, AllTokenAgentError):
+        return error.to_dict()
+    return {"type": type(error).__name__, "message": str(error)}

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from alltoken_agent.agent._deltas import reasoning_delta, stream_delta
 from alltoken_agent.agent._model_requests import ModelRequests, _Step
 from alltoken_agent.agent.events import (
     AgentEvent,
@@ -28,8 +29,6 @@ from alltoken_agent.agent.events import (
     StreamStartEvent,
     ThinkingEndEvent,
     ThinkingStartEvent,
-    reasoning_delta,
-    stream_delta,
 )
 from alltoken_agent.agent.output import OutputSpec
 from alltoken_agent.agent.replies import assistant_message, has_broken_calls
