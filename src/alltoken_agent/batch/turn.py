@@ -12,12 +12,7 @@ from typing import Any
 from alltoken_agent.agent import DEFAULT_INSTRUCTIONS, Agent, ModelSettings, resolve_tool_names
 from alltoken_agent.catalog import PriceLookup
 from alltoken_agent.config import Config
-from alltoken_agent.errors import (
-    AllTokenAgentError,
-    BudgetExceededError,
-    GatewayError,
-    UserError,
-)
+from alltoken_agent.errors import AllTokenAgentError, UserError
 from alltoken_agent.gateway import Gateway, request_tags
 from alltoken_agent.ledger import Budget
 
@@ -67,21 +62,14 @@ def error_output(line: int, ident: str | int | None, error: dict[str, Any]) -> d
 
 
 def error_fields(error: BaseException) -> dict[str, Any]:
-    """The ``error`` object of a line (messages are already redacted by the gateway)."""
-    if isinstance(error, GatewayError):
-        return {
-            "code": error.code,
-            "message": error.message,
-            "status": error.status,
-            "request_id": error.request_id,
-        }
-    if isinstance(error, BudgetExceededError):
-        return {"code": "budget_exceeded", "message": str(error)}
-    code = getattr(error, "code", None)
-    return {
-        "code": code if isinstance(code, str) else type(error).__name__,
-        "message": str(error),
-    }
+    """The ``error`` object of a line: our error's own ``to_dict()`` (already redacted).
+
+    Anything else (a bug in a tool or hook) is named by its class.
+    """
+    if isinstance(error, AllTokenAgentError):
+        return error.to_dict()
+    name = type(error).__name__
+    return {"code": name, "message": str(error), "type": name}
 
 
 async def run_line(
