@@ -10,7 +10,7 @@ both edit TOML through this module.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from typing import Any
 
 import tomlkit
@@ -47,25 +47,7 @@ def set_in_text(text: str, path: Sequence[str], value: Any, expected: dict[str, 
     shape the edit cannot reach (a value where a table is needed) gives None, and the
     caller writes ``dumps(expected)`` instead.
     """
-    if not path:
-        return None
-    try:
-        document = tomlkit.parse(text)
-        table: MutableMapping[str, Any] = document
-        for part in path[:-1]:
-            if part not in table:
-                table[part] = tomlkit.table()
-            inner = table[part]
-            if not isinstance(inner, MutableMapping):
-                return None
-            table = inner
-        _put(table, path[-1], value)
-        result = tomlkit.dumps(document)
-        if tomllib.loads(result) != expected:
-            return None
-    except (TOMLKitError, tomllib.TOMLDecodeError, TypeError, ValueError):
-        return None
-    return result
+    return _edit(text, path, expected, lambda table, key: _put(table, key, value))
 
 
 def _put(table: MutableMapping[str, Any], key: str, value: Any) -> None:
@@ -103,25 +85,47 @@ def set_table_in_text(
     they usually introduce the next table. ``expected`` is the whole document as it must
     parse afterwards.
     """
-    if not path:
-        return None
-    try:
-        document = tomlkit.parse(text)
-        parent: MutableMapping[str, Any] = document
-        for part in path[:-1]:
-            if part not in parent:
-                parent[part] = tomlkit.table(is_super_table=True)
-            inner = parent[part]
-            if not isinstance(inner, (Table, Container)):
-                return None
-            parent = inner
-        key = path[-1]
+
+    def put(parent: MutableMapping[str, Any], key: str) -> None:
+        if not isinstance(parent, (Table, Container)):
+            raise TypeError("an inline table")  # not edited in place; the caller says so
         last = key not in parent or list(parent)[-1] == key
         tail = _detach_tail(parent) if last else []
         parent[key] = dict(entry)
         end = _last_table(parent)
         for item in tail:
             end.add(item)
+
+    return _edit(text, path, expected, put, super_tables=True)
+
+
+def _edit(
+    text: str,
+    path: Sequence[str],
+    expected: dict[str, Any],
+    put: Callable[[MutableMapping[str, Any], str], None],
+    *,
+    super_tables: bool = False,
+) -> str | None:
+    """Walk to ``path``'s parent (making missing tables), ``put`` the last key, check it.
+
+    ``super_tables`` writes missing parents as dotted headers only.
+    """
+    if not path:
+        return None
+    try:
+        document = tomlkit.parse(text)
+        table: MutableMapping[str, Any] = document
+        for part in path[:-1]:
+            if part not in table:
+                table[part] = (
+                    tomlkit.table(is_super_table=True) if super_tables else tomlkit.table()
+                )
+            inner = table[part]
+            if not isinstance(inner, MutableMapping):
+                return None
+            table = inner
+        put(table, path[-1])
         result = tomlkit.dumps(document)
         if tomllib.loads(result) != expected:
             return None

@@ -245,3 +245,16 @@ def test_yaml_entry_replaced_with_force_keeps_the_comments_after_it(tmp_path: Pa
     merged = path.read_text()
     assert merged.endswith("\n# theme next\ntheme: dark\n")
     assert load_yaml(merged) == {"mcp_servers": {"alltoken-agent": OURS_YAML}, "theme": "dark"}
+
+
+def test_toml_servers_in_an_inline_table_are_refused_with_the_snippet_and_not_written(
+    tmp_path: Path,
+) -> None:
+    text = 'mcp_servers = { docs = { command = "npx" } }  # inline\n'
+    path = config(tmp_path, ".codex/config.toml", text)
+    inline = plan("codex", tmp_path)
+    assert inline.state == "add"
+    with pytest.raises(UserError, match="does not edit") as raised:
+        write_mcp_config(inline)
+    assert "[mcp_servers.alltoken-agent]" in str(raised.value)
+    assert path.read_text() == text and not backups(path)
