@@ -1,4 +1,4 @@
-"""`models.filters()` and `models.provider_stats()`: the two undocumented public answers
+"""`Catalog.filters()` and `Catalog.provider_stats()`: the two undocumented public answers
 (docs/wire-format.md §1.6), read from the simulator over loopback and, for shapes it
 never sends (hostile text, other layouts), from a canned server."""
 
@@ -18,7 +18,7 @@ from tests.gateway.helpers import gateway_for
 @pytest.mark.slow
 async def test_filters_from_the_simulator_are_facets_of_words(sim: Any) -> None:
     async with gateway_for(sim) as gateway:
-        found = await gateway.models.filters()
+        found = await Catalog(gateway, use_cache=False).filters()
     assert {"brands", "families", "modalities", "providers"} <= set(found.facets)
     assert "OpenAI" in found.facets["brands"]
     assert set(found.facets["modalities"]) >= {"text", "image", "video"}
@@ -28,7 +28,7 @@ async def test_filters_from_the_simulator_are_facets_of_words(sim: Any) -> None:
 
 async def test_provider_stats_from_the_simulator(sim: Any) -> None:
     async with gateway_for(sim) as gateway:
-        stats = await gateway.models.provider_stats("anthropic")
+        stats = await Catalog(gateway, use_cache=False).provider_stats("anthropic")
     assert stats.provider == "anthropic"
     assert isinstance(stats.stats["requests_24h"], int)
     assert 0 <= float(stats.stats["error_rate"] or 0) < 1
@@ -38,16 +38,16 @@ async def test_provider_stats_from_the_simulator(sim: Any) -> None:
 async def test_provider_stats_of_an_unknown_provider_is_not_found(sim: Any) -> None:
     async with gateway_for(sim) as gateway:
         with pytest.raises(NotFoundError):
-            await gateway.models.provider_stats("no-such-provider")
+            await Catalog(gateway, use_cache=False).provider_stats("no-such-provider")
 
 
 async def test_a_provider_id_cannot_reach_another_path() -> None:
     routes: dict[str, Any] = {"/api-account/providers/a%2Fb/stats": (200, {"data": {"x": 1}})}
     with canned(routes) as server:
         async with gateway_for(server) as gateway:
-            stats = await gateway.models.provider_stats("a/b")
+            stats = await Catalog(gateway, use_cache=False).provider_stats("a/b")
             with pytest.raises(UserError):
-                await gateway.models.provider_stats("..")
+                await Catalog(gateway, use_cache=False).provider_stats("..")
     assert server.paths() == ["/api-account/providers/a%2Fb/stats"]
     assert stats.stats == {"x": 1}
 
@@ -55,9 +55,9 @@ async def test_a_provider_id_cannot_reach_another_path() -> None:
 async def test_tokenhub_has_no_public_filters(th_sim: Any) -> None:
     async with gateway_for(th_sim, dialect="tokenhub") as gateway:
         with pytest.raises(UserError, match="no public model catalog"):
-            await gateway.models.filters()
+            await Catalog(gateway, use_cache=False).filters()
         with pytest.raises(UserError, match="no public model catalog"):
-            await gateway.models.provider_stats("openai")
+            await Catalog(gateway, use_cache=False).provider_stats("openai")
 
 
 async def test_other_filter_layouts_and_hostile_text_are_read_lightly() -> None:
@@ -76,7 +76,7 @@ async def test_other_filter_layouts_and_hostile_text_are_read_lightly() -> None:
     }
     with canned(routes) as server:
         async with gateway_for(server) as gateway:
-            found = await gateway.models.filters()
+            found = await Catalog(gateway, use_cache=False).filters()
     assert found.facets["brands"] == ("OpenAI", "Evil[2J")
     assert found.facets["counts"] == ("text", "video")
     assert "broken" not in found.facets and len(found.facets) == 3
@@ -92,7 +92,7 @@ async def test_provider_stats_flatten_one_level_and_drop_what_is_no_statistic() 
     )
     with canned({"/api-account/providers/p1/stats": (200, raw)}) as server:
         async with gateway_for(server) as gateway:
-            stats = await gateway.models.provider_stats("p1")
+            stats = await Catalog(gateway, use_cache=False).provider_stats("p1")
     assert stats.provider == "other-name"
     assert stats.stats == {
         "requests": 10,

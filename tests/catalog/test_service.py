@@ -205,6 +205,55 @@ async def test_choose_rejects_an_unknown_policy_before_any_request(
     assert cache_files(isolated_environment) == []
 
 
+async def test_there_is_one_catalog_api_and_the_gateway_only_fetches() -> None:
+    import alltoken_agent.gateway as gateway_package
+    from alltoken_agent.gateway import catalog_api
+
+    # The catalog's methods live on Catalog alone; the wire layer keeps one GET.
+    assert not hasattr(Gateway, "models") and not hasattr(gateway_package, "ModelsAPI")
+    assert catalog_api.__all__ == ["get_json"]
+
+
+async def test_every_answer_comes_back_from_its_cache_file_as_it_came_from_the_wire() -> None:
+    server = SimulatorServer("alltoken").start()
+    url = server.base_url
+    answers = [
+        ("model list", lambda c: c.models()),
+        ("catalog", lambda c: c.entries()),
+        ("catalog entry of gpt-5.4", lambda c: c.entry("gpt-5.4")),
+        ("rankings", lambda c: c.rankings()),
+        ("health summary", lambda c: c.health()),
+        ("route health", lambda c: c.routes("7d")),
+        ("provider list", lambda c: c.providers()),
+        ("model filters", lambda c: c.filters()),
+        ("stats of provider anthropic", lambda c: c.provider_stats("anthropic")),
+    ]
+    try:
+        async with gateway_for(server) as gateway:
+            fresh = [await ask(Catalog(gateway)) for _, ask in answers]
+    finally:
+        server.stop()
+    assert all(fresh)
+    notices: list[StaleNotice] = []
+    expired = CacheTTL(catalog=0, rankings=0, health=0, models=0, providers=0)
+    async with gateway_for(server_at(url)) as gateway:
+        catalog = Catalog(gateway, ttl=expired, on_stale=notices.append)
+        kept = [await ask(catalog) for _, ask in answers]
+    assert kept == fresh
+    assert [n.what for n in notices] == [what for what, _ in answers]
+
+
+async def test_a_bare_model_entry_with_a_data_field_is_the_entry() -> None:
+    odd = {"id": "odd", "data": [1, 2], "pricing": {"input_price": "1", "output_price": "2"}}
+    with canned({"/api-account/models/odd": (200, odd)}) as server:
+        async with gateway_for(server) as gateway:
+            catalog = Catalog(gateway)
+            entry = await catalog.entry("odd")
+            assert await catalog.entry("odd") == entry  # and its cached copy reads back
+        assert server.paths() == ["/api-account/models/odd"]
+    assert entry.id == "odd" and entry.price is not None
+
+
 def catalog_dir() -> Path:
     from alltoken_agent import app_dirs
 

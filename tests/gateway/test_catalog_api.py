@@ -1,4 +1,4 @@
-"""`gateway.models`: model lists and the public catalog, typed at the edge.
+"""Model lists and the public catalog over the wire (`Catalog` uncached), typed at the edge.
 
 Most tests run against the simulator. The simulator does not log its public
 `/api-account` routes, so the tests that check headers on the wire, or need shapes it
@@ -20,7 +20,8 @@ from alltoken_agent import (
     UpstreamError,
     UserError,
 )
-from alltoken_agent.gateway.catalog_api import (
+from alltoken_agent.catalog import Catalog
+from alltoken_agent.gateway.catalog_parse import (
     parse_catalog,
     parse_health,
     parse_models,
@@ -38,6 +39,13 @@ ENTRY = {
     "pricing": {"input_price": "0.001", "output_price": "0.002", "unit": "1K tokens"},
     "capabilities": {"tools": True, "vision": False},
 }
+
+
+def wire(gateway: Gateway) -> Catalog:
+    """The catalog asked every time: what these tests read is what came over the wire."""
+    return Catalog(gateway, use_cache=False)
+
+
 SUMMARY = {
     "total_routes": 3,
     "healthy_routes": 2,
@@ -50,7 +58,7 @@ SUMMARY = {
 
 async def test_list_parses_model_info_and_sends_the_key(sim: Any) -> None:
     async with gateway_for(sim) as gateway:
-        models = await gateway.models.list()
+        models = await wire(gateway).models()
     by_id = {m.id: m for m in models}
     nano = by_id["gpt-5.4-nano"]
     assert (nano.modality, nano.owned_by, nano.brand) == ("vision", "chat", "OpenAI")
@@ -64,8 +72,8 @@ async def test_list_parses_model_info_and_sends_the_key(sim: Any) -> None:
 
 async def test_list_filters_by_modality_locally(sim: Any) -> None:
     async with gateway_for(sim) as gateway:
-        videos = await gateway.models.list("video")
-        text = await gateway.models.list("text")
+        videos = await wire(gateway).models("video")
+        text = await wire(gateway).models("text")
     assert videos and {m.modality for m in videos} == {"video"}
     assert text and {m.modality for m in text} == {"text"}
     assert [r.query for r in sim.state.requests] == [{}, {}]
@@ -74,7 +82,7 @@ async def test_list_filters_by_modality_locally(sim: Any) -> None:
 @pytest.mark.slow
 async def test_tokenhub_list_has_no_modality_and_no_videos_fallback(th_sim: Any) -> None:
     async with gateway_for(th_sim, dialect="tokenhub") as gateway:
-        models = await gateway.models.list()
+        models = await wire(gateway).models()
     assert models and all(m.modality is None for m in models)
     assert [r.path for r in th_sim.state.requests] == ["/v1/models"]
 
@@ -88,8 +96,8 @@ async def test_video_models_come_from_videos_models_when_models_lacks_them() -> 
     }
     with canned(routes) as server:
         async with gateway_for(server) as gateway:
-            everything = await gateway.models.list()
-            only_text = await gateway.models.list("text")
+            everything = await wire(gateway).models()
+            only_text = await wire(gateway).models("text")
         assert server.paths() == ["/v1/models", "/v1/videos/models", "/v1/models"]
     assert [(m.id, m.modality) for m in everything] == [("chat-1", "text"), ("vid-1", "video")]
     assert everything[1].capabilities == {"ratios": {"values": ["16:9"]}}
@@ -100,14 +108,14 @@ async def test_a_failing_videos_models_leaves_the_main_list() -> None:
     routes: dict[str, Any] = {"/v1/models": (200, {"data": [{"id": "chat-1"}]})}
     with canned(routes) as server:
         async with gateway_for(server) as gateway:
-            models = await gateway.models.list()
+            models = await wire(gateway).models()
         assert server.paths() == ["/v1/models", "/v1/videos/models"]  # 404 there
     assert [m.id for m in models] == ["chat-1"]
 
 
 async def test_catalog_parses_prices_and_capabilities(sim: Any) -> None:
     async with gateway_for(sim) as gateway:
-        entries = {e.id: e for e in await gateway.models.catalog()}
+        entries = {e.id: e for e in await wire(gateway).entries()}
     nano = entries["gpt-5.4-nano"]
     assert nano.price is not None
     assert (nano.price.input_per_1k, nano.price.output_per_1k) == (
@@ -136,13 +144,13 @@ async def test_public_endpoints_send_no_authorization_header() -> None:
     }
     with canned(routes) as server:
         async with gateway_for(server) as gateway:
-            await gateway.models.list()
-            await gateway.models.catalog()
-            await gateway.models.model("m-1")
-            await gateway.models.rankings()
-            await gateway.models.health()
-            await gateway.models.routes("7d")
-            await gateway.models.providers()
+            await wire(gateway).models()
+            await wire(gateway).entries()
+            await wire(gateway).entry("m-1")
+            await wire(gateway).rankings()
+            await wire(gateway).health()
+            await wire(gateway).routes("7d")
+            await wire(gateway).providers()
         seen = server.seen
     assert seen[0].path == "/v1/models"
     assert seen[0].headers["authorization"] == f"Bearer {TEST_KEY}"
@@ -158,16 +166,16 @@ async def test_health_summary_with_or_without_the_data_wrapper(wrapped: bool) ->
     body = {"data": SUMMARY} if wrapped else SUMMARY
     with canned({"/api-account/health/summary": (200, body)}) as server:
         async with gateway_for(server) as gateway:
-            health = await gateway.models.health()
+            health = await wire(gateway).health()
     assert health.to_dict() == SUMMARY
 
 
 async def test_health_and_routes_from_the_simulator(sim: Any) -> None:
     async with gateway_for(sim) as gateway:
-        health = await gateway.models.health()
-        routes = await gateway.models.routes()
+        health = await wire(gateway).health()
+        routes = await wire(gateway).routes()
         with pytest.raises(BadRequestError) as caught:
-            await gateway.models.routes("1y")
+            await wire(gateway).routes("1y")
     assert health.total_routes == len(routes) > 0
     assert health.degraded_routes == sum(r.status == "degraded" for r in routes) > 0
     kimi = next(r for r in routes if r.model == "kimi-k2.6")
@@ -179,8 +187,8 @@ async def test_health_and_routes_from_the_simulator(sim: Any) -> None:
 
 async def test_rankings_and_providers_from_the_simulator(sim: Any) -> None:
     async with gateway_for(sim) as gateway:
-        rankings = await gateway.models.rankings()
-        providers = await gateway.models.providers()
+        rankings = await wire(gateway).rankings()
+        providers = await wire(gateway).providers()
     assert rankings.speed and all(r.tokens_per_second and r.ttft_ms for r in rankings.speed)
     speeds = [r.tokens_per_second or 0 for r in rankings.speed]
     assert speeds == sorted(speeds, reverse=True)
@@ -192,9 +200,9 @@ async def test_rankings_and_providers_from_the_simulator(sim: Any) -> None:
 
 async def test_model_detail_and_not_found(sim: Any) -> None:
     async with gateway_for(sim) as gateway:
-        entry = await gateway.models.model("gpt-5.4")
+        entry = await wire(gateway).entry("gpt-5.4")
         with pytest.raises(NotFoundError) as caught:
-            await gateway.models.model("no-such-model")
+            await wire(gateway).entry("no-such-model")
     assert entry.id == "gpt-5.4" and entry.price is not None
     assert caught.value.status == 404
 
@@ -203,16 +211,16 @@ async def test_an_empty_model_detail_is_not_found() -> None:
     with canned({"/api-account/models/ghost": (200, {"data": None})}) as server:
         async with gateway_for(server) as gateway:
             with pytest.raises(NotFoundError, match="ghost"):
-                await gateway.models.model("ghost")
+                await wire(gateway).entry("ghost")
 
 
-@pytest.mark.parametrize("method", ["catalog", "rankings", "health", "routes", "providers"])
+@pytest.mark.parametrize("method", ["entries", "rankings", "health", "routes", "providers"])
 async def test_tokenhub_has_no_public_catalog(th_sim: Any, method: str) -> None:
     async with Gateway("tokenhub", api_key=TEST_KEY, base_url=th_sim.base_url) as gateway:
         with pytest.raises(UserError) as caught:
-            await getattr(gateway.models, method)()
+            await getattr(wire(gateway), method)()
         with pytest.raises(UserError):
-            await gateway.models.model("gpt-5.4")
+            await wire(gateway).entry("gpt-5.4")
     message = str(caught.value)
     assert "the tokenhub provider has no public model catalog" in message
     assert "GET /models" in message
@@ -224,7 +232,7 @@ async def test_public_requests_retry_5xx_like_chat() -> None:
     routes: dict[str, Any] = {"/api-account/models": [failure, (200, {"data": [ENTRY]})]}
     with canned(routes) as server:
         async with gateway_for(server) as gateway:
-            entries = await gateway.models.catalog()
+            entries = await wire(gateway).entries()
         assert server.paths() == ["/api-account/models"] * 2
     assert [e.id for e in entries] == ["m-1"]
 
@@ -234,7 +242,7 @@ async def test_401_is_not_retried_and_maps_to_authentication_error() -> None:
     with canned({"/v1/models": refused}) as server:
         async with gateway_for(server) as gateway:
             with pytest.raises(AuthenticationError) as caught:
-                await gateway.models.list()
+                await wire(gateway).models()
         assert server.paths() == ["/v1/models"]
     assert caught.value.attempts == 1 and TEST_KEY not in str(caught.value)
 
@@ -243,7 +251,7 @@ async def test_a_body_that_is_not_json_is_an_upstream_error() -> None:
     with canned({"/api-account/rankings/all": (200, b"<html>maintenance</html>")}) as server:
         async with gateway_for(server) as gateway:
             with pytest.raises(UpstreamError) as caught:
-                await gateway.models.rankings()
+                await wire(gateway).rankings()
     assert caught.value.code == "malformed_response"
 
 

@@ -63,7 +63,7 @@ class ContextLengths:
         """The catalog's length for ``model``; the catalog is fetched once."""
         if self._catalog is None:
             self._catalog = {}
-            if self._gateway.models.public_base_url is not None:
+            if self._gateway.provider.public_base_url is not None:
                 try:
                     entries = await Catalog(self._gateway).entries()
                 except GatewayError:

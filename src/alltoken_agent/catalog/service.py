@@ -1,9 +1,14 @@
 """``Catalog``: models, prices, rankings and health of one gateway, cached on disk.
 
-Fresh answers come from the disk cache (see ``cache.py`` for the time-to-live of each).
-When the gateway cannot be reached (connection error, timeout, or a 5xx after the
-retries) and an older copy exists, that copy is returned and ``on_stale`` is told, so a
-front end can say "using the catalog cached 3 h ago: gateway unreachable".
+The one public API of the catalog: each answer is fetched by the gateway's one catalog
+call (``gateway.catalog_api.get_json``), parsed by ``gateway.catalog_parse`` (or
+``catalog_facets``) and kept in the disk cache, all by one path (``_cached``).
+
+Fresh answers come from the disk cache (see ``cache.py`` for the time-to-live of each);
+``use_cache=False`` asks the gateway every time. When the gateway cannot be reached
+(connection error, timeout, or a 5xx after the retries) and an older copy exists, that
+copy is returned and ``on_stale`` is told, so a front end can say "using the catalog
+cached 3 h ago: gateway unreachable".
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
 
 from alltoken_agent.catalog.cache import CacheTTL, DiskCache, cache_key, default_cache_dir
 from alltoken_agent.catalog.choice import ModelChoice, Requirements, choose_model, parse_policy
@@ -23,7 +29,9 @@ from alltoken_agent.errors import (
     GatewayConnectionError,
     GatewayError,
     GatewayTimeoutError,
+    NotFoundError,
     UpstreamError,
+    UserError,
 )
 from alltoken_agent.gateway import (
     CatalogEntry,
@@ -36,16 +44,18 @@ from alltoken_agent.gateway import (
     Rankings,
     RouteHealth,
 )
-from alltoken_agent.gateway.catalog_api import (
+from alltoken_agent.gateway.catalog_api import get_json
+from alltoken_agent.gateway.catalog_facets import parse_filters, parse_provider_stats
+from alltoken_agent.gateway.catalog_parse import (
+    merge_models,
     parse_catalog,
     parse_entry,
-    parse_filters,
     parse_health,
     parse_models,
-    parse_provider_stats,
     parse_providers,
     parse_rankings,
     parse_routes,
+    unwrap,
 )
 
 logger = logging.getLogger("alltoken_agent")
@@ -85,6 +95,21 @@ def format_age(seconds: float) -> str:
     return f"{seconds / 86400:.0f} d"
 
 
+@dataclass(frozen=True)
+class _Answer(Generic[T]):
+    """One kind of catalog answer: its cache file, its name in a notice, how it parses."""
+
+    name: str
+    """The endpoint part of its cache file's name."""
+    what: str
+    """Its name in a ``StaleNotice``."""
+    ttl: float
+    parse: Callable[[Any], T]
+    """The gateway's body, or the copy the cache kept of it, to the typed value."""
+    shape: type[list[Any]] | type[dict[str, Any]] | None
+    """The JSON type a kept copy has (another one is a damaged file); None: either."""
+
+
 class Catalog:
     """Models, prices, rankings and health of one gateway, with a disk cache.
 
@@ -95,6 +120,7 @@ class Catalog:
             choice = await catalog.choose("auto:cheap", Requirements(tools=True))
             print(choice.model, "-", choice.reason)
             lookup = await catalog.prices(load_config(app_dirs().config_file).prices)
+            filters = await Catalog(gateway, use_cache=False).filters()  # asked every time
         ```
     """
 
@@ -125,118 +151,80 @@ class Catalog:
         self._cache = DiskCache(cache_dir or default_cache_dir()) if use_cache else None
 
     async def models(self, modality: str | None = None, refresh: bool = False) -> list[ModelInfo]:
-        """``GET /models`` (all modalities cached together), optionally one modality."""
-        models = await self._cached(
-            "models",
-            "model list",
-            self.ttl.models,
-            self.gateway.models.list,
-            lambda value: [m.raw for m in value],
-            _list(parse_models),
-            refresh,
-        )
+        """``GET /models`` (sent with the key), optionally only one modality (filtered here).
+
+        On AllToken, video models come from ``/videos/models`` when ``/models`` lists
+        none (docs/wire-format.md §3 row 9: older gateways left them out; depend on
+        neither). The cache keeps every modality together.
+        """
+        answer = _Answer("models", "model list", self.ttl.models, parse_models, list)
+        videos = self._cache is not None or modality in (None, "video")
+        models = await self._cached(answer, lambda: self._fetch_models(videos), refresh)
         return [m for m in models if modality is None or m.modality == modality]
 
     async def entries(self, refresh: bool = False, *, retry: bool = True) -> list[CatalogEntry]:
-        """The public catalog: every model with price and capabilities.
+        """The public catalog (no key sent): every model with price and capabilities.
 
-        ``retry=False``: one attempt, for lookups the caller can do without.
+        ``retry=False`` makes one attempt, for lookups the caller can do without (an
+        optional lookup must not add its own round of retries to a request's).
         """
-        return await self._cached(
-            "catalog",
-            "catalog",
-            self.ttl.catalog,
-            lambda: self.gateway.models.catalog(retry=retry),
-            lambda value: [e.raw for e in value],
-            _list(parse_catalog),
-            refresh,
-        )
+        answer = _Answer("catalog", "catalog", self.ttl.catalog, parse_catalog, list)
+        return await self._public(answer, "models", refresh, retry=retry)
 
     async def entry(self, model_id: str, refresh: bool = False) -> CatalogEntry:
         """One model of the public catalog (``NotFoundError`` when it has none)."""
-        digest = hashlib.sha256(model_id.encode()).hexdigest()[:16]
-        return await self._cached(
-            f"model-{digest}",
-            f"catalog entry of {model_id}",
-            self.ttl.catalog,
-            lambda: self.gateway.models.model(model_id),
-            lambda value: value.raw,
-            _entry_or_fail,
-            refresh,
+        what = f"catalog entry of {model_id}"
+        answer = _Answer(
+            f"model-{_digest(model_id)}", what, self.ttl.catalog, _entry_of(model_id), dict
         )
+        return await self._public(answer, f"models/{quote(model_id, safe='/')}", refresh)
 
     async def rankings(self, refresh: bool = False) -> Rankings:
         """Usage, speed and benchmark leaderboards."""
-        return await self._cached(
-            "rankings",
-            "rankings",
-            self.ttl.rankings,
-            self.gateway.models.rankings,
-            lambda value: value.raw,
-            _mapping(parse_rankings),
-            refresh,
-        )
+        answer = _Answer("rankings", "rankings", self.ttl.rankings, parse_rankings, dict)
+        return await self._public(answer, "rankings/all", refresh)
 
     async def health(self, refresh: bool = False) -> HealthSummary:
-        """The route health summary."""
-        return await self._cached(
-            "health",
-            "health summary",
-            self.ttl.health,
-            self.gateway.models.health,
-            lambda value: value.raw,
-            _mapping(parse_health),
-            refresh,
-        )
+        """Route health in one line: counts, median latency, availability."""
+        answer = _Answer("health", "health summary", self.ttl.health, parse_health, dict)
+        return await self._public(answer, "health/summary", refresh)
 
     async def routes(self, time_range: str = "24h", refresh: bool = False) -> list[RouteHealth]:
-        """Health of every route over ``time_range``."""
-        return await self._cached(
-            f"routes-{time_range}",
-            "route health",
-            self.ttl.health,
-            lambda: self.gateway.models.routes(time_range),
-            lambda value: [r.raw for r in value],
-            _list(parse_routes),
-            refresh,
+        """Health of every route over ``time_range`` (``1h``, ``24h``, ``7d``, ...)."""
+        answer = _Answer(
+            f"routes-{time_range}", "route health", self.ttl.health, parse_routes, list
         )
+        params = {"time_range": time_range}
+        return await self._public(answer, "health/routes", refresh, params=params)
 
     async def providers(self, refresh: bool = False) -> list[ProviderInfo]:
         """The upstream providers behind the gateway."""
-        return await self._cached(
-            "providers",
-            "provider list",
-            self.ttl.providers,
-            self.gateway.models.providers,
-            lambda value: [p.raw for p in value],
-            _list(parse_providers),
-            refresh,
-        )
+        answer = _Answer("providers", "provider list", self.ttl.providers, parse_providers, list)
+        return await self._public(answer, "providers", refresh)
 
     async def filters(self, refresh: bool = False) -> ModelFilters:
-        """The catalog's filter facets (brands, families, modalities, ...)."""
-        return await self._cached(
-            "filters",
-            "model filters",
-            self.ttl.catalog,
-            self.gateway.models.filters,
-            lambda value: value.raw,
-            parse_filters,
-            refresh,
-        )
+        """The catalog's filter facets (brands, families, modalities, ...; shape undocumented)."""
+        answer = _Answer("filters", "model filters", self.ttl.catalog, parse_filters, None)
+        return await self._public(answer, "models/filters", refresh)
 
     async def provider_stats(self, provider_id: str, refresh: bool = False) -> ProviderStats:
-        """Statistics of one upstream provider (``NotFoundError`` for an unknown id)."""
-        digest = hashlib.sha256(provider_id.encode()).hexdigest()[:16]
-        return await self._cached(
-            f"provider-stats-{digest}",
+        """Statistics of one upstream provider (shape undocumented, docs/wire-format.md §1.6).
+
+        Raises:
+            UserError: No provider id.
+            NotFoundError: The gateway knows no such provider.
+        """
+        if not provider_id or provider_id in (".", ".."):
+            raise UserError("a provider id is needed, e.g. `openai` (see the providers list)")
+        answer = _Answer(
+            f"provider-stats-{_digest(provider_id)}",
             f"stats of provider {provider_id}",
             self.ttl.health,
-            lambda: self.gateway.models.provider_stats(provider_id),
-            lambda value: value.raw,
-            _mapping(lambda data: parse_provider_stats(provider_id, data)),
-            refresh,
+            lambda data: parse_provider_stats(provider_id, data),
+            dict,
         )
+        # Quoted whole: an id with "/" must not reach another public path.
+        return await self._public(answer, f"providers/{quote(provider_id, safe='')}/stats", refresh)
 
     async def prices(self, overrides: Mapping[str, PriceSettings] | None = None) -> PriceLookup:
         """Catalog prices with the config's ``[prices]`` on top.
@@ -251,7 +239,7 @@ class Catalog:
         INFO, not as a warning: the request's error says it once.
         """
         known: dict[str, ModelPrice] = {}
-        if self.gateway.models.public_base_url is not None:
+        if self.gateway.provider.public_base_url is not None:
             try:
                 entries = await self.entries(retry=False)
             except (GatewayConnectionError, GatewayTimeoutError) as error:
@@ -284,35 +272,56 @@ class Catalog:
             logger.info("choosing without it: %s", error)
             return None
 
-    async def _cached(
+    async def _fetch_models(self, videos: bool) -> list[ModelInfo]:
+        models = parse_models(await get_json(self.gateway, "models"))
+        if not videos or self.gateway.provider.dialect != "alltoken":
+            return models
+        if any(m.modality == "video" for m in models):
+            return models
+        try:
+            extra = await get_json(self.gateway, "videos/models")
+        except GatewayError:
+            return models  # a supplement only: the main list already answered
+        return merge_models(models, parse_models(extra, default_modality="video"))
+
+    async def _public(
         self,
-        endpoint: str,
-        what: str,
-        ttl: float,
-        fetch: Callable[[], Awaitable[T]],
-        dump: Callable[[T], Any],
-        load: Callable[[Any], T],
+        answer: _Answer[T],
+        path: str,
         refresh: bool,
+        *,
+        params: Mapping[str, str] | None = None,
+        retry: bool = True,
+    ) -> T:
+        """``answer`` from ``path`` of the public catalog (no key sent), through the cache."""
+
+        async def fetch() -> T:
+            body = await get_json(self.gateway, path, params, public=True, retry=retry)
+            return answer.parse(body)
+
+        return await self._cached(answer, fetch, refresh)
+
+    async def _cached(
+        self, answer: _Answer[T], fetch: Callable[[], Awaitable[T]], refresh: bool
     ) -> T:
         cache = self._cache
         if cache is None:
             return await fetch()
-        provider = self.gateway.provider
-        key = cache_key(provider.name, self.gateway.base_url, endpoint)
+        key = cache_key(self.gateway.provider.name, self.gateway.base_url, answer.name)
         stored = cache.read(key)
-        if stored is not None and not refresh and cache.age(stored) < ttl:
-            fresh = _parse(load, stored.data)
+        if stored is not None and not refresh and cache.age(stored) < answer.ttl:
+            fresh = _load(answer, stored.data)
             if fresh is not None:
                 return fresh
         try:
             value = await fetch()
         except _UNREACHABLE as error:
-            old = None if stored is None else _parse(load, stored.data)
+            old = None if stored is None else _load(answer, stored.data)
             if stored is None or old is None:
                 raise
-            self._stale(StaleNotice(what=what, age=cache.age(stored), error=error))
+            self._stale(StaleNotice(what=answer.what, age=cache.age(stored), error=error))
             return old
-        cache.write(key, dump(value))
+        cache.write(key, _raw(value))
         return value
 
     def _stale(self, notice: StaleNotice) -> None:
@@ -322,39 +331,37 @@ class Catalog:
             self.on_stale(notice)
 
 
-def _entry_or_fail(data: Any) -> CatalogEntry:
-    entry = parse_entry(data)
-    if entry is None:
-        raise ValueError("not a catalog entry")
-    return entry
+def _digest(text: str) -> str:
+    """A fixed-length, file-name-safe stand-in for an id in a cache key."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _list(parse: Callable[[Any], T]) -> Callable[[Any], T]:
-    """``parse``, refusing a cached copy that is not a list (a damaged file)."""
+def _entry_of(model_id: str) -> Callable[[Any], CatalogEntry]:
+    """Parse one model's answer, or the copy the cache kept (its entry, unwrapped)."""
 
-    def load(data: Any) -> T:
-        if not isinstance(data, list):
-            raise ValueError("expected a list")
-        return parse(data)
+    def parse(payload: Any) -> CatalogEntry:
+        entry = parse_entry(unwrap(payload)) or parse_entry(payload)
+        if entry is None:
+            raise NotFoundError(f"the catalog has no model {model_id!r}", status=404)
+        return entry
 
-    return load
-
-
-def _mapping(parse: Callable[[Any], T]) -> Callable[[Any], T]:
-    """``parse``, refusing a cached copy that is not an object (a damaged file)."""
-
-    def load(data: Any) -> T:
-        if not isinstance(data, dict):
-            raise ValueError("expected an object")
-        return parse(data)
-
-    return load
+    return parse
 
 
-def _parse(load: Callable[[Any], T], data: Any) -> T | None:
-    """A cached copy parsed again, or None when it does not parse (ignored, not fatal)."""
+def _raw(value: Any) -> Any:
+    """What the cache keeps of a value: the gateway's own text of it (``raw``), parsed again."""
+    if isinstance(value, list):
+        return [item.raw for item in value]
+    return value.raw
+
+
+def _load(answer: _Answer[T], data: Any) -> T | None:
+    """A kept copy parsed again, or None when it does not parse (ignored, not fatal)."""
     try:
-        return load(data)
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        if answer.shape is not None and not isinstance(data, answer.shape):
+            raise ValueError(f"expected a {answer.shape.__name__}")
+        return answer.parse(data)
+    # NotFoundError: a kept model entry without an id is a damaged file, not an answer.
+    except (TypeError, ValueError, KeyError, AttributeError, NotFoundError) as exc:
         logger.debug("ignoring a cached copy that does not parse: %s", exc)
         return None

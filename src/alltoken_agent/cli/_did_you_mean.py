@@ -60,7 +60,7 @@ async def _catalog_ids(gateway: Gateway) -> list[str]:
 
     catalog = Catalog(gateway)
     try:
-        if gateway.models.public_base_url is not None:
+        if gateway.provider.public_base_url is not None:
             return [entry.id for entry in await catalog.entries(retry=False)]
         return [info.id for info in await catalog.models()]
     except GatewayError:

@@ -45,7 +45,7 @@ async def _catalog_length(gateway: Gateway, model: str) -> int | None:
     from alltoken_agent import GatewayError
     from alltoken_agent.catalog import Catalog
 
-    if gateway.models.public_base_url is None:
+    if gateway.provider.public_base_url is None:
         return None
     try:
         entries = await Catalog(gateway).entries()

@@ -170,7 +170,7 @@ async def _show(options: GatewayOptions, writer: EventWriter, model_id: str, ref
 
     async with open_gateway(options, on_retry=retry_notices(writer, options)) as gateway:
         catalog = Catalog(gateway, on_stale=stale_printer(writer))
-        if gateway.models.public_base_url is not None:
+        if gateway.provider.public_base_url is not None:
             entry = await catalog.entry(model_id, refresh)
             data = entry.to_dict()
             fields = {**data, "price": _price_text(entry)}

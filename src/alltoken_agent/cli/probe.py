@@ -201,8 +201,10 @@ def _key(variable: str | None, *, fallback: str | None) -> str | None:
 async def _check_models(
     gateway: Gateway,
 ) -> tuple[list[Check], list[ModelInfo], GatewayError | None]:
+    from alltoken_agent.catalog import Catalog
+
     try:
-        listed = await gateway.models.list()
+        listed = await Catalog(gateway, use_cache=False).models()
     except NotFoundError as error:
         return [Check("models", "missing", f"no GET /models ({error})")], [], error
     except GatewayError as error:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from alltoken_agent.gateway.accounting import Cost, Usage
-from alltoken_agent.gateway.catalog_api import ModelsAPI
 from alltoken_agent.gateway.catalog_facets import ModelFilters, ProviderStats
 from alltoken_agent.gateway.catalog_types import (
     CAPABILITIES,
@@ -59,7 +58,6 @@ __all__ = [
     "HealthSummary",
     "ModelFilters",
     "ModelInfo",
-    "ModelsAPI",
     "Provider",
     "ProviderInfo",
     "ProviderStats",

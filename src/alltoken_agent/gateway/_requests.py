@@ -202,17 +202,6 @@ class RequestPath:
 
         return await with_retries(attempt, self.retry, self.on_retry)
 
-    async def _get(
-        self,
-        url: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        auth: bool = True,
-        retry: bool = True,
-    ) -> httpx.Response:
-        """GET with the retry policy (see ``request``); the catalog's reads."""
-        return await self.request("GET", url, params=params, auth=auth, retry=retry)
-
     def _where(self, url: str) -> str:
         """The place a call goes, for messages (presigned query strings left out)."""
         return short_url(url) if "://" in url else f"{self.base_url}/{url}"

@@ -29,7 +29,6 @@ from alltoken_agent.gateway._transport import (
     build_timeouts,
     with_idle_read,
 )
-from alltoken_agent.gateway.catalog_api import ModelsAPI
 from alltoken_agent.gateway.providers import Provider, get_provider, resolve
 from alltoken_agent.gateway.records import Observer, RequestKind, start_record
 from alltoken_agent.gateway.redact import Redactor, protect_logs
@@ -230,11 +229,6 @@ class Gateway(SimulatorAware, RequestPath):
     def redact(self, text: str) -> str:
         """Mask this gateway's key (and key-shaped tokens) in ``text``."""
         return self._redact(text)
-
-    @property
-    def models(self) -> ModelsAPI:
-        """Model lists (``GET /models``) and the public catalog, rankings and health."""
-        return ModelsAPI(self)
 
     # media/ is a core layer above gateway/: these two properties import it at call
     # time, a documented exception to "imports point down" (like ``offline()``).

@@ -10,6 +10,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from alltoken_agent import AllTokenAgentError, UserError
+from alltoken_agent.catalog import Catalog
 from alltoken_agent.gateway import ModelInfo
 from alltoken_agent.ledger import ReportRow, UsageReport, format_usd, parse_since
 from alltoken_agent.mcp.context import ToolDeps
@@ -94,7 +95,7 @@ def register_account_tools(server: MCPServer[Any], deps: ToolDeps) -> None:
 
     async def list_models(modality: ModalityArg = None) -> Annotated[CallToolResult, ModelList]:
         try:
-            models = await deps.gateway.models.list(modality)
+            models = await Catalog(deps.gateway, use_cache=False).models(modality)
         except AllTokenAgentError as error:
             return error_result(error)
         return _model_list(deps, models)

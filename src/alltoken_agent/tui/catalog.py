@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from alltoken_agent import Gateway, GatewayError, UserError
+from alltoken_agent.catalog import Catalog
 from alltoken_agent.money import format_price, per_million
 
 _CHAT_MODALITIES = ("text", "vision", None)
@@ -42,12 +43,13 @@ async def load_models(gateway: Gateway) -> list[PickerModel]:
     Prices come from the public catalog when the provider has one; a catalog that
     fails to load only leaves the prices out.
     """
+    catalog = Catalog(gateway, use_cache=False)  # the picker shows what is offered now
     # Vision models chat too; a plain OpenAI-compatible server may not say (None).
-    listed = [m for m in await gateway.models.list() if m.modality in _CHAT_MODALITIES]
+    listed = [m for m in await catalog.models() if m.modality in _CHAT_MODALITIES]
     prices: dict[str, tuple[Decimal | None, Decimal | None]] = {}
-    if gateway.models.public_base_url is not None:
+    if gateway.provider.public_base_url is not None:
         try:
-            entries = await gateway.models.catalog()
+            entries = await catalog.entries()
         except (GatewayError, UserError):
             entries = []
         for entry in entries:
