@@ -86,6 +86,9 @@ class AiohttpPool(httpx.AsyncBaseTransport):
             limit_per_host=0,
             keepalive_timeout=self._keepalive,
             ssl=self._ssl,
+            # The system's getaddrinfo, as httpx uses, even where aiodns is installed
+            # (which aiohttp would otherwise pick): /etc/hosts and the tests' guard apply.
+            resolver=aiohttp.ThreadedResolver(),
         )
         self._session = session = aiohttp.ClientSession(
             connector=connector,
