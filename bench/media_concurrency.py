@@ -3,7 +3,7 @@
 The simulator runs as ``python -m alltoken_agent simulator`` in a child process on a
 free loopback port, so its CPU and memory are not counted; every job takes
 ``--seconds`` there (``POST /_sim/media {"image_seconds": ...}``). The client is one
-``Gateway`` with a fresh SQLite journal, running ``gateway.images.generate_many``.
+``Gateway`` with a fresh SQLite journal, running ``Media(gateway, store).images.generate_many``.
 
 Two rounds: "cold" (empty journal: the first poll waits ``PollPolicy.initial``) and
 "warm" (the journal now holds the cold round's completion times, so the first poll
@@ -34,7 +34,7 @@ from typing import Any
 
 import httpx
 
-from alltoken_agent import Gateway, Provider
+from alltoken_agent import Gateway, Media, Provider
 from alltoken_agent.store import Store
 
 API_KEY = "sk-bench-media-0123456789"
@@ -109,8 +109,8 @@ async def _round(
     tracemalloc.start()
     tracemalloc.reset_peak()
     wall, cpu = time.perf_counter(), time.process_time()
-    async with Gateway(provider, api_key=API_KEY, store=store) as gateway:
-        results = await gateway.images.generate_many(
+    async with Gateway(provider, api_key=API_KEY) as gateway:
+        results = await Media(gateway, store).images.generate_many(
             prompts, concurrency=jobs, size=size, save_to=folder
         )
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu

@@ -12,7 +12,7 @@ import pytest
 
 from alltoken_agent import Gateway
 from alltoken_agent.batch import BatchDefaults, BatchRunner, parse_batch
-from alltoken_agent.media import PollPolicy
+from alltoken_agent.media import Media, PollPolicy
 from alltoken_agent.store import Store
 from alltoken_agent.store.batches import BatchRepository
 from tests.media.conftest import media_gateway
@@ -25,7 +25,7 @@ SHORT = PollPolicy(initial=0.01, interval=0.05, jitter=0.0, deadline=0.3)
 
 @pytest.fixture
 async def gateway(sim: Any, store: Store) -> AsyncIterator[Gateway]:
-    async with media_gateway(sim, store) as opened:
+    async with media_gateway(sim) as opened:
         yield opened
 
 
@@ -41,7 +41,9 @@ async def test_a_line_left_pending_is_polled_not_resubmitted_when_retried(
         parsed.run_id, input_sha256="0" * 64, input_name="in.jsonl", settings={}, items=parsed.items
     )
 
-    first = await BatchRunner(repo, gateway, run_id=parsed.run_id, media_poll=SHORT).run()
+    first = await BatchRunner(
+        repo, gateway, run_id=parsed.run_id, media_poll=SHORT, media=Media(gateway, store)
+    ).run()
 
     assert first.failed == 1
     [item] = repo.items(parsed.run_id)
@@ -54,7 +56,9 @@ async def test_a_line_left_pending_is_polled_not_resubmitted_when_retried(
     [queued] = repo.items(parsed.run_id)
     assert queued.request is not None and queued.request["job_id"] == job_id  # kept: unfinished
     sim.state.media.advance(30)
-    again = await BatchRunner(repo, gateway, run_id=parsed.run_id, media_poll=SHORT).run()
+    again = await BatchRunner(
+        repo, gateway, run_id=parsed.run_id, media_poll=SHORT, media=Media(gateway, store)
+    ).run()
 
     assert again.ok == 1
     [done] = repo.items(parsed.run_id)

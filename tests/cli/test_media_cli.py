@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from alltoken_agent import Gateway, MediaJobError
-from alltoken_agent.media import PollPolicy
+from alltoken_agent.media import Media, PollPolicy
 from alltoken_agent.store import Store
 from tests.cli.helpers import FAST_RETRY_CONFIG, ndjson, run_cli, write_config
 from tests.gateway.helpers import TEST_KEY
@@ -182,7 +182,7 @@ def test_jobs_cancel_a_running_video(fast_sim: Any, tmp_path: Path) -> None:
     async def leave_pending() -> None:
         async with Gateway("alltoken", base_url=fast_sim.base_url, api_key=TEST_KEY) as gateway:
             with pytest.raises(MediaJobError, match="stays pending"):
-                await gateway.videos.generate(
+                await Media(gateway).videos.generate(
                     "a fox", save_to=tmp_path, poll=PollPolicy(initial=0.01, deadline=0.05)
                 )
 
@@ -302,7 +302,7 @@ def _never_sent_job(base_url: str, tmp_path: Path) -> str:
 
     async def journal_only() -> str:
         async with Gateway("alltoken", base_url=base_url, api_key=TEST_KEY) as gateway:
-            record = await gateway.images.create_job("a fox", size="64x64", save_to=tmp_path)
+            record = await Media(gateway).images.create_job("a fox", size="64x64", save_to=tmp_path)
             return record.id
 
     return asyncio.run(journal_only())

@@ -237,13 +237,14 @@ def _journal_unsent(sim: Any, media: Path, *, age: float) -> str:
     import asyncio
     from datetime import datetime, timedelta, timezone
 
+    from alltoken_agent.media import Media
     from alltoken_agent.store.schema import media_jobs
     from tests.media.conftest import media_gateway
 
     async def make() -> str:
         with Store() as store:
-            async with media_gateway(sim, store) as gateway:
-                job = await gateway.images.create_job(
+            async with media_gateway(sim) as gateway:
+                job = await Media(gateway, store).images.create_job(
                     "a fox", size="64x64", save_to=f"{media / 'local'}{os.sep}"
                 )
             then = datetime.now(timezone.utc) - timedelta(seconds=age)

@@ -12,7 +12,7 @@ from alltoken_agent import Gateway, MediaJobError
 from alltoken_agent.catalog import Catalog, price_lookup
 from alltoken_agent.config import PriceSettings
 from alltoken_agent.ledger import Ledger
-from alltoken_agent.media import PollPolicy
+from alltoken_agent.media import Media, PollPolicy
 from alltoken_agent.store import Store
 from tests.gateway.helpers import gateway_for
 
@@ -22,7 +22,7 @@ FAST = PollPolicy(initial=0.01, interval=0.05, jitter=0.0, deadline=10.0)
 def media_gateway(sim: Any, store: Store) -> Gateway:
     sim.state.media.image_seconds = 0.05
     sim.state.media.video_seconds = 0.1
-    return gateway_for(sim, store=store)
+    return gateway_for(sim)
 
 
 @pytest.mark.slow
@@ -33,8 +33,12 @@ async def test_image_and_video_jobs_are_recorded_at_the_catalogs_media_prices(
         catalog = Catalog(gateway, use_cache=False)
         ledger.prices = await catalog.prices()
         gateway.add_observer(ledger.observer)
-        image = await gateway.images.generate("a fox", n=2, save_to=tmp_path, poll=FAST)
-        video = await gateway.videos.generate("a fox", duration=6, save_to=tmp_path, poll=FAST)
+        image = await Media(gateway, store).images.generate(
+            "a fox", n=2, save_to=tmp_path, poll=FAST
+        )
+        video = await Media(gateway, store).videos.generate(
+            "a fox", duration=6, save_to=tmp_path, poll=FAST
+        )
         entries = {e.id: e for e in await catalog.entries()}
     per_image = entries["gpt-image-2"].price.per_image  # type: ignore[union-attr]
     per_second = entries["seedance-1.5-pro"].price.per_video_second  # type: ignore[union-attr]
@@ -56,7 +60,7 @@ async def test_a_media_model_priced_per_token_costs_its_usage(
     ledger.prices = price_lookup({}, {"gpt-image-2": tokens})
     async with media_gateway(sim, store) as gateway:
         gateway.add_observer(ledger.observer)
-        image = await gateway.images.generate("a fox", save_to=tmp_path, poll=FAST)
+        image = await Media(gateway, store).images.generate("a fox", save_to=tmp_path, poll=FAST)
     (row,) = ledger.rows()
     usage = image.usage
     assert usage is not None and usage.completion_tokens > 0
@@ -76,7 +80,7 @@ async def test_a_failed_media_job_is_recorded_with_an_unknown_cost_not_zero(
         ledger.prices = await Catalog(gateway, use_cache=False).prices()
         gateway.add_observer(ledger.observer)
         with pytest.raises(MediaJobError):
-            await gateway.images.generate("a fox", save_to=tmp_path, poll=FAST)
+            await Media(gateway, store).images.generate("a fox", save_to=tmp_path, poll=FAST)
     (row,) = ledger.rows()
     assert (row.kind, row.outcome) == ("image", "upstream_error")
     assert row.cost is None and row.cost_source == "unknown"

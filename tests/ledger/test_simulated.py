@@ -20,7 +20,7 @@ from alltoken_agent import BudgetExceededError, Gateway, PaymentRequiredError, r
 from alltoken_agent.config import BudgetSettings
 from alltoken_agent.gateway._offline import SIMULATOR_HEADER, SIMULATOR_NAME, from_simulator
 from alltoken_agent.ledger import Budgets, Ledger, RunningBudget, write_usage_report
-from alltoken_agent.media import PollPolicy
+from alltoken_agent.media import Media, PollPolicy
 from alltoken_agent.simulator import SimulatorServer
 from alltoken_agent.store import MIGRATIONS, Store
 from alltoken_agent.store.engine import Database
@@ -187,10 +187,11 @@ async def test_media_jobs_on_a_simulator_reached_by_base_url_are_booked_as_simul
     standalone.state.media.image_seconds = 0.05
     standalone.state.media.video_seconds = 0.1
     real = Ledger(store)
-    async with gateway_for(standalone, store=store) as gateway:
+    async with gateway_for(standalone) as gateway:
         gateway.add_observer(real.observer)
-        await gateway.images.generate("a fox", save_to=tmp_path, poll=FAST)
-        await gateway.videos.generate("a fox", duration=4, save_to=tmp_path, poll=FAST)
+        media = Media(gateway, store)
+        await media.images.generate("a fox", save_to=tmp_path, poll=FAST)
+        await media.videos.generate("a fox", duration=4, save_to=tmp_path, poll=FAST)
     assert real.rows() == []
     kinds = [(row.kind, row.simulated) for row in Ledger(store, simulated=True).rows()]
     assert kinds == [("image", True), ("video", True)]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from alltoken_agent import Gateway, MediaJobError, UserError
-from alltoken_agent.media import ImageResult, JobEvent, VideoResult
+from alltoken_agent.media import ImageResult, JobEvent, Media, VideoResult
 from alltoken_agent.store import Store
 from tests.media.conftest import FAST
 
@@ -29,12 +29,16 @@ class InFlight:
 
 
 async def test_generate_many_never_runs_more_than_concurrency_jobs_at_once(
-    gw: Gateway, sim: Any, out: Path, store: Store
+    gw: Gateway,
+    sim: Any,
+    out: Path,
+    store: Store,
+    media: Media,
 ) -> None:
     sim.state.media.image_seconds = 0.1
     watch = InFlight()
     prompts = [f"fox {i}" for i in range(6)]
-    results = await gw.images.generate_many(
+    results = await media.images.generate_many(
         prompts, concurrency=2, save_to=out, poll=FAST, size="32x32", on_progress=watch
     )
     assert watch.peak <= 2 and sim.state.media.submits == {"image": 6}
@@ -44,11 +48,15 @@ async def test_generate_many_never_runs_more_than_concurrency_jobs_at_once(
 
 
 async def test_videos_generate_many_isolates_failures_and_keeps_the_order(
-    gw: Gateway, sim: Any, out: Path, store: Store
+    gw: Gateway,
+    sim: Any,
+    out: Path,
+    store: Store,
+    media: Media,
 ) -> None:
     sim.state.media.enqueue_job_faults(["fail:upstream_content_violation"])  # the 1st create
     prompts = ["one", "  ", "three", "four"]  # the 2nd is refused before any request
-    results = await gw.videos.generate_many(prompts, concurrency=1, save_to=out, poll=FAST)
+    results = await media.videos.generate_many(prompts, concurrency=1, save_to=out, poll=FAST)
     failed, refused, *done = results
     assert isinstance(failed, MediaJobError) and "upstream_content_violation" in str(failed)
     assert isinstance(refused, UserError) and "empty" in str(refused)
@@ -63,14 +71,17 @@ async def test_videos_generate_many_isolates_failures_and_keeps_the_order(
 
 @pytest.mark.slow
 async def test_the_first_poll_waits_for_most_of_the_models_usual_time(
-    gw: Gateway, sim: Any, out: Path
+    gw: Gateway,
+    sim: Any,
+    out: Path,
+    media: Media,
 ) -> None:
     # No history: the first poll comes almost at once and finds the job still running.
     sim.state.media.image_seconds = 0.5
-    cold = await gw.images.generate("a fox", size="32x32", save_to=out, poll=FAST)
+    cold = await media.images.generate("a fox", size="32x32", save_to=out, poll=FAST)
     assert cold.task_id is not None and sim.state.media.polls[cold.task_id] >= 2
     # Now the journal says this model takes >= 0.5 s, so the first poll waits >= 0.4 s
     # (0.8 x the median, no jitter in FAST): a 0.05 s job is done by then.
     sim.state.media.image_seconds = 0.05
-    warm = await gw.images.generate("a fox", size="32x32", save_to=out, poll=FAST)
+    warm = await media.images.generate("a fox", size="32x32", save_to=out, poll=FAST)
     assert warm.task_id is not None and sim.state.media.polls[warm.task_id] == 1

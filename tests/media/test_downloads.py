@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from alltoken_agent import Gateway, GatewayError, MediaJobError, Provider
-from alltoken_agent.media import DownloadLimits, resume_job
+from alltoken_agent.media import DownloadLimits, Media
 from alltoken_agent.media._download import download
 from alltoken_agent.store import Store
 from tests.gateway.helpers import FAST_RETRY, TEST_KEY
@@ -23,11 +23,15 @@ def _leftovers(folder: Path) -> list[str]:
 
 
 async def test_a_result_past_the_cap_without_content_length_stops_and_stays_resumable(
-    sim: Any, gw: Gateway, store: Store, out: Path
+    sim: Any,
+    gw: Gateway,
+    store: Store,
+    out: Path,
+    media: Media,
 ) -> None:
     sim.state.media.enqueue_job_faults(["huge:3"])  # 3 MiB, chunked: counted while read
     with pytest.raises(MediaJobError) as caught:
-        await gw.videos.generate("a fox runs", save_to=out, poll=FAST, limits=SMALL)
+        await media.videos.generate("a fox runs", save_to=out, poll=FAST, limits=SMALL)
     error = caught.value
     assert error.code == "result_too_large" and error.status == "pending"
     assert "1,048,576-byte cap" in str(error) and "max_video_mb" in str(error)
@@ -37,28 +41,35 @@ async def test_a_result_past_the_cap_without_content_length_stops_and_stays_resu
     assert job.status == "pending"
 
     bigger = DownloadLimits(video_bytes=8 * 1024 * 1024)
-    result = await resume_job(gw, job.id, poll=FAST, limits=bigger)
+    result = await media.resume(job.id, poll=FAST, limits=bigger)
     assert result.path.stat().st_size == 3 * 1024 * 1024
     assert sim.state.media.submits == {"video": 1}
 
 
 async def test_a_declared_content_length_past_the_cap_is_refused_before_reading(
-    sim: Any, gw: Gateway, out: Path
+    sim: Any,
+    gw: Gateway,
+    out: Path,
+    media: Media,
 ) -> None:
     tiny = DownloadLimits(video_bytes=16)
     with pytest.raises(MediaJobError) as caught:
-        await gw.videos.generate("a fox runs", save_to=out, poll=FAST, limits=tiny)
+        await media.videos.generate("a fox runs", save_to=out, poll=FAST, limits=tiny)
     assert caught.value.code == "result_too_large" and "it says" in str(caught.value)
     assert _leftovers(out) == []
 
 
 @pytest.mark.slow
 async def test_a_file_url_result_is_refused_as_such_and_never_read(
-    sim: Any, gw: Gateway, store: Store, out: Path
+    sim: Any,
+    gw: Gateway,
+    store: Store,
+    out: Path,
+    media: Media,
 ) -> None:
     sim.state.media.enqueue_job_faults(["file_url"])
     with pytest.raises(MediaJobError) as caught:
-        await gw.videos.generate("a fox runs", save_to=out, poll=FAST)
+        await media.videos.generate("a fox runs", save_to=out, poll=FAST)
     error = caught.value
     assert (error.code, error.status) == ("unsafe_result_url", "failed")
     assert "file:" in str(error) and "not http(s)" in str(error)
@@ -69,8 +80,10 @@ async def test_a_file_url_result_is_refused_as_such_and_never_read(
     assert not [r for r in sim.state.requests if r.path.startswith("/_sim/r2/")]
 
 
-async def test_downloads_within_the_cap_are_unchanged(sim: Any, gw: Gateway, out: Path) -> None:
-    result = await gw.videos.generate("a fox runs", save_to=out, poll=FAST, limits=SMALL)
+async def test_downloads_within_the_cap_are_unchanged(
+    sim: Any, gw: Gateway, out: Path, media: Media
+) -> None:
+    result = await media.videos.generate("a fox runs", save_to=out, poll=FAST, limits=SMALL)
     assert result.path.read_bytes()[4:8] == b"ftyp"
     assert len(wire(sim, result.video_url.split(sim.url, 1)[1], "GET")) == 1  # type: ignore[union-attr]
 

@@ -9,16 +9,16 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from alltoken_agent import Gateway, MediaJobError, UserError
+from alltoken_agent import Gateway, Media, MediaJobError, UserError
 from alltoken_agent.store import Store
 from tests.media.conftest import FAST, media_gateway, wire
 
 
 @pytest.fixture
-async def oa_gw(th_sim: Any, store: Store) -> AsyncIterator[Gateway]:
-    """An OpenAI-dialect gateway; the simulator's TokenHub side answers OpenAI-style."""
-    async with media_gateway(th_sim, store, "openai") as gateway:
-        yield gateway
+async def oa_media(th_sim: Any, store: Store) -> AsyncIterator[Media]:
+    """Jobs on an OpenAI-dialect gateway; the simulator's TokenHub side answers OpenAI-style."""
+    async with media_gateway(th_sim, "openai") as gateway:
+        yield Media(gateway, store)
 
 
 @pytest.mark.parametrize(
@@ -31,9 +31,16 @@ async def oa_gw(th_sim: Any, store: Store) -> AsyncIterator[Gateway]:
     ],
 )
 async def test_each_tokenhub_shape_saves_a_real_image(
-    th_gw: Gateway, th_sim: Any, out: Path, store: Store, model: str, size: str, shape: str
+    th_gw: Gateway,
+    th_sim: Any,
+    out: Path,
+    store: Store,
+    model: str,
+    size: str,
+    shape: str,
+    th_media: Media,
 ) -> None:
-    result = await th_gw.images.generate("a paper crane", model=model, size=size, save_to=out)
+    result = await th_media.images.generate("a paper crane", model=model, size=size, save_to=out)
     width, height = (int(side) for side in size.split("x"))
     with Image.open(result.paths[0]) as image:
         assert (image.format, image.size) == ("PNG", (width, height))
@@ -54,8 +61,10 @@ async def test_each_tokenhub_shape_saves_a_real_image(
         assert not download.has_auth
 
 
-async def test_a_url_answer_in_shape_c_is_downloaded(th_gw: Gateway, out: Path) -> None:
-    result = await th_gw.images.generate(
+async def test_a_url_answer_in_shape_c_is_downloaded(
+    th_gw: Gateway, out: Path, th_media: Media
+) -> None:
+    result = await th_media.images.generate(
         "a crane", size="32x32", output_format="webp", response_format="url", save_to=out
     )
     assert result.mime_types == ["image/webp"] and result.paths[0].suffix == ".webp"
@@ -63,40 +72,51 @@ async def test_a_url_answer_in_shape_c_is_downloaded(th_gw: Gateway, out: Path) 
 
 
 async def test_a_failed_sync_create_is_journaled_and_named(
-    th_gw: Gateway, th_sim: Any, out: Path, store: Store
+    th_gw: Gateway,
+    th_sim: Any,
+    out: Path,
+    store: Store,
+    th_media: Media,
 ) -> None:
     th_sim.state.media.enqueue_job_faults(["fail"] * 3)  # a 500 for every try
     with pytest.raises(MediaJobError, match="could not be submitted") as caught:
-        await th_gw.images.generate("a crane", save_to=out, poll=FAST)
+        await th_media.images.generate("a crane", save_to=out, poll=FAST)
     (job,) = store.media_jobs.list_jobs()
     assert job.id in str(caught.value) and job.status == "submitting"
 
 
 async def test_a_dropped_tokenhub_create_is_not_retried_so_it_is_not_paid_twice(
-    th_gw: Gateway, th_sim: Any, out: Path
+    th_gw: Gateway,
+    th_sim: Any,
+    out: Path,
+    th_media: Media,
 ) -> None:
     th_sim.state.enqueue_faults(["accept_then_drop"])
     with pytest.raises(MediaJobError, match="billed twice"):
-        await th_gw.images.generate("a crane", save_to=out)
+        await th_media.images.generate("a crane", save_to=out)
     assert th_sim.state.media.charges == {"image": 1}
     assert len(wire(th_sim, "/v1/images/generations")) == 1
 
 
 async def test_an_expired_tokenhub_link_says_so(
-    th_gw: Gateway, th_sim: Any, out: Path, store: Store
+    th_gw: Gateway,
+    th_sim: Any,
+    out: Path,
+    store: Store,
+    th_media: Media,
 ) -> None:
     th_sim.state.media.enqueue_job_faults(["expire"])
     with pytest.raises(MediaJobError, match="no longer works") as caught:
-        await th_gw.images.generate("a crane", model="wan2.6-t2i", save_to=out)
+        await th_media.images.generate("a crane", model="wan2.6-t2i", save_to=out)
     assert caught.value.__cause__ is None  # a 403 from a bucket is not an auth failure
     (job,) = store.media_jobs.list_jobs()
     assert (job.status, job.error_code) == ("expired", "link_expired")
 
 
 async def test_openai_dialect_sends_openai_fields_and_saves_b64(
-    oa_gw: Gateway, th_sim: Any, out: Path
+    oa_media: Media, th_sim: Any, out: Path
 ) -> None:
-    result = await oa_gw.images.generate(
+    result = await oa_media.images.generate(
         "a crane", size="48x32", quality="low", background="opaque", save_to=out
     )
     with Image.open(result.paths[0]) as image:
@@ -113,17 +133,17 @@ async def test_openai_dialect_sends_openai_fields_and_saves_b64(
 
 
 async def test_openai_dialect_has_no_video_api_and_says_which_providers_do(
-    oa_gw: Gateway, th_sim: Any
+    oa_media: Media, th_sim: Any
 ) -> None:
     with pytest.raises(UserError, match="AllToken or TokenHub"):
-        await oa_gw.videos.generate("rain")
+        await oa_media.videos.generate("rain")
     assert th_sim.state.requests == []
 
 
 async def test_openai_dialect_downloads_a_url_answer_without_our_key(
-    oa_gw: Gateway, th_sim: Any, out: Path, store: Store
+    oa_media: Media, th_sim: Any, out: Path, store: Store
 ) -> None:
-    result = await oa_gw.images.generate(
+    result = await oa_media.images.generate(
         "a crane", size="48x32", output_format="jpeg", response_format="url", save_to=out
     )
     with Image.open(result.paths[0]) as image:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from alltoken_agent import Gateway, MediaJobError
-from alltoken_agent.media import JobEvent, PollPolicy, resume_job
+from alltoken_agent.media import JobEvent, Media, PollPolicy
 from alltoken_agent.store import Store
 from tests.media.conftest import FAST
 
@@ -35,12 +35,15 @@ async def _until(check: Any, what: str) -> None:
 
 @pytest.mark.slow
 async def test_a_resume_while_the_first_run_polls_waits_and_both_get_the_saved_image(
-    sim: Any, gw: Gateway, out: Path
+    sim: Any,
+    gw: Gateway,
+    out: Path,
+    media: Media,
 ) -> None:
     sim.state.media.enqueue_job_faults(["slow:30"])
     first_events: list[JobEvent] = []
     first = asyncio.create_task(
-        gw.images.generate(
+        media.images.generate(
             "a fox", save_to=out / "fox.png", poll=FAST, on_progress=first_events.append
         )
     )
@@ -50,9 +53,7 @@ async def test_a_resume_while_the_first_run_polls_waits_and_both_get_the_saved_i
     await _until(lambda: sim.state.media.polls.get(task_id), "the first poll")
 
     second_events: list[JobEvent] = []
-    second = asyncio.create_task(
-        resume_job(gw, job_id, poll=FAST, on_progress=second_events.append)
-    )
+    second = asyncio.create_task(media.resume(job_id, poll=FAST, on_progress=second_events.append))
     await _until(
         lambda: [e for e in second_events if getattr(e, "status", None) == "waiting"],
         "the second run waiting",
@@ -63,7 +64,7 @@ async def test_a_resume_while_the_first_run_polls_waits_and_both_get_the_saved_i
 
     assert one.paths == two.paths == [out / "fox.png"] and (out / "fox.png").is_file()
     assert sim.state.media.submits == {"image": 1}
-    record = await gw.images.journal.get(job_id)
+    record = await media.images.journal.get(job_id)
     assert record is not None and record.status == "completed" and record.error is None
     assert record.lease_owner is None  # given up by both
     # The waiting run never polled the task: it found the job finished in the journal.
@@ -73,16 +74,20 @@ async def test_a_resume_while_the_first_run_polls_waits_and_both_get_the_saved_i
 
 @pytest.mark.slow
 async def test_a_lease_held_past_the_deadline_ends_in_job_busy_and_leaves_the_job(
-    sim: Any, gw: Gateway, store: Store, out: Path
+    sim: Any,
+    gw: Gateway,
+    store: Store,
+    out: Path,
+    media: Media,
 ) -> None:
     sim.state.media.enqueue_job_faults(["slow:30"])
     with pytest.raises(MediaJobError):
-        await gw.images.generate("a fox", save_to=out, poll=SHORT)  # left pending
+        await media.images.generate("a fox", save_to=out, poll=SHORT)  # left pending
     (job,) = store.media_jobs.unfinished()
     store.media_jobs.take_lease(job.id, "elsewhere.example/1/abcd", 60)
     polls = dict(sim.state.media.polls)
     with pytest.raises(MediaJobError) as caught:
-        await resume_job(gw, job.id, poll=SHORT)
+        await media.resume(job.id, poll=SHORT)
     assert caught.value.code == "job_busy" and "another process" in str(caught.value)
     assert "elsewhere.example/1/abcd" in str(caught.value)
     assert sim.state.media.polls == polls  # the gateway was not asked
@@ -93,17 +98,21 @@ async def test_a_lease_held_past_the_deadline_ends_in_job_busy_and_leaves_the_jo
 
 @pytest.mark.skipif(sys.platform == "win32", reason="a dead pid is checked on POSIX only")
 async def test_the_lease_of_a_dead_process_on_this_host_is_taken_over_at_once(
-    sim: Any, gw: Gateway, store: Store, out: Path
+    sim: Any,
+    gw: Gateway,
+    store: Store,
+    out: Path,
+    media: Media,
 ) -> None:
     sim.state.media.enqueue_job_faults(["slow:30"])
     with pytest.raises(MediaJobError):
-        await gw.images.generate("a fox", save_to=out, poll=SHORT)
+        await media.images.generate("a fox", save_to=out, poll=SHORT)
     (job,) = store.media_jobs.unfinished()
     dead = f"{socket.gethostname()}/{_pid_of_finished_child()}/dead"  # killed, say
     store.media_jobs.take_lease(job.id, dead, 600)
     sim.state.media.advance(30)
     events: list[JobEvent] = []
-    result = await resume_job(gw, job.id, poll=FAST, on_progress=events.append)
+    result = await media.resume(job.id, poll=FAST, on_progress=events.append)
     assert result.paths[0].is_file()
     assert not [e for e in events if getattr(e, "status", None) == "waiting"]
 
@@ -116,14 +125,18 @@ def _pid_of_finished_child() -> int:
 
 
 async def test_a_410_for_an_image_whose_file_was_saved_completes_the_job(
-    sim: Any, gw: Gateway, store: Store, out: Path
+    sim: Any,
+    gw: Gateway,
+    store: Store,
+    out: Path,
+    media: Media,
 ) -> None:
     sim.state.media.enqueue_job_faults(["no_r2"])  # a second GET is 410 image_already_retrieved
-    result = await gw.images.generate("a fox", save_to=out, poll=FAST)
+    result = await media.images.generate("a fox", save_to=out, poll=FAST)
     # Another process claimed and saved the image, and this run's journal view is stale:
     # the row says pending, with the files already journaled (step 2 of saving).
     store.media_jobs.update(result.job_id, status="pending", result={}, completed_at=None)
-    again = await resume_job(gw, result.job_id, poll=FAST)
+    again = await media.resume(result.job_id, poll=FAST)
     assert again.paths == result.paths
     record = store.media_jobs.get(result.job_id)
     assert record is not None and record.status == "completed" and record.error_code is None
@@ -131,15 +144,19 @@ async def test_a_410_for_an_image_whose_file_was_saved_completes_the_job(
 
 
 async def test_a_410_after_a_run_wrote_the_image_but_died_before_journaling_it_completes(
-    sim: Any, gw: Gateway, store: Store, out: Path
+    sim: Any,
+    gw: Gateway,
+    store: Store,
+    out: Path,
+    media: Media,
 ) -> None:
     sim.state.media.enqueue_job_faults(["no_r2"])
-    result = await gw.images.generate("a fox", save_to=out, poll=FAST)
+    result = await media.images.generate("a fox", save_to=out, poll=FAST)
     (saved,) = result.paths
     assert saved == out / f"{result.job_id}.png"
     # The run was killed between writing the bytes and journaling them.
     store.media_jobs.update(result.job_id, status="pending", files=[], result={}, completed_at=None)
-    again = await resume_job(gw, result.job_id, poll=FAST)
+    again = await media.resume(result.job_id, poll=FAST)
     assert again.paths == [saved]
     record = store.media_jobs.get(result.job_id)
     assert record is not None and (record.status, record.error_code) == ("completed", None)
@@ -147,15 +164,19 @@ async def test_a_410_after_a_run_wrote_the_image_but_died_before_journaling_it_c
 
 
 async def test_an_older_file_at_a_file_target_is_not_taken_for_the_lost_image(
-    sim: Any, gw: Gateway, store: Store, out: Path
+    sim: Any,
+    gw: Gateway,
+    store: Store,
+    out: Path,
+    media: Media,
 ) -> None:
     sim.state.media.enqueue_job_faults(["no_r2"])
     target = out / "fox.png"
-    result = await gw.images.generate("a fox", save_to=target, poll=FAST)
+    result = await media.images.generate("a fox", save_to=target, poll=FAST)
     os.utime(target, (0, 0))  # a file from before the job: not evidence of its result
     store.media_jobs.update(result.job_id, status="pending", files=[], result={}, completed_at=None)
     with pytest.raises(MediaJobError) as caught:
-        await resume_job(gw, result.job_id, poll=FAST)
+        await media.resume(result.job_id, poll=FAST)
     assert caught.value.code == "image_already_retrieved"
     record = store.media_jobs.get(result.job_id)
     assert record is not None and record.status == "failed" and target.is_file()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from alltoken_agent import Gateway, MediaJobError
-from alltoken_agent.media import PollPolicy
+from alltoken_agent.media import Media, PollPolicy
 from alltoken_agent.store import Store
 from tests.cli.helpers import ndjson, run_cli
 from tests.media.conftest import FAST
@@ -21,11 +21,11 @@ SHORT = PollPolicy(initial=0.01, interval=0.05, deadline=0.1)
 
 
 async def _leave_pending(store: Store, out: Path) -> str:
-    async with Gateway.offline(store=store) as gateway:
+    async with Gateway.offline() as gateway:
         assert gateway.offline_simulator is not None
         gateway.offline_simulator.state.media.image_seconds = 30
         with pytest.raises(MediaJobError, match="stays pending"):
-            await gateway.images.generate("a fox", save_to=out, poll=SHORT)
+            await Media(gateway, store).images.generate("a fox", save_to=out, poll=SHORT)
     (job,) = store.media_jobs.list_jobs()
     assert job.status == "pending" and job.result["offline"] is True
     return job.id
@@ -34,16 +34,17 @@ async def _leave_pending(store: Store, out: Path) -> str:
 async def test_an_offline_job_resumes_on_the_simulator_it_was_made_on(
     store: Store, out: Path
 ) -> None:
-    async with Gateway.offline(store=store) as gateway:
+    async with Gateway.offline() as gateway:
         assert gateway.offline_simulator is not None
-        media = gateway.offline_simulator.state.media
-        media.image_seconds = 30
+        tasks = gateway.offline_simulator.state.media
+        tasks.image_seconds = 30
+        images = Media(gateway, store).images
         with pytest.raises(MediaJobError, match="stays pending"):
-            await gateway.images.generate("a fox", save_to=out, poll=SHORT)
+            await images.generate("a fox", save_to=out, poll=SHORT)
         (job,) = store.media_jobs.list_jobs()
-        media.advance(30)
-        result = await gateway.images.resume(job.id, poll=FAST)
-        assert result.paths[0].is_file() and media.submits == {"image": 1}
+        tasks.advance(30)
+        result = await images.resume(job.id, poll=FAST)
+        assert result.paths[0].is_file() and tasks.submits == {"image": 1}
 
 
 @pytest.mark.slow
@@ -51,9 +52,9 @@ async def test_once_its_simulator_is_gone_an_offline_job_ends_with_a_clear_error
     store: Store, out: Path
 ) -> None:
     job_id = await _leave_pending(store, out)
-    async with Gateway.offline(store=store) as later:
+    async with Gateway.offline() as later:
         with pytest.raises(MediaJobError, match="offline simulator") as caught:
-            await later.images.resume(job_id, poll=FAST)
+            await Media(later, store).images.resume(job_id, poll=FAST)
         assert later.offline_simulator is not None
         assert later.offline_simulator.state.requests == []  # nothing was sent
     assert job_id in str(caught.value) and "run the prompt again" in str(caught.value)

@@ -12,34 +12,44 @@ import pytest
 from PIL import Image
 
 from alltoken_agent import Gateway, MediaJobError, UserError
-from alltoken_agent.media import JobEvent
+from alltoken_agent.media import JobEvent, Media
 from alltoken_agent.store import Store
 from tests.media.conftest import FAST
 
 
 async def test_a_target_under_a_file_is_refused_before_any_request(
-    gw: Gateway, sim: Any, tmp_path: Path, store: Store
+    gw: Gateway,
+    sim: Any,
+    tmp_path: Path,
+    store: Store,
+    media: Media,
 ) -> None:
     blocker = tmp_path / "fox.png"
     blocker.write_bytes(b"already a file")
     for target in (blocker / "sub.png", blocker / "deeper" / "out/"):
         with pytest.raises(UserError, match="is a file, not a folder"):
-            await gw.images.generate("a fox", save_to=target, poll=FAST)
+            await media.images.generate("a fox", save_to=target, poll=FAST)
         with pytest.raises(UserError, match="is a file, not a folder"):
-            await gw.videos.generate("a fox", save_to=target, poll=FAST)
+            await media.videos.generate("a fox", save_to=target, poll=FAST)
     with pytest.raises(UserError, match="is a file, not a folder"):
-        await gw.images.generate_many(["a", "b"], save_to=f"{blocker}/batch/", poll=FAST)
+        await media.images.generate_many(["a", "b"], save_to=f"{blocker}/batch/", poll=FAST)
     assert sim.state.requests == [] and store.media_jobs.list_jobs() == []
 
 
-async def test_a_folder_that_does_not_exist_yet_is_created(gw: Gateway, tmp_path: Path) -> None:
+async def test_a_folder_that_does_not_exist_yet_is_created(
+    gw: Gateway, tmp_path: Path, media: Media
+) -> None:
     target = tmp_path / "new" / "deeper" / "fox.png"
-    result = await gw.images.generate("a fox", size="32x32", save_to=target, poll=FAST)
+    result = await media.images.generate("a fox", size="32x32", save_to=target, poll=FAST)
     assert result.paths == [target] and target.is_file()
 
 
 async def test_a_disk_that_refuses_the_one_time_bytes_leaves_the_job_resumable(
-    gw: Gateway, sim: Any, tmp_path: Path, store: Store
+    gw: Gateway,
+    sim: Any,
+    tmp_path: Path,
+    store: Store,
+    media: Media,
 ) -> None:
     out = tmp_path / "out"
     out.mkdir()
@@ -50,7 +60,7 @@ async def test_a_disk_that_refuses_the_one_time_bytes_leaves_the_job_resumable(
             out.write_bytes(b"the folder is now a file")
 
     with pytest.raises(MediaJobError, match="could not save its result") as caught:
-        await gw.images.generate(
+        await media.images.generate(
             "a fox", size="32x32", save_to=out, on_progress=break_the_folder, poll=FAST
         )
     (job,) = store.media_jobs.list_jobs()
@@ -58,7 +68,7 @@ async def test_a_disk_that_refuses_the_one_time_bytes_leaves_the_job_resumable(
     assert job.result["items"][0]["r2_url"]  # the durable copy is journaled
     out.unlink()
     out.mkdir()
-    result = await gw.images.resume(job.id, poll=FAST)
+    result = await media.images.resume(job.id, poll=FAST)
     with Image.open(result.paths[0]) as image:
         assert image.size == (32, 32)
     assert result.paths[0].parent == out
@@ -66,7 +76,11 @@ async def test_a_disk_that_refuses_the_one_time_bytes_leaves_the_job_resumable(
 
 
 async def test_a_disk_that_refuses_a_video_download_leaves_the_job_resumable(
-    gw: Gateway, sim: Any, tmp_path: Path, store: Store
+    gw: Gateway,
+    sim: Any,
+    tmp_path: Path,
+    store: Store,
+    media: Media,
 ) -> None:
     out = tmp_path / "clips"
     out.mkdir()
@@ -77,11 +91,11 @@ async def test_a_disk_that_refuses_a_video_download_leaves_the_job_resumable(
             out.write_bytes(b"not a folder")
 
     with pytest.raises(MediaJobError, match="could not save its result"):
-        await gw.videos.generate("a fox", save_to=out, on_progress=break_the_folder, poll=FAST)
+        await media.videos.generate("a fox", save_to=out, on_progress=break_the_folder, poll=FAST)
     (job,) = store.media_jobs.list_jobs()
     assert job.status == "pending"
     out.unlink()
-    result = await gw.videos.resume(job.id, poll=FAST)
+    result = await media.videos.resume(job.id, poll=FAST)
     assert result.path.read_bytes()[4:8] == b"ftyp"
     assert sim.state.media.submits == {"video": 1}
 
@@ -90,14 +104,18 @@ async def test_a_disk_that_refuses_a_video_download_leaves_the_job_resumable(
     not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root may write anywhere"
 )
 async def test_a_folder_without_write_permission_is_refused_before_any_request(
-    gw: Gateway, sim: Any, tmp_path: Path, store: Store
+    gw: Gateway,
+    sim: Any,
+    tmp_path: Path,
+    store: Store,
+    media: Media,
 ) -> None:
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o555)
     try:
         with pytest.raises(UserError, match="no permission to write"):
-            await gw.images.generate("a fox", save_to=locked / "sub" / "fox.png", poll=FAST)
+            await media.images.generate("a fox", save_to=locked / "sub" / "fox.png", poll=FAST)
     finally:
         locked.chmod(0o755)
     assert sim.state.requests == [] and store.media_jobs.list_jobs() == []

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from alltoken_agent import Gateway, MediaJobError
-from alltoken_agent.media import JobEvent, PollPolicy, resume_job
+from alltoken_agent.media import JobEvent, Media, PollPolicy
 from alltoken_agent.media.files import PartFile, write_atomic
 from alltoken_agent.store import Store
 from tests.media.conftest import FAST
@@ -22,11 +22,14 @@ def _saved(events: list[JobEvent]) -> list[dict[str, Any]]:
 
 
 async def test_an_image_at_a_taken_path_is_saved_beside_it_and_the_event_says_so(
-    gw: Gateway, out: Path, events: list[JobEvent]
+    gw: Gateway,
+    out: Path,
+    events: list[JobEvent],
+    media: Media,
 ) -> None:
     mine = out / "fox.png"
     mine.write_bytes(b"my own drawing")
-    result = await gw.images.generate(
+    result = await media.images.generate(
         "a fox", size="64x64", save_to=mine, poll=FAST, on_progress=events.append
     )
     assert mine.read_bytes() == b"my own drawing"
@@ -38,11 +41,14 @@ async def test_an_image_at_a_taken_path_is_saved_beside_it_and_the_event_says_so
 
 
 async def test_overwrite_replaces_the_file_at_the_target(
-    gw: Gateway, out: Path, events: list[JobEvent]
+    gw: Gateway,
+    out: Path,
+    events: list[JobEvent],
+    media: Media,
 ) -> None:
     target = out / "fox.png"
     target.write_bytes(b"old")
-    result = await gw.images.generate(
+    result = await media.images.generate(
         "a fox", save_to=target, overwrite=True, poll=FAST, on_progress=events.append
     )
     assert result.paths == [target] and target.read_bytes()[:4] == b"\x89PNG"
@@ -52,32 +58,40 @@ async def test_overwrite_replaces_the_file_at_the_target(
 
 @pytest.mark.slow
 async def test_a_resumed_job_whose_target_was_taken_meanwhile_saves_beside_it(
-    sim: Any, gw: Gateway, store: Store, out: Path, events: list[JobEvent]
+    sim: Any,
+    gw: Gateway,
+    store: Store,
+    out: Path,
+    events: list[JobEvent],
+    media: Media,
 ) -> None:
     sim.state.media.enqueue_job_faults(["slow:30"])
     target = out / "fox.png"
     with pytest.raises(MediaJobError):
-        await gw.images.generate("a fox", save_to=target, poll=SHORT)  # left pending
+        await media.images.generate("a fox", save_to=target, poll=SHORT)  # left pending
     target.write_bytes(b"made while the job waited")
     sim.state.media.advance(30)
     (job,) = store.media_jobs.unfinished()
-    result = await resume_job(gw, job.id, poll=FAST, on_progress=events.append)
+    result = await media.resume(job.id, poll=FAST, on_progress=events.append)
     assert target.read_bytes() == b"made while the job waited"
     assert result.paths == [out / "fox-1.png"]
     assert _saved(events)[0]["taken"] == str(target)
     record = store.media_jobs.get(job.id)
     assert record is not None and record.files[0]["path"] == str(out / "fox-1.png")
-    again = await resume_job(gw, job.id, poll=FAST)  # completed: the same file, nothing new
+    again = await media.resume(job.id, poll=FAST)  # completed: the same file, nothing new
     assert again.paths == [out / "fox-1.png"] and not (out / "fox-2.png").exists()
 
 
 async def test_a_downloaded_video_at_a_taken_path_goes_beside_it(
-    gw: Gateway, out: Path, events: list[JobEvent]
+    gw: Gateway,
+    out: Path,
+    events: list[JobEvent],
+    media: Media,
 ) -> None:
     taken = out / "clip.mp4"
     taken.write_bytes(b"an older clip")
     (out / "clip-1.mp4").write_bytes(b"and another")
-    result = await gw.videos.generate(
+    result = await media.videos.generate(
         "a fox runs", save_to=taken, poll=FAST, on_progress=events.append
     )
     assert result.path == out / "clip-2.mp4" and result.path.read_bytes()[4:8] == b"ftyp"

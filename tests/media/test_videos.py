@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from alltoken_agent import Gateway, MediaJobError, RequestRecord, UserError
-from alltoken_agent.media import JobEvent, PollPolicy
+from alltoken_agent.media import JobEvent, Media, PollPolicy
 from alltoken_agent.store import Store
 from tests.media.conftest import FAST, wire
 
@@ -45,9 +45,14 @@ def png(path: Path, size: tuple[int, int] = (32, 32)) -> Path:
 
 
 async def test_an_alltoken_video_is_streamed_to_disk_with_progress(
-    gw: Gateway, sim: Any, out: Path, store: Store, events: list[JobEvent]
+    gw: Gateway,
+    sim: Any,
+    out: Path,
+    store: Store,
+    events: list[JobEvent],
+    media: Media,
 ) -> None:
-    result = await gw.videos.generate(
+    result = await media.videos.generate(
         "a fox runs through snow",
         duration=5,
         ratio="16:9",
@@ -80,8 +85,10 @@ async def test_an_alltoken_video_is_streamed_to_disk_with_progress(
     assert create.headers["idempotency-key"] == job.idempotency_key
 
 
-async def test_a_last_frame_is_saved_next_to_the_video(gw: Gateway, out: Path) -> None:
-    result = await gw.videos.generate(
+async def test_a_last_frame_is_saved_next_to_the_video(
+    gw: Gateway, out: Path, media: Media
+) -> None:
+    result = await media.videos.generate(
         "a fox", return_last_frame=True, resolution="480p", ratio="1:1", save_to=out, poll=FAST
     )
     video, frame = result.paths
@@ -92,10 +99,14 @@ async def test_a_last_frame_is_saved_next_to_the_video(gw: Gateway, out: Path) -
 
 
 async def test_a_local_first_frame_goes_through_presign_and_put(
-    gw: Gateway, sim: Any, out: Path, tmp_path: Path
+    gw: Gateway,
+    sim: Any,
+    out: Path,
+    tmp_path: Path,
+    media: Media,
 ) -> None:
     frame = png(tmp_path / "fox.png")
-    result = await gw.videos.generate(
+    result = await media.videos.generate(
         "the fox turns", model="seedance-2.0", first_frame=frame, save_to=out, poll=FAST
     )
     assert_video(result.path)
@@ -113,8 +124,10 @@ async def test_a_local_first_frame_goes_through_presign_and_put(
     assert "data:" not in str(create.json)
 
 
-async def test_a_url_frame_is_sent_as_a_link(gw: Gateway, sim: Any, out: Path) -> None:
-    await gw.videos.generate(
+async def test_a_url_frame_is_sent_as_a_link(
+    gw: Gateway, sim: Any, out: Path, media: Media
+) -> None:
+    await media.videos.generate(
         "a fox", last_frame="https://example.com/end.png", save_to=out, poll=FAST
     )
     (create,) = wire(sim, "/v1/videos/generations")
@@ -129,7 +142,12 @@ async def test_a_url_frame_is_sent_as_a_link(gw: Gateway, sim: Any, out: Path) -
 
 
 async def test_bad_frames_are_refused_before_any_request(
-    gw: Gateway, sim: Any, out: Path, tmp_path: Path, store: Store
+    gw: Gateway,
+    sim: Any,
+    out: Path,
+    tmp_path: Path,
+    store: Store,
+    media: Media,
 ) -> None:
     text = tmp_path / "notes.png"
     text.write_text("not an image")
@@ -144,21 +162,26 @@ async def test_bad_frames_are_refused_before_any_request(
     ]
     for frame, words in cases:
         with pytest.raises(UserError, match=words):
-            await gw.videos.generate("a fox", first_frame=frame, save_to=out)
+            await media.videos.generate("a fox", first_frame=frame, save_to=out)
     assert sim.state.requests == [] and store.media_jobs.list_jobs() == []
 
 
 @pytest.mark.slow
 async def test_a_crash_between_journal_and_upload_is_resumed_with_a_new_upload(
-    gw: Gateway, sim: Any, out: Path, tmp_path: Path, store: Store
+    gw: Gateway,
+    sim: Any,
+    out: Path,
+    tmp_path: Path,
+    store: Store,
+    media: Media,
 ) -> None:
     frame = png(tmp_path / "fox.png")
     sim.state.enqueue_faults(["503", "503", "503"])  # the presign fails every try
     with pytest.raises(MediaJobError, match="could not upload"):
-        await gw.videos.generate("a fox", first_frame=frame, save_to=out, poll=FAST)
+        await media.videos.generate("a fox", first_frame=frame, save_to=out, poll=FAST)
     (job,) = store.media_jobs.list_jobs()
     assert job.status == "submitting" and job.request is None
-    result = await gw.videos.resume(job.id, poll=FAST)
+    result = await media.videos.resume(job.id, poll=FAST)
     assert_video(result.path)
     assert sim.state.media.submits == {"video": 1}
 
@@ -172,22 +195,33 @@ async def test_a_crash_between_journal_and_upload_is_resumed_with_a_new_upload(
     ],
 )
 async def test_video_jobs_ending_without_a_result_raise_and_are_journaled(
-    gw: Gateway, sim: Any, out: Path, store: Store, fault: str, status: str, words: str
+    gw: Gateway,
+    sim: Any,
+    out: Path,
+    store: Store,
+    fault: str,
+    status: str,
+    words: str,
+    media: Media,
 ) -> None:
     sim.state.media.enqueue_job_faults([fault])
     with pytest.raises(MediaJobError, match=words) as caught:
-        await gw.videos.generate("a fox", save_to=out, poll=FAST)
+        await media.videos.generate("a fox", save_to=out, poll=FAST)
     (job,) = store.media_jobs.list_jobs()
     assert (job.status, job.id in str(caught.value)) == (status, True)
     assert list(out.iterdir()) == []
 
 
 async def test_an_expired_link_is_never_downloaded(
-    gw: Gateway, sim: Any, out: Path, store: Store
+    gw: Gateway,
+    sim: Any,
+    out: Path,
+    store: Store,
+    media: Media,
 ) -> None:
     sim.state.media.video_url_ttl = 0  # completed, but the URL died at once
     with pytest.raises(MediaJobError, match="expired") as caught:
-        await gw.videos.generate("a fox", save_to=out, poll=FAST)
+        await media.videos.generate("a fox", save_to=out, poll=FAST)
     assert "submit it again" in str(caught.value)
     assert not [r for r in sim.state.requests if r.path.startswith("/_sim/r2/")]
     (job,) = store.media_jobs.list_jobs()
@@ -195,46 +229,58 @@ async def test_an_expired_link_is_never_downloaded(
 
 
 async def test_get_list_and_cancel_a_running_task(
-    gw: Gateway, sim: Any, out: Path, store: Store, events: list[JobEvent]
+    gw: Gateway,
+    sim: Any,
+    out: Path,
+    store: Store,
+    events: list[JobEvent],
+    media: Media,
 ) -> None:
     sim.state.media.video_seconds = 30
     job = asyncio.ensure_future(
-        gw.videos.generate("a fox", save_to=out, on_progress=events.append, poll=FAST)
+        media.videos.generate("a fox", save_to=out, on_progress=events.append, poll=FAST)
     )
     while not events:
         await asyncio.sleep(0.01)
     job_id, task_id = events[0].job_id, getattr(events[0], "task_id")  # noqa: B009
-    task = await gw.videos.get(job_id)
+    task = await media.videos.get(job_id)
     assert (task.id, task.status, task.finished) == (task_id, "queued", False)
-    listed = await gw.videos.list(limit=5)
+    listed = await media.videos.list(limit=5)
     assert [t.id for t in listed] == [task_id]
-    cancelled = await gw.videos.cancel(job_id)
+    cancelled = await media.videos.cancel(job_id)
     assert cancelled.status == "cancelled"
     with pytest.raises(MediaJobError, match="was cancelled"):
         await job
     assert store.media_jobs.get(job_id).status == "cancelled"  # type: ignore[union-attr]
     with pytest.raises(MediaJobError, match="cannot be cancelled"):
-        await gw.videos.cancel(task_id)
+        await media.videos.cancel(task_id)
 
 
 async def test_deadline_then_resume_polls_the_same_task(
-    gw: Gateway, sim: Any, out: Path, store: Store
+    gw: Gateway,
+    sim: Any,
+    out: Path,
+    store: Store,
+    media: Media,
 ) -> None:
     sim.state.media.video_seconds = 30
     with pytest.raises(MediaJobError, match="stays pending"):
-        await gw.videos.generate(
+        await media.videos.generate(
             "a fox", save_to=out, poll=PollPolicy(initial=0.01, interval=0.05, deadline=0.2)
         )
     sim.state.media.advance(30)
-    (job,) = await gw.videos.pending()
-    result = await gw.videos.resume(job.task_id or "", poll=FAST)  # a task id works too
+    (job,) = await media.videos.pending()
+    result = await media.videos.resume(job.task_id or "", poll=FAST)  # a task id works too
     assert_video(result.path) and sim.state.media.submits == {"video": 1}
 
 
 async def test_video_records_carry_the_seconds_for_the_ledger(
-    gw: Gateway, out: Path, records: list[RequestRecord]
+    gw: Gateway,
+    out: Path,
+    records: list[RequestRecord],
+    media: Media,
 ) -> None:
-    result = await gw.videos.generate("a fox", duration=6, save_to=out, poll=FAST)
+    result = await media.videos.generate("a fox", duration=6, save_to=out, poll=FAST)
     (record,) = records
     assert (record.kind, record.outcome, record.model) == ("video", "ok", "seedance-1.5-pro")
     assert record.extra == {"job_id": result.job_id, "seconds": 6.0, "task_id": result.task_id}
@@ -245,9 +291,14 @@ async def test_video_records_carry_the_seconds_for_the_ledger(
     [("wan2.6-t2v", "A"), ("wan2.7-t2v", "B"), ("happyhorse-1.0-t2v", "C")],
 )
 async def test_each_tokenhub_shape_polls_with_the_model_and_saves_the_video(
-    th_gw: Gateway, th_sim: Any, out: Path, model: str, shape: str
+    th_gw: Gateway,
+    th_sim: Any,
+    out: Path,
+    model: str,
+    shape: str,
+    th_media: Media,
 ) -> None:
-    result = await th_gw.videos.generate(
+    result = await th_media.videos.generate(
         "rain on a tin roof", model=model, duration=4, ratio="16:9", resolution="720p",
         save_to=out, poll=FAST,
     )  # fmt: skip
@@ -271,23 +322,30 @@ async def test_each_tokenhub_shape_polls_with_the_model_and_saves_the_video(
 
 @pytest.mark.slow
 async def test_tokenhub_failures_and_expired_links_are_clear(
-    th_gw: Gateway, th_sim: Any, out: Path, store: Store
+    th_gw: Gateway,
+    th_sim: Any,
+    out: Path,
+    store: Store,
+    th_media: Media,
 ) -> None:
     th_sim.state.media.enqueue_job_faults(["fail", "expire"])
     with pytest.raises(MediaJobError, match="failed on the gateway"):
-        await th_gw.videos.generate("rain", model="wan2.7-t2v", save_to=out, poll=FAST)
+        await th_media.videos.generate("rain", model="wan2.7-t2v", save_to=out, poll=FAST)
     with pytest.raises(MediaJobError, match="no longer works"):
-        await th_gw.videos.generate("rain", model="wan2.6-t2v", save_to=out, poll=FAST)
+        await th_media.videos.generate("rain", model="wan2.6-t2v", save_to=out, poll=FAST)
     assert [j.status for j in store.media_jobs.list_jobs()] == ["expired", "failed"]
 
 
 async def test_tokenhub_takes_no_frames_and_has_no_cancel(
-    th_gw: Gateway, th_sim: Any, tmp_path: Path
+    th_gw: Gateway,
+    th_sim: Any,
+    tmp_path: Path,
+    th_media: Media,
 ) -> None:
     with pytest.raises(UserError, match="no frames"):
-        await th_gw.videos.generate("rain", first_frame=png(tmp_path / "a.png"))
+        await th_media.videos.generate("rain", first_frame=png(tmp_path / "a.png"))
     with pytest.raises(UserError, match="cancel"):
-        await th_gw.videos.cancel("task_x")
+        await th_media.videos.cancel("task_x")
     assert th_sim.state.requests == []
 
 
@@ -299,10 +357,14 @@ def test_frames_accept_path_like_objects(tmp_path: Path) -> None:
 
 
 async def test_a_dropped_video_submit_is_retried_with_the_same_key_and_charged_once(
-    gw: Gateway, sim: Any, out: Path, store: Store
+    gw: Gateway,
+    sim: Any,
+    out: Path,
+    store: Store,
+    media: Media,
 ) -> None:
     sim.state.enqueue_faults(["accept_then_drop"])  # the create takes effect, the reply is lost
-    result = await gw.videos.generate("a fox", save_to=out, poll=FAST)
+    result = await media.videos.generate("a fox", save_to=out, poll=FAST)
     creates = wire(sim, "/v1/videos/generations")
     assert [r.status for r in creates] == [None, 409]
     assert creates[0].headers["idempotency-key"] == creates[1].headers["idempotency-key"]
@@ -312,11 +374,15 @@ async def test_a_dropped_video_submit_is_retried_with_the_same_key_and_charged_o
 
 
 async def test_a_dropped_tokenhub_video_submit_is_not_retried_and_says_why(
-    th_gw: Gateway, th_sim: Any, out: Path, store: Store
+    th_gw: Gateway,
+    th_sim: Any,
+    out: Path,
+    store: Store,
+    th_media: Media,
 ) -> None:
     th_sim.state.enqueue_faults(["accept_then_drop"])
     with pytest.raises(MediaJobError, match="billed twice") as caught:
-        await th_gw.videos.generate("rain", model="wan2.6-t2v", save_to=out, poll=FAST)
+        await th_media.videos.generate("rain", model="wan2.6-t2v", save_to=out, poll=FAST)
     (job,) = store.media_jobs.list_jobs()
     assert job.status == "submitting" and f"jobs resume {job.id}" in str(caught.value)
     assert len(wire(th_sim, "/v1/video/generations")) == 1
@@ -325,12 +391,17 @@ async def test_a_dropped_tokenhub_video_submit_is_not_retried_and_says_why(
 
 @pytest.mark.slow
 async def test_first_last_and_reference_images_mix_uploads_and_links(
-    gw: Gateway, sim: Any, out: Path, tmp_path: Path, store: Store
+    gw: Gateway,
+    sim: Any,
+    out: Path,
+    tmp_path: Path,
+    store: Store,
+    media: Media,
 ) -> None:
     first = png(tmp_path / "first.png")
     jpeg = tmp_path / "ref.jpg"
     Image.new("RGB", (24, 24), (10, 90, 200)).save(jpeg, "JPEG")
-    result = await gw.videos.generate(
+    result = await media.videos.generate(
         "the fox walks from here to there",
         model="seedance-2.0",
         first_frame=first,

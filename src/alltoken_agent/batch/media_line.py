@@ -17,14 +17,14 @@ from alltoken_agent.batch.media_input import MEDIA_OPTIONS
 from alltoken_agent.batch.turn import LineOutcome, error_fields
 from alltoken_agent.catalog import ModelPrice
 from alltoken_agent.errors import AllTokenAgentError, MediaJobError, UserError
-from alltoken_agent.gateway import Gateway, request_tags
+from alltoken_agent.gateway import request_tags
 from alltoken_agent.media import (
     DEFAULT_IMAGE_MODEL,
     DownloadLimits,
     ImageResult,
+    Media,
     PollPolicy,
     VideoResult,
-    find_job,
 )
 from alltoken_agent.media.files import named_target, prompt_slug
 from alltoken_agent.store.batches import JOB_KEY, BatchItem
@@ -89,7 +89,7 @@ def media_model(request: dict[str, Any]) -> str | None:
 
 
 async def run_media_line(
-    gateway: Gateway,
+    media: Media,
     item: BatchItem,
     *,
     attach: Attach,
@@ -106,7 +106,7 @@ async def run_media_line(
     request = item.request or {}
     kind = str(request["kind"])
     ident = request.get("id")
-    api = gateway.images if kind == "image" else gateway.videos
+    api = media.images if kind == "image" else media.videos
     job_id = request.get(JOB_KEY)
     journaled: str | None = None
     """The job id once the job is in the media journal (``jobs show`` knows it)."""
@@ -116,7 +116,7 @@ async def run_media_line(
                 job_id = new_job_id()
                 if not await attach(job_id):
                     return None
-            if await _journaled(gateway, job_id) is None:
+            if await _journaled(media, job_id) is None:
                 await _create(api, item, request, job_id)
             journaled = job_id
             result = await api.resume(job_id, poll=poll, limits=limits)
@@ -135,9 +135,9 @@ async def run_media_line(
     return LineOutcome(_done(item.line, ident, kind, result), None, ok=True)
 
 
-async def _journaled(gateway: Gateway, job_id: str) -> MediaJobRecord | None:
+async def _journaled(media: Media, job_id: str) -> MediaJobRecord | None:
     try:
-        return await find_job(gateway, job_id)
+        return await media.find(job_id)
     except UserError:
         return None
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
-from typing import Any
 
 from alltoken_agent.batch.media_line import media_estimate
 from alltoken_agent.batch.runner import BatchSummary, LineTally, stops_new_work
@@ -20,7 +19,7 @@ from alltoken_agent.catalog import PriceLookup
 from alltoken_agent.errors import AllTokenAgentError, UserError
 from alltoken_agent.gateway import Gateway, request_tags
 from alltoken_agent.ledger import RunningBudget
-from alltoken_agent.media import LEASE_SECONDS, DownloadLimits, PollPolicy, new_holder
+from alltoken_agent.media import LEASE_SECONDS, DownloadLimits, Media, PollPolicy, new_holder
 from alltoken_agent.store.media import MediaJobRecord
 from alltoken_agent.store.media_queue import MediaJobQueue
 
@@ -31,7 +30,7 @@ class MediaQueueRunner:
     Args:
         queue: Where jobs are taken from.
         gateway: The gateway the jobs were made through (a job of another dialect is
-            left alone); its store must be the queue's database.
+            left alone).
         folder: Only jobs whose files go under this folder (absolute, ending in a
             separator): the server's media folder.
         concurrency: Jobs in flight at once.
@@ -39,6 +38,8 @@ class MediaQueueRunner:
         grace: Seconds a job nobody leased yet is left to whoever journaled it.
         policies: Poll policies by kind; by default the media defaults, whose deadline
             leaves a job still running then pending (and its lease free) for later.
+        media: The jobs on ``gateway``, ``Media(gateway, store)`` with the queue's
+            database as its store; None: ``Media(gateway)`` on the default store.
     """
 
     def __init__(
@@ -53,9 +54,12 @@ class MediaQueueRunner:
         limits: DownloadLimits | None = None,
         grace: float = LEASE_SECONDS,
         policies: dict[str, PollPolicy] | None = None,
+        media: Media | None = None,
     ) -> None:
         self.queue = queue
         self.gateway = gateway
+        self.media = media or Media(gateway)
+        """The jobs, journaled in the queue's store (None: ``Media(gateway)``)."""
         self.folder = folder
         self.concurrency = max(1, concurrency)
         self.prices = prices
@@ -116,7 +120,7 @@ class MediaQueueRunner:
         self._reserved += estimate
         tally = LineTally(record.id, self.prices, key="media_job")
         self.gateway.add_observer(tally.observer)
-        api: Any = self.gateway.images if record.kind == "image" else self.gateway.videos
+        api = self.media.api(record)
         try:
             # The ledger's rows carry the job's owner, as when the server runs the job.
             with request_tags(owner=record.owner, media_job=record.id):

@@ -28,7 +28,7 @@ from alltoken_agent.ledger import (
     record_cost,
     rough_token_count,
 )
-from alltoken_agent.media import DownloadLimits, PollPolicy
+from alltoken_agent.media import DownloadLimits, Media, PollPolicy
 from alltoken_agent.store.batches import BatchItem, BatchRepository, lease_holder
 
 LEASE_SECONDS = 60.0
@@ -119,8 +119,6 @@ class BatchRunner:
     Args:
         repo: The journal.
         gateway: Where the turns go; its observers (the ledger) see every request.
-            Image and video lines journal their jobs in its store: give it the
-            journal's, so a runner elsewhere that takes a line finds its job.
         run_id: Only this run's lines (``batch``), or None for any run's (``worker``).
         concurrency: Lines in flight at once.
         budget_usd: Stop taking lines before the next one would cross this many USD
@@ -133,6 +131,9 @@ class BatchRunner:
         wait_for_others: Keep looking while other runners hold lines of ``run_id``,
             so the run's every line is finished when :meth:`run` returns.
         media_poll: How media lines poll their jobs (default: the media defaults).
+        media: Where image and video lines run their jobs: ``Media(gateway, store)``
+            on the batch journal's store, so a runner elsewhere that takes a line finds
+            its job. None: ``Media(gateway)``, journaled in the default store.
     """
 
     def __init__(
@@ -150,9 +151,11 @@ class BatchRunner:
         on_progress: ProgressCallback | None = None,
         wait_for_others: bool = False,
         media_poll: PollPolicy | None = None,
+        media: Media | None = None,
     ) -> None:
         self.repo = repo
         self.gateway = gateway
+        self.media = media or Media(gateway)
         self.run_id = run_id
         self.concurrency = max(1, concurrency)
         self.config = config
@@ -298,7 +301,7 @@ class BatchRunner:
         try:
             if media:
                 return await run_media_line(
-                    self.gateway,
+                    self.media,
                     item,
                     attach=lambda job_id: self._attach(item, job_id),
                     poll=self.media_poll,

@@ -1,7 +1,7 @@
 """The media part of `alltoken-agent check --media`: one small image job and one video job.
 
 Each job runs the whole path a user's job takes (submit, poll, claim, download) through
-``gateway.images`` / ``gateway.videos``, so the journal and the retry policy are the
+``Media(gateway).images`` / ``.videos``, so the journal and the retry policy are the
 real ones. The files land in a temporary folder and are validated by their signature
 bytes (an HTML error page saved as ``.png`` must not pass), then deleted: the check
 validates the path, it does not keep pictures.
@@ -21,6 +21,7 @@ from alltoken_agent.cli.media import media_exit_code
 
 if TYPE_CHECKING:
     from alltoken_agent import Gateway
+    from alltoken_agent.media import Media
 
 MediaKind = Literal["image", "video"]
 MEDIA_KINDS: tuple[MediaKind, ...] = ("image", "video")
@@ -58,18 +59,22 @@ async def run_media_checks(gateway: Gateway) -> tuple[dict[str, dict[str, Any]],
     The exit code is that of the first check that failed, else 0.
     """
     entries: dict[str, dict[str, Any]] = {}
+    from alltoken_agent.media import Media
+
     exit_code = OK
+    media = Media(gateway)  # journaled in the default store, as a user's job is
     for kind in MEDIA_KINDS:
-        entry, code = await _check_one(gateway, kind)
+        entry, code = await _check_one(media, kind)
         entries[kind] = entry
         if exit_code == OK:
             exit_code = code
     return entries, exit_code
 
 
-async def _check_one(gateway: Gateway, kind: MediaKind) -> tuple[dict[str, Any], int]:
+async def _check_one(media: Media, kind: MediaKind) -> tuple[dict[str, Any], int]:
     from alltoken_agent.media import DEFAULT_IMAGE_MODEL, DEFAULT_VIDEO_MODELS
 
+    gateway = media.gateway
     dialect = gateway.provider.dialect
     model = DEFAULT_IMAGE_MODEL if kind == "image" else DEFAULT_VIDEO_MODELS[dialect]
     entry: dict[str, Any] = {"status": "failed", "model": model, "job_id": None, "notes": ""}
@@ -77,13 +82,11 @@ async def _check_one(gateway: Gateway, kind: MediaKind) -> tuple[dict[str, Any],
     with tempfile.TemporaryDirectory(prefix="alltoken-check-") as folder:
         try:
             if kind == "image":
-                result: Any = await gateway.images.generate(
-                    IMAGE_PROMPT, model=model, save_to=folder
-                )
+                result: Any = await media.images.generate(IMAGE_PROMPT, model=model, save_to=folder)
             else:
                 # 480p keeps a real video job as cheap as the model allows (§1.9).
                 resolution = "480p" if dialect == "alltoken" else None
-                result = await gateway.videos.generate(
+                result = await media.videos.generate(
                     VIDEO_PROMPT, model=model, resolution=resolution, save_to=folder
                 )
             if not result.files:

@@ -12,34 +12,31 @@ from alltoken_agent.cli.media import JobDisplay, report_failure, say
 from alltoken_agent.cli.output import EventWriter
 
 if TYPE_CHECKING:  # the media jobs and the gateway are imported when a command runs
-    from alltoken_agent import Gateway
-    from alltoken_agent.media import DownloadLimits, MediaJobRecord
+    from alltoken_agent.media import DownloadLimits, Media, MediaJobRecord
 
 RESUME_CONCURRENCY = 4
 """Jobs resumed at once by `jobs resume` without an id."""
 
 
 async def resume_all(
-    gateway: Gateway,
+    media: Media,
     records: list[MediaJobRecord],
     display: JobDisplay,
     writer: EventWriter,
     resubmit: bool,
     limits: DownloadLimits,
 ) -> list[int]:
-    """Finish ``records`` on ``gateway``, a few at once; one exit code per job.
+    """Finish ``records`` on ``media``'s gateway, a few at once; one exit code per job.
 
     A single job's failure is raised; with several, each is reported and counted.
     """
-    from alltoken_agent.media import resume_job
-
     gate = asyncio.Semaphore(RESUME_CONCURRENCY)
 
     async def one(record: MediaJobRecord) -> int:
         async with gate:
             try:
-                result = await resume_job(
-                    gateway, record.id, on_progress=display, resubmit=resubmit, limits=limits
+                result = await media.resume(
+                    record.id, on_progress=display, resubmit=resubmit, limits=limits
                 )
             except Exception as error:
                 if len(records) == 1:

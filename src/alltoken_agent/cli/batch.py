@@ -221,6 +221,7 @@ async def _batch(
 
     from alltoken_agent.batch import BatchRunner
     from alltoken_agent.cli._batch_output import PartialFile, Progress
+    from alltoken_agent.media import Media
     from alltoken_agent.store import Store
     from alltoken_agent.store.batches import BatchRepository
 
@@ -260,7 +261,6 @@ async def _batch(
         config = load_user_config()
         try:
             async with open_gateway(options) as gateway:
-                gateway.store = db  # media lines journal their jobs beside the batch
                 ledger = await observing_ledger(gateway, db, config)
                 runner = BatchRunner(
                     repo,
@@ -274,6 +274,7 @@ async def _batch(
                     on_output=on_output,
                     on_progress=progress.update,
                     wait_for_others=True,
+                    media=Media(gateway, db),  # media lines journal their jobs beside the batch
                 )
                 summary = await runner.run()
         finally:

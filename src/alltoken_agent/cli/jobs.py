@@ -230,6 +230,8 @@ def resume(
             raise UserError(
                 "--resubmit needs a JOB_ID: it sends one job again that may already be billed"
             )
+        from alltoken_agent.media import Media
+
         with _open_store() as store:
             records = [_find(store, job_id)] if job_id else store.media_jobs.unfinished()
             if not records:
@@ -245,10 +247,14 @@ def resume(
                 async with open_gateway(
                     options, on_retry=retry_notices(writer, options)
                 ) as gateway:
-                    gateway.store = store
                     await observing_ledger(gateway, store, config)
                     codes += await resume_all(
-                        gateway, group, display, writer, resubmit, download_limits(config)
+                        Media(gateway, store),
+                        group,
+                        display,
+                        writer,
+                        resubmit,
+                        download_limits(config),
                     )
             # Jobs left unsent ask for a decision: a usage problem, not a failure.
             return next((code for code in codes if code), USAGE if held else 0)
@@ -277,14 +283,13 @@ def cancel(
     display = JobDisplay(writer)
 
     async def main() -> int:
-        from alltoken_agent.media import cancel_job
+        from alltoken_agent.media import Media
 
         with _open_store() as store:
             record = _find(store, job_id)
             ((options, _),) = job_groups([record], flags).items()
             async with open_gateway(options, on_retry=retry_notices(writer, options)) as gateway:
-                gateway.store = store
-                task = await cancel_job(gateway, record.id)
+                task = await Media(gateway, store).cancel(record.id)
         writer.emit("job:cancelled", job_id=record.id, task_id=task.id, status=task.status)
         if not writer.enabled:
             say(f"video job {record.id} (task {task.id}) is {task.status}")

@@ -1,4 +1,8 @@
-"""What the media commands share: showing job progress, and failures as exit codes.
+"""What the media commands share: their options and flow, job progress, failures as exit codes.
+
+``image`` and ``video`` differ only in their job options: both read one prompt or a
+batch file, journal and run the jobs through ``Media`` (or queue them for workers),
+and report them here (``run_generate``).
 
 Three views of the same ``JobEvent`` objects: ``--json`` prints them as NDJSON; on a
 terminal a Rich progress display (status, elapsed time and, while downloading,
@@ -9,21 +13,202 @@ stdout, one per line, so ``alltoken-agent image "..." | xargs open`` works.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from alltoken_agent import GatewayError, MediaJobError
+from alltoken_agent import GatewayError, MediaJobError, UserError
 from alltoken_agent.cli.exit_codes import FAILURE, describe, exit_code_for
+from alltoken_agent.cli.options import (
+    GatewayOptions,
+    load_user_config,
+    observing_ledger,
+    open_gateway,
+    retry_notices,
+)
 from alltoken_agent.cli.output import EventWriter, error_payload, run_command
 from alltoken_agent.cli.terminal import rich_console
 
 if TYPE_CHECKING:  # the media package (and the store behind it) is imported when jobs run
     from alltoken_agent import Config
-    from alltoken_agent.media import DownloadLimits, JobEvent
+    from alltoken_agent.media import DownloadLimits, ImagesAPI, JobEvent, VideosAPI
+
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="File or folder to save to (a folder gets JOB_ID.EXT; with --batch, "
+        "LINE-PROMPT-WORDS.EXT); default: this folder.",
+        show_default=False,
+    ),
+]
+BatchOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--batch",
+        help="A text file with one prompt per line (blank lines and # comments skipped).",
+        exists=True,
+        dir_okay=False,
+        show_default=False,
+    ),
+]
+ConcurrencyOpt = Annotated[
+    int, typer.Option("--concurrency", min=1, max=64, help="Jobs at once with --batch.")
+]
+OverwriteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="Replace a file already at -o; without it the result is saved beside it "
+        "(NAME-1.EXT) and stderr says so.",
+    ),
+]
+
+BatchPrompt = tuple[int, str]
+"""A prompt and the line of the batch file it is on (0 for a single prompt)."""
+
+
+def run_generate(
+    kind: Literal["image", "video"],
+    prompt: str | None,
+    settings: dict[str, Any],
+    *,
+    batch: Path | None,
+    output: Path | None,
+    concurrency: int,
+    queue: bool,
+    store_url: str | None,
+    flags: GatewayOptions,
+    json_output: bool,
+) -> None:
+    """The ``image``/``video`` command: run (or queue) one job per prompt, report them.
+
+    ``settings`` are the kind's job options (None: not given).
+    """
+    writer = EventWriter(enabled=json_output)
+    display = JobDisplay(writer)
+
+    async def main() -> int:
+        prompts = prompts_of(prompt, batch)
+        save_to = save_target(output, len(prompts))
+        if queue:
+            if batch is None:
+                raise UserError("--queue needs --batch FILE: it queues a batch for workers")
+            from alltoken_agent.cli.batch import queue_media
+
+            return await queue_media(
+                kind, prompts, settings, batch_path=batch, save_to=save_to, store_url=store_url
+            )
+        from alltoken_agent.media import Media
+        from alltoken_agent.store import Store
+
+        # One store for the job journal and the ledger: `usage` and the daily budget
+        # then count media jobs as they count chat requests.
+        config = load_user_config()
+        with Store(store_url) as store:
+            async with open_gateway(flags, on_retry=retry_notices(writer, flags)) as gateway:
+                await observing_ledger(gateway, store, config)
+                media = Media(gateway, store)
+                return await run_jobs(
+                    media.images if kind == "image" else media.videos,
+                    prompts, concurrency, writer,
+                    save_to=save_to, on_progress=display,
+                    limits=download_limits(config), **settings,
+                )  # fmt: skip
+
+    run_media_command(main, writer, display)
+
+
+def read_batch(path: Path) -> list[BatchPrompt]:
+    """The prompts of a batch file with their line numbers; blank lines and ``#`` skipped."""
+    from alltoken_agent.cli._input import read_text_file
+
+    lines = read_text_file(path, "the batch file").splitlines()
+    prompts = [
+        (number, line.strip())
+        for number, line in enumerate(lines, 1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    if not prompts:
+        raise UserError(f"the batch file {path} holds no prompt")
+    return prompts
+
+
+def prompts_of(prompt: str | None, batch: Path | None) -> list[BatchPrompt]:
+    """The prompts to run: the batch file's, or the one prompt (argument or stdin)."""
+    if batch is not None:
+        if prompt is not None:
+            raise UserError("pass either PROMPT or --batch FILE, not both")
+        return read_batch(batch)
+    from alltoken_agent.cli.chat import read_prompt
+
+    return [(0, read_prompt(prompt))]
+
+
+def save_target(output: Path | None, count: int) -> str | None:
+    """Where jobs save: ``-o`` as given, a folder for a batch (never one file for many)."""
+    if output is None:
+        return None
+    if count == 1:
+        return str(output)
+    if output.exists() and not output.is_dir():
+        raise UserError(f"--batch saves many files: -o must be a folder, not the file {output}")
+    return os.path.join(output, "")  # a trailing separator marks a folder
+
+
+async def run_jobs(
+    api: ImagesAPI | VideosAPI,
+    prompts: list[BatchPrompt],
+    concurrency: int,
+    writer: EventWriter,
+    **options: Any,
+) -> int:
+    """Run one job, or a batch (each failure reported on its own); return the exit code.
+
+    A batch names each file after its prompt and line (``003-a-red-fox-in-snow.png``)
+    and its ``--json`` events carry that ``line`` and ``prompt``.
+    """
+    from alltoken_agent.media.files import (
+        check_target,
+        is_folder,
+        named_target,
+        output_target,
+        prompt_slug,
+    )
+
+    folder = output_target(options["save_to"])
+    if len(prompts) == 1 and (prompts[0][0] == 0 or not is_folder(folder)):
+        await api.generate(prompts[0][1], **options)  # one prompt: -o may name the file
+        return 0
+    del options["save_to"]
+    check_target(folder)  # once for all, before any job is paid for
+    display = options.pop("on_progress")
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(line: int, prompt: str) -> Exception | None:
+        def progress(event: Any) -> None:
+            display(event, line=line, prompt=prompt)
+
+        target = named_target(folder, prompt_slug(prompt, line))
+        async with gate:
+            try:
+                await api.generate(prompt, save_to=target, on_progress=progress, **options)
+            except Exception as error:  # reported in its slot; the others go on
+                return error
+        return None
+
+    results = await asyncio.gather(*(one(line, prompt) for line, prompt in prompts))
+    codes = [
+        report_failure(writer, result, index=index, line=line, prompt=prompt)
+        for index, ((line, prompt), result) in enumerate(zip(prompts, results, strict=True))
+        if result is not None
+    ]
+    return codes[0] if codes else 0
 
 
 def download_limits(config: Config) -> DownloadLimits:

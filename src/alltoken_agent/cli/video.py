@@ -8,18 +8,14 @@ from urllib.parse import urlsplit
 
 import typer
 
-from alltoken_agent import UserError
 from alltoken_agent.cli._batch_options import MediaQueueOpt, MediaStoreOpt
-from alltoken_agent.cli.image import (
+from alltoken_agent.cli.media import (
     BatchOpt,
     ConcurrencyOpt,
     OutputOpt,
     OverwriteOpt,
-    prompts_of,
-    run_jobs,
-    save_target,
+    run_generate,
 )
-from alltoken_agent.cli.media import JobDisplay, download_limits, run_media_command
 from alltoken_agent.cli.options import (
     BaseUrlOpt,
     GatewayOptions,
@@ -29,12 +25,7 @@ from alltoken_agent.cli.options import (
     OfflineOpt,
     ProviderOpt,
     VerboseOpt,
-    load_user_config,
-    observing_ledger,
-    open_gateway,
-    retry_notices,
 )
-from alltoken_agent.cli.output import EventWriter
 
 
 def _check_callback_url(value: str | None) -> str | None:
@@ -162,16 +153,6 @@ def video(
       alltoken-agent video --batch scenes.txt -o clips/ --json
       alltoken-agent video --provider tokenhub -m wan2.7-t2v "rain on a tin roof"
     """
-    options = GatewayOptions(
-        provider=provider,
-        base_url=base_url,
-        offline=offline,
-        timeout=timeout,
-        idle_timeout=idle_timeout,
-        verbose=verbose,
-    )
-    writer = EventWriter(enabled=json_output)
-    display = JobDisplay(writer)
     settings: dict[str, Any] = {
         "model": model,
         "duration": duration,
@@ -185,34 +166,14 @@ def video(
         "callback_url": callback_url,
         "overwrite": overwrite,
     }
-
-    async def main() -> int:
-        prompts = prompts_of(prompt, batch)
-        save_to = save_target(output, len(prompts))
-        if queue:
-            if batch is None:
-                raise UserError("--queue needs --batch FILE: it queues a batch for workers")
-            from alltoken_agent.cli.batch import queue_media
-
-            return await queue_media(
-                "video", prompts, settings, batch_path=batch, save_to=save_to, store_url=store_url
-            )
-        from alltoken_agent.store import Store
-
-        # One store for the job journal and the ledger: `usage` and the daily budget
-        # then count media jobs as they count chat requests.
-        config = load_user_config()
-        with Store(store_url) as store:
-            async with open_gateway(options, on_retry=retry_notices(writer, options)) as gateway:
-                gateway.store = store
-                await observing_ledger(gateway, store, config)
-                return await run_jobs(
-                    gateway.videos, prompts, concurrency, writer,
-                    save_to=save_to, on_progress=display,
-                    limits=download_limits(config), **settings,
-                )  # fmt: skip
-
-    run_media_command(main, writer, display)
+    flags = GatewayOptions(
+        provider=provider, base_url=base_url, offline=offline,
+        timeout=timeout, idle_timeout=idle_timeout, verbose=verbose,
+    )  # fmt: skip
+    run_generate(
+        "video", prompt, settings, batch=batch, output=output, concurrency=concurrency,
+        queue=queue, store_url=store_url, flags=flags, json_output=json_output,
+    )  # fmt: skip
 
 
 def _frame(value: str | None) -> str | Path | None:

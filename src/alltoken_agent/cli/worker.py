@@ -112,7 +112,7 @@ async def _work(
     from alltoken_agent.batch.media_input import media_folder
     from alltoken_agent.batch.media_queue import MediaQueueRunner
     from alltoken_agent.cli._batch_output import spend_text
-    from alltoken_agent.media import DownloadLimits
+    from alltoken_agent.media import DownloadLimits, Media
     from alltoken_agent.paths import app_dirs
     from alltoken_agent.store import Store
     from alltoken_agent.store.batches import BatchRepository
@@ -122,7 +122,7 @@ async def _work(
     folder = media_folder(media_dir or app_dirs().data / "media" / "server")
     with Store(store_url) as db:
         async with open_gateway(options) as gateway:
-            gateway.store = db  # media jobs are journaled where every worker sees them
+            media = Media(gateway, db)  # journaled where every worker sees the jobs
             ledger = await observing_ledger(gateway, db, config)
             jobs = await MediaQueueRunner(
                 MediaJobQueue.of(db),
@@ -134,6 +134,7 @@ async def _work(
                 limits=DownloadLimits.from_megabytes(
                     config.media.max_image_mb, config.media.max_video_mb
                 ),
+                media=media,
             ).run()
             lines = BatchSummary()
             if jobs.fatal is None and not jobs.budget_stopped:
@@ -145,6 +146,7 @@ async def _work(
                     already_spent=jobs.spent,
                     config=config,
                     prices=ledger.prices,
+                    media=media,
                 ).run()
     if jobs.ok + jobs.failed:
         done = f"alltoken-agent: worker finished {jobs.ok + jobs.failed} media jobs servers left"

@@ -40,9 +40,7 @@ from alltoken_agent.gateway.types import ChatResult
 if TYPE_CHECKING:
     import openai
 
-    from alltoken_agent.media import ImagesAPI, VideosAPI
     from alltoken_agent.simulator import SimulatorServer
-    from alltoken_agent.store import Store
 
 Message = Mapping[str, Any]
 
@@ -74,7 +72,6 @@ class Gateway(SimulatorAware, RequestPath):
         retry: RetryPolicy | None = None,
         on_retry: Callable[[RetryNotice], None] | None = None,
         environ: Mapping[str, str] | None = None,
-        store: Store | None = None,
         max_line: int = DEFAULT_MAX_LINE,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -92,8 +89,6 @@ class Gateway(SimulatorAware, RequestPath):
             retry: The retry policy; defaults come from the config.
             on_retry: Called before each retry sleep (for progress display).
             environ: Environment to read keys from; defaults to ``os.environ``.
-            store: Where media jobs are journaled; None opens the default ``Store()``
-                on the first image or video job.
             max_line: Longest SSE line accepted, in characters; a longer one ends the
                 stream with ``malformed_chunk``.
             transport: Carries the requests instead of the pool (``[http]``), e.g. an
@@ -135,8 +130,6 @@ class Gateway(SimulatorAware, RequestPath):
         self._simulator: SimulatorServer | None = None
         self._simulated = False
         self._observers: list[Observer] = []
-        self.store = store
-        """The media job journal's store (opened on first media use when None)."""
         assert self.provider.base_url is not None
         self.base_url = self.provider.base_url
         self._client = open_pool(
@@ -229,23 +222,6 @@ class Gateway(SimulatorAware, RequestPath):
     def redact(self, text: str) -> str:
         """Mask this gateway's key (and key-shaped tokens) in ``text``."""
         return self._redact(text)
-
-    # media/ is a core layer above gateway/: these two properties import it at call
-    # time, a documented exception to "imports point down" (like ``offline()``).
-
-    @property
-    def images(self) -> ImagesAPI:
-        """Image jobs: ``await gateway.images.generate(prompt, save_to=...)``."""
-        from alltoken_agent.media import ImagesAPI
-
-        return ImagesAPI(self)
-
-    @property
-    def videos(self) -> VideosAPI:
-        """Video jobs: ``await gateway.videos.generate(prompt, ...)``, ``get``, ``cancel``."""
-        from alltoken_agent.media import VideosAPI
-
-        return VideosAPI(self)
 
     # -- chat ---------------------------------------------------------------
 

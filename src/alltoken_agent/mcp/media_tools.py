@@ -22,7 +22,7 @@ from alltoken_agent import AllTokenAgentError, MediaFile
 from alltoken_agent.mcp.context import ToolDeps
 from alltoken_agent.mcp.errors import error_result
 from alltoken_agent.mcp.progress import JobProgress
-from alltoken_agent.media import DEFAULT_IMAGE_MODEL
+from alltoken_agent.media import DEFAULT_IMAGE_MODEL, Media
 
 IMAGE_DESCRIPTION = (
     "Generate an image from a prompt (default model gpt-image-2) and save it. Returns the "
@@ -97,7 +97,7 @@ def register_media_tools(server: MCPServer[Any], deps: ToolDeps) -> None:
             options["model"] = model
         try:
             async with JobProgress(ctx) as progress:
-                result = await deps.gateway.images.generate(
+                result = await Media(deps.gateway, deps.store).images.generate(
                     prompt, save_to=_folder(deps), on_progress=progress, **options
                 )
             images = await asyncio.to_thread(_image_blocks, result.files)
@@ -115,7 +115,7 @@ def register_media_tools(server: MCPServer[Any], deps: ToolDeps) -> None:
     ) -> Annotated[CallToolResult, MediaReply]:
         try:
             async with JobProgress(ctx) as progress:
-                result = await deps.gateway.videos.generate(
+                result = await Media(deps.gateway, deps.store).videos.generate(
                     prompt,
                     model=model or None,
                     duration=duration,

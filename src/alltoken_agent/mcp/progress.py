@@ -35,7 +35,7 @@ class JobProgress:
     Example:
         ```python
         async with JobProgress(ctx) as progress:
-            result = await gateway.videos.generate(prompt, on_progress=progress)
+            result = await Media(gateway, store).videos.generate(prompt, on_progress=progress)
         ```
     """
 

@@ -50,8 +50,7 @@ def build_server(
         ledger: The ledger ``usage`` reports from; defaults to one on ``store``.
         config: The config file's settings (model-family overrides).
         media_dir: Where generated images and videos are saved (default: ``media/mcp`` in
-            the data folder). Their jobs are journaled in ``store`` (``gateway.store``
-            becomes ``store`` when the gateway has none), as the CLI's are.
+            the data folder). Their jobs are journaled in ``store``, as the CLI's are.
         log_level: The SDK's log level; its logs go to stderr, never into the stdio stream.
     """
     server: MCPServer[Any] = MCPServer(
@@ -62,8 +61,6 @@ def build_server(
         version=__version__,
         log_level=_level(log_level),
     )
-    if gateway.store is None:
-        gateway.store = store  # media jobs go to the same journal as the CLI's
     deps = ToolDeps(
         gateway=gateway,
         store=store,

@@ -1,15 +1,16 @@
 """Image and video jobs: submit, poll, persist, resume, download.
 
-Reached through a gateway: ``gateway.images`` and ``gateway.videos``. Every job is
-journaled in the store before its first request, with its idempotency key and output
-path, so a crash or Ctrl-C never loses a paid result: ``alltoken-agent jobs resume``
-(or ``resume_job``) finishes it without submitting it again. Results are written to
-disk atomically the moment they arrive.
+Built from a gateway and a store: ``media = Media(gateway, store)``, then
+``media.images`` and ``media.videos``. Every job is journaled in the store before its
+first request, with its idempotency key and output path, so a crash or Ctrl-C never
+loses a paid result: ``alltoken-agent jobs resume`` (or ``media.resume``) finishes it
+without submitting it again. Results are written to disk atomically the moment they
+arrive.
 
 Jobs have an owner, as sessions do: ``owner=None`` (the default everywhere) is the
 local owner, whose jobs ``alltoken-agent jobs`` lists; a server passes its caller's key
-id to ``generate``/``create_job``, ``resume``, ``find_job``, ``cancel_job`` and
-``pending_jobs``, so no caller reaches another's job. ``create_job`` journals a job
+id to ``generate``/``create_job``, ``resume``, ``find``, ``cancel`` and ``pending``,
+so no caller reaches another's job. ``create_job`` journals a job
 without sending it, for callers that answer with the job id before the job ends;
 ``resume`` then runs it.
 """
@@ -25,7 +26,7 @@ from alltoken_agent.media.events import (
     JobSubmittedEvent,
 )
 from alltoken_agent.media.images import DEFAULT_IMAGE_MODEL, ImagesAPI
-from alltoken_agent.media.jobs import cancel_job, find_job, pending_jobs, resume_job
+from alltoken_agent.media.jobs import Media
 from alltoken_agent.media.lease import LEASE_SECONDS, holder_is_dead, new_holder
 from alltoken_agent.media.policy import DownloadLimits, PollPolicy
 from alltoken_agent.media.results import ImageResult, MediaFile, VideoResult, VideoTask
@@ -46,6 +47,7 @@ __all__ = [
     "JobStatusEvent",
     "JobSubmittedEvent",
     "LEASE_SECONDS",
+    "Media",
     "MediaFile",
     "MediaJobRecord",
     "MediaJobStatus",
@@ -53,11 +55,7 @@ __all__ = [
     "VideoResult",
     "VideoTask",
     "VideosAPI",
-    "cancel_job",
-    "find_job",
     "holder_is_dead",
     "new_holder",
-    "pending_jobs",
     "resume_hint",
-    "resume_job",
 ]

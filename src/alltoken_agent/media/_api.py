@@ -1,11 +1,17 @@
-"""What ``gateway.images`` and ``gateway.videos`` share: journaling, resume lookup, batches."""
+"""The one jobs API that images and videos share: journal, submit, poll, resume, batches.
+
+``JobsAPI[ResultT]`` runs every step a job of either kind takes (journal it, lease it,
+resume it without paying twice, run many at once); ``ImagesAPI`` and ``VideosAPI`` add
+only what differs: their request fields, wire steps (``image_wire.py``,
+``video_wire.py``) and result types.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypedDict, TypeVar
 
 from alltoken_agent.errors import MediaJobError, UserError
 from alltoken_agent.media._journal import Journal
@@ -20,6 +26,8 @@ if TYPE_CHECKING:
     from alltoken_agent.gateway import Gateway
 
 R = TypeVar("R")
+ResultT = TypeVar("ResultT")
+"""What a finished job of the API's kind returns (``ImageResult``, ``VideoResult``)."""
 
 
 def check_prompt(prompt: str) -> None:
@@ -66,18 +74,33 @@ async def run_many(
     return list(await asyncio.gather(*(one(prompt) for prompt in prompts)))
 
 
-class JobsAPI:
-    """Base of the image and video APIs: one gateway, its journal, its default policy."""
+class ResumeOptions(TypedDict, total=False):
+    """How ``resume`` finishes a journaled job (see ``JobsAPI.resume``)."""
 
-    kind: MediaKind
+    on_progress: ProgressCallback | None
+    poll: PollPolicy | None
+    owner: str | None
+    resubmit: bool
+    limits: DownloadLimits | None
+    holder: str | None
 
-    def __init__(self, gateway: Gateway) -> None:
+
+class JobsAPI(Generic[ResultT]):
+    """Jobs of one kind on one gateway, journaled in one store; built by ``Media``."""
+
+    kind: ClassVar[MediaKind]
+    concurrency: ClassVar[int]
+    """Jobs at once in ``generate_many`` when the call names no number."""
+
+    def __init__(self, gateway: Gateway, journal: Journal) -> None:
         self.gateway = gateway
+        self.journal = journal
+        """Where the jobs are journaled (``Media``'s store)."""
 
-    @property
-    def journal(self) -> Journal:
-        """The journal in the gateway's store (opened on first use)."""
-        return Journal.of(self.gateway)
+    if TYPE_CHECKING:  # each kind has its own typed request fields
+
+        async def generate(self, prompt: str, **options: Any) -> ResultT:
+            """Run one job to the end (see the subclass)."""
 
     def default_policy(self) -> PollPolicy:
         """The poll policy used when a call passes none."""
@@ -96,6 +119,74 @@ class JobsAPI:
                 caller's id.
         """
         return await self.journal.unfinished(self.kind, owner=owner)
+
+    async def generate_many(
+        self, prompts: Iterable[str], *, concurrency: int | None = None, **options: Any
+    ) -> list[ResultT | Exception]:
+        """Run ``generate`` for each prompt, ``concurrency`` at a time.
+
+        Returns, in input order, each prompt's result or the error it raised: one
+        failing prompt does not sink the rest. ``save_to`` must be a folder.
+        ``concurrency`` defaults to 4 image jobs or 2 video jobs at once.
+        """
+        save_to = options.pop("save_to", None)
+        return await run_many(
+            lambda p: self.generate(p, save_to=save_to, **options),
+            prompts,
+            self.concurrency if concurrency is None else concurrency,
+            save_to,
+        )
+
+    async def resume(
+        self,
+        job_id: str,
+        *,
+        on_progress: ProgressCallback | None = None,
+        poll: PollPolicy | None = None,
+        owner: str | None = None,
+        resubmit: bool = False,
+        limits: DownloadLimits | None = None,
+        holder: str | None = None,
+    ) -> ResultT:
+        """Finish a journaled job of this kind: poll its task (never submitting it twice).
+
+        A job the gateway never got is submitted now (a video's local frames are
+        uploaded first). One whose submit was sent but whose answer was lost (a
+        timeout, a dropped connection, a crash) may have been taken and billed: it is
+        sent again only while the gateway dedupes it by the job's ``Idempotency-Key``
+        (AllToken, 60 s), else refused unless ``resubmit``. A finished job returns its
+        result; missing image files are fetched again from the durable copy. ``owner``
+        is the job's owner (None: local), as given to ``generate``. ``holder`` is the
+        lease holder to run as: a worker that leased the job when it took it from the
+        queue passes its holder.
+
+        Raises:
+            UserError: No such job of this kind and owner in the journal.
+            MediaJobError: As for ``generate``; or the job had already failed; or
+                (code ``submit_unconfirmed``) its lost submit was not sent again.
+        """
+        record = await self._load(job_id, owner)
+        run = self._run(record, poll, on_progress, resubmit=resubmit, limits=limits, holder=holder)
+        return await self._drive(run, fresh=False)
+
+    async def _start(
+        self,
+        record: MediaJobRecord,
+        poll: PollPolicy | None,
+        on_progress: ProgressCallback | None,
+        limits: DownloadLimits | None,
+    ) -> ResultT:
+        """Run a job ``create_job`` just journaled to its end."""
+        return await self._drive(self._run(record, poll, on_progress, limits=limits), fresh=True)
+
+    async def _drive(self, run: Run, *, fresh: bool) -> ResultT:
+        # One process at a time claims a job's one-time bytes, polls and downloads it.
+        async with run.leased():
+            return await self._steps(run, fresh=fresh)
+
+    async def _steps(self, run: Run, *, fresh: bool) -> ResultT:
+        """The kind's own wire steps, from wherever the journal says the job is."""
+        raise NotImplementedError
 
     async def _journal_job(
         self,
@@ -155,9 +246,7 @@ class JobsAPI:
                 f"no media job {job_id!r} in the journal; `alltoken-agent jobs list` shows them"
             )
         if record.kind != self.kind:
-            raise UserError(
-                f"{job_id} is a {record.kind} job; resume it with gateway.{record.kind}s"
-            )
+            raise UserError(f"{job_id} is a {record.kind} job; resume it with media.{record.kind}s")
         orphan = record.result.get("offline") and record.base_url != self.gateway.base_url
         if orphan and not record.finished:  # its simulator is not the one answering now
             gone = await self.journal.finish(

@@ -1,8 +1,8 @@
 """The media job journal as async code uses it: the store's repository, off the event loop.
 
-The journal lives in the gateway's store (``Gateway(store=...)``); a gateway made
-without one opens the default ``Store()`` on its first media job and closes it when the
-gateway is garbage-collected.
+The journal lives in the store given to ``Media(gateway, store)``; made without one, it
+opens the default ``Store()`` on its first media job and closes it when the journal is
+garbage-collected (the gateway never holds a store: ``gateway/`` knows nothing of media).
 
 Lookups are scoped to one owner, as in the store: ``owner=None`` is the local owner
 (the CLI's and the library's default), a server passes its caller's key id. Updates
@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from alltoken_agent.store import Store
 from alltoken_agent.store.media import (
@@ -24,32 +24,29 @@ from alltoken_agent.store.media import (
     MediaKind,
 )
 
-if TYPE_CHECKING:
-    from alltoken_agent.gateway import Gateway
-
-
-def store_of(gateway: Gateway) -> Store:
-    """The gateway's store, opening the default one on first use."""
-    store = gateway.store
-    if store is None:
-        # Synchronous on purpose: no await between the check and the assignment, so two
-        # jobs started together on one event loop cannot open two stores.
-        store = Store()
-        gateway.store = store
-        weakref.finalize(gateway, store.close)
-    return store
-
 
 class Journal:
     """Async wrappers over :class:`~alltoken_agent.store.media.MediaJobRepository`."""
 
-    def __init__(self, repository: MediaJobRepository) -> None:
-        self.repository = repository
+    def __init__(self, store: Store | None = None) -> None:
+        """Journal in ``store``; None opens the default ``Store()`` on first use."""
+        self._store = store
 
-    @classmethod
-    def of(cls, gateway: Gateway) -> Journal:
-        """The journal of the gateway's store."""
-        return cls(store_of(gateway).media_jobs)
+    @property
+    def store(self) -> Store:
+        """The store, opening the default one on first use."""
+        store = self._store
+        if store is None:
+            # Synchronous on purpose: no await between the check and the assignment, so
+            # two jobs started together on one event loop cannot open two stores.
+            store = self._store = Store()
+            weakref.finalize(self, store.close)
+        return store
+
+    @property
+    def repository(self) -> MediaJobRepository:
+        """The store's media job table."""
+        return self.store.media_jobs
 
     async def create(self, **fields: Any) -> MediaJobRecord:
         """Journal a new job (status ``submitting``); see ``MediaJobRepository.create``."""

@@ -1,4 +1,4 @@
-"""``gateway.images``: image jobs that never lose a paid result.
+"""``media.images``: image jobs that never lose a paid result.
 
 The job is journaled before its submit. On AllToken the first completed answer is the
 only one with the image bytes (``b64_json``), so they are written to disk, atomically,
@@ -10,12 +10,11 @@ or a temporary URL, which is downloaded at once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alltoken_agent.errors import GoneError, MediaJobError
-from alltoken_agent.media._api import JobsAPI, check_prompt, recorded_failure, run_many
+from alltoken_agent.media._api import JobsAPI, check_prompt, recorded_failure
 from alltoken_agent.media._journal import file_entries
 from alltoken_agent.media.image_wire import (
     ALLTOKEN_ROUTE,
@@ -48,18 +47,19 @@ if TYPE_CHECKING:
 DEFAULT_IMAGE_MODEL = "gpt-image-2"
 
 
-class ImagesAPI(JobsAPI):
-    """Image generation on the gateway's dialect; reached as ``gateway.images``.
+class ImagesAPI(JobsAPI[ImageResult]):
+    """Image generation on the gateway's dialect; reached as ``Media(gateway).images``.
 
     Example:
         ```python
         async with Gateway() as gateway:
-            result = await gateway.images.generate("a red fox in snow", save_to="out/")
+            result = await Media(gateway).images.generate("a red fox in snow", save_to="out/")
             print(result.paths, result.r2_url)
         ```
     """
 
     kind = "image"
+    concurrency = 4
 
     async def generate(
         self,
@@ -125,8 +125,7 @@ class ImagesAPI(JobsAPI):
             overwrite=overwrite,
             **extra,
         )
-        run = self._run(record, poll, on_progress, limits=limits)
-        return await self._drive(run, fresh=True)
+        return await self._start(record, poll, on_progress, limits)
 
     async def create_job(
         self,
@@ -181,54 +180,6 @@ class ImagesAPI(JobsAPI):
             overwrite=overwrite,
             job_id=job_id,
         )
-
-    async def generate_many(
-        self, prompts: Iterable[str], *, concurrency: int = 4, **options: Any
-    ) -> list[ImageResult | Exception]:
-        """Run ``generate`` for each prompt, ``concurrency`` at a time.
-
-        Returns, in input order, each prompt's result or the error it raised: one
-        failing prompt does not sink the rest. ``save_to`` must be a folder.
-        """
-        save_to = options.pop("save_to", None)
-        return await run_many(
-            lambda p: self.generate(p, save_to=save_to, **options), prompts, concurrency, save_to
-        )
-
-    async def resume(
-        self,
-        job_id: str,
-        *,
-        on_progress: ProgressCallback | None = None,
-        poll: PollPolicy | None = None,
-        owner: str | None = None,
-        resubmit: bool = False,
-        limits: DownloadLimits | None = None,
-        holder: str | None = None,
-    ) -> ImageResult:
-        """Finish a journaled image job: poll its task (never submitting it twice).
-
-        A job the gateway never got is submitted now. One whose submit was sent but
-        whose answer was lost (a timeout, a dropped connection, a crash) may have been
-        taken and billed: it is sent again only while the gateway dedupes it by the
-        job's ``Idempotency-Key`` (AllToken, 60 s), else refused unless ``resubmit``.
-        A finished job returns its result; missing files are fetched again from the
-        durable copy. ``owner`` is the job's owner (None: local), as given to
-        ``generate``. ``holder`` is the lease holder to run as: a worker that leased
-        the job when it took it from the queue passes its holder.
-
-        Raises:
-            UserError: No such image job of this owner in the journal.
-            MediaJobError: As for ``generate``; or the job had already failed; or
-                (code ``submit_unconfirmed``) its lost submit was not sent again.
-        """
-        record = await self._load(job_id, owner)
-        run = self._run(record, poll, on_progress, resubmit=resubmit, limits=limits, holder=holder)
-        return await self._drive(run, fresh=False)
-
-    async def _drive(self, run: Run, *, fresh: bool) -> ImageResult:
-        async with run.leased():  # one process at a time claims the one-time bytes
-            return await self._steps(run, fresh=fresh)
 
     async def _steps(self, run: Run, *, fresh: bool) -> ImageResult:
         record = run.record

@@ -1,4 +1,4 @@
-"""``gateway.videos``: video jobs, journaled, polled, and streamed to disk before the link dies."""
+"""``media.videos``: video jobs, journaled, polled, and streamed to disk before the link dies."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from alltoken_agent.errors import ConflictError, GatewayError, MediaJobError, UserError
-from alltoken_agent.media._api import JobsAPI, check_prompt, recorded_failure, run_many
+from alltoken_agent.media._api import JobsAPI, check_prompt, recorded_failure
 from alltoken_agent.media._wire import call, json_body
 from alltoken_agent.media.policy import DownloadLimits, PollPolicy
 from alltoken_agent.media.results import VideoResult, VideoTask, stored_files, video_result
@@ -30,13 +30,13 @@ Frame = str | os.PathLike[str]
 """A frame or reference image: a local file (uploaded) or an http(s)/``asset://`` URL."""
 
 
-class VideosAPI(JobsAPI):
-    """Video generation and tasks; reached as ``gateway.videos``.
+class VideosAPI(JobsAPI[VideoResult]):
+    """Video generation and tasks; reached as ``Media(gateway).videos``.
 
     Example:
         ```python
         async with Gateway() as gateway:
-            result = await gateway.videos.generate(
+            result = await Media(gateway).videos.generate(
                 "a fox runs through snow", duration=5, first_frame="fox.png", save_to="out/"
             )
             print(result.path)
@@ -44,6 +44,7 @@ class VideosAPI(JobsAPI):
     """
 
     kind = "video"
+    concurrency = 2
 
     async def generate(
         self,
@@ -118,8 +119,7 @@ class VideosAPI(JobsAPI):
             overwrite=overwrite,
             **extra,
         )
-        run = self._run(record, poll, on_progress, limits=limits)
-        return await self._drive(run, fresh=True)
+        return await self._start(record, poll, on_progress, limits)
 
     async def create_job(
         self,
@@ -189,34 +189,6 @@ class VideosAPI(JobsAPI):
             overwrite=overwrite,
             job_id=job_id,
         )
-
-    async def generate_many(
-        self, prompts: Iterable[str], *, concurrency: int = 2, **options: Any
-    ) -> list[VideoResult | Exception]:
-        """Run ``generate`` for each prompt, ``concurrency`` at a time, results in order.
-
-        Each slot holds that prompt's result or the error it raised.
-        """
-        save_to = options.pop("save_to", None)
-        return await run_many(
-            lambda p: self.generate(p, save_to=save_to, **options), prompts, concurrency, save_to
-        )
-
-    async def resume(
-        self,
-        job_id: str,
-        *,
-        on_progress: ProgressCallback | None = None,
-        poll: PollPolicy | None = None,
-        owner: str | None = None,
-        resubmit: bool = False,
-        limits: DownloadLimits | None = None,
-        holder: str | None = None,
-    ) -> VideoResult:
-        """Finish a journaled video job without submitting it twice (see ``images.resume``)."""
-        record = await self._load(job_id, owner)
-        run = self._run(record, poll, on_progress, resubmit=resubmit, limits=limits, holder=holder)
-        return await self._drive(run, fresh=False)
 
     async def get(
         self, task_id: str, *, model: str | None = None, owner: str | None = None
@@ -317,10 +289,6 @@ class VideosAPI(JobsAPI):
                 raise run.pending_error(reason, error) from error
             content.append({"type": "image", "upload_id": upload_id, "role": role})
         await run.update(request=self._body(record.model, record.params, content))
-
-    async def _drive(self, run: Run, *, fresh: bool) -> VideoResult:
-        async with run.leased():  # one process at a time polls and downloads the job
-            return await self._steps(run, fresh=fresh)
 
     async def _steps(self, run: Run, *, fresh: bool) -> VideoResult:
         record = run.record

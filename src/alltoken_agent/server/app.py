@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from alltoken_agent import Config, ConfigError, Gateway, __version__
+from alltoken_agent import Config, Gateway, __version__
 from alltoken_agent.ledger import Ledger
 from alltoken_agent.server.auth import AuthGate, Keyring
 from alltoken_agent.server.console import mount_console
@@ -67,9 +67,9 @@ def create_app(
     """Build the server's FastAPI app around a gateway and a store.
 
     The app registers observers on ``gateway`` (the ledger's, and its own per-request
-    cost tally), chains its ``on_retry``, and journals media jobs in ``store`` (it
-    becomes ``gateway.store`` when the gateway has none); it neither opens nor closes
-    the gateway or the store: whoever made them closes them after the server stops.
+    cost tally), chains its ``on_retry``, and journals media jobs in ``store``; it
+    neither opens nor closes the gateway or the store: whoever made them closes them
+    after the server stops.
 
     Args:
         gateway: The gateway every agent talks to (its key stays server-side).
@@ -81,18 +81,8 @@ def create_app(
 
     Returns:
         The app; serve it with ``AppServer`` (graceful shutdown) or any ASGI server.
-
-    Raises:
-        ConfigError: ``gateway`` journals media jobs in another store than ``store``.
     """
     options = options or ServerOptions()
-    if gateway.store is None:
-        gateway.store = store
-    elif gateway.store is not store:
-        raise ConfigError(
-            "the gateway journals media jobs in another store than the server's: make it "
-            "with Gateway(store=...) of the same Store, or without one"
-        )
     ledger = ledger or Ledger(store, simulated=gateway.simulated)
     keyring = Keyring(options.keys)
     limiter = RateLimiter(options.rate_limit_per_minute, options.rate_limit_burst)
@@ -112,6 +102,7 @@ def create_app(
         calls=calls,
         media=MediaJobs(
             gateway,
+            store,
             options.media_folder,
             owners=keyring.owners,
             max_per_owner=options.max_concurrent_jobs,

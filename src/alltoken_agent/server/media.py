@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alltoken_agent import (
     AllTokenAgentError,
@@ -46,14 +46,16 @@ from alltoken_agent import (
 from alltoken_agent.media import (
     LEASE_SECONDS,
     ImagesAPI,
+    Media,
     MediaJobStatus,
     PollPolicy,
     VideosAPI,
-    find_job,
     holder_is_dead,
-    pending_jobs,
 )
 from alltoken_agent.server.errors import ApiError
+
+if TYPE_CHECKING:
+    from alltoken_agent.store import Store
 
 logger = logging.getLogger("alltoken_agent.server")
 
@@ -105,6 +107,7 @@ class MediaJobs:
     def __init__(
         self,
         gateway: Gateway,
+        store: Store,
         folder: Path,
         *,
         owners: Sequence[str | None],
@@ -112,6 +115,8 @@ class MediaJobs:
         sweep_every: float = SWEEP_EVERY,
     ) -> None:
         self.gateway = gateway
+        self.jobs = Media(gateway, store)
+        """The jobs, journaled in the server's store."""
         self.folder = folder
         """The server's media folder; each owner's files go to a folder inside."""
         self.owners = list(owners)
@@ -135,7 +140,7 @@ class MediaJobs:
 
     def api(self, kind: str) -> ImagesAPI | VideosAPI:
         """The gateway's API for one kind of job."""
-        return self.gateway.images if kind == "image" else self.gateway.videos
+        return self.jobs.images if kind == "image" else self.jobs.videos
 
     def folder_of(self, owner: str | None) -> Path:
         """Where ``owner``'s files are saved."""
@@ -232,7 +237,7 @@ class MediaJobs:
 
     async def _unfinished(self, record: MediaJobRecord) -> bool:
         try:
-            now = await find_job(self.gateway, record.id, owner=record.owner)
+            now = await self.jobs.find(record.id, owner=record.owner)
         except UserError:
             return False
         return not now.finished
@@ -254,7 +259,7 @@ class MediaJobs:
         dialect = self.gateway.provider.dialect
         for owner in self.owners:
             try:
-                records = await pending_jobs(self.gateway, owner=owner)
+                records = await self.jobs.pending(owner=owner)
             except AllTokenAgentError as error:
                 logger.error("cannot read the media journal: %s", self.gateway.redact(str(error)))
                 return

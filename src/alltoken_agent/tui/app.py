@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -38,6 +40,9 @@ from alltoken_agent.tui.widgets import (
 )
 from alltoken_agent.tui.widgets.error_message import describe_error
 from alltoken_agent.tui.widgets.media_job import MEDIA_GROUP
+
+if TYPE_CHECKING:
+    from alltoken_agent.media import Media
 
 QUIT_WINDOW = 2.0
 """Seconds within which a second Ctrl+C quits."""
@@ -172,7 +177,7 @@ class ChatApp(SessionWorkers):
         elif name in ("image", "video") and arg:
             kind: MediaKind = "image" if name == "image" else "video"
             session = self.conversation.session_tag()
-            await self.chat.add(MediaJob(self.gateway, kind, arg, self.workdir, session=session))
+            await self.chat.add(MediaJob(self.media, kind, arg, self.workdir, session=session))
             self._refresh_status()
         elif name in ("image", "video"):
             await self.note(f"Usage: /{name} PROMPT", kind="error")
@@ -367,6 +372,13 @@ class ChatApp(SessionWorkers):
     @property
     def _offline(self) -> bool:
         return self.gateway.offline_simulator is not None
+
+    @functools.cached_property
+    def media(self) -> Media:
+        """``/image`` and ``/video`` jobs on the app's gateway, in the default journal."""
+        from alltoken_agent.media import Media
+
+        return Media(self.gateway)
 
     def _refresh_status(self) -> None:
         status = self.status

@@ -1,7 +1,7 @@
-"""``/image`` and ``/video``: media jobs through ``gateway.images`` / ``gateway.videos``.
+"""``/image`` and ``/video``: media jobs through ``Media(gateway).images`` / ``.videos``.
 
-Written against the media API's shape, ``await gateway.images.generate(prompt,
-save_to=FOLDER, on_progress=CALLBACK)`` (likewise ``videos``), and guarded: a gateway
+Written against the media API's shape, ``await media.images.generate(prompt,
+save_to=FOLDER, on_progress=CALLBACK)`` (likewise ``videos``), and guarded: an object
 without it makes the command say the feature is not available in this version.
 What a job returns and reports as progress is read defensively (a path, a list of
 paths, or an object carrying them).
@@ -19,20 +19,20 @@ _API = {"image": "images", "video": "videos"}
 
 
 class MediaUnavailableError(Exception):
-    """This gateway (or this version of alltoken-agent) has no media API."""
+    """This app (or this version of alltoken-agent) has no media API."""
 
 
-def media_api(gateway: object, kind: MediaKind) -> Any | None:
-    """The gateway's ``images`` or ``videos`` API, or None when there is none."""
+def media_api(media: object, kind: MediaKind) -> Any | None:
+    """The ``images`` or ``videos`` API of ``media`` (a ``Media``), or None when there is none."""
     try:
-        api = getattr(gateway, _API[kind], None)
+        api = getattr(media, _API[kind], None)
     except ImportError:  # the property exists but the media package does not (yet)
         return None
     return api if api is not None and hasattr(api, "generate") else None
 
 
 async def generate(
-    gateway: object,
+    media: object,
     kind: MediaKind,
     prompt: str,
     *,
@@ -46,9 +46,9 @@ async def generate(
     progress event that carries one.
 
     Raises:
-        MediaUnavailableError: The gateway has no API for ``kind``.
+        MediaUnavailableError: ``media`` has no API for ``kind``.
     """
-    api = media_api(gateway, kind)
+    api = media_api(media, kind)
     if api is None:
         raise MediaUnavailableError(f"{kind} generation is not available in this version")
 

@@ -15,7 +15,6 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from alltoken_agent import MediaJobError, MediaJobRecord, UserError
-from alltoken_agent.media import cancel_job
 from alltoken_agent.server.auth import Caller, current_caller
 from alltoken_agent.server.context import ContextDep, ServerContext
 from alltoken_agent.server.cost_headers import mark_spending
@@ -211,7 +210,7 @@ async def cancel(job_id: JobId, caller: CallerDep, context: ContextDep, request:
         raise ApiError(409, "cannot_cancel", reason, type="conflict_error")
     mark_spending(request)  # a request to the gateway, whose price we cannot know
     try:
-        await cancel_job(context.gateway, record.id, owner=caller.owner)
+        await context.media.jobs.cancel(record.id, owner=caller.owner)
     except (MediaJobError, UserError) as error:  # it ended meanwhile
         raise ApiError(
             409, "cannot_cancel", context.redact(str(error)), type="conflict_error"

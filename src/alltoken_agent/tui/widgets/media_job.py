@@ -34,7 +34,7 @@ class MediaJob(Vertical):
 
     def __init__(
         self,
-        gateway: object,
+        media: object,
         kind: MediaKind,
         prompt: str,
         save_to: Path,
@@ -46,7 +46,8 @@ class MediaJob(Vertical):
         """The session name the job's requests are recorded under in the ledger."""
         self.job_id: str | None = None
         """The journal id, once the job is submitted."""
-        self.gateway = gateway
+        self.media = media
+        """The app's ``Media`` (its ``images`` and ``videos`` run the job)."""
         self.kind: MediaKind = kind
         self.prompt = prompt
         self.save_to = save_to
@@ -83,7 +84,7 @@ class MediaJob(Vertical):
         try:
             with request_tags(session=self.session):
                 paths = await generate(
-                    self.gateway,
+                    self.media,
                     kind,
                     self.prompt,
                     save_to=self.save_to,
