@@ -210,3 +210,20 @@ def test_models_filters_on_tokenhub_says_there_is_no_public_catalog() -> None:
     result = run_cli("models", "filters", "--offline", "--provider", "tokenhub")
     assert result.exit_code == 2
     assert "no public model catalog" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["filters"], ["provider-stats", "openai"]])
+def test_filters_and_provider_stats_tell_of_retries_as_events_with_json(
+    args: list[str], isolated_environment: Path
+) -> None:
+    # Every catalog command opens its catalog one way (cli/_catalog.py): with --json a
+    # retry is an event, as for `models` and `health`, not a line on stderr.
+    write_config(isolated_environment, "[retry]\nmax_retries = 2\nbase_delay = 0\nmax_delay = 0\n")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    result = run_cli("models", *args, "--base-url", dead, "--json", env=KEY_ENV)
+    assert result.exit_code == 6, result.stderr
+    events = ndjson(result.stdout)
+    assert [e["attempt"] for e in events if e["event"] == "retry"] == [1, 2]
+    assert events[-1]["event"] == "error" and "retrying" not in result.stderr

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from alltoken_agent.cli.models import RefreshOpt, stale_printer
+from alltoken_agent.cli._catalog import RefreshOpt, open_catalog
 from alltoken_agent.cli.options import (
     BaseUrlOpt,
     GatewayOptions,
@@ -14,8 +14,6 @@ from alltoken_agent.cli.options import (
     OfflineOpt,
     ProviderOpt,
     VerboseOpt,
-    open_gateway,
-    retry_notices,
 )
 from alltoken_agent.cli.output import EventWriter, run_command
 from alltoken_agent.cli.terminal import Align, number, render_table
@@ -60,10 +58,7 @@ def health(
 async def _health(
     options: GatewayOptions, writer: EventWriter, with_routes: bool, time_range: str, refresh: bool
 ) -> None:
-    from alltoken_agent.catalog import Catalog
-
-    async with open_gateway(options, on_retry=retry_notices(writer, options)) as gateway:
-        catalog = Catalog(gateway, on_stale=stale_printer(writer))
+    async with open_catalog(options, writer) as catalog:
         summary = await catalog.health(refresh)
         routes = await catalog.routes(time_range, refresh) if with_routes else []
     routes = sorted(routes, key=lambda r: (_SEVERITY[r.status], r.model, r.provider or ""))

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
 from alltoken_agent import NotFoundError, UserError
+from alltoken_agent.cli._catalog import RefreshOpt, open_catalog
 from alltoken_agent.cli.models_facets import filters, provider_stats
 from alltoken_agent.cli.options import (
     BaseUrlOpt,
@@ -18,41 +17,19 @@ from alltoken_agent.cli.options import (
     OfflineOpt,
     ProviderOpt,
     VerboseOpt,
-    open_gateway,
-    retry_notices,
 )
 from alltoken_agent.cli.output import EventWriter, run_command
 from alltoken_agent.cli.terminal import Align, number, render_table
 from alltoken_agent.money import format_price, price_text
 
 if TYPE_CHECKING:  # the catalog (and the gateway behind it) is imported when a command runs
-    from alltoken_agent.catalog import StaleNotice
     from alltoken_agent.gateway import CatalogEntry, ModelInfo, Rankings
-
-RefreshOpt = Annotated[
-    bool, typer.Option("--refresh", help="Ask the gateway again instead of using the cache.")
-]
 
 models_app = typer.Typer(
     name="models",
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-
-# -- shared with health --------------------------------------------------------------
-
-
-def stale_printer(writer: EventWriter) -> Callable[[StaleNotice], None]:
-    """Say on stderr (or as a ``notice`` event with --json) that cached data stands in."""
-
-    def show(notice: StaleNotice) -> None:
-        if writer.enabled:
-            writer.emit("notice", message=notice.message, stale=True, age_s=round(notice.age))
-        else:
-            print(f"alltoken-agent: {notice.message}", file=sys.stderr)
-
-    return show
 
 
 # -- models -------------------------------------------------------------------------
@@ -149,12 +126,9 @@ async def _models(
     sort: str | None,
     refresh: bool,
 ) -> None:
-    from alltoken_agent.catalog import Catalog
-
     if sort is not None and not use_catalog:
         raise UserError("--sort needs --catalog (prices, speed and ranks come from the catalog)")
-    async with open_gateway(options, on_retry=retry_notices(writer, options)) as gateway:
-        catalog = Catalog(gateway, on_stale=stale_printer(writer))
+    async with open_catalog(options, writer) as catalog:
         if not use_catalog:
             _print_models(await catalog.models(modality, refresh=refresh), writer)
             return
@@ -166,10 +140,8 @@ async def _models(
 
 
 async def _show(options: GatewayOptions, writer: EventWriter, model_id: str, refresh: bool) -> None:
-    from alltoken_agent.catalog import Catalog
-
-    async with open_gateway(options, on_retry=retry_notices(writer, options)) as gateway:
-        catalog = Catalog(gateway, on_stale=stale_printer(writer))
+    async with open_catalog(options, writer) as catalog:
+        gateway = catalog.gateway
         if gateway.provider.public_base_url is not None:
             entry = await catalog.entry(model_id, refresh)
             data = entry.to_dict()

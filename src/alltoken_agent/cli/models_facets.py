@@ -11,23 +11,19 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from alltoken_agent.cli._catalog import RefreshOpt, open_catalog
 from alltoken_agent.cli.options import (
     BaseUrlOpt,
     GatewayOptions,
     JsonOpt,
     OfflineOpt,
     ProviderOpt,
-    open_gateway,
 )
 from alltoken_agent.cli.output import EventWriter, run_command
 from alltoken_agent.cli.terminal import render_table
 
 if TYPE_CHECKING:
     from alltoken_agent.gateway import ModelFilters, ProviderStats
-
-RefreshOpt = Annotated[
-    bool, typer.Option("--refresh", help="Ask the gateway again instead of using the cache.")
-]
 
 
 def filters(
@@ -76,11 +72,7 @@ def provider_stats(
 
 
 async def _filters(options: GatewayOptions, writer: EventWriter, refresh: bool) -> None:
-    from alltoken_agent.catalog import Catalog
-    from alltoken_agent.cli.models import stale_printer
-
-    async with open_gateway(options) as gateway:
-        catalog = Catalog(gateway, on_stale=stale_printer(writer))
+    async with open_catalog(options, writer) as catalog:
         found = await catalog.filters(refresh)
     if writer.enabled:
         writer.emit("model_filters", data=found.body)
@@ -91,11 +83,7 @@ async def _filters(options: GatewayOptions, writer: EventWriter, refresh: bool) 
 async def _provider_stats(
     options: GatewayOptions, writer: EventWriter, provider_id: str, refresh: bool
 ) -> None:
-    from alltoken_agent.catalog import Catalog
-    from alltoken_agent.cli.models import stale_printer
-
-    async with open_gateway(options) as gateway:
-        catalog = Catalog(gateway, on_stale=stale_printer(writer))
+    async with open_catalog(options, writer) as catalog:
         stats = await catalog.provider_stats(provider_id, refresh)
     if writer.enabled:
         writer.emit("provider_stats", provider=stats.provider, data=stats.body)
