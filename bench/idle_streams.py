@@ -1,6 +1,6 @@
 """CPU an idle process burns while it holds many open streams whose chunks do not arrive.
 
-The server of ``stream_overhead.py`` runs in its own process and, for each request,
+The server of ``sse_server.py`` runs in its own process and, for each request,
 sends the headers and the role chunk, then nothing (``x-bench-hold``). The client
 opens N streams (default 1500) at once, reads each to its first chunk, and then
 waits on all of them; the CPU it uses over the next S seconds (default 10) of that
@@ -25,15 +25,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from stream_overhead import (
-    API_KEY,
-    MESSAGES,
-    MODEL,
-    BenchServer,
-    bench_headers,
-    raise_file_limit,
-    request_body,
-)
+from sse_server import BenchServer, raise_file_limit
+from stream_overhead import API_KEY, MESSAGES, MODEL, bench_headers, request_body
 
 
 async def aiohttp_streams(url: str, n: int, seconds: float) -> float:
