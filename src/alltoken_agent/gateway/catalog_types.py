@@ -1,9 +1,9 @@
-"""Typed results of model lists and the public catalog (see ``catalog_api``)."""
+"""Typed results of model lists and the public catalog (parsed by ``catalog_parse``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import KW_ONLY, dataclass, field
+from dataclasses import KW_ONLY, dataclass, field, fields
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -36,18 +36,7 @@ class ModelInfo:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
-        return {
-            "id": self.id,
-            "object": self.object,
-            "modality": self.modality,
-            "owned_by": self.owned_by,
-            "display_name": self.display_name,
-            "brand": self.brand,
-            "family": self.family,
-            "input_modalities": list(self.input_modalities),
-            "output_modalities": list(self.output_modalities),
-            "capabilities": self.capabilities,
-        }
+        return _fields(self)
 
 
 @dataclass(frozen=True)
@@ -146,14 +135,7 @@ class HealthSummary:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
-        return {
-            "total_routes": self.total_routes,
-            "healthy_routes": self.healthy_routes,
-            "degraded_routes": self.degraded_routes,
-            "incident_routes": self.incident_routes,
-            "median_latency_ms": self.median_latency_ms,
-            "overall_availability": self.overall_availability,
-        }
+        return _fields(self)
 
 
 @dataclass(frozen=True)
@@ -172,15 +154,7 @@ class RouteHealth:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
-        return {
-            "model": self.model,
-            "provider": self.provider,
-            "status": self.status,
-            "availability": self.availability,
-            "latency_p50_ms": self.latency_p50_ms,
-            "latency_p95_ms": self.latency_p95_ms,
-            "throughput_tps": self.throughput_tps,
-        }
+        return _fields(self)
 
 
 @dataclass(frozen=True)
@@ -192,6 +166,16 @@ class ProviderInfo:
     status: str | None = None
     models: tuple[str, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    """Every field of a dataclass in its order, ``raw`` left out, tuples as lists."""
+    out: dict[str, Any] = {}
+    for spec in fields(value):
+        if spec.name != "raw":
+            item = getattr(value, spec.name)
+            out[spec.name] = list(item) if isinstance(item, tuple) else item
+    return out
 
 
 def _text(value: Decimal | None) -> str | None:
