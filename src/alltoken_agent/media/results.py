@@ -68,15 +68,13 @@ class MediaFile:
             "mime_type": self.mime_type,
             "size": self.size,
             "url": self.url,
-            "url_expires_at": None
-            if self.url_expires_at is None
-            else self.url_expires_at.isoformat(),
+            "url_expires_at": _iso(self.url_expires_at),
         }
 
 
 @dataclass(frozen=True)
-class ImageResult:
-    """A finished image job: its files on disk and what the gateway reported."""
+class JobResult:
+    """What a finished job of either kind holds: its files on disk and what the gateway said."""
 
     job_id: str
     """Our journal id (``jobs show JOB_ID``)."""
@@ -84,24 +82,17 @@ class ImageResult:
     files: tuple[MediaFile, ...]
     _: KW_ONLY
     task_id: str | None = None
-    """The gateway's task id (AllToken ``igen_...``); None for synchronous gateways."""
+    """The gateway's task id (AllToken ``igen_...``/``vgen_...``); None for synchronous
+    gateways."""
     usage: Usage | None = None
     cost: Cost | None = None
-    """Media replies carry no cost; the ledger estimates it from the image count."""
+    """Media replies carry no cost; the ledger estimates it (image count, video seconds)."""
     request_id: str | None = None
-    r2_url: str | None = None
-    """The first image's durable copy (kept >= 30 days on AllToken), when one exists."""
-    r2_url_expires_at: datetime | None = None
 
     @property
     def paths(self) -> list[Path]:
         """The saved files, in the gateway's order."""
         return [file.path for file in self.files]
-
-    @property
-    def mime_types(self) -> list[str]:
-        """The MIME type of each saved file."""
-        return [file.mime_type for file in self.files]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -112,10 +103,29 @@ class ImageResult:
             "files": [file.to_dict() for file in self.files],
             "usage": None if self.usage is None else self.usage.to_dict(),
             "request_id": self.request_id,
+        }
+
+
+@dataclass(frozen=True)
+class ImageResult(JobResult):
+    """A finished image job: its files on disk and what the gateway reported."""
+
+    _: KW_ONLY
+    r2_url: str | None = None
+    """The first image's durable copy (kept >= 30 days on AllToken), when one exists."""
+    r2_url_expires_at: datetime | None = None
+
+    @property
+    def mime_types(self) -> list[str]:
+        """The MIME type of each saved file."""
+        return [file.mime_type for file in self.files]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            **super().to_dict(),
             "r2_url": self.r2_url,
-            "r2_url_expires_at": None
-            if self.r2_url_expires_at is None
-            else self.r2_url_expires_at.isoformat(),
+            "r2_url_expires_at": _iso(self.r2_url_expires_at),
         }
 
 
@@ -144,18 +154,13 @@ class VideoTask:
 
 
 @dataclass(frozen=True)
-class VideoResult:
-    """A finished video job: the video file (and last frame) on disk."""
+class VideoResult(JobResult):
+    """A finished video job: the video file (and last frame) on disk.
 
-    job_id: str
-    model: str
-    files: tuple[MediaFile, ...]
-    """The video first, then its last frame when one was asked for."""
+    Its ``files`` are the video first, then its last frame when one was asked for.
+    """
+
     _: KW_ONLY
-    task_id: str | None = None
-    usage: Usage | None = None
-    cost: Cost | None = None
-    request_id: str | None = None
     video_url: str | None = None
     video_url_expires_at: datetime | None = None
     duration: float | None = None
@@ -166,26 +171,18 @@ class VideoResult:
         """The video file."""
         return self.files[0].path
 
-    @property
-    def paths(self) -> list[Path]:
-        """Every saved file."""
-        return [file.path for file in self.files]
-
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
         return {
-            "job_id": self.job_id,
-            "task_id": self.task_id,
-            "model": self.model,
-            "files": [file.to_dict() for file in self.files],
-            "usage": None if self.usage is None else self.usage.to_dict(),
-            "request_id": self.request_id,
+            **super().to_dict(),
             "video_url": self.video_url,
-            "video_url_expires_at": None
-            if self.video_url_expires_at is None
-            else self.video_url_expires_at.isoformat(),
+            "video_url_expires_at": _iso(self.video_url_expires_at),
             "duration": self.duration,
         }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
 
 
 # -- results rebuilt from the journal ------------------------------------------------
