@@ -28,7 +28,7 @@ class PollPolicy:
     Example:
         ```python
         fast = PollPolicy(initial=0.05, interval=0.5, deadline=60)
-        result = await gateway.images.generate("a fox", poll=fast)
+        result = await Media(gateway).images.generate("a fox", poll=fast)
         ```
     """
 
@@ -100,7 +100,7 @@ class DownloadLimits:
     Example:
         ```python
         small = DownloadLimits(image_bytes=8 * MIB, video_bytes=256 * MIB)
-        result = await gateway.videos.generate("a fox", limits=small)
+        result = await Media(gateway).videos.generate("a fox", limits=small)
         ```
     """
 
