@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypedDict, TypeVar
 
 from alltoken_agent.errors import MediaJobError, UserError
 from alltoken_agent.media._journal import Journal
+from alltoken_agent.media._wire import Route
 from alltoken_agent.media.files import check_target, is_folder, output_target
 from alltoken_agent.media.policy import DownloadLimits, PollPolicy
 from alltoken_agent.media.runner import ProgressCallback, Run
@@ -183,6 +184,25 @@ class JobsAPI(Generic[ResultT]):
         # One process at a time claims a job's one-time bytes, polls and downloads it.
         async with run.leased():
             return await self._steps(run, fresh=fresh)
+
+    async def _submit(self, run: Run, route: Route, *, fresh: bool) -> float:
+        """Submit the job unless the gateway has its task; return the first poll's delay.
+
+        A fresh job waits about its model's median time before the first poll; a
+        resumed one polls at once.
+        """
+        record = run.record
+        if record.status != "submitting" and record.task_id:
+            return 0.0
+        if record.request is None:  # a video's local frames are not uploaded yet
+            await self._prepare(run)
+        await run.submit(route)
+        if not fresh:
+            return 0.0
+        return run.policy.first_delay(await run.journal.median_seconds(self.kind, record.model))
+
+    async def _prepare(self, run: Run) -> None:
+        """Build the request body a job was journaled without (nothing to do by default)."""
 
     async def _steps(self, run: Run, *, fresh: bool) -> ResultT:
         """The kind's own wire steps, from wherever the journal says the job is."""

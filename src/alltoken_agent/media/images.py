@@ -197,12 +197,7 @@ class ImagesAPI(JobsAPI[ImageResult]):
         if self.dialect != "alltoken":
             data = await run.submit(SYNC_ROUTE)
             return await run.protect(deliver_images(run, await _items_of(run, data), data))
-        first_delay = 0.0
-        if record.status == "submitting" or not record.task_id:
-            await run.submit(ALLTOKEN_ROUTE)
-            if fresh:
-                median = await run.journal.median_seconds("image", record.model)
-                first_delay = run.policy.first_delay(median)
+        first_delay = await self._submit(run, ALLTOKEN_ROUTE, fresh=fresh)
         try:
             data, state = await run.poll(ALLTOKEN_ROUTE, read_poll, first_delay=first_delay)
         except GoneError as gone:

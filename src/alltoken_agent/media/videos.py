@@ -300,14 +300,7 @@ class VideosAPI(JobsAPI[VideoResult]):
         elif record.finished:
             raise recorded_failure(record)
         route = ALLTOKEN_ROUTE if self.dialect == "alltoken" else tokenhub_route(record.model)
-        first_delay = 0.0
-        if record.status == "submitting" or not record.task_id:
-            if record.request is None:
-                await self._prepare(run)
-            await run.submit(route)
-            if fresh:
-                median = await run.journal.median_seconds("video", record.model)
-                first_delay = run.policy.first_delay(median)
+        first_delay = await self._submit(run, route, fresh=fresh)
         data, state = await run.poll(route, read_video, first_delay=first_delay)
         if state.status != "completed":
             raise await run.ended(state)
