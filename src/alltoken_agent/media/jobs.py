@@ -47,8 +47,9 @@ class Media:
         Args:
             gateway: Where jobs are submitted, polled and downloaded.
             store: Where jobs are journaled; None opens the default ``Store()`` on the
-                first job (closed when this object is garbage-collected). Give the
-                store your ledger uses, so usage reports count media jobs too.
+                first job (closed once neither this object nor its ``images`` or
+                ``videos`` is in use). Give the store your ledger uses, so usage
+                reports count media jobs too.
         """
         self.gateway = gateway
         self._journal = Journal(store)
