@@ -19,8 +19,9 @@ Clients, each given the same work and the same settings:
 - ``ours``: ``alltoken_agent.Gateway.stream`` as a user would call it.
 
 Every client reads each stream to its end, the cost comment after ``[DONE]``
-included (the baselines parse it too), with the same pool size (1000 connections)
-and keep-alive expiry, and the garbage collector left on. Each timed round is
+included (the baselines parse it too), with the same pool size (1000 connections),
+keep-alive expiry and connect and read timeouts (the config's defaults), and the
+garbage collector left on. Each timed round is
 preceded by an uncounted round of the same work on the same client, so the pool
 is warm; clients take turns round by round in rotating order. CPU is
 ``time.process_time()`` around the round; first token is the time from a stream's
@@ -56,6 +57,8 @@ API_KEY = "bench-key-0123456789"
 TOKEN = "tok "
 MAX_CONNECTIONS = 1000
 KEEPALIVE = 30.0
+CONNECT_TIMEOUT, READ_TIMEOUT, WRITE_TIMEOUT, POOL_TIMEOUT = 10.0, 60.0, 30.0, 30.0
+"""Every client's timeouts: the config's ``[timeouts]`` defaults, which ours runs with."""
 """Seconds an idle pooled connection is kept, for every client (ours via its config)."""
 
 TARGET_CPU = 1.3
@@ -122,8 +125,15 @@ class AiohttpClient:
 
         if self.session is None:
             connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS, keepalive_timeout=KEEPALIVE)
+            # A read timeout between two reads, as ours and httpx keep (aiohttp's
+            # default has none, and rescheduling it costs a timer per read).
+            timeout = aiohttp.ClientTimeout(
+                total=None, sock_connect=CONNECT_TIMEOUT, sock_read=READ_TIMEOUT
+            )
             self.session = aiohttp.ClientSession(
-                connector=connector, headers={"Authorization": f"Bearer {API_KEY}"}
+                connector=connector,
+                headers={"Authorization": f"Bearer {API_KEY}"},
+                timeout=timeout,
             )
         first = None
         async with self.session.post(
@@ -153,6 +163,9 @@ class HttpxClient:
                 max_connections=MAX_CONNECTIONS,
                 max_keepalive_connections=MAX_CONNECTIONS,
                 keepalive_expiry=KEEPALIVE,
+            ),
+            timeout=httpx.Timeout(
+                connect=CONNECT_TIMEOUT, read=READ_TIMEOUT, write=WRITE_TIMEOUT, pool=POOL_TIMEOUT
             ),
             transport=self.transport(),
         )
