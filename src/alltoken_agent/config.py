@@ -85,6 +85,8 @@ class TimeoutSettings(_Section):
     connect: float = Field(default=10.0, gt=0)
     read: float = Field(default=60.0, gt=0)
     write: float = Field(default=30.0, gt=0)
+    """Sending a request body; the official SDK clients only. Our own pool (aiohttp) has no
+    write timeout, so there ``total`` bounds an upload."""
     pool: float = Field(default=30.0, gt=0)
     idle: float | None = Field(default=120.0, gt=0)
     """A streamed reply without a ``data:`` line this long ends in ``idle_timeout``.
