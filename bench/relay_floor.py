@@ -108,7 +108,8 @@ async def relay(upstream: Upstream, content: str, writer: asyncio.StreamWriter) 
             if payload == b"[DONE]":
                 out.append(b'event: done\ndata: {"event":"done"}\n\n')
                 continue
-            name = b"stream:delta" if b'"content":"' in payload else b"stream:start"
+            # Text only: the role chunk's delta (`{"role":...,"content":""}`) is no token.
+            name = b"stream:delta" if b'"delta":{"content":"' in payload else b"stream:start"
             out.append(b"event: " + name + b"\ndata: " + payload + b"\n\n")
         if out:
             frame = b"".join(out)

@@ -4,8 +4,11 @@ Four processes: the gateway simulator (``python -m alltoken_agent simulator``), 
 server (``python -m alltoken_agent serve --base-url <simulator>``, limits raised in its
 config file so the bench measures the server, not its throttles), the raw-bytes relay
 floor (``bench/relay_floor.py``: the same route with no auth, store, agent or JSON, only
-re-framing the simulator's ``data:`` lines) and this script, the load generator
-(asyncio + httpx). Each runs in its own process, so none shares another's GIL.
+re-framing the simulator's ``data:`` lines) and this script, the load generator. Each
+runs in its own process, so none shares another's GIL. The generator is kept cheap (its
+CPU per message is printed): plain asyncio streams on kept-alive HTTP/1.1 connections, no
+HTTP library, no JSON parsed per chunk; it scans each response's bytes for the first text
+event (TTFT) and counts the text events.
 
 For each N (default 100 and 500; a fresh server for each):
 
@@ -19,7 +22,8 @@ For each N (default 100 and 500; a fresh server for each):
    /v1/sessions/{id}/messages`` with ``Accept: text/event-stream`` per session, all at
    once. Throughput is messages per second of wall time; latency is per message, to the
    first ``stream:delta`` (TTFT) and to ``done``. "Added" is a path's percentile minus
-   the simulator's, same N; the CPU column is the relaying process's CPU per message.
+   the simulator's, same N. CPU per message is printed for each process: the relaying
+   one (the floor or the server), the simulator and the generator (this process).
 
 Then relay CPU per chunk: 100 messages of about 200 chunks and 100 of about 10, through
 the server and through the floor; the extra CPU over the extra chunks is what one more
@@ -44,12 +48,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import httpx
+from urllib.parse import urlsplit
 
 SERVER_KEY = "bench-server-key-0123456789abcdef"
 GATEWAY_KEY = "bench-gateway-key"
@@ -120,9 +125,13 @@ class Child:
             if self.process.poll() is not None:
                 break
             try:
-                if httpx.get(url + probe, timeout=1).status_code < 500:
+                with urllib.request.urlopen(url + probe, timeout=1):
                     return
-            except httpx.HTTPError:
+            except urllib.error.HTTPError as exc:
+                if exc.code < 500:
+                    return
+                time.sleep(0.05)
+            except OSError:
                 time.sleep(0.05)
         self._log.seek(0)
         raise RuntimeError(f"{command[:4]} did not start:\n{self._log.read().decode()[-2000:]}")
@@ -162,6 +171,10 @@ class Phase:
     timings: list[Timing] = field(default_factory=list)
     cpu: float | None = None
     """CPU seconds the relaying process spent in the phase (None: not measured)."""
+    sim_cpu: float | None = None
+    """CPU seconds the simulator spent in the phase."""
+    gen_cpu: float | None = None
+    """CPU seconds this process (the load generator) spent in the phase."""
 
     @property
     def ok(self) -> list[Timing]:
@@ -184,8 +197,137 @@ class Phase:
         return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-async def _sim_stream(client: httpx.AsyncClient, sim: str, index: int) -> Timing:
-    body = {
+class HttpError(Exception):
+    """A response the bench cannot use (status, framing, or a closed connection)."""
+
+
+class Client:
+    """Kept-alive HTTP/1.1 connections to one server, over plain asyncio streams.
+
+    The cheapest client Python offers: a request is one write of pre-built bytes, a
+    response is its head and its body's chunks as they arrive, with no header objects,
+    no decoding and no JSON. So the generator's CPU stays a small part of what it measures.
+    """
+
+    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
+        parts = urlsplit(url)
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or 80
+        self.url = url
+        self.head = f"Host: {self.host}:{self.port}\r\n".encode() + b"".join(
+            f"{k}: {v}\r\n".encode() for k, v in (headers or {}).items()
+        )
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+
+    async def open(
+        self, method: str, path: str, body: Any = None, accept: str = "application/json"
+    ) -> Response:
+        """Send a request; the response once its head arrived (a stale connection: retried)."""
+        data = b"" if body is None else json.dumps(body).encode()
+        request = (
+            f"{method} {path} HTTP/1.1\r\n".encode()
+            + self.head
+            + b"Accept: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+            % (accept.encode(), len(data))
+            + data
+        )
+        while True:
+            reused = bool(self.idle)
+            if reused:
+                reader, writer = self.idle.pop()
+            else:
+                reader, writer = await asyncio.open_connection(self.host, self.port)
+            try:
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (ConnectionError, asyncio.IncompleteReadError):
+                writer.close()
+                if reused:  # the server closed it as idle just as this request went out
+                    continue
+                raise
+            return Response(self, reader, writer, head)
+
+    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """A whole request: its status and its JSON body (None when empty)."""
+        response = await self.open(method, path, body)
+        data = b"".join([piece async for piece in response.pieces()])
+        return response.status, json.loads(data) if data else None
+
+    def close(self) -> None:
+        for _, writer in self.idle:
+            writer.close()
+        self.idle.clear()
+
+
+class Response:
+    """One response's status and body, read piece by piece; its connection goes back after."""
+
+    def __init__(
+        self,
+        client: Client,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        head: bytes,
+    ) -> None:
+        self.client, self.reader, self.writer = client, reader, writer
+        self.status = int(head[9:12])
+        lower = head.lower()
+        self.chunked = b"transfer-encoding: chunked" in lower
+        self.keep = b"connection: close" not in lower
+        self.length: int | None = None
+        at = lower.find(b"content-length:")
+        if at >= 0:
+            self.length = int(lower[at + 15 : lower.index(b"\r\n", at)])
+
+    async def pieces(self) -> AsyncIterator[bytes]:
+        """The body as it arrives (de-chunked); then the connection is kept or closed."""
+        reader = self.reader
+        if self.chunked:
+            while True:
+                size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                if size == 0:
+                    await reader.readuntil(b"\r\n")
+                    break
+                yield (await reader.readexactly(size + 2))[:-2]
+        elif self.length is not None:
+            if self.length:
+                yield await reader.readexactly(self.length)
+        else:
+            self.keep = False
+            while data := await reader.read(65536):
+                yield data
+        if self.keep:
+            self.client.idle.append((reader, self.writer))
+        else:
+            self.writer.close()
+
+
+class Scan:
+    """Counts a marker in a body read piece by piece, with matches split across pieces."""
+
+    __slots__ = ("marker", "tail", "count")
+
+    def __init__(self, marker: bytes) -> None:
+        self.marker = marker
+        self.tail = b""
+        self.count = 0
+
+    def feed(self, piece: bytes) -> int:
+        """The matches that end in ``piece``."""
+        text = self.tail + piece
+        found = text.count(self.marker)
+        self.tail = text[-(len(self.marker) - 1) :]
+        self.count += found
+        return found
+
+
+SIM_TEXT = b'"delta":{"content":"'
+"""A simulator chunk carrying text (the role chunk's delta starts with ``role``)."""
+SERVER_TEXT = b"event: stream:delta\n"
+
+
+def _sim_body(index: int) -> dict[str, Any]:
+    return {
         "model": MODEL,
         "messages": [
             {"role": "system", "content": INSTRUCTIONS},
@@ -195,63 +337,63 @@ async def _sim_stream(client: httpx.AsyncClient, sim: str, index: int) -> Timing
         "stream_options": {"include_usage": True},
         "temperature": 0.7,
     }
+
+
+async def _timed(
+    client: Client,
+    path: str,
+    body: Any,
+    text: bytes,
+    end: bytes | None,
+    on_first: Callable[[], None] | None = None,
+) -> Timing:
+    """One streamed request: time to the first ``text`` marker and to the end, texts seen.
+
+    ``end``: the marker the stream must end with (the server's ``done`` event), else an error.
+    """
     timing = Timing()
     start = time.perf_counter()
     try:
-        async with client.stream(
-            "POST",
-            f"{sim}/v1/chat/completions",
-            json=body,
-            headers={"Authorization": f"Bearer {GATEWAY_KEY}"},
-        ) as response:
-            if response.status_code != 200:
-                await response.aread()
-                return Timing(error=f"HTTP {response.status_code}")
-            async for line in response.aiter_lines():
-                if line.startswith("data: {") and '"content":"' in line:
-                    timing.chunks += 1
-                    if timing.ttft is None:
-                        timing.ttft = time.perf_counter() - start
+        response = await client.open("POST", path, body, accept="text/event-stream")
+        if response.status != 200:
+            async for _ in response.pieces():
+                pass
+            return Timing(error=f"HTTP {response.status}")
+        texts = Scan(text)
+        last = b""
+        async for piece in response.pieces():
+            if texts.feed(piece) and timing.ttft is None:
+                timing.ttft = time.perf_counter() - start
+                if on_first is not None:
+                    on_first()
+            last = piece
+        timing.chunks = texts.count
+        if end is not None and end not in last[-4096:]:
+            timing.error = "no final event"
         timing.total = time.perf_counter() - start
-    except httpx.HTTPError as exc:
+    except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
         timing.error = type(exc).__name__
     return timing
 
 
-async def _server_stream(
-    client: httpx.AsyncClient,
+def _sim_stream(client: Client, index: int) -> Any:
+    return _timed(client, "/v1/chat/completions", _sim_body(index), SIM_TEXT, None)
+
+
+def _server_stream(
+    client: Client,
     session_id: str,
     content: str,
     on_first: Callable[[], None] | None = None,
-) -> Timing:
-    timing = Timing()
-    start = time.perf_counter()
-    try:
-        async with client.stream(
-            "POST",
-            f"/v1/sessions/{session_id}/messages",
-            json={"content": content},
-            headers={"Accept": "text/event-stream"},
-        ) as response:
-            if response.status_code != 200:
-                await response.aread()
-                return Timing(error=f"HTTP {response.status_code}")
-            last = None
-            async for line in response.aiter_lines():
-                if line.startswith("event: "):
-                    last = line[7:]
-                    if last == "stream:delta":
-                        timing.chunks += 1
-                        if timing.ttft is None:
-                            timing.ttft = time.perf_counter() - start
-                            if on_first is not None:
-                                on_first()
-        if last != "done":
-            timing.error = f"ended with {last}"
-        timing.total = time.perf_counter() - start
-    except httpx.HTTPError as exc:
-        timing.error = type(exc).__name__
-    return timing
+) -> Any:
+    return _timed(
+        client,
+        f"/v1/sessions/{session_id}/messages",
+        {"content": content},
+        SERVER_TEXT,
+        b"event: done\n",
+        on_first,
+    )
 
 
 async def _gather(n: int, make: Any) -> tuple[float, list[Any]]:
@@ -260,22 +402,21 @@ async def _gather(n: int, make: Any) -> tuple[float, list[Any]]:
     return time.perf_counter() - start, list(results)
 
 
-async def _measured(name: str, n: int, make: Any, child: Child | None) -> Phase:
-    """N requests at once; the CPU ``child`` spent on them."""
+async def _measured(name: str, n: int, make: Any, child: Child | None, sim: Child) -> Phase:
+    """N requests at once; the CPU ``child``, the simulator and this process spent on them."""
     before = None if child is None else child.cpu
+    sim_before, gen_before = sim.cpu, time.process_time()
     wall, timings = await _gather(n, make)
+    gen_cpu, sim_cpu = time.process_time() - gen_before, sim.cpu - sim_before
     cpu = None if child is None or before is None else child.cpu - before
-    return Phase(name, wall, timings, cpu)
+    return Phase(name, wall, timings, cpu, sim_cpu, gen_cpu)
 
 
-def _clients(n: int, server: Child, relay: Child) -> tuple[httpx.AsyncClient, ...]:
-    limits = httpx.Limits(max_connections=n + 50, max_keepalive_connections=n + 50)
-    timeout = httpx.Timeout(300.0, connect=60.0)
-    headers = {"Authorization": f"Bearer {SERVER_KEY}"}
+def _clients(server: Child, relay: Child, sim: Child) -> tuple[Client, Client, Client]:
     return (
-        httpx.AsyncClient(limits=limits, timeout=timeout),
-        httpx.AsyncClient(base_url=server.url, headers=headers, limits=limits, timeout=timeout),
-        httpx.AsyncClient(base_url=relay.url, limits=limits, timeout=timeout),
+        Client(sim.url, {"Authorization": f"Bearer {GATEWAY_KEY}"}),
+        Client(server.url, {"Authorization": f"Bearer {SERVER_KEY}"}),
+        Client(relay.url),
     )
 
 
@@ -283,63 +424,49 @@ CREATE_CONCURRENCY = 50
 """Sessions created at once: the load generator then keeps this many connections open."""
 
 
-async def _open_connections(api: httpx.AsyncClient) -> None:
+async def _open_connections(api: Client) -> None:
     """Open (and keep) the connections session creation will use, before memory is measured.
 
     Otherwise the idle server-side state of the load generator's kept-alive connections
     (tens of KiB each) is counted as the sessions' memory: 50 connections over 100
     sessions read as ~15 KiB per session, over 500 as ~3.
     """
-    gate = asyncio.Event()
-
-    async def hold(i: int) -> None:
-        async with api.stream("GET", "/v1/capabilities") as response:
-            await response.aread()
-            await gate.wait()  # every connection busy at once, so each one is a new one
-
-    tasks = [asyncio.create_task(hold(i)) for i in range(CREATE_CONCURRENCY)]
-    await asyncio.sleep(0.5)
-    gate.set()
-    await asyncio.gather(*tasks)
+    responses = await asyncio.gather(
+        *(api.open("GET", "/v1/capabilities") for _ in range(CREATE_CONCURRENCY))
+    )
+    for response in responses:  # all open at once, so each is a connection of its own
+        async for _ in response.pieces():
+            pass
 
 
-async def _create_sessions(api: httpx.AsyncClient, n: int) -> list[str]:
+async def _create_sessions(api: Client, n: int) -> list[str]:
     semaphore = asyncio.Semaphore(CREATE_CONCURRENCY)
 
     async def create(i: int) -> str:
         async with semaphore:
-            for attempt in range(3):
-                try:
-                    response = await api.post(
-                        "/v1/sessions", json={"tools": [], "instructions": INSTRUCTIONS}
-                    )
-                    break
-                except httpx.TransportError:
-                    # A kept-alive connection the server closed as idle (its header
-                    # deadline) just as this request went out: set-up, not a measurement.
-                    if attempt == 2:
-                        raise
-            response.raise_for_status()
-            return str(response.json()["id"])
+            status, body = await api.call(
+                "POST", "/v1/sessions", {"tools": [], "instructions": INSTRUCTIONS}
+            )
+            if status != 201 and status != 200:
+                raise HttpError(f"creating a session: HTTP {status}")
+            return str(body["id"])
 
     return list((await _gather(n, create))[1])
 
 
 async def run(n: int, sim: Child, server: Child, relay: Child) -> dict[str, Any]:
-    raw, api, floor = _clients(n, server, relay)
-    async with raw, api, floor:
+    raw, api, floor = _clients(server, relay, sim)
+    try:
         # Warm up every path (imports, pools, the SQLite file).
-        await _gather(5, lambda i: _sim_stream(raw, sim.url, i))
+        await _gather(5, lambda i: _sim_stream(raw, i))
         await _gather(5, lambda i: _server_stream(floor, "warm", f"hello {i}"))
-        warm = (await api.post("/v1/sessions", json={"tools": []})).json()["id"]
+        warm = (await api.call("POST", "/v1/sessions", {"tools": []}))[1]["id"]
         for i in range(3):
             await _server_stream(api, warm, f"hello {i}")
-        await raw.post(f"{sim.url}/_sim/reset")
+        await raw.call("POST", "/_sim/reset")
 
-        baseline = await _measured(
-            "simulator alone", n, lambda i: _sim_stream(raw, sim.url, i), None
-        )
-        await raw.post(f"{sim.url}/_sim/reset")
+        baseline = await _measured("simulator alone", n, lambda i: _sim_stream(raw, i), None, sim)
+        await raw.call("POST", "/_sim/reset")
 
         await _open_connections(api)
         await asyncio.sleep(0.5)
@@ -352,7 +479,7 @@ async def run(n: int, sim: Child, server: Child, relay: Child) -> dict[str, Any]
         # first text chunk until STALL_SECONDS pass, so N streams are held mid-answer.
         rss_before_streams = server.rss_kib
         stall = STALL_SECONDS + n / 10  # long enough for all N to start, even at 500
-        await raw.post(f"{sim.url}/_sim/faults", json={"faults": [f"stall:2:{stall}"] * n})
+        await raw.call("POST", "/_sim/faults", {"faults": [f"stall:2:{stall}"] * n})
         started = time.perf_counter()
         streaming = [0]
         all_streaming = asyncio.Event()
@@ -377,22 +504,27 @@ async def run(n: int, sim: Child, server: Child, relay: Child) -> dict[str, Any]
         in_flight = streaming[0] - sum(task.done() for task in held)
         held_timings = await asyncio.gather(*held)
         held_wall = time.perf_counter() - started
-        await raw.post(f"{sim.url}/_sim/reset")
+        await raw.call("POST", "/_sim/reset")
 
         relayed = await _measured(
             "relay floor (bytes)",
             n,
             lambda i: _server_stream(floor, "floor", f"hello number {i}"),
             relay,
+            sim,
         )
-        await raw.post(f"{sim.url}/_sim/reset")
+        await raw.call("POST", "/_sim/reset")
         chat = await _measured(
             "server (SSE)",
             n,
             lambda i: _server_stream(api, session_ids[i], f"hello number {i}"),
             server,
+            sim,
         )
-        await raw.post(f"{sim.url}/_sim/reset")
+        await raw.call("POST", "/_sim/reset")
+    finally:
+        for client in (raw, api, floor):
+            client.close()
 
     def per(before: int | None, after: int | None, count: int) -> float | None:
         if before is None or after is None or count == 0:
@@ -414,24 +546,31 @@ async def run(n: int, sim: Child, server: Child, relay: Child) -> dict[str, Any]
 async def per_chunk(sim: Child, server: Child, relay: Child) -> dict[str, Any]:
     """CPU per extra chunk, through the server and the floor: long replies minus short ones."""
     n = CHUNK_SESSIONS
-    raw, api, floor = _clients(n, server, relay)
+    raw, api, floor = _clients(server, relay, sim)
     figures: dict[str, Any] = {}
-    async with raw, api, floor:
+    try:
         for name, child, client in (("server", server, api), ("floor", relay, floor)):
             phases = []
             for content in ("hello", LONG_REPLY):
                 ids = await _create_sessions(api, n) if child is server else ["floor"] * n
                 phase = await _measured(
-                    name, n, lambda i, c=content, s=ids, k=client: _server_stream(k, s[i], c), child
+                    name,
+                    n,
+                    lambda i, c=content, s=ids, k=client: _server_stream(k, s[i], c),
+                    child,
+                    sim,
                 )
                 phases.append(phase)
-                await raw.post(f"{sim.url}/_sim/reset")
+                await raw.call("POST", "/_sim/reset")
             short, long = phases
             extra = long.chunks - short.chunks
             if extra > 0 and short.cpu is not None and long.cpu is not None:
                 figures[f"{name}_chunk_us"] = (long.cpu - short.cpu) / extra * 1e6
             figures[f"{name}_chunks"] = (short.chunks / max(1, len(short.ok)), long.chunks / n)
             figures[f"{name}_errors"] = sum(t.error is not None for p in phases for t in p.timings)
+    finally:
+        for c in (raw, api, floor):
+            c.close()
     return figures
 
 
@@ -448,14 +587,19 @@ def report(result: dict[str, Any]) -> str:
     ]
     lines.append(
         f"{'':24}{'ok':>5}{'msg/s':>8}{'TTFT p50':>10}{'p99':>10}{'total p50':>11}{'p99':>10}"
-        f"{'CPU/msg':>10}"
+        f"{'CPU/msg: relay':>16}{'sim':>8}{'gen':>8}"
     )
+
+    def per_msg(cpu: float | None, phase: Phase) -> str:
+        return "-" if cpu is None else f"{cpu / max(1, len(phase.ok)) * 1000:.2f}ms"
+
     for phase in (base, relayed, chat):
-        cpu = "" if phase.cpu is None else f"{phase.cpu / max(1, len(phase.ok)) * 1000:>8.2f}ms"
         lines.append(
             f"{phase.name:24}{len(phase.ok):>5}{phase.rate:>8.1f}"
             f"{_ms(phase.pct('ttft', 50))}{_ms(phase.pct('ttft', 99))}"
-            f" {_ms(phase.pct('total', 50))}{_ms(phase.pct('total', 99))}{cpu:>10}"
+            f" {_ms(phase.pct('total', 50))}{_ms(phase.pct('total', 99))}"
+            f"{per_msg(phase.cpu, phase):>16}{per_msg(phase.sim_cpu, phase):>8}"
+            f"{per_msg(phase.gen_cpu, phase):>8}"
         )
     for phase, label in ((relayed, "added by the floor"), (chat, "added by the server")):
         lines.append(
