@@ -174,7 +174,8 @@ def test_an_image_generated_in_the_console_shows_in_the_gallery(
     caption = page.locator("#gallery li").filter(has=page.locator("img")).locator(".caption")
     caption = caption.first.inner_text()
     assert "gpt-image-2" in caption
-    assert "cost unknown" in caption  # the simulator names no image price: never $0
+    # The gateway reports no cost for images: the server prices it from the catalog.
+    assert "$0.04" in caption and "unknown" not in caption
     assert page.locator("#pending li", has_text="Nothing pending.").count() == 1
     with keyed_server.client(KEY_A) as client:
         jobs = client.get("/v1/jobs").json()["jobs"]

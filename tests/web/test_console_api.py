@@ -109,7 +109,9 @@ def test_spend_reports_days_by_model_in_its_book_and_only_the_callers(
 
 @pytest.mark.slow
 def test_an_unknown_cost_stays_unknown_never_zero(keyed_server: ServerThread, sim: Any) -> None:
-    sim.state.enqueue_faults(["no_done"])  # no cost comment: the gateway names no cost
+    # A cost comment the client must reject: the gateway billed something unreadable, so
+    # the cost stays unknown even though the catalog prices the model.
+    sim.state.enqueue_faults(["bad_cost:-1"])
     with keyed_server.client(KEY_A) as client:
         session_id = create_session(client, tools=[])
         reply = client.post(f"/v1/sessions/{session_id}/messages", json={"content": "hi"})
@@ -134,7 +136,7 @@ def test_media_costs_and_resume_are_the_callers_own(keyed_server: ServerThread, 
         running = submit(client, "videos", prompt="a paper boat")
         resumed = client.post(f"/v1/jobs/{running['id']}/resume")
         wait_for(client, running["id"], "completed")
-    assert [(c["job_id"], c["cost"]) for c in costs] == [(done["id"], None)]  # no image price
+    assert [(c["job_id"], c["cost"]) for c in costs] == [(done["id"], "0.04")]  # catalog price
     assert finished.status_code == 409 and finished.json()["error"]["code"] == "job_finished"
     assert resumed.status_code == 202 and resumed.json()["id"] == running["id"]
     with keyed_server.client(KEY_B) as client:

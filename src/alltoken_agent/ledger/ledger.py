@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -156,17 +156,31 @@ class Ledger:
         store: The open store to write to; the ledger does not close it.
         prices: Model prices for estimates; None records only gateway-reported costs.
             May be replaced later (``ledger.prices = ...``) once a catalog is loaded.
-        simulated: Read the simulator's book instead of the real one; pass
-            ``gateway.simulated`` for a ledger that follows a gateway.
+        simulated: Read the simulator's book instead of the real one. A callable is asked
+            at each query: ``lambda: gateway.simulated`` follows a gateway that learns
+            from its first reply that a simulator answers it (reached by base URL).
     """
 
     def __init__(
-        self, store: Store, prices: PriceLookup | None = None, *, simulated: bool = False
+        self,
+        store: Store,
+        prices: PriceLookup | None = None,
+        *,
+        simulated: bool | Callable[[], bool] = False,
     ) -> None:
         self.store = store
         self.prices = prices
-        self.simulated = simulated
+        self._book = simulated
         self._usage = UsageRepository.of(store)
+
+    @property
+    def simulated(self) -> bool:
+        """Whether the queries read the simulator's book now."""
+        return bool(self._book()) if callable(self._book) else self._book
+
+    @simulated.setter
+    def simulated(self, value: bool | Callable[[], bool]) -> None:
+        self._book = value
 
     def __repr__(self) -> str:
         book = ", simulated=True" if self.simulated else ""

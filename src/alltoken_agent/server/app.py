@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,6 +12,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from alltoken_agent import Config, Gateway, __version__
+from alltoken_agent.catalog import PriceLookup
 from alltoken_agent.ledger import Ledger
 from alltoken_agent.server.auth import AuthGate, Keyring
 from alltoken_agent.server.console import mount_console
@@ -38,6 +40,9 @@ from alltoken_agent.server.storage import StoreCalls
 from alltoken_agent.server.turns import retry_reporter
 from alltoken_agent.store import Store
 
+logger = logging.getLogger("alltoken_agent.server")
+PRICES_WAIT = 10.0
+"""Seconds the server's start waits for the catalog's prices before going on without."""
 DOCS_ASSETS_PATH = "/docs-assets"
 """Where the Swagger UI and ReDoc files of /docs and /redoc are served (no CDN)."""
 DESCRIPTION = """\
@@ -75,15 +80,21 @@ def create_app(
         gateway: The gateway every agent talks to (its key stays server-side).
         store: Sessions and the ledger; a PostgreSQL store lets replicas share them.
         options: Keys and limits; the defaults (no keys) make an open, local server.
-        ledger: The usage ledger; by default one over ``store`` without prices. Its
-            observer is added to ``gateway`` here: do not add it yourself.
+        ledger: The usage ledger; by default one over ``store`` that prices requests
+            from the gateway's catalog (loaded at startup, the disk cache's copy when
+            fresh, with the config's ``[prices]`` on top) and reads the book the gateway
+            is in at each query (a gateway reached by base URL learns from its first
+            reply that a simulator answers). Its observer is added to ``gateway`` here:
+            do not add it yourself.
         config: The config file's settings, for the agents (model families).
 
     Returns:
         The app; serve it with ``AppServer`` (graceful shutdown) or any ASGI server.
     """
     options = options or ServerOptions()
-    ledger = ledger or Ledger(store, simulated=gateway.simulated)
+    config = config or Config()
+    own_ledger = ledger is None
+    ledger = ledger or Ledger(store, simulated=lambda: gateway.simulated)
     keyring = Keyring(options.keys)
     limiter = RateLimiter(options.rate_limit_per_minute, options.rate_limit_burst)
     calls = StoreCalls(ledger)
@@ -91,7 +102,7 @@ def create_app(
         gateway=gateway,
         store=store,
         ledger=ledger,
-        config=config or Config(),
+        config=config,
         options=options,
         keyring=keyring,
         limiter=limiter,
@@ -112,6 +123,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if own_ledger:
+            # Media costs come from prices (the gateway reports none for images and
+            # videos), as they do for the CLI: without them every job's cost is unknown.
+            ledger.prices = await _load_prices(gateway, config)
         if options.resume_jobs:
             context.media.resume_at_startup()
         yield
@@ -157,6 +172,21 @@ def create_app(
         budgeted=options.daily_budget_usd is not None,
     )
     return app
+
+
+async def _load_prices(gateway: Gateway, config: Config) -> PriceLookup:
+    """The catalog's prices with the config's ``[prices]`` on top; only those if it is slow.
+
+    ``Catalog.prices`` never fails (no catalog prices only the overrides), but an
+    unreachable gateway must not hold the server's start for its whole timeout.
+    """
+    from alltoken_agent.catalog import Catalog, price_lookup
+
+    try:
+        return await asyncio.wait_for(Catalog(gateway).prices(config.prices), PRICES_WAIT)
+    except asyncio.TimeoutError:
+        logger.warning("no catalog prices after %ss; using the config's [prices] only", PRICES_WAIT)
+        return price_lookup({}, config.prices)
 
 
 def _drop_security(app: FastAPI) -> None:
