@@ -9,7 +9,14 @@ import pytest
 from alltoken_agent.gateway import Usage
 from alltoken_agent.gateway.types import ModelPrice
 from alltoken_agent.ledger import estimate_request_cost
-from alltoken_agent.money import format_price, format_usd, per_million, price_text, token_cost
+from alltoken_agent.money import (
+    CostTally,
+    format_price,
+    format_usd,
+    per_million,
+    price_text,
+    token_cost,
+)
 
 
 def test_the_price_formula_matches_the_gateways_own_cost_comment() -> None:
@@ -56,3 +63,16 @@ def test_amounts_show_cents_from_a_dollar_and_six_decimals_below() -> None:
     assert format_usd(Decimal("0.0042")) == "$0.0042"
     assert format_usd(Decimal("0.0000188")) == "$0.000019"
     assert format_usd(Decimal("-1.5")) == "-$1.50"
+
+
+def test_the_cost_tally_keeps_unknown_unknown_never_zero() -> None:
+    tally = CostTally()
+    assert tally.total == Decimal(0) and tally.count == 0  # nothing spent is known: 0
+    tally.add(Decimal("0.25"))
+    tally.add(Decimal("0.5"))
+    assert tally.total == Decimal("0.75")
+    tally.add(None)
+    tally.add(Decimal("1"))
+    # One unknown makes the sum unknown: the known part would pass for the whole.
+    assert tally.total is None
+    assert (tally.known, tally.unknown, tally.count) == (Decimal("1.75"), 1, 4)

@@ -1,4 +1,4 @@
-"""Money, in one place: the price formula, prices per 1M tokens, and USD for people.
+"""Money, in one place: the price formula, prices per 1M tokens, USD for people, the tally.
 
 Prices are kept per 1,000 tokens, AllToken's unit in its cost comment and catalog
 (docs/wire-format.md §1.5); people are shown them per 1,000,000 tokens, as pricing
@@ -68,3 +68,34 @@ def format_usd(amount: Decimal) -> str:
     text = f"{rounded if rounded else amount.normalize():f}".rstrip("0")
     whole, _, fraction = text.partition(".")
     return f"{sign}${whole}.{fraction.ljust(2, '0')}"
+
+
+class CostTally:
+    """Sums USD amounts; one unknown amount makes the total unknown, never a made-up 0.
+
+    The one tally of spend: a run's requests (``RunResult.cost``), a server run's
+    records (``request_cost``) and a batch line's records all add up here.
+    """
+
+    __slots__ = ("count", "known", "unknown")
+
+    def __init__(self) -> None:
+        self.known = Decimal(0)
+        """The sum of the known amounts."""
+        self.unknown = 0
+        """How many amounts were unknown (None)."""
+        self.count = 0
+        """How many amounts were added, known or not."""
+
+    def add(self, amount: Decimal | None) -> None:
+        """Count one amount (None: unknown)."""
+        self.count += 1
+        if amount is None:
+            self.unknown += 1
+        else:
+            self.known += amount
+
+    @property
+    def total(self) -> Decimal | None:
+        """The sum when every amount is known (0 when none was added), else None."""
+        return None if self.unknown else self.known

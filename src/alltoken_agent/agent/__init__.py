@@ -30,6 +30,7 @@ from alltoken_agent.agent.events import (
     ReasoningDeltaEvent,
     ReasoningEndEvent,
     ReasoningStartEvent,
+    RetryEvent,
     StreamDeltaEvent,
     StreamEndEvent,
     StreamStartEvent,
@@ -44,7 +45,7 @@ from alltoken_agent.agent.factory import create_agent
 from alltoken_agent.agent.families import DEFAULT_FAMILIES, FamilyTable, ModelFamily
 from alltoken_agent.agent.mcp_client import MCPTools, MCPToolset, open_mcp_tools
 from alltoken_agent.agent.mcp_servers import MCPServer, MCPServerError, servers_from_config
-from alltoken_agent.agent.result import RunResult, ToolCallRecord
+from alltoken_agent.agent.result import DoneEvent, RunResult, ToolCallRecord
 from alltoken_agent.agent.run_handle import AgentRun
 from alltoken_agent.agent.settings import ModelSettings
 from alltoken_agent.agent.tools import ModelRetry, Tool, ToolContext, ToolOutcome, tool
@@ -67,6 +68,7 @@ __all__ = [
     "BudgetWarningEvent",
     "ContextTrimmedEvent",
     "CostEvent",
+    "DoneEvent",
     "ErrorEvent",
     "FamilyTable",
     "MCPServer",
@@ -84,6 +86,7 @@ __all__ = [
     "ReasoningDeltaEvent",
     "ReasoningEndEvent",
     "ReasoningStartEvent",
+    "RetryEvent",
     "RunResult",
     "StreamDeltaEvent",
     "StreamEndEvent",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
 
+from alltoken_agent import money
+from alltoken_agent.agent.events import _Event
 from alltoken_agent.gateway.types import Cost, Usage
 
 OutputT = TypeVar("OutputT")
@@ -51,6 +52,50 @@ class RunResult(Generic[OutputT]):
     request_ids: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class DoneEvent(_Event):
+    """A run's end as data: the answer and what it took, built from its ``RunResult``.
+
+    The one ``done`` every front end sends: the CLI's last ``--json`` line, the server's
+    last SSE event (which adds ``session_id``, ``request_cost`` and ``budget``) and the
+    MCP ``chat`` tool's structured content (which adds ``session`` and
+    ``session_messages``).
+    """
+
+    text: str
+    model: str
+    stop_reason: StopReason
+    steps: int
+    usage: Usage | None
+    """None when any request's usage is unknown."""
+    cost: Cost | None
+    """None when any request's cost is unknown."""
+    request_id: str | None
+    """The last request's id."""
+    request_ids: list[str]
+    tool_calls: list[dict[str, Any]]
+    """``{"name", "arguments", "is_error"}`` per call, in order."""
+    name: Literal["done"] = field(default="done", repr=False)
+
+    @classmethod
+    def from_result(cls, result: RunResult[Any]) -> DoneEvent:
+        """The ``done`` event of a finished run."""
+        return cls(
+            text=result.text,
+            model=result.model,
+            stop_reason=result.stop_reason,
+            steps=result.steps,
+            usage=result.usage,
+            cost=result.cost,
+            request_id=result.request_ids[-1] if result.request_ids else None,
+            request_ids=list(result.request_ids),
+            tool_calls=[
+                {"name": c.name, "arguments": c.arguments, "is_error": c.is_error}
+                for c in result.tool_calls
+            ],
+        )
+
+
 class UsageTally:
     """Sums usage; one request of unknown usage makes the total unknown (never a made-up 0)."""
 
@@ -85,24 +130,17 @@ def add_usage(total: Usage, more: Usage | None) -> Usage:
 
 
 class CostTally:
-    """Sums costs; one unknown cost makes the total unknown (never a made-up zero)."""
+    """A run's gateway-reported costs, summed by ``money.CostTally`` (unknown stays unknown)."""
 
     def __init__(self) -> None:
-        self._amount = Decimal(0)
-        self._known = True
-        self._requests = 0
+        self._sum = money.CostTally()
 
     def add(self, cost: Cost | None) -> None:
         """Count one request's cost."""
-        self._requests += 1
-        if cost is None:
-            self._known = False
-        else:
-            self._amount += cost.amount
+        self._sum.add(None if cost is None else cost.amount)
 
     @property
     def total(self) -> Cost | None:
         """The sum, or None when unknown or nothing was requested."""
-        if not self._known or self._requests == 0:
-            return None
-        return Cost(amount=self._amount)
+        amount = self._sum.total
+        return None if amount is None or not self._sum.count else Cost(amount=amount)

@@ -29,6 +29,7 @@ from alltoken_agent.ledger import (
     rough_token_count,
 )
 from alltoken_agent.media import DownloadLimits, Media, PollPolicy
+from alltoken_agent.money import CostTally
 from alltoken_agent.store.batches import BatchItem, BatchRepository, lease_holder
 
 LEASE_SECONDS = 60.0
@@ -90,27 +91,20 @@ class LineTally:
         self.tag = tag
         self.key = key
         self.prices = prices
-        self.total = Decimal(0)
-        """Known cost of the line's requests (gateway's, else estimated from prices)."""
-        self.unknown = 0
-        """Requests whose cost is unknown."""
-        self.count = 0
+        self.costs = CostTally()
+        """The line's requests' costs (gateway's, else estimated from prices)."""
 
     def observer(self, record: RequestRecord) -> None:
         """``gateway.add_observer``: counts the line's records only."""
         if record.tags.get(self.key) != self.tag:
             return
         cost, _ = record_cost(record, self.prices)
-        self.count += 1
-        if cost is None:
-            self.unknown += 1
-        else:
-            self.total += cost
+        self.costs.add(cost)
 
     @property
     def cost(self) -> Decimal | None:
-        """What the line cost, when every request's cost is known (None otherwise)."""
-        return self.total if self.count and not self.unknown else None
+        """What the line cost, when it made requests and every one's cost is known."""
+        return self.costs.total if self.costs.count else None
 
 
 class BatchRunner:
@@ -275,9 +269,9 @@ class BatchRunner:
             return  # another runner holds the line now (our lease ran out)
         if media:
             outcome = _with_cost(outcome, tally.cost)
-        if tally.total > 0:
-            self._finished_costs[media].append(tally.total)
-        elif isinstance(outcome.error, BudgetExceededError) and not tally.unknown:
+        if tally.costs.known > 0:
+            self._finished_costs[media].append(tally.costs.known)
+        elif isinstance(outcome.error, BudgetExceededError) and not tally.costs.unknown:
             # The budget stopped the line's first request, so nothing was paid (or only
             # what a free request cost): it goes back to the queue, for a larger budget.
             self.summary.budget_stopped = True

@@ -145,19 +145,7 @@ class ChatPrinter:
 
 
 def emit_done(result: RunResult[Any], writer: EventWriter) -> None:
-    """Emit the run's ``done`` event: its text, model, usage, cost and tool calls."""
-    writer.emit(
-        "done",
-        text=result.text,
-        model=result.model,
-        stop_reason=result.stop_reason,
-        steps=result.steps,
-        usage=None if result.usage is None else result.usage.to_dict(),
-        cost=result.cost.to_dict() if result.cost else None,
-        request_id=result.request_ids[-1] if result.request_ids else None,
-        request_ids=result.request_ids,
-        tool_calls=[
-            {"name": c.name, "arguments": c.arguments, "is_error": c.is_error}
-            for c in result.tool_calls
-        ],
-    )
+    """Emit the run's ``done`` event (``DoneEvent``): its text, model, usage, cost, tools."""
+    from alltoken_agent.agent import DoneEvent
+
+    writer.emit_event(DoneEvent.from_result(result).to_dict())

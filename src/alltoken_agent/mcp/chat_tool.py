@@ -17,7 +17,12 @@ from alltoken_agent import (
     request_tags,
     text,
 )
-from alltoken_agent.agent import DEFAULT_INSTRUCTIONS, IMAGE_URL_PATTERN, resolve_tool_names
+from alltoken_agent.agent import (
+    DEFAULT_INSTRUCTIONS,
+    IMAGE_URL_PATTERN,
+    DoneEvent,
+    resolve_tool_names,
+)
 from alltoken_agent.mcp.context import ToolDeps
 from alltoken_agent.mcp.errors import error_result
 
@@ -29,8 +34,20 @@ DESCRIPTION = (
 )
 
 
+class ToolCallOut(BaseModel):
+    """One tool call of the run."""
+
+    name: str
+    arguments: Any
+    is_error: bool
+
+
 class ChatReply(BaseModel):
-    """What ``chat`` returns as structured content (the reply text is also the text content)."""
+    """What ``chat`` returns as structured content (the reply text is also the text content).
+
+    The run's ``done`` event (``DoneEvent.to_dict()``, the CLI's last ``--json`` line and
+    the server's last SSE event) plus ``session`` and ``session_messages``.
+    """
 
     text: str = Field(description="The agent's final answer.")
     model: str = Field(description="The model that gave the answer.")
@@ -43,11 +60,13 @@ class ChatReply(BaseModel):
     usage: dict[str, int] | None = Field(
         description="Token counts summed over the requests; null when a request's are unknown."
     )
-    cost: str | None = Field(
-        description="USD as a decimal string, when the gateway reported every request's cost."
+    cost: dict[str, str | None] | None = Field(
+        description="The gateway-reported cost summed over the requests (`cost` in USD as a "
+        "decimal string); null when a request's cost is unknown."
     )
     request_id: str | None = Field(description="The gateway request id of the last request.")
-    tool_calls: list[str] = Field(description="Names of the tools the agent called, in order.")
+    request_ids: list[str] = Field(description="Every request's gateway id, in order.")
+    tool_calls: list[ToolCallOut] = Field(description="The tools the agent called, in order.")
 
 
 PromptArg = Annotated[str, Field(description="The message to send.", min_length=1)]
@@ -124,14 +143,14 @@ async def _chat(
     async with deps.sessions.open(session) as stored:
         instructions = system or stored.record.instructions or DEFAULT_INSTRUCTIONS
         agent = _agent(deps, chosen, instructions, stored.history)
-        start = len(agent.get_messages())
+        start = agent.message_count  # no copy of the whole history
         try:
             with request_tags(session=session):
                 result = await agent.run(content)
         finally:
             # Whole steps the agent committed are kept even when the run failed.
             count = await deps.sessions.save(
-                stored, agent.get_messages()[start:], model=chosen, system=system
+                stored, agent.get_messages(start), model=chosen, system=system
             )
     return _reply(result, session=session, session_messages=count)
 
@@ -150,18 +169,9 @@ def _agent(
 
 
 def _reply(result: RunResult[str], *, session: str | None, session_messages: int) -> CallToolResult:
-    reply = ChatReply(
-        text=result.text,
-        model=result.model,
-        session=session,
-        session_messages=session_messages,
-        stop_reason=result.stop_reason,
-        steps=result.steps,
-        usage=None if result.usage is None else result.usage.to_dict(),
-        cost=None if result.cost is None else str(result.cost.amount),
-        request_id=result.request_ids[-1] if result.request_ids else None,
-        tool_calls=[call.name for call in result.tool_calls],
-    )
+    done = DoneEvent.from_result(result).to_dict()
+    del done["event"]
+    reply = ChatReply(**done, session=session, session_messages=session_messages)
     text = result.text or f"(no answer: the run stopped at {result.stop_reason})"
     return CallToolResult(
         content=[TextContent(type="text", text=text)],

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from alltoken_agent import Config, Gateway
+from alltoken_agent import Config, Gateway, money
 from alltoken_agent.gateway import RequestRecord
 from alltoken_agent.ledger import Budget, BudgetStatus, Ledger, record_cost
 from alltoken_agent.server.auth import Caller, Keyring
@@ -29,7 +29,7 @@ class CostTally:
     def __init__(self, ledger: Ledger) -> None:
         self._ledger = ledger
         self._lock = threading.Lock()
-        self._runs: dict[str, tuple[Decimal, bool]] = {}
+        self._runs: dict[str, money.CostTally] = {}
 
     def observer(self, record: RequestRecord) -> None:
         """``gateway.add_observer``: count records tagged with a run; never raises."""
@@ -38,14 +38,13 @@ class CostTally:
             return
         cost, _ = record_cost(record, self._ledger.prices)
         with self._lock:
-            total, known = self._runs.get(run_id, (Decimal(0), True))
-            self._runs[run_id] = (total + (cost or 0), known and cost is not None)
+            self._runs.setdefault(run_id, money.CostTally()).add(cost)
 
     def pop(self, run_id: str) -> Decimal | None:
         """The run's cost, forgetting it: 0 with no request, None if any cost is unknown."""
         with self._lock:
-            total, known = self._runs.pop(run_id, (Decimal(0), True))
-        return total if known else None
+            tally = self._runs.pop(run_id, None)
+        return Decimal(0) if tally is None else tally.total
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """One message to a stored session: build its agent, run the turn, save it, report the end.
 
 The events are the agent's own (``event.to_dict()``, the CLI's ``--json`` lines), plus
-the CLI's ``retry`` lines and a final ``done`` (the CLI's fields, plus ``session_id``,
-``request_cost`` and ``budget``) or ``error`` (the CLI's fields, same additions).
+``RetryEvent`` and a final ``DoneEvent`` (plus ``session_id``, ``request_cost`` and
+``budget``) or ``error`` (the error's ``to_dict()``, as the CLI's, same additions).
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any
 
-from alltoken_agent import Agent, AllTokenAgentError, GatewayError, RetryNotice, RunResult
+from alltoken_agent import Agent, AllTokenAgentError, RetryNotice, RunResult
 from alltoken_agent.agent import (
     DEFAULT_INSTRUCTIONS,
     DEFAULT_MODEL,
     DEFAULT_TOOL_NAMES,
+    DoneEvent,
+    RetryEvent,
     resolve_tool_names,
 )
 from alltoken_agent.gateway import request_tags
@@ -63,16 +65,7 @@ def retry_reporter(
     def on_retry(notice: RetryNotice) -> None:
         run = _current_run.get()
         if run is not None:
-            run.emit(
-                "retry",
-                {
-                    "event": "retry",
-                    "attempt": notice.attempt,
-                    "delay": round(notice.delay, 3),
-                    "code": notice.error.code,
-                    "status": notice.error.status,
-                },
-            )
+            run.emit("retry", RetryEvent.from_notice(notice).to_dict())
         if previous is not None:
             previous(notice)
 
@@ -157,23 +150,12 @@ def budget_dict(status: BudgetStatus | None) -> dict[str, str] | None:
 def done_payload(
     session_id: str, result: RunResult[str], cost: Decimal | None, budget: BudgetStatus | None
 ) -> dict[str, Any]:
-    """The final ``done`` event: the CLI's fields, plus the session, request cost and budget."""
+    """The final ``done`` event: the agent's ``DoneEvent`` plus session, cost and budget."""
     return {
         "event": "done",
         "session_id": session_id,
-        "text": result.text,
-        "model": result.model,
-        "stop_reason": result.stop_reason,
-        "steps": result.steps,
-        "usage": None if result.usage is None else result.usage.to_dict(),
-        "cost": result.cost.to_dict() if result.cost else None,
+        **DoneEvent.from_result(result).to_dict(),
         "request_cost": money(cost),
-        "request_id": result.request_ids[-1] if result.request_ids else None,
-        "request_ids": list(result.request_ids),
-        "tool_calls": [
-            {"name": c.name, "arguments": c.arguments, "is_error": c.is_error}
-            for c in result.tool_calls
-        ],
         "budget": budget_dict(budget),
     }
 
@@ -185,27 +167,21 @@ def error_payload(
     cost: Decimal | None,
     budget: BudgetStatus | None,
 ) -> dict[str, Any]:
-    """The final ``error`` event: the CLI's fields, plus the session, request cost and budget."""
+    """The final ``error`` event: the error's ``to_dict()`` plus session, cost and budget.
+
+    A failure of the server's own (not one of ours) says only that the server failed:
+    its text goes to the log, not to the client.
+    """
     fields: dict[str, Any]
-    if isinstance(error, GatewayError):
-        fields = {
-            "code": error.code,
-            "status": error.status,
-            "message": redact(error.message),
-            "request_id": error.request_id,
-            "attempts": error.attempts,
-            "type": type(error).__name__,
-        }
+    if isinstance(error, AllTokenAgentError):
+        fields = error.to_dict()
+        fields["message"] = redact(str(fields["message"]))
+    elif isinstance(error, RunCancelledError):
+        fields = {"code": error.code, "message": redact(str(error)), "type": "RunCancelledError"}
     else:
-        code = getattr(error, "code", None)
-        known = isinstance(error, (AllTokenAgentError, RunCancelledError))
-        fields = {
-            "code": code if isinstance(code, str) else type(error).__name__,
-            "message": redact(str(error)) if known else "the server failed; see its log",
-            "type": type(error).__name__,
-        }
-        if not known:
-            logger.error("run failed: %s", redact(repr(error)))
+        logger.error("run failed: %s", redact(repr(error)))
+        name = type(error).__name__
+        fields = {"code": name, "message": "the server failed; see its log", "type": name}
     return {
         "event": "error",
         **fields,

@@ -1,0 +1,64 @@
+"""The run's end and its retries as events of the one model: ``DoneEvent``, ``RetryEvent``."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from alltoken_agent import Agent, RateLimitError, RetryNotice, calculate
+from alltoken_agent.agent import DoneEvent, RetryEvent
+from alltoken_agent.agent.result import CostTally
+from alltoken_agent.gateway import Cost
+from tests.gateway.helpers import gateway_for
+
+
+def test_a_retry_event_carries_the_notices_attempt_delay_code_and_status() -> None:
+    error = RateLimitError("slow down", status=429, code="rate_limit_exceeded")
+    event = RetryEvent.from_notice(RetryNotice(attempt=2, delay=1.23456, error=error))
+    assert event.to_dict() == {
+        "event": "retry",
+        "attempt": 2,
+        "delay": 1.235,
+        "code": "rate_limit_exceeded",
+        "status": 429,
+    }
+    assert event.args == (2, 1.235, "rate_limit_exceeded", 429)
+
+
+async def test_done_is_built_from_the_runs_result(sim: Any) -> None:
+    prompt = 'What is 6*7? [[call calculate {"expression": "6*7"}]]'
+    async with gateway_for(sim) as gateway:
+        result = await Agent(gateway=gateway, tools=[calculate]).run(prompt)
+    done = DoneEvent.from_result(result).to_dict()
+    assert list(done) == [
+        "event",
+        "text",
+        "model",
+        "stop_reason",
+        "steps",
+        "usage",
+        "cost",
+        "request_id",
+        "request_ids",
+        "tool_calls",
+    ]
+    assert done["event"] == "done" and done["text"] == result.text
+    assert done["tool_calls"] == [
+        {"name": "calculate", "arguments": {"expression": "6*7"}, "is_error": False}
+    ]
+    assert (
+        done["request_ids"] == result.request_ids and done["request_id"] == result.request_ids[-1]
+    )
+    assert result.usage is not None and done["usage"] == result.usage.to_dict()
+    assert result.cost is not None and done["cost"] == result.cost.to_dict()
+
+
+def test_a_runs_cost_is_unknown_when_one_requests_is() -> None:
+    tally = CostTally()
+    assert tally.total is None  # no request: no cost to report
+    tally.add(Cost(amount=Decimal("0.1")))
+    tally.add(Cost(amount=Decimal("0.2")))
+    total = tally.total
+    assert total is not None and total.amount == Decimal("0.3")
+    tally.add(None)
+    assert tally.total is None
