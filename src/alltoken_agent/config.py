@@ -76,7 +76,9 @@ Dialect = Literal["alltoken", "tokenhub", "openai"]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Validators are built on first use, all at once inside Config's: building each
+    # section's own at import cost a command's start-up about twice as much.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class TimeoutSettings(_Section):

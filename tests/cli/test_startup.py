@@ -189,6 +189,9 @@ def test_chat_sends_its_request_before_importing_the_store_or_the_catalog(
     before = set(first["loaded"])
     tops = {name.split(".")[0] for name in before}
     assert not {"sqlalchemy", "rich", "click", "pygments"} & tops
+    # One request at a time goes on httpx's own transport: aiohttp's pool (for many
+    # concurrent streams) is never imported by chat, not even after the reply.
+    assert "aiohttp" not in {name.split(".")[0] for name in done["at_end"]}
     assert not {"alltoken_agent.store", "alltoken_agent.ledger.ledger"} & before
     assert not {name for name in before if name.startswith("alltoken_agent.simulator")}
     # No price lookup at all (the simulator reported the cost), and the database came after.

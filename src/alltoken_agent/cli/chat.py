@@ -298,7 +298,7 @@ async def _chat(
         session_name = record.name or record.id
     link: SessionLink | None = None
     try:
-        async with open_gateway(options, on_retry=on_retry) as gateway:
+        async with open_gateway(options, on_retry=on_retry, one_at_a_time=True) as gateway:
             gateway.add_observer(records.append)
             # Priced after the reply unless a budget must estimate the request first.
             deferred = DeferredLedger(gateway, config, store=store)

@@ -22,6 +22,8 @@ import typer
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 if TYPE_CHECKING:
+    import httpx
+
     from alltoken_agent import Config, Gateway, RetryNotice
     from alltoken_agent.cli.output import EventWriter
     from alltoken_agent.ledger import Ledger
@@ -197,14 +199,37 @@ async def observing_ledger(gateway: Gateway, store: Store, config: Config) -> Le
     return ledger
 
 
+def one_at_a_time_transport(config: Config) -> httpx.AsyncBaseTransport:
+    """The transport of a command whose requests go one after another: httpx's own.
+
+    The gateway's default pool (aiohttp's connector) pays off at many concurrent
+    streams, where httpcore's bookkeeping grows with the square of the pool. A command
+    such as ``chat`` has one request in flight at a time, where httpx's transport is
+    as fast per chunk, and aiohttp's import (about 130 ms, two SSL contexts built at
+    import) would double the time before the request leaves (bench/cli_startup.py).
+    The ``[http]`` limits apply all the same.
+    """
+    import httpx
+
+    limits = httpx.Limits(
+        max_connections=config.http.max_connections,
+        keepalive_expiry=config.http.keepalive_expiry,
+    )
+    return httpx.AsyncHTTPTransport(limits=limits)
+
+
 @asynccontextmanager
 async def open_gateway(
-    options: GatewayOptions, *, on_retry: Callable[[RetryNotice], None] | None = None
+    options: GatewayOptions,
+    *,
+    on_retry: Callable[[RetryNotice], None] | None = None,
+    one_at_a_time: bool = False,
 ) -> AsyncIterator[Gateway]:
     """Open the gateway the flags ask for, going offline when told to or when no key is set.
 
     Retries are told of by ``on_retry``; by default a line on stderr per retry with
-    ``-v`` (or for a command without the flag), else nothing.
+    ``-v`` (or for a command without the flag), else nothing. ``one_at_a_time``: the
+    command sends its requests one after another (see :func:`one_at_a_time_transport`).
     """
     from alltoken_agent import Gateway
     from alltoken_agent.gateway import resolve
@@ -213,6 +238,7 @@ async def open_gateway(
         on_retry = print_retry
 
     config = with_deadlines(load_user_config(), options)
+    transport = one_at_a_time_transport(config) if one_at_a_time else None
     resolved = resolve(
         provider=options.provider,
         base_url=options.base_url,
@@ -233,6 +259,7 @@ async def open_gateway(
             config=config,
             on_retry=on_retry,
             chunk_delay=OFFLINE_CHUNK_DELAY,
+            transport=transport,
         )
     else:
         gateway = Gateway(
@@ -241,6 +268,7 @@ async def open_gateway(
             model=resolved.model,
             config=config,
             on_retry=on_retry,
+            transport=transport,
         )
     try:
         yield gateway
