@@ -16,6 +16,13 @@ import pytest
 from mcp.client.client import Client
 
 from alltoken_agent import Gateway
+from alltoken_agent.ledger import Ledger
+from alltoken_agent.server.auth import Caller
+from alltoken_agent.server.limits import ConcurrencyLimiter
+from alltoken_agent.server.runs import RunRegistry, SessionLeases
+from alltoken_agent.server.storage import StoreCalls
+from alltoken_agent.server.turns import error_payload
+from alltoken_agent.store import Store
 from tests.cli.helpers import ndjson, run_cli
 from tests.gateway.helpers import TEST_KEY
 from tests.mcp.helpers import serve_in_thread
@@ -104,3 +111,25 @@ def test_the_servers_error_event_is_the_errors_own_fields(server: ServerThread, 
     assert {k: v for k, v in error.items() if k not in added | {"request_id"}} == {
         k: v for k, v in cli_error.items() if k != "request_id"
     }
+
+
+async def test_a_run_that_dies_unfinished_ends_with_an_error_of_the_same_shape() -> None:
+    # A run's task that ends without finishing (a bug of ours) must not leave its
+    # stream waiting; its last event has the fields of every other final error.
+    with Store() as store:
+        calls = StoreCalls(Ledger(store, simulated=True))
+        try:
+            registry = RunRegistry(ConcurrencyLimiter(1), SessionLeases(store.sessions, calls))
+            run = registry.admit(Caller(owner=None), "sess_gone", streaming=True)
+
+            async def body() -> None:
+                raise RuntimeError("a bug")
+
+            registry.start(run, body())
+            end = await run.wait()
+        finally:
+            calls.close()
+    expected = error_payload(RuntimeError("x"), str, "sess_gone", None, None)
+    assert end.name == "error" and list(end.payload) == list(expected)
+    assert end.payload["code"] == "internal_error" and end.payload["session_id"] == "sess_gone"
+    assert run.events.take()[-2:] == [("error", end.payload), None]

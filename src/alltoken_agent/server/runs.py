@@ -339,7 +339,15 @@ class RunRegistry:
             run.finish(
                 RunEnd(
                     "error",
-                    {"event": "error", "code": "internal_error", "message": "the run failed"},
+                    {
+                        "event": "error",
+                        "code": "internal_error",
+                        "message": "the run failed",
+                        "type": "InternalError",
+                        "session_id": run.session_id,
+                        "request_cost": None,
+                        "budget": None,
+                    },
                     None,
                     None,
                     None,
