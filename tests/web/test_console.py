@@ -56,9 +56,18 @@ def test_login_with_a_key_then_chat_with_a_tool_call(
     assert "Asia/Tokyo" in card.locator(".args").inner_text()
     assert "Asia/Tokyo" in card.locator(".result").inner_text()
     assert "get_current_time returned" in page.locator(".msg.assistant .md").last.inner_text()
-    assert re.search(r"cost \$\d", page.locator(".msg.assistant .meta").last.inner_text())
+    assert re.search(r"^Turn cost: \$\d", page.locator(".turn-cost").last.inner_text())
     page.locator("#convo-list li", has_text=TOKYO).wait_for()
     page.locator("#session-total", has_text=re.compile(r"Session: \$0\.0*[1-9]")).wait_for()
+
+    # Reloaded from history, the turn still shows what it cost (from the ledger).
+    page.get_by_role("button", name="New chat").click()
+    assert page.locator(".turn-cost").count() == 0
+    page.locator("#convo-list li", has_text=TOKYO).locator("button.open").click()
+    reloaded = page.locator(".msg.assistant").last.locator(".turn-cost")
+    reloaded.wait_for()
+    assert re.fullmatch(r"Turn cost: \$0\.0*[1-9]\d*", reloaded.inner_text())
+    assert page.locator(".turn-cost").count() == 1  # one turn, on its last answer
 
     with keyed_server.client(KEY_A) as client:
         sessions = client.get("/v1/sessions").json()["sessions"]
@@ -94,7 +103,8 @@ def test_switching_the_model_moves_the_session_to_it(
     picker.select_option(other)
     page.locator("#convo-list li", has_text=other).wait_for()
     _send(visit, "Hello again")
-    assert page.locator(".msg.assistant .meta").last.inner_text().startswith(other)
+    model_line = page.locator(".msg.assistant").last.locator(".meta").first
+    assert model_line.inner_text().startswith(other)
     with keyed_server.client(KEY_A) as client:
         assert client.get("/v1/sessions").json()["sessions"][0]["model"] == other
 

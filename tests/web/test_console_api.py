@@ -108,6 +108,42 @@ def test_spend_reports_days_by_model_in_its_book_and_only_the_callers(
 
 
 @pytest.mark.slow
+def test_a_session_cost_has_each_saved_turn_keyed_by_its_user_message(
+    keyed_server: ServerThread, sim: Any
+) -> None:
+    with keyed_server.client(KEY_A) as client:
+        session_id = _chat(client)  # a tool call and the answer: two requests
+        sim.state.enqueue_faults(["bad_cost:-1"])  # the second turn's cost is unreadable
+        reply = client.post(f"/v1/sessions/{session_id}/messages", json={"content": "thanks"})
+        assert reply.status_code == 200, reply.text
+        messages = client.get(f"/v1/sessions/{session_id}").json()["messages"]
+        cost = client.get(f"/v1/sessions/{session_id}/cost").json()
+    users = [index for index, message in enumerate(messages) if message["role"] == "user"]
+    first, second = cost["turns"]
+    assert [first["message_index"], second["message_index"]] == users
+    assert first["requests"] == 2 and first["unknown_cost_requests"] == 0
+    assert Decimal(first["cost"]) > 0 and first["simulated"] is False
+    assert second == {
+        "message_index": users[1],
+        "cost": None,  # unknown, never $0
+        "requests": 1,
+        "unknown_cost_requests": 1,
+        "simulated": False,
+    }
+    assert Decimal(cost["real"]["cost"]) == Decimal(first["cost"])
+    with keyed_server.client(KEY_B) as client:
+        assert client.get(f"/v1/sessions/{session_id}/cost").status_code == 404
+
+
+def test_turn_costs_of_an_offline_server_are_simulated(offline_server: ServerThread) -> None:
+    with offline_server.client(None) as client:
+        session_id = _chat(client, "hi", tools=[])
+        turns = client.get(f"/v1/sessions/{session_id}/cost").json()["turns"]
+    assert [(turn["message_index"], turn["simulated"]) for turn in turns] == [(0, True)]
+    assert turns[0]["cost"] is not None
+
+
+@pytest.mark.slow
 def test_an_unknown_cost_stays_unknown_never_zero(keyed_server: ServerThread, sim: Any) -> None:
     # A cost comment the client must reject: the gateway billed something unreadable, so
     # the cost stays unknown even though the catalog prices the model.

@@ -48,6 +48,13 @@ def test_pages_fit_the_width_and_are_captured(
     page.locator("#convo-list li", has_text="Tokyo time").locator("button.open").click()
     page.locator(".tool", has_text="get_current_time").wait_for()
     page.locator(".msg.assistant details.reasoning").first.wait_for(state="attached")
+    # The costs come from the ledger after the transcript: the shot waits for them.
+    turn_cost = page.locator(".turn-cost").first
+    turn_cost.wait_for()
+    assert turn_cost.inner_text().endswith("(simulated)")
+    total = page.locator("#session-total", has_text="(simulated)")
+    total.wait_for()
+    assert "unknown" not in total.inner_text()
     shots = {"chat": None, "gallery": "Media", "spend": "Spend"}
     for shot, link in shots.items():
         if link:

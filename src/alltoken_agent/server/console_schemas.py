@@ -140,10 +140,28 @@ class JobCostList(BaseModel):
     jobs: list[JobCost]
 
 
+class TurnCost(BaseModel):
+    """What one saved turn of a session cost, in one book of the ledger."""
+
+    message_index: int
+    """The index of the turn's user message in the session's ``messages``."""
+    cost: str | None
+    """USD over the turn's requests whose cost is known; None when none is known."""
+    requests: int
+    unknown_cost_requests: int
+    simulated: bool
+    """The offline simulator answered: a made-up cost, never money."""
+
+
 class SessionCost(BaseModel):
-    """What one session cost so far, in each book of the ledger."""
+    """What one session cost so far, in each book of the ledger, and per turn."""
 
     session_id: str
     real: Total
     simulated: Total
     """Requests the offline simulator answered: made-up costs, never money."""
+    turns: list[TurnCost] = Field(default_factory=list)
+    """Saved turns with requests, in order. A turn's requests are those sent after the
+    previous turn was saved and before this one was; a turn that failed before saving
+    anything counts toward the next. Requests of a turn not saved yet are in the totals
+    only."""

@@ -8,15 +8,18 @@ cost says None, never 0.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from alltoken_agent.ledger import Ledger, ReportRow, start_of_utc_day
+from alltoken_agent.ledger.costs import usable_amount
 from alltoken_agent.server.auth import Caller, current_caller
 from alltoken_agent.server.console_schemas import (
     Book,
@@ -28,6 +31,7 @@ from alltoken_agent.server.console_schemas import (
     SessionSpend,
     SpendReport,
     Total,
+    TurnCost,
 )
 from alltoken_agent.server.context import ContextDep, ServerContext
 from alltoken_agent.server.routes import responses
@@ -35,6 +39,7 @@ from alltoken_agent.server.routes.sessions import SessionId
 from alltoken_agent.server.schemas import BudgetOut
 from alltoken_agent.server.turns import budget_dict
 from alltoken_agent.store import Store
+from alltoken_agent.store.schema import messages
 
 router = APIRouter(tags=["usage"])
 
@@ -111,10 +116,16 @@ async def job_costs(
 async def session_cost(
     session_id: SessionId, caller: CallerDep, context: ContextDep
 ) -> SessionCost:
-    """Every request one of the caller's sessions made so far, in each book."""
+    """Every request one of the caller's sessions made so far, in each book, and per turn.
+
+    `turns` gives each saved turn's cost, keyed by the index of its user message in the
+    session's `messages`: the requests sent after the previous turn was saved and before
+    this one was (a turn that failed before saving anything counts toward the next).
+    """
     record = await context.session(session_id, caller)
     real, simulated = await context.calls.read(_session_totals, context.store, record.id, caller)
-    return SessionCost(session_id=record.id, real=real, simulated=simulated)
+    turns = await context.calls.read(_turn_costs, context.store, record.id, caller.owner)
+    return SessionCost(session_id=record.id, real=real, simulated=simulated, turns=turns)
 
 
 def _session_totals(store: Store, session_id: str, caller: Caller) -> tuple[Total, Total]:
@@ -127,6 +138,57 @@ def _session_totals(store: Store, session_id: str, caller: Caller) -> tuple[Tota
         for book in (False, True)
     )
     return real, simulated
+
+
+def _turn_costs(store: Store, session_id: str, owner: str | None) -> list[TurnCost]:
+    """Each saved turn's requests, by time: a turn's messages are saved together at its end.
+
+    The ledger stamps a request when it is sent, the store a turn's messages when they are
+    saved, both by this machine's clock (replicas on one database should keep theirs in
+    sync, as they must for leases anyway).
+    """
+    ends = _turn_ends(store, session_id)
+    if not ends:
+        return []
+    sums: dict[tuple[int, bool], tuple[Decimal, int, int]] = {}
+    for book in (False, True):
+        for row in Ledger(store, simulated=book).rows(session=session_id, owner=owner):
+            turn = bisect_left(ends, (row.created_at, -1))
+            if turn == len(ends):
+                continue  # sent after the last saved turn: a turn still running or lost
+            key = (ends[turn][1], book)
+            total, requests, unknown = sums.get(key, (Decimal(0), 0, 0))
+            known = usable_amount(row.cost)
+            total += row.cost if known and row.cost is not None else 0
+            sums[key] = (total, requests + 1, unknown + (0 if known else 1))
+    return [
+        TurnCost(
+            message_index=index,
+            cost=None if unknown == requests else format(total, "f"),
+            requests=requests,
+            unknown_cost_requests=unknown,
+            simulated=book,
+        )
+        for (index, book), (total, requests, unknown) in sorted(sums.items())
+    ]
+
+
+def _turn_ends(store: Store, session_id: str) -> list[tuple[datetime, int]]:
+    """When each user message was saved, with its index in the session's messages."""
+    query = (
+        sa.select(messages.c.created_at, messages.c.message)
+        .where(messages.c.session_id == session_id)
+        .order_by(messages.c.position)
+    )
+    # The store has no public call for message times; reading its table is the one place.
+    with store._db.read() as conn:
+        rows = conn.execute(query).all()
+    ends: list[tuple[datetime, int]] = []
+    for index, (saved, message) in enumerate(rows):
+        if isinstance(message, Mapping) and message.get("role") == "user":
+            moment = saved if saved.tzinfo is not None else saved.replace(tzinfo=timezone.utc)
+            ends.append((moment, index))
+    return ends
 
 
 def _books(

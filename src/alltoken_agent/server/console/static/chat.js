@@ -141,11 +141,15 @@ async function openSession(id) {
   const transcript = $("transcript");
   transcript.replaceChildren();
   const cards = new Map();
-  for (const message of session.messages) {
+  const turnEnds = new Map(); // user message index -> the turn's last assistant block
+  let userIndex = null;
+  session.messages.forEach((message, index) => {
     if (message.role === "user") {
+      userIndex = index;
       transcript.append(userBubble(contentText(message.content)));
     } else if (message.role === "assistant") {
       const turn = assistantBlock();
+      if (userIndex !== null) turnEnds.set(userIndex, turn);
       if (message.reasoning_content) turn.reasoning(message.reasoning_content);
       for (const call of message.tool_calls || []) {
         cards.set(call.id, turn.toolCall(call.function?.name, call.function?.arguments));
@@ -155,10 +159,20 @@ async function openSession(id) {
     } else if (message.role === "tool") {
       cards.get(message.tool_call_id)?.result(contentText(message.content), false);
     }
-  }
+  });
   transcript.scrollTop = transcript.scrollHeight;
   renderList();
-  await showSessionTotal();
+  const cost = await showSessionTotal();
+  for (const entry of cost?.turns || []) {
+    turnEnds.get(entry.message_index)?.meta(`Turn cost: ${turnCost(entry)}`, false, "turn-cost");
+  }
+}
+
+/** One turn's cost: "unknown" when no request's cost is known, simulated labelled. */
+function turnCost(entry) {
+  const known = entry.cost === null ? "unknown" : usd(entry.cost);
+  const partial = entry.cost !== null && entry.unknown_cost_requests ? ` + ${entry.unknown_cost_requests} unknown` : "";
+  return `${known}${partial}${entry.simulated ? " (simulated)" : ""}`;
 }
 
 function contentText(content) {
@@ -167,15 +181,19 @@ function contentText(content) {
   return "";
 }
 
+// Resolves to the session's cost (with per-turn entries), or null when it cannot be read.
 async function showSessionTotal() {
-  if (!state.current) return;
+  if (!state.current) return null;
   try {
     const cost = await api(`/v1/sessions/${encodeURIComponent(state.current.id)}/cost`);
-    const simulated = cost.simulated.requests > 0 && cost.real.requests === 0;
-    const total = simulated ? cost.simulated : cost.real;
-    $("session-total").textContent = `Session: ${usdTotal(total)}${simulated ? " (simulated)" : ""}`;
+    const parts = [];
+    if (cost.real.requests > 0 || cost.simulated.requests === 0) parts.push(usdTotal(cost.real));
+    if (cost.simulated.requests > 0) parts.push(`${usdTotal(cost.simulated)} (simulated)`);
+    $("session-total").textContent = `Session: ${parts.join(" · ")}`;
+    return cost;
   } catch (error) {
     $("session-total").textContent = "Session: unknown";
+    return null;
   }
 }
 
@@ -224,8 +242,8 @@ function assistantBlock() {
       text = value;
       draw();
     },
-    meta(line, isError = false) {
-      node.append(el("div", { class: isError ? "meta error" : "meta", text: line }));
+    meta(line, isError = false, extra = "") {
+      node.append(el("div", { class: `${isError ? "meta error" : "meta"} ${extra}`.trim(), text: line }));
     },
   };
 }
@@ -258,6 +276,7 @@ async function send(content) {
   const turn = assistantBlock();
   transcript.append(turn.node);
   const calls = new Map();
+  let done = null;
   const controller = new AbortController();
   state.running = controller;
   $("send").hidden = true;
@@ -273,8 +292,7 @@ async function send(content) {
       else if (name === "tool:result") calls.get(data.call_id)?.result(data.result, data.is_error);
       else if (name === "done") {
         turn.setText(data.text);
-        const tokens = data.usage ? `${data.usage.prompt_tokens} in / ${data.usage.completion_tokens} out tokens` : "tokens unknown";
-        turn.meta(`${data.model} · ${tokens} · cost ${usd(data.request_cost)}`);
+        done = data;
       } else if (name === "error") {
         turn.meta(`Error: ${data.message || data.code || "the run failed"}`, true);
       }
@@ -289,7 +307,14 @@ async function send(content) {
     $("stop").hidden = true;
     follow();
   }
-  await Promise.all([loadSessions(), showSessionTotal()]);
+  const [, cost] = await Promise.all([loadSessions(), showSessionTotal()]);
+  if (done) {
+    // The book is the server's to say: a turn the simulator answered costs no money.
+    const simulated = cost?.turns?.at(-1)?.simulated ?? (cost ? cost.real.requests === 0 && cost.simulated.requests > 0 : false);
+    const tokens = done.usage ? `${done.usage.prompt_tokens} in / ${done.usage.completion_tokens} out tokens` : "tokens unknown";
+    turn.meta(`${done.model} · ${tokens}`);
+    turn.meta(`Turn cost: ${usd(done.request_cost)}${simulated ? " (simulated)" : ""}`, false, "turn-cost");
+  }
 }
 
 export async function mount() {
