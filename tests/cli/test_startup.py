@@ -122,6 +122,78 @@ def test_completing_a_command_name_imports_no_command_module() -> None:
     assert not HEAVY & set(loaded["top"])
 
 
+# Parses chat's options with a command of the same signature that only reports back.
+PARSE_CHAT = """
+import functools, json, sys
+import typer
+from typer.main import get_command
+from alltoken_agent.cli._lazy import QuickCommand
+from alltoken_agent.cli.chat import chat
+
+got = {}
+single = typer.Typer(add_completion=False)
+single.command("chat", cls=QuickCommand)(functools.wraps(chat)(lambda **kw: got.update(kw)))
+get_command(single).main(json.loads(sys.argv[1]), standalone_mode=False)
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"pydantic", "pydantic_core"})
+sys.stderr.write("\\n" + json.dumps({"heavy": heavy, "got": got}, default=str) + "\\n")
+"""
+
+
+@pytest.mark.slow
+def test_parsing_chats_options_builds_no_pydantic_adapter() -> None:
+    # Typer converts each value through a pydantic TypeAdapter; strings, unset options and
+    # untouched defaults need none, so a plain chat's parse does not import pydantic.
+    args = ["--base-url", "http://127.0.0.1:9/v1", "-m", "m", "--tools", "none", "--mcp", "a"]
+    done = subprocess.run(
+        [sys.executable, "-c", PARSE_CHAT, json.dumps([*args, "hi"])],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=True,
+    )
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    assert report["heavy"] == []
+    got = report["got"]
+    assert (got["prompt"], got["model"], got["tools"], got["mcp"]) == ("hi", "m", "none", ["a"])
+    assert (got["max_steps"], got["temperature"], got["search"]) == (5, None, False)
+
+
+CHAT_ARGS = [
+    ["hi"],
+    ["--base-url", "http://x/v1", "-m", "m", "--tools", "none", "--mcp", "a", "--mcp", "b", "hi"],
+    ["--max-steps", "3", "--temperature", "0.5", "--budget", "1", "--usage-file", "u.json", "hi"],
+    ["--max-tokens", "5", "-c", "-y", "--json", "--session", "s", "hi"],
+    ["--max-steps", "0", "hi"],
+    ["--temperature", "warm", "hi"],
+    ["--max-tokens", "-1", "hi"],
+]
+
+
+@pytest.mark.parametrize("args", CHAT_ARGS, ids=lambda args: " ".join(args))
+def test_chats_options_convert_as_typers_own_conversion(args: list[str]) -> None:
+    import functools
+
+    import typer
+    from typer.main import get_command
+
+    from alltoken_agent.cli._lazy import QuickCommand
+    from alltoken_agent.cli.chat import chat
+
+    def parse(quick: bool) -> object:
+        got: dict[str, Any] = {}
+        single = typer.Typer(add_completion=False)
+        record = functools.wraps(chat)(lambda **kw: got.update(kw))
+        single.command("chat", **({"cls": QuickCommand} if quick else {}))(record)
+        try:
+            get_command(single).main(list(args), standalone_mode=False)
+        except Exception as error:  # a bad value: the same error either way
+            return f"{type(error).__name__}: {error}"
+        return {name: (type(value), value) for name, value in got.items()}
+
+    assert parse(quick=True) == parse(quick=False)
+
+
 IMPORT_PACKAGE = "import json, sys, alltoken_agent; print(json.dumps([*sys.modules]))"
 
 

@@ -26,7 +26,8 @@ import typer
 from typer import _click
 from typer._click.exceptions import UsageError
 from typer._click.shell_completion import CompletionItem
-from typer.core import TyperGroup, TyperOption
+from typer._coercion import RuntimeParam, build_runtime_param
+from typer.core import TyperCommand, TyperGroup, TyperOption, _TyperParameter
 from typer.main import get_command, get_group
 
 _SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
@@ -58,6 +59,50 @@ class QuickHelpGroup(TyperGroup):
         if option is not None and option.default is None:
             option.default = False
         return option
+
+
+@dataclass(frozen=True)
+class _PlainValue(RuntimeParam):
+    """Typer's conversion of one parameter, without pydantic for a value that needs none.
+
+    A string given to a ``str`` parameter (or each of a ``list[str]`` option's) and a
+    number or flag left at its declared default are returned as they are, which is
+    what Typer's adapter returns for them; anything else (a number typed on the command
+    line, a path, a choice) goes to Typer's own conversion, built then.
+    """
+
+    def _coerce_value(self, value: Any, param: _TyperParameter, ctx: _click.Context) -> Any:
+        annotation = self.annotation
+        if self.parameter_info.parser is None:
+            if annotation is str and type(value) is str:
+                return value
+            if annotation == list[str] and isinstance(value, (list, tuple)):
+                if all(type(item) is str for item in value):
+                    return list(value)
+            if annotation in (int, float, bool) and value is param.default:
+                return value
+        converter = build_runtime_param(param.type_descriptor)
+        param._runtime_param = converter  # the next value goes straight to Typer's
+        return converter._coerce_value(value, param=param, ctx=ctx)
+
+
+class QuickCommand(TyperCommand):
+    """A ``TyperCommand`` that converts plain values without building pydantic adapters.
+
+    Typer converts every parameter's value through a pydantic ``TypeAdapter`` built on
+    first use, even an option left unset: for ``chat`` that was about twenty adapters,
+    and pydantic's import, before the command ran (bench/cli_startup.py).
+    """
+
+    def parse_args(self, ctx: _click.Context, args: list[str]) -> list[str]:
+        """Click's parsing, each parameter converting as :class:`_PlainValue` says."""
+        for param in self.get_params(ctx):  # with --help, made per context
+            if isinstance(param, _TyperParameter) and param._runtime_param is None:
+                param._runtime_param = _PlainValue(
+                    parameter_info=param.type_descriptor.parameter_info,
+                    annotation=param.type_descriptor.annotation,
+                )
+        return super().parse_args(ctx, args)
 
 
 class LazyGroup(QuickHelpGroup):
@@ -160,7 +205,7 @@ def load_command(entry: LazyCommand) -> _click.Command:
         command = get_group(target)  # not get_command: it adds --install-completion
     else:
         single = typer.Typer(add_completion=False, rich_markup_mode=None)
-        single.command(entry.name)(target)
+        single.command(entry.name, cls=QuickCommand)(target)
         command = get_command(single)
     command.name = entry.name
     command.short_help = entry.help  # listings read the same before and after loading
