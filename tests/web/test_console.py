@@ -276,11 +276,16 @@ def test_a_video_plays_in_the_gallery_and_a_pending_one_can_be_cancelled(
     page.get_by_role("button", name="Generate").click()
     video = page.locator("#gallery video[aria-label='Video: a paper boat']")
     video.wait_for()
-    for _ in range(600):  # the file arrives as a blob (the key goes in a header, not the URL)
-        if (video.get_attribute("src") or "").startswith("blob:"):
+    for _ in range(600):  # the video streams from a short-lived link, never the key
+        if (video.get_attribute("src") or "").startswith("/media-links/"):
             break
         page.wait_for_timeout(50)
-    assert (video.get_attribute("src") or "").startswith("blob:")
+    assert (video.get_attribute("src") or "").startswith("/media-links/")
+    check = "v => new Promise(done => v.readyState >= 1 ? done(v.duration) : "
+    check += "v.addEventListener('loadedmetadata', () => done(v.duration)))"
+    assert video.evaluate(check) > 0  # the player read the file through the link
+    streamed = [url for url in visit.urls if "/media-links/" in url]
+    assert streamed and all(KEY_A not in url for url in streamed)
 
     sim.state.media.enqueue_job_faults(["slow:60"])  # still running when Cancel is pressed
     page.get_by_label("Prompt").fill("a slow river")

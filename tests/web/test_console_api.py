@@ -228,3 +228,64 @@ def test_the_new_routes_never_echo_the_gateway_key(keyed_server: ServerThread, s
     for body in bodies:
         assert GATEWAY_KEY not in body
     assert '"models":[{' in bodies[0]
+
+
+@pytest.mark.slow
+def test_a_file_link_streams_one_file_of_the_callers_job_without_the_key(
+    keyed_server: ServerThread, sim: Any
+) -> None:
+    fast(keyed_server)
+    with keyed_server.client(KEY_A) as client:
+        job = submit(client, "videos", prompt="a paper boat")
+        wait_for(client, job["id"], "completed")
+        whole = client.get(f"/v1/jobs/{job['id']}/files/0").content
+        link = client.post(f"/v1/jobs/{job['id']}/files/0/link")
+        missing = client.post(f"/v1/jobs/{job['id']}/files/7/link")
+    assert link.status_code == 200, link.text
+    url, expires_in = link.json()["url"], link.json()["expires_in"]
+    assert url.startswith("/media-links/") and 0 < expires_in <= 600
+    for secret in (KEY_A, KEY_B, GATEWAY_KEY):
+        assert secret not in url
+    assert missing.status_code == 404
+    with keyed_server.client(None) as anonymous:  # the link is the only credential
+        streamed = anonymous.get(url)
+        part = anonymous.get(url, headers={"Range": "bytes=0-9"})
+        unknown = anonymous.get("/media-links/not-a-token-of-this-server")
+        assert anonymous.get(f"/v1/jobs/{job['id']}/files/0").status_code == 401
+    assert streamed.status_code == 200 and streamed.content == whole
+    assert streamed.headers["content-type"].startswith("video/")
+    assert part.status_code == 206 and part.content == whole[:10]
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "link_not_found"
+    with keyed_server.client(KEY_B) as client:
+        # Another key gets no link to this job; its own links open only its own files.
+        assert client.post(f"/v1/jobs/{job['id']}/files/0/link").status_code == 404
+        image = submit(client, "images", prompt="a fox")
+        wait_for(client, image["id"], "completed")
+        theirs = client.post(f"/v1/jobs/{image['id']}/files/0/link").json()["url"]
+        own = client.get(f"/v1/jobs/{image['id']}/files/0").content
+    with keyed_server.client(None) as anonymous:
+        assert anonymous.get(theirs).content == own != whole
+
+
+def test_a_file_link_expires_and_its_token_is_masked_in_the_log() -> None:
+    import logging
+
+    from alltoken_agent.server.console.links import FileLinks, MaskLinks
+
+    links = FileLinks(seconds=0)  # expired as soon as made
+    token, _ = links.issue("owner", "job_1", 0)
+    assert links.resolve(token) is None
+    live = FileLinks()
+    token, _ = live.issue(None, "job_1", 0)
+    assert live.resolve(token) == live.resolve(token) is not None  # a video asks many times
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "GET", f"/media-links/{token}", "1.1", 206),
+        None,
+    )
+    assert MaskLinks().filter(record)
+    assert token not in record.getMessage() and "/media-links/***" in record.getMessage()

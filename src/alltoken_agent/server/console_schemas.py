@@ -165,3 +165,12 @@ class SessionCost(BaseModel):
     previous turn was saved and before this one was; a turn that failed before saving
     anything counts toward the next. Requests of a turn not saved yet are in the totals
     only."""
+
+
+class FileLinkOut(BaseModel):
+    """A short-lived URL of one job file, for players that cannot send the key."""
+
+    url: str
+    """``/media-links/{token}``: serves the file (with byte ranges) without a key."""
+    expires_in: int
+    """Seconds the link works for."""

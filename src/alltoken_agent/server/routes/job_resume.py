@@ -1,22 +1,26 @@
-"""Resume a media job: drive one of the caller's unfinished jobs again on this server."""
+"""Resume a media job, and short-lived links to a job's files (see ``console.links``)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import FileResponse
 
 from alltoken_agent.server.auth import Caller, current_caller
+from alltoken_agent.server.console.links import LINK_PATH, FileLinks
+from alltoken_agent.server.console_schemas import FileLinkOut
 from alltoken_agent.server.context import ContextDep
 from alltoken_agent.server.errors import ApiError
 from alltoken_agent.server.job_schemas import JobOut
 from alltoken_agent.server.media import shutting_down
 from alltoken_agent.server.routes import responses
-from alltoken_agent.server.routes.media import JobId, job_out
+from alltoken_agent.server.routes.media import _FILE_DOC, FileIndex, JobId, job_file, job_out
 
 router = APIRouter(tags=["media"])
 
 CallerDep = Annotated[Caller, Depends(current_caller)]
+Token = Annotated[str, Path(min_length=1, max_length=100, description="A link's token.")]
 
 
 @router.post(
@@ -52,3 +56,65 @@ async def resume_job(job_id: JobId, caller: CallerDep, context: ContextDep) -> J
         )
     context.media.start(record)
     return job_out(context, record)
+
+
+@router.post(
+    "/v1/jobs/{job_id}/files/{index}/link",
+    response_model=FileLinkOut,
+    responses=responses(404),
+    summary="Link to a job's file",
+)
+async def link_job_file(
+    job_id: JobId, index: FileIndex, caller: CallerDep, context: ContextDep, request: Request
+) -> FileLinkOut:
+    """A URL that serves one file of one of the caller's jobs without the key, for minutes.
+
+    For players that cannot send an `Authorization` header (an HTML `<video>`): the
+    link's random token opens this one file only, with byte ranges, until it expires
+    (`expires_in` seconds); it is not the key and is masked in the server's log.
+    """
+    record = await context.calls.read(context.store.media_jobs.find, job_id, owner=caller.owner)
+    if record is None or index >= len(record.files):
+        raise _no_file(job_id, index)
+    token, seconds = _links(request).issue(caller.owner, record.id, index)
+    return FileLinkOut(url=f"{LINK_PATH}/{token}", expires_in=int(seconds))
+
+
+@router.get(
+    LINK_PATH + "/{token}",
+    response_class=FileResponse,
+    responses={**_FILE_DOC, **responses(404)},
+    summary="Fetch a file by its link",
+)
+async def linked_file(token: Token, context: ContextDep, request: Request) -> FileResponse:
+    """The file a link from `POST /v1/jobs/{id}/files/{index}/link` opens; no key needed.
+
+    404 (`link_not_found`) once the link expired, or for a token this server never made.
+    """
+    link = _links(request).resolve(token)
+    if link is None:
+        raise ApiError(
+            404,
+            "link_not_found",
+            "this file link expired or never existed; ask for a new one with "
+            "POST /v1/jobs/{id}/files/{index}/link",
+            type="not_found_error",
+        )
+    record = await context.calls.read(context.store.media_jobs.find, link.job_id, owner=link.owner)
+    if record is None:  # deleted since
+        raise _no_file(link.job_id, link.index)
+    return await job_file(context, record, link.index)
+
+
+def _links(request: Request) -> FileLinks:
+    links: FileLinks = request.app.state.file_links
+    return links
+
+
+def _no_file(job_id: str, index: int) -> ApiError:
+    return ApiError(
+        404,
+        "file_not_found",
+        f"no file {index} of a media job {job_id!r} for this key; list them with GET /v1/jobs",
+        type="not_found_error",
+    )

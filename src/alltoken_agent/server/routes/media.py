@@ -169,7 +169,11 @@ async def get_job_file(
     job_id: JobId, index: FileIndex, caller: CallerDep, context: ContextDep
 ) -> FileResponse:
     """One saved file of one of the caller's jobs, as its bytes."""
-    record = await _job(context, job_id, caller)
+    return await job_file(context, await _job(context, job_id, caller), index)
+
+
+async def job_file(context: ServerContext, record: MediaJobRecord, index: int) -> FileResponse:
+    """The bytes of file ``index`` of ``record`` (ranges too), or 404 when it is not here."""
     entry = record.files[index] if index < len(record.files) else None
     path = str(entry.get("path") or "") if entry else ""
     if (

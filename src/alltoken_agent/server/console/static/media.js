@@ -80,8 +80,12 @@ async function renderGallery(jobs) {
         ? el("video", { controls: true, preload: "metadata", "aria-label": `Video: ${promptOf(job)}` })
         : el("img", { alt: promptOf(job), loading: "lazy", width: 320, height: 320 });
       gallery.append(el("li", { "data-job": job.id }, media, caption.cloneNode(true)));
-      fileUrl(file.url).then((url) => {
-        objectUrls.push(url);
+      // A video streams from a short-lived link (ranges, no key in the URL); an image is
+      // small enough to fetch whole with the key.
+      const source = isVideo
+        ? api(`${file.url}/link`, { method: "POST" }).then((link) => link.url)
+        : fileUrl(file.url).then((url) => (objectUrls.push(url), url));
+      source.then((url) => {
         media.src = url;
       }).catch((error) => media.replaceWith(el("p", { class: "error", text: error.message })));
     }
