@@ -326,12 +326,12 @@ SIM_TEXT = b'"delta":{"content":"'
 SERVER_TEXT = b"event: stream:delta\n"
 
 
-def _sim_body(index: int) -> dict[str, Any]:
+def _sim_body(index: int, content: str | None = None) -> dict[str, Any]:
     return {
         "model": MODEL,
         "messages": [
             {"role": "system", "content": INSTRUCTIONS},
-            {"role": "user", "content": f"hello number {index}"},
+            {"role": "user", "content": content or f"hello number {index}"},
         ],
         "stream": True,
         "stream_options": {"include_usage": True},
@@ -368,16 +368,18 @@ async def _timed(
                     on_first()
             last = piece
         timing.chunks = texts.count
-        if end is not None and end not in last[-4096:]:
-            timing.error = "no final event"
+        if end is not None and end not in last:
+            at = last.rfind(b"event: ")
+            name = last[at + 7 : last.find(b"\n", at)].decode(errors="replace") if at >= 0 else ""
+            timing.error = f"ended with {name or 'no event'}"
         timing.total = time.perf_counter() - start
     except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
         timing.error = type(exc).__name__
     return timing
 
 
-def _sim_stream(client: Client, index: int) -> Any:
-    return _timed(client, "/v1/chat/completions", _sim_body(index), SIM_TEXT, None)
+def _sim_stream(client: Client, index: int, content: str | None = None) -> Any:
+    return _timed(client, "/v1/chat/completions", _sim_body(index, content), SIM_TEXT, None)
 
 
 def _server_stream(
@@ -574,8 +576,118 @@ async def per_chunk(sim: Child, server: Child, relay: Child) -> dict[str, Any]:
     return figures
 
 
+STEADY_DELAY = 0.05
+"""Seconds between the paced simulator's chunks: a model streaming ~20 tokens a second."""
+STEADY_REPLY = "[[reply " + " ".join(f"s{i}" for i in range(40)) + "]]"
+"""The steady phase's prompt: 40 text chunks, so about 2 s per reply when paced."""
+STEADY_SECONDS = 12.0
+
+
+async def _steady(
+    name: str, n: int, make: Callable[[int], Any], child: Child | None, sim: Child, seconds: float
+) -> Phase:
+    """N streams kept open: each worker sends its next message as its last one ends.
+
+    Unlike a burst of N requests at once, nothing queues behind N set-ups: this is what the
+    path adds to a message while N others are mid-answer. Workers start spread over the
+    first reply, and only messages sent after a warm-up (a quarter of ``seconds``) count.
+    """
+    loop = asyncio.get_running_loop()
+    begin = loop.time()
+    warm, end = begin + seconds / 4, begin + seconds
+    counted: list[Timing] = []
+    marks: dict[str, float] = {}
+
+    async def worker(i: int) -> None:
+        await asyncio.sleep(i / n * STEADY_DELAY * 40)
+        while loop.time() < end:
+            sent = loop.time()
+            timing = await make(i)
+            if sent >= warm:
+                counted.append(timing)
+
+    async def mark() -> None:
+        await asyncio.sleep(warm - loop.time())
+        marks["wall"] = time.perf_counter()
+        marks["cpu"] = -1.0 if child is None else child.cpu
+        marks["sim"], marks["gen"] = sim.cpu, time.process_time()
+
+    marker = asyncio.create_task(mark())
+    await asyncio.gather(*(worker(i) for i in range(n)))
+    await marker
+    wall = time.perf_counter() - marks["wall"]
+    cpu = None if child is None else child.cpu - marks["cpu"]
+    return Phase(
+        name, wall, counted, cpu, sim.cpu - marks["sim"], time.process_time() - marks["gen"]
+    )
+
+
+async def steady(n: int, sim: Child, server: Child, seconds: float) -> dict[str, Any]:
+    """The steady phases for N: the paced simulator alone, then through ``serve``."""
+    raw, api, _ = _clients(server, server, sim)
+    try:
+        base = await _steady(
+            "simulator alone", n, lambda i: _sim_stream(raw, i, STEADY_REPLY), None, sim, seconds
+        )
+        ids = await _create_sessions(api, n)
+        chat = await _steady(
+            "server (SSE)",
+            n,
+            lambda i: _server_stream(api, ids[i], STEADY_REPLY),
+            server,
+            sim,
+            seconds,
+        )
+    finally:
+        raw.close()
+        api.close()
+    return {"n": n, "phases": [base, chat]}
+
+
+def report_steady(result: dict[str, Any]) -> str:
+    base, chat = result["phases"]
+    lines = [
+        f"steady, N = {result['n']} streams kept open (simulator paced {STEADY_DELAY:g} s a "
+        f"chunk, 40 chunks; load average {result['load'][0]:.2f} before, "
+        f"{result['load'][1]:.2f} after)",
+        f"{'':24}{'ok':>5}{'msg/s':>8}{'TTFT p50':>10}{'p99':>10}{'total p50':>11}{'p99':>10}"
+        f"{'CPU/msg: relay':>16}{'sim':>8}{'gen':>8}",
+    ]
+    for phase in (base, chat):
+        lines.append(_row(phase))
+    lines.append(_added("added by the server", chat, base))
+    errors = [t.error for p in (base, chat) for t in p.timings if t.error]
+    if errors:
+        lines.append(f"errors: {len(errors)} ({', '.join(sorted(set(map(str, errors))))})")
+    return "\n".join(lines)
+
+
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:>8.0f}ms"
+
+
+def _per_msg(cpu: float | None, phase: Phase) -> str:
+    return "-" if cpu is None else f"{cpu / max(1, len(phase.ok)) * 1000:.2f}ms"
+
+
+def _row(phase: Phase) -> str:
+    return (
+        f"{phase.name:24}{len(phase.ok):>5}{phase.rate:>8.1f}"
+        f"{_ms(phase.pct('ttft', 50))}{_ms(phase.pct('ttft', 99))}"
+        f" {_ms(phase.pct('total', 50))}{_ms(phase.pct('total', 99))}"
+        f"{_per_msg(phase.cpu, phase):>16}{_per_msg(phase.sim_cpu, phase):>8}"
+        f"{_per_msg(phase.gen_cpu, phase):>8}"
+    )
+
+
+def _added(label: str, phase: Phase, base: Phase) -> str:
+    return (
+        f"{label:24}{'':5}{phase.rate / base.rate:>7.2f}x"
+        f"{_ms(phase.pct('ttft', 50) - base.pct('ttft', 50))}"
+        f"{_ms(phase.pct('ttft', 99) - base.pct('ttft', 99))}"
+        f" {_ms(phase.pct('total', 50) - base.pct('total', 50))}"
+        f"{_ms(phase.pct('total', 99) - base.pct('total', 99))}"
+    )
 
 
 def report(result: dict[str, Any]) -> str:
@@ -590,25 +702,10 @@ def report(result: dict[str, Any]) -> str:
         f"{'CPU/msg: relay':>16}{'sim':>8}{'gen':>8}"
     )
 
-    def per_msg(cpu: float | None, phase: Phase) -> str:
-        return "-" if cpu is None else f"{cpu / max(1, len(phase.ok)) * 1000:.2f}ms"
-
     for phase in (base, relayed, chat):
-        lines.append(
-            f"{phase.name:24}{len(phase.ok):>5}{phase.rate:>8.1f}"
-            f"{_ms(phase.pct('ttft', 50))}{_ms(phase.pct('ttft', 99))}"
-            f" {_ms(phase.pct('total', 50))}{_ms(phase.pct('total', 99))}"
-            f"{per_msg(phase.cpu, phase):>16}{per_msg(phase.sim_cpu, phase):>8}"
-            f"{per_msg(phase.gen_cpu, phase):>8}"
-        )
-    for phase, label in ((relayed, "added by the floor"), (chat, "added by the server")):
-        lines.append(
-            f"{label:24}{'':5}{phase.rate / base.rate:>7.2f}x"
-            f"{_ms(phase.pct('ttft', 50) - base.pct('ttft', 50))}"
-            f"{_ms(phase.pct('ttft', 99) - base.pct('ttft', 99))}"
-            f" {_ms(phase.pct('total', 50) - base.pct('total', 50))}"
-            f"{_ms(phase.pct('total', 99) - base.pct('total', 99))}"
-        )
+        lines.append(_row(phase))
+    lines.append(_added("added by the floor", relayed, base))
+    lines.append(_added("added by the server", chat, base))
     errors = [t.error for p in (base, relayed, chat) for t in p.timings if t.error]
     if errors:
         lines.append(f"errors: {len(errors)} ({', '.join(sorted(set(map(str, errors))))})")
@@ -642,22 +739,61 @@ def report_chunks(chunks: dict[str, Any]) -> str:
     )
 
 
-def verdicts(results: list[dict[str, Any]], chunks: dict[str, Any]) -> list[str]:
-    """One line per target of the issue: PASS or FAIL with the figure."""
+def verdicts(
+    results: list[dict[str, Any]], chunks: dict[str, Any], steadies: list[dict[str, Any]]
+) -> list[str]:
+    """One line per target of the issue: PASS or FAIL with the figure.
+
+    The latency and throughput targets are judged twice: on the burst (N at once, the
+    issue's table) and on the steady phase (N streams kept open).
+    """
     out = []
+    for result in steadies:
+        base, chat = result["phases"]
+        n = result["n"]
+        p50 = (chat.pct("ttft", 50) - base.pct("ttft", 50)) * 1000
+        p99 = (chat.pct("ttft", 99) - base.pct("ttft", 99)) * 1000
+        if n == 100:
+            out.append(
+                _verdict(f"steady: added TTFT p50 at {n}", p50, TARGETS["ttft_p50_100"], "ms")
+            )
+            out.append(
+                _verdict(f"steady: added TTFT p99 at {n}", p99, TARGETS["ttft_p99_100"], "ms")
+            )
+        if n == 500:
+            out.append(
+                _verdict(f"steady: added TTFT p99 at {n}", p99, TARGETS["ttft_p99_500"], "ms")
+            )
+        out.append(
+            _verdict(
+                f"steady: throughput at {n}",
+                chat.rate / base.rate,
+                TARGETS["throughput_ratio"],
+                "x",
+                at_least=True,
+            )
+        )
     for result in results:
         base, _, chat = result["phases"]
         n = result["n"]
         p50 = (chat.pct("ttft", 50) - base.pct("ttft", 50)) * 1000
         p99 = (chat.pct("ttft", 99) - base.pct("ttft", 99)) * 1000
         if n == 100:
-            out.append(_verdict(f"added TTFT p50 at {n}", p50, TARGETS["ttft_p50_100"], "ms"))
-            out.append(_verdict(f"added TTFT p99 at {n}", p99, TARGETS["ttft_p99_100"], "ms"))
+            out.append(
+                _verdict(f"burst: added TTFT p50 at {n}", p50, TARGETS["ttft_p50_100"], "ms")
+            )
+            out.append(
+                _verdict(f"burst: added TTFT p99 at {n}", p99, TARGETS["ttft_p99_100"], "ms")
+            )
         if n == 500:
-            out.append(_verdict(f"added TTFT p99 at {n}", p99, TARGETS["ttft_p99_500"], "ms"))
+            out.append(
+                _verdict(f"burst: added TTFT p99 at {n}", p99, TARGETS["ttft_p99_500"], "ms")
+            )
         ratio = chat.rate / base.rate
         out.append(
-            _verdict(f"throughput at {n}", ratio, TARGETS["throughput_ratio"], "x", at_least=True)
+            _verdict(
+                f"burst: throughput at {n}", ratio, TARGETS["throughput_ratio"], "x", at_least=True
+            )
         )
         for key in ("open_stream_kib", "idle_session_kib"):
             if result[key] is not None:
@@ -696,11 +832,16 @@ def main() -> None:
     )
     parser.add_argument("--store", help="the server's database URL (default: a temp SQLite file)")
     parser.add_argument("--no-chunks", action="store_true", help="skip the per-chunk CPU phase")
+    parser.add_argument("--no-steady", action="store_true", help="skip the steady phases")
+    parser.add_argument(
+        "--steady-seconds", type=float, default=STEADY_SECONDS, help="length of a steady phase"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args()
     sizes = [int(part) for part in args.n.split(",") if part.strip()]
 
     results: list[dict[str, Any]] = []
+    steadies: list[dict[str, Any]] = []
     chunks: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="alltoken-bench-") as folder:
         home = Path(folder)
@@ -742,11 +883,36 @@ def main() -> None:
                     server = _start_server(py, env, sim, f"sqlite:///{home / 'chunks.db'}")
                 chunks = asyncio.run(per_chunk(sim, server, relay))
                 print(report_chunks(chunks) + "\n")
+            if server is not None:
+                server.stop()
+                server = None
+            if not args.no_steady:
+                paced_port = _free_port()
+                paced = Child(
+                    [*py, "simulator", "--port", str(paced_port)]
+                    + ["--chunk-delay", str(STEADY_DELAY)],
+                    env,
+                    f"http://127.0.0.1:{paced_port}",
+                    "/_sim/faults",
+                )
+                try:
+                    for index, n in enumerate(sizes):
+                        store = args.store or f"sqlite:///{home / f'steady-{index}.db'}"
+                        server = _start_server(py, env, paced, store)
+                        load_before = os.getloadavg()[0]
+                        result = asyncio.run(steady(n, paced, server, args.steady_seconds))
+                        result["load"] = (load_before, os.getloadavg()[0])
+                        steadies.append(result)
+                        print(report_steady(result) + "\n", flush=True)
+                        server.stop()
+                        server = None
+                finally:
+                    paced.stop()
         finally:
             for child in (server, relay, sim):
                 if child is not None:
                     child.stop()
-    print("\n".join(verdicts(results, chunks)))
+    print("\n".join(verdicts(results, chunks, steadies)))
     if args.json:
         figures = []
         for result in results:
