@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from alltoken_agent import Agent, RateLimitError, RetryNotice, calculate
-from alltoken_agent.agent import DoneEvent, RetryEvent
+from alltoken_agent.agent import DoneEvent, ErrorEvent, RetryEvent
 from alltoken_agent.agent.result import CostTally
 from alltoken_agent.gateway import Cost
 from tests.gateway.helpers import gateway_for
@@ -62,3 +62,14 @@ def test_a_runs_cost_is_unknown_when_one_requests_is() -> None:
     assert total is not None and total.amount == Decimal("0.3")
     tally.add(None)
     assert tally.total is None
+
+
+def test_an_error_event_of_a_foreign_exception_has_the_clis_and_batchs_fields() -> None:
+    from alltoken_agent.batch.turn import error_fields
+    from alltoken_agent.cli.output import error_payload
+
+    bug = ValueError("a hook's bug")
+    event = ErrorEvent(error=bug, source="hook").to_dict()
+    expected = {"code": "ValueError", "message": "a hook's bug", "type": "ValueError"}
+    assert event == {"event": "error", "error": expected, "source": "hook"}
+    assert error_payload(bug) == error_fields(bug) == expected

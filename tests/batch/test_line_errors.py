@@ -52,7 +52,9 @@ def test_error_fields_and_the_error_event_use_to_dict() -> None:
 
 def test_a_foreign_exception_is_named_by_its_class() -> None:
     assert error_fields(KeyError("x")) == {"code": "KeyError", "message": "'x'", "type": "KeyError"}
+    # The agent's error event names it the same way (it had no code before).
     assert ErrorEvent(ValueError("bad"), source="hook").to_dict()["error"] == {
-        "type": "ValueError",
+        "code": "ValueError",
         "message": "bad",
+        "type": "ValueError",
     }

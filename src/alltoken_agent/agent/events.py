@@ -400,7 +400,9 @@ def _jsonable(value: Any) -> Any:
 
 
 def _error_dict(error: BaseException) -> dict[str, Any]:
-    # Ours carry their own fields (errors.py); a hook's or tool's own exception has none.
+    # Ours carry their own fields (errors.py); a hook's or tool's own exception is named
+    # by its class, as the CLI's and a batch line's error are.
     if isinstance(error, AllTokenAgentError):
         return error.to_dict()
-    return {"type": type(error).__name__, "message": str(error)}
+    name = type(error).__name__
+    return {"code": name, "message": str(error), "type": name}
