@@ -9,10 +9,11 @@ GIL the event loop needs, and one more connection with its own page cache), a fe
 a database across the network, whose round trips are worth overlapping. Reads never
 wait behind writes, so a writer waiting for another process's lock holds no read up.
 
-The ledger's rows are not a job each: a request's record joins a list, and one writer
-job writes whatever the list holds when it runs, in one transaction and one insert.
-Under load that is many rows per job (one commit and one hand-off between the loop and
-the writer for all of them); idle, it is one row, written at once as before. The rows
+The ledger's rows are not a job each: a request's record joins a list, and the next
+write to the store carries whatever the list holds (written first, in one transaction
+and one insert, on the same trip to the writer thread). A server turn writes its
+session right after its request ends, so its row costs no hand-off of its own; rows
+that no write picks up within ``LEDGER_WAIT`` go in a job of their own. The rows
 are the ledger's own (``Ledger.to_row``), spooled like its rows when the store stays
 locked. Above all, no write, the ledger's included, ever blocks
 the event loop that every stream shares.
@@ -23,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, TypeVar
@@ -42,6 +42,17 @@ RUN_TAG: Final = "server_run"
 NETWORK_READERS: Final = 4
 """Reader threads for a database reached over the network (one for SQLite)."""
 
+LEDGER_WAIT: Final = 0.005
+"""Seconds the ledger's rows wait for a store write to carry them before going alone.
+
+Each hand-off to the writer thread (a queue put that wakes it, its answer through the
+loop's self-pipe) cost a server turn about as much CPU as one of its statements."""
+
+
+def _settle(batch: asyncio.Future[None]) -> None:
+    if not batch.done():
+        batch.set_result(None)
+
 
 class StoreCalls:
     """Runs store calls in threads; batches the ledger's rows; tracks each run's pending ones."""
@@ -54,12 +65,14 @@ class StoreCalls:
         self._readers = ThreadPoolExecutor(
             max_workers=readers, thread_name_prefix="alltoken-store-read"
         )
-        self._lock = threading.Lock()
         self._records: list[RequestRecord] = []
-        """Ledger records waiting for the writer; the loop appends, the writer job takes."""
+        """Ledger records no write has carried yet (the loop's own: appended and taken there)."""
         self._batch: asyncio.Future[None] | None = None
-        """The writer job that will write ``_records``; None once it took them."""
+        """Done once ``_records`` are written; None while none wait."""
+        self._timer: asyncio.TimerHandle | None = None
+        """Sends ``_records`` alone when no write carried them in time."""
         self._pending: dict[str, list[asyncio.Future[None]]] = {}
+        self._closed = False
 
     async def read(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a reading store call on a reader thread."""
@@ -67,30 +80,78 @@ class StoreCalls:
         return await loop.run_in_executor(self._readers, functools.partial(call, *args, **kwargs))
 
     async def write(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a writing store call on the writer thread."""
+        """Run a writing store call on the writer thread (the ledger's waiting rows first)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._writer, functools.partial(call, *args, **kwargs))
+        job: Callable[[], T] = functools.partial(call, *args, **kwargs)
+        taken = self._take()
+        if taken is not None:
+            job = functools.partial(self._carry, *taken, loop, job)
+        return await loop.run_in_executor(self._writer, job)
 
     def ledger_observer(self, record: RequestRecord) -> None:
-        """``gateway.add_observer``: queue the ledger's row for the writer thread."""
+        """``gateway.add_observer``: queue the ledger's row for the next write to carry."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # a request made outside any event loop: write it now
             self._ledger.observer(record)
             return
-        with self._lock:  # the job has not taken the list yet, or it is a new job's
-            self._records.append(record)
-            batch = self._batch
-            if batch is None:
-                batch = self._batch = loop.run_in_executor(self._writer, self._write_records)
+        self._records.append(record)
+        batch = self._batch
+        if batch is None:
+            batch = self._batch = loop.create_future()
+            self._timer = loop.call_later(LEDGER_WAIT, self._send_alone)
         run_id = record.tags.get(RUN_TAG)
         if run_id is not None:
             self._pending.setdefault(run_id, []).append(batch)
 
-    def _write_records(self) -> None:
-        """Writer thread: write every record queued so far, each as the ledger does."""
-        with self._lock:  # from here on, a new record needs a new job
-            records, self._records, self._batch = self._records, [], None
+    def _take(self) -> tuple[list[RequestRecord], asyncio.Future[None]] | None:
+        """The waiting records and their batch's future (None: none wait)."""
+        batch = self._batch
+        if batch is None:
+            return None
+        records, self._records, self._batch = self._records, [], None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        return records, batch
+
+    def _send_alone(self) -> None:
+        """Timer: no write came to carry the waiting rows; send them in a job of their own."""
+        self._timer = None
+        taken = None if self._closed else self._take()
+        if taken is None:
+            return
+        records, batch = taken
+        loop = asyncio.get_running_loop()
+        loop.run_in_executor(self._writer, self._write_batch, records, batch, loop)
+
+    def _carry(
+        self,
+        records: list[RequestRecord],
+        batch: asyncio.Future[None],
+        loop: asyncio.AbstractEventLoop,
+        job: Callable[[], T],
+    ) -> T:
+        """Writer thread: write the ledger's rows, tell their waiters, then run ``job``."""
+        self._write_batch(records, batch, loop)
+        return job()
+
+    def _write_batch(
+        self,
+        records: list[RequestRecord],
+        batch: asyncio.Future[None],
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        """Writer thread: write the records, then settle their batch's future on the loop."""
+        try:
+            self._write_rows(records)
+        finally:
+            loop.call_soon_threadsafe(_settle, batch)
+
+    def _write_rows(self, records: list[RequestRecord]) -> None:
+        """Writer thread: write the records, each as the ledger does (never raises)."""
+        if not records:
+            return
         try:
             # One row too: the one insert statement, not a statement built per row.
             self._usage.add_many([self._ledger.to_row(record) for record in records])
@@ -107,6 +168,10 @@ class StoreCalls:
             await asyncio.gather(*futures, return_exceptions=True)
 
     def close(self) -> None:
-        """Finish the queued writes and stop the threads."""
+        """Finish the queued writes (the ledger's waiting rows too) and stop the threads."""
+        self._closed = True
+        records, self._records = self._records, []
+        if records:
+            self._writer.submit(self._write_rows, records)
         self._readers.shutdown(wait=True)
         self._writer.shutdown(wait=True)

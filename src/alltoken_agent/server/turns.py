@@ -91,6 +91,9 @@ async def run_turn(
     with request_tags(owner=run.caller.owner, session=session.id, **{RUN_TAG: run.id}):
         try:
             agent = build_agent(context, session, history)
+            # The agent keeps its own copy: holding the store's too for the whole stream
+            # would cost each open stream its history twice.
+            del history
             start = agent.message_count  # no copy of the whole history
             stream = agent.stream(content)
             async for event in stream:
