@@ -209,13 +209,38 @@ def one_at_a_time_transport(config: Config) -> httpx.AsyncBaseTransport:
     import) would double the time before the request leaves (bench/cli_startup.py).
     The ``[http]`` limits apply all the same.
     """
+    import ssl
+
     import httpx
 
     limits = httpx.Limits(
         max_connections=config.http.max_connections,
         keepalive_expiry=config.http.keepalive_expiry,
     )
-    return httpx.AsyncHTTPTransport(limits=limits)
+
+    class OneAtATime(httpx.AsyncBaseTransport):
+        """httpx's transport, loading the CA bundle (about 20 ms) only for an https URL.
+
+        Plain http (a local gateway) goes on a pool whose TLS context trusts nothing,
+        so a TLS connection there could only fail; https goes on the verified one.
+        """
+
+        def __init__(self) -> None:
+            self._pools: dict[bool, httpx.AsyncHTTPTransport] = {}
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            tls = request.url.scheme != "http"
+            pool = self._pools.get(tls)
+            if pool is None:
+                verify = True if tls else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                pool = self._pools[tls] = httpx.AsyncHTTPTransport(verify=verify, limits=limits)
+            return await pool.handle_async_request(request)
+
+        async def aclose(self) -> None:
+            for pool in self._pools.values():
+                await pool.aclose()
+
+    return OneAtATime()
 
 
 @asynccontextmanager
