@@ -371,7 +371,9 @@ async def _timed(
         if end is not None and end not in last:
             at = last.rfind(b"event: ")
             name = last[at + 7 : last.find(b"\n", at)].decode(errors="replace") if at >= 0 else ""
-            timing.error = f"ended with {name or 'no event'}"
+            code = last.find(b'"code":"', at)
+            why = last[code + 8 : last.find(b'"', code + 8)].decode(errors="replace")
+            timing.error = f"ended with {name or 'no event'}" + (f" {why}" if code >= 0 else "")
         timing.total = time.perf_counter() - start
     except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
         timing.error = type(exc).__name__
