@@ -11,7 +11,7 @@ from alltoken_agent.agent.events import AgentEvent, ModelChosenEvent
 from alltoken_agent.agent.mcp_client import MCPTools
 from alltoken_agent.agent.request_options import RequestOptions
 from alltoken_agent.agent.turn_settings import TurnSettings
-from alltoken_agent.catalog import Catalog, Requirements, is_auto
+from alltoken_agent.catalog import Requirements, is_auto
 from alltoken_agent.errors import GatewayError
 from alltoken_agent.gateway import Gateway
 
@@ -29,6 +29,8 @@ async def resolve_auto_models(
     """Replace ``auto:cheap|fast|best`` entries of a chain with catalog choices."""
     if not any(is_auto(m) for m in models):
         return list(models), []
+    from alltoken_agent.catalog import Catalog  # its service and disk cache: when needed
+
     catalog = Catalog(gateway)
     events: list[AgentEvent] = []
     resolved = []
@@ -64,6 +66,8 @@ class ContextLengths:
         if self._catalog is None:
             self._catalog = {}
             if self._gateway.provider.public_base_url is not None:
+                from alltoken_agent.catalog import Catalog
+
                 try:
                     entries = await Catalog(self._gateway).entries()
                 except GatewayError:
