@@ -81,7 +81,6 @@ def describe_function(
         raise UserError(f"cannot read the signature of {name}: {exc}") from None
     hints = _type_hints(function, name, namespace, context_type)
     fields: dict[str, Any] = {}
-    context_params: list[inspect.Parameter] = []
     plain_params: list[tuple[inspect.Parameter, str]] = []
     for index, param in enumerate(signature.parameters.values()):
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
@@ -92,8 +91,7 @@ def describe_function(
             )
         annotation = hints.get(param.name, Any)
         if _is_context(annotation, context_type):
-            context_params.append(param)
-            continue
+            continue  # left out of the schema; bind() hands it the context
         # Fields get neutral names and the parameter name as alias, so parameters called
         # `json`, `schema` or `_private` do not clash with pydantic's BaseModel.
         field_name = f"p{index}"
@@ -110,24 +108,31 @@ def describe_function(
         reason = str(exc).split("\n\n")[0]  # pydantic appends paragraphs of generic advice
         raise UserError(f"cannot build the schema of tool {name}: {reason}") from None
     parameters = _parameters_schema(schema)
+    # How each parameter is passed, worked out once here rather than on every call:
+    # (name, its model field or None for the context), positional-only ones first.
+    fields_of = {p.name: field for p, field in plain_params}
+    layout = [
+        (param.name, fields_of.get(param.name), param.kind is param.POSITIONAL_ONLY)
+        for param in signature.parameters.values()
+    ]
+    positional = [(name, field) for name, field, by_position in layout if by_position]
+    keyword = [(name, field) for name, field, by_position in layout if not by_position]
+    validate = model.model_validate
 
     def bind(
         arguments: dict[str, Any], context: ContextT
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         try:
-            validated = model.model_validate(arguments)
+            validated = validate(arguments)
         except pydantic.ValidationError as exc:
             raise InvalidArgumentsError(_format_validation_error(exc)) from None
-        values = {p.name: getattr(validated, field) for p, field in plain_params}
-        values.update({p.name: context for p in context_params})
-        args: list[Any] = []
-        kwargs: dict[str, Any] = {}
-        for param in signature.parameters.values():
-            if param.kind is param.POSITIONAL_ONLY:
-                args.append(values[param.name])
-            else:
-                kwargs[param.name] = values[param.name]
-        return tuple(args), kwargs
+        args = tuple(
+            context if field is None else getattr(validated, field) for _, field in positional
+        )
+        kwargs = {
+            name: context if field is None else getattr(validated, field) for name, field in keyword
+        }
+        return args, kwargs
 
     return parameters, bind
 

@@ -60,10 +60,12 @@ class ModelRequests:
         return self.settings.wants(name)
 
     def _schemas(self, model: str) -> int:
-        # The schemas' share is counted once per model and turn: json.dumps is not free.
+        # The schemas' share is counted once per model and turn, from each tool's
+        # kept JSON length when the agent's tools make up the request's `tools`.
+        fields = self._request_fields(model)  # sets the count when it offers tools
         schemas = self._schema_tokens.get(model)
         if schemas is None:
-            schemas = self._schema_tokens[model] = schema_tokens(self._request_fields(model))
+            schemas = self._schema_tokens[model] = schema_tokens(fields)
         return schemas
 
     def _request_fields(self, model: str) -> dict[str, Any]:
@@ -74,6 +76,10 @@ class ModelRequests:
             tools = self.settings.tools_for(model)
             if tools:
                 cached["tools"] = [t.wire_definition() for t in tools]
+                # schema_tokens() without serialising them again: json.dumps of a list
+                # is "[" + the items joined by ", " + "]" (tools keep their length).
+                length = sum(t.wire_length() for t in tools) + 2 * len(tools)
+                self._schema_tokens[model] = length // 4
             if self.settings.output is not None:
                 cached["response_format"] = self.settings.output.response_format()
             self._fields[model] = cached

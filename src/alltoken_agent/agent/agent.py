@@ -35,7 +35,7 @@ from alltoken_agent.agent.settings import (
     suggest_keywords,
     without_knobs,
 )
-from alltoken_agent.agent.tools import Tool, as_tool, check_unique_names
+from alltoken_agent.agent.tools import Tool, as_tool
 from alltoken_agent.agent.turn_settings import TurnSettings
 from alltoken_agent.catalog import PriceLookup
 from alltoken_agent.config import Config
@@ -224,7 +224,10 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
             UserError: A tool of that name is already there, or ``item`` is no tool.
         """
         new = as_tool(item)
-        check_unique_names([*self._tools.values(), new])
+        if new.name in self._tools:  # check_unique_names' message, without a scan per tool
+            raise UserError(
+                f"duplicate tool names: {new.name!r} (2 tools); pass name= to tool() to rename one"
+            )
         self._tools[new.name] = new
         return new
 
@@ -336,8 +339,9 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
             raise UserError("the message is empty")
         content = user_content(content)  # strings in a list become parts (spec §1.3)
         output = OutputSpec(output_type) if output_type is not None else self._output
+        gateway = self.gateway  # once: the property re-registers the budget's observer
         options = RequestOptions(
-            provider=self.gateway.provider,
+            provider=gateway.provider,
             families=self._families,
             tools=list(self._tools.values()),
             temperature=self.temperature,
@@ -347,7 +351,7 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
             settings=self.settings,
         )
         settings = TurnSettings(
-            gateway=self.gateway,
+            gateway=gateway,
             models=self.models,
             tools=dict(self._tools),
             max_steps=self.max_steps,
@@ -373,7 +377,7 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
             else self._wants_unstreamed,
             emit=self._hooks.emit,
             hooked=self._hooks.listening,
-            prelude=Prelude(self.gateway, options, self._mcp, self._context_lengths()),
+            prelude=Prelude(gateway, options, self._mcp, self._context_lengths()),
         )
         turn = Turn(
             settings=settings,

@@ -12,6 +12,7 @@ import asyncio
 import copy
 import functools
 import inspect
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -210,6 +211,7 @@ class Tool:
         self._bind = binder
         self._is_async = _is_async(function)
         self._wire: dict[str, Any] | None = None
+        self._wire_length: int | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the wrapped function directly, as if it had not been decorated."""
@@ -231,6 +233,12 @@ class Tool:
         if self._wire is None:
             self._wire = self.definition()
         return self._wire
+
+    def wire_length(self) -> int:
+        """``len(json.dumps(wire_definition()))``, measured once: what a request's schema costs."""
+        if self._wire_length is None:
+            self._wire_length = len(json.dumps(self.wire_definition()))
+        return self._wire_length
 
     async def run(self, arguments: str | Mapping[str, Any], context: ToolContext) -> ToolOutcome:
         """Parse, validate and execute one call; every failure becomes an error outcome.

@@ -31,7 +31,7 @@ from alltoken_agent.agent.events import (
     ThinkingStartEvent,
 )
 from alltoken_agent.agent.output import OutputSpec
-from alltoken_agent.agent.replies import assistant_message, has_broken_calls
+from alltoken_agent.agent.replies import assistant_message
 from alltoken_agent.agent.result import (
     CostTally,
     RunResult,
@@ -39,6 +39,7 @@ from alltoken_agent.agent.result import (
     ToolCallRecord,
     UsageTally,
 )
+from alltoken_agent.agent.tool_runner import parse_calls
 from alltoken_agent.agent.tool_step import run_tool_step
 from alltoken_agent.agent.turn_settings import TurnSettings
 from alltoken_agent.errors import (
@@ -201,7 +202,10 @@ class Turn(ModelRequests):
                     if hooked(event.name):
                         await emit(event)
                     yield event
-                if s.stream and has_broken_calls(reply.result):
+                # Read once here and handed to the tools; None (a call is broken): the
+                # step is asked again unstreamed, and its calls are read in the tool step.
+                parsed = parse_calls(reply.result.tool_calls)
+                if s.stream and parsed is None:
                     reply = await self._whole_again(reply)
                     for event in self._account_events(reply):
                         if hooked(event.name):
@@ -210,7 +214,7 @@ class Turn(ModelRequests):
                 done = reply
                 if done.result.tool_calls:
                     tools = run_tool_step(
-                        s, step, done.result, done.model, self.history, self._calls
+                        s, step, done.result, done.model, self.history, self._calls, parsed
                     )
                     async for event in tools:
                         if hooked(event.name):

@@ -65,11 +65,12 @@ def serialize_result(value: Any) -> str:
     """
     if isinstance(value, str):
         return value
-    if isinstance(value, pydantic.BaseModel):
-        return value.model_dump_json()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = dataclasses.asdict(value)
-    return json.dumps(value, default=_json_default, ensure_ascii=False)
+    if type(value) not in _PLAIN_JSON:  # the common dict or list needs neither check
+        if isinstance(value, pydantic.BaseModel):
+            return value.model_dump_json()
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            value = dataclasses.asdict(value)
+    return _ENCODER.encode(value)
 
 
 def _json_default(value: Any) -> Any:
@@ -80,6 +81,14 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, (set, frozenset)):
         return list(value)
     return str(value)
+
+
+_ENCODER: Final = json.JSONEncoder(default=_json_default, ensure_ascii=False)
+"""``json.dumps(value, default=_json_default, ensure_ascii=False)`` without building an
+encoder for every call (dumps does whenever an option differs from its defaults)."""
+
+_PLAIN_JSON: Final = frozenset({dict, list, tuple, int, float, bool, type(None)})
+"""Types that are neither pydantic models nor dataclasses (exact types, not subclasses)."""
 
 
 def error_outcome(message: str, arguments: Any) -> ToolOutcome:

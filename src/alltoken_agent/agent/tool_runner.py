@@ -22,6 +22,23 @@ def parse_arguments(arguments: str) -> Any:
         return arguments
 
 
+def parse_calls(calls: Sequence[ToolCall]) -> list[Any] | None:
+    """Each call's arguments parsed, or None when a call is broken (the reply is retried).
+
+    Broken: no name, or arguments that are not JSON (as ``replies.has_broken_calls``).
+    The parsed values go on to the tools, so each call's JSON is read once.
+    """
+    parsed = []
+    for call in calls:
+        if not call.name:
+            return None
+        try:
+            parsed.append(json.loads(call.arguments))
+        except ValueError:
+            return None
+    return parsed
+
+
 @dataclass
 class ToolRunner:
     """The tools one step may call, and how to run them."""
@@ -42,38 +59,50 @@ class ToolRunner:
         return tool
 
     async def run_all(
-        self, calls: Sequence[ToolCall], decisions: Sequence[ApprovalDecision | None]
+        self,
+        calls: Sequence[ToolCall],
+        decisions: Sequence[ApprovalDecision | None],
+        parsed: Sequence[Any],
     ) -> list[ToolOutcome]:
-        """Run the calls (each as decided) and return their outcomes in call order."""
-        runs = [self._decided(c, d) for c, d in zip(calls, decisions, strict=True)]
+        """Run the calls (each as decided) and return their outcomes in call order.
+
+        ``parsed`` holds each call's arguments as ``parse_arguments`` reads them.
+        """
+        runs = [self._decided(c, d, p) for c, d, p in zip(calls, decisions, parsed, strict=True)]
         # One call needs no task of its own; several run concurrently.
         if len(runs) == 1:
             return [await runs[0]]
         return list(await asyncio.gather(*runs))
 
-    async def _decided(self, call: ToolCall, decision: ApprovalDecision | None) -> ToolOutcome:
+    async def _decided(
+        self, call: ToolCall, decision: ApprovalDecision | None, parsed: Any
+    ) -> ToolOutcome:
         if decision is None or decision.action == "allow":
-            return await self._run(call.name, call.arguments, call.id)
+            # An object goes to the tool as parsed; anything else as the text, for the
+            # tool's own message about it.
+            arguments = parsed if isinstance(parsed, dict) else call.arguments
+            return await self._run(call.name, arguments, parsed, call.id)
         if decision.action == "deny":
             content = denied_result(decision)
-            return ToolOutcome(
-                content=content, is_error=True, arguments=parse_arguments(call.arguments)
-            )
-        outcome = await self._run(call.name, json.dumps(decision.arguments), call.id)
+            return ToolOutcome(content=content, is_error=True, arguments=parsed)
+        text = json.dumps(decision.arguments)
+        outcome = await self._run(call.name, text, parse_arguments(text), call.id)
         return ToolOutcome(
             content=edited_note(decision.arguments) + outcome.content,
             is_error=outcome.is_error,
             arguments=outcome.arguments,
         )
 
-    async def _run(self, name: str, arguments: str, call_id: str) -> ToolOutcome:
+    async def _run(
+        self, name: str, arguments: str | dict[str, Any], parsed: Any, call_id: str
+    ) -> ToolOutcome:
         tool = self.find(name)
         if tool is None:
             known = ", ".join(sorted(t.name for t in self.offered)) or "none"
             return ToolOutcome(
                 content=f"Error: unknown tool {name!r}; available tools: {known}",
                 is_error=True,
-                arguments=parse_arguments(arguments),
+                arguments=parsed,
             )
         context = ToolContext(
             gateway=self.gateway, model=self.model, call_id=call_id, step=self.step

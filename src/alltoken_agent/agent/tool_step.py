@@ -27,8 +27,12 @@ async def run_tool_step(
     model: str,
     history: list[dict[str, Any]],
     records: list[ToolCallRecord],
+    parsed: list[Any] | None = None,
 ) -> AsyncIterator[AgentEvent]:
     """Run the reply's tool calls; append the reply and its results to ``history``.
+
+    ``parsed``: each call's arguments as ``parse_arguments`` reads them, when the
+    caller has them already (None: read here).
 
     Events: ``tool:call`` for every call, then ``tool:approval`` for calls that
     needed one (an ``error`` first when the approval handler raised: that call
@@ -68,8 +72,10 @@ async def run_tool_step(
             reason=decision.reason,
         )
     # Tags cover gateway calls made by tools (web_search) too.
+    if parsed is None:
+        parsed = [parse_arguments(call.arguments) for call in calls]
     with request_tags(**settings.tags):
-        outcomes = await runner.run_all(calls, decisions)
+        outcomes = await runner.run_all(calls, decisions, parsed)
     tool_messages = []
     for call, outcome in zip(calls, outcomes, strict=True):
         records.append(
