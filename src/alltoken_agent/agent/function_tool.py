@@ -290,12 +290,16 @@ class Tool:
                 value = await self.function(*args, **kwargs)
             else:
                 value = await asyncio.to_thread(self.function, *args, **kwargs)
-            if inspect.isawaitable(value):
+            # A plain value is never awaitable: isawaitable's ABC check is skipped for it.
+            if type(value) not in _PLAIN_RESULTS and inspect.isawaitable(value):
                 value = await value
         except Exception as exc:
             return False, exc
         return True, value
 
+
+_PLAIN_RESULTS: Final = frozenset({str, dict, list, tuple, int, float, bool, type(None)})
+"""Exact types of common tool results, none of them awaitable."""
 
 # asyncio.timeout (3.11+) times out the current task in place.
 _TIMEOUT_CM: Any = getattr(asyncio, "timeout", None)

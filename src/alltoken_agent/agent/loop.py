@@ -82,11 +82,15 @@ class Turn(ModelRequests):
         """
         s = self.settings
         emit = s.emit
+        hooked = s.hooked  # an event nobody handles skips the call to emit
         first: AgentEvent = MessageUserEvent(content=self.user_message["content"])
-        await emit(first)
-        yield first
+        if hooked(first.name):
+            await emit(first)
+        if self._wants(first.name):
+            yield first
         start = ThinkingStartEvent()
-        await emit(start)
+        if hooked(start.name):
+            await emit(start)
         end: ThinkingEndEvent | None = None
         try:
             if self._wants(start.name):
@@ -96,7 +100,6 @@ class Turn(ModelRequests):
                 yield event
             # The step loop runs here, not in a generator of its own: every chunk's
             # event crosses each generator between the request and the reader.
-            hooked = s.hooked
             self._start = len(self.history)
             self.history.append(self.user_message)
             step = 0
@@ -241,7 +244,8 @@ class Turn(ModelRequests):
                 await emit(
                     ThinkingEndEvent(outcome="done" if self.result is not None else "cancelled")
                 )
-        await emit(end)
+        if hooked(end.name):
+            await emit(end)
         if self._wants(end.name):
             yield end
 

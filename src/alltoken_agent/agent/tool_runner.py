@@ -68,10 +68,10 @@ class ToolRunner:
 
         ``parsed`` holds each call's arguments as ``parse_arguments`` reads them.
         """
-        runs = [self._decided(c, d, p) for c, d, p in zip(calls, decisions, parsed, strict=True)]
         # One call needs no task of its own; several run concurrently.
-        if len(runs) == 1:
-            return [await runs[0]]
+        if len(calls) == 1:
+            return [await self._decided(calls[0], decisions[0], parsed[0])]
+        runs = [self._decided(c, d, p) for c, d, p in zip(calls, decisions, parsed, strict=True)]
         return list(await asyncio.gather(*runs))
 
     async def _decided(
