@@ -668,6 +668,10 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:>8.0f}ms"
 
 
+def _cpu_ms(cpu: float | None, phase: Phase) -> float | None:
+    return None if cpu is None else cpu / max(1, len(phase.ok)) * 1000
+
+
 def _per_msg(cpu: float | None, phase: Phase) -> str:
     return "-" if cpu is None else f"{cpu / max(1, len(phase.ok)) * 1000:.2f}ms"
 
@@ -937,7 +941,29 @@ def main() -> None:
                     "open_stream_kib": result["open_stream_kib"],
                 }
             )
-        print(json.dumps({"runs": figures, "chunks": chunks}, indent=2))
+        steady_figures = [
+            {
+                "n": result["n"],
+                "load": result["load"],
+                **{
+                    f"{key}_{figure}": value
+                    for key, phase in (
+                        ("sim", result["phases"][0]),
+                        ("server", result["phases"][1]),
+                    )
+                    for figure, value in (
+                        ("msg_s", phase.rate),
+                        ("ttft_p50_ms", phase.pct("ttft", 50) * 1000),
+                        ("ttft_p99_ms", phase.pct("ttft", 99) * 1000),
+                        ("cpu_ms_per_msg", _cpu_ms(phase.cpu, phase)),
+                        ("sim_cpu_ms_per_msg", _cpu_ms(phase.sim_cpu, phase)),
+                        ("gen_cpu_ms_per_msg", _cpu_ms(phase.gen_cpu, phase)),
+                    )
+                },
+            }
+            for result in steadies
+        ]
+        print(json.dumps({"runs": figures, "steady": steady_figures, "chunks": chunks}, indent=2))
 
 
 if __name__ == "__main__":
