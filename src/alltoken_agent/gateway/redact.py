@@ -81,6 +81,10 @@ class Redactor:
                 data = data.replace(secret, MASK.encode())
         return data
 
+    def in_bytes(self, data: bytes) -> bool:
+        """Whether ``data`` holds any form of a known secret (UTF-8, byte for byte)."""
+        return any(secret in data for secret in self._bytes)
+
     def scrub(self, value: Any) -> Any:
         """``value`` (decoded JSON) with the known secrets masked in every string.
 
@@ -232,13 +236,16 @@ def _clean_headers(redactor: Redactor, response: httpx.Response, prefix: str) ->
     if not redactor.secrets:
         return False
     headers = response.headers
-    dirty = [name for name, value in headers.multi_items() if redactor.known(value) != value]
-    for name in dict.fromkeys(dirty):
-        headers[name] = ", ".join(redactor.known(v) for v in headers.get_list(name))
-    if not str(response.request.url).startswith(prefix):
-        return False
+    # One scan of all the raw values for any form of a key (joining them can only add
+    # matches, never hide one); the values are decoded and masked only after a hit.
+    if redactor.in_bytes(b"\n".join([value for _, value in headers.raw])):
+        dirty = [name for name, value in headers.multi_items() if redactor.known(value) != value]
+        for name in dict.fromkeys(dirty):
+            headers[name] = ", ".join(redactor.known(v) for v in headers.get_list(name))
     kind = headers.get("content-type", "").lower()
     if "event-stream" in kind:
+        return False  # the stream masks each payload itself
+    if not str(response.request.url).startswith(prefix):
         return False
     return response.status_code >= 400 or any(t in kind for t in _TEXT_TYPES)
 
