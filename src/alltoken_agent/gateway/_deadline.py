@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
-
-import anyio
 
 from alltoken_agent.errors import GatewayTimeoutError
 
@@ -66,23 +64,36 @@ class Deadlines:
 class ReplyClock:
     """The running deadlines of one request.
 
-    Reading the body costs one float store per read: a single timer per stream
-    checks the deadlines when the earliest one is due, and only then, if a read is
-    waiting, cancels it (a cancel scope per read would cost more than the rest of
-    the per-chunk work). A deadline that passes between reads is noticed by the
-    next read.
+    One timer per request, armed at the earliest deadline and re-armed lazily when
+    it fires early (a data line moved the idle deadline on): a cancel scope or a
+    timer per read would cost more than the rest of the per-read work. Only a wait
+    that is still pending when a deadline passes is cancelled; a deadline that
+    passes between waits is noticed by the next one (the total one at once, the
+    idle one when that wait finds nothing to read).
     """
 
-    __slots__ = ("_fired", "_handle", "_idle_at", "_reading", "_settings", "_task", "_total_at")
+    __slots__ = (
+        "_fired",
+        "_handle",
+        "_idle",
+        "_idle_at",
+        "_loop",
+        "_settings",
+        "_task",
+        "_total_at",
+        "_waiting",
+    )
 
     def __init__(self, settings: Deadlines) -> None:
         self._settings = settings
-        now = anyio.current_time()
+        self._idle = settings.idle
+        self._loop = loop = asyncio.get_running_loop()
+        now = loop.time()
         self._total_at = now + settings.total if settings.total is not None else math.inf
         self._idle_at = math.inf  # the idle clock starts with the body
         self._handle: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[Any] | None = None
-        self._reading = False
+        self._waiting = False
         self._fired = False
 
     @property
@@ -92,9 +103,8 @@ class ReplyClock:
 
     def progress(self) -> None:
         """Data arrived (or the body starts): the idle deadline moves on."""
-        idle = self._settings.idle
-        if idle is not None:
-            self._idle_at = anyio.current_time() + idle
+        if self._idle is not None:
+            self._idle_at = self._loop.time() + self._idle
 
     def expired(self, now: float) -> DeadlineExceededError:
         """The error for the deadline that ran out by ``now``."""
@@ -106,50 +116,79 @@ class ReplyClock:
         """The error for the overall deadline."""
         return DeadlineExceededError("total", self._settings.total or 0.0)
 
-    async def read(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        """Yield ``chunks``, raising ``DeadlineExceededError`` when a deadline passes.
+    async def read(self, read: Callable[[], Awaitable[bytes]]) -> bytes:
+        """Await one read of the body within the deadlines; a ``data:`` line is progress.
 
-        A read with a ``data:`` line in it counts as progress; a read of comments only
-        does not.
+        Raises:
+            DeadlineExceededError: A deadline passed before or while waiting.
         """
-        loop = asyncio.get_running_loop()
-        idle = self._settings.idle
-        iterator = chunks.__aiter__()
+        loop = self._loop
+        now = loop.time()
+        if now >= self._total_at:
+            raise self.expired(now)
+        self._task = asyncio.current_task(loop)
+        if self._handle is None:
+            self._handle = loop.call_at(min(self._total_at, self._idle_at), self._check)
+        self._waiting = True
         try:
-            while True:
-                now = loop.time()
-                if now >= self._total_at:
-                    raise self.expired(now)
-                self._task = asyncio.current_task()
-                if self._handle is None:
-                    self._handle = loop.call_at(min(self._total_at, self._idle_at), self._check)
-                self._reading = True
-                try:
-                    raw = await iterator.__anext__()
-                except StopAsyncIteration:
-                    return
-                except asyncio.CancelledError:
-                    if self._fired and _uncancel(self._task) == 0:
-                        raise self.expired(loop.time()) from None
-                    raise  # cancelled by someone else: theirs to handle
-                finally:
-                    self._reading = False
-                if idle is not None and b"data:" in raw:
-                    self._idle_at = loop.time() + idle
-                yield raw
+            raw = await read()
+        except asyncio.CancelledError:
+            if self._fired and _uncancel(self._task) == 0:
+                raise self.expired(loop.time()) from None
+            raise  # cancelled by someone else: theirs to handle
         finally:
-            if self._handle is not None:
-                self._handle.cancel()
-                self._handle = None
+            self._waiting = False
+        if self._fired:
+            self._taken_back()
+        if self._idle is not None and b"data:" in raw:
+            self._idle_at = loop.time() + self._idle
+        return raw
+
+    async def within_total(self, send: Callable[[], Awaitable[T]]) -> T:
+        """Await ``send()`` before the overall deadline (the idle one has not started).
+
+        Raises:
+            DeadlineExceededError: The overall deadline passed first.
+        """
+        loop = self._loop
+        if self._total_at == math.inf:
+            return await send()
+        if loop.time() >= self._total_at:
+            raise self.total_expired()
+        self._task = asyncio.current_task(loop)
+        if self._handle is None:
+            self._handle = loop.call_at(min(self._total_at, self._idle_at), self._check)
+        self._waiting = True
+        try:
+            result = await send()
+        except asyncio.CancelledError:
+            if self._fired and _uncancel(self._task) == 0:
+                raise self.total_expired() from None
+            raise
+        finally:
+            self._waiting = False
+        if self._fired:
+            self._taken_back()
+        return result
+
+    def stop(self) -> None:
+        """The request is over: the timer goes."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _taken_back(self) -> None:
+        """Our cancel was swallowed below: take it back; the next wait notices the deadline."""
+        _uncancel(self._task)
+        self._fired = False
 
     def _check(self) -> None:
-        """The timer: cancel a waiting read once a deadline has passed, else wait on."""
+        """The timer: cancel a pending wait once a deadline has passed, else wait on."""
         self._handle = None
-        loop = asyncio.get_running_loop()
         due = min(self._total_at, self._idle_at)
-        if loop.time() < due:
-            self._handle = loop.call_at(due, self._check)
-        elif self._reading and self._task is not None and not self._fired:
+        if self._loop.time() < due:
+            self._handle = self._loop.call_at(due, self._check)
+        elif self._waiting and self._task is not None and not self._fired:
             self._fired = True
             self._task.cancel()
 
@@ -163,16 +202,18 @@ def _uncancel(task: asyncio.Task[Any] | None) -> int:
 async def within_total(clock: ReplyClock | None, send: Callable[[], Awaitable[T]]) -> T:
     """Await ``send()`` under the overall deadline of ``clock`` (none: no limit).
 
+    The clock's timer is stopped on the way out; reading a body arms it again.
+
     Raises:
         GatewayTimeoutError: The deadline passed first (code ``total_timeout``).
     """
     if clock is None:
         return await send()
-    with anyio.CancelScope(deadline=clock.total_at) as scope:
-        return await send()
-    # Only reached when the scope cancelled the send.
-    assert scope.cancelled_caught
-    raise GatewayTimeoutError(
-        clock.total_expired().describe() + "; nothing usable had arrived",
-        code="total_timeout",
-    )
+    try:
+        return await clock.within_total(send)
+    except DeadlineExceededError as exc:
+        raise GatewayTimeoutError(
+            exc.describe() + "; nothing usable had arrived", code="total_timeout"
+        ) from None
+    finally:
+        clock.stop()

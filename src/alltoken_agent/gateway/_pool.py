@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -181,13 +181,17 @@ class _Body(httpx.AsyncByteStream):
         self._request = request
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        readany = self._response.content.readany
+        read = self.read
+        while True:
+            chunk = await read()
+            if not chunk:
+                return
+            yield chunk
+
+    async def read(self) -> bytes:
+        """What has arrived of the body (waiting for something); b"" at its end."""
         try:
-            while True:
-                chunk = await readany()
-                if not chunk:
-                    return
-                yield chunk
+            return await self._response.content.readany()
         except Exception as exc:
             mapped = _translated(exc, self._request)
             if mapped is None:
@@ -201,6 +205,29 @@ class _Body(httpx.AsyncByteStream):
             response.release()
         else:
             response.close()
+
+
+def direct_reader(response: httpx.Response) -> Callable[[], Awaitable[bytes]] | None:
+    """The body's reads straight from aiohttp, for a loop that runs once per network read.
+
+    httpx hands a streamed body through four generator layers (``aiter_bytes``,
+    ``aiter_raw``, its bound stream, ours), which at hundreds of streams cost more
+    than the rest of the per-read work. Only for a body this pool carries that
+    httpx would pass on unchanged: None when the response came another way, has a
+    ``Content-Encoding`` (httpx decodes it) or was read already. The caller takes
+    the body over (``is_stream_consumed``) and closes the response at its end;
+    httpx's ``num_bytes_downloaded`` is not counted.
+    """
+    body = getattr(response.stream, "_stream", None)  # httpx's BoundAsyncStream wraps ours
+    if (
+        type(body) is not _Body
+        or response.is_stream_consumed
+        or response.is_closed
+        or "content-encoding" in response.headers
+    ):
+        return None
+    response.is_stream_consumed = True
+    return body.read
 
 
 def _as_text(headers: httpx.Headers) -> list[tuple[str, str]]:

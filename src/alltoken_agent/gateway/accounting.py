@@ -15,7 +15,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from alltoken_agent.gateway.types import ChatResult
 
 MAX_TOKEN_COUNT = 2**31 - 1
 """Largest token count taken from a gateway (the ledger's integer columns hold no more)."""
@@ -212,6 +215,19 @@ def parse_cost(
         output_price=_price(data.get("output_price")),
     )
     return cost, None
+
+
+def accounting_extra(result: ChatResult) -> dict[str, str]:
+    """The ``RequestRecord.extra`` fields naming why usage or cost is unknown.
+
+    ``usage_unknown`` / ``cost_unknown`` hold the notice code (never the gateway's value);
+    the ledger reads ``cost_unknown`` to leave an invalid cost unknown rather than estimate it.
+    """
+    extra: dict[str, str] = {}
+    for notice in result.notices:
+        key = "cost_unknown" if notice.code == "cost_invalid" else "usage_unknown"
+        extra[key] = notice.code
+    return extra
 
 
 def read_huge_ints(payload: str) -> Any:

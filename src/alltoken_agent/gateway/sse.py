@@ -43,14 +43,28 @@ class SSEDecoder:
     ``max_line`` characters raises ``LineTooLongError``.
     """
 
-    __slots__ = ("_data", "_decode", "_max_line", "_pending", "_pending_len")
+    __slots__ = ("_data", "_decoder", "_max_line", "_pending", "_pending_len", "_split")
 
     def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
         self._pending: list[str] = []
         self._pending_len = 0
         self._max_line = max_line
         self._data: list[str] = []
-        self._decode = codecs.getincrementaldecoder("utf-8")("replace").decode
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._split = False
+        """The incremental decoder holds the start of a character split across reads."""
+
+    def _decode(self, chunk: bytes, final: bool = False) -> str:
+        if not self._split and chunk[-1:] < b"\x80" and not final:
+            # The usual read: nothing held from the last one, and it ends in ASCII,
+            # so no character is cut at its end.
+            try:
+                return chunk.decode()
+            except UnicodeDecodeError:  # invalid bytes inside: replaced as below
+                pass
+        text = self._decoder.decode(chunk, final)
+        self._split = bool(self._decoder.getstate()[0])
+        return text
 
     def feed(self, chunk: bytes) -> list[Message]:
         """Decode the next piece of the body; returns the complete messages in it.
@@ -59,6 +73,18 @@ class SSEDecoder:
             LineTooLongError: A line is longer than the bound.
         """
         text = self._decode(chunk)
+        if (
+            text[-2:] == "\n\n"
+            and not self._pending
+            and not self._data
+            and "\r" not in text
+            and len(text) <= self._max_line
+        ):
+            return self._events(text)
+        return self._lines(text)
+
+    def _lines(self, text: str) -> list[Message]:
+        """The messages completed by ``text``, line by line (any read)."""
         if "\n" not in text:
             # No line ends here: keep the piece; joining now would copy the
             # whole pending line again on every read (quadratic in its length).
@@ -96,6 +122,20 @@ class SSEDecoder:
                 data.append(line[6:] if line.startswith("data: ") else line[5:])
             elif line[0] == ":":
                 out.append((True, line[1:].strip()))
+        return out
+
+    def _events(self, text: str) -> list[Message]:
+        """Whole events (LF line ends, nothing pending): most reads of a stream.
+
+        The same messages as the line-by-line path, without its per-line steps for the
+        usual event, one ``data:`` line.
+        """
+        out: list[Message] = []
+        for event in text[:-2].split("\n\n"):
+            if event[:6] == "data: " and "\n" not in event:
+                out.append((False, event[6:]))
+            elif event:
+                out += self._lines(event + "\n\n")
         return out
 
     def close(self) -> list[Message]:

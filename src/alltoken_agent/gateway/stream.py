@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import httpx
 
 from alltoken_agent.errors import GatewayError, StreamInterruptedError, StreamTimeoutError
+from alltoken_agent.gateway._body import body_reader, chunks
 from alltoken_agent.gateway._deadline import (
     DeadlineExceededError,
     Deadlines,
@@ -32,6 +33,7 @@ from alltoken_agent.gateway.accounting import (
     parse_usage,
     read_huge_ints,
 )
+from alltoken_agent.gateway.accounting import accounting_extra as accounting_extra  # re-export
 from alltoken_agent.gateway.redact import Redactor
 from alltoken_agent.gateway.sse import DEFAULT_MAX_LINE, LineTooLongError, SSEDecoder
 from alltoken_agent.gateway.types import (
@@ -123,6 +125,8 @@ class ChatStream:
 
     async def aclose(self) -> None:
         """Release the connection; reading the body to its end lets it be reused."""
+        if self._clock is not None:
+            self._clock.stop()
         if self._response is not None:
             await self._response.aclose()
         self._end(None, None)
@@ -150,185 +154,187 @@ class ChatStream:
         return self.result
 
     def __aiter__(self) -> AsyncIterator[StreamEvent]:
-        return self._iterate()
+        return self._events()
 
-    async def _iterate(self) -> AsyncIterator[StreamEvent]:
+    async def _events(self) -> AsyncIterator[StreamEvent]:
+        # One generator and one long frame on purpose: this runs per chunk, and every
+        # layer between the socket and the caller costs time at hundreds of streams.
         if self._consumed:
             raise RuntimeError("a ChatStream can be iterated only once")
         self._consumed = True
         owned = self._response is None
         await self.open()
+        response = self._response
+        assert response is not None
         try:
-            async for event in self._events():
-                yield event
+            loads = json.loads
+            decoder = SSEDecoder(self._max_line)
+            text: list[str] = []
+            reasoning: list[str] = []
+            calls: dict[int, list[Any]] = {}
+            finish: str | None = None
+            usage: Usage | None = None
+            cost: Cost | None = None
+            usage_notice: AccountingNotice | None = None
+            done = False
+            body_request_id: str | None = None
+            response_id: str | None = None
+            service_tier: str | None = None
+            first = True
+            # The key is masked in every payload (one substring test each), and in text
+            # that spells it out across chunks (the guards); see redact.py.
+            known = self._redact.known
+            content_guard = self._redact.guard()
+            reasoning_guard = self._redact.guard()
+            read = body_reader(response, self._clock)
+            received = False
+            try:
+                if not is_event_stream(response.headers):
+                    raise await not_a_stream(
+                        response.status_code, response.headers, chunks(read), self._redact
+                    )
+                while True:
+                    raw = await read()
+                    if not raw:
+                        break
+                    received = True
+                    for is_comment, payload in decoder.feed(raw):
+                        if is_comment:
+                            parsed = self._parse_cost(payload)
+                            if parsed is not None:
+                                cost = parsed
+                                yield CostComment(parsed)
+                            continue
+                        if payload == "[DONE]":
+                            # Keep reading: the cost comment comes after [DONE], and
+                            # reading to the end returns the connection to the pool.
+                            done = True
+                            continue
+                        payload = known(payload)
+                        try:
+                            chunk = loads(payload)
+                            choices = chunk["choices"]
+                        except ValueError:
+                            chunk = read_huge_ints(payload)
+                            if not isinstance(chunk, dict):
+                                raise self._interrupted(
+                                    "the gateway sent a malformed chunk (not JSON)",
+                                    text,
+                                    code="malformed_chunk",
+                                ) from None
+                            choices = chunk.get("choices")
+                        except (KeyError, TypeError):
+                            # No choices: an error object, or a chunk of another shape.
+                            if not isinstance(chunk, dict):
+                                continue
+                            if "error" in chunk:
+                                raise self._mid_stream_error(chunk, text) from None
+                            choices = None
+                        if first:
+                            first = False
+                            response_id = _masked(chunk.get("id"), known)
+                            self.model = _masked(chunk.get("model"), known) or self.model
+                            body_request_id = _masked(chunk.get(REQUEST_ID_FIELD), known)
+                            tier = _masked(chunk.get("service_tier"), known)
+                            service_tier = parse_service_tier(tier)
+                        wire_usage = chunk.get("usage")
+                        if wire_usage is not None:
+                            usage, usage_notice = parse_usage(wire_usage)
+                            if usage is not None:
+                                yield UsageChunk(usage)
+                        if not choices:
+                            continue
+                        choice = choices[0]
+                        delta = choice.get("delta")
+                        if delta:
+                            piece = delta.get("content")
+                            if piece:
+                                piece = content_guard.push(piece)
+                            if piece:
+                                if not text and self._first_token_at is None:
+                                    self._first_token_at = time.monotonic()
+                                text.append(piece)
+                                yield ContentDelta(piece)
+                            # Most deltas hold only content; skip the other lookups then.
+                            if not piece or len(delta) > 1:
+                                piece = delta.get("reasoning_content") or delta.get("reasoning")
+                                if piece:
+                                    piece = reasoning_guard.push(piece)
+                                if piece:
+                                    if self._first_token_at is None:
+                                        self._first_token_at = time.monotonic()
+                                    reasoning.append(piece)
+                                    yield ReasoningDelta(piece)
+                                fragments = delta.get("tool_calls")
+                                if fragments:
+                                    if self._first_token_at is None:
+                                        self._first_token_at = time.monotonic()
+                                    for fragment in fragments:
+                                        yield merge_tool_fragment(calls, fragment)
+                        reason = choice.get("finish_reason")
+                        if reason:
+                            finish = reason = _masked(reason, known)
+                            yield StreamFinish(reason)
+                await response.aclose()  # read to its end: the connection goes back to the pool
+                for is_comment, payload in decoder.close():
+                    if payload == "[DONE]":
+                        done = True
+                    elif is_comment:
+                        cost = self._parse_cost(payload) or cost
+                for guard, parts, event in (
+                    (content_guard, text, ContentDelta),
+                    (reasoning_guard, reasoning, ReasoningDelta),
+                ):
+                    held = guard.flush()
+                    if held:
+                        parts.append(held)
+                        yield event(held)
+            except LineTooLongError as exc:
+                raise self._interrupted(str(exc), text, code="malformed_chunk") from None
+            except DeadlineExceededError as exc:
+                raise self._timed_out(exc, text) from None
+            except httpx.TimeoutException:
+                raise self._interrupted(
+                    "the gateway stopped sending in the middle of the reply (read timeout)",
+                    text,
+                    code="stream_timeout",
+                ) from None
+            except httpx.TransportError as exc:
+                raise self._interrupted(
+                    f"the connection broke in the middle of the reply ({type(exc).__name__})",
+                    text,
+                ) from None
+            if not done and finish is None:
+                if not received and response.num_bytes_downloaded == 0:
+                    raise empty_reply(response.status_code, response.headers, self._redact)
+                raise self._interrupted("the reply ended before it was finished", text)
+            if body_request_id:
+                self.request_id = body_request_id
+            notices = [n for n in (usage_notice, self._cost_notice) if n is not None]
+            if usage is None and usage_notice is None and not done:
+                # The finish arrived (else this was an interruption above): the text is
+                # whole, but what it used and cost is unknown, not zero.
+                notices.insert(0, USAGE_MISSING)
+            self._result = ChatResult(
+                text="".join(text),
+                reasoning="".join(reasoning),
+                tool_calls=complete_calls(calls, known),
+                finish_reason=finish,
+                usage=usage,
+                cost=cost,
+                model=self.model,
+                request_id=self.request_id,
+                response_id=response_id,
+                notices=tuple(notices),
+                service_tier=service_tier,
+            )
+            self._end(self._result, None)
         except GatewayError as error:
             self._end(None, detach(error))
             raise
         finally:
             if owned:
                 await self.aclose()
-
-    async def _events(self) -> AsyncIterator[StreamEvent]:
-        # One long frame on purpose: this runs per chunk, and calls cost time.
-        response = self._response
-        assert response is not None
-        loads = json.loads
-        decoder = SSEDecoder(self._max_line)
-        text: list[str] = []
-        reasoning: list[str] = []
-        calls: dict[int, list[Any]] = {}
-        finish: str | None = None
-        usage: Usage | None = None
-        cost: Cost | None = None
-        usage_notice: AccountingNotice | None = None
-        done = False
-        body_request_id: str | None = None
-        response_id: str | None = None
-        service_tier: str | None = None
-        first = True
-        # The key is masked in every payload (one substring test each), and in text
-        # that spells it out across chunks (the guards); see redact.py.
-        known = self._redact.known
-        content_guard = self._redact.guard()
-        reasoning_guard = self._redact.guard()
-        chunks = response.aiter_bytes()
-        if self._clock is not None:
-            chunks = self._clock.read(chunks)
-        try:
-            if not is_event_stream(response.headers):
-                raise await not_a_stream(
-                    response.status_code, response.headers, chunks, self._redact
-                )
-            async for raw in chunks:
-                for is_comment, payload in decoder.feed(raw):
-                    if is_comment:
-                        parsed = self._parse_cost(payload)
-                        if parsed is not None:
-                            cost = parsed
-                            yield CostComment(parsed)
-                        continue
-                    if payload == "[DONE]":
-                        # Keep reading: the cost comment comes after [DONE], and
-                        # reading to the end returns the connection to the pool.
-                        done = True
-                        continue
-                    payload = known(payload)
-                    try:
-                        chunk = loads(payload)
-                        choices = chunk["choices"]
-                    except ValueError:
-                        chunk = read_huge_ints(payload)
-                        if not isinstance(chunk, dict):
-                            raise self._interrupted(
-                                "the gateway sent a malformed chunk (not JSON)",
-                                text,
-                                code="malformed_chunk",
-                            ) from None
-                        choices = chunk.get("choices")
-                    except (KeyError, TypeError):
-                        # No choices: an error object, or a chunk of another shape.
-                        if not isinstance(chunk, dict):
-                            continue
-                        if "error" in chunk:
-                            raise self._mid_stream_error(chunk, text) from None
-                        choices = None
-                    if first:
-                        first = False
-                        response_id = _masked(chunk.get("id"), known)
-                        self.model = _masked(chunk.get("model"), known) or self.model
-                        body_request_id = _masked(chunk.get(REQUEST_ID_FIELD), known)
-                        service_tier = parse_service_tier(_masked(chunk.get("service_tier"), known))
-                    wire_usage = chunk.get("usage")
-                    if wire_usage is not None:
-                        usage, usage_notice = parse_usage(wire_usage)
-                        if usage is not None:
-                            yield UsageChunk(usage)
-                    if not choices:
-                        continue
-                    choice = choices[0]
-                    delta = choice.get("delta")
-                    if delta:
-                        piece = delta.get("content")
-                        if piece:
-                            piece = content_guard.push(piece)
-                        if piece:
-                            if not text and self._first_token_at is None:
-                                self._first_token_at = time.monotonic()
-                            text.append(piece)
-                            yield ContentDelta(piece)
-                        # Most deltas hold only content; skip the other lookups then.
-                        if not piece or len(delta) > 1:
-                            piece = delta.get("reasoning_content") or delta.get("reasoning")
-                            if piece:
-                                piece = reasoning_guard.push(piece)
-                            if piece:
-                                if self._first_token_at is None:
-                                    self._first_token_at = time.monotonic()
-                                reasoning.append(piece)
-                                yield ReasoningDelta(piece)
-                            fragments = delta.get("tool_calls")
-                            if fragments:
-                                if self._first_token_at is None:
-                                    self._first_token_at = time.monotonic()
-                                for fragment in fragments:
-                                    yield merge_tool_fragment(calls, fragment)
-                    reason = choice.get("finish_reason")
-                    if reason:
-                        finish = reason = _masked(reason, known)
-                        yield StreamFinish(reason)
-            for is_comment, payload in decoder.close():
-                if payload == "[DONE]":
-                    done = True
-                elif is_comment:
-                    cost = self._parse_cost(payload) or cost
-            for guard, parts, event in (
-                (content_guard, text, ContentDelta),
-                (reasoning_guard, reasoning, ReasoningDelta),
-            ):
-                held = guard.flush()
-                if held:
-                    parts.append(held)
-                    yield event(held)
-        except LineTooLongError as exc:
-            raise self._interrupted(str(exc), text, code="malformed_chunk") from None
-        except DeadlineExceededError as exc:
-            raise self._timed_out(exc, text) from None
-        except httpx.TimeoutException:
-            raise self._interrupted(
-                "the gateway stopped sending in the middle of the reply (read timeout)",
-                text,
-                code="stream_timeout",
-            ) from None
-        except httpx.TransportError as exc:
-            raise self._interrupted(
-                f"the connection broke in the middle of the reply ({type(exc).__name__})",
-                text,
-            ) from None
-        if not done and finish is None:
-            if response.num_bytes_downloaded == 0:
-                raise empty_reply(response.status_code, response.headers, self._redact)
-            raise self._interrupted("the reply ended before it was finished", text)
-        if body_request_id:
-            self.request_id = body_request_id
-        notices = [n for n in (usage_notice, self._cost_notice) if n is not None]
-        if usage is None and usage_notice is None and not done:
-            # The finish arrived (else this was an interruption above): the text is
-            # whole, but what it used and cost is unknown, not zero.
-            notices.insert(0, USAGE_MISSING)
-        self._result = ChatResult(
-            text="".join(text),
-            reasoning="".join(reasoning),
-            tool_calls=complete_calls(calls, known),
-            finish_reason=finish,
-            usage=usage,
-            cost=cost,
-            model=self.model,
-            request_id=self.request_id,
-            response_id=response_id,
-            notices=tuple(notices),
-            service_tier=service_tier,
-        )
-        self._end(self._result, None)
 
     def _parse_cost(self, payload: str) -> Cost | None:
         """The cost comment's cost; an invalid one is None and leaves a notice."""
@@ -377,19 +383,6 @@ class ChatStream:
             error.partial_text = "".join(text)
         error.request_id = error.request_id or self.request_id
         return error
-
-
-def accounting_extra(result: ChatResult) -> dict[str, str]:
-    """The ``RequestRecord.extra`` fields naming why usage or cost is unknown.
-
-    ``usage_unknown`` / ``cost_unknown`` hold the notice code (never the gateway's value);
-    the ledger reads ``cost_unknown`` to leave an invalid cost unknown rather than estimate it.
-    """
-    extra: dict[str, str] = {}
-    for notice in result.notices:
-        key = "cost_unknown" if notice.code == "cost_invalid" else "usage_unknown"
-        extra[key] = notice.code
-    return extra
 
 
 def _masked(value: Any, known: Callable[[str], str]) -> Any:
