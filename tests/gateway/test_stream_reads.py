@@ -10,12 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
+from alltoken_agent import StreamInterruptedError
 from alltoken_agent.config import TimeoutSettings
 from alltoken_agent.gateway._deadline import ReplyClock
 from alltoken_agent.gateway._pool import direct_reader
 from alltoken_agent.gateway.sse import SSEDecoder
 from tests.gateway.helpers import gateway_for, user
-from tests.gateway.wire_server import canned_server, sse
+from tests.gateway.wire_server import canned_server, http_response, sse
 
 MIXED = (
     'data: {"a":1}\n\n'
@@ -67,16 +68,39 @@ async def test_a_gzip_encoded_stream_goes_through_httpx_and_decodes() -> None:
         "data: [DONE]",
     )
     head = {"Content-Type": "text/event-stream", "Content-Encoding": "gzip"}
-    packed = gzip.compress(body)
-    lines = ["HTTP/1.1 200 OK", *(f"{k}: {v}" for k, v in head.items())]
-    raw = "\r\n".join([*lines, f"Content-Length: {len(packed)}", "", ""]).encode() + packed
-    async with canned_server(raw) as url, gateway_for(_At(url)) as gateway:
-        result = await gateway.stream(user("hi")).collect()
+    async with canned_server(http_response(200, head, gzip.compress(body))) as url:
+        async with gateway_for(_At(url)) as gateway:
+            result = await gateway.stream(user("hi")).collect()
     assert result.text == "zipped"
     assert result.finish_reason == "stop"
 
 
+EVENT_STREAM = {"Content-Type": "text/event-stream"}
+
+
+async def test_chunk_payloads_parse_as_json_loads_would() -> None:
+    """Whitespace around a chunk's JSON is fine; a second value after it is malformed."""
+    body = sse(
+        'data:   {"choices":[{"index":0,"delta":{"content":"a"}}]}  ',
+        'data: {"choices":[{"index":0,"delta":{"content":"b"}}]}\t',
+        'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}',
+        "data: [DONE]",
+    )
+    async with canned_server(http_response(200, EVENT_STREAM, body)) as url:
+        async with gateway_for(_At(url)) as gateway:
+            result = await gateway.stream(user("hi")).collect()
+    assert (result.text, result.finish_reason) == ("ab", "stop")
+    body = sse('data: {"choices":[{"index":0,"delta":{"content":"a"}}]}{"x":1}', "data: [DONE]")
+    async with canned_server(http_response(200, EVENT_STREAM, body)) as url:
+        async with gateway_for(_At(url)) as gateway:
+            with pytest.raises(StreamInterruptedError) as caught:
+                await gateway.stream(user("hi")).collect()
+    assert caught.value.code == "malformed_chunk"
+
+
 class _At:
+    """What ``gateway_for`` needs of a server: its base URL."""
+
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
 

@@ -167,7 +167,7 @@ class ChatStream:
         response = self._response
         assert response is not None
         try:
-            loads = json.loads
+            loads = _loads
             decoder = SSEDecoder(self._max_line)
             text: list[str] = []
             reasoning: list[str] = []
@@ -383,6 +383,18 @@ class ChatStream:
             error.partial_text = "".join(text)
         error.request_id = error.request_id or self.request_id
         return error
+
+
+_raw_decode = json.JSONDecoder().raw_decode
+
+
+def _loads(payload: str) -> Any:
+    """``json.loads``, without its two whitespace scans when the payload is one value alone."""
+    try:
+        value, end = _raw_decode(payload)
+    except ValueError:  # whitespace first, or not JSON: json.loads decides
+        return json.loads(payload)
+    return value if end == len(payload) else json.loads(payload)
 
 
 def _masked(value: Any, known: Callable[[str], str]) -> Any:
