@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -155,10 +154,6 @@ def chat(
       alltoken-agent chat -c "And on holidays?"
       alltoken-agent chat --provider tokenhub --thinking --tools none "Why is the sky blue?"
     """
-    # Pydantic looks for plugins (a scan of every installed package's entry points,
-    # about 20 ms) when it builds its first model; in this process every model is ours
-    # (the config, the tools' arguments), with nothing for a plugin to observe.
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     from alltoken_agent.agent.mcp_servers import servers_from_config
     from alltoken_agent.cli.approval import approval_handler
 
