@@ -370,7 +370,7 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
             if deltas is not None
             else self._hooks.wants("stream:delta") or self._hooks.wants("reasoning:delta"),
             # stream() hands every event to its reader; run()/send() only to hooks.
-            wants=_everything
+            wants=(lambda _name: True)
             if deltas
             else self._hooks.wants
             if stream_events
@@ -398,7 +398,3 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
                 self.gateway, self._config.context.lengths, self.context_length
             )
         return self._lengths
-
-
-def _everything(name: str) -> bool:
-    return True

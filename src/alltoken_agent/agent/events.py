@@ -1,31 +1,27 @@
 """Agent events: one model, three views (``agent.on`` hooks, ``agent.stream``, NDJSON).
 
-Each event is a frozen dataclass whose ``name`` holds the wire name
-(``stream:delta``) and discriminates the ``AgentEvent`` union. Hook handlers
-receive the payload fields positionally, in declaration order (``args``), which
-keeps the AllToken agent skill's handler signatures: ``tool:call`` gets ``(name, args,
-call_id)``, ``stream:delta`` gets ``(delta, accumulated)``. Fields past the
-skill's come last, and a handler taking fewer positional parameters gets only
-the leading ones (see ``hooks.positional_capacity``). ``message:user`` and
-``message:assistant`` handlers get the AllToken agent skill's message dict, ``{"role",
-"content"}``, while the event objects (``agent.stream()``, NDJSON) carry
-``content``.
+Each event is a frozen dataclass whose ``name`` holds the wire name (``stream:delta``) and
+discriminates the ``AgentEvent`` union. Hook handlers receive the payload fields positionally, in
+declaration order (``args``), which keeps the AllToken agent skill's handler signatures:
+``tool:call`` gets ``(name, args, call_id)``, ``stream:delta`` gets ``(delta, accumulated)``.
+Fields past the skill's come last, and a handler taking fewer positional parameters gets only the
+leading ones (see ``hooks.positional_capacity``). ``message:user`` and ``message:assistant``
+handlers get the AllToken agent skill's message dict, ``{"role", "content"}``, while the event
+objects (``agent.stream()``, NDJSON) carry ``content``.
 
-Every run (``send()``, ``run()``, ``stream()`` and their blocking twins) is one
-busy span for UIs: ``thinking:start`` right after ``message:user``, before the first
-request, whether or not thinking is on, and ``thinking:end`` exactly once at the very
-end, after ``message:assistant`` or the failure (its ``outcome`` says which), and
-also when the run is cancelled or its stream is closed early; hooks get it then
-too, though a cancelled ``stream()`` reader does not. The model's reasoning has
-events of its own: ``reasoning:start``, ``reasoning:delta``... and
-``reasoning:end`` (with the block's whole text) around each reasoning block of a
-reply, thinking on or off; a block also ends when its request fails.
+Every run (``send()``, ``run()``, ``stream()`` and their blocking twins) is one busy span for UIs:
+``thinking:start`` right after ``message:user``, before the first request, whether or not thinking
+is on, and ``thinking:end`` exactly once at the very end, after ``message:assistant`` or the
+failure (its ``outcome`` says which), and also when the run is cancelled or its stream is closed
+early; hooks get it then too, though a cancelled ``stream()`` reader does not. The model's
+reasoning has events of its own: ``reasoning:start``, ``reasoning:delta``... and ``reasoning:end``
+(with the block's whole text) around each reasoning block of a reply, thinking on or off; a block
+also ends when its request fails.
 
-A tool round trip, no reasoning: ``message:user``, ``thinking:start``,
-``stream:start``, ``stream:end``, ``usage``, ``cost``, ``tool:call``... (one per
-call), ``tool:result``... (in call order), then ``stream:start``,
-``stream:delta``..., ``stream:end``, ``usage``, ``cost``, ``message:assistant``
-and ``thinking:end``.
+A tool round trip, no reasoning: ``message:user``, ``thinking:start``, ``stream:start``,
+``stream:end``, ``usage``, ``cost``, ``tool:call``... (one per call), ``tool:result``... (in call
+order), then ``stream:start``, ``stream:delta``..., ``stream:end``, ``usage``, ``cost``,
+``message:assistant`` and ``thinking:end``.
 """
 
 from __future__ import annotations
@@ -377,14 +373,7 @@ EventName = Literal[
 ]
 EVENT_NAMES: frozenset[str] = frozenset(EventName.__args__)  # type: ignore[attr-defined]
 STREAM_EVENT_NAMES: frozenset[str] = frozenset(
-    {
-        "stream:start",
-        "stream:delta",
-        "stream:end",
-        "reasoning:start",
-        "reasoning:delta",
-        "reasoning:end",
-    }
+    name for name in EVENT_NAMES if name.partition(":")[0] in ("stream", "reasoning")
 )
 """The events of a reply as it arrives; ``send_sync()`` emits none of them."""
 

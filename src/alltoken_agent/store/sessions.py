@@ -1,10 +1,9 @@
 """The session and message repository, reached as ``store.sessions``.
 
-Ownership rule: lookups (create, get, find, get-or-create, list, delete) are scoped to
-one owner, and ``owner=None`` is the local owner, not "any owner". A server passes its
-key's id, so it never sees local sessions nor another key's. Operations on a session
-the caller already holds (append, load, replace, update) take its id alone: resolve
-the session with its owner first.
+Ownership rule: lookups (create, get, find, get-or-create, list, delete) are scoped to one owner,
+and ``owner=None`` is the local owner, not "any owner". A server passes its key's id, so it never
+sees local sessions nor another key's. Operations on a session the caller already holds (append,
+load, replace, update) take its id alone: resolve the session with its owner first.
 """
 
 from __future__ import annotations
