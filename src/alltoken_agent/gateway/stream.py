@@ -52,8 +52,8 @@ REQUEST_ID_FIELD = "x-gateway-request-id"
 class EndCallback(Protocol):
     """Told once how a stream ended.
 
-    It gets the result, or the error (both None: abandoned), and the monotonic time
-    of the first token; keywords (``extra``) go to the request record.
+    It gets the result, or the error (both None: abandoned), the monotonic time of the
+    first token, and keywords (``extra``) for the request record.
     """
 
     def __call__(
@@ -70,10 +70,10 @@ class EndCallback(Protocol):
 class ChatStream:
     """One streaming request.
 
-    Use it as ``async with gateway.stream(...) as stream: async for event in stream``
-    (the request is sent, and retried, on entry), or iterate it directly. After
-    the last event, ``result`` holds the whole reply. Once the first byte of the
-    body has arrived nothing is retried: a break raises ``StreamInterruptedError``.
+    Use it as ``async with gateway.stream(...) as stream: async for event in stream`` (the
+    request is sent, and retried, on entry), or iterate it directly. After the last event,
+    ``result`` holds the whole reply. Once the first byte of the body has arrived nothing is
+    retried: a break raises ``StreamInterruptedError``.
     """
 
     def __init__(
