@@ -272,13 +272,9 @@ async def _chat(
 
     def on_retry(notice: RetryNotice) -> None:
         if writer.enabled:
-            writer.emit(
-                "retry",
-                attempt=notice.attempt,
-                delay=round(notice.delay, 3),
-                code=notice.error.code,
-                status=notice.error.status,
-            )
+            from alltoken_agent.agent.events import RetryEvent
+
+            writer.emit_event(RetryEvent.from_notice(notice).to_dict())
         elif verbose:  # else the one error line at the end says what happened
             print_retry(notice)
 

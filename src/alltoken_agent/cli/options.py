@@ -168,15 +168,10 @@ def retry_notices(
     Without either, nothing: a dead endpoint then prints one error line, at the end.
     """
     if writer.enabled:
+        from alltoken_agent.agent.events import RetryEvent
 
         def emit(notice: RetryNotice) -> None:
-            writer.emit(
-                "retry",
-                attempt=notice.attempt,
-                delay=round(notice.delay, 3),
-                code=notice.error.code,
-                status=notice.error.status,
-            )
+            writer.emit_event(RetryEvent.from_notice(notice).to_dict())
 
         return emit
     return print_retry if options.verbose is not False else None
