@@ -252,8 +252,6 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
         """Forget the conversation; the system prompt stays."""
         self._messages = [m for m in self._messages[:1] if m.get("role") == "system"]
 
-    # -- hooks: on() and off() come from EventHandlers, typed per event name --
-
     # -- running ------------------------------------------------------------
 
     @overload

@@ -292,7 +292,9 @@ class ChatStream:
             except LineTooLongError as exc:
                 raise self._interrupted(str(exc), text, code="malformed_chunk") from None
             except DeadlineExceededError as exc:
-                raise self._timed_out(exc, text) from None
+                raise self._interrupted(
+                    exc.describe(), text, code=f"{exc.which}_timeout", cls=StreamTimeoutError
+                ) from None
             except httpx.TimeoutException:
                 raise self._interrupted(
                     "the gateway stopped sending in the middle of the reply (read timeout)",
@@ -356,21 +358,17 @@ class ChatStream:
         return cost
 
     def _interrupted(
-        self, message: str, text: list[str], *, code: str = "stream_interrupted"
+        self,
+        message: str,
+        text: list[str],
+        *,
+        code: str = "stream_interrupted",
+        cls: type[StreamInterruptedError] = StreamInterruptedError,
     ) -> StreamInterruptedError:
         received = sum(len(t) for t in text)
-        return StreamInterruptedError(
+        return cls(
             f"{message}; {received} characters had arrived and are not a complete answer",
             code=code,
-            request_id=self.request_id,
-            partial_text="".join(text),
-        )
-
-    def _timed_out(self, exc: DeadlineExceededError, text: list[str]) -> StreamTimeoutError:
-        received = sum(len(t) for t in text)
-        return StreamTimeoutError(
-            f"{exc.describe()}; {received} characters had arrived and are not a complete answer",
-            code=f"{exc.which}_timeout",
             request_id=self.request_id,
             partial_text="".join(text),
         )
