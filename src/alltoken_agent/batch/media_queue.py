@@ -38,8 +38,9 @@ class MediaQueueRunner:
         grace: Seconds a job nobody leased yet is left to whoever journaled it.
         policies: Poll policies by kind; by default the media defaults, whose deadline
             leaves a job still running then pending (and its lease free) for later.
-        media: The jobs on ``gateway``, ``Media(gateway, store)`` with the queue's
-            database as its store; None: ``Media(gateway)`` on the default store.
+        media: The jobs on ``gateway``: ``Media(gateway, store)`` with the queue's own
+            store, where the servers journaled them (required: the default store would
+            hold none of the queue's jobs).
     """
 
     def __init__(
@@ -47,6 +48,7 @@ class MediaQueueRunner:
         queue: MediaJobQueue,
         gateway: Gateway,
         *,
+        media: Media,
         folder: str,
         concurrency: int = 4,
         budget_usd: Decimal | None = None,
@@ -54,12 +56,10 @@ class MediaQueueRunner:
         limits: DownloadLimits | None = None,
         grace: float = LEASE_SECONDS,
         policies: dict[str, PollPolicy] | None = None,
-        media: Media | None = None,
     ) -> None:
         self.queue = queue
         self.gateway = gateway
-        self.media = media or Media(gateway)
-        """The jobs, journaled in the queue's store (None: ``Media(gateway)``)."""
+        self.media = media
         self.folder = folder
         self.concurrency = max(1, concurrency)
         self.prices = prices
