@@ -17,8 +17,13 @@ from typing import Any
 import pytest
 
 from alltoken_agent import Agent, ConfigError, UserError, calculate, get_current_time
-from alltoken_agent.agent.mcp_client import MCPTools, MCPToolset, open_mcp_tools
-from alltoken_agent.agent.mcp_content import exposed_name, render_result
+from alltoken_agent.agent.mcp_client import (
+    MCPTools,
+    MCPToolset,
+    exposed_name,
+    open_mcp_tools,
+    render_result,
+)
 from alltoken_agent.agent.mcp_servers import (
     DEFAULT_CALL_TIMEOUT,
     DEFAULT_LIST_TIMEOUT,
