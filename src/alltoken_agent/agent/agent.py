@@ -11,10 +11,9 @@ from typing import Any, overload
 from typing_extensions import TypeVar
 
 from alltoken_agent._content_parts import repair_message
-from alltoken_agent.agent._blocking_calls import BlockingCalls, OutputT
+from alltoken_agent.agent._blocking import BlockingCalls, BlockingLoop, OutputT
 from alltoken_agent.agent._event_handlers import EventHandlers
 from alltoken_agent.agent.approval import ApprovalHandler
-from alltoken_agent.agent.blocking import BlockingLoop
 from alltoken_agent.agent.budget_guard import BudgetGuard
 from alltoken_agent.agent.content import user_content
 from alltoken_agent.agent.context import ContextPolicy, TokenCounts

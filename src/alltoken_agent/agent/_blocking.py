@@ -1,16 +1,20 @@
 """The blocking calls of :class:`~alltoken_agent.agent.agent.Agent`, for code without an event loop.
 
-Each runs the async call on the agent's private event loop (:class:`.BlockingLoop`).
+``run_sync``, ``send_sync`` and ``close_sync`` (:class:`BlockingCalls`, a base of the
+agent) run the async calls to completion on the agent's private event loop
+(:class:`BlockingLoop`), one loop per agent so pooled connections stay usable.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Generic, overload
 
 from typing_extensions import TypeVar
 
-from alltoken_agent.agent.blocking import BlockingLoop
 from alltoken_agent.agent.mcp_client import MCPTools
+from alltoken_agent.errors import UserError
 from alltoken_agent.gateway import Gateway
 
 if TYPE_CHECKING:
@@ -19,6 +23,42 @@ if TYPE_CHECKING:
 
 OutputT = TypeVar("OutputT", default=str)
 T = TypeVar("T")
+
+
+class BlockingLoop:
+    """One event loop for every blocking call of an agent, so pooled connections stay usable."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def run(self, name: str, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Run ``make()`` to completion on the private loop (opened on first use).
+
+        ``make`` is called only once the check passed, so a refused call leaves no
+        coroutine behind that was never awaited.
+
+        Raises:
+            UserError: Called from inside a running event loop.
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise UserError(f"{name}() cannot run inside an event loop; use await agent.send()")
+        if self._loop is None or self._loop.is_closed():
+            self._loop = asyncio.new_event_loop()
+        return self._loop.run_until_complete(make())
+
+    def close(self, *closers: Callable[[], Awaitable[Any]]) -> bool:
+        """Await each closer on the loop, then close it; False when no loop was open."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return False
+        for closer in closers:
+            loop.run_until_complete(closer())
+        loop.close()
+        return True
 
 
 class BlockingCalls(Generic[OutputT]):
