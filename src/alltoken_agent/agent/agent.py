@@ -18,14 +18,13 @@ from alltoken_agent.agent.budget_guard import BudgetGuard
 from alltoken_agent.agent.content import user_content
 from alltoken_agent.agent.context import ContextPolicy, TokenCounts
 from alltoken_agent.agent.events import STREAM_EVENT_NAMES
-from alltoken_agent.agent.families import FamilyTable
+from alltoken_agent.agent.families import FamilyTable, RequestOptions
 from alltoken_agent.agent.hooks import Hooks
 from alltoken_agent.agent.loop import Turn
 from alltoken_agent.agent.mcp_client import MCPTools
 from alltoken_agent.agent.mcp_servers import MCPServer
 from alltoken_agent.agent.output import OutputSpec
 from alltoken_agent.agent.planning import ContextLengths, Prelude
-from alltoken_agent.agent.request_options import RequestOptions
 from alltoken_agent.agent.result import RunResult
 from alltoken_agent.agent.run_handle import AgentRun
 from alltoken_agent.agent.settings import (

@@ -1,4 +1,6 @@
-"""What each model family supports: data, not code, and overridable in the config file.
+"""What each model family supports, and so what each model of a turn is sent.
+
+The families are data, not code, and overridable in the config file.
 
 ``search``: how the family treats ``enable_search`` on AllToken (docs/wire-format.md
 §1.11, live probe): ``native`` searches; ``ignored`` drops the flag silently;
@@ -10,15 +12,24 @@ other family gets the ``web_search`` tool instead.
 sent back. Some upstreams require it alongside tool calls (DeepSeek's thinking
 mode, Kimi, MiniMax keep their reasoning across tool turns); others reject or
 ignore the unknown field.
+
+``RequestOptions`` applies the table to one turn: taken from the agent when the turn
+starts (its attributes may change between turns, e.g. thinking toggled in the TUI),
+then fixed for the turn.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
+from alltoken_agent.agent.builtin_tools import web_search
+from alltoken_agent.agent.events import NoticeEvent
+from alltoken_agent.agent.settings import ModelSettings, request_fields
+from alltoken_agent.agent.tools import Tool
 from alltoken_agent.config import FamilySettings
+from alltoken_agent.gateway import Provider
 
 SearchSupport = Literal["native", "ignored", "unreliable", "rejected", "unknown"]
 
@@ -83,3 +94,59 @@ class FamilyTable:
             if bare.startswith(prefix):
                 return family
         return UNKNOWN_FAMILY
+
+
+@dataclass(frozen=True)
+class RequestOptions:
+    """The request fields and tools one turn sends to each model of its chain."""
+
+    provider: Provider
+    families: FamilyTable
+    tools: Sequence[Tool]
+    temperature: float | None
+    enable_search: bool
+    thinking: bool
+    thinking_budget: int | None
+    settings: ModelSettings = field(default_factory=lambda: ModelSettings())
+    """The agent's other settings (its knobs above are taken out)."""
+
+    def native_search(self, model: str) -> bool:
+        """Whether ``model`` searches with the gateway's ``enable_search`` flag."""
+        return (
+            self.provider.dialect == "alltoken" and self.families.lookup(model).search == "native"
+        )
+
+    def fields_for(self, model: str) -> dict[str, Any]:
+        """Request fields for ``model`` (``settings`` win over the knobs)."""
+        fields: dict[str, Any] = {}
+        if self.temperature is not None:
+            fields["temperature"] = self.temperature
+        if self.enable_search and self.native_search(model):
+            fields["enable_search"] = True
+        if self.thinking:
+            fields["thinking"] = True
+            if self.thinking_budget is not None:
+                fields["thinking_budget"] = self.thinking_budget
+        fields.update(request_fields(self.settings))
+        return fields
+
+    def tools_for(self, model: str) -> list[Tool]:
+        """The tools offered to ``model``: the web_search tool stands in for the flag."""
+        tools = list(self.tools)
+        if (
+            self.enable_search
+            and not self.native_search(model)
+            and all(t.name != web_search.name for t in tools)
+        ):
+            tools.append(web_search)
+        return tools
+
+    def search_notice(self, model: str) -> NoticeEvent | None:
+        """The notice that ``model`` searches through the tool, when it does."""
+        if not self.enable_search or self.native_search(model):
+            return None
+        family = self.families.lookup(model)
+        return NoticeEvent(
+            message=f"{model} ({family.name} family on {self.provider.name}) does not "
+            "search with enable_search; the agent uses the web_search tool instead"
+        )
