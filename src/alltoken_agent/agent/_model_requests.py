@@ -20,7 +20,7 @@ from alltoken_agent.agent.events import (
     ReasoningEndEvent,
     UsageEvent,
 )
-from alltoken_agent.agent.replies import replay
+from alltoken_agent.agent.output import replay
 from alltoken_agent.agent.result import CostTally, UsageTally
 from alltoken_agent.agent.turn_settings import TurnSettings, can_fall_back
 from alltoken_agent.errors import AllModelsFailedError, GatewayError

@@ -30,8 +30,7 @@ from alltoken_agent.agent.events import (
     ThinkingEndEvent,
     ThinkingStartEvent,
 )
-from alltoken_agent.agent.output import OutputSpec
-from alltoken_agent.agent.replies import assistant_message
+from alltoken_agent.agent.output import OutputSpec, assistant_message
 from alltoken_agent.agent.result import (
     CostTally,
     RunResult,

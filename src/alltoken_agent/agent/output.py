@@ -1,4 +1,8 @@
-"""Structured output: ask for a JSON schema, validate the reply, retry once with the errors."""
+"""A model's reply as the loop reads it: its events, its history message, its output.
+
+Structured output (``OutputSpec``): ask for a JSON schema, validate the reply, retry
+once with the errors.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,16 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
+from alltoken_agent.agent.events import (
+    AgentEvent,
+    ReasoningDeltaEvent,
+    ReasoningEndEvent,
+    ReasoningStartEvent,
+    StreamDeltaEvent,
+    StreamEndEvent,
+)
 from alltoken_agent.errors import UserError
+from alltoken_agent.gateway import ChatResult
 
 T = TypeVar("T")
 
@@ -56,3 +69,27 @@ class OutputSpec(Generic[T]):
             "content": "Your reply did not match the required JSON schema: "
             f"{problems}. Reply again with only a JSON document that matches the schema.",
         }
+
+
+def replay(result: ChatResult) -> list[AgentEvent]:
+    """The events of a non-streamed reply, as if it had streamed in one piece.
+
+    ``stream:start`` is not among them: it goes out before the request.
+    """
+    events: list[AgentEvent] = []
+    if result.reasoning:
+        events.append(ReasoningStartEvent())
+        events.append(ReasoningDeltaEvent(delta=result.reasoning, accumulated=result.reasoning))
+        events.append(ReasoningEndEvent(reasoning=result.reasoning))
+    if result.text:
+        events.append(StreamDeltaEvent(delta=result.text, accumulated=result.text))
+    events.append(StreamEndEvent(text=result.text, finish_reason=result.finish_reason))
+    return events
+
+
+def assistant_message(result: ChatResult) -> dict[str, Any]:
+    """The reply as a history message; reasoning kept for families that want it back."""
+    message = result.to_message()
+    if result.reasoning:
+        message["reasoning_content"] = result.reasoning
+    return message

@@ -13,7 +13,7 @@ from alltoken_agent.agent.events import (
     ToolCallEvent,
     ToolResultEvent,
 )
-from alltoken_agent.agent.replies import assistant_message
+from alltoken_agent.agent.output import assistant_message
 from alltoken_agent.agent.result import ToolCallRecord
 from alltoken_agent.agent.tool_runner import ToolRunner, parse_arguments
 from alltoken_agent.agent.turn_settings import TurnSettings
