@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, field_validator
 from typing_extensions import TypedDict
 
 from alltoken_agent import Gateway, ToolError, UserError
-from alltoken_agent.agent.docstrings import parse_docstring
+from alltoken_agent.agent._tool_definitions import parse_docstring
 from alltoken_agent.agent.tools import (
     ModelRetry,
     Tool,

@@ -24,8 +24,11 @@ from alltoken_agent.agent._function_schema import (
     describe_function,
     unwrap_partial,
 )
-from alltoken_agent.agent.docstrings import parse_docstring
-from alltoken_agent.agent.explicit_tools import definition_binder, inner_definition
+from alltoken_agent.agent._tool_definitions import (
+    definition_binder,
+    inner_definition,
+    parse_docstring,
+)
 from alltoken_agent.agent.tool_messages import (
     ToolOutcome,
     describe_failure,

@@ -25,7 +25,7 @@ def parse_arguments(arguments: str) -> Any:
 def parse_calls(calls: Sequence[ToolCall]) -> list[Any] | None:
     """Each call's arguments parsed, or None when a call is broken (the reply is retried).
 
-    Broken: no name, or arguments that are not JSON (as ``replies.has_broken_calls``).
+    Broken: no name, or arguments that are not JSON.
     The parsed values go on to the tools, so each call's JSON is read once.
     """
     parsed = []

@@ -9,7 +9,7 @@ agent loop.
 
 This module is the front door (`tool`, `as_tool`, and the names below in `__all__`); the
 `Tool` class lives in `function_tool`, arguments and outcomes in `tool_messages`, and
-the AllToken agent skill's explicit definition form in `explicit_tools`.
+the AllToken agent skill's explicit definition form in `_tool_definitions`.
 """
 
 from __future__ import annotations
