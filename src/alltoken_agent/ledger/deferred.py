@@ -9,6 +9,11 @@ and opens the store right after the first request ends, then records them all, e
 priced exactly as an eager ledger would have priced it. Later requests are recorded
 as they end.
 
+With the default store (no store handed in, none to open), the rows go into the SQLite
+file with the standard library's ``sqlite3`` when the file is ready for them
+(:func:`~alltoken_agent.ledger.rows.write_quickly`), so a short run never imports
+SQLAlchemy; otherwise the store opens and writes them, as it always did.
+
 A request whose cost the gateway reported (AllToken's cost comment) needs no price:
 its row is written without the lookup, and the lookup (a catalog request, when its cache
 is cold) is made only once a request arrives whose cost must be estimated.
@@ -27,6 +32,8 @@ import logging
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from alltoken_agent.ledger.rows import can_write_quickly, row_fields, write_quickly
 
 if TYPE_CHECKING:
     from alltoken_agent.catalog.prices import PriceLookup
@@ -101,6 +108,8 @@ class DeferredLedger:
         if self._prepared or self._ledger is not None:
             return
         self._prepared = True
+        if self._default_store() and can_write_quickly():
+            return  # the rows will go in with sqlite3: nothing to import
         threading.Thread(target=_import_store, name="ledger-imports", daemon=True).start()
 
     async def look_up_prices(self) -> PriceLookup:
@@ -174,6 +183,8 @@ class DeferredLedger:
         if not self._pending:
             return
         held, self._pending = self._pending, []
+        if self._ledger is None and self._default_store() and self._write_quickly(held):
+            return
         try:
             ledger = self._ready()
         except Exception as error:
@@ -183,6 +194,18 @@ class DeferredLedger:
             return
         for record in held:
             ledger.observer(record)
+
+    def _default_store(self) -> bool:
+        """Whether the records go to the default store, which this opens itself."""
+        return self._store is None and self._open_store is None
+
+    def _write_quickly(self, held: list[RequestRecord]) -> bool:
+        """Store ``held`` with sqlite3, priced as the ledger would; False: the store must."""
+        try:
+            return write_quickly([row_fields(record, self._prices) for record in held])
+        except Exception:  # the store's own path then records them, or says why not
+            logger.debug("the quick ledger write failed", exc_info=True)
+            return False
 
     def _ready(self) -> Ledger:
         if self._ledger is None:

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from alltoken_agent.errors import AllTokenAgentError, UserError
-from alltoken_agent.ledger.costs import record_cost, usable_amount
+from alltoken_agent.ledger.costs import usable_amount
 from alltoken_agent.ledger.periods import start_of_utc_day
+from alltoken_agent.ledger.rows import row_fields
 from alltoken_agent.store import Store
-from alltoken_agent.store.schema import NAME_LENGTH
 from alltoken_agent.store.usage import UsageQuery, UsageRepository, UsageRow
 from alltoken_agent.store.usage_sums import UsageSums, merged, sum_usage
 
@@ -218,34 +217,7 @@ class Ledger:
 
     def to_row(self, record: RequestRecord) -> UsageRow:
         """The ledger row ``record`` makes, not stored."""
-        cost, source = record_cost(record, self.prices)
-        usage = record.usage
-        started = record.started_at
-        if started.tzinfo is None:
-            started = started.replace(tzinfo=timezone.utc)
-        return UsageRow(
-            created_at=started.astimezone(timezone.utc),
-            kind=record.kind,
-            provider=_clip(record.provider) or "unknown",
-            model=_clip(record.model),
-            session=_clip(record.tags.get("session")),
-            owner=_clip(record.tags.get("owner")),
-            request_id=_clip(record.request_id),
-            stream=record.stream,
-            prompt_tokens=None if usage is None else usage.prompt_tokens,
-            completion_tokens=None if usage is None else usage.completion_tokens,
-            reasoning_tokens=None if usage is None else usage.reasoning_tokens,
-            cached_tokens=None if usage is None else usage.cached_tokens,
-            cost=cost,
-            cost_source=source,
-            latency_ms=_millis(record.latency),
-            ttft_ms=_millis(record.ttft),
-            outcome=_clip(record.outcome) or "unknown",
-            status=record.status,
-            attempts=record.attempts,
-            extra=_json_object(record.extra),
-            simulated=record.simulated,
-        )
+        return UsageRow(**row_fields(record, self.prices))
 
     # -- queries ---------------------------------------------------------------
 
@@ -337,20 +309,3 @@ class Ledger:
             model=model,
             simulated=self.simulated,
         )
-
-
-def _clip(value: str | None) -> str | None:
-    return None if value is None else str(value)[:NAME_LENGTH]
-
-
-def _millis(seconds: float | None) -> int | None:
-    return None if seconds is None else max(0, round(seconds * 1000))
-
-
-def _json_object(extra: Mapping[str, Any]) -> dict[str, Any]:
-    """``extra`` as plain JSON: anything JSON cannot hold becomes its text."""
-    try:
-        loaded = json.loads(json.dumps(dict(extra), default=str, allow_nan=False))
-    except (TypeError, ValueError):
-        return {"unserialisable": repr(dict(extra))[:1000]}
-    return loaded if isinstance(loaded, dict) else {}
