@@ -6,11 +6,20 @@ when it takes it and hands that lease to the media core's run, which resumes the
 the journal's rules: one the gateway accepted is polled (never submitted again), one
 never sent is submitted with its idempotency key. A budget stops new submits before they
 would cross it; finishing a job already paid for costs nothing more and always runs.
+
+Without ``watch`` the runner stops once no job is up for it. With ``watch`` (``worker
+--watch``) it keeps looking every ``watch`` seconds, so a job a server queued for workers
+is taken at once, and one whose worker died is taken over by polling when its lease
+allows; it runs until cancelled (Ctrl-C, SIGTERM), each run giving its lease up.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
+import time
+from dataclasses import replace
 from decimal import Decimal
 
 from alltoken_agent.batch.media_line import media_estimate
@@ -22,6 +31,12 @@ from alltoken_agent.ledger import RunningBudget
 from alltoken_agent.media import LEASE_SECONDS, DownloadLimits, Media, PollPolicy, new_holder
 from alltoken_agent.store.media import MediaJobRecord
 from alltoken_agent.store.media_queue import MediaJobQueue
+
+logger = logging.getLogger("alltoken_agent")
+
+RETRY_AFTER = 30.0
+"""Seconds a watching worker leaves a job it could not finish (the gateway was down)
+before it may take it again."""
 
 
 class MediaQueueRunner:
@@ -37,10 +52,13 @@ class MediaQueueRunner:
         budget_usd: Submit no job never sent whose estimate could cross this.
         grace: Seconds a job nobody leased yet is left to whoever journaled it.
         policies: Poll policies by kind; by default the media defaults, whose deadline
-            leaves a job still running then pending (and its lease free) for later.
+            leaves a job still running then pending (and its lease free) for later
+            (with ``watch``: no deadline, as a server polls).
         media: The jobs on ``gateway``: ``Media(gateway, store)`` with the queue's own
             store, where the servers journaled them (required: the default store would
             hold none of the queue's jobs).
+        watch: Seconds between two looks at a queue with nothing up for this worker;
+            None stops the run at the first empty look.
     """
 
     def __init__(
@@ -56,6 +74,7 @@ class MediaQueueRunner:
         limits: DownloadLimits | None = None,
         grace: float = LEASE_SECONDS,
         policies: dict[str, PollPolicy] | None = None,
+        watch: float | None = None,
     ) -> None:
         self.queue = queue
         self.gateway = gateway
@@ -65,16 +84,32 @@ class MediaQueueRunner:
         self.prices = prices
         self.limits = limits
         self.grace = grace
+        self.watch = watch
         self.policies = policies or {}
+        if watch is not None and policies is None:
+            self.policies = {
+                "image": replace(PollPolicy.for_images(), deadline=None),
+                "video": replace(PollPolicy.for_videos(), deadline=None),
+            }
         self.summary = BatchSummary()
         self.budget: RunningBudget | None = None
         if budget_usd is not None:
             self.budget = RunningBudget(budget_usd, prices=prices, label="worker budget")
-        self._skip: set[str] = set()
+        self._skip: dict[str, float] = {}
+        """Jobs this run leaves alone, until when (``time.monotonic()``; inf: for good)."""
         self._reserved = Decimal(0)
         self._paid: list[Decimal] = []
         """Known costs of jobs this worker submitted: the next submit's estimate."""
         self._stop = False
+
+    @property
+    def stopping(self) -> bool:
+        """Whether new work stopped (a fatal error, the budget, or :meth:`stop`)."""
+        return self._stop
+
+    def stop(self) -> None:
+        """Take no new job; the jobs in flight run to their end."""
+        self._stop = True
 
     async def run(self) -> BatchSummary:
         """Finish jobs until none is up for a worker (or new work stops); the summary."""
@@ -91,16 +126,27 @@ class MediaQueueRunner:
     async def _slot(self) -> None:
         while not self._stop:
             holder = new_holder()
-            record = await asyncio.to_thread(
-                self.queue.claim,
-                holder,
-                LEASE_SECONDS,
-                folder=self.folder,
-                grace=self.grace,
-                skip=frozenset(self._skip),
-            )
+            now = time.monotonic()
+            try:
+                record = await asyncio.to_thread(
+                    self.queue.claim,
+                    holder,
+                    LEASE_SECONDS,
+                    folder=self.folder,
+                    grace=self.grace,
+                    skip=frozenset(job for job, until in self._skip.items() if until > now),
+                )
+            except Exception as error:
+                if self.watch is None:
+                    raise
+                # The store is down for a moment: a watching worker keeps watching.
+                logger.warning("could not look at the media job queue: %s", error)
+                record = None
             if record is None:
-                return
+                if self.watch is None:
+                    return
+                await asyncio.sleep(self.watch)
+                continue
             try:
                 await self._finish(record, holder)
             finally:
@@ -110,8 +156,9 @@ class MediaQueueRunner:
 
     async def _finish(self, record: MediaJobRecord, holder: str) -> None:
         # Tried once per worker run: a job still unfinished at the poll deadline (or made
-        # through another gateway) is left for later, not taken again at once.
-        self._skip.add(record.id)
+        # through another gateway) is left for later, not taken again at once. A watching
+        # worker tries a job the gateway kept from finishing again after a while.
+        self._skip[record.id] = math.inf if self.watch is None else time.monotonic() + RETRY_AFTER
         estimate = self._estimate(record)
         if not self._affordable(estimate):
             self.summary.budget_stopped = True
@@ -132,6 +179,7 @@ class MediaQueueRunner:
                     limits=self.limits,
                 )
         except UserError:
+            self._skip[record.id] = math.inf
             return  # made through another gateway: left for it
         except AllTokenAgentError as error:
             self._count(record, ok=False, cost=tally.cost)

@@ -44,7 +44,8 @@ jobs_app = typer.Typer(
 )
 
 StatusOpt = Annotated[
-    Literal["submitting", "pending", "completed", "failed", "cancelled", "expired"] | None,
+    Literal["queued", "submitting", "pending", "completed", "failed", "cancelled", "expired"]
+    | None,
     typer.Option("--status", help="Only jobs with this status.", show_default=False),
 ]
 KindOpt = Annotated[

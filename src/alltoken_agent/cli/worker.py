@@ -1,11 +1,13 @@
-"""`alltoken-agent worker`: run batch lines that `batch --queue` journaled in a shared store."""
+"""`alltoken-agent worker`: run the batch lines and media jobs queued in a shared store."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -26,9 +28,15 @@ from alltoken_agent.cli.options import (
 )
 from alltoken_agent.cli.output import EventWriter, run_command
 
+if TYPE_CHECKING:
+    from alltoken_agent.batch import BatchSummary
+    from alltoken_agent.batch.media_queue import MediaQueueRunner
+
 MEDIA_DIR_ENV = "ALLTOKEN_AGENT_SERVER_MEDIA_DIR"
 """The variable of ``serve --media-dir`` (named here: the server is not imported for a
 worker), so a worker beside a server finds its jobs without being told."""
+WATCH_EVERY = 0.5
+"""Seconds between two looks at an empty queue with --watch."""
 
 
 def worker(
@@ -48,6 +56,15 @@ def worker(
             show_default=False,
         ),
     ] = None,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Keep running and take new work as it is queued (a server's jobs with "
+            '[server] media_jobs = "workers" at once), until Ctrl-C or SIGTERM; '
+            "without it the worker stops once nothing is left.",
+        ),
+    ] = False,
     model: ModelOpt = None,
     provider: ProviderOpt = None,
     base_url: BaseUrlOpt = None,
@@ -68,12 +85,15 @@ def worker(
     Lines are `batch --queue` lines (agent turns, image and video jobs) and `image` or
     `video --batch FILE --queue` jobs. A worker also finishes the image and video jobs
     servers accepted (POST /v1/images, /v1/videos) that no server is finishing (it
-    stopped or died): one the gateway took is polled, never submitted again.
+    stopped or died): one the gateway took is polled, never submitted again. With
+    `serve --media-jobs workers` the servers run no job: they queue each one, and
+    workers started with --watch take it at once.
 
     \b
     Examples:
       alltoken-agent worker --store postgresql://host/db --concurrency 8
       alltoken-agent worker --budget 2.00
+      alltoken-agent worker --watch --store postgresql://host/db --media-dir /srv/media
     """
     options = GatewayOptions(
         provider=provider,
@@ -93,6 +113,7 @@ def worker(
             concurrency=concurrency,
             budget=None if budget is None else Decimal(str(budget)),
             media_dir=media_dir,
+            watch=watch,
         )
 
     run_command(main, EventWriter(enabled=False))
@@ -107,11 +128,11 @@ async def _work(
     concurrency: int,
     budget: Decimal | None,
     media_dir: Path | None,
+    watch: bool = False,
 ) -> int:
     from alltoken_agent.batch import BatchRunner, BatchSummary
     from alltoken_agent.batch.media_input import media_folder
     from alltoken_agent.batch.media_queue import MediaQueueRunner
-    from alltoken_agent.cli._batch_output import spend_text
     from alltoken_agent.media import DownloadLimits, Media
     from alltoken_agent.paths import app_dirs
     from alltoken_agent.store import Store
@@ -120,11 +141,19 @@ async def _work(
 
     config = load_user_config()
     folder = media_folder(media_dir or app_dirs().data / "media" / "server")
+    if watch and not Path(folder).is_dir():
+        print(
+            f"alltoken-agent: warning: the media folder {folder} does not exist here; a "
+            "server's jobs are saved where the server serves them only if this is the "
+            "same (shared) folder, at the same path",
+            file=sys.stderr,
+        )
+    jobs = lines = BatchSummary()
     with Store(store_url) as db:
         async with open_gateway(options) as gateway:
             media = Media(gateway, db)  # journaled where every worker sees the jobs
             ledger = await observing_ledger(gateway, db, config)
-            jobs = await MediaQueueRunner(
+            runner = MediaQueueRunner(
                 MediaJobQueue.of(db),
                 gateway,
                 folder=folder,
@@ -135,24 +164,33 @@ async def _work(
                     config.media.max_image_mb, config.media.max_video_mb
                 ),
                 media=media,
-            ).run()
-            lines = BatchSummary()
-            if jobs.fatal is None and not jobs.budget_stopped:
-                lines = await BatchRunner(
+                watch=WATCH_EVERY if watch else None,
+            )
+
+            def run_lines(already_spent: Decimal) -> Awaitable[BatchSummary]:
+                return BatchRunner(
                     BatchRepository.of(db),
                     gateway,
                     concurrency=concurrency,
                     budget_usd=budget,
-                    already_spent=jobs.spent,
+                    already_spent=already_spent,
                     config=config,
                     prices=ledger.prices,
                     media=media,
                 ).run()
-    if jobs.ok + jobs.failed:
-        done = f"alltoken-agent: worker finished {jobs.ok + jobs.failed} media jobs servers left"
-        print(f"{done}: {jobs.ok} ok, {jobs.failed} failed; {spend_text(jobs)}", file=sys.stderr)
-    line = f"alltoken-agent: worker ran {lines.ok + lines.failed} lines: {lines.ok} ok"
-    print(f"{line}, {lines.failed} failed; {spend_text(lines)}", file=sys.stderr)
+
+            if watch:
+                lines = BatchSummary()
+                try:
+                    await asyncio.gather(runner.run(), _watch_lines(runner, run_lines, lines))
+                finally:
+                    jobs = runner.summary
+                    _report(jobs, lines)
+            else:
+                jobs = await runner.run()
+                if jobs.fatal is None and not jobs.budget_stopped:
+                    lines = await run_lines(jobs.spent)
+                _report(jobs, lines)
     fatal = jobs.fatal or lines.fatal
     if fatal is not None:
         print(describe(fatal), file=sys.stderr)
@@ -160,3 +198,39 @@ async def _work(
     if jobs.budget_stopped or lines.budget_stopped:
         return BUDGET
     return FAILURE if jobs.failed or lines.failed else OK
+
+
+async def _watch_lines(
+    runner: MediaQueueRunner,
+    run_lines: Callable[[Decimal], Awaitable[BatchSummary]],
+    total: BatchSummary,
+) -> None:
+    """Run the queued batch lines, pass after pass, while ``runner`` takes media jobs.
+
+    The media runner's budget sees every request of this worker, so each pass starts
+    from its total; a pass that stops new work (a fatal error, the budget) stops both.
+    """
+    while not runner.stopping:
+        spent = runner.budget.total if runner.budget is not None else Decimal(0)
+        done = await run_lines(spent)
+        total.ok += done.ok
+        total.failed += done.failed
+        total.spent += done.spent
+        total.unknown_costs += done.unknown_costs
+        total.simulated = total.simulated or done.simulated
+        if done.fatal is not None or done.budget_stopped:
+            total.fatal = total.fatal or done.fatal
+            total.budget_stopped = total.budget_stopped or done.budget_stopped
+            runner.stop()
+            return
+        await asyncio.sleep(WATCH_EVERY)
+
+
+def _report(jobs: BatchSummary, lines: BatchSummary) -> None:
+    from alltoken_agent.cli._batch_output import spend_text
+
+    if jobs.ok + jobs.failed:
+        done = f"alltoken-agent: worker finished {jobs.ok + jobs.failed} media jobs of servers"
+        print(f"{done}: {jobs.ok} ok, {jobs.failed} failed; {spend_text(jobs)}", file=sys.stderr)
+    line = f"alltoken-agent: worker ran {lines.ok + lines.failed} lines: {lines.ok} ok"
+    print(f"{line}, {lines.failed} failed; {spend_text(lines)}", file=sys.stderr)

@@ -114,6 +114,8 @@ class Run:
         deadline = None if self.policy.deadline is None else self.started + self.policy.deadline
         async with self.lease.held(self.record, deadline) as fresh:
             self.record = fresh
+            if fresh.status == "queued":  # waited for a worker; this run takes it now
+                fresh = await self.update(status="submitting")
             yield fresh
 
     @property

@@ -28,7 +28,9 @@ ImageSize = Literal[
 """Sizes every image model takes (gpt-image-2's rules: multiples of 16, up to 4K, 1:3-3:1)."""
 
 JobKind = Literal["image", "video"]
-JobStatus = Literal["submitting", "pending", "completed", "failed", "cancelled", "expired"]
+JobStatus = Literal[
+    "queued", "submitting", "pending", "completed", "failed", "cancelled", "expired"
+]
 FrameUrl = Annotated[
     str,
     Field(
@@ -144,8 +146,10 @@ class JobOut(_Out):
     """Our job id (``job_`` + 16 hex)."""
     kind: JobKind
     status: JobStatus
-    """``submitting`` and ``pending`` jobs are still running (or resume when the server
-    starts again); the other statuses are final."""
+    """``queued``: waiting for a worker (a server with ``media_jobs = "workers"``); no
+    worker has taken it, nothing was sent. ``submitting`` and ``pending`` jobs are
+    running (or resume when their server or a worker starts again); the other statuses
+    are final."""
     model: str
     task_id: str | None
     """The gateway's task id, once it accepted the job."""

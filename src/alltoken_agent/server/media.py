@@ -1,4 +1,4 @@
-"""Media jobs the server runs: each one a background task, journaled under its caller's owner id.
+"""Media jobs the server runs (or hands to workers), journaled under their caller's owner id.
 
 ``POST /v1/images`` and ``/v1/videos`` journal the job (``create_job``, status
 ``submitting``, owner = the caller's key id) and answer 202 at once. A task on the
@@ -21,6 +21,13 @@ is the one truth the routes read.
   ``LEASE_SECONDS`` (the replica stopped). The takeover resumes by polling: a job the
   gateway accepted is never submitted again, and one whose submit is in doubt stays
   for a person, as in ``jobs resume``.
+
+With ``[server] media_jobs = "workers"`` (``serve --media-jobs workers``) the server runs
+no job: a submit journals the job ``queued`` (``store/media_queue.py``) for the
+``alltoken-agent worker`` processes on the same store, which take it at once and save
+its files under the same per-owner folder; the server neither leases, resumes nor
+sweeps, and its routes read the shared journal. Jobs another server queued are never
+taken by a server that runs its own: they are the workers'.
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ from alltoken_agent.media import (
     holder_is_dead,
 )
 from alltoken_agent.server.errors import ApiError
+from alltoken_agent.store.media_queue import MediaJobQueue
 
 if TYPE_CHECKING:
     from alltoken_agent.store import Store
@@ -80,6 +88,8 @@ def leased_elsewhere(record: MediaJobRecord, now: datetime) -> bool:
 
 def orphaned(record: MediaJobRecord, now: datetime) -> bool:
     """Whether another replica left the job: see the module doc."""
+    if record.status == "queued":
+        return False  # handed to the workers
     if record.status == "submitting" and record.task_id is None and not record.never_sent:
         return False  # its submit is in doubt: never resent on our own
     if leased_elsewhere(record, now):
@@ -88,6 +98,16 @@ def orphaned(record: MediaJobRecord, now: datetime) -> bool:
         return True  # its lease ran out, or its holder died
     # Never leased, or given up: a replica that journaled it a moment ago leases it next.
     return record.updated_at <= now - timedelta(seconds=LEASE_SECONDS)
+
+
+def _too_many(what: str, where: str) -> ApiError:
+    return ApiError(
+        429,
+        "too_many_jobs",
+        f"this key already has {what}; wait for one to end ({where})",
+        type="rate_limit_error",
+        headers={"Retry-After": "5"},
+    )
 
 
 def shutting_down() -> ApiError:
@@ -113,6 +133,7 @@ class MediaJobs:
         owners: Sequence[str | None],
         max_per_owner: int,
         sweep_every: float = SWEEP_EVERY,
+        to_workers: bool = False,
     ) -> None:
         self.gateway = gateway
         self.jobs = Media(gateway, store)
@@ -122,6 +143,9 @@ class MediaJobs:
         self.owners = list(owners)
         """Whose unfinished jobs are resumed at startup."""
         self.max_per_owner = max_per_owner
+        self.to_workers = to_workers
+        """Whether jobs are queued for ``alltoken-agent worker`` instead of run here."""
+        self.queue = MediaJobQueue.of(store)
         self.policies: dict[str, PollPolicy] = {
             "image": replace(PollPolicy.for_images(), deadline=None),
             "video": replace(PollPolicy.for_videos(), deadline=None),
@@ -163,23 +187,25 @@ class MediaJobs:
         """
         if self.stopping:
             raise shutting_down()
-        if sum(1 for who, _ in self._tasks.values() if who == owner) >= self.max_per_owner:
-            raise ApiError(
-                429,
-                "too_many_jobs",
-                f"this key already has {self.max_per_owner} media jobs running; wait for "
-                "one to end (GET /v1/jobs)",
-                type="rate_limit_error",
-                headers={"Retry-After": "5"},
-            )
+        if self.to_workers:
+            busy = await asyncio.to_thread(self.queue.waiting, owner=owner)
+            if busy >= self.max_per_owner:
+                raise _too_many(f"{busy} media jobs waiting for a worker", "GET /v1/jobs")
+        elif sum(1 for who, _ in self._tasks.values() if who == owner) >= self.max_per_owner:
+            raise _too_many(f"{self.max_per_owner} media jobs running", "GET /v1/jobs")
         save_to = f"{self.folder_of(owner)}{os.sep}"
         record = await self.api(kind).create_job(save_to=save_to, owner=owner, **options)
+        if self.to_workers:
+            return await asyncio.to_thread(self.queue.enqueue, record.id)
         self.start(record)
         return record
 
     def start(self, record: MediaJobRecord) -> None:
-        """Drive a journaled job in a task of its own (once; not while stopping)."""
-        if self.stopping or record.id in self._tasks:
+        """Drive a journaled job in a task of its own (once; not while stopping).
+
+        A server that hands its jobs to workers drives none: the workers take the job.
+        """
+        if self.to_workers or self.stopping or record.id in self._tasks:
             return
         task = asyncio.create_task(self._drive(record), name=f"media-{record.id}")
         self._tasks[record.id] = (record.owner, task)
@@ -244,6 +270,8 @@ class MediaJobs:
 
     def resume_at_startup(self) -> None:
         """Resume this server's unfinished jobs, then sweep for orphans (see the module doc)."""
+        if self.to_workers:
+            return  # the workers finish every job, left or new
         self._startup = asyncio.create_task(self._resume_and_sweep(), name="media-resume")
 
     async def _resume_and_sweep(self) -> None:
@@ -269,6 +297,8 @@ class MediaJobs:
                     continue  # the CLI's, or another server's
                 if record.id in self._tasks or record.id in self._swept:
                     continue
+                if record.status == "queued":
+                    continue  # handed to the workers by a server that runs none
                 if leased_elsewhere(record, now) or (sweep and not orphaned(record, now)):
                     continue  # another replica drives it
                 if record.dialect != dialect:

@@ -4,7 +4,9 @@ A job is written before its first request (status ``submitting``, with the idemp
 key its submit will carry and where its files go) and updated as it moves:
 ``submitting`` -> ``pending`` (the gateway accepted it; ``task_id`` is known) -> one of
 ``completed``, ``failed``, ``cancelled``, ``expired``. A crash anywhere leaves a row that
-``alltoken-agent jobs resume`` can finish without paying twice.
+``alltoken-agent jobs resume`` can finish without paying twice. A server that hands its
+jobs to workers journals them ``queued`` first (see ``store/media_queue.py``): the worker
+that takes one moves it to ``submitting``.
 
 Ownership follows the session repository: ``owner=None`` is the local owner, not "any".
 """
@@ -26,13 +28,17 @@ from alltoken_agent.store.engine import Database
 from alltoken_agent.store.records import _UNSET, _Unset, check_limit, check_owner
 
 MediaKind = Literal["image", "video"]
-MediaJobStatus = Literal["submitting", "pending", "completed", "failed", "cancelled", "expired"]
+MediaJobStatus = Literal[
+    "queued", "submitting", "pending", "completed", "failed", "cancelled", "expired"
+]
 
 KINDS: tuple[MediaKind, ...] = get_args(MediaKind)
 STATUSES: tuple[MediaJobStatus, ...] = get_args(MediaJobStatus)
-UNFINISHED: tuple[MediaJobStatus, ...] = ("submitting", "pending")
-"""Statuses ``jobs resume`` picks up: the submit may or may not have reached the gateway,
-or the gateway has the task and the result is not on disk yet."""
+UNFINISHED: tuple[MediaJobStatus, ...] = ("queued", "submitting", "pending")
+"""Statuses ``jobs resume`` picks up: waiting for a worker, the submit may or may not have
+reached the gateway, or the gateway has the task and the result is not on disk yet."""
+UNSENT: tuple[MediaJobStatus, ...] = ("queued", "submitting")
+"""Statuses of a job the gateway may not have seen yet."""
 
 SUBMIT_SENT = "submit_unconfirmed_at"
 """The ``result`` key of a job whose submit was sent but not answered (ISO time): set
@@ -103,11 +109,7 @@ class MediaJobRecord:
     @property
     def never_sent(self) -> bool:
         """Whether the job was journaled but its submit never left (nothing was paid)."""
-        return (
-            self.status == "submitting"
-            and self.task_id is None
-            and SUBMIT_SENT not in (self.result)
-        )
+        return self.status in UNSENT and self.task_id is None and SUBMIT_SENT not in (self.result)
 
     def leased_to_other(self, holder: str | None, now: datetime | None = None) -> bool:
         """Whether a process other than ``holder`` holds a lease on the job that still runs."""
@@ -320,7 +322,7 @@ class MediaJobRepository:
         if record is None or not record.never_sent:
             return False
         c = _jobs.c
-        unsent = (c.status == "submitting") & c.task_id.is_(None) & _lease_free(_now())
+        unsent = c.status.in_(UNSENT) & c.task_id.is_(None) & _lease_free(_now())
         with self._db.write() as conn:
             # Checked again in the DELETE: a process may have taken the job meanwhile.
             gone = conn.execute(

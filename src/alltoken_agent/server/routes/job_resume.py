@@ -34,8 +34,9 @@ async def resume_job(job_id: JobId, caller: CallerDep, context: ContextDep) -> J
     """Follow one of the caller's unfinished jobs again, as `jobs resume` does.
 
     The job is polled, never submitted twice, and its files saved once. A job this
-    server drives already is left as it is (202 all the same); a job that ended is a
-    409 (`job_finished`).
+    server drives already is left as it is (202 all the same), and so is every job of a
+    server that hands its jobs to workers (they take a queued job at once, one whose
+    worker died once its lease runs out); a job that ended is a 409 (`job_finished`).
     """
     if context.runs.draining:
         raise shutting_down()

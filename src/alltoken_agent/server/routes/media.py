@@ -1,8 +1,8 @@
 """Media jobs: submit an image or video job, follow it, fetch its files, cancel it.
 
 A submit answers 202 with the job as soon as it is journaled; the server runs it in
-the background (see ``server/media.py``). Each key sees only its own jobs: another
-key's job, or its file, is a 404 like a job that does not exist.
+the background, or queues it for workers (see ``server/media.py``). Each key sees only
+its own jobs: another key's job, or its file, is a 404 like a job that does not exist.
 """
 
 from __future__ import annotations
@@ -204,11 +204,19 @@ async def job_file(context: ServerContext, record: MediaJobRecord, index: int) -
 async def cancel(job_id: JobId, caller: CallerDep, context: ContextDep, request: Request) -> JobOut:
     """Cancel one of the caller's queued or running video jobs (AllToken gateways only).
 
-    Images cannot be cancelled (the gateway has no cancel for them, and a submitted
-    image is paid for), nor can a job that ended or whose submit is not confirmed yet:
-    each is a 409.
+    A job still `queued` for a worker (any kind, any gateway) is taken off the queue:
+    nothing was sent, nothing is paid. Otherwise images cannot be cancelled (the gateway
+    has no cancel for them, and a submitted image is paid for), nor can a job that
+    ended or whose submit is not confirmed yet: each is a 409.
     """
     record = await _job(context, job_id, caller)
+    if record.status == "queued":
+        taken_off = await context.calls.write(
+            context.media.queue.cancel, record.id, owner=caller.owner
+        )
+        if taken_off is not None:
+            return job_out(context, taken_off)
+        record = await _job(context, record.id, caller)  # a worker took it meanwhile
     reason = _cannot_cancel(context, record)
     if reason is not None:
         raise ApiError(409, "cannot_cancel", reason, type="conflict_error")

@@ -32,13 +32,17 @@ function promptOf(job) {
   return typeof job.params?.prompt === "string" ? job.params.prompt : "";
 }
 
+const UNFINISHED = new Set(["queued", "submitting", "pending"]);
+
 function pendingItem(job) {
+  // A queued job (waiting for a worker) was never sent: any kind can be taken off the queue.
+  const paid = job.kind === "image" && job.status !== "queued";
   const status = el("span", { class: "status", text: job.status });
   const progress = el("progress", { "aria-label": `Progress of ${job.kind} job` });
   const resume = el("button", { type: "button", class: "ghost small", text: "Resume", onclick: () => resumeJob(job.id) });
   const cancel = el("button", {
-    type: "button", class: "ghost small", text: "Cancel", disabled: job.kind === "image",
-    title: job.kind === "image" ? "A submitted image is paid for and cannot be cancelled" : null,
+    type: "button", class: "ghost small", text: "Cancel", disabled: paid,
+    title: paid ? "A submitted image is paid for and cannot be cancelled" : null,
     onclick: () => cancelJob(job.id),
   });
   const item = el("li", {}, el("strong", { text: job.kind }), el("span", { class: "prompt", text: promptOf(job) }),
@@ -50,7 +54,7 @@ function pendingItem(job) {
 async function refresh() {
   const [jobs, costList] = await Promise.all([api("/v1/jobs?limit=100"), api("/v1/media/costs").catch(() => ({ jobs: [] }))]);
   costs = new Map(costList.jobs.map((c) => [c.job_id, c]));
-  const pending = jobs.jobs.filter((j) => j.status === "submitting" || j.status === "pending");
+  const pending = jobs.jobs.filter((j) => UNFINISHED.has(j.status));
   $("pending").replaceChildren(...pending.map(pendingItem));
   if (!pending.length) $("pending").append(el("li", { class: "muted", text: "Nothing pending." }));
   for (const job of pending) follow(job.id);
@@ -106,7 +110,7 @@ function follow(id) {
     }
     const item = document.querySelector(`#pending [data-job="${CSS.escape(id)}"]`);
     if (item) item.querySelector(".status").textContent = job.status;
-    if (job.status === "submitting" || job.status === "pending") {
+    if (UNFINISHED.has(job.status)) {
       following.set(id, setTimeout(tick, POLL_MS));
       return;
     }
