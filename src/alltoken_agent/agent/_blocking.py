@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Generic, overload
+from typing import TYPE_CHECKING, Any, Generic, cast, overload
 
 from typing_extensions import TypeVar
 
-from alltoken_agent.agent.mcp_client import MCPTools
 from alltoken_agent.errors import UserError
-from alltoken_agent.gateway import Gateway
 
 if TYPE_CHECKING:
+    from alltoken_agent.agent.agent import Agent
     from alltoken_agent.agent.result import RunResult
-    from alltoken_agent.agent.run_handle import AgentRun
 
 OutputT = TypeVar("OutputT", default=str)
 T = TypeVar("T")
@@ -62,50 +60,14 @@ class BlockingLoop:
 
 
 class BlockingCalls(Generic[OutputT]):
-    """``run_sync``, ``send_sync`` and ``close_sync``: the agent's calls that block."""
+    """``run_sync``, ``send_sync`` and ``close_sync``: the agent's calls that block.
 
-    _blocking: BlockingLoop
-    _mcp: MCPTools | None
-    _gateway: Gateway | None
-    _owns_gateway: bool
+    A base of ``Agent`` alone: each call runs the agent's own ``run``/``send`` to
+    completion, so their signatures are written once, in ``Agent``.
+    """
 
-    if TYPE_CHECKING:  # the agent's own, which these calls run to completion
-
-        @overload
-        async def run(
-            self, content: Any, *, stream: bool = ..., output_type: None = ...
-        ) -> RunResult[OutputT]: ...
-
-        @overload
-        async def run(
-            self, content: Any, *, stream: bool = ..., output_type: type[T]
-        ) -> RunResult[T]: ...
-
-        async def run(
-            self, content: Any, *, stream: bool = True, output_type: type[Any] | None = None
-        ) -> RunResult[Any]: ...
-
-        @overload
-        async def send(
-            self, content: Any, *, stream: bool = ..., output_type: None = ...
-        ) -> OutputT: ...
-
-        @overload
-        async def send(self, content: Any, *, stream: bool = ..., output_type: type[T]) -> T: ...
-
-        async def send(
-            self, content: Any, *, stream: bool = True, output_type: type[Any] | None = None
-        ) -> Any: ...
-
-        def _start(
-            self,
-            content: Any,
-            *,
-            stream: bool,
-            output_type: type[Any] | None,
-            deltas: bool | None,
-            stream_events: bool = True,
-        ) -> AgentRun[Any]: ...
+    def _agent(self) -> Agent[Any]:
+        return cast("Agent[Any]", self)
 
     @overload
     def run_sync(self, content: Any, *, output_type: None = ...) -> RunResult[OutputT]: ...
@@ -121,7 +83,8 @@ class BlockingCalls(Generic[OutputT]):
         Raises:
             UserError: Called from inside a running event loop.
         """
-        return self._blocking.run("run_sync", lambda: self.run(content, output_type=output_type))
+        agent = self._agent()
+        return agent._blocking.run("run_sync", lambda: agent.run(content, output_type=output_type))
 
     @overload
     def send_sync(self, content: Any, *, output_type: None = ...) -> OutputT: ...
@@ -139,10 +102,12 @@ class BlockingCalls(Generic[OutputT]):
         Raises:
             UserError: Called from inside a running event loop.
         """
-        return self._blocking.run("send_sync", lambda: self._send_unstreamed(content, output_type))
+        return self._agent()._blocking.run(
+            "send_sync", lambda: self._send_unstreamed(content, output_type)
+        )
 
     async def _send_unstreamed(self, content: Any, output_type: type[Any] | None) -> Any:
-        run = self._start(
+        run = self._agent()._start(
             content, stream=False, output_type=output_type, deltas=False, stream_events=False
         )
         async for _ in run:
@@ -156,7 +121,8 @@ class BlockingCalls(Generic[OutputT]):
         pooled connections belong to the agent's private event loop, which
         closes here, so no other loop could use them.
         """
-        mcp, gateway = self._mcp, self._gateway
+        agent = self._agent()
+        mcp, gateway = agent._mcp, agent._gateway
         closers = [c.aclose for c in (mcp, gateway) if c is not None]
-        if self._blocking.close(*closers) and gateway is not None and self._owns_gateway:
-            self._gateway = None
+        if agent._blocking.close(*closers) and gateway is not None and agent._owns_gateway:
+            agent._gateway = None
