@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +27,7 @@ from tests.cli.helpers import run_cli
 from tests.gateway.helpers import TEST_KEY
 from tests.server.conftest import GATEWAY_KEY
 from tests.server.test_media import submit
-from tests.server.test_replica_failover import job_once
+from tests.server.test_replica_failover import job_once, wait_until
 from tests.server.test_replicas import Replica
 
 KEY_ENV = {"ALLTOKEN_API_KEY": TEST_KEY}
@@ -292,3 +293,36 @@ def test_a_job_just_journaled_is_left_to_the_server_that_made_it(sim: Any, tmp_p
     assert sim.state.media.submits == {}
     with Store() as store:
         assert store.media_jobs.get(job_id).never_sent  # type: ignore[union-attr]
+
+
+@pytest.mark.slow
+def test_a_watching_worker_takes_lines_queued_after_it_started_until_sigterm(
+    sim: Any, tmp_path: Path, prompts: Path
+) -> None:
+    out = tmp_path / "out"
+    common = ["--base-url", sim.base_url]
+    log = tmp_path / "worker.err"
+    with log.open("w") as err:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "alltoken_agent", "worker", "--watch", *common],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env={**os.environ, **KEY_ENV},
+        )
+    try:
+        # Its first words (the media folder is missing here): it is watching by now.
+        wait_until(lambda: "does not exist here" in log.read_text(), "the worker started")
+        queue_images(prompts, out, *common)
+        wait_until(
+            lambda: out.is_dir() and sorted(p.name for p in out.iterdir()) == NAMES,
+            "the queued lines made",
+            timeout=120,
+        )
+        assert worker.poll() is None  # still watching with nothing left
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(60)
+    assert worker.returncode == 143
+    report = log.read_text()
+    assert "worker ran 4 lines: 4 ok" in report and "Traceback" not in report
+    assert sim.state.media.submits == {"image": 4}

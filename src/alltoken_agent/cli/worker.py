@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -29,7 +29,7 @@ from alltoken_agent.cli.options import (
 from alltoken_agent.cli.output import EventWriter, run_command
 
 if TYPE_CHECKING:
-    from alltoken_agent.batch import BatchSummary
+    from alltoken_agent.batch import BatchRunner, BatchSummary
     from alltoken_agent.batch.media_queue import MediaQueueRunner
 
 MEDIA_DIR_ENV = "ALLTOKEN_AGENT_SERVER_MEDIA_DIR"
@@ -167,7 +167,7 @@ async def _work(
                 watch=WATCH_EVERY if watch else None,
             )
 
-            def run_lines(already_spent: Decimal) -> Awaitable[BatchSummary]:
+            def lines_runner(already_spent: Decimal) -> BatchRunner:
                 return BatchRunner(
                     BatchRepository.of(db),
                     gateway,
@@ -177,19 +177,19 @@ async def _work(
                     config=config,
                     prices=ledger.prices,
                     media=media,
-                ).run()
+                )
 
             if watch:
                 lines = BatchSummary()
                 try:
-                    await asyncio.gather(runner.run(), _watch_lines(runner, run_lines, lines))
+                    await asyncio.gather(runner.run(), _watch_lines(runner, lines_runner, lines))
                 finally:
                     jobs = runner.summary
                     _report(jobs, lines)
             else:
                 jobs = await runner.run()
                 if jobs.fatal is None and not jobs.budget_stopped:
-                    lines = await run_lines(jobs.spent)
+                    lines = await lines_runner(jobs.spent).run()
                 _report(jobs, lines)
     fatal = jobs.fatal or lines.fatal
     if fatal is not None:
@@ -202,28 +202,36 @@ async def _work(
 
 async def _watch_lines(
     runner: MediaQueueRunner,
-    run_lines: Callable[[Decimal], Awaitable[BatchSummary]],
+    lines_runner: Callable[[Decimal], BatchRunner],
     total: BatchSummary,
 ) -> None:
     """Run the queued batch lines, pass after pass, while ``runner`` takes media jobs.
 
     The media runner's budget sees every request of this worker, so each pass starts
     from its total; a pass that stops new work (a fatal error, the budget) stops both.
+    ``total`` adds up the passes, the one a signal cut short included.
     """
     while not runner.stopping:
         spent = runner.budget.total if runner.budget is not None else Decimal(0)
-        done = await run_lines(spent)
-        total.ok += done.ok
-        total.failed += done.failed
-        total.spent += done.spent
-        total.unknown_costs += done.unknown_costs
-        total.simulated = total.simulated or done.simulated
-        if done.fatal is not None or done.budget_stopped:
-            total.fatal = total.fatal or done.fatal
-            total.budget_stopped = total.budget_stopped or done.budget_stopped
+        lines = lines_runner(spent)
+        try:
+            await lines.run()
+        finally:
+            _add(total, lines.summary)
+        if lines.summary.fatal is not None or lines.summary.budget_stopped:
             runner.stop()
             return
         await asyncio.sleep(WATCH_EVERY)
+
+
+def _add(total: BatchSummary, done: BatchSummary) -> None:
+    total.ok += done.ok
+    total.failed += done.failed
+    total.spent += done.spent
+    total.unknown_costs += done.unknown_costs
+    total.simulated = total.simulated or done.simulated
+    total.fatal = total.fatal or done.fatal
+    total.budget_stopped = total.budget_stopped or done.budget_stopped
 
 
 def _report(jobs: BatchSummary, lines: BatchSummary) -> None:

@@ -58,11 +58,11 @@ def up_for_a_worker(record: MediaJobRecord, now: datetime, grace: float) -> bool
     """Whether no live process is finishing ``record`` and a worker may (the module doc)."""
     if record.finished:
         return False
+    if record.task_id is None and SUBMIT_SENT in record.result:
+        return False  # its submit is in doubt: never resent on our own
     live = record.lease_until is not None and record.lease_until > now
     if record.status == "queued":  # handed to workers: no grace to wait
         return record.lease_owner is None or not live or holder_is_dead(record.lease_owner)
-    if record.status == "submitting" and record.task_id is None and SUBMIT_SENT in record.result:
-        return False  # its submit is in doubt: never resent on our own
     if record.lease_owner is not None:
         return not live or holder_is_dead(record.lease_owner)
     return record.updated_at <= now - timedelta(seconds=grace)
