@@ -22,8 +22,10 @@ import alltoken_agent.ledger as ledger
 def test_every_exported_name_loads_and_the_lazy_table_names_only_those(
     package: ModuleType,
 ) -> None:
-    assert sorted(package.__all__) == sorted(package._SOURCE)
-    for name in package.__all__:
+    # The table also loads the few names kept out of __all__ for the package's own
+    # modules (docs/architecture.md, "The public API").
+    assert set(package.__all__) <= set(package._SOURCE)
+    for name in package._SOURCE:
         assert getattr(package, name) is not None
     assert set(package.__all__) <= set(dir(package))
     with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):

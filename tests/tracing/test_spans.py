@@ -262,7 +262,7 @@ async def test_a_failed_request_marks_its_span_and_the_run_with_the_error_code(
     assert run.status.status_code is StatusCode.ERROR
     assert run.attributes["error.type"] == "invalid_api_key"
     assert [e.name for e in run.events] == ["exception"]
-    assert run.events[0].attributes["exception.type"] == "alltoken_agent.errors.AuthenticationError"
+    assert run.events[0].attributes["exception.type"] == "alltoken_agent.AuthenticationError"
     assert TEST_KEY not in attribute_text(exporter.get_finished_spans())
 
 

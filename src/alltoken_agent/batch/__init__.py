@@ -12,15 +12,12 @@ from __future__ import annotations
 
 from alltoken_agent.batch.input import BatchDefaults, ParsedBatch, parse_batch
 from alltoken_agent.batch.runner import BatchRunner, BatchSummary
-from alltoken_agent.batch.turn import error_output, line_output, run_line
+from alltoken_agent.batch.turn import error_output as error_output
 
 __all__ = [
     "BatchDefaults",
     "BatchRunner",
     "BatchSummary",
     "ParsedBatch",
-    "error_output",
-    "line_output",
     "parse_batch",
-    "run_line",
 ]

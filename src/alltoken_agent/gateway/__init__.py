@@ -1,8 +1,16 @@
-"""The wire layer: providers, HTTP transport, SSE decoding, errors and retries."""
+"""The wire layer: providers, HTTP transport, SSE decoding, errors and retries.
+
+``Gateway`` and the types of its answers (``ChatResult``, ``Usage``, the stream
+events, ...) are public at the root, ``from alltoken_agent import Gateway``; this
+package's ``__all__`` lists its own further names: the provider registry, the request
+records' observer, and the catalog's answer types. The root's names are also
+imported here (``X as X``) for the package's own modules.
+"""
 
 from __future__ import annotations
 
-from alltoken_agent.gateway.accounting import Cost, Usage
+from alltoken_agent.gateway.accounting import Cost as Cost
+from alltoken_agent.gateway.accounting import Usage as Usage
 from alltoken_agent.gateway.catalog_facets import ModelFilters, ProviderStats
 from alltoken_agent.gateway.catalog_types import (
     CAPABILITIES,
@@ -15,70 +23,47 @@ from alltoken_agent.gateway.catalog_types import (
     RouteHealth,
     RouteStatus,
 )
-from alltoken_agent.gateway.client import OFFLINE_KEY, Gateway, RetryNotice
+from alltoken_agent.gateway.client import Gateway as Gateway
+from alltoken_agent.gateway.client import RetryNotice as RetryNotice
 from alltoken_agent.gateway.providers import (
     BUILTIN_PROVIDERS,
     DEFAULT_PROVIDER,
-    Provider,
-    Resolved,
     get_provider,
     provider_names,
-    resolve,
 )
-from alltoken_agent.gateway.records import Observer, RequestKind, RequestRecord, request_tags
-from alltoken_agent.gateway.redact import Redactor
-from alltoken_agent.gateway.retry import RetryPolicy
-from alltoken_agent.gateway.stream import ChatStream
-from alltoken_agent.gateway.types import (
-    ChatResult,
-    ContentDelta,
-    CostComment,
-    ReasoningDelta,
-    StreamEvent,
-    StreamFinish,
-    ToolCall,
-    ToolCallDelta,
-    UsageChunk,
-)
+from alltoken_agent.gateway.providers import Provider as Provider
+from alltoken_agent.gateway.providers import resolve as resolve
+from alltoken_agent.gateway.records import Observer, RequestKind
+from alltoken_agent.gateway.records import RequestRecord as RequestRecord
+from alltoken_agent.gateway.records import request_tags as request_tags
+from alltoken_agent.gateway.retry import RetryPolicy as RetryPolicy
+from alltoken_agent.gateway.stream import ChatStream as ChatStream
+from alltoken_agent.gateway.types import ChatResult as ChatResult
+from alltoken_agent.gateway.types import ContentDelta as ContentDelta
+from alltoken_agent.gateway.types import CostComment as CostComment
+from alltoken_agent.gateway.types import ReasoningDelta as ReasoningDelta
+from alltoken_agent.gateway.types import StreamEvent as StreamEvent
+from alltoken_agent.gateway.types import StreamFinish as StreamFinish
+from alltoken_agent.gateway.types import ToolCall as ToolCall
+from alltoken_agent.gateway.types import ToolCallDelta as ToolCallDelta
+from alltoken_agent.gateway.types import UsageChunk as UsageChunk
 
 __all__ = [
     "BUILTIN_PROVIDERS",
     "CAPABILITIES",
     "DEFAULT_PROVIDER",
-    "OFFLINE_KEY",
-    "Observer",
     "CatalogEntry",
-    "ChatResult",
-    "ChatStream",
-    "ContentDelta",
-    "Cost",
-    "CostComment",
-    "StreamFinish",
-    "Gateway",
     "HealthSummary",
     "ModelFilters",
     "ModelInfo",
-    "Provider",
+    "Observer",
     "ProviderInfo",
     "ProviderStats",
     "RankingEntry",
     "Rankings",
-    "ReasoningDelta",
-    "Redactor",
     "RequestKind",
-    "RequestRecord",
-    "Resolved",
-    "RetryNotice",
-    "RetryPolicy",
     "RouteHealth",
     "RouteStatus",
-    "StreamEvent",
-    "ToolCall",
-    "ToolCallDelta",
-    "Usage",
-    "UsageChunk",
     "get_provider",
     "provider_names",
-    "request_tags",
-    "resolve",
 ]

@@ -38,7 +38,8 @@ if TYPE_CHECKING:
         Spend,
         UsageReport,
     )
-    from alltoken_agent.ledger.periods import parse_since, start_of_utc_day
+    from alltoken_agent.ledger.periods import parse_since as parse_since
+    from alltoken_agent.ledger.periods import start_of_utc_day as start_of_utc_day
     from alltoken_agent.ledger.running_budget import RunningBudget
     from alltoken_agent.ledger.tokens import rough_token_count
     from alltoken_agent.ledger.usage_file import (
@@ -67,10 +68,8 @@ __all__ = [
     "UsageRow",
     "estimate_request_cost",
     "format_usd",
-    "parse_since",
     "record_cost",
     "rough_token_count",
-    "start_of_utc_day",
     "usage_report",
     "write_usage_report",
 ]
@@ -103,7 +102,8 @@ _LAZY: dict[str, tuple[str, ...]] = {
     ),
     "alltoken_agent.store.usage": ("CostSource", "UsageRow"),
 }
-"""Module -> the names re-exported from it on first use."""
+"""Module -> the names loaded from it on first use (``parse_since`` and
+``start_of_utc_day`` are for the package's own front ends, not in ``__all__``)."""
 # The module __getattr__ this installs is invisible to type checkers, which read the
 # TYPE_CHECKING imports above and so still reject unknown names.
 _SOURCE = lazy_exports(globals(), _LAZY)

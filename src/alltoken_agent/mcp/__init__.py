@@ -25,30 +25,22 @@ except ModuleNotFoundError as error:  # pragma: no cover - depends on the instal
         name=error.name,
     ) from error
 
-from alltoken_agent.mcp.errors import error_code, error_fields, error_result
-from alltoken_agent.mcp.server import INSTRUCTIONS, SERVER_NAME, build_server
+from alltoken_agent.mcp.server import SERVER_NAME, build_server
 from alltoken_agent.mcp.transport import (
     DEFAULT_HOST,
     DEFAULT_PORT,
-    LOOPBACK_HOSTS,
     MCP_PATH,
-    endpoint_url,
     serve_http,
     serve_stdio,
 )
+from alltoken_agent.mcp.transport import LOOPBACK_HOSTS as LOOPBACK_HOSTS
 
 __all__ = [
     "DEFAULT_HOST",
     "DEFAULT_PORT",
-    "INSTRUCTIONS",
-    "LOOPBACK_HOSTS",
     "MCP_PATH",
     "SERVER_NAME",
     "build_server",
-    "endpoint_url",
-    "error_code",
-    "error_fields",
-    "error_result",
     "serve_http",
     "serve_stdio",
 ]

@@ -29,29 +29,19 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
     ) from exc
 
 from alltoken_agent.server.app import create_app
-from alltoken_agent.server.auth import Caller, Keyring, owner_id
+from alltoken_agent.server.auth import owner_id as owner_id
 from alltoken_agent.server.errors import ApiError
 from alltoken_agent.server.runner import AppServer, bind_socket, uvicorn_config
-from alltoken_agent.server.settings import (
-    KEYS_ENV,
-    MIN_KEY_LENGTH,
-    STORE_ENV,
-    ServerOptions,
-    is_loopback,
-)
+from alltoken_agent.server.settings import KEYS_ENV, STORE_ENV, ServerOptions
+from alltoken_agent.server.settings import is_loopback as is_loopback
 
 __all__ = [
     "KEYS_ENV",
-    "MIN_KEY_LENGTH",
     "STORE_ENV",
     "ApiError",
     "AppServer",
-    "Caller",
-    "Keyring",
     "ServerOptions",
     "bind_socket",
     "create_app",
-    "is_loopback",
-    "owner_id",
     "uvicorn_config",
 ]

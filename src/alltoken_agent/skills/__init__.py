@@ -11,66 +11,38 @@ install_skill(plan)  # ~/.claude/skills/alltoken-agent/SKILL.md
 
 from __future__ import annotations
 
-from alltoken_agent.skills.install import (
-    SkillPlan,
-    install_skill,
-    packaged_skill,
-    plan_skill_install,
-    skill_path,
-    skill_text,
-    write_atomically,
-)
+from alltoken_agent.skills.install import SkillPlan, install_skill, plan_skill_install
+from alltoken_agent.skills.install import packaged_skill as packaged_skill
+from alltoken_agent.skills.install import skill_text as skill_text
 from alltoken_agent.skills.mcp_config import (
     McpPlan,
-    ServerCommand,
     WriteOutcome,
     plan_mcp_install,
-    render,
-    server_entry,
     write_mcp_config,
 )
+from alltoken_agent.skills.mcp_config import ServerCommand as ServerCommand
 from alltoken_agent.skills.provider_config import (
-    DEFAULT_MODELS,
     PROVIDER_TARGETS,
     ProviderSnippet,
-    alltoken_endpoint,
     provider_snippet,
 )
-from alltoken_agent.skills.runtimes import (
-    RUNTIMES,
-    SERVER_NAME,
-    SKILL_NAME,
-    Runtime,
-    default_home,
-    get_runtime,
-    runtime_environ,
-)
+from alltoken_agent.skills.runtimes import RUNTIMES, SKILL_NAME, Runtime, get_runtime
+from alltoken_agent.skills.runtimes import default_home as default_home
+from alltoken_agent.skills.runtimes import runtime_environ as runtime_environ
 
 __all__ = [
-    "DEFAULT_MODELS",
     "PROVIDER_TARGETS",
     "RUNTIMES",
-    "SERVER_NAME",
     "SKILL_NAME",
     "McpPlan",
     "ProviderSnippet",
     "Runtime",
-    "ServerCommand",
     "SkillPlan",
     "WriteOutcome",
-    "alltoken_endpoint",
-    "default_home",
     "get_runtime",
     "install_skill",
-    "packaged_skill",
     "plan_mcp_install",
     "plan_skill_install",
     "provider_snippet",
-    "render",
-    "runtime_environ",
-    "server_entry",
-    "skill_path",
-    "skill_text",
-    "write_atomically",
     "write_mcp_config",
 ]

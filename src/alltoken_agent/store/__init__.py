@@ -11,7 +11,7 @@ with Store() as store:  # or Store("postgresql://user@host/db")
 from __future__ import annotations
 
 from alltoken_agent.store.engine import DEFAULT_FILENAME, default_path
-from alltoken_agent.store.migrations import MIGRATIONS, Migration
+from alltoken_agent.store.migrations import MIGRATIONS as MIGRATIONS
 from alltoken_agent.store.records import SessionRecord
 from alltoken_agent.store.sessions import SessionRepository
 from alltoken_agent.store.store import Store
@@ -19,8 +19,6 @@ from alltoken_agent.store.usage import UsageRepository
 
 __all__ = [
     "DEFAULT_FILENAME",
-    "MIGRATIONS",
-    "Migration",
     "SessionRecord",
     "SessionRepository",
     "Store",

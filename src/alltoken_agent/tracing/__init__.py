@@ -139,4 +139,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["CONTENT_ENV", "INSTALL_HINT", "Instrumentation", "content_from_env", "instrument"]
+__all__ = ["CONTENT_ENV", "Instrumentation", "instrument"]

@@ -22,7 +22,8 @@ there have recorded it by name and will not run it again.
 
 from __future__ import annotations
 
-from alltoken_agent.store.migrations import conversations, journals, media, usage
+# Imported for their effect: each module registers its migrations, in this order.
+from alltoken_agent.store.migrations import conversations, journals, media, usage  # noqa: F401
 from alltoken_agent.store.migrations.registry import (
     MIGRATIONS,
     Migration,
@@ -36,10 +37,6 @@ __all__ = [
     "Migration",
     "MigrationFunction",
     "applied_migrations",
-    "conversations",
-    "journals",
-    "media",
     "migrate",
     "migration",
-    "usage",
 ]
