@@ -6,32 +6,15 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from alltoken_agent.cli._batch_options import MediaQueueOpt, MediaStoreOpt
-from alltoken_agent.cli.media import (
-    BatchOpt,
-    ConcurrencyOpt,
-    OutputOpt,
-    OverwriteOpt,
-    run_generate,
-)
-from alltoken_agent.cli.options import (
-    BaseUrlOpt,
-    GatewayOptions,
-    JsonOpt,
-    MediaIdleTimeoutOpt,
-    MediaTimeoutOpt,
-    OfflineOpt,
-    ProviderOpt,
-    VerboseOpt,
-)
+from alltoken_agent.cli._media_command import media_command
 
 
+@media_command("image", concurrency=4)
 def image(
     prompt: Annotated[
         str | None,
         typer.Argument(help="What to draw; read from stdin if omitted.", show_default=False),
     ] = None,
-    output: OutputOpt = None,
     size: Annotated[
         str | None,
         typer.Option(
@@ -71,19 +54,7 @@ def image(
             show_default=False,
         ),
     ] = None,
-    batch: BatchOpt = None,
-    concurrency: ConcurrencyOpt = 4,
-    overwrite: OverwriteOpt = False,
-    queue: MediaQueueOpt = False,
-    store_url: MediaStoreOpt = None,
-    provider: ProviderOpt = None,
-    base_url: BaseUrlOpt = None,
-    offline: OfflineOpt = False,
-    timeout: MediaTimeoutOpt = None,
-    idle_timeout: MediaIdleTimeoutOpt = None,
-    verbose: VerboseOpt = False,
-    json_output: JsonOpt = False,
-) -> None:
+) -> dict[str, Any]:
     """Generate images and save them; the saved paths are printed on stdout.
 
     Every job is journaled before it is submitted: if the command is interrupted
@@ -100,7 +71,7 @@ def image(
     """
     from alltoken_agent.media import DEFAULT_IMAGE_MODEL
 
-    settings: dict[str, Any] = {
+    return {
         "model": model or DEFAULT_IMAGE_MODEL,
         "size": size,
         "quality": quality,
@@ -108,13 +79,4 @@ def image(
         "n": n,
         "background": background,
         "moderation": moderation,
-        "overwrite": overwrite,
     }
-    flags = GatewayOptions(
-        provider=provider, base_url=base_url, offline=offline,
-        timeout=timeout, idle_timeout=idle_timeout, verbose=verbose,
-    )  # fmt: skip
-    run_generate(
-        "image", prompt, settings, batch=batch, output=output, concurrency=concurrency,
-        queue=queue, store_url=store_url, flags=flags, json_output=json_output,
-    )  # fmt: skip

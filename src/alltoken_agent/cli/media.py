@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import typer
 
@@ -36,38 +36,6 @@ from alltoken_agent.cli.terminal import rich_console
 if TYPE_CHECKING:  # the media package (and the store behind it) is imported when jobs run
     from alltoken_agent import Config
     from alltoken_agent.media import DownloadLimits, ImagesAPI, JobEvent, VideosAPI
-
-OutputOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--output",
-        "-o",
-        help="File or folder to save to (a folder gets JOB_ID.EXT; with --batch, "
-        "LINE-PROMPT-WORDS.EXT); default: this folder.",
-        show_default=False,
-    ),
-]
-BatchOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--batch",
-        help="A text file with one prompt per line (blank lines and # comments skipped).",
-        exists=True,
-        dir_okay=False,
-        show_default=False,
-    ),
-]
-ConcurrencyOpt = Annotated[
-    int, typer.Option("--concurrency", min=1, max=64, help="Jobs at once with --batch.")
-]
-OverwriteOpt = Annotated[
-    bool,
-    typer.Option(
-        "--overwrite",
-        help="Replace a file already at -o; without it the result is saved beside it "
-        "(NAME-1.EXT) and stderr says so.",
-    ),
-]
 
 BatchPrompt = tuple[int, str]
 """A prompt and the line of the batch file it is on (0 for a single prompt)."""

@@ -8,24 +8,7 @@ from urllib.parse import urlsplit
 
 import typer
 
-from alltoken_agent.cli._batch_options import MediaQueueOpt, MediaStoreOpt
-from alltoken_agent.cli.media import (
-    BatchOpt,
-    ConcurrencyOpt,
-    OutputOpt,
-    OverwriteOpt,
-    run_generate,
-)
-from alltoken_agent.cli.options import (
-    BaseUrlOpt,
-    GatewayOptions,
-    JsonOpt,
-    MediaIdleTimeoutOpt,
-    MediaTimeoutOpt,
-    OfflineOpt,
-    ProviderOpt,
-    VerboseOpt,
-)
+from alltoken_agent.cli._media_command import media_command
 
 
 def _check_callback_url(value: str | None) -> str | None:
@@ -48,12 +31,12 @@ def _check_callback_url(value: str | None) -> str | None:
     return value
 
 
+@media_command("video", concurrency=2)
 def video(
     prompt: Annotated[
         str | None,
         typer.Argument(help="What should happen; read from stdin if omitted.", show_default=False),
     ] = None,
-    output: OutputOpt = None,
     duration: Annotated[
         int | None,
         typer.Option(
@@ -127,19 +110,7 @@ def video(
             "happyhorse-1.0-t2v on TokenHub).",
         ),
     ] = None,
-    batch: BatchOpt = None,
-    concurrency: ConcurrencyOpt = 2,
-    overwrite: OverwriteOpt = False,
-    queue: MediaQueueOpt = False,
-    store_url: MediaStoreOpt = None,
-    provider: ProviderOpt = None,
-    base_url: BaseUrlOpt = None,
-    offline: OfflineOpt = False,
-    timeout: MediaTimeoutOpt = None,
-    idle_timeout: MediaIdleTimeoutOpt = None,
-    verbose: VerboseOpt = False,
-    json_output: JsonOpt = False,
-) -> None:
+) -> dict[str, Any]:
     """Generate a video and save it; the saved path is printed on stdout.
 
     The job is journaled before it is submitted, and the file is streamed to disk
@@ -153,7 +124,7 @@ def video(
       alltoken-agent video --batch scenes.txt -o clips/ --json
       alltoken-agent video --provider tokenhub -m wan2.7-t2v "rain on a tin roof"
     """
-    settings: dict[str, Any] = {
+    return {
         "model": model,
         "duration": duration,
         "ratio": ratio,
@@ -164,16 +135,7 @@ def video(
         "seed": seed,
         "watermark": watermark,
         "callback_url": callback_url,
-        "overwrite": overwrite,
     }
-    flags = GatewayOptions(
-        provider=provider, base_url=base_url, offline=offline,
-        timeout=timeout, idle_timeout=idle_timeout, verbose=verbose,
-    )  # fmt: skip
-    run_generate(
-        "video", prompt, settings, batch=batch, output=output, concurrency=concurrency,
-        queue=queue, store_url=store_url, flags=flags, json_output=json_output,
-    )  # fmt: skip
 
 
 def _frame(value: str | None) -> str | Path | None:
