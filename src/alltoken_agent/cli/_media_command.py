@@ -1,10 +1,10 @@
 """The options ``image`` and ``video`` share, defined once, and the command they make.
 
-Each command is written as a function of its prompt and its own job options that
-returns the job's settings; :func:`media_command` gives it ``-o/--output`` after the
-prompt and the options every media command takes after its own (:func:`_shared`), then
-runs the jobs through ``run_generate``. Typer reads the combined signature, so
-``--help`` lists the options in that order.
+Each command is written as a function of its own job options that returns the job's
+settings; :func:`media_command` puts the prompt argument and ``-o/--output`` before
+them and the options every media command takes after them (:func:`_shared`), then runs
+the jobs through ``run_generate``. Typer reads the combined signature, so ``--help``
+lists the options in that order.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ OverwriteOpt = Annotated[
 ]
 
 JobOptions = Callable[..., dict[str, Any]]
-"""A command's own part: ``(prompt, **its options) -> the job's settings``."""
+"""A command's own part: ``(**its options) -> the job's settings``."""
 
 
 def _shared(
@@ -94,20 +94,22 @@ def _parameters(function: Callable[..., Any]) -> list[inspect.Parameter]:
 
 
 def media_command(
-    kind: Literal["image", "video"], *, concurrency: int
+    kind: Literal["image", "video"], *, prompt_help: str, concurrency: int
 ) -> Callable[[JobOptions], Callable[..., None]]:
-    """Make the ``kind`` command of a function of its prompt and its own job options.
+    """Make the ``kind`` command of a function of its own job options.
 
     Args:
         kind: Which jobs the command runs.
+        prompt_help: The prompt argument's help.
         concurrency: Jobs at once with ``--batch`` when ``--concurrency`` is not given.
     """
+    prompt_type = Annotated[str | None, typer.Argument(help=prompt_help, show_default=False)]
 
     def make(job_options: JobOptions) -> Callable[..., None]:
-        prompt, *own = _parameters(job_options)
-        output = inspect.Parameter(
-            "output", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=OutputOpt
-        )
+        keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        prompt = inspect.Parameter("prompt", keyword, default=None, annotation=prompt_type)
+        output = inspect.Parameter("output", keyword, default=None, annotation=OutputOpt)
+        own = _parameters(job_options)
         shared = [
             p.replace(default=concurrency) if p.name == "concurrency" else p
             for p in _parameters(_shared)
@@ -117,14 +119,14 @@ def media_command(
         @functools.wraps(job_options)
         def command(**values: Any) -> None:
             run = {p.name: values.pop(p.name) for p in shared}
-            output = values.pop("output")
+            prompt, output = values.pop("prompt"), values.pop("output")
             settings = {**job_options(**values), "overwrite": run["overwrite"]}
             flags = GatewayOptions(
                 provider=run["provider"], base_url=run["base_url"], offline=run["offline"],
                 timeout=run["timeout"], idle_timeout=run["idle_timeout"], verbose=run["verbose"],
             )  # fmt: skip
             run_generate(
-                kind, values[prompt.name], settings, batch=run["batch"], output=output,
+                kind, prompt, settings, batch=run["batch"], output=output,
                 concurrency=run["concurrency"], queue=run["queue"], store_url=run["store_url"],
                 flags=flags, json_output=run["json_output"],
             )  # fmt: skip

@@ -9,12 +9,8 @@ import typer
 from alltoken_agent.cli._media_command import media_command
 
 
-@media_command("image", concurrency=4)
+@media_command("image", prompt_help="What to draw; read from stdin if omitted.", concurrency=4)
 def image(
-    prompt: Annotated[
-        str | None,
-        typer.Argument(help="What to draw; read from stdin if omitted.", show_default=False),
-    ] = None,
     size: Annotated[
         str | None,
         typer.Option(

@@ -31,12 +31,10 @@ def _check_callback_url(value: str | None) -> str | None:
     return value
 
 
-@media_command("video", concurrency=2)
+@media_command(
+    "video", prompt_help="What should happen; read from stdin if omitted.", concurrency=2
+)
 def video(
-    prompt: Annotated[
-        str | None,
-        typer.Argument(help="What should happen; read from stdin if omitted.", show_default=False),
-    ] = None,
     duration: Annotated[
         int | None,
         typer.Option(
