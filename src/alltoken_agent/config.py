@@ -188,6 +188,7 @@ class ServerSettings(_Section):
     auth_failure_limit = 10           # wrong keys per client address per window; then 429
     auth_failure_window = 60.0
     max_sessions_per_key = 1000       # creating one more is 403
+    media_jobs = "workers"            # queue image/video jobs for `alltoken-agent worker`
     ```
 
     ``ALLTOKEN_AGENT_SERVER_KEYS`` (comma-separated) replaces ``keys`` when set.
@@ -206,6 +207,8 @@ class ServerSettings(_Section):
     auth_failure_limit: int = Field(default=10, ge=1)
     auth_failure_window: float = Field(default=60.0, gt=0)
     max_sessions_per_key: int = Field(default=1000, ge=1)
+    media_jobs: Literal["server", "workers"] = "server"
+    """Who runs the media jobs the server accepts: ``server`` (itself) or ``workers``."""
 
 
 class ContextSettings(_Section):

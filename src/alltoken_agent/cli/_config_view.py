@@ -120,6 +120,7 @@ TEMPLATE = """\
 # auth_failure_limit = 10            # wrong keys per client address per window; then 429
 # auth_failure_window = 60.0
 # max_sessions_per_key = 1000        # creating one more session is 403
+# media_jobs = "server"              # or "workers": queued for `alltoken-agent worker --watch`
 """
 """Written by `config init`: every section of ``Config``, commented out."""
 

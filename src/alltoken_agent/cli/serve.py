@@ -8,7 +8,7 @@ import socket
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, cast
 
 import typer
 
@@ -26,6 +26,7 @@ from alltoken_agent.cli.options import (
 if TYPE_CHECKING:
     from alltoken_agent import Config
     from alltoken_agent.server import ServerOptions
+    from alltoken_agent.server.settings import MediaJobsMode
 
 
 def serve(
@@ -63,6 +64,18 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    media_jobs: Annotated[
+        Literal["server", "workers"] | None,
+        typer.Option(
+            "--media-jobs",
+            case_sensitive=False,
+            help="Who runs image and video jobs: server (this process) or workers "
+            "(queued for `alltoken-agent worker` processes on the same --store, which save "
+            "the files under the same --media-dir); default: [server] media_jobs, else "
+            "server.",
+            show_default=False,
+        ),
+    ] = None,
     log_level: Annotated[
         Literal["debug", "info", "warning", "error"],
         typer.Option("--log-level", case_sensitive=False, help="uvicorn's log level."),
@@ -95,7 +108,12 @@ def serve(
         _fail(str(exc))
     try:
         config = load_user_config()
-        options = ServerOptions.from_config(config, store_url=store, media_dir=media_dir)
+        options = ServerOptions.from_config(
+            config,
+            store_url=store,
+            media_dir=media_dir,
+            media_jobs=None if media_jobs is None else cast("MediaJobsMode", media_jobs.lower()),
+        )
     except AllTokenAgentError as exc:
         _fail(describe(exc), exit_code_for(exc))
     if options.open and not is_loopback(host):
@@ -103,6 +121,13 @@ def serve(
             f"refusing to serve on {host} without server keys: anyone who reaches it could "
             "spend on the gateway key. Set ALLTOKEN_AGENT_SERVER_KEYS (or [server] keys in the "
             "config file), or bind 127.0.0.1."
+        )
+    if offline and options.media_jobs == "workers":
+        _fail(
+            "--offline keeps the gateway simulator inside this process, where no worker can "
+            "reach its jobs: serve the simulator on a port (`alltoken-agent simulator`) and "
+            "pass its --base-url to serve and the workers, or let this server run its media "
+            "jobs (--media-jobs server)"
         )
     gateway_options = GatewayOptions(
         provider=provider, base_url=base_url, model=model, offline=offline
@@ -160,6 +185,14 @@ async def _serve(
                 )
             print(f"alltoken-agent: sessions and usage in {state.url}", file=sys.stderr)
             print(f"alltoken-agent: media files in {options.media_folder}", file=sys.stderr)
+            if options.media_jobs == "workers":
+                await asyncio.to_thread(options.media_folder.mkdir, parents=True, exist_ok=True)
+                print(
+                    "alltoken-agent: media jobs are queued for workers; run `alltoken-agent "
+                    f"worker --watch --media-dir {options.media_folder}` with this server's "
+                    "store (--store) to run them",
+                    file=sys.stderr,
+                )
             settings: dict[str, Any] = {"log_level": log_level}
             settings["log_config"] = uvicorn.config.LOGGING_CONFIG
             await AppServer(uvicorn_config(app, **settings)).serve(sockets=[sock])

@@ -55,8 +55,9 @@ same names and payloads as `alltoken-agent chat --json`). Every call under `/v1/
 its own sessions, media jobs and usage; another key's session or job is a 404.
 
 Image and video jobs (`POST /v1/images`, `POST /v1/videos`) answer 202 with the job; the
-server runs it in the background and saves its files, which `GET /v1/jobs/{id}` lists
-with the URLs to fetch them. A job still running when the server stops resumes when it
+server runs it in the background (or queues it for `alltoken-agent worker` processes,
+`serve --media-jobs workers`) and saves its files, which `GET /v1/jobs/{id}` lists with
+the URLs to fetch them. A job still running when the server stops resumes when it
 starts again.
 """
 
@@ -118,6 +119,7 @@ def create_app(
             owners=keyring.owners,
             max_per_owner=options.max_concurrent_jobs,
             sweep_every=options.media_sweep_interval,
+            to_workers=options.media_jobs == "workers",
         ),
     )
 
@@ -156,7 +158,9 @@ def create_app(
         app.include_router(module.router)
     mount_console(app)
     # Added last runs first: the cost headers wrap the Host check (open servers), which
-    # wraps the body limit, which wraps the gate, which wraps the routes.
+    # wraps the body limit, which wraps the gate, which wraps the messages' fast path
+    # (it needs the caller the gate found), which wraps the routes.
+    app.add_middleware(messages.MessageFastPath)
     failures = None
     if not keyring.open:
         failures = AuthFailures(options.auth_failure_limit, options.auth_failure_window)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal, get_args
 
 from pydantic import SecretStr
 
@@ -31,6 +31,9 @@ DEFAULT_HEADER_TIMEOUT: Final = 10.0
 DEFAULT_AUTH_FAILURE_LIMIT: Final = 10
 DEFAULT_AUTH_FAILURE_WINDOW: Final = 60.0
 DEFAULT_MAX_SESSIONS_PER_KEY: Final = 1000
+
+MediaJobsMode = Literal["server", "workers"]
+"""Who runs the media jobs a server accepts: the server itself, or ``worker`` processes."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,11 @@ class ServerOptions:
     """Where media jobs' files are saved, one folder per key inside (``local`` on an open
     server); None is ``media/server`` in the data folder (see :attr:`media_folder`)."""
     max_concurrent_jobs: int = 16
-    """Media jobs one key may have running on this server at once; past it 429."""
+    """Media jobs one key may have running on this server at once (with ``media_jobs =
+    "workers"``: waiting in the queue for a worker); past it 429."""
+    media_jobs: MediaJobsMode = "server"
+    """``server``: this server drives each media job it accepts. ``workers``: it queues
+    the job for ``alltoken-agent worker`` processes on the same store and runs none."""
     resume_jobs: bool = True
     """Resume this server's unfinished media jobs (its keys' jobs whose files go under
     its media folder) in the background when it starts."""
@@ -101,6 +108,8 @@ class ServerOptions:
             raise ConfigError("max_concurrent_runs must be at least 1")
         if self.max_concurrent_jobs < 1:
             raise ConfigError("max_concurrent_jobs must be at least 1")
+        if self.media_jobs not in get_args(MediaJobsMode):
+            raise ConfigError(f"media_jobs is server or workers, not {self.media_jobs!r}")
         if not self.media_sweep_interval > 0:
             raise ConfigError("media_sweep_interval must be more than 0 seconds")
         if not self.header_timeout > 0:
@@ -135,6 +144,7 @@ class ServerOptions:
         *,
         store_url: str | None = None,
         media_dir: str | os.PathLike[str] | None = None,
+        media_jobs: MediaJobsMode | None = None,
     ) -> ServerOptions:
         """The ``[server]`` section, with the environment's keys and store URL over it.
 
@@ -145,6 +155,7 @@ class ServerOptions:
                 from; defaults to ``os.environ``.
             store_url: A database URL from the command line; wins over both.
             media_dir: The media folder from the command line; wins over the environment.
+            media_jobs: Who runs media jobs, from the command line; wins over the file.
 
         Raises:
             ConfigError: A key is too short or malformed.
@@ -175,6 +186,7 @@ class ServerOptions:
             max_sessions_per_key=section.max_sessions_per_key,
             store_url=url,
             media_dir=None if media is None else Path(media),
+            media_jobs=media_jobs or section.media_jobs,
         )
 
     def with_changes(self, **changes: Any) -> ServerOptions:
