@@ -1,10 +1,10 @@
 """The options ``image`` and ``video`` share, defined once, and the command they make.
 
-Each command is written as a function of its own job options that returns the job's
-settings; :func:`media_command` puts the prompt argument and ``-o/--output`` before
-them and the options every media command takes after them (:func:`_shared`), then runs
-the jobs through ``run_generate``. Typer reads the combined signature, so ``--help``
-lists the options in that order.
+Each command is written as a function of its own job options (and the ``--model``
+given) that returns the job's settings; :func:`media_command` puts the prompt argument
+and ``-o/--output`` before them, and ``--model`` and the options every media command
+takes after them (:func:`_shared`), then runs the jobs through ``run_generate``. Typer
+reads the combined signature, so ``--help`` lists the options in that order.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ OverwriteOpt = Annotated[
 ]
 
 JobOptions = Callable[..., dict[str, Any]]
-"""A command's own part: ``(**its options) -> the job's settings``."""
+"""A command's own part: ``(**its options, *, model) -> the job's settings``."""
 
 
 def _shared(
@@ -94,27 +94,35 @@ def _parameters(function: Callable[..., Any]) -> list[inspect.Parameter]:
 
 
 def media_command(
-    kind: Literal["image", "video"], *, prompt_help: str, concurrency: int
+    kind: Literal["image", "video"], *, prompt_help: str, model_help: str, concurrency: int
 ) -> Callable[[JobOptions], Callable[..., None]]:
     """Make the ``kind`` command of a function of its own job options.
+
+    The function takes its options (Typer's annotations say how to read each) and, as
+    a keyword-only argument, the ``--model`` given (None: not given).
 
     Args:
         kind: Which jobs the command runs.
         prompt_help: The prompt argument's help.
+        model_help: ``--model``'s help, which names the default.
         concurrency: Jobs at once with ``--batch`` when ``--concurrency`` is not given.
     """
     prompt_type = Annotated[str | None, typer.Argument(help=prompt_help, show_default=False)]
+    model_type = Annotated[
+        str | None, typer.Option("--model", "-m", help=model_help, show_default=False)
+    ]
 
     def make(job_options: JobOptions) -> Callable[..., None]:
         keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
         prompt = inspect.Parameter("prompt", keyword, default=None, annotation=prompt_type)
         output = inspect.Parameter("output", keyword, default=None, annotation=OutputOpt)
-        own = _parameters(job_options)
+        model = inspect.Parameter("model", keyword, default=None, annotation=model_type)
+        own = [p for p in _parameters(job_options) if p.kind is not p.KEYWORD_ONLY]
         shared = [
             p.replace(default=concurrency) if p.name == "concurrency" else p
             for p in _parameters(_shared)
         ]
-        parameters = [prompt, output, *own, *shared]
+        parameters = [prompt, output, *own, model, *shared]
 
         @functools.wraps(job_options)
         def command(**values: Any) -> None:

@@ -9,7 +9,14 @@ import typer
 from alltoken_agent.cli._media_command import media_command
 
 
-@media_command("image", prompt_help="What to draw; read from stdin if omitted.", concurrency=4)
+@media_command(
+    "image",
+    prompt_help="What to draw; read from stdin if omitted.",
+    # The media package (and the store behind it) is not imported for --help, so the
+    # default is named here; a test checks it against DEFAULT_IMAGE_MODEL.
+    model_help="Image model.  [default: gpt-image-2]",
+    concurrency=4,
+)
 def image(
     size: Annotated[
         str | None,
@@ -39,17 +46,8 @@ def image(
         Literal["auto", "low"] | None,
         typer.Option(help="Content moderation level (low: less strict).", show_default=False),
     ] = None,
-    model: Annotated[
-        str | None,
-        typer.Option(
-            "--model",
-            "-m",
-            # The media package (and the store behind it) is not imported for --help,
-            # so the default is named here; a test checks it against DEFAULT_IMAGE_MODEL.
-            help="Image model.  [default: gpt-image-2]",
-            show_default=False,
-        ),
-    ] = None,
+    *,
+    model: str | None,
 ) -> dict[str, Any]:
     """Generate images and save them; the saved paths are printed on stdout.
 

@@ -32,7 +32,11 @@ def _check_callback_url(value: str | None) -> str | None:
 
 
 @media_command(
-    "video", prompt_help="What should happen; read from stdin if omitted.", concurrency=2
+    "video",
+    prompt_help="What should happen; read from stdin if omitted.",
+    model_help="Video model (default: seedance-1.5-pro on AllToken, happyhorse-1.0-t2v on "
+    "TokenHub).",
+    concurrency=2,
 )
 def video(
     duration: Annotated[
@@ -98,16 +102,8 @@ def video(
             show_default=False,
         ),
     ] = None,
-    model: Annotated[
-        str | None,
-        typer.Option(
-            "--model",
-            "-m",
-            show_default=False,
-            help="Video model (default: seedance-1.5-pro on AllToken, "
-            "happyhorse-1.0-t2v on TokenHub).",
-        ),
-    ] = None,
+    *,
+    model: str | None,
 ) -> dict[str, Any]:
     """Generate a video and save it; the saved path is printed on stdout.
 
