@@ -179,10 +179,11 @@ class MediaJobs:
         return job_id in self._tasks
 
     async def create(self, kind: str, owner: str | None, **options: Any) -> MediaJobRecord:
-        """Journal a job for ``owner`` and start driving it in the background.
+        """Journal a job for ``owner`` and drive it in the background, or queue it for workers.
 
         Raises:
-            ApiError: 503 while shutting down, 429 when the owner has too many jobs.
+            ApiError: 503 while shutting down, 429 when the owner has too many jobs
+                running here (or, queuing for workers, waiting in the queue).
             UserError: Bad options (nothing is journaled).
         """
         if self.stopping:
