@@ -208,26 +208,30 @@ class JobsAPI(Generic[ResultT]):
         """The kind's own wire steps, from wherever the journal says the job is."""
         raise NotImplementedError
 
-    async def _journal_job(
+    async def _create(
         self,
+        prompt: str,
+        model: str | None,
+        options: Mapping[str, Any],
         *,
-        model: str,
-        params: Mapping[str, Any],
-        request: Mapping[str, Any] | None,
         save_to: str | os.PathLike[str] | None,
-        idempotent: bool,
         owner: str | None,
-        overwrite: bool = False,
-        job_id: str | None = None,
+        overwrite: bool,
+        job_id: str | None,
     ) -> MediaJobRecord:
-        """Write the job to the journal before anything goes on the wire.
+        """``create_job`` of either kind: check the job, journal it before anything is sent.
 
+        The kind checks its options and builds what is journaled (``_request``). A job
+        gets an ``Idempotency-Key`` where the gateway dedupes submits by one (AllToken).
         ``job_id`` is for a caller that recorded the id before journaling the job (a
         batch line), so a crash between the two cannot lose track of it.
 
         Raises:
-            UserError: No file can be saved at ``save_to`` (nothing is journaled).
+            UserError: A bad prompt or option, or no file can be saved at ``save_to``
+                (nothing is journaled).
         """
+        check_prompt(prompt)
+        model, params, request = self._request(prompt, model, options)
         target = output_target(save_to)
         check_target(target)
         # An offline simulator keeps its tasks in memory: marked so that a later run
@@ -246,10 +250,20 @@ class JobsAPI(Generic[ResultT]):
             params=dict(params),
             request=None if request is None else dict(request),
             output_path=target,
-            idempotency_key=idempotency_key() if idempotent else None,
+            idempotency_key=idempotency_key() if self.dialect == "alltoken" else None,
             result=flags,
             job_id=job_id,
         )
+
+    def _request(
+        self, prompt: str, model: str | None, options: Mapping[str, Any]
+    ) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+        """Check the kind's options; return the model, the journaled params, the body.
+
+        The body is None when it can only be built at submit time (a video's local
+        frames are uploaded first, by ``_prepare``).
+        """
+        raise NotImplementedError
 
     async def _load(self, job_id: str, owner: str | None = None) -> MediaJobRecord:
         """``owner``'s journaled job ``job_id`` (or with that task id), checked for this API.

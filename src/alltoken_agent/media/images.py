@@ -10,11 +10,12 @@ or a temporary URL, which is downloaded at once.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alltoken_agent.errors import GoneError, MediaJobError
-from alltoken_agent.media._api import JobsAPI, check_prompt, recorded_failure
+from alltoken_agent.media._api import JobsAPI, recorded_failure
 from alltoken_agent.media._journal import file_entries
 from alltoken_agent.media.image_wire import (
     ALLTOKEN_ROUTE,
@@ -155,7 +156,6 @@ class ImagesAPI(JobsAPI[ImageResult]):
         Raises:
             UserError: Bad options; nothing is journaled.
         """
-        check_prompt(prompt)
         if output_format is None and save_to is not None:
             output_format = _format_from_suffix(save_to)
         options: dict[str, Any] = {
@@ -167,19 +167,18 @@ class ImagesAPI(JobsAPI[ImageResult]):
             "moderation": moderation,
             **extra,
         }
+        return await self._create(
+            prompt, model, options, save_to=save_to, owner=owner, overwrite=overwrite, job_id=job_id
+        )
+
+    def _request(
+        self, prompt: str, model: str | None, options: Mapping[str, Any]
+    ) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+        model = DEFAULT_IMAGE_MODEL if model is None else model
         check_options(model, options)
         body = request_body(self.dialect, model, prompt, options)
         params = {"prompt": prompt, **{k: v for k, v in options.items() if v is not None}}
-        return await self._journal_job(
-            model=model,
-            params=params,
-            request=body,
-            save_to=save_to,
-            idempotent=self.dialect == "alltoken",
-            owner=owner,
-            overwrite=overwrite,
-            job_id=job_id,
-        )
+        return model, params, body
 
     async def _steps(self, run: Run, *, fresh: bool) -> ImageResult:
         record = run.record

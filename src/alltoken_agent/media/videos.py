@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import builtins
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from alltoken_agent.errors import ConflictError, GatewayError, MediaJobError, UserError
-from alltoken_agent.media._api import JobsAPI, check_prompt, recorded_failure
+from alltoken_agent.media._api import JobsAPI, recorded_failure
 from alltoken_agent.media._wire import call, json_body
 from alltoken_agent.media.policy import DownloadLimits, PollPolicy
 from alltoken_agent.media.results import VideoResult, VideoTask, stored_files, video_result
@@ -153,8 +153,6 @@ class VideosAPI(JobsAPI[VideoResult]):
         Raises:
             UserError: Bad input; nothing is journaled.
         """
-        check_prompt(prompt)
-        model = model or self._default_model()
         options = {
             "duration": duration,
             "ratio": ratio,
@@ -167,28 +165,28 @@ class VideosAPI(JobsAPI[VideoResult]):
         }
         frames = [("first_frame", first_frame), ("last_frame", last_frame)]
         frames += [("reference_image", image) for image in reference_images]
-        given = [(role, value) for role, value in frames if value is not None]
+        options["frames"] = [(role, value) for role, value in frames if value is not None]
+        return await self._create(
+            prompt, model, options, save_to=save_to, owner=owner, overwrite=overwrite, job_id=job_id
+        )
+
+    def _request(
+        self, prompt: str, model: str | None, options: Mapping[str, Any]
+    ) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
+        model = model or self._default_model()
+        given: builtins.list[tuple[str, Frame]] = options["frames"]
         if given and self.dialect != "alltoken":
             raise UserError("TokenHub's text-to-video models take no frames or reference images")
         for role, value in given:  # every local file is checked before any request
             if not is_url(value):
                 check_image_file(value, role.replace("_", " "))
-        params = {k: v for k, v in options.items() if v is not None}
+        params = {k: v for k, v in options.items() if v is not None and k != "frames"}
         params["prompt"] = prompt
         params["frames"] = [{"role": role, "source": os.fspath(value)} for role, value in given]
         local = any(not is_url(value) for _, value in given)
         # Local frames are uploaded after the job is journaled; links go in as they are.
         request = None if local else self._body(model, params, _links(params["frames"]))
-        return await self._journal_job(
-            model=model,
-            params=params,
-            request=request,
-            save_to=save_to,
-            idempotent=self.dialect == "alltoken",
-            owner=owner,
-            overwrite=overwrite,
-            job_id=job_id,
-        )
+        return model, params, request
 
     async def get(
         self, task_id: str, *, model: str | None = None, owner: str | None = None
