@@ -101,6 +101,8 @@ class MediaQueueRunner:
         self._paid: list[Decimal] = []
         """Known costs of jobs this worker submitted: the next submit's estimate."""
         self._stop = False
+        self._found_none = -math.inf
+        """When a look at the queue last found nothing (``time.monotonic()``)."""
 
     @property
     def stopping(self) -> bool:
@@ -127,6 +129,12 @@ class MediaQueueRunner:
         while not self._stop:
             holder = new_holder()
             now = time.monotonic()
+            if self.watch is not None and now - self._found_none < self.watch:
+                # Another slot of this worker just found the queue empty: one look per
+                # interval per worker, however many slots wait, keeps a pool's idle
+                # load on the store down.
+                await asyncio.sleep(self.watch - (now - self._found_none))
+                continue
             try:
                 record = await asyncio.to_thread(
                     self.queue.claim,
@@ -145,8 +153,10 @@ class MediaQueueRunner:
             if record is None:
                 if self.watch is None:
                     return
+                self._found_none = time.monotonic()
                 await asyncio.sleep(self.watch)
                 continue
+            self._found_none = -math.inf  # there may be more: the idle slots look too
             try:
                 await self._finish(record, holder)
             finally:
