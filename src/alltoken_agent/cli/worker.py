@@ -36,7 +36,10 @@ MEDIA_DIR_ENV = "ALLTOKEN_AGENT_SERVER_MEDIA_DIR"
 """The variable of ``serve --media-dir`` (named here: the server is not imported for a
 worker), so a worker beside a server finds its jobs without being told."""
 WATCH_EVERY = 0.5
-"""Seconds between two looks at an empty queue with --watch."""
+"""Seconds between two looks at an empty media job queue with --watch."""
+LINES_EVERY = 2.0
+"""Seconds between two passes over the batch lines with --watch, when the last found none
+(lines wait for no client; each pass takes a look per concurrency slot)."""
 
 
 def worker(
@@ -221,7 +224,8 @@ async def _watch_lines(
         if lines.summary.fatal is not None or lines.summary.budget_stopped:
             runner.stop()
             return
-        await asyncio.sleep(WATCH_EVERY)
+        ran = lines.summary.ok + lines.summary.failed
+        await asyncio.sleep(WATCH_EVERY if ran else LINES_EVERY)
 
 
 def _add(total: BatchSummary, done: BatchSummary) -> None:
