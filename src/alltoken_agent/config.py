@@ -61,16 +61,12 @@ from __future__ import annotations
 import sys
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from alltoken_agent._config_quick import assemble
 from alltoken_agent.errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 Dialect = Literal["alltoken", "tokenhub", "openai"]
 
@@ -79,6 +75,22 @@ class _Section(BaseModel):
     # Validators are built on first use, all at once inside Config's: building each
     # section's own at import cost a command's start-up about twice as much.
     model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    def __init__(self, /, **data: Any) -> None:
+        """Validate ``data``; with none, take the defaults without building a validator.
+
+        Pydantic never validates a default, so a section made from no values is its
+        defaults exactly as ``model_construct()`` makes them; building the validators
+        for that alone cost ``chat`` about 25 ms of CPU before its request.
+        ``tests/test_config_quick.py`` pins the two ways to the same result.
+        """
+        if data:
+            super().__init__(**data)
+            return
+        defaults = self.model_construct()
+        for name in ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__"):
+            object.__setattr__(self, name, getattr(defaults, name))
+        object.__setattr__(self, "__pydantic_private__", None)
 
 
 class TimeoutSettings(_Section):
@@ -310,10 +322,18 @@ def load_config(path: Path) -> Config:
         return Config()
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    # Imported here: without a config file (a fresh install, chat's bench) it costs nothing.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    quick = assemble(Config, data)  # plain values: the schema's result, without validators
+    if quick is not None:
+        return quick
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
