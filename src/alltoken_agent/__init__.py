@@ -312,8 +312,10 @@ def _resolve_annotations(cls: type) -> None:
     module. A class whose hints did not resolve where it was written keeps its strings.
     """
     own = cls.__dict__.get("__annotations__")
-    if not isinstance(own, dict) or not own:
-        return
+    if not isinstance(own, dict) or not any(
+        isinstance(h, str | typing.ForwardRef) for h in own.values()
+    ):
+        return  # nothing postponed (the errors): nothing to evaluate at import time
     try:
         hints = typing.get_type_hints(cls, include_extras=True)
     except Exception:  # e.g. a name imported only for type checkers: as it was before
