@@ -12,24 +12,34 @@ wait is the figure, per client:
   config's default ``[timeouts]`` (its idle and total deadlines are one timer per
   stream, due minutes later).
 
-An idle process should use next to nothing: no polling, no timer per read. Run
-``python bench/idle_streams.py``; ``-n 500 -s 5`` for a quicker run.
+An idle process should use next to nothing: no polling, no timer per read.
+
+Then the memory one open stream holds, per client: ``tracemalloc`` traces the
+process while M streams (default 200) are opened and held the same way, after one
+whole stream has warmed the client (imports, the pool's session); the Python memory
+they added, over M, is the figure (sockets' kernel buffers are not Python memory and
+are not counted). ``--where`` also lists what holds it, by module.
+
+Run ``python bench/idle_streams.py``; ``-n 500 -s 5`` for a quicker run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import sys
 import time
-from collections.abc import Sequence
-from typing import Any
+import tracemalloc
+from collections.abc import Awaitable, Callable, Sequence
 
 from sse_server import BenchServer, raise_file_limit
 from stream_overhead import API_KEY, MESSAGES, MODEL, bench_headers, request_body
 
+Opener = Callable[[asyncio.Event], Awaitable[None]]
 
-async def aiohttp_streams(url: str, n: int, seconds: float) -> float:
+
+async def aiohttp_streams(url: str, n: int, measure: Measure) -> float:
     import aiohttp
 
     connector = aiohttp.TCPConnector(limit=n)
@@ -38,17 +48,21 @@ async def aiohttp_streams(url: str, n: int, seconds: float) -> float:
     ) as session:
 
         async def one(opened: asyncio.Event) -> None:
+            hold = opened is not WHOLE
             async with session.post(
-                url + "/v1/chat/completions", json=request_body(3), headers=bench_headers(0, True)
+                url + "/v1/chat/completions",
+                json=request_body(3),
+                headers=bench_headers(0, hold),
             ) as response:
                 await response.content.readline()
                 opened.set()
-                await response.content.read()  # waits until the bench ends it
+                await response.content.read()  # held: waits until the bench ends it
 
-        return await hold(n, seconds, one)
+        await one(WHOLE)
+        return await measure(n, one)
 
 
-async def our_streams(url: str, n: int, seconds: float) -> float:
+async def our_streams(url: str, n: int, measure: Measure) -> float:
     from alltoken_agent import Gateway, Provider
     from alltoken_agent.config import Config, HttpSettings
 
@@ -57,17 +71,25 @@ async def our_streams(url: str, n: int, seconds: float) -> float:
     async with Gateway(provider, api_key=API_KEY, model=MODEL, config=config) as gateway:
 
         async def one(opened: asyncio.Event) -> None:
-            stream = gateway.stream(MESSAGES, max_tokens=3, extra_headers=bench_headers(0, True))
+            hold = opened is not WHOLE
+            stream = gateway.stream(MESSAGES, max_tokens=3, extra_headers=bench_headers(0, hold))
             async with stream:
                 opened.set()  # the headers and the role chunk's bytes are in
                 async for _ in stream:
                     pass
 
-        return await hold(n, seconds, one)
+        await one(WHOLE)
+        return await measure(n, one)
 
 
-async def hold(n: int, seconds: float, one: Any) -> float:
-    """Open ``n`` streams with ``one``; the CPU seconds used while they then sit idle."""
+WHOLE = asyncio.Event()
+"""Passed to ``one`` for the warm-up: a whole stream, not a held one."""
+
+Measure = Callable[[int, Opener], Awaitable[float]]
+
+
+async def open_all(n: int, one: Opener) -> list[asyncio.Task[None]]:
+    """Open ``n`` held streams with ``one``; their tasks once every one is open."""
     events = [asyncio.Event() for _ in range(n)]
     tasks = [asyncio.ensure_future(one(event)) for event in events]
     opened = asyncio.gather(*(event.wait() for event in events))
@@ -77,28 +99,88 @@ async def hold(n: int, seconds: float, one: Any) -> float:
             task.result()  # a stream that failed to open says why
     await opened
     await asyncio.sleep(0.5)  # let the opening settle
-    cpu = time.process_time()
-    await asyncio.sleep(seconds)
-    used = time.process_time() - cpu
+    return tasks
+
+
+async def close_all(tasks: list[asyncio.Task[None]]) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    return used
+
+
+def idle_cpu(seconds: float) -> Measure:
+    """The CPU seconds used while the streams sit idle for ``seconds``."""
+
+    async def measure(n: int, one: Opener) -> float:
+        tasks = await open_all(n, one)
+        cpu = time.process_time()
+        await asyncio.sleep(seconds)
+        used = time.process_time() - cpu
+        await close_all(tasks)
+        return used
+
+    return measure
+
+
+def held_memory(where: int) -> Measure:
+    """Bytes of Python memory per held stream; ``where``: list that many top modules."""
+
+    async def measure(n: int, one: Opener) -> float:
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.take_snapshot() if where else None
+        base = tracemalloc.get_traced_memory()[0]
+        tasks = await open_all(n, one)
+        gc.collect()
+        used = (tracemalloc.get_traced_memory()[0] - base) / n
+        if before is not None:
+            show_where(tracemalloc.take_snapshot().compare_to(before, "filename"), n, where)
+        tracemalloc.stop()
+        await close_all(tasks)
+        return used
+
+    return measure
+
+
+def show_where(diff: list[tracemalloc.StatisticDiff], n: int, top: int) -> None:
+    by_module: dict[str, int] = {}
+    for stat in diff:
+        name = stat.traceback[0].filename
+        for marker in ("site-packages/", "lib/python3", "src/"):
+            if marker in name:
+                name = name.split(marker, 1)[1]
+                break
+        by_module[name] = by_module.get(name, 0) + stat.size_diff
+    for name, size in sorted(by_module.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"{'':>10}{size / n / 1024:7.2f} KiB  {name}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=1500, help="open streams (default 1500)")
     parser.add_argument("-s", type=float, default=10.0, help="idle seconds measured (default 10)")
+    parser.add_argument(
+        "-m", type=int, default=200, help="streams held for the memory figure (default 200)"
+    )
+    parser.add_argument(
+        "--where", type=int, default=0, metavar="K", help="list the K modules holding most"
+    )
     args = parser.parse_args(argv)
     raise_file_limit()
     server = BenchServer()
     server.start()
+    clients = (("aiohttp", aiohttp_streams), ("ours", our_streams))
     try:
         print(f"{args.n} open streams, no chunks arriving, CPU over {args.s:g} s of idle:")
-        for name, run in (("aiohttp", aiohttp_streams), ("ours", our_streams)):
-            used = asyncio.run(run(server.url, args.n, args.s))
+        for name, run in clients:
+            used = asyncio.run(run(server.url, args.n, idle_cpu(args.s)))
             print(f"{name:>8}: {used * 1000:8.1f} ms CPU ({used / args.s * 100:.2f} % of a core)")
+        print(f"Python memory per open stream, {args.m} held (tracemalloc):")
+        sizes = {}
+        for name, run in clients:
+            sizes[name] = asyncio.run(run(server.url, args.m, held_memory(args.where)))
+            print(f"{name:>8}: {sizes[name] / 1024:8.2f} KiB")
+        print(f"ours vs aiohttp: {sizes['ours'] / sizes['aiohttp']:.2f}×")
     finally:
         server.stop()
     return 0

@@ -26,8 +26,13 @@ def sse(*events: str) -> bytes:
 
 
 @asynccontextmanager
-async def canned_server(response: bytes) -> AsyncIterator[str]:
-    """Serve ``response`` to every request; yields the base URL (``.../v1``)."""
+async def canned_server(
+    response: bytes, seen: list[tuple[bytes, bytes]] | None = None
+) -> AsyncIterator[str]:
+    """Serve ``response`` to every request; yields the base URL (``.../v1``).
+
+    ``seen`` gets each request as it arrived: its head (request line and headers) and body.
+    """
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -38,7 +43,9 @@ async def canned_server(response: bytes) -> AsyncIterator[str]:
                     name, _, value = line.partition(":")
                     if name.lower() == "content-length":
                         length = int(value)
-                await reader.readexactly(length)
+                body = await reader.readexactly(length)
+                if seen is not None:
+                    seen.append((head, body))
                 writer.write(response)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):

@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from alltoken_agent._version import __version__
 from alltoken_agent.config import HttpSettings
 from alltoken_agent.gateway._pool import AiohttpPool
+from alltoken_agent.gateway._prepared import PreparedPosts
 from alltoken_agent.gateway.redact import Redactor, inbound_hook, inbound_hook_sync
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def open_pool(
         transport = AiohttpPool(
             max_connections=http.max_connections, keepalive_expiry=http.keepalive_expiry
         )
-    return _GatewayClient(
+    return GatewayClient(
         base_url=base_url + "/",
         headers=headers,
         timeout=timeouts,
@@ -55,14 +56,15 @@ def open_pool(
     )
 
 
-class _GatewayClient(httpx.AsyncClient):
-    """httpx's client without two per-request costs that add up at hundreds of streams.
+class GatewayClient(httpx.AsyncClient):
+    """httpx's client without per-request costs that add up at hundreds of streams.
 
     Joining the base URL and a path parses and quotes both again on every request
     (about 25 µs); a gateway uses few paths, so each joined URL is kept. httpx's
     cookie jar reads every response through the standard library's cookie machinery
     (about 60 µs) even when it sets no cookie; here only a response that sets one is
-    read (gateways set none).
+    read (gateways set none). Streamed chat requests are prepared once per header
+    set (``prepared``, _prepared.py).
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -70,6 +72,7 @@ class _GatewayClient(httpx.AsyncClient):
         self._cookies = _Cookies()
         self._joined: dict[str, httpx.URL] = {}
         self._joined_base = self.base_url
+        self.prepared = PreparedPosts(self)
 
     def _merge_url(self, url: httpx.URL | str) -> httpx.URL:
         if not isinstance(url, str):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -121,7 +121,6 @@ class AiohttpPool(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` and return the response with its body still to read."""
-        session = self._open()
         headers = request.headers
         data: Any
         try:
@@ -130,15 +129,37 @@ class AiohttpPool(httpx.AsyncBaseTransport):
             data = request.stream  # an async byte stream: aiohttp frames it itself
             headers = headers.copy()
             headers.pop("Transfer-Encoding", None)
+        timeout = self.timeout_of(request)
+        return await self.send(request, str(request.url), as_text(headers), data, timeout)
+
+    def timeout_of(self, request: httpx.Request) -> aiohttp.ClientTimeout:
+        """The aiohttp timeouts of ``request`` (its httpx ``timeout`` extension)."""
+        return self._timeout(request.extensions.get("timeout", {}))
+
+    async def send(
+        self,
+        request: httpx.Request,
+        url: str,
+        headers: list[tuple[str, str]] | Mapping[str, str],
+        data: Any,
+        timeout: aiohttp.ClientTimeout,
+    ) -> httpx.Response:
+        """Send ``request`` as ``url``, ``headers`` and ``data`` (what httpx would send).
+
+        ``request`` names the request in errors and gives its method and SNI name;
+        its own headers and body are not read (``_prepared.py`` sends many bodies
+        with one request object).
+        """
+        session = self._open()
         try:
             response = await session.request(
                 request.method,
-                str(request.url),
-                headers=_as_text(headers),
+                url,
+                headers=headers,
                 data=data,
                 allow_redirects=False,
                 compress=None,
-                timeout=self._timeout(request.extensions.get("timeout", {})),
+                timeout=timeout,
                 server_hostname=request.extensions.get("sni_hostname"),
             )
         except Exception as exc:
@@ -218,7 +239,9 @@ def direct_reader(response: httpx.Response) -> Callable[[], Awaitable[bytes]] | 
     the body over (``is_stream_consumed``) and closes the response at its end;
     httpx's ``num_bytes_downloaded`` is not counted.
     """
-    body = getattr(response.stream, "_stream", None)  # httpx's BoundAsyncStream wraps ours
+    body: Any = response.stream
+    if type(body) is not _Body:  # httpx's BoundAsyncStream wraps ours
+        body = getattr(body, "_stream", None)
     if (
         type(body) is not _Body
         or response.is_stream_consumed
@@ -230,7 +253,7 @@ def direct_reader(response: httpx.Response) -> Callable[[], Awaitable[bytes]] | 
     return body.read
 
 
-def _as_text(headers: httpx.Headers) -> list[tuple[str, str]]:
+def as_text(headers: httpx.Headers) -> list[tuple[str, str]]:
     """The headers as aiohttp takes them (``multi_items`` re-checks the encoding per item)."""
     encoding = headers.encoding
     return [(name.decode(encoding), value.decode(encoding)) for name, value in headers.raw]

@@ -21,10 +21,13 @@ import anyio
 import httpx
 
 from alltoken_agent.errors import GatewayError, GatewayTimeoutError
+from alltoken_agent.gateway._clients import GatewayClient
 from alltoken_agent.gateway._deadline import Deadlines
+from alltoken_agent.gateway._prepared import Prepared
 from alltoken_agent.gateway._transport import (
     RetryNotice,
     Tries,
+    checked,
     send_once,
     translate,
     with_retries,
@@ -184,10 +187,17 @@ class RequestPath:
         With ``stream=True`` the response body is not read yet, and nothing is
         retried after this returns. The caller runs it under the reply's clock.
         """
+        client = self._client
+        # A streamed body gets the idle deadline per data line (stream.py), not per byte.
+        timeout = self._timeouts if stream else self._whole_timeouts
+        prepared = None
+        if stream and isinstance(client, GatewayClient):
+            prepared = client.prepared.get(path, headers, timeout)
 
         def attempt() -> Awaitable[httpx.Response | GatewayError]:
-            # A streamed body gets the idle deadline per data line (stream.py), not per byte.
-            timeout = self._timeouts if stream else self._whole_timeouts
+            if prepared is not None:
+                assert isinstance(client, GatewayClient)
+                return self._send_prepared(client, prepared, body)
             request = self._client.build_request(
                 "POST", path, json=body, headers=headers, timeout=timeout
             )
@@ -201,6 +211,16 @@ class RequestPath:
             )
 
         return await with_retries(attempt, self.retry, self.on_retry)
+
+    async def _send_prepared(
+        self, client: GatewayClient, prepared: Prepared, body: Mapping[str, Any]
+    ) -> httpx.Response | GatewayError:
+        """``send_once`` for a streamed chat request prepared once (_prepared.py)."""
+        try:
+            response = await client.prepared.send(prepared, body)
+        except httpx.HTTPError as exc:
+            return translate(exc, self.base_url, self._redact)
+        return await checked(response, redact=self._redact, target=self.base_url)
 
     def _where(self, url: str) -> str:
         """The place a call goes, for messages (presigned query strings left out)."""

@@ -111,6 +111,17 @@ async def send_once(
         response = await client.send(request, stream=stream, follow_redirects=follow_redirects)
     except httpx.HTTPError as exc:
         return translate(exc, target, redact, idle_read)
+    return await checked(response, redact=redact, target=target, idle_read=idle_read)
+
+
+async def checked(
+    response: httpx.Response,
+    *,
+    redact: Callable[[str], str],
+    target: str,
+    idle_read: float | None = None,
+) -> httpx.Response | GatewayError:
+    """``response`` when it is a success, else its error (its body read and closed)."""
     if response.status_code < 300:
         return response
     if response.status_code < 400:

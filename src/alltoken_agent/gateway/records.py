@@ -15,10 +15,13 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from alltoken_agent.errors import GatewayError
 from alltoken_agent.gateway.accounting import Cost, Usage
+
+if TYPE_CHECKING:
+    from alltoken_agent.gateway.types import ChatResult
 
 logger = logging.getLogger("alltoken_agent")
 
@@ -26,6 +29,24 @@ RequestKind = Literal["chat", "image", "video"]
 
 _NO_TAGS: Mapping[str, str] = MappingProxyType({})
 _tags: ContextVar[Mapping[str, str]] = ContextVar("alltoken_agent_request_tags", default=_NO_TAGS)
+
+
+class EndCallback(Protocol):
+    """Told once how a stream ended.
+
+    It gets the result, or the error (both None: abandoned), the monotonic time of the
+    first token, and keywords (``extra``) for the request record.
+    """
+
+    def __call__(
+        self,
+        result: ChatResult | None,
+        error: GatewayError | None,
+        first_token_at: float | None,
+        /,
+        **fields: Any,
+    ) -> None:
+        """Record the end of the stream."""
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
@@ -19,6 +19,7 @@ from alltoken_agent.gateway._deadline import (
     within_total,
 )
 from alltoken_agent.gateway._envelope import detach, error_from_payload
+from alltoken_agent.gateway._payload import loads, masked
 from alltoken_agent.gateway._tool_calls import complete_calls, merge_tool_fragment
 from alltoken_agent.gateway._wrong_reply import empty_reply, is_event_stream, not_a_stream
 from alltoken_agent.gateway.accounting import (
@@ -34,6 +35,7 @@ from alltoken_agent.gateway.accounting import (
     read_huge_ints,
 )
 from alltoken_agent.gateway.accounting import accounting_extra as accounting_extra  # re-export
+from alltoken_agent.gateway.records import EndCallback
 from alltoken_agent.gateway.redact import Redactor
 from alltoken_agent.gateway.sse import DEFAULT_MAX_LINE, LineTooLongError, SSEDecoder
 from alltoken_agent.gateway.types import (
@@ -49,24 +51,6 @@ from alltoken_agent.gateway.types import (
 REQUEST_ID_FIELD = "x-gateway-request-id"
 
 
-class EndCallback(Protocol):
-    """Told once how a stream ended.
-
-    It gets the result, or the error (both None: abandoned), the monotonic time of the
-    first token, and keywords (``extra``) for the request record.
-    """
-
-    def __call__(
-        self,
-        result: ChatResult | None,
-        error: GatewayError | None,
-        first_token_at: float | None,
-        /,
-        **fields: Any,
-    ) -> None:
-        """Record the end of the stream."""
-
-
 class ChatStream:
     """One streaming request.
 
@@ -75,6 +59,24 @@ class ChatStream:
     ``result`` holds the whole reply. Once the first byte of the body has arrived nothing is
     retried: a break raises ``StreamInterruptedError``.
     """
+
+    # Slotted: a server holds one per open stream.
+    __slots__ = (
+        "_clock",
+        "_consumed",
+        "_cost_notice",
+        "_deadlines",
+        "_first_token_at",
+        "_max_cost",
+        "_max_line",
+        "_on_end",
+        "_open_response",
+        "_redact",
+        "_response",
+        "_result",
+        "model",
+        "request_id",
+    )
 
     def __init__(
         self,
@@ -86,7 +88,7 @@ class ChatStream:
         deadlines: Deadlines | None = None,
         max_cost: Decimal = DEFAULT_MAX_REQUEST_COST,
     ) -> None:
-        self._open_response = open_response
+        self._open_response: Callable[[], Awaitable[httpx.Response]] | None = open_response
         self._max_line = max_line
         self._deadlines = deadlines
         self._clock: ReplyClock | None = None
@@ -112,13 +114,14 @@ class ChatStream:
 
     async def open(self) -> None:
         """Send the request (with retries) and wait for the response headers."""
-        if self._response is None:
+        if self._response is None and self._open_response is not None:
             clock = self._clock = self._deadlines.start() if self._deadlines else None
             try:
                 self._response = await within_total(clock, self._open_response)
             except GatewayError as error:
                 self._end(None, detach(error))
                 raise
+            self._open_response = None  # and the request body it holds: never sent again
             if clock is not None:
                 clock.progress()  # the idle deadline runs from the headers on
             self.request_id = self._response.headers.get(REQUEST_ID_FIELD)
@@ -167,7 +170,6 @@ class ChatStream:
         response = self._response
         assert response is not None
         try:
-            loads = _loads
             decoder = SSEDecoder(self._max_line)
             text: list[str] = []
             reasoning: list[str] = []
@@ -188,12 +190,20 @@ class ChatStream:
             reasoning_guard = self._redact.guard()
             read = body_reader(response, self._clock)
             received = False
+            chunk: Any = None
+            choices: Any = None
+            choice: Any = None
+            delta: Any = None
             try:
                 if not is_event_stream(response.headers):
                     raise await not_a_stream(
                         response.status_code, response.headers, chunks(read), self._redact
                     )
                 while True:
+                    # A stream waiting for its next read holds none of the last one's
+                    # parsed chunk (a server holds many such streams open).
+                    payload = ""
+                    chunk = choices = choice = delta = None
                     raw = await read()
                     if not raw:
                         break
@@ -232,10 +242,10 @@ class ChatStream:
                             choices = None
                         if first:
                             first = False
-                            response_id = _masked(chunk.get("id"), known)
-                            self.model = _masked(chunk.get("model"), known) or self.model
-                            body_request_id = _masked(chunk.get(REQUEST_ID_FIELD), known)
-                            tier = _masked(chunk.get("service_tier"), known)
+                            response_id = masked(chunk.get("id"), known)
+                            self.model = masked(chunk.get("model"), known) or self.model
+                            body_request_id = masked(chunk.get(REQUEST_ID_FIELD), known)
+                            tier = masked(chunk.get("service_tier"), known)
                             service_tier = parse_service_tier(tier)
                         wire_usage = chunk.get("usage")
                         if wire_usage is not None:
@@ -273,7 +283,7 @@ class ChatStream:
                                         yield merge_tool_fragment(calls, fragment)
                         reason = choice.get("finish_reason")
                         if reason:
-                            finish = reason = _masked(reason, known)
+                            finish = reason = masked(reason, known)
                             yield StreamFinish(reason)
                 await response.aclose()  # read to its end: the connection goes back to the pool
                 for is_comment, payload in decoder.close():
@@ -381,20 +391,3 @@ class ChatStream:
             error.partial_text = "".join(text)
         error.request_id = error.request_id or self.request_id
         return error
-
-
-_raw_decode = json.JSONDecoder().raw_decode
-
-
-def _loads(payload: str) -> Any:
-    """``json.loads``, without its two whitespace scans when the payload is one value alone."""
-    try:
-        value, end = _raw_decode(payload)
-    except ValueError:  # whitespace first, or not JSON: json.loads decides
-        return json.loads(payload)
-    return value if end == len(payload) else json.loads(payload)
-
-
-def _masked(value: Any, known: Callable[[str], str]) -> Any:
-    """A decoded field masked again: JSON escapes (``\\u0073k-...``) can hide a key."""
-    return known(value) if isinstance(value, str) else value
