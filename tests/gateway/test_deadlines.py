@@ -10,6 +10,8 @@ import pytest
 
 from alltoken_agent import (
     Config,
+    GatewayConnectionError,
+    GatewayError,
     GatewayTimeoutError,
     StreamInterruptedError,
     load_config,
@@ -149,3 +151,56 @@ async def test_a_cancel_from_the_caller_stays_a_cancel(sim: Any) -> None:
         # The gateway is still usable afterwards.
         result = await gateway.stream(user("hi")).collect()
     assert result.finish_reason == "stop"
+
+
+async def test_retrying_ends_at_the_total_deadline_across_its_tries(sim: Any) -> None:
+    """``Gateway.retrying`` (downloads): the tries and the sleeps between share one deadline,
+    and a try cut off in flight may have reached the host."""
+    tries = 0
+
+    async def attempt() -> str | GatewayError:
+        nonlocal tries
+        tries += 1
+        if tries == 1:
+            refused = GatewayConnectionError("cannot reach the host")
+            refused.maybe_delivered = False
+            return refused
+        await asyncio.sleep(30)  # the second try hangs
+        return "never"
+
+    retry = RetryPolicy(max_retries=5, base_delay=0.01, max_delay=0.01)
+    loop = asyncio.get_running_loop()
+    async with gateway_for(sim, timeout=TimeoutSettings(total=0.4), retry=retry) as gateway:
+        with pytest.raises(GatewayTimeoutError) as caught:
+            await gateway.retrying(attempt, where="the download of x")
+        assert _deadline_timers(loop) == []
+    error = caught.value
+    assert error.code == "total_timeout"
+    assert "the download of x took longer than 0.4 s, retries included" in error.message
+    assert error.attempts == 2
+    assert error.maybe_delivered is True
+
+
+async def test_a_cancel_from_the_caller_inside_retrying_stays_a_cancel(sim: Any) -> None:
+    async def hang() -> str | GatewayError:
+        await asyncio.sleep(30)
+        return "never"
+
+    async def answer() -> str | GatewayError:
+        return "ok"
+
+    loop = asyncio.get_running_loop()
+    async with gateway_for(sim, timeout=TimeoutSettings(total=60.0)) as gateway:
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(gateway.retrying(hang, where="x"), 0.2)
+        assert await gateway.retrying(answer, where="x") == "ok"
+        assert _deadline_timers(loop) == []
+
+
+def _deadline_timers(loop: asyncio.AbstractEventLoop) -> list[Any]:
+    return [
+        handle
+        for handle in getattr(loop, "_scheduled", [])
+        if not handle.cancelled()
+        and type(getattr(handle._callback, "__self__", None)).__name__ == "ReplyClock"
+    ]

@@ -17,12 +17,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import anyio
 import httpx
 
 from alltoken_agent.errors import GatewayError, GatewayTimeoutError
 from alltoken_agent.gateway._clients import GatewayClient
-from alltoken_agent.gateway._deadline import Deadlines
+from alltoken_agent.gateway._deadline import DeadlineExceededError, Deadlines, ReplyClock
 from alltoken_agent.gateway._prepared import Prepared
 from alltoken_agent.gateway._transport import (
     RetryNotice,
@@ -142,9 +141,15 @@ class RequestPath:
         total = self._deadlines.total
         if total is None:
             return await work
-        with anyio.CancelScope(deadline=anyio.current_time() + total) as scope:
-            return await work
-        assert scope.cancelled_caught  # only reached when the deadline cancelled the work
+        # The same one-timer clock as a reply's (_deadline.py): it cancels the work only
+        # for its own deadline, and a cancel from the caller stays the caller's.
+        clock = ReplyClock(Deadlines(total=total))
+        try:
+            return await clock.within_total(lambda: work)
+        except DeadlineExceededError:
+            work.close()  # never started when the deadline had passed already
+        finally:
+            clock.stop()
         error = GatewayTimeoutError(
             self._redact(f"{where} took longer than {total:g} s, retries included (total timeout)"),
             code="total_timeout",
