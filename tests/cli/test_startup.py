@@ -86,9 +86,7 @@ def test_chat_help_imports_the_chat_module_only_and_nothing_heavy() -> None:
         "alltoken_agent.cli._lazy",
         "alltoken_agent.cli.app",
         "alltoken_agent.cli.chat",
-        "alltoken_agent.cli.exit_codes",
         "alltoken_agent.cli.options",
-        "alltoken_agent.cli.output",
     }
     core = {m.split(".")[1] for m in loaded["ours"] if m.count(".") >= 1}
     # No agent, gateway, store, ledger or config: the root package and its leaves only.

@@ -9,8 +9,6 @@ import traceback
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-import typer
-
 from alltoken_agent import AllTokenAgentError
 from alltoken_agent.cli.exit_codes import ERROR_PREFIX, INTERRUPTED, describe, exit_code_for
 
@@ -73,37 +71,42 @@ def run_command(
     writer: EventWriter,
     *,
     failure: dict[str, Any] | None = None,
+    checked: bool = False,
 ) -> None:
     """Run an async command; map any failure to one stderr line and its exit code.
 
     Ctrl-C and SIGTERM cancel ``main`` (see :mod:`alltoken_agent.cli.signals`), so its
-    cleanup runs; the command then exits 130 or 143.
+    cleanup runs; the command then exits 130 or 143. A failure exits by ``SystemExit``
+    with its code, which Typer (and Click's test runner) pass on as the exit status.
 
     Args:
         main: The command's body.
         writer: Where the ``error`` event goes with ``--json``.
         failure: Filled with the ``error`` payload reported, for a command that also
             writes the failure elsewhere (``chat --usage-file``).
+        checked: The arguments and environment were already checked to be UTF-8
+            (``chat`` run without Typer); else the running Typer command's are.
     """
     from alltoken_agent.cli.signals import InterruptedBySignal, run_interruptible
 
     report = {} if failure is None else failure
-    from alltoken_agent.cli._input import check_params  # here: --help stays light
-
     try:
-        check_params()  # a flag with bytes that are not UTF-8: exit 2 before any work
+        if not checked:
+            from alltoken_agent.cli._input import check_params  # here: --help stays light
+
+            check_params()  # a flag with bytes that are not UTF-8: exit 2 before any work
         run_interruptible(main)
     except KeyboardInterrupt as error:
         report.update(error_payload(error))
         writer.emit("error", **report)
         print(f"{ERROR_PREFIX}{report['message']}", file=sys.stderr)
         code = error.exit_code if isinstance(error, InterruptedBySignal) else INTERRUPTED
-        raise typer.Exit(code) from None
+        raise SystemExit(code) from None
     except AllTokenAgentError as error:
         report.update(error_payload(error))
         writer.emit("error", **report)
         print(describe(error), file=sys.stderr)
-        raise typer.Exit(exit_code_for(error)) from None
+        raise SystemExit(exit_code_for(error)) from None
     except BrokenPipeError:
         raise  # the reader left (`| head`): Typer exits 1 quietly, as Click does
     except Exception as error:
@@ -114,4 +117,4 @@ def run_command(
             traceback.print_exc()
         else:
             print(f"(set {DEBUG_ENV}=1 to see the traceback)", file=sys.stderr)
-        raise typer.Exit(exit_code_for(error)) from None
+        raise SystemExit(exit_code_for(error)) from None
