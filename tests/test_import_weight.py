@@ -8,11 +8,17 @@ bench/import_time.py, never asserted here.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from alltoken_agent.store import Store
+from tests.cli.helpers import run_cli, write_config
+from tests.gateway.helpers import TEST_KEY
 
 pytestmark = pytest.mark.slow
 
@@ -46,3 +52,70 @@ def test_the_core_imports_nothing_heavy(module: str) -> None:
     loaded = top_level_modules(module)
     assert "alltoken_agent" in loaded and "httpx" in loaded  # the probe did import it
     assert sorted(loaded & {*NEVER, *FRONT_ENDS}) == []
+
+
+CHAT_RUN = """
+import json, sys
+from alltoken_agent.cli import main
+
+HEAVY = {heavy!r}
+seen = {{}}
+
+
+def loaded():
+    return sorted({{m.split(".")[0] for m, module in sys.modules.items() if module is not None}})
+
+
+def note(event, args):
+    if event == "socket.connect" and "connect" not in seen:
+        from alltoken_agent.config import Config
+
+        validator = type(Config.__pydantic_validator__).__name__
+        seen["connect"] = {{"heavy": sorted(HEAVY & set(loaded())), "config": validator}}
+
+
+sys.addaudithook(note)
+sys.argv = ["alltoken-agent", *json.loads(sys.argv[1])]
+try:
+    main()
+    seen["code"] = 0
+except SystemExit as exit_:
+    seen["code"] = exit_.code
+seen["end"] = sorted(HEAVY & set(loaded()))
+sys.stderr.write("\\n" + json.dumps(seen) + "\\n")
+"""
+CHAT_NEVER = ("sqlalchemy", "aiohttp", "rich", "pygments", "click", *NEVER, *FRONT_ENDS)
+"""What ``chat`` never imports on a plain run (no Typer either: cli/_chat_quick.py)."""
+
+
+def chat_run(*args: str) -> dict[str, Any]:
+    """What a fresh ``alltoken-agent chat ARGS`` process held at its request and at exit."""
+    code = CHAT_RUN.format(heavy=set(CHAT_NEVER))
+    done = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(["chat", *args])],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    return dict(json.loads(done.stderr.strip().splitlines()[-1]))
+
+
+def test_chat_sends_and_records_without_the_store_or_the_config_validators(
+    sim: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALLTOKEN_API_KEY", TEST_KEY)
+    home = Path(os.environ["ALLTOKEN_AGENT_HOME"])
+    write_config(home, 'model = "gpt-5.4-nano"\n[timeouts]\ntotal = 60\n')
+    Store().close()  # the store exists at its head migration: a run after the first
+    args = ("--base-url", sim.base_url, "--tools", "none", "hi")
+    for _ in range(2):
+        run = chat_run(*args)
+        assert run["code"] == 0
+        # Before the request: no store, no aiohttp pool, no Typer or Rich, no config
+        # validators.
+        assert run["connect"] == {"heavy": [], "config": "MockValSer"}
+        # ... and after it: the ledger row went in without SQLAlchemy.
+        assert run["end"] == []
+    report = json.loads(run_cli("usage", "--json").stdout)
+    assert report["totals"]["requests"] == 2 and report["totals"]["cost"] is not None
