@@ -349,6 +349,7 @@ _SOURCE = lazy_exports(globals(), _LAZY)
 _load: Callable[[str], Any] = globals()["__getattr__"]
 for _name in __all__:  # the errors, imported above
     _set_module(globals().get(_name))
+del _name
 
 # The module __getattr__ is hidden from type checkers (one they could see would make
 # every attribute valid); they read the TYPE_CHECKING imports above and so still
