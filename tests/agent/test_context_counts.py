@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from alltoken_agent.agent._deltas import reasoning_delta, stream_delta
+from alltoken_agent.agent._model_requests import reasoning_delta, stream_delta
 from alltoken_agent.agent.context import TokenCounts, count_messages, fit_messages
 from alltoken_agent.agent.events import ReasoningDeltaEvent, StreamDeltaEvent
 from tests.agent.test_agent import agent_on, chat_bodies, close_gateways  # noqa: F401

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from alltoken_agent import Agent, Gateway, UserError, tool
 from alltoken_agent.agent.context import schema_tokens
 from alltoken_agent.agent.tool_messages import serialize_result
-from alltoken_agent.agent.tool_runner import parse_calls
+from alltoken_agent.agent.tool_step import parse_calls
 from alltoken_agent.agent.tools import Tool, ToolContext
 from alltoken_agent.gateway.types import ToolCall
 from tests.gateway.helpers import gateway_for

@@ -2,29 +2,139 @@
 
 A base class of :class:`~alltoken_agent.agent.loop.Turn`, whose ``events()`` reads the
 reply's chunks itself (every chunk's event crosses no other generator); everything
-around a request that is not per chunk lives here.
+around a request that is not per chunk lives here, with the two pieces a request
+needs from outside the turn: the budget check before it is sent (``BudgetGuard``) and
+the per-chunk delta events built for the hot path (``stream_delta``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alltoken_agent.agent.context import ASSUMED_CONTEXT, Counts, fit_messages, schema_tokens
+from alltoken_agent.agent.context import (
+    ASSUMED_CONTEXT,
+    Counts,
+    fit_messages,
+    request_tokens,
+    schema_tokens,
+)
 from alltoken_agent.agent.events import (
     AgentEvent,
+    BudgetWarningEvent,
     ContextTrimmedEvent,
     CostEvent,
     ModelFallbackEvent,
     NoticeEvent,
+    ReasoningDeltaEvent,
     ReasoningEndEvent,
+    StreamDeltaEvent,
     UsageEvent,
 )
 from alltoken_agent.agent.output import replay
 from alltoken_agent.agent.result import CostTally, UsageTally
-from alltoken_agent.agent.turn_settings import TurnSettings, can_fall_back
-from alltoken_agent.errors import AllModelsFailedError, GatewayError
+from alltoken_agent.catalog.prices import PriceLookup
+from alltoken_agent.errors import (
+    AllModelsFailedError,
+    GatewayConnectionError,
+    GatewayError,
+    GatewayTimeoutError,
+    NotFoundError,
+    RateLimitError,
+    UpstreamError,
+)
 from alltoken_agent.gateway import ChatResult, ChatStream, request_tags
+from alltoken_agent.ledger import Budget, estimate_request_cost
+
+if TYPE_CHECKING:
+    from alltoken_agent.agent.loop import TurnSettings
+
+
+def can_fall_back(error: GatewayError) -> bool:
+    """Whether the next model of a chain may take over after ``error`` (retries spent).
+
+    Never on 400/401/402/403: another model would fail the same way, or cost money
+    the user has not got. A model the gateway cannot route (404) is worth skipping.
+    """
+    if isinstance(error, (UpstreamError, GatewayTimeoutError, GatewayConnectionError)):
+        return True
+    if isinstance(error, RateLimitError):
+        return True
+    return isinstance(error, NotFoundError) and error.code == "upstream_model_not_found"
+
+
+class BudgetGuard:
+    """Checks every budget before a request; warns once per budget per turn.
+
+    A request whose estimate (prompt and tool schemas at the input price plus
+    ``max_tokens`` at the output price) would cross a limit is not sent: ``Budget.check`` raises
+    ``BudgetExceededError``. Without prices the estimate is 0, so only spend
+    already made counts.
+    """
+
+    def __init__(self, budgets: Sequence[Budget], prices: PriceLookup | None) -> None:
+        self._budgets = budgets
+        self._prices = prices
+        self._warned: set[str] = set()
+
+    def check(
+        self, model: str, messages: list[dict[str, Any]], fields: dict[str, Any]
+    ) -> list[AgentEvent]:
+        """Raise if a budget would be crossed; return warning events to emit."""
+        if not self._budgets:
+            return []
+        price = self._prices(model) if self._prices is not None else None
+        # Tool schemas are prompt tokens too, and a turn with many tools sends plenty.
+        estimate = estimate_request_cost(
+            price, request_tokens(messages, fields), fields.get("max_tokens")
+        )
+        events: list[AgentEvent] = []
+        for budget in self._budgets:
+            status = budget.check(estimate)
+            if status.warn and status.label not in self._warned:
+                self._warned.add(status.label)
+                events.append(
+                    BudgetWarningEvent(
+                        label=status.label,
+                        limit=status.limit,
+                        spent=status.spent,
+                        fraction_used=status.fraction_used,
+                    )
+                )
+        return events
+
+
+_new = object.__new__
+
+
+def stream_delta(delta: str, pieces: list[str]) -> StreamDeltaEvent:
+    """``StreamDeltaEvent(delta, accumulated="".join(pieces))``, built for the hot path.
+
+    One is built per streamed chunk. A frozen dataclass's ``__init__`` sets each field
+    through ``object.__setattr__``, and joining the text so far for every chunk copies
+    it all each time (quadratic in the reply): most of what the agent would add per
+    chunk. Here the event is built in one step and keeps ``pieces`` (the reply's chunks,
+    appended to by the caller) with how many are its own; ``accumulated`` is joined the
+    first time it is read. The object is the same otherwise: equal to, and printed,
+    hashed and passed to hooks like, one built by its constructor.
+    """
+    event = _new(StreamDeltaEvent)
+    fields_ = event.__dict__
+    fields_["delta"] = delta
+    fields_["_pieces"] = pieces
+    fields_["_upto"] = len(pieces)
+    return event
+
+
+def reasoning_delta(delta: str, pieces: list[str]) -> ReasoningDeltaEvent:
+    """``ReasoningDeltaEvent``, built as :func:`stream_delta` builds its event."""
+    event = _new(ReasoningDeltaEvent)
+    fields_ = event.__dict__
+    fields_["delta"] = delta
+    fields_["_pieces"] = pieces
+    fields_["_upto"] = len(pieces)
+    return event
 
 
 @dataclass
@@ -45,9 +155,13 @@ class ModelRequests:
     _steps: int
     _fields: dict[str, dict[str, Any]]
     _schema_tokens: dict[str, int]
+    _echo: dict[str, bool]
 
     def _wire_messages(self, model: str) -> list[dict[str, Any]]:
-        if self.settings.families.lookup(model).echo_reasoning:
+        echo = self._echo.get(model)
+        if echo is None:  # the family table is scanned once per model and turn
+            echo = self._echo[model] = self.settings.families.lookup(model).echo_reasoning
+        if echo:
             return list(self.history)
         return [
             {k: v for k, v in m.items() if k != "reasoning_content"}
@@ -118,7 +232,9 @@ class ModelRequests:
                         limit=limit,
                     )
                 )
-        events += self.settings.before_request(model, messages, self._request_fields(model))
+        budget = self.settings.budget
+        if budget is not None:  # may raise (a budget crossed) or warn
+            events += budget.check(model, messages, self._request_fields(model))
         return messages, events
 
     def _open(self, model: str, messages: list[dict[str, Any]]) -> ChatStream:

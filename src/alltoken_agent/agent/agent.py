@@ -13,14 +13,13 @@ from typing_extensions import TypeVar
 from alltoken_agent._content_parts import repair_message
 from alltoken_agent.agent._blocking import BlockingCalls, BlockingLoop, OutputT
 from alltoken_agent.agent._event_handlers import EventHandlers
+from alltoken_agent.agent._model_requests import BudgetGuard
 from alltoken_agent.agent.approval import ApprovalHandler
-from alltoken_agent.agent.budget_guard import BudgetGuard
 from alltoken_agent.agent.content import user_content
 from alltoken_agent.agent.context import ContextPolicy, TokenCounts
-from alltoken_agent.agent.events import STREAM_EVENT_NAMES
 from alltoken_agent.agent.families import FamilyTable, RequestOptions
 from alltoken_agent.agent.hooks import Hooks
-from alltoken_agent.agent.loop import Turn
+from alltoken_agent.agent.loop import Turn, TurnSettings
 from alltoken_agent.agent.mcp_client import MCPTools
 from alltoken_agent.agent.mcp_servers import MCPServer
 from alltoken_agent.agent.output import OutputSpec
@@ -34,7 +33,6 @@ from alltoken_agent.agent.settings import (
     without_knobs,
 )
 from alltoken_agent.agent.tools import Tool, as_tool
-from alltoken_agent.agent.turn_settings import TurnSettings
 from alltoken_agent.catalog import PriceLookup
 from alltoken_agent.config import Config
 from alltoken_agent.errors import UserError
@@ -358,21 +356,17 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
             output=output,
             tags={"agent": self.id},
             approval=self.approval_handler,
-            needs_approval=self._needs_approval,
+            approval_names=self._approval_names,
             context_policy=self.context_policy,
             token_counts=self._token_counts,
-            before_request=BudgetGuard(self._budgets, self.prices).check,
+            # No budget, no guard: a request then skips the check altogether.
+            budget=BudgetGuard(self._budgets, self.prices) if self._budgets else None,
             deltas=deltas
             if deltas is not None
             else self._hooks.wants("stream:delta") or self._hooks.wants("reasoning:delta"),
             # stream() hands every event to its reader; run()/send() only to hooks.
-            wants=(lambda _name: True)
-            if deltas
-            else self._hooks.wants
-            if stream_events
-            else self._wants_unstreamed,
-            emit=self._hooks.emit,
-            hooked=self._hooks.listening,
+            readers="all" if deltas else "hooks" if stream_events else "unstreamed",
+            hooks=self._hooks,
             prelude=Prelude(gateway, options, self._mcp, self._context_lengths()),
         )
         turn = Turn(
@@ -381,12 +375,6 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
             user_message={"role": "user", "content": content},
         )
         return AgentRun(turn.events(), turn)
-
-    def _wants_unstreamed(self, name: str) -> bool:
-        return name not in STREAM_EVENT_NAMES and self._hooks.wants(name)
-
-    def _needs_approval(self, tool: Tool) -> bool:
-        return tool.requires_approval or tool.name in self._approval_names
 
     def _context_lengths(self) -> ContextLengths:
         if self._lengths is None:

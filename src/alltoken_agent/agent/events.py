@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 
 def _joined(event: object, attribute: str) -> str:
-    """The ``accumulated`` of a delta event built by ``_deltas.stream_delta``, joined once."""
+    """The ``accumulated`` of a delta event built by ``stream_delta``, joined once."""
     fields_ = event.__dict__
     pieces = fields_.get("_pieces") if attribute == "accumulated" else None
     if pieces is None:

@@ -11,15 +11,24 @@ reasoning block of a reply is one ``reasoning:start``/``reasoning:end`` pair.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from alltoken_agent.agent._deltas import reasoning_delta, stream_delta
-from alltoken_agent.agent._model_requests import ModelRequests, _Step
+from alltoken_agent.agent._model_requests import (
+    BudgetGuard,
+    ModelRequests,
+    _Step,
+    reasoning_delta,
+    stream_delta,
+)
+from alltoken_agent.agent.approval import ApprovalHandler
+from alltoken_agent.agent.context import ContextPolicy, TokenCounts
 from alltoken_agent.agent.events import (
+    STREAM_EVENT_NAMES,
     AgentEvent,
     ErrorEvent,
     MessageAssistantEvent,
@@ -30,6 +39,8 @@ from alltoken_agent.agent.events import (
     ThinkingEndEvent,
     ThinkingStartEvent,
 )
+from alltoken_agent.agent.families import FamilyTable
+from alltoken_agent.agent.hooks import Hooks
 from alltoken_agent.agent.output import OutputSpec, assistant_message
 from alltoken_agent.agent.result import (
     CostTally,
@@ -38,9 +49,8 @@ from alltoken_agent.agent.result import (
     ToolCallRecord,
     UsageTally,
 )
-from alltoken_agent.agent.tool_runner import parse_calls
-from alltoken_agent.agent.tool_step import run_tool_step
-from alltoken_agent.agent.turn_settings import TurnSettings
+from alltoken_agent.agent.tool_step import ToolStep, parse_calls
+from alltoken_agent.agent.tools import Tool
 from alltoken_agent.errors import (
     GatewayError,
     MaxStepsExceededError,
@@ -48,9 +58,69 @@ from alltoken_agent.errors import (
 )
 from alltoken_agent.gateway import (
     ContentDelta,
+    Gateway,
     ReasoningDelta,
     ToolCallDelta,
 )
+
+Readers = Literal["all", "hooks", "unstreamed"]
+"""Who gets a turn's events besides the hooks: a ``stream()`` reader gets all of them;
+``run()`` and ``send()`` pass on only what a hook handles (``hooks``), and the
+unstreamed blocking calls not even that of the stream events (``unstreamed``)."""
+
+
+@dataclass
+class TurnSettings:
+    """What one turn takes from its agent: values and objects, fixed for the turn.
+
+    The prelude fills in what needs a lookup first (``models`` after ``auto:``
+    choices, ``tools_for`` with MCP tools, the context fields).
+    """
+
+    gateway: Gateway
+    models: Sequence[str]
+    tools: dict[str, Tool]
+    """The agent's own tools, by name."""
+    max_steps: int
+    stream: bool
+    families: FamilyTable
+    fields_for: Callable[[str], dict[str, Any]]
+    """Request fields for a model (search flag, thinking, sampling...)."""
+    tools_for: Callable[[str], list[Tool]]
+    """Tools offered to a model (adds web_search where search is not native)."""
+    hooks: Hooks = field(default_factory=Hooks)
+    """Each event goes to its handlers here before it is yielded."""
+    readers: Readers = "hooks"
+    deltas: bool = True
+    """Build per-chunk delta events (skipped when nobody reads them, to save CPU)."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Request tags for the ledger (the agent's id); set around every gateway call."""
+    budget: BudgetGuard | None = None
+    """Checked before each request (None: no budget, nothing to check)."""
+    approval: ApprovalHandler | None = None
+    approval_names: AbstractSet[str] = frozenset()
+    """Tools that need approval besides those made with ``requires_approval``."""
+    context_limits: dict[str, int] = field(default_factory=dict)
+    """Context length per model, where known; requests are fitted to it."""
+    context_policy: ContextPolicy = "trim"
+    token_counts: TokenCounts = field(default_factory=TokenCounts)
+    """Each history message's token count, kept between requests (and turns, when the
+    agent hands the same one to every turn)."""
+    context_lookup: Callable[[str], Awaitable[int | None]] | None = None
+    """Finds a model's context length (the catalog) when a request is long enough to
+    need it; short requests never pay for the lookup."""
+    output: OutputSpec[Any] | None = None
+    prelude: Callable[[TurnSettings, Any], Awaitable[list[AgentEvent]]] | None = None
+    """Runs before the first request (auto: models, context lengths); returns events."""
+
+    def wants(self, name: str) -> bool:
+        """Whether anyone gets events of this name (else they are not even built)."""
+        readers = self.readers
+        if readers == "all":
+            return True
+        if readers == "unstreamed" and name in STREAM_EVENT_NAMES:
+            return False
+        return self.hooks.wants(name)
 
 
 @dataclass
@@ -72,6 +142,7 @@ class Turn(ModelRequests):
     _output_retried: bool = False
     _fields: dict[str, dict[str, Any]] = field(default_factory=dict)
     _schema_tokens: dict[str, int] = field(default_factory=dict)
+    _echo: dict[str, bool] = field(default_factory=dict)
 
     async def events(self) -> AsyncIterator[AgentEvent]:
         """Run the turn, yielding every event (each handed to the hooks first).
@@ -80,8 +151,8 @@ class Turn(ModelRequests):
         frame between the task and the socket is resumed on each network read.
         """
         s = self.settings
-        emit = s.emit
-        hooked = s.hooked  # an event nobody handles skips the call to emit
+        emit = s.hooks.emit
+        hooked = s.hooks.listening  # an event nobody handles skips the call to emit
         first: AgentEvent = MessageUserEvent(content=self.user_message["content"])
         if hooked(first.name):
             await emit(first)
@@ -94,9 +165,10 @@ class Turn(ModelRequests):
         try:
             if self._wants(start.name):
                 yield start
-            for event in await s.prelude(s, self.user_message["content"]):
-                await emit(event)
-                yield event
+            if s.prelude is not None:
+                for event in await s.prelude(s, self.user_message["content"]):
+                    await emit(event)
+                    yield event
             # The step loop runs here, not in a generator of its own: every chunk's
             # event crosses each generator between the request and the reader.
             self._start = len(self.history)
@@ -215,10 +287,20 @@ class Turn(ModelRequests):
                         yield event
                 done = reply
                 if done.result.tool_calls:
-                    tools = run_tool_step(
-                        s, step, done.result, done.model, self.history, self._calls, parsed
-                    )
-                    async for event in tools:
+                    # The step's phases yield here: a generator of its own would cost
+                    # every step one more to start, resume and close.
+                    tools = ToolStep(s, step, done.result, done.model, parsed)
+                    for event in tools.announced():
+                        if hooked(event.name):
+                            await emit(event)
+                        yield event
+                    for index in tools.needs_approval():
+                        for event in await tools.decide(index):
+                            if hooked(event.name):
+                                await emit(event)
+                            yield event
+                    await tools.run()
+                    for event in tools.commit(self.history, self._calls):
                         if hooked(event.name):
                             await emit(event)
                         yield event

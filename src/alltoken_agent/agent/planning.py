@@ -9,8 +9,8 @@ from typing import Any
 from alltoken_agent.agent.builtin_tools import web_search
 from alltoken_agent.agent.events import AgentEvent, ModelChosenEvent
 from alltoken_agent.agent.families import RequestOptions
+from alltoken_agent.agent.loop import TurnSettings
 from alltoken_agent.agent.mcp_client import MCPTools
-from alltoken_agent.agent.turn_settings import TurnSettings
 from alltoken_agent.catalog import Requirements, is_auto
 from alltoken_agent.errors import GatewayError
 from alltoken_agent.gateway import Gateway

@@ -1,11 +1,26 @@
-"""The tool phase of one step: calls announced, approvals asked, tools run, results committed."""
+"""The tool phase of one step: calls announced, approvals asked, tools run, results committed.
+
+A :class:`~alltoken_agent.agent.loop.Turn` drives a :class:`ToolStep` in four phases,
+yielding each phase's events itself (no generator of the step's own, which every step
+would pay for): ``announced()``, then ``decide(i)`` for each call ``needs_approval()``
+lists, then ``run()``, then ``commit()``. Calls run concurrently (one call is awaited
+in place) and their results come back in call order.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
+import asyncio
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from alltoken_agent.agent.approval import ApprovalDecision, ApprovalRequest, decide
+from alltoken_agent.agent.approval import (
+    ApprovalDecision,
+    ApprovalRequest,
+    decide,
+    denied_result,
+    edited_note,
+)
 from alltoken_agent.agent.events import (
     AgentEvent,
     ErrorEvent,
@@ -15,86 +30,226 @@ from alltoken_agent.agent.events import (
 )
 from alltoken_agent.agent.output import assistant_message
 from alltoken_agent.agent.result import ToolCallRecord
-from alltoken_agent.agent.tool_runner import ToolRunner, parse_arguments
-from alltoken_agent.agent.turn_settings import TurnSettings
+from alltoken_agent.agent.tools import Tool, ToolContext, ToolOutcome
 from alltoken_agent.gateway import ChatResult, request_tags
+from alltoken_agent.gateway.types import ToolCall
+
+if TYPE_CHECKING:
+    from alltoken_agent.agent.loop import TurnSettings
 
 
-async def run_tool_step(
-    settings: TurnSettings,
-    step: int,
-    reply: ChatResult,
-    model: str,
-    history: list[dict[str, Any]],
-    records: list[ToolCallRecord],
-    parsed: list[Any] | None = None,
-) -> AsyncIterator[AgentEvent]:
-    """Run the reply's tool calls; append the reply and its results to ``history``.
+def parse_arguments(arguments: str) -> Any:
+    """The arguments as JSON, or the raw text when they are not JSON."""
+    try:
+        return json.loads(arguments)
+    except ValueError:
+        return arguments
 
-    ``parsed``: each call's arguments as ``parse_arguments`` reads them, when the
-    caller has them already (None: read here).
 
-    Events: ``tool:call`` for every call, then ``tool:approval`` for calls that
-    needed one (an ``error`` first when the approval handler raised: that call
-    is denied and the loop goes on), then ``tool:result`` for every call, in
-    call order, once all are in the history.
+def parse_calls(calls: Sequence[ToolCall]) -> list[Any] | None:
+    """Each call's arguments parsed, or None when a call is broken (the reply is retried).
+
+    Broken: no name, or arguments that are not JSON.
+    The parsed values go on to the tools, so each call's JSON is read once.
     """
-    calls = reply.tool_calls
-    for call in calls if settings.wants("tool:call") else ():
-        yield ToolCallEvent(
-            tool_name=call.name, arguments=parse_arguments(call.arguments), call_id=call.id
-        )
-    runner = ToolRunner(
-        tools=settings.tools,
-        offered=settings.tools_for(model),
-        gateway=settings.gateway,
-        model=model,
-        step=step,
-    )
-    decisions: list[ApprovalDecision | None] = []
+    parsed = []
     for call in calls:
-        tool = runner.find(call.name)
-        if tool is None or not settings.needs_approval(tool):
-            decisions.append(None)
-            continue
-        request = ApprovalRequest(call.name, parse_arguments(call.arguments), call.id)
-        verdict = await decide(settings.approval, request)
-        decision = verdict.decision
-        decisions.append(decision)
-        if verdict.error is not None:
-            yield ErrorEvent(error=verdict.error, source="approval")
-        shown = decision.arguments if decision.action == "edit" else request.arguments
-        yield ToolApprovalEvent(
-            tool_name=call.name,
-            arguments=shown,
-            call_id=call.id,
-            decision=decision.action,
-            reason=decision.reason,
+        if not call.name:
+            return None
+        try:
+            parsed.append(json.loads(call.arguments))
+        except ValueError:
+            return None
+    return parsed
+
+
+class ToolStep:
+    """The tool calls of one reply: what the step offered, decided and got back."""
+
+    __slots__ = (
+        "_decisions",
+        "_offered",
+        "_outcomes",
+        "_parsed",
+        "calls",
+        "model",
+        "reply",
+        "settings",
+        "step",
+    )
+
+    def __init__(
+        self,
+        settings: TurnSettings,
+        step: int,
+        reply: ChatResult,
+        model: str,
+        parsed: list[Any] | None = None,
+    ) -> None:
+        """Prepare the calls of ``reply``.
+
+        Args:
+            settings: The turn's settings.
+            step: The step of the tool loop, from 1.
+            reply: The reply whose ``tool_calls`` run.
+            model: The model that gave it.
+            parsed: Each call's arguments as ``parse_arguments`` reads them, when the
+                caller has them already (None: read here).
+        """
+        self.settings = settings
+        self.step = step
+        self.reply = reply
+        self.model = model
+        self.calls = reply.tool_calls
+        self._parsed = (
+            parsed
+            if parsed is not None
+            else [parse_arguments(call.arguments) for call in self.calls]
         )
-    # Tags cover gateway calls made by tools (web_search) too.
-    if parsed is None:
-        parsed = [parse_arguments(call.arguments) for call in calls]
-    with request_tags(**settings.tags):
-        outcomes = await runner.run_all(calls, decisions, parsed)
-    tool_messages = []
-    for call, outcome in zip(calls, outcomes, strict=True):
-        records.append(
-            ToolCallRecord(
+        self._offered: Sequence[Tool] | None = None
+        self._decisions: list[ApprovalDecision | None] = [None] * len(self.calls)
+        self._outcomes: list[ToolOutcome] = []
+
+    # -- the phases, in order ---------------------------------------------------
+
+    def announced(self) -> list[AgentEvent]:
+        """``tool:call`` for every call (nothing when nobody wants them)."""
+        if not self.settings.wants("tool:call"):
+            return []
+        # Parsed again: a hook that edits its copy must not change what the tool gets.
+        return [
+            ToolCallEvent(
+                tool_name=call.name, arguments=parse_arguments(call.arguments), call_id=call.id
+            )
+            for call in self.calls
+        ]
+
+    def needs_approval(self) -> list[int]:
+        """The positions of the calls a person must decide, in call order."""
+        names = self.settings.approval_names
+        found: list[int] = []
+        for index, call in enumerate(self.calls):
+            tool = self.find(call.name)
+            if tool is not None and (tool.requires_approval or tool.name in names):
+                found.append(index)
+        return found
+
+    async def decide(self, index: int) -> list[AgentEvent]:
+        """Ask for call ``index``'s decision; its ``tool:approval`` event.
+
+        An ``error`` event comes first when the approval handler raised: that call is
+        denied and the turn goes on.
+        """
+        call = self.calls[index]
+        request = ApprovalRequest(call.name, parse_arguments(call.arguments), call.id)
+        verdict = await decide(self.settings.approval, request)
+        decision = self._decisions[index] = verdict.decision
+        events: list[AgentEvent] = []
+        if verdict.error is not None:
+            events.append(ErrorEvent(error=verdict.error, source="approval"))
+        shown = decision.arguments if decision.action == "edit" else request.arguments
+        events.append(
+            ToolApprovalEvent(
+                tool_name=call.name,
+                arguments=shown,
                 call_id=call.id,
-                name=call.name,
-                arguments=outcome.arguments,
-                result=outcome.content,
-                is_error=outcome.is_error,
-                step=step,
+                decision=decision.action,
+                reason=decision.reason,
             )
         )
-        tool_messages.append({"role": "tool", "tool_call_id": call.id, "content": outcome.content})
-    # Commit point: the call and its results enter the history together.
-    history.extend([assistant_message(reply), *tool_messages])
-    for call, outcome in zip(calls, outcomes, strict=True) if settings.wants("tool:result") else ():
-        yield ToolResultEvent(
-            tool_name=call.name,
-            result=outcome.content,
-            call_id=call.id,
+        return events
+
+    async def run(self) -> None:
+        """Run the calls, each as decided; the outcomes are kept for ``commit``."""
+        calls, decisions, parsed = self.calls, self._decisions, self._parsed
+        # Tags cover gateway calls made by tools (web_search) too.
+        with request_tags(**self.settings.tags):
+            if len(calls) == 1:  # one call needs no task of its own
+                self._outcomes = [await self._decided(calls[0], decisions[0], parsed[0])]
+            else:
+                runs = [self._decided(*each) for each in zip(calls, decisions, parsed, strict=True)]
+                self._outcomes = list(await asyncio.gather(*runs))
+
+    def commit(
+        self, history: list[dict[str, Any]], records: list[ToolCallRecord]
+    ) -> list[AgentEvent]:
+        """Append the reply and its results to ``history``; ``tool:result`` per call."""
+        step, calls, outcomes = self.step, self.calls, self._outcomes
+        tool_messages: list[dict[str, Any]] = [assistant_message(self.reply)]
+        for call, outcome in zip(calls, outcomes, strict=True):
+            records.append(
+                ToolCallRecord(
+                    call_id=call.id,
+                    name=call.name,
+                    arguments=outcome.arguments,
+                    result=outcome.content,
+                    is_error=outcome.is_error,
+                    step=step,
+                )
+            )
+            tool_messages.append(
+                {"role": "tool", "tool_call_id": call.id, "content": outcome.content}
+            )
+        # Commit point: the call and its results enter the history together.
+        history.extend(tool_messages)
+        if not self.settings.wants("tool:result"):
+            return []
+        return [
+            ToolResultEvent(
+                tool_name=call.name,
+                result=outcome.content,
+                call_id=call.id,
+                is_error=outcome.is_error,
+            )
+            for call, outcome in zip(calls, outcomes, strict=True)
+        ]
+
+    # -- running one call -----------------------------------------------------------
+
+    def find(self, name: str) -> Tool | None:
+        """The tool called ``name``, or None when the model made it up."""
+        tool = self.settings.tools.get(name)
+        if tool is None:
+            tool = next((t for t in self.offered() if t.name == name), None)
+        return tool
+
+    def offered(self) -> Sequence[Tool]:
+        """What the step's request offered (the agent's tools plus stand-ins like web_search)."""
+        if self._offered is None:
+            self._offered = self.settings.tools_for(self.model)
+        return self._offered
+
+    async def _decided(
+        self, call: ToolCall, decision: ApprovalDecision | None, parsed: Any
+    ) -> ToolOutcome:
+        if decision is None or decision.action == "allow":
+            # An object goes to the tool as parsed; anything else as the text, for the
+            # tool's own message about it.
+            arguments = parsed if isinstance(parsed, dict) else call.arguments
+            return await self._run(call.name, arguments, parsed, call.id)
+        if decision.action == "deny":
+            content = denied_result(decision)
+            return ToolOutcome(content=content, is_error=True, arguments=parsed)
+        text = json.dumps(decision.arguments)
+        outcome = await self._run(call.name, text, parse_arguments(text), call.id)
+        return ToolOutcome(
+            content=edited_note(decision.arguments) + outcome.content,
             is_error=outcome.is_error,
+            arguments=outcome.arguments,
         )
+
+    async def _run(
+        self, name: str, arguments: str | dict[str, Any], parsed: Any, call_id: str
+    ) -> ToolOutcome:
+        tool = self.find(name)
+        if tool is None:
+            known = ", ".join(sorted(t.name for t in self.offered())) or "none"
+            return ToolOutcome(
+                content=f"Error: unknown tool {name!r}; available tools: {known}",
+                is_error=True,
+                arguments=parsed,
+            )
+        context = ToolContext(
+            gateway=self.settings.gateway, model=self.model, call_id=call_id, step=self.step
+        )
+        return await tool.run(arguments, context)
