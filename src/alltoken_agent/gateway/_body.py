@@ -4,14 +4,13 @@ At hundreds of concurrent streams every layer between the socket and the SSE
 decoder costs time on each read: httpx hands a body through four async generators.
 A body the pool carries is read straight from aiohttp's buffer instead
 (``_pool.direct_reader``); any other (another transport, an encoded body) through
-httpx, which decodes it. The deadlines wrap the read itself (``ReplyClock.read``),
+httpx, which decodes it. The deadlines wrap the read itself (``ReplyClock.reads``),
 not a generator around it.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from functools import partial
 
 import httpx
 
@@ -28,7 +27,7 @@ def body_reader(response: httpx.Response, clock: ReplyClock | None) -> Read:
     The caller owns the body from here on and closes the response when done.
     """
     read = direct_reader(response) or _through_httpx(response)
-    return read if clock is None else partial(clock.read, read)
+    return read if clock is None else clock.reads(read)
 
 
 def _through_httpx(response: httpx.Response) -> Read:

@@ -68,11 +68,13 @@ class ReplyClock:
     it fires early (a data line moved the idle deadline on): a cancel scope or a
     timer per read would cost more than the rest of the per-read work. Only a wait
     that is still pending when a deadline passes is cancelled; a deadline that
-    passes between waits is noticed by the next one (the total one at once, the
-    idle one when that wait finds nothing to read).
+    passes between waits is noticed by the next read (the total one as that read
+    returns, or by the timer if it has to wait; the idle one when that wait finds
+    nothing to read).
     """
 
     __slots__ = (
+        "_body",
         "_fired",
         "_handle",
         "_idle",
@@ -95,6 +97,7 @@ class ReplyClock:
         self._task: asyncio.Task[Any] | None = None
         self._waiting = False
         self._fired = False
+        self._body: Callable[[], Awaitable[bytes]] = _no_body
 
     @property
     def total_at(self) -> float:
@@ -116,22 +119,23 @@ class ReplyClock:
         """The error for the overall deadline."""
         return DeadlineExceededError("total", self._settings.total or 0.0)
 
-    async def read(self, read: Callable[[], Awaitable[bytes]]) -> bytes:
-        """Await one read of the body within the deadlines; a ``data:`` line is progress.
+    def reads(self, read: Callable[[], Awaitable[bytes]]) -> Callable[[], Awaitable[bytes]]:
+        """``read`` within the deadlines: each call awaits one read; a ``data:`` line is progress.
 
-        Raises:
-            DeadlineExceededError: A deadline passed before or while waiting.
+        The reads raise ``DeadlineExceededError`` when a deadline passed before or while
+        waiting.
         """
+        self._body = read
+        return self._read
+
+    async def _read(self) -> bytes:
         loop = self._loop
-        now = loop.time()
-        if now >= self._total_at:
-            raise self.expired(now)
         self._task = asyncio.current_task(loop)
         if self._handle is None:
             self._handle = loop.call_at(min(self._total_at, self._idle_at), self._check)
         self._waiting = True
         try:
-            raw = await read()
+            raw = await self._body()
         except asyncio.CancelledError:
             if self._fired and _uncancel(self._task) == 0:
                 raise self.expired(loop.time()) from None
@@ -140,8 +144,13 @@ class ReplyClock:
             self._waiting = False
         if self._fired:
             self._taken_back()
+        # One clock reading per read, after it: a total deadline that passed before
+        # (or while) it is noticed here, and a data line moves the idle deadline on.
+        now = loop.time()
+        if now >= self._total_at:
+            raise self.expired(now)
         if self._idle is not None and b"data:" in raw:
-            self._idle_at = loop.time() + self._idle
+            self._idle_at = now + self._idle
         return raw
 
     async def within_total(self, send: Callable[[], Awaitable[T]]) -> T:
@@ -191,6 +200,10 @@ class ReplyClock:
         elif self._waiting and self._task is not None and not self._fired:
             self._fired = True
             self._task.cancel()
+
+
+async def _no_body() -> bytes:
+    return b""
 
 
 def _uncancel(task: asyncio.Task[Any] | None) -> int:

@@ -80,6 +80,8 @@ class SSEDecoder:
             and "\r" not in text
             and len(text) <= self._max_line
         ):
+            if text.find("\n") == len(text) - 2 and text[:6] == "data: ":
+                return [(False, text[6:-2])]  # one data line: a paced stream's every read
             return self._events(text)
         return self._lines(text)
 
