@@ -158,7 +158,9 @@ def create_app(
         app.include_router(module.router)
     mount_console(app)
     # Added last runs first: the cost headers wrap the Host check (open servers), which
-    # wraps the body limit, which wraps the gate, which wraps the routes.
+    # wraps the body limit, which wraps the gate, which wraps the messages' fast path
+    # (it needs the caller the gate found), which wraps the routes.
+    app.add_middleware(messages.MessageFastPath)
     failures = None
     if not keyring.open:
         failures = AuthFailures(options.auth_failure_limit, options.auth_failure_window)

@@ -6,11 +6,16 @@ and media jobs (503, and ``/healthz`` says ``draining``), gives the runs in flig
 ends with an ``error`` event (``server_shutdown``) and their finished steps are saved.
 Media jobs still polling are stopped and stay ``pending`` in the journal, resumed when
 the server starts again. Only then does uvicorn's own shutdown close the connections.
+
+While it serves, the process's garbage collector is tuned for many open streams (see
+:func:`tune_collector`); its settings are put back when the last server stops.
 """
 
 from __future__ import annotations
 
+import gc
 import socket
+import threading
 from typing import Any, Final
 
 import uvicorn
@@ -45,6 +50,50 @@ def bind_socket(host: str, port: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+GC_THRESHOLDS: Final = (10_000, 10, 100)
+"""The collector's thresholds while serving (Python's defaults are 700, 10, 10).
+
+Profiled with hundreds of open streams, the defaults spent about a fifth of the server's
+CPU in collections and paused the loop for up to half a second in full ones: every
+stream keeps a few hundred objects alive, so young objects kept reaching the older
+generations and full passes walked them all again. A pass over young objects now comes
+after 10,000 allocations instead of 700, and a full one a hundred times rarer still."""
+
+_tuned: list[tuple[int, int, int]] = []
+"""The thresholds found by the first server of this process to tune the collector, once
+per server still running (servers in threads of one process, as in tests, share it)."""
+_tuning = threading.Lock()
+
+
+def tune_collector() -> None:
+    """Tune the garbage collector for serving (undone by :func:`restore_collector`).
+
+    What start-up loaded (modules, the app, its routes and schemas) is frozen: it lives
+    as long as the process, so no later pass walks it again. It is not collected first:
+    a full pass over a large process (a test run's) costs more than the little garbage
+    it would free once.
+    """
+    with _tuning:
+        if not _tuned:
+            gc.freeze()
+            previous = gc.get_threshold()
+            gc.set_threshold(*GC_THRESHOLDS)
+        else:
+            previous = _tuned[0]
+        _tuned.append(previous)
+
+
+def restore_collector() -> None:
+    """Put back the collector's settings once the last server that tuned it stops."""
+    with _tuning:
+        if not _tuned:
+            return
+        previous = _tuned.pop()
+        if not _tuned:
+            gc.set_threshold(*previous)
+            gc.unfreeze()
 
 
 def uvicorn_config(app: FastAPI, **kwargs: Any) -> uvicorn.Config:
@@ -84,6 +133,14 @@ class AppServer(uvicorn.Server):
         if not isinstance(context, ServerContext):
             raise TypeError("AppServer serves an app made by create_app()")
         self.context = context
+        self._tuned = False
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Start the app and listen; then tune the collector for the streams to come."""
+        await super().startup(sockets=sockets)
+        if self.started and not self._tuned:
+            tune_collector()
+            self._tuned = True
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         """Stop accepting, drain the runs, stop the media jobs, then close the connections.
@@ -96,4 +153,9 @@ class AppServer(uvicorn.Server):
         self.context.media.stopping = True
         await self.context.runs.drain(self.context.options.shutdown_grace)
         await self.context.media.stop()
-        await super().shutdown(sockets=sockets)
+        try:
+            await super().shutdown(sockets=sockets)
+        finally:
+            if self._tuned:
+                self._tuned = False
+                restore_collector()
