@@ -21,6 +21,7 @@ from alltoken_agent.errors import StreamTimeoutError
 from alltoken_agent.gateway import RetryPolicy
 from tests.cli.helpers import FAST_RETRY_CONFIG, ndjson, run_cli, write_config
 from tests.gateway.helpers import TEST_KEY, gateway_for, user
+from tests.gateway.wire_server import canned_server, http_response, sse
 
 FAULT = "X-Sim-Fault"
 
@@ -204,3 +205,26 @@ def _deadline_timers(loop: asyncio.AbstractEventLoop) -> list[Any]:
         if not handle.cancelled()
         and type(getattr(handle._callback, "__self__", None)).__name__ == "ReplyClock"
     ]
+
+
+async def test_a_total_deadline_passed_while_the_caller_was_busy_ends_the_next_read() -> None:
+    """The bytes are all there already, so no read waits for the timer: the read says it."""
+    body = sse(
+        'data: {"choices":[{"index":0,"delta":{"content":"one"}}]}',
+        'data: {"choices":[{"index":0,"delta":{"content":"two"}}]}',
+        'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}',
+        "data: [DONE]",
+    )
+    reply = http_response(200, {"Content-Type": "text/event-stream"}, body)
+    async with canned_server(reply) as url:
+        async with gateway_for(_At(url), timeout=TimeoutSettings(total=0.3)) as gateway:
+            stream = gateway.stream(user("hi"))
+            with pytest.raises(StreamTimeoutError) as caught:
+                async for _ in stream:
+                    await asyncio.sleep(0.4)  # the caller busy past the deadline
+    assert caught.value.code == "total_timeout"
+
+
+class _At:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
