@@ -9,6 +9,7 @@ error envelope (``Redactor.__call__``, which also masks key-shaped tokens).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -131,8 +132,7 @@ class TextGuard:
 
     def __init__(self, secrets: tuple[str, ...]) -> None:
         self._secrets = secrets
-        self._firsts = tuple((s, s[0]) for s in secrets)
-        self._first_chars = tuple({s[0] for s in secrets})
+        self._firsts, self._first_chars = _starts(secrets)
         self._tail = ""
         """The longest end of what was let through that is a key's start, else ""."""
         self._held = ""
@@ -179,6 +179,15 @@ class TextGuard:
         """At the end of the stream: what was held back is a key's start, so a mask."""
         held, self._held = self._held, ""
         return MASK if held else ""
+
+
+@functools.lru_cache(maxsize=16)
+def _starts(secrets: tuple[str, ...]) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """Each secret with its first character, and the first characters.
+
+    One copy per key set: a stream makes two guards, and a server holds many streams.
+    """
+    return tuple((s, s[0]) for s in secrets), tuple({s[0] for s in secrets})
 
 
 def _mask_across(tail: str, text: str, secret: str) -> str:

@@ -19,6 +19,9 @@ and small enough that a hostile gateway cannot make us hold hundreds of MB.
 """
 
 
+_UTF8 = codecs.getincrementaldecoder("utf-8")
+
+
 class LineTooLongError(ValueError):
     """A line grew past the decoder's bound.
 
@@ -50,7 +53,8 @@ class SSEDecoder:
         self._pending_len = 0
         self._max_line = max_line
         self._data: list[str] = []
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._decoder: codecs.IncrementalDecoder | None = None
+        """Made on the first read that is not whole ASCII-ended text (most streams: never)."""
         self._split = False
         """The incremental decoder holds the start of a character split across reads."""
 
@@ -62,8 +66,13 @@ class SSEDecoder:
                 return chunk.decode()
             except UnicodeDecodeError:  # invalid bytes inside: replaced as below
                 pass
-        text = self._decoder.decode(chunk, final)
-        self._split = bool(self._decoder.getstate()[0])
+        decoder = self._decoder
+        if decoder is None:
+            if not chunk:
+                return ""  # the end, with nothing held
+            decoder = self._decoder = _UTF8("replace")
+        text = decoder.decode(chunk, final)
+        self._split = bool(decoder.getstate()[0])
         return text
 
     def feed(self, chunk: bytes) -> list[Message]:
