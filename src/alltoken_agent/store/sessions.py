@@ -145,6 +145,13 @@ class SessionRepository:
         with self._db.read() as conn:
             return [SessionRecord.from_row(row._mapping) for row in conn.execute(query)]
 
+    def count_sessions(self, *, owner: str | None = None, up_to: int = 100) -> int:
+        """How many sessions ``owner`` keeps, counting no further than ``up_to``."""
+        check_limit(up_to)
+        ids = sa.select(_sessions.c.id).where(owned_by(owner)).limit(up_to).subquery()
+        with self._db.read() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(ids)).scalar_one())
+
     def delete_session(self, session_id: str, *, owner: str | None = None) -> bool:
         """Delete ``owner``'s session and its messages; False if there was none to delete."""
         with self._db.write() as conn:
