@@ -212,6 +212,14 @@ class MediaJobRepository:
         """Return ``owner``'s job with this id, or None."""
         return self._first((_jobs.c.id == job_id) & _of_owner(owner))
 
+    def get_any_owner(self, job_id: str) -> MediaJobRecord | None:
+        """Return the job with this id, whoever owns it.
+
+        Only for a caller that checks the owner itself: a signed file link, whose
+        signature binds the owner it does not carry.
+        """
+        return self._first(_jobs.c.id == job_id)
+
     def find(self, job_or_task_id: str, *, owner: str | None = None) -> MediaJobRecord | None:
         """Return ``owner``'s job with this job id, else the newest with this gateway task id."""
         return self.get(job_or_task_id, owner=owner) or self._first(

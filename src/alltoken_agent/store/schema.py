@@ -163,3 +163,12 @@ batch_items = sa.Table(
     sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
 """One row per input line of a batch run (m009_batches), leased to one runner at a time."""
+
+server_secrets = sa.Table(
+    "server_secrets",
+    metadata,
+    sa.Column("name", sa.String(NAME_LENGTH), primary_key=True),
+    sa.Column("value", sa.String(NAME_LENGTH), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+)
+"""Random keys shared by the replicas of one store, by purpose (m012_server_secrets)."""

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from alltoken_agent import __version__
-from alltoken_agent.server.console.links import FileLinks, mask_link_logs
+from alltoken_agent.server.console.links import mask_link_logs, shared_links
 
 ASSETS_PATH: Final = "/console/assets"
 PAGES: Final = {"/": ("chat", "Chat"), "/media": ("media", "Media"), "/spend": ("spend", "Spend")}
@@ -59,10 +59,10 @@ def render_shell(page: str, title: str, *, open_server: bool) -> str:
 def mount_console(app: FastAPI) -> None:
     """Serve the console's pages at ``/``, ``/media`` and ``/spend`` and its assets.
 
-    Also keeps the app's file links (``app.state.file_links``) and masks their tokens
-    in the logs.
+    Also keeps the app's file links (``app.state.file_links``, signed with the store's
+    shared key) and masks their tokens in the logs.
     """
-    app.state.file_links = FileLinks()
+    app.state.file_links = shared_links(app.state.server.store)
     mask_link_logs()
     app.mount(ASSETS_PATH, StaticFiles(directory=STATIC), name="console-assets")
 

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import FileResponse
 
 from alltoken_agent.server.auth import Caller, current_caller
-from alltoken_agent.server.console.links import LINK_PATH, FileLinks
+from alltoken_agent.server.console.links import LINK_PATH, MAX_TOKEN_LENGTH, FileLinks
 from alltoken_agent.server.console_schemas import FileLinkOut
-from alltoken_agent.server.context import ContextDep
+from alltoken_agent.server.context import ContextDep, ServerContext
 from alltoken_agent.server.errors import ApiError
 from alltoken_agent.server.job_schemas import JobOut
 from alltoken_agent.server.media import shutting_down
@@ -20,7 +20,9 @@ from alltoken_agent.server.routes.media import _FILE_DOC, FileIndex, JobId, job_
 router = APIRouter(tags=["media"])
 
 CallerDep = Annotated[Caller, Depends(current_caller)]
-Token = Annotated[str, Path(min_length=1, max_length=100, description="A link's token.")]
+Token = Annotated[
+    str, Path(min_length=1, max_length=MAX_TOKEN_LENGTH, description="A link's token.")
+]
 
 
 @router.post(
@@ -71,13 +73,15 @@ async def link_job_file(
     """A URL that serves one file of one of the caller's jobs without the key, for minutes.
 
     For players that cannot send an `Authorization` header (an HTML `<video>`): the
-    link's random token opens this one file only, with byte ranges, until it expires
-    (`expires_in` seconds); it is not the key and is masked in the server's log.
+    link's signed token opens this one file only, with byte ranges, until it expires
+    (`expires_in` seconds), on any replica sharing this server's store; it is not the
+    key and is masked in the server's log.
     """
     record = await context.calls.read(context.store.media_jobs.find, job_id, owner=caller.owner)
     if record is None or index >= len(record.files):
         raise _no_file(job_id, index)
-    token, seconds = _links(request).issue(caller.owner, record.id, index)
+    links = await _links(request, context)
+    token, seconds = links.issue(caller.owner, record.id, index)
     return FileLinkOut(url=f"{LINK_PATH}/{token}", expires_in=int(seconds))
 
 
@@ -90,10 +94,16 @@ async def link_job_file(
 async def linked_file(token: Token, context: ContextDep, request: Request) -> FileResponse:
     """The file a link from `POST /v1/jobs/{id}/files/{index}/link` opens; no key needed.
 
-    404 (`link_not_found`) once the link expired, or for a token this server never made.
+    404 (`link_not_found`) once the link expired, for a token no server on this store
+    made (or one changed in any part), and once its job is gone.
     """
-    link = _links(request).resolve(token)
-    if link is None:
+    links = await _links(request, context)
+    link = links.resolve(token)
+    record = None
+    if link is not None:
+        record = await context.calls.read(context.store.media_jobs.get_any_owner, link.job_id)
+    # The signature binds the owner the token leaves out: the job's owner must match it.
+    if link is None or record is None or not links.opens(link, record.owner):
         raise ApiError(
             404,
             "link_not_found",
@@ -101,14 +111,13 @@ async def linked_file(token: Token, context: ContextDep, request: Request) -> Fi
             "POST /v1/jobs/{id}/files/{index}/link",
             type="not_found_error",
         )
-    record = await context.calls.read(context.store.media_jobs.find, link.job_id, owner=link.owner)
-    if record is None:  # deleted since
-        raise _no_file(link.job_id, link.index)
     return await job_file(context, record, link.index)
 
 
-def _links(request: Request) -> FileLinks:
+async def _links(request: Request, context: ServerContext) -> FileLinks:
     links: FileLinks = request.app.state.file_links
+    if not links.ready:  # the first link of this process reads (or makes) the shared key
+        await context.calls.write(links.load)
     return links
 
 

@@ -11,7 +11,8 @@ a new column):
 1. append a new function, named ``mNNN_what_it_does`` with the next number, taking
    the open :class:`~sqlalchemy.engine.Connection` and decorated with
    :func:`migration`, at the end of the module of its concern (:mod:`.conversations`,
-   :mod:`.media`, :mod:`.usage`, :mod:`.journals`; a new module is imported below);
+   :mod:`.media`, :mod:`.usage`, :mod:`.journals`, :mod:`.server`; a new module is
+   imported below);
 2. define the tables it touches inline, with their own ``MetaData``, as they are
    at that point in history (never import them from :mod:`.schema`, which moves on);
 3. mirror the resulting shape in :mod:`.schema` for queries.
@@ -23,7 +24,13 @@ there have recorded it by name and will not run it again.
 from __future__ import annotations
 
 # Imported for their effect: each module registers its migrations, in this order.
-from alltoken_agent.store.migrations import conversations, journals, media, usage  # noqa: F401
+from alltoken_agent.store.migrations import (  # noqa: F401
+    conversations,
+    journals,
+    media,
+    server,
+    usage,
+)
 from alltoken_agent.store.migrations.registry import (
     MIGRATIONS,
     Migration,
