@@ -15,7 +15,9 @@ For each N (default 100 and 500; a fresh server for each):
 1. Simulator alone: N streamed chat completions straight to the simulator, the same
    request the server's agent sends (system prompt, one user message, no tools).
 2. Sessions: N ``POST /v1/sessions``; the server's RSS before and after gives the
-   memory per idle (stored, not streaming) session.
+   memory per idle (stored, not streaming) session. A first batch of 50 is created
+   before and printed apart: its requests in flight at once raise the allocator's
+   high-water mark once, which 100 sessions would otherwise read as ~8 KiB each.
 3. Open streams: N streams held open mid-answer (the simulator stalls each after its
    first chunk); the server's RSS then gives the memory per in-flight stream.
 4. Through the relay floor, then through ``serve``: one ``POST
@@ -474,6 +476,12 @@ async def run(n: int, sim: Child, server: Child, relay: Child) -> dict[str, Any]
 
         await _open_connections(api)
         await asyncio.sleep(0.5)
+        rss_before_first = server.rss_kib
+        # A first batch, created the same way and not counted: the first CREATE_CONCURRENCY
+        # requests in flight at once raise the allocator's high-water mark once (~0.8 MiB
+        # that Python keeps for reuse), whatever the number of sessions that follow.
+        await _create_sessions(api, CREATE_CONCURRENCY)
+        await asyncio.sleep(0.5)
         rss_before_sessions = server.rss_kib
         session_ids = await _create_sessions(api, n)
         await asyncio.sleep(0.5)
@@ -539,6 +547,7 @@ async def run(n: int, sim: Child, server: Child, relay: Child) -> dict[str, Any]
         "n": n,
         "phases": [baseline, relayed, chat],
         "idle_session_kib": per(rss_before_sessions, rss_after_sessions, n),
+        "first_batch_kib": per(rss_before_first, rss_before_sessions, 1),
         "open_stream_kib": per(rss_before_streams, rss_streams, in_flight),
         "in_flight": in_flight,
         "held_errors": sum(t.error is not None for t in held_timings),
@@ -716,9 +725,13 @@ def report(result: dict[str, Any]) -> str:
     if errors:
         lines.append(f"errors: {len(errors)} ({', '.join(sorted(set(map(str, errors))))})")
     idle, stream = result["idle_session_kib"], result["open_stream_kib"]
+    first = result["first_batch_kib"]
     lines.append(
         "memory per idle session (stored, no connection): "
         + ("n/a" if idle is None else f"{idle:.2f} KiB")
+        + f" over {n} sessions created after a first {CREATE_CONCURRENCY} (those raised RSS by "
+        + ("n/a" if first is None else f"{first:.0f} KiB")
+        + " once: requests in flight, not sessions)"
     )
     lines.append(
         f"memory per open stream ({result['in_flight']} held mid-answer): "
@@ -780,26 +793,25 @@ def verdicts(
             )
         )
     for result in results:
-        base, _, chat = result["phases"]
+        base, relayed, chat = result["phases"]
         n = result["n"]
-        p50 = (chat.pct("ttft", 50) - base.pct("ttft", 50)) * 1000
-        p99 = (chat.pct("ttft", 99) - base.pct("ttft", 99)) * 1000
         if n == 100:
             out.append(
-                _verdict(f"burst: added TTFT p50 at {n}", p50, TARGETS["ttft_p50_100"], "ms")
+                _burst_verdict(result, f"added TTFT p50 at {n}", 50, TARGETS["ttft_p50_100"])
             )
             out.append(
-                _verdict(f"burst: added TTFT p99 at {n}", p99, TARGETS["ttft_p99_100"], "ms")
+                _burst_verdict(result, f"added TTFT p99 at {n}", 99, TARGETS["ttft_p99_100"])
             )
         if n == 500:
             out.append(
-                _verdict(f"burst: added TTFT p99 at {n}", p99, TARGETS["ttft_p99_500"], "ms")
+                _burst_verdict(result, f"added TTFT p99 at {n}", 99, TARGETS["ttft_p99_500"])
             )
         ratio = chat.rate / base.rate
         out.append(
             _verdict(
                 f"burst: throughput at {n}", ratio, TARGETS["throughput_ratio"], "x", at_least=True
             )
+            + f" [the floor: {relayed.rate / base.rate:.2f}x]"
         )
         for key in ("open_stream_kib", "idle_session_kib"):
             if result[key] is not None:
@@ -807,6 +819,21 @@ def verdicts(
     if "server_chunk_us" in chunks:
         out.append(_verdict("relay CPU per chunk", chunks["server_chunk_us"], 20.0, "µs"))
     return out
+
+
+def _burst_verdict(result: dict[str, Any], name: str, q: int, target: float) -> str:
+    """A burst latency verdict, with the raw relay floor's own figure when it misses too."""
+    base, relayed, chat = result["phases"]
+    line = _verdict(
+        f"burst: {name}", (chat.pct("ttft", q) - base.pct("ttft", q)) * 1000, target, "ms"
+    )
+    floor = (relayed.pct("ttft", q) - base.pct("ttft", q)) * 1000
+    if floor > target:  # no relay in Python meets it: say so next to the number
+        line += (
+            f" [the raw-bytes relay floor added {floor:.0f} ms in this run: the target is "
+            "below what one Python process relaying N streams at once can do]"
+        )
+    return line
 
 
 def _verdict(name: str, value: float, target: float, unit: str, at_least: bool = False) -> str:
@@ -938,6 +965,7 @@ def main() -> None:
                         for q in (50, 99)
                     },
                     "idle_session_kib": result["idle_session_kib"],
+                    "first_batch_kib": result["first_batch_kib"],
                     "open_stream_kib": result["open_stream_kib"],
                 }
             )

@@ -73,17 +73,18 @@ class EventStreamResponse(Response):
                     await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
                     continue
                 # Events that arrived together leave in one write: a burst of deltas costs
-                # one trip through the ASGI stack and one send, not one each.
+                # one trip through the ASGI stack and one send, not one each; the last of
+                # them (the final event) ends the response in the same send.
                 chunk = []
                 for item in queue.take():
                     if item is None:
                         closed = True
                         break
                     chunk.append(encode(*item))
-                if chunk:
+                if chunk or closed:
                     body = b"".join(chunk)
-                    await send({"type": "http.response.body", "body": body, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+                    more = not closed
+                    await send({"type": "http.response.body", "body": body, "more_body": more})
         finally:
             watcher.cancel()
             if not run.finished:
