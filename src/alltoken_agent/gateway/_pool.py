@@ -167,9 +167,11 @@ class AiohttpPool(httpx.AsyncBaseTransport):
             if mapped is None:
                 raise
             raise mapped from None
-        extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
-        if response.reason:
-            extensions["reason_phrase"] = response.reason.encode("latin-1", "replace")
+        # httpx's defaults are HTTP/1.1 and the status's usual phrase: only another
+        # phrase is kept with the response (one object less per open stream).
+        reason, extensions = response.reason, None
+        if reason and reason != httpx.codes.get_reason_phrase(response.status):
+            extensions = {"reason_phrase": reason.encode("latin-1", "replace")}
         return httpx.Response(
             response.status,
             headers=response.raw_headers,
