@@ -55,7 +55,7 @@ def test_the_core_imports_nothing_heavy(module: str) -> None:
 
 
 CHAT_RUN = """
-import json, sys
+import json, logging, sys
 from alltoken_agent.cli import main
 
 HEAVY = {heavy!r}
@@ -75,6 +75,10 @@ def note(event, args):
 
 
 sys.addaudithook(note)
+said = logging.StreamHandler()  # on stderr: why a row took the store's way, if it did
+said.setLevel(logging.DEBUG)
+logging.getLogger("alltoken_agent").addHandler(said)
+logging.getLogger("alltoken_agent").setLevel(logging.DEBUG)
 sys.argv = ["alltoken-agent", *json.loads(sys.argv[1])]
 try:
     main()
@@ -98,7 +102,8 @@ def chat_run(*args: str) -> dict[str, Any]:
         cwd=ROOT,
         timeout=120,
     )
-    return dict(json.loads(done.stderr.strip().splitlines()[-1]))
+    *said, last = done.stderr.strip().splitlines()
+    return {**json.loads(last), "stderr": said}
 
 
 def test_chat_sends_and_records_without_the_store_or_the_config_validators(
@@ -111,11 +116,11 @@ def test_chat_sends_and_records_without_the_store_or_the_config_validators(
     args = ("--base-url", sim.base_url, "--tools", "none", "hi")
     for _ in range(2):
         run = chat_run(*args)
-        assert run["code"] == 0
+        assert run["code"] == 0, run["stderr"]
         # Before the request: no store, no aiohttp pool, no Typer or Rich, no config
         # validators.
-        assert run["connect"] == {"heavy": [], "config": "MockValSer"}
+        assert run["connect"] == {"heavy": [], "config": "MockValSer"}, run["stderr"]
         # ... and after it: the ledger row went in without SQLAlchemy.
-        assert run["end"] == []
+        assert run["end"] == [], run["stderr"]
     report = json.loads(run_cli("usage", "--json").stdout)
     assert report["totals"]["requests"] == 2 and report["totals"]["cost"] is not None

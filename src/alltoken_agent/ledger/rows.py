@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import timezone
 from typing import TYPE_CHECKING, Any
@@ -46,13 +47,15 @@ if TYPE_CHECKING:
     from alltoken_agent.catalog.prices import PriceLookup
     from alltoken_agent.gateway.records import RequestRecord
 
+logger = logging.getLogger("alltoken_agent")
+
 NAME_LENGTH = 255
 """``store.schema.NAME_LENGTH``: names and ids longer than this are clipped."""
 
 DEFAULT_FILENAME = "alltoken-agent.db"
 """``store.engine.DEFAULT_FILENAME``: the default SQLite file in the data folder."""
 
-HEAD_MIGRATION = "m011_usage_day_sums"
+HEAD_MIGRATION = "m012_server_secrets"
 """The newest migration in ``store.migrations.MIGRATIONS``; a file at another is left alone."""
 
 USAGE_COLUMNS = (
@@ -186,30 +189,35 @@ def write_quickly(
     try:
         values = [_stored(row) for row in rows]
         conn = sqlite3.connect(path, timeout=wait, isolation_level=None)
-    except (sqlite3.Error, ValueError, TypeError):
-        return False
+    except (sqlite3.Error, ValueError, TypeError) as error:
+        return _declined(str(error))
     try:
         # The pragmas the store sets on each connection (store/engine.py).
         conn.execute("PRAGMA foreign_keys=ON")
         (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
         if str(mode).lower() != "wal":
-            return False
+            return _declined(f"the journal mode is {mode}")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("BEGIN IMMEDIATE")  # the write lock up front, as the store's writes
         (head,) = conn.execute("SELECT max(name) FROM schema_migrations").fetchone()
         if head != HEAD_MIGRATION:
             conn.execute("ROLLBACK")
-            return False
+            return _declined(f"the store is at migration {head}")
         conn.executemany(_INSERT, values)
         conn.execute("COMMIT")
         return True
-    except sqlite3.Error:
+    except sqlite3.Error as error:
         if conn.in_transaction:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
-        return False
+        return _declined(str(error))
     finally:
         conn.close()
+
+
+def _declined(why: str) -> bool:
+    logger.debug("the ledger rows go through the store: %s", why)
+    return False
 
 
 def _stored(row: Mapping[str, Any]) -> tuple[Any, ...]:
