@@ -54,7 +54,9 @@ def job_lines(record: MediaJobRecord) -> list[str]:
 
 def _status(record: MediaJobRecord) -> str:
     extra = []
-    if record.never_sent:
+    if record.status == "queued":  # a server handed it to workers; none has taken it
+        extra.append("waiting for a worker")
+    elif record.never_sent:
         extra.append("never sent")
     if record.remote_status and record.remote_status != record.status:
         extra.append(f"gateway said {record.remote_status}")

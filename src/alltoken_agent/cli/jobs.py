@@ -154,7 +154,13 @@ def show(
 
         for line in job_lines(record):
             print(line)
-        if record.never_sent:
+        if record.status == "queued":
+            say(
+                "this job waits for a worker (`alltoken-agent worker --watch` on its store "
+                "takes it; nothing is sent until then): `alltoken-agent jobs cancel "
+                f"{record.id}` takes it off the queue"
+            )
+        elif record.never_sent:
             say(
                 f"this job was never sent: `alltoken-agent jobs resume {record.id} --yes` "
                 f"sends it, `alltoken-agent jobs discard {record.id}` forgets it"
@@ -272,7 +278,10 @@ def cancel(
     verbose: VerboseOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """Cancel a queued or processing video job on the gateway (AllToken).
+    """Cancel a video job on the gateway (AllToken), or any job still waiting for a worker.
+
+    A job a server queued for workers (`queued`: no worker has taken it) is taken off the
+    queue here, image or video, with no gateway call: it was never sent, nothing is paid.
 
     \b
     Examples:
@@ -288,6 +297,10 @@ def cancel(
 
         with _open_store() as store:
             record = _find(store, job_id)
+            if record.status == "queued":
+                if _take_off_the_queue(store, record, writer):
+                    return 0
+                record = _find(store, record.id)
             ((options, _),) = job_groups([record], flags).items()
             async with open_gateway(options, on_retry=retry_notices(writer, options)) as gateway:
                 task = await Media(gateway, store).cancel(record.id)
@@ -335,7 +348,40 @@ def discard(
     run_command(main, writer)
 
 
+def _take_off_the_queue(store: Store, record: MediaJobRecord, writer: EventWriter) -> bool:
+    """Cancel a job waiting for a worker by the server's one conditional UPDATE.
+
+    False: a worker took it first (the caller goes on with the job as it is now).
+
+    Raises:
+        UserError: A worker took it and has not sent it yet: nothing to cancel on the
+            gateway so far.
+    """
+    from alltoken_agent.store.media_queue import MediaJobQueue
+
+    cancelled = MediaJobQueue.of(store).cancel(record.id, owner=record.owner)
+    if cancelled is None:
+        now = store.media_jobs.get(record.id, owner=record.owner)
+        if now is not None and not now.finished and now.task_id is None:
+            raise UserError(
+                f"{record.kind} job {record.id} was taken by a worker just now and is being "
+                f"sent; `alltoken-agent jobs show {record.id}` says when it is running"
+            )
+        return False
+    writer.emit(
+        "job:cancelled", job_id=record.id, task_id=None, status="cancelled", never_sent=True
+    )
+    if not writer.enabled:
+        say(
+            f"{record.kind} job {record.id} was waiting for a worker and is cancelled: "
+            "it was never sent, so nothing was paid"
+        )
+    return True
+
+
 def _status(record: MediaJobRecord) -> str:
+    if record.status == "queued":
+        return "queued (waiting for a worker)"
     return f"{record.status} (never sent)" if record.never_sent else record.status
 
 
