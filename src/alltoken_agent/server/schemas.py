@@ -269,10 +269,22 @@ class Capabilities(BaseModel):
     limits: LimitsOut
 
 
+class QueueHealth(BaseModel):
+    """The media job queue of a server that hands its jobs to workers."""
+
+    oldest_waiting_seconds: float | None = Field(
+        description="Age of the oldest job no worker has taken yet; null when none waits. "
+        "Growing while jobs are submitted: no worker is taking them."
+    )
+
+
 class Health(BaseModel):
-    """Whether the server takes new work."""
+    """Whether the server takes new work (and, handing jobs to workers, how they wait)."""
 
     status: Literal["ok", "draining"]
+    queue: QueueHealth | None = Field(
+        default=None, description='Only with `media_jobs = "workers"`.'
+    )
 
 
 class ErrorInfo(BaseModel):

@@ -196,6 +196,17 @@ class MediaJobQueue:
         with self._db.read() as conn:
             return int(conn.execute(query).scalar_one())
 
+    def oldest_waiting(self) -> datetime | None:
+        """When the oldest job no worker has taken yet was journaled (any owner); None: none.
+
+        One lookup on the ``(status, created_at)`` index, cheap enough for a health check.
+        """
+        c = _jobs.c
+        query = sa.select(sa.func.min(c.created_at)).where(c.status == "queued")
+        with self._db.read() as conn:
+            oldest: datetime | None = conn.execute(query).scalar_one()
+        return oldest
+
     def release(self, job_id: str, holder: str) -> None:
         """Give up ``holder``'s lease on the job (nothing happens if another holds it)."""
         MediaJobRepository(self._db).release_lease(job_id, holder)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from alltoken_agent import __version__
 from alltoken_agent.agent import BUILTIN_TOOLS, DEFAULT_TOOL_NAMES, EVENT_NAMES
 from alltoken_agent.server.context import ContextDep
-from alltoken_agent.server.schemas import Capabilities, Health, LimitsOut
+from alltoken_agent.server.schemas import Capabilities, Health, LimitsOut, QueueHealth
 
 router = APIRouter(tags=["server"])
 
@@ -47,7 +49,22 @@ async def capabilities(context: ContextDep) -> Capabilities:
     summary="Health check",
 )
 async def health(context: ContextDep) -> JSONResponse:
-    """200 while the server takes new work, 503 once it is shutting down."""
+    """200 while the server takes new work, 503 once it is shutting down.
+
+    A server that hands its media jobs to workers adds `queue`: how long the oldest job
+    no worker has taken has waited (one index lookup in the shared journal). The server
+    cannot see its workers, so this is the one true sign of them: it grows while none
+    takes jobs. It does not change `status`: the server itself still works.
+    """
     if context.runs.draining:
-        return JSONResponse(Health(status="draining").model_dump(), status_code=503)
-    return JSONResponse(Health(status="ok").model_dump())
+        return JSONResponse(Health(status="draining").model_dump(exclude_none=True), 503)
+    health = Health(status="ok")
+    if context.media.to_workers:
+        oldest = await context.calls.read(context.media.queue.oldest_waiting)
+        age = None if oldest is None else max(0.0, (_now() - oldest).total_seconds())
+        health.queue = QueueHealth(oldest_waiting_seconds=age)
+    return JSONResponse(health.model_dump(exclude_none=health.queue is None))
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
