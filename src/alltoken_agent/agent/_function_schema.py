@@ -117,7 +117,8 @@ def describe_function(
     ]
     positional = [(name, field) for name, field, by_position in layout if by_position]
     keyword = [(name, field) for name, field, by_position in layout if not by_position]
-    validate = model.model_validate
+    # model_validate's own checks and keyword handling, skipped: the same validator.
+    validate = model.__pydantic_validator__.validate_python
 
     def bind(
         arguments: dict[str, Any], context: ContextT

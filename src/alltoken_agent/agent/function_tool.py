@@ -14,7 +14,7 @@ import functools
 import inspect
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -267,10 +267,23 @@ class Tool:
         except Exception as exc:  # a user validator that raised something pydantic does not wrap
             return error_outcome(describe_failure(self.name, exc), parsed)
         try:
-            if _TIMEOUT_CM is not None:
-                # No extra task (unlike wait_for): the call runs in this task.
-                async with _TIMEOUT_CM(self.timeout):
-                    ok, value = await self._call(args, kwargs)
+            if self.timeout is None:
+                ok, value = await self._call(args, kwargs)  # no limit: no timer to arm
+            elif _TIMEOUT_AT is not None:
+                deadline = asyncio.get_running_loop().time() + self.timeout
+                call = self._call(args, kwargs)
+                try:
+                    # The call's first step, up to its first wait: no timeout can stop it
+                    # (a task is cancelled only where it waits), so no timer is armed for
+                    # it, and a call that never waits (a lookup, a computation) arms none.
+                    waiting = call.send(None)
+                except StopIteration as finished:
+                    ok, value = finished.value
+                else:
+                    # The rest under the deadline counted from the start, in this task
+                    # (no extra task, unlike wait_for).
+                    async with _TIMEOUT_AT(deadline):
+                        ok, value = await _Resumed(call, waiting)
             else:
                 ok, value = await asyncio.wait_for(self._call(args, kwargs), self.timeout)
         except asyncio.TimeoutError:
@@ -304,8 +317,42 @@ class Tool:
 _PLAIN_RESULTS: Final = frozenset({str, dict, list, tuple, int, float, bool, type(None)})
 """Exact types of common tool results, none of them awaitable."""
 
-# asyncio.timeout (3.11+) times out the current task in place.
-_TIMEOUT_CM: Any = getattr(asyncio, "timeout", None)
+# asyncio.timeout_at (3.11+) times out the current task in place.
+_TIMEOUT_AT: Any = getattr(asyncio, "timeout_at", None)
+
+
+class _Resumed:
+    """Awaits the rest of a coroutine whose first step ran already and is ``waiting``.
+
+    ``await _Resumed(coro, waiting)`` is ``await coro`` from its first wait on: what
+    the first step waits for goes to the task, and whatever the task sends or throws
+    (a result, a cancellation) goes on to the coroutine, as ``await`` passes them.
+    """
+
+    __slots__ = ("_coro", "_waiting")
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], waiting: Any) -> None:
+        self._coro = coro
+        self._waiting = waiting
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro, waiting = self._coro, self._waiting
+        while True:
+            try:
+                sent = yield waiting
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:  # a cancellation (or any throw) is the coroutine's
+                try:
+                    waiting = coro.throw(exc)
+                except StopIteration as finished:
+                    return finished.value
+            else:
+                try:
+                    waiting = coro.send(sent)
+                except StopIteration as finished:
+                    return finished.value
 
 
 def _is_async(function: Callable[..., Any]) -> bool:

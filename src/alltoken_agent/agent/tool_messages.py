@@ -114,6 +114,8 @@ def parse_tool_arguments(arguments: str | Mapping[str, Any]) -> dict[str, Any]:
         InvalidArgumentsError: Not JSON, or JSON that is not an object; the message
             tells the model what to send instead.
     """
+    if type(arguments) is dict:
+        return arguments  # parsed for this call alone (or the caller's own): no copy
     if isinstance(arguments, Mapping):
         return dict(arguments)
     if not isinstance(arguments, str):
