@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from alltoken_agent.server import owner_id
 from alltoken_agent.server.console.links import (
@@ -26,8 +27,11 @@ from alltoken_agent.server.console.links import (
 )
 from alltoken_agent.store import Store
 from alltoken_agent.store.server_secrets import ServerSecrets
+from tests.batch.conftest import own_database, postgres
 from tests.server.conftest import GATEWAY_KEY, KEY_A, KEY_B, MakeServer, ServerThread
 from tests.server.test_media import fast, submit, wait_for
+
+__all__ = ["own_database", "postgres"]  # fixtures, used by name
 
 
 def _image_job(server: ServerThread, key: str = KEY_A, n: int = 1) -> dict[str, Any]:
@@ -58,11 +62,20 @@ def _shared(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'shared.db'}"
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The store replicas share: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return _shared(tmp_path)
+    url: str = request.getfixturevalue("own_database")
+    return url
+
+
 def test_a_link_made_on_one_replica_opens_the_file_on_another_and_after_a_restart(
-    make_server: MakeServer, sim: Any, tmp_path: Path
+    make_server: MakeServer, sim: Any, shared_url: str
 ) -> None:
     sim.state.media.image_seconds = 0.05
-    url = _shared(tmp_path)
+    url = shared_url
     one, two = fast(make_server(store_url=url)), fast(make_server(store_url=url))
     job = _image_job(one)
     with one.client() as client:
@@ -148,8 +161,10 @@ def test_a_link_to_a_deleted_job_is_not_found(
     assert _not_found(_fetch(server, link))
 
 
-def test_the_store_makes_one_shared_key_even_when_many_ask_at_once(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'race.db'}"
+def test_the_store_makes_one_shared_key_even_when_many_ask_at_once(
+    shared_url: str, tmp_path: Path
+) -> None:
+    url = shared_url
     stores = [Store(url) for _ in range(6)]
     keys: list[bytes] = []
     start = threading.Barrier(len(stores))
