@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from alltoken_agent.gateway._prepared import MAX_PREPARED
 from tests.gateway.helpers import gateway_for, user
 from tests.gateway.wire_server import canned_server, http_response, sse
 
@@ -113,3 +114,31 @@ async def test_a_stream_on_another_transport_goes_through_httpx() -> None:
         result = await gw.stream(user("hi")).collect()
     assert result.text == "ok"
     assert seen[0]["stream"] is True
+
+
+async def test_a_cookie_set_by_a_reply_that_is_retried_goes_with_the_retry() -> None:
+    seen: list[tuple[bytes, bytes]] = []
+    busy = http_response(
+        429, {"Retry-After": "0", "Set-Cookie": "lb=node-3; Path=/"}, b'{"error":{}}'
+    )
+    async with canned_server([busy, http_response(200, EVENT_STREAM, BODY)], seen) as url:
+        async with gateway_for(_At(url)) as gateway:
+            result = await gateway.stream(user("hi")).collect()
+    assert result.text == "ok"
+    assert len(seen) == 2
+    assert dict(_headers(seen[1][0]))["cookie"] == "lb=node-3"
+
+
+async def test_requests_with_a_header_set_each_are_sent_past_the_prepared_ones() -> None:
+    """Header sets that differ per request: the first ones are prepared, the rest built by
+    httpx, each with its own headers."""
+    seen: list[tuple[bytes, bytes]] = []
+    count = MAX_PREPARED + 6
+    async with canned_server(http_response(200, EVENT_STREAM, BODY), seen) as url:
+        async with gateway_for(_At(url)) as gateway:
+            for n in range(count):
+                stream = gateway.stream(user("hi"), extra_headers={"X-Request-N": str(n)})
+                assert (await stream.collect()).text == "ok"
+    assert [dict(_headers(head))["x-request-n"] for head, _ in seen] == [
+        str(n) for n in range(count)
+    ]

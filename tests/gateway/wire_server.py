@@ -27,12 +27,14 @@ def sse(*events: str) -> bytes:
 
 @asynccontextmanager
 async def canned_server(
-    response: bytes, seen: list[tuple[bytes, bytes]] | None = None
+    response: bytes | list[bytes], seen: list[tuple[bytes, bytes]] | None = None
 ) -> AsyncIterator[str]:
     """Serve ``response`` to every request; yields the base URL (``.../v1``).
 
-    ``seen`` gets each request as it arrived: its head (request line and headers) and body.
+    A list is served in order, one per request, its last one from then on. ``seen``
+    gets each request as it arrived: its head (request line and headers) and body.
     """
+    replies = list(response) if isinstance(response, list) else [response]
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -46,7 +48,7 @@ async def canned_server(
                 body = await reader.readexactly(length)
                 if seen is not None:
                     seen.append((head, body))
-                writer.write(response)
+                writer.write(replies.pop(0) if len(replies) > 1 else replies[0])
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     import aiohttp
 
 MAX_PREPARED = 64
-"""Header sets kept per client; a request with another is built by httpx."""
+"""Header sets prepared per client; requests with any other are built by httpx."""
 
 _log = logging.getLogger("httpx")  # the line httpx logs for each request, kept
 # httpx's own JSON encoding of a body (compact, UTF-8, no NaN), made once.
@@ -95,9 +95,9 @@ class PreparedPosts:
             return self._sets[key]
         except KeyError:
             pass
-        prepared = self._prepare(url, headers, timeout)
-        if len(self._sets) < MAX_PREPARED:
-            self._sets[key] = prepared
+        if len(self._sets) >= MAX_PREPARED:
+            return None  # header sets that differ per request: httpx builds each once
+        prepared = self._sets[key] = self._prepare(url, headers, timeout)
         return prepared
 
     def _prepare(

@@ -195,14 +195,13 @@ class RequestPath:
         client = self._client
         # A streamed body gets the idle deadline per data line (stream.py), not per byte.
         timeout = self._timeouts if stream else self._whole_timeouts
-        prepared = None
-        if stream and isinstance(client, GatewayClient):
-            prepared = client.prepared.get(path, headers, timeout)
 
         def attempt() -> Awaitable[httpx.Response | GatewayError]:
-            if prepared is not None:
-                assert isinstance(client, GatewayClient)
-                return self._send_prepared(client, prepared, body)
+            if stream and isinstance(client, GatewayClient):
+                # Asked per try: a cookie set by the last try's reply goes with the next.
+                prepared = client.prepared.get(path, headers, timeout)
+                if prepared is not None:
+                    return self._send_prepared(client, prepared, body)
             request = self._client.build_request(
                 "POST", path, json=body, headers=headers, timeout=timeout
             )
