@@ -117,3 +117,22 @@ def test_the_api_docs_still_describe_the_route(server: ServerThread) -> None:
     body = operation["requestBody"]["content"]["application/json"]["schema"]
     assert body["$ref"].endswith("/MessageCreate")
     assert {"200", "404", "409", "422"} <= set(operation["responses"])
+
+
+def test_an_event_stream_has_its_headers(server: ServerThread) -> None:
+    with server.client() as client:
+        session_id = create_session(client, tools=[])
+        with client.stream(
+            "POST",
+            f"/v1/sessions/{session_id}/messages",
+            json={"content": "hi"},
+            headers={"Accept": "text/event-stream"},
+        ) as response:
+            body = response.read()
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/event-stream; charset=utf-8"
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert response.headers["X-Accel-Buffering"] == "no"
+    assert response.headers["X-Request-Cost"] == "unknown"
+    assert response.headers["X-Budget-Remaining"] == "unlimited"
+    assert body.rstrip().split(b"\n")[-2] == b"event: done"  # the final event ends it

@@ -50,28 +50,11 @@ class BodySizeLimit:
         if declared is not None and declared > self.max_bytes:
             await self._refuse(scope, receive, send)
             return
-        received = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLargeError(self.max_bytes)
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        counted = _Counted(receive, send, self.max_bytes)
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, counted.receive, counted.send)
         except BodyTooLargeError:
-            if started:
+            if counted.started:
                 raise
             await self._refuse(scope, receive, send)
 
@@ -80,6 +63,38 @@ class BodySizeLimit:
             413, "request_too_large", _too_large(self.max_bytes), headers={"Connection": "close"}
         )
         await error_response(error)(scope, receive, send)
+
+
+class _Counted:
+    """A request's ``receive`` counting the body's bytes, and its ``send`` noting the start.
+
+    One small object rather than two closures and their cells: it is held for as long as
+    the reply lasts, which for an event stream is the whole answer.
+    """
+
+    __slots__ = ("_receive", "_send", "_max", "received", "started")
+
+    def __init__(self, receive: Receive, send: Send, max_bytes: int) -> None:
+        self._receive = receive
+        self._send = send
+        self._max = max_bytes
+        self.received = 0
+        self.started = False
+
+    async def receive(self) -> Message:
+        """The next message; past the limit, :class:`BodyTooLargeError` instead."""
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            if self.received > self._max:
+                raise BodyTooLargeError(self._max)
+        return message
+
+    async def send(self, message: Message) -> None:
+        """Send ``message``, noting whether the reply has started."""
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self._send(message)
 
 
 def _content_length(scope: Scope) -> int | None:

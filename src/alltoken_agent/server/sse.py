@@ -28,6 +28,9 @@ KEEPALIVE: Final = b": keep-alive\n\n"
 HEADERS: Final = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 """Headers of every event stream: nothing may cache or buffer it."""
 
+_RAW_HEADERS: Final = [(name.lower().encode(), value.encode()) for name, value in HEADERS.items()]
+_CONTENT_TYPE: Final = (b"content-type", b"text/event-stream; charset=utf-8")
+
 _JSON: Final = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":"))
 """One encoder for every event: ``json.dumps`` with options builds a new one per call."""
 
@@ -58,7 +61,15 @@ class EventStreamResponse(Response):
         self.keepalive = keepalive
         self.status_code = 200
         self.background = None
-        self.init_headers({**HEADERS, **headers})
+        # Built from shared tuples, not a dict turned into new ones for every stream.
+        self.raw_headers = [
+            *_RAW_HEADERS,
+            *(
+                (name.lower().encode("latin-1"), value.encode("latin-1"))
+                for name, value in headers.items()
+            ),
+            _CONTENT_TYPE,
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Send the response: headers, then the run's events as they come."""

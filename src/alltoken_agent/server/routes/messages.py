@@ -262,4 +262,5 @@ class MessageFastPath:
             if mapped.status >= 500 and mapped.code == "internal_error":
                 logger.error("request failed: %s", context.redact(repr(error)))
             response = error_response(mapped)
+        del data, body  # not held for as long as the answer streams
         await response(scope, receive, send)
