@@ -212,7 +212,7 @@ def test_a_worker_finishes_the_job_a_killed_server_left_by_polling_it(
     worked = run_cli("worker", *common, env=gateway)
 
     assert worked.exit_code == 0, worked.stderr
-    assert "worker finished 1 media jobs of servers: 1 ok" in worked.stderr
+    assert "worker finished 1 media job servers accepted: 1 ok" in worked.stderr
     assert sim.state.media.submits == {"image": 1}  # polled, never submitted again
     (saved,) = (media / owner_id(key)).iterdir()
     with Image.open(saved) as image:
@@ -277,7 +277,7 @@ def test_a_job_a_server_journaled_but_never_sent_is_sent_once_within_the_budget(
     worked = run_cli("worker", *common, env=KEY_ENV)
 
     assert worked.exit_code == 0, worked.stderr
-    assert "worker finished 1 media jobs of servers: 1 ok" in worked.stderr
+    assert "worker finished 1 media job servers accepted: 1 ok" in worked.stderr
     assert sim.state.media.submits == {"image": 1}
     assert [p.name for p in (media / "local").iterdir()] == [f"{job_id}.png"]
 

@@ -354,3 +354,28 @@ def test_on_one_machine_a_sqlite_store_queues_jobs_until_a_worker_runs_them(
     assert pool.ledger_kinds() == ["image"]
     assert "media jobs are queued for workers" in pool.server.err.read_text()
     assert "Traceback" not in pool.logs()
+
+
+@pytest.mark.slow
+def test_a_worker_stopped_by_a_signal_says_its_spend_on_a_local_simulator_was_simulated(
+    tmp_path: Path,
+) -> None:
+    from alltoken_agent.simulator import SimulatorServer
+
+    # A simulator that labels its replies, as `alltoken-agent simulator` does: the worker
+    # books what it spends there as simulated, and its closing summary must say so too.
+    with SimulatorServer("alltoken") as labelled:
+        store = f"sqlite:///{tmp_path / 'one.db'}"
+        pool = Pool(store, labelled, tmp_path, workers=1)
+        try:
+            with pool.client() as client:
+                submit(client, "images", prompt="a fox", **IMAGE)
+                pool.jobs(client, "completed", 1)
+        finally:
+            pool.stop()
+        with Store(store) as db:
+            query = UsageQuery(owner=owner_id(pool.key), simulated=True)
+            assert [row.kind for row in UsageRepository.of(db).rows(query)] == ["image"]
+    report = pool.workers[0].err.read_text()
+    assert "worker finished 1 media job servers accepted: 1 ok" in report
+    assert "spent $0.04 (simulated)" in report, report

@@ -122,7 +122,7 @@ class MediaQueueRunner:
         finally:
             if self.budget is not None:
                 self.gateway.remove_observer(self.budget.observer)
-        self.summary.simulated = self.gateway.simulated
+            self.summary.simulated = self.gateway.simulated
         return self.summary
 
     async def _slot(self) -> None:

@@ -188,6 +188,9 @@ async def _work(
                     await asyncio.gather(runner.run(), _watch_lines(runner, lines_runner, lines))
                 finally:
                     jobs = runner.summary
+                    # A signal may end the watch before the runners note whom they
+                    # talked to: simulated spend must still be said to be simulated.
+                    jobs.simulated = lines.simulated = jobs.simulated or gateway.simulated
                     _report(jobs, lines)
             else:
                 jobs = await runner.run()
@@ -242,7 +245,9 @@ def _report(jobs: BatchSummary, lines: BatchSummary) -> None:
     from alltoken_agent.cli._batch_output import spend_text
 
     if jobs.ok + jobs.failed:
-        done = f"alltoken-agent: worker finished {jobs.ok + jobs.failed} media jobs of servers"
+        count = jobs.ok + jobs.failed
+        plural = "s" if count != 1 else ""
+        done = f"alltoken-agent: worker finished {count} media job{plural} servers accepted"
         print(f"{done}: {jobs.ok} ok, {jobs.failed} failed; {spend_text(jobs)}", file=sys.stderr)
     line = f"alltoken-agent: worker ran {lines.ok + lines.failed} lines: {lines.ok} ok"
     print(f"{line}, {lines.failed} failed; {spend_text(lines)}", file=sys.stderr)
