@@ -56,16 +56,18 @@ _GOOGLE_SECTIONS: Final = _GOOGLE_PARAM_SECTIONS | frozenset(
     }
 )
 _NUMPY_PARAM_SECTIONS: Final = frozenset({"parameters", "other parameters"})
-_NUMPY_UNDERLINE: Final = re.compile(r"^\s*-{3,}\s*$")
-_SPHINX_FIELD: Final = re.compile(
+# Patterns as text, matched with re.match (whose cache compiles each once, on first
+# use): only describing a tool reads docstrings, and a run may describe none.
+_NUMPY_UNDERLINE: Final = r"^\s*-{3,}\s*$"
+_SPHINX_FIELD: Final = (
     r"^\s*:(?:param|parameter|arg|argument|key|keyword|type|returns?|rtype|raises?|"
     r"except|exception|yields?|ytype|var|ivar|cvar|meta)\b"
 )
-_SPHINX_PARAM: Final = re.compile(
+_SPHINX_PARAM: Final = (
     r"^\s*:(?:param|parameter|arg|argument|key|keyword)\s+(?:[^:]*\s)?\**(\w+)\s*:(.*)$"
 )
-_GOOGLE_ENTRY: Final = re.compile(r"^\**(\w+)\s*(?:\([^)]*\))?\s*:(.*)$")
-_NUMPY_ENTRY: Final = re.compile(r"^(\**\w+(?:\s*,\s*\**\w+)*)\s*(?::.*)?$")
+_GOOGLE_ENTRY: Final = r"^\**(\w+)\s*(?:\([^)]*\))?\s*:(.*)$"
+_NUMPY_ENTRY: Final = r"^(\**\w+(?:\s*,\s*\**\w+)*)\s*(?::.*)?$"
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,7 @@ def _is_numpy_header(lines: list[str], index: int) -> bool:
     return (
         index + 1 < len(lines)
         and bool(lines[index].strip())
-        and _NUMPY_UNDERLINE.match(lines[index + 1]) is not None
+        and re.match(_NUMPY_UNDERLINE, lines[index + 1]) is not None
     )
 
 
@@ -121,7 +123,7 @@ def _first_section(lines: list[str]) -> int:
         if (
             _is_google_header(line)
             or _is_numpy_header(lines, index)
-            or _SPHINX_FIELD.match(line) is not None
+            or re.match(_SPHINX_FIELD, line) is not None
         ):
             return index
     return len(lines)
@@ -153,7 +155,7 @@ def _google_params(lines: list[str]) -> dict[str, str]:
                 continue
             if entry_indent is None:
                 entry_indent = _indent(current)
-            match = _GOOGLE_ENTRY.match(current.strip())
+            match = re.match(_GOOGLE_ENTRY, current.strip())
             if _indent(current) <= entry_indent and match is not None:
                 if name is not None:
                     params[name] = _join(parts)
@@ -170,8 +172,8 @@ def _sphinx_params(lines: list[str]) -> dict[str, str]:
     name: str | None = None
     parts: list[str] = []
     for line in lines:
-        match = _SPHINX_PARAM.match(line)
-        if match is not None or _SPHINX_FIELD.match(line) is not None:
+        match = re.match(_SPHINX_PARAM, line)
+        if match is not None or re.match(_SPHINX_FIELD, line) is not None:
             if name is not None:
                 params[name] = _join(parts)
             name, parts = (match.group(1), [match.group(2)]) if match else (None, [])
@@ -203,7 +205,7 @@ def _numpy_params(lines: list[str]) -> dict[str, str]:
             index += 1
             if not line.strip():
                 continue
-            match = _NUMPY_ENTRY.match(line.strip())
+            match = re.match(_NUMPY_ENTRY, line.strip())
             if _indent(line) <= base and match is not None:
                 for entry in names:
                     params[entry] = _join(parts)

@@ -9,12 +9,15 @@ on AllToken only the DeepSeek and Qwen families really search (docs/wire-format.
 from __future__ import annotations
 
 import math
-from decimal import Decimal
-from typing import Final
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final
 
-from alltoken_agent.agent import calculator, clock
 from alltoken_agent.agent.tools import ModelRetry, Tool, ToolContext
 from alltoken_agent.errors import UserError
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 SEARCH_MODEL = "qwen3.6-flash"
 """Model `web_search` asks unless built with another; read at call time, so it can be set.
@@ -49,6 +52,8 @@ def _current_time(timezone: str = "UTC") -> dict[str, str]:
     """
     # The AllToken agent skill's tool answers {time, timezone} with an en-US time;
     # programs written against it read those two fields (docs/wire-format.md §0, SKILL-AT).
+    from alltoken_agent.agent import clock  # the zone database's helpers: on the first call
+
     return clock.current_time(timezone)
 
 
@@ -68,11 +73,15 @@ def _calculate(expression: str) -> dict[str, object]:
     Returns:
         `expression` as given and `result`, a number.
     """
+    from alltoken_agent.agent import calculator  # its parser: on the first call
+
     value = calculator.evaluate(expression)
     return {"expression": expression, "result": _json_number(value)}
 
 
 def _json_number(value: Decimal) -> int | float | str:
+    from alltoken_agent.agent import calculator
+
     # An int for exact integers; else a float of the 16 digits `format_result` shows. JSON
     # has no number beyond a float's range (1e308), so such results stay text.
     text = calculator.format_result(value)
@@ -80,13 +89,6 @@ def _json_number(value: Decimal) -> int | float | str:
         return int(value)
     number = float(text)
     return number if math.isfinite(number) and (number != 0 or value.is_zero()) else text
-
-
-get_current_time: Final = Tool(_current_time, name="get_current_time", timeout=10.0)
-"""The clock tool: `{"time", "timezone", "iso", "weekday"}` for an IANA time zone."""
-
-calculate: Final = Tool(_calculate, name="calculate", timeout=10.0)
-"""The calculator tool: `{"expression", "result"}`, exact decimal arithmetic, never `eval`."""
 
 
 def make_web_search(model: str | None = None) -> Tool:
@@ -126,16 +128,62 @@ def make_web_search(model: str | None = None) -> Tool:
     return Tool(web_search, timeout=SEARCH_TIMEOUT)
 
 
-web_search: Final = make_web_search()
-"""The web search tool, asking `SEARCH_MODEL`."""
+# The tools are built on first use, not at import: describing a function builds its
+# arguments' pydantic model (and, the first time, pydantic's plugin scan), which
+# `chat --tools none`, the server's schemas and `alltoken_agent.agent` never need.
+# `from alltoken_agent.agent.builtin_tools import calculate` builds just that one, once
+# (PEP 562); type checkers read the declarations below.
+if TYPE_CHECKING:
+    get_current_time: Tool
+    """The clock tool: `{"time", "timezone", "iso", "weekday"}` for an IANA time zone."""
 
-BUILTIN_TOOLS: Final[dict[str, Tool]] = {
-    tool.name: tool for tool in (get_current_time, calculate, web_search)
+    calculate: Tool
+    """The calculator tool: `{"expression", "result"}`, exact decimal arithmetic, never `eval`."""
+
+    web_search: Tool
+    """The web search tool, asking `SEARCH_MODEL`."""
+
+    BUILTIN_TOOLS: dict[str, Tool]
+    """Every built-in tool by name."""
+
+_BUILDERS: Final[dict[str, Callable[[], Tool]]] = {
+    "get_current_time": lambda: Tool(_current_time, name="get_current_time", timeout=10.0),
+    "calculate": lambda: Tool(_calculate, name="calculate", timeout=10.0),
+    "web_search": make_web_search,
 }
-"""Every built-in tool by name."""
+"""Each built-in tool's name -> how it is built (its name is the tool's own)."""
+
+_BUILDING = threading.Lock()
+"""One instance per tool, whichever thread asks first."""
 
 DEFAULT_TOOL_NAMES: Final = ("get_current_time", "calculate")
 """The tools an agent gets when none are chosen: free, local and fast."""
+
+
+def _builtin(name: str) -> Tool:
+    """The built-in tool ``name``, built the first time it is asked for."""
+    built = globals().get(name)
+    if isinstance(built, Tool):
+        return built
+    with _BUILDING:
+        built = globals().get(name)
+        if not isinstance(built, Tool):
+            built = globals()[name] = _BUILDERS[name]()
+    return built
+
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        """Build a built-in tool (or the table of them) on first use."""
+        if name in _BUILDERS:
+            return _builtin(name)
+        if name == "BUILTIN_TOOLS":
+            table = globals().setdefault(
+                "BUILTIN_TOOLS", {tool: _builtin(tool) for tool in _BUILDERS}
+            )
+            return table
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def resolve_tool_names(spec: str) -> list[Tool]:
@@ -158,10 +206,10 @@ def resolve_tool_names(spec: str) -> list[Tool]:
         if not word or word == "none":
             continue
         names.extend(DEFAULT_TOOL_NAMES if word == "default" else (word,))
-    unknown = [name for name in names if name not in BUILTIN_TOOLS]
+    unknown = [name for name in names if name not in _BUILDERS]
     if unknown:
         raise UserError(
             f"unknown tool {', '.join(map(repr, unknown))}; known tools: "
-            f"{', '.join(sorted(BUILTIN_TOOLS))} (or 'default', 'none')"
+            f"{', '.join(sorted(_BUILDERS))} (or 'default', 'none')"
         )
-    return [BUILTIN_TOOLS[name] for name in dict.fromkeys(names)]
+    return [_builtin(name) for name in dict.fromkeys(names)]

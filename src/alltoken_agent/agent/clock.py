@@ -6,7 +6,6 @@ Names are only ever looked up in `zoneinfo.available_timezones()`, never passed 
 
 from __future__ import annotations
 
-import difflib
 import functools
 from datetime import datetime
 from typing import Final
@@ -181,6 +180,8 @@ def _suggestions(wanted: str) -> tuple[str, ...]:
     # People often give only the city ("tokyo", "new york"); match that against the last
     # component first, then the whole name catches misspelt regions and cities.
     city = wanted.replace(" ", "_").rpartition("/")[2]
+    import difflib  # only a wrong name needs it, not the clock tool's import
+
     found: list[str] = []
     for match in difflib.get_close_matches(city, by_city, n=_MAX_SUGGESTIONS):
         found.extend(sorted(by_city[match]))

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from alltoken_agent.agent.builtin_tools import web_search
+from alltoken_agent.agent import builtin_tools
 from alltoken_agent.agent.events import NoticeEvent
 from alltoken_agent.agent.settings import ModelSettings, request_fields
 from alltoken_agent.agent.tools import Tool
@@ -136,9 +136,9 @@ class RequestOptions:
         if (
             self.enable_search
             and not self.native_search(model)
-            and all(t.name != web_search.name for t in tools)
+            and all(t.name != "web_search" for t in tools)
         ):
-            tools.append(web_search)
+            tools.append(builtin_tools.web_search)  # built on first use
         return tools
 
     def search_notice(self, model: str) -> NoticeEvent | None:

@@ -6,7 +6,6 @@ same thing parsed from a ``[mcp_servers.NAME]`` table of the config file.
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
@@ -129,6 +128,8 @@ class MCPServer:
     def where(self) -> str:
         """The command line or the URL, for messages; never a header, variable or query."""
         if self.command is not None:
+            import shlex  # a message's need, not the import's (chat loads this module)
+
             return shlex.join([self.command, *self.args])
         parts = urlsplit(self.url or "")
         port = f":{parts.port}" if parts.port else ""

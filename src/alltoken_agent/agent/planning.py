@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alltoken_agent.agent.builtin_tools import web_search
 from alltoken_agent.agent.events import AgentEvent, ModelChosenEvent
-from alltoken_agent.agent.families import RequestOptions
-from alltoken_agent.agent.loop import TurnSettings
-from alltoken_agent.agent.mcp_client import MCPTools
 from alltoken_agent.catalog import Requirements, is_auto
 from alltoken_agent.errors import GatewayError
-from alltoken_agent.gateway import Gateway
+
+if TYPE_CHECKING:  # annotations only: the MCP client loads when an agent has servers
+    from alltoken_agent.agent.families import RequestOptions
+    from alltoken_agent.agent.loop import TurnSettings
+    from alltoken_agent.agent.mcp_client import MCPTools
+    from alltoken_agent.gateway import Gateway
 
 
 def has_image(content: Any) -> bool:
@@ -91,7 +92,7 @@ class Prelude:
         if self.mcp is not None:
             reserved = [t.name for t in options.tools]
             if options.enable_search:
-                reserved.append(web_search.name)
+                reserved.append("web_search")  # the built-in tool's name
             mcp_tools = await self.mcp.tools(reserved=reserved)
             own = settings.tools_for
             settings.tools_for = lambda model: [*own(model), *mcp_tools]

@@ -8,7 +8,6 @@ misspelled key, and :func:`check_settings` catches it at run time.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import inspect
 import math
@@ -149,6 +148,8 @@ def check_settings(settings: Mapping[str, Any] | None) -> ModelSettings:
 def _hint(key: str) -> str:
     if key in _OWNED:
         return f" ({_OWNED[key]})"
+    import difflib  # a misspelt key's hint only: not on every run's import
+
     close = difflib.get_close_matches(key, sorted(SETTING_NAMES), n=1)
     if close:
         return f"; did you mean {close[0]!r}?"
@@ -192,6 +193,8 @@ def suggest_keywords(init: Callable[P, None]) -> Callable[P, None]:
     def checked(*args: P.args, **kwargs: P.kwargs) -> None:
         for key in kwargs:
             if key not in parameters:
+                import difflib  # a misspelt argument's hint only
+
                 close = difflib.get_close_matches(key, names, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 if key in SETTING_NAMES:

@@ -60,7 +60,6 @@ def run_chat(
     ``checked``: the arguments and the environment are known to be UTF-8 already.
     Exits by ``SystemExit`` with the exit code when the run fails.
     """
-    from alltoken_agent.agent.mcp_servers import servers_from_config
     from alltoken_agent.cli.approval import approval_handler
 
     options = GatewayOptions(
@@ -90,6 +89,8 @@ def run_chat(
 
     async def main() -> None:
         if mcp:
+            from alltoken_agent.agent.mcp_servers import servers_from_config
+
             settings["mcp_servers"] = servers_from_config(load_user_config(), mcp)
         await _chat(
             prompt,
