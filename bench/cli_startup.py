@@ -16,7 +16,12 @@ a test. `--imports` adds, per command, the modules that took longest to import
 Then `chat` runs against a loopback gateway that answers at once: the time from
 process start until its request arrives, the whole run's wall time, and (on Linux,
 read from ``/proc`` as the request arrives) the CPU time spent before the request,
-which, unlike wall time, a busy machine barely moves.
+which, unlike wall time, a busy machine barely moves. With ``--imports``, one more
+`chat` run under ``python -X importtime`` lists the imports before its request.
+
+Every command runs without ``PYTHONDONTWRITEBYTECODE``: an installed package has its
+bytecode compiled, and with the variable set, each module edited since its cache was
+written would be compiled from source on every run, which measures the compiler.
 
 Run ``python bench/cli_startup.py`` (``-n 50`` for more rounds). See bench/README.md.
 """
@@ -43,6 +48,8 @@ CHAT_SENT_MS = 150.0
 """The issue's limit: `chat` sends its request within this long of process start."""
 CHAT_WALL_MS = 300.0
 """The issue's limit: a whole `chat` run against an instant gateway."""
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+"""The environment of every measured process: bytecode caches are written and read."""
 
 
 def find_program() -> str:
@@ -72,7 +79,9 @@ def commands(program: str) -> dict[str, list[str]]:
 def run_once(argv: list[str]) -> float:
     """Wall milliseconds of one run; the command must succeed."""
     started = time.perf_counter()
-    done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    done = subprocess.run(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=CHILD_ENV, check=False
+    )
     elapsed = (time.perf_counter() - started) * 1000
     if done.returncode != 0:
         sys.exit(f"{' '.join(argv)} exited {done.returncode}")
@@ -99,7 +108,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def slowest_imports(argv: list[str], count: int = 6) -> list[tuple[str, float]]:
     """The top-level imports with the largest cumulative time (ms) in one run."""
-    env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}
+    env = {**CHILD_ENV, "PYTHONPROFILEIMPORTTIME": "1"}
     script = argv[0]
     if Path(script).name != Path(sys.executable).name:  # a console script: run its Python
         argv = [sys.executable, "-m", "alltoken_agent", *argv[1:]]
@@ -227,7 +236,7 @@ def measure_chat(
     argv = [program, "chat", "--base-url", gateway.base_url, "-m", "bench-1", "--tools", "none"]
     try:
         with tempfile.TemporaryDirectory() as home:
-            env = {**os.environ, "ALLTOKEN_AGENT_HOME": home, "ALLTOKEN_API_KEY": "bench-key"}
+            env = {**CHILD_ENV, "ALLTOKEN_AGENT_HOME": home, "ALLTOKEN_API_KEY": "bench-key"}
             for index in range(warmup + rounds):
                 before = len(gateway.arrivals)
                 used = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -253,6 +262,81 @@ def measure_chat(
     finally:
         gateway.close()
     return walls, sent, cpu, cpu_sent
+
+
+_MARKED_CHAT = """
+import os, sys
+sent = []
+
+
+def mark(event, args):
+    if event == "socket.connect" and not sent:
+        sent.append(True)
+        os.write(2, b"=== request\\n")  # unbuffered, in order with importtime's lines
+
+
+sys.addaudithook(mark)
+from alltoken_agent.cli import main
+
+sys.argv = ["alltoken-agent", *sys.argv[1:]]
+main()
+"""
+"""``chat`` with a line on stderr as it connects: the imports above it came first."""
+
+
+def chat_imports() -> tuple[int, list[tuple[str, float, float]]]:
+    """The modules ``chat`` imports before its request: (count, [(name, self ms, cumulative ms)]).
+
+    One run under ``-X importtime`` against :class:`InstantGateway`, after one unmeasured
+    run. A module loaded by ``importlib.import_module`` (the packages' lazy exports) is
+    not listed by importtime itself; its own time is in nobody's row, its imports are.
+    """
+    gateway = InstantGateway()
+    argv = [
+        sys.executable,
+        "-X",
+        "importtime",
+        "-c",
+        _MARKED_CHAT,
+        "chat",
+        "--base-url",
+        gateway.base_url,
+        "-m",
+        "bench-1",
+        "--tools",
+        "none",
+        "hi",
+    ]
+    try:
+        with tempfile.TemporaryDirectory() as home:
+            env = {**CHILD_ENV, "ALLTOKEN_AGENT_HOME": home, "ALLTOKEN_API_KEY": "bench-key"}
+            for _ in range(2):
+                done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    finally:
+        gateway.close()
+    if done.returncode != 0:
+        sys.exit(f"chat exited {done.returncode}: {done.stderr[-1000:]}")
+    rows: list[tuple[str, float, float]] = []
+    for line in done.stderr.splitlines():
+        if line.startswith("=== request"):
+            break
+        if not line.startswith("import time:") or "|" not in line or "self [us]" in line:
+            continue
+        own, cumulative, name = line.split(":", 1)[1].split("|")
+        rows.append((name.strip(), int(own) / 1000, int(cumulative) / 1000))
+    return len(rows), rows
+
+
+def report_chat_imports(count: int = 15) -> None:
+    """Print the imports before ``chat``'s request with the largest own time."""
+    modules, rows = chat_imports()
+    total = sum(own for _, own, _ in rows)
+    print(
+        f"chat's imports before its request (-X importtime, one run): {modules} modules, "
+        f"{total:.0f} ms of their own time; the {count} slowest by own time (ms, own/cumulative):"
+    )
+    for name, own, cumulative in sorted(rows, key=lambda row: -row[1])[:count]:
+        print(f"  {own:6.1f} {cumulative:7.1f}  {name}")
 
 
 def report(times: dict[str, list[float]], rounds: int) -> None:
@@ -323,6 +407,8 @@ def main() -> None:
             if label.startswith("alltoken-agent"):
                 slow = ", ".join(f"{name} {ms:.1f}" for name, ms in slowest_imports(argv))
                 print(f"slowest imports, {label} (cumulative ms): {slow}")
+        if not args.no_chat:
+            report_chat_imports()
 
 
 if __name__ == "__main__":
