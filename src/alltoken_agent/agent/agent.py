@@ -6,21 +6,19 @@ import copy
 import secrets
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from typing_extensions import TypeVar
 
 from alltoken_agent._content_parts import repair_message
 from alltoken_agent.agent._blocking import BlockingCalls, BlockingLoop, OutputT
-from alltoken_agent.agent._event_handlers import EventHandlers
 from alltoken_agent.agent._model_requests import BudgetGuard
 from alltoken_agent.agent.approval import ApprovalHandler
 from alltoken_agent.agent.content import user_content
 from alltoken_agent.agent.context import ContextPolicy, TokenCounts
 from alltoken_agent.agent.families import FamilyTable, RequestOptions
-from alltoken_agent.agent.hooks import Hooks
+from alltoken_agent.agent.hooks import EventHandlers, Hooks
 from alltoken_agent.agent.loop import Turn, TurnSettings
-from alltoken_agent.agent.mcp_client import MCPTools
 from alltoken_agent.agent.mcp_servers import MCPServer
 from alltoken_agent.agent.output import OutputSpec
 from alltoken_agent.agent.planning import ContextLengths, Prelude
@@ -38,6 +36,9 @@ from alltoken_agent.config import Config
 from alltoken_agent.errors import UserError
 from alltoken_agent.gateway import Gateway
 from alltoken_agent.ledger import Budget, RunningBudget
+
+if TYPE_CHECKING:
+    from alltoken_agent.agent.mcp_client import MCPTools
 
 T = TypeVar("T")
 
@@ -179,7 +180,11 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
         self._lengths: ContextLengths | None = None
         self._token_counts = TokenCounts()  # per message, so a turn counts only new ones
         servers = list(mcp_servers)
-        self._mcp = MCPTools(servers) if servers else None
+        self._mcp: MCPTools | None = None
+        if servers:  # the MCP client (its connection code) loads for an agent that has some
+            from alltoken_agent.agent.mcp_client import MCPTools
+
+            self._mcp = MCPTools(servers)
         self.id = f"agent_{secrets.token_hex(6)}"
         """Tags this agent's requests (``agent``), so records and budgets can tell them apart."""
         self.prices = prices
