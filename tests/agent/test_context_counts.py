@@ -34,6 +34,23 @@ async def test_counts_follow_a_growing_history_and_a_message_replaced_in_place()
     assert await counts.count(messages[:2]) == count_messages(messages[:2])
 
 
+async def test_the_kept_total_is_the_sum_of_the_counts_as_the_history_grows_and_changes() -> None:
+    counts = TokenCounts()
+    assert counts.total == 0
+    messages = history(3)
+    sizes = (await counts.count(messages)).sizes
+    assert counts.total == sum(sizes) > 0
+    messages.append({"role": "user", "content": "word " * 400})
+    sizes = (await counts.count(messages)).sizes
+    assert counts.total == sum(sizes)
+    messages[0] = {"role": "system", "content": "a much longer system prompt " * 50}
+    sizes = (await counts.count(messages)).sizes
+    assert counts.total == sum(sizes)
+    shorter = history(1)
+    await counts.count(shorter)
+    assert counts.total == sum(count_messages(shorter).sizes)
+
+
 async def test_a_long_history_is_counted_in_slices_with_the_loop_let_go_between() -> None:
     messages = history(3 * TokenCounts.SLICE)  # 12,001 messages: six slices
     ticks = 0

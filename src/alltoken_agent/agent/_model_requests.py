@@ -209,7 +209,7 @@ class ModelRequests:
             # One count per message, kept between requests (wire messages count as
             # their history message: the reasoning left out is not counted).
             counts = await self.settings.token_counts.count(self.history)
-            if sum(counts.sizes) + self._schemas(model) > ASSUMED_CONTEXT:
+            if self.settings.token_counts.total + self._schemas(model) > ASSUMED_CONTEXT:
                 limit = await self.settings.context_lookup(model)
         if limit:
             if counts is None:

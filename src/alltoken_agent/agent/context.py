@@ -141,6 +141,8 @@ class TokenCounts:
     def __init__(self) -> None:
         self._messages: list[dict[str, Any]] = []
         self._counts = Counts([], [])
+        self.total = 0
+        """The sum of the counts: kept as they are added, not summed per request."""
 
     async def count(self, history: list[dict[str, Any]]) -> Counts:
         """The counts of ``history``; read them before the next call (they are kept here)."""
@@ -153,12 +155,15 @@ class TokenCounts:
             known = 0  # edited in place, or another history: count it again
             seen.clear()
             self._counts = Counts([], [])
+            self.total = 0
         sizes, users = self._counts.sizes, self._counts.users
         for index in range(known, len(history)):
             if index > known and (index - known) % self.SLICE == 0:
                 await asyncio.sleep(0)  # let the loop run between slices
             message = history[index]
-            sizes.append(rough_token_count((message,)))
+            size = rough_token_count((message,))
+            sizes.append(size)
+            self.total += size
             if message.get("role") == "user":
                 users.append(index)
             seen.append(message)
