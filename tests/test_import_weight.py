@@ -1,4 +1,4 @@
-"""What ``import alltoken_agent.gateway`` and ``import alltoken_agent.agent`` load.
+"""What ``import alltoken_agent.gateway``, the agent and a ``chat`` run load.
 
 Each check runs in a fresh interpreter: this test process has imported everything
 already, so only a new one shows what an import pulls in. The times are measured by
@@ -7,6 +7,8 @@ bench/import_time.py, never asserted here.
 
 from __future__ import annotations
 
+import ast
+import importlib
 import json
 import os
 import subprocess
@@ -16,6 +18,8 @@ from typing import Any
 
 import pytest
 
+import alltoken_agent.agent
+from alltoken_agent.agent import builtin_tools
 from alltoken_agent.store import Store
 from tests.cli.helpers import run_cli, write_config
 from tests.gateway.helpers import TEST_KEY
@@ -30,12 +34,12 @@ FRONT_ENDS = ("typer", "textual", "fastapi", "mcp")
 PROBE = """
 import json, sys
 import {module}
-print(json.dumps(sorted({{name.split(".")[0] for name in sys.modules}})))
+print(json.dumps(sorted(name for name, module in sys.modules.items() if module is not None)))
 """
 
 
-def top_level_modules(module: str) -> set[str]:
-    """The top-level packages a fresh interpreter holds after ``import module``."""
+def modules_after(module: str) -> set[str]:
+    """The modules a fresh interpreter holds after ``import module``."""
     done = subprocess.run(
         [sys.executable, "-c", PROBE.format(module=module)],
         capture_output=True,
@@ -47,11 +51,80 @@ def top_level_modules(module: str) -> set[str]:
     return set(json.loads(done.stdout))
 
 
-@pytest.mark.parametrize("module", ["alltoken_agent.gateway", "alltoken_agent.agent"])
+def top_level_modules(module: str) -> set[str]:
+    """The top-level packages a fresh interpreter holds after ``import module``."""
+    return {name.split(".")[0] for name in modules_after(module)}
+
+
+@pytest.mark.parametrize("module", ["alltoken_agent.gateway", "alltoken_agent.agent.agent"])
 def test_the_core_imports_nothing_heavy(module: str) -> None:
     loaded = top_level_modules(module)
     assert "alltoken_agent" in loaded and "httpx" in loaded  # the probe did import it
     assert sorted(loaded & {*NEVER, *FRONT_ENDS}) == []
+
+
+def test_the_agent_package_loads_its_modules_on_first_use() -> None:
+    # `import alltoken_agent.agent` (or one of its modules) is not the whole agent.
+    loaded = modules_after("alltoken_agent.agent")
+    assert {"alltoken_agent.agent", "alltoken_agent.errors"} <= loaded
+    assert sorted(m for m in loaded if m.startswith("alltoken_agent.agent.")) == []
+    assert sorted(loaded & {"httpx", "pydantic", "asyncio"}) == []
+    # The agent itself loads neither the MCP client nor the tools' clock and calculator.
+    loaded = modules_after("alltoken_agent.agent.agent")
+    assert sorted(loaded & set(DEFERRED)) == []
+
+
+def test_the_agent_packages_lazy_table_is_what_type_checkers_read() -> None:
+    # The TYPE_CHECKING imports of agent/__init__.py, (module, name) pairs ...
+    tree = ast.parse(Path(alltoken_agent.agent.__file__ or "").read_text(encoding="utf-8"))
+    block = next(node for node in tree.body if isinstance(node, ast.If))
+    declared = {
+        (statement.module, alias.name)
+        for statement in block.body
+        if isinstance(statement, ast.ImportFrom)
+        for alias in statement.names
+    }
+    # ... are the names the interpreter loads on first use, each from where it is defined.
+    table = alltoken_agent.agent._SOURCE
+    assert declared == {(module, name) for name, module in table.items()}
+    for name, module in table.items():
+        value = getattr(alltoken_agent.agent, name)
+        assert value is getattr(importlib.import_module(module), name), name
+    assert set(alltoken_agent.agent.__all__) <= set(table)
+    with pytest.raises(AttributeError, match="NoSuchThing"):
+        alltoken_agent.agent.NoSuchThing  # type: ignore[attr-defined]  # noqa: B018
+
+
+def test_a_builtin_tool_is_built_once_on_first_use() -> None:
+    # A fresh interpreter: importing the module builds no tool (no pydantic model, so no
+    # plugin scan); naming one builds that one only.
+    probe = (
+        "import sys\n"
+        "from alltoken_agent.agent import builtin_tools as b\n"
+        "names = ('calculate', 'get_current_time', 'web_search')\n"
+        "before = sorted(n for n in names if n in vars(b))\n"
+        "plugins = 'pydantic.plugin._loader' in sys.modules\n"
+        "tools = b.resolve_tool_names('calculate')\n"
+        "after = sorted(n for n in names if n in vars(b))\n"
+        "print(before, plugins, after, tools[0] is b.calculate)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[]", "False", "['calculate']", "True"]
+    # In this process: one instance each, whichever way it is reached.
+    from alltoken_agent import calculate
+    from alltoken_agent.agent.builtin_tools import web_search
+
+    assert builtin_tools.BUILTIN_TOOLS["calculate"] is calculate is builtin_tools.calculate
+    assert builtin_tools.BUILTIN_TOOLS["web_search"] is web_search
+    assert builtin_tools.resolve_tool_names("default") == [
+        builtin_tools.get_current_time,
+        calculate,
+    ]
+    with pytest.raises(AttributeError, match="no_such_tool"):
+        builtin_tools.no_such_tool  # type: ignore[attr-defined]  # noqa: B018
 
 
 CHAT_RUN = """
@@ -59,6 +132,7 @@ import json, logging, sys
 from alltoken_agent.cli import main
 
 HEAVY = {heavy!r}
+DEFERRED = {deferred!r}
 seen = {{}}
 
 
@@ -71,7 +145,10 @@ def note(event, args):
         from alltoken_agent.config import Config
 
         validator = type(Config.__pydantic_validator__).__name__
-        seen["connect"] = {{"heavy": sorted(HEAVY & set(loaded())), "config": validator}}
+        deferred = sorted(DEFERRED & {{m for m, v in sys.modules.items() if v is not None}})
+        seen["connect"] = {{
+            "heavy": sorted(HEAVY & set(loaded())), "config": validator, "deferred": deferred
+        }}
 
 
 sys.addaudithook(note)
@@ -90,11 +167,22 @@ sys.stderr.write("\\n" + json.dumps(seen) + "\\n")
 """
 CHAT_NEVER = ("sqlalchemy", "aiohttp", "rich", "pygments", "click", *NEVER, *FRONT_ENDS)
 """What ``chat`` never imports on a plain run (no Typer either: cli/_chat_quick.py)."""
+DEFERRED = (
+    "alltoken_agent.agent.mcp_client",
+    "alltoken_agent.agent.mcp_connection",
+    "alltoken_agent.agent.clock",
+    "alltoken_agent.agent.calculator",
+    "alltoken_agent.agent.factory",
+    "shlex",
+    "difflib",
+)
+"""Modules the agent loads when used (MCP servers, a tool call, a misspelt setting's hint),
+not when imported, nor before ``chat --tools none`` sends its request (full names)."""
 
 
 def chat_run(*args: str) -> dict[str, Any]:
     """What a fresh ``alltoken-agent chat ARGS`` process held at its request and at exit."""
-    code = CHAT_RUN.format(heavy=set(CHAT_NEVER))
+    code = CHAT_RUN.format(heavy=set(CHAT_NEVER), deferred=set(DEFERRED))
     done = subprocess.run(
         [sys.executable, "-c", code, json.dumps(["chat", *args])],
         capture_output=True,
@@ -118,8 +206,10 @@ def test_chat_sends_and_records_without_the_store_or_the_config_validators(
         run = chat_run(*args)
         assert run["code"] == 0, run["stderr"]
         # Before the request: no store, no aiohttp pool, no Typer or Rich, no config
-        # validators.
-        assert run["connect"] == {"heavy": [], "config": "MockValSer"}, run["stderr"]
+        # validators, no MCP client, no built-in tools' modules.
+        assert run["connect"] == {"heavy": [], "config": "MockValSer", "deferred": []}, run[
+            "stderr"
+        ]
         # ... and after it: the ledger row went in without SQLAlchemy.
         assert run["end"] == [], run["stderr"]
     report = json.loads(run_cli("usage", "--json").stdout)
