@@ -9,20 +9,11 @@ imported here (``X as X``) for the package's own modules.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from alltoken_agent._lazy_exports import lazy_exports
 from alltoken_agent.gateway.accounting import Cost as Cost
 from alltoken_agent.gateway.accounting import Usage as Usage
-from alltoken_agent.gateway.catalog_facets import ModelFilters, ProviderStats
-from alltoken_agent.gateway.catalog_types import (
-    CAPABILITIES,
-    CatalogEntry,
-    HealthSummary,
-    ModelInfo,
-    ProviderInfo,
-    RankingEntry,
-    Rankings,
-    RouteHealth,
-    RouteStatus,
-)
 from alltoken_agent.gateway.client import Gateway as Gateway
 from alltoken_agent.gateway.client import RetryNotice as RetryNotice
 from alltoken_agent.gateway.providers import (
@@ -47,6 +38,40 @@ from alltoken_agent.gateway.types import StreamFinish as StreamFinish
 from alltoken_agent.gateway.types import ToolCall as ToolCall
 from alltoken_agent.gateway.types import ToolCallDelta as ToolCallDelta
 from alltoken_agent.gateway.types import UsageChunk as UsageChunk
+
+# The catalog's answer types are imported on first use (PEP 562): a chat request needs
+# none of them, and their modules (a dozen dataclasses) took about 8 ms of this
+# package's import. Type checkers read this block; ``_CATALOG`` says the same for the
+# interpreter (tests/gateway/test_import_cost.py checks that they agree).
+if TYPE_CHECKING:
+    from alltoken_agent.gateway.catalog_facets import ModelFilters, ProviderStats
+    from alltoken_agent.gateway.catalog_types import (
+        CAPABILITIES,
+        CatalogEntry,
+        HealthSummary,
+        ModelInfo,
+        ProviderInfo,
+        RankingEntry,
+        Rankings,
+        RouteHealth,
+        RouteStatus,
+    )
+
+_CATALOG = {
+    "alltoken_agent.gateway.catalog_facets": ("ModelFilters", "ProviderStats"),
+    "alltoken_agent.gateway.catalog_types": (
+        "CAPABILITIES",
+        "CatalogEntry",
+        "HealthSummary",
+        "ModelInfo",
+        "ProviderInfo",
+        "RankingEntry",
+        "Rankings",
+        "RouteHealth",
+        "RouteStatus",
+    ),
+}
+_SOURCE = lazy_exports(globals(), _CATALOG)
 
 __all__ = [
     "BUILTIN_PROVIDERS",

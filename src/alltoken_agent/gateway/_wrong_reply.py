@@ -19,7 +19,10 @@ from alltoken_agent.gateway._envelope import error_from_payload
 MAX_PEEK = 64 * 1024
 """Most bytes read from a body that is not an event stream."""
 _MAX_QUOTE = 120
-_TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
+# Compiled on first use by re's own cache (as are accounting.py's patterns): a wrong
+# reply is rare, and a process should not pay for its patterns before its first request.
+_TITLE = rb"<title[^>]*>(.*?)</title"
+_TITLE_FLAGS = re.IGNORECASE | re.DOTALL
 
 
 def redirect_error(
@@ -75,7 +78,7 @@ async def not_a_stream(
             code="json_instead_of_stream",
             request_id=request_id,
         )
-    match = _TITLE.search(body)
+    match = re.search(_TITLE, body, _TITLE_FLAGS)
     title = f" ({_quote(redact(match.group(1).decode('utf-8', 'replace')))})" if match else ""
     return UpstreamError(
         f"the gateway answered {status} with an HTML page{title} instead of an event stream "

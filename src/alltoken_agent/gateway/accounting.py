@@ -43,7 +43,8 @@ class AccountingNotice:
     message: str
 
 
-_DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+# The patterns here are compiled on first use, by re's own cache: not at import.
+_DECIMAL_TEXT = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 """A decimal amount as text: digits, an optional fraction and exponent."""
 
 
@@ -174,12 +175,12 @@ def parse_usage(data: object) -> tuple[Usage | None, AccountingNotice | None]:
     return usage, None
 
 
-_SERVICE_TIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
+_SERVICE_TIER = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}"
 
 
 def parse_service_tier(value: object) -> str | None:
     """The reply's ``service_tier`` when it is a short word, else None (hostile bytes)."""
-    if isinstance(value, str) and _SERVICE_TIER.fullmatch(value):
+    if isinstance(value, str) and re.fullmatch(_SERVICE_TIER, value):
         return value
     return None
 
@@ -280,7 +281,7 @@ def _money(value: object, name: str) -> Decimal:
         raise _Invalid(f"{name} is text too long to be an amount")
     text = value.strip() if isinstance(value, str) else str(value)
     # Decimal() also reads "1_000", "NaN" and "Infinity"; a wire amount is plain digits.
-    if isinstance(value, str) and not _DECIMAL_TEXT.fullmatch(text):
+    if isinstance(value, str) and not re.fullmatch(_DECIMAL_TEXT, text):
         raise _Invalid(f"{name} is text that is not a decimal number")
     try:
         amount = Decimal(text)

@@ -23,6 +23,7 @@ from alltoken_agent.gateway._deadline import Deadlines, within_total
 from alltoken_agent.gateway._envelope import detach
 from alltoken_agent.gateway._offline import OFFLINE_KEY, start_simulator
 from alltoken_agent.gateway._requests import RequestPath
+from alltoken_agent.gateway._settings import section_values
 from alltoken_agent.gateway._simulated import SimulatorAware
 from alltoken_agent.gateway._transport import (
     RetryNotice,
@@ -113,7 +114,7 @@ class Gateway(SimulatorAware, RequestPath):
         self._api_key = key
         self._redact = Redactor([key.get_secret_value() if key else None])
         protect_logs(key.get_secret_value() if key else None)
-        policy = retry or RetryPolicy(**cfg.retry.model_dump())
+        policy = retry or RetryPolicy(**section_values(cfg.retry))
         self.retry = policy.capped(self.provider.max_attempts)  # a contract's bound (§2.5)
         self.max_request_cost = cfg.ledger.max_request_cost_usd
         """USD; a streamed cost comment above it is taken as wrong (``[ledger]``)."""

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 
 from alltoken_agent.config import Config, Dialect
 from alltoken_agent.errors import ConfigError
+from alltoken_agent.gateway._settings import section_values
 from alltoken_agent.gateway.redact import Redactor
 
 PROVIDER_ENV = "ALLTOKEN_AGENT_PROVIDER"
@@ -105,7 +106,7 @@ def get_provider(name: str, config: Config | None = None) -> Provider:
         return base
     changes = {
         key: value
-        for key, value in override.model_dump(exclude_unset=True).items()
+        for key, value in section_values(override, only_set=True).items()
         if value is not None
     }
     if "headers" in changes:

@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from alltoken_agent.config import PriceSettings
+from alltoken_agent.gateway._settings import section_values
 
 # Cost and Usage are re-exported: they are public (``alltoken_agent.gateway``) and the
 # agent's modules import them from here.
@@ -18,6 +18,9 @@ from alltoken_agent.gateway.accounting import AccountingNotice
 from alltoken_agent.gateway.accounting import Cost as Cost
 from alltoken_agent.gateway.accounting import Usage as Usage
 from alltoken_agent.money import token_cost
+
+if TYPE_CHECKING:
+    from alltoken_agent.config import PriceSettings
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,7 @@ class ModelPrice:
 
     def with_overrides(self, settings: PriceSettings) -> ModelPrice:
         """This price with the config's fields replacing the catalog's."""
-        changes = {k: v for k, v in settings.model_dump().items() if v is not None}
+        changes = {k: v for k, v in section_values(settings).items() if v is not None}
         return replace(self, source="config", **changes) if changes else self
 
 
