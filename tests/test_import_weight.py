@@ -104,15 +104,16 @@ def test_a_builtin_tool_is_built_once_on_first_use() -> None:
         "names = ('calculate', 'get_current_time', 'web_search')\n"
         "before = sorted(n for n in names if n in vars(b))\n"
         "plugins = 'pydantic.plugin._loader' in sys.modules\n"
+        "listed = {*names, 'BUILTIN_TOOLS'} <= set(dir(b))\n"
         "tools = b.resolve_tool_names('calculate')\n"
         "after = sorted(n for n in names if n in vars(b))\n"
-        "print(before, plugins, after, tools[0] is b.calculate)\n"
+        "print(before, plugins, listed, after, tools[0] is b.calculate)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["[]", "False", "['calculate']", "True"]
+    assert done.stdout.split() == ["[]", "False", "True", "['calculate']", "True"]
     # In this process: one instance each, whichever way it is reached.
     from alltoken_agent import calculate
     from alltoken_agent.agent.builtin_tools import web_search

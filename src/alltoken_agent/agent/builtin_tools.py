@@ -185,6 +185,10 @@ if not TYPE_CHECKING:
             return table
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+    def __dir__() -> list[str]:
+        """The module's names, the tools not built yet among them."""
+        return sorted({*globals(), *_BUILDERS, "BUILTIN_TOOLS"})
+
 
 def resolve_tool_names(spec: str) -> list[Tool]:
     """Turn the CLI's `--tools` value into built-in tools.
