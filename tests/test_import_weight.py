@@ -74,6 +74,15 @@ def test_the_agent_package_loads_its_modules_on_first_use() -> None:
     assert sorted(loaded & set(DEFERRED)) == []
 
 
+def test_the_model_choices_requirements_load_without_the_gateway() -> None:
+    # A turn builds `Requirements` before its request; the catalog's entry types (and the
+    # gateway, httpx, pydantic) come with the catalog, when an auto: model asks for it.
+    loaded = modules_after("alltoken_agent.catalog.choice")
+    assert "alltoken_agent.catalog.choice" in loaded
+    assert sorted(m for m in loaded if m.startswith("alltoken_agent.gateway")) == []
+    assert sorted(loaded & {"httpx", "pydantic"}) == []
+
+
 def test_the_agent_packages_lazy_table_is_what_type_checkers_read() -> None:
     # The TYPE_CHECKING imports of agent/__init__.py, (module, name) pairs ...
     tree = ast.parse(Path(alltoken_agent.agent.__file__ or "").read_text(encoding="utf-8"))

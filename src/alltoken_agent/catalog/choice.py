@@ -20,12 +20,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from alltoken_agent.catalog.prices import ModelPrice
 from alltoken_agent.errors import UserError
-from alltoken_agent.gateway import CatalogEntry, Rankings, RouteHealth
 from alltoken_agent.money import format_price, per_million
+
+if TYPE_CHECKING:  # annotations only: the agent reads `Requirements` before each turn,
+    # and the catalog's entry types load with the catalog, not before chat's request
+    from alltoken_agent.catalog.prices import ModelPrice
+    from alltoken_agent.gateway import CatalogEntry, Rankings, RouteHealth
 
 Policy = Literal["cheap", "fast", "best"]
 POLICIES: tuple[Policy, ...] = get_args(Policy)
