@@ -178,6 +178,7 @@ sys.stderr.write("\\n" + json.dumps(seen) + "\\n")
 CHAT_NEVER = ("sqlalchemy", "aiohttp", "rich", "pygments", "click", *NEVER, *FRONT_ENDS)
 """What ``chat`` never imports on a plain run (no Typer either: cli/_chat_quick.py)."""
 DEFERRED = (
+    "alltoken_agent.agent.mcp_servers",
     "alltoken_agent.agent.mcp_client",
     "alltoken_agent.agent.mcp_connection",
     "alltoken_agent.agent.clock",

@@ -19,7 +19,6 @@ from alltoken_agent.agent.context import ContextPolicy, TokenCounts
 from alltoken_agent.agent.families import FamilyTable, RequestOptions
 from alltoken_agent.agent.hooks import EventHandlers, Hooks
 from alltoken_agent.agent.loop import Turn, TurnSettings
-from alltoken_agent.agent.mcp_servers import MCPServer
 from alltoken_agent.agent.output import OutputSpec
 from alltoken_agent.agent.planning import ContextLengths, Prelude
 from alltoken_agent.agent.result import RunResult
@@ -39,6 +38,7 @@ from alltoken_agent.ledger import Budget, RunningBudget
 
 if TYPE_CHECKING:
     from alltoken_agent.agent.mcp_client import MCPTools
+    from alltoken_agent.agent.mcp_servers import MCPServer
 
 T = TypeVar("T")
 
