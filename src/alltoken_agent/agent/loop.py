@@ -120,7 +120,12 @@ class TurnSettings:
             return True
         if readers == "unstreamed" and name in STREAM_EVENT_NAMES:
             return False
-        return self.hooks.wants(name)
+        return bool(self._listening(name))
+
+    def __post_init__(self) -> None:
+        # Asked a few times per request: the handlers' lookup is taken once, not
+        # through Hooks.wants each time.
+        self._listening = self.hooks.listening
 
 
 @dataclass
