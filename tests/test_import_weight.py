@@ -178,6 +178,7 @@ sys.stderr.write("\\n" + json.dumps(seen) + "\\n")
 CHAT_NEVER = ("sqlalchemy", "aiohttp", "rich", "pygments", "click", *NEVER, *FRONT_ENDS)
 """What ``chat`` never imports on a plain run (no Typer either: cli/_chat_quick.py)."""
 DEFERRED = (
+    "alltoken_agent.catalog.choice",
     "alltoken_agent.agent.mcp_servers",
     "alltoken_agent.agent.mcp_client",
     "alltoken_agent.agent.mcp_connection",
@@ -187,8 +188,9 @@ DEFERRED = (
     "shlex",
     "difflib",
 )
-"""Modules the agent loads when used (MCP servers, a tool call, a misspelt setting's hint),
-not when imported, nor before ``chat --tools none`` sends its request (full names)."""
+"""Modules the agent loads when used (an ``auto:`` model, MCP servers, a tool call, a
+misspelt setting's hint), not when imported, nor before ``chat --tools none`` sends its
+request (full names)."""
 
 
 def chat_run(*args: str) -> dict[str, Any]:

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from alltoken_agent.agent.events import AgentEvent, ModelChosenEvent
-from alltoken_agent.catalog import Requirements, is_auto
 from alltoken_agent.errors import GatewayError
 
 if TYPE_CHECKING:  # annotations only: the MCP client loads when an agent has servers
     from alltoken_agent.agent.families import RequestOptions
     from alltoken_agent.agent.loop import TurnSettings
     from alltoken_agent.agent.mcp_client import MCPTools
+    from alltoken_agent.catalog import Requirements
     from alltoken_agent.gateway import Gateway
 
 
@@ -28,6 +28,8 @@ async def resolve_auto_models(
     gateway: Gateway, models: Sequence[str], needs: Requirements
 ) -> tuple[list[str], list[AgentEvent]]:
     """Replace ``auto:cheap|fast|best`` entries of a chain with catalog choices."""
+    from alltoken_agent.catalog import is_auto
+
     if not any(is_auto(m) for m in models):
         return list(models), []
     from alltoken_agent.catalog import Catalog  # its service and disk cache: when needed
@@ -96,17 +98,24 @@ class Prelude:
             mcp_tools = await self.mcp.tools(reserved=reserved)
             own = settings.tools_for
             settings.tools_for = lambda model: [*own(model), *mcp_tools]
-        needs = Requirements(
-            # web_search falls back to a tool, so searching needs tool calling.
-            tools=bool(options.tools) or self.mcp is not None or options.enable_search,
-            vision=has_image(content),
-            # Native search where the catalog lists it; the web_search tool stands in
-            # only when no such model exists (then the choice fails with that reason).
-            search=options.enable_search,
-            structured_output=settings.output is not None,
-            reasoning=options.thinking,
-        )
-        models, events = await resolve_auto_models(self.gateway, settings.models, needs)
+        models: list[str] = list(settings.models)
+        events: list[AgentEvent] = []
+        # The model choice (its module) only for a chain that may hold an `auto:` model;
+        # "auto:" in the name is looser than `is_auto`, which decides.
+        if any("auto:" in model.lower() for model in models):
+            from alltoken_agent.catalog import Requirements
+
+            needs = Requirements(
+                # web_search falls back to a tool, so searching needs tool calling.
+                tools=bool(options.tools) or self.mcp is not None or options.enable_search,
+                vision=has_image(content),
+                # Native search where the catalog lists it; the web_search tool stands in
+                # only when no such model exists (then the choice fails with that reason).
+                search=options.enable_search,
+                structured_output=settings.output is not None,
+                reasoning=options.thinking,
+            )
+            models, events = await resolve_auto_models(self.gateway, models, needs)
         settings.models = models
         settings.context_limits = self.lengths.known(models)
         settings.context_lookup = self.lengths.from_catalog
