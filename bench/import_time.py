@@ -11,6 +11,8 @@ so 1.0x is the least it can be). A third row imports the gateway and opens a
 still shows. Then, for each module, the third-party packages
 the import loaded, and whether any it must not load (SQLAlchemy, the openai SDK,
 Starlette, uvicorn, Pillow, or a front end's Typer, Textual, FastAPI, mcp) came in.
+The children run without ``PYTHONDONTWRITEBYTECODE`` (as in bench/cli_startup.py:
+with it set, a module edited since its ``.pyc`` was written is compiled on every run).
 The exit code is 0 either way: this is a measurement, not a test
 (``tests/test_import_weight.py`` pins the forbidden list).
 
@@ -49,6 +51,9 @@ _NEVER = (
     "fastapi",
     "mcp",
 )
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+"""The children's environment: an installed package has its ``.pyc`` files, so the
+warm-up round writes any that are missing or stale instead of every run compiling."""
 FORBIDDEN = {code: _NEVER for code in TARGETS}
 """What neither import may load: heavy libraries and front-end frameworks."""
 
@@ -62,7 +67,7 @@ class Timings:
 def run_once(code: str) -> tuple[float, float]:
     """CPU and wall milliseconds of ``python -c code`` in a fresh process."""
     start = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-c", code])
+    child = subprocess.Popen([sys.executable, "-c", code], env=CHILD_ENV)
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - start
     child.returncode = os.waitstatus_to_exitcode(status)
@@ -95,7 +100,10 @@ def loaded_packages(code: str) -> list[str]:
 def slowest_imports(code: str, count: int = 8) -> list[tuple[int, str]]:
     """The ``count`` slowest imports of ``code`` by cumulative µs (``-X importtime``)."""
     err = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True
+        [sys.executable, "-X", "importtime", "-c", code],
+        capture_output=True,
+        text=True,
+        env=CHILD_ENV,
     ).stderr
     rows = []
     for line in err.splitlines():
