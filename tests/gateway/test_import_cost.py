@@ -167,3 +167,25 @@ def test_opening_a_gateway_from_a_plain_config_builds_no_pydantic_schema(tmp_pat
 def test_a_sections_values_are_what_model_dump_gives(section: Any) -> None:
     assert section_values(section) == section.model_dump()
     assert section_values(section, only_set=True) == section.model_dump(exclude_unset=True)
+
+
+def test_a_gateway_that_is_opened_compiles_no_key_pattern_until_it_masks_one() -> None:
+    # The key-shape pattern is for error texts and rejected input; a valid base URL and a
+    # new Gateway do not compile it, the first masking does (and masks).
+    probe = (
+        "import json\n"
+        "from alltoken_agent.errors import ConfigError\n"
+        "from alltoken_agent.gateway import Gateway, redact\n"
+        "from alltoken_agent.gateway.providers import check_base_url\n"
+        "check_base_url('http://127.0.0.1:9/v1')\n"
+        f"Gateway(base_url='http://127.0.0.1:9/v1', api_key={TEST_KEY!r})\n"
+        "before = redact._key_shapes.cache_info().currsize\n"
+        "try:\n"
+        "    check_base_url('ftp://host/sk-abcdefghijklmnop')\n"
+        "except ConfigError as error:\n"
+        "    said = str(error)\n"
+        "print(json.dumps([before, redact._key_shapes.cache_info().currsize, said]))\n"
+    )
+    before, after, said = fresh(probe)
+    assert (before, after) == (0, 1)
+    assert "sk-***" in said and "abcdefghijklmnop" not in said

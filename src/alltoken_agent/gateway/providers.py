@@ -192,10 +192,10 @@ def check_base_url(url: str) -> str:
     Raises:
         ConfigError: The URL cannot be used, with what is wrong with it.
     """
-    # Key-shaped tokens are masked: a key pasted into the wrong flag must not be echoed.
-    shown = Redactor()(url)[:200]
     problem = _base_url_problem(url)
     if problem:
+        # Key-shaped tokens are masked: a key pasted into the wrong flag must not be echoed.
+        shown = Redactor()(url)[:200]
         raise ConfigError(f"invalid base URL {shown!r}: {problem}")
     return url
 
