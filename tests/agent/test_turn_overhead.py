@@ -167,3 +167,30 @@ async def test_stream_readers_get_the_tool_phase_in_order(sim: Any) -> None:
     tool_phase = [n for n in names if n.startswith("tool:")]
     assert tool_phase == ["tool:call", "tool:call", "tool:result", "tool:result"]
     assert names.index("tool:result") < len(names) - 1  # the answer's request follows
+
+
+def test_an_events_payload_is_its_fields_in_order_for_none_one_and_many() -> None:
+    from dataclasses import fields
+
+    from alltoken_agent.agent._model_requests import stream_delta
+    from alltoken_agent.agent.events import (
+        ContextTrimmedEvent,
+        ReasoningStartEvent,
+        StreamDeltaEvent,
+        ThinkingEndEvent,
+        ToolResultEvent,
+    )
+
+    events: list[Any] = [
+        ReasoningStartEvent(),
+        ThinkingEndEvent(outcome="cancelled"),
+        ToolResultEvent(tool_name="t", result="r", call_id="c", is_error=True),
+        ContextTrimmedEvent(model="m", dropped=2, tokens_before=9, tokens_after=5, limit=8),
+        StreamDeltaEvent(delta="b", accumulated="ab"),
+        stream_delta("b", ["a", "b", "c"][:2]),
+    ]
+    for event in events * 2:  # the second pass reads each class's kept getter
+        expected = tuple(getattr(event, f.name) for f in fields(event) if f.name != "name")
+        assert event.args == expected
+    assert events[-1].args == ("b", "ab")
+    assert events[0].args == () and events[1].args == ("cancelled",)

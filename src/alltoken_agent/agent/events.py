@@ -26,8 +26,10 @@ order), then ``stream:start``, ``stream:delta``..., ``stream:end``, ``usage``, `
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from alltoken_agent.errors import AllTokenAgentError
@@ -47,6 +49,9 @@ def _joined(event: object, attribute: str) -> str:
     return value
 
 
+_ARGS: dict[type, Callable[[Any], Any]] = {}  # per class: its payload fields, read in one call
+
+
 @dataclass(frozen=True)
 class _Event:
     # Fields left out of the NDJSON view because they repeat what came before.
@@ -55,7 +60,13 @@ class _Event:
     @property
     def args(self) -> tuple[Any, ...]:
         """The payload, positionally, as hook handlers receive it."""
-        return tuple(getattr(self, f.name) for f in fields(self) if f.name != "name")
+        read = _ARGS.get(type(self))
+        if read is None:  # once per class: fields() is slow for a per-chunk event
+            names = [f.name for f in fields(self) if f.name != "name"]
+            getter = attrgetter(*names) if names else lambda _: ()
+            read = _ARGS[type(self)] = getter if len(names) != 1 else lambda e: (getter(e),)
+        payload: tuple[Any, ...] = read(self)
+        return payload
 
     def to_dict(self) -> dict[str, Any]:
         """The NDJSON view: ``{"event": name, **payload}`` with JSON-ready values."""
