@@ -104,7 +104,8 @@ class Hooks:
         for handler, capacity in list(handlers):
             try:
                 outcome = handler(*(payload if capacity is None else payload[:capacity]))
-                if inspect.isawaitable(outcome):
+                # A sync handler's None skips isawaitable's ABC check (once per chunk).
+                if outcome is not None and inspect.isawaitable(outcome):
                     await outcome
             # A broken hook must not break the run.
             except Exception as exc:
