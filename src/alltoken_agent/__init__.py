@@ -68,7 +68,6 @@ if TYPE_CHECKING:
         ReasoningDeltaEvent,
         ReasoningEndEvent,
         ReasoningStartEvent,
-        RetryEvent,
         StreamDeltaEvent,
         StreamEndEvent,
         StreamStartEvent,
@@ -81,7 +80,7 @@ if TYPE_CHECKING:
     )
     from alltoken_agent.agent.factory import create_agent
     from alltoken_agent.agent.function_tool import Tool, ToolContext
-    from alltoken_agent.agent.result import DoneEvent, RunResult, ToolCallRecord
+    from alltoken_agent.agent.result import DoneEvent, RetryEvent, RunResult, ToolCallRecord
     from alltoken_agent.agent.run_handle import AgentRun
     from alltoken_agent.agent.settings import ModelSettings
     from alltoken_agent.agent.tool_messages import ModelRetry
@@ -246,7 +245,6 @@ _LAZY: dict[str, tuple[str, ...]] = {
         "ReasoningDeltaEvent",
         "ReasoningEndEvent",
         "ReasoningStartEvent",
-        "RetryEvent",
         "StreamDeltaEvent",
         "StreamEndEvent",
         "StreamStartEvent",
@@ -259,7 +257,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
     ),
     "alltoken_agent.agent.factory": ("create_agent",),
     "alltoken_agent.agent.function_tool": ("Tool", "ToolContext"),
-    "alltoken_agent.agent.result": ("DoneEvent", "RunResult", "ToolCallRecord"),
+    "alltoken_agent.agent.result": ("DoneEvent", "RetryEvent", "RunResult", "ToolCallRecord"),
     "alltoken_agent.agent.run_handle": ("AgentRun",),
     "alltoken_agent.agent.settings": ("ModelSettings",),
     "alltoken_agent.agent.tool_messages": ("ModelRetry",),

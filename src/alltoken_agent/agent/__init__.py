@@ -45,7 +45,6 @@ if TYPE_CHECKING:
     from alltoken_agent.agent.events import ReasoningDeltaEvent as ReasoningDeltaEvent
     from alltoken_agent.agent.events import ReasoningEndEvent as ReasoningEndEvent
     from alltoken_agent.agent.events import ReasoningStartEvent as ReasoningStartEvent
-    from alltoken_agent.agent.events import RetryEvent as RetryEvent
     from alltoken_agent.agent.events import StreamDeltaEvent as StreamDeltaEvent
     from alltoken_agent.agent.events import StreamEndEvent as StreamEndEvent
     from alltoken_agent.agent.events import StreamStartEvent as StreamStartEvent
@@ -59,6 +58,7 @@ if TYPE_CHECKING:
     from alltoken_agent.agent.mcp_client import MCPTools, MCPToolset, open_mcp_tools
     from alltoken_agent.agent.mcp_servers import MCPServer, MCPServerError
     from alltoken_agent.agent.result import DoneEvent as DoneEvent
+    from alltoken_agent.agent.result import RetryEvent as RetryEvent
     from alltoken_agent.agent.result import RunResult as RunResult
     from alltoken_agent.agent.result import ToolCallRecord as ToolCallRecord
     from alltoken_agent.agent.run_handle import AgentRun as AgentRun
@@ -111,7 +111,6 @@ _LAZY: dict[str, tuple[str, ...]] = {
         "ReasoningDeltaEvent",
         "ReasoningEndEvent",
         "ReasoningStartEvent",
-        "RetryEvent",
         "StreamDeltaEvent",
         "StreamEndEvent",
         "StreamStartEvent",
@@ -125,7 +124,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "alltoken_agent.agent.families": ("DEFAULT_FAMILIES", "FamilyTable", "ModelFamily"),
     "alltoken_agent.agent.mcp_client": ("MCPTools", "MCPToolset", "open_mcp_tools"),
     "alltoken_agent.agent.mcp_servers": ("MCPServer", "MCPServerError"),
-    "alltoken_agent.agent.result": ("DoneEvent", "RunResult", "ToolCallRecord"),
+    "alltoken_agent.agent.result": ("DoneEvent", "RetryEvent", "RunResult", "ToolCallRecord"),
     "alltoken_agent.agent.run_handle": ("AgentRun",),
     "alltoken_agent.agent.settings": ("ModelSettings",),
     "alltoken_agent.agent.tools": ("ModelRetry", "Tool", "ToolContext", "tool"),

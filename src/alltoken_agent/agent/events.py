@@ -35,9 +35,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from alltoken_agent.errors import AllTokenAgentError
 from alltoken_agent.gateway.types import Cost, Usage
 
-if TYPE_CHECKING:
-    from alltoken_agent.gateway import RetryNotice
-
 
 def _joined(event: object, attribute: str) -> str:
     """The ``accumulated`` of a delta event built by ``stream_delta``, joined once."""
@@ -306,33 +303,6 @@ class ErrorEvent(_Event):
     error: BaseException
     source: Literal["run", "hook", "approval"] = "run"
     name: Literal["error"] = field(default="error", repr=False)
-
-
-@dataclass(frozen=True)
-class RetryEvent(_Event):
-    """A gateway request failed and is tried again after ``delay`` seconds.
-
-    Told by the gateway's ``on_retry`` (a ``RetryNotice``), not by the agent: the CLI's
-    ``--json`` and the server's stream emit it as it happens (see ``from_notice``).
-    """
-
-    attempt: int
-    """The retry about to be made, from 1."""
-    delay: float
-    code: str
-    status: int | None
-    name: Literal["retry"] = field(default="retry", repr=False)
-
-    @classmethod
-    def from_notice(cls, notice: RetryNotice) -> RetryEvent:
-        """The event of one retry (its delay rounded to the millisecond)."""
-        error = notice.error
-        return cls(
-            attempt=notice.attempt,
-            delay=round(notice.delay, 3),
-            code=error.code,
-            status=error.status,
-        )
 
 
 AgentEvent = (

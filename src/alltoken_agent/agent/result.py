@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from alltoken_agent import money
 from alltoken_agent.agent.events import _Event
 from alltoken_agent.gateway.types import Cost, Usage
+
+if TYPE_CHECKING:
+    from alltoken_agent.gateway import RetryNotice
 
 OutputT = TypeVar("OutputT")
 
@@ -144,3 +147,30 @@ class CostTally:
         """The sum, or None when unknown or nothing was requested."""
         amount = self._sum.total
         return None if amount is None or not self._sum.count else Cost(amount=amount)
+
+
+@dataclass(frozen=True)
+class RetryEvent(_Event):
+    """A gateway request failed and is tried again after ``delay`` seconds.
+
+    Told by the gateway's ``on_retry`` (a ``RetryNotice``), not by the agent: the CLI's
+    ``--json`` and the server's stream emit it as it happens (see ``from_notice``).
+    """
+
+    attempt: int
+    """The retry about to be made, from 1."""
+    delay: float
+    code: str
+    status: int | None
+    name: Literal["retry"] = field(default="retry", repr=False)
+
+    @classmethod
+    def from_notice(cls, notice: RetryNotice) -> RetryEvent:
+        """The event of one retry (its delay rounded to the millisecond)."""
+        error = notice.error
+        return cls(
+            attempt=notice.attempt,
+            delay=round(notice.delay, 3),
+            code=error.code,
+            status=error.status,
+        )

@@ -185,7 +185,7 @@ async def _chat(
 
     def on_retry(notice: RetryNotice) -> None:
         if writer.enabled:
-            from alltoken_agent.agent.events import RetryEvent
+            from alltoken_agent.agent.result import RetryEvent
 
             writer.emit_event(RetryEvent.from_notice(notice).to_dict())
         elif verbose:  # else the one error line at the end says what happened

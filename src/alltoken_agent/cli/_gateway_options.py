@@ -84,7 +84,7 @@ def retry_notices(
     Without either, nothing: a dead endpoint then prints one error line, at the end.
     """
     if writer.enabled:
-        from alltoken_agent.agent.events import RetryEvent
+        from alltoken_agent.agent.result import RetryEvent
 
         def emit(notice: RetryNotice) -> None:
             writer.emit_event(RetryEvent.from_notice(notice).to_dict())
