@@ -379,15 +379,10 @@ class MediaJobRepository:
         """
         check_limit(sample)
         c = _jobs.c
+        done = (c.kind == kind) & (c.model == model) & (c.status == "completed")
         query = (
             sa.select(c.submitted_at, c.completed_at)
-            .where(
-                (c.kind == kind)
-                & (c.model == model)
-                & (c.status == "completed")
-                & c.submitted_at.is_not(None)
-                & c.completed_at.is_not(None)
-            )
+            .where(done & c.submitted_at.is_not(None) & c.completed_at.is_not(None))
             .order_by(c.completed_at.desc())
             .limit(sample)
         )
