@@ -1,4 +1,4 @@
-"""The SQL on one session's rows inside an open transaction: read, insert, lock, append, update.
+"""The SQL on one session's rows inside an open transaction: read, write, lock, rename.
 
 Shared by :class:`~alltoken_agent.store.sessions.SessionRepository`, which opens the
 transactions, and the spool's replay (:mod:`.replay`), which stores a turn kept while
@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from alltoken_agent.errors import UserError
 from alltoken_agent.store import schema
 from alltoken_agent.store.records import SessionRecord, new_session_id
+from alltoken_agent.store.usage import usage as _usage
 
 _sessions = schema.sessions
 _messages = schema.messages
@@ -79,6 +80,28 @@ def update_in(conn: Connection, session_id: str, values: Mapping[str, Any]) -> S
     if record is None:
         raise unknown_session(session_id)
     return record
+
+
+def rename_in(conn: Connection, session_id: str, name: str, owner: str | None) -> bool:
+    """Give ``owner``'s session ``name`` (its ledger rows follow); False if there is none.
+
+    Raises:
+        UserError: Another of ``owner``'s sessions has that name.
+    """
+    taken = select_record(conn, name_is(name, owner))
+    if taken is not None and taken.id != session_id:
+        raise UserError(duplicate_name(name, owner))
+    mine = (_sessions.c.id == session_id) & owned_by(owner)
+    old = conn.scalar(sa.select(_sessions.c.name).where(mine))
+    # updated_at stays: a rename is not a use (`chat -c` picks the last used).
+    result = conn.execute(sa.update(_sessions).where(mine).values(name=name))
+    if result.rowcount and old is not None:
+        # The ledger tags requests with the session's name: its spend follows.
+        of_owner = _usage.c.owner.is_(None) if owner is None else _usage.c.owner == owner
+        conn.execute(
+            sa.update(_usage).where((_usage.c.session == old) & of_owner).values(session=name)
+        )
+    return bool(result.rowcount)
 
 
 def name_is(name: str, owner: str | None) -> sa.ColumnElement[bool]:

@@ -27,6 +27,7 @@ from alltoken_agent.store._session_rows import (
     lock_session,
     name_is,
     owned_by,
+    rename_in,
     select_record,
     unknown_session,
     update_in,
@@ -46,7 +47,6 @@ from alltoken_agent.store.records import (
     check_owner,
     message_rows,
 )
-from alltoken_agent.store.usage import usage as _usage
 
 _sessions = schema.sessions
 _messages = schema.messages
@@ -167,25 +167,9 @@ class SessionRepository:
             UserError: ``name`` is invalid or already used by another of ``owner``'s sessions.
         """
         check_name(name)
-        mine = (_sessions.c.id == session_id) & owned_by(owner)
         try:
             with self._db.write() as conn:
-                taken = select_record(conn, name_is(name, owner))
-                if taken is not None and taken.id != session_id:
-                    raise UserError(duplicate_name(name, owner))
-                old = conn.scalar(sa.select(_sessions.c.name).where(mine))
-                # updated_at stays: a rename is not a use (`chat -c` picks the last used).
-                result = conn.execute(sa.update(_sessions).where(mine).values(name=name))
-                if result.rowcount and old is not None:
-                    # The ledger tags requests with the session's name: its spend follows.
-                    usage = _usage
-                    of_owner = usage.c.owner.is_(None) if owner is None else usage.c.owner == owner
-                    conn.execute(
-                        sa.update(usage)
-                        .where((usage.c.session == old) & of_owner)
-                        .values(session=name)
-                    )
-                return result.rowcount > 0
+                return rename_in(conn, session_id, name, owner)
         except WriteConflictError:
             raise UserError(duplicate_name(name, owner)) from None
 
