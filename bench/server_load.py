@@ -31,8 +31,9 @@ Then relay CPU per chunk: 100 messages of about 200 chunks and 100 of about 10, 
 the server and through the floor; the extra CPU over the extra chunks is what one more
 chunk costs, without the per-message work (HTTP, sessions, the ledger).
 
-Run ``python bench/server_load.py`` (N = 100 and 500); ``-n 100`` for one N; ``--store
-postgresql://...`` to put the server's state in PostgreSQL. On a 2-core machine the load
+Run ``python bench/server_load.py`` (N = 100 and 500); ``-n 100`` for one N; ``--no-burst
+--no-chunks`` for the steady phases alone; ``--store postgresql://...`` to put the
+server's state in PostgreSQL. On a 2-core machine the load
 generator, the server and the simulator share the cores (and with whatever else runs:
 the load average is printed): read the figures as "what one server process sustains
 next to its clients", not as a capacity plan.
@@ -864,6 +865,7 @@ def main() -> None:
         "-n", default="100,500", help="concurrent sessions, comma-separated (default 100,500)"
     )
     parser.add_argument("--store", help="the server's database URL (default: a temp SQLite file)")
+    parser.add_argument("--no-burst", action="store_true", help="skip the burst phases")
     parser.add_argument("--no-chunks", action="store_true", help="skip the per-chunk CPU phase")
     parser.add_argument("--no-steady", action="store_true", help="skip the steady phases")
     parser.add_argument(
@@ -899,7 +901,7 @@ def main() -> None:
                 f"http://127.0.0.1:{relay_port}",
                 "/healthz",
             )
-            for index, n in enumerate(sizes):
+            for index, n in enumerate([] if args.no_burst else sizes):
                 # A fresh server (and database) per N, so each N's memory starts alike.
                 store = args.store or f"sqlite:///{home / f'bench-{index}.db'}"
                 server = _start_server(py, env, sim, store)

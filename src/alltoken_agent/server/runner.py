@@ -9,20 +9,36 @@ the server starts again. Only then does uvicorn's own shutdown close the connect
 
 While it serves, the process's garbage collector is tuned for many open streams (see
 :func:`tune_collector`); its settings are put back when the last server stops.
+
+Speed comes from uvicorn's optional C parts when they are installed (the ``server`` extra
+brings them): httptools parses HTTP (``protocol.py``) and :func:`run` runs the server's
+event loop on uvloop. Without them the server runs the same on h11 and asyncio's loop.
+At start the server logs which ones it runs on.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import logging
 import socket
 import threading
-from typing import Any, Final
+from collections.abc import Coroutine
+from typing import Any, Final, Literal, TypeVar
 
 import uvicorn
 from fastapi import FastAPI
 
 from alltoken_agent.server.context import ServerContext
-from alltoken_agent.server.protocol import header_deadline_protocol
+from alltoken_agent.server.protocol import HttpParser, header_deadline_protocol
+
+EventLoop = Literal["auto", "uvloop", "asyncio"]
+"""Which event loop :func:`run` uses: ``auto`` is uvloop when installed, else asyncio's."""
+
+_T = TypeVar("_T")
+
+logger = logging.getLogger("uvicorn.error")
+"""Uvicorn's own: the line saying what the server runs on sits with its start-up lines."""
 
 CONNECTION_GRACE: Final = 5
 """Seconds uvicorn waits for responses after the runs are drained."""
@@ -96,11 +112,13 @@ def restore_collector() -> None:
             gc.unfreeze()
 
 
-def uvicorn_config(app: FastAPI, **kwargs: Any) -> uvicorn.Config:
+def uvicorn_config(app: FastAPI, *, http: HttpParser = "auto", **kwargs: Any) -> uvicorn.Config:
     """Uvicorn's settings for the app: no server header, a short connection grace.
 
-    HTTP/1.1 is served by h11 with a deadline for each request's headers (the app's
-    ``header_timeout``): a client that sends them too slowly gets 408 and is cut off.
+    HTTP/1.1 is parsed by ``http``: httptools when installed (``auto``), else h11, with
+    a deadline for each request's headers (the app's ``header_timeout``): a client that
+    sends them too slowly gets 408 and is cut off. The app has no WebSocket routes, so
+    an upgrade is never handed to a WebSocket protocol.
     """
     context = getattr(getattr(app, "state", None), "server", None)
     timeout = context.options.header_timeout if isinstance(context, ServerContext) else None
@@ -109,10 +127,49 @@ def uvicorn_config(app: FastAPI, **kwargs: Any) -> uvicorn.Config:
         "proxy_headers": False,
         "timeout_graceful_shutdown": CONNECTION_GRACE,
         "log_config": None,
-        **({} if timeout is None else {"http": header_deadline_protocol(timeout)}),
+        "ws": "none",
+        "http": http if timeout is None else header_deadline_protocol(timeout, http),
         **kwargs,
     }
     return uvicorn.Config(app, **settings)
+
+
+def run(main: Coroutine[Any, Any, _T], *, loop: EventLoop = "auto") -> _T:
+    """Run ``main`` (a server's whole life) on a new event loop, as ``asyncio.run`` does.
+
+    The loop is uvloop's when installed (``auto``): with hundreds of open streams the
+    loop's own work (socket wake-ups, writes, timers) is a large part of the server's CPU,
+    and uvloop does it in C.
+
+    Raises:
+        ImportError: ``loop="uvloop"`` without uvloop installed.
+    """
+    if loop != "asyncio":
+        try:
+            import uvloop
+        except ImportError:
+            if loop == "uvloop":
+                main.close()  # never awaited: no warning about it
+                raise
+        else:
+            return uvloop.run(main)
+    return asyncio.run(main)
+
+
+def running_on(config: uvicorn.Config) -> str:
+    """What a started server parses HTTP with and which event loop it runs on, in words."""
+    protocol = getattr(config, "http_protocol_class", None)
+    names = {"HttpToolsProtocol": "httptools", "H11Protocol": "h11"}
+    parser = next(
+        (
+            names[base.__name__]
+            for base in getattr(protocol, "__mro__", ())
+            if base.__name__ in names
+        ),
+        getattr(protocol, "__name__", str(config.http)),
+    )
+    loop = type(asyncio.get_running_loop()).__module__.split(".", 1)[0]
+    return f"HTTP/1.1 parsed by {parser}, event loop {loop}"
 
 
 class AppServer(uvicorn.Server):
@@ -138,6 +195,8 @@ class AppServer(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         """Start the app and listen; then tune the collector for the streams to come."""
         await super().startup(sockets=sockets)
+        if self.started:
+            logger.info("alltoken-agent server: %s", running_on(self.config))
         if self.started and not self._tuned:
             tune_collector()
             self._tuned = True
