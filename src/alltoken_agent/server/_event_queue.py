@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-Event = tuple[str, dict[str, Any]]
+Event = tuple[str, dict[str, Any]] | bytes
+"""An event as its name and JSON payload, or already encoded for the wire (a delta)."""
 
 
 def _wake(waiter: asyncio.Future[None]) -> None:

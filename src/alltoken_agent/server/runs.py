@@ -108,6 +108,11 @@ class Run:
         if self.streaming:
             self.events.put((name, payload))
 
+    def emit_frame(self, frame: bytes) -> None:
+        """Queue an event already in the SSE wire format (see ``sse.delta_frame``)."""
+        if self.streaming:
+            self.events.put(frame)
+
     def finish(self, end: RunEnd) -> None:
         """Record the final event, queue it, and close the stream."""
         self.end = end

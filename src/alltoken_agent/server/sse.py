@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Mapping
+from json.encoder import encode_basestring
 from typing import Any, Final
 
 from starlette.responses import Response
@@ -38,6 +39,19 @@ _JSON: Final = json.JSONEncoder(ensure_ascii=False, default=str, separators=(","
 def encode(name: str, payload: dict[str, Any]) -> bytes:
     """One event in the SSE wire format."""
     return f"event: {name}\ndata: {_JSON.encode(payload)}\n\n".encode()
+
+
+def delta_frame(name: str, delta: str) -> bytes:
+    """A delta event (``stream:delta``, ``reasoning:delta``) on the wire, from its text alone.
+
+    The same bytes as ``encode(name, event.to_dict())`` (``{"event": name, "delta": ...}``;
+    a test pins them alike), without building the dict and walking it: one is sent per
+    streamed chunk, the most frequent event by far. ``encode_basestring`` is the string
+    encoder ``_JSON`` itself uses (``ensure_ascii=False``).
+    """
+    return (
+        f'event: {name}\ndata: {{"event":"{name}","delta":{encode_basestring(delta)}}}\n\n'
+    ).encode()
 
 
 async def _watch(receive: Receive, run: Run) -> None:
@@ -86,12 +100,13 @@ class EventStreamResponse(Response):
                 # Events that arrived together leave in one write: a burst of deltas costs
                 # one trip through the ASGI stack and one send, not one each; the last of
                 # them (the final event) ends the response in the same send.
-                chunk = []
+                chunk: list[bytes] = []
                 for item in queue.take():
                     if item is None:
                         closed = True
                         break
-                    chunk.append(encode(*item))
+                    # Deltas come encoded already (delta_frame); other events as (name, dict).
+                    chunk.append(item if type(item) is bytes else encode(*item))
                 if chunk or closed:
                     body = b"".join(chunk)
                     more = not closed

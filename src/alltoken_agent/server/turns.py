@@ -20,7 +20,9 @@ from alltoken_agent.agent import (
     DEFAULT_MODEL,
     DEFAULT_TOOL_NAMES,
     DoneEvent,
+    ReasoningDeltaEvent,
     RetryEvent,
+    StreamDeltaEvent,
     resolve_tool_names,
 )
 from alltoken_agent.gateway import request_tags
@@ -28,10 +30,14 @@ from alltoken_agent.ledger import BudgetStatus
 from alltoken_agent.server.context import ServerContext
 from alltoken_agent.server.errors import RunCancelledError
 from alltoken_agent.server.runs import Run, RunEnd
+from alltoken_agent.server.sse import delta_frame
 from alltoken_agent.server.storage import RUN_TAG
 from alltoken_agent.store import SessionRecord
 
 logger = logging.getLogger("alltoken_agent.server")
+
+_DELTAS = (StreamDeltaEvent, ReasoningDeltaEvent)
+"""Events whose JSON view is their name and ``delta`` alone (``accumulated`` is left out)."""
 
 _current_run: ContextVar[Run | None] = ContextVar("alltoken_agent_server_run", default=None)
 
@@ -99,7 +105,11 @@ async def run_turn(
             async for event in stream:
                 # The failure is reported once, at the end; a JSON reply needs no events,
                 # so it does not pay for their JSON views either.
-                if run.streaming and event.name != "error":
+                if not run.streaming or event.name == "error":
+                    continue
+                if isinstance(event, _DELTAS):  # one per chunk: its bytes straight from its text
+                    run.emit_frame(delta_frame(event.name, event.delta))
+                else:
                     run.emit(event.name, event.to_dict())
             result = stream.result
         except asyncio.CancelledError:
