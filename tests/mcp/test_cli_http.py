@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from mcp.client.client import Client
@@ -35,6 +37,19 @@ def _wait_for_url(process: subprocess.Popen[str]) -> str:
     raise AssertionError(f"no URL announced; stderr:\n{seen}")
 
 
+def _status_of_endless_headers(url: str) -> bytes:
+    """The status line the server answers 64 KiB of request headers with (it must cut them off)."""
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=START_TIMEOUT) as conn:
+        conn.sendall(f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n".encode())
+        try:
+            for n in range(1024):
+                conn.sendall(f"X-Filler-{n}: {'a' * 60}\r\n".encode())
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused before the last of them: what we want
+        return conn.recv(4096).split(b"\r\n", 1)[0]
+
+
 async def test_http_transport_serves_the_tools_and_stops_on_ctrl_c(
     isolated_environment: Path,
 ) -> None:
@@ -54,6 +69,7 @@ async def test_http_transport_serves_the_tools_and_stops_on_ctrl_c(
             assert [tool.name for tool in (await client.list_tools()).tools] == TOOL_NAMES
             result = await client.call_tool("chat", {"prompt": "over http"})
         assert not result.is_error and "over http" in text_of(result)
+        assert _status_of_endless_headers(url).startswith(b"HTTP/1.1 4")
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=START_TIMEOUT)
     finally:

@@ -53,7 +53,9 @@ def test_serve_help_lists_its_flags() -> None:
         assert flag in result.stdout
 
 
-def _serve_process(home: Path, env_keys: str | None) -> tuple[subprocess.Popen[str], str]:
+def _serve_process(
+    home: Path, env_keys: str | None, log_level: str = "warning"
+) -> tuple[subprocess.Popen[str], str]:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
     env["ALLTOKEN_AGENT_HOME"] = str(home)
     env.pop("ALLTOKEN_AGENT_SERVER_KEYS", None)
@@ -61,7 +63,7 @@ def _serve_process(home: Path, env_keys: str | None) -> tuple[subprocess.Popen[s
         env["ALLTOKEN_AGENT_SERVER_KEYS"] = env_keys
     command = [sys.executable, "-m", "alltoken_agent", "serve", "--offline", "--port", "0"]
     process = subprocess.Popen(
-        [*command, "--log-level", "warning"],
+        [*command, "--log-level", log_level],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -110,6 +112,20 @@ def test_serve_takes_its_keys_from_the_config_file_and_the_env_replaces_them(
             assert listed.status_code == 200 and listed.json() == {"sessions": []}
     finally:
         _stop(process)
+
+
+@pytest.mark.slow
+def test_serve_runs_on_uvloop_and_httptools_from_the_server_extra(
+    isolated_environment: Path,
+) -> None:
+    pytest.importorskip("uvloop", reason="uvloop is not installed")
+    pytest.importorskip("httptools", reason="httptools is not installed")
+    process, url = _serve_process(isolated_environment, env_keys=None, log_level="info")
+    try:
+        assert httpx.get(f"{url}/healthz", timeout=30).json()["status"] == "ok"
+    finally:
+        err = _stop(process)
+    assert "HTTP/1.1 parsed by httptools, event loop uvloop" in err
 
 
 @pytest.mark.parametrize(

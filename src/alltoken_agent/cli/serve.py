@@ -104,6 +104,7 @@ def serve(
         _fail(describe(exc), exit_code_for(exc))
     try:
         from alltoken_agent.server import ServerOptions, bind_socket, is_loopback
+        from alltoken_agent.server.runner import run as run_server
     except ImportError as exc:
         _fail(str(exc))
     try:
@@ -147,7 +148,9 @@ def serve(
         _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
     signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops as gracefully as Ctrl-C
     try:
-        asyncio.run(_serve(sock, host, options, config, gateway_options, log_level.lower()))
+        # uvloop when installed (the server extra): the loop's own work is much of the
+        # server's CPU with many open streams (server/runner.py).
+        run_server(_serve(sock, host, options, config, gateway_options, log_level.lower()))
     except KeyboardInterrupt:
         pass
     except AllTokenAgentError as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import sys
 import webbrowser
@@ -61,6 +60,7 @@ def web(
         _fail(describe(exc), exit_code_for(exc))
     try:
         from alltoken_agent.server import ServerOptions, bind_socket
+        from alltoken_agent.server.runner import run as run_server
     except ImportError as exc:
         _fail(str(exc))
     from alltoken_agent.cli.serve import _interrupt, _serve
@@ -84,7 +84,7 @@ def web(
         print("alltoken-agent: no browser could be opened; open the address above", file=sys.stderr)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        asyncio.run(_serve(sock, HOST, options, config, gateway_options, "warning"))
+        run_server(_serve(sock, HOST, options, config, gateway_options, "warning"))
     except KeyboardInterrupt:
         pass
     except AllTokenAgentError as exc:

@@ -60,6 +60,9 @@ async def serve_http(
         log_level="warning",
         lifespan="on",
         ws="none",
+        # h11 bounds a request's head (16 KiB); uvicorn would pick httptools when it is
+        # installed (the server extra), whose parser keeps headers without end.
+        http="h11",
         server_header=False,
         timeout_graceful_shutdown=1,
     )
