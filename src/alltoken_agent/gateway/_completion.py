@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from alltoken_agent.errors import UpstreamError
+from alltoken_agent.gateway._payload import checked, loads_bytes
 from alltoken_agent.gateway.accounting import parse_service_tier, parse_usage, read_huge_ints
 from alltoken_agent.gateway.stream import REQUEST_ID_FIELD
 from alltoken_agent.gateway.types import ChatResult, ToolCall
@@ -20,10 +21,11 @@ def completion_result(response: httpx.Response) -> ChatResult:
     """
     header_request_id = response.headers.get(REQUEST_ID_FIELD)
     try:
-        data = response.json()
+        data = loads_bytes(response.content)  # lone surrogates as U+FFFD (see _payload)
     except ValueError:
         # Integers too long for Python fail like text that is not JSON; see read_huge_ints.
-        data = read_huge_ints(response.text)
+        text = response.text
+        data = checked(read_huge_ints(text), text)
         if data is None:
             raise _not_json(response, header_request_id) from None
     return parse_completion(data, header_request_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
@@ -19,7 +18,7 @@ from alltoken_agent.gateway._deadline import (
     within_total,
 )
 from alltoken_agent.gateway._envelope import detach, error_from_payload
-from alltoken_agent.gateway._payload import loads, masked
+from alltoken_agent.gateway._payload import checked, loads, masked
 from alltoken_agent.gateway._tool_calls import complete_calls, merge_tool_fragment
 from alltoken_agent.gateway._wrong_reply import empty_reply, is_event_stream, not_a_stream
 from alltoken_agent.gateway.accounting import (
@@ -225,7 +224,7 @@ class ChatStream:
                             chunk = loads(payload)
                             choices = chunk["choices"]
                         except ValueError:
-                            chunk = read_huge_ints(payload)
+                            chunk = checked(read_huge_ints(payload), payload)
                             if not isinstance(chunk, dict):
                                 raise self._interrupted(
                                     "the gateway sent a malformed chunk (not JSON)",
@@ -353,7 +352,7 @@ class ChatStream:
         if not payload.startswith("{"):
             return None
         try:
-            data = json.loads(payload)
+            data = loads(payload)
         except ValueError:
             if '"cost"' in payload:  # a cost comment we cannot read: unknown, and said so
                 self._cost_notice = COST_UNREADABLE

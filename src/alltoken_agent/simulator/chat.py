@@ -19,6 +19,7 @@ from alltoken_agent.simulator.faults import mark_usage, plain_body_fault, splice
 from alltoken_agent.simulator.pipeline import RequestContext
 from alltoken_agent.simulator.script import Turn, plan_reply
 from alltoken_agent.simulator.sse import stream_body, stream_events
+from alltoken_agent.simulator.surrogate import spell, surrogate_reply
 from alltoken_agent.simulator.validation import REJECTIONS, Rejection
 
 ROLES: Final = frozenset({"system", "developer", "user", "assistant", "tool"})
@@ -237,6 +238,9 @@ async def chat_completions(body: Any, ctx: RequestContext) -> Response:
     if ctx.echo:
         emission = echo_reply(emission, ctx.echo)
     fault = ctx.fault
+    surrogates = fault is not None and fault.kind == "lone_surrogate"
+    if surrogates:
+        emission = surrogate_reply(emission)
     if body.get("stream", False):
         events, trailing = stream_events(
             emission,
@@ -248,6 +252,8 @@ async def chat_completions(body: Any, ctx: RequestContext) -> Response:
             include_usage=include_usage,
             fault=fault,
         )
+        if surrogates:
+            events = [spell(event) for event in events]
         stream = stream_body(
             events, trailing, fault=fault, chunk_delay=ctx.chunk_delay, scope=ctx.scope
         )
@@ -268,4 +274,6 @@ async def chat_completions(body: Any, ctx: RequestContext) -> Response:
         mark_usage(body_out["usage"], fault.field)
         raw = splice_raw(body_out, fault.value)
         return Response(raw.encode(), media_type="application/json")
+    if surrogates:
+        return Response(spell(bytes(JSONResponse(body_out).body)), media_type="application/json")
     return JSONResponse(body_out)

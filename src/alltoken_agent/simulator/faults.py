@@ -5,7 +5,8 @@ next queued fault (see `control.SimulatorState.enqueue_faults`) is consumed. The
 vocabulary, one row per fault (and the media job faults of `job_faults.py`), is the
 table in docs/testing.md "Simulator faults"; `tests/simulator/test_fault_docs.py`
 checks that it and `parse_fault` agree. Stream bodies are built in `sse.py`, wrong and
-never-ending replies in `hostile.py`, the echoed key in `echo.py`.
+never-ending replies in `hostile.py`, the echoed key in `echo.py`, the reply text
+spelling lone surrogates (`lone_surrogate`) in `surrogate.py`.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ FaultKind = Literal[
     "ping_forever",
     "trickle",
     "long_line",
+    "lone_surrogate",
 ]
 STREAM_KINDS: Final = frozenset(
     {
@@ -113,6 +115,7 @@ _BARE_KINDS: Final[dict[str, FaultKind]] = {
     "empty200": "empty200",
     "redirect": "redirect",
     "ping_forever": "ping_forever",
+    "lone_surrogate": "lone_surrogate",
 }
 _COUNTED_KINDS: Final[dict[str, FaultKind]] = {
     "disconnect": "disconnect",
@@ -232,7 +235,7 @@ def parse_fault(spec: str) -> Fault:
         "disconnect:N, malformed:N, no_done, "
         "no_usage_done, bad_cost:VALUE, bad_usage:FIELD=VALUE, eof:N, slow:S, stall:N:S, "
         "accept_then_drop, html200, json200, empty200, redirect[:URL], ping_forever, "
-        "trickle:S, long_line:MB"
+        "trickle:S, long_line:MB, lone_surrogate"
     )
 
 
