@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from PIL import Image
 
 from alltoken_agent.server import owner_id
-from alltoken_agent.store import Store
+from alltoken_agent.store import Store, schema
 from alltoken_agent.store.usage import UsageQuery, UsageRepository
 from tests.batch.conftest import own_database, postgres
 from tests.batch.test_media_lines import image_submits
@@ -295,6 +295,13 @@ def test_a_job_just_journaled_is_left_to_the_server_that_made_it(sim: Any, tmp_p
         assert store.media_jobs.get(job_id).never_sent  # type: ignore[union-attr]
 
 
+def _lines_done() -> int:
+    """Batch lines the local store holds as done."""
+    with Store() as store, store._db.read() as conn:
+        lines = schema.batch_items.c
+        return int(conn.scalar(sa.select(sa.func.count()).where(lines.status == "done")) or 0)
+
+
 @pytest.mark.slow
 def test_a_watching_worker_takes_lines_queued_after_it_started_until_sigterm(
     sim: Any, tmp_path: Path, prompts: Path
@@ -318,6 +325,9 @@ def test_a_watching_worker_takes_lines_queued_after_it_started_until_sigterm(
             "the queued lines made",
             timeout=120,
         )
+        # A file is saved before its line is marked done: stopping the worker in between
+        # would rightly leave the line to run (by polling) again, and count it as not run.
+        wait_until(lambda: _lines_done() == len(NAMES), "the lines marked done", timeout=120)
         assert worker.poll() is None  # still watching with nothing left
     finally:
         worker.send_signal(signal.SIGTERM)

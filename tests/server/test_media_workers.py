@@ -322,7 +322,7 @@ def test_a_worker_killed_mid_job_leaves_it_to_the_other_which_polls_it(
     assert pg_pool.ledger_kinds() == ["image"]  # the job's one ledger row
     (other,) = [w for w in pg_pool.workers if w is not holder]
     assert other.stop() == 143
-    assert "worker finished 1 media jobs" in other.err.read_text()
+    assert "worker finished 1 media job" in other.err.read_text()
 
 
 @pytest.mark.slow
