@@ -208,7 +208,12 @@ def test_a_media_job_left_by_another_replica_is_taken_over_by_polling(
     sim.state.media.advance(600)
     with two.client() as client:
         done = wait_for(client, job["id"], "completed", timeout=60)
-        usage = client.get("/v1/usage").json()
+        # The ledger's row is written by the store's writer thread, a moment after the
+        # job's status may be read: wait for it (bounded), then check there is only one.
+        usage = wait_until(
+            lambda: (u := client.get("/v1/usage").json())["totals"]["requests"] and u,
+            "the job's ledger row",
+        )
     assert sim.state.media.submits == {"image": 1}  # polled, never submitted again
     assert len(done["files"]) == 1
     (saved,) = (media / owner).iterdir()  # one file, no leftovers of a second download
