@@ -7,6 +7,7 @@ gateway layer replaces it where the JSON is parsed; a valid pair stays one chara
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -156,3 +157,23 @@ def test_keys_and_nested_values_are_replaced() -> None:
     assert loads(text) == expected
     assert loads(" " + text) == expected  # the json.loads path (leading whitespace)
     assert loads_bytes(text.encode()) == expected
+
+
+@pytest.mark.parametrize(("status", "stream"), [(400, False), (400, True), (200, True)])
+async def test_an_error_body_with_a_lone_surrogate_is_an_error_of_safe_text(
+    status: int, stream: bool
+) -> None:
+    # A 400's JSON error envelope, and (200) a JSON error body where an event stream
+    # was asked for: both are read whole into the error's message.
+    body = b'{"error": {"message": "bad \\ud800 thing", "code": "x\\udc00"}}'
+    async with canned_server(http_response(status, JSON, body)) as url:
+        async with gateway_at(url) as gateway:
+            with pytest.raises(Exception) as caught:
+                if stream:
+                    async for _ in gateway.stream(user("hi"), max_retries=0):
+                        pass
+                else:
+                    await gateway.chat(user("hi"), max_retries=0)
+    error = caught.value
+    assert "bad \ufffd thing" in utf8(str(error))
+    assert utf8(json.dumps(error.to_dict(), ensure_ascii=False))  # type: ignore[attr-defined]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from alltoken_agent import errors
+from alltoken_agent.gateway._payload import loads_bytes
 
 _BY_STATUS: dict[int, type[errors.GatewayError]] = {
     400: errors.BadRequestError,
@@ -106,7 +106,7 @@ def error_from_response(
 ) -> errors.GatewayError:
     """Build an error from a failed response, also when its body is not JSON."""
     try:
-        payload = json.loads(body) if body else {}
+        payload = loads_bytes(body) if body else {}
     except (ValueError, UnicodeDecodeError):
         payload = None
     if not isinstance(payload, Mapping):

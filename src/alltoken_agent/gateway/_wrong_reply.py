@@ -9,12 +9,12 @@ from it is redacted and cut short: it comes from a host we did not expect.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator, Callable, Mapping
 
 from alltoken_agent.errors import GatewayError, UpstreamError
 from alltoken_agent.gateway._envelope import error_from_payload
+from alltoken_agent.gateway._payload import loads_bytes
 
 MAX_PEEK = 64 * 1024
 """Most bytes read from a body that is not an event stream."""
@@ -66,7 +66,7 @@ async def not_a_stream(
     kind = headers.get("content-type", "").lower()
     if "json" in kind:
         try:
-            payload = json.loads(bytes(body))
+            payload = loads_bytes(bytes(body))
         except ValueError:
             payload = None
         if isinstance(payload, dict) and "error" in payload:
