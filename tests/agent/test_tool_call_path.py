@@ -197,3 +197,17 @@ async def test_hooks_see_arguments_of_their_own_that_the_tool_never_shares(sim: 
 def test_a_second_tool_of_the_same_name_is_refused_with_the_usual_message() -> None:
     with pytest.raises(UserError, match=r"duplicate tool names: 'echo' \(2 tools\); pass name="):
         Agent(tools=[echo, Tool(shaped.function, name="echo")], gateway=None)
+
+
+async def test_arguments_spelling_a_lone_surrogate_reach_the_tool_as_safe_text(sim: Any) -> None:
+    # The arguments are JSON inside the reply's JSON: their own escapes are decoded by
+    # the agent, with the same rule as the reply's (a lone surrogate becomes U+FFFD).
+    agent = agent_on(sim, tools=[shaped])
+    result = await agent.run(r'[[call shaped {"a": "bad \ud800 pair \ud83d\ude00"}]]')
+    (call,) = result.tool_calls
+    assert not call.is_error
+    assert call.arguments == {"a": "bad \ufffd pair \U0001f600"}
+    assert "bad \ufffd pair \U0001f600" in call.result
+    call.result.encode("utf-8")  # no lone surrogate left to break a writer
+    for message in result.messages:
+        json.dumps(message, ensure_ascii=False).encode("utf-8")

@@ -17,6 +17,7 @@ import pydantic
 
 from alltoken_agent.agent._function_schema import InvalidArgumentsError
 from alltoken_agent.errors import ToolError
+from alltoken_agent.gateway._payload import loads
 
 ERROR_PREFIX: Final = "Error: "
 """Starts the content of every error outcome, so models recognise a failed call."""
@@ -125,7 +126,7 @@ def parse_tool_arguments(arguments: str | Mapping[str, Any]) -> dict[str, Any]:
     if not arguments.strip():
         return {}
     try:
-        parsed = json.loads(arguments)
+        parsed = loads(arguments)  # a model's JSON: lone surrogates made safe, as replies
     except json.JSONDecodeError as exc:
         raise InvalidArgumentsError(
             f"arguments are not valid JSON: {exc}; send one JSON object"

@@ -32,6 +32,7 @@ from alltoken_agent.agent.output import assistant_message
 from alltoken_agent.agent.result import ToolCallRecord
 from alltoken_agent.agent.tools import Tool, ToolContext, ToolOutcome
 from alltoken_agent.gateway import ChatResult, request_tags
+from alltoken_agent.gateway._payload import loads  # lone surrogates made safe, as replies
 from alltoken_agent.gateway.types import ToolCall
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 def parse_arguments(arguments: str) -> Any:
     """The arguments as JSON, or the raw text when they are not JSON."""
     try:
-        return json.loads(arguments)
+        return loads(arguments)
     except ValueError:
         return arguments
 
@@ -57,7 +58,7 @@ def parse_calls(calls: Sequence[ToolCall]) -> list[Any] | None:
         if not call.name:
             return None
         try:
-            parsed.append(json.loads(call.arguments))
+            parsed.append(loads(call.arguments))
         except ValueError:
             return None
     return parsed
