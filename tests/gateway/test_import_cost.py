@@ -22,6 +22,8 @@ from alltoken_agent.config import PriceSettings, ProviderSettings, RetrySettings
 from alltoken_agent.gateway._settings import section_values
 from tests.gateway.helpers import TEST_KEY
 
+pytestmark = pytest.mark.slow  # many servers or processes: the full suite (CI) runs it
+
 ROOT = Path(__file__).resolve().parents[2]
 
 CATALOG_MODULES = {

@@ -36,6 +36,8 @@ from alltoken_agent.store import Store
 from tests.server.conftest import GATEWAY_KEY, KEY_A, auth
 from tests.server.test_messages import SSE
 
+pytestmark = pytest.mark.slow  # many servers or processes: the full suite (CI) runs it
+
 PARSERS = ["h11", "httptools"]
 
 

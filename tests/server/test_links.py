@@ -31,6 +31,8 @@ from tests.batch.conftest import own_database, postgres
 from tests.server.conftest import GATEWAY_KEY, KEY_A, KEY_B, MakeServer, ServerThread
 from tests.server.test_media import fast, submit, wait_for
 
+pytestmark = pytest.mark.slow  # many servers or processes: the full suite (CI) runs it
+
 __all__ = ["own_database", "postgres"]  # fixtures, used by name
 
 

@@ -40,6 +40,8 @@ from tests.server.conftest import GATEWAY_KEY, KEY_A, MakeServer
 from tests.server.test_media import submit
 from tests.server.test_replicas import Replica
 
+pytestmark = pytest.mark.slow  # many servers or processes: the full suite (CI) runs it
+
 ROOMY = {"rate_limit_per_minute": 6000, "rate_limit_burst": 1000}
 IMAGE = {"size": "1024x1024", "quality": "low"}
 __all__ = ["own_database", "postgres"]  # fixtures, used by name

@@ -11,8 +11,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from tests.server.conftest import KEY_A, KEY_B, MakeServer, ServerThread, create_session
 from tests.server.test_limits import _raw_request
+
+pytestmark = pytest.mark.slow  # many servers or processes: the full suite (CI) runs it
 
 
 def _post(client: Any, session_id: str, content: bytes, content_type: str, **kw: Any) -> Any:

@@ -15,6 +15,8 @@ from tests.cli.helpers import run_cli
 from tests.gateway.helpers import TEST_KEY
 from tests.tui.helpers import settle, transcript
 
+pytestmark = pytest.mark.slow  # many servers or processes: the full suite (CI) runs it
+
 SIZE = (100, 30)
 
 
