@@ -204,3 +204,15 @@ async def test_a_key_in_a_streamed_tool_call_is_masked_in_the_finished_call() ->
         result = await gateway.stream([{"role": "user", "content": "hi"}]).collect()
     (call,) = result.tool_calls
     assert (call.id, call.arguments) == (f"call-{MASK}", f'{{"k": "{MASK}"}}')
+
+
+async def test_a_key_in_json_escapes_beside_a_lone_surrogate_is_masked_and_the_text_safe() -> None:
+    # Masking re-encodes the decoded body; a lone surrogate in it must not break that.
+    body = _hidden(
+        '{"id": "c1", "model": "m", "choices": [{"index": 0, "message": {"role": "assistant",'
+        ' "content": "key @KEY@ odd \\ud800"}, "finish_reason": "stop"}]}'
+    )
+    reply = http_response(200, {"Content-Type": "application/json"}, body)
+    async with canned_server(reply) as url, _canned_gateway(url) as gateway:
+        result = await gateway.chat([{"role": "user", "content": "hi"}])
+    assert result.text == f"key {MASK} odd \ufffd"

@@ -19,6 +19,8 @@ from urllib.parse import quote
 
 import httpx
 
+from alltoken_agent.gateway._payload import loads_bytes
+
 MASK = "***"
 # Key-shaped tokens are masked even when we never saw the key itself: an upstream
 # may echo a different key (a proxy's, a rotated one) in its error text. Only error
@@ -282,7 +284,7 @@ def _clean_body(redactor: Redactor, response: httpx.Response, body: bytes) -> No
 def _clean_decoded(redactor: Redactor, body: bytes) -> bytes:
     """``body`` as JSON with the keys masked in its decoded strings (as is if none)."""
     try:
-        data = json.loads(body)
+        data = loads_bytes(body)  # lone surrogates as U+FFFD: the re-encoding takes them
     except ValueError:
         return body
     clean = redactor.scrub(data)
