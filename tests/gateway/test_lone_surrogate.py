@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 
 from alltoken_agent import ContentDelta, Gateway, Provider, StreamInterruptedError
@@ -177,3 +178,16 @@ async def test_an_error_body_with_a_lone_surrogate_is_an_error_of_safe_text(
     error = caught.value
     assert "bad \ufffd thing" in utf8(str(error))
     assert utf8(json.dumps(error.to_dict(), ensure_ascii=False))  # type: ignore[attr-defined]
+
+
+def test_media_and_catalog_bodies_are_read_with_the_same_safe_reader() -> None:
+    from alltoken_agent.gateway.catalog_api import _decode
+    from alltoken_agent.media._wire import json_body
+
+    request = httpx.Request("GET", "http://127.0.0.1/v1/models")
+    body = b'{"status": "failed", "error": {"message": "bad \\ud800"}, "data": ["m\\udc00"]}'
+    response = httpx.Response(200, content=body, request=request)
+    assert utf8(json.dumps(json_body(response), ensure_ascii=False)) == (
+        '{"status": "failed", "error": {"message": "bad \ufffd"}, "data": ["m\ufffd"]}'
+    )
+    assert _decode(response)["data"] == ["m\ufffd"]

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from alltoken_agent.errors import UpstreamError, UserError
+from alltoken_agent.gateway._payload import loads_bytes
 
 if TYPE_CHECKING:
     import httpx
@@ -63,7 +64,7 @@ async def get_json(
 
 def _decode(response: httpx.Response) -> Any:
     try:
-        return response.json()
+        return loads_bytes(response.content)  # lone surrogates made safe, as replies
     except ValueError:
         raise UpstreamError(
             f"GET {response.request.url.path} answered {response.status_code} with a body "

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from alltoken_agent.gateway._payload import loads_bytes  # lone surrogates made safe
 from alltoken_agent.gateway._requests import short_url
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ class PollState:
 def json_body(response: httpx.Response) -> dict[str, Any]:
     """The JSON object of a 2xx answer ({} when the body is empty or not an object)."""
     try:
-        data = response.json() if response.content else {}
+        data = loads_bytes(response.content) if response.content else {}
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
