@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -83,9 +84,10 @@ def test_the_model_choices_requirements_load_without_the_gateway() -> None:
     assert sorted(loaded & {"httpx", "pydantic"}) == []
 
 
-def test_the_agent_packages_lazy_table_is_what_type_checkers_read() -> None:
-    # The TYPE_CHECKING imports of agent/__init__.py, (module, name) pairs ...
-    tree = ast.parse(Path(alltoken_agent.agent.__file__ or "").read_text(encoding="utf-8"))
+def lazy_table_checked(package: types.ModuleType) -> dict[str, str]:
+    """``package``'s lazy table, checked against its TYPE_CHECKING imports; returned."""
+    # The TYPE_CHECKING imports of its __init__.py, (module, name) pairs ...
+    tree = ast.parse(Path(package.__file__ or "").read_text(encoding="utf-8"))
     block = next(node for node in tree.body if isinstance(node, ast.If))
     declared = {
         (statement.module, alias.name)
@@ -94,11 +96,16 @@ def test_the_agent_packages_lazy_table_is_what_type_checkers_read() -> None:
         for alias in statement.names
     }
     # ... are the names the interpreter loads on first use, each from where it is defined.
-    table = alltoken_agent.agent._SOURCE
+    table: dict[str, str] = package._SOURCE
     assert declared == {(module, name) for name, module in table.items()}
     for name, module in table.items():
-        value = getattr(alltoken_agent.agent, name)
+        value = getattr(package, name)
         assert value is getattr(importlib.import_module(module), name), name
+    return table
+
+
+def test_the_agent_packages_lazy_table_is_what_type_checkers_read() -> None:
+    table = lazy_table_checked(alltoken_agent.agent)
     assert set(alltoken_agent.agent.__all__) <= set(table)
     with pytest.raises(AttributeError, match="NoSuchThing"):
         alltoken_agent.agent.NoSuchThing  # type: ignore[attr-defined]  # noqa: B018

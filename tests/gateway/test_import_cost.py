@@ -7,8 +7,6 @@ bench/cli_startup.py, never asserted here.
 
 from __future__ import annotations
 
-import ast
-import importlib
 import json
 import subprocess
 import sys
@@ -21,6 +19,7 @@ import alltoken_agent.gateway
 from alltoken_agent.config import PriceSettings, ProviderSettings, RetrySettings
 from alltoken_agent.gateway._settings import section_values
 from tests.gateway.helpers import TEST_KEY
+from tests.test_import_weight import lazy_table_checked
 
 pytestmark = pytest.mark.slow  # many servers or processes: the full suite (CI) runs it
 
@@ -83,21 +82,7 @@ def test_a_catalog_name_loads_its_module_on_first_use() -> None:
 
 
 def test_the_lazy_catalog_table_is_what_type_checkers_read() -> None:
-    # The TYPE_CHECKING imports of gateway/__init__.py, (module, name) pairs ...
-    tree = ast.parse(Path(alltoken_agent.gateway.__file__ or "").read_text(encoding="utf-8"))
-    block = next(node for node in tree.body if isinstance(node, ast.If))
-    declared = {
-        (statement.module, alias.name)
-        for statement in block.body
-        if isinstance(statement, ast.ImportFrom)
-        for alias in statement.names
-    }
-    # ... are the names the interpreter loads on first use, each from where it is defined.
-    table = alltoken_agent.gateway._SOURCE
-    assert declared == {(module, name) for name, module in table.items()}
-    for name, module in table.items():
-        value = getattr(alltoken_agent.gateway, name)
-        assert value is getattr(importlib.import_module(module), name), name
+    table = lazy_table_checked(alltoken_agent.gateway)
     assert set(table) <= set(alltoken_agent.gateway.__all__)
     assert set(alltoken_agent.gateway.__all__) <= set(dir(alltoken_agent.gateway))
     with pytest.raises(AttributeError, match="NoSuchThing"):
