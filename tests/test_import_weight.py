@@ -203,9 +203,14 @@ CHAT_DEFERRED = (
     "alltoken_agent.gateway.catalog_types",
     "alltoken_agent.catalog.service",
     "importlib.metadata",
+    "httpcore",
+    "anyio",
+    "sniffio",
 )
-"""Nor before ``chat --tools none``'s request: the catalog (no price lookup first), and
-pydantic's plugin scan, which the first validator built would run (none is built)."""
+"""Nor before ``chat --tools none``'s request: the catalog (no price lookup first),
+pydantic's plugin scan, which the first validator built would run (none is built), and
+httpx's own transport (httpcore, and anyio's locks it takes under asyncio): chat's
+requests go on gateway/_asyncio_transport.py."""
 
 
 def chat_run(*args: str) -> dict[str, Any]:

@@ -111,47 +111,22 @@ async def observing_ledger(gateway: Gateway, store: Store, config: Config) -> Le
 
 
 def one_at_a_time_transport(config: Config) -> httpx.AsyncBaseTransport:
-    """The transport of a command whose requests go one after another: httpx's own.
+    """The transport of a command whose requests go one after another: h11 on asyncio.
 
     The gateway's default pool (aiohttp's connector) pays off at many concurrent
     streams, where httpcore's bookkeeping grows with the square of the pool. A command
-    such as ``chat`` has one request in flight at a time, where httpx's transport is
-    as fast per chunk, and aiohttp's import (about 130 ms, two SSL contexts built at
-    import) would double the time before the request leaves (bench/cli_startup.py).
-    The ``[http]`` limits apply all the same.
+    such as ``chat`` has one request in flight at a time, where aiohttp's import (about
+    130 ms, two SSL contexts built at import) would double the time before the request
+    leaves, and httpx's own transport (httpcore, with anyio's locks under asyncio) costs
+    about 30 ms of it (gateway/_asyncio_transport.py; bench/cli_startup.py). The
+    ``[http]`` limits apply all the same; the CA bundle is loaded for https only.
     """
-    import ssl
+    from alltoken_agent.gateway._asyncio_transport import AsyncioTransport
 
-    import httpx
-
-    limits = httpx.Limits(
+    return AsyncioTransport(
         max_connections=config.http.max_connections,
         keepalive_expiry=config.http.keepalive_expiry,
     )
-
-    class OneAtATime(httpx.AsyncBaseTransport):
-        """httpx's transport, loading the CA bundle (about 20 ms) only for an https URL.
-
-        Plain http (a local gateway) goes on a pool whose TLS context trusts nothing,
-        so a TLS connection there could only fail; https goes on the verified one.
-        """
-
-        def __init__(self) -> None:
-            self._pools: dict[bool, httpx.AsyncHTTPTransport] = {}
-
-        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-            tls = request.url.scheme != "http"
-            pool = self._pools.get(tls)
-            if pool is None:
-                verify = True if tls else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-                pool = self._pools[tls] = httpx.AsyncHTTPTransport(verify=verify, limits=limits)
-            return await pool.handle_async_request(request)
-
-        async def aclose(self) -> None:
-            for pool in self._pools.values():
-                await pool.aclose()
-
-    return OneAtATime()
 
 
 @asynccontextmanager
