@@ -201,6 +201,7 @@ class ServerSettings(_Section):
     auth_failure_window = 60.0
     max_sessions_per_key = 1000       # creating one more is 403
     media_jobs = "workers"            # queue image/video jobs for `alltoken-agent worker`
+    processes = 2                     # server processes on one port (serve --processes)
     ```
 
     ``ALLTOKEN_AGENT_SERVER_KEYS`` (comma-separated) replaces ``keys`` when set.
@@ -221,6 +222,8 @@ class ServerSettings(_Section):
     max_sessions_per_key: int = Field(default=1000, ge=1)
     media_jobs: Literal["server", "workers"] = "server"
     """Who runs the media jobs the server accepts: ``server`` (itself) or ``workers``."""
+    processes: int = Field(default=1, ge=1, le=256)
+    """Server processes sharing the port (``serve --processes``); limits count per process."""
 
 
 class ContextSettings(_Section):

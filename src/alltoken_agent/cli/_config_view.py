@@ -121,6 +121,7 @@ TEMPLATE = """\
 # auth_failure_window = 60.0
 # max_sessions_per_key = 1000        # creating one more session is 403
 # media_jobs = "server"              # or "workers": queued for `alltoken-agent worker --watch`
+# processes = 1                     # server processes sharing the port; limits count per process
 """
 """Written by `config init`: every section of ``Config``, commented out."""
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, cast
 import typer
 
 from alltoken_agent import AllTokenAgentError
-from alltoken_agent.cli.exit_codes import USAGE, describe, exit_code_for
+from alltoken_agent.cli.exit_codes import INTERRUPTED, USAGE, describe, exit_code_for
 from alltoken_agent.cli.options import (
     BaseUrlOpt,
     GatewayOptions,
@@ -26,6 +26,7 @@ from alltoken_agent.cli.options import (
 if TYPE_CHECKING:
     from alltoken_agent import Config
     from alltoken_agent.server import ServerOptions
+    from alltoken_agent.server.processes import WorkerSlot
     from alltoken_agent.server.settings import MediaJobsMode
 
 
@@ -80,6 +81,20 @@ def serve(
         Literal["debug", "info", "warning", "error"],
         typer.Option("--log-level", case_sensitive=False, help="uvicorn's log level."),
     ] = "info",
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            "--processes",
+            min=1,
+            max=256,
+            help="Server processes sharing the port, each on its own core (replicas on one "
+            "--store). Rate limits, concurrent runs and jobs, and failed-auth limits count "
+            "per process, so a key may get up to N times them; the daily budget and "
+            "sessions per key are counted in the store. Not with --offline. Default: "
+            "[server] processes, else 1.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve agents over HTTP: sessions, messages (JSON or server-sent events), media, usage.
 
@@ -89,6 +104,8 @@ def serve(
     binds a loopback host. The gateway key stays in this process. Image and video
     jobs run in the background; their files are saved under --media-dir, and jobs
     still running at shutdown resume at the next start. API docs: /docs.
+    With --processes N, N processes serve the one port as replicas on one store (a
+    session runs on one of them at a time; a crashed one is replaced).
 
     \b
     Examples:
@@ -130,6 +147,14 @@ def serve(
             "pass its --base-url to serve and the workers, or let this server run its media "
             "jobs (--media-jobs server)"
         )
+    count = processes if processes is not None else config.server.processes
+    if offline and count > 1:
+        _fail(
+            "--offline keeps the gateway simulator inside each server process, so a media "
+            "job one process started could not be finished by another: serve the simulator "
+            "on a port (`alltoken-agent simulator`) and pass its --base-url, or use "
+            "--processes 1"
+        )
     gateway_options = GatewayOptions(
         provider=provider, base_url=base_url, model=model, offline=offline
     )
@@ -146,6 +171,14 @@ def serve(
         sock = bind_socket(host, port)
     except OSError as exc:
         _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    if count > 1:
+        try:
+            code = _serve_processes(count, sock, host, options, config, gateway_options, log_level)
+        except KeyboardInterrupt:  # Ctrl-C before the workers started
+            code = INTERRUPTED
+        finally:
+            sock.close()
+        raise typer.Exit(code)
     signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops as gracefully as Ctrl-C
     try:
         # uvloop when installed (the server extra): the loop's own work is much of the
@@ -166,7 +199,9 @@ async def _serve(
     config: Config,
     gateway_options: GatewayOptions,
     log_level: str,
+    slot: WorkerSlot | None = None,
 ) -> None:
+    """Serve ``sock`` in this process: the whole server, or one worker (``slot``) of several."""
     import uvicorn.config
 
     from alltoken_agent.server import AppServer, create_app, uvicorn_config
@@ -177,30 +212,107 @@ async def _serve(
     try:
         async with open_gateway(gateway_options) as gateway:
             app = create_app(gateway, state, options=options, config=config)
-            port = sock.getsockname()[1]
-            where = f"http://{f'[{host}]' if ':' in host else host}:{port}"
-            print(f"alltoken-agent server on {where} (API docs: {where}/docs)", flush=True)
-            if options.open:
-                print(
-                    "alltoken-agent: no server keys are set, so any program on this machine "
-                    "may use this server (set ALLTOKEN_AGENT_SERVER_KEYS to require a key)",
-                    file=sys.stderr,
-                )
-            print(f"alltoken-agent: sessions and usage in {state.url}", file=sys.stderr)
-            print(f"alltoken-agent: media files in {options.media_folder}", file=sys.stderr)
-            if options.media_jobs == "workers":
-                await asyncio.to_thread(options.media_folder.mkdir, parents=True, exist_ok=True)
-                print(
-                    "alltoken-agent: media jobs are queued for workers; run `alltoken-agent "
-                    f"worker --watch --media-dir {options.media_folder}` with this server's "
-                    "store (--store) to run them",
-                    file=sys.stderr,
-                )
+            if slot is None:
+                _announce(sock, host)
+                await asyncio.to_thread(_describe, options, state.url)
             settings: dict[str, Any] = {"log_level": log_level}
             settings["log_config"] = uvicorn.config.LOGGING_CONFIG
-            await AppServer(uvicorn_config(app, **settings)).serve(sockets=[sock])
+            if slot is not None:
+                from alltoken_agent.server.processes import tagged_log_config
+
+                settings["log_config"] = tagged_log_config(settings["log_config"], slot.tag)
+            server = AppServer(
+                uvicorn_config(app, **settings), on_started=None if slot is None else slot.ready
+            )
+            await server.serve(sockets=[sock])
     finally:
         state.close()
+
+
+def _announce(sock: socket.socket, host: str) -> None:
+    port = sock.getsockname()[1]
+    where = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    print(f"alltoken-agent server on {where} (API docs: {where}/docs)", flush=True)
+
+
+def _describe(options: ServerOptions, store_url: str) -> None:
+    """The server's notes on stderr: open or not, where its state and files go."""
+    if options.open:
+        print(
+            "alltoken-agent: no server keys are set, so any program on this machine "
+            "may use this server (set ALLTOKEN_AGENT_SERVER_KEYS to require a key)",
+            file=sys.stderr,
+        )
+    print(f"alltoken-agent: sessions and usage in {store_url}", file=sys.stderr)
+    print(f"alltoken-agent: media files in {options.media_folder}", file=sys.stderr)
+    if options.media_jobs == "workers":
+        options.media_folder.mkdir(parents=True, exist_ok=True)
+        print(
+            "alltoken-agent: media jobs are queued for workers; run `alltoken-agent "
+            f"worker --watch --media-dir {options.media_folder}` with this server's "
+            "store (--store) to run them",
+            file=sys.stderr,
+        )
+
+
+def _serve_processes(
+    count: int,
+    sock: socket.socket,
+    host: str,
+    options: ServerOptions,
+    config: Config,
+    gateway_options: GatewayOptions,
+    log_level: str,
+) -> int:
+    """Run ``count`` worker processes on ``sock`` (server/processes.py); the exit code.
+
+    The store is opened here first, once: its migrations (and the spool's replay) run
+    before any worker starts, so no two processes race to migrate it.
+    """
+    from alltoken_agent.server.processes import supervise
+    from alltoken_agent.server.runner import CONNECTION_GRACE
+    from alltoken_agent.store import Store
+
+    url = options.store_url.get_secret_value() if options.store_url else None
+    try:
+        with Store(url) as state:
+            store_url = state.url
+    except AllTokenAgentError as exc:
+        _fail(describe(exc), exit_code_for(exc))
+    _describe(options, store_url)
+    print(f"alltoken-agent: {count} server processes share the port", file=sys.stderr)
+    return supervise(
+        count,
+        sock,
+        _worker,
+        (host, options, config, gateway_options, log_level),
+        # Each worker drains its runs, then closes its connections; then some slack.
+        stop_timeout=options.shutdown_grace + CONNECTION_GRACE + 10,
+        announce=lambda: _announce(sock, host),
+    )
+
+
+def _worker(
+    sock: socket.socket,
+    slot: WorkerSlot,
+    host: str,
+    options: ServerOptions,
+    config: Config,
+    gateway_options: GatewayOptions,
+    log_level: str,
+) -> None:
+    """One worker of ``serve --processes N`` (in a spawned process): serve until SIGTERM."""
+    from alltoken_agent.server.runner import run as run_server
+
+    signal.signal(signal.SIGTERM, _interrupt)  # the parent's stop: graceful, as with one
+    try:
+        run_server(_serve(sock, host, options, config, gateway_options, log_level, slot))
+    except KeyboardInterrupt:
+        pass
+    except AllTokenAgentError as exc:
+        message = describe(exc)
+        print(message if message.startswith("error:") else f"error: {message}", file=sys.stderr)
+        raise SystemExit(exit_code_for(exc)) from None
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

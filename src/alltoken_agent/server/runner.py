@@ -23,7 +23,7 @@ import gc
 import logging
 import socket
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Final, Literal, TypeVar
 
 import uvicorn
@@ -183,7 +183,9 @@ class AppServer(uvicorn.Server):
         ```
     """
 
-    def __init__(self, config: uvicorn.Config) -> None:
+    def __init__(
+        self, config: uvicorn.Config, *, on_started: Callable[[], None] | None = None
+    ) -> None:
         super().__init__(config)
         app = config.app
         context = getattr(getattr(app, "state", None), "server", None)
@@ -191,6 +193,9 @@ class AppServer(uvicorn.Server):
             raise TypeError("AppServer serves an app made by create_app()")
         self.context = context
         self._tuned = False
+        # Called once the server listens and its app started: a worker of
+        # ``serve --processes N`` tells its parent it is ready (server/processes.py).
+        self._on_started = on_started
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         """Start the app and listen; then tune the collector for the streams to come."""
@@ -200,6 +205,8 @@ class AppServer(uvicorn.Server):
         if self.started and not self._tuned:
             tune_collector()
             self._tuned = True
+        if self.started and self._on_started is not None:
+            self._on_started()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         """Stop accepting, drain the runs, stop the media jobs, then close the connections.
