@@ -8,11 +8,15 @@ on AllToken only the DeepSeek and Qwen families really search (docs/wire-format.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
+from alltoken_agent.agent._function_schema import Binder, describe_function
+from alltoken_agent.agent._tool_definitions import parse_docstring
 from alltoken_agent.agent.tools import ModelRetry, Tool, ToolContext
 from alltoken_agent.errors import UserError
 
@@ -146,9 +150,64 @@ if TYPE_CHECKING:
     BUILTIN_TOOLS: dict[str, Tool]
     """Every built-in tool by name."""
 
+
+def _local_tool(function: Callable[..., Any], name: str, arguments: dict[str, Any]) -> Tool:
+    """``Tool(function, name=name, timeout=10.0)`` with its schema written out beforehand.
+
+    ``Tool()`` builds a pydantic model of the function's arguments (and, the first time,
+    runs pydantic's plugin scan): about 15 ms of CPU for the two default tools, spent
+    before every ``chat`` request. Here ``arguments`` holds each parameter's schema as
+    that model writes it, less the description, which comes from the docstring as
+    ``Tool()`` takes it; the model is built on the tool's first call, for that call's
+    validation. tests/agent/test_builtin_tool_schemas.py pins the schema, the
+    description and the validation errors to ``Tool()``'s.
+    """
+    docstring = parse_docstring(inspect.getdoc(function))
+    properties = {
+        param: {**schema, "description": docstring.params[param]}
+        for param, schema in arguments.items()
+    }
+    for param, schema in properties.items():  # pydantic's key order: default, description, type
+        properties[param] = {key: schema[key] for key in sorted(schema)}
+    required = [param for param, schema in arguments.items() if "default" not in schema]
+    built = Tool.__new__(Tool)
+    functools.update_wrapper(built, function)
+    built._setup(
+        function,
+        name=name,
+        description=docstring.description,
+        parameters={"type": "object", "properties": properties, "required": required},
+        binder=_FirstCallBinder(function, name, docstring.params),
+        timeout=10.0,
+        requires_approval=False,
+    )
+    return built
+
+
+class _FirstCallBinder:
+    """The binder ``Tool()`` would make (pydantic's validator), made on the first call."""
+
+    def __init__(self, function: Callable[..., Any], name: str, docs: Mapping[str, str]) -> None:
+        self._function = function
+        self._name = name
+        self._docs = docs
+        self._bind: Binder[ToolContext] | None = None
+
+    def __call__(
+        self, arguments: dict[str, Any], context: ToolContext
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        if self._bind is None:
+            _, self._bind = describe_function(
+                self._function, self._name, self._docs, {}, ToolContext
+            )
+        return self._bind(arguments, context)
+
+
 _BUILDERS: Final[dict[str, Callable[[], Tool]]] = {
-    "get_current_time": lambda: Tool(_current_time, name="get_current_time", timeout=10.0),
-    "calculate": lambda: Tool(_calculate, name="calculate", timeout=10.0),
+    "get_current_time": lambda: _local_tool(
+        _current_time, "get_current_time", {"timezone": {"default": "UTC", "type": "string"}}
+    ),
+    "calculate": lambda: _local_tool(_calculate, "calculate", {"expression": {"type": "string"}}),
     "web_search": make_web_search,
 }
 """Each built-in tool's name -> how it is built (its name is the tool's own)."""
