@@ -23,9 +23,8 @@ import select
 import ssl
 import sys
 from collections import deque
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, nullcontext
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, TypeVar
 
 import h11
 import httpx
@@ -36,41 +35,17 @@ MAX_HEAD_BYTES = 100 * 1024
 """Longest response head accepted (httpcore's figure; aiohttp's pool takes 64 KiB lines)."""
 
 Origin = tuple[str, str, int]
+T = TypeVar("T")
 
 
-def _deadline(seconds: float | None) -> AbstractAsyncContextManager[Any]:
-    """A context that raises ``TimeoutError`` after ``seconds`` (None: no limit)."""
+async def _within(awaitable: Awaitable[T], seconds: float | None) -> T:
+    """``await awaitable``, raising ``asyncio.TimeoutError`` after ``seconds`` (None: never)."""
     if seconds is None:
-        return nullcontext()
+        return await awaitable
     if sys.version_info >= (3, 11):
-        return asyncio.timeout(seconds)
-    return _Deadline310(seconds)  # pragma: no cover - Python 3.10 only
-
-
-class _Deadline310:  # pragma: no cover - Python 3.10 only
-    """``asyncio.timeout`` for Python 3.10: cancels the task, then raises TimeoutError."""
-
-    def __init__(self, seconds: float) -> None:
-        self._seconds = seconds
-        self._expired = False
-        self._handle: asyncio.TimerHandle | None = None
-
-    async def __aenter__(self) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-
-        def expire() -> None:
-            self._expired = True
-            task.cancel()
-
-        self._handle = asyncio.get_running_loop().call_later(self._seconds, expire)
-
-    async def __aexit__(self, kind: Any, exc: Any, tb: Any) -> bool:
-        assert self._handle is not None
-        self._handle.cancel()
-        if self._expired and kind is asyncio.CancelledError:
-            raise TimeoutError from None
-        return False
+        async with asyncio.timeout(seconds):  # no task of its own, unlike wait_for
+            return await awaitable
+    return await asyncio.wait_for(awaitable, seconds)  # pragma: no cover - Python 3.10
 
 
 class AsyncioTransport(httpx.AsyncBaseTransport):
@@ -139,10 +114,9 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
         host = url.raw_host.decode("ascii")
         origin = (scheme, host, url.port or (443 if scheme == "https" else 80))
         self._check_loop()
-        reused = self._take_idle(origin)
+        reused = await self._reserve(request, origin, timeouts.get("pool"))
         if reused is not None:
             return reused
-        await self._reserve(request, timeouts.get("pool"))
         try:
             return await self._connect(request, origin, timeouts.get("connect"))
         except BaseException:
@@ -157,7 +131,7 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
         if self._loop is not None:
             for connections in self._idle.values():
                 for connection in connections:
-                    connection.abandon()
+                    connection.close()
             self._idle.clear()
             self._open = 0
             self._waiters.clear()
@@ -175,24 +149,34 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
             self._closed(connection)
         return None
 
-    async def _reserve(self, request: httpx.Request, pool_timeout: float | None) -> None:
-        """Count one more open connection, waiting for room under the cap."""
-        while self._limit is not None and self._open >= self._limit:
+    async def _reserve(
+        self, request: httpx.Request, origin: Origin, pool_timeout: float | None
+    ) -> _Connection | None:
+        """An idle connection to ``origin``, else None with room counted for a new one.
+
+        Under the cap, a request waits (at most ``pool_timeout``) for a connection to
+        be handed back or closed; an idle one to another origin is closed for room.
+        """
+        while True:
+            reused = self._take_idle(origin)
+            if reused is not None:
+                return reused
+            if self._limit is None or self._open < self._limit:
+                self._open += 1
+                return None
             if self._close_one_idle():
                 continue
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
             try:
-                async with _deadline(pool_timeout):
-                    await waiter
-            except TimeoutError:
+                await _within(waiter, pool_timeout)
+            except asyncio.TimeoutError:
                 raise httpx.PoolTimeout(
                     "timed out waiting for a free connection", request=request
                 ) from None
             finally:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
-        self._open += 1
 
     def _close_one_idle(self) -> bool:
         for connections in self._idle.values():
@@ -218,11 +202,13 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
             sni = request.extensions.get("sni_hostname")
             server_name = sni.decode("ascii") if isinstance(sni, bytes) else (sni or host)
         try:
-            async with _deadline(timeout):
-                reader, writer = await asyncio.open_connection(
+            reader, writer = await _within(
+                asyncio.open_connection(
                     host, port, ssl=context, server_hostname=server_name, limit=READ_BYTES
-                )
-        except TimeoutError:
+                ),
+                timeout,
+            )
+        except asyncio.TimeoutError:
             raise httpx.ConnectTimeout("timed out connecting", request=request) from None
         except OSError as exc:  # refused, unreachable, no such name, a TLS failure
             raise httpx.ConnectError(str(exc) or type(exc).__name__, request=request) from None
@@ -237,7 +223,7 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
     def _released(self, connection: _Connection) -> None:
         """``connection``'s response was read to its end: keep it for the next request."""
         if self._loop is not asyncio.get_running_loop():  # pragma: no cover - defensive
-            connection.abandon()
+            connection.close()
             return
         connection.idle_since = self._loop.time()
         self._idle.setdefault(connection.origin, []).append(connection)
@@ -326,9 +312,8 @@ class _Connection:
             return
         try:
             self._writer.write(data)
-            async with _deadline(timeout):
-                await self._writer.drain()
-        except TimeoutError:
+            await _within(self._writer.drain(), timeout)
+        except asyncio.TimeoutError:
             raise httpx.WriteTimeout("timed out writing the request", request=request) from None
         except OSError as exc:
             raise httpx.WriteError(str(exc) or type(exc).__name__, request=request) from None
@@ -344,9 +329,8 @@ class _Connection:
             if event is not h11.NEED_DATA:
                 return event
             try:
-                async with _deadline(timeout):
-                    data = await self._reader.read(READ_BYTES)
-            except TimeoutError:
+                data = await _within(self._reader.read(READ_BYTES), timeout)
+            except asyncio.TimeoutError:
                 raise httpx.ReadTimeout("timed out reading the reply", request=request) from None
             except OSError as exc:
                 raise httpx.ReadError(str(exc) or type(exc).__name__, request=request) from None
@@ -382,14 +366,11 @@ class _Connection:
 
     def close(self) -> None:
         """Close the socket (again: nothing)."""
-        if not self._writer.is_closing():
-            self._writer.close()
-
-    def abandon(self) -> None:
-        """Close the socket of a connection whose event loop is gone."""
+        if self._writer.is_closing():
+            return
         try:
             self._writer.close()
-        except RuntimeError:  # the loop is closed: its sockets were closed with it
+        except RuntimeError:  # its event loop is closed (a second asyncio.run): let it go
             pass
 
 
