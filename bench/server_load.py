@@ -33,7 +33,9 @@ chunk costs, without the per-message work (HTTP, sessions, the ledger).
 
 Run ``python bench/server_load.py`` (N = 100 and 500); ``-n 100`` for one N; ``--no-burst
 --no-chunks`` for the steady phases alone; ``--store postgresql://...`` to put the
-server's state in PostgreSQL. On a 2-core machine the load
+server's state in PostgreSQL; ``--processes N`` to run ``serve --processes N`` (the
+server's RSS and CPU are then the sums over its process tree: the parent, its N workers
+and multiprocessing's resource tracker). On a 2-core machine the load
 generator, the server and the simulator share the cores (and with whatever else runs:
 the load average is printed): read the figures as "what one server process sustains
 next to its clients", not as a capacity plan.
@@ -114,11 +116,32 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _tree(pid: int) -> list[int]:
+    """``pid`` and every live process under it (``serve --processes N``: its workers)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = [pid], {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found += sorted(frontier)
+    return found
+
+
 class Child:
     """A child process answering HTTP on ``url`` once ``probe`` succeeds."""
 
-    def __init__(self, command: list[str], env: dict[str, str], url: str, probe: str) -> None:
+    def __init__(
+        self, command: list[str], env: dict[str, str], url: str, probe: str, tree: bool = False
+    ) -> None:
         self.url = url
+        self.tree = tree
+        """Whether RSS and CPU are summed over the process and its descendants."""
         self._log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             command, env=env, stdout=self._log, stderr=subprocess.STDOUT
@@ -140,12 +163,33 @@ class Child:
         raise RuntimeError(f"{command[:4]} did not start:\n{self._log.read().decode()[-2000:]}")
 
     @property
+    def pids(self) -> list[int]:
+        return _tree(self.process.pid) if self.tree else [self.process.pid]
+
+    @property
     def rss_kib(self) -> int | None:
-        return _rss_kib(self.process.pid)
+        sizes = [_rss_kib(pid) for pid in self.pids]
+        return None if None in sizes else sum(size or 0 for size in sizes)
 
     @property
     def cpu(self) -> float:
-        return _cpu_seconds(self.process.pid)
+        total = 0.0
+        for pid in self.pids:
+            try:
+                total += _cpu_seconds(pid)
+            except OSError:  # ended between the listing and the read
+                pass
+        return total
+
+    def wait_for_output(self, text: bytes) -> None:
+        """Wait (bounded) until the child has written ``text`` to its log."""
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            # pread: the child writes through the same open file, so no seek here.
+            if text in os.pread(self._log.fileno(), 1 << 20, 0):
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"the child never wrote {text!r}")
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -848,15 +892,24 @@ def _verdict(name: str, value: float, target: float, unit: str, at_least: bool =
     return f"{'PASS' if ok else 'FAIL'} {line}"
 
 
-def _start_server(py: list[str], env: dict[str, str], sim: Child, store: str) -> Child:
+def _start_server(
+    py: list[str], env: dict[str, str], sim: Child, store: str, processes: int = 1
+) -> Child:
     port = _free_port()
-    return Child(
+    several = ["--processes", str(processes)] if processes > 1 else []
+    server = Child(
         [*py, "serve", "--port", str(port), "--base-url", f"{sim.url}/v1"]
-        + ["--store", store, "--log-level", "warning", "--model", MODEL],
+        + ["--store", store, "--log-level", "warning", "--model", MODEL, *several],
         env | {"ALLTOKEN_AGENT_SERVER_KEYS": SERVER_KEY},
         f"http://127.0.0.1:{port}",
         "/healthz",
+        tree=processes > 1,
     )
+    if processes > 1:
+        # One process answering /healthz is not all of them: the address is printed once
+        # every process serves.
+        server.wait_for_output(b"alltoken-agent server on")
+    return server
 
 
 def main() -> None:
@@ -870,6 +923,13 @@ def main() -> None:
     parser.add_argument("--no-steady", action="store_true", help="skip the steady phases")
     parser.add_argument(
         "--steady-seconds", type=float, default=STEADY_SECONDS, help="length of a steady phase"
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="serve --processes N: N server processes on one port; RSS and CPU are then "
+        "summed over the server's process tree (the parent and its workers)",
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args()
@@ -904,7 +964,7 @@ def main() -> None:
             for index, n in enumerate([] if args.no_burst else sizes):
                 # A fresh server (and database) per N, so each N's memory starts alike.
                 store = args.store or f"sqlite:///{home / f'bench-{index}.db'}"
-                server = _start_server(py, env, sim, store)
+                server = _start_server(py, env, sim, store, args.processes)
                 load_before = os.getloadavg()[0]
                 result = asyncio.run(run(n, sim, server, relay))
                 result["load"] = (load_before, os.getloadavg()[0])
@@ -915,7 +975,9 @@ def main() -> None:
                     server = None
             if not args.no_chunks:
                 if server is None:
-                    server = _start_server(py, env, sim, f"sqlite:///{home / 'chunks.db'}")
+                    server = _start_server(
+                        py, env, sim, f"sqlite:///{home / 'chunks.db'}", args.processes
+                    )
                 chunks = asyncio.run(per_chunk(sim, server, relay))
                 print(report_chunks(chunks) + "\n")
             if server is not None:
@@ -933,7 +995,7 @@ def main() -> None:
                 try:
                     for index, n in enumerate(sizes):
                         store = args.store or f"sqlite:///{home / f'steady-{index}.db'}"
-                        server = _start_server(py, env, paced, store)
+                        server = _start_server(py, env, paced, store, args.processes)
                         load_before = os.getloadavg()[0]
                         result = asyncio.run(steady(n, paced, server, args.steady_seconds))
                         result["load"] = (load_before, os.getloadavg()[0])

@@ -106,7 +106,10 @@ class Served:
         command = [sys.executable, "-m", "alltoken_agent", "serve", "--port", "0"]
         command += ["--base-url", sim.base_url, "--processes", str(count), *extra]
         with self.out.open("w") as out, self.err.open("w") as err:
-            self.process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
+            # A process group of its own, as a terminal's job: Ctrl-C reaches all of it.
+            self.process = subprocess.Popen(
+                command, stdout=out, stderr=err, env=env, start_new_session=True
+            )
         self.url = self._wait_url()
         self.pid = self.process.pid
 
@@ -187,6 +190,18 @@ def test_two_processes_share_the_port_and_sigterm_stops_them_all_with_exit_0(
     assert err.count("sessions and usage in") == 1  # said once, by the parent
     for index in (1, 2):
         assert f"[process {index}/2] Finished server process" in err  # each drained
+
+
+def test_ctrl_c_in_a_terminal_stops_every_process_gracefully_with_exit_0(served: Served) -> None:
+    everyone = descendants(served.pid)
+    assert len(workers(served.pid)) == 2
+    os.killpg(served.pid, signal.SIGINT)  # what Ctrl-C does: the parent and workers get it
+    assert served.process.wait(60) == 0
+    wait_until(lambda: not any(alive(pid) for pid in everyone), "every process gone", 30)
+    err = served.err.read_text()
+    assert "Traceback" not in err
+    for index in (1, 2):
+        assert f"[process {index}/2] Finished server process" in err  # drained, not forced
 
 
 def test_a_busy_session_is_409_with_retry_after_on_the_other_process(
