@@ -220,7 +220,7 @@ def process_cpu_ms(pid: int | None) -> float | None:
 
 
 def measure_chat(
-    program: str, rounds: int, warmup: int
+    program: str, rounds: int, warmup: int, tools: str = "none"
 ) -> tuple[list[float], list[float], list[float], list[float]]:
     """`chat` runs against :class:`InstantGateway`: wall ms, ms until the request, CPU ms,
     and CPU ms until the request (empty where ``/proc`` is not there).
@@ -233,7 +233,7 @@ def measure_chat(
     sent: list[float] = []
     cpu: list[float] = []
     cpu_sent: list[float] = []
-    argv = [program, "chat", "--base-url", gateway.base_url, "-m", "bench-1", "--tools", "none"]
+    argv = [program, "chat", "--base-url", gateway.base_url, "-m", "bench-1", "--tools", tools]
     try:
         with tempfile.TemporaryDirectory() as home:
             env = {**CHILD_ENV, "ALLTOKEN_AGENT_HOME": home, "ALLTOKEN_API_KEY": "bench-key"}
@@ -400,6 +400,15 @@ def main() -> None:
             if values:  # the first needs Linux's /proc
                 spread = f"{percentile(values, 0.1):.0f}-{percentile(values, 0.9):.0f}"
                 print(f"  {label:<26} {statistics.median(values):7.1f} {spread:>11}")
+        # What a plain `chat PROMPT` runs with: the clock and calculator described in the
+        # request (their schemas are written out; nothing is validated until a call).
+        _, default_sent, _, default_cpu = measure_chat(program, chat_rounds, 1, "default")
+        spread = f"{percentile(default_sent, 0.1):.0f}-{percentile(default_sent, 0.9):.0f}"
+        median = statistics.median(default_sent)
+        line = f"  {'same, default tools: sent':<26} {median:7.1f} {spread:>11}"
+        if default_cpu:
+            line += f"   CPU until the request {statistics.median(default_cpu):.1f}"
+        print(line)
         verdict = "PASS" if wall <= CHAT_WALL_MS and first <= CHAT_SENT_MS else "FAIL"
         print(f"{verdict} chat: request sent at {first:.0f} ms, whole run {wall:.0f} ms")
     if args.imports:

@@ -34,6 +34,9 @@ READ_BYTES = 64 * 1024
 MAX_HEAD_BYTES = 100 * 1024
 """Longest response head accepted (httpcore's figure; aiohttp's pool takes 64 KiB lines)."""
 
+HAPPY_EYEBALLS_DELAY = 0.25
+"""Seconds before the next address of a host is dialled beside the first (RFC 8305)."""
+
 Origin = tuple[str, str, int]
 T = TypeVar("T")
 
@@ -204,7 +207,14 @@ class AsyncioTransport(httpx.AsyncBaseTransport):
         try:
             reader, writer = await _within(
                 asyncio.open_connection(
-                    host, port, ssl=context, server_hostname=server_name, limit=READ_BYTES
+                    host,
+                    port,
+                    ssl=context,
+                    server_hostname=server_name,
+                    limit=READ_BYTES,
+                    # A name with several addresses: the next is tried after 250 ms
+                    # without waiting for the first to fail, as anyio (httpx's) does.
+                    happy_eyeballs_delay=HAPPY_EYEBALLS_DELAY,
                 ),
                 timeout,
             )
