@@ -247,3 +247,14 @@ def test_chat_sends_and_records_without_the_store_or_the_config_validators(
         assert run["end"] == [], run["stderr"]
     report = json.loads(run_cli("usage", "--json").stdout)
     assert report["totals"]["requests"] == 2 and report["totals"]["cost"] is not None
+
+
+def test_chat_with_the_default_tools_builds_no_validator_before_its_request(
+    sim: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A plain `chat PROMPT` sends the clock's and the calculator's schemas: written out in
+    # builtin_tools, so no pydantic model (nor its plugin scan) is built to describe them.
+    monkeypatch.setenv("ALLTOKEN_API_KEY", TEST_KEY)
+    run = chat_run("--base-url", sim.base_url, "hi")
+    assert run["code"] == 0, run["stderr"]
+    assert run["connect"] == {"heavy": [], "config": "MockValSer", "deferred": []}, run["stderr"]
