@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from alltoken_agent.server import bind_socket, owner_id
+from alltoken_agent.server import bind_socket, owner_id, processes
 from alltoken_agent.server.processes import WorkerSlot, supervise
 from alltoken_agent.store import Store
 from tests.cli.helpers import write_config
@@ -204,9 +204,23 @@ def test_ctrl_c_in_a_terminal_stops_every_process_gracefully_with_exit_0(served:
         assert f"[process {index}/2] Finished server process" in err  # drained, not forced
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def served_on(
+    request: pytest.FixtureRequest, isolated_environment: Path, sim: Any, key: str
+) -> Iterator[Served]:
+    """:func:`served` on the home's SQLite file, then on PostgreSQL."""
+    store = [] if request.param == "sqlite" else ["--store", request.getfixturevalue("pg_url")]
+    server = Served(isolated_environment, sim, key, 2, *store)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def test_a_busy_session_is_409_with_retry_after_on_the_other_process(
-    served: Served, sim: Any, key: str
+    served_on: Served, sim: Any, key: str
 ) -> None:
+    served = served_on
     with httpx.Client(base_url=served.url, headers=auth(key), timeout=30) as first:
         session_id = create_session(first)
         sim.state.enqueue_faults(["stall:3:60"])  # the model stops after its third chunk
@@ -329,3 +343,27 @@ def test_a_process_that_fails_to_start_stops_the_others_with_its_exit_code() -> 
     assert code == 3
     assert announced == []  # never all ready: the address is not announced
     assert workers(os.getpid()) == set()  # the other one was stopped and reaped
+
+
+def _ready_then_exit(sock: socket.socket, slot: WorkerSlot) -> None:
+    """A worker body that ends on its own right after it is ready (as a crash would)."""
+    slot.ready()
+
+
+def test_a_process_that_keeps_dying_is_replaced_a_bounded_number_of_times(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(processes, "MAX_RESTARTS", 2)
+    announced: list[int] = []
+    sock = bind_socket("127.0.0.1", 0)
+    try:
+        code = supervise(
+            1, sock, _ready_then_exit, stop_timeout=30, announce=lambda: announced.append(1)
+        )
+    finally:
+        sock.close()
+    assert code == 1
+    assert announced == [1]  # announced once, not again for each replacement
+    err = capfd.readouterr().err
+    assert err.count("ended unexpectedly (exit code 0); starting a new one") == 2
+    assert "2 processes were replaced in the last 60 s, so stopping the server" in err
