@@ -268,6 +268,17 @@ async def test_a_server_silent_mid_body_is_a_read_timeout() -> None:
             await _get(url, read=0.2)
 
 
+async def test_a_server_that_stops_reading_the_body_is_a_write_timeout() -> None:
+    async def body() -> AsyncIterator[bytes]:
+        for _ in range(256):  # 256 MiB at most: far past what the socket buffers hold
+            yield bytes(1024 * 1024)
+
+    async with raw_server(None, close=False) as url:  # reads the head, then nothing
+        async with httpx.AsyncClient(transport=AsyncioTransport()) as client:
+            with pytest.raises(httpx.WriteTimeout):
+                await client.post(url, content=body(), timeout=httpx.Timeout(5.0, write=0.2))
+
+
 async def test_a_tls_handshake_that_never_ends_is_a_connect_timeout() -> None:
     async with raw_server(None, close=False) as url:  # TCP only: it never answers a hello
         async with httpx.AsyncClient(transport=AsyncioTransport()) as client:
