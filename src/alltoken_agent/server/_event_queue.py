@@ -9,11 +9,17 @@ The keep-alive timeout is one timer per quiet spell, not one per wait: a model t
 streams its chunks one at a time makes the stream wait once per chunk, and a timer
 armed and cancelled each time was a few percent of the server's CPU. When the timer
 fires early for the current wait, it is set again for the rest of it.
+
+While the reader waits with nothing queued, a delta frame is not queued at all: the
+``writer`` the stream installed sends it from the producer's task (see
+``_frame_writer.py``), so a chunk costs one task step, not two, and the wait goes on
+with its keep-alive counted from that frame.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 Event = tuple[str, dict[str, Any]] | bytes
@@ -31,7 +37,7 @@ class EventQueue:
     ``None`` closes the stream: nothing is put after it.
     """
 
-    __slots__ = ("_items", "_waiter", "_timer", "_deadline")
+    __slots__ = ("_items", "_waiter", "_timer", "_deadline", "_timeout", "writer")
 
     def __init__(self) -> None:
         self._items: list[Event | None] = []
@@ -40,10 +46,35 @@ class EventQueue:
         """Wakes the waiter at ``_deadline``; kept across waits, gone once nobody waits."""
         self._deadline = 0.0
         """Loop time at which the current wait times out."""
+        self._timeout = 0.0
+        """The current wait's timeout: a frame written meanwhile starts it again."""
+        self.writer: Callable[[bytes], bool] | None = None
+        """Sends a frame from the producer's task while the reader waits (False: queue it)."""
 
     def put(self, item: Event | None) -> None:
-        """Queue an event (or the closing ``None``) and wake the reader."""
+        """Queue an event (or the closing ``None``) and wake the reader.
+
+        A frame (bytes) put while the reader waits with nothing queued goes to
+        ``writer`` instead, when it takes it; the reader sleeps on.
+        """
+        waiter = self._waiter
+        if (
+            type(item) is bytes
+            and self.writer is not None
+            and waiter is not None
+            and not self._items
+            and not waiter.done()
+            and self.writer(item)
+        ):
+            # Not quiet: the keep-alive is due a full timeout after this frame.
+            self._deadline = waiter.get_loop().time() + self._timeout
+            return
         self._items.append(item)
+        if waiter is not None:
+            _wake(waiter)
+
+    def notify(self) -> None:
+        """Wake the reader with nothing queued (the writer has a send to hand over)."""
         if self._waiter is not None:
             _wake(self._waiter)
 
@@ -58,6 +89,7 @@ class EventQueue:
             loop = asyncio.get_running_loop()
             waiter = self._waiter = loop.create_future()
             self._deadline = loop.time() + timeout
+            self._timeout = timeout
             if self._timer is None:
                 self._timer = loop.call_at(self._deadline, self._expire)
             try:

@@ -7,7 +7,8 @@ event field or the JSON alone.
 :class:`EventStreamResponse` is a plain ASGI response rather than Starlette's
 ``StreamingResponse``, which runs each stream in a task group of two tasks with a
 cancel scope (several KiB and a task switch per stream): here one small task watches
-for the client leaving, and the response itself sends what the run queued.
+for the client leaving, and the response itself sends what the run queued; a delta
+made while it waits is sent by the run's task (``_frame_writer.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, Final
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from alltoken_agent.server._frame_writer import FrameWriter
 from alltoken_agent.server.runs import Run
 
 KEEPALIVE: Final = b": keep-alive\n\n"
@@ -89,12 +91,19 @@ class EventStreamResponse(Response):
         """Send the response: headers, then the run's events as they come."""
         run = self.run
         watcher = asyncio.get_running_loop().create_task(_watch(receive, run))
+        writer: FrameWriter | None = None
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             queue = run.events
+            # From here a delta frame the run makes while this task waits is sent by the run's
+            # task itself; this one wakes for other events, a handed-over send, or a keep-alive.
+            writer = queue.writer = FrameWriter(send, queue)
             closed = False
             while not closed:
-                if not await queue.wait(self.keepalive):
+                ready = await queue.wait(self.keepalive)
+                if writer.owed:  # before anything queued after it
+                    await writer.settle()
+                elif not ready:
                     await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
                     continue
                 # Events that arrived together leave in one write: a burst of deltas costs
@@ -112,6 +121,9 @@ class EventStreamResponse(Response):
                     more = not closed
                     await send({"type": "http.response.body", "body": body, "more_body": more})
         finally:
+            run.events.writer = None
+            if writer is not None:
+                writer.close()
             watcher.cancel()
             if not run.finished:
                 run.cancel("client_disconnected")

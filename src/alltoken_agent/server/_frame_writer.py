@@ -1,0 +1,98 @@
+"""A delta frame sent by the run's own task while its stream waits: one task step per chunk.
+
+A model that streams its chunks one at a time (the usual case: a few tens a second
+per stream) made each chunk cost two task steps: the run's, which parsed it and
+queued its frame, then the stream's, woken only to pass that frame to ``send``. At
+hundreds of open streams those wake-ups were a large part of the server's CPU per
+chunk. So while the stream waits with nothing queued, the run's task starts the
+ASGI ``send`` of a delta frame itself (``EventQueue.put``); the stream stays asleep.
+
+The run must never wait for its client (a slow or stalled reader would then hold
+the gateway's reply and the session's lease): the ``send`` coroutine is stepped
+once, by hand. An ASGI server's ``send`` of a body normally finishes in that step
+(it hands the bytes to the transport); when it does not (the server's flow control
+waits for the client to read), what is left of it is handed over to the stream's
+task, which finishes it before anything queued after it. Until then frames queue as
+before, so every frame still leaves in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Generator
+from typing import Any
+
+from starlette.types import Send
+
+from alltoken_agent.server._event_queue import EventQueue
+
+
+class FrameWriter:
+    """Sends frames at once from the caller's task, or hands the send to the stream's task.
+
+    Installed as ``queue.writer`` by the event stream once its response has started.
+    """
+
+    __slots__ = ("_error", "_owed", "_queue", "_send")
+
+    def __init__(self, send: Send, queue: EventQueue) -> None:
+        self._send = send
+        self._queue = queue
+        self._owed: tuple[Generator[Any, None, None], Any] | None = None
+        """A send that did not finish in its first step, and what it waits on."""
+        self._error: BaseException | None = None
+        """What a send raised, for the stream's task to raise."""
+
+    def __call__(self, frame: bytes) -> bool:
+        """Send ``frame`` now (or hand its send over); False: not taken, queue it."""
+        if self._owed is not None or self._error is not None:
+            return False
+        message = {"type": "http.response.body", "body": frame, "more_body": True}
+        sending = self._send(message).__await__()
+        try:
+            waits_on = sending.send(None)
+        except StopIteration:
+            return True  # the usual case: the bytes are with the transport
+        except BaseException as error:  # raised by the stream's task, not the run's
+            self._error = error
+        else:
+            self._owed = (sending, waits_on)
+        self._queue.notify()
+        return True
+
+    @property
+    def owed(self) -> bool:
+        """Whether a send taken here is still to finish (or to report its failure)."""
+        return self._owed is not None or self._error is not None
+
+    async def settle(self) -> None:
+        """In the stream's task: finish the send handed over, or raise what it raised."""
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
+        if self._owed is None:
+            return
+        sending, waits_on = self._owed
+        try:
+            while True:
+                if waits_on is None:  # a bare yield: the loop gets a turn
+                    await asyncio.sleep(0)
+                elif asyncio.isfuture(waits_on):
+                    # Waited on, not awaited: the send reads the future's outcome itself when
+                    # resumed, and a cancel of this task must not cancel the server's future.
+                    await asyncio.wait([waits_on])
+                else:
+                    raise RuntimeError(f"an ASGI send yielded {waits_on!r}, not a future")
+                waits_on = sending.send(None)
+        except StopIteration:
+            self._owed = None
+        except BaseException:  # it failed, or this task was cancelled while it waited
+            self._owed = None
+            sending.close()
+            raise
+
+    def close(self) -> None:
+        """The stream ended: a send still handed over is abandoned."""
+        if self._owed is not None:
+            self._owed[0].close()
+            self._owed = None
