@@ -144,6 +144,41 @@ async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None
         await server.wait_closed()
 
 
+async def test_a_connection_the_server_sent_bytes_on_while_idle_is_not_reused() -> None:
+    answer = http_response(200, {}, b"ok")
+    accepted: list[int] = []
+    first_read = asyncio.Event()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(1)
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(answer)
+            if len(accepted) == 1:
+                await first_read.wait()
+                writer.write(b"HTTP/1.1 200 OK\r\n")  # unasked: the connection is spoilt
+            await writer.drain()
+            await reader.read()  # until the client hangs up
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+    try:
+        async with httpx.AsyncClient(transport=AsyncioTransport()) as client:
+            assert (await client.get(url)).content == b"ok"
+            transport: Any = client._transport
+            (idle,) = transport._idle.values()
+            first_read.set()
+            while not idle[0]._reader._buffer:  # the unasked bytes have arrived
+                await asyncio.sleep(0.01)
+            assert (await client.get(url)).content == b"ok"
+        assert len(accepted) == 2
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
 def test_a_transport_keeps_working_on_a_second_event_loop(sim: Any) -> None:
     gateway = transport_gateway(sim)
 

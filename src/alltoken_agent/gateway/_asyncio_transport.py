@@ -362,7 +362,12 @@ class _Connection:
 
     def reusable(self) -> bool:
         """Whether the server has neither closed the connection nor sent anything since."""
-        if self._reader.at_eof() or self._reader.exception() is not None:
+        reader = self._reader
+        if reader.at_eof() or reader.exception() is not None:
+            return False
+        # While idle the loop keeps reading the socket into the reader: bytes sent since
+        # the reply sit there (the stream has no public look at its buffer), not in the socket.
+        if getattr(reader, "_buffer", None):
             return False
         sock = self._writer.get_extra_info("socket")
         if sock is None or sock.fileno() < 0:
