@@ -198,7 +198,8 @@ def supervise(
     previous_fd = signal.set_wakeup_fd(wake.fileno())
     workers: list[_Worker] = []
     try:
-        workers = [_Worker(i, count, target, sock, tuple(args)) for i in range(1, count + 1)]
+        for index in range(1, count + 1):  # one by one: the finally stops those started
+            workers.append(_Worker(index, count, target, sock, tuple(args)))
         return _Supervisor(workers, count, target, sock, tuple(args), announce).run(
             woken, stop_timeout
         )
@@ -240,11 +241,12 @@ class _Supervisor:
 
     def run(self, woken: socket.socket, stop_timeout: float) -> int:
         deadline: float | None = None
+        killed = False
         while any(w.alive for w in self.workers):
             waitables: list[Any] = [woken]
             waitables += [w.process.sentinel for w in self.workers if w.alive]
             waitables += [w.ready_pipe for w in self.workers if w.ready_pipe is not None]
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            left = None if deadline is None or killed else max(0.0, deadline - time.monotonic())
             seen = wait(waitables, left)
             if woken in seen:
                 _drain(woken)
@@ -261,13 +263,13 @@ class _Supervisor:
                 self.announce()
             if self.stopping and deadline is None:
                 deadline = time.monotonic() + stop_timeout
-            if deadline is not None and time.monotonic() >= deadline:
+            if deadline is not None and not killed and time.monotonic() >= deadline:
+                killed = True  # then only wait for them to end
                 for worker in self.workers:
                     if worker.alive:
                         _say(f"{_name(worker, self.count)} did not stop in time; killing it")
                         worker.signal(signal.SIGKILL)
                         self.code = self.code or 1
-                deadline = float("inf")  # killed: only wait for them now
         return self.code
 
     def _stop_all(self) -> None:
