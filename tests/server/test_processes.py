@@ -367,3 +367,31 @@ def test_a_process_that_keeps_dying_is_replaced_a_bounded_number_of_times(
     err = capfd.readouterr().err
     assert err.count("ended unexpectedly (exit code 0); starting a new one") == 2
     assert "2 processes were replaced in the last 60 s, so stopping the server" in err
+
+
+def _deaf_to_sigterm(sock: socket.socket, slot: WorkerSlot) -> None:
+    """A worker body that ignores SIGTERM (a hung shutdown)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    slot.ready()
+    while True:
+        signal.pause()
+
+
+def test_a_process_that_does_not_stop_in_time_is_killed_and_the_exit_code_says_so(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    sock = bind_socket("127.0.0.1", 0)
+    try:
+        # Once both serve, the supervisor is asked to stop, as by SIGTERM from outside.
+        code = supervise(
+            2,
+            sock,
+            _deaf_to_sigterm,
+            stop_timeout=0.5,
+            announce=lambda: os.kill(os.getpid(), signal.SIGTERM),
+        )
+    finally:
+        sock.close()
+    assert code == 1
+    assert workers(os.getpid()) == set()  # killed and reaped, none left behind
+    assert capfd.readouterr().err.count("did not stop in time; killing it") == 2
