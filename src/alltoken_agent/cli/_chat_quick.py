@@ -54,6 +54,36 @@ FLAGS = {
 COMPLETE_ENV = "_ALLTOKEN_AGENT_COMPLETE"
 """Set by a shell asking for completions: Typer answers those."""
 
+_gc_paused = False
+"""Whether :func:`run_quickly` turned the cyclic garbage collector off for start-up."""
+
+
+def pause_gc() -> None:
+    """Turn the cyclic garbage collector off until :func:`resume_gc`.
+
+    Importing what a chat run needs allocates hundreds of thousands of objects, which
+    set the collector off about 90 times before the request (some 15-20 ms of CPU,
+    bench/cli_startup.py), and the modules, classes and functions made then live as
+    long as the process: there is nothing for it to collect.
+    """
+    global _gc_paused
+    if gc.isenabled():
+        gc.disable()
+        _gc_paused = True
+
+
+def resume_gc() -> None:
+    """Turn the collector back on after :func:`pause_gc` (else nothing).
+
+    What start-up made is frozen first, so later collections never scan it again.
+    ``chat`` calls this once its reply has started (its first ``stream:start``).
+    """
+    global _gc_paused
+    if _gc_paused:
+        _gc_paused = False
+        gc.freeze()
+        gc.enable()
+
 
 def parse(args: Sequence[str]) -> dict[str, Any] | None:
     """``chat``'s parameters from ``args`` (after ``chat``), or None when Typer must parse."""
@@ -115,6 +145,7 @@ def run_quickly(args: Sequence[str]) -> bool:
     values = parse(args)
     if values is None:
         return False
+    pause_gc()  # until the reply starts (run_chat resumes it)
     from alltoken_agent.cli._chat_run import run_chat
 
     try:
@@ -131,6 +162,7 @@ def run_quickly(args: Sequence[str]) -> bool:
         print("\nAborted!", file=sys.stderr)
         raise SystemExit(1) from None
     finally:
+        resume_gc()  # a run that failed before its request: the exit's own work may need it
         # The run is over: its row is committed, its files written and closed. Spare the
         # interpreter's last garbage collection over every object the imports made
         # (about 50 ms at exit, more than the reply takes; bench/cli_startup.py). An

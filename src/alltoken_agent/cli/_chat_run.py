@@ -176,6 +176,7 @@ async def _chat(
     from alltoken_agent import Agent, request_tags
     from alltoken_agent.agent import DEFAULT_INSTRUCTIONS, resolve_tool_names
     from alltoken_agent.cli._chat_printer import ChatPrinter, emit_done
+    from alltoken_agent.cli._chat_quick import resume_gc
     from alltoken_agent.cli._session_history import load_history
     from alltoken_agent.ledger import Budgets, DeferredLedger
 
@@ -251,6 +252,7 @@ async def _chat(
                 with request_tags(session=session_name):
                     async for event in events:
                         if event.name == "stream:start":  # the request is on its way
+                            resume_gc()  # paused for start-up by the plain command line
                             deferred.prepare()
                         printer.show(event)
                 printer.close()
