@@ -167,7 +167,9 @@ def _local_tool(function: Callable[..., Any], name: str, arguments: dict[str, An
         param: {**schema, "description": docstring.params[param]}
         for param, schema in arguments.items()
     }
-    for param, schema in properties.items():  # pydantic's key order: default, description, type
+    for param, schema in properties.items():
+        # Alphabetical, as pydantic writes these keys (default, description, type): the
+        # same bytes in every request.
         properties[param] = {key: schema[key] for key in sorted(schema)}
     required = [param for param, schema in arguments.items() if "default" not in schema]
     built = Tool.__new__(Tool)
