@@ -44,7 +44,7 @@ from alltoken_agent.errors import (
     RateLimitError,
     UpstreamError,
 )
-from alltoken_agent.gateway import ChatResult, ChatStream, request_tags
+from alltoken_agent.gateway import ChatResult, ChatStream
 from alltoken_agent.ledger import Budget, estimate_request_cost
 
 if TYPE_CHECKING:
@@ -170,9 +170,6 @@ class ModelRequests:
             for m in self.history
         ]
 
-    def _wants(self, name: str) -> bool:
-        return self.settings.wants(name)
-
     def _schemas(self, model: str) -> int:
         # The schemas' share is counted once per model and turn, from each tool's
         # kept JSON length when the agent's tools make up the request's `tools`.
@@ -238,7 +235,7 @@ class ModelRequests:
         return messages, events
 
     def _open(self, model: str, messages: list[dict[str, Any]]) -> ChatStream:
-        with request_tags(**self.settings.tags):
+        with self.settings.tagged:
             return self.settings.gateway.stream(
                 messages, model=model, **self._request_fields(model)
             )
@@ -247,16 +244,16 @@ class ModelRequests:
         self, model: str, messages: list[dict[str, Any]]
     ) -> tuple[_Step, list[AgentEvent]]:
         """One unstreamed request, and the events its whole reply stands for."""
-        with request_tags(**self.settings.tags):
+        with self.settings.tagged:
             result = await self.settings.gateway.chat(
                 messages, model=model, **self._request_fields(model)
             )
-        return _Step(result, model), [e for e in replay(result) if self._wants(e.name)]
+        return _Step(result, model), [e for e in replay(result) if self.settings.wants(e.name)]
 
     async def _whole_again(self, step: _Step) -> _Step:
         # Some hosts garble streamed tool-call fragments; one non-streamed retry of the
         # same step usually comes back whole.
-        with request_tags(**self.settings.tags):
+        with self.settings.tagged:
             retry = await self.settings.gateway.chat(
                 self._wire_messages(step.model),
                 model=step.model,
@@ -266,7 +263,7 @@ class ModelRequests:
 
     def _block_end(self, reasoning: list[str], block: int) -> list[AgentEvent]:
         """``reasoning:end`` for the reasoning block open at ``block`` (-1: none open)."""
-        if block >= 0 and self._wants("reasoning:end"):
+        if block >= 0 and self.settings.wants("reasoning:end"):
             return [ReasoningEndEvent(reasoning="".join(reasoning[block:]))]
         return []
 
@@ -295,11 +292,11 @@ class ModelRequests:
     def _account_events(self, step: _Step) -> list[AgentEvent]:
         self._account(step.result)
         events: list[AgentEvent] = []
-        if step.result.usage is not None and self._wants("usage"):
+        if step.result.usage is not None and self.settings.wants("usage"):
             events.append(UsageEvent(usage=step.result.usage, model=step.model))
-        if step.result.cost is not None and self._wants("cost"):
+        if step.result.cost is not None and self.settings.wants("cost"):
             events.append(CostEvent(cost=step.result.cost, model=step.model))
-        if step.result.notices and self._wants("notice"):
+        if step.result.notices and self.settings.wants("notice"):
             # The gateway's account of usage or cost was missing or invalid: say so.
             events.extend(
                 NoticeEvent(message=notice.message, code=notice.code)

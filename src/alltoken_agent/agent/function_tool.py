@@ -64,6 +64,20 @@ class ToolContext:
     """The step of the tool loop the call belongs to, from 1."""
 
 
+_new = object.__new__
+
+
+def tool_context(gateway: Gateway, model: str, call_id: str, step: int) -> ToolContext:
+    """``ToolContext(gateway, model, call_id, step)``, built for the per-call path.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``;
+    one is built for every tool call. The object is the same as the constructor's.
+    """
+    context = _new(ToolContext)
+    context.__dict__.update(gateway=gateway, model=model, call_id=call_id, step=step)
+    return context
+
+
 class Tool:
     """A function the model can call, with its JSON schema and a safe `run`.
 

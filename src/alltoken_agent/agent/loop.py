@@ -61,12 +61,17 @@ from alltoken_agent.gateway import (
     Gateway,
     ReasoningDelta,
     ToolCallDelta,
+    request_tags,
 )
 
 Readers = Literal["all", "hooks", "unstreamed"]
 """Who gets a turn's events besides the hooks: a ``stream()`` reader gets all of them;
 ``run()`` and ``send()`` pass on only what a hook handles (``hooks``), and the
 unstreamed blocking calls not even that of the stream events (``unstreamed``)."""
+
+
+def _everyone(name: str) -> bool:
+    return True
 
 
 @dataclass
@@ -113,19 +118,26 @@ class TurnSettings:
     prelude: Callable[[TurnSettings, Any], Awaitable[list[AgentEvent]]] | None = None
     """Runs before the first request (auto: models, context lengths); returns events."""
 
-    def wants(self, name: str) -> bool:
-        """Whether anyone gets events of this name (else they are not even built)."""
-        readers = self.readers
-        if readers == "all":
-            return True
-        if readers == "unstreamed" and name in STREAM_EVENT_NAMES:
-            return False
-        return bool(self._listening(name))
+    wants: Callable[[str], object] = field(init=False, repr=False, compare=False)
+    """Whether anyone gets events of this name (else they are not even built): truthy
+    or falsy, asked a few times per request, so chosen once per turn for its readers."""
+
+    def _unstreamed(self, name: str) -> object:
+        return name not in STREAM_EVENT_NAMES and self._listening(name)
 
     def __post_init__(self) -> None:
-        # Asked a few times per request: the handlers' lookup is taken once, not
-        # through Hooks.wants each time.
+        # The handlers' lookup, taken once (a C call, not Hooks.wants each time); handlers
+        # added or removed during the turn still count, as the dict is read each time.
         self._listening = self.hooks.listening
+        if self.readers == "all":
+            self.wants = _everyone
+        elif self.readers == "unstreamed":
+            self.wants = self._unstreamed
+        else:
+            self.wants = self._listening
+        # One manager for the turn, entered around each request and tool step in turn
+        # (never nested: the turn runs one at a time), not one built for each.
+        self.tagged = request_tags(**self.tags)
 
 
 @dataclass
@@ -161,14 +173,14 @@ class Turn(ModelRequests):
         first: AgentEvent = MessageUserEvent(content=self.user_message["content"])
         if hooked(first.name):
             await emit(first)
-        if self._wants(first.name):
+        if self.settings.wants(first.name):
             yield first
         start = ThinkingStartEvent()
         if hooked(start.name):
             await emit(start)
         end: ThinkingEndEvent | None = None
         try:
-            if self._wants(start.name):
+            if self.settings.wants(start.name):
                 yield start
             if s.prelude is not None:
                 for event in await s.prelude(s, self.user_message["content"]):
@@ -199,7 +211,7 @@ class Turn(ModelRequests):
                     block = -1  # where the open reasoning block starts in it; -1: none
                     try:
                         if not s.stream:
-                            if self._wants("stream:start"):
+                            if self.settings.wants("stream:start"):
                                 event = StreamStartEvent(model=model, step=step)
                                 if hooked(event.name):
                                     await emit(event)
@@ -215,49 +227,51 @@ class Turn(ModelRequests):
                         stream = self._open(model, messages)
                         deltas = s.deltas
                         async with stream:
-                            if self._wants("stream:start"):
+                            if self.settings.wants("stream:start"):
                                 event = StreamStartEvent(model=model, step=step)
                                 if hooked(event.name):
                                     await emit(event)
                                 yield event
-                            async for chunk in stream:
-                                if isinstance(chunk, ContentDelta):
-                                    if block >= 0:
+                            # A read's chunks come as one list: one hand-off per read.
+                            async for batch in stream.batches():
+                                for chunk in batch:
+                                    if isinstance(chunk, ContentDelta):
+                                        if block >= 0:
+                                            for event in self._block_end(reasoning, block):
+                                                if hooked(event.name):
+                                                    await emit(event)
+                                                yield event
+                                            block = -1
+                                        text.append(chunk.text)
+                                        if deltas:
+                                            event = stream_delta(chunk.text, text)
+                                            if hooked("stream:delta"):
+                                                await emit(event)
+                                            yield event
+                                    elif isinstance(chunk, ReasoningDelta):
+                                        if block < 0:
+                                            block = len(reasoning)
+                                            if self.settings.wants("reasoning:start"):
+                                                event = ReasoningStartEvent()
+                                                if hooked(event.name):
+                                                    await emit(event)
+                                                yield event
+                                        reasoning.append(chunk.text)
+                                        if deltas:
+                                            event = reasoning_delta(chunk.text, reasoning)
+                                            if hooked("reasoning:delta"):
+                                                await emit(event)
+                                            yield event
+                                    elif block >= 0 and isinstance(chunk, ToolCallDelta):
                                         for event in self._block_end(reasoning, block):
                                             if hooked(event.name):
                                                 await emit(event)
                                             yield event
                                         block = -1
-                                    text.append(chunk.text)
-                                    if deltas:
-                                        event = stream_delta(chunk.text, text)
-                                        if hooked("stream:delta"):
-                                            await emit(event)
-                                        yield event
-                                elif isinstance(chunk, ReasoningDelta):
-                                    if block < 0:
-                                        block = len(reasoning)
-                                        if self._wants("reasoning:start"):
-                                            event = ReasoningStartEvent()
-                                            if hooked(event.name):
-                                                await emit(event)
-                                            yield event
-                                    reasoning.append(chunk.text)
-                                    if deltas:
-                                        event = reasoning_delta(chunk.text, reasoning)
-                                        if hooked("reasoning:delta"):
-                                            await emit(event)
-                                        yield event
-                                elif block >= 0 and isinstance(chunk, ToolCallDelta):
-                                    for event in self._block_end(reasoning, block):
-                                        if hooked(event.name):
-                                            await emit(event)
-                                        yield event
-                                    block = -1
                         result = stream.result
                         ending = self._block_end(reasoning, block)
                         block = -1
-                        if self._wants("stream:end"):
+                        if self.settings.wants("stream:end"):
                             ending.append(
                                 StreamEndEvent(text=result.text, finish_reason=result.finish_reason)
                             )
@@ -320,7 +334,7 @@ class Turn(ModelRequests):
             await emit(ErrorEvent(error=error))
             end = ThinkingEndEvent(outcome="error")
             await emit(end)
-            if self._wants(end.name):
+            if self.settings.wants(end.name):
                 yield end  # a stream() reader sees it, then the error
             raise
         finally:
@@ -332,7 +346,7 @@ class Turn(ModelRequests):
                 )
         if hooked(end.name):
             await emit(end)
-        if self._wants(end.name):
+        if self.settings.wants(end.name):
             yield end
 
     def _check_steps_left(self, step: int, done: _Step) -> None:
@@ -371,7 +385,7 @@ class Turn(ModelRequests):
                 return []
         self.history.append(message)
         events: list[AgentEvent] = []
-        if self._wants("message:assistant"):
+        if self.settings.wants("message:assistant"):
             events.append(MessageAssistantEvent(content=reply.text))
         reason: StopReason = "stop"
         if reply.finish_reason == "length":

@@ -103,7 +103,9 @@ class UsageTally:
     """Sums usage; one request of unknown usage makes the total unknown (never a made-up 0)."""
 
     def __init__(self) -> None:
-        self._sum = Usage()
+        # Kept as they come and summed when the total is read (once per run): a sum per
+        # request would build a Usage each time.
+        self._usages: list[Usage] = []
         self._known = True
 
     def add(self, usage: Usage | None) -> None:
@@ -111,12 +113,17 @@ class UsageTally:
         if usage is None:
             self._known = False
         else:
-            self._sum = add_usage(self._sum, usage)
+            self._usages.append(usage)
 
     @property
     def total(self) -> Usage | None:
         """The sum, or None when a request's usage is unknown."""
-        return self._sum if self._known else None
+        if not self._known:
+            return None
+        total = Usage()
+        for usage in self._usages:
+            total = add_usage(total, usage)
+        return total
 
 
 def add_usage(total: Usage, more: Usage | None) -> Usage:

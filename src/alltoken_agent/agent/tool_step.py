@@ -28,10 +28,11 @@ from alltoken_agent.agent.events import (
     ToolCallEvent,
     ToolResultEvent,
 )
+from alltoken_agent.agent.function_tool import tool_context
 from alltoken_agent.agent.output import assistant_message
 from alltoken_agent.agent.result import ToolCallRecord
-from alltoken_agent.agent.tools import Tool, ToolContext, ToolOutcome
-from alltoken_agent.gateway import ChatResult, request_tags
+from alltoken_agent.agent.tools import Tool, ToolOutcome
+from alltoken_agent.gateway import ChatResult
 from alltoken_agent.gateway._payload import loads  # lone surrogates made safe, as replies
 from alltoken_agent.gateway.types import ToolCall
 
@@ -164,9 +165,16 @@ class ToolStep:
         """Run the calls, each as decided; the outcomes are kept for ``commit``."""
         calls, decisions, parsed = self.calls, self._decisions, self._parsed
         # Tags cover gateway calls made by tools (web_search) too.
-        with request_tags(**self.settings.tags):
+        with self.settings.tagged:
             if len(calls) == 1:  # one call needs no task of its own
-                self._outcomes = [await self._decided(calls[0], decisions[0], parsed[0])]
+                call, arguments = calls[0], parsed[0]
+                tool = self.settings.tools.get(call.name)
+                if decisions[0] is None and tool is not None and type(arguments) is dict:
+                    # The common call, run in place: what _decided and _run would do.
+                    context = tool_context(self.settings.gateway, self.model, call.id, self.step)
+                    self._outcomes = [await tool.run(arguments, context)]
+                else:
+                    self._outcomes = [await self._decided(call, decisions[0], arguments)]
             else:
                 runs = [self._decided(*each) for each in zip(calls, decisions, parsed, strict=True)]
                 self._outcomes = list(await asyncio.gather(*runs))
@@ -250,7 +258,5 @@ class ToolStep:
                 is_error=True,
                 arguments=parsed,
             )
-        context = ToolContext(
-            gateway=self.settings.gateway, model=self.model, call_id=call_id, step=self.step
-        )
+        context = tool_context(self.settings.gateway, self.model, call_id, self.step)
         return await tool.run(arguments, context)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -17,8 +17,9 @@ from alltoken_agent.gateway._deadline import (
     ReplyClock,
     within_total,
 )
-from alltoken_agent.gateway._envelope import detach, error_from_payload
+from alltoken_agent.gateway._envelope import detach
 from alltoken_agent.gateway._payload import checked, loads, masked
+from alltoken_agent.gateway._stream_errors import interrupted, mid_stream_error
 from alltoken_agent.gateway._tool_calls import complete_calls, merge_tool_fragment
 from alltoken_agent.gateway._wrong_reply import empty_reply, is_event_stream, not_a_stream
 from alltoken_agent.gateway.accounting import (
@@ -158,9 +159,23 @@ class ChatStream:
     def __aiter__(self) -> AsyncIterator[StreamEvent]:
         return self._events()
 
+    def batches(self) -> AsyncIterator[list[StreamEvent]]:
+        """The events as new lists, one per network read; this or iterating, once."""
+        return self._batches()
+
     async def _events(self) -> AsyncIterator[StreamEvent]:
+        batches = self._batches()
+        try:
+            async for batch in batches:
+                for event in batch:
+                    yield event
+        finally:
+            await batches.aclose()  # now, not when collected: it releases the connection
+
+    async def _batches(self) -> AsyncGenerator[list[StreamEvent], None]:
         # One generator and one long frame on purpose: this runs per chunk, and every
-        # layer between the socket and the caller costs time at hundreds of streams.
+        # layer between the socket and the caller costs time at hundreds of streams. It
+        # hands on a list per read, so a read's chunks cost one hand-off, not one each.
         if self._consumed:
             raise RuntimeError("a ChatStream can be iterated only once")
         self._consumed = True
@@ -168,6 +183,7 @@ class ChatStream:
         await self.open()
         response = self._response
         assert response is not None
+        out: list[StreamEvent] = []  # the events of this read, not yet handed on
         try:
             decoder = SSEDecoder(self._max_line)
             text: list[str] = []
@@ -212,7 +228,7 @@ class ChatStream:
                             parsed = self._parse_cost(payload)
                             if parsed is not None:
                                 cost = parsed
-                                yield CostComment(parsed)
+                                out.append(CostComment(parsed))
                             continue
                         if payload == "[DONE]":
                             # Keep reading: the cost comment comes after [DONE], and
@@ -237,7 +253,9 @@ class ChatStream:
                             if not isinstance(chunk, dict):
                                 continue
                             if "error" in chunk:
-                                raise self._mid_stream_error(chunk, text) from None
+                                raise mid_stream_error(
+                                    chunk, text, self._redact, self.request_id
+                                ) from None
                             choices = None
                         if first:
                             first = False
@@ -250,7 +268,7 @@ class ChatStream:
                         if wire_usage is not None:
                             usage, usage_notice = parse_usage(wire_usage)
                             if usage is not None:
-                                yield UsageChunk(usage)
+                                out.append(UsageChunk(usage))
                         if not choices:
                             continue
                         choice = choices[0]
@@ -263,7 +281,7 @@ class ChatStream:
                                 if not text and self._first_token_at is None:
                                     self._first_token_at = time.monotonic()
                                 text.append(piece)
-                                yield ContentDelta(piece)
+                                out.append(ContentDelta(piece))
                             # Most deltas hold only content; skip the other lookups then.
                             if not piece or len(delta) > 1:
                                 piece = delta.get("reasoning_content") or delta.get("reasoning")
@@ -273,17 +291,20 @@ class ChatStream:
                                     if self._first_token_at is None:
                                         self._first_token_at = time.monotonic()
                                     reasoning.append(piece)
-                                    yield ReasoningDelta(piece)
+                                    out.append(ReasoningDelta(piece))
                                 fragments = delta.get("tool_calls")
                                 if fragments:
                                     if self._first_token_at is None:
                                         self._first_token_at = time.monotonic()
                                     for fragment in fragments:
-                                        yield merge_tool_fragment(calls, fragment)
+                                        out.append(merge_tool_fragment(calls, fragment))
                         reason = choice.get("finish_reason")
                         if reason:
                             finish = reason = masked(reason, known)
-                            yield StreamFinish(reason)
+                            out.append(StreamFinish(reason))
+                    if out:
+                        yield out
+                        out = []
                 await response.aclose()  # read to its end: the connection goes back to the pool
                 for is_comment, payload in decoder.close():
                     if payload == "[DONE]":
@@ -297,7 +318,9 @@ class ChatStream:
                     held = guard.flush()
                     if held:
                         parts.append(held)
-                        yield event(held)
+                        out.append(event(held))
+                if out:
+                    yield out
             except LineTooLongError as exc:
                 raise self._interrupted(str(exc), text, code="malformed_chunk") from None
             except DeadlineExceededError as exc:
@@ -342,6 +365,9 @@ class ChatStream:
             self._end(self._result, None)
         except GatewayError as error:
             self._end(None, detach(error))
+            if out:  # a read that failed part-way: its events first, as one by one
+                pending, out = out, []
+                yield pending
             raise
         finally:
             if owned:
@@ -366,27 +392,5 @@ class ChatStream:
             self._cost_notice = None
         return cost
 
-    def _interrupted(
-        self,
-        message: str,
-        text: list[str],
-        *,
-        code: str = "stream_interrupted",
-        cls: type[StreamInterruptedError] = StreamInterruptedError,
-    ) -> StreamInterruptedError:
-        received = sum(len(t) for t in text)
-        return cls(
-            f"{message}; {received} characters had arrived and are not a complete answer",
-            code=code,
-            request_id=self.request_id,
-            partial_text="".join(text),
-        )
-
-    def _mid_stream_error(self, chunk: dict[str, Any], text: list[str]) -> GatewayError:
-        error = error_from_payload(
-            chunk, status=None, headers={}, redact=self._redact, cls=StreamInterruptedError
-        )
-        if isinstance(error, StreamInterruptedError):
-            error.partial_text = "".join(text)
-        error.request_id = error.request_id or self.request_id
-        return error
+    def _interrupted(self, message: str, text: list[str], **kind: Any) -> StreamInterruptedError:
+        return interrupted(message, text, self.request_id, **kind)
