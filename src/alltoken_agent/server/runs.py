@@ -244,7 +244,10 @@ class SessionLeases:
                 await self.calls.write(self.sessions.append_messages, run.session_id, messages)
             return
         try:
-            await self.calls.write(self.sessions.close_turn, run.session_id, holder, messages)
+            # The turn's request row, waiting for a write, is committed with it.
+            await self.calls.write_joined(
+                self.sessions.close_turn, run.session_id, holder, messages
+            )
         except Exception:
             await self._give_up(run.session_id, holder)
             raise

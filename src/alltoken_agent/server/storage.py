@@ -12,7 +12,8 @@ wait behind writes, so a writer waiting for another process's lock holds no read
 The ledger's rows are not a job each: a request's record joins a list, and the next
 write to the store carries whatever the list holds (written first, in one transaction
 and one insert, on the same trip to the writer thread). A server turn writes its
-session right after its request ends, so its row costs no hand-off of its own; rows
+session right after its request ends, so its row costs no hand-off of its own, and on
+a SQLite file no commit of its own either (``write_joined``: the turn's save); rows
 that no write picks up within ``LEDGER_WAIT`` go in a job of their own. The rows
 are the ledger's own (``Ledger.to_row``), spooled like its rows when the store stays
 locked. Above all, no write, the ledger's included, ever blocks
@@ -81,11 +82,21 @@ class StoreCalls:
 
     async def write(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a writing store call on the writer thread (the ledger's waiting rows first)."""
+        return await self._write(False, functools.partial(call, *args, **kwargs))
+
+    async def write_joined(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """As :meth:`write`, with the ledger's waiting rows in the call's own transaction.
+
+        For a call that only writes (a server turn's save): the rows and the call are
+        committed together, one commit instead of two (see :meth:`_carry`).
+        """
+        return await self._write(True, functools.partial(call, *args, **kwargs))
+
+    async def _write(self, joined: bool, job: Callable[[], T]) -> T:
         loop = asyncio.get_running_loop()
-        job: Callable[[], T] = functools.partial(call, *args, **kwargs)
         taken = self._take()
         if taken is not None:
-            job = functools.partial(self._carry, *taken, loop, job)
+            job = functools.partial(self._carry, *taken, loop, job, joined)
         return await loop.run_in_executor(self._writer, job)
 
     def ledger_observer(self, record: RequestRecord) -> None:
@@ -131,10 +142,30 @@ class StoreCalls:
         batch: asyncio.Future[None],
         loop: asyncio.AbstractEventLoop,
         job: Callable[[], T],
+        joined: bool,
     ) -> T:
-        """Writer thread: write the ledger's rows, tell their waiters, then run ``job``."""
-        self._write_batch(records, batch, loop)
-        return job()
+        """Writer thread: write the ledger's rows, tell their waiters, then run ``job``.
+
+        ``joined``: both in one transaction where the store can (a SQLite file; see
+        ``Store.joined_writes``): a server turn's save carries its request's row, one
+        commit for both. If anything in it fails, none of it was written, and the rows
+        (each as the ledger writes it) and ``job`` go one after the other, as unjoined.
+        """
+        if not joined:
+            self._write_batch(records, batch, loop)
+            return job()
+        try:
+            with self._ledger.store.joined_writes():
+                self._usage.add_many([self._ledger.to_row(record) for record in records])
+                result = job()
+        except Exception:
+            self._write_batch(records, batch, loop)
+            return job()
+        except BaseException:
+            loop.call_soon_threadsafe(_settle, batch)  # never leave a flush waiting
+            raise
+        loop.call_soon_threadsafe(_settle, batch)
+        return result
 
     def _write_batch(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from types import TracebackType
 
 from alltoken_agent.store.engine import Database
@@ -69,6 +70,10 @@ class Store:
     def sessions(self) -> SessionRepository:
         """Sessions and their messages."""
         return self._sessions
+
+    def joined_writes(self) -> AbstractContextManager[None]:
+        """This thread's writes in the block as one transaction (see ``Database.joined_writes``)."""
+        return self._db.joined_writes()
 
     @property
     def media_jobs(self) -> MediaJobRepository:
