@@ -40,7 +40,7 @@ class FrameWriter:
         self._queue = queue
         self._owed: tuple[Generator[Any, None, None], Any] | None = None
         """A send that did not finish in its first step, and what it waits on."""
-        self._error: BaseException | None = None
+        self._error: Exception | None = None
         """What a send raised, for the stream's task to raise."""
 
     def __call__(self, frame: bytes) -> bool:
@@ -53,7 +53,7 @@ class FrameWriter:
             waits_on = sending.send(None)
         except StopIteration:
             return True  # the usual case: the bytes are with the transport
-        except BaseException as error:  # raised by the stream's task, not the run's
+        except Exception as error:  # raised by the stream's task, not the run's
             self._error = error
         else:
             self._owed = (sending, waits_on)
