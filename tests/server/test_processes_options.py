@@ -75,6 +75,9 @@ def test_each_processs_log_lines_carry_its_tag() -> None:
         "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d', request, None
     )
     assert default.format(said) == "INFO:     [process 2/3] hello"
+    ours = tagged["loggers"]["alltoken_agent"]  # the package's warnings: tagged, not bare
+    assert ours["handlers"] == ["default"] and ours["level"] == "WARNING"
+    assert "alltoken_agent" not in uvicorn.config.LOGGING_CONFIG["loggers"]
     assert access.format(served) == (
         'INFO:     [process 2/3] 127.0.0.1:5 - "GET /healthz HTTP/1.1" 200 OK'
     )

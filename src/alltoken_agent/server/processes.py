@@ -87,8 +87,17 @@ def tagged_log_config(config: dict[str, Any], tag: str) -> dict[str, Any]:
     """A copy of a ``logging.config`` dict whose formats start with ``[tag]``.
 
     Each worker's lines (uvicorn's access lines too) then say which process wrote them.
+    The package's own warnings (the ``alltoken_agent`` logger, which Python's last-resort
+    handler would print bare) go to the config's ``default`` handler, so they carry it too.
     """
     tagged = copy.deepcopy(config)
+    loggers = tagged.setdefault("loggers", {})
+    if "default" in tagged.get("handlers", {}) and "alltoken_agent" not in loggers:
+        loggers["alltoken_agent"] = {
+            "handlers": ["default"],
+            "level": "WARNING",
+            "propagate": False,
+        }
     for formatter in tagged.get("formatters", {}).values():
         fmt = formatter.get("fmt") or formatter.get("format")
         if isinstance(fmt, str):
