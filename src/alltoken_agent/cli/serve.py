@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
 import sys
@@ -148,6 +149,10 @@ def serve(
             "jobs (--media-jobs server)"
         )
     count = processes if processes is not None else config.server.processes
+    if count > 1 and os.name != "posix":
+        # The workers share one inherited socket, and a dead one's leases are freed by
+        # looking its pid up: both are POSIX here.
+        _fail("--processes above 1 needs Linux, macOS or another POSIX system")
     if offline and count > 1:
         _fail(
             "--offline keeps the gateway simulator inside each server process, so a media "
