@@ -81,3 +81,21 @@ def test_each_processs_log_lines_carry_its_tag() -> None:
     assert access.format(served) == (
         'INFO:     [process 2/3] 127.0.0.1:5 - "GET /healthz HTTP/1.1" 200 OK'
     )
+
+
+def test_the_store_is_opened_by_the_parent_before_any_process_starts() -> None:
+    result = run_cli(
+        "serve",
+        "--port",
+        "0",
+        "--processes",
+        "2",
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "--store",
+        "bogus://nowhere",
+    )
+    assert result.exit_code == 2
+    assert "invalid database URL bogus://nowhere" in result.stderr
+    assert "server processes share the port" not in result.stderr  # none was started
+    assert "Traceback" not in result.stderr and result.stdout == ""
