@@ -143,3 +143,20 @@ async def test_messages_from_a_start_and_the_count_without_a_copy(sim: Any) -> N
     ]
     new[0]["content"] = "changed"  # a copy: the agent's own history is untouched
     assert agent.get_messages(start)[0]["content"] == "[[reply done]]"
+
+
+async def test_a_provider_without_a_catalog_counts_no_tokens_for_the_lookup(
+    th_sim: Any, sim: Any
+) -> None:
+    """Counting only decides whether to ask the catalog for a context length: with no
+    catalog to ask (TokenHub) there is nothing to decide; with AllToken's there is."""
+    from alltoken_agent import Agent
+    from tests.gateway.helpers import gateway_for
+
+    async with gateway_for(th_sim, dialect="tokenhub") as gateway:
+        agent = Agent(gateway=gateway)
+        assert await agent.send("hi")
+        assert agent._token_counts.total == 0
+    counted = agent_on(sim, tools=[])
+    assert await counted.send("hi")
+    assert counted._token_counts.total > 0

@@ -64,6 +64,10 @@ class ContextLengths:
         limits = {m: self._override or self._configured.get(m) for m in models}
         return {m: length for m, length in limits.items() if length}
 
+    def has_catalog(self) -> bool:
+        """Whether ``from_catalog`` can find anything (the provider has a public catalog)."""
+        return self._gateway.provider.public_base_url is not None
+
     async def from_catalog(self, model: str) -> int | None:
         """The catalog's length for ``model``; the catalog is fetched once."""
         if self._catalog is None:
@@ -118,7 +122,10 @@ class Prelude:
             models, events = await resolve_auto_models(self.gateway, models, needs)
         settings.models = models
         settings.context_limits = self.lengths.known(models)
-        settings.context_lookup = self.lengths.from_catalog
+        # Without a catalog to ask, a long request has no length to look up: its
+        # messages are not counted for the question either.
+        lengths = self.lengths
+        settings.context_lookup = lengths.from_catalog if lengths.has_catalog() else None
         notice = options.search_notice(models[0])
         if notice is not None:
             events.append(notice)
