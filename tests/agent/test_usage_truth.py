@@ -76,3 +76,21 @@ async def test_run_hooks_hear_the_notice(sim: Any) -> None:
         result = await agent.run("Hello")
     assert heard == [(USAGE_MISSING.message, "usage_missing")]
     assert result.usage is None
+
+
+def test_a_runs_usage_is_the_sum_of_its_requests_and_unknown_if_one_is() -> None:
+    from alltoken_agent import Usage
+    from alltoken_agent.agent.result import UsageTally, add_usage
+
+    first = Usage(prompt_tokens=10, completion_tokens=5, total_tokens=15, reasoning_tokens=2)
+    second = Usage(prompt_tokens=7, completion_tokens=3, total_tokens=10, cached_tokens=4)
+    tally = UsageTally()
+    assert tally.total == Usage()  # no request yet: nothing used
+    tally.add(first)
+    tally.add(second)
+    assert tally.total == add_usage(add_usage(Usage(), first), second)
+    assert tally.total == Usage(
+        prompt_tokens=17, completion_tokens=8, total_tokens=25, reasoning_tokens=2, cached_tokens=4
+    )
+    tally.add(None)
+    assert tally.total is None  # one unknown makes the sum unknown, never a made-up count

@@ -120,10 +120,21 @@ class UsageTally:
         """The sum, or None when a request's usage is unknown."""
         if not self._known:
             return None
-        total = Usage()
+        # One Usage for the sum, as add_usage adds its counts (not one per request).
+        prompt = completion = total = reasoning = cached = 0
         for usage in self._usages:
-            total = add_usage(total, usage)
-        return total
+            prompt += usage.prompt_tokens
+            completion += usage.completion_tokens
+            total += usage.total_tokens
+            reasoning += usage.reasoning_tokens
+            cached += usage.cached_tokens
+        return Usage(
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            total_tokens=total,
+            reasoning_tokens=reasoning,
+            cached_tokens=cached,
+        )
 
 
 def add_usage(total: Usage, more: Usage | None) -> Usage:
