@@ -78,16 +78,16 @@ def _frame(i: int) -> bytes:
     return delta_frame("stream:delta", f"w{i}")
 
 
-def test_a_frame_put_while_the_reader_waits_goes_to_the_writer_and_the_reader_sleeps_on() -> None:
+def test_frames_put_while_the_reader_waits_go_to_the_writer_and_the_reader_sleeps_on() -> None:
     async def main() -> tuple[list[bytes], bool, bool]:
         queue = EventQueue()
         wire = Wire()
         queue.writer = FrameWriter(wire.send, queue)
         reader = asyncio.ensure_future(queue.wait(30.0))
         await asyncio.sleep(0)  # the reader is waiting now
-        for i in range(3):
+        for i in range(3):  # a model's chunks, one at a time
             queue.put(_frame(i))
-        await asyncio.sleep(0)
+            await asyncio.sleep(0.01)
         woke = reader.done()
         queue.put(("done", {"event": "done"}))  # an event that is not a frame is queued
         await asyncio.sleep(0)
@@ -97,6 +97,22 @@ def test_a_frame_put_while_the_reader_waits_goes_to_the_writer_and_the_reader_sl
     assert bodies == [_frame(0), _frame(1), _frame(2)]
     assert woke is False  # was: woken (and its task run) once per frame
     assert woke_for_event is True
+
+
+def test_frames_put_in_one_go_leave_in_one_write() -> None:
+    async def main() -> list[bytes]:
+        queue = EventQueue()
+        wire = Wire()
+        queue.writer = FrameWriter(wire.send, queue)
+        reader = asyncio.ensure_future(queue.wait(30.0))
+        await asyncio.sleep(0)
+        for i in range(3):  # one network read's chunks, made in one step of the run's task
+            queue.put(_frame(i))
+        await asyncio.sleep(0)
+        reader.cancel()
+        return wire.bodies
+
+    assert asyncio.run(main()) == [_frame(0) + _frame(1) + _frame(2)]
 
 
 def test_frames_stream_in_order_with_no_keep_alive_while_they_flow() -> None:
@@ -129,16 +145,19 @@ def test_a_send_that_must_wait_is_finished_by_the_stream_before_what_came_after_
         response = EventStreamResponse(run, 30.0, {})
         stream = asyncio.ensure_future(response({"type": "http"}, _never_leaves, wire.send))
         await asyncio.sleep(0.01)
-        run.emit_frame(_frame(0))  # sent at once
+        run.emit_frame(_frame(0))
+        await asyncio.sleep(0.01)  # sent
         wire.hold()  # the client stops reading: the next send must wait
-        run.emit_frame(_frame(1))  # handed over to the stream's task, not awaited here
+        run.emit_frame(_frame(1))
+        await asyncio.sleep(0.01)  # its send is handed over to the stream's task
         run.emit_frame(_frame(2))  # queued behind it
         run.emit("tool:call", {"event": "tool:call"})
         sent_before_release = list(wire.bodies)
         await asyncio.sleep(0.01)
         wire.release()
         await asyncio.sleep(0.01)
-        run.emit_frame(_frame(3))  # the stream waits again: sent at once
+        run.emit_frame(_frame(3))  # the stream waits again: sent without it
+        await asyncio.sleep(0.01)
         _end(run)
         await stream
         return wire.frames, sent_before_release
@@ -170,6 +189,7 @@ def test_a_send_that_fails_in_the_run_task_fails_the_stream_not_the_run() -> Non
         stream = asyncio.ensure_future(response({"type": "http"}, _never_leaves, send))
         await asyncio.sleep(0.01)
         run.emit_frame(_frame(0))  # raises nothing here, in the run's task
+        await asyncio.sleep(0.01)  # nor in the callback that sends it
         try:
             await asyncio.wait_for(stream, 5)
         except OSError as error:

@@ -10,10 +10,11 @@ streams its chunks one at a time makes the stream wait once per chunk, and a tim
 armed and cancelled each time was a few percent of the server's CPU. When the timer
 fires early for the current wait, it is set again for the rest of it.
 
-While the reader waits with nothing queued, a delta frame is not queued at all: the
-``writer`` the stream installed sends it from the producer's task (see
-``_frame_writer.py``), so a chunk costs one task step, not two, and the wait goes on
-with its keep-alive counted from that frame.
+While the reader waits, a delta frame does not wake it: the ``writer`` the stream
+installed sends it (see ``_frame_writer.py``) from a callback that runs once the
+producer's task has made what its network read brought, so a chunk costs one task step,
+not two, a burst of frames still leaves in one write, and the wait goes on with its
+keep-alive counted from that write.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class EventQueue:
     ``None`` closes the stream: nothing is put after it.
     """
 
-    __slots__ = ("_items", "_waiter", "_timer", "_deadline", "_timeout", "writer")
+    __slots__ = ("_items", "_waiter", "_timer", "_deadline", "_timeout", "_flushing", "writer")
 
     def __init__(self) -> None:
         self._items: list[Event | None] = []
@@ -49,28 +50,43 @@ class EventQueue:
         self._timeout = 0.0
         """The current wait's timeout: a frame written meanwhile starts it again."""
         self.writer: Callable[[bytes], bool] | None = None
-        """Sends a frame from the producer's task while the reader waits (False: queue it)."""
+        """Sends frames while the reader waits (False: not taken, the reader sends them)."""
+        self._flushing = False
+        """Whether a :meth:`_flush` is scheduled."""
 
     def put(self, item: Event | None) -> None:
         """Queue an event (or the closing ``None``) and wake the reader.
 
-        A frame (bytes) put while the reader waits with nothing queued goes to
-        ``writer`` instead, when it takes it; the reader sleeps on.
+        A frame (bytes) put while the reader waits goes to ``writer`` instead, with the
+        frames put after it in the same loop step (one network read's chunks): the
+        reader sleeps on, and a burst still leaves in one write.
         """
         waiter = self._waiter
-        if (
-            type(item) is bytes
-            and self.writer is not None
-            and waiter is not None
-            and not self._items
-            and not waiter.done()
-            and self.writer(item)
-        ):
+        self._items.append(item)
+        if waiter is None:
+            return
+        if type(item) is bytes and self.writer is not None and not waiter.done():
+            if not self._flushing:
+                self._flushing = True
+                waiter.get_loop().call_soon(self._flush)
+            return
+        _wake(waiter)
+
+    def _flush(self) -> None:
+        """Hand the frames queued while the reader waits to ``writer``, as one."""
+        self._flushing = False
+        waiter = self._waiter
+        if not self._items or waiter is None or waiter.done() or self.writer is None:
+            return  # the reader was woken meanwhile (another event, its timer): it sends them
+        # Only frames are queued: anything else would have woken the reader.
+        items = self._items
+        frame = items[0] if len(items) == 1 else b"".join(items)  # type: ignore[arg-type]
+        self._items = []
+        if self.writer(frame):
             # Not quiet: the keep-alive is due a full timeout after this frame.
             self._deadline = waiter.get_loop().time() + self._timeout
-            return
-        self._items.append(item)
-        if waiter is not None:
+        else:
+            self._items.append(frame)
             _wake(waiter)
 
     def notify(self) -> None:

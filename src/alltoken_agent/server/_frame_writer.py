@@ -1,13 +1,14 @@
-"""A delta frame sent by the run's own task while its stream waits: one task step per chunk.
+"""Delta frames sent while their stream waits, without waking it: one task step per chunk.
 
 A model that streams its chunks one at a time (the usual case: a few tens a second
 per stream) made each chunk cost two task steps: the run's, which parsed it and
 queued its frame, then the stream's, woken only to pass that frame to ``send``. At
 hundreds of open streams those wake-ups were a large part of the server's CPU per
-chunk. So while the stream waits with nothing queued, the run's task starts the
-ASGI ``send`` of a delta frame itself (``EventQueue.put``); the stream stays asleep.
+chunk. So while the stream waits, the frames the run's task made from one network
+read are sent by a plain callback once that task has made them all
+(``EventQueue._flush``): one ``send``, one write, and the stream stays asleep.
 
-The run must never wait for its client (a slow or stalled reader would then hold
+Nothing may wait for the client there (a slow or stalled reader would hold the run,
 the gateway's reply and the session's lease): the ``send`` coroutine is stepped
 once, by hand. An ASGI server's ``send`` of a body normally finishes in that step
 (it hands the bytes to the transport); when it does not (the server's flow control
@@ -28,7 +29,7 @@ from alltoken_agent.server._event_queue import EventQueue
 
 
 class FrameWriter:
-    """Sends frames at once from the caller's task, or hands the send to the stream's task.
+    """Sends frames at once from the caller, or hands the send over to the stream's task.
 
     Installed as ``queue.writer`` by the event stream once its response has started.
     """
@@ -53,7 +54,7 @@ class FrameWriter:
             waits_on = sending.send(None)
         except StopIteration:
             return True  # the usual case: the bytes are with the transport
-        except Exception as error:  # raised by the stream's task, not the run's
+        except Exception as error:  # raised by the stream's task, not here
             self._error = error
         else:
             self._owed = (sending, waits_on)

@@ -7,8 +7,8 @@ event field or the JSON alone.
 :class:`EventStreamResponse` is a plain ASGI response rather than Starlette's
 ``StreamingResponse``, which runs each stream in a task group of two tasks with a
 cancel scope (several KiB and a task switch per stream): here one small task watches
-for the client leaving, and the response itself sends what the run queued; a delta
-made while it waits is sent by the run's task (``_frame_writer.py``).
+for the client leaving, and the response itself sends what the run queued; deltas
+made while it waits are sent without waking it (``_frame_writer.py``).
 """
 
 from __future__ import annotations
@@ -95,8 +95,8 @@ class EventStreamResponse(Response):
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             queue = run.events
-            # From here a delta frame the run makes while this task waits is sent by the run's
-            # task itself; this one wakes for other events, a handed-over send, or a keep-alive.
+            # From here delta frames the run makes while this task waits are sent without it
+            # (_frame_writer.py); it wakes for other events, a handed-over send, a keep-alive.
             writer = queue.writer = FrameWriter(send, queue)
             closed = False
             while not closed:
