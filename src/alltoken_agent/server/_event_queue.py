@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 Event = tuple[str, dict[str, Any]] | bytes
 """An event as its name and JSON payload, or already encoded for the wire (a delta)."""
@@ -79,8 +79,8 @@ class EventQueue:
         if not self._items or waiter is None or waiter.done() or self.writer is None:
             return  # the reader was woken meanwhile (another event, its timer): it sends them
         # Only frames are queued: anything else would have woken the reader.
-        items = self._items
-        frame = items[0] if len(items) == 1 else b"".join(items)  # type: ignore[arg-type]
+        frames = cast("list[bytes]", self._items)
+        frame = frames[0] if len(frames) == 1 else b"".join(frames)
         self._items = []
         if self.writer(frame):
             # Not quiet: the keep-alive is due a full timeout after this frame.
