@@ -88,8 +88,8 @@ def serve(
             "--processes",
             min=1,
             max=256,
-            help="Server processes sharing the port, each on its own core (replicas on one "
-            "--store). Rate limits, concurrent runs and jobs, and failed-auth limits count "
+            help="Server processes sharing the port, so they can use several cores (replicas "
+            "on one --store). Rate limits, concurrent runs and jobs, and failed-auth limits count "
             "per process, so a key may get up to N times them; the daily budget and "
             "sessions per key are counted in the store. Not with --offline. Default: "
             "[server] processes, else 1.",
