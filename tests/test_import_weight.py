@@ -159,10 +159,11 @@ def loaded():
 
 def note(event, args):
     if event == "socket.connect" and "connect" not in seen:
+        # What was loaded first: importing Config below loads pydantic.
+        deferred = sorted(DEFERRED & {{m for m, v in sys.modules.items() if v is not None}})
         from alltoken_agent.config import Config
 
         validator = type(Config.__pydantic_validator__).__name__
-        deferred = sorted(DEFERRED & {{m for m, v in sys.modules.items() if v is not None}})
         seen["connect"] = {{
             "heavy": sorted(HEAVY & set(loaded())), "config": validator, "deferred": deferred
         }}
@@ -206,11 +207,14 @@ CHAT_DEFERRED = (
     "httpcore",
     "anyio",
     "sniffio",
+    "pydantic",
+    "pydantic_core",
 )
 """Nor before ``chat --tools none``'s request: the catalog (no price lookup first),
 pydantic's plugin scan, which the first validator built would run (none is built), and
 httpx's own transport (httpcore, and anyio's locks it takes under asyncio): chat's
-requests go on gateway/_asyncio_transport.py."""
+requests go on gateway/_asyncio_transport.py; nor pydantic itself: a config file of plain
+values is read without it (alltoken_agent._config_plain) and the key is a SecretKey."""
 
 
 def chat_run(*args: str) -> dict[str, Any]:
@@ -258,3 +262,33 @@ def test_chat_with_the_default_tools_builds_no_validator_before_its_request(
     run = chat_run("--base-url", sim.base_url, "hi")
     assert run["code"] == 0, run["stderr"]
     assert run["connect"] == {"heavy": [], "config": "MockValSer", "deferred": []}, run["stderr"]
+
+
+def test_a_plain_chat_sends_its_request_before_importing_pydantic(
+    sim: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALLTOKEN_API_KEY", TEST_KEY)
+    home = Path(os.environ["ALLTOKEN_AGENT_HOME"])
+    write_config(
+        home,
+        'model = "gpt-5.4-nano"\nfallbacks = ["deepseek-v4-flash"]\n'
+        "[retry]\nmax_retries = 1\n[http]\nmax_connections = 4\n"
+        '[families.deepseek]\nsearch = "native"\n[context]\nlengths = { "x" = 1000 }\n'
+        '[providers.alltoken]\nheaders = { "X-Team" = "a" }\n',
+    )
+    run = chat_run("--base-url", sim.base_url, "hi")
+    assert run["code"] == 0, run["stderr"]
+    assert run["connect"]["deferred"] == [], run["stderr"]
+
+
+def test_a_config_the_plain_reader_cannot_decide_goes_through_pydantic(
+    sim: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A price is a Decimal: only the schema converts it, so pydantic loads before the
+    # request, and the run is the same.
+    monkeypatch.setenv("ALLTOKEN_API_KEY", TEST_KEY)
+    home = Path(os.environ["ALLTOKEN_AGENT_HOME"])
+    write_config(home, '[prices."gpt-5.4-nano"]\ninput_per_1k = "0.001"\n')
+    run = chat_run("--base-url", sim.base_url, "-m", "gpt-5.4-nano", "--tools", "none", "hi")
+    assert run["code"] == 0, run["stderr"]
+    assert {"pydantic", "pydantic_core"} <= set(run["connect"]["deferred"]), run["stderr"]

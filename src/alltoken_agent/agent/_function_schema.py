@@ -15,13 +15,12 @@ import sys
 import types
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, Final, Protocol, TypeVar
-
-import pydantic
-from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 from alltoken_agent.errors import UserError
+
+if TYPE_CHECKING:  # imported where a function is described: the built-in tools need none
+    import pydantic
 
 _MAX_REPORTED_ERRORS: Final = 10
 """Validation errors listed in one outcome; the rest are counted."""
@@ -75,6 +74,8 @@ def describe_function(
     """
     if inspect.isclass(function):
         raise UserError(f"cannot make a tool of the class {function.__name__}; pass a function")
+    import pydantic
+
     try:
         signature = inspect.signature(function)
     except (TypeError, ValueError) as exc:
@@ -193,6 +194,9 @@ def _field(param: inspect.Parameter, annotation: Any, doc: str | None) -> Any:
         options["default"] = param.default
     if doc and not _has_description(annotation):
         options["description"] = doc
+    import pydantic
+    from pydantic_core import PydanticUndefined
+
     default = options.pop("default", PydanticUndefined)
     return pydantic.Field(default, **options)
 
@@ -200,6 +204,8 @@ def _field(param: inspect.Parameter, annotation: Any, doc: str | None) -> Any:
 def _has_description(annotation: Any) -> bool:
     if typing.get_origin(annotation) is not typing.Annotated:
         return False
+    from pydantic.fields import FieldInfo
+
     return any(
         isinstance(meta, FieldInfo) and meta.description for meta in typing.get_args(annotation)
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import secrets
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
@@ -31,7 +32,6 @@ from alltoken_agent.agent.settings import (
 )
 from alltoken_agent.agent.tools import Tool, as_tool
 from alltoken_agent.catalog import PriceLookup
-from alltoken_agent.config import Config
 from alltoken_agent.errors import UserError
 from alltoken_agent.gateway import Gateway
 from alltoken_agent.ledger import Budget, RunningBudget
@@ -39,13 +39,23 @@ from alltoken_agent.ledger import Budget, RunningBudget
 if TYPE_CHECKING:
     from alltoken_agent.agent.mcp_client import MCPTools
     from alltoken_agent.agent.mcp_servers import MCPServer
+    from alltoken_agent.config import Config
 
 T = TypeVar("T")
 
 DEFAULT_MODEL = "minimax-m2.7"
-_DEFAULT_CONFIG = Config()
-"""Shared, never mutated: building a Config validates every section."""
 DEFAULT_INSTRUCTIONS = "You are a helpful assistant."
+
+
+@functools.cache
+def _default_config() -> Config:
+    """The config of an agent given none: shared, never mutated, made on first use.
+
+    Its import loads pydantic; ``chat`` passes the file's plain values instead.
+    """
+    from alltoken_agent.config import Config
+
+    return Config()
 
 
 class Agent(BlockingCalls[OutputT], EventHandlers):
@@ -141,7 +151,7 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
         models = [model] if isinstance(model, str) else list(model)
         if isinstance(model, str):
             # One model gets the config's chain; a list given here is the whole chain.
-            models += [m for m in (config or _DEFAULT_CONFIG).fallbacks if m not in models]
+            models += [m for m in (config or _default_config()).fallbacks if m not in models]
         if not models or not all(isinstance(m, str) and m for m in models):
             raise UserError("model must be a model id or a non-empty list of model ids")
         if max_steps < 1:
@@ -156,7 +166,7 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
         """The request settings besides the four knobs above (which live as attributes)."""
         self.output_type = output_type
         self._output = OutputSpec(output_type) if output_type is not None else None
-        self._config = config or _DEFAULT_CONFIG
+        self._config = config or _default_config()
         self._families = FamilyTable.for_config(self._config.families)
         self._tools: dict[str, Tool] = {}
         for item in tools:

@@ -22,14 +22,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from alltoken_agent.agent import builtin_tools
 from alltoken_agent.agent.events import NoticeEvent
 from alltoken_agent.agent.settings import ModelSettings, request_fields
 from alltoken_agent.agent.tools import Tool
-from alltoken_agent.config import FamilySettings
 from alltoken_agent.gateway import Provider
+
+if TYPE_CHECKING:  # a pydantic model: annotations only (a plain chat reads no pydantic)
+    from alltoken_agent.config import FamilySettings
 
 SearchSupport = Literal["native", "ignored", "unreliable", "rejected", "unknown"]
 

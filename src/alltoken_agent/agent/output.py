@@ -7,9 +7,7 @@ once with the errors.
 from __future__ import annotations
 
 import re
-from typing import Any, Generic, TypeVar
-
-from pydantic import TypeAdapter, ValidationError
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from alltoken_agent.agent.events import (
     AgentEvent,
@@ -22,6 +20,9 @@ from alltoken_agent.agent.events import (
 from alltoken_agent.errors import UserError
 from alltoken_agent.gateway import ChatResult
 
+if TYPE_CHECKING:  # pydantic loads with the first output type (a plain chat has none)
+    from pydantic import TypeAdapter, ValidationError
+
 T = TypeVar("T")
 
 # Models often wrap JSON in a Markdown fence even when told not to.
@@ -32,6 +33,8 @@ class OutputSpec(Generic[T]):
     """How to request and validate one output type."""
 
     def __init__(self, output_type: type[T]) -> None:
+        from pydantic import TypeAdapter
+
         self.output_type = output_type
         self._adapter: TypeAdapter[T] = TypeAdapter(output_type)
         schema = self._adapter.json_schema()

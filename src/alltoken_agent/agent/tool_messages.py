@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
-
-import pydantic
 
 from alltoken_agent.agent._function_schema import InvalidArgumentsError
 from alltoken_agent.errors import ToolError
@@ -67,15 +66,21 @@ def serialize_result(value: Any) -> str:
     if isinstance(value, str):
         return value
     if type(value) not in _PLAIN_JSON:  # the common dict or list needs neither check
-        if isinstance(value, pydantic.BaseModel):
-            return value.model_dump_json()
+        if _is_model(value):
+            return value.model_dump_json()  # type: ignore[no-any-return]
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             value = dataclasses.asdict(value)
     return _ENCODER.encode(value)
 
 
+def _is_model(value: Any) -> bool:
+    """Whether ``value`` is a pydantic model (none exists before pydantic is imported)."""
+    pydantic = sys.modules.get("pydantic")
+    return pydantic is not None and isinstance(value, pydantic.BaseModel)
+
+
 def _json_default(value: Any) -> Any:
-    if isinstance(value, pydantic.BaseModel):
+    if _is_model(value):
         return value.model_dump(mode="json")
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)

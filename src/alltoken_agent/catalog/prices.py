@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
-from alltoken_agent.config import PriceSettings
 from alltoken_agent.gateway.types import ModelPrice
+
+if TYPE_CHECKING:  # a pydantic model: annotations only (a plain chat reads no pydantic)
+    from alltoken_agent.config import PriceSettings
 
 __all__ = ["ModelPrice", "PriceLookup", "price_lookup"]
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alltoken_agent import NotFoundError, UserError
+from alltoken_agent._config_plain import plain_values
 from alltoken_agent.cli._gateway_options import (
     GatewayOptions,
     load_user_config,
@@ -108,7 +109,10 @@ def run_chat(
         )
 
     try:
-        run_command(main, writer, failure=failure, checked=checked)
+        # The config file's plain values without pydantic (about 40 ms before the request);
+        # a file that needs the schema still goes through it (alltoken_agent._config_plain).
+        with plain_values():
+            run_command(main, writer, failure=failure, checked=checked)
     except SystemExit as exit_:
         if usage_file is not None:
             _write_usage(usage_file, records, {**failure, "exit_code": exit_.code}, prices)

@@ -11,21 +11,22 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from pydantic import SecretStr
 
 from alltoken_agent._version import __version__
-from alltoken_agent.config import HttpSettings
 from alltoken_agent.gateway._pool import AiohttpPool
 from alltoken_agent.gateway._prepared import PreparedPosts
+from alltoken_agent.gateway._secret import SecretKey
 from alltoken_agent.gateway.redact import Redactor, inbound_hook, inbound_hook_sync
 
 if TYPE_CHECKING:
     import openai
 
+    from alltoken_agent.config import HttpSettings
+
 
 def open_pool(
     base_url: str,
-    key: SecretStr | None,
+    key: SecretKey | None,
     provider_headers: Mapping[str, str],
     timeouts: httpx.Timeout,
     redact: Redactor,
@@ -98,7 +99,7 @@ class _Cookies(httpx.Cookies):
 
 
 def sdk_options(
-    key: SecretStr | None,
+    key: SecretKey | None,
     base_url: str,
     timeouts: httpx.Timeout,
     max_retries: int,

@@ -11,15 +11,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
-from alltoken_agent.config import TimeoutSettings
 from alltoken_agent.errors import GatewayConnectionError, GatewayError, GatewayTimeoutError
 from alltoken_agent.gateway._envelope import error_from_response
 from alltoken_agent.gateway._wrong_reply import redirect_error
 from alltoken_agent.gateway.retry import RetryPolicy
+
+if TYPE_CHECKING:  # a pydantic model: annotations only (a plain chat reads no pydantic)
+    from alltoken_agent.config import TimeoutSettings
 
 T = TypeVar("T")
 

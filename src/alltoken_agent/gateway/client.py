@@ -7,9 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from pydantic import SecretStr
 
-from alltoken_agent.config import Config, TimeoutSettings
 from alltoken_agent.errors import ConfigError, GatewayError
 from alltoken_agent.gateway._chat_body import chat_body
 from alltoken_agent.gateway._clients import (
@@ -23,6 +21,7 @@ from alltoken_agent.gateway._deadline import Deadlines, within_total
 from alltoken_agent.gateway._envelope import detach
 from alltoken_agent.gateway._offline import OFFLINE_KEY, start_simulator
 from alltoken_agent.gateway._requests import RequestPath
+from alltoken_agent.gateway._secret import SecretKey
 from alltoken_agent.gateway._settings import section_values
 from alltoken_agent.gateway._simulated import SimulatorAware
 from alltoken_agent.gateway._transport import (
@@ -30,7 +29,7 @@ from alltoken_agent.gateway._transport import (
     build_timeouts,
     with_idle_read,
 )
-from alltoken_agent.gateway.providers import Provider, get_provider, resolve
+from alltoken_agent.gateway.providers import Provider, default_config, get_provider, resolve
 from alltoken_agent.gateway.records import Observer, RequestKind, start_record
 from alltoken_agent.gateway.redact import Redactor, protect_logs
 from alltoken_agent.gateway.retry import RetryPolicy
@@ -41,6 +40,7 @@ from alltoken_agent.gateway.types import ChatResult
 if TYPE_CHECKING:
     import openai
 
+    from alltoken_agent.config import Config, TimeoutSettings
     from alltoken_agent.simulator import SimulatorServer
 
 Message = Mapping[str, Any]
@@ -98,13 +98,13 @@ class Gateway(SimulatorAware, RequestPath):
         Raises:
             ConfigError: Unknown provider, no base URL, or no key where one is needed.
         """
-        cfg = config or Config()
+        cfg = config or default_config()
         resolved = resolve(
             provider=provider, base_url=base_url, model=model, config=cfg, environ=environ
         )
         self.provider = resolved.provider
         self.model = resolved.model
-        key = SecretStr(api_key) if api_key else resolved.api_key
+        key = SecretKey(api_key) if api_key else resolved.api_key
         # An explicit base URL may point at a local server that takes no key.
         if key is None and self.provider.requires_key and not resolved.base_url_overridden:
             raise ConfigError(
@@ -120,7 +120,8 @@ class Gateway(SimulatorAware, RequestPath):
         """USD; a streamed cost comment above it is taken as wrong (``[ledger]``)."""
         self.on_retry = on_retry
         self._timeouts = build_timeouts(timeout, cfg.timeouts)
-        limits = timeout if isinstance(timeout, TimeoutSettings) else cfg.timeouts
+        # Seconds (or none) bound only the connection; settings carry their own deadlines.
+        limits = cfg.timeouts if timeout is None or isinstance(timeout, (int, float)) else timeout
         self._deadlines = Deadlines(total=limits.total, idle=limits.idle)
         # Replies read whole (catalog, media, the SDK clients) get the idle deadline
         # as a pause in the bytes; streamed chat applies it per data line instead.

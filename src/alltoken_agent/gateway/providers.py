@@ -9,14 +9,17 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from pydantic import SecretStr
-
-from alltoken_agent.config import Config, Dialect
+from alltoken_agent.config import Dialect
 from alltoken_agent.errors import ConfigError
+from alltoken_agent.gateway._secret import SecretKey
 from alltoken_agent.gateway._settings import section_values
 from alltoken_agent.gateway.redact import Redactor
+
+if TYPE_CHECKING:  # the models import pydantic; chat passes plain values (_config_plain)
+    from alltoken_agent.config import Config
 
 PROVIDER_ENV = "ALLTOKEN_AGENT_PROVIDER"
 MODEL_ENV = "ALLTOKEN_AGENT_MODEL"
@@ -121,7 +124,7 @@ class Resolved:
     provider: Provider
     """The profile, with ``base_url`` already overridden when asked."""
     model: str | None
-    api_key: SecretStr | None
+    api_key: SecretKey | None
     base_url_overridden: bool = False
 
     @property
@@ -149,7 +152,7 @@ def resolve(
         ConfigError: The provider is unknown, or it has no base URL.
     """
     env = os.environ if environ is None else environ
-    cfg = config or Config()
+    cfg = config or default_config()
     if isinstance(provider, Provider):
         profile = provider
     else:
@@ -169,7 +172,7 @@ def resolve(
         check_base_url(profile.base_url)
     chosen_model = model or env.get(MODEL_ENV) or cfg.model or profile.default_model
     key_value = env.get(profile.api_key_env) if profile.api_key_env else None
-    api_key = SecretStr(key_value) if key_value else None
+    api_key = SecretKey(key_value) if key_value else None
     return Resolved(
         provider=profile,
         model=chosen_model,
@@ -228,3 +231,10 @@ def _base_url_problem(url: str) -> str | None:
     if parts.query or parts.fragment or url.endswith(("?", "#")):
         return "a base URL has no ?query or #fragment"
     return None
+
+
+def default_config() -> Config:
+    """The config of a caller that gave none (its import loads pydantic, so only then)."""
+    from alltoken_agent.config import Config
+
+    return Config()

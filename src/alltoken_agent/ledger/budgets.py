@@ -21,13 +21,13 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from alltoken_agent.config import BudgetSettings
 from alltoken_agent.errors import BudgetExceededError, UserError
 from alltoken_agent.ledger.costs import ZERO, format_usd
 from alltoken_agent.ledger.periods import start_of_utc_day
 from alltoken_agent.paths import app_dirs
 
 if TYPE_CHECKING:  # the ledger needs the store (SQLAlchemy); a running budget does not
+    from alltoken_agent.config import BudgetSettings
     from alltoken_agent.ledger.ledger import Ledger, Spend
 
 SpendSource = Callable[[], "Decimal | Spend"]
