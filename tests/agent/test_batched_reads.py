@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from alltoken_agent import Agent, Gateway, Provider, StreamInterruptedError, ToolContext, tool
-from alltoken_agent.agent.loop import TurnSettings
+from alltoken_agent.agent._turn_settings import TurnSettings
 from tests.gateway.wire_server import canned_server, http_response, sse
 
 EVENT_STREAM = {"Content-Type": "text/event-stream"}

@@ -48,7 +48,7 @@ from alltoken_agent.gateway import ChatResult, ChatStream
 from alltoken_agent.ledger import Budget, estimate_request_cost
 
 if TYPE_CHECKING:
-    from alltoken_agent.agent.loop import TurnSettings
+    from alltoken_agent.agent._turn_settings import TurnSettings
 
 
 def can_fall_back(error: GatewayError) -> bool:

@@ -11,36 +11,29 @@ reasoning block of a reply is one ``reasoning:start``/``reasoning:end`` pair.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from collections.abc import Set as AbstractSet
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-from pydantic import ValidationError
+from typing import Any
 
 from alltoken_agent.agent._model_requests import (
-    BudgetGuard,
     ModelRequests,
     _Step,
     reasoning_delta,
-    stream_delta,
 )
-from alltoken_agent.agent.approval import ApprovalHandler
-from alltoken_agent.agent.context import ContextPolicy, TokenCounts
+from alltoken_agent.agent._turn_settings import Readers as Readers
+from alltoken_agent.agent._turn_settings import TurnSettings as TurnSettings
 from alltoken_agent.agent.events import (
-    STREAM_EVENT_NAMES,
     AgentEvent,
     ErrorEvent,
     MessageAssistantEvent,
     MessageUserEvent,
     ReasoningStartEvent,
+    StreamDeltaEvent,
     StreamEndEvent,
     StreamStartEvent,
     ThinkingEndEvent,
     ThinkingStartEvent,
 )
-from alltoken_agent.agent.families import FamilyTable
-from alltoken_agent.agent.hooks import Hooks
 from alltoken_agent.agent.output import OutputSpec, assistant_message
 from alltoken_agent.agent.result import (
     CostTally,
@@ -50,7 +43,6 @@ from alltoken_agent.agent.result import (
     UsageTally,
 )
 from alltoken_agent.agent.tool_step import ToolStep, parse_calls
-from alltoken_agent.agent.tools import Tool
 from alltoken_agent.errors import (
     GatewayError,
     MaxStepsExceededError,
@@ -58,86 +50,11 @@ from alltoken_agent.errors import (
 )
 from alltoken_agent.gateway import (
     ContentDelta,
-    Gateway,
     ReasoningDelta,
     ToolCallDelta,
-    request_tags,
 )
 
-Readers = Literal["all", "hooks", "unstreamed"]
-"""Who gets a turn's events besides the hooks: a ``stream()`` reader gets all of them;
-``run()`` and ``send()`` pass on only what a hook handles (``hooks``), and the
-unstreamed blocking calls not even that of the stream events (``unstreamed``)."""
-
-
-def _everyone(name: str) -> bool:
-    return True
-
-
-@dataclass
-class TurnSettings:
-    """What one turn takes from its agent: values and objects, fixed for the turn.
-
-    The prelude fills in what needs a lookup first (``models`` after ``auto:``
-    choices, ``tools_for`` with MCP tools, the context fields).
-    """
-
-    gateway: Gateway
-    models: Sequence[str]
-    tools: dict[str, Tool]
-    """The agent's own tools, by name."""
-    max_steps: int
-    stream: bool
-    families: FamilyTable
-    fields_for: Callable[[str], dict[str, Any]]
-    """Request fields for a model (search flag, thinking, sampling...)."""
-    tools_for: Callable[[str], list[Tool]]
-    """Tools offered to a model (adds web_search where search is not native)."""
-    hooks: Hooks = field(default_factory=Hooks)
-    """Each event goes to its handlers here before it is yielded."""
-    readers: Readers = "hooks"
-    deltas: bool = True
-    """Build per-chunk delta events (skipped when nobody reads them, to save CPU)."""
-    tags: dict[str, str] = field(default_factory=dict)
-    """Request tags for the ledger (the agent's id); set around every gateway call."""
-    budget: BudgetGuard | None = None
-    """Checked before each request (None: no budget, nothing to check)."""
-    approval: ApprovalHandler | None = None
-    approval_names: AbstractSet[str] = frozenset()
-    """Tools that need approval besides those made with ``requires_approval``."""
-    context_limits: dict[str, int] = field(default_factory=dict)
-    """Context length per model, where known; requests are fitted to it."""
-    context_policy: ContextPolicy = "trim"
-    token_counts: TokenCounts = field(default_factory=TokenCounts)
-    """Each history message's token count, kept between requests (and turns, when the
-    agent hands the same one to every turn)."""
-    context_lookup: Callable[[str], Awaitable[int | None]] | None = None
-    """Finds a model's context length (the catalog) when a request is long enough to
-    need it; short requests never pay for the lookup."""
-    output: OutputSpec[Any] | None = None
-    prelude: Callable[[TurnSettings, Any], Awaitable[list[AgentEvent]]] | None = None
-    """Runs before the first request (auto: models, context lengths); returns events."""
-
-    wants: Callable[[str], object] = field(init=False, repr=False, compare=False)
-    """Whether anyone gets events of this name (else they are not even built): truthy
-    or falsy, asked a few times per request, so chosen once per turn for its readers."""
-
-    def _unstreamed(self, name: str) -> object:
-        return name not in STREAM_EVENT_NAMES and self._listening(name)
-
-    def __post_init__(self) -> None:
-        # The handlers' lookup, taken once (a C call, not Hooks.wants each time); handlers
-        # added or removed during the turn still count, as the dict is read each time.
-        self._listening = self.hooks.listening
-        if self.readers == "all":
-            self.wants = _everyone
-        elif self.readers == "unstreamed":
-            self.wants = self._unstreamed
-        else:
-            self.wants = self._listening
-        # One manager for the turn, entered around each request and tool step in turn
-        # (never nested: the turn runs one at a time), not one built for each.
-        self.tagged = request_tags(**self.tags)
+_new = object.__new__
 
 
 @dataclass
@@ -235,20 +152,26 @@ class Turn(ModelRequests):
                             # A read's chunks come as one list: one hand-off per read.
                             async for batch in stream.batches():
                                 for chunk in batch:
-                                    if isinstance(chunk, ContentDelta):
+                                    if type(chunk) is ContentDelta:
+                                        piece = chunk.text
                                         if block >= 0:
                                             for event in self._block_end(reasoning, block):
                                                 if hooked(event.name):
                                                     await emit(event)
                                                 yield event
                                             block = -1
-                                        text.append(chunk.text)
+                                        text.append(piece)
                                         if deltas:
-                                            event = stream_delta(chunk.text, text)
+                                            # stream_delta(piece, text) inlined: once a chunk.
+                                            event = _new(StreamDeltaEvent)
+                                            fields_ = event.__dict__
+                                            fields_["delta"] = piece
+                                            fields_["_pieces"] = text
+                                            fields_["_upto"] = len(text)
                                             if hooked("stream:delta"):
                                                 await emit(event)
                                             yield event
-                                    elif isinstance(chunk, ReasoningDelta):
+                                    elif type(chunk) is ReasoningDelta:
                                         if block < 0:
                                             block = len(reasoning)
                                             if self.settings.wants("reasoning:start"):
@@ -262,7 +185,7 @@ class Turn(ModelRequests):
                                             if hooked("reasoning:delta"):
                                                 await emit(event)
                                             yield event
-                                    elif block >= 0 and isinstance(chunk, ToolCallDelta):
+                                    elif block >= 0 and type(chunk) is ToolCallDelta:
                                         for event in self._block_end(reasoning, block):
                                             if hooked(event.name):
                                                 await emit(event)
@@ -370,6 +293,9 @@ class Turn(ModelRequests):
         message = assistant_message(reply)
         output: Any = reply.text
         if s.output is not None:
+            # Loaded already by the output type; a run without one never imports pydantic.
+            from pydantic import ValidationError
+
             try:
                 output = s.output.parse(reply.text)
             except ValidationError as error:

@@ -10,8 +10,8 @@ from alltoken_agent.agent.events import AgentEvent, ModelChosenEvent
 from alltoken_agent.errors import GatewayError
 
 if TYPE_CHECKING:  # annotations only: the MCP client loads when an agent has servers
+    from alltoken_agent.agent._turn_settings import TurnSettings
     from alltoken_agent.agent.families import RequestOptions
-    from alltoken_agent.agent.loop import TurnSettings
     from alltoken_agent.agent.mcp_client import MCPTools
     from alltoken_agent.catalog import Requirements
     from alltoken_agent.gateway import Gateway

@@ -37,7 +37,7 @@ from alltoken_agent.gateway._payload import loads  # lone surrogates made safe, 
 from alltoken_agent.gateway.types import ToolCall
 
 if TYPE_CHECKING:
-    from alltoken_agent.agent.loop import TurnSettings
+    from alltoken_agent.agent._turn_settings import TurnSettings
 
 
 def parse_arguments(arguments: str) -> Any:
