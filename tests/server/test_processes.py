@@ -145,6 +145,8 @@ class Served:
             self.process.kill()
             self.process.wait(10)
             raise
+        finally:  # shown by pytest only when the test fails
+            print(f"serve's stderr:\n{self.err.read_text()}")
 
 
 def client_port(response: httpx.Response) -> int:
