@@ -1,11 +1,13 @@
 """A config file's plain values assembled into :class:`~alltoken_agent.config.Config` quickly.
 
 Validating a file builds pydantic's validators for the whole schema, about 25 ms of
-CPU that ``chat`` paid before its request. Most files hold only plain values: a
+CPU, for every command that reads the config as pydantic models (``chat`` reads its
+plain values without pydantic at all, :mod:`alltoken_agent._config_plain`, and comes
+here only for a file that needs the schema). Most files hold only plain values: a
 model name, a few timeouts, a provider's URL. :func:`assemble` checks each value
 against the field it goes to, read from the models' own fields (the annotation and
 its ``gt``/``ge``/``lt``/``le`` bounds), so names, types and defaults have one source,
-the schema in :mod:`alltoken_agent.config`. When every value is one that validation
+the schema in :mod:`alltoken_agent._config_schema`. When every value is one that validation
 would take as it is (a string for a ``str``, a bool for a ``bool``, a whole number or
 float within bounds for a ``float``, a choice of a ``Literal``, lists and tables of
 those, sections made of such fields), the models are built with ``model_construct``,
