@@ -109,3 +109,30 @@ def test_a_plain_write_keeps_the_row_in_a_transaction_of_its_own(store: Store) -
         assert asyncio.run(write()) == 1
     finally:
         calls.close()
+
+
+def test_with_anything_in_the_spool_the_row_is_committed_before_the_save(store: Store) -> None:
+    # A session whose earlier turn waits in the spool queues its next turn there too:
+    # an append a rollback cannot undo. Joined, a commit failing after it would make
+    # the unjoined retry append that turn a second time; so nothing is joined while
+    # the spool holds entries, and a read on another connection already sees the row.
+    ledger = Ledger(store)
+    calls = StoreCalls(ledger)
+    session = store.sessions.create_session(owner="o1")
+    spool = store._db.spool
+    assert spool is not None
+    earlier = [{"role": "user", "content": "Earlier"}]
+    spool.append("messages", {"session_id": session.id, "messages": earlier}, reason="test")
+
+    async def write() -> int:
+        calls.ledger_observer(
+            make_record(request_id="req-4", cost=gateway_cost("0.001"), tags={RUN_TAG: "r4"})
+        )
+        seen = await calls.write_joined(lambda: len(ledger.rows()))
+        await calls.flush("r4")
+        return seen
+
+    try:
+        assert asyncio.run(write()) == 1  # joined, the other connection would see 0
+    finally:
+        calls.close()

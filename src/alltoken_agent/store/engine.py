@@ -284,7 +284,10 @@ class Database:
         for a SQLite file, whose ``BEGIN IMMEDIATE`` holds the write lock for the whole
         block, so no write inside can find the database busy and take a path of its own
         (the spool) that a rollback would not undo; elsewhere (and nested) each write
-        keeps its own transaction. The block raising rolls all of it back.
+        keeps its own transaction. The same while the spool holds entries: a session
+        with a turn there queues its next turn there too, and a failed commit would
+        leave that append behind for the unjoined retry to make again. The block
+        raising rolls all of it back.
 
         Raises:
             StoreBusyError: The write lock was not free within the wait (nothing ran).
@@ -292,6 +295,7 @@ class Database:
         if (
             self.dialect != "sqlite"
             or self.spool is None
+            or self.spool.holds_entries()
             or getattr(self._joined, "conn", None) is not None
         ):
             yield

@@ -178,6 +178,10 @@ class Spool:
         with self._locked("r+") as handle:
             yield parse(handle.read()), _Clear(handle)
 
+    def holds_entries(self) -> bool:
+        """Whether anything waits here to be replayed (one ``stat``, the file not read)."""
+        return self._exists()
+
     def _exists(self) -> bool:
         try:
             return self.path.stat().st_size > 0
