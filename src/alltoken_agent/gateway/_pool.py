@@ -175,7 +175,7 @@ class AiohttpPool(httpx.AsyncBaseTransport):
         return httpx.Response(
             response.status,
             headers=response.raw_headers,
-            stream=_Body(response, request),
+            stream=_Body(response, request, timeout.sock_read),
             extensions=extensions,
         )
 
@@ -195,13 +195,50 @@ class AiohttpPool(httpx.AsyncBaseTransport):
 
 
 class _Body(httpx.AsyncByteStream):
-    """A response body as aiohttp reads it: each read hands over what has arrived."""
+    """A response body as aiohttp reads it: each read hands over what has arrived.
 
-    __slots__ = ("_request", "_response")
+    The read timeout (``sock_read``, the bytes may pause no longer) is kept here for
+    the body, not by aiohttp: aiohttp cancels and re-arms a timer on every packet,
+    which at hundreds of paced streams was a tenth of the loop's work. This one timer
+    per body is armed when a read waits and re-armed only when it fires early, and
+    a read that has waited ``sock_read`` seconds without a byte arriving fails as
+    aiohttp's own timer makes it fail (``httpx.ReadTimeout``), so every caller sees
+    the same error. The response's head keeps aiohttp's timer.
+    """
 
-    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+    __slots__ = (
+        "_arrived",
+        "_gap",
+        "_handle",
+        "_loop",
+        "_request",
+        "_response",
+        "_seen",
+        "_waiting",
+    )
+
+    def __init__(
+        self, response: aiohttp.ClientResponse, request: httpx.Request, gap: float | None
+    ) -> None:
         self._response = response
         self._request = request
+        self._gap = gap or None
+        self._handle: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiting = False
+        self._arrived = 0.0
+        """When the last read returned (event-loop time): the body's last sign of life."""
+        self._seen = 0
+        """The body's bytes received by then (aiohttp's ``total_bytes``)."""
+        if self._gap is not None:
+            connection = response.connection
+            if connection is not None and connection.protocol is not None:
+                # aiohttp's per-packet timer stops here; its head timer is cancelled with it.
+                connection.protocol.read_timeout = None
+                connection.protocol.start_timeout()
+            self._loop = loop = asyncio.get_running_loop()
+            self._arrived = loop.time()
+            self._seen = response.content.total_bytes
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         read = self.read
@@ -213,16 +250,55 @@ class _Body(httpx.AsyncByteStream):
 
     async def read(self) -> bytes:
         """What has arrived of the body (waiting for something); b"" at its end."""
+        content = self._response.content
+        loop = self._loop
+        if loop is None:  # no read timeout
+            try:
+                return await content.readany()
+            except Exception as exc:
+                raise self._mapped(exc) from None
+        if self._handle is None:
+            self._handle = loop.call_at(self._arrived + (self._gap or 0.0), self._check)
+        self._waiting = True
         try:
-            return await self._response.content.readany()
+            data = await content.readany()
         except Exception as exc:
-            mapped = _translated(exc, self._request)
-            if mapped is None:
-                raise
-            raise mapped from None
+            raise self._mapped(exc) from None
+        finally:
+            self._waiting = False
+        self._arrived = loop.time()
+        self._seen = content.total_bytes
+        return data
+
+    def _mapped(self, exc: Exception) -> Exception:
+        mapped = _translated(exc, self._request)
+        return exc if mapped is None else mapped
+
+    def _check(self) -> None:
+        """The read timer: fail a read left waiting ``sock_read`` seconds without a byte."""
+        self._handle = None
+        content = self._response.content
+        loop = self._loop
+        if not self._waiting or loop is None or content.is_eof() or content.exception():
+            return  # nobody waits, or the wait is over: the next read arms the timer again
+        gap = self._gap or 0.0
+        now = loop.time()
+        if content.total_bytes != self._seen:
+            # Bytes came in this very turn of the loop; the waiting read has yet to run.
+            self._arrived, self._seen = now, content.total_bytes
+        if now < self._arrived + gap:
+            self._handle = loop.call_at(self._arrived + gap, self._check)
+            return
+        import aiohttp
+
+        # What aiohttp's own timer puts on the body, so the read fails the same way.
+        content.set_exception(aiohttp.SocketTimeoutError("Timeout on reading data from socket"))
 
     async def aclose(self) -> None:
         """Hand the connection back when the body was read to its end, else close it."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
         response = self._response
         if response.content.at_eof():
             response.release()
