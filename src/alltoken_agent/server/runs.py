@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
 from alltoken_agent.ledger import BudgetStatus
-from alltoken_agent.media import holder_is_dead, new_holder
+from alltoken_agent.media import holder_is_dead
 from alltoken_agent.server._event_queue import EventQueue
+from alltoken_agent.server._ids import new_lease_holder, new_run_id
 from alltoken_agent.server.auth import Caller
 from alltoken_agent.server.errors import ApiError, RunCancelledError
 from alltoken_agent.server.limits import ConcurrencyLimiter
@@ -88,7 +88,7 @@ class Run:
     """One agent turn for one session, in flight."""
 
     def __init__(self, caller: Caller, session_id: str, *, streaming: bool) -> None:
-        self.id = f"run_{secrets.token_hex(8)}"
+        self.id = new_run_id()
         self.caller = caller
         self.session_id = session_id
         self.streaming = streaming
@@ -177,7 +177,7 @@ class SessionLeases:
             ApiError: 404 when the caller has no such session, 409 while another
                 process runs a turn of it.
         """
-        holder = new_holder()
+        holder = new_lease_holder()
         steal: str | None = None
         while True:
             start = await self.calls.write(
