@@ -94,16 +94,30 @@ class request_tags:
     tool call, and a generator-based manager costs several times more.
     """
 
-    __slots__ = ("_tags", "_token")
+    __slots__ = ("_base", "_merged", "_tags", "_token")
 
     def __init__(self, **tags: str | None) -> None:
         self._tags = {k: v for k, v in tags.items() if v is not None}
         self._token: Token[Mapping[str, str]] | None = None
+        # The tags in force when last entered and what they became (None: unchanged).
+        # The agent enters one manager around each of a turn's requests and tool steps,
+        # mostly under the same outer tags: the merge is made once, not on every entry.
+        # The variable only ever holds read-only mappings made here (or the empty
+        # default), so the same object means the same tags.
+        self._base: Mapping[str, str] | None = None
+        self._merged: Mapping[str, str] | None = None
 
     def __enter__(self) -> None:
         current = _tags.get()
-        if self._tags and any(current.get(k) != v for k, v in self._tags.items()):
-            self._token = _tags.set(MappingProxyType({**current, **self._tags}))
+        if current is not self._base:
+            merged: Mapping[str, str] | None = None
+            for key, value in self._tags.items():
+                if current.get(key) != value:
+                    merged = MappingProxyType({**current, **self._tags})
+                    break
+            self._base, self._merged = current, merged
+        if self._merged is not None:
+            self._token = _tags.set(self._merged)
 
     def __exit__(self, *exc_info: object) -> None:
         if self._token is not None:

@@ -18,14 +18,29 @@ _TOKENS_PER_MESSAGE = 4
 def rough_token_count(messages: Sequence[Mapping[str, Any]]) -> int:
     """A quick over-the-thumb count of a conversation's prompt tokens (4 characters each).
 
-    Good enough for a pre-request budget check; not a tokenizer.
+    Good enough for a pre-request budget check; not a tokenizer. Additive: the sum of
+    :func:`message_token_count` over the messages.
     """
-    total = 0
-    for message in messages:
-        total += _TOKENS_PER_MESSAGE + _text_length(message.get("content")) // _CHARS_PER_TOKEN
-        for call in message.get("tool_calls") or ():
-            function = call.get("function") if isinstance(call, Mapping) else None
-            if isinstance(function, Mapping):
+    return sum(map(message_token_count, messages))
+
+
+def message_token_count(message: Mapping[str, Any]) -> int:
+    """:func:`rough_token_count` of one message, without a sequence to hold it."""
+    content = message.get("content")
+    # Exact types first: history messages are plain dicts holding str, and isinstance
+    # against the Mapping ABC costs several times a type check.
+    if type(content) is str:
+        total = _TOKENS_PER_MESSAGE + len(content) // _CHARS_PER_TOKEN
+    else:
+        total = _TOKENS_PER_MESSAGE + _text_length(content) // _CHARS_PER_TOKEN
+    calls = message.get("tool_calls")
+    if calls:
+        for call in calls:
+            if type(call) is dict:
+                function = call.get("function")
+            else:
+                function = call.get("function") if isinstance(call, Mapping) else None
+            if type(function) is dict or isinstance(function, Mapping):
                 total += _text_length(function.get("arguments")) // _CHARS_PER_TOKEN
     return total
 
@@ -34,5 +49,9 @@ def _text_length(content: Any) -> int:
     if isinstance(content, str):
         return len(content)
     if isinstance(content, list):
-        return sum(len(part.get("text") or "") for part in content if isinstance(part, Mapping))
+        return sum(
+            len(part.get("text") or "")
+            for part in content
+            if type(part) is dict or isinstance(part, Mapping)
+        )
     return 0
