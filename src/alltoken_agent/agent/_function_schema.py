@@ -121,6 +121,37 @@ def describe_function(
     # model_validate's own checks and keyword handling, skipped: the same validator.
     validate = model.__pydantic_validator__.validate_python
 
+    if not positional:  # the usual tool: everything by keyword, no tuple to build per call
+        exact = _exact_types(model, keyword, hints)
+
+        def bind_keywords(
+            arguments: dict[str, Any], context: ContextT
+        ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+            if exact is not None:
+                # Each value already of its parameter's plain type is what validation
+                # would give back (the same object): no model instance is built for it.
+                passed: dict[str, Any] = {}
+                for name, kind in exact:
+                    if kind is None:
+                        passed[name] = context
+                        continue
+                    value = arguments.get(name)
+                    if type(value) is not kind:
+                        break  # missing, or anything to convert or refuse: validation decides
+                    passed[name] = value
+                else:
+                    return (), passed
+            try:
+                # A model instance keeps its fields' values in its __dict__, by field name.
+                values = validate(arguments).__dict__
+            except pydantic.ValidationError as exc:
+                raise InvalidArgumentsError(_format_validation_error(exc)) from None
+            return (), {
+                name: context if field is None else values[field] for name, field in keyword
+            }
+
+        return parameters, bind_keywords
+
     def bind(
         arguments: dict[str, Any], context: ContextT
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
@@ -137,6 +168,31 @@ def describe_function(
         return args, kwargs
 
     return parameters, bind
+
+
+_EXACT_TYPES: Final[tuple[type, ...]] = (str, int, float, bool)
+"""Annotations whose values pass validation unchanged when they already have that exact
+type (not a subclass): pydantic hands back the object it was given."""
+
+
+def _exact_types(
+    model: type[pydantic.BaseModel], keyword: list[tuple[str, str | None]], hints: dict[str, Any]
+) -> list[tuple[str, type | None]] | None:
+    """Each keyword parameter's plain type (None: the context), or None if any has another.
+
+    Another: any other annotation, or a field with constraints or validators attached.
+    """
+    exact: list[tuple[str, type | None]] = []
+    for name, field in keyword:
+        if field is None:
+            exact.append((name, None))
+            continue
+        kind = hints.get(name)
+        info = model.model_fields[field]
+        if not any(kind is t for t in _EXACT_TYPES) or info.annotation != kind or info.metadata:
+            return None
+        exact.append((name, kind))
+    return exact
 
 
 def unwrap_partial(function: Callable[..., Any]) -> Callable[..., Any]:

@@ -200,14 +200,19 @@ class ModelRequests:
         """The next request's messages (fitted to the context) and the events before it."""
         messages = self._wire_messages(model)
         events: list[AgentEvent] = []
-        limit = self.settings.context_limits.get(model)
+        settings = self.settings
+        limit = settings.context_limits.get(model)
         counts: Counts | None = None
-        if limit is None and self.settings.context_lookup is not None:
+        if limit is None and settings.context_lookup is not None:
             # One count per message, kept between requests (wire messages count as
-            # their history message: the reasoning left out is not counted).
-            counts = await self.settings.token_counts.count(self.history)
-            if self.settings.token_counts.total + self._schemas(model) > ASSUMED_CONTEXT:
-                limit = await self.settings.context_lookup(model)
+            # their history message: the reasoning left out is not counted). The few
+            # messages a step adds are counted in place; a long stretch in slices.
+            token_counts = settings.token_counts
+            counts = token_counts.count_now(self.history)
+            if counts is None:
+                counts = await token_counts.count(self.history)
+            if token_counts.total + self._schemas(model) > ASSUMED_CONTEXT:
+                limit = await settings.context_lookup(model)
         if limit:
             if counts is None:
                 counts = await self.settings.token_counts.count(self.history)
@@ -235,10 +240,15 @@ class ModelRequests:
         return messages, events
 
     def _open(self, model: str, messages: list[dict[str, Any]]) -> ChatStream:
+        gateway = self.settings.gateway
+        fields = self._fields.get(model) or self._request_fields(model)
+        # The tags are read once, by stream(): onto the record it starts for the
+        # gateway's observers. With none, it starts no record, and setting and
+        # resetting the context variable around it would be all the tags cost.
+        if not getattr(gateway, "_observers", True):
+            return gateway.stream(messages, model=model, **fields)
         with self.settings.tagged:
-            return self.settings.gateway.stream(
-                messages, model=model, **self._request_fields(model)
-            )
+            return gateway.stream(messages, model=model, **fields)
 
     async def _chat(
         self, model: str, messages: list[dict[str, Any]]

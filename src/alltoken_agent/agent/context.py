@@ -17,7 +17,7 @@ from itertools import accumulate, compress, count, repeat
 from typing import Any, Literal
 
 from alltoken_agent.errors import ContextLengthError
-from alltoken_agent.ledger.tokens import rough_token_count
+from alltoken_agent.ledger.tokens import message_token_count, rough_token_count
 
 ContextPolicy = Literal["trim", "fail"]
 
@@ -121,7 +121,7 @@ def count_messages(messages: Sequence[dict[str, Any]], start: int = 0) -> Counts
     """The :class:`Counts` of ``messages``, positions counted from ``start``."""
     roles = map(dict.get, messages, repeat("role"))
     users = compress(count(start), map(operator.eq, roles, repeat("user")))
-    return Counts([message_tokens((m,)) for m in messages], list(users))
+    return Counts(list(map(message_token_count, messages)), list(users))
 
 
 class TokenCounts:
@@ -144,27 +144,56 @@ class TokenCounts:
         self.total = 0
         """The sum of the counts: kept as they are added, not summed per request."""
 
+    def count_now(self, history: list[dict[str, Any]]) -> Counts | None:
+        """``count(history)`` without a wait when at most ``SLICE`` messages are new, else None.
+
+        A turn's requests add a few messages each: those are counted here, with no
+        coroutine to make per request. None leaves the counts as they were (await
+        ``count``, which lets the loop run between slices).
+        """
+        known = self._known(history)
+        if known is None or len(history) - known > self.SLICE:
+            return None
+        self._add(history, known, len(history))
+        return self._counts
+
     async def count(self, history: list[dict[str, Any]]) -> Counts:
         """The counts of ``history``; read them before the next call (they are kept here)."""
+        known = self._known(history)
+        if known is None:  # edited in place, or another history: count it again
+            known = 0
+            self._messages.clear()
+            self._counts = Counts([], [])
+            self.total = 0
+        stop = len(history)
+        while known < stop:
+            upto = min(known + self.SLICE, stop)
+            self._add(history, known, upto)
+            known = upto
+            if known < stop:
+                await asyncio.sleep(0)  # let the loop run between slices
+        return self._counts
+
+    def _known(self, history: list[dict[str, Any]]) -> int | None:
+        """How many of ``history``'s first messages are counted; None: none of it can stay."""
         seen = self._messages
         known = len(seen)
         # zip-like: map stops at the shorter list, so this compares the first `known`.
         if known > len(history) or (
             known and not (seen[-1] is history[known - 1] and all(map(operator.is_, seen, history)))
         ):
-            known = 0  # edited in place, or another history: count it again
-            seen.clear()
-            self._counts = Counts([], [])
-            self.total = 0
+            return None
+        return known
+
+    def _add(self, history: list[dict[str, Any]], start: int, stop: int) -> None:
+        """Count ``history[start:stop]``, the messages right after those counted."""
+        seen = self._messages
         sizes, users = self._counts.sizes, self._counts.users
-        for index in range(known, len(history)):
-            if index > known and (index - known) % self.SLICE == 0:
-                await asyncio.sleep(0)  # let the loop run between slices
+        for index in range(start, stop):
             message = history[index]
-            size = rough_token_count((message,))
+            size = message_token_count(message)
             sizes.append(size)
             self.total += size
             if message.get("role") == "user":
                 users.append(index)
             seen.append(message)
-        return self._counts

@@ -33,6 +33,7 @@ from alltoken_agent.agent.tool_messages import (
     ToolOutcome,
     describe_failure,
     error_outcome,
+    ok_outcome,
     parse_tool_arguments,
     serialize_result,
 )
@@ -270,10 +271,13 @@ class Tool:
             signals such as `KeyboardInterrupt`). A timed-out sync function keeps running
             in its worker thread until it returns; its result is discarded.
         """
-        try:
-            parsed = parse_tool_arguments(arguments)
-        except InvalidArgumentsError as exc:
-            return error_outcome(str(exc), arguments)
+        if type(arguments) is dict:
+            parsed = arguments  # what parse_tool_arguments answers for one, without the call
+        else:
+            try:
+                parsed = parse_tool_arguments(arguments)
+            except InvalidArgumentsError as exc:
+                return error_outcome(str(exc), arguments)
         try:
             args, kwargs = self._bind(parsed, context)
         except InvalidArgumentsError as exc:
@@ -305,7 +309,7 @@ class Tool:
         if not ok:
             return error_outcome(describe_failure(self.name, value), parsed)
         try:
-            return ToolOutcome(content=serialize_result(value), is_error=False, arguments=parsed)
+            return ok_outcome(serialize_result(value), parsed)
         except Exception as exc:
             return error_outcome(
                 f"tool {self.name} returned a value that cannot be serialised to JSON: {exc}",

@@ -41,6 +41,7 @@ from alltoken_agent.agent.result import (
     StopReason,
     ToolCallRecord,
     UsageTally,
+    run_result,
 )
 from alltoken_agent.agent.tool_step import ToolStep, parse_calls
 from alltoken_agent.errors import (
@@ -87,17 +88,23 @@ class Turn(ModelRequests):
         s = self.settings
         emit = s.hooks.emit
         hooked = s.hooks.listening  # an event nobody handles skips the call to emit
-        first: AgentEvent = MessageUserEvent(content=self.user_message["content"])
-        if hooked(first.name):
-            await emit(first)
-        if self.settings.wants(first.name):
-            yield first
-        start = ThinkingStartEvent()
-        if hooked(start.name):
+        wants = s.wants
+        # The turn's first and last events are built only for someone: a send() that
+        # nobody listens to builds none of them.
+        name: str = MessageUserEvent.name
+        if hooked(name) or wants(name):
+            first: AgentEvent = MessageUserEvent(content=self.user_message["content"])
+            if hooked(name):
+                await emit(first)
+            if wants(name):
+                yield first
+        name = ThinkingStartEvent.name
+        start = ThinkingStartEvent() if hooked(name) or wants(name) else None
+        if start is not None and hooked(name):
             await emit(start)
-        end: ThinkingEndEvent | None = None
+        ended = False  # whether the turn's end went out (else `finally` tells the hooks)
         try:
-            if self.settings.wants(start.name):
+            if start is not None and wants(name):
                 yield start
             if s.prelude is not None:
                 for event in await s.prelude(s, self.user_message["content"]):
@@ -252,25 +259,29 @@ class Turn(ModelRequests):
                     if hooked(event.name):
                         await emit(event)
                     yield event
-            end = ThinkingEndEvent(outcome="done")
+            ended = True
         except Exception as error:
             await emit(ErrorEvent(error=error))
             end = ThinkingEndEvent(outcome="error")
+            ended = True
             await emit(end)
-            if self.settings.wants(end.name):
+            if wants(end.name):
                 yield end  # a stream() reader sees it, then the error
             raise
         finally:
-            if end is None:
+            if not ended:
                 # Cancelled, or the reader stopped early: yielding is no longer possible,
                 # but the hooks still hear that the run is over.
                 await emit(
                     ThinkingEndEvent(outcome="done" if self.result is not None else "cancelled")
                 )
-        if hooked(end.name):
-            await emit(end)
-        if self.settings.wants(end.name):
-            yield end
+        name = ThinkingEndEvent.name
+        if hooked(name) or wants(name):
+            end = ThinkingEndEvent(outcome="done")
+            if hooked(name):
+                await emit(end)
+            if wants(name):
+                yield end
 
     def _check_steps_left(self, step: int, done: _Step) -> None:
         """After a tool step: raise when it was the last step allowed."""
@@ -324,15 +335,15 @@ class Turn(ModelRequests):
     # -- results ------------------------------------------------------------
 
     def _finish(self, text: str, output: Any, reason: StopReason, model: str) -> RunResult[Any]:
-        return RunResult(
-            text=text,
-            output=output,
-            stop_reason=reason,
-            steps=self._steps,
-            model=model,
-            messages=[dict(m) for m in self.history[self._start :]],
-            tool_calls=list(self._calls),
-            usage=self._usage.total,
-            cost=self._costs.total,
-            request_ids=list(self._request_ids),
+        return run_result(
+            text,
+            output,
+            reason,
+            self._steps,
+            model,
+            list(map(dict, self.history[self._start :])),
+            list(self._calls),
+            self._usage.total,
+            self._costs.total,
+            list(self._request_ids),
         )

@@ -30,6 +30,24 @@ class ToolCallRecord:
     step: int
 
 
+_new = object.__new__
+
+
+def tool_call_record(
+    call_id: str, name: str, arguments: Any, result: str, is_error: bool, step: int
+) -> ToolCallRecord:
+    """``ToolCallRecord(...)``, built for the per-call path.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``;
+    one is built for every tool call. The object is the same as the constructor's.
+    """
+    record = _new(ToolCallRecord)
+    record.__dict__.update(
+        call_id=call_id, name=name, arguments=arguments, result=result, is_error=is_error, step=step
+    )
+    return record
+
+
 @dataclass(frozen=True)
 class RunResult(Generic[OutputT]):
     """The outcome of ``agent.run()``: the answer and everything it took."""
@@ -97,6 +115,35 @@ class DoneEvent(_Event):
                 for c in result.tool_calls
             ],
         )
+
+
+def run_result(
+    text: str,
+    output: Any,
+    stop_reason: StopReason,
+    steps: int,
+    model: str,
+    messages: list[dict[str, Any]],
+    tool_calls: list[ToolCallRecord],
+    usage: Usage | None,
+    cost: Cost | None,
+    request_ids: list[str],
+) -> RunResult[Any]:
+    """``RunResult(...)`` with every field given, built as :func:`tool_call_record` is."""
+    result: RunResult[Any] = _new(RunResult)
+    result.__dict__.update(
+        text=text,
+        output=output,
+        stop_reason=stop_reason,
+        steps=steps,
+        model=model,
+        messages=messages,
+        tool_calls=tool_calls,
+        usage=usage,
+        cost=cost,
+        request_ids=request_ids,
+    )
+    return result
 
 
 class UsageTally:

@@ -12,11 +12,14 @@ import json
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any, Final
 
 from alltoken_agent.agent._function_schema import InvalidArgumentsError
 from alltoken_agent.errors import ToolError
 from alltoken_agent.gateway._payload import loads
+
+_new = object.__new__
 
 ERROR_PREFIX: Final = "Error: "
 """Starts the content of every error outcome, so models recognise a failed call."""
@@ -70,6 +73,14 @@ def serialize_result(value: Any) -> str:
             return value.model_dump_json()  # type: ignore[no-any-return]
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             value = dataclasses.asdict(value)
+    elif c_make_encoder is not None:
+        # What _ENCODER.encode does for these, without its Python steps: a C encoder
+        # with a new table of the containers being encoded (which finds a value that
+        # contains itself), made with _ENCODER's settings in json.encoder's order.
+        encode = c_make_encoder(
+            {}, _json_default, encode_basestring, None, ": ", ", ", False, False, True
+        )
+        return "".join(encode(value, 0))
     return _ENCODER.encode(value)
 
 
@@ -95,6 +106,17 @@ encoder for every call (dumps does whenever an option differs from its defaults)
 
 _PLAIN_JSON: Final = frozenset({dict, list, tuple, int, float, bool, type(None)})
 """Types that are neither pydantic models nor dataclasses (exact types, not subclasses)."""
+
+
+def ok_outcome(content: str, arguments: Any) -> ToolOutcome:
+    """``ToolOutcome(content, False, arguments)``, built for the per-call path.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``;
+    one is built for every tool call. The object is the same as the constructor's.
+    """
+    outcome = _new(ToolOutcome)
+    outcome.__dict__.update(content=content, is_error=False, arguments=arguments)
+    return outcome
 
 
 def error_outcome(message: str, arguments: Any) -> ToolOutcome:
