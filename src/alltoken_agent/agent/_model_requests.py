@@ -292,24 +292,23 @@ class ModelRequests:
             from_model=model, to_model=models[self._model_index], error=str(error)
         )
 
-    def _account(self, result: ChatResult) -> None:
+    def _account_events(self, step: _Step) -> list[AgentEvent]:
+        """Count the reply's usage, cost and request id; the events that report them."""
+        result = step.result
         self._steps += 1
         self._usage.add(result.usage)
         self._costs.add(result.cost)
         if result.request_id:
             self._request_ids.append(result.request_id)
-
-    def _account_events(self, step: _Step) -> list[AgentEvent]:
-        self._account(step.result)
+        wants = self.settings.wants
         events: list[AgentEvent] = []
-        if step.result.usage is not None and self.settings.wants("usage"):
-            events.append(UsageEvent(usage=step.result.usage, model=step.model))
-        if step.result.cost is not None and self.settings.wants("cost"):
-            events.append(CostEvent(cost=step.result.cost, model=step.model))
-        if step.result.notices and self.settings.wants("notice"):
+        if result.usage is not None and wants("usage"):
+            events.append(UsageEvent(usage=result.usage, model=step.model))
+        if result.cost is not None and wants("cost"):
+            events.append(CostEvent(cost=result.cost, model=step.model))
+        if result.notices and wants("notice"):
             # The gateway's account of usage or cost was missing or invalid: say so.
             events.extend(
-                NoticeEvent(message=notice.message, code=notice.code)
-                for notice in step.result.notices
+                NoticeEvent(message=notice.message, code=notice.code) for notice in result.notices
             )
         return events

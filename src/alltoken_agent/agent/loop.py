@@ -199,16 +199,19 @@ class Turn(ModelRequests):
                                             yield event
                                         block = -1
                         result = stream.result
-                        ending = self._block_end(reasoning, block)
-                        block = -1
-                        if self.settings.wants("stream:end"):
-                            ending.append(
-                                StreamEndEvent(text=result.text, finish_reason=result.finish_reason)
-                            )
-                        for event in ending:
-                            if hooked(event.name):
-                                await emit(event)
-                            yield event
+                        if block >= 0 or wants("stream:end"):  # else nothing to tell
+                            ending = self._block_end(reasoning, block)
+                            block = -1
+                            if wants("stream:end"):
+                                ending.append(
+                                    StreamEndEvent(
+                                        text=result.text, finish_reason=result.finish_reason
+                                    )
+                                )
+                            for event in ending:
+                                if hooked(event.name):
+                                    await emit(event)
+                                yield event
                         reply = _Step(result, model)
                     except GatewayError as error:
                         # A reasoning block open when the request failed is over too: a

@@ -128,10 +128,10 @@ class ToolStep:
 
     def needs_approval(self) -> list[int]:
         """The positions of the calls a person must decide, in call order."""
-        names = self.settings.approval_names
+        names, tools = self.settings.approval_names, self.settings.tools
         found: list[int] = []
         for index, call in enumerate(self.calls):
-            tool = self.find(call.name)
+            tool = tools.get(call.name) or self.find(call.name)
             if tool is not None and (tool.requires_approval or tool.name in names):
                 found.append(index)
         return found
