@@ -27,10 +27,13 @@ def rough_token_count(messages: Sequence[Mapping[str, Any]]) -> int:
 def message_token_count(message: Mapping[str, Any]) -> int:
     """:func:`rough_token_count` of one message, without a sequence to hold it."""
     content = message.get("content")
-    # Exact types first: history messages are plain dicts holding str, and isinstance
-    # against the Mapping ABC costs several times a type check.
+    # Exact types first: history messages are plain dicts holding str (or no content
+    # beside tool calls), and isinstance against the Mapping ABC costs several times a
+    # type check.
     if type(content) is str:
         total = _TOKENS_PER_MESSAGE + len(content) // _CHARS_PER_TOKEN
+    elif content is None:
+        total = _TOKENS_PER_MESSAGE
     else:
         total = _TOKENS_PER_MESSAGE + _text_length(content) // _CHARS_PER_TOKEN
     calls = message.get("tool_calls")
@@ -41,7 +44,11 @@ def message_token_count(message: Mapping[str, Any]) -> int:
             else:
                 function = call.get("function") if isinstance(call, Mapping) else None
             if type(function) is dict or isinstance(function, Mapping):
-                total += _text_length(function.get("arguments")) // _CHARS_PER_TOKEN
+                arguments = function.get("arguments")
+                if type(arguments) is str:
+                    total += len(arguments) // _CHARS_PER_TOKEN
+                else:
+                    total += _text_length(arguments) // _CHARS_PER_TOKEN
     return total
 
 
