@@ -211,7 +211,10 @@ class ModelRequests:
             counts = token_counts.count_now(self.history)
             if counts is None:
                 counts = await token_counts.count(self.history)
-            if token_counts.total + self._schemas(model) > ASSUMED_CONTEXT:
+            schemas = self._schema_tokens.get(model)  # kept from this turn's first request
+            if schemas is None:
+                schemas = self._schemas(model)
+            if token_counts.total + schemas > ASSUMED_CONTEXT:
                 limit = await settings.context_lookup(model)
         if limit:
             if counts is None:

@@ -230,7 +230,8 @@ class Turn(ModelRequests):
                     yield event
                 # Read once here and handed to the tools; None (a call is broken): the
                 # step is asked again unstreamed, and its calls are read in the tool step.
-                parsed = parse_calls(reply.result.tool_calls)
+                calls = reply.result.tool_calls
+                parsed = parse_calls(calls) if calls else []
                 if s.stream and parsed is None:
                     reply = await self._whole_again(reply)
                     for event in self._account_events(reply):
@@ -256,7 +257,8 @@ class Turn(ModelRequests):
                         if hooked(event.name):
                             await emit(event)
                         yield event
-                    self._check_steps_left(step, done)
+                    if step >= s.max_steps:
+                        self._check_steps_left(step, done)
                     continue
                 for event in self._conclude(done):
                     if hooked(event.name):
