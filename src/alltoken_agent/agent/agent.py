@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import secrets
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, overload
@@ -14,14 +13,14 @@ from typing_extensions import TypeVar
 from alltoken_agent._content_parts import repair_message
 from alltoken_agent.agent._blocking import BlockingCalls, BlockingLoop, OutputT
 from alltoken_agent.agent._model_requests import BudgetGuard
+from alltoken_agent.agent._turn_parts import TurnParts, new_agent_id
 from alltoken_agent.agent.approval import ApprovalHandler
 from alltoken_agent.agent.content import user_content
 from alltoken_agent.agent.context import ContextPolicy, TokenCounts
-from alltoken_agent.agent.families import FamilyTable, RequestOptions
+from alltoken_agent.agent.families import FamilyTable
 from alltoken_agent.agent.hooks import EventHandlers, Hooks
 from alltoken_agent.agent.loop import Turn, TurnSettings
 from alltoken_agent.agent.output import OutputSpec
-from alltoken_agent.agent.planning import ContextLengths, Prelude
 from alltoken_agent.agent.result import RunResult
 from alltoken_agent.agent.run_handle import AgentRun
 from alltoken_agent.agent.settings import (
@@ -148,10 +147,11 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
             TypeError: An unknown argument (the message names the closest one).
         """
         checked = check_settings(settings)
+        config = config or _default_config()
         models = [model] if isinstance(model, str) else list(model)
         if isinstance(model, str):
             # One model gets the config's chain; a list given here is the whole chain.
-            models += [m for m in (config or _default_config()).fallbacks if m not in models]
+            models += [m for m in config.fallbacks if m not in models]
         if not models or not all(isinstance(m, str) and m for m in models):
             raise UserError("model must be a model id or a non-empty list of model ids")
         if max_steps < 1:
@@ -166,9 +166,10 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
         """The request settings besides the four knobs above (which live as attributes)."""
         self.output_type = output_type
         self._output = OutputSpec(output_type) if output_type is not None else None
-        self._config = config or _default_config()
+        self._config = config
         self._families = FamilyTable.for_config(self._config.families)
         self._tools: dict[str, Tool] = {}
+        self._parts = TurnParts(self._families, self._config.context.lengths)
         for item in tools:
             self.add_tool(item)
         self._gateway = gateway
@@ -187,7 +188,6 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
         self._approval_names = set(require_approval) | set(self._config.approval.tools)
         self.context_policy: ContextPolicy = context_policy or self._config.context.policy
         self.context_length = context_length
-        self._lengths: ContextLengths | None = None
         self._token_counts = TokenCounts()  # per message, so a turn counts only new ones
         servers = list(mcp_servers)
         self._mcp: MCPTools | None = None
@@ -195,7 +195,7 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
             from alltoken_agent.agent.mcp_client import MCPTools
 
             self._mcp = MCPTools(servers)
-        self.id = f"agent_{secrets.token_hex(6)}"
+        self.id = new_agent_id()
         """Tags this agent's requests (``agent``), so records and budgets can tell them apart."""
         self.prices = prices
         self._budgets = list(budgets)
@@ -240,6 +240,7 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
                 f"duplicate tool names: {new.name!r} (2 tools); pass name= to tool() to rename one"
             )
         self._tools[new.name] = new
+        self._parts.forget()  # the next turn offers it
         return new
 
     def set_instructions(self, text: str | None) -> None:
@@ -349,15 +350,16 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
         content = user_content(content)  # strings in a list become parts (spec §1.3)
         output = OutputSpec(output_type) if output_type is not None else self._output
         gateway = self.gateway  # once: the property re-registers the budget's observer
-        options = RequestOptions(
-            provider=gateway.provider,
-            families=self._families,
-            tools=list(self._tools.values()),
+        options, prelude = self._parts.get(
+            gateway,
+            self._tools,
+            self._mcp,
             temperature=self.temperature,
             enable_search=self.enable_search,
             thinking=self.thinking,
             thinking_budget=self.thinking_budget,
             settings=self.settings,
+            context_length=self.context_length,
         )
         settings = TurnSettings(
             gateway=gateway,
@@ -382,7 +384,7 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
             # stream() hands every event to its reader; run()/send() only to hooks.
             readers="all" if deltas else "hooks" if stream_events else "unstreamed",
             hooks=self._hooks,
-            prelude=Prelude(gateway, options, self._mcp, self._context_lengths()),
+            prelude=prelude,
         )
         turn = Turn(
             settings=settings,
@@ -390,10 +392,3 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
             user_message={"role": "user", "content": content},
         )
         return AgentRun(turn.events(), turn)
-
-    def _context_lengths(self) -> ContextLengths:
-        if self._lengths is None:
-            self._lengths = ContextLengths(
-                self.gateway, self._config.context.lengths, self.context_length
-            )
-        return self._lengths

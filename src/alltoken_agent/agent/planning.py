@@ -58,11 +58,21 @@ class ContextLengths:
         self._configured = configured
         self._override = override
         self._catalog: dict[str, int] | None = None
+        self._known: tuple[tuple[str, ...], dict[str, int]] | None = None
+
+    def serves(self, gateway: Gateway, override: int | None) -> bool:
+        """Whether these lengths are the ones for ``gateway`` and ``override``."""
+        return gateway is self._gateway and override == self._override
 
     def known(self, models: Sequence[str]) -> dict[str, int]:
-        """The lengths known without asking anyone."""
-        limits = {m: self._override or self._configured.get(m) for m in models}
-        return {m: length for m, length in limits.items() if length}
+        """The lengths known without asking anyone (a new dict each time)."""
+        chain = tuple(models)
+        last = self._known
+        if last is None or last[0] != chain:  # a turn's chain is mostly the last one's
+            limits = {m: self._override or self._configured.get(m) for m in chain}
+            last = (chain, {m: length for m, length in limits.items() if length})
+            self._known = last
+        return dict(last[1])
 
     def has_catalog(self) -> bool:
         """Whether ``from_catalog`` can find anything (the provider has a public catalog)."""
