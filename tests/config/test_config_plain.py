@@ -32,7 +32,9 @@ MODELS = {
     for name, model in vars(_config_schema).items()
     if isinstance(model, type)
     and issubclass(model, BaseModel)
-    and model.__module__ == _config_schema.__name__
+    # Ours, not pydantic's: the root package renames its exports' __module__ to
+    # "alltoken_agent" (docs/architecture.md, "The public API"), so Config may say that.
+    and model.__module__.startswith("alltoken_agent")
     and not name.startswith("_")
 }
 
