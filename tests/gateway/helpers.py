@@ -30,3 +30,12 @@ def gateway_for(server: Any, *, dialect: str = "alltoken", **kwargs: Any) -> Gat
 def user(text: str) -> list[dict[str, Any]]:
     """A one-message conversation."""
     return [{"role": "user", "content": text}]
+
+
+def asyncio_transport_gateway(server: Any, **http: Any) -> Gateway:
+    """A gateway on ``server`` whose requests go through the CLI's ``AsyncioTransport``."""
+    from alltoken_agent.config import Config, HttpSettings
+    from alltoken_agent.gateway._asyncio_transport import AsyncioTransport
+
+    transport = AsyncioTransport(**http)
+    return gateway_for(server, config=Config(http=HttpSettings(**http)), transport=transport)

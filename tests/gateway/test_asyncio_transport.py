@@ -21,18 +21,11 @@ from typing import Any
 import httpx
 import pytest
 
-from alltoken_agent.config import Config, HttpSettings
 from alltoken_agent.gateway._asyncio_transport import AsyncioTransport
-from tests.gateway.helpers import gateway_for, user
+from tests.gateway.helpers import asyncio_transport_gateway as transport_gateway
+from tests.gateway.helpers import user
 from tests.gateway.test_transport import counting_server, raw_server, until
 from tests.gateway.wire_server import canned_server, http_response
-
-
-def transport_gateway(server: Any, **http: Any) -> Any:
-    """A gateway on ``server`` whose requests go through an :class:`AsyncioTransport`."""
-    transport = AsyncioTransport(**http)
-    return gateway_for(server, config=Config(http=HttpSettings(**http)), transport=transport)
-
 
 # -- reuse and the cap -------------------------------------------------------------
 
@@ -78,42 +71,6 @@ async def test_a_request_waiting_past_the_pool_timeout_is_a_pool_timeout() -> No
             server.release.set()
             reply = await client.post(server.base_url, json={"messages": [{"content": "hi"}]})
             assert b"[DONE]" in reply.content
-
-
-async def test_a_stream_left_early_closes_its_connection_instead_of_keeping_it() -> None:
-    async with counting_server() as server, transport_gateway(server) as gateway:
-        async with gateway.stream(user("hold")) as stream:
-            async for _ in stream:
-                break
-        await until(lambda: server.closed == 1)
-        assert (await gateway.stream(user("hi")).collect()).text == "ab"
-        assert server.accepted == 2
-
-
-async def test_a_cancelled_stream_closes_its_connection() -> None:
-    async with counting_server() as server, transport_gateway(server) as gateway:
-
-        async def read() -> None:
-            async with gateway.stream(user("hold")) as stream:
-                async for _ in stream:
-                    pass
-
-        task = asyncio.ensure_future(read())
-        await until(lambda: server.held == 1)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        await until(lambda: server.closed == 1)
-        assert server.open_now == 0
-
-
-async def test_closing_the_gateway_closes_its_idle_connections() -> None:
-    async with counting_server() as server:
-        gateway = transport_gateway(server)
-        await gateway.stream(user("hi")).collect()
-        assert server.open_now == 1
-        await gateway.aclose()
-        await until(lambda: server.open_now == 0)
 
 
 async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None:

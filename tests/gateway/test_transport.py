@@ -28,7 +28,7 @@ from alltoken_agent.errors import (
     StreamInterruptedError,
 )
 from alltoken_agent.gateway._pool import AiohttpPool
-from tests.gateway.helpers import TEST_KEY, gateway_for, user
+from tests.gateway.helpers import TEST_KEY, asyncio_transport_gateway, gateway_for, user
 
 _CHUNK = 'data: {"id":"c1","model":"m","choices":[{"index":0,"delta":{"content":"%s"}}]}\n\n'
 _END = (
@@ -197,9 +197,15 @@ def test_the_http_section_is_read_from_the_config_file(tmp_path: Any) -> None:
 
 # -- closing -------------------------------------------------------------------
 
+BOTH_TRANSPORTS = pytest.mark.parametrize(
+    "make", [gateway_for, asyncio_transport_gateway], ids=["pool", "asyncio-transport"]
+)
+"""The default pool and the CLI's one-at-a-time transport close alike."""
 
-async def test_a_stream_left_early_closes_its_connection_instead_of_pooling_it() -> None:
-    async with counting_server() as server, gateway_for(server) as gateway:
+
+@BOTH_TRANSPORTS
+async def test_a_stream_left_early_closes_its_connection_instead_of_pooling_it(make: Any) -> None:
+    async with counting_server() as server, make(server) as gateway:
         async with gateway.stream(user("hold")) as stream:
             async for _ in stream:
                 break
@@ -209,8 +215,9 @@ async def test_a_stream_left_early_closes_its_connection_instead_of_pooling_it()
         assert server.accepted == 2
 
 
-async def test_a_cancelled_stream_closes_its_connection() -> None:
-    async with counting_server() as server, gateway_for(server) as gateway:
+@BOTH_TRANSPORTS
+async def test_a_cancelled_stream_closes_its_connection(make: Any) -> None:
+    async with counting_server() as server, make(server) as gateway:
 
         async def read() -> None:
             async with gateway.stream(user("hold")) as stream:
@@ -226,9 +233,10 @@ async def test_a_cancelled_stream_closes_its_connection() -> None:
         assert server.open_now == 0
 
 
-async def test_closing_the_gateway_closes_its_idle_connections() -> None:
+@BOTH_TRANSPORTS
+async def test_closing_the_gateway_closes_its_idle_connections(make: Any) -> None:
     async with counting_server() as server:
-        gateway = gateway_for(server)
+        gateway = make(server)
         await gateway.stream(user("hi")).collect()
         assert server.open_now == 1
         await gateway.aclose()
