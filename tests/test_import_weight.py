@@ -209,12 +209,14 @@ CHAT_DEFERRED = (
     "sniffio",
     "pydantic",
     "pydantic_core",
+    "typing_extensions",
 )
 """Nor before ``chat --tools none``'s request: the catalog (no price lookup first),
 pydantic's plugin scan, which the first validator built would run (none is built), and
 httpx's own transport (httpcore, and anyio's locks it takes under asyncio): chat's
 requests go on gateway/_asyncio_transport.py; nor pydantic itself: a config file of plain
-values is read without it (alltoken_agent._config_plain) and the key is a SecretKey."""
+values is read without it (alltoken_agent._config_plain) and the key is a SecretKey; nor
+typing_extensions, whose TypeVar defaults only type checkers read (agent/_blocking.py)."""
 
 
 def chat_run(*args: str) -> dict[str, Any]:

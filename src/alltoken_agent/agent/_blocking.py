@@ -8,10 +8,9 @@ agent) run the async calls to completion on the agent's private event loop
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Generic, cast, overload
-
-from typing_extensions import TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from alltoken_agent.errors import UserError
 
@@ -19,7 +18,15 @@ if TYPE_CHECKING:
     from alltoken_agent.agent.agent import Agent
     from alltoken_agent.agent.result import RunResult
 
-OutputT = TypeVar("OutputT", default=str)
+if TYPE_CHECKING:
+    import typing_extensions
+
+    OutputT = typing_extensions.TypeVar("OutputT", default=str)
+elif sys.version_info >= (3, 13):
+    OutputT = TypeVar("OutputT", default=str)
+else:  # the default is for type checkers; typing_extensions costs ~3 ms of a chat's start
+    OutputT = TypeVar("OutputT")
+"""A result's output type: ``str`` unless the run has a structured ``output``."""
 T = TypeVar("T")
 
 

@@ -6,9 +6,7 @@ import copy
 import functools
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, overload
-
-from typing_extensions import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from alltoken_agent._content_parts import repair_message
 from alltoken_agent.agent._blocking import BlockingCalls, BlockingLoop, OutputT

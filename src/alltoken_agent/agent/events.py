@@ -26,80 +26,24 @@ order), then ``stream:start``, ``stream:delta``..., ``stream:end``, ``usage``, `
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from decimal import Decimal
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from alltoken_agent.errors import AllTokenAgentError
+from alltoken_agent.agent._event_base import _Event, _joined
 from alltoken_agent.gateway.types import Cost, Usage
 
 
-def _joined(event: object, attribute: str) -> str:
-    """The ``accumulated`` of a delta event built by ``stream_delta``, joined once."""
-    fields_ = event.__dict__
-    pieces = fields_.get("_pieces") if attribute == "accumulated" else None
-    if pieces is None:
-        raise AttributeError(f"{type(event).__name__!r} object has no attribute {attribute!r}")
-    value = fields_["accumulated"] = "".join(pieces[: fields_["_upto"]])
-    return value
-
-
-_ARGS: dict[type, Callable[[Any], Any]] = {}  # per class: its payload fields, read in one call
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class _Event:
-    # Fields left out of the NDJSON view because they repeat what came before.
-    _json_skip: ClassVar[frozenset[str]] = frozenset()
-
-    @property
-    def args(self) -> tuple[Any, ...]:
-        """The payload, positionally, as hook handlers receive it."""
-        read = _ARGS.get(type(self))
-        if read is None:  # once per class: fields() is slow for a per-chunk event
-            names = [f.name for f in fields(self) if f.name != "name"]
-            getter = attrgetter(*names) if names else lambda _: ()
-            read = _ARGS[type(self)] = getter if len(names) != 1 else lambda e: (getter(e),)
-        payload: tuple[Any, ...] = read(self)
-        return payload
-
-    def to_dict(self) -> dict[str, Any]:
-        """The NDJSON view: ``{"event": name, **payload}`` with JSON-ready values."""
-        out: dict[str, Any] = {"event": getattr(self, "name")}  # noqa: B009 - set by subclasses
-        for f in fields(self):
-            if f.name != "name" and f.name not in self._json_skip:
-                out[f.name] = _jsonable(getattr(self, f.name))
-        return out
-
-    # Written once here, not generated for each event class: dataclass compiles every
-    # method it makes at import (22 classes, three methods each: about 6 ms of a chat's
-    # start-up). They do what the generated ones did.
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        return _compared(self) == _compared(other)
-
-    def __hash__(self) -> int:
-        return hash(_compared(self))
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr)
-        return f"{type(self).__qualname__}({shown})"
-
-
-def _compared(event: _Event) -> tuple[Any, ...]:
-    return tuple(getattr(event, f.name) for f in fields(event) if f.compare)
-
-
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(init=False, eq=False, repr=False)
 class MessageUserEvent(_Event):
     """The user's message was added to the conversation."""
 
     content: Any
     """A string or a list of content parts."""
-    name: Literal["message:user"] = field(default="message:user", repr=False)
+    name: Literal["message:user"] = field(default="message:user", init=False, repr=False)
+
+    def __init__(self, content: Any) -> None:
+        self.__dict__.update(content=content)
 
     @property
     def args(self) -> tuple[Any, ...]:
@@ -107,12 +51,15 @@ class MessageUserEvent(_Event):
         return ({"role": "user", "content": self.content},)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(init=False, eq=False, repr=False)
 class MessageAssistantEvent(_Event):
     """The assistant's final message of a turn."""
 
     content: str
-    name: Literal["message:assistant"] = field(default="message:assistant", repr=False)
+    name: Literal["message:assistant"] = field(default="message:assistant", init=False, repr=False)
+
+    def __init__(self, content: str) -> None:
+        self.__dict__.update(content=content)
 
     @property
     def args(self) -> tuple[Any, ...]:
@@ -120,16 +67,19 @@ class MessageAssistantEvent(_Event):
         return ({"role": "assistant", "content": self.content},)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(init=False, eq=False, repr=False)
 class StreamStartEvent(_Event):
     """A model request started (one per step of the tool loop)."""
 
     model: str
     step: int
-    name: Literal["stream:start"] = field(default="stream:start", repr=False)
+    name: Literal["stream:start"] = field(default="stream:start", init=False, repr=False)
+
+    def __init__(self, model: str, step: int) -> None:
+        self.__dict__.update(model=model, step=step)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(init=False, eq=False, repr=False)
 class StreamDeltaEvent(_Event):
     """A fragment of answer text, with everything so far in this step."""
 
@@ -137,46 +87,55 @@ class StreamDeltaEvent(_Event):
 
     delta: str
     accumulated: str
-    name: Literal["stream:delta"] = field(default="stream:delta", repr=False)
+    name: Literal["stream:delta"] = field(default="stream:delta", init=False, repr=False)
+
+    def __init__(self, delta: str, accumulated: str) -> None:
+        self.__dict__.update(delta=delta, accumulated=accumulated)
 
     if not TYPE_CHECKING:  # hidden from type checkers: every other name stays checked
         __getattr__ = _joined  # `accumulated` of an event built by stream_delta()
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(init=False, eq=False, repr=False)
 class StreamEndEvent(_Event):
     """A model request finished."""
 
     text: str
     finish_reason: str | None
-    name: Literal["stream:end"] = field(default="stream:end", repr=False)
+    name: Literal["stream:end"] = field(default="stream:end", init=False, repr=False)
+
+    def __init__(self, text: str, finish_reason: str | None) -> None:
+        self.__dict__.update(text=text, finish_reason=finish_reason)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(init=False, eq=False, repr=False)
 class ThinkingStartEvent(_Event):
     """A run started: the agent is busy until ``thinking:end`` (see the module docstring)."""
 
-    name: Literal["thinking:start"] = field(default="thinking:start", repr=False)
+    name: Literal["thinking:start"] = field(default="thinking:start", init=False, repr=False)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(init=False, eq=False, repr=False)
 class ThinkingEndEvent(_Event):
     """A run is over, however it ended: fires once per ``thinking:start``."""
 
     outcome: Literal["done", "error", "cancelled"]
     """``done`` (an answer), ``error`` (the run raised), ``cancelled`` (the task was
     cancelled, or the stream was closed before the answer)."""
-    name: Literal["thinking:end"] = field(default="thinking:end", repr=False)
+    name: Literal["thinking:end"] = field(default="thinking:end", init=False, repr=False)
+
+    def __init__(self, outcome: Literal["done", "error", "cancelled"]) -> None:
+        self.__dict__.update(outcome=outcome)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(init=False, eq=False, repr=False)
 class ReasoningStartEvent(_Event):
     """A block of reasoning begins in a model's reply (its deltas follow)."""
 
-    name: Literal["reasoning:start"] = field(default="reasoning:start", repr=False)
+    name: Literal["reasoning:start"] = field(default="reasoning:start", init=False, repr=False)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(init=False, eq=False, repr=False)
 class ReasoningDeltaEvent(_Event):
     """A fragment of reasoning (kept out of the answer text)."""
 
@@ -185,32 +144,41 @@ class ReasoningDeltaEvent(_Event):
     delta: str
     accumulated: str
     """All of the request's reasoning so far."""
-    name: Literal["reasoning:delta"] = field(default="reasoning:delta", repr=False)
+    name: Literal["reasoning:delta"] = field(default="reasoning:delta", init=False, repr=False)
+
+    def __init__(self, delta: str, accumulated: str) -> None:
+        self.__dict__.update(delta=delta, accumulated=accumulated)
 
     if not TYPE_CHECKING:
         __getattr__ = _joined
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(init=False, eq=False, repr=False)
 class ReasoningEndEvent(_Event):
     """A block of reasoning is over: the answer or a tool call began, or the reply ended."""
 
     reasoning: str
     """The block's whole text."""
-    name: Literal["reasoning:end"] = field(default="reasoning:end", repr=False)
+    name: Literal["reasoning:end"] = field(default="reasoning:end", init=False, repr=False)
+
+    def __init__(self, reasoning: str) -> None:
+        self.__dict__.update(reasoning=reasoning)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(init=False, eq=False, repr=False)
 class ToolCallEvent(_Event):
     """The model asked for a tool; ``args`` is the parsed arguments (or the raw text)."""
 
     tool_name: str
     arguments: Any
     call_id: str
-    name: Literal["tool:call"] = field(default="tool:call", repr=False)
+    name: Literal["tool:call"] = field(default="tool:call", init=False, repr=False)
+
+    def __init__(self, tool_name: str, arguments: Any, call_id: str) -> None:
+        self.__dict__.update(tool_name=tool_name, arguments=arguments, call_id=call_id)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(init=False, eq=False, repr=False)
 class ToolResultEvent(_Event):
     """A tool finished; ``is_error`` results go back to the model as errors to recover from."""
 
@@ -218,10 +186,13 @@ class ToolResultEvent(_Event):
     result: str
     call_id: str
     is_error: bool = False
-    name: Literal["tool:result"] = field(default="tool:result", repr=False)
+    name: Literal["tool:result"] = field(default="tool:result", init=False, repr=False)
+
+    def __init__(self, tool_name: str, result: str, call_id: str, is_error: bool = False) -> None:
+        self.__dict__.update(tool_name=tool_name, result=result, call_id=call_id, is_error=is_error)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(init=False, eq=False, repr=False)
 class ToolApprovalEvent(_Event):
     """A call that needed approval was decided: ``allow``, ``deny`` or ``edit``."""
 
@@ -231,10 +202,21 @@ class ToolApprovalEvent(_Event):
     call_id: str
     decision: str
     reason: str | None = None
-    name: Literal["tool:approval"] = field(default="tool:approval", repr=False)
+    name: Literal["tool:approval"] = field(default="tool:approval", init=False, repr=False)
+
+    def __init__(
+        self, tool_name: str, arguments: Any, call_id: str, decision: str, reason: str | None = None
+    ) -> None:
+        self.__dict__.update(
+            tool_name=tool_name,
+            arguments=arguments,
+            call_id=call_id,
+            decision=decision,
+            reason=reason,
+        )
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(init=False, eq=False, repr=False)
 class ContextTrimmedEvent(_Event):
     """The oldest turns were left out of a request so it fits the model's context."""
 
@@ -244,48 +226,71 @@ class ContextTrimmedEvent(_Event):
     tokens_before: int
     tokens_after: int
     limit: int
-    name: Literal["context:trimmed"] = field(default="context:trimmed", repr=False)
+    name: Literal["context:trimmed"] = field(default="context:trimmed", init=False, repr=False)
+
+    def __init__(
+        self, model: str, dropped: int, tokens_before: int, tokens_after: int, limit: int
+    ) -> None:
+        self.__dict__.update(
+            model=model,
+            dropped=dropped,
+            tokens_before=tokens_before,
+            tokens_after=tokens_after,
+            limit=limit,
+        )
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(init=False, eq=False, repr=False)
 class UsageEvent(_Event):
     """Token usage of one model request."""
 
     usage: Usage
     model: str
-    name: Literal["usage"] = field(default="usage", repr=False)
+    name: Literal["usage"] = field(default="usage", init=False, repr=False)
+
+    def __init__(self, usage: Usage, model: str) -> None:
+        self.__dict__.update(usage=usage, model=model)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(init=False, eq=False, repr=False)
 class CostEvent(_Event):
     """What one model request cost, as the gateway reported it."""
 
     cost: Cost
     model: str
-    name: Literal["cost"] = field(default="cost", repr=False)
+    name: Literal["cost"] = field(default="cost", init=False, repr=False)
+
+    def __init__(self, cost: Cost, model: str) -> None:
+        self.__dict__.update(cost=cost, model=model)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(init=False, eq=False, repr=False)
 class ModelFallbackEvent(_Event):
     """A model failed after its retries and the next one in the chain takes over."""
 
     from_model: str
     to_model: str
     error: str
-    name: Literal["model:fallback"] = field(default="model:fallback", repr=False)
+    name: Literal["model:fallback"] = field(default="model:fallback", init=False, repr=False)
+
+    def __init__(self, from_model: str, to_model: str, error: str) -> None:
+        self.__dict__.update(from_model=from_model, to_model=to_model, error=error)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(init=False, eq=False, repr=False)
 class ModelChosenEvent(_Event):
     """An ``auto:`` model spec was resolved from the catalog; ``reason`` says why."""
 
     model: str
     policy: str
     reason: str
-    name: Literal["model:chosen"] = field(default="model:chosen", repr=False)
+    name: Literal["model:chosen"] = field(default="model:chosen", init=False, repr=False)
+
+    def __init__(self, model: str, policy: str, reason: str) -> None:
+        self.__dict__.update(model=model, policy=policy, reason=reason)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(init=False, eq=False, repr=False)
 class NoticeEvent(_Event):
     """Something the user should know that is not an error.
 
@@ -297,10 +302,13 @@ class NoticeEvent(_Event):
     code: str | None = None
     """What it is about, for programs: ``usage_missing``, ``usage_invalid``,
     ``cost_invalid`` (a reply's usage or cost is unknown); None for other notices."""
-    name: Literal["notice"] = field(default="notice", repr=False)
+    name: Literal["notice"] = field(default="notice", init=False, repr=False)
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        self.__dict__.update(message=message, code=code)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(init=False, eq=False, repr=False)
 class BudgetWarningEvent(_Event):
     """A budget is at its warning threshold (80 % by default) before a request."""
 
@@ -308,10 +316,13 @@ class BudgetWarningEvent(_Event):
     limit: Decimal
     spent: Decimal
     fraction_used: float
-    name: Literal["budget:warning"] = field(default="budget:warning", repr=False)
+    name: Literal["budget:warning"] = field(default="budget:warning", init=False, repr=False)
+
+    def __init__(self, label: str, limit: Decimal, spent: Decimal, fraction_used: float) -> None:
+        self.__dict__.update(label=label, limit=limit, spent=spent, fraction_used=fraction_used)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
+@dataclass(init=False, eq=False, repr=False)
 class ErrorEvent(_Event):
     """Something failed: the run (fatal), or a hook or approval handler (not fatal).
 
@@ -321,7 +332,12 @@ class ErrorEvent(_Event):
 
     error: BaseException
     source: Literal["run", "hook", "approval"] = "run"
-    name: Literal["error"] = field(default="error", repr=False)
+    name: Literal["error"] = field(default="error", init=False, repr=False)
+
+    def __init__(
+        self, error: BaseException, source: Literal["run", "hook", "approval"] = "run"
+    ) -> None:
+        self.__dict__.update(error=error, source=source)
 
 
 AgentEvent = (
@@ -376,22 +392,3 @@ STREAM_EVENT_NAMES: frozenset[str] = frozenset(
     name for name in EVENT_NAMES if name.partition(":")[0] in ("stream", "reasoning")
 )
 """The events of a reply as it arrives; ``send_sync()`` emits none of them."""
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, (Usage, Cost)):
-        return value.to_dict()
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, BaseException):
-        return _error_dict(value)
-    return value
-
-
-def _error_dict(error: BaseException) -> dict[str, Any]:
-    # Ours carry their own fields (errors.py); a hook's or tool's own exception is named
-    # by its class, as the CLI's and a batch line's error are.
-    if isinstance(error, AllTokenAgentError):
-        return error.to_dict()
-    name = type(error).__name__
-    return {"code": name, "message": str(error), "type": name}

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from alltoken_agent import money
-from alltoken_agent.agent.events import _Event
+from alltoken_agent.agent._event_base import _Event
 from alltoken_agent.gateway.types import Cost, Usage
 
 if TYPE_CHECKING:

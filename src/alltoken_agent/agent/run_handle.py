@@ -5,13 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Generic
 
-from typing_extensions import TypeVar
-
+from alltoken_agent.agent._blocking import OutputT
 from alltoken_agent.agent.events import AgentEvent
 from alltoken_agent.agent.loop import Turn
 from alltoken_agent.agent.result import RunResult
-
-OutputT = TypeVar("OutputT", default=str)
 
 
 class AgentRun(Generic[OutputT]):
