@@ -19,6 +19,9 @@ from alltoken_agent.agent import events
 from alltoken_agent.agent.result import DoneEvent, RetryEvent
 from tests.agent.test_event_values import EVENT_CLASSES, reference, sample
 
+CLASSES = [*EVENT_CLASSES, DoneEvent, RetryEvent]
+"""The agent's events and the run's own two (agent/result.py), built the same way."""
+
 
 def parameters(cls: type[Any]) -> list[tuple[str, Any, Any]]:
     """(name, kind, default) of the constructor's parameters, ``name`` left out."""
@@ -26,7 +29,7 @@ def parameters(cls: type[Any]) -> list[tuple[str, Any, Any]]:
     return [(p.name, p.kind, p.default) for p in signature.parameters.values() if p.name != "name"]
 
 
-@pytest.mark.parametrize("cls", EVENT_CLASSES, ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda cls: cls.__name__)
 def test_an_events_constructor_takes_its_fields_in_order_with_their_defaults(
     cls: type[Any],
 ) -> None:
@@ -35,12 +38,15 @@ def test_an_events_constructor_takes_its_fields_in_order_with_their_defaults(
     assert cls.__match_args__ == tuple(n for n in reference(cls).__match_args__ if n != "name")
 
 
-@pytest.mark.parametrize("cls", EVENT_CLASSES, ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda cls: cls.__name__)
 def test_an_event_built_positionally_holds_its_fields_and_stays_frozen(cls: type[Any]) -> None:
     given = sample(cls, "v")
     values = list(given.values())
     event = cls(*values)
     assert event == cls(**given) and [getattr(event, name) for name in given] == values
+    ref, other = reference(cls), sample(cls, "w")
+    assert repr(event) == repr(ref(**given)) and (event == cls(**other)) == (not given)
+    assert hash(event) == hash(cls(**given)) == hash(ref(**given))
     assert event.to_dict()["event"] == event.name == cls.name
     field_names = [f.name for f in dataclasses.fields(cls)]
     for name in [*field_names, "other"]:
@@ -52,7 +58,7 @@ def test_an_event_built_positionally_holds_its_fields_and_stays_frozen(cls: type
         cls(*values, "one too many", "and another")
 
 
-@pytest.mark.parametrize("cls", EVENT_CLASSES, ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda cls: cls.__name__)
 def test_an_event_pickles_copies_and_replaces_to_an_equal_one(cls: type[Any]) -> None:
     event = cls(**sample(cls, "p"))
     for twin in (pickle.loads(pickle.dumps(event)), copy.copy(event), copy.deepcopy(event)):

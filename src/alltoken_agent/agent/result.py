@@ -73,7 +73,7 @@ class RunResult(Generic[OutputT]):
     request_ids: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(init=False, eq=False, repr=False)  # the rest as the agent's events (_event_base)
 class DoneEvent(_Event):
     """A run's end as data: the answer and what it took, built from its ``RunResult``.
 
@@ -96,7 +96,31 @@ class DoneEvent(_Event):
     request_ids: list[str]
     tool_calls: list[dict[str, Any]]
     """``{"name", "arguments", "is_error"}`` per call, in order."""
-    name: Literal["done"] = field(default="done", repr=False)
+    name: Literal["done"] = field(default="done", init=False, repr=False)
+
+    def __init__(
+        self,
+        text: str,
+        model: str,
+        stop_reason: StopReason,
+        steps: int,
+        usage: Usage | None,
+        cost: Cost | None,
+        request_id: str | None,
+        request_ids: list[str],
+        tool_calls: list[dict[str, Any]],
+    ) -> None:
+        self.__dict__.update(
+            text=text,
+            model=model,
+            stop_reason=stop_reason,
+            steps=steps,
+            usage=usage,
+            cost=cost,
+            request_id=request_id,
+            request_ids=request_ids,
+            tool_calls=tool_calls,
+        )
 
     @classmethod
     def from_result(cls, result: RunResult[Any]) -> DoneEvent:
@@ -214,7 +238,7 @@ class CostTally:
         return None if amount is None or not self._sum.count else Cost(amount=amount)
 
 
-@dataclass(frozen=True)
+@dataclass(init=False, eq=False, repr=False)
 class RetryEvent(_Event):
     """A gateway request failed and is tried again after ``delay`` seconds.
 
@@ -227,7 +251,10 @@ class RetryEvent(_Event):
     delay: float
     code: str
     status: int | None
-    name: Literal["retry"] = field(default="retry", repr=False)
+    name: Literal["retry"] = field(default="retry", init=False, repr=False)
+
+    def __init__(self, attempt: int, delay: float, code: str, status: int | None) -> None:
+        self.__dict__.update(attempt=attempt, delay=delay, code=code, status=status)
 
     @classmethod
     def from_notice(cls, notice: RetryNotice) -> RetryEvent:
