@@ -10,8 +10,7 @@ the per-chunk delta events built for the hot path (``stream_delta``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from alltoken_agent.agent.context import (
     ASSUMED_CONTEXT,
@@ -137,10 +136,14 @@ def reasoning_delta(delta: str, pieces: list[str]) -> ReasoningDeltaEvent:
     return event
 
 
-@dataclass
-class _Step:
+class _Step(NamedTuple):
+    """A reply and the model that gave it (a tuple: built with one C call per request)."""
+
     result: ChatResult
     model: str
+
+
+_tuple_new = tuple.__new__
 
 
 class ModelRequests:
@@ -195,6 +198,31 @@ class ModelRequests:
                 cached["response_format"] = self.settings.output.response_format()
             self._fields[model] = cached
         return cached
+
+    def _prepare_now(self, model: str) -> tuple[list[dict[str, Any]], Sequence[AgentEvent]] | None:
+        """``_prepare`` for a request that needs no wait and no fitting; else None.
+
+        The common request (no known context limit, a history short of the assumed
+        context, counted in place) makes no coroutine: one is made per request.
+        """
+        settings = self.settings
+        if settings.context_limits.get(model) is not None:
+            return None  # fitted to a known limit: _prepare
+        if settings.context_lookup is not None:
+            token_counts = settings.token_counts
+            if token_counts.count_now(self.history) is None:
+                return None  # a long stretch to count, in slices: _prepare
+            schemas = self._schema_tokens.get(model)  # kept from this turn's first request
+            if schemas is None:
+                schemas = self._schemas(model)
+            if token_counts.total + schemas > ASSUMED_CONTEXT:
+                return None  # the context length is looked up: _prepare
+        # A family that takes its reasoning back gets the history as it is.
+        messages = list(self.history) if self._echo.get(model) else self._wire_messages(model)
+        budget = settings.budget
+        if budget is None:
+            return messages, ()
+        return messages, budget.check(model, messages, self._request_fields(model))
 
     async def _prepare(self, model: str) -> tuple[list[dict[str, Any]], list[AgentEvent]]:
         """The next request's messages (fitted to the context) and the events before it."""

@@ -151,10 +151,14 @@ class TokenCounts:
         coroutine to make per request. None leaves the counts as they were (await
         ``count``, which lets the loop run between slices).
         """
-        known = self._known(history)
-        if known is None or len(history) - known > self.SLICE:
+        # _known() written in: this runs before every request.
+        seen = self._messages
+        known, stop = len(seen), len(history)
+        if known > stop or stop - known > self.SLICE:
             return None
-        self._add(history, known, len(history))
+        if known and not (seen[-1] is history[known - 1] and all(map(operator.is_, seen, history))):
+            return None
+        self._add(history, known, stop)
         return self._counts
 
     async def count(self, history: list[dict[str, Any]]) -> Counts:
@@ -187,13 +191,12 @@ class TokenCounts:
 
     def _add(self, history: list[dict[str, Any]], start: int, stop: int) -> None:
         """Count ``history[start:stop]``, the messages right after those counted."""
-        seen = self._messages
-        sizes, users = self._counts.sizes, self._counts.users
-        for index in range(start, stop):
-            message = history[index]
-            size = message_token_count(message)
-            sizes.append(size)
-            self.total += size
+        new = history[start:stop]
+        sizes = list(map(message_token_count, new))
+        self._counts.sizes.extend(sizes)
+        self.total += sum(sizes)
+        users = self._counts.users
+        for index, message in enumerate(new, start):
             if message.get("role") == "user":
                 users.append(index)
-            seen.append(message)
+        self._messages.extend(new)

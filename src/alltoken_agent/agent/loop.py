@@ -18,6 +18,7 @@ from typing import Any
 from alltoken_agent.agent._model_requests import (
     ModelRequests,
     _Step,
+    _tuple_new,
     reasoning_delta,
 )
 from alltoken_agent.agent._turn_settings import Readers as Readers
@@ -122,7 +123,10 @@ class Turn(ModelRequests):
                 reply: _Step | None = None
                 while reply is None:  # one model request, down the fallback chain
                     model = models[self._model_index]
-                    messages, ahead = await self._prepare(model)
+                    prepared = self._prepare_now(model)  # None: it has to wait
+                    messages, ahead = (
+                        prepared if prepared is not None else await self._prepare(model)
+                    )
                     for event in ahead:
                         if hooked(event.name):  # most events have no handler: no call
                             await emit(event)
@@ -135,7 +139,7 @@ class Turn(ModelRequests):
                     block = -1  # where the open reasoning block starts in it; -1: none
                     try:
                         if not s.stream:
-                            if self.settings.wants("stream:start"):
+                            if wants("stream:start"):
                                 event = StreamStartEvent(model=model, step=step)
                                 if hooked(event.name):
                                     await emit(event)
@@ -150,8 +154,11 @@ class Turn(ModelRequests):
                         # iterates: a chunk's event crosses no other generator.
                         stream = self._open(model, messages)
                         deltas = s.deltas
-                        async with stream:
-                            if self.settings.wants("stream:start"):
+                        # open() and aclose() as `async with stream` calls them, without
+                        # its two coroutines (and their frames resumed on every wait).
+                        await stream.open()
+                        try:
+                            if wants("stream:start"):
                                 event = StreamStartEvent(model=model, step=step)
                                 if hooked(event.name):
                                     await emit(event)
@@ -181,7 +188,7 @@ class Turn(ModelRequests):
                                     elif type(chunk) is ReasoningDelta:
                                         if block < 0:
                                             block = len(reasoning)
-                                            if self.settings.wants("reasoning:start"):
+                                            if wants("reasoning:start"):
                                                 event = ReasoningStartEvent()
                                                 if hooked(event.name):
                                                     await emit(event)
@@ -198,6 +205,8 @@ class Turn(ModelRequests):
                                                 await emit(event)
                                             yield event
                                         block = -1
+                        finally:
+                            await stream.aclose()
                         result = stream.result
                         if block >= 0 or wants("stream:end"):  # else nothing to tell
                             ending = self._block_end(reasoning, block)
@@ -212,7 +221,7 @@ class Turn(ModelRequests):
                                 if hooked(event.name):
                                     await emit(event)
                                 yield event
-                        reply = _Step(result, model)
+                        reply = _tuple_new(_Step, (result, model))  # _Step(result, model)
                     except GatewayError as error:
                         # A reasoning block open when the request failed is over too: a
                         # fallback's reply, if any, starts its own.
@@ -243,10 +252,11 @@ class Turn(ModelRequests):
                     # The step's phases yield here: a generator of its own would cost
                     # every step one more to start, resume and close.
                     tools = ToolStep(s, step, done.result, done.model, parsed)
-                    for event in tools.announced():
-                        if hooked(event.name):
-                            await emit(event)
-                        yield event
+                    if wants("tool:call"):  # else announced() has nothing to say
+                        for event in tools.announced():
+                            if hooked(event.name):
+                                await emit(event)
+                            yield event
                     for index in tools.needs_approval():
                         for event in await tools.decide(index):
                             if hooked(event.name):
