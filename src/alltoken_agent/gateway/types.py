@@ -101,27 +101,53 @@ class ModelPrice:
 
 
 # Stream events. Slotted and not frozen: one is built per chunk on the hot path,
-# and frozen dataclasses pay for object.__setattr__ on every field.
+# and frozen dataclasses pay for object.__setattr__ on every field. Their __init__ is
+# written out and the rest is _Chunk's, as dataclass's generated methods would do:
+# dataclass compiles those from source at every import (a chat's start-up pays for it).
 
 
-@dataclass(slots=True)
-class ContentDelta:
+class _Chunk:
+    __slots__ = ()
+    __match_args__: tuple[str, ...]
+    __hash__ = None  # type: ignore[assignment]  # mutable and compared by value
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        names = self.__match_args__
+        return [getattr(self, n) for n in names] == [getattr(other, n) for n in names]
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__match_args__)
+        return f"{type(self).__qualname__}({shown})"
+
+
+@dataclass(slots=True, init=False, repr=False, eq=False)
+class ContentDelta(_Chunk):
     """A fragment of the answer text."""
 
     text: str
     kind: Literal["content"] = "content"
 
+    def __init__(self, text: str, kind: Literal["content"] = "content") -> None:
+        self.text = text
+        self.kind = kind
 
-@dataclass(slots=True)
-class ReasoningDelta:
+
+@dataclass(slots=True, init=False, repr=False, eq=False)
+class ReasoningDelta(_Chunk):
     """A fragment of the model's reasoning, streamed before the answer."""
 
     text: str
     kind: Literal["reasoning"] = "reasoning"
 
+    def __init__(self, text: str, kind: Literal["reasoning"] = "reasoning") -> None:
+        self.text = text
+        self.kind = kind
 
-@dataclass(slots=True)
-class ToolCallDelta:
+
+@dataclass(slots=True, init=False, repr=False, eq=False)
+class ToolCallDelta(_Chunk):
     """A fragment of a tool call; fragments with the same ``index`` belong together."""
 
     index: int
@@ -130,29 +156,55 @@ class ToolCallDelta:
     arguments: str
     kind: Literal["tool_call"] = "tool_call"
 
+    def __init__(
+        self,
+        index: int,
+        id: str | None,
+        name: str | None,
+        arguments: str,
+        kind: Literal["tool_call"] = "tool_call",
+    ) -> None:
+        self.index = index
+        self.id = id
+        self.name = name
+        self.arguments = arguments
+        self.kind = kind
 
-@dataclass(slots=True)
-class StreamFinish:
+
+@dataclass(slots=True, init=False, repr=False, eq=False)
+class StreamFinish(_Chunk):
     """The model stopped: ``stop``, ``length``, ``tool_calls`` or ``content_filter``."""
 
     reason: str
     kind: Literal["finish"] = "finish"
 
+    def __init__(self, reason: str, kind: Literal["finish"] = "finish") -> None:
+        self.reason = reason
+        self.kind = kind
 
-@dataclass(slots=True)
-class UsageChunk:
+
+@dataclass(slots=True, init=False, repr=False, eq=False)
+class UsageChunk(_Chunk):
     """The usage chunk (asked for on every stream)."""
 
     usage: Usage
     kind: Literal["usage"] = "usage"
 
+    def __init__(self, usage: Usage, kind: Literal["usage"] = "usage") -> None:
+        self.usage = usage
+        self.kind = kind
 
-@dataclass(slots=True)
-class CostComment:
+
+@dataclass(slots=True, init=False, repr=False, eq=False)
+class CostComment(_Chunk):
     """AllToken's cost comment, which arrives after ``data: [DONE]``."""
 
     cost: Cost
     kind: Literal["cost"] = "cost"
+
+    def __init__(self, cost: Cost, kind: Literal["cost"] = "cost") -> None:
+        self.cost = cost
+        self.kind = kind
 
 
 StreamEvent = (
