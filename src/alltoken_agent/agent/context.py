@@ -195,8 +195,7 @@ class TokenCounts:
         sizes = list(map(message_token_count, new))
         self._counts.sizes.extend(sizes)
         self.total += sum(sizes)
-        users = self._counts.users
-        for index, message in enumerate(new, start):
-            if message.get("role") == "user":
-                users.append(index)
+        # count_messages()'s users, in C: the positions whose role is "user".
+        roles = map(dict.get, new, repeat("role"))
+        self._counts.users.extend(compress(count(start), map(operator.eq, roles, repeat("user"))))
         self._messages.extend(new)

@@ -165,6 +165,15 @@ class Turn(ModelRequests):
                                 yield event
                             # A read's chunks come as one list: one hand-off per read.
                             async for batch in stream.batches():
+                                if (
+                                    not deltas
+                                    and block < 0
+                                    and not wants("reasoning:start")
+                                    and not wants("reasoning:end")
+                                ):
+                                    # Nothing in it is anyone's event (the stream puts
+                                    # the reply together): its chunks need no look.
+                                    continue
                                 for chunk in batch:
                                     if type(chunk) is ContentDelta:
                                         piece = chunk.text
