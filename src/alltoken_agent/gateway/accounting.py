@@ -13,9 +13,9 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import Field, FrozenInstanceError, dataclass, field, fields
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn
 
 if TYPE_CHECKING:
     from alltoken_agent.gateway.types import ChatResult
@@ -29,8 +29,45 @@ DEFAULT_MAX_REQUEST_COST = Decimal(100)
 AccountingCode = Literal["usage_missing", "usage_invalid", "cost_invalid"]
 
 
-@dataclass(frozen=True)
-class AccountingNotice:
+class FrozenValue:
+    """What ``@dataclass(frozen=True)`` would generate, written once for its subclasses.
+
+    Each subclass is ``@dataclass(init=False, eq=False, repr=False)`` (for ``fields()``
+    and ``replace()``) with its ``__init__`` written out: dataclass compiles the methods
+    it generates from source at every import, a cost every ``chat`` pays at start-up,
+    while written-out code comes from the bytecode cache. These do what the generated
+    ones did: compare and hash by the ``compare`` fields, print the ``repr`` ones, and
+    refuse to be changed.
+    """
+
+    if TYPE_CHECKING:
+        __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return _compared(self) == _compared(other)
+
+    def __hash__(self) -> int:
+        return hash(_compared(self))
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr)
+        return f"{type(self).__qualname__}({shown})"
+
+
+def _compared(value: FrozenValue) -> tuple[Any, ...]:
+    return tuple(getattr(value, f.name) for f in fields(value) if f.compare)
+
+
+@dataclass(init=False, eq=False, repr=False)
+class AccountingNotice(FrozenValue):
     """Why a reply's usage or cost is unknown: what the gateway sent (or did not), in words.
 
     The message never quotes the gateway's value: it is hostile bytes, and may be huge.
@@ -42,6 +79,9 @@ class AccountingNotice:
     ``cost_invalid``: the cost comment's cost was not a finite decimal within bounds."""
     message: str
 
+    def __init__(self, code: AccountingCode, message: str) -> None:
+        self.__dict__.update(code=code, message=message)
+
 
 # The patterns here are compiled on first use, by re's own cache: not at import.
 _DECIMAL_TEXT = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
@@ -52,8 +92,8 @@ class _Invalid(ValueError):
     """A usage or cost value that fails validation (internal to this module)."""
 
 
-@dataclass(frozen=True)
-class Usage:
+@dataclass(init=False, eq=False, repr=False)
+class Usage(FrozenValue):
     """Token counts of one request."""
 
     prompt_tokens: int = 0
@@ -69,6 +109,26 @@ class Usage:
     """Part of ``prompt_tokens`` written to the prompt cache
     (``prompt_tokens_details.cache_creation_input_tokens``, docs/wire-format.md §1.4);
     None when the gateway did not say, which is not the same as 0."""
+
+    def __init__(
+        self,
+        prompt_tokens: int = 0,
+        completion_tokens: int = 0,
+        total_tokens: int = 0,
+        reasoning_tokens: int = 0,
+        cached_tokens: int = 0,
+        raw: Mapping[str, Any] | None = None,
+        cache_creation_tokens: int | None = None,
+    ) -> None:
+        self.__dict__.update(
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            total_tokens=total_tokens,
+            reasoning_tokens=reasoning_tokens,
+            cached_tokens=cached_tokens,
+            raw={} if raw is None else raw,
+            cache_creation_tokens=cache_creation_tokens,
+        )
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> Usage | None:
@@ -94,8 +154,8 @@ class Usage:
         return counts
 
 
-@dataclass(frozen=True)
-class Cost:
+@dataclass(init=False, eq=False, repr=False)
+class Cost(FrozenValue):
     """What a request cost, as the gateway reported it (AllToken's SSE cost comment)."""
 
     amount: Decimal
@@ -105,6 +165,17 @@ class Cost:
     output_price: Decimal | None = None
     """USD per 1,000 completion tokens."""
     source: Literal["gateway", "estimated"] = "gateway"
+
+    def __init__(
+        self,
+        amount: Decimal,
+        input_price: Decimal | None = None,
+        output_price: Decimal | None = None,
+        source: Literal["gateway", "estimated"] = "gateway",
+    ) -> None:
+        self.__dict__.update(
+            amount=amount, input_price=input_price, output_price=output_price, source=source
+        )
 
     @classmethod
     def from_comment(
