@@ -1,4 +1,4 @@
-"""Usage, Cost and AccountingNotice behave as the frozen dataclasses they were.
+"""The gateway's frozen values (usage, cost, results, prices) behave as dataclasses did.
 
 Their ``__init__`` is written out and the rest is ``FrozenValue``'s (gateway/accounting.py):
 each is checked against the same fields under dataclass's own generated methods.
@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from alltoken_agent.gateway.accounting import AccountingNotice, Cost, Usage
+from alltoken_agent.gateway.types import ChatResult, ModelPrice, ToolCall
 
-VALUES = [AccountingNotice, Usage, Cost]
+VALUES = [AccountingNotice, Usage, Cost, ToolCall, ChatResult, ModelPrice]
 
 
 def reference(cls: type[Any]) -> type[Any]:
@@ -79,3 +80,15 @@ def test_cost_and_notice_keep_their_defaults() -> None:
     assert {cost, Cost(Decimal("0.010"))} == {cost}  # equal decimals, one set member
     notice = AccountingNotice("usage_missing", "m")
     assert (notice.code, notice.message) == ("usage_missing", "m")
+
+
+def test_a_chat_result_and_a_price_keep_their_defaults_and_overrides() -> None:
+    result = ChatResult("hi")
+    assert (result.reasoning, result.tool_calls, result.notices) == ("", (), ())
+    assert result.usage is None and result.cost is None and result.service_tier is None
+    assert result.to_message() == {"role": "assistant", "content": "hi"}
+    call = ToolCall("c1", "clock", "{}")
+    assert ChatResult("", tool_calls=(call,)).to_message()["tool_calls"] == [call.to_message()]
+    price = ModelPrice("m", input_per_1k=Decimal("0.001"))
+    assert (price.output_per_1k, price.source) == (None, "catalog")
+    assert price.chat_cost(Usage(1000, 0, 1000)) is None  # no output price: unknown

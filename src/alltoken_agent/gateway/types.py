@@ -14,7 +14,7 @@ from alltoken_agent.gateway._settings import section_values
 
 # Cost and Usage are re-exported: they are public (``alltoken_agent.gateway``) and the
 # agent's modules import them from here.
-from alltoken_agent.gateway.accounting import AccountingNotice
+from alltoken_agent.gateway.accounting import AccountingNotice, FrozenValue
 from alltoken_agent.gateway.accounting import Cost as Cost
 from alltoken_agent.gateway.accounting import Usage as Usage
 from alltoken_agent.money import token_cost
@@ -23,14 +23,21 @@ if TYPE_CHECKING:
     from alltoken_agent.config import PriceSettings
 
 
-@dataclass(frozen=True)
-class ToolCall:
+# The frozen values write out their __init__ and share FrozenValue's methods: dataclass
+# would compile its generated ones at every import (see gateway/accounting.py).
+
+
+@dataclass(init=False, eq=False, repr=False)
+class ToolCall(FrozenValue):
     """A complete function call requested by the model."""
 
     id: str
     name: str
     arguments: str
     """The JSON text exactly as assembled; ``{}`` when the model sent none."""
+
+    def __init__(self, id: str, name: str, arguments: str) -> None:
+        self.__dict__.update(id=id, name=name, arguments=arguments)
 
     def parsed_arguments(self) -> Any:
         """The arguments decoded from JSON (raises ``ValueError`` when they are not JSON)."""
@@ -45,8 +52,8 @@ class ToolCall:
         }
 
 
-@dataclass(frozen=True)
-class ChatResult:
+@dataclass(init=False, eq=False, repr=False)
+class ChatResult(FrozenValue):
     """The outcome of one chat completion request."""
 
     text: str
@@ -65,6 +72,34 @@ class ChatResult:
     """The tier that served the request (``default``, ``flex``; docs/wire-format.md
     §1.4), or None when the gateway did not say (or said something that is no tier)."""
 
+    def __init__(
+        self,
+        text: str,
+        reasoning: str = "",
+        tool_calls: tuple[ToolCall, ...] = (),
+        finish_reason: str | None = None,
+        usage: Usage | None = None,
+        cost: Cost | None = None,
+        model: str | None = None,
+        request_id: str | None = None,
+        response_id: str | None = None,
+        notices: tuple[AccountingNotice, ...] = (),
+        service_tier: str | None = None,
+    ) -> None:
+        self.__dict__.update(
+            text=text,
+            reasoning=reasoning,
+            tool_calls=tool_calls,
+            finish_reason=finish_reason,
+            usage=usage,
+            cost=cost,
+            model=model,
+            request_id=request_id,
+            response_id=response_id,
+            notices=notices,
+            service_tier=service_tier,
+        )
+
     def to_message(self) -> dict[str, Any]:
         """The assistant message to append to a conversation."""
         message: dict[str, Any] = {"role": "assistant", "content": self.text or None}
@@ -75,8 +110,8 @@ class ChatResult:
         return message
 
 
-@dataclass(frozen=True)
-class ModelPrice:
+@dataclass(init=False, eq=False, repr=False)
+class ModelPrice(FrozenValue):
     """Prices of one model in USD; None where the model is not billed that way."""
 
     model: str
@@ -87,6 +122,24 @@ class ModelPrice:
     per_image: Decimal | None = None
     per_video_second: Decimal | None = None
     source: Literal["catalog", "config"] = "catalog"
+
+    def __init__(
+        self,
+        model: str,
+        input_per_1k: Decimal | None = None,
+        output_per_1k: Decimal | None = None,
+        per_image: Decimal | None = None,
+        per_video_second: Decimal | None = None,
+        source: Literal["catalog", "config"] = "catalog",
+    ) -> None:
+        self.__dict__.update(
+            model=model,
+            input_per_1k=input_per_1k,
+            output_per_1k=output_per_1k,
+            per_image=per_image,
+            per_video_second=per_video_second,
+            source=source,
+        )
 
     def chat_cost(self, usage: Usage) -> Decimal | None:
         """Cost of a chat request from its token counts; None without token prices."""
