@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
+from alltoken_agent.agent.context import TokenCounts
 from alltoken_agent.errors import StreamInterruptedError
+from alltoken_agent.ledger.tokens import message_token_count
 from tests.agent.test_agent import agent_on, close_gateways  # noqa: F401
 
 PROMPT = "What is 2+3?"
@@ -74,3 +76,37 @@ async def test_a_reply_cut_off_in_a_quiet_send_raises_and_the_agent_goes_on(sim:
     # The cut stream was closed: the next request goes out and is read to its end.
     assert await agent.send("again")
     assert [m["role"] for m in agent.get_messages()][-2:] == ["user", "assistant"]
+
+
+class Text(str):
+    """A str subclass: counted the slow way, to the same answer."""
+
+
+SHAPES: list[dict[str, Any]] = [
+    {"role": "system", "content": "be brief"},
+    {"role": "user", "content": "x" * 37},
+    {"role": "user", "content": [{"type": "text", "text": "abcdefgh"}, {"type": "image_url"}]},
+    {"role": "assistant", "content": None},
+    {"role": "assistant", "content": "", "tool_calls": []},
+    {
+        "role": "assistant",
+        "content": "see",
+        "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}" * 9}}
+        ],
+    },
+    {"role": "tool", "tool_call_id": "c1", "content": "y" * 13},
+    {"role": "user", "content": Text("z" * 21)},
+    {"role": "assistant"},
+]
+
+
+async def test_a_step_counts_each_message_as_message_token_count_does() -> None:
+    counts = TokenCounts()
+    history: list[dict[str, Any]] = []
+    for message in SHAPES:  # a step's few new messages at a time, counted in place
+        history.append(message)
+        kept = counts.count_now(history)
+        assert kept is not None
+    assert kept.sizes == [message_token_count(m) for m in SHAPES]
+    assert kept.users == [1, 2, 7] and counts.total == sum(kept.sizes)
