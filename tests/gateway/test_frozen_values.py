@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 
+from alltoken_agent.agent.result import ToolCallRecord, tool_call_record
 from alltoken_agent.gateway.accounting import AccountingNotice, Cost, Usage
 from alltoken_agent.gateway.types import ChatResult, ModelPrice, ToolCall
 
-VALUES = [AccountingNotice, Usage, Cost, ToolCall, ChatResult, ModelPrice]
+VALUES = [AccountingNotice, Usage, Cost, ToolCall, ChatResult, ModelPrice, ToolCallRecord]
 
 
 def reference(cls: type[Any]) -> type[Any]:
@@ -92,3 +93,11 @@ def test_a_chat_result_and_a_price_keep_their_defaults_and_overrides() -> None:
     price = ModelPrice("m", input_per_1k=Decimal("0.001"))
     assert (price.output_per_1k, price.source) == (None, "catalog")
     assert price.chat_cost(Usage(1000, 0, 1000)) is None  # no output price: unknown
+
+
+def test_a_tool_call_record_built_for_the_per_call_path_is_the_constructors() -> None:
+    made = ToolCallRecord("c1", "clock", {"tz": "UTC"}, "12:00", False, 1)
+    fast = tool_call_record("c1", "clock", {"tz": "UTC"}, "12:00", False, 1)
+    assert fast == made and repr(fast) == repr(made)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.result = "x"  # type: ignore[misc]

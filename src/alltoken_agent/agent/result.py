@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from alltoken_agent import money
 from alltoken_agent.agent._event_base import _Event
+from alltoken_agent.gateway.accounting import FrozenValue
 from alltoken_agent.gateway.types import Cost, Usage
 
 if TYPE_CHECKING:
@@ -17,8 +18,8 @@ OutputT = TypeVar("OutputT")
 StopReason = Literal["stop", "length", "content_filter", "max_steps"]
 
 
-@dataclass(frozen=True)
-class ToolCallRecord:
+@dataclass(init=False, eq=False, repr=False)  # FrozenValue's methods: not compiled at import
+class ToolCallRecord(FrozenValue):
     """One tool call of a run and what came of it."""
 
     call_id: str
@@ -28,6 +29,18 @@ class ToolCallRecord:
     result: str
     is_error: bool
     step: int
+
+    def __init__(
+        self, call_id: str, name: str, arguments: Any, result: str, is_error: bool, step: int
+    ) -> None:
+        self.__dict__.update(
+            call_id=call_id,
+            name=name,
+            arguments=arguments,
+            result=result,
+            is_error=is_error,
+            step=step,
+        )
 
 
 _new = object.__new__
