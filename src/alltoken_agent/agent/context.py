@@ -17,8 +17,7 @@ from itertools import accumulate, compress, count, repeat
 from typing import Any, Literal
 
 from alltoken_agent.errors import ContextLengthError
-from alltoken_agent.ledger.tokens import _CHARS_PER_TOKEN, message_token_count, rough_token_count
-from alltoken_agent.ledger.tokens import _TOKENS_PER_MESSAGE as _FRAMING
+from alltoken_agent.ledger.tokens import message_token_count, rough_token_count
 
 ContextPolicy = Literal["trim", "fail"]
 
@@ -193,14 +192,7 @@ class TokenCounts:
     def _add(self, history: list[dict[str, Any]], start: int, stop: int) -> None:
         """Count ``history[start:stop]``, the messages right after those counted."""
         new = history[start:stop]
-        # message_token_count() of each; a plain message (text content, no tool calls:
-        # a user's or a tool result) is counted here as it counts one, with no call.
-        sizes = [
-            _FRAMING + len(content) // _CHARS_PER_TOKEN
-            if type(content := message.get("content")) is str and "tool_calls" not in message
-            else message_token_count(message)
-            for message in new
-        ]
+        sizes = list(map(message_token_count, new))
         self._counts.sizes.extend(sizes)
         self.total += sum(sizes)
         # count_messages()'s users, in C: the positions whose role is "user".
