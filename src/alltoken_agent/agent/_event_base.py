@@ -2,7 +2,8 @@
 
 The events themselves are in :mod:`alltoken_agent.agent.events`. Each is a dataclass for
 ``dataclasses.fields()`` and ``__match_args__`` only: its ``__init__`` is written out in its
-class and every other method is written once here, because the methods ``dataclass``
+class and every other method is written once (here, and the frozen value methods in
+``gateway.accounting.FrozenValue``), because the methods ``dataclass``
 generates are compiled from source at every import (a frozen one's ``__init__``,
 ``__setattr__`` and ``__delattr__``, 21 classes: about 6 ms of a ``chat``'s start-up),
 while written-out code comes from the bytecode cache.
@@ -11,12 +12,13 @@ while written-out code comes from the bytecode cache.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import Field, FrozenInstanceError, fields
+from dataclasses import Field, fields
 from decimal import Decimal
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from alltoken_agent.errors import AllTokenAgentError
+from alltoken_agent.gateway.accounting import FrozenValue
 from alltoken_agent.gateway.types import Cost, Usage
 
 
@@ -33,7 +35,9 @@ def _joined(event: object, attribute: str) -> str:
 _ARGS: dict[type, Callable[[Any], Any]] = {}  # per class: its payload fields, read in one call
 
 
-class _Event:
+class _Event(FrozenValue):
+    # Immutability, equality, hashing and repr come from FrozenValue (written once,
+    # not generated per class: see the module docstring).
     # Fields left out of the NDJSON view because they repeat what came before.
     _json_skip: ClassVar[frozenset[str]] = frozenset()
     if TYPE_CHECKING:  # each subclass is a dataclass: dataclasses.fields() reads it
@@ -57,30 +61,6 @@ class _Event:
             if f.name != "name" and f.name not in self._json_skip:
                 out[f.name] = _jsonable(getattr(self, f.name))
         return out
-
-    # Written once here, not generated for each event class (see the module docstring).
-    # They do what a frozen dataclass's generated ones did.
-    def __setattr__(self, name: str, value: object) -> NoReturn:
-        raise FrozenInstanceError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> NoReturn:
-        raise FrozenInstanceError(f"cannot delete field {name!r}")
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        return _compared(self) == _compared(other)
-
-    def __hash__(self) -> int:
-        return hash(_compared(self))
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr)
-        return f"{type(self).__qualname__}({shown})"
-
-
-def _compared(event: _Event) -> tuple[Any, ...]:
-    return tuple(getattr(event, f.name) for f in fields(event) if f.compare)
 
 
 def _jsonable(value: Any) -> Any:
