@@ -294,3 +294,15 @@ def test_a_config_the_plain_reader_cannot_decide_goes_through_pydantic(
     run = chat_run("--base-url", sim.base_url, "-m", "gpt-5.4-nano", "--tools", "none", "hi")
     assert run["code"] == 0, run["stderr"]
     assert {"pydantic", "pydantic_core"} <= set(run["connect"]["deferred"]), run["stderr"]
+
+
+def test_the_catalog_loads_without_pydantic() -> None:
+    # A long `chat --session` asks the catalog for the model's context length before
+    # its request; the catalog names a config model only in annotations.
+    code = (
+        "import sys\n"
+        "from alltoken_agent.catalog import Catalog\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'pydantic_core')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

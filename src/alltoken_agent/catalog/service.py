@@ -18,13 +18,12 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import quote
 
 from alltoken_agent.catalog.cache import CacheTTL, DiskCache, cache_key, default_cache_dir
 from alltoken_agent.catalog.choice import ModelChoice, Requirements, choose_model, parse_policy
 from alltoken_agent.catalog.prices import ModelPrice, PriceLookup, price_lookup
-from alltoken_agent.config import PriceSettings
 from alltoken_agent.errors import (
     GatewayConnectionError,
     GatewayError,
@@ -57,6 +56,9 @@ from alltoken_agent.gateway.catalog_parse import (
     parse_routes,
     unwrap,
 )
+
+if TYPE_CHECKING:  # annotations only: the config's models would load pydantic
+    from alltoken_agent.config import PriceSettings
 
 logger = logging.getLogger("alltoken_agent")
 

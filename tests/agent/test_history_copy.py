@@ -1,0 +1,54 @@
+"""An agent's ``history=`` is copied as ``copy.deepcopy`` would copy it, and never aliased."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from alltoken_agent import Agent
+from alltoken_agent._content_parts import copied
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(JSON)
+def test_a_json_value_is_copied_equal_to_deepcopy_and_shares_no_container(value: Any) -> None:
+    made = copied(value)
+    assert made == copy.deepcopy(value)
+
+    def containers(v: Any) -> list[int]:
+        if isinstance(v, dict):
+            return [id(v), *(i for item in v.values() for i in containers(item))]
+        if isinstance(v, list):
+            return [id(v), *(i for item in v for i in containers(item))]
+        return []
+
+    assert not set(containers(made)) & set(containers(value))
+
+
+def test_other_values_inside_are_deep_copied_as_before() -> None:
+    odd = {"content": "hi", "extra": {Decimal("1"): [1, 2]}, "kept": (1, [2])}
+    made = copied(odd)
+    assert made == odd
+    assert made["kept"][1] is not odd["kept"][1]
+
+
+def test_changing_the_callers_history_afterwards_does_not_change_the_agents() -> None:
+    history = [
+        {"role": "user", "content": [{"type": "text", "text": "first"}]},
+        {"role": "assistant", "content": "answer"},
+    ]
+    agent = Agent("m", history=history)
+    history[0]["content"][0]["text"] = "changed"
+    history[1]["content"] = "changed"
+    kept = [m for m in agent.get_messages() if m["role"] != "system"]
+    assert kept[0]["content"][0]["text"] == "first"
+    assert kept[1]["content"] == "answer"
