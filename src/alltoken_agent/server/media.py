@@ -313,10 +313,13 @@ class MediaJobs:
                     self._swept.add(record.id)  # said once
                     continue
                 if sweep:
+                    self._swept.add(record.id)
+                if record.lease_owner is not None:
+                    # A holder that died (another replica, or this server's last run):
+                    # worth a warning whichever pass finds it.
                     logger.warning(
                         "taking over media job %s, left by %s", record.id, record.lease_owner
                     )
-                    self._swept.add(record.id)
                 else:
                     logger.info("resuming media job %s", record.id)
                 self.start(record)
