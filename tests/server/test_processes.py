@@ -182,6 +182,9 @@ def test_two_processes_share_the_port_and_sigterm_stops_them_all_with_exit_0(
                 assert response.status_code == 200
                 port = client_port(response)
         seen.add(served.wait_served_by(port))
+    with httpx.Client(base_url=served.url, timeout=30) as client:
+        limits = client.get("/v1/capabilities").json()["limits"]
+    assert limits["processes"] == 2  # each counts the rate limits on its own: said here
     everyone = descendants(served.pid)
     assert served.stop() == 0
     wait_until(lambda: not any(alive(pid) for pid in everyone), "every process gone", 30)

@@ -120,6 +120,7 @@ def test_capabilities_need_no_key(server: ServerThread) -> None:
     assert caps["auth"] == "bearer"
     assert {"stream:delta", "tool:call", "done", "error", "retry"} <= set(caps["events"])
     assert caps["limits"]["max_body_bytes"] == 8 * 1024 * 1024
+    assert caps["limits"]["processes"] == 1  # the limits are this one process's
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import signal
 import socket
@@ -286,6 +287,7 @@ def _serve_processes(
         _fail(describe(exc), exit_code_for(exc))
     _describe(options, store_url)
     print(f"alltoken-agent: {count} server processes share the port", file=sys.stderr)
+    options = dataclasses.replace(options, processes=count)  # told in /v1/capabilities
     return supervise(
         count,
         sock,

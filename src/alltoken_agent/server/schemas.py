@@ -245,6 +245,11 @@ class LimitsOut(BaseModel):
     rate_limit_per_minute: float
     rate_limit_burst: int
     max_concurrent_runs: int
+    processes: int = Field(
+        description="Processes serving this address (`serve --processes N`). The rate "
+        "limits and max_concurrent_runs above are counted by each process on its own, so a "
+        "key whose connections land on several may get up to this many times them."
+    )
 
 
 class Capabilities(BaseModel):

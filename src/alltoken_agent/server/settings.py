@@ -90,6 +90,10 @@ class ServerOptions:
     max_sessions_per_key: int = DEFAULT_MAX_SESSIONS_PER_KEY
     """Sessions one key may keep; creating one more is 403 until it deletes some. Not
     applied on a server without keys (its sessions are the local user's)."""
+    processes: int = 1
+    """Processes serving this port (``serve --processes N``). Each counts the rate limits,
+    concurrent runs and jobs and failed authentications on its own: ``/v1/capabilities``
+    says so, since a client's connections may land on any of them."""
 
     def __post_init__(self) -> None:
         for key in self.keys:

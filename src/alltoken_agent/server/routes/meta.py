@@ -38,6 +38,7 @@ async def capabilities(context: ContextDep) -> Capabilities:
             rate_limit_per_minute=options.rate_limit_per_minute,
             rate_limit_burst=options.rate_limit_burst,
             max_concurrent_runs=options.max_concurrent_runs,
+            processes=options.processes,
         ),
     )
 
