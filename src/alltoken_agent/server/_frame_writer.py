@@ -15,17 +15,36 @@ once, by hand. An ASGI server's ``send`` of a body normally finishes in that ste
 waits for the client to read), what is left of it is handed over to the stream's
 task, which finishes it before anything queued after it. Until then frames queue as
 before, so every frame still leaves in order.
+
+On uvicorn's httptools protocol (``_httptools_protocol.py``) a frame does not even go
+through ``send``: the request's scope carries a writer (``BODY_WRITER_SCOPE_KEY``) that
+puts the frame on the connection as the chunk ``send`` would have written. Between the
+stream and uvicorn sat four ASGI layers (the body limit's, the cost headers', Starlette's
+error handler's, uvicorn's own), each a coroutine and a message dict per chunk, none of
+which looks at a body after the reply's start. The writer declines whenever ``send``
+would do something else (paused writes to a slow client above all); the frame then
+takes the path above, and later frames wait behind it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Generator
-from typing import Any
+from collections.abc import Callable, Generator
+from typing import Any, Final
 
 from starlette.types import Send
 
 from alltoken_agent.server._event_queue import EventQueue
+
+BODY_WRITER_SCOPE_KEY: Final = "alltoken_agent.body_writer"
+"""Scope key of a ``(bytes) -> bool`` that writes a chunk of the reply's body directly.
+
+Set by the HTTP protocol (``_httptools_protocol.DirectBody``); False means "send it as
+an ASGI message instead". Only for a reply's middle: its start and end go through
+``send``. The app's middlewares must leave a reply's body as it is (none rewrites it).
+"""
+
+BodyWriter = Callable[[bytes], bool]
 
 
 class FrameWriter:
@@ -34,11 +53,13 @@ class FrameWriter:
     Installed as ``queue.writer`` by the event stream once its response has started.
     """
 
-    __slots__ = ("_error", "_owed", "_queue", "_send")
+    __slots__ = ("_direct", "_error", "_owed", "_queue", "_send")
 
-    def __init__(self, send: Send, queue: EventQueue) -> None:
+    def __init__(self, send: Send, queue: EventQueue, direct: BodyWriter | None = None) -> None:
         self._send = send
         self._queue = queue
+        self._direct = direct
+        """The connection's own writer (``BODY_WRITER_SCOPE_KEY``), when it has one."""
         self._owed: tuple[Generator[Any, None, None], Any] | None = None
         """A send that did not finish in its first step, and what it waits on."""
         self._error: Exception | None = None
@@ -48,6 +69,9 @@ class FrameWriter:
         """Send ``frame`` now (or hand its send over); False: not taken, queue it."""
         if self._owed is not None or self._error is not None:
             return False
+        direct = self._direct
+        if direct is not None and direct(frame):
+            return True  # on the connection already
         message = {"type": "http.response.body", "body": frame, "more_body": True}
         sending = self._send(message).__await__()
         try:

@@ -10,15 +10,21 @@ set) the client gets ``431 Request Header Fields Too Large`` and the connection 
 An HTTP/1.1 request without ``Host`` is refused with 400, as h11 refuses it (RFC 9112
 §3.2). The count is by received chunk, so a head may pass the limit by at most one
 read before it is refused.
+
+Each request's scope also carries a :class:`DirectBody` (``BODY_WRITER_SCOPE_KEY``): an
+event stream writes its frames with it straight to the connection, as uvicorn's own
+``send`` would frame them, instead of through every ASGI layer (``_frame_writer.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from typing import Any, Final
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
+from alltoken_agent.server._frame_writer import BODY_WRITER_SCOPE_KEY
 from alltoken_agent.server.protocol import HeaderClock, plain_reply
 
 DEFAULT_HEAD_LIMIT: Final = 16 * 1024
@@ -31,6 +37,42 @@ _HEAD_TOO_LARGE = plain_reply(
 
 class _MissingHostError(Exception):
     """An HTTP/1.1 request without Host: the parser turns it into its own error (400)."""
+
+
+class DirectBody:
+    """Writes a part of a chunked reply's body straight to the connection, or declines.
+
+    The bytes are those uvicorn's ``send`` writes for ``{"type": "http.response.body",
+    "body": body, "more_body": True}`` (one HTTP/1.1 chunk), without the message dict and
+    the coroutine of every ASGI layer in between, which only look at a reply's start.
+    It declines (False: send it as a message) whenever that ``send`` would do anything
+    else: the reply has not started or is complete, is not chunked (``HEAD``, a length),
+    the client has gone, or the connection's writes are paused for a slow reader (the
+    message's ``send`` waits for it to drain: back-pressure stays uvicorn's).
+
+    The cycle is held weakly: the cycle holds the scope, which holds this.
+    """
+
+    __slots__ = ("_cycle",)
+
+    def __init__(self, cycle: RequestResponseCycle) -> None:
+        self._cycle = weakref.ref(cycle)
+
+    def __call__(self, body: bytes) -> bool:
+        """Write ``body`` as the reply's next chunk; False: not written, send it instead."""
+        cycle = self._cycle()
+        if (
+            cycle is None
+            or not body
+            or cycle.chunked_encoding is not True
+            or cycle.disconnected
+            or cycle.response_complete
+            or not cycle.response_started
+            or cycle.flow.write_paused
+        ):
+            return False
+        cycle.transport.write(b"%x\r\n%b\r\n" % (len(body), body))
+        return True
 
 
 class HttpToolsDeadlineProtocol(HeaderClock, HttpToolsProtocol):
@@ -73,6 +115,10 @@ class HttpToolsDeadlineProtocol(HeaderClock, HttpToolsProtocol):
         ):
             raise _MissingHostError  # raised in the parser's callback: uvicorn answers 400
         super().on_headers_complete()
+        cycle = self.cycle
+        # Not for an upgrade (no new cycle) or a pipelined request's older cycle.
+        if cycle is not None and cycle.scope is self.scope:
+            self.scope[BODY_WRITER_SCOPE_KEY] = DirectBody(cycle)  # type: ignore[typeddict-unknown-key]
 
     def on_response_complete(self) -> None:
         """Start the clock again for the next request on this connection."""

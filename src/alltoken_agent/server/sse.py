@@ -22,7 +22,7 @@ from typing import Any, Final
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from alltoken_agent.server._frame_writer import FrameWriter
+from alltoken_agent.server._frame_writer import BODY_WRITER_SCOPE_KEY, BodyWriter, FrameWriter
 from alltoken_agent.server.runs import Run
 
 KEEPALIVE: Final = b": keep-alive\n\n"
@@ -92,19 +92,23 @@ class EventStreamResponse(Response):
         run = self.run
         watcher = asyncio.get_running_loop().create_task(_watch(receive, run))
         writer: FrameWriter | None = None
+        # The connection's direct writer for the reply's middle (_frame_writer.py), if any.
+        direct: BodyWriter | None = scope.get(BODY_WRITER_SCOPE_KEY)
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             queue = run.events
             # From here delta frames the run makes while this task waits are sent without it
             # (_frame_writer.py); it wakes for other events, a handed-over send, a keep-alive.
-            writer = queue.writer = FrameWriter(send, queue)
+            writer = queue.writer = FrameWriter(send, queue, direct)
             closed = False
             while not closed:
                 ready = await queue.wait(self.keepalive)
                 if writer.owed:  # before anything queued after it
                     await writer.settle()
                 elif not ready:
-                    await send({"type": "http.response.body", "body": KEEPALIVE, "more_body": True})
+                    if direct is None or not direct(KEEPALIVE):
+                        body = {"type": "http.response.body", "body": KEEPALIVE, "more_body": True}
+                        await send(body)
                     continue
                 # Events that arrived together leave in one write: a burst of deltas costs
                 # one trip through the ASGI stack and one send, not one each; the last of
@@ -117,9 +121,10 @@ class EventStreamResponse(Response):
                     # Deltas come encoded already (delta_frame); other events as (name, dict).
                     chunk.append(item if type(item) is bytes else encode(*item))
                 if chunk or closed:
-                    body = b"".join(chunk)
-                    more = not closed
-                    await send({"type": "http.response.body", "body": body, "more_body": more})
+                    data = b"".join(chunk)
+                    if closed or direct is None or not direct(data):
+                        more = not closed
+                        await send({"type": "http.response.body", "body": data, "more_body": more})
         finally:
             run.events.writer = None
             if writer is not None:
