@@ -27,15 +27,23 @@ def _session_transactions(server: ServerThread) -> list[set[str]]:
     current: dict[int, set[str]] = {}
     engine = server.store._sessions._db.engine
 
+    def note(key: int, sql: str) -> None:
+        words = sql.lower().replace('"', " ").split()
+        if key in current and any(table in words for table in TABLES):
+            current[key].add(words[0])
+
     @sa.event.listens_for(engine, "begin")
     def begin(conn: Any) -> None:
         current[id(conn)] = set()
+        if conn.dialect.name == "sqlite":
+            # A turn's statements run on the driver's cursor there (store/_driver_sql.py):
+            # SQLite's own trace sees them, SQLAlchemy's events do not.
+            key = id(conn)
+            conn.connection.driver_connection.set_trace_callback(lambda sql: note(key, sql))
 
     @sa.event.listens_for(engine, "before_cursor_execute")
     def statement(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
-        words = sql.lower().replace('"', " ").split()
-        if id(conn) in current and any(table in words for table in TABLES):
-            current[id(conn)].add(words[0])
+        note(id(conn), sql)
 
     @sa.event.listens_for(engine, "commit")
     def commit(conn: Any) -> None:

@@ -37,14 +37,22 @@ def _transactions(store: Store) -> list[list[str]]:
     seen: list[list[str]] = []
     engine = store._sessions._db.engine
 
+    def statement(sql: str) -> None:
+        if seen and not sql.startswith(("BEGIN", "SET LOCAL", "COMMIT", "ROLLBACK", "--")):
+            seen[-1].append(sql.split()[0].upper())
+
     @sa.event.listens_for(engine, "begin")
     def begin(conn: Any) -> None:
         seen.append([])
+        if conn.dialect.name == "sqlite":
+            # A turn's statements run on the driver's cursor there (store/_driver_sql.py):
+            # SQLite's own trace sees them, SQLAlchemy's events do not.
+            conn.connection.driver_connection.set_trace_callback(statement)
 
     @sa.event.listens_for(engine, "before_cursor_execute")
-    def statement(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
-        if seen and not sql.startswith(("BEGIN", "SET LOCAL")):
-            seen[-1].append(sql.split()[0].upper())
+    def before(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        if conn.dialect.name != "sqlite":
+            statement(sql)
 
     return seen
 
@@ -146,3 +154,64 @@ def test_renewing_extends_every_lease_held_and_names_those_lost(any_store: Store
     with any_store._sessions._db.engine.connect() as conn:
         until = conn.scalar(sa.select(table.c.lease_until).where(table.c.id == mine.id))
     assert until > datetime.now(timezone.utc) + timedelta(seconds=500)  # not the 0.5 s any more
+
+
+TURN = [
+    {"role": "user", "content": [{"type": "text", "text": '☃ 雪 \u2028 "quoted"'}]},
+    {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function"}]},
+    {"role": "tool", "tool_call_id": "c1", "content": "1.5e300"},
+]
+
+
+def _stored(store: Store, session_id: str) -> list[tuple[Any, ...]]:
+    table = schema.messages
+    query = (
+        sa.select(table.c.position, sa.cast(table.c.message, sa.Text), table.c.created_at)
+        .where(table.c.session_id == session_id)
+        .order_by(table.c.position)
+    )
+    with store._sessions._db.engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(query)]
+
+
+def test_a_turn_is_stored_and_read_back_as_an_append_and_a_get_do_it(any_store: Store) -> None:
+    # On SQLite a turn's statements skip SQLAlchemy's execution (store/_driver_sql.py):
+    # the rows and the record must be the ones the ordinary path writes and reads.
+    sessions = any_store.sessions
+    meta = {"tools": ["read_file"], "nested": {"é": [1, 2.5, None, True]}}
+    turned = sessions.create_session(owner="key_a", model="m", instructions="i", metadata=meta)
+    appended = sessions.create_session(owner="key_a", metadata=meta)
+    sessions.append_messages(turned.id, TURN[:1])
+    sessions.append_messages(appended.id, TURN)
+    start = sessions.open_turn(turned.id, owner="key_a", holder=HOLDER, seconds=30)
+    assert start.session == sessions.get_session(turned.id, owner="key_a")
+    assert start.session is not None and start.session.created_at.tzinfo is not None
+    assert start.messages == TURN[:1]
+    sessions.close_turn(turned.id, HOLDER, TURN[1:])
+    mine, theirs = _stored(any_store, turned.id), _stored(any_store, appended.id)
+    assert [row[:2] for row in mine] == [row[:2] for row in theirs]  # positions and JSON text
+    assert all(row[2].tzinfo is not None for row in mine)
+    assert [row[2] for row in mine[1:]] == [mine[1][2]] * 2  # one time for the whole turn
+    again = sessions.open_turn(turned.id, owner="key_a", holder=OTHER, seconds=30)
+    assert again.messages == sessions.load_messages(appended.id) == TURN
+    assert again.session is not None and again.session.message_count == len(TURN)
+    assert again.session.updated_at == sessions.get_session(turned.id, owner="key_a").updated_at
+
+
+@pytest.mark.parametrize("bad_value", [object(), float("nan"), {1, 2}])
+def test_a_turn_with_a_value_json_cannot_hold_saves_nothing(
+    any_store: Store, bad_value: object
+) -> None:
+    sessions = any_store.sessions
+    created = sessions.create_session()
+    sessions.append_messages(created.id, TURN[:1])
+    sessions.open_turn(created.id, owner=None, holder=HOLDER, seconds=600)
+    before = sessions.get_session(created.id)
+    bad = [{"role": "assistant", "content": "ok"}, {"role": "user", "content": bad_value}]
+    with pytest.raises(UserError, match="JSON"):
+        sessions.close_turn(created.id, HOLDER, bad)
+    assert sessions.load_messages(created.id) == TURN[:1]
+    assert sessions.get_session(created.id) == before  # updated_at stayed
+    assert sessions.take_lease(created.id, OTHER, 30) == HOLDER  # the whole write rolled back
+    sessions.close_turn(created.id, HOLDER, bad[:1])
+    assert sessions.load_messages(created.id) == [*TURN[:1], bad[0]]

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
 from alltoken_agent.errors import UserError
@@ -157,7 +158,8 @@ def insert_messages(
 ) -> None:
     now = utc_now()
     if rows:
-        conn.execute(
+        execute_rows(
+            conn,
             sa.insert(_messages),
             [
                 {"session_id": session_id, "position": start + i, "message": row, "created_at": now}
@@ -165,3 +167,16 @@ def insert_messages(
             ],
         )
     conn.execute(sa.update(_sessions).where(_sessions.c.id == session_id).values(updated_at=now))
+
+
+def execute_rows(conn: Connection, statement: sa.Insert, rows: list[dict[str, Any]]) -> None:
+    """Run ``statement`` for ``rows``; a value JSON cannot hold fails as on every database.
+
+    SQLAlchemy encodes a JSON column's values itself on SQLite and reports a failure as
+    its ``StatementError`` (which the store turns into a ``UserError``); psycopg encodes
+    them in the driver, where the failure came out as a bare ``TypeError``.
+    """
+    try:
+        conn.execute(statement, rows)
+    except (TypeError, ValueError) as error:
+        raise sa_exc.StatementError(str(error), str(statement), None, error) from error

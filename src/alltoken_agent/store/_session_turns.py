@@ -10,21 +10,31 @@ per-statement work were half of the server's CPU per message. Here a turn is two
 - :func:`close_in`: append the turn and give the lease up, in one transaction.
 
 The statements are built once, with bind parameters: SQLAlchemy then reuses their
-compiled form and cache key instead of building a statement tree per call. The lease
+compiled form and cache key instead of building a statement tree per call. On SQLite
+they run on the driver's cursor (:mod:`._driver_sql`): SQLAlchemy's execution was still
+most of a turn's store CPU, and there the save finds the last position in the same
+UPDATE that gives the lease up (the write lock is held from BEGIN on). The lease
 keeps its meaning across replicas on one database (one conditional UPDATE decides, on
 SQLite and PostgreSQL alike; see ``SessionRepository.take_lease``).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
 from alltoken_agent.store import schema
-from alltoken_agent.store._session_rows import LEASE_COLUMNS, unknown_session, utc_now
+from alltoken_agent.store._driver_sql import DriverStatement, DriverStatements
+from alltoken_agent.store._session_rows import (
+    LEASE_COLUMNS,
+    execute_rows,
+    unknown_session,
+    utc_now,
+)
 from alltoken_agent.store.records import SessionRecord
 
 _sessions = schema.sessions
@@ -99,6 +109,53 @@ _LAST_POSITION: Final = sa.select(sa.func.max(_messages.c.position)).where(
 _INSERT_MESSAGE: Final = sa.insert(_messages)
 
 
+@dataclass(frozen=True)
+class _DriverTurn:
+    """The turn's statements on SQLite, run on the driver's cursor (:mod:`._driver_sql`)."""
+
+    open: dict[bool, DriverStatement]
+    history: DriverStatement
+    close: DriverStatement
+    """:data:`_TOUCH_AND_RELEASE` that also returns the session's last message position:
+    one statement fewer than :data:`_LAST_POSITION` after it. Only where the write lock
+    is held from BEGIN on (SQLite), so no other writer can append in between; on
+    PostgreSQL a RETURNING subquery sees the snapshot taken before the row lock."""
+    insert: DriverStatement
+    take: DriverStatement
+    """:data:`_TAKE`: a renewal runs it for every lease a server holds."""
+
+
+def _driver_turn(dialect: Dialect) -> _DriverTurn:
+    last = sa.select(sa.func.max(_messages.c.position)).where(
+        _messages.c.session_id == sa.bindparam("sid")
+    )
+    insert = sa.insert(_messages).values(
+        session_id=sa.bindparam("sid"),
+        position=sa.bindparam("pos"),
+        message=sa.bindparam("msg"),
+        created_at=sa.bindparam("at"),
+    )
+    last_position = last.scalar_subquery()
+    return _DriverTurn(
+        open={
+            owned: DriverStatement(statement, dialect, _RECORD_COLUMNS)
+            for owned, statement in _OPEN.items()
+        },
+        history=DriverStatement(_HISTORY, dialect, [_messages.c.message]),
+        close=DriverStatement(
+            _TOUCH_AND_RELEASE.returning(last_position),
+            dialect,
+            [_c.id, last_position],
+        ),
+        insert=DriverStatement(insert, dialect),
+        take=DriverStatement(_TAKE, dialect),
+    )
+
+
+_DRIVER: Final = DriverStatements(_driver_turn)
+_RECORD_NAMES: Final = [column.name for column in _RECORD_COLUMNS]
+
+
 def _lease_params(
     session_id: str, holder: str, seconds: float, steal_from: str | None
 ) -> dict[str, Any]:
@@ -117,7 +174,9 @@ def take_in(
 ) -> str | None:
     """Lease the session to ``holder`` if it is free; who holds it now (None: no session)."""
     params = _lease_params(session_id, holder, seconds, steal_from)
-    if conn.execute(_TAKE, params).rowcount:
+    driver = _DRIVER.of(conn)
+    taken = driver.take.count(conn, params) if driver else conn.execute(_TAKE, params).rowcount
+    if taken:
         return holder
     owner: str | None = conn.scalar(_LEASE_OWNER, {"sid": session_id})
     return owner
@@ -145,14 +204,24 @@ def open_in(
     """
     params = _lease_params(session_id, holder, seconds, steal_from)
     params["owner_id"] = owner
-    row = conn.execute(_OPEN[owner is not None], params).first()
-    if row is None:
+    driver = _DRIVER.of(conn)
+    columns: dict[str, Any] | None
+    if driver is not None:
+        values = driver.open[owner is not None].first(conn, params)
+        columns = None if values is None else dict(zip(_RECORD_NAMES, values, strict=True))
+    else:
+        row = conn.execute(_OPEN[owner is not None], params).first()
+        columns = None if row is None else dict(row._mapping)
+    if columns is None:
         found = conn.execute(_OWNER_AND_LEASE, {"sid": session_id}).first()
         if found is None or found.owner != owner:
             return None, None, []
         return found.lease_owner, None, []
-    stored = list(conn.scalars(_HISTORY, {"sid": session_id}))
-    record = SessionRecord.from_row({**row._mapping, "message_count": len(stored)})
+    if driver is not None:
+        stored = driver.history.column(conn, {"sid": session_id})
+    else:
+        stored = list(conn.scalars(_HISTORY, {"sid": session_id}))
+    record = SessionRecord.from_row({**columns, "message_count": len(stored)})
     return holder, record, stored
 
 
@@ -168,10 +237,15 @@ def close_in(conn: Connection, session_id: str, holder: str, rows: list[dict[str
         release_in(conn, session_id, holder)
         return
     now = utc_now()
+    driver = _DRIVER.of(conn)
+    if driver is not None:
+        _close_on_driver(driver, conn, session_id, holder, rows, now)
+        return
     if conn.execute(_TOUCH_AND_RELEASE, {"sid": session_id, "holder": holder, "now": now}).first():
         last = conn.scalar(_LAST_POSITION, {"sid": session_id})
         start = 0 if last is None else last + 1
-        conn.execute(
+        execute_rows(
+            conn,
             _INSERT_MESSAGE,
             [
                 {"session_id": session_id, "position": start + i, "message": row, "created_at": now}
@@ -180,3 +254,26 @@ def close_in(conn: Connection, session_id: str, holder: str, rows: list[dict[str
         )
         return
     raise unknown_session(session_id)
+
+
+def _close_on_driver(
+    driver: _DriverTurn,
+    conn: Connection,
+    session_id: str,
+    holder: str,
+    rows: list[dict[str, Any]],
+    now: datetime,
+) -> None:
+    """:func:`close_in`'s rows on SQLite: two statements, on the driver's cursor."""
+    found = driver.close.first(conn, {"sid": session_id, "holder": holder, "now": now})
+    if found is None:
+        raise unknown_session(session_id)
+    last = found[1]
+    start = 0 if last is None else last + 1
+    driver.insert.many(
+        conn,
+        [
+            {"sid": session_id, "pos": start + i, "msg": row, "at": now}
+            for i, row in enumerate(rows)
+        ],
+    )

@@ -1,0 +1,158 @@
+"""A few hot statements compiled once for SQLite and run on the driver's own cursor.
+
+Under a server's load, a turn's store work was mostly SQLAlchemy's per-execution
+machinery (execution context, parameter and result set-up, events), about ten times
+what SQLite itself spent running the same statements (``bench/store_turns.py``). The
+statements keep their SQLAlchemy definition, the one place their SQL and column types
+are written; they are compiled once per dialect, and each run binds its values through
+the column types' own processors (the JSON serializer the engine was made with, the
+UTC timestamps of :class:`~alltoken_agent.store.schema.UTCDateTime`) and calls the
+driver directly, inside the transaction the :class:`~sqlalchemy.engine.Connection`
+opened. Errors come out as SQLAlchemy's own (a value the types cannot store:
+``StatementError``; a driver failure: ``DBAPIError``), so the store translates them as
+before.
+
+Only for the standard library's ``sqlite3`` driver: its positional ``?`` parameters
+need no rewriting, and a write transaction there holds the database's write lock from
+``BEGIN IMMEDIATE`` on. Other databases keep SQLAlchemy's ordinary execution.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final, Generic, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
+
+_REQUIRED: Final = object()
+"""A bind parameter without a default: the caller must give it."""
+
+Processor = Callable[[Any], Any]
+T = TypeVar("T")
+
+
+def driver_dialect(conn: Connection) -> Dialect | None:
+    """The connection's dialect when it runs on the ``sqlite3`` driver, else None."""
+    dialect = conn.dialect
+    return dialect if dialect.name == "sqlite" and dialect.driver == "pysqlite" else None
+
+
+class DriverStatement:
+    """One statement compiled for one SQLite dialect, run on the driver's cursor.
+
+    Args:
+        statement: The statement, with named bind parameters.
+        dialect: The engine's dialect (its JSON serializer is the engine's own).
+        columns: The columns the statement returns, in order, for their result types.
+    """
+
+    def __init__(
+        self,
+        statement: sa.ClauseElement,
+        dialect: Dialect,
+        columns: Sequence[sa.ColumnElement[Any]] = (),
+    ) -> None:
+        compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)  # a DML or SELECT statement
+        self.sql = compiled.string
+        self._binds: list[tuple[str, Any, Processor | None]] = []
+        for name in compiled.positiontup or ():
+            bind = compiled.binds[name]
+            default = _REQUIRED if bind.required else bind.effective_value
+            self._binds.append((name, default, _bind_processor(bind.type, dialect)))
+        self._results = [_result_processor(column.type, dialect) for column in columns]
+
+    def _bound(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        out: list[Any] = []
+        try:
+            for name, default, process in self._binds:
+                value = values[name] if default is _REQUIRED else values.get(name, default)
+                out.append(value if process is None else process(value))
+        except (TypeError, ValueError, OverflowError) as error:
+            # As SQLAlchemy reports a value its types cannot convert (a message JSON
+            # cannot represent): the store turns this into its UserError.
+            raise sa_exc.StatementError(str(error), self.sql, None, error) from error
+        return tuple(out)
+
+    def _cursor(self, conn: Connection) -> sqlite3.Cursor:
+        driver: sqlite3.Connection = conn.connection.driver_connection  # type: ignore[assignment]
+        return driver.cursor()
+
+    def _run(self, conn: Connection, run: Callable[[sqlite3.Cursor], Any], params: Any) -> Any:
+        cursor = self._cursor(conn)
+        try:
+            return run(cursor)
+        except sqlite3.Error as error:
+            raise sa_exc.DBAPIError.instance(self.sql, params, error, sqlite3.Error) from error
+        finally:
+            cursor.close()
+
+    def first(self, conn: Connection, values: Mapping[str, Any]) -> list[Any] | None:
+        """Run it; its first row, each column through its result type (None: no row)."""
+        params = self._bound(values)
+
+        def run(cursor: sqlite3.Cursor) -> Any:
+            row = cursor.execute(self.sql, params).fetchone()
+            cursor.fetchall()  # a RETURNING statement finishes its changes when drained
+            return row
+
+        row = self._run(conn, run, params)
+        if row is None:
+            return None
+        return [
+            value if process is None else process(value)
+            for value, process in zip(row, self._results, strict=True)
+        ]
+
+    def count(self, conn: Connection, values: Mapping[str, Any]) -> int:
+        """Run it; how many rows it changed."""
+        params = self._bound(values)
+        changed = self._run(conn, lambda cursor: cursor.execute(self.sql, params).rowcount, params)
+        return int(changed)
+
+    def column(self, conn: Connection, values: Mapping[str, Any]) -> list[Any]:
+        """Run it; the first column of every row, through its result type."""
+        params = self._bound(values)
+        rows = self._run(conn, lambda cursor: cursor.execute(self.sql, params).fetchall(), params)
+        process = self._results[0]
+        return [row[0] for row in rows] if process is None else [process(row[0]) for row in rows]
+
+    def many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Run it once per row of values, in one ``executemany``."""
+        params = [self._bound(values) for values in rows]
+        self._run(conn, lambda cursor: cursor.executemany(self.sql, params), params)
+
+
+def _bind_processor(type_: sa.types.TypeEngine[Any], dialect: Dialect) -> Processor | None:
+    return type_.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _result_processor(type_: sa.types.TypeEngine[Any], dialect: Dialect) -> Processor | None:
+    return type_.dialect_impl(dialect).result_processor(dialect, None)
+
+
+class DriverStatements(Generic[T]):
+    """Statements compiled lazily, once per dialect (one per engine), by a builder.
+
+    Args:
+        build: Makes the statements for a dialect (a dict, a dataclass, ...).
+    """
+
+    def __init__(self, build: Callable[[Dialect], T]) -> None:
+        self._build = build
+        self._made: weakref.WeakKeyDictionary[Dialect, T] = weakref.WeakKeyDictionary()
+
+    def of(self, conn: Connection) -> T | None:
+        """The statements for the connection's dialect; None when it is not ``sqlite3``'s."""
+        dialect = driver_dialect(conn)
+        if dialect is None:
+            return None
+        made = self._made.get(dialect)
+        if made is None:
+            made = self._made[dialect] = self._build(dialect)
+        return made
