@@ -160,3 +160,27 @@ async def test_a_provider_without_a_catalog_counts_no_tokens_for_the_lookup(
     counted = agent_on(sim, tools=[])
     assert await counted.send("hi")
     assert counted._token_counts.total > 0
+
+
+def test_count_now_counts_a_few_new_messages_as_a_fresh_count_does() -> None:
+    # A step adds a few messages (counted in a plain loop), a long stretch goes to _add:
+    # either way the counts, user positions and total are those of a fresh count.
+    counts = TokenCounts()
+    messages = history(1)
+    tool_step = [
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+            ],
+        },
+        {"role": "tool", "tool_call_id": "c1", "content": "word " * 30},
+    ]
+    for added in ([], tool_step, [{"role": "user", "content": "next " * 9}], history(20)[1:]):
+        messages.extend(added)
+        assert counts.count_now(messages) == count_messages(messages)
+        assert counts.total == sum(count_messages(messages).sizes)
+    assert counts.count_now(messages).users == [1, 5, *range(6, len(messages), 2)]
+    messages[2] = {"role": "assistant", "content": "edited in place"}
+    assert counts.count_now(messages) is None  # counted again by count(), not reused

@@ -124,6 +124,17 @@ def count_messages(messages: Sequence[dict[str, Any]], start: int = 0) -> Counts
     return Counts(list(map(message_token_count, messages)), list(users))
 
 
+def _no_counts() -> Counts:
+    """``Counts([], [])`` without the frozen dataclass's ``__init__`` (an agent makes one).
+
+    A frozen dataclass sets each field through ``object.__setattr__``; the object is the
+    same as the constructor's.
+    """
+    counts = object.__new__(Counts)
+    counts.__dict__.update(sizes=[], users=[])
+    return counts
+
+
 class TokenCounts:
     """The :class:`Counts` of a history that grows at its end, kept between requests.
 
@@ -137,10 +148,12 @@ class TokenCounts:
 
     SLICE = 1000
     """Messages counted between two returns to the event loop (about half a ms)."""
+    FEW = 8
+    """New messages up to which ``count_now`` counts in a plain loop rather than ``_add``."""
 
     def __init__(self) -> None:
         self._messages: list[dict[str, Any]] = []
-        self._counts = Counts([], [])
+        self._counts = _no_counts()
         self.total = 0
         """The sum of the counts: kept as they are added, not summed per request."""
 
@@ -158,8 +171,23 @@ class TokenCounts:
             return None
         if known and not (seen[-1] is history[known - 1] and all(map(operator.is_, seen, history))):
             return None
-        self._add(history, known, stop)
-        return self._counts
+        counts = self._counts
+        if stop - known > self.FEW:
+            self._add(history, known, stop)
+            return counts
+        # A request's few new messages (a step adds two): a plain loop, as _add counts
+        # them; its iterators and slices cost more than the counting for so few.
+        sizes, users, total = counts.sizes, counts.users, self.total
+        for index in range(known, stop):
+            message = history[index]
+            size = message_token_count(message)
+            total += size
+            sizes.append(size)
+            seen.append(message)
+            if message.get("role") == "user":
+                users.append(index)
+        self.total = total
+        return counts
 
     async def count(self, history: list[dict[str, Any]]) -> Counts:
         """The counts of ``history``; read them before the next call (they are kept here)."""
@@ -167,7 +195,7 @@ class TokenCounts:
         if known is None:  # edited in place, or another history: count it again
             known = 0
             self._messages.clear()
-            self._counts = Counts([], [])
+            self._counts = _no_counts()
             self.total = 0
         stop = len(history)
         while known < stop:
