@@ -130,3 +130,38 @@ async def test_a_context_length_set_between_turns_is_honoured(sim: Any) -> None:
     with pytest.raises(ContextLengthError, match="context of 2500"):
         await agent.send("again")
     assert len(chat_bodies(sim)) == 1
+
+
+async def test_a_prelude_that_needs_no_wait_sets_what_the_awaited_one_sets(sim: Any) -> None:
+    # Prelude.now() runs a turn's prelude without a coroutine when it needs no wait; it
+    # leaves the turn as awaiting the prelude would, and declines an `auto:` chain.
+    from alltoken_agent.agent.planning import Prelude
+
+    agent = agent_on(sim, tools=[shout], model=["glm-5", "deepseek-v4-flash"], enable_search=True)
+
+    def turn_settings() -> Any:
+        run = agent._start("hi", stream=True, output_type=None, deltas=None)
+        return run._turn.settings
+
+    quick, awaited = turn_settings(), turn_settings()
+    prelude = quick.prelude
+    assert isinstance(prelude, Prelude)
+    told = prelude.now(quick)
+    assert told is not None
+    assert [e.to_dict() for e in told] == [e.to_dict() for e in await prelude(awaited, "hi")]
+    assert told and told[0].name == "notice"  # the search notice goes out on this path too
+    for name in ("models", "context_limits", "context_lookup"):
+        assert getattr(quick, name) == getattr(awaited, name)
+    auto = turn_settings()
+    auto.models = ["auto:cheapest"]
+    assert prelude.now(auto) is None and auto.models == ["auto:cheapest"]
+
+
+def test_no_request_settings_add_no_request_fields() -> None:
+    from alltoken_agent.agent.settings import request_fields
+
+    assert request_fields({}) == {}
+    assert request_fields({"stop": ("a", "b"), "extra_body": {"k": 1}}) == {
+        "stop": ["a", "b"],
+        "k": 1,
+    }

@@ -5,17 +5,20 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from alltoken_agent.agent._model_requests import BudgetGuard
 from alltoken_agent.agent.approval import ApprovalHandler
 from alltoken_agent.agent.context import ContextPolicy, TokenCounts
-from alltoken_agent.agent.events import STREAM_EVENT_NAMES, AgentEvent
+from alltoken_agent.agent.events import STREAM_EVENT_NAMES
 from alltoken_agent.agent.families import FamilyTable
 from alltoken_agent.agent.hooks import Hooks
 from alltoken_agent.agent.output import OutputSpec
 from alltoken_agent.agent.tools import Tool
 from alltoken_agent.gateway import Gateway, request_tags
+
+if TYPE_CHECKING:
+    from alltoken_agent.agent.planning import Prelude
 
 Readers = Literal["all", "hooks", "unstreamed"]
 """Who gets a turn's events besides the hooks: a ``stream()`` reader gets all of them;
@@ -68,7 +71,7 @@ class TurnSettings:
     """Finds a model's context length (the catalog) when a request is long enough to
     need it; short requests never pay for the lookup."""
     output: OutputSpec[Any] | None = None
-    prelude: Callable[[TurnSettings, Any], Awaitable[list[AgentEvent]]] | None = None
+    prelude: Prelude | None = None
     """Runs before the first request (auto: models, context lengths); returns events."""
 
     wants: Callable[[str], object] = field(init=False, repr=False, compare=False)

@@ -107,8 +107,13 @@ class Turn(ModelRequests):
         try:
             if start is not None and wants(name):
                 yield start
-            if s.prelude is not None:
-                for event in await s.prelude(s, self.user_message["content"]):
+            prelude = s.prelude
+            if prelude is not None:
+                # Most turns' preludes need no wait: then no coroutine is made for one.
+                told = prelude.now(s)
+                if told is None:
+                    told = await prelude(s, self.user_message["content"])
+                for event in told:
                     await emit(event)
                     yield event
             # The step loop runs here, not in a generator of its own: every chunk's

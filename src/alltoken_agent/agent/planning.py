@@ -102,6 +102,19 @@ class Prelude:
     mcp: MCPTools | None
     lengths: ContextLengths
 
+    def now(self, settings: TurnSettings) -> list[AgentEvent] | None:
+        """``__call__`` for a turn that needs no wait (no MCP servers, no ``auto:`` model).
+
+        None: the turn needs one; await the prelude instead. Most turns need none, and
+        this makes no coroutine for them.
+        """
+        if self.mcp is not None:
+            return None
+        models = list(settings.models)
+        if any("auto:" in model.lower() for model in models):
+            return None
+        return self._settle(settings, models, [])
+
     async def __call__(self, settings: TurnSettings, content: Any) -> list[AgentEvent]:
         """MCP tools, ``auto:`` models and context lengths; returns the events to emit."""
         options = self.options
@@ -130,6 +143,13 @@ class Prelude:
                 reasoning=options.thinking,
             )
             models, events = await resolve_auto_models(self.gateway, models, needs)
+        return self._settle(settings, models, events)
+
+    def _settle(
+        self, settings: TurnSettings, models: list[str], events: list[AgentEvent]
+    ) -> list[AgentEvent]:
+        """Set the turn's models and context lengths; ``events`` and the search notice."""
+        options = self.options
         settings.models = models
         settings.context_limits = self.lengths.known(models)
         # Without a catalog to ask, a long request has no length to look up: its

@@ -168,6 +168,8 @@ def without_knobs(settings: ModelSettings) -> ModelSettings:
 
 def request_fields(settings: ModelSettings) -> dict[str, Any]:
     """The request fields ``settings`` adds (``extra_body`` spread in; agent knobs left out)."""
+    if not settings:  # most agents set none: no scan, and no ABC check of a missing stop
+        return {}
     fields: dict[str, Any] = {
         key: value
         for key, value in settings.items()
