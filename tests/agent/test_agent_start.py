@@ -165,3 +165,31 @@ def test_no_request_settings_add_no_request_fields() -> None:
         "stop": ["a", "b"],
         "k": 1,
     }
+
+
+def test_whether_a_catalog_can_be_asked_follows_the_gateways_provider() -> None:
+    # Kept between turns, but a provider swapped on the gateway is asked again.
+    from dataclasses import replace
+
+    from alltoken_agent.agent.planning import ContextLengths
+    from alltoken_agent.gateway import Gateway, Provider
+
+    provider = Provider(
+        name="p", base_url="http://127.0.0.1:9/v1", api_key_env=None, dialect="alltoken"
+    )
+    gateway = Gateway(provider, api_key="k")
+    lengths = ContextLengths(gateway, {}, None)
+    assert lengths.has_catalog() and lengths.has_catalog()
+    gateway.provider = replace(provider, dialect="openai")
+    assert not lengths.has_catalog()
+    gateway.provider = provider
+    assert lengths.has_catalog()
+
+
+def test_a_type_error_inside_the_agents_constructor_is_not_mistaken_for_a_bad_keyword() -> None:
+    # The keywords are looked at only when the call failed; known ones let it through.
+    with pytest.raises(TypeError, match="not iterable") as caught:
+        Agent(tools=5)  # type: ignore[arg-type]
+    assert "unexpected keyword" not in str(caught.value)
+    with pytest.raises(TypeError, match="'temprature'; did you mean 'temperature'"):
+        Agent(tools=[shout], temprature=0.2)  # type: ignore[call-arg]

@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # annotations only: the MCP client loads when an agent has se
     from alltoken_agent.agent.families import RequestOptions
     from alltoken_agent.agent.mcp_client import MCPTools
     from alltoken_agent.catalog import Requirements
-    from alltoken_agent.gateway import Gateway
+    from alltoken_agent.gateway import Gateway, Provider
 
 
 def has_image(content: Any) -> bool:
@@ -59,6 +59,7 @@ class ContextLengths:
         self._override = override
         self._catalog: dict[str, int] | None = None
         self._known: tuple[tuple[str, ...], dict[str, int]] | None = None
+        self._catalog_of: tuple[Provider, bool] | None = None
 
     def serves(self, gateway: Gateway, override: int | None) -> bool:
         """Whether these lengths are the ones for ``gateway`` and ``override``."""
@@ -76,7 +77,12 @@ class ContextLengths:
 
     def has_catalog(self) -> bool:
         """Whether ``from_catalog`` can find anything (the provider has a public catalog)."""
-        return self._gateway.provider.public_base_url is not None
+        # Asked every turn: the answer is kept while the (frozen) provider is the same.
+        provider = self._gateway.provider
+        last = self._catalog_of
+        if last is None or last[0] is not provider:
+            last = self._catalog_of = (provider, provider.public_base_url is not None)
+        return last[1]
 
     async def from_catalog(self, model: str) -> int | None:
         """The catalog's length for ``model``; the catalog is fetched once."""

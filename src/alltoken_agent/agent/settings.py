@@ -193,15 +193,22 @@ def suggest_keywords(init: Callable[P, None]) -> Callable[P, None]:
 
     @functools.wraps(init)
     def checked(*args: P.args, **kwargs: P.kwargs) -> None:
-        for key in kwargs:
-            if key not in parameters:
-                import difflib  # a misspelt argument's hint only
+        try:
+            init(*args, **kwargs)
+        except TypeError:
+            # Looked for only when the call failed: an unknown keyword fails the call
+            # before its body runs, so a good call pays nothing for the check.
+            for key in kwargs:
+                if key not in parameters:
+                    import difflib  # a misspelt argument's hint only
 
-                close = difflib.get_close_matches(key, names, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                if key in SETTING_NAMES:
-                    hint = f"; request settings go in settings={{{key!r}: ...}}"
-                raise TypeError(f"{owner}() got an unexpected keyword argument {key!r}{hint}")
-        init(*args, **kwargs)
+                    close = difflib.get_close_matches(key, names, n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    if key in SETTING_NAMES:
+                        hint = f"; request settings go in settings={{{key!r}: ...}}"
+                    raise TypeError(
+                        f"{owner}() got an unexpected keyword argument {key!r}{hint}"
+                    ) from None
+            raise
 
     return checked
