@@ -3,8 +3,9 @@
 ``DirectBody`` (``_httptools_protocol.py``) writes the middle of a chunked reply as
 uvicorn's ``send`` would, and declines whenever ``send`` would do anything else. The
 first tests serve small ASGI apps on the real protocol (uvicorn, loopback) to pin each
-case; the last ones stream a paced reply through ``serve`` and check that its deltas no
-longer pass through the app's ``send`` while the client gets the same events.
+case; then a paced reply streams through ``serve``, its deltas no longer passing through
+the app's ``send`` while the client gets the same events; last, the stream's side
+(``EventStreamResponse``, ``FrameWriter``) with a connection writer written here.
 """
 
 from __future__ import annotations
@@ -23,8 +24,11 @@ from pydantic import SecretStr
 from alltoken_agent import Gateway, RetryPolicy
 from alltoken_agent.server import ServerOptions, bind_socket, create_app
 from alltoken_agent.server._frame_writer import BODY_WRITER_SCOPE_KEY
+from alltoken_agent.server.auth import Caller
 from alltoken_agent.server.protocol import header_deadline_protocol, httptools_available
 from alltoken_agent.server.runner import run
+from alltoken_agent.server.runs import Run, RunEnd
+from alltoken_agent.server.sse import KEEPALIVE, EventStreamResponse, delta_frame
 from alltoken_agent.simulator import SimulatorServer
 from alltoken_agent.store import Store
 from tests.server.conftest import GATEWAY_KEY, KEY_A, ServerThread, create_session
@@ -257,3 +261,101 @@ def test_a_paced_reply_through_serve_reaches_the_client_without_a_send_per_delta
     # Only the reply's end went through the app's send: every event before it was written
     # to the connection directly (each of them used to be a body message of its own).
     assert seen == [False]
+
+
+# The stream's side, on a real event loop with an ASGI ``send`` and a connection writer
+# written here (as the protocol's: True written, False declined).
+
+
+class Connection:
+    """A connection's direct writer and its ASGI ``send``: what reached it, in order."""
+
+    def __init__(self) -> None:
+        self.wire: list[tuple[str, bytes]] = []
+        self.paused = False
+        self.broken = False
+
+    def write(self, body: bytes) -> bool:
+        if self.broken:
+            raise OSError("the connection is gone")
+        if self.paused:
+            return False
+        self.wire.append(("direct", body))
+        return True
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            self.wire.append(("send", message["body"]))
+
+
+async def _never_leaves() -> dict[str, Any]:
+    await asyncio.Event().wait()
+    raise AssertionError("unreachable")
+
+
+def _frame(i: int) -> bytes:
+    return delta_frame("stream:delta", f"w{i}")
+
+
+def _stream_of(run: Run, connection: Connection, keepalive: float = 30.0) -> Any:
+    response = EventStreamResponse(run, keepalive, {})
+    scope = {"type": "http", BODY_WRITER_SCOPE_KEY: connection.write}
+    return asyncio.ensure_future(response(scope, _never_leaves, connection.send))
+
+
+def test_frames_events_and_keep_alives_go_direct_and_only_the_end_through_send() -> None:
+    async def main() -> list[tuple[str, bytes]]:
+        run = Run(Caller(owner=None), "s1", streaming=True)
+        connection = Connection()
+        stream = _stream_of(run, connection, keepalive=0.05)
+        await asyncio.sleep(0.01)
+        run.emit_frame(_frame(0))  # sent by the run's callback
+        await asyncio.sleep(0.01)
+        run.emit("tool:call", {"event": "tool:call"})  # sent by the stream's task
+        await asyncio.sleep(0.1)  # quiet: a keep-alive
+        connection.paused = True  # the client stops reading: declined, so through send
+        run.emit_frame(_frame(1))
+        await asyncio.sleep(0.01)
+        connection.paused = False
+        run.emit_frame(_frame(2))
+        await asyncio.sleep(0.01)
+        run.finish(RunEnd("done", {"event": "done"}, None, None, None))
+        await stream
+        return connection.wire
+
+    wire = asyncio.run(main())
+    assert wire[:2] == [
+        ("direct", _frame(0)),
+        ("direct", b'event: tool:call\ndata: {"event":"tool:call"}\n\n'),
+    ]
+    assert ("direct", KEEPALIVE) in wire and not any(b == KEEPALIVE for w, b in wire if w == "send")
+    rest = [item for item in wire[2:] if item[1] != KEEPALIVE]
+    assert rest == [
+        ("send", _frame(1)),
+        ("direct", _frame(2)),
+        ("send", b'event: done\ndata: {"event":"done"}\n\n'),
+    ]
+
+
+def test_a_direct_write_that_fails_in_the_run_task_fails_the_stream_not_the_run() -> None:
+    async def main() -> tuple[BaseException | None, list[dict[str, Any]]]:
+        unhandled: list[dict[str, Any]] = []
+        asyncio.get_running_loop().set_exception_handler(
+            lambda _, context: unhandled.append(context)
+        )
+        run = Run(Caller(owner=None), "s1", streaming=True)
+        connection = Connection()
+        stream = _stream_of(run, connection)
+        await asyncio.sleep(0.01)
+        connection.broken = True
+        run.emit_frame(_frame(0))  # raises nothing here, in the run's task
+        await asyncio.sleep(0.01)  # nor in the callback that writes it
+        try:
+            await asyncio.wait_for(stream, 5)
+        except OSError as error:
+            return error, unhandled
+        return None, unhandled
+
+    error, unhandled = asyncio.run(main())
+    assert isinstance(error, OSError)  # was: lost in the callback, the stream left waiting
+    assert unhandled == []

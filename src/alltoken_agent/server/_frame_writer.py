@@ -70,8 +70,14 @@ class FrameWriter:
         if self._owed is not None or self._error is not None:
             return False
         direct = self._direct
-        if direct is not None and direct(frame):
-            return True  # on the connection already
+        if direct is not None:
+            try:
+                if direct(frame):
+                    return True  # on the connection already
+            except Exception as error:  # as for a send: raised by the stream's task
+                self._error = error
+                self._queue.notify()
+                return True
         message = {"type": "http.response.body", "body": frame, "more_body": True}
         sending = self._send(message).__await__()
         try:
