@@ -215,3 +215,33 @@ def test_a_turn_with_a_value_json_cannot_hold_saves_nothing(
     assert sessions.take_lease(created.id, OTHER, 30) == HOLDER  # the whole write rolled back
     sessions.close_turn(created.id, HOLDER, bad[:1])
     assert sessions.load_messages(created.id) == [*TURN[:1], bad[0]]
+
+
+def test_on_sqlite_a_turn_runs_on_the_driver_not_through_sqlalchemys_execution(
+    tmp_path: Path,
+) -> None:
+    # SQLAlchemy's per-statement execution was ~10x SQLite's own work per statement,
+    # most of a server's store CPU per message (bench/store_turns.py).
+    with Store(f"sqlite:///{tmp_path / 'driver.db'}") as store:
+        sessions = store.sessions
+        created = sessions.create_session(owner="key_a")
+        sessions.append_messages(created.id, TURN[:1])
+        through_sqlalchemy: list[str] = []
+
+        @sa.event.listens_for(store._sessions._db.engine, "before_cursor_execute")
+        def statement(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+            through_sqlalchemy.append(sql)
+
+        seen = _transactions(store)
+        start = sessions.open_turn(created.id, owner="key_a", holder=HOLDER, seconds=30)
+        sessions.close_turn(created.id, HOLDER, TURN[1:])
+        assert sessions.renew_leases({created.id: HOLDER}, 30) == {}
+        assert start.messages == TURN[:1]
+        # SQLite's trace also shows the full-text index's own inserts (its trigger).
+        assert [sorted(set(verbs)) for verbs in seen] == [
+            ["SELECT", "UPDATE"],
+            ["INSERT", "UPDATE"],
+            ["UPDATE"],
+        ]
+        assert seen[1][0] == "UPDATE"  # the last position comes with the lease's release
+        assert through_sqlalchemy == []
