@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from alltoken_agent.errors import UserError
+from alltoken_agent.errors import AllTokenAgentError, UserError
 from alltoken_agent.store import Store, schema
 from tests.server.conftest import pg_url  # noqa: F401 - the PostgreSQL fixture, reused
 
@@ -245,3 +245,19 @@ def test_on_sqlite_a_turn_runs_on_the_driver_not_through_sqlalchemys_execution(
         ]
         assert seen[1][0] == "UPDATE"  # the last position comes with the lease's release
         assert through_sqlalchemy == []
+
+
+def test_a_driver_failure_in_a_turn_comes_out_as_the_stores_error(tmp_path: Path) -> None:
+    with Store(f"sqlite:///{tmp_path / 'failing.db'}") as store:
+        sessions = store.sessions
+        created = sessions.create_session()
+        sessions.open_turn(created.id, owner=None, holder=HOLDER, seconds=600)
+        with store._sessions._db.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse BEFORE INSERT ON messages"
+                " BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END"
+            )
+        with pytest.raises(AllTokenAgentError, match="refused by a trigger"):
+            sessions.close_turn(created.id, HOLDER, TURN)
+        assert sessions.load_messages(created.id) == []
+        assert sessions.take_lease(created.id, OTHER, 30) == HOLDER  # all of it rolled back

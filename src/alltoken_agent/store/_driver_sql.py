@@ -66,6 +66,8 @@ class DriverStatement:
             default = _REQUIRED if bind.required else bind.effective_value
             self._binds.append((name, default, _bind_processor(bind.type, dialect)))
         self._results = [_result_processor(column.type, dialect) for column in columns]
+        self._error: type[Exception] = dialect.loaded_dbapi.Error
+        """The driver module's base error (the one SQLAlchemy loaded, not assumed)."""
 
     def _bound(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         out: list[Any] = []
@@ -87,8 +89,8 @@ class DriverStatement:
         cursor = self._cursor(conn)
         try:
             return run(cursor)
-        except sqlite3.Error as error:
-            raise sa_exc.DBAPIError.instance(self.sql, params, error, sqlite3.Error) from error
+        except self._error as error:
+            raise sa_exc.DBAPIError.instance(self.sql, params, error, self._error) from error
         finally:
             cursor.close()
 
