@@ -80,6 +80,27 @@ class Turn(ModelRequests):
     _schema_tokens: dict[str, int] = field(default_factory=dict)
     _echo: dict[str, bool] = field(default_factory=dict)
 
+    def __init__(
+        self, settings: TurnSettings, history: list[dict[str, Any]], user_message: dict[str, Any]
+    ) -> None:
+        # Written out (the generated one takes every field, and tests a sentinel for each
+        # default factory): a turn is made for every send.
+        self.settings = settings
+        self.history = history
+        self.user_message = user_message
+        self.result = None
+        self._model_index = 0
+        self._usage = UsageTally()
+        self._costs = CostTally()
+        self._calls = []
+        self._request_ids = []
+        self._start = 0
+        self._steps = 0
+        self._output_retried = False
+        self._fields = {}
+        self._schema_tokens = {}
+        self._echo = {}
+
     async def events(self) -> AsyncIterator[AgentEvent]:
         """Run the turn, yielding every event (each handed to the hooks first).
 
