@@ -147,7 +147,7 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
         checked = check_settings(settings)
         config = config or _default_config()
         models = [model] if isinstance(model, str) else list(model)
-        if isinstance(model, str):
+        if isinstance(model, str) and config.fallbacks:
             # One model gets the config's chain; a list given here is the whole chain.
             models += [m for m in config.fallbacks if m not in models]
         if not models or not all(isinstance(m, str) and m for m in models):
@@ -156,11 +156,16 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
             raise UserError("max_steps must be at least 1")
         self.models = models
         self.max_steps = max_steps
-        self.temperature = checked.get("temperature", temperature)
-        self.enable_search = checked.get("enable_search", enable_search)
-        self.thinking = checked.get("thinking", thinking)
-        self.thinking_budget = checked.get("thinking_budget", thinking_budget)
-        self.settings: ModelSettings = without_knobs(checked)
+        if checked:
+            temperature = checked.get("temperature", temperature)
+            enable_search = checked.get("enable_search", enable_search)
+            thinking = checked.get("thinking", thinking)
+            thinking_budget = checked.get("thinking_budget", thinking_budget)
+        self.temperature = temperature
+        self.enable_search = enable_search
+        self.thinking = thinking
+        self.thinking_budget = thinking_budget
+        self.settings: ModelSettings = without_knobs(checked) if checked else {}
         """The request settings besides the four knobs above (which live as attributes)."""
         self.output_type = output_type
         self._output = OutputSpec(output_type) if output_type is not None else None
@@ -173,9 +178,11 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
         self._gateway = gateway
         self._owns_gateway = gateway is None
         self._hooks = Hooks()
-        self._messages: list[dict[str, Any]] = []
-        self._instructions: str | None = None
-        self.set_instructions(instructions)
+        # set_instructions() on an empty conversation, written out.
+        self._instructions: str | None = instructions
+        self._messages: list[dict[str, Any]] = (
+            [{"role": "system", "content": instructions}] if instructions else []
+        )
         if history:
             # Repaired: a history saved before content lists held parts only would be a 400.
             self._messages.extend(
@@ -183,7 +190,8 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
             )
         self._blocking = BlockingLoop()
         self.approval_handler = approval_handler
-        self._approval_names = set(require_approval) | set(self._config.approval.tools)
+        self._approval_names = set(require_approval)
+        self._approval_names.update(self._config.approval.tools)
         self.context_policy: ContextPolicy = context_policy or self._config.context.policy
         self.context_length = context_length
         self._token_counts = TokenCounts()  # per message, so a turn counts only new ones
