@@ -112,6 +112,30 @@ class RequestOptions:
     settings: ModelSettings = field(default_factory=lambda: ModelSettings())
     """The agent's other settings (its knobs above are taken out)."""
 
+    def __init__(
+        self,
+        provider: Provider,
+        families: FamilyTable,
+        tools: Sequence[Tool],
+        temperature: float | None,
+        enable_search: bool,
+        thinking: bool,
+        thinking_budget: int | None,
+        settings: ModelSettings | None = None,
+    ) -> None:
+        # Written out: the frozen dataclass's sets each field through object.__setattr__,
+        # and a new agent makes one for its first turn.
+        self.__dict__.update(
+            provider=provider,
+            families=families,
+            tools=tools,
+            temperature=temperature,
+            enable_search=enable_search,
+            thinking=thinking,
+            thinking_budget=thinking_budget,
+            settings=ModelSettings() if settings is None else settings,
+        )
+
     def native_search(self, model: str) -> bool:
         """Whether ``model`` searches with the gateway's ``enable_search`` flag."""
         return (

@@ -108,6 +108,16 @@ class Prelude:
     mcp: MCPTools | None
     lengths: ContextLengths
 
+    def __init__(
+        self,
+        gateway: Gateway,
+        options: RequestOptions,
+        mcp: MCPTools | None,
+        lengths: ContextLengths,
+    ) -> None:
+        # Written out, as RequestOptions' is: a new agent makes one for its first turn.
+        self.__dict__.update(gateway=gateway, options=options, mcp=mcp, lengths=lengths)
+
     def now(self, settings: TurnSettings) -> list[AgentEvent] | None:
         """``__call__`` for a turn that needs no wait (no MCP servers, no ``auto:`` model).
 
