@@ -158,3 +158,16 @@ class DriverStatements(Generic[T]):
         if made is None:
             made = self._made[dialect] = self._build(dialect)
         return made
+
+
+def execute_rows(conn: Connection, statement: sa.Insert, rows: list[dict[str, Any]]) -> None:
+    """Run ``statement`` for ``rows``; a value JSON cannot hold fails as on every database.
+
+    SQLAlchemy encodes a JSON column's values itself on SQLite and reports a failure as
+    its ``StatementError`` (which the store turns into a ``UserError``); psycopg encodes
+    them in the driver, where the failure came out as a bare ``TypeError``.
+    """
+    try:
+        conn.execute(statement, rows)
+    except (TypeError, ValueError) as error:
+        raise sa_exc.StatementError(str(error), str(statement), None, error) from error

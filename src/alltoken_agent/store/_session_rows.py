@@ -12,11 +12,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 
 from alltoken_agent.errors import UserError
 from alltoken_agent.store import schema
+from alltoken_agent.store._driver_sql import execute_rows
 from alltoken_agent.store.records import SessionRecord, new_session_id
 from alltoken_agent.store.usage import usage as _usage
 
@@ -167,16 +167,3 @@ def insert_messages(
             ],
         )
     conn.execute(sa.update(_sessions).where(_sessions.c.id == session_id).values(updated_at=now))
-
-
-def execute_rows(conn: Connection, statement: sa.Insert, rows: list[dict[str, Any]]) -> None:
-    """Run ``statement`` for ``rows``; a value JSON cannot hold fails as on every database.
-
-    SQLAlchemy encodes a JSON column's values itself on SQLite and reports a failure as
-    its ``StatementError`` (which the store turns into a ``UserError``); psycopg encodes
-    them in the driver, where the failure came out as a bare ``TypeError``.
-    """
-    try:
-        conn.execute(statement, rows)
-    except (TypeError, ValueError) as error:
-        raise sa_exc.StatementError(str(error), str(statement), None, error) from error

@@ -28,13 +28,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 
 from alltoken_agent.store import schema
-from alltoken_agent.store._driver_sql import DriverStatement, DriverStatements
-from alltoken_agent.store._session_rows import (
-    LEASE_COLUMNS,
-    execute_rows,
-    unknown_session,
-    utc_now,
-)
+from alltoken_agent.store._driver_sql import DriverStatement, DriverStatements, execute_rows
+from alltoken_agent.store._session_rows import LEASE_COLUMNS, unknown_session, utc_now
 from alltoken_agent.store.records import SessionRecord
 
 _sessions = schema.sessions

@@ -15,11 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 
+from alltoken_agent.store._driver_sql import DriverStatement, DriverStatements, execute_rows
 from alltoken_agent.store._errors import StoreBusyError
 from alltoken_agent.store.engine import Database
 from alltoken_agent.store.records import check_limit
@@ -283,7 +284,7 @@ class UsageRepository:
             return
         values = [_insert_values(row) for row in rows]
         try:
-            self._db.write_retrying(lambda conn: conn.execute(sa.insert(usage), values))
+            self._db.write_retrying(lambda conn: _insert_many(conn, values))
         except StoreBusyError as error:
             if self._db.spool is None:
                 raise
@@ -331,6 +332,23 @@ def insert_row(conn: Connection, row: UsageRow) -> int:
     if new_id is None:  # pragma: no cover - every supported backend reports the key
         raise RuntimeError("the database did not report the id of the new usage row")
     return int(new_id)
+
+
+_DRIVER_INSERT: Final = DriverStatements(
+    lambda dialect: DriverStatement(
+        sa.insert(usage).values({c.name: sa.bindparam(c.name) for c in _ROW_COLUMNS}), dialect
+    )
+)
+"""The insert on SQLite's driver cursor (``._driver_sql``): a server message's row rides
+in its turn's save, where SQLAlchemy's execution cost several times SQLite's insert."""
+
+
+def _insert_many(conn: Connection, values: list[dict[str, Any]]) -> None:
+    driver = _DRIVER_INSERT.of(conn)
+    if driver is None:
+        execute_rows(conn, sa.insert(usage), values)  # bad JSON: the store's error here too
+    else:
+        driver.many(conn, values)
 
 
 def _insert_values(row: UsageRow) -> dict[str, Any]:
