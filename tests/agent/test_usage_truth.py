@@ -94,3 +94,33 @@ def test_a_runs_usage_is_the_sum_of_its_requests_and_unknown_if_one_is() -> None
     )
     tally.add(None)
     assert tally.total is None  # one unknown makes the sum unknown, never a made-up count
+
+
+def test_a_turns_totals_from_its_replies_are_what_the_tallies_sum() -> None:
+    # The turn keeps its replies and sums them once at the end (reply_totals): the same
+    # totals as a tally added to per request, unknown staying unknown.
+    from decimal import Decimal
+
+    from alltoken_agent import Usage
+    from alltoken_agent.agent.result import CostTally, UsageTally, reply_totals
+    from alltoken_agent.gateway import ChatResult, Cost
+
+    usage = Usage(prompt_tokens=10, completion_tokens=5, total_tokens=15, reasoning_tokens=2)
+    cost = Cost(amount=Decimal("0.0001"))
+
+    def expected(replies: list[ChatResult]) -> tuple[Any, Any, list[str]]:
+        usages, costs = UsageTally(), CostTally()
+        for reply in replies:
+            usages.add(reply.usage)
+            costs.add(reply.cost)
+        return usages.total, costs.total, [r.request_id for r in replies if r.request_id]
+
+    known = ChatResult("a", usage=usage, cost=cost, request_id="r1")
+    no_usage = ChatResult("b", cost=cost, request_id="r2")
+    no_cost = ChatResult("c", usage=usage)
+    for replies in ([], [known], [known, known], [known, no_usage], [no_cost, known]):
+        assert reply_totals(replies) == expected(replies)
+    assert reply_totals([known, known])[1] == Cost(amount=Decimal("0.0002"))
+    assert reply_totals([known, no_usage])[0] is None  # one unknown: unknown, never a 0
+    assert reply_totals([no_cost, known])[1] is None
+    assert reply_totals([])[1] is None  # nothing requested: no cost to tell

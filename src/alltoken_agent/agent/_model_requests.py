@@ -32,7 +32,6 @@ from alltoken_agent.agent.events import (
     UsageEvent,
 )
 from alltoken_agent.agent.output import replay
-from alltoken_agent.agent.result import CostTally, UsageTally
 from alltoken_agent.catalog.prices import PriceLookup
 from alltoken_agent.errors import (
     AllModelsFailedError,
@@ -152,9 +151,7 @@ class ModelRequests:
     settings: TurnSettings
     history: list[dict[str, Any]]
     _model_index: int
-    _usage: UsageTally
-    _costs: CostTally
-    _request_ids: list[str]
+    _replies: list[ChatResult]
     _steps: int
     _fields: dict[str, dict[str, Any]]
     _schema_tokens: dict[str, int]
@@ -327,10 +324,7 @@ class ModelRequests:
         """Count the reply's usage, cost and request id; the events that report them."""
         result = step.result
         self._steps += 1
-        self._usage.add(result.usage)
-        self._costs.add(result.cost)
-        if result.request_id:
-            self._request_ids.append(result.request_id)
+        self._replies.append(result)  # summed by _finish, not a tally kept per request
         wants = self.settings.wants
         events: list[AgentEvent] = []
         if result.usage is not None and wants("usage"):

@@ -37,11 +37,10 @@ from alltoken_agent.agent.events import (
 )
 from alltoken_agent.agent.output import OutputSpec, assistant_message
 from alltoken_agent.agent.result import (
-    CostTally,
     RunResult,
     StopReason,
     ToolCallRecord,
-    UsageTally,
+    reply_totals,
     run_result,
 )
 from alltoken_agent.agent.tool_step import ToolStep, parse_calls
@@ -51,6 +50,7 @@ from alltoken_agent.errors import (
     OutputValidationError,
 )
 from alltoken_agent.gateway import (
+    ChatResult,
     ContentDelta,
     ReasoningDelta,
     ToolCallDelta,
@@ -69,10 +69,9 @@ class Turn(ModelRequests):
     user_message: dict[str, Any]
     result: RunResult[Any] | None = None
     _model_index: int = 0
-    _usage: UsageTally = field(default_factory=UsageTally)
-    _costs: CostTally = field(default_factory=CostTally)
+    _replies: list[ChatResult] = field(default_factory=list)
+    """Every reply of the turn: its usage, cost and request id are summed at the end."""
     _calls: list[ToolCallRecord] = field(default_factory=list)
-    _request_ids: list[str] = field(default_factory=list)
     _start: int = 0
     _steps: int = 0
     _output_retried: bool = False
@@ -90,10 +89,8 @@ class Turn(ModelRequests):
         self.user_message = user_message
         self.result = None
         self._model_index = 0
-        self._usage = UsageTally()
-        self._costs = CostTally()
+        self._replies = []
         self._calls = []
-        self._request_ids = []
         self._start = 0
         self._steps = 0
         self._output_retried = False
@@ -385,6 +382,7 @@ class Turn(ModelRequests):
     # -- results ------------------------------------------------------------
 
     def _finish(self, text: str, output: Any, reason: StopReason, model: str) -> RunResult[Any]:
+        usage, cost, request_ids = reply_totals(self._replies)
         return run_result(
             text,
             output,
@@ -393,7 +391,7 @@ class Turn(ModelRequests):
             model,
             list(map(dict, self.history[self._start :])),
             list(self._calls),
-            self._usage.total,
-            self._costs.total,
-            list(self._request_ids),
+            usage,
+            cost,
+            request_ids,
         )

@@ -11,7 +11,9 @@ from alltoken_agent.gateway.accounting import FrozenValue
 from alltoken_agent.gateway.types import Cost, Usage
 
 if TYPE_CHECKING:
-    from alltoken_agent.gateway import RetryNotice
+    from collections.abc import Sequence
+
+    from alltoken_agent.gateway import ChatResult, RetryNotice
 
 OutputT = TypeVar("OutputT")
 
@@ -204,21 +206,25 @@ class UsageTally:
         """The sum, or None when a request's usage is unknown."""
         if not self._known:
             return None
-        # One Usage for the sum, as add_usage adds its counts (not one per request).
-        prompt = completion = total = reasoning = cached = 0
-        for usage in self._usages:
-            prompt += usage.prompt_tokens
-            completion += usage.completion_tokens
-            total += usage.total_tokens
-            reasoning += usage.reasoning_tokens
-            cached += usage.cached_tokens
-        return Usage(
-            prompt_tokens=prompt,
-            completion_tokens=completion,
-            total_tokens=total,
-            reasoning_tokens=reasoning,
-            cached_tokens=cached,
-        )
+        return _sum_usages(self._usages)
+
+
+def _sum_usages(usages: list[Usage]) -> Usage:
+    """The sum of known usages: one Usage, as add_usage adds its counts (not one per request)."""
+    prompt = completion = total = reasoning = cached = 0
+    for usage in usages:
+        prompt += usage.prompt_tokens
+        completion += usage.completion_tokens
+        total += usage.total_tokens
+        reasoning += usage.reasoning_tokens
+        cached += usage.cached_tokens
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=total,
+        reasoning_tokens=reasoning,
+        cached_tokens=cached,
+    )
 
 
 def add_usage(total: Usage, more: Usage | None) -> Usage:
@@ -231,6 +237,33 @@ def add_usage(total: Usage, more: Usage | None) -> Usage:
         total_tokens=total.total_tokens + more.total_tokens,
         reasoning_tokens=total.reasoning_tokens + more.reasoning_tokens,
         cached_tokens=total.cached_tokens + more.cached_tokens,
+    )
+
+
+def reply_totals(replies: Sequence[ChatResult]) -> tuple[Usage | None, Cost | None, list[str]]:
+    """A run's usage, cost and request ids, from its replies (summed once, at its end).
+
+    Summed as :class:`UsageTally` and :class:`CostTally` sum them: one reply of unknown
+    usage or cost makes that total unknown, never a made-up 0.
+    """
+    usages: list[Usage] = []
+    usage_known = True
+    costs = money.CostTally()
+    request_ids: list[str] = []
+    for reply in replies:
+        usage, cost = reply.usage, reply.cost
+        if usage is None:
+            usage_known = False
+        else:
+            usages.append(usage)
+        costs.add(None if cost is None else cost.amount)
+        if reply.request_id:
+            request_ids.append(reply.request_id)
+    amount = costs.total
+    return (
+        _sum_usages(usages) if usage_known else None,
+        None if amount is None or not costs.count else Cost(amount=amount),
+        request_ids,
     )
 
 
