@@ -75,7 +75,11 @@ def tool_context(gateway: Gateway, model: str, call_id: str, step: int) -> ToolC
     one is built for every tool call. The object is the same as the constructor's.
     """
     context = _new(ToolContext)
-    context.__dict__.update(gateway=gateway, model=model, call_id=call_id, step=step)
+    fields = context.__dict__  # set one by one: update(**) builds a dict of them first
+    fields["gateway"] = gateway
+    fields["model"] = model
+    fields["call_id"] = call_id
+    fields["step"] = step
     return context
 
 

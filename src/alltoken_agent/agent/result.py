@@ -57,9 +57,13 @@ def tool_call_record(
     one is built for every tool call. The object is the same as the constructor's.
     """
     record = _new(ToolCallRecord)
-    record.__dict__.update(
-        call_id=call_id, name=name, arguments=arguments, result=result, is_error=is_error, step=step
-    )
+    fields = record.__dict__  # set one by one: update(**) builds a dict of them first
+    fields["call_id"] = call_id
+    fields["name"] = name
+    fields["arguments"] = arguments
+    fields["result"] = result
+    fields["is_error"] = is_error
+    fields["step"] = step
     return record
 
 

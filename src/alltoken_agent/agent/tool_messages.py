@@ -115,7 +115,10 @@ def ok_outcome(content: str, arguments: Any) -> ToolOutcome:
     one is built for every tool call. The object is the same as the constructor's.
     """
     outcome = _new(ToolOutcome)
-    outcome.__dict__.update(content=content, is_error=False, arguments=arguments)
+    fields = outcome.__dict__  # set one by one: update(**) builds a dict of them first
+    fields["content"] = content
+    fields["is_error"] = False
+    fields["arguments"] = arguments
     return outcome
 
 
