@@ -7,8 +7,8 @@ from typing import Any
 
 from alltoken_agent import Agent, RateLimitError, RetryNotice, calculate
 from alltoken_agent.agent import DoneEvent, ErrorEvent, RetryEvent
-from alltoken_agent.agent.result import CostTally
-from alltoken_agent.gateway import Cost
+from alltoken_agent.agent.result import reply_totals
+from alltoken_agent.gateway import ChatResult, Cost
 from tests.gateway.helpers import gateway_for
 
 
@@ -54,14 +54,15 @@ async def test_done_is_built_from_the_runs_result(sim: Any) -> None:
 
 
 def test_a_runs_cost_is_unknown_when_one_requests_is() -> None:
-    tally = CostTally()
-    assert tally.total is None  # no request: no cost to report
-    tally.add(Cost(amount=Decimal("0.1")))
-    tally.add(Cost(amount=Decimal("0.2")))
-    total = tally.total
-    assert total is not None and total.amount == Decimal("0.3")
-    tally.add(None)
-    assert tally.total is None
+    def cost_of(*amounts: str | None) -> Cost | None:
+        replies = [
+            ChatResult("x", cost=None if a is None else Cost(amount=Decimal(a))) for a in amounts
+        ]
+        return reply_totals(replies)[1]
+
+    assert cost_of() is None  # no request: no cost to report
+    assert cost_of("0.1", "0.2") == Cost(amount=Decimal("0.3"))
+    assert cost_of("0.1", "0.2", None) is None
 
 
 def test_an_error_event_of_a_foreign_exception_has_the_clis_and_batchs_fields() -> None:

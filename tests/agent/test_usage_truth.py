@@ -80,47 +80,44 @@ async def test_run_hooks_hear_the_notice(sim: Any) -> None:
 
 def test_a_runs_usage_is_the_sum_of_its_requests_and_unknown_if_one_is() -> None:
     from alltoken_agent import Usage
-    from alltoken_agent.agent.result import UsageTally, add_usage
+    from alltoken_agent.agent.result import add_usage, reply_totals
+    from alltoken_agent.gateway import ChatResult
 
     first = Usage(prompt_tokens=10, completion_tokens=5, total_tokens=15, reasoning_tokens=2)
     second = Usage(prompt_tokens=7, completion_tokens=3, total_tokens=10, cached_tokens=4)
-    tally = UsageTally()
-    assert tally.total == Usage()  # no request yet: nothing used
-    tally.add(first)
-    tally.add(second)
-    assert tally.total == add_usage(add_usage(Usage(), first), second)
-    assert tally.total == Usage(
+
+    def usage_of(*usages: Usage | None) -> Usage | None:
+        return reply_totals([ChatResult("x", usage=usage) for usage in usages])[0]
+
+    assert usage_of() == Usage()  # no request yet: nothing used
+    assert usage_of(first, second) == add_usage(add_usage(Usage(), first), second)
+    assert usage_of(first, second) == Usage(
         prompt_tokens=17, completion_tokens=8, total_tokens=25, reasoning_tokens=2, cached_tokens=4
     )
-    tally.add(None)
-    assert tally.total is None  # one unknown makes the sum unknown, never a made-up count
+    assert usage_of(first, None, second) is None  # one unknown: unknown, never a made-up count
 
 
-def test_a_turns_totals_from_its_replies_are_what_the_tallies_sum() -> None:
-    # The turn keeps its replies and sums them once at the end (reply_totals): the same
-    # totals as a tally added to per request, unknown staying unknown.
+def test_a_turns_totals_come_from_its_replies_unknown_staying_unknown() -> None:
     from decimal import Decimal
 
     from alltoken_agent import Usage
-    from alltoken_agent.agent.result import CostTally, UsageTally, reply_totals
+    from alltoken_agent.agent.result import reply_totals
     from alltoken_agent.gateway import ChatResult, Cost
 
     usage = Usage(prompt_tokens=10, completion_tokens=5, total_tokens=15, reasoning_tokens=2)
     cost = Cost(amount=Decimal("0.0001"))
-
-    def expected(replies: list[ChatResult]) -> tuple[Any, Any, list[str]]:
-        usages, costs = UsageTally(), CostTally()
-        for reply in replies:
-            usages.add(reply.usage)
-            costs.add(reply.cost)
-        return usages.total, costs.total, [r.request_id for r in replies if r.request_id]
-
     known = ChatResult("a", usage=usage, cost=cost, request_id="r1")
     no_usage = ChatResult("b", cost=cost, request_id="r2")
     no_cost = ChatResult("c", usage=usage)
-    for replies in ([], [known], [known, known], [known, no_usage], [no_cost, known]):
-        assert reply_totals(replies) == expected(replies)
-    assert reply_totals([known, known])[1] == Cost(amount=Decimal("0.0002"))
-    assert reply_totals([known, no_usage])[0] is None  # one unknown: unknown, never a 0
-    assert reply_totals([no_cost, known])[1] is None
-    assert reply_totals([])[1] is None  # nothing requested: no cost to tell
+    assert reply_totals([known, known]) == (
+        Usage(prompt_tokens=20, completion_tokens=10, total_tokens=30, reasoning_tokens=4),
+        Cost(amount=Decimal("0.0002")),
+        ["r1", "r1"],
+    )
+    assert reply_totals([known, no_usage]) == (None, Cost(amount=Decimal("0.0002")), ["r1", "r2"])
+    assert reply_totals([no_cost, known]) == (
+        Usage(prompt_tokens=20, completion_tokens=10, total_tokens=30, reasoning_tokens=4),
+        None,
+        ["r1"],
+    )
+    assert reply_totals([]) == (Usage(), None, [])  # nothing requested: no cost to tell

@@ -189,30 +189,6 @@ def run_result(
     return result
 
 
-class UsageTally:
-    """Sums usage; one request of unknown usage makes the total unknown (never a made-up 0)."""
-
-    def __init__(self) -> None:
-        # Kept as they come and summed when the total is read (once per run): a sum per
-        # request would build a Usage each time.
-        self._usages: list[Usage] = []
-        self._known = True
-
-    def add(self, usage: Usage | None) -> None:
-        """Count one request's usage (None: unknown)."""
-        if usage is None:
-            self._known = False
-        else:
-            self._usages.append(usage)
-
-    @property
-    def total(self) -> Usage | None:
-        """The sum, or None when a request's usage is unknown."""
-        if not self._known:
-            return None
-        return _sum_usages(self._usages)
-
-
 def _sum_usages(usages: list[Usage]) -> Usage:
     """The sum of known usages: one Usage, as add_usage adds its counts (not one per request)."""
     prompt = completion = total = reasoning = cached = 0
@@ -232,7 +208,7 @@ def _sum_usages(usages: list[Usage]) -> Usage:
 
 
 def add_usage(total: Usage, more: Usage | None) -> Usage:
-    """Sum two usage records (None adds nothing: see ``UsageTally`` to keep unknown)."""
+    """Sum two usage records (None adds nothing: see ``reply_totals`` to keep unknown)."""
     if more is None:
         return total
     return Usage(
@@ -247,8 +223,8 @@ def add_usage(total: Usage, more: Usage | None) -> Usage:
 def reply_totals(replies: Sequence[ChatResult]) -> tuple[Usage | None, Cost | None, list[str]]:
     """A run's usage, cost and request ids, from its replies (summed once, at its end).
 
-    Summed as :class:`UsageTally` and :class:`CostTally` sum them: one reply of unknown
-    usage or cost makes that total unknown, never a made-up 0.
+    One reply of unknown usage or cost makes that total unknown, never a made-up 0; a
+    run of no replies used nothing and has no cost to tell.
     """
     usages: list[Usage] = []
     usage_known = True
@@ -269,23 +245,6 @@ def reply_totals(replies: Sequence[ChatResult]) -> tuple[Usage | None, Cost | No
         None if amount is None or not costs.count else Cost(amount=amount),
         request_ids,
     )
-
-
-class CostTally:
-    """A run's gateway-reported costs, summed by ``money.CostTally`` (unknown stays unknown)."""
-
-    def __init__(self) -> None:
-        self._sum = money.CostTally()
-
-    def add(self, cost: Cost | None) -> None:
-        """Count one request's cost."""
-        self._sum.add(None if cost is None else cost.amount)
-
-    @property
-    def total(self) -> Cost | None:
-        """The sum, or None when unknown or nothing was requested."""
-        amount = self._sum.total
-        return None if amount is None or not self._sum.count else Cost(amount=amount)
 
 
 @dataclass(init=False, eq=False, repr=False)
