@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -211,3 +212,16 @@ def test_run_reports_a_taken_port_as_oserror(sim: SimulatorServer) -> None:
     taken = int(sim.url.rsplit(":", 1)[1])
     with pytest.raises(OSError):
         simulator.run("127.0.0.1", taken, "alltoken")
+
+
+def test_the_socket_whose_url_is_printed_already_takes_connections() -> None:
+    # run() prints its URL before uvicorn starts; a client that connects at once must
+    # wait in the backlog, not be refused (it was, now and then, under load in CI).
+    from alltoken_agent.simulator.server import _bind
+
+    sock = _bind("127.0.0.1", 0)
+    try:
+        with socket.create_connection(sock.getsockname()[:2], timeout=5):
+            pass
+    finally:
+        sock.close()

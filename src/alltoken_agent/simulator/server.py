@@ -100,6 +100,9 @@ def _bind(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
+        # Listening before the URL is printed: a client that connects as soon as it reads
+        # it waits in the backlog instead of being refused while uvicorn starts up.
+        sock.listen(2048)
     except OSError:
         sock.close()
         raise
