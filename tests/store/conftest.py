@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from alltoken_agent.store import Store
+from tests.server.conftest import pg_url  # noqa: F401 - the PostgreSQL fixture, reused
 
 
 @pytest.fixture
@@ -35,3 +36,14 @@ def raw(db_path: Path, store: Store) -> Iterator[sqlite3.Connection]:
         yield connection
     finally:
         connection.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A store on a SQLite file, then on PostgreSQL: replicas share one, so both count."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    with Store(url) as opened:
+        yield opened

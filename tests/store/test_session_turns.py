@@ -6,7 +6,6 @@ two replicas from running one session's turn at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -16,20 +15,9 @@ import sqlalchemy as sa
 
 from alltoken_agent.errors import AllTokenAgentError, UserError
 from alltoken_agent.store import Store, schema
-from tests.server.conftest import pg_url  # noqa: F401 - the PostgreSQL fixture, reused
 
 HOLDER = "host/1/a"
 OTHER = "host/2/b"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'turns.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-    with Store(url) as opened:
-        yield opened
 
 
 def _transactions(store: Store) -> list[list[str]]:

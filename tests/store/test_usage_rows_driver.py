@@ -7,7 +7,6 @@ unknown cost or usage kept unknown, the extra facts, the flags and an aware time
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -20,7 +19,6 @@ import sqlalchemy as sa
 from alltoken_agent.errors import UserError
 from alltoken_agent.store import Store
 from alltoken_agent.store.usage import UsageQuery, UsageRepository, UsageRow
-from tests.server.conftest import pg_url  # noqa: F401 - the PostgreSQL fixture, reused
 
 WHEN = datetime(2026, 12, 6, 21, 7, 3, 123456, tzinfo=timezone.utc)
 
@@ -65,16 +63,6 @@ ROWS = [
         simulated=True,
     ),
 ]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-    with Store(url) as opened:
-        yield opened
 
 
 def _read(repo: UsageRepository, owner: str) -> list[UsageRow]:
