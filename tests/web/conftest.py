@@ -44,9 +44,14 @@ def _unavailable(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[Any]:
-    """One headless Chromium for the session (Debian's package, launched by Playwright)."""
+    """One headless Chromium for the browser tests (Debian's package, launched by Playwright).
+
+    Package-scoped, not session-scoped: Playwright's sync API keeps an event loop marked
+    running in the main thread while it is started, so any test run after it in the same
+    process (``pytest tests/web tests/cli``) could not call ``asyncio.run``.
+    """
     if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
         _unavailable(f"the browser tests need Chromium at {CHROMIUM} (apt-get install chromium)")
     try:
