@@ -121,16 +121,13 @@ class _DriverTurn:
 
 
 def _driver_turn(dialect: Dialect) -> _DriverTurn:
-    last = sa.select(sa.func.max(_messages.c.position)).where(
-        _messages.c.session_id == sa.bindparam("sid")
-    )
     insert = sa.insert(_messages).values(
         session_id=sa.bindparam("sid"),
         position=sa.bindparam("pos"),
         message=sa.bindparam("msg"),
         created_at=sa.bindparam("at"),
     )
-    last_position = last.scalar_subquery()
+    last_position = _LAST_POSITION.scalar_subquery()
     return _DriverTurn(
         open={
             owned: DriverStatement(statement, dialect, _RECORD_COLUMNS)
