@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from alltoken_agent.agent.result import ToolCallRecord, tool_call_record
+from alltoken_agent.agent.result import ToolCallRecord
 from alltoken_agent.gateway.accounting import AccountingNotice, Cost, Usage
 from alltoken_agent.gateway.types import ChatResult, ModelPrice, ToolCall
 
@@ -95,9 +95,10 @@ def test_a_chat_result_and_a_price_keep_their_defaults_and_overrides() -> None:
     assert price.chat_cost(Usage(1000, 0, 1000)) is None  # no output price: unknown
 
 
-def test_a_tool_call_record_built_for_the_per_call_path_is_the_constructors() -> None:
+def test_a_tool_call_record_is_a_frozen_value() -> None:
     made = ToolCallRecord("c1", "clock", {"tz": "UTC"}, "12:00", False, 1)
-    fast = tool_call_record("c1", "clock", {"tz": "UTC"}, "12:00", False, 1)
-    assert fast == made and repr(fast) == repr(made)
+    assert made == ToolCallRecord("c1", "clock", {"tz": "UTC"}, "12:00", False, 1)
+    assert made != ToolCallRecord("c1", "clock", {"tz": "UTC"}, "12:00", True, 1)
+    assert repr(made).startswith("ToolCallRecord(call_id='c1', name='clock'")
     with pytest.raises(dataclasses.FrozenInstanceError):
-        fast.result = "x"  # type: ignore[misc]
+        made.result = "x"  # type: ignore[misc]

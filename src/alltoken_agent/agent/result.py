@@ -35,36 +35,18 @@ class ToolCallRecord(FrozenValue):
     def __init__(
         self, call_id: str, name: str, arguments: Any, result: str, is_error: bool, step: int
     ) -> None:
-        self.__dict__.update(
-            call_id=call_id,
-            name=name,
-            arguments=arguments,
-            result=result,
-            is_error=is_error,
-            step=step,
-        )
+        # Written out and set one by one (update(**) builds a dict first): the frozen
+        # dataclass's went through object.__setattr__ per field, and one is built per call.
+        fields = self.__dict__
+        fields["call_id"] = call_id
+        fields["name"] = name
+        fields["arguments"] = arguments
+        fields["result"] = result
+        fields["is_error"] = is_error
+        fields["step"] = step
 
 
 _new = object.__new__
-
-
-def tool_call_record(
-    call_id: str, name: str, arguments: Any, result: str, is_error: bool, step: int
-) -> ToolCallRecord:
-    """``ToolCallRecord(...)``, built for the per-call path.
-
-    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``;
-    one is built for every tool call. The object is the same as the constructor's.
-    """
-    record = _new(ToolCallRecord)
-    fields = record.__dict__  # set one by one: update(**) builds a dict of them first
-    fields["call_id"] = call_id
-    fields["name"] = name
-    fields["arguments"] = arguments
-    fields["result"] = result
-    fields["is_error"] = is_error
-    fields["step"] = step
-    return record
 
 
 @dataclass(frozen=True)
@@ -172,7 +154,7 @@ def run_result(
     cost: Cost | None,
     request_ids: list[str],
 ) -> RunResult[Any]:
-    """``RunResult(...)`` with every field given, built as :func:`tool_call_record` is."""
+    """``RunResult(...)`` with every field given, without the frozen dataclass's ``__init__``."""
     result: RunResult[Any] = _new(RunResult)
     result.__dict__.update(
         text=text,

@@ -30,7 +30,7 @@ from alltoken_agent.agent.events import (
 )
 from alltoken_agent.agent.function_tool import tool_context
 from alltoken_agent.agent.output import assistant_message
-from alltoken_agent.agent.result import ToolCallRecord, tool_call_record
+from alltoken_agent.agent.result import ToolCallRecord
 from alltoken_agent.agent.tools import Tool, ToolOutcome
 from alltoken_agent.gateway import ChatResult
 from alltoken_agent.gateway._payload import loads  # lone surrogates made safe, as replies
@@ -187,7 +187,7 @@ class ToolStep:
         tool_messages: list[dict[str, Any]] = [assistant_message(self.reply)]
         for call, outcome in zip(calls, outcomes, strict=True):
             records.append(
-                tool_call_record(
+                ToolCallRecord(
                     call.id, call.name, outcome.arguments, outcome.content, outcome.is_error, step
                 )
             )
