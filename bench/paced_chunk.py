@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import server_load  # the bench next to this one: its processes and clients
-from server_load import GATEWAY_KEY, SERVER_CONFIG, Child
+from server_load import Child
 
 
 def main() -> None:
@@ -40,12 +40,9 @@ def main() -> None:
     server_load.CHUNK_SESSIONS = args.n
     with tempfile.TemporaryDirectory(prefix="alltoken-bench-") as folder:
         home = Path(folder)
-        (home / "config").mkdir()
-        (home / "config" / "config.toml").write_text(SERVER_CONFIG)
-        env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-        env |= {"ALLTOKEN_AGENT_HOME": folder, "ALLTOKEN_API_KEY": GATEWAY_KEY}
+        env = server_load.bench_env(home)
         py = [sys.executable, "-m", "alltoken_agent"]
-        port, relay_port = server_load._free_port(), server_load._free_port()
+        port = server_load._free_port()
         sim = Child(
             [*py, "simulator", "--port", str(port), "--chunk-delay", str(args.delay)],
             env,
@@ -54,13 +51,7 @@ def main() -> None:
         )
         children = [sim]
         try:
-            relay = Child(
-                [sys.executable, str(Path(__file__).with_name("relay_floor.py"))]
-                + ["--port", str(relay_port), "--upstream", sim.url],
-                env,
-                f"http://127.0.0.1:{relay_port}",
-                "/healthz",
-            )
+            relay = server_load.start_relay(env, sim)
             children.append(relay)
             server = server_load._start_server(py, env, sim, f"sqlite:///{home / 'paced.db'}")
             children.append(server)

@@ -892,6 +892,29 @@ def _verdict(name: str, value: float, target: float, unit: str, at_least: bool =
     return f"{'PASS' if ok else 'FAIL'} {line}"
 
 
+def bench_env(home: Path) -> dict[str, str]:
+    """The servers' environment: ``home`` as their folder, with the bench's config file.
+
+    No real key from this shell reaches a child: the simulator takes any key.
+    """
+    (home / "config").mkdir()
+    (home / "config" / "config.toml").write_text(SERVER_CONFIG)
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    return env | {"ALLTOKEN_AGENT_HOME": str(home), "ALLTOKEN_API_KEY": GATEWAY_KEY}
+
+
+def start_relay(env: dict[str, str], sim: Child) -> Child:
+    """The raw-bytes relay floor (``relay_floor.py``) in front of ``sim``."""
+    port = _free_port()
+    return Child(
+        [sys.executable, str(Path(__file__).with_name("relay_floor.py"))]
+        + ["--port", str(port), "--upstream", sim.url],
+        env,
+        f"http://127.0.0.1:{port}",
+        "/healthz",
+    )
+
+
 def _start_server(
     py: list[str], env: dict[str, str], sim: Child, store: str, processes: int = 1
 ) -> Child:
@@ -940,11 +963,8 @@ def main() -> None:
     chunks: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="alltoken-bench-") as folder:
         home = Path(folder)
-        (home / "config").mkdir()
-        (home / "config" / "config.toml").write_text(SERVER_CONFIG)
-        env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-        env |= {"ALLTOKEN_AGENT_HOME": folder, "ALLTOKEN_API_KEY": GATEWAY_KEY}
-        sim_port, relay_port = _free_port(), _free_port()
+        env = bench_env(home)
+        sim_port = _free_port()
         py = [sys.executable, "-m", "alltoken_agent"]
         sim = Child(
             [*py, "simulator", "--port", str(sim_port)],
@@ -954,13 +974,7 @@ def main() -> None:
         )
         relay = server = None
         try:
-            relay = Child(
-                [sys.executable, str(Path(__file__).with_name("relay_floor.py"))]
-                + ["--port", str(relay_port), "--upstream", sim.url],
-                env,
-                f"http://127.0.0.1:{relay_port}",
-                "/healthz",
-            )
+            relay = start_relay(env, sim)
             for index, n in enumerate([] if args.no_burst else sizes):
                 # A fresh server (and database) per N, so each N's memory starts alike.
                 store = args.store or f"sqlite:///{home / f'bench-{index}.db'}"
