@@ -163,7 +163,7 @@ async def test_a_provider_without_a_catalog_counts_no_tokens_for_the_lookup(
 
 
 def test_count_now_counts_a_few_new_messages_as_a_fresh_count_does() -> None:
-    # A step adds a few messages (counted in a plain loop), a long stretch goes to _add:
+    # A step adds a few messages (counted in a plain loop), a long stretch in C passes:
     # either way the counts, user positions and total are those of a fresh count.
     counts = TokenCounts()
     messages = history(1)

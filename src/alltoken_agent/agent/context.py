@@ -149,7 +149,7 @@ class TokenCounts:
     SLICE = 1000
     """Messages counted between two returns to the event loop (about half a ms)."""
     FEW = 8
-    """New messages up to which ``count_now`` counts in a plain loop rather than ``_add``."""
+    """New messages up to which ``_add`` counts in a plain loop rather than in C passes."""
 
     def __init__(self) -> None:
         self._messages: list[dict[str, Any]] = []
@@ -171,23 +171,8 @@ class TokenCounts:
             return None
         if known and not (seen[-1] is history[known - 1] and all(map(operator.is_, seen, history))):
             return None
-        counts = self._counts
-        if stop - known > self.FEW:
-            self._add(history, known, stop)
-            return counts
-        # A request's few new messages (a step adds two): a plain loop, as _add counts
-        # them; its iterators and slices cost more than the counting for so few.
-        sizes, users, total = counts.sizes, counts.users, self.total
-        for index in range(known, stop):
-            message = history[index]
-            size = message_token_count(message)
-            total += size
-            sizes.append(size)
-            seen.append(message)
-            if message.get("role") == "user":
-                users.append(index)
-        self.total = total
-        return counts
+        self._add(history, known, stop)
+        return self._counts
 
     async def count(self, history: list[dict[str, Any]]) -> Counts:
         """The counts of ``history``; read them before the next call (they are kept here)."""
@@ -219,11 +204,26 @@ class TokenCounts:
 
     def _add(self, history: list[dict[str, Any]], start: int, stop: int) -> None:
         """Count ``history[start:stop]``, the messages right after those counted."""
+        counts = self._counts
+        if stop - start <= self.FEW:
+            # A request's few new messages (a step adds two): a plain loop; the
+            # iterators and slices below cost more than the counting for so few.
+            total = self.total
+            for index in range(start, stop):
+                message = history[index]
+                size = message_token_count(message)
+                total += size
+                counts.sizes.append(size)
+                self._messages.append(message)
+                if message.get("role") == "user":
+                    counts.users.append(index)
+            self.total = total
+            return
         new = history[start:stop]
         sizes = list(map(message_token_count, new))
-        self._counts.sizes.extend(sizes)
+        counts.sizes.extend(sizes)
         self.total += sum(sizes)
         # count_messages()'s users, in C: the positions whose role is "user".
         roles = map(dict.get, new, repeat("role"))
-        self._counts.users.extend(compress(count(start), map(operator.eq, roles, repeat("user"))))
+        counts.users.extend(compress(count(start), map(operator.eq, roles, repeat("user"))))
         self._messages.extend(new)
