@@ -185,15 +185,16 @@ def test_a_few_new_messages_are_counted_in_place_and_a_long_stretch_or_an_edit_i
     for i in range(3):
         messages.append({"role": "user", "content": f"q{i} " * 9})
         messages.append({"role": "assistant", "content": f"a{i} " * 5})
-        assert counts.count_now(messages) == count_messages(messages)
-        assert counts.total == sum(count_messages(messages).sizes)
-    before = (list(counts.count_now(messages).sizes), counts.total)  # type: ignore[union-attr]
+        assert counts.count_now(messages) == sum(count_messages(messages).sizes)
+        assert counts.counts() == count_messages(messages)
+    before = (list(counts.counts().sizes), counts.total)
     longer = messages + [{"role": "user", "content": "w"}] * (TokenCounts.SLICE + 1)
     assert counts.count_now(longer) is None
     edited = [{"role": "system", "content": "other"}, *messages[1:]]
     assert counts.count_now(edited) is None
     # Nothing was counted by the refusals: the kept counts are as they were.
-    assert (counts.count_now(messages).sizes, counts.total) == before  # type: ignore[union-attr]
+    assert counts.count_now(messages) == before[1]
+    assert (counts.counts().sizes, counts.total) == before
 
 
 async def test_count_takes_over_where_counting_in_place_declines() -> None:
@@ -203,7 +204,8 @@ async def test_count_takes_over_where_counting_in_place_declines() -> None:
     assert await counts.count(messages) == count_messages(messages)
     assert counts.total == sum(count_messages(messages).sizes)
     messages.append({"role": "assistant", "content": "done"})
-    assert counts.count_now(messages) == count_messages(messages)
+    assert counts.count_now(messages) == sum(count_messages(messages).sizes)
+    assert counts.counts() == count_messages(messages)
 
 
 # -- tags only where a record is made ----------------------------------------------------

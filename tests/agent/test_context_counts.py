@@ -179,8 +179,23 @@ def test_count_now_counts_a_few_new_messages_as_a_fresh_count_does() -> None:
     ]
     for added in ([], tool_step, [{"role": "user", "content": "next " * 9}], history(20)[1:]):
         messages.extend(added)
-        assert counts.count_now(messages) == count_messages(messages)
-        assert counts.total == sum(count_messages(messages).sizes)
-    assert counts.count_now(messages).users == [1, 5, *range(6, len(messages), 2)]
+        assert counts.count_now(messages) == counts.total == sum(count_messages(messages).sizes)
+        assert counts.counts() == count_messages(messages)
+    assert counts.counts().users == [1, 5, *range(6, len(messages), 2)]
     messages[2] = {"role": "assistant", "content": "edited in place"}
     assert counts.count_now(messages) is None  # counted again by count(), not reused
+
+
+def test_user_positions_read_only_when_asked_are_those_of_a_fresh_count() -> None:
+    # count_now counts the total alone; the roles of everything counted since the last
+    # ask are read by counts(), however many requests came between.
+    counts = TokenCounts()
+    messages = history(2)
+    for added in (history(3)[1:], [], [{"role": "tool", "content": "t"}], history(1)[1:]):
+        messages.extend(added)
+        assert counts.count_now(messages) is not None
+    assert counts.counts() == count_messages(messages)
+    messages.append({"role": "user", "content": "one more"})
+    assert counts.count_now(messages) is not None
+    assert counts.counts() == count_messages(messages)
+    assert counts.counts().users[-1] == len(messages) - 1

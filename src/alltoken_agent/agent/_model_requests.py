@@ -206,13 +206,13 @@ class ModelRequests:
         if settings.context_limits.get(model) is not None:
             return None  # fitted to a known limit: _prepare
         if settings.context_lookup is not None:
-            token_counts = settings.token_counts
-            if token_counts.count_now(self.history) is None:
+            total = settings.token_counts.count_now(self.history)
+            if total is None:
                 return None  # a long stretch to count, in slices: _prepare
             schemas = self._schema_tokens.get(model)  # kept from this turn's first request
             if schemas is None:
                 schemas = self._schemas(model)
-            if token_counts.total + schemas > ASSUMED_CONTEXT:
+            if total + schemas > ASSUMED_CONTEXT:
                 return None  # the context length is looked up: _prepare
         # A family that takes its reasoning back gets the history as it is.
         messages = list(self.history) if self._echo.get(model) else self._wire_messages(model)
@@ -230,20 +230,14 @@ class ModelRequests:
         counts: Counts | None = None
         if limit is None and settings.context_lookup is not None:
             # One count per message, kept between requests (wire messages count as
-            # their history message: the reasoning left out is not counted). The few
-            # messages a step adds are counted in place; a long stretch in slices.
-            token_counts = settings.token_counts
-            counts = token_counts.count_now(self.history)
-            if counts is None:
-                counts = await token_counts.count(self.history)
-            schemas = self._schema_tokens.get(model)  # kept from this turn's first request
-            if schemas is None:
-                schemas = self._schemas(model)
-            if token_counts.total + schemas > ASSUMED_CONTEXT:
+            # their history message: the reasoning left out is not counted); a long
+            # stretch of new messages is counted in slices.
+            counts = await settings.token_counts.count(self.history)
+            if settings.token_counts.total + self._schemas(model) > ASSUMED_CONTEXT:
                 limit = await settings.context_lookup(model)
         if limit:
             if counts is None:
-                counts = await self.settings.token_counts.count(self.history)
+                counts = await settings.token_counts.count(self.history)
             fit = fit_messages(
                 messages,
                 self._request_fields(model),

@@ -11,7 +11,7 @@ import asyncio
 import json
 import operator
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, compress, count, repeat
 from typing import Any, Literal
@@ -119,9 +119,13 @@ class Counts:
 
 def count_messages(messages: Sequence[dict[str, Any]], start: int = 0) -> Counts:
     """The :class:`Counts` of ``messages``, positions counted from ``start``."""
+    return Counts(list(map(message_token_count, messages)), list(_users(messages, start)))
+
+
+def _users(messages: Sequence[dict[str, Any]], start: int) -> Iterator[int]:
+    """The positions of the user messages, counted from ``start``: in C, for any length."""
     roles = map(dict.get, messages, repeat("role"))
-    users = compress(count(start), map(operator.eq, roles, repeat("user")))
-    return Counts(list(map(message_token_count, messages)), list(users))
+    return compress(count(start), map(operator.eq, roles, repeat("user")))
 
 
 def _no_counts() -> Counts:
@@ -144,35 +148,36 @@ class TokenCounts:
     is recognised by identity, so a history edited in place is counted again), and
     a long stretch of new messages is counted in slices with the loop let go between
     them, so no request holds the loop for long however long the history is.
+
+    Most requests need only the total (to tell whether the model's context length is
+    worth looking up): the user positions, which only a fit reads, are brought up to
+    date when one asks for the counts (:meth:`counts`, :meth:`count`), each message's
+    role read once.
     """
 
     SLICE = 1000
     """Messages counted between two returns to the event loop (about half a ms)."""
-    FEW = 8
-    """New messages up to which ``_add`` counts in a plain loop rather than in C passes."""
 
     def __init__(self) -> None:
         self._messages: list[dict[str, Any]] = []
         self._counts = _no_counts()
+        self._roles_read = 0
+        """How many of the counted messages have their user positions in the counts."""
         self.total = 0
         """The sum of the counts: kept as they are added, not summed per request."""
 
-    def count_now(self, history: list[dict[str, Any]]) -> Counts | None:
-        """``count(history)`` without a wait when at most ``SLICE`` messages are new, else None.
+    def count_now(self, history: list[dict[str, Any]]) -> int | None:
+        """Count ``history`` without a wait, when at most ``SLICE`` messages are new: its total.
 
         A turn's requests add a few messages each: those are counted here, with no
         coroutine to make per request. None leaves the counts as they were (await
         ``count``, which lets the loop run between slices).
         """
-        # _known() written in: this runs before every request.
-        seen = self._messages
-        known, stop = len(seen), len(history)
-        if known > stop or stop - known > self.SLICE:
+        known = self._known(history)
+        if known is None or len(history) - known > self.SLICE:
             return None
-        if known and not (seen[-1] is history[known - 1] and all(map(operator.is_, seen, history))):
-            return None
-        self._add(history, known, stop)
-        return self._counts
+        self._add(history[known:])
+        return self.total
 
     async def count(self, history: list[dict[str, Any]]) -> Counts:
         """The counts of ``history``; read them before the next call (they are kept here)."""
@@ -181,14 +186,24 @@ class TokenCounts:
             known = 0
             self._messages.clear()
             self._counts = _no_counts()
+            self._roles_read = 0
             self.total = 0
         stop = len(history)
         while known < stop:
             upto = min(known + self.SLICE, stop)
-            self._add(history, known, upto)
+            self._add(history[known:upto])
+            self.counts()  # the slice's user positions too, within the slice's hold
             known = upto
             if known < stop:
                 await asyncio.sleep(0)  # let the loop run between slices
+        return self.counts()
+
+    def counts(self) -> Counts:
+        """The counts of the messages counted so far, user positions included."""
+        read, stop = self._roles_read, len(self._messages)
+        if read < stop:
+            self._counts.users.extend(_users(self._messages[read:], read))
+            self._roles_read = stop
         return self._counts
 
     def _known(self, history: list[dict[str, Any]]) -> int | None:
@@ -202,28 +217,9 @@ class TokenCounts:
             return None
         return known
 
-    def _add(self, history: list[dict[str, Any]], start: int, stop: int) -> None:
-        """Count ``history[start:stop]``, the messages right after those counted."""
-        counts = self._counts
-        if stop - start <= self.FEW:
-            # A request's few new messages (a step adds two): a plain loop; the
-            # iterators and slices below cost more than the counting for so few.
-            total = self.total
-            for index in range(start, stop):
-                message = history[index]
-                size = message_token_count(message)
-                total += size
-                counts.sizes.append(size)
-                self._messages.append(message)
-                if message.get("role") == "user":
-                    counts.users.append(index)
-            self.total = total
-            return
-        new = history[start:stop]
+    def _add(self, new: list[dict[str, Any]]) -> None:
+        """Count ``new``, the messages right after those counted (C passes, for any length)."""
         sizes = list(map(message_token_count, new))
-        counts.sizes.extend(sizes)
-        self.total += sum(sizes)
-        # count_messages()'s users, in C: the positions whose role is "user".
-        roles = map(dict.get, new, repeat("role"))
-        counts.users.extend(compress(count(start), map(operator.eq, roles, repeat("user"))))
+        self._counts.sizes.extend(sizes)
         self._messages.extend(new)
+        self.total += sum(sizes)
