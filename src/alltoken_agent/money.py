@@ -89,11 +89,17 @@ class CostTally:
 
     def add(self, amount: Decimal | None) -> None:
         """Count one amount (None: unknown)."""
-        self.count += 1
-        if amount is None:
-            self.unknown += 1
-        else:
-            self.known += amount
+        self.extend([amount])
+
+    def extend(self, amounts: list[Decimal | None]) -> None:
+        """Count each of ``amounts`` (None: unknown), in order, as one ``add`` each would.
+
+        In C passes: a run sums its replies' costs once, at its end.
+        """
+        self.count += len(amounts)
+        self.unknown += amounts.count(None)
+        # Added in order onto the known sum: the same Decimal, exponent included.
+        self.known = sum([amount for amount in amounts if amount is not None], self.known)
 
     @property
     def total(self) -> Decimal | None:

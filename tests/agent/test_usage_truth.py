@@ -121,3 +121,17 @@ def test_a_turns_totals_come_from_its_replies_unknown_staying_unknown() -> None:
         ["r1"],
     )
     assert reply_totals([]) == (Usage(), None, [])  # nothing requested: no cost to tell
+
+
+def test_a_turn_of_zero_usage_and_zero_cost_is_known_not_unknown() -> None:
+    from decimal import Decimal
+
+    from alltoken_agent import Usage
+    from alltoken_agent.agent.result import reply_totals
+    from alltoken_agent.gateway import ChatResult, Cost
+
+    free = ChatResult("a", usage=Usage(), cost=Cost(amount=Decimal("0.000")), request_id="")
+    usage, cost, request_ids = reply_totals([free, free])
+    assert usage == Usage() and usage is not None
+    assert cost is not None and str(cost.amount) == "0.000"
+    assert request_ids == []  # an empty id is none
