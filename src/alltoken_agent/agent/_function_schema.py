@@ -195,6 +195,23 @@ def _exact_types(
     return exact
 
 
+def takes_context(
+    function: Callable[..., Any], namespace: Mapping[str, Any], context_type: type[Any]
+) -> bool:
+    """Whether a parameter of ``function`` receives the context (as `describe_function` reads it).
+
+    Args:
+        function: A callable `describe_function` has described.
+        namespace: The names it was described with.
+        context_type: The context type it was described with.
+    """
+    hints = _type_hints(function, getattr(function, "__name__", "tool"), namespace, context_type)
+    return any(
+        _is_context(hints.get(name, Any), context_type)
+        for name in inspect.signature(function).parameters
+    )
+
+
 def unwrap_partial(function: Callable[..., Any]) -> Callable[..., Any]:
     """The function inside any layers of `functools.partial`."""
     while isinstance(function, functools.partial):

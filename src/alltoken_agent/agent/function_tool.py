@@ -16,12 +16,13 @@ import json
 import re
 from collections.abc import Callable, Coroutine, Generator, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from alltoken_agent.agent._function_schema import (
     Binder,
     InvalidArgumentsError,
     describe_function,
+    takes_context,
     unwrap_partial,
 )
 from alltoken_agent.agent._tool_definitions import (
@@ -95,6 +96,8 @@ class Tool:
         parameters: JSON schema of the arguments object.
         timeout: Seconds a call may take, or None for no limit.
         requires_approval: Whether a person must approve each call before it runs.
+        takes_context: Whether a parameter receives the call's `ToolContext` (else
+            `run` needs none, and the agent builds none for the call).
         function: The wrapped callable.
     """
 
@@ -103,10 +106,11 @@ class Tool:
     parameters: dict[str, Any]
     timeout: float | None
     requires_approval: bool
+    takes_context: bool
     function: Callable[..., Any]
     __name__: str
     __wrapped__: Callable[..., Any]
-    _bind: Binder[ToolContext]
+    _bind: Binder[ToolContext | None]
 
     def __init__(
         self,
@@ -155,6 +159,7 @@ class Tool:
             binder=binder,
             timeout=timeout,
             requires_approval=requires_approval,
+            takes_context=takes_context(function, namespace or {}, ToolContext),
         )
 
     @classmethod
@@ -201,6 +206,7 @@ class Tool:
             binder=definition_binder(required),
             timeout=timeout,
             requires_approval=requires_approval,
+            takes_context=False,  # execute(args) is handed the arguments alone
         )
         return self
 
@@ -214,6 +220,7 @@ class Tool:
         binder: Binder[ToolContext],
         timeout: float | None,
         requires_approval: bool,
+        takes_context: bool = True,
     ) -> None:
         if not _NAME.match(name):
             raise UserError(
@@ -230,7 +237,11 @@ class Tool:
         self.parameters = parameters
         self.timeout = timeout
         self.requires_approval = requires_approval
-        self._bind = binder
+        # True when unknown (a binder made on the first call): the caller then builds one.
+        self.takes_context = takes_context
+        # The binder reads the context only for a parameter that takes it, so a tool
+        # with none may be run with None.
+        self._bind = cast("Binder[ToolContext | None]", binder)
         self._is_async = _is_async(function)
         self._wire: dict[str, Any] | None = None
         self._wire_length: int | None = None
@@ -262,13 +273,17 @@ class Tool:
             self._wire_length = len(json.dumps(self.wire_definition()))
         return self._wire_length
 
-    async def run(self, arguments: str | Mapping[str, Any], context: ToolContext) -> ToolOutcome:
+    async def run(
+        self, arguments: str | Mapping[str, Any], context: ToolContext | None
+    ) -> ToolOutcome:
         """Parse, validate and execute one call; every failure becomes an error outcome.
 
         Args:
             arguments: The model's JSON arguments text (blank counts as `{}`), or an
                 already parsed mapping.
-            context: The call's context, handed to a `ToolContext` parameter.
+            context: The call's context, handed to a `ToolContext` parameter; None will
+                do for a tool that takes none (`takes_context` is False), which never
+                reads it.
 
         Returns:
             The outcome; never raises except `asyncio.CancelledError` (and process

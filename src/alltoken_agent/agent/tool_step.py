@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from alltoken_agent.agent.approval import (
@@ -109,7 +109,8 @@ class ToolStep:
             else [parse_arguments(call.arguments) for call in self.calls]
         )
         self._offered: Sequence[Tool] | None = None
-        self._decisions: list[ApprovalDecision | None] = [None] * len(self.calls)
+        # The calls someone decided, by position: most steps decide none.
+        self._decisions: dict[int, ApprovalDecision] = {}
         self._outcomes: list[ToolOutcome] = []
 
     # -- the phases, in order ---------------------------------------------------
@@ -163,21 +164,20 @@ class ToolStep:
 
     async def run(self) -> None:
         """Run the calls, each as decided; the outcomes are kept for ``commit``."""
-        calls, decisions, parsed = self.calls, self._decisions, self._parsed
+        calls, parsed, decisions = self.calls, self._parsed, self._decisions
         # Tags cover gateway calls made by tools (web_search) too.
         with self.settings.tagged:
-            if len(calls) == 1:  # one call needs no task of its own
-                call, arguments = calls[0], parsed[0]
-                tool = self.settings.tools.get(call.name)
-                if decisions[0] is None and tool is not None and type(arguments) is dict:
-                    # The common call, run in place: what _decided and _run would do.
-                    context = tool_context(self.settings.gateway, self.model, call.id, self.step)
-                    self._outcomes = [await tool.run(arguments, context)]
-                else:
-                    self._outcomes = [await self._decided(call, decisions[0], arguments)]
-            else:
-                runs = [self._decided(*each) for each in zip(calls, decisions, parsed, strict=True)]
+            if len(calls) != 1:
+                runs = [
+                    self._decided(call, decisions.get(index), parsed[index])
+                    for index, call in enumerate(calls)
+                ]
                 self._outcomes = list(await asyncio.gather(*runs))
+            elif decisions:  # one call needs no task of its own
+                self._outcomes = [await self._decided(calls[0], decisions[0], parsed[0])]
+            else:  # nobody decided it: what _decided would do, without its frame
+                call = calls[0]
+                self._outcomes = [await self._start(call, parsed[0], call.arguments)]
 
     def commit(
         self, history: list[dict[str, Any]], records: list[ToolCallRecord]
@@ -227,31 +227,45 @@ class ToolStep:
         self, call: ToolCall, decision: ApprovalDecision | None, parsed: Any
     ) -> ToolOutcome:
         if decision is None or decision.action == "allow":
-            # An object goes to the tool as parsed; anything else as the text, for the
-            # tool's own message about it.
-            arguments = parsed if isinstance(parsed, dict) else call.arguments
-            return await self._run(call.name, arguments, parsed, call.id)
+            return await self._start(call, parsed, call.arguments)
         if decision.action == "deny":
             content = denied_result(decision)
             return ToolOutcome(content=content, is_error=True, arguments=parsed)
         text = json.dumps(decision.arguments)
-        outcome = await self._run(call.name, text, parse_arguments(text), call.id)
+        outcome = await self._start(call, parse_arguments(text), text)
         return ToolOutcome(
             content=edited_note(decision.arguments) + outcome.content,
             is_error=outcome.is_error,
             arguments=outcome.arguments,
         )
 
-    async def _run(
-        self, name: str, arguments: str | dict[str, Any], parsed: Any, call_id: str
-    ) -> ToolOutcome:
-        tool = self.find(name)
+    def _start(self, call: ToolCall, parsed: Any, text: str) -> Awaitable[ToolOutcome]:
+        """The call run with ``parsed`` (read from ``text``): the tool's ``run``, to await.
+
+        A plain function handing back the tool's coroutine, not a coroutine of its own:
+        one frame fewer between the step and the tool.
+        """
+        tool = self.settings.tools.get(call.name) or self.find(call.name)
         if tool is None:
             known = ", ".join(sorted(t.name for t in self.offered())) or "none"
-            return ToolOutcome(
-                content=f"Error: unknown tool {name!r}; available tools: {known}",
-                is_error=True,
-                arguments=parsed,
+            return _ready(
+                ToolOutcome(
+                    content=f"Error: unknown tool {call.name!r}; available tools: {known}",
+                    is_error=True,
+                    arguments=parsed,
+                )
             )
-        context = tool_context(self.settings.gateway, self.model, call_id, self.step)
-        return await tool.run(arguments, context)
+        # An object goes to the tool as parsed; anything else as the text, for the
+        # tool's own message about it.
+        arguments = parsed if type(parsed) is dict else text
+        context = (  # built only for a tool that reads it
+            tool_context(self.settings.gateway, self.model, call.id, self.step)
+            if tool.takes_context
+            else None
+        )
+        return tool.run(arguments, context)
+
+
+async def _ready(outcome: ToolOutcome) -> ToolOutcome:
+    """An outcome known without running anything, as the awaitable ``_start`` returns."""
+    return outcome
