@@ -76,21 +76,3 @@ def test_the_cost_tally_keeps_unknown_unknown_never_zero() -> None:
     # One unknown makes the sum unknown: the known part would pass for the whole.
     assert tally.total is None
     assert (tally.known, tally.unknown, tally.count) == (Decimal("1.75"), 1, 4)
-
-
-def test_a_tally_extended_at_once_is_the_tally_of_each_amount_added() -> None:
-    amounts = [Decimal("0.000"), Decimal("0.10"), None, Decimal("1E-7"), Decimal("2.5")]
-    one_by_one, at_once = CostTally(), CostTally()
-    for amount in amounts:
-        one_by_one.add(amount)
-    at_once.extend(amounts)
-    fields = ("known", "unknown", "count")
-    assert [str(getattr(at_once, f)) for f in fields] == [
-        str(getattr(one_by_one, f)) for f in fields
-    ]
-    assert str(at_once.known) == "2.6000001" and at_once.total is None
-    known = CostTally()
-    known.extend([Decimal("0.000"), Decimal("0.00")])
-    assert str(known.total) == "0.000"  # the sum's own exponent, as add gives it
-    known.extend([])
-    assert (known.count, str(known.total)) == (2, "0.000")

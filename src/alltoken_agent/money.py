@@ -14,6 +14,7 @@ from decimal import Decimal
 
 _THOUSAND = Decimal(1000)
 """Tokens a stored price is for; also the factor from per 1K to per 1M."""
+_ZERO = Decimal(0)
 
 
 def token_cost(
@@ -80,7 +81,7 @@ class CostTally:
     __slots__ = ("count", "known", "unknown")
 
     def __init__(self) -> None:
-        self.known = Decimal(0)
+        self.known = _ZERO  # Decimals are immutable: one zero, not one built per tally
         """The sum of the known amounts."""
         self.unknown = 0
         """How many amounts were unknown (None)."""
@@ -89,17 +90,11 @@ class CostTally:
 
     def add(self, amount: Decimal | None) -> None:
         """Count one amount (None: unknown)."""
-        self.extend([amount])
-
-    def extend(self, amounts: list[Decimal | None]) -> None:
-        """Count each of ``amounts`` (None: unknown), in order, as one ``add`` each would.
-
-        In C passes: a run sums its replies' costs once, at its end.
-        """
-        self.count += len(amounts)
-        self.unknown += amounts.count(None)
-        # Added in order onto the known sum: the same Decimal, exponent included.
-        self.known = sum([amount for amount in amounts if amount is not None], self.known)
+        self.count += 1
+        if amount is None:
+            self.unknown += 1
+        else:
+            self.known += amount
 
     @property
     def total(self) -> Decimal | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from alltoken_agent import money
@@ -12,7 +11,7 @@ from alltoken_agent.gateway.accounting import FrozenValue
 from alltoken_agent.gateway.types import Cost, Usage
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Sequence
 
     from alltoken_agent.gateway import ChatResult, RetryNotice
 
@@ -172,35 +171,22 @@ def run_result(
     return result
 
 
-_USAGE = attrgetter("usage")
-_COST = attrgetter("cost")
-_REQUEST_ID = attrgetter("request_id")
-_COUNTS = attrgetter(
-    "prompt_tokens", "completion_tokens", "total_tokens", "reasoning_tokens", "cached_tokens"
-)
-"""A usage's counts that add up, in ``Usage``'s order (a request's raw object and cache
-writes are its own: a sum has neither)."""
-_ZEROS = (0, 0, 0, 0, 0)
-
-
-def _sum_usages(usages: Iterable[Usage]) -> Usage:
-    """The sum of known usages: one Usage, each count added up (0 for none)."""
-    # zip(*) turns the usages' rows of counts into one column per count, in C (the
-    # zeros: a column each even with no usage).
-    columns = zip(_ZEROS, *map(_COUNTS, usages), strict=True)
-    prompt, completion, total, reasoning, cached = map(sum, columns)
-    return Usage(
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        total_tokens=total,
-        reasoning_tokens=reasoning,
-        cached_tokens=cached,
-    )
+def _sum_usages(usages: list[Usage]) -> Usage:
+    """The sum of known usages: one Usage, as add_usage adds its counts (not one per request)."""
+    prompt = completion = total = reasoning = cached = 0
+    for usage in usages:
+        prompt += usage.prompt_tokens
+        completion += usage.completion_tokens
+        total += usage.total_tokens
+        reasoning += usage.reasoning_tokens
+        cached += usage.cached_tokens
+    # Positional, in Usage's order: keywords cost the call a dict of them.
+    return Usage(prompt, completion, total, reasoning, cached)
 
 
 def add_usage(total: Usage, more: Usage | None) -> Usage:
     """Sum two usage records (None adds nothing: see ``reply_totals`` to keep unknown)."""
-    return total if more is None else _sum_usages((total, more))
+    return total if more is None else _sum_usages([total, more])
 
 
 def reply_totals(replies: Sequence[ChatResult]) -> tuple[Usage | None, Cost | None, list[str]]:
@@ -209,16 +195,24 @@ def reply_totals(replies: Sequence[ChatResult]) -> tuple[Usage | None, Cost | No
     One reply of unknown usage or cost makes that total unknown, never a made-up 0; a
     run of no replies used nothing and has no cost to tell.
     """
-    usages = list(map(_USAGE, replies))
+    usages: list[Usage] = []
+    usage_known = True
     costs = money.CostTally()
-    costs.extend([None if cost is None else cost.amount for cost in map(_COST, replies)])
+    request_ids: list[str] = []
+    for reply in replies:
+        usage, cost = reply.usage, reply.cost
+        if usage is None:
+            usage_known = False
+        else:
+            usages.append(usage)
+        costs.add(None if cost is None else cost.amount)
+        if reply.request_id:
+            request_ids.append(reply.request_id)
     amount = costs.total
     return (
-        # A Usage is always true (it defines no __bool__ or __len__), so all() tells
-        # that no usage is unknown (None), in C.
-        _sum_usages(usages) if all(usages) else None,
-        None if amount is None or not replies else Cost(amount=amount),
-        list(filter(None, map(_REQUEST_ID, replies))),
+        _sum_usages(usages) if usage_known else None,
+        None if amount is None or not costs.count else Cost(amount),
+        request_ids,
     )
 
 
