@@ -186,6 +186,16 @@ def test_count_now_counts_a_few_new_messages_as_a_fresh_count_does() -> None:
     assert counts.count_now(messages) is None  # counted again by count(), not reused
 
 
+def test_a_message_replaced_by_an_equal_copy_keeps_the_counts_and_an_edit_does_not() -> None:
+    counts = TokenCounts()
+    messages = history(3)
+    total = counts.count_now(messages)
+    copied = [dict(m) for m in messages]  # a history rebuilt from copies: nothing to recount
+    assert counts.count_now(copied) == total == sum(count_messages(copied).sizes)
+    copied[3] = {**copied[3], "content": "much longer now " * 40}
+    assert counts.count_now(copied) is None  # counted again, by count()
+
+
 def test_user_positions_read_only_when_asked_are_those_of_a_fresh_count() -> None:
     # count_now counts the total alone; the roles of everything counted since the last
     # ask are read by counts(), however many requests came between.

@@ -133,8 +133,8 @@ class TokenCounts:
 
     A turn fits its history to the model's context before every request. Counting a
     history of many thousand messages takes milliseconds, on the event loop; kept
-    here, each request counts only the messages added since the last one (a message
-    is recognised by identity, so a history edited in place is counted again), and
+    here, each request counts only the messages added since the last one (a history
+    whose counted messages were edited, not just added to, is counted again), and
     a long stretch of new messages is counted in slices with the loop let go between
     them, so no request holds the loop for long however long the history is.
 
@@ -203,10 +203,9 @@ class TokenCounts:
         """How many of ``history``'s first messages are counted; None: none of it can stay."""
         seen = self._messages
         known = len(seen)
-        # zip-like: map stops at the shorter list, so this compares the first `known`.
-        if known > len(history) or (
-            known and not (seen[-1] is history[known - 1] and all(map(operator.is_, seen, history)))
-        ):
+        # The counted messages must still be there, each the same object or an equal
+        # one (which counts the same): list equality tries identity first, in C.
+        if known > len(history) or history[:known] != seen:
             return None
         return known
 
