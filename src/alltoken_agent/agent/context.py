@@ -213,11 +213,11 @@ class TokenCounts:
         """Count ``history[start:stop]``, the messages right after those counted."""
         # A plain loop: map() over a Python function enters the interpreter again for
         # each message, which for a request's few costs more than the loop itself.
-        sizes, seen, total = self._sizes, self._messages, self.total
-        for index in range(start, stop):
-            message = history[index]
+        new = history[start:stop]
+        sizes, total = self._sizes, self.total
+        for message in new:
             size = message_token_count(message)
             total += size
             sizes.append(size)
-            seen.append(message)
         self.total = total
+        self._messages += new
