@@ -156,18 +156,18 @@ def run_result(
 ) -> RunResult[Any]:
     """``RunResult(...)`` with every field given, without the frozen dataclass's ``__init__``."""
     result: RunResult[Any] = _new(RunResult)
-    result.__dict__.update(
-        text=text,
-        output=output,
-        stop_reason=stop_reason,
-        steps=steps,
-        model=model,
-        messages=messages,
-        tool_calls=tool_calls,
-        usage=usage,
-        cost=cost,
-        request_ids=request_ids,
-    )
+    # Set one by one, as ToolCallRecord's are: update(**) builds a dict of them first.
+    fields = result.__dict__
+    fields["text"] = text
+    fields["output"] = output
+    fields["stop_reason"] = stop_reason
+    fields["steps"] = steps
+    fields["model"] = model
+    fields["messages"] = messages
+    fields["tool_calls"] = tool_calls
+    fields["usage"] = usage
+    fields["cost"] = cost
+    fields["request_ids"] = request_ids
     return result
 
 
