@@ -70,8 +70,8 @@ class ToolStep:
 
     __slots__ = (
         "_decisions",
+        "_done",
         "_offered",
-        "_outcomes",
         "_parsed",
         "calls",
         "model",
@@ -111,7 +111,9 @@ class ToolStep:
         self._offered: Sequence[Tool] | None = None
         # The calls someone decided, by position: most steps decide none.
         self._decisions: dict[int, ApprovalDecision] = {}
-        self._outcomes: list[ToolOutcome] = []
+        # Each call with its outcome, once run: paired as they come back, so committing
+        # them needs no zip (whose strict= keyword alone costs more than the pairing).
+        self._done: list[tuple[ToolCall, ToolOutcome]] = []
 
     # -- the phases, in order ---------------------------------------------------
 
@@ -172,20 +174,21 @@ class ToolStep:
                     self._decided(call, decisions.get(index), parsed[index])
                     for index, call in enumerate(calls)
                 ]
-                self._outcomes = list(await asyncio.gather(*runs))
+                self._done = list(zip(calls, await asyncio.gather(*runs), strict=True))
             elif decisions:  # one call needs no task of its own
-                self._outcomes = [await self._decided(calls[0], decisions[0], parsed[0])]
+                call = calls[0]
+                self._done = [(call, await self._decided(call, decisions[0], parsed[0]))]
             else:  # nobody decided it: what _decided would do, without its frame
                 call = calls[0]
-                self._outcomes = [await self._start(call, parsed[0], call.arguments)]
+                self._done = [(call, await self._start(call, parsed[0], call.arguments))]
 
     def commit(
         self, history: list[dict[str, Any]], records: list[ToolCallRecord]
     ) -> list[AgentEvent]:
         """Append the reply and its results to ``history``; ``tool:result`` per call."""
-        step, calls, outcomes = self.step, self.calls, self._outcomes
+        step, done = self.step, self._done
         tool_messages: list[dict[str, Any]] = [assistant_message(self.reply)]
-        for call, outcome in zip(calls, outcomes, strict=True):
+        for call, outcome in done:
             records.append(
                 ToolCallRecord(
                     call.id, call.name, outcome.arguments, outcome.content, outcome.is_error, step
@@ -205,7 +208,7 @@ class ToolStep:
                 call_id=call.id,
                 is_error=outcome.is_error,
             )
-            for call, outcome in zip(calls, outcomes, strict=True)
+            for call, outcome in done
         ]
 
     # -- running one call -----------------------------------------------------------
