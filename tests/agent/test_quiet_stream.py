@@ -106,7 +106,7 @@ async def test_a_step_counts_each_message_as_message_token_count_does() -> None:
     history: list[dict[str, Any]] = []
     for message in SHAPES:  # a step's few new messages at a time, counted in place
         history.append(message)
-        kept = counts.count_now(history)
-        assert kept is not None
+        assert counts.count_now(history) is not None
+    kept = counts.counts()
     assert kept.sizes == [message_token_count(m) for m in SHAPES]
     assert kept.users == [1, 2, 7] and counts.total == sum(kept.sizes)
