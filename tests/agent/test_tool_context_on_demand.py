@@ -102,10 +102,12 @@ def test_a_tool_made_again_from_a_tool_reads_the_function_again() -> None:
     assert Tool(plain, name="again").takes_context is False
 
 
-def test_built_in_tools_whose_binder_comes_later_say_they_take_one() -> None:
-    # Unknown until the first call describes them: the agent then builds a context.
+def test_built_in_tools_whose_binder_comes_later_say_what_tool_would_read() -> None:
+    # Their binder is made on the first call; takes_context is known before it, and is
+    # what Tool() reads from the same function.
     for item in resolve_tool_names("get_current_time,calculate"):
-        assert item.takes_context is True
+        assert item.takes_context is False
+        assert item.takes_context is Tool(item.function, name=item.name).takes_context
 
 
 async def test_a_tool_that_takes_none_runs_with_none() -> None:

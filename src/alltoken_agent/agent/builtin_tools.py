@@ -182,6 +182,9 @@ def _local_tool(function: Callable[..., Any], name: str, arguments: dict[str, An
         binder=_FirstCallBinder(function, name, docstring.params),
         timeout=10.0,
         requires_approval=False,
+        # ``arguments`` names every parameter, so none is a ToolContext: the agent builds
+        # none for these calls (tests/agent/test_tool_context_on_demand.py checks it).
+        takes_context=False,
     )
     return built
 
