@@ -24,16 +24,10 @@ from alltoken_agent.agent.result import RunResult, ToolCallRecord, run_result
 from alltoken_agent.agent.tool_messages import ToolOutcome, ok_outcome, serialize_result
 from alltoken_agent.agent.tools import ToolContext
 from alltoken_agent.gateway.accounting import Cost, Usage
-from tests.gateway.helpers import gateway_for
+from tests.gateway.helpers import closes_gateways, gateway_for
 
 _open: list[Gateway] = []
-
-
-@pytest.fixture(autouse=True)
-async def close_gateways() -> AsyncIterator[None]:
-    yield
-    while _open:
-        await _open.pop().aclose()
+close_gateways = closes_gateways(_open)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from alltoken_agent.agent.tool_messages import serialize_result
 from alltoken_agent.agent.tool_step import parse_calls
 from alltoken_agent.agent.tools import Tool, ToolContext
 from alltoken_agent.gateway.types import ToolCall
-from tests.gateway.helpers import gateway_for
+from tests.gateway.helpers import closes_gateways, gateway_for
 
 
 @tool
@@ -47,13 +47,7 @@ def shaped(a: str, b: list[int] | None = None) -> str:
 
 
 _open: list[Gateway] = []
-
-
-@pytest.fixture(autouse=True)
-async def close_gateways() -> AsyncIterator[None]:
-    yield
-    while _open:
-        await _open.pop().aclose()
+close_gateways = closes_gateways(_open)
 
 
 def agent_on(server: Any, **kwargs: Any) -> Agent:

@@ -9,7 +9,6 @@ takes one still gets the same context as before, whichever way its call is decid
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator
 from typing import Annotated, Any, Optional
 
 import pytest
@@ -19,16 +18,10 @@ from alltoken_agent import Agent, Gateway, tool
 from alltoken_agent.agent.approval import ApprovalDecision, ApprovalRequest
 from alltoken_agent.agent.builtin_tools import resolve_tool_names
 from alltoken_agent.agent.tools import Tool, ToolContext
-from tests.gateway.helpers import gateway_for
+from tests.gateway.helpers import closes_gateways, gateway_for
 
 _open: list[Gateway] = []
-
-
-@pytest.fixture(autouse=True)
-async def close_gateways() -> AsyncIterator[None]:
-    yield
-    while _open:
-        await _open.pop().aclose()
+close_gateways = closes_gateways(_open)
 
 
 def agent_on(server: Any, **kwargs: Any) -> tuple[Agent, Gateway]:

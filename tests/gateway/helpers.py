@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
+
+import pytest
 
 from alltoken_agent import Gateway, Provider
 from alltoken_agent.gateway import RetryPolicy
@@ -25,6 +28,22 @@ def gateway_for(server: Any, *, dialect: str = "alltoken", **kwargs: Any) -> Gat
     kwargs.setdefault("retry", FAST_RETRY)
     kwargs.setdefault("api_key", TEST_KEY)
     return Gateway(provider, **kwargs)
+
+
+def closes_gateways(opened: list[Gateway]) -> Any:
+    """An autouse fixture that closes, after each test, the gateways put in ``opened``.
+
+    A module keeps ``opened`` for the gateways its helpers make and binds the fixture
+    to a name (``close_gateways = closes_gateways(_open)``) so pytest finds it.
+    """
+
+    @pytest.fixture(autouse=True)
+    async def close_gateways() -> AsyncIterator[None]:
+        yield
+        while opened:
+            await opened.pop().aclose()
+
+    return close_gateways
 
 
 def user(text: str) -> list[dict[str, Any]]:
