@@ -8,6 +8,7 @@ two real processes).
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import subprocess
@@ -39,7 +40,9 @@ async def test_a_resume_while_the_first_run_polls_waits_and_both_get_the_saved_i
     gw: Gateway,
     out: Path,
     media: Media,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="alltoken_agent")
     sim.state.media.enqueue_job_faults(["slow:30"])
     first_events: list[JobEvent] = []
     first = asyncio.create_task(
@@ -70,6 +73,8 @@ async def test_a_resume_while_the_first_run_polls_waits_and_both_get_the_saved_i
     # The waiting run never polled the task: it found the job finished in the journal.
     assert not [e for e in second_events if getattr(e, "status", None) == "completed"]
     assert sim.state.media.polls[task_id] >= polls_before
+    # The lease it waited for was given up, not left: no takeover to tell.
+    assert not [m for m in caplog.messages if "taking over" in m]
 
 
 @pytest.mark.slow
@@ -103,6 +108,7 @@ async def test_the_lease_of_a_dead_process_on_this_host_is_taken_over_at_once(
     store: Store,
     out: Path,
     media: Media,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     sim.state.media.enqueue_job_faults(["slow:30"])
     with pytest.raises(MediaJobError):
@@ -112,9 +118,34 @@ async def test_the_lease_of_a_dead_process_on_this_host_is_taken_over_at_once(
     store.media_jobs.take_lease(job.id, dead, 600)
     sim.state.media.advance(30)
     events: list[JobEvent] = []
-    result = await media.resume(job.id, poll=FAST, on_progress=events.append)
+    with caplog.at_level(logging.WARNING, logger="alltoken_agent"):
+        result = await media.resume(job.id, poll=FAST, on_progress=events.append)
     assert result.paths[0].is_file()
     assert not [e for e in events if getattr(e, "status", None) == "waiting"]
+    # A takeover is said where the lease is taken, whoever started the run.
+    assert f"taking over media job {job.id}, left by {dead}" in caplog.messages
+
+
+async def test_a_lease_that_ran_out_is_taken_over_and_said_so_and_a_fresh_job_is_not(
+    sim: Any,
+    gw: Gateway,
+    store: Store,
+    out: Path,
+    media: Media,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sim.state.media.enqueue_job_faults(["slow:30"])
+    with caplog.at_level(logging.WARNING, logger="alltoken_agent"):
+        with pytest.raises(MediaJobError):
+            await media.images.generate("a fox", save_to=out, poll=SHORT)
+        assert not [m for m in caplog.messages if "taking over" in m]  # nobody held it
+        (job,) = store.media_jobs.unfinished()
+        hung = "elsewhere.example/1/abcd"  # another host's holder: only its lease tells
+        store.media_jobs.take_lease(job.id, hung, 0)  # and it has run out
+        sim.state.media.advance(30)
+        result = await media.resume(job.id, poll=FAST)
+    assert result.paths[0].is_file()
+    assert f"taking over media job {job.id}, left by {hung}" in caplog.messages
 
 
 def _pid_of_finished_child() -> int:

@@ -316,8 +316,8 @@ def test_a_killed_process_is_replaced_and_its_media_job_finishes_once(
     wait_until(lambda: not any(alive(pid) for pid in everyone), "every process gone", 30)
     err = served.err.read_text()
     assert "Traceback" not in err
-    # The replacement's start-up pass or the survivor's sweep took it over, and says so
-    # as a warning tagged with its process.
+    # The replacement or the survivor took it over, and says so as a warning tagged with
+    # its process (the lease says it, whichever pass started the run).
     taken = re.search(r"\[process \d/2\] taking over media job (job_\w+)", err)
     assert taken is not None and taken.group(1) == job_id
 

@@ -283,9 +283,10 @@ def test_three_replicas_on_postgres_survive_one_killed_mid_turn_with_a_job_in_fl
     assert file.stat().st_size == saved["size"]
     assert usage["totals"]["requests"] == 2  # one chat turn, one image job: each once
     logs = two.err.read_text() + three.err.read_text()
-    # Who took it over says so as a warning: a survivor's periodic sweep, or a start-up
-    # pass that ran only after the kill (a loaded survivor's). It was taken over by
-    # polling: one submit, one file, one ledger row, checked above.
+    # Who took it over says so as a warning, when its lease takes the dead one's: a
+    # survivor's sweep, its start-up pass, or a task of one that had found the job before
+    # the kill and waited for the lease. It was taken over by polling: one submit, one
+    # file, one ledger row, checked above.
     taken = re.findall(r"taking over media job (job_\w+)", logs)
     assert taken and set(taken) == {job["id"]}
     assert "Traceback" not in logs

@@ -96,14 +96,23 @@ class Lease:
         steal: str | None = None
         told = False
         started = time.monotonic()
+        # The holder whose lease this takes over: the journal still named it (its lease
+        # ran out, or it died) and it never gave the job up. None: nobody held it, our
+        # own claim is handed over, or a live holder gave it up while we waited.
+        left_by = record.lease_owner if record.lease_owner != self.holder else None
         while True:
             now = await self.journal.take_lease(record.id, self.holder, LEASE_SECONDS, steal)
             if now.lease_owner == self.holder:
+                if left_by is not None:
+                    # Said here, where it happens, whichever pass or command got here
+                    # (a server's start-up or sweep, or a run that waited for the lease).
+                    logger.warning("taking over media job %s, left by %s", record.id, left_by)
                 self._renewer = asyncio.create_task(self._renew(record.id))
                 return now
             if holder_is_dead(now.lease_owner):
-                steal = now.lease_owner
+                steal = left_by = now.lease_owner
                 continue
+            left_by = None  # a live holder: the lease is ours only once it gives it up
             if not told:
                 told = True
                 self._emit(

@@ -314,14 +314,10 @@ class MediaJobs:
                     continue
                 if sweep:
                     self._swept.add(record.id)
-                if record.lease_owner is not None:
-                    # A holder that died (another replica, or this server's last run):
-                    # worth a warning whichever pass finds it.
-                    logger.warning(
-                        "taking over media job %s, left by %s", record.id, record.lease_owner
-                    )
-                else:
-                    logger.info("resuming media job %s", record.id)
+                # A job another holder left is a takeover, said as a warning by the
+                # lease when it is taken (media/lease.py), not here: a task started
+                # earlier may be the one that takes it, after waiting for the lease.
+                logger.info("resuming media job %s", record.id)
                 self.start(record)
 
     async def stop(self, timeout: float = 10.0) -> None:
