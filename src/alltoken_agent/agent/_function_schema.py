@@ -55,7 +55,7 @@ def describe_function(
     docs: Mapping[str, str],
     namespace: Mapping[str, Any],
     context_type: type[ContextT],
-) -> tuple[dict[str, Any], Binder[ContextT]]:
+) -> tuple[dict[str, Any], Binder[ContextT], bool]:
     """Build the parameters schema and the argument binder of a function.
 
     Args:
@@ -67,7 +67,8 @@ def describe_function(
             of it) are left out of the schema and receive the context.
 
     Returns:
-        The JSON schema of the arguments object, and the binder.
+        The JSON schema of the arguments object, the binder, and whether a parameter
+        receives the context (else the binder never reads it).
 
     Raises:
         UserError: The function cannot be described.
@@ -81,6 +82,7 @@ def describe_function(
     except (TypeError, ValueError) as exc:
         raise UserError(f"cannot read the signature of {name}: {exc}") from None
     hints = _type_hints(function, name, namespace, context_type)
+    takes_context = False
     fields: dict[str, Any] = {}
     plain_params: list[tuple[inspect.Parameter, str]] = []
     for index, param in enumerate(signature.parameters.values()):
@@ -92,6 +94,7 @@ def describe_function(
             )
         annotation = hints.get(param.name, Any)
         if _is_context(annotation, context_type):
+            takes_context = True
             continue  # left out of the schema; bind() hands it the context
         # Fields get neutral names and the parameter name as alias, so parameters called
         # `json`, `schema` or `_private` do not clash with pydantic's BaseModel.
@@ -150,7 +153,7 @@ def describe_function(
                 name: context if field is None else values[field] for name, field in keyword
             }
 
-        return parameters, bind_keywords
+        return parameters, bind_keywords, takes_context
 
     def bind(
         arguments: dict[str, Any], context: ContextT
@@ -167,7 +170,7 @@ def describe_function(
         }
         return args, kwargs
 
-    return parameters, bind
+    return parameters, bind, takes_context
 
 
 _EXACT_TYPES: Final[tuple[type, ...]] = (str, int, float, bool)
@@ -193,23 +196,6 @@ def _exact_types(
             return None
         exact.append((name, kind))
     return exact
-
-
-def takes_context(
-    function: Callable[..., Any], namespace: Mapping[str, Any], context_type: type[Any]
-) -> bool:
-    """Whether a parameter of ``function`` receives the context (as `describe_function` reads it).
-
-    Args:
-        function: A callable `describe_function` has described.
-        namespace: The names it was described with.
-        context_type: The context type it was described with.
-    """
-    hints = _type_hints(function, getattr(function, "__name__", "tool"), namespace, context_type)
-    return any(
-        _is_context(hints.get(name, Any), context_type)
-        for name in inspect.signature(function).parameters
-    )
 
 
 def unwrap_partial(function: Callable[..., Any]) -> Callable[..., Any]:

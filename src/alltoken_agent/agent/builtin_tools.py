@@ -202,7 +202,7 @@ class _FirstCallBinder:
         self, arguments: dict[str, Any], context: ToolContext
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         if self._bind is None:
-            _, self._bind = describe_function(
+            _, self._bind, _ = describe_function(
                 self._function, self._name, self._docs, {}, ToolContext
             )
         return self._bind(arguments, context)

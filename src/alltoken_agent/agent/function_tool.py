@@ -22,7 +22,6 @@ from alltoken_agent.agent._function_schema import (
     Binder,
     InvalidArgumentsError,
     describe_function,
-    takes_context,
     unwrap_partial,
 )
 from alltoken_agent.agent._tool_definitions import (
@@ -147,7 +146,7 @@ class Tool:
         if not isinstance(tool_name, str):
             raise UserError(f"{function!r} has no __name__; pass name= to tool()")
         docstring = parse_docstring(inspect.getdoc(described))
-        parameters, binder = describe_function(
+        parameters, binder, takes_context = describe_function(
             function, tool_name, docstring.params, namespace or {}, ToolContext
         )
         functools.update_wrapper(self, function)
@@ -159,7 +158,7 @@ class Tool:
             binder=binder,
             timeout=timeout,
             requires_approval=requires_approval,
-            takes_context=takes_context(function, namespace or {}, ToolContext),
+            takes_context=takes_context,
         )
 
     @classmethod
