@@ -34,6 +34,19 @@ async def _until(check: Any, what: str) -> None:
     raise AssertionError(f"never saw {what}")
 
 
+async def _leased_to(
+    holder: str, seconds: float, sim: Any, store: Store, media: Media, out: Path
+) -> str:
+    """A job left pending by a run that gave up polling, then leased to ``holder``."""
+    sim.state.media.enqueue_job_faults(["slow:30"])
+    with pytest.raises(MediaJobError):
+        await media.images.generate("a fox", save_to=out, poll=SHORT)
+    (job,) = store.media_jobs.unfinished()
+    assert job.lease_owner is None  # the run gave its lease up
+    store.media_jobs.take_lease(job.id, holder, seconds)
+    return job.id
+
+
 @pytest.mark.slow
 async def test_a_resume_while_the_first_run_polls_waits_and_both_get_the_saved_image(
     sim: Any,
@@ -85,18 +98,14 @@ async def test_a_lease_held_past_the_deadline_ends_in_job_busy_and_leaves_the_jo
     out: Path,
     media: Media,
 ) -> None:
-    sim.state.media.enqueue_job_faults(["slow:30"])
-    with pytest.raises(MediaJobError):
-        await media.images.generate("a fox", save_to=out, poll=SHORT)  # left pending
-    (job,) = store.media_jobs.unfinished()
-    store.media_jobs.take_lease(job.id, "elsewhere.example/1/abcd", 60)
+    job_id = await _leased_to("elsewhere.example/1/abcd", 60, sim, store, media, out)
     polls = dict(sim.state.media.polls)
     with pytest.raises(MediaJobError) as caught:
-        await media.resume(job.id, poll=SHORT)
+        await media.resume(job_id, poll=SHORT)
     assert caught.value.code == "job_busy" and "another process" in str(caught.value)
     assert "elsewhere.example/1/abcd" in str(caught.value)
     assert sim.state.media.polls == polls  # the gateway was not asked
-    after = store.media_jobs.get(job.id)
+    after = store.media_jobs.get(job_id)
     assert after is not None and after.status == "pending"
     assert after.lease_owner == "elsewhere.example/1/abcd"
 
@@ -110,20 +119,16 @@ async def test_the_lease_of_a_dead_process_on_this_host_is_taken_over_at_once(
     media: Media,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    sim.state.media.enqueue_job_faults(["slow:30"])
-    with pytest.raises(MediaJobError):
-        await media.images.generate("a fox", save_to=out, poll=SHORT)
-    (job,) = store.media_jobs.unfinished()
     dead = f"{socket.gethostname()}/{_pid_of_finished_child()}/dead"  # killed, say
-    store.media_jobs.take_lease(job.id, dead, 600)
+    job_id = await _leased_to(dead, 600, sim, store, media, out)
     sim.state.media.advance(30)
     events: list[JobEvent] = []
     with caplog.at_level(logging.WARNING, logger="alltoken_agent"):
-        result = await media.resume(job.id, poll=FAST, on_progress=events.append)
+        result = await media.resume(job_id, poll=FAST, on_progress=events.append)
     assert result.paths[0].is_file()
     assert not [e for e in events if getattr(e, "status", None) == "waiting"]
     # A takeover is said where the lease is taken, whoever started the run.
-    assert f"taking over media job {job.id}, left by {dead}" in caplog.messages
+    assert f"taking over media job {job_id}, left by {dead}" in caplog.messages
 
 
 async def test_a_lease_that_ran_out_is_taken_over_and_said_so_and_a_fresh_job_is_not(
@@ -134,18 +139,14 @@ async def test_a_lease_that_ran_out_is_taken_over_and_said_so_and_a_fresh_job_is
     media: Media,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    sim.state.media.enqueue_job_faults(["slow:30"])
+    hung = "elsewhere.example/1/abcd"  # another host's holder: only its lease tells
     with caplog.at_level(logging.WARNING, logger="alltoken_agent"):
-        with pytest.raises(MediaJobError):
-            await media.images.generate("a fox", save_to=out, poll=SHORT)
+        job_id = await _leased_to(hung, 0, sim, store, media, out)  # and it has run out
         assert not [m for m in caplog.messages if "taking over" in m]  # nobody held it
-        (job,) = store.media_jobs.unfinished()
-        hung = "elsewhere.example/1/abcd"  # another host's holder: only its lease tells
-        store.media_jobs.take_lease(job.id, hung, 0)  # and it has run out
         sim.state.media.advance(30)
-        result = await media.resume(job.id, poll=FAST)
+        result = await media.resume(job_id, poll=FAST)
     assert result.paths[0].is_file()
-    assert f"taking over media job {job.id}, left by {hung}" in caplog.messages
+    assert f"taking over media job {job_id}, left by {hung}" in caplog.messages
 
 
 def _pid_of_finished_child() -> int:

@@ -154,17 +154,6 @@ def test_the_migration_creates_the_indexes_the_queries_use(store: Store, db_path
 # -- the lease: one process finishes a job at a time ----------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    """The journal on SQLite and on PostgreSQL (a server's replicas share one)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'lease.db'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-    with Store(url) as opened:
-        yield opened
-
-
 def test_one_holder_leases_a_job_at_a_time(any_store: Store) -> None:
     jobs, job = any_store.media_jobs, _job(any_store)
     assert jobs.take_lease(job.id, "host/1/a", 30).lease_owner == "host/1/a"
