@@ -149,6 +149,25 @@ async def test_a_lease_that_ran_out_is_taken_over_and_said_so_and_a_fresh_job_is
     assert f"taking over media job {job_id}, left by {hung}" in caplog.messages
 
 
+async def test_a_lease_that_runs_out_while_a_run_waits_for_it_is_a_takeover_said_so(
+    sim: Any,
+    gw: Gateway,
+    store: Store,
+    out: Path,
+    media: Media,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    hung = "elsewhere.example/1/abcd"  # alive as far as this host can tell; it never renews
+    job_id = await _leased_to(hung, 1, sim, store, media, out)
+    sim.state.media.advance(30)
+    events: list[JobEvent] = []
+    with caplog.at_level(logging.WARNING, logger="alltoken_agent"):
+        result = await media.resume(job_id, poll=FAST, on_progress=events.append)
+    assert result.paths[0].is_file()
+    assert [e for e in events if getattr(e, "status", None) == "waiting"]  # it did wait
+    assert f"taking over media job {job_id}, left by {hung}" in caplog.messages
+
+
 def _pid_of_finished_child() -> int:
     """The pid of a process that has ended (and was reaped): no process has it now."""
     child = subprocess.Popen([sys.executable, "-c", "pass"])

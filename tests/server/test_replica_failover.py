@@ -288,6 +288,6 @@ def test_three_replicas_on_postgres_survive_one_killed_mid_turn_with_a_job_in_fl
     # the kill and waited for the lease. It was taken over by polling: one submit, one
     # file, one ledger row, checked above.
     taken = re.findall(r"taking over media job (job_\w+)", logs)
-    assert taken and set(taken) == {job["id"]}
+    assert taken and set(taken) == {job["id"]}, logs  # the survivors' logs, when it fails
     assert "Traceback" not in logs
     assert two.stop() == 0 and three.stop() == 0

@@ -97,12 +97,15 @@ class Lease:
         told = False
         started = time.monotonic()
         # The holder whose lease this takes over: the journal still named it (its lease
-        # ran out, or it died) and it never gave the job up. None: nobody held it, our
-        # own claim is handed over, or a live holder gave it up while we waited.
+        # ran out, or it died) and it never gave the job up. None: nobody held it, or
+        # our own claim is handed over.
         left_by = record.lease_owner if record.lease_owner != self.holder else None
+        waited: MediaJobRecord | None = None  # the live holder's lease, as last seen
         while True:
             now = await self.journal.take_lease(record.id, self.holder, LEASE_SECONDS, steal)
             if now.lease_owner == self.holder:
+                if waited is not None and waited.leased_to_other(self.holder):
+                    left_by = None  # taken before that lease's end: its holder gave it up
                 if left_by is not None:
                     # Said here, where it happens, whichever pass or command got here
                     # (a server's start-up or sweep, or a run that waited for the lease).
@@ -112,7 +115,8 @@ class Lease:
             if holder_is_dead(now.lease_owner):
                 steal = left_by = now.lease_owner
                 continue
-            left_by = None  # a live holder: the lease is ours only once it gives it up
+            # A live holder: ours once it gives the lease up, or once the lease runs out.
+            left_by, waited = now.lease_owner, now
             if not told:
                 told = True
                 self._emit(
