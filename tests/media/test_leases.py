@@ -168,6 +168,39 @@ async def test_a_lease_that_runs_out_while_a_run_waits_for_it_is_a_takeover_said
     assert f"taking over media job {job_id}, left by {hung}" in caplog.messages
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="a dead pid is checked on POSIX only")
+async def test_a_holder_killed_while_a_run_waits_for_it_is_taken_over_and_said_so(
+    sim: Any,
+    gw: Gateway,
+    store: Store,
+    out: Path,
+    media: Media,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A server replica's task that found the job while its holder still ran: the holder
+    # is SIGKILLed mid-lease, and the waiting run takes the dead one's lease at once.
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        holder = f"{socket.gethostname()}/{child.pid}/live"
+        job_id = await _leased_to(holder, 600, sim, store, media, out)
+        sim.state.media.advance(30)
+        events: list[JobEvent] = []
+        with caplog.at_level(logging.WARNING, logger="alltoken_agent"):
+            run = asyncio.create_task(media.resume(job_id, poll=FAST, on_progress=events.append))
+            await _until(
+                lambda: [e for e in events if getattr(e, "status", None) == "waiting"],
+                "the run waiting for the live holder",
+            )
+            child.kill()
+            child.wait()
+            result = await asyncio.wait_for(run, 30)
+    finally:
+        child.kill()
+        child.wait()
+    assert result.paths[0].is_file()
+    assert f"taking over media job {job_id}, left by {holder}" in caplog.messages
+
+
 def _pid_of_finished_child() -> int:
     """The pid of a process that has ended (and was reaped): no process has it now."""
     child = subprocess.Popen([sys.executable, "-c", "pass"])

@@ -8,6 +8,8 @@ media job in flight.
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
 import secrets
 import socket
@@ -22,7 +24,11 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from alltoken_agent.media import Media
 from alltoken_agent.server import owner_id
+from alltoken_agent.server.media import MediaJobs
+from alltoken_agent.store import Store
+from tests.media.conftest import media_gateway
 from tests.server.conftest import GATEWAY_KEY, KEY_A, MakeServer, ServerThread, create_session
 from tests.server.test_media import fast, submit, wait_for
 from tests.server.test_messages import SSE, iter_sse
@@ -222,6 +228,31 @@ def test_a_media_job_left_by_another_replica_is_taken_over_by_polling(
     assert usage["totals"]["requests"] == 1  # the job's one ledger row
 
 
+def test_a_late_start_up_pass_leaves_a_job_journaled_since_to_the_replica_that_made_it(
+    sim: Any, tmp_path: Path
+) -> None:
+    media = tmp_path / "media"
+    owner = owner_id(KEY_A)
+    save_to = f"{media / owner}{os.sep}"
+
+    async def look() -> tuple[bool, bool]:
+        """Whether a start-up pass that runs after both were journaled drives each one."""
+        with Store(f"sqlite:///{tmp_path / 'shared.db'}") as store:
+            async with media_gateway(sim) as gateway:
+                jobs = Media(gateway, store).images
+                left = await jobs.create_job("a fox", save_to=save_to, owner=owner)
+                replica = MediaJobs(gateway, store, media, owners=[owner], max_per_owner=4)
+                # Another live replica journals a job, and leases it a moment later.
+                fresh = await jobs.create_job("a hen", save_to=save_to, owner=owner)
+                await replica._resume_unfinished()
+                driven = replica.running(left.id), replica.running(fresh.id)
+                await replica.stop()
+                return driven
+
+    # The job left before this server started is its to resume; the other is not.
+    assert asyncio.run(look()) == (True, False)
+
+
 # -- three real replicas on PostgreSQL ----------------------------------------------------
 
 
@@ -242,9 +273,10 @@ def three_replicas(pg_url: str, sim: Any, tmp_path: Path) -> Iterator[tuple[list
 
 
 def test_three_replicas_on_postgres_survive_one_killed_mid_turn_with_a_job_in_flight(
-    three_replicas: tuple[list[Replica], str], sim: Any, tmp_path: Path
+    three_replicas: tuple[list[Replica], str], sim: Any, tmp_path: Path, pg_url: str
 ) -> None:
     (one, two, three), key = three_replicas
+    database = sa.create_engine(pg_url)
     with one.client(key) as first, two.client(key) as second, three.client(key) as third:
         session_id = create_session(first)
         sim.state.enqueue_faults(["stall:3:60"])
@@ -262,6 +294,11 @@ def test_three_replicas_on_postgres_survive_one_killed_mid_turn_with_a_job_in_fl
             sim.state.media.enqueue_job_faults(["slow:600"])
             job = submit(first, "images", prompt="a fox", size="1024x1024", quality="low")
             job_once(first, job["id"], "pending", 60)  # submitted: replica one polls it
+            with database.connect() as conn:
+                query = sa.text("SELECT lease_owner FROM media_jobs WHERE id = :id")
+                holder = conn.execute(query, {"id": job["id"]}).scalar()
+            database.dispose()
+            assert holder.split("/")[1] == str(one.process.pid), holder  # the premise
 
             for other in (second, third):
                 assert_busy(post(other, session_id, "And another?"))

@@ -97,14 +97,14 @@ class Lease:
         told = False
         started = time.monotonic()
         # The holder whose lease this takes over: the journal still named it (its lease
-        # ran out, or it died) and it never gave the job up. None: nobody held it, or
-        # our own claim is handed over.
+        # ran out, or it died, also while we waited for it) and it never gave the job
+        # up. None: nobody held it, or our own claim is handed over.
         left_by = record.lease_owner if record.lease_owner != self.holder else None
         waited: MediaJobRecord | None = None  # the live holder's lease, as last seen
         while True:
             now = await self.journal.take_lease(record.id, self.holder, LEASE_SECONDS, steal)
             if now.lease_owner == self.holder:
-                if waited is not None and waited.leased_to_other(self.holder):
+                if steal is None and waited is not None and waited.leased_to_other(self.holder):
                     left_by = None  # taken before that lease's end: its holder gave it up
                 if left_by is not None:
                     # Said here, where it happens, whichever pass or command got here

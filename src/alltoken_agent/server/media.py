@@ -14,7 +14,9 @@ is the one truth the routes read.
   core shields saving a paid result).
 * Startup resumes, in the background, the unfinished jobs of this server's keys (the
   local owner on an open server) whose files go under its media folder, made through
-  the gateway's dialect. Jobs of a key no longer configured stay in the journal.
+  the gateway's dialect, that were left before it started (a job nobody has leased
+  since is a live replica's, about to lease it). Jobs of a key no longer configured
+  stay in the journal.
 * Then, every ``SWEEP_EVERY`` seconds, it takes over such jobs that another replica on
   the same database left behind: their lease ran out (the replica died or hung), its
   holder is a dead process of this host (SIGKILL), or nobody leased them for
@@ -155,6 +157,8 @@ class MediaJobs:
         self.sweep_every = sweep_every
         self._tasks: dict[str, tuple[str | None, asyncio.Task[None]]] = {}
         self._startup: asyncio.Task[None] | None = None
+        self._started = datetime.now(timezone.utc)
+        """When the start-up pass began: jobs nobody leased since are a live replica's."""
         self._swept: set[str] = set()
         """Jobs a sweep started here: tried once; a job still unfinished after that is
         not picked up again by this server (a restart resumes it)."""
@@ -273,6 +277,7 @@ class MediaJobs:
         """Resume this server's unfinished jobs, then sweep for orphans (see the module doc)."""
         if self.to_workers:
             return  # the workers finish every job, left or new
+        self._started = datetime.now(timezone.utc)
         self._startup = asyncio.create_task(self._resume_and_sweep(), name="media-resume")
 
     async def _resume_and_sweep(self) -> None:
@@ -302,6 +307,11 @@ class MediaJobs:
                     continue  # handed to the workers by a server that runs none
                 if leased_elsewhere(record, now) or (sweep and not orphaned(record, now)):
                     continue  # another replica drives it
+                if not sweep and record.lease_owner is None and record.updated_at > self._started:
+                    # Journaled after this server started, by a live replica that leases it
+                    # next (a start-up pass running late would race it for the lease); the
+                    # sweep takes it if that replica never does.
+                    continue
                 if record.dialect != dialect:
                     logger.warning(
                         "media job %s was made through a %s gateway; this server speaks %s, "
