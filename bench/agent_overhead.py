@@ -16,6 +16,9 @@ calls of a cheap async tool.
 - reused agent: one ``Agent`` for every conversation, ``clear_history()`` before
   each; the difference to "agent" is what building an ``Agent`` costs. Reported,
   not judged.
+- plain function: a fresh ``Agent`` given ``echo`` as the plain function, as most
+  code passes its tools: the agent describes it (signature, hints, docstring) each
+  time, and reuses the argument model it built the first time. Reported, not judged.
 
 Then the burst (the issue's "Agent vs Gateway, CPU per chunk in a burst", target
 <= 1.15x): one reply of 2,000 content chunks that arrive together (a small server in
@@ -78,6 +81,7 @@ BARE = "bare gateway calls"
 AGENT = "agent.send"
 HOOKED = "agent.send + stream:delta hook"
 REUSED = "agent.send on one reused Agent"
+PLAIN = "agent.send, echo as a plain function"
 START_TIMEOUT = 20.0
 BURST_CHUNKS = 2000
 BURST_ROUNDS = 21
@@ -161,10 +165,15 @@ class Request:
     fields: dict[str, Any]
 
 
-async def run_agent(gateway: Gateway, *, hooks: bool = False, agent: Agent | None = None) -> str:
-    """One conversation on a fresh agent, or on ``agent`` with its history cleared."""
+async def run_agent(
+    gateway: Gateway, *, hooks: bool = False, agent: Agent | None = None, plain: bool = False
+) -> str:
+    """One conversation on a fresh agent, or on ``agent`` with its history cleared.
+
+    ``plain``: the fresh agent gets ``echo`` as the plain function, which it describes.
+    """
     if agent is None:
-        agent = Agent(model=MODEL, tools=[echo], gateway=gateway)
+        agent = Agent(model=MODEL, tools=[echo.function if plain else echo], gateway=gateway)
         if hooks:
             agent.on("stream:delta", _ignore)
     else:
@@ -263,6 +272,7 @@ async def measure(rounds: int, *, verbose: bool) -> None:
                 AGENT: lambda: run_agent(gateway),
                 HOOKED: lambda: run_agent(gateway, hooks=True),
                 REUSED: lambda: run_agent(gateway, agent=reused),
+                PLAIN: lambda: run_agent(gateway, plain=True),
             }
             names = list(variants)
             samples: dict[str, list[float]] = {name: [] for name in names}
@@ -312,7 +322,8 @@ async def measure(rounds: int, *, verbose: bool) -> None:
         f"{verdict} agent overhead {overhead:.1%} (≤ {TARGET:.0%}; 90 % interval of the "
         f"median {low - 1:.1%} to {high - 1:.1%}); not judged: "
         f"with a stream:delta hook {ratios[HOOKED] - 1:.1%}, "
-        f"one reused Agent {ratios[REUSED] - 1:.1%}"
+        f"one reused Agent {ratios[REUSED] - 1:.1%}, "
+        f"echo as a plain function {ratios[PLAIN] - 1:.1%}"
     )
 
 

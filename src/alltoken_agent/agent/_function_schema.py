@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import json
 import sys
 import types
 import typing
@@ -83,7 +84,6 @@ def describe_function(
         raise UserError(f"cannot read the signature of {name}: {exc}") from None
     hints = _type_hints(function, name, namespace, context_type)
     takes_context = False
-    fields: dict[str, Any] = {}
     plain_params: list[tuple[inspect.Parameter, str]] = []
     for index, param in enumerate(signature.parameters.values()):
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
@@ -98,20 +98,37 @@ def describe_function(
             continue  # left out of the schema; bind() hands it the context
         # Fields get neutral names and the parameter name as alias, so parameters called
         # `json`, `schema` or `_private` do not clash with pydantic's BaseModel.
-        field_name = f"p{index}"
-        plain_params.append((param, field_name))
-        fields[field_name] = (annotation, _field(param, annotation, docs.get(param.name)))
+        plain_params.append((param, f"p{index}"))
+    # Building the model and its schema is most of the work (~300 µs a parameter list):
+    # an agent made per request from the same functions reuses them.
+    key: Any = (name, *(_described_as(p, field, hints, docs) for p, field in plain_params))
     try:
-        model = pydantic.create_model(
-            f"{name}_arguments",
-            __config__=pydantic.ConfigDict(coerce_numbers_to_str=True),
-            **fields,
-        )
-        schema = model.model_json_schema()
-    except (pydantic.PydanticSchemaGenerationError, pydantic.PydanticUserError) as exc:
-        reason = str(exc).split("\n\n")[0]  # pydantic appends paragraphs of generic advice
-        raise UserError(f"cannot build the schema of tool {name}: {reason}") from None
-    parameters = _parameters_schema(schema)
+        described = _MODELS.get(key)
+    except TypeError:  # an unhashable annotation or default: described every time
+        key = described = None
+    if described is None:
+        fields: dict[str, Any] = {
+            field: (annotation, _field(param, annotation, docs.get(param.name)))
+            for param, field in plain_params
+            for annotation in (hints.get(param.name, Any),)
+        }
+        try:
+            model = pydantic.create_model(
+                f"{name}_arguments",
+                __config__=pydantic.ConfigDict(coerce_numbers_to_str=True),
+                **fields,
+            )
+            schema = model.model_json_schema()
+        except (pydantic.PydanticSchemaGenerationError, pydantic.PydanticUserError) as exc:
+            reason = str(exc).split("\n\n")[0]  # pydantic appends paragraphs of generic advice
+            raise UserError(f"cannot build the schema of tool {name}: {reason}") from None
+        described = model, json.dumps(_parameters_schema(schema))
+        if key is not None:
+            if len(_MODELS) >= _MAX_MODELS:
+                _MODELS.pop(next(iter(_MODELS)), None)  # the oldest
+            _MODELS[key] = described
+    model, schema_text = described
+    parameters: dict[str, Any] = json.loads(schema_text)  # each tool's own copy to edit
     # How each parameter is passed, worked out once here rather than on every call:
     # (name, its model field or None for the context), positional-only ones first.
     fields_of = {p.name: field for p, field in plain_params}
@@ -171,6 +188,34 @@ def describe_function(
         return args, kwargs
 
     return parameters, bind, takes_context
+
+
+_MAX_MODELS: Final = 256
+"""Argument models kept for reuse (the oldest goes first)."""
+
+_MODELS: dict[Any, tuple[type[pydantic.BaseModel], str]] = {}
+"""Argument models and their parameters schema (JSON text), by what they were built from."""
+
+
+def _described_as(
+    param: inspect.Parameter, field: str, hints: Mapping[str, Any], docs: Mapping[str, str]
+) -> tuple[Any, ...]:
+    """What one parameter's field (named ``field``) is built from, as a key for ``_MODELS``.
+
+    The annotation is there with its ``repr`` (``int | str`` equals ``str | int`` but
+    lists its types in another order), the default with its type (``1 == True``).
+    """
+    annotation = hints.get(param.name, Any)
+    default = param.default
+    return (
+        param.name,
+        field,
+        annotation,
+        repr(annotation),
+        type(default),
+        default,
+        docs.get(param.name),
+    )
 
 
 _EXACT_TYPES: Final[tuple[type, ...]] = (str, int, float, bool)

@@ -15,10 +15,12 @@ OpenAI expects, and calls only need the keys its schema lists as `required`.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Final
 
 from alltoken_agent.agent._function_schema import Binder, InvalidArgumentsError
@@ -76,12 +78,16 @@ class Docstring:
 
     description: str = ""
     """The text before the first section, stripped; "" when there is none."""
-    params: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     """Parameter name (without `*`) to its description, continuation lines joined by spaces."""
 
 
+@functools.lru_cache(maxsize=256)
 def parse_docstring(doc: str | None) -> Docstring:
     """Split a docstring into its description and parameter descriptions.
+
+    Kept by its text (an agent made per request describes the same functions again),
+    so the result is shared: its ``params`` is read-only.
 
     Args:
         doc: The raw docstring (indentation is cleaned here), or None.
@@ -98,7 +104,7 @@ def parse_docstring(doc: str | None) -> Docstring:
     params.update(_numpy_params(lines))
     params.update(_sphinx_params(lines))
     params.update(_google_params(lines))
-    return Docstring(description=description, params=params)
+    return Docstring(description=description, params=MappingProxyType(params))
 
 
 def _indent(line: str) -> int:
