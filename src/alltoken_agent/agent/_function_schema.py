@@ -13,6 +13,7 @@ import functools
 import inspect
 import json
 import sys
+import threading
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -124,9 +125,10 @@ def describe_function(
             raise UserError(f"cannot build the schema of tool {name}: {reason}") from None
         described = model, json.dumps(_parameters_schema(schema))
         if key is not None:
-            if len(_MODELS) >= _MAX_MODELS:
-                _MODELS.pop(next(iter(_MODELS)), None)  # the oldest
-            _MODELS[key] = described
+            with _MODELS_LOCK:  # tools may be described on several threads at once
+                if len(_MODELS) >= _MAX_MODELS:
+                    del _MODELS[next(iter(_MODELS))]  # the oldest
+                _MODELS[key] = described
     model, schema_text = described
     parameters: dict[str, Any] = json.loads(schema_text)  # each tool's own copy to edit
     # How each parameter is passed, worked out once here rather than on every call:
@@ -195,6 +197,8 @@ _MAX_MODELS: Final = 256
 
 _MODELS: dict[Any, tuple[type[pydantic.BaseModel], str]] = {}
 """Argument models and their parameters schema (JSON text), by what they were built from."""
+
+_MODELS_LOCK: Final = threading.Lock()
 
 
 def _described_as(
