@@ -101,9 +101,23 @@ def copied(value: Any) -> Any:
     """
     kind = type(value)
     if kind is dict:
-        return {key: copied(item) for key, item in value.items()}
+        # Strings and numbers are kept without a call each: most of a message is them.
+        return {
+            key: item if type(item) in _IMMUTABLE else copied(item) for key, item in value.items()
+        }
     if kind is list:
-        return [copied(item) for item in value]
+        return [item if type(item) in _IMMUTABLE else copied(item) for item in value]
     if kind in _IMMUTABLE:
         return value
     return copy.deepcopy(value)
+
+
+def owned_message(message: Mapping[str, Any]) -> dict[str, Any]:
+    """``repair_message(copied(message))`` with one copy: a message nobody else holds."""
+    owned = copied(message)
+    if type(owned) is not dict:
+        owned = dict(owned)
+    content = owned.get("content")
+    if type(content) is not str and "content" in owned:
+        owned["content"] = repair_content(content)
+    return owned

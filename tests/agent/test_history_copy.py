@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from alltoken_agent import Agent
-from alltoken_agent._content_parts import copied
+from alltoken_agent._content_parts import copied, owned_message, repair_message
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -52,3 +52,35 @@ def test_changing_the_callers_history_afterwards_does_not_change_the_agents() ->
     kept = [m for m in agent.get_messages() if m["role"] != "system"]
     assert kept[0]["content"][0]["text"] == "first"
     assert kept[1]["content"] == "answer"
+
+
+MESSAGE = st.fixed_dictionaries(
+    {"role": st.sampled_from(["user", "assistant", "tool"])},
+    optional={
+        "content": st.none()
+        | st.text()
+        | st.lists(
+            st.sampled_from(
+                [
+                    {"type": "text", "text": "hi"},
+                    {"type": "image_url", "image_url": "https://example.com/a.png"},
+                    {"type": "image_url", "image_url": {"url": "https://example.com/b.png"}},
+                    "a bare string",
+                ]
+            ),
+            max_size=3,
+        ),
+        "name": st.text(max_size=5),
+    },
+)
+
+
+@given(MESSAGE)
+def test_a_history_message_is_owned_as_a_repaired_copy_in_one_pass(message: Any) -> None:
+    before = copy.deepcopy(message)
+    owned = owned_message(message)
+    assert owned == repair_message(copied(message))
+    assert message == before  # the caller's message is left as it was
+    assert owned is not message
+    if isinstance(message.get("content"), list):
+        assert owned["content"] is not message["content"]

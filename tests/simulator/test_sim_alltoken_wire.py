@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from alltoken_agent.simulator import SimulatorServer
+from alltoken_agent.simulator.chat import InvalidRequestError, _validate_messages
 
 from .helpers import chat, content_of, data_chunks, events, stream
 
@@ -255,3 +256,40 @@ def test_unknown_route_is_json_404(client: httpx.Client) -> None:
     response = client.get("/no/such/thing")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("message", "param", "text"),
+    [
+        ("hi", "messages[1]", "messages[1] must be an object"),
+        (
+            {"role": "robot", "content": "x"},
+            "messages[1].role",
+            "messages[1].role must be one of ['assistant', 'developer', 'system', 'tool', 'user']",
+        ),
+        (
+            {"role": "user", "content": None},
+            "messages[1].content",
+            "messages[1].content must be a string or an array of parts",
+        ),
+        (
+            {"role": "tool", "content": "x"},
+            "messages[1].tool_call_id",
+            "tool messages need tool_call_id",
+        ),
+        (
+            {"role": "assistant", "content": None, "tool_calls": {}},
+            "messages[1].tool_calls",
+            "tool_calls must be an array",
+        ),
+    ],
+)
+def test_a_broken_message_among_good_ones_is_named_with_its_index(
+    message: object, param: str, text: str
+) -> None:
+    # The simulator's own checks past the spec's, which a long history runs per message.
+    good = {"role": "user", "content": "fine"}
+    with pytest.raises(InvalidRequestError) as raised:
+        _validate_messages([good, message, good])
+    assert (raised.value.param, str(raised.value)) == (param, text)
+    _validate_messages([good, {"role": "assistant", "content": None}] * 3)  # all fine

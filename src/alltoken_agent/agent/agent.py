@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from alltoken_agent._content_parts import copied, repair_message
+from alltoken_agent._content_parts import owned_message
 from alltoken_agent.agent._blocking import BlockingCalls, BlockingLoop, OutputT
 from alltoken_agent.agent._model_requests import BudgetGuard
 from alltoken_agent.agent._turn_parts import TurnParts, new_agent_id
@@ -185,9 +185,7 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
         )
         if history:
             # Repaired: a history saved before content lists held parts only would be a 400.
-            self._messages.extend(
-                repair_message(copied(m)) for m in history if m.get("role") != "system"
-            )
+            self._messages.extend(owned_message(m) for m in history if m.get("role") != "system")
         self._blocking = BlockingLoop()
         self.approval_handler = approval_handler
         self._approval_names = set(require_approval)

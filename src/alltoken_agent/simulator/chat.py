@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
@@ -58,33 +58,28 @@ def _validate_messages(messages: Any) -> None:
         "messages",
         "messages must be a non-empty array",
     )
+    # Each message is looked at without building its error texts: a long session's
+    # request has thousands, and only a broken one needs them (_message_error).
     for i, message in enumerate(messages):
-        where = f"messages[{i}]"
-        _check(isinstance(message, Mapping), where, f"{where} must be an object")
-        _check(
-            _one_of(message.get("role"), ROLES),
-            f"{where}.role",
-            f"{where}.role must be one of {sorted(ROLES)}",
-        )
+        if not isinstance(message, Mapping):
+            _message_error(i, "", "must be an object")
+        role = message.get("role")
+        if not (isinstance(role, str) and role in ROLES):
+            _message_error(i, ".role", f"must be one of {sorted(ROLES)}")
         content = message.get("content")
-        nullable = message["role"] == "assistant"
-        _check(
-            isinstance(content, (str, list)) or (content is None and nullable),
-            f"{where}.content",
-            f"{where}.content must be a string or an array of parts",
-        )
-        if message["role"] == "tool":
-            _check(
-                isinstance(message.get("tool_call_id"), str),
-                f"{where}.tool_call_id",
-                "tool messages need tool_call_id",
-            )
+        if not (isinstance(content, (str, list)) or (content is None and role == "assistant")):
+            _message_error(i, ".content", "must be a string or an array of parts")
+        if role == "tool" and not isinstance(message.get("tool_call_id"), str):
+            _message_error(i, ".tool_call_id", "tool messages need tool_call_id", alone=True)
         calls = message.get("tool_calls")
-        _check(
-            calls is None or isinstance(calls, list),
-            f"{where}.tool_calls",
-            "tool_calls must be an array",
-        )
+        if not (calls is None or isinstance(calls, list)):
+            _message_error(i, ".tool_calls", "tool_calls must be an array", alone=True)
+
+
+def _message_error(index: int, field: str, problem: str, *, alone: bool = False) -> NoReturn:
+    """Refuse ``messages[index]``'s ``field``: "messages[i]<field> <problem>", or ``problem``."""
+    where = f"messages[{index}]{field}"
+    raise InvalidRequestError(where, problem if alone else f"{where} {problem}")
 
 
 def _validate_tools(body: Mapping[str, Any]) -> dict[str, Any]:
