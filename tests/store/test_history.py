@@ -6,9 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from alltoken_agent import UserError
 from alltoken_agent.store import Store
+from alltoken_agent.store.history import FIRST_BATCH
 
 
 def size(message: Mapping[str, Any]) -> int:
@@ -36,17 +38,32 @@ def seeded(store: Store, turns: int) -> str:
 
 
 @pytest.mark.slow
-def test_a_long_session_loads_only_its_newest_whole_turns_within_the_budget(store: Store) -> None:
+@pytest.mark.parametrize("budget", [500, 20_000])
+def test_a_long_session_loads_only_its_newest_whole_turns_within_the_budget(
+    store: Store, budget: int
+) -> None:
     session_id = seeded(store, 3000)  # ~8,000 messages: more than several batches
     everything = store.sessions.load_messages(session_id)
-    recent = store.sessions.load_recent_messages(session_id, budget=500, measure=size)
+    asked: list[int] = []  # the LIMIT of each query: how many rows it may read
+
+    def note(conn: Any, cursor: Any, statement: str, parameters: Any, *rest: Any) -> None:
+        if "FROM messages" in statement and "LIMIT" in statement:
+            asked.append(parameters[-2])  # (session_id[, before], limit, offset)
+
+    sa.event.listen(store._db.engine, "before_cursor_execute", note)
+    try:
+        recent = store.sessions.load_recent_messages(session_id, budget=budget, measure=size)
+    finally:
+        sa.event.remove(store._db.engine, "before_cursor_execute", note)
     assert recent == everything[-len(recent) :]  # the newest, in order, unchanged
     assert recent[0]["role"] == "user"  # whole turns: never starts mid-turn
-    assert sum(size(m) for m in recent) <= 500
+    assert sum(size(m) for m in recent) <= budget
+    # Batches sized by what the budget left should hold: few rows read only to be left out.
+    assert sum(asked) <= max(FIRST_BATCH, len(recent) * 1.25), (asked, len(recent))
     # ... and as many whole turns as fit: the turn before would not have
     older = everything[: len(everything) - len(recent)]
     start = max(i for i, m in enumerate(older) if m["role"] == "user")
-    assert sum(size(m) for m in older[start:] + recent) > 500
+    assert sum(size(m) for m in older[start:] + recent) > budget
     for i, message in enumerate(recent):  # a tool call always comes with its result
         if message.get("tool_calls"):
             assert recent[i + 1]["role"] == "tool"

@@ -23,8 +23,10 @@ _messages = schema.messages
 _sessions = schema.sessions
 
 FIRST_BATCH = 256
-"""Messages read by the first query; each later query reads twice as many, up to
-:data:`LARGEST_BATCH`, so a short session costs one query and a long one a few."""
+"""Messages read by the first query. Each later one reads about as many as the budget
+left should still hold, judged by the messages read so far (a tenth more, at least
+this many, at most :data:`LARGEST_BATCH`): a short session costs one query, a long
+one mostly two, and few messages are read and decoded only to be left out."""
 LARGEST_BATCH = 4096
 
 Measure = Callable[[Mapping[str, Any]], int]
@@ -51,10 +53,17 @@ def load_recent(
     kept: list[dict[str, Any]] = []  # newest first
     fitting = 0  # how many of ``kept`` form whole turns within the budget
     total = 0
+
+    def next_batch() -> int:
+        if not kept or total <= 0:
+            return FIRST_BATCH
+        still = (budget - total) * len(kept) // total  # messages the rest should hold
+        return max(FIRST_BATCH, min(LARGEST_BATCH, still + still // 10))
+
     with db.read() as conn:
         if conn.scalar(sa.select(_sessions.c.id).where(_sessions.c.id == session_id)) is None:
             raise UnknownSessionError(session_id)
-        for message in _newest_first(conn, session_id, spooled):
+        for message in _newest_first(conn, session_id, spooled, next_batch):
             total += measure(message)
             if total > budget:
                 return kept[:fitting][::-1]
@@ -65,13 +74,16 @@ def load_recent(
 
 
 def _newest_first(
-    conn: Connection, session_id: str, spooled: list[dict[str, Any]]
+    conn: Connection,
+    session_id: str,
+    spooled: list[dict[str, Any]],
+    next_batch: Callable[[], int],
 ) -> Iterator[dict[str, Any]]:
-    """The spooled messages, then the stored ones, newest first, read in growing batches."""
+    """The spooled messages, then the stored ones, newest first, in batches of ``next_batch()``."""
     yield from reversed(spooled)
     before: int | None = None
-    size = FIRST_BATCH
     while True:
+        size = next_batch()
         query = sa.select(_messages.c.position, _messages.c.message).where(
             _messages.c.session_id == session_id
         )
@@ -83,4 +95,3 @@ def _newest_first(
             yield message
         if len(rows) < size:
             return
-        size = min(size * 2, LARGEST_BATCH)
