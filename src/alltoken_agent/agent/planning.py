@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from alltoken_agent.agent.events import AgentEvent, ModelChosenEvent
-from alltoken_agent.errors import GatewayError
 
 if TYPE_CHECKING:  # annotations only: the MCP client loads when an agent has servers
     from alltoken_agent.agent._turn_settings import TurnSettings
@@ -87,15 +86,10 @@ class ContextLengths:
     async def from_catalog(self, model: str) -> int | None:
         """The catalog's length for ``model``; the catalog is fetched once."""
         if self._catalog is None:
-            self._catalog = {}
-            if self._gateway.provider.public_base_url is not None:
-                from alltoken_agent.catalog import Catalog
+            from alltoken_agent.catalog.lengths import context_lengths
 
-                try:
-                    entries = await Catalog(self._gateway).entries()
-                except GatewayError:
-                    entries = []  # unknown: send as is, and the gateway will say
-                self._catalog = {e.id: e.context_length for e in entries if e.context_length}
+            self._catalog = {}  # first: a turn asking meanwhile does not fetch it again
+            self._catalog = await context_lengths(self._gateway)
         return self._catalog.get(model)
 
 

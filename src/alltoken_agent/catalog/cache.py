@@ -23,6 +23,8 @@ from alltoken_agent.paths import app_dirs
 
 logger = logging.getLogger("alltoken_agent")
 
+CATALOG = "catalog"
+"""The endpoint part of the public catalog's cache key (``catalog/lengths.py`` reads it)."""
 _FORMAT = 1
 """Bumped when the file layout changes; other versions are ignored."""
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")

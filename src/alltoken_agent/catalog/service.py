@@ -21,7 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import quote
 
-from alltoken_agent.catalog.cache import CacheTTL, DiskCache, cache_key, default_cache_dir
+from alltoken_agent.catalog.cache import (
+    CATALOG,
+    CacheTTL,
+    DiskCache,
+    cache_key,
+    default_cache_dir,
+)
 from alltoken_agent.catalog.choice import ModelChoice, Requirements, choose_model, parse_policy
 from alltoken_agent.catalog.prices import ModelPrice, PriceLookup, price_lookup
 from alltoken_agent.errors import (
@@ -170,7 +176,7 @@ class Catalog:
         ``retry=False`` makes one attempt, for lookups the caller can do without (an
         optional lookup must not add its own round of retries to a request's).
         """
-        answer = _Answer("catalog", "catalog", self.ttl.catalog, parse_catalog, list)
+        answer = _Answer(CATALOG, "catalog", self.ttl.catalog, parse_catalog, list)
         return await self._public(answer, "models", refresh, retry=retry)
 
     async def entry(self, model_id: str, refresh: bool = False) -> CatalogEntry:

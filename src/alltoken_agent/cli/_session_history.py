@@ -42,13 +42,6 @@ async def load_history(
 
 async def _catalog_length(gateway: Gateway, model: str) -> int | None:
     """The catalog's context length (the agent's own lookup reads the same cache after)."""
-    from alltoken_agent import GatewayError
-    from alltoken_agent.catalog import Catalog
+    from alltoken_agent.catalog.lengths import context_lengths
 
-    if gateway.provider.public_base_url is None:
-        return None
-    try:
-        entries = await Catalog(gateway).entries()
-    except GatewayError:
-        return None  # unknown: load it all and let the agent and the gateway decide
-    return next((e.context_length for e in entries if e.id == model), None)
+    return (await context_lengths(gateway)).get(model)

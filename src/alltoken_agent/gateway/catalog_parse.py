@@ -8,11 +8,15 @@ dropped. ``raw`` is what the gateway sent, so a cache can store it and parse it 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from alltoken_agent.gateway.catalog_fields import context_length, entry_id
+from alltoken_agent.gateway.catalog_fields import first as _first
+from alltoken_agent.gateway.catalog_fields import integer as _int
+from alltoken_agent.gateway.catalog_fields import real as _float
+from alltoken_agent.gateway.catalog_fields import text as _str
 from alltoken_agent.gateway.catalog_types import (
     CAPABILITIES,
     CatalogEntry,
@@ -101,7 +105,7 @@ def parse_entry(item: Any) -> CatalogEntry | None:
     """Parse one public catalog entry; None when it has no id."""
     if not isinstance(item, Mapping):
         return None
-    model_id = _str(item.get("id")) or _str(item.get("model"))
+    model_id = entry_id(item)
     if model_id is None:
         return None
     inputs, outputs = _strs(item.get("input_modalities")), _strs(item.get("output_modalities"))
@@ -114,7 +118,7 @@ def parse_entry(item: Any) -> CatalogEntry | None:
         name=_str(item.get("name")) or _str(item.get("display_name")),
         family=_str(item.get("family")),
         modality=modality,
-        context_length=_int(_first(item, "context_length", "context_window")),
+        context_length=context_length(item),
         max_output_tokens=_int(_first(item, "max_output_tokens", "max_completion_tokens")),
         price=_price(model_id, item.get("pricing") or item.get("price")),
         capabilities=frozenset(capabilities),
@@ -287,37 +291,10 @@ def _items(payload: Any, *keys: str) -> list[Mapping[str, Any]]:
     return [item for item in data if isinstance(item, Mapping)]
 
 
-def _first(item: Mapping[str, Any], *keys: str) -> Any:
-    return next((item[k] for k in keys if item.get(k) is not None), None)
-
-
-def _str(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value or None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
 def _strs(value: Any) -> tuple[str, ...]:
     if not isinstance(value, (list, tuple)):
         return ()
     return tuple(str(v) for v in value if isinstance(v, (str, int)))
-
-
-def _int(value: Any) -> int | None:
-    number = _float(value)
-    return None if number is None else int(number)
-
-
-def _float(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _decimal(value: Any) -> Decimal | None:
