@@ -306,3 +306,10 @@ def test_the_catalog_loads_without_pydantic() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_context_window_is_read_from_the_cache_without_the_catalog_service() -> None:
+    # A long `chat --session` reads its model's window before the request: the service
+    # and its typed entries would add about 20 ms to its start.
+    loaded = modules_after("alltoken_agent.catalog.lengths")
+    assert not {"alltoken_agent.catalog.service", "alltoken_agent.gateway.catalog_types"} & loaded

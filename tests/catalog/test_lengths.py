@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from alltoken_agent.catalog import CacheTTL, Catalog
@@ -53,13 +51,3 @@ async def test_an_unreachable_catalog_gives_no_lengths(isolated_environment: Pat
     with canned({"/api-account/models": (503, {"error": {"message": "down"}})}) as server:
         async with gateway_for(server) as gateway:
             assert await context_lengths(gateway) == {}
-
-
-def test_reading_lengths_from_the_cache_loads_no_catalog_service() -> None:
-    code = (
-        "import sys, alltoken_agent.catalog.lengths;"
-        "print(sorted(m for m in ('alltoken_agent.catalog.service',"
-        " 'alltoken_agent.gateway.catalog_types') if m in sys.modules))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
