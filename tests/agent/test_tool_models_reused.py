@@ -19,13 +19,13 @@ from alltoken_agent.agent._tool_definitions import parse_docstring
 from alltoken_agent.agent.tools import Tool, ToolContext
 
 
-def _twice(make: Any) -> tuple[Tool, Tool]:
-    """Two tools of functions made by ``make()``: equal in every way, distinct objects."""
-    return Tool(make(), name="lookup"), Tool(make(), name="lookup")
+def _kept(name: str) -> list[Any]:
+    """The argument models kept for tools called ``name``."""
+    return [value for key, value in _function_schema._MODELS.items() if key[0] == name]
 
 
 def test_the_same_function_described_again_reuses_its_model_and_gets_its_own_schema() -> None:
-    def lookup(city: str, days: int = 3) -> str:
+    def forecast(city: str, days: int = 3) -> str:
         """Look a city up.
 
         Args:
@@ -34,10 +34,9 @@ def test_the_same_function_described_again_reuses_its_model_and_gets_its_own_sch
         """
         return f"{city} {days}"
 
-    kept = len(_function_schema._MODELS)
-    first = Tool(lookup)
-    again = Agent(model="m", tools=[lookup]).tools[0]
-    assert len(_function_schema._MODELS) == kept + 1  # one model, built once
+    first = Tool(forecast)
+    again = Agent(model="m", tools=[forecast]).tools[0]
+    assert len(_kept("forecast")) == 1  # one model, built once
     assert again.parameters == first.parameters
     again.parameters["properties"]["city"]["description"] = "edited"
     assert first.parameters["properties"]["city"]["description"] == "Where."
@@ -114,8 +113,9 @@ def test_distinct_functions_made_alike_share_a_model() -> None:
 
         return lookup
 
-    first, again = _twice(make)
+    first, again = Tool(make(), name="made_alike"), Tool(make(), name="made_alike")
     assert first.function is not again.function
+    assert len(_kept("made_alike")) == 1  # the second reused the first's model
     assert first.parameters == again.parameters
 
 

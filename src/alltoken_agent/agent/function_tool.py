@@ -219,7 +219,7 @@ class Tool:
         binder: Binder[ToolContext],
         timeout: float | None,
         requires_approval: bool,
-        takes_context: bool = True,
+        takes_context: bool,
     ) -> None:
         if not _NAME.match(name):
             raise UserError(
@@ -236,7 +236,6 @@ class Tool:
         self.parameters = parameters
         self.timeout = timeout
         self.requires_approval = requires_approval
-        # True when unknown (a binder made on the first call): the caller then builds one.
         self.takes_context = takes_context
         # The binder reads the context only for a parameter that takes it, so a tool
         # with none may be run with None.

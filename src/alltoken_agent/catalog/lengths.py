@@ -29,9 +29,13 @@ async def context_lengths(gateway: Gateway) -> dict[str, int]:
     if gateway.offline_simulator is None:  # an offline gateway's catalog is never cached
         cache = DiskCache(default_cache_dir())
         stored = cache.read(cache_key(gateway.provider.name, gateway.base_url, CATALOG))
-        if stored is not None and cache.age(stored) < CacheTTL().catalog:
-            if isinstance(stored.data, list):
-                return _lengths(stored.data)
+        # Fresh, and a list (else a damaged file, which Catalog ignores too).
+        if (
+            stored is not None
+            and cache.age(stored) < CacheTTL().catalog
+            and isinstance(stored.data, list)
+        ):
+            return _lengths(stored.data)
     from alltoken_agent.catalog import Catalog
 
     try:

@@ -158,7 +158,7 @@ class MediaJobs:
         self._tasks: dict[str, tuple[str | None, asyncio.Task[None]]] = {}
         self._startup: asyncio.Task[None] | None = None
         self._started = datetime.now(timezone.utc)
-        """When the start-up pass began: jobs nobody leased since are a live replica's."""
+        """When this server started: a job nobody leased since is a live replica's."""
         self._swept: set[str] = set()
         """Jobs a sweep started here: tried once; a job still unfinished after that is
         not picked up again by this server (a restart resumes it)."""
@@ -277,7 +277,6 @@ class MediaJobs:
         """Resume this server's unfinished jobs, then sweep for orphans (see the module doc)."""
         if self.to_workers:
             return  # the workers finish every job, left or new
-        self._started = datetime.now(timezone.utc)
         self._startup = asyncio.create_task(self._resume_and_sweep(), name="media-resume")
 
     async def _resume_and_sweep(self) -> None:
