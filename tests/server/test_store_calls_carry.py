@@ -1,7 +1,7 @@
-"""The ledger's rows ride on the next store write instead of a writer job of their own.
+"""The ledger's rows ride on the next turn's save instead of a writer job of their own.
 
 ``StoreCalls`` is driven directly over a real SQLite store (no server); the hand-offs to
-the writer thread are counted on its executor.
+the writer thread are counted on its ``submit``.
 """
 
 from __future__ import annotations
@@ -30,25 +30,49 @@ def _counting(calls: StoreCalls) -> list[str]:
     return jobs
 
 
-def test_a_write_right_after_a_ledger_row_carries_it_in_one_hand_off(tmp_path: Path) -> None:
+def test_a_save_right_after_a_ledger_row_carries_it_in_one_hand_off(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'calls.db'}")
     ledger = Ledger(store)
     calls = StoreCalls(ledger)
     jobs = _counting(calls)
 
-    async def turn() -> int:
+    async def turn() -> None:
         calls.ledger_observer(
             make_record(request_id="req-1", cost=gateway_cost("0.002"), tags={RUN_TAG: "run_1"})
         )
-        # The session write that follows a request: it finds the row already written.
-        seen = await calls.write(lambda: len(ledger.rows()))
+        # The turn's save that follows its request takes the row along.
+        await calls.write_joined(lambda: None)
         await calls.flush("run_1")
+
+    try:
+        asyncio.run(turn())
+        assert len(jobs) == 1  # was 2: the row's own job, then the save
+        assert [row.request_id for row in ledger.rows()] == ["req-1"]
+    finally:
+        calls.close()
+        store.close()
+
+
+def test_a_plain_write_carries_no_ledger_row(tmp_path: Path) -> None:
+    # A plain write is what a first token may wait for (a turn's open): the row goes
+    # with the next save, or alone, never in front of it.
+    store = Store(f"sqlite:///{tmp_path / 'calls.db'}")
+    ledger = Ledger(store)
+    calls = StoreCalls(ledger)
+    jobs = _counting(calls)
+
+    async def write() -> int:
+        calls.ledger_observer(
+            make_record(request_id="req-4", cost=gateway_cost("0.002"), tags={RUN_TAG: "run_4"})
+        )
+        seen = await calls.write(lambda: len(ledger.rows()))
+        await calls.flush("run_4")
         return seen
 
     try:
-        assert asyncio.run(turn()) == 1
-        assert len(jobs) == 1  # was 2: the row's own job, then the write
-        assert [row.request_id for row in ledger.rows()] == ["req-1"]
+        assert asyncio.run(write()) == 0
+        assert len(jobs) == 2  # the write, then the row alone
+        assert [row.request_id for row in ledger.rows()] == ["req-4"]
     finally:
         calls.close()
         store.close()

@@ -92,25 +92,6 @@ def test_a_save_that_fails_still_writes_the_row_it_carried(store: Store) -> None
         calls.close()
 
 
-def test_a_plain_write_keeps_the_row_in_a_transaction_of_its_own(store: Store) -> None:
-    ledger = Ledger(store)
-    calls = StoreCalls(ledger)
-
-    async def write() -> int:
-        calls.ledger_observer(
-            make_record(request_id="req-3", cost=gateway_cost("0.001"), tags={RUN_TAG: "r3"})
-        )
-        # A write that reads on another connection sees the row already committed.
-        seen = await calls.write(lambda: len(ledger.rows()))
-        await calls.flush("r3")
-        return seen
-
-    try:
-        assert asyncio.run(write()) == 1
-    finally:
-        calls.close()
-
-
 def test_with_anything_in_the_spool_the_row_is_committed_before_the_save(store: Store) -> None:
     # A session whose earlier turn waits in the spool queues its next turn there too:
     # an append a rollback cannot undo. Joined, a commit failing after it would make

@@ -9,12 +9,15 @@ GIL the event loop needs, and one more connection with its own page cache), a fe
 a database across the network, whose round trips are worth overlapping. Reads never
 wait behind writes, so a writer waiting for another process's lock holds no read up.
 
+The writer thread runs the writes a first token waits for (a turn's open: its lease
+and history) before the turn saves queued ahead of them (``_writer.py``).
+
 The ledger's rows are not a job each: a request's record joins a list, and the next
-write to the store carries whatever the list holds (written first, in one transaction
-and one insert, on the same trip to the writer thread). A server turn writes its
-session right after its request ends, so its row costs no hand-off of its own, and on
-a SQLite file no commit of its own either (``write_joined``: the turn's save); rows
-that no write picks up within ``LEDGER_WAIT`` go in a job of their own. The rows
+turn's save carries whatever the list holds (in one insert, on the same trip to the
+writer thread). A server turn saves its session right after its request ends, so its
+row costs no hand-off of its own, and on a SQLite file no commit of its own either
+(``write_joined``); rows that no save picks up within ``LEDGER_WAIT`` go in a job of
+their own. Other writes carry none: an open would wait for them. The rows
 are the ledger's own (``Ledger.to_row``), spooled like its rows when the store stays
 locked. Above all, no write, the ledger's included, ever blocks
 the event loop that every stream shares.
@@ -31,6 +34,7 @@ from typing import Any, Final, TypeVar
 
 from alltoken_agent.gateway import RequestRecord
 from alltoken_agent.ledger import Ledger
+from alltoken_agent.server._writer import WriterThread
 from alltoken_agent.store import UsageRepository
 
 T = TypeVar("T")
@@ -61,7 +65,7 @@ class StoreCalls:
     def __init__(self, ledger: Ledger) -> None:
         self._ledger = ledger
         self._usage = UsageRepository.of(ledger.store)
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alltoken-store-write")
+        self._writer = WriterThread("alltoken-store-write")
         readers = 1 if ledger.store.dialect == "sqlite" else NETWORK_READERS
         self._readers = ThreadPoolExecutor(
             max_workers=readers, thread_name_prefix="alltoken-store-read"
@@ -81,26 +85,26 @@ class StoreCalls:
         return await loop.run_in_executor(self._readers, functools.partial(call, *args, **kwargs))
 
     async def write(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a writing store call on the writer thread (the ledger's waiting rows first)."""
-        return await self._write(False, functools.partial(call, *args, **kwargs))
+        """Run a writing store call on the writer thread, ahead of the turn saves waiting."""
+        job = functools.partial(call, *args, **kwargs)
+        return await asyncio.wrap_future(self._writer.submit(job))
 
     async def write_joined(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """As :meth:`write`, with the ledger's waiting rows in the call's own transaction.
+        """A turn's save: after the other writes waiting, with the ledger's rows in it.
 
-        For a call that only writes (a server turn's save): the rows and the call are
-        committed together, one commit instead of two (see :meth:`_carry`).
+        For a call that only writes: the rows and the call are committed together, one
+        commit instead of two (see :meth:`_carry`). Nobody's first token waits for a
+        save, so it goes in the writer's ``later`` lane (``_writer.py``).
         """
-        return await self._write(True, functools.partial(call, *args, **kwargs))
-
-    async def _write(self, joined: bool, job: Callable[[], T]) -> T:
         loop = asyncio.get_running_loop()
+        job: Callable[[], T] = functools.partial(call, *args, **kwargs)
         taken = self._take()
         if taken is not None:
-            job = functools.partial(self._carry, *taken, loop, job, joined)
-        return await loop.run_in_executor(self._writer, job)
+            job = functools.partial(self._carry, *taken, loop, job)
+        return await asyncio.wrap_future(self._writer.submit(job, later=True))
 
     def ledger_observer(self, record: RequestRecord) -> None:
-        """``gateway.add_observer``: queue the ledger's row for the next write to carry."""
+        """``gateway.add_observer``: queue the ledger's row for the next save to carry."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # a request made outside any event loop: write it now
@@ -134,7 +138,7 @@ class StoreCalls:
             return
         records, batch = taken
         loop = asyncio.get_running_loop()
-        loop.run_in_executor(self._writer, self._write_batch, records, batch, loop)
+        self._writer.submit(functools.partial(self._write_batch, records, batch, loop), later=True)
 
     def _carry(
         self,
@@ -142,18 +146,14 @@ class StoreCalls:
         batch: asyncio.Future[None],
         loop: asyncio.AbstractEventLoop,
         job: Callable[[], T],
-        joined: bool,
     ) -> T:
-        """Writer thread: write the ledger's rows, tell their waiters, then run ``job``.
+        """Writer thread: write the ledger's rows and run ``job``, then tell the rows' waiters.
 
-        ``joined``: both in one transaction where the store can (a SQLite file; see
+        Both in one transaction where the store can (a SQLite file; see
         ``Store.joined_writes``): a server turn's save carries its request's row, one
         commit for both. If anything in it fails, none of it was written, and the rows
-        (each as the ledger writes it) and ``job`` go one after the other, as unjoined.
+        (each as the ledger writes it) and ``job`` go one after the other.
         """
-        if not joined:
-            self._write_batch(records, batch, loop)
-            return job()
         try:
             with self._ledger.store.joined_writes():
                 self._usage.add_many([self._ledger.to_row(record) for record in records])
@@ -203,6 +203,6 @@ class StoreCalls:
         self._closed = True
         records, self._records = self._records, []
         if records:
-            self._writer.submit(self._write_rows, records)
+            self._writer.submit(functools.partial(self._write_rows, records))
         self._readers.shutdown(wait=True)
-        self._writer.shutdown(wait=True)
+        self._writer.shutdown()
