@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -128,3 +130,21 @@ def test_a_servers_plain_write_goes_before_the_turn_saves_waiting(tmp_path: Path
     finally:
         calls.close()
         store.close()
+
+
+def test_jobs_queued_when_the_interpreter_exits_still_run(tmp_path: Path) -> None:
+    # A server stopped without closing its store calls still writes what it queued.
+    marker = tmp_path / "written"
+    script = f"""
+import threading, time
+from pathlib import Path
+from alltoken_agent.server._writer import WriterThread
+writer = WriterThread("test-writer")
+writer.submit(lambda: time.sleep(0.2))
+writer.submit(lambda: Path({str(marker)!r}).write_text("saved"), later=True)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert marker.read_text() == "saved"

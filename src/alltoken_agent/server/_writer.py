@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Final, TypeVar
 
 T = TypeVar("T")
@@ -33,17 +33,21 @@ _Job = tuple[Future[Any], Callable[[], Any]]
 
 
 class WriterThread:
-    """One thread running jobs, the first lane before the ``later`` one (see the module)."""
+    """One thread running jobs, the first lane before the ``later`` one (see the module).
+
+    The thread is a one-worker ``ThreadPoolExecutor``'s, so it ends as the executor's do
+    (queued jobs still run when the interpreter exits). Each job queued puts one token
+    in the executor; a token runs whichever job is next by the lanes' rule.
+    """
 
     def __init__(self, name: str) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._first: deque[_Job] = deque()
         self._later: deque[_Job] = deque()
-        self._ready = threading.Condition(threading.Lock())
-        self._stopping = False
+        self._lock = threading.Lock()
+        self._stopped = False
         self._in_a_row = 0
         """First-lane jobs run since the last save, while a save waited."""
-        self._thread = threading.Thread(target=self._work, name=name, daemon=True)
-        self._thread.start()
 
     def submit(self, job: Callable[[], T], *, later: bool = False) -> Future[T]:
         """Queue ``job``; its future gets what it returns or raises.
@@ -52,26 +56,21 @@ class WriterThread:
             RuntimeError: The thread was shut down.
         """
         future: Future[T] = Future()
-        with self._ready:
-            if self._stopping:
+        with self._lock:
+            if self._stopped:
                 raise RuntimeError("the store's writer thread is shut down")
             (self._later if later else self._first).append((future, job))
-            self._ready.notify()
+            self._executor.submit(self._run_next)
         return future
 
     def shutdown(self) -> None:
         """Run every job queued so far, then stop the thread and wait for it."""
-        with self._ready:
-            self._stopping = True
-            self._ready.notify()
-        self._thread.join()
+        with self._lock:
+            self._stopped = True
+        self._executor.shutdown(wait=True)
 
-    def _take(self) -> _Job | None:
-        """The next job (None: stopping, nothing left); called holding ``_ready``."""
-        while not self._first and not self._later:
-            if self._stopping:
-                return None
-            self._ready.wait()
+    def _next(self) -> _Job:
+        """The job to run now; called holding ``_lock``, with at least one queued."""
         if self._later and (not self._first or self._in_a_row >= FIRST_IN_A_ROW):
             self._in_a_row = 0
             return self._later.popleft()
@@ -79,19 +78,15 @@ class WriterThread:
             self._in_a_row += 1
         return self._first.popleft()
 
-    def _work(self) -> None:
-        while True:
-            with self._ready:
-                taken = self._take()
-            if taken is None:
-                return
-            future, job = taken
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                result = job()
-            except BaseException as error:
-                future.set_exception(error)
-                del error  # no cycle through the traceback's frames
-            else:
-                future.set_result(result)
+    def _run_next(self) -> None:
+        with self._lock:
+            future, job = self._next()
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            result = job()
+        except BaseException as error:
+            future.set_exception(error)
+            del error  # no cycle through the traceback's frames
+        else:
+            future.set_result(result)
