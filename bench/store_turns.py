@@ -18,6 +18,12 @@ no-op UPDATE straight on ``sqlite3``, which nothing here changes) gives a ratio 
 survives a busy machine better than the microseconds do. ``--profile`` prints the top of a
 cProfile of the turns.
 
+Then ``--busy-rounds`` more rounds (default 1) run on a thread while the main thread runs
+Python all the time, as the server's writer thread runs beside an event loop under load:
+wall time per turn, also in switch intervals (``sys.getswitchinterval()``). Each time
+the driver lets the GIL go (a fetched row, a commit, a ``stat``) the thread may wait one
+interval to get it back, so this counts those hand-backs more than it measures SQLite.
+
 Run ``python bench/store_turns.py`` (defaults: 200 sessions, 10 rounds).
 """
 
@@ -30,7 +36,9 @@ import sqlite3
 import statistics
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -64,12 +72,20 @@ def _record(session_id: str) -> RequestRecord:
 
 
 def _turn(
-    store: Store, ledger: Ledger, usage: UsageRepository, sid: str, n: int
+    store: Store,
+    ledger: Ledger,
+    usage: UsageRepository,
+    sid: str,
+    n: int,
+    clock: Callable[[], float] = time.process_time,
 ) -> tuple[float, float]:
-    """One message's store work; the CPU seconds of its open and of its close (with row)."""
-    start = time.process_time()
+    """One message's store work; the ``clock`` seconds of its open and of its close (with row).
+
+    CPU time by default; wall time for the turns beside a busy thread.
+    """
+    start = clock()
     opened = store.sessions.open_turn(sid, owner="key_bench", holder="h/1/x", seconds=30.0)
-    middle = time.process_time()
+    middle = clock()
     assert opened.session is not None
     messages = [
         {"role": "user", "content": f"message {n}"},
@@ -78,7 +94,38 @@ def _turn(
     with store.joined_writes():
         usage.add_many([ledger.to_row(_record(sid))])
         store.sessions.close_turn(sid, "h/1/x", messages)
-    return middle - start, time.process_time() - middle
+    return middle - start, clock() - middle
+
+
+def _beside_busy_thread(
+    store: Store, ledger: Ledger, usage: UsageRepository, sids: list[str], n: int
+) -> tuple[list[float], list[float]]:
+    """Wall seconds of each turn's open and close, run on a thread while this one runs Python.
+
+    As the server's writer thread runs them beside an event loop under load: each time
+    the driver lets the GIL go (a step, a commit, a ``stat``), the thread may wait a
+    switch interval to get it back.
+    """
+    done = threading.Event()
+    opens: list[float] = []
+    closes: list[float] = []
+
+    def turns() -> None:
+        try:
+            for sid in sids:
+                opened, closed = _turn(store, ledger, usage, sid, n, time.perf_counter)
+                opens.append(opened)
+                closes.append(closed)
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=turns)
+    worker.start()
+    spins = 0
+    while not done.is_set():  # Python bytecode all the time, as a busy event loop runs
+        spins += 1
+    worker.join()
+    return opens, closes
 
 
 def _floor(path: Path, count: int) -> float:
@@ -103,6 +150,9 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--profile", action="store_true", help="cProfile the turns")
+    parser.add_argument(
+        "--busy-rounds", type=int, default=1, help="rounds beside a busy thread (0: none)"
+    )
     args = parser.parse_args()
     opens: list[float] = []
     closes: list[float] = []
@@ -129,6 +179,12 @@ def main() -> None:
                     closes.append(closed)
                 if profiler is not None:
                     profiler.disable()
+            busy_opens: list[float] = []
+            busy_closes: list[float] = []
+            for n in range(args.rounds + 1, args.rounds + 1 + args.busy_rounds):
+                opened_walls, closed_walls = _beside_busy_thread(store, ledger, usage, sids, n)
+                busy_opens += opened_walls
+                busy_closes += closed_walls
     turns = [a + b for a, b in zip(opens, closes, strict=True)]
     floor = statistics.median(floors)
     mean = statistics.fmean(turns)
@@ -144,6 +200,20 @@ def main() -> None:
         print(f"  {label:24s}{mean_us:6.0f}  {median_us:6.0f}")
     print(f"  raw sqlite3 write txn   {floor * 1e6:6.0f}  (floor, median of {len(floors)})")
     print(f"  whole turn / floor      {mean / floor:6.1f}x")
+    if busy_opens:
+        interval = sys.getswitchinterval() * 1000
+        print(
+            f"beside a thread running Python ({len(busy_opens)} turns, a switch interval of "
+            f"{interval:g} ms): wall ms per turn, and in switch intervals"
+        )
+        print("                          mean  median     p90  mean/interval")
+        for label, values in (("open_turn", busy_opens), ("close_turn + ledger row", busy_closes)):
+            ms = sorted(value * 1000 for value in values)
+            mean_ms = statistics.fmean(ms)
+            print(
+                f"  {label:24s}{mean_ms:6.1f}  {statistics.median(ms):6.1f}  "
+                f"{ms[int(len(ms) * 0.9)]:6.1f}  {mean_ms / interval:6.1f}"
+            )
     if profiler is not None:
         stats = pstats.Stats(profiler)
         stats.sort_stats("tottime").print_stats(30)

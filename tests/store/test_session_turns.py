@@ -249,3 +249,38 @@ def test_a_driver_failure_in_a_turn_comes_out_as_the_stores_error(tmp_path: Path
             sessions.close_turn(created.id, HOLDER, TURN)
         assert sessions.load_messages(created.id) == []
         assert sessions.take_lease(created.id, OTHER, 30) == HOLDER  # all of it rolled back
+
+
+TRICKY = [
+    {"role": "user", "content": 'commas, [brackets], "quotes", \\ and ],[ joins'},
+    {"role": "assistant", "content": "é ✓ 𝄞 \u2028 \x00 tab\tnew\nline"},
+    {"role": "tool", "content": [{"type": "text", "text": "x"}], "n": 12345678901234567890},
+    {"role": "assistant", "content": None, "f": 1.5e-300, "z": -0.0, "e": {}, "a": []},
+]
+
+
+def test_a_turns_history_is_every_stored_message_in_position_order_whatever_it_holds(
+    any_store: Store,
+) -> None:
+    # On SQLite the history comes as one row (the stored texts joined in SQL, no order
+    # promised): it must read as the ordinary path reads it, oldest first.
+    sessions = any_store.sessions
+    created = sessions.create_session(owner="key_a")
+    now = datetime.now(timezone.utc)
+    with any_store._sessions._db.engine.begin() as conn:
+        for position in (2, 0, 3, 1):  # rows stored out of their order
+            conn.execute(
+                sa.insert(schema.messages).values(
+                    session_id=created.id,
+                    position=position,
+                    message=TRICKY[position],
+                    created_at=now,
+                )
+            )
+    start = sessions.open_turn(created.id, owner="key_a", holder=HOLDER, seconds=30)
+    assert start.messages == sessions.load_messages(created.id) == TRICKY
+    assert start.session is not None and start.session.message_count == len(TRICKY)
+    empty = sessions.create_session(owner="key_a")
+    opened = sessions.open_turn(empty.id, owner="key_a", holder=HOLDER, seconds=30)
+    assert opened.messages == [] and opened.session is not None
+    assert opened.session.message_count == 0

@@ -111,6 +111,18 @@ class DriverStatement:
             for value, process in zip(row, self._results, strict=True)
         ]
 
+    def value(self, conn: Connection, values: Mapping[str, Any]) -> Any:
+        """Run a query of one row (an aggregate's); its first column, through its type.
+
+        One fetch, not drained: each step of the driver lets the GIL go, which under load
+        a store thread waits to get back (not for a RETURNING statement: see :meth:`first`).
+        """
+        params = self._bound(values)
+        row = self._run(conn, lambda cursor: cursor.execute(self.sql, params).fetchone(), params)
+        process = self._results[0]
+        value = None if row is None else row[0]
+        return value if process is None else process(value)
+
     def count(self, conn: Connection, values: Mapping[str, Any]) -> int:
         """Run it; how many rows it changed."""
         params = self._bound(values)

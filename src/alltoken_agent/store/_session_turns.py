@@ -20,8 +20,10 @@ SQLite and PostgreSQL alike; see ``SessionRepository.take_lease``).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -78,6 +80,17 @@ _HISTORY: Final = (
     .order_by(_messages.c.position)
 )
 
+_JOINED_HISTORY: Final = sa.literal_column(
+    "'[' || group_concat('[' || position || ',' || message || ']', ',') || ']'", sa.Text()
+)
+_HISTORY_ARRAY: Final = sa.select(_JOINED_HISTORY).where(
+    _messages.c.session_id == sa.bindparam("sid")
+)
+"""The history as one row on SQLite: its stored JSON texts joined into ``[[position,
+message], ...]`` (NULL: none), in no promised order. A row fetched is a step of the
+driver, each letting go of the GIL; under load the writer thread waited for it back
+after many of them, so a history of n messages cost n waits where this costs one."""
+
 _HOLDS: Final = _c.lease_owner == sa.bindparam("holder")
 _RELEASE: Final = (
     sa.update(_sessions)
@@ -133,7 +146,7 @@ def _driver_turn(dialect: Dialect) -> _DriverTurn:
             owned: DriverStatement(statement, dialect, _RECORD_COLUMNS)
             for owned, statement in _OPEN.items()
         },
-        history=DriverStatement(_HISTORY, dialect, [_messages.c.message]),
+        history=DriverStatement(_HISTORY_ARRAY, dialect, [_JOINED_HISTORY]),
         close=DriverStatement(
             _TOUCH_AND_RELEASE.returning(last_position),
             dialect,
@@ -210,11 +223,18 @@ def open_in(
             return None, None, []
         return found.lease_owner, None, []
     if driver is not None:
-        stored = driver.history.column(conn, {"sid": session_id})
+        stored = _history_of(driver.history.value(conn, {"sid": session_id}))
     else:
         stored = list(conn.scalars(_HISTORY, {"sid": session_id}))
     record = SessionRecord.from_row({**columns, "message_count": len(stored)})
     return holder, record, stored
+
+
+def _history_of(array: str | None) -> list[Any]:
+    """The messages of :data:`_HISTORY_ARRAY`'s row, oldest first."""
+    if array is None:
+        return []
+    return [message for _, message in sorted(json.loads(array), key=itemgetter(0))]
 
 
 def close_in(conn: Connection, session_id: str, holder: str, rows: list[dict[str, Any]]) -> None:
