@@ -129,13 +129,6 @@ class DriverStatement:
         changed = self._run(conn, lambda cursor: cursor.execute(self.sql, params).rowcount, params)
         return int(changed)
 
-    def column(self, conn: Connection, values: Mapping[str, Any]) -> list[Any]:
-        """Run it; the first column of every row, through its result type."""
-        params = self._bound(values)
-        rows = self._run(conn, lambda cursor: cursor.execute(self.sql, params).fetchall(), params)
-        process = self._results[0]
-        return [row[0] for row in rows] if process is None else [process(row[0]) for row in rows]
-
     def many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run it once per row of values, in one ``executemany``."""
         params = [self._bound(values) for values in rows]
