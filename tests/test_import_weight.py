@@ -313,3 +313,22 @@ def test_a_context_window_is_read_from_the_cache_without_the_catalog_service() -
     # and its typed entries would add about 20 ms to its start.
     loaded = modules_after("alltoken_agent.catalog.lengths")
     assert not {"alltoken_agent.catalog.service", "alltoken_agent.gateway.catalog_types"} & loaded
+
+
+@pytest.mark.parametrize("module", ["alltoken_agent.gateway", "alltoken_agent.media"])
+def test_httpx_is_imported_without_its_command_line_client(module: str) -> None:
+    # Typer needs click and rich, so they are always installed beside us, and httpx
+    # imports its own command-line client (with pygments) whenever they are: about a
+    # third of its import time, for a client nothing here runs.
+    loaded = top_level_modules(module)
+    assert "httpx" in loaded
+    assert not loaded & {"click", "rich", "pygments"}
+
+
+def test_httpx_s_command_line_client_still_imports_after_ours() -> None:
+    probe = "import alltoken_agent.gateway, httpx._main, sys; print('click' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"  # the real client, with its click

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import alltoken_agent._httpx_import  # noqa: F401  (before httpx: see there)
 from alltoken_agent._lazy_exports import lazy_exports
 from alltoken_agent.gateway.accounting import Cost as Cost
 from alltoken_agent.gateway.accounting import Usage as Usage

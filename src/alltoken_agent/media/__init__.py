@@ -22,6 +22,7 @@ further names. The root's names and a few internal ones are also imported here
 
 from __future__ import annotations
 
+import alltoken_agent._httpx_import  # noqa: F401  (before httpx: see there)
 from alltoken_agent.media.events import JobDoneEvent as JobDoneEvent
 from alltoken_agent.media.events import JobDownloadEvent as JobDownloadEvent
 from alltoken_agent.media.events import JobEvent as JobEvent
