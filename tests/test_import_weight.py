@@ -332,3 +332,15 @@ def test_httpx_s_command_line_client_still_imports_after_ours() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "True"  # the real client, with its click
+
+
+def test_a_gateway_opened_without_a_config_imports_no_pydantic() -> None:
+    probe = (
+        "import sys; from alltoken_agent.gateway import Gateway; Gateway(api_key='k'); "
+        "print('pydantic' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

@@ -13,7 +13,9 @@ within its bounds for a number, a choice of a ``Literal``, lists and tables of t
 else (a ``Decimal`` price, a secret, a pattern, a section with its own validator, an unknown
 key, a value out of bounds) answers None, and the file goes through the pydantic models,
 whose result and error messages are the same as ever. Outside :func:`plain_values` nothing
-changes: every other command gets the pydantic ``Config``.
+changes: every other command gets the pydantic ``Config``. One more reader takes plain
+defaults: a ``Gateway`` given no config (``gateway.providers.default_config``), which only
+reads them.
 """
 
 from __future__ import annotations

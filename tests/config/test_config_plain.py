@@ -236,3 +236,13 @@ def test_the_key_never_shows_itself() -> None:
     assert "sk-very-secret" not in repr(resolved)
     assert resolved.api_key is not None
     assert resolved.api_key.get_secret_value() == "sk-very-secret-1234"
+
+
+def test_a_gateway_given_no_config_holds_the_schemas_defaults_as_plain_values() -> None:
+    # Gateway(config=None) reads the defaults without importing pydantic for them.
+    from alltoken_agent.gateway.providers import default_config
+
+    defaults = default_config()
+    assert not isinstance(defaults, BaseModel)
+    assert defaults.model_dump() == Config().model_dump()
+    assert resolve(config=defaults, environ={}) == resolve(config=Config(), environ={})

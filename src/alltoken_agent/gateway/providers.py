@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
 from alltoken_agent.config import Dialect
@@ -234,7 +234,15 @@ def _base_url_problem(url: str) -> str | None:
 
 
 def default_config() -> Config:
-    """The config of a caller that gave none (its import loads pydantic, so only then)."""
-    from alltoken_agent.config import Config
+    """The config of a caller that gave none: the defaults, as plain values.
 
-    return Config()
+    The gateway only reads its config, and the pydantic model would import pydantic
+    (about 60 ms) to hold values nobody gave; the plain sections hold the same values
+    (``_config_plain``, whose fields ``tests/config/test_config_plain.py`` pins to the
+    models'), as ``chat`` gets them from a plain config file.
+    """
+    from alltoken_agent._config_plain import plain_config
+
+    defaults = plain_config({})
+    assert defaults is not None  # no values: nothing for pydantic to check
+    return cast("Config", defaults)
