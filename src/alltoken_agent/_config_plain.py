@@ -13,9 +13,9 @@ within its bounds for a number, a choice of a ``Literal``, lists and tables of t
 else (a ``Decimal`` price, a secret, a pattern, a section with its own validator, an unknown
 key, a value out of bounds) answers None, and the file goes through the pydantic models,
 whose result and error messages are the same as ever. Outside :func:`plain_values` nothing
-changes: every other command gets the pydantic ``Config``. One more reader takes plain
-defaults: a ``Gateway`` given no config (``gateway.providers.default_config``), which only
-reads them.
+changes: every other command gets the pydantic ``Config``. Plain defaults go to
+a ``Gateway`` or an ``Agent`` given no config too (``gateway.providers.default_config``):
+both only read their config.
 """
 
 from __future__ import annotations

@@ -48,11 +48,12 @@ DEFAULT_INSTRUCTIONS = "You are a helpful assistant."
 def _default_config() -> Config:
     """The config of an agent given none: shared, never mutated, made on first use.
 
-    Its import loads pydantic; ``chat`` passes the file's plain values instead.
+    The defaults as plain values, as a ``Gateway`` given none holds them
+    (``gateway.providers.default_config``): no pydantic imported for values nobody gave.
     """
-    from alltoken_agent.config import Config
+    from alltoken_agent.gateway.providers import default_config
 
-    return Config()
+    return default_config()
 
 
 class Agent(BlockingCalls[OutputT], EventHandlers):
