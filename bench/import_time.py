@@ -8,7 +8,8 @@ above ``python -c pass``, the interpreter's own start-up and the floor; the rati
 is that figure against httpx's. ``import alltoken_agent.gateway`` imports httpx
 without httpx's own command-line client (click, rich, pygments; see
 ``src/alltoken_agent/_httpx_import.py``), so its floor is the row "import httpx, no
-client", which imports httpx the same way. A row imports the gateway and opens a
+client", which imports httpx the same way. The last row makes an ``Agent`` (with its
+default tools and a ``Gateway``; no request). A row imports the gateway and opens a
 ``Gateway`` (no request), so that work deferred from the import to the first use
 still shows. Then, for each module, the third-party packages
 the import loaded, and whether any it must not load (SQLAlchemy, the openai SDK,
@@ -42,15 +43,19 @@ What the import defers, or what opening builds on first use (pydantic's serializ
 the config), shows here."""
 HTTPX_WITHOUT_CLIENT = "import sys; sys.modules['httpx._main'] = None; import httpx"
 """httpx as the gateway imports it: without its command-line client."""
+MAKE_AGENT = "from alltoken_agent import Agent, Gateway; Agent('m', gateway=Gateway(api_key='k'))"
+"""Import and make an Agent with its default tools (no request)."""
 TARGETS = (
     HTTPX_WITHOUT_CLIENT,
     "import alltoken_agent.gateway",
     OPEN_GATEWAY,
     "import alltoken_agent.agent",
+    MAKE_AGENT,
 )
 LABELS = {
     OPEN_GATEWAY: "open a Gateway (import + Gateway())",
     HTTPX_WITHOUT_CLIENT: "import httpx, no client",
+    MAKE_AGENT: "make an Agent (+ Gateway())",
 }
 _NEVER = (
     "sqlalchemy",
