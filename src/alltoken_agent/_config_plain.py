@@ -14,8 +14,8 @@ else (a ``Decimal`` price, a secret, a pattern, a section with its own validator
 key, a value out of bounds) answers None, and the file goes through the pydantic models,
 whose result and error messages are the same as ever. Outside :func:`plain_values` nothing
 changes: every other command gets the pydantic ``Config``. Plain defaults go to
-a ``Gateway`` or an ``Agent`` given no config too (``gateway.providers.default_config``):
-both only read their config.
+a ``Gateway`` or an ``Agent`` given no config too (``config.plain_defaults``): both only
+read their config.
 """
 
 from __future__ import annotations

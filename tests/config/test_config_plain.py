@@ -240,9 +240,9 @@ def test_the_key_never_shows_itself() -> None:
 
 def test_a_gateway_given_no_config_holds_the_schemas_defaults_as_plain_values() -> None:
     # Gateway(config=None) reads the defaults without importing pydantic for them.
-    from alltoken_agent.gateway.providers import default_config
+    from alltoken_agent.config import plain_defaults
 
-    defaults = default_config()
+    defaults = plain_defaults()
     assert not isinstance(defaults, BaseModel)
     assert defaults.model_dump() == Config().model_dump()
     assert resolve(config=defaults, environ={}) == resolve(config=Config(), environ={})

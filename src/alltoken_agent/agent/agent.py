@@ -48,12 +48,12 @@ DEFAULT_INSTRUCTIONS = "You are a helpful assistant."
 def _default_config() -> Config:
     """The config of an agent given none: shared, never mutated, made on first use.
 
-    The defaults as plain values, as a ``Gateway`` given none holds them
-    (``gateway.providers.default_config``): no pydantic imported for values nobody gave.
+    The defaults as plain values (``config.plain_defaults``), as a ``Gateway`` given none
+    holds them: no pydantic imported for values nobody gave.
     """
-    from alltoken_agent.gateway.providers import default_config
+    from alltoken_agent.config import plain_defaults
 
-    return default_config()
+    return plain_defaults()
 
 
 class Agent(BlockingCalls[OutputT], EventHandlers):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from alltoken_agent.config import plain_defaults
 from alltoken_agent.errors import ConfigError, GatewayError
 from alltoken_agent.gateway._chat_body import chat_body
 from alltoken_agent.gateway._clients import (
@@ -29,7 +30,7 @@ from alltoken_agent.gateway._transport import (
     build_timeouts,
     with_idle_read,
 )
-from alltoken_agent.gateway.providers import Provider, default_config, get_provider, resolve
+from alltoken_agent.gateway.providers import Provider, get_provider, resolve
 from alltoken_agent.gateway.records import Observer, RequestKind, start_record
 from alltoken_agent.gateway.redact import Redactor, protect_logs
 from alltoken_agent.gateway.retry import RetryPolicy
@@ -98,7 +99,7 @@ class Gateway(SimulatorAware, RequestPath):
         Raises:
             ConfigError: Unknown provider, no base URL, or no key where one is needed.
         """
-        cfg = config or default_config()
+        cfg = config or plain_defaults()
         resolved = resolve(
             provider=provider, base_url=base_url, model=model, config=cfg, environ=environ
         )

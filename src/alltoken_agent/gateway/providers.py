@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from alltoken_agent.config import Dialect
+from alltoken_agent.config import Dialect, plain_defaults
 from alltoken_agent.errors import ConfigError
 from alltoken_agent.gateway._secret import SecretKey
 from alltoken_agent.gateway._settings import section_values
@@ -152,7 +152,7 @@ def resolve(
         ConfigError: The provider is unknown, or it has no base URL.
     """
     env = os.environ if environ is None else environ
-    cfg = config or default_config()
+    cfg = config or plain_defaults()
     if isinstance(provider, Provider):
         profile = provider
     else:
@@ -231,18 +231,3 @@ def _base_url_problem(url: str) -> str | None:
     if parts.query or parts.fragment or url.endswith(("?", "#")):
         return "a base URL has no ?query or #fragment"
     return None
-
-
-def default_config() -> Config:
-    """The config of a caller that gave none: the defaults, as plain values.
-
-    The gateway only reads its config, and the pydantic model would import pydantic
-    (about 60 ms) to hold values nobody gave; the plain sections hold the same values
-    (``_config_plain``, whose fields ``tests/config/test_config_plain.py`` pins to the
-    models'), as ``chat`` gets them from a plain config file.
-    """
-    from alltoken_agent._config_plain import plain_config
-
-    defaults = plain_config({})
-    assert defaults is not None  # no values: nothing for pydantic to check
-    return cast("Config", defaults)
