@@ -9,18 +9,26 @@ from pathlib import Path
 
 import platformdirs
 
+from alltoken_agent._frozen import FrozenValue
+
 APP_NAME = "alltoken-agent"
 HOME_ENV = "ALLTOKEN_AGENT_HOME"
 """Setting this moves all three folders under one root, so tests and users can isolate a run."""
 
 
-@dataclass(frozen=True)
-class AppDirs:
+@dataclass(init=False, eq=False, repr=False)  # FrozenValue's methods: not compiled at import
+class AppDirs(FrozenValue):
     """The three folders the tool writes to."""
 
     config: Path
     data: Path
     cache: Path
+
+    def __init__(self, config: Path, data: Path, cache: Path) -> None:
+        fields = self.__dict__
+        fields["config"] = config
+        fields["data"] = data
+        fields["cache"] = cache
 
     @property
     def config_file(self) -> Path:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from alltoken_agent.agent import builtin_tools
-from alltoken_agent.agent.function_tool import tool_context
+from alltoken_agent.agent.function_tool import ToolContext
 from alltoken_agent.agent.tools import Tool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,7 +61,7 @@ CALLS = [
 
 @pytest.mark.parametrize(("name", "arguments"), CALLS)
 async def test_a_call_answers_as_the_described_tool_does(name: str, arguments: str) -> None:
-    context = tool_context(None, "m", "call-1", 1)  # type: ignore[arg-type]  # no gateway needed
+    context = ToolContext(None, "m", "call-1", 1)  # type: ignore[arg-type]  # no gateway needed
     ours = await getattr(builtin_tools, name).run(arguments, context)
     theirs = await described(name).run(arguments, context)
     if name == "get_current_time" and not theirs.is_error:  # the clock moved on between them
@@ -76,12 +76,12 @@ def test_naming_the_default_tools_builds_no_pydantic_model_until_one_is_called()
     probe = (
         "import asyncio, sys\n"
         "from alltoken_agent.agent import builtin_tools as b\n"
-        "from alltoken_agent.agent.function_tool import tool_context\n"
+        "from alltoken_agent.agent.function_tool import ToolContext\n"
         "tools = b.resolve_tool_names('default')\n"
         "sent = [t.wire_definition() for t in tools]\n"
         "built = 'pydantic.plugin._loader' in sys.modules\n"
         'outcome = asyncio.run(b.calculate.run(\'{"expression": "1+1"}\', '
-        "tool_context(None, 'm', 'c', 1)))\n"
+        "ToolContext(None, 'm', 'c', 1)))\n"
         "print(built, 'pydantic.plugin._loader' in sys.modules, outcome.content)\n"
     )
     done = subprocess.run(
@@ -99,7 +99,7 @@ async def test_each_tool_makes_its_validator_once() -> None:
     )
     binder: Any = tool._bind
     assert binder._bind is None  # nothing made yet
-    context = tool_context(None, "m", "call-1", 1)  # type: ignore[arg-type]
+    context = ToolContext(None, "m", "call-1", 1)  # type: ignore[arg-type]
     made = []
     for _ in range(3):
         outcome = await tool.run('{"expression": "2*3"}', context)

@@ -17,8 +17,8 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from alltoken_agent._frozen import FrozenValue
 from alltoken_agent.errors import AllTokenAgentError
-from alltoken_agent.gateway.accounting import FrozenValue
 from alltoken_agent.gateway.types import Cost, Usage
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
+from alltoken_agent._frozen import FrozenValue
 from alltoken_agent.agent._function_schema import Binder, InvalidArgumentsError
 from alltoken_agent.errors import UserError
 
@@ -72,14 +73,19 @@ _GOOGLE_ENTRY: Final = r"^\**(\w+)\s*(?:\([^)]*\))?\s*:(.*)$"
 _NUMPY_ENTRY: Final = r"^(\**\w+(?:\s*,\s*\**\w+)*)\s*(?::.*)?$"
 
 
-@dataclass(frozen=True)
-class Docstring:
+@dataclass(init=False, eq=False, repr=False)  # FrozenValue's methods: not compiled at import
+class Docstring(FrozenValue):
     """What a tool schema needs from a docstring."""
 
     description: str = ""
     """The text before the first section, stripped; "" when there is none."""
     params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     """Parameter name (without `*`) to its description, continuation lines joined by spaces."""
+
+    def __init__(self, description: str = "", params: Mapping[str, str] | None = None) -> None:
+        fields = self.__dict__
+        fields["description"] = description
+        fields["params"] = MappingProxyType({}) if params is None else params
 
 
 @functools.lru_cache(maxsize=256)

@@ -30,7 +30,7 @@ def _everyone(name: str) -> bool:
     return True
 
 
-@dataclass
+@dataclass(init=False, eq=False, repr=False)  # nothing generated (never compared or printed)
 class TurnSettings:
     """What one turn takes from its agent: values and objects, fixed for the turn.
 
@@ -77,6 +77,53 @@ class TurnSettings:
     wants: Callable[[str], object] = field(init=False, repr=False, compare=False)
     """Whether anyone gets events of this name (else they are not even built): truthy
     or falsy, asked a few times per request, so chosen once per turn for its readers."""
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        models: Sequence[str],
+        tools: dict[str, Tool],
+        max_steps: int,
+        stream: bool,
+        families: FamilyTable,
+        fields_for: Callable[[str], dict[str, Any]],
+        tools_for: Callable[[str], list[Tool]],
+        hooks: Hooks | None = None,
+        readers: Readers = "hooks",
+        deltas: bool = True,
+        tags: dict[str, str] | None = None,
+        budget: BudgetGuard | None = None,
+        approval: ApprovalHandler | None = None,
+        approval_names: AbstractSet[str] = frozenset(),
+        context_limits: dict[str, int] | None = None,
+        context_policy: ContextPolicy = "trim",
+        token_counts: TokenCounts | None = None,
+        context_lookup: Callable[[str], Awaitable[int | None]] | None = None,
+        output: OutputSpec[Any] | None = None,
+        prelude: Prelude | None = None,
+    ) -> None:
+        self.gateway = gateway
+        self.models = models
+        self.tools = tools
+        self.max_steps = max_steps
+        self.stream = stream
+        self.families = families
+        self.fields_for = fields_for
+        self.tools_for = tools_for
+        self.hooks = Hooks() if hooks is None else hooks
+        self.readers = readers
+        self.deltas = deltas
+        self.tags = {} if tags is None else tags
+        self.budget = budget
+        self.approval = approval
+        self.approval_names = approval_names
+        self.context_limits = {} if context_limits is None else context_limits
+        self.context_policy = context_policy
+        self.token_counts = TokenCounts() if token_counts is None else token_counts
+        self.context_lookup = context_lookup
+        self.output = output
+        self.prelude = prelude
+        self.__post_init__()
 
     def _unstreamed(self, name: str) -> object:
         return name not in STREAM_EVENT_NAMES and self._listening(name)

@@ -8,11 +8,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from alltoken_agent._frozen import FrozenValue
 from alltoken_agent.errors import UserError
 
 
-@dataclass(frozen=True)
-class ApprovalRequest:
+@dataclass(init=False, eq=False, repr=False)  # FrozenValue's methods: not compiled at import
+class ApprovalRequest(FrozenValue):
     """A tool call waiting for a decision."""
 
     tool_name: str
@@ -20,15 +21,32 @@ class ApprovalRequest:
     """The parsed arguments (or the raw text when they are not JSON)."""
     call_id: str
 
+    def __init__(self, tool_name: str, arguments: Any, call_id: str) -> None:
+        fields = self.__dict__
+        fields["tool_name"] = tool_name
+        fields["arguments"] = arguments
+        fields["call_id"] = call_id
 
-@dataclass(frozen=True)
-class ApprovalDecision:
+
+@dataclass(init=False, eq=False, repr=False)  # FrozenValue's methods: not compiled at import
+class ApprovalDecision(FrozenValue):
     """Allow the call, deny it (the model reads the reason), or run it with new arguments."""
 
     action: Literal["allow", "deny", "edit"]
     reason: str | None = None
     arguments: Any = None
     """The replacement arguments, for ``edit``."""
+
+    def __init__(
+        self,
+        action: Literal["allow", "deny", "edit"],
+        reason: str | None = None,
+        arguments: Any = None,
+    ) -> None:
+        fields = self.__dict__
+        fields["action"] = action
+        fields["reason"] = reason
+        fields["arguments"] = arguments
 
     @classmethod
     def allow(cls) -> ApprovalDecision:
@@ -57,12 +75,17 @@ NO_HANDLER_REASON = (
 )
 
 
-@dataclass(frozen=True)
-class Verdict:
+@dataclass(init=False, eq=False, repr=False)  # FrozenValue's methods: not compiled at import
+class Verdict(FrozenValue):
     """A decision, and the exception of a handler that raised instead of deciding."""
 
     decision: ApprovalDecision
     error: Exception | None = None
+
+    def __init__(self, decision: ApprovalDecision, error: Exception | None = None) -> None:
+        fields = self.__dict__
+        fields["decision"] = decision
+        fields["error"] = error
 
 
 def failed_reason(error: Exception) -> str:

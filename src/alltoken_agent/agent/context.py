@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from itertools import accumulate, compress, count, repeat
 from typing import Any, Literal
 
+from alltoken_agent._frozen import FrozenValue
 from alltoken_agent.errors import ContextLengthError
 from alltoken_agent.ledger.tokens import message_token_count, rough_token_count
 
@@ -29,8 +30,8 @@ DEFAULT_RESERVE = 1024
 """Tokens kept free for the reply when the request sets no ``max_tokens``."""
 
 
-@dataclass(frozen=True)
-class Fit:
+@dataclass(init=False, eq=False, repr=False)  # FrozenValue's methods: not compiled at import
+class Fit(FrozenValue):
     """The messages to send, and what was left out to make them fit."""
 
     messages: list[dict[str, Any]]
@@ -38,6 +39,15 @@ class Fit:
     """Messages left out (whole turns)."""
     tokens_before: int
     tokens_after: int
+
+    def __init__(
+        self, messages: list[dict[str, Any]], dropped: int, tokens_before: int, tokens_after: int
+    ) -> None:
+        fields = self.__dict__
+        fields["messages"] = messages
+        fields["dropped"] = dropped
+        fields["tokens_before"] = tokens_before
+        fields["tokens_after"] = tokens_after
 
 
 def schema_tokens(fields: dict[str, Any]) -> int:
@@ -107,14 +117,19 @@ def message_tokens(messages: Iterable[dict[str, Any]]) -> int:
     return rough_token_count(tuple(messages))
 
 
-@dataclass(frozen=True)
-class Counts:
+@dataclass(init=False, eq=False, repr=False)  # FrozenValue's methods: not compiled at import
+class Counts(FrozenValue):
     """Each message's rough token count, and the positions of the user messages."""
 
     sizes: list[int]
     """:func:`message_tokens` of each message, in order."""
     users: list[int]
     """Indexes of the messages whose role is ``user`` (where turns start), ascending."""
+
+    def __init__(self, sizes: list[int], users: list[int]) -> None:
+        fields = self.__dict__
+        fields["sizes"] = sizes
+        fields["users"] = users
 
 
 def count_messages(messages: Sequence[dict[str, Any]], start: int = 0) -> Counts:

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from alltoken_agent._frozen import FrozenValue
 from alltoken_agent.agent import builtin_tools
 from alltoken_agent.agent.events import NoticeEvent
 from alltoken_agent.agent.settings import ModelSettings, request_fields
@@ -36,8 +37,8 @@ if TYPE_CHECKING:  # a pydantic model: annotations only (a plain chat reads no p
 SearchSupport = Literal["native", "ignored", "unreliable", "rejected", "unknown"]
 
 
-@dataclass(frozen=True)
-class ModelFamily:
+@dataclass(init=False, eq=False, repr=False)  # FrozenValue's methods: not compiled at import
+class ModelFamily(FrozenValue):
     """One family of models and its quirks."""
 
     name: str
@@ -45,6 +46,19 @@ class ModelFamily:
     """Model ids starting with one of these (after any ``vendor/`` prefix) belong here."""
     search: SearchSupport = "unknown"
     echo_reasoning: bool = False
+
+    def __init__(
+        self,
+        name: str,
+        prefixes: tuple[str, ...],
+        search: SearchSupport = "unknown",
+        echo_reasoning: bool = False,
+    ) -> None:
+        fields = self.__dict__
+        fields["name"] = name
+        fields["prefixes"] = prefixes
+        fields["search"] = search
+        fields["echo_reasoning"] = echo_reasoning
 
 
 DEFAULT_FAMILIES: tuple[ModelFamily, ...] = (
@@ -98,8 +112,8 @@ class FamilyTable:
         return UNKNOWN_FAMILY
 
 
-@dataclass(frozen=True)
-class RequestOptions:
+@dataclass(init=False, eq=False, repr=False)  # FrozenValue's methods: not compiled at import
+class RequestOptions(FrozenValue):
     """The request fields and tools one turn sends to each model of its chain."""
 
     provider: Provider

@@ -18,6 +18,7 @@ from collections.abc import Callable, Coroutine, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
+from alltoken_agent._frozen import FrozenValue
 from alltoken_agent.agent._function_schema import (
     Binder,
     InvalidArgumentsError,
@@ -33,7 +34,6 @@ from alltoken_agent.agent.tool_messages import (
     ToolOutcome,
     describe_failure,
     error_outcome,
-    ok_outcome,
     parse_tool_arguments,
     serialize_result,
 )
@@ -47,8 +47,8 @@ _NAME: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 """Tool names the OpenAI function-calling schema accepts."""
 
 
-@dataclass(frozen=True)
-class ToolContext:
+@dataclass(init=False, eq=False, repr=False)  # FrozenValue's methods: not compiled at import
+class ToolContext(FrozenValue):
     """What a tool may know about the call it serves.
 
     A tool function receives it through any parameter annotated `ToolContext`; that
@@ -64,23 +64,12 @@ class ToolContext:
     step: int
     """The step of the tool loop the call belongs to, from 1."""
 
-
-_new = object.__new__
-
-
-def tool_context(gateway: Gateway, model: str, call_id: str, step: int) -> ToolContext:
-    """``ToolContext(gateway, model, call_id, step)``, built for the per-call path.
-
-    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``;
-    one is built for every tool call. The object is the same as the constructor's.
-    """
-    context = _new(ToolContext)
-    fields = context.__dict__  # set one by one: update(**) builds a dict of them first
-    fields["gateway"] = gateway
-    fields["model"] = model
-    fields["call_id"] = call_id
-    fields["step"] = step
-    return context
+    def __init__(self, gateway: Gateway, model: str, call_id: str, step: int) -> None:
+        fields = self.__dict__
+        fields["gateway"] = gateway
+        fields["model"] = model
+        fields["call_id"] = call_id
+        fields["step"] = step
 
 
 class Tool:
@@ -326,7 +315,7 @@ class Tool:
         if not ok:
             return error_outcome(describe_failure(self.name, value), parsed)
         try:
-            return ok_outcome(serialize_result(value), parsed)
+            return ToolOutcome(serialize_result(value), False, parsed)
         except Exception as exc:
             return error_outcome(
                 f"tool {self.name} returned a value that cannot be serialised to JSON: {exc}",

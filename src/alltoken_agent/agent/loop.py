@@ -41,7 +41,6 @@ from alltoken_agent.agent.result import (
     StopReason,
     ToolCallRecord,
     reply_totals,
-    run_result,
 )
 from alltoken_agent.agent.tool_step import ToolStep, parse_calls
 from alltoken_agent.errors import (
@@ -59,7 +58,7 @@ from alltoken_agent.gateway import (
 _new = object.__new__
 
 
-@dataclass
+@dataclass(init=False, eq=False, repr=False)  # nothing generated (never compared or printed)
 class Turn(ModelRequests):
     """Runs one user turn; ``events()`` yields as it goes, ``result`` holds the outcome."""
 
@@ -383,7 +382,7 @@ class Turn(ModelRequests):
 
     def _finish(self, text: str, output: Any, reason: StopReason, model: str) -> RunResult[Any]:
         usage, cost, request_ids = reply_totals(self._replies)
-        return run_result(
+        return RunResult(
             text,
             output,
             reason,

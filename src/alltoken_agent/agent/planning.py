@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from alltoken_agent._frozen import FrozenValue
 from alltoken_agent.agent.events import AgentEvent, ModelChosenEvent
 
 if TYPE_CHECKING:  # annotations only: the MCP client loads when an agent has servers
@@ -93,8 +94,8 @@ class ContextLengths:
         return self._catalog.get(model)
 
 
-@dataclass(frozen=True)
-class Prelude:
+@dataclass(init=False, eq=False, repr=False)  # FrozenValue's methods: not compiled at import
+class Prelude(FrozenValue):
     """What runs before a turn's first request; fills in the turn's settings."""
 
     gateway: Gateway

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from alltoken_agent import money
+from alltoken_agent._frozen import FrozenValue
 from alltoken_agent.agent._event_base import _Event
-from alltoken_agent.gateway.accounting import FrozenValue
 from alltoken_agent.gateway.types import Cost, Usage
 
 if TYPE_CHECKING:
@@ -46,11 +46,12 @@ class ToolCallRecord(FrozenValue):
         fields["step"] = step
 
 
-_new = object.__new__
+_NEW_USAGE: Any = object()
+"""RunResult's default ``usage``: a new ``Usage()`` each (None, passed, means unknown)."""
 
 
-@dataclass(frozen=True)
-class RunResult(Generic[OutputT]):
+@dataclass(init=False, eq=False, repr=False)  # FrozenValue's methods: not compiled at import
+class RunResult(FrozenValue, Generic[OutputT]):
     """The outcome of ``agent.run()``: the answer and everything it took."""
 
     text: str
@@ -72,6 +73,31 @@ class RunResult(Generic[OutputT]):
     cost: Cost | None = None
     """Summed gateway-reported cost; None when any request's cost is unknown."""
     request_ids: list[str] = field(default_factory=list)
+
+    def __init__(
+        self,
+        text: str,
+        output: OutputT,
+        stop_reason: StopReason,
+        steps: int,
+        model: str,
+        messages: list[dict[str, Any]] | None = None,
+        tool_calls: list[ToolCallRecord] | None = None,
+        usage: Usage | None = _NEW_USAGE,
+        cost: Cost | None = None,
+        request_ids: list[str] | None = None,
+    ) -> None:
+        fields = self.__dict__
+        fields["text"] = text
+        fields["output"] = output
+        fields["stop_reason"] = stop_reason
+        fields["steps"] = steps
+        fields["model"] = model
+        fields["messages"] = [] if messages is None else messages
+        fields["tool_calls"] = [] if tool_calls is None else tool_calls
+        fields["usage"] = Usage() if usage is _NEW_USAGE else usage
+        fields["cost"] = cost
+        fields["request_ids"] = [] if request_ids is None else request_ids
 
 
 @dataclass(init=False, eq=False, repr=False)  # the rest as the agent's events (_event_base)
@@ -140,35 +166,6 @@ class DoneEvent(_Event):
                 for c in result.tool_calls
             ],
         )
-
-
-def run_result(
-    text: str,
-    output: Any,
-    stop_reason: StopReason,
-    steps: int,
-    model: str,
-    messages: list[dict[str, Any]],
-    tool_calls: list[ToolCallRecord],
-    usage: Usage | None,
-    cost: Cost | None,
-    request_ids: list[str],
-) -> RunResult[Any]:
-    """``RunResult(...)`` with every field given, without the frozen dataclass's ``__init__``."""
-    result: RunResult[Any] = _new(RunResult)
-    # Set one by one, as ToolCallRecord's are: update(**) builds a dict of them first.
-    fields = result.__dict__
-    fields["text"] = text
-    fields["output"] = output
-    fields["stop_reason"] = stop_reason
-    fields["steps"] = steps
-    fields["model"] = model
-    fields["messages"] = messages
-    fields["tool_calls"] = tool_calls
-    fields["usage"] = usage
-    fields["cost"] = cost
-    fields["request_ids"] = request_ids
-    return result
 
 
 def _sum_usages(usages: list[Usage]) -> Usage:

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any, Final
 
+from alltoken_agent._frozen import FrozenValue
 from alltoken_agent.agent._function_schema import InvalidArgumentsError
 from alltoken_agent.errors import ToolError
 from alltoken_agent.gateway._payload import loads
-
-_new = object.__new__
 
 ERROR_PREFIX: Final = "Error: "
 """Starts the content of every error outcome, so models recognise a failed call."""
@@ -44,8 +43,8 @@ class ModelRetry(ToolError):
         """What the model is told."""
 
 
-@dataclass(frozen=True)
-class ToolOutcome:
+@dataclass(init=False, eq=False, repr=False)  # FrozenValue's methods: not compiled at import
+class ToolOutcome(FrozenValue):
     """The result of one tool call, as it goes back to the model."""
 
     content: str
@@ -54,6 +53,12 @@ class ToolOutcome:
     """Whether the call failed (bad arguments, timeout, retry request or crash)."""
     arguments: Any
     """The parsed arguments dict when the JSON parsed, else the raw text as received."""
+
+    def __init__(self, content: str, is_error: bool, arguments: Any) -> None:
+        fields = self.__dict__
+        fields["content"] = content
+        fields["is_error"] = is_error
+        fields["arguments"] = arguments
 
 
 def serialize_result(value: Any) -> str:
@@ -106,20 +111,6 @@ encoder for every call (dumps does whenever an option differs from its defaults)
 
 _PLAIN_JSON: Final = frozenset({dict, list, tuple, int, float, bool, type(None)})
 """Types that are neither pydantic models nor dataclasses (exact types, not subclasses)."""
-
-
-def ok_outcome(content: str, arguments: Any) -> ToolOutcome:
-    """``ToolOutcome(content, False, arguments)``, built for the per-call path.
-
-    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``;
-    one is built for every tool call. The object is the same as the constructor's.
-    """
-    outcome = _new(ToolOutcome)
-    fields = outcome.__dict__  # set one by one: update(**) builds a dict of them first
-    fields["content"] = content
-    fields["is_error"] = False
-    fields["arguments"] = arguments
-    return outcome
 
 
 def error_outcome(message: str, arguments: Any) -> ToolOutcome:

@@ -28,7 +28,7 @@ from alltoken_agent.agent.events import (
     ToolCallEvent,
     ToolResultEvent,
 )
-from alltoken_agent.agent.function_tool import tool_context
+from alltoken_agent.agent.function_tool import ToolContext
 from alltoken_agent.agent.output import assistant_message
 from alltoken_agent.agent.result import ToolCallRecord
 from alltoken_agent.agent.tools import Tool, ToolOutcome
@@ -262,7 +262,7 @@ class ToolStep:
         # tool's own message about it.
         arguments = parsed if type(parsed) is dict else text
         context = (  # built only for a tool that reads it
-            tool_context(self.settings.gateway, self.model, call.id, self.step)
+            ToolContext(self.settings.gateway, self.model, call.id, self.step)
             if tool.takes_context
             else None
         )

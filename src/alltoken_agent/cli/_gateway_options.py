@@ -13,6 +13,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from alltoken_agent._frozen import FrozenValue
+
 # httpx imports its own command-line client (click, rich, pygments: about a third of
 # httpx's import time) whenever those happen to be installed, and falls back to a stub
 # when that import fails. No command here runs httpx's client, so the import is made to
@@ -31,8 +33,8 @@ if TYPE_CHECKING:
 OFFLINE_CHUNK_DELAY = 0.01
 
 
-@dataclass(frozen=True)
-class GatewayOptions:
+@dataclass(init=False, eq=False, repr=False)  # FrozenValue's methods: not compiled at import
+class GatewayOptions(FrozenValue):
     """The shared provider flags of one command."""
 
     provider: str | None = None
@@ -46,6 +48,25 @@ class GatewayOptions:
     verbose: bool | None = None
     """``-v``: a line on stderr per retry; without it only the final error is printed.
     None for commands without the flag (``serve``, ``mcp``, ``tui``), whose logs keep them."""
+
+    def __init__(
+        self,
+        provider: str | None = None,
+        base_url: str | None = None,
+        model: str | None = None,
+        offline: bool = False,
+        timeout: float | None = None,
+        idle_timeout: float | None = None,
+        verbose: bool | None = None,
+    ) -> None:
+        fields = self.__dict__
+        fields["provider"] = provider
+        fields["base_url"] = base_url
+        fields["model"] = model
+        fields["offline"] = offline
+        fields["timeout"] = timeout
+        fields["idle_timeout"] = idle_timeout
+        fields["verbose"] = verbose
 
 
 def with_deadlines(config: Config, options: GatewayOptions) -> Config:

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
+from alltoken_agent._frozen import FrozenValue
 from alltoken_agent.errors import GatewayTimeoutError
 
 Which = Literal["total", "idle"]
@@ -47,12 +48,17 @@ class DeadlineExceededError(Exception):
         return f"the reply took longer than {self.seconds:g} s (total timeout)"
 
 
-@dataclass(frozen=True)
-class Deadlines:
+@dataclass(init=False, eq=False, repr=False)  # FrozenValue's methods: not compiled at import
+class Deadlines(FrozenValue):
     """Seconds for ``total`` and ``idle``; None means no limit."""
 
     total: float | None = None
     idle: float | None = None
+
+    def __init__(self, total: float | None = None, idle: float | None = None) -> None:
+        fields = self.__dict__
+        fields["total"] = total
+        fields["idle"] = idle
 
     def start(self) -> ReplyClock | None:
         """A clock for one request, started now; None when neither deadline is set."""

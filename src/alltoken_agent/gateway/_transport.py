@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
+from alltoken_agent._frozen import FrozenValue
 from alltoken_agent.errors import GatewayConnectionError, GatewayError, GatewayTimeoutError
 from alltoken_agent.gateway._envelope import error_from_response
 from alltoken_agent.gateway._wrong_reply import redirect_error
@@ -39,8 +40,8 @@ NOT_RETRIED = (
 )
 
 
-@dataclass(frozen=True)
-class RetryNotice:
+@dataclass(init=False, eq=False, repr=False)  # FrozenValue's methods: not compiled at import
+class RetryNotice(FrozenValue):
     """Told to ``on_retry`` before each retry sleep."""
 
     attempt: int
@@ -48,8 +49,14 @@ class RetryNotice:
     delay: float
     error: GatewayError
 
+    def __init__(self, attempt: int, delay: float, error: GatewayError) -> None:
+        fields = self.__dict__
+        fields["attempt"] = attempt
+        fields["delay"] = delay
+        fields["error"] = error
 
-@dataclass
+
+@dataclass(init=False, eq=False, repr=False)  # written out: not compiled at import
 class Tries:
     """What the tries of one call did, for its final error (and its total deadline's)."""
 
@@ -58,6 +65,11 @@ class Tries:
     """Whether a finished try may have reached the gateway unanswered."""
     in_flight: bool = False
     """Whether a try is under way (it may have been sent) right now."""
+
+    def __init__(self, count: int = 0, delivered: bool = False, in_flight: bool = False) -> None:
+        self.count = count
+        self.delivered = delivered
+        self.in_flight = in_flight
 
 
 def translate(

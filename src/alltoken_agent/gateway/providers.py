@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from alltoken_agent._frozen import FrozenValue
 from alltoken_agent.config import Dialect, plain_defaults
 from alltoken_agent.errors import ConfigError
 from alltoken_agent.gateway._secret import SecretKey
@@ -26,8 +27,8 @@ MODEL_ENV = "ALLTOKEN_AGENT_MODEL"
 BASE_URL_ENV = "ALLTOKEN_AGENT_BASE_URL"
 
 
-@dataclass(frozen=True)
-class Provider:
+@dataclass(init=False, eq=False, repr=False)  # FrozenValue's methods: not compiled at import
+class Provider(FrozenValue):
     """Everything we need to know to talk to one gateway."""
 
     name: str
@@ -46,6 +47,27 @@ class Provider:
     max_attempts: int | None = None
     """Most attempts per request (the first included) the gateway's contract allows on
     429/5xx; the retry policy never goes past it. None: the policy alone decides."""
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str | None,
+        api_key_env: str | None,
+        dialect: Dialect,
+        default_model: str | None = None,
+        requires_key: bool = True,
+        headers: Mapping[str, str] | None = None,
+        max_attempts: int | None = None,
+    ) -> None:
+        fields = self.__dict__
+        fields["name"] = name
+        fields["base_url"] = base_url
+        fields["api_key_env"] = api_key_env
+        fields["dialect"] = dialect
+        fields["default_model"] = default_model
+        fields["requires_key"] = requires_key
+        fields["headers"] = {} if headers is None else headers
+        fields["max_attempts"] = max_attempts
 
     @property
     def public_base_url(self) -> str | None:
@@ -117,8 +139,8 @@ def get_provider(name: str, config: Config | None = None) -> Provider:
     return replace(base, **changes)
 
 
-@dataclass(frozen=True)
-class Resolved:
+@dataclass(init=False, eq=False, repr=False)  # FrozenValue's methods: not compiled at import
+class Resolved(FrozenValue):
     """The outcome of picking provider, URL, model and key for one run."""
 
     provider: Provider
@@ -126,6 +148,19 @@ class Resolved:
     model: str | None
     api_key: SecretKey | None
     base_url_overridden: bool = False
+
+    def __init__(
+        self,
+        provider: Provider,
+        model: str | None,
+        api_key: SecretKey | None,
+        base_url_overridden: bool = False,
+    ) -> None:
+        fields = self.__dict__
+        fields["provider"] = provider
+        fields["model"] = model
+        fields["api_key"] = api_key
+        fields["base_url_overridden"] = base_url_overridden
 
     @property
     def missing_key(self) -> bool:

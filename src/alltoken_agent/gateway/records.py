@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from alltoken_agent._frozen import FrozenValue
 from alltoken_agent.errors import GatewayError
 from alltoken_agent.gateway.accounting import Cost, Usage
 
@@ -49,8 +50,8 @@ class EndCallback(Protocol):
         """Record the end of the stream."""
 
 
-@dataclass(frozen=True)
-class RequestRecord:
+@dataclass(init=False, eq=False, repr=False)  # FrozenValue's methods: not compiled at import
+class RequestRecord(FrozenValue):
     """One request as it went: what, when, how long, what it used and cost."""
 
     kind: RequestKind
@@ -77,6 +78,43 @@ class RequestRecord:
     simulated: bool = False
     """Answered by the simulator (``Gateway.offline()``, or one reached by base URL and
     known by its reply header): its cost is not money."""
+
+    def __init__(
+        self,
+        kind: RequestKind,
+        provider: str,
+        model: str | None,
+        started_at: datetime,
+        outcome: str,
+        stream: bool = False,
+        latency: float | None = None,
+        ttft: float | None = None,
+        usage: Usage | None = None,
+        cost: Cost | None = None,
+        status: int | None = None,
+        request_id: str | None = None,
+        attempts: int = 1,
+        tags: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        simulated: bool = False,
+    ) -> None:
+        fields = self.__dict__
+        fields["kind"] = kind
+        fields["provider"] = provider
+        fields["model"] = model
+        fields["started_at"] = started_at
+        fields["outcome"] = outcome
+        fields["stream"] = stream
+        fields["latency"] = latency
+        fields["ttft"] = ttft
+        fields["usage"] = usage
+        fields["cost"] = cost
+        fields["status"] = status
+        fields["request_id"] = request_id
+        fields["attempts"] = attempts
+        fields["tags"] = {} if tags is None else tags
+        fields["extra"] = {} if extra is None else extra
+        fields["simulated"] = simulated
 
 
 Observer = Callable[[RequestRecord], None]

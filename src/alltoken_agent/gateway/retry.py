@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, replace
 
+from alltoken_agent._frozen import FrozenValue
 from alltoken_agent.errors import (
     GatewayConnectionError,
     GatewayError,
@@ -19,8 +20,8 @@ _NEVER_RETRY_5XX = frozenset({501, 505})
 _PERMANENT_UPSTREAM_CODES = frozenset({"upstream_auth_failed", "unknown_api_format"})
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+@dataclass(init=False, eq=False, repr=False)  # FrozenValue's methods: not compiled at import
+class RetryPolicy(FrozenValue):
     """Retry 429, 5xx, timeouts and connection errors; never 4xx otherwise.
 
     Attributes:
@@ -35,6 +36,19 @@ class RetryPolicy:
     base_delay: float = 0.5
     max_delay: float = 20.0
     max_retry_after: float = 120.0
+
+    def __init__(
+        self,
+        max_retries: int = 3,
+        base_delay: float = 0.5,
+        max_delay: float = 20.0,
+        max_retry_after: float = 120.0,
+    ) -> None:
+        fields = self.__dict__
+        fields["max_retries"] = max_retries
+        fields["base_delay"] = base_delay
+        fields["max_delay"] = max_delay
+        fields["max_retry_after"] = max_retry_after
 
     def capped(self, max_attempts: int | None) -> RetryPolicy:
         """This policy with at most ``max_attempts`` tries in all (None: unchanged).

@@ -10,11 +10,11 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from alltoken_agent.gateway._settings import section_values
-
 # Cost and Usage are re-exported: they are public (``alltoken_agent.gateway``) and the
 # agent's modules import them from here.
-from alltoken_agent.gateway.accounting import AccountingNotice, FrozenValue
+from alltoken_agent._frozen import FrozenValue
+from alltoken_agent.gateway._settings import section_values
+from alltoken_agent.gateway.accounting import AccountingNotice
 from alltoken_agent.gateway.accounting import Cost as Cost
 from alltoken_agent.gateway.accounting import Usage as Usage
 from alltoken_agent.money import token_cost

@@ -21,6 +21,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
+from alltoken_agent._frozen import FrozenValue
 from alltoken_agent.errors import BudgetExceededError, UserError
 from alltoken_agent.ledger.costs import ZERO, format_usd
 from alltoken_agent.ledger.periods import start_of_utc_day
@@ -34,8 +35,8 @@ SpendSource = Callable[[], "Decimal | Spend"]
 """Gives what was spent so far: a ``Decimal`` of USD, or a ledger ``Spend``."""
 
 
-@dataclass(frozen=True)
-class BudgetStatus:
+@dataclass(init=False, eq=False, repr=False)  # FrozenValue's methods: not compiled at import
+class BudgetStatus(FrozenValue):
     """Where a budget stands before the next request."""
 
     label: str
@@ -52,6 +53,27 @@ class BudgetStatus:
     simulated: bool = False
     """The budget counts simulated spend (the simulator's book); ``label`` says so too."""
 
+    def __init__(
+        self,
+        label: str,
+        limit: Decimal,
+        spent: Decimal,
+        next_estimate: Decimal,
+        remaining: Decimal,
+        fraction_used: float,
+        warn: bool,
+        simulated: bool = False,
+    ) -> None:
+        fields = self.__dict__
+        fields["label"] = label
+        fields["limit"] = limit
+        fields["spent"] = spent
+        fields["next_estimate"] = next_estimate
+        fields["remaining"] = remaining
+        fields["fraction_used"] = fraction_used
+        fields["warn"] = warn
+        fields["simulated"] = simulated
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; money as decimal strings."""
         return {
@@ -66,8 +88,8 @@ class BudgetStatus:
         }
 
 
-@dataclass(frozen=True)
-class LedgerSpend:
+@dataclass(init=False, eq=False, repr=False)  # FrozenValue's methods: not compiled at import
+class LedgerSpend(FrozenValue):
     """A query spec for a budget: what the ledger says was spent, as a ``SpendSource``.
 
     ``today=True`` counts from midnight UTC (a daily budget); ``since`` from a fixed time.
@@ -82,6 +104,23 @@ class LedgerSpend:
     since: datetime | None = None
     today: bool = False
     book: Callable[[], bool] | None = None
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        session: str | None = None,
+        owner: str | None = None,
+        since: datetime | None = None,
+        today: bool = False,
+        book: Callable[[], bool] | None = None,
+    ) -> None:
+        fields = self.__dict__
+        fields["ledger"] = ledger
+        fields["session"] = session
+        fields["owner"] = owner
+        fields["since"] = since
+        fields["today"] = today
+        fields["book"] = book
 
     @property
     def simulated(self) -> bool:

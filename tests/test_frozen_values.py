@@ -1,7 +1,7 @@
-"""The gateway's frozen values (usage, cost, results, prices) behave as dataclasses did.
+"""The frozen values (usage, cost, results, prices, settings, records) behave as dataclasses did.
 
-Their ``__init__`` is written out and the rest is ``FrozenValue``'s (gateway/accounting.py):
-each is checked against the same fields under dataclass's own generated methods.
+Their ``__init__`` is written out and the rest is ``FrozenValue``'s (``_frozen.py``): each
+is checked against the same fields under dataclass's own generated methods.
 """
 
 from __future__ import annotations
@@ -15,36 +15,83 @@ from typing import Any
 
 import pytest
 
-from alltoken_agent.agent.result import ToolCallRecord
+from alltoken_agent.agent._tool_definitions import Docstring
+from alltoken_agent.agent.approval import ApprovalDecision, ApprovalRequest, Verdict
+from alltoken_agent.agent.context import Counts, Fit
+from alltoken_agent.agent.families import ModelFamily, RequestOptions
+from alltoken_agent.agent.function_tool import ToolContext
+from alltoken_agent.agent.planning import Prelude
+from alltoken_agent.agent.result import RunResult, ToolCallRecord
+from alltoken_agent.agent.tool_messages import ToolOutcome
+from alltoken_agent.cli._gateway_options import GatewayOptions
+from alltoken_agent.gateway._deadline import Deadlines
+from alltoken_agent.gateway._transport import RetryNotice
 from alltoken_agent.gateway.accounting import AccountingNotice, Cost, Usage
+from alltoken_agent.gateway.providers import Provider, Resolved
+from alltoken_agent.gateway.records import RequestRecord
+from alltoken_agent.gateway.retry import RetryPolicy
 from alltoken_agent.gateway.types import ChatResult, ModelPrice, ToolCall
+from alltoken_agent.ledger.budgets import BudgetStatus, LedgerSpend
+from alltoken_agent.paths import AppDirs
 
-VALUES = [AccountingNotice, Usage, Cost, ToolCall, ChatResult, ModelPrice, ToolCallRecord]
+VALUES = [
+    AccountingNotice,
+    Usage,
+    Cost,
+    ToolCall,
+    ChatResult,
+    ModelPrice,
+    ToolCallRecord,
+    ApprovalRequest,
+    ApprovalDecision,
+    Verdict,
+    ModelFamily,
+    RequestOptions,
+    Fit,
+    Counts,
+    ToolOutcome,
+    RunResult,
+    Prelude,
+    ToolContext,
+    Docstring,
+    Provider,
+    Resolved,
+    RetryNotice,
+    RetryPolicy,
+    RequestRecord,
+    Deadlines,
+    GatewayOptions,
+    AppDirs,
+    BudgetStatus,
+    LedgerSpend,
+]
 
 
 def reference(cls: type[Any]) -> type[Any]:
     """The same fields under a plain ``@dataclass(frozen=True)``."""
-    spec = [
-        (f.name, f.type, dataclasses.field(default=f.default, repr=f.repr, compare=f.compare))
-        for f in dataclasses.fields(cls)
-        if f.default_factory is dataclasses.MISSING
-    ]
+    spec = [(f.name, f.type, _same_field(f)) for f in dataclasses.fields(cls)]
     return dataclasses.make_dataclass(cls.__name__, spec, frozen=True)
 
 
+def _same_field(f: dataclasses.Field[Any]) -> Any:
+    if f.default_factory is not dataclasses.MISSING:
+        return dataclasses.field(default_factory=f.default_factory, repr=f.repr, compare=f.compare)
+    return dataclasses.field(default=f.default, repr=f.repr, compare=f.compare)
+
+
+def _made(f: dataclasses.Field[Any]) -> bool:
+    return f.default_factory is not dataclasses.MISSING
+
+
 def sample(cls: type[Any], marker: int) -> dict[str, Any]:
-    return {
-        f.name: f"{marker}-{f.name}"
-        for f in dataclasses.fields(cls)
-        if f.default_factory is dataclasses.MISSING
-    }
+    return {f.name: f"{marker}-{f.name}" for f in dataclasses.fields(cls)}
 
 
 @pytest.mark.parametrize("cls", VALUES, ids=lambda cls: cls.__name__)
 def test_a_value_compares_hashes_prints_and_freezes_as_its_dataclass_did(cls: type[Any]) -> None:
     ref = reference(cls)
     one, other = sample(cls, 1), sample(cls, 2)
-    positional = [one.get(f.name, {}) for f in dataclasses.fields(cls)]  # {}: Usage's raw
+    positional = list(one.values())
     assert cls(**one) == cls(*positional) and (cls(**one) == cls(**other)) is False
     assert cls(**one) != ref(**one)
     assert hash(cls(**one)) == hash(cls(**one)) == hash(ref(**one))
@@ -59,9 +106,21 @@ def test_a_value_compares_hashes_prints_and_freezes_as_its_dataclass_did(cls: ty
         assert type(twin) is cls and twin == value
     first = next(iter(one))
     assert getattr(dataclasses.replace(value, **{first: "changed"}), first) == "changed"
+    # A field made per instance (a fresh dict or list) has a marker as its default in the
+    # written-out __init__ (None, mostly), as it had dataclass's factory marker before.
+    made = {f.name for f in dataclasses.fields(cls) if _made(f)}
     ours = [(p.name, p.default) for p in inspect.signature(cls).parameters.values()]
     theirs = [(p.name, p.default) for p in inspect.signature(ref).parameters.values()]
-    assert [p for p in ours if p[0] != "raw"] == theirs
+    assert [(n, n in made or d) for n, d in theirs] == [(n, n in made or d) for n, d in ours]
+    required = {f.name: one[f.name] for f in dataclasses.fields(cls) if not _has_default(f)}
+    first_made, second_made = cls(**required), cls(**required)
+    for name in made:  # a fresh one each, as the factory gave
+        assert getattr(first_made, name) == getattr(ref(**required), name)
+        assert getattr(first_made, name) is not getattr(second_made, name)
+
+
+def _has_default(f: dataclasses.Field[Any]) -> bool:
+    return f.default is not dataclasses.MISSING or _made(f)
 
 
 def test_usage_keeps_its_raw_object_out_of_comparison_and_print() -> None:
