@@ -16,9 +16,16 @@ from typing import Any
 import httpx
 import pytest
 
-from alltoken_agent import BudgetExceededError, Gateway, PaymentRequiredError, request_tags
+from alltoken_agent import (
+    Agent,
+    BudgetExceededError,
+    Gateway,
+    PaymentRequiredError,
+    request_tags,
+)
 from alltoken_agent.config import BudgetSettings
 from alltoken_agent.gateway._offline import SIMULATOR_HEADER, SIMULATOR_NAME, from_simulator
+from alltoken_agent.gateway.types import ModelPrice
 from alltoken_agent.ledger import Budgets, Ledger, RunningBudget, write_usage_report
 from alltoken_agent.media import Media, PollPolicy
 from alltoken_agent.simulator import SimulatorServer
@@ -281,6 +288,38 @@ def test_a_running_budget_of_simulated_records_says_simulated_spend() -> None:
     budget.add_record(make_record(cost=gateway_cost("0.20"), simulated=True))
     with pytest.raises(BudgetExceededError, match=r"agent budget \(simulated spend\) of \$0.10"):
         budget.check()
+
+
+async def test_an_offline_agents_budget_says_simulated_spend_before_any_reply() -> None:
+    # Before the first reply no record says which book it is: the gateway does.
+    async with Gateway.offline() as gateway:
+        price = ModelPrice("m", input_per_1k=Decimal("0.001"), output_per_1k=Decimal("0.002"))
+        agent = Agent(gateway=gateway, tools=[], budget_usd="0.0000001", prices=lambda m: price)
+        with pytest.raises(BudgetExceededError) as raised:
+            await agent.send("hi")
+    message = str(raised.value)
+    assert message.startswith("agent budget (simulated spend) of $0.0000001 would be exceeded")
+    assert "$0.00 spent so far (simulated spend: the simulator's made-up costs" in message
+    assert "real spend" not in message
+
+
+def test_a_running_budget_asks_its_book_until_a_record_says() -> None:
+    offline = [True]
+    budget = RunningBudget(Decimal("0.10"), book=lambda: offline[0])
+    assert budget.status().simulated and budget.status().label == "agent budget (simulated spend)"
+    offline[0] = False
+    assert not budget.status().simulated  # a real gateway: real spend
+    budget.add_record(make_record(cost=gateway_cost("0.01"), simulated=True))
+    assert budget.status().simulated  # a simulated record settles it
+
+
+def test_cli_offline_chat_over_its_own_budget_says_simulated_spend(
+    isolated_environment: Path,
+) -> None:
+    done = run_cli("chat", "--offline", "--budget", "0.0000001", "hi")
+    assert done.exit_code == 7
+    assert "agent budget (simulated spend) of $0.0000001" in done.stderr
+    assert "real spend" not in done.stderr
 
 
 @pytest.mark.slow

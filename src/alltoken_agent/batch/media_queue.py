@@ -94,7 +94,12 @@ class MediaQueueRunner:
         self.summary = BatchSummary()
         self.budget: RunningBudget | None = None
         if budget_usd is not None:
-            self.budget = RunningBudget(budget_usd, prices=prices, label="worker budget")
+            self.budget = RunningBudget(
+                budget_usd,
+                prices=prices,
+                label="worker budget",
+                book=lambda: gateway.simulated,
+            )
         self._skip: dict[str, float] = {}
         """Jobs this run leaves alone, until when (``time.monotonic()``; inf: for good)."""
         self._reserved = Decimal(0)

@@ -175,7 +175,12 @@ class BatchRunner:
         self._calibrated = asyncio.Event()
         self.budget: RunningBudget | None = None
         if budget_usd is not None:
-            self.budget = RunningBudget(budget_usd, prices=prices, label="batch budget")
+            self.budget = RunningBudget(
+                budget_usd,
+                prices=prices,
+                label="batch budget",
+                book=lambda: gateway.simulated,
+            )
             self.budget.add(already_spent)
             gateway.add_observer(self.budget.observer)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 
 from alltoken_agent.catalog import PriceLookup
@@ -32,6 +32,9 @@ class RunningBudget(Budget):
         label: Names the budget in messages.
         prices: Prices for estimating costs the gateway did not report.
         match: Request tags a record must carry to count (e.g. ``{"agent": "a1"}``).
+        book: Whether the gateway it counts talks to the simulator, asked until a
+            record says so (``lambda: gateway.simulated``): an offline run's budget
+            counts simulated spend from its first check, not only after a reply.
     """
 
     def __init__(
@@ -42,6 +45,7 @@ class RunningBudget(Budget):
         label: str = "agent budget",
         prices: PriceLookup | None = None,
         match: Mapping[str, str] | None = None,
+        book: Callable[[], bool] | None = None,
     ) -> None:
         super().__init__(
             limit_usd,
@@ -56,6 +60,7 @@ class RunningBudget(Budget):
         self._total = ZERO
         self._unknown = 0
         self._simulated = False
+        self.book = book
 
     @property
     def total(self) -> Decimal:
@@ -81,8 +86,8 @@ class RunningBudget(Budget):
 
     @property
     def simulated(self) -> bool:
-        """Whether the records counted were the simulator's (its made-up costs)."""
-        return self._simulated
+        """Whether it counts the simulator's made-up costs (its records', or as ``book`` says)."""
+        return self._simulated or (self.book is not None and self.book())
 
     def add_record(self, record: RequestRecord) -> Decimal | None:
         """Count one request record's cost (gateway, else estimated); return it."""
