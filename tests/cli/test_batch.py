@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from alltoken_agent.money import format_usd
 from alltoken_agent.store import Store
 from alltoken_agent.store.batches import BatchRepository
 from tests.cli.helpers import run_cli
@@ -158,6 +159,8 @@ def test_a_budget_stops_new_lines_before_it_is_crossed(
     assert outputs[0]["text"] == "b0"
     assert [o["error"]["code"] for o in outputs[1:]] == ["budget_exceeded"] * 3
     assert all(o["cost"] is None for o in outputs[1:])
+    shown = format_usd(Decimal(budget))  # as people read money, never as 1E-7
+    assert f"could cross the batch budget of {shown};" in outputs[1]["error"]["message"]
     assert len(_chat_prompts(sim)) == 1
     assert "3 not run (budget)" in result.stderr
 

@@ -298,8 +298,11 @@ def _final_output(item: BatchItem, summary: BatchSummary, budget: Decimal | None
     request = item.request or {}
     ident = request.get("id")
     if summary.budget_stopped:
+        from alltoken_agent.money import format_usd
+
+        limit = f" of {format_usd(budget)}" if budget is not None else ""
         message = (
-            f"not run: the next line could cross the batch budget of ${budget}; "
+            f"not run: the next line could cross the batch budget{limit}; "
             "run the command again with a larger --budget to run it"
         )
         error = {"code": "budget_exceeded", "message": message}
