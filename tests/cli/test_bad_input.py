@@ -102,6 +102,17 @@ def test_any_flag_or_argument_that_is_not_utf8_is_named_and_exit_2(
     )
 
 
+@pytest.mark.parametrize("name", ["", "   "])
+def test_a_blank_session_name_is_exit_2_and_sends_nothing(name: str) -> None:
+    # It used to be taken as no session at all: the turn ran and was kept nowhere.
+    result = run_cli("chat", "hi", "--offline", "--session", name)
+    assert result.exit_code == 2
+    assert (
+        result.stderr.strip() == f"error: a session name must be a non-empty string, not {name!r}"
+    )
+    assert result.stdout == ""
+
+
 @pytest.mark.parametrize("command", ["image", "video"])
 def test_a_binary_batch_file_is_exit_2(command: str, tmp_path: Path) -> None:
     batch = tmp_path / "picture.png"

@@ -200,7 +200,7 @@ async def _chat(
     # or a daily budget; otherwise the ledger opens it once the first request has ended.
     store: Store | None = None
     record: SessionRecord | None = None
-    if session_name or continue_last or config.budget.daily_usd is not None:
+    if session_name is not None or continue_last or config.budget.daily_usd is not None:
         from alltoken_agent.cli.sessions import open_session
         from alltoken_agent.store import Store
 
