@@ -68,14 +68,21 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-GC_THRESHOLDS: Final = (10_000, 10, 100)
+GC_THRESHOLDS: Final = (2_000, 50, 100)
 """The collector's thresholds while serving (Python's defaults are 700, 10, 10).
 
 Profiled with hundreds of open streams, the defaults spent about a fifth of the server's
 CPU in collections and paused the loop for up to half a second in full ones: every
 stream keeps a few hundred objects alive, so young objects kept reaching the older
-generations and full passes walked them all again. A pass over young objects now comes
-after 10,000 allocations instead of 700, and a full one a hundred times rarer still."""
+generations and full passes walked them all again.
+
+A young pass comes when allocations minus deallocations pass 2,000. At 500 open streams
+old objects die about as fast as new ones are made, so that count grows slowly while
+the young objects pile up: at 10,000 a young pass came late and walked 50,000 objects
+or more, 34 ms at p90 (up to 43) on the event loop. At 2,000 it takes at most about
+12 ms, for a fifth more collector CPU in all. A middle pass comes after 50 young ones
+(as often, in allocations, as after 10 of 10,000), a full one after 100 middle ones
+(bench/README.md, ``server_load.py``)."""
 
 _tuned: list[tuple[int, int, int]] = []
 """The thresholds found by the first server of this process to tune the collector, once
