@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from alltoken_agent import Agent, RateLimitError, RetryNotice, calculate
+from alltoken_agent import Agent, Gateway, RateLimitError, RetryNotice, calculate
 from alltoken_agent.agent import DoneEvent, ErrorEvent, RetryEvent
 from alltoken_agent.agent.result import reply_totals
 from alltoken_agent.gateway import ChatResult, Cost
@@ -41,8 +41,10 @@ async def test_done_is_built_from_the_runs_result(sim: Any) -> None:
         "request_id",
         "request_ids",
         "tool_calls",
+        "simulated",
     ]
     assert done["event"] == "done" and done["text"] == result.text
+    assert done["simulated"] is result.simulated is False  # the simulator playing a real one
     assert done["tool_calls"] == [
         {"name": "calculate", "arguments": {"expression": "6*7"}, "is_error": False}
     ]
@@ -51,6 +53,14 @@ async def test_done_is_built_from_the_runs_result(sim: Any) -> None:
     )
     assert result.usage is not None and done["usage"] == result.usage.to_dict()
     assert result.cost is not None and done["cost"] == result.cost.to_dict()
+
+
+async def test_an_offline_runs_result_and_done_say_simulated() -> None:
+    # Its cost is made up: a reader of the result or of `done` must be able to tell.
+    async with Gateway.offline() as gateway:
+        result = await Agent(gateway=gateway, tools=[]).run("hi")
+    assert result.simulated is True and result.cost is not None
+    assert DoneEvent.from_result(result).to_dict()["simulated"] is True
 
 
 def test_a_runs_cost_is_unknown_when_one_requests_is() -> None:

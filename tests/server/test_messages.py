@@ -82,6 +82,8 @@ def test_stream_events_are_the_clis_json_events(server: ServerThread, sim: Any) 
     for (name, data), line in zip(events, cli_events, strict=True):
         assert data["event"] == name
         if name == "done":
+            # The CLI ran offline; the server's gateway is the simulator playing a real one.
+            assert (line.pop("simulated"), data.pop("simulated")) == (True, False)
             assert {k: v for k, v in data.items() if k in line} == line
             assert set(data) - set(line) == {"session_id", "request_cost", "budget"}
         else:

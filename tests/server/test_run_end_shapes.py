@@ -44,6 +44,7 @@ DONE_FIELDS = [
     "request_id",
     "request_ids",
     "tool_calls",
+    "simulated",
 ]
 # Equal wherever the turn ran: the simulator's answer does not depend on the front end.
 SAME_VALUES = ("text", "model", "stop_reason", "steps", "tool_calls")
@@ -89,6 +90,12 @@ def test_done_is_one_shape_in_the_cli_the_server_and_mcp(server: ServerThread) -
         _check_done(done)
         assert {k: done[k] for k in SAME_VALUES} == {k: cli_done[k] for k in SAME_VALUES}
         assert set(done["usage"]) == set(cli_done["usage"])
+    # The CLI and MCP ran offline; the server's gateway is the simulator playing a real one.
+    assert (cli_done["simulated"], mcp_done["simulated"], sse_done["simulated"]) == (
+        True,
+        True,
+        False,
+    )
 
 
 def test_the_servers_error_event_is_the_errors_own_fields(server: ServerThread, sim: Any) -> None:

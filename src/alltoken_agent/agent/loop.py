@@ -393,4 +393,6 @@ class Turn(ModelRequests):
             usage,
             cost,
             request_ids,
+            # Known by now: an offline gateway from the start, any other by its replies.
+            self.settings.gateway.simulated,
         )

@@ -73,6 +73,9 @@ class RunResult(FrozenValue, Generic[OutputT]):
     cost: Cost | None = None
     """Summed gateway-reported cost; None when any request's cost is unknown."""
     request_ids: list[str] = field(default_factory=list)
+    simulated: bool = False
+    """The replies came from the offline simulator: ``cost`` is made up, never money (its
+    ledger rows are in the simulated book)."""
 
     def __init__(
         self,
@@ -86,6 +89,7 @@ class RunResult(FrozenValue, Generic[OutputT]):
         usage: Usage | None = _NEW_USAGE,
         cost: Cost | None = None,
         request_ids: list[str] | None = None,
+        simulated: bool = False,
     ) -> None:
         fields = self.__dict__
         fields["text"] = text
@@ -98,6 +102,7 @@ class RunResult(FrozenValue, Generic[OutputT]):
         fields["usage"] = Usage() if usage is _NEW_USAGE else usage
         fields["cost"] = cost
         fields["request_ids"] = [] if request_ids is None else request_ids
+        fields["simulated"] = simulated
 
 
 @dataclass(init=False, eq=False, repr=False)  # the rest as the agent's events (_event_base)
@@ -123,6 +128,8 @@ class DoneEvent(_Event):
     request_ids: list[str]
     tool_calls: list[dict[str, Any]]
     """``{"name", "arguments", "is_error"}`` per call, in order."""
+    simulated: bool = False
+    """The offline simulator answered: ``cost`` is made up, never money."""
     name: Literal["done"] = field(default="done", init=False, repr=False)
 
     def __init__(
@@ -136,6 +143,7 @@ class DoneEvent(_Event):
         request_id: str | None,
         request_ids: list[str],
         tool_calls: list[dict[str, Any]],
+        simulated: bool = False,
     ) -> None:
         self.__dict__.update(
             text=text,
@@ -147,6 +155,7 @@ class DoneEvent(_Event):
             request_id=request_id,
             request_ids=request_ids,
             tool_calls=tool_calls,
+            simulated=simulated,
         )
 
     @classmethod
@@ -165,6 +174,7 @@ class DoneEvent(_Event):
                 {"name": c.name, "arguments": c.arguments, "is_error": c.is_error}
                 for c in result.tool_calls
             ],
+            simulated=result.simulated,
         )
 
 

@@ -67,6 +67,9 @@ class ChatReply(BaseModel):
     request_id: str | None = Field(description="The gateway request id of the last request.")
     request_ids: list[str] = Field(description="Every request's gateway id, in order.")
     tool_calls: list[ToolCallOut] = Field(description="The tools the agent called, in order.")
+    simulated: bool = Field(
+        description="True when the offline simulator answered: the cost is made up, not money."
+    )
 
 
 PromptArg = Annotated[str, Field(description="The message to send.", min_length=1)]

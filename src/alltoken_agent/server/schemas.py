@@ -193,6 +193,9 @@ class ChatReply(BaseModel):
     request_id: str | None
     request_ids: list[str]
     tool_calls: list[ToolCallOut]
+    simulated: bool
+    """The offline simulator answered: the costs here are made up, never money (they
+    count in the simulated book, apart from real spend)."""
     budget: BudgetOut | None
     """The caller's budget after this message; None when no budget is set."""
 
