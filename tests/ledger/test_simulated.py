@@ -303,14 +303,21 @@ async def test_an_offline_agents_budget_says_simulated_spend_before_any_reply() 
     assert "real spend" not in message
 
 
-def test_a_running_budget_asks_its_book_until_a_record_says() -> None:
-    offline = [True]
-    budget = RunningBudget(Decimal("0.10"), book=lambda: offline[0])
-    assert budget.status().simulated and budget.status().label == "agent budget (simulated spend)"
-    offline[0] = False
-    assert not budget.status().simulated  # a real gateway: real spend
-    budget.add_record(make_record(cost=gateway_cost("0.01"), simulated=True))
-    assert budget.status().simulated  # a simulated record settles it
+async def test_a_running_budget_takes_the_book_of_the_gateway_it_counts(sim: Any) -> None:
+    async with Gateway.offline() as offline, gateway_for(sim) as real:
+        on_offline, on_real = RunningBudget(Decimal("0.10")), RunningBudget(Decimal("0.10"))
+        on_offline.count_on(offline)
+        on_offline.count_on(offline)  # an agent does so every turn: still one observer
+        on_real.count_on(real)
+        status = on_offline.status()
+        assert status.simulated and status.label == "agent budget (simulated spend)"
+        assert not on_real.status().simulated  # no reply yet says otherwise: real spend
+        result = await offline.stream(user("hi"), model="gpt-5.4-nano").collect()
+    assert result.cost is not None and result.cost.amount > 0
+    assert on_offline.total == result.cost.amount  # counted once, not once per count_on
+    # A simulated record settles it, whatever the gateway said before.
+    on_real.add_record(make_record(cost=gateway_cost("0.01"), simulated=True))
+    assert on_real.status().simulated
 
 
 def test_cli_offline_chat_over_its_own_budget_says_simulated_spend(

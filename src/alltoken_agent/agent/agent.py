@@ -223,12 +223,9 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
         """The gateway; created from the environment on first use when none was given."""
         if self._gateway is None:
             self._gateway = Gateway(config=self._config)
-        gateway = self._gateway
         if self._budget is not None:
-            gateway.remove_observer(self._budget.observer)
-            gateway.add_observer(self._budget.observer)
-            self._budget.book = lambda: gateway.simulated  # before its first reply too
-        return gateway
+            self._budget.count_on(self._gateway)
+        return self._gateway
 
     @property
     def tools(self) -> list[Tool]:

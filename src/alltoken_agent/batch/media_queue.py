@@ -94,12 +94,7 @@ class MediaQueueRunner:
         self.summary = BatchSummary()
         self.budget: RunningBudget | None = None
         if budget_usd is not None:
-            self.budget = RunningBudget(
-                budget_usd,
-                prices=prices,
-                label="worker budget",
-                book=lambda: gateway.simulated,
-            )
+            self.budget = RunningBudget(budget_usd, prices=prices, label="worker budget")
         self._skip: dict[str, float] = {}
         """Jobs this run leaves alone, until when (``time.monotonic()``; inf: for good)."""
         self._reserved = Decimal(0)
@@ -121,7 +116,7 @@ class MediaQueueRunner:
     async def run(self) -> BatchSummary:
         """Finish jobs until none is up for a worker (or new work stops); the summary."""
         if self.budget is not None:
-            self.gateway.add_observer(self.budget.observer)
+            self.budget.count_on(self.gateway)
         try:
             await asyncio.gather(*(self._slot() for _ in range(self.concurrency)))
         finally:

@@ -175,14 +175,9 @@ class BatchRunner:
         self._calibrated = asyncio.Event()
         self.budget: RunningBudget | None = None
         if budget_usd is not None:
-            self.budget = RunningBudget(
-                budget_usd,
-                prices=prices,
-                label="batch budget",
-                book=lambda: gateway.simulated,
-            )
+            self.budget = RunningBudget(budget_usd, prices=prices, label="batch budget")
             self.budget.add(already_spent)
-            gateway.add_observer(self.budget.observer)
+            self.budget.count_on(gateway)
 
     async def run(self) -> BatchSummary:
         """Run lines until none is left to take (or new work stops); return the summary."""

@@ -10,11 +10,15 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from alltoken_agent.catalog import PriceLookup
 from alltoken_agent.gateway import RequestRecord
 from alltoken_agent.ledger.budgets import Budget
 from alltoken_agent.ledger.costs import ZERO, record_cost, usable_amount
+
+if TYPE_CHECKING:
+    from alltoken_agent.gateway import Gateway
 
 logger = logging.getLogger("alltoken_agent")
 
@@ -23,7 +27,7 @@ class RunningBudget(Budget):
     """A limit on an in-memory running total: one agent's or one run's spend.
 
     Feed it costs with :meth:`add`, or whole request records with :meth:`add_record`
-    (the same cost rules as the ledger), or register :attr:`observer` on a gateway;
+    (the same cost rules as the ledger), or let it count a gateway's (:meth:`count_on`);
     ``match`` then limits it to records carrying those request tags.
 
     Args:
@@ -32,9 +36,6 @@ class RunningBudget(Budget):
         label: Names the budget in messages.
         prices: Prices for estimating costs the gateway did not report.
         match: Request tags a record must carry to count (e.g. ``{"agent": "a1"}``).
-        book: Whether the gateway it counts talks to the simulator, asked until a
-            record says so (``lambda: gateway.simulated``): an offline run's budget
-            counts simulated spend from its first check, not only after a reply.
     """
 
     def __init__(
@@ -45,7 +46,6 @@ class RunningBudget(Budget):
         label: str = "agent budget",
         prices: PriceLookup | None = None,
         match: Mapping[str, str] | None = None,
-        book: Callable[[], bool] | None = None,
     ) -> None:
         super().__init__(
             limit_usd,
@@ -60,7 +60,8 @@ class RunningBudget(Budget):
         self._total = ZERO
         self._unknown = 0
         self._simulated = False
-        self.book = book
+        self._book: Callable[[], bool] | None = None
+        """The counted gateway's ``simulated``, asked until a record says."""
 
     @property
     def total(self) -> Decimal:
@@ -86,8 +87,18 @@ class RunningBudget(Budget):
 
     @property
     def simulated(self) -> bool:
-        """Whether it counts the simulator's made-up costs (its records', or as ``book`` says)."""
-        return self._simulated or (self.book is not None and self.book())
+        """Whether it counts the simulator's made-up costs (as its records or its gateway say)."""
+        return self._simulated or (self._book is not None and self._book())
+
+    def count_on(self, gateway: Gateway) -> None:
+        """Count ``gateway``'s matching records (registered once, however often called).
+
+        The gateway also says which book it counts before any record does: an offline
+        run's budget speaks of simulated spend from its first check, not after a reply.
+        """
+        gateway.remove_observer(self.observer)
+        gateway.add_observer(self.observer)
+        self._book = lambda: gateway.simulated
 
     def add_record(self, record: RequestRecord) -> Decimal | None:
         """Count one request record's cost (gateway, else estimated); return it."""
