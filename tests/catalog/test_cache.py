@@ -20,6 +20,16 @@ def test_round_trip_and_age(tmp_path: Path) -> None:
     assert [p.name for p in (tmp_path / "catalog").iterdir()] == ["k.json"]  # no temp left
 
 
+def test_a_copy_keeps_whether_the_simulator_gave_it(tmp_path: Path) -> None:
+    cache = DiskCache(tmp_path)
+    cache.write("made-up", {"total_routes": 3}, simulated=True)
+    cache.write("real", {"total_routes": 3})
+    made_up, real = cache.read("made-up"), cache.read("real")
+    assert made_up is not None and made_up.simulated
+    assert real is not None and not real.simulated
+    assert "simulated" not in json.loads(cache.path("real").read_text(encoding="utf-8"))
+
+
 def test_a_damaged_or_foreign_file_is_ignored(tmp_path: Path) -> None:
     cache = DiskCache(tmp_path)
     for content in ("{not json", '"a string"', '{"format": 99, "saved_at": 1, "data": []}'):

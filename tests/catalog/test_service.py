@@ -91,6 +91,30 @@ async def test_stale_cache_stands_in_when_the_gateway_is_unreachable() -> None:
     assert caught.value.attempts == 3  # the retry policy ran before giving up
 
 
+async def test_a_copy_the_simulator_gave_stays_simulated_for_a_new_gateway(sim: Any) -> None:
+    # Made-up figures never pass for a real gateway's: the cache keeps who answered.
+    server = SimulatorServer("alltoken").start()  # labels its replies, as a standalone one does
+    try:
+        async with gateway_for(server) as gateway:
+            first = Catalog(gateway)
+            assert not first.simulated  # nobody has answered yet
+            await first.models()
+            assert first.simulated
+        async with gateway_for(server) as gateway:
+            again = Catalog(gateway)
+            await again.models()
+            # The cached copy answered: this gateway has had no reply to learn it from.
+            assert len(server.state.requests) == 1
+            assert not gateway.simulated and again.simulated
+    finally:
+        server.stop()
+    async with gateway_for(sim) as gateway:  # the session simulator plays a real gateway
+        real = Catalog(gateway)
+        await real.models()
+        await real.models()
+        assert len(sim.state.requests) == 1 and not real.simulated
+
+
 async def test_a_5xx_after_retries_and_refresh_also_fall_back_to_the_stale_copy() -> None:
     down = (503, {"error": {"code": "all_providers_failed", "message": "down"}})
     routes: dict[str, Any] = {"/api-account/models": [(200, {"data": [ENTRY]}), down]}

@@ -106,6 +106,8 @@ def test_health_summary_and_routes() -> None:
     summary, *routes = ndjson(result.stdout)
     assert summary["event"] == "health" and {r["event"] for r in routes} == {"route"}
     assert summary["total_routes"] == len(routes)
+    # The simulator's figures are no check of a real gateway, and every line says so.
+    assert summary["simulated"] is True and {r["simulated"] for r in routes} == {True}
     statuses = [r["status"] for r in routes]
     assert statuses[: summary["degraded_routes"]] == ["degraded"] * summary["degraded_routes"]
     assert {r["time_range"] for r in routes} == {"24h"}
@@ -120,6 +122,7 @@ def test_public_catalog_needs_no_key_but_the_model_list_does(sim: Any) -> None:
     catalog = run_cli("models", "--base-url", sim.base_url, "--catalog", "--json")
     assert catalog.exit_code == 0, catalog.stderr
     assert "offline" not in catalog.stderr and ndjson(catalog.stdout)
+    assert {e["simulated"] for e in ndjson(catalog.stdout)} == {False}  # it plays a real one
     listing = run_cli("models", "--base-url", sim.base_url)
     assert listing.exit_code == 3 and "invalid_api_key" in listing.stderr
     assert sim.state.requests[-1].has_auth is False
@@ -153,6 +156,8 @@ def test_a_stale_catalog_is_used_when_the_gateway_is_unreachable(
     notice = events[0]
     assert notice["event"] == "notice" and notice["stale"] is True
     assert events[1:] == ndjson(warm.stdout)
+    # The simulator (labelling its replies) gave the copy: still said when it stands in.
+    assert {e["simulated"] for e in events[1:]} == {True}
     never = run_cli("health", "--base-url", url, env=KEY_ENV)
     assert never.exit_code == 6 and "connection_error" in never.stderr
 

@@ -97,6 +97,7 @@ async def test_list_models_and_usage(offline_server: RunningServer) -> None:
     ids = {m["id"] for m in models.structured_content["models"]}
     assert {"minimax-m2.7", "deepseek-v4-flash"} <= ids
     assert models.structured_content["provider"] == "alltoken"
+    assert models.structured_content["simulated"] is True  # an offline server's own list
 
     assert not usage.is_error and usage.structured_content is not None
     totals = usage.structured_content["totals"]

@@ -105,6 +105,7 @@ async def _list_models_and_usage_answer(session: ClientSession) -> None:
     ids = [m["id"] for m in models.structured_content["models"]]
     assert ids and all(m["modality"] == "text" for m in models.structured_content["models"])
     assert models.structured_content["default_model"] == "minimax-m2.7"
+    assert models.structured_content["simulated"] is True  # `mcp --offline`
 
     await session.call_tool("chat", {"prompt": "count me", "session": "billing"})
     usage = await session.call_tool("usage", {"since": "1h", "by": "session"})

@@ -97,7 +97,8 @@ def test_switching_the_model_moves_the_session_to_it(
     _send(visit, "Hello")
     picker = page.locator("#model-picker")
     options = picker.locator("option")
-    assert "per 1M" in options.first.inner_text()  # prices from the catalog
+    first = options.first.inner_text()
+    assert "per 1M" in first and "(simulated)" not in first  # the catalog's prices
     labels = [options.nth(i).get_attribute("value") for i in range(options.count())]
     other = next(model for model in labels if model and model != picker.input_value())
     picker.select_option(other)
@@ -225,12 +226,18 @@ def test_simulated_spend_is_drawn_apart_and_labelled(
     visit.goto()
     _send(visit, TOKYO)
     visit.page.locator("#session-total", has_text="(simulated)").wait_for()
+    # The simulator's catalog prices are made up too, and the model picker says so.
+    assert "per 1M (simulated)" in visit.page.locator("#model-picker option").first.inner_text()
     visit.page.get_by_role("link", name="Spend").click()
     simulated = visit.page.locator("[data-book='simulated']")
     simulated.locator(".chart rect").first.wait_for()
     assert "not money" in simulated.locator("h2").inner_text()
     assert "never added to real spend" in simulated.inner_text()
     assert visit.page.locator("[data-book='real'] .chart rect").count() == 0
+    visit.page.get_by_role("link", name="Media").click()
+    priced = visit.page.locator("#media-model option", has_text=" per ").first
+    priced.wait_for(state="attached")
+    assert priced.inner_text().endswith("(simulated)")
 
 
 def test_another_key_sees_none_of_it(keyed_server: ServerThread, open_page: OpenPage) -> None:

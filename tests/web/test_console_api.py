@@ -71,7 +71,7 @@ def test_models_carry_catalog_prices_per_million_tokens(keyed_server: ServerThre
         assert anonymous.get("/v1/models").status_code == 401
     with keyed_server.client(KEY_A) as client:
         listed = client.get("/v1/models").json()
-    assert listed["default_model"]
+    assert listed["default_model"] and listed["simulated"] is False  # the sim plays a real one
     ours = {model["id"]: model for model in listed["models"]}
     # The simulator's catalog prices it at 0.0003 and 0.0012 USD per 1K tokens.
     assert ours["minimax-m2.7"]["price"]["input_per_1m"] == "0.3"
@@ -141,6 +141,14 @@ def test_turn_costs_of_an_offline_server_are_simulated(offline_server: ServerThr
         turns = client.get(f"/v1/sessions/{session_id}/cost").json()["turns"]
     assert [(turn["message_index"], turn["simulated"]) for turn in turns] == [(0, True)]
     assert turns[0]["cost"] is not None
+
+
+def test_models_of_an_offline_server_say_their_prices_are_made_up(
+    offline_server: ServerThread,
+) -> None:
+    with offline_server.client(None) as client:
+        listed = client.get("/v1/models").json()
+    assert listed["models"] and listed["simulated"] is True
 
 
 @pytest.mark.slow

@@ -52,6 +52,9 @@ class CachedValue:
     """The gateway's answer as it was stored."""
     saved_at: float
     """Unix time of the write."""
+    simulated: bool = False
+    """The simulator gave the answer: whoever shows the copy must say so (a file
+    written before this was recorded reads as False)."""
 
 
 def default_cache_dir() -> Path:
@@ -95,16 +98,26 @@ class DiskCache:
         ):
             logger.debug("ignoring cache file %s of an unknown layout", path)
             return None
-        return CachedValue(data=content["data"], saved_at=float(content["saved_at"]))
+        return CachedValue(
+            data=content["data"],
+            saved_at=float(content["saved_at"]),
+            simulated=content.get("simulated") is True,
+        )
 
     def age(self, value: CachedValue) -> float:
         """Seconds since ``value`` was written (0 for a clock that went backwards)."""
         return max(0.0, self.clock() - value.saved_at)
 
-    def write(self, key: str, data: Any) -> None:
-        """Store ``data`` under ``key``; a failure to write is logged, not raised."""
+    def write(self, key: str, data: Any, *, simulated: bool = False) -> None:
+        """Store ``data`` under ``key``; a failure to write is logged, not raised.
+
+        ``simulated``: the simulator gave it, kept with it so that a later read is not
+        taken for the real gateway's answer.
+        """
         path = self.path(key)
-        content = {"format": _FORMAT, "saved_at": self.clock(), "data": data}
+        content: dict[str, Any] = {"format": _FORMAT, "saved_at": self.clock(), "data": data}
+        if simulated:
+            content["simulated"] = True
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             handle, temp = tempfile.mkstemp(dir=self.directory, prefix=f".{key}.", suffix=".tmp")

@@ -157,6 +157,16 @@ class Catalog:
         if use_cache is None:
             use_cache = gateway.offline_simulator is None
         self._cache = DiskCache(cache_dir or default_cache_dir()) if use_cache else None
+        self._copies_simulated = False
+        """Whether a cached copy this catalog answered with came from the simulator."""
+
+    @property
+    def simulated(self) -> bool:
+        """Whether an answer given so far came from the simulator, now or when it was cached.
+
+        Its figures (prices, health, rankings) are made up: a front end must say so.
+        """
+        return self.gateway.simulated or self._copies_simulated
 
     async def models(self, modality: str | None = None, refresh: bool = False) -> list[ModelInfo]:
         """``GET /models`` (sent with the key), optionally only one modality (filtered here).
@@ -320,6 +330,7 @@ class Catalog:
         if stored is not None and not refresh and cache.age(stored) < answer.ttl:
             fresh = _load(answer, stored.data)
             if fresh is not None:
+                self._copies_simulated |= stored.simulated
                 return fresh
         try:
             value = await fetch()
@@ -328,8 +339,9 @@ class Catalog:
             if stored is None or old is None:
                 raise
             self._stale(StaleNotice(what=answer.what, age=cache.age(stored), error=error))
+            self._copies_simulated |= stored.simulated
             return old
-        cache.write(key, _raw(value))
+        cache.write(key, _raw(value), simulated=self.gateway.simulated)
         return value
 
     def _stale(self, notice: StaleNotice) -> None:

@@ -63,9 +63,11 @@ async def _health(
         routes = await catalog.routes(time_range, refresh) if with_routes else []
     routes = sorted(routes, key=lambda r: (_SEVERITY[r.status], r.model, r.provider or ""))
     if writer.enabled:
-        writer.emit("health", **summary.to_dict())
+        # Every line says whether the simulator made its figures up (never a real check).
+        simulated = catalog.simulated
+        writer.emit("health", **summary.to_dict(), simulated=simulated)
         for route in routes:
-            writer.emit("route", time_range=time_range, **route.to_dict())
+            writer.emit("route", time_range=time_range, **route.to_dict(), simulated=simulated)
         return
     print(_summary_line(summary))
     if with_routes:

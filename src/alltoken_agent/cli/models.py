@@ -130,13 +130,14 @@ async def _models(
         raise UserError("--sort needs --catalog (prices, speed and ranks come from the catalog)")
     async with open_catalog(options, writer) as catalog:
         if not use_catalog:
-            _print_models(await catalog.models(modality, refresh=refresh), writer)
+            models = await catalog.models(modality, refresh=refresh)
+            _print_models(models, writer, catalog.simulated)
             return
         entries = [
             e for e in await catalog.entries(refresh) if modality is None or e.modality == modality
         ]
         rankings = await catalog.rankings(refresh) if sort in ("speed", "rank") else None
-        _print_entries(_sorted(entries, sort, rankings), sort, rankings, writer)
+        _print_entries(_sorted(entries, sort, rankings), sort, rankings, writer, catalog.simulated)
 
 
 async def _show(options: GatewayOptions, writer: EventWriter, model_id: str, refresh: bool) -> None:
@@ -156,16 +157,16 @@ async def _show(options: GatewayOptions, writer: EventWriter, model_id: str, ref
                 )
             data = fields = found[0].to_dict()
         if writer.enabled:
-            writer.emit("model", **data)
+            writer.emit("model", **data, simulated=catalog.simulated)
             return
         rows = [[name, _cell(value)] for name, value in fields.items() if value not in (None, [])]
         render_table([("FIELD", "left"), ("VALUE", "left")], rows, header=False)
 
 
-def _print_models(models: list[ModelInfo], writer: EventWriter) -> None:
+def _print_models(models: list[ModelInfo], writer: EventWriter, simulated: bool) -> None:
     if writer.enabled:
         for model in models:
-            writer.emit("model", **model.to_dict())
+            writer.emit("model", **model.to_dict(), simulated=simulated)
         return
     rows = [
         [m.id, m.modality or "-", m.display_name or "", m.brand or m.owned_by or ""] for m in models
@@ -206,7 +207,11 @@ def _price_key(entry: CatalogEntry) -> tuple[int, Decimal, str]:
 
 
 def _print_entries(
-    entries: list[CatalogEntry], sort: str | None, rankings: Rankings | None, writer: EventWriter
+    entries: list[CatalogEntry],
+    sort: str | None,
+    rankings: Rankings | None,
+    writer: EventWriter,
+    simulated: bool,
 ) -> None:
     from alltoken_agent.catalog import blended_price
 
@@ -224,7 +229,7 @@ def _print_entries(
                 extra["ttft_ms"] = hit.ttft_ms if hit else None
             elif sort == "rank":
                 extra["benchmark_rank"] = ranks.get(entry.id)
-            writer.emit("model", **entry.to_dict(), **extra)
+            writer.emit("model", **entry.to_dict(), **extra, simulated=simulated)
         return
     columns: list[tuple[str, Align]] = [
         ("ID", "left"),

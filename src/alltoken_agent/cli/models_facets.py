@@ -75,7 +75,7 @@ async def _filters(options: GatewayOptions, writer: EventWriter, refresh: bool) 
     async with open_catalog(options, writer) as catalog:
         found = await catalog.filters(refresh)
     if writer.enabled:
-        writer.emit("model_filters", data=found.body)
+        writer.emit("model_filters", data=found.body, simulated=catalog.simulated)
         return
     print_filters(found)
 
@@ -86,7 +86,12 @@ async def _provider_stats(
     async with open_catalog(options, writer) as catalog:
         stats = await catalog.provider_stats(provider_id, refresh)
     if writer.enabled:
-        writer.emit("provider_stats", provider=stats.provider, data=stats.body)
+        writer.emit(
+            "provider_stats",
+            provider=stats.provider,
+            data=stats.body,
+            simulated=catalog.simulated,
+        )
         return
     print_provider_stats(stats)
 

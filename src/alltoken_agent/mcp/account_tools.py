@@ -45,6 +45,9 @@ class ModelList(BaseModel):
     provider: str = Field(description="The provider profile the server talks to.")
     default_model: str | None = Field(description="The model `chat` uses when given none.")
     models: list[ModelEntry]
+    simulated: bool = Field(
+        description="True when the offline simulator answered: these are its models, no gateway's."
+    )
 
 
 class UsageRowOut(BaseModel):
@@ -139,6 +142,7 @@ def _model_list(deps: ToolDeps, models: list[ModelInfo]) -> CallToolResult:
             )
             for m in models
         ],
+        simulated=deps.gateway.simulated,  # known: the list was just asked for, not cached
     )
     lines = [f"{m.id}\t{m.modality or '-'}" for m in models] or ["(no models)"]
     return CallToolResult(

@@ -53,6 +53,8 @@ class ModelList(BaseModel):
     default_model: str
     """The model a session gets when it names none."""
     models: list[ModelOut]
+    simulated: bool
+    """The simulator gave the list (now, or when it was cached): its prices are made up."""
 
 
 class ModelCost(BaseModel):

@@ -49,14 +49,19 @@ async def list_models(
     Chat prices are per million tokens; a model the catalog does not price has
     `price: null` (its cost is unknown until the gateway reports one).
     """
-    entries = await Catalog(context.gateway).entries()
+    catalog = Catalog(context.gateway)
+    entries = await catalog.entries()
     models = [
         _model_out(entry)
         for entry in entries
         if query.modality is None or entry.modality == query.modality
     ]
     models.sort(key=lambda model: model.id)
-    return ModelList(default_model=context.gateway.model or DEFAULT_MODEL, models=models)
+    return ModelList(
+        default_model=context.gateway.model or DEFAULT_MODEL,
+        models=models,
+        simulated=catalog.simulated,
+    )
 
 
 def _model_out(entry: CatalogEntry) -> ModelOut:

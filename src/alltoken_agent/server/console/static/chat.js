@@ -3,7 +3,7 @@ import { ApiError, announce, api, el, stream, usd, usdTotal, when } from "./api.
 import { renderMarkdown } from "./markdown.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { sessions: [], current: null, models: [], defaultModel: null, running: null };
+const state = { sessions: [], current: null, models: [], defaultModel: null, simulated: false, running: null };
 
 function title(session) {
   return session.name || `Untitled · ${when(session.created_at)}`;
@@ -12,7 +12,9 @@ function title(session) {
 function priceLabel(model) {
   const price = model.price;
   if (!price || (price.input_per_1m === null && price.output_per_1m === null)) return "price unknown";
-  return `${usd(price.input_per_1m)} in / ${usd(price.output_per_1m)} out per 1M`;
+  // The simulator's catalog makes its prices up: never shown as if they were a gateway's.
+  const madeUp = state.simulated ? " (simulated)" : "";
+  return `${usd(price.input_per_1m)} in / ${usd(price.output_per_1m)} out per 1M${madeUp}`;
 }
 
 async function loadModels() {
@@ -20,6 +22,7 @@ async function loadModels() {
   try {
     const list = await api("/v1/models");
     state.defaultModel = list.default_model;
+    state.simulated = list.simulated;
     state.models = list.models.filter((m) => m.modality === "text" || m.modality === "vision" || m.modality === null);
   } catch (error) {
     state.models = [];

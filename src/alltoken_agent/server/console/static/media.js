@@ -7,12 +7,16 @@ const following = new Map(); // job id -> timer
 const objectUrls = [];
 let costs = new Map();
 let models = [];
+let simulated = false; // the simulator's catalog: its prices are made up, and said to be
 
 async function loadModels() {
   try {
-    models = (await api("/v1/models")).models.filter((m) => m.modality === "image" || m.modality === "video");
+    const list = await api("/v1/models");
+    simulated = list.simulated;
+    models = list.models.filter((m) => m.modality === "image" || m.modality === "video");
   } catch {
     models = [];
+    simulated = false;
   }
   fillModels();
 }
@@ -23,7 +27,8 @@ function fillModels() {
   picker.replaceChildren(el("option", { value: "", text: "Server default" }));
   for (const model of models.filter((m) => m.modality === kind)) {
     const price = kind === "image" ? model.price?.per_image : model.price?.per_video_second;
-    const label = price ? `${usd(price)} per ${kind === "image" ? "image" : "second"}` : "price unknown";
+    const unit = kind === "image" ? "image" : "second";
+    const label = price ? `${usd(price)} per ${unit}${simulated ? " (simulated)" : ""}` : "price unknown";
     picker.append(el("option", { value: model.id, text: `${model.id} · ${label}` }));
   }
 }
