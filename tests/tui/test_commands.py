@@ -56,7 +56,7 @@ async def test_the_model_picker_searches_as_you_type_and_switches(build: Any, si
         await wait_for(pilot, lambda: options.option_count > 0)
         assert len(picker.models) > 5
         flash = next(m for m in picker.models if m.id == "deepseek-v4-flash")
-        assert flash.price_text == "$0.14 / $0.28 per 1M"
+        assert flash.price_text == "$0.14 / $0.28 per 1M"  # the sim plays a real gateway
         await pilot.press(*"v4 flash")
         await pilot.pause()
         assert [options.get_option_at_index(i).id for i in range(options.option_count)] == [
@@ -68,6 +68,16 @@ async def test_the_model_picker_searches_as_you_type_and_switches(build: Any, si
         assert app.agent.model == "deepseek-v4-flash"
         await send(pilot, "Hello")
     assert last_chat_request(sim).json["model"] == "deepseek-v4-flash"
+
+
+async def test_the_pickers_prices_from_the_simulator_say_they_are_made_up() -> None:
+    from alltoken_agent import Gateway
+    from alltoken_agent.tui.catalog import load_models
+
+    async with Gateway.offline() as gateway:
+        models = await load_models(gateway)
+    priced = [m for m in models if m.input_per_1m is not None]
+    assert priced and all(m.price_text.endswith(" per 1M (simulated)") for m in priced)
 
 
 @pytest.mark.slow

@@ -23,13 +23,16 @@ class PickerModel:
     """USD per million prompt tokens; None when unpriced."""
     output_per_1m: Decimal | None = None
     """USD per million completion tokens."""
+    simulated: bool = False
+    """The simulator's catalog priced it: made up, and said to be."""
 
     @property
     def price_text(self) -> str:
-        """``$0.30 / $1.20 per 1M`` (in / out), or ``price unknown``."""
+        """``$0.30 / $1.20 per 1M`` (in / out; `` (simulated)`` after it), or ``price unknown``."""
         if self.input_per_1m is None or self.output_per_1m is None:
             return "price unknown"
-        return f"{format_price(self.input_per_1m)} / {format_price(self.output_per_1m)} per 1M"
+        text = f"{format_price(self.input_per_1m)} / {format_price(self.output_per_1m)} per 1M"
+        return f"{text} (simulated)" if self.simulated else text
 
     def matches(self, query: str) -> bool:
         """Whether every word of ``query`` appears in the id or name (case-insensitive)."""
@@ -64,6 +67,7 @@ async def load_models(gateway: Gateway) -> list[PickerModel]:
                 name=info.display_name,
                 input_per_1m=per_million(inp),
                 output_per_1m=per_million(outp),
+                simulated=catalog.simulated,
             )
         )
     return sorted(out, key=lambda m: m.id)
