@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,6 +13,7 @@ from tests.server.conftest import MakeServer, ServerThread, create_session
 from tests.server.test_messages import stream
 
 COST = "x-request-cost"
+BOOK = "x-request-cost-book"
 BUDGET = "x-budget-remaining"
 
 
@@ -62,6 +64,26 @@ def test_a_json_answer_carries_its_cost_and_what_is_left(budgeted: ServerThread)
     cost, left = _headers(reply)
     assert Decimal(cost) > 0 and Decimal(cost) == Decimal(reply.json()["request_cost"])
     assert Decimal(left) == Decimal(5) - Decimal(cost)
+    assert reply.headers[BOOK] == "real"  # the session simulator plays a real gateway
+
+
+def test_an_offline_servers_answer_says_its_cost_is_simulated(tmp_path: Path) -> None:
+    from alltoken_agent import Gateway
+    from alltoken_agent.server import ServerOptions, create_app
+    from alltoken_agent.store import Store
+
+    gateway = Gateway.offline()
+    store = Store(f"sqlite:///{tmp_path / 'offline.db'}")
+    server = ServerThread(create_app(gateway, store, options=ServerOptions()), gateway, store)
+    try:
+        with server.client(None) as client:
+            session_id = create_session(client)
+            reply = client.post(f"/v1/sessions/{session_id}/messages", json={"content": "hi"})
+    finally:
+        server.stop()
+    assert reply.status_code == 200 and reply.json()["simulated"] is True
+    # A made-up cost, in the header too, never passes for money.
+    assert Decimal(reply.headers[COST]) > 0 and reply.headers[BOOK] == "simulated"
 
 
 def test_an_event_stream_says_its_cost_is_unknown_not_0(budgeted: ServerThread) -> None:

@@ -7,6 +7,8 @@ middleware fills in the rest when the reply starts:
   refusal, a listing, a usage report: nothing was spent), ``unknown`` when work that may
   spend was started and its cost is not known yet (an event stream, whose cost is in its
   last event; a media job, billed as it runs). Never ``0`` for a cost we do not know.
+- ``X-Request-Cost-Book``: set by a route beside the cost of a run it answers for:
+  which of the ledger's books the cost went to, ``real`` or ``simulated``.
 - ``X-Budget-Remaining``: the caller's remaining daily budget in USD, ``unlimited``
   without a budget, ``unknown`` when the caller is not known (no valid key) or the
   ledger cannot be read.
@@ -26,6 +28,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from alltoken_agent.server.auth import CALLER_SCOPE_KEY, Caller, Keyring
 
 COST_HEADER: Final = "X-Request-Cost"
+BOOK_HEADER: Final = "X-Request-Cost-Book"
+"""Beside a run's own cost: ``real``, or ``simulated`` when the simulator answered (the
+ledger's two books: a made-up cost never passes for money)."""
 BUDGET_HEADER: Final = "X-Budget-Remaining"
 SPENDS_SCOPE_KEY: Final = "alltoken_agent.spends"
 """Set in the ASGI scope by a route once it starts work that may spend on the gateway."""

@@ -25,6 +25,7 @@ from alltoken_agent.server import sse
 from alltoken_agent.server.auth import CALLER_SCOPE_KEY, Caller, current_caller
 from alltoken_agent.server.context import ContextDep, ServerContext
 from alltoken_agent.server.cost_headers import (
+    BOOK_HEADER,
     BUDGET_HEADER,
     COST_HEADER,
     UNKNOWN,
@@ -54,6 +55,12 @@ _HEADERS_DOC = {
         "the stream starts): see the final event's `request_cost`.",
         "required": True,
         "schema": {"type": "string"},
+    },
+    BOOK_HEADER: {
+        "description": "The ledger book the cost went to: `real`, or `simulated` when the "
+        "offline simulator answered (its cost is made up, never money).",
+        "required": True,
+        "schema": {"type": "string", "enum": ["real", "simulated"]},
     },
     BUDGET_HEADER: {
         "description": "The key's remaining daily budget, USD (`unlimited` without a budget); "
@@ -112,10 +119,11 @@ async def start_turn(
     return run, budget
 
 
-def end_headers(end: RunEnd) -> dict[str, str]:
-    """The cost headers of a finished run's JSON reply."""
+def end_headers(end: RunEnd, *, simulated: bool) -> dict[str, str]:
+    """The cost headers of a finished run's JSON reply; ``simulated``: the gateway's."""
     return {
         COST_HEADER: money(end.cost) or UNKNOWN,
+        BOOK_HEADER: "simulated" if simulated else "real",
         BUDGET_HEADER: _remaining(end.budget),
     }
 
@@ -164,9 +172,12 @@ async def answer(
         )
     end = await run.wait()
     if end.name == "error" and end.error is not None:
-        return error_response(api_error_for(end.error, context.redact), end_headers(end))
+        return error_response(
+            api_error_for(end.error, context.redact),
+            end_headers(end, simulated=context.gateway.simulated),
+        )
     payload = {key: value for key, value in end.payload.items() if key != "event"}
-    return JSONResponse(payload, headers=end_headers(end))
+    return JSONResponse(payload, headers=end_headers(end, simulated=context.gateway.simulated))
 
 
 def _session_of(path: str) -> str | None:

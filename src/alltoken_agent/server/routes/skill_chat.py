@@ -76,10 +76,15 @@ async def skill_chat(
     run, _ = await start_turn(context, caller, session.id, body.message, request, streaming=False)
     end = await run.wait()
     if end.name == "error" and end.error is not None:
-        return error_response(api_error_for(end.error, context.redact), end_headers(end))
+        return error_response(
+            api_error_for(end.error, context.redact),
+            end_headers(end, simulated=context.gateway.simulated),
+        )
     history = await context.calls.read(context.store.sessions.load_messages, session.id)
     reply = SkillChatReply(
         response=str(end.payload.get("text", "")),
         history=[message for message in history if message.get("role") != "system"],
     )
-    return JSONResponse(reply.model_dump(), headers=end_headers(end))
+    return JSONResponse(
+        reply.model_dump(), headers=end_headers(end, simulated=context.gateway.simulated)
+    )
