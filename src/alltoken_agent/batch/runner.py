@@ -278,14 +278,26 @@ class BatchRunner:
             self._stop = True
             await asyncio.to_thread(self.repo.release, item, self.holder)
             return
-        await asyncio.to_thread(
-            self.repo.finish,
-            item,
-            self.holder,
-            output=outcome.output,
-            cost=outcome.cost,
-            ok=outcome.ok,
+        finishing = asyncio.ensure_future(
+            asyncio.to_thread(
+                self.repo.finish,
+                item,
+                self.holder,
+                output=outcome.output,
+                cost=outcome.cost,
+                ok=outcome.ok,
+            )
         )
+        try:
+            await asyncio.shield(finishing)
+        except asyncio.CancelledError:
+            # A stop (SIGTERM) while the line is being saved: the write goes on in its
+            # thread regardless, so once the store holds the line as done, the summary
+            # counts it and its cost too, before the stop goes on.
+            await asyncio.wait({finishing})
+            if not finishing.cancelled() and finishing.exception() is None:
+                self._count(item, outcome)
+            raise
         self._count(item, outcome)
 
     async def _outcome(
