@@ -45,6 +45,17 @@ async def context_lengths(gateway: Gateway) -> dict[str, int]:
     return {e.id: e.context_length for e in entries if e.context_length}
 
 
+async def context_length_of(
+    gateway: Gateway, model: str, configured: Mapping[str, int]
+) -> int | None:
+    """``model``'s context window: the config's (``[context] lengths``), else the catalog's.
+
+    What a long stored session is read up to (the newest turns that can fit), before an
+    agent continues it; None when neither knows the model.
+    """
+    return configured.get(model) or (await context_lengths(gateway)).get(model)
+
+
 def _lengths(items: list[Any]) -> dict[str, int]:
     lengths: dict[str, int] = {}
     for item in items:

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from alltoken_agent import Config, Gateway, __version__
+from alltoken_agent.agent import DEFAULT_MODEL
 from alltoken_agent.catalog import PriceLookup
 from alltoken_agent.ledger import Ledger
 from alltoken_agent.server.auth import AuthGate, Keyring
@@ -38,6 +39,7 @@ from alltoken_agent.server.runs import RunRegistry, SessionLeases
 from alltoken_agent.server.settings import ServerOptions
 from alltoken_agent.server.storage import StoreCalls
 from alltoken_agent.server.turns import retry_reporter
+from alltoken_agent.server.windows import ContextWindows
 from alltoken_agent.store import Store
 
 logger = logging.getLogger("alltoken_agent.server")
@@ -99,6 +101,8 @@ def create_app(
     keyring = Keyring(options.keys)
     limiter = RateLimiter(options.rate_limit_per_minute, options.rate_limit_burst)
     calls = StoreCalls(ledger)
+    windows = ContextWindows(gateway, config.context.lengths, gateway.model or DEFAULT_MODEL)
+    leases = SessionLeases(store.sessions, calls, windows=windows)
     context = ServerContext(
         gateway=gateway,
         store=store,
@@ -107,9 +111,7 @@ def create_app(
         options=options,
         keyring=keyring,
         limiter=limiter,
-        runs=RunRegistry(
-            ConcurrencyLimiter(options.max_concurrent_runs), SessionLeases(store.sessions, calls)
-        ),
+        runs=RunRegistry(ConcurrencyLimiter(options.max_concurrent_runs), leases),
         tally=CostTally(ledger),
         calls=calls,
         media=MediaJobs(
@@ -129,6 +131,7 @@ def create_app(
             # Media costs come from prices (the gateway reports none for images and
             # videos), as they do for the CLI: without them every job's cost is unknown.
             ledger.prices = await _load_prices(gateway, config)
+        windows.refresh()  # in the background: no turn waits for the catalog
         if options.resume_jobs:
             context.media.resume_at_startup()
         yield
@@ -136,6 +139,7 @@ def create_app(
         # media jobs stop and stay resumable.
         await context.runs.drain(0)
         await context.media.stop()
+        await windows.stop()
         gateway.remove_observer(context.calls.ledger_observer)
         gateway.remove_observer(context.tally.observer)
         await asyncio.to_thread(context.calls.close)

@@ -30,6 +30,7 @@ from alltoken_agent.server.auth import Caller
 from alltoken_agent.server.errors import ApiError, RunCancelledError
 from alltoken_agent.server.limits import ConcurrencyLimiter
 from alltoken_agent.server.storage import StoreCalls
+from alltoken_agent.server.windows import ContextWindows
 from alltoken_agent.store import SessionRecord, SessionRepository
 
 logger = logging.getLogger("alltoken_agent.server")
@@ -160,10 +161,16 @@ class SessionLeases:
     """
 
     def __init__(
-        self, sessions: SessionRepository, calls: StoreCalls, seconds: float = SESSION_LEASE_SECONDS
+        self,
+        sessions: SessionRepository,
+        calls: StoreCalls,
+        seconds: float = SESSION_LEASE_SECONDS,
+        windows: ContextWindows | None = None,
     ) -> None:
         self.sessions = sessions
         self.calls = calls
+        self.windows = windows
+        """The models' context windows: a long session is read only as far as it can fit."""
         self.seconds = seconds
         """How long a lease lasts unless renewed; renewed every third of it."""
         self._held: dict[str, str] = {}
@@ -179,6 +186,10 @@ class SessionLeases:
         """
         holder = new_lease_holder()
         steal: str | None = None
+        fit = None
+        if self.windows is not None:
+            self.windows.refresh()
+            fit = self.windows.fit
         while True:
             start = await self.calls.write(
                 self.sessions.open_turn,
@@ -187,6 +198,7 @@ class SessionLeases:
                 holder=holder,
                 seconds=self.seconds,
                 steal_from=steal,
+                fit=fit,
             )
             if start.holder is None:
                 raise session_not_found(run.session_id)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from operator import itemgetter
 from typing import Any, Final
 
@@ -32,6 +33,7 @@ from sqlalchemy.engine import Connection, Dialect
 from alltoken_agent.store import schema
 from alltoken_agent.store._driver_sql import DriverStatement, DriverStatements, execute_rows
 from alltoken_agent.store._session_rows import LEASE_COLUMNS, unknown_session, utc_now
+from alltoken_agent.store.history import LONG_SESSION, HistoryFit, recent_in
 from alltoken_agent.store.records import SessionRecord
 
 _sessions = schema.sessions
@@ -74,20 +76,33 @@ _OPEN: Final = {True: _open_statement(True), False: _open_statement(False)}
 
 _OWNER_AND_LEASE: Final = sa.select(_c.owner, _c.lease_owner).where(_c.id == sa.bindparam("sid"))
 
+_NEWEST: Final = (
+    sa.select(_messages.c.position, _messages.c.message)
+    .where(_messages.c.session_id == sa.bindparam("sid"))
+    .order_by(_messages.c.position.desc())
+    .limit(sa.bindparam("upto"))
+)
+"""The session's newest ``upto`` messages with their positions, newest first: a turn
+reads a session past :data:`~alltoken_agent.store.history.LONG_SESSION` messages only
+as far as it can fit (``history.recent_in`` goes on from these)."""
 _HISTORY: Final = (
     sa.select(_messages.c.message)
     .where(_messages.c.session_id == sa.bindparam("sid"))
     .order_by(_messages.c.position)
 )
+"""A long session's whole history, where its model's context length is unknown."""
+_COUNT: Final = sa.select(sa.func.count()).where(_messages.c.session_id == sa.bindparam("sid"))
 
 _JOINED_HISTORY: Final = sa.literal_column(
     "'[' || group_concat('[' || position || ',' || message || ']', ',') || ']'", sa.Text()
 )
-_HISTORY_ARRAY: Final = sa.select(_JOINED_HISTORY).where(
-    _messages.c.session_id == sa.bindparam("sid")
+_HISTORY_ARRAY: Final = sa.select(_JOINED_HISTORY).select_from(_NEWEST.subquery())
+_OLDER_ARRAY: Final = sa.select(_JOINED_HISTORY).select_from(
+    _NEWEST.where(_messages.c.position < sa.bindparam("before")).subquery()
 )
-"""The history as one row on SQLite: its stored JSON texts joined into ``[[position,
-message], ...]`` (NULL: none), in no promised order. A row fetched is a step of the
+""":data:`_NEWEST` as one row on SQLite (:data:`_OLDER_ARRAY`: those before position
+``before``): its stored JSON texts joined into ``[[position, message], ...]`` (NULL:
+none), in no promised order. A row fetched is a step of the
 driver, each letting go of the GIL; under load the writer thread waited for it back
 after many of them, so a history of n messages cost n waits where this costs one."""
 
@@ -123,6 +138,7 @@ class _DriverTurn:
 
     open: dict[bool, DriverStatement]
     history: DriverStatement
+    older: DriverStatement
     close: DriverStatement
     """:data:`_TOUCH_AND_RELEASE` that also returns the session's last message position:
     one statement fewer than :data:`_LAST_POSITION` after it. Only where the write lock
@@ -147,6 +163,7 @@ def _driver_turn(dialect: Dialect) -> _DriverTurn:
             for owned, statement in _OPEN.items()
         },
         history=DriverStatement(_HISTORY_ARRAY, dialect, [_JOINED_HISTORY]),
+        older=DriverStatement(_OLDER_ARRAY, dialect, [_JOINED_HISTORY]),
         close=DriverStatement(
             _TOUCH_AND_RELEASE.returning(last_position),
             dialect,
@@ -199,8 +216,13 @@ def open_in(
     holder: str,
     seconds: float,
     steal_from: str | None,
+    fit: HistoryFit | None = None,
 ) -> tuple[str | None, SessionRecord | None, list[Any]]:
     """Lease ``owner``'s session to ``holder`` and read it and its stored messages.
+
+    A session of more than :data:`~alltoken_agent.store.history.LONG_SESSION` messages
+    is read only as far as ``fit`` says its model can take (its newest whole turns);
+    without ``fit``, or when its budget is unknown, whole.
 
     Returns:
         Who holds the lease now (None: ``owner`` has no such session), the session when
@@ -222,19 +244,40 @@ def open_in(
         if found is None or found.owner != owner:
             return None, None, []
         return found.lease_owner, None, []
+    # One more than a whole read may hold: that one says the session is longer.
+    upto = {"sid": session_id, "upto": LONG_SESSION + 1}
     if driver is not None:
-        stored = _history_of(driver.history.value(conn, {"sid": session_id}))
+        newest = _pairs_of(driver.history.value(conn, upto))
     else:
-        stored = list(conn.scalars(_HISTORY, {"sid": session_id}))
-    record = SessionRecord.from_row({**columns, "message_count": len(stored)})
+        newest = [(row.position, row.message) for row in conn.execute(_NEWEST, upto)]
+    if len(newest) <= LONG_SESSION:
+        record = SessionRecord.from_row({**columns, "message_count": len(newest)})
+        return holder, record, [message for _, message in reversed(newest)]
+    count = int(conn.scalar(_COUNT, {"sid": session_id}) or 0)
+    record = SessionRecord.from_row({**columns, "message_count": count})
+    budget = None if fit is None else fit.budget(record.model)
+    if fit is None or budget is None:
+        return holder, record, list(conn.scalars(_HISTORY, {"sid": session_id}))
+    older = None if driver is None else partial(_older, driver.older, conn, session_id)
+    stored = recent_in(
+        conn, session_id, budget=budget, measure=fit.measure, newest=newest, older=older
+    )
     return holder, record, stored
 
 
-def _history_of(array: str | None) -> list[Any]:
-    """The messages of :data:`_HISTORY_ARRAY`'s row, oldest first."""
+def _older(
+    statement: DriverStatement, conn: Connection, session_id: str, before: int | None, size: int
+) -> list[tuple[int, Any]]:
+    """``history.Older`` on SQLite's driver: a batch as one row (:data:`_OLDER_ARRAY`)."""
+    return _pairs_of(statement.value(conn, {"sid": session_id, "before": before, "upto": size}))
+
+
+def _pairs_of(array: str | None) -> list[tuple[int, Any]]:
+    """The (position, message) pairs of :data:`_HISTORY_ARRAY`'s row, newest first."""
     if array is None:
         return []
-    return [message for _, message in sorted(json.loads(array), key=itemgetter(0))]
+    pairs = [(pair[0], pair[1]) for pair in json.loads(array)]
+    return sorted(pairs, key=itemgetter(0), reverse=True)
 
 
 def close_in(conn: Connection, session_id: str, holder: str, rows: list[dict[str, Any]]) -> None:

@@ -35,7 +35,7 @@ from alltoken_agent.store._session_rows import (
 )
 from alltoken_agent.store._session_turns import close_in, open_in, release_in, take_in
 from alltoken_agent.store.engine import Database
-from alltoken_agent.store.history import Measure, UnknownSessionError, load_recent
+from alltoken_agent.store.history import HistoryFit, Measure, UnknownSessionError, load_recent
 from alltoken_agent.store.records import (
     _UNSET,
     SessionRecord,
@@ -320,16 +320,18 @@ class SessionRepository:
         holder: str,
         seconds: float,
         steal_from: str | None = None,
+        fit: HistoryFit | None = None,
     ) -> TurnStart:
-        """Lease ``owner``'s session to ``holder`` (as :meth:`take_lease`) and read it whole.
+        """Lease ``owner``'s session to ``holder`` (as :meth:`take_lease`) and read it.
 
         One transaction: the lease, the session and its messages (repaired and with the
         spooled turns, as :meth:`load_messages` returns them), so a server turn starts
-        with one store call.
+        with one store call. Past ``LONG_SESSION`` messages only the newest whole turns
+        that ``fit`` says can fit are read (as :meth:`load_recent_messages` reads them).
         """
         with self._db.write() as conn:
             now_holder, record, stored = open_in(
-                conn, session_id, owner, holder, seconds, steal_from
+                conn, session_id, owner, holder, seconds, steal_from, fit
             )
         if record is None:
             return TurnStart(now_holder, None, [])
