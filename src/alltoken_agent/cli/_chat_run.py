@@ -179,9 +179,9 @@ async def _chat(
 
     from alltoken_agent import Agent, request_tags
     from alltoken_agent.agent import DEFAULT_INSTRUCTIONS, resolve_tool_names
+    from alltoken_agent.agent.stored_history import load_history
     from alltoken_agent.cli._chat_printer import ChatPrinter, emit_done
     from alltoken_agent.cli._chat_quick import resume_gc
-    from alltoken_agent.cli._session_history import load_history
     from alltoken_agent.ledger import Budgets, DeferredLedger
 
     text = read_prompt(prompt, checked=checked)

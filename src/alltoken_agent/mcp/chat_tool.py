@@ -143,7 +143,8 @@ async def _chat(
     if session is None:
         agent = _agent(deps, chosen, system or DEFAULT_INSTRUCTIONS, None)
         return _reply(await agent.run(content), session=None, session_messages=0)
-    async with deps.sessions.open(session) as stored:
+    opened = deps.sessions.open(session, gateway=deps.gateway, config=deps.config, model=chosen)
+    async with opened as stored:
         instructions = system or stored.record.instructions or DEFAULT_INSTRUCTIONS
         agent = _agent(deps, chosen, instructions, stored.history)
         start = agent.message_count  # no copy of the whole history

@@ -13,6 +13,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from alltoken_agent import Config, Gateway
+from alltoken_agent.agent.stored_history import load_history
 from alltoken_agent.store import SessionRecord, Store
 
 
@@ -22,6 +24,7 @@ class OpenSession:
 
     record: SessionRecord
     history: list[dict[str, Any]]
+    """What the call continues from: all of it, or the newest turns that can fit."""
 
 
 class SessionBook:
@@ -32,11 +35,19 @@ class SessionBook:
         self._locks: dict[str, asyncio.Lock] = {}
 
     @asynccontextmanager
-    async def open(self, name: str) -> AsyncIterator[OpenSession]:
-        """Hold ``name`` (created if new) with its history for the length of the block."""
+    async def open(
+        self, name: str, *, gateway: Gateway, config: Config, model: str
+    ) -> AsyncIterator[OpenSession]:
+        """Hold ``name`` (created if new) with its history for the length of the block.
+
+        A long session is read only as far as ``model``'s context can take
+        (``agent/stored_history.py``), as ``chat --session`` reads it.
+        """
         lock = self._locks.setdefault(name, asyncio.Lock())
         async with lock:
-            yield await asyncio.to_thread(self._load, name)
+            record, _ = await asyncio.to_thread(self._store.sessions.get_or_create_session, name)
+            history = await load_history(self._store, record, gateway, config, model)
+            yield OpenSession(record=record, history=history)
 
     async def save(
         self,
@@ -48,10 +59,6 @@ class SessionBook:
     ) -> int:
         """Append this call's messages; returns how many messages the session now holds."""
         return await asyncio.to_thread(self._save, session, list(messages), model, system)
-
-    def _load(self, name: str) -> OpenSession:
-        record, _ = self._store.sessions.get_or_create_session(name)
-        return OpenSession(record=record, history=self._store.sessions.load_messages(record.id))
 
     def _save(
         self,
@@ -67,4 +74,5 @@ class SessionBook:
         if system is not None:
             changes["instructions"] = system
         sessions.update_session(session.record.id, **changes)
-        return len(session.history) + len(messages)
+        # As the session's record counts them: the history may hold only its newest part.
+        return session.record.message_count + len(messages)

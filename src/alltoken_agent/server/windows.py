@@ -5,7 +5,7 @@ counting all of it on every message, only for the agent to leave most of it out,
 a message of a 20,000-turn session about 120 ms of the server's CPU against 2 ms for a
 short one (bench/README.md, ``server_long_session.py``). ``open_turn`` reads
 such a session newest first and stops at the window of the session's model
-(``HistoryFit``), as ``chat --session`` does (``cli/_session_history.py``).
+(``HistoryFit``), as ``chat --session`` does (``agent/stored_history.py``).
 
 The windows are the config's ``[context] lengths``, then the catalog's. The catalog's
 are loaded in the background when the server starts and again once they are an hour

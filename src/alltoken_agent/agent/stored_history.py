@@ -1,11 +1,13 @@
-"""How much of a `--session`'s stored history `chat` loads: what can fit, not everything.
+"""How much of a stored session an agent continues from: what can fit, not everything.
 
 A session of thousands of turns cannot be sent whole, and reading, decoding and
 copying every stored message only for the agent to leave most of them out made each
 message slow. Past ``LONG_SESSION`` stored messages, only the newest whole turns
 that fit the model's context are read; the agent then trims them exactly as before
 (what it keeps is always within what was read, which is never less than it can send).
-The server's turns read a long session the same way (``server/turns.py``).
+``chat --session`` and the MCP ``chat`` tool load a session with :func:`load_history`;
+the server's turns read one the same way inside their store call (``server/windows.py``).
+The store and the catalog are imported when a session is loaded, not with the agent.
 """
 
 from __future__ import annotations
