@@ -526,7 +526,7 @@ def test_a_worker_under_a_budget_stops_taking_lines_with_exit_7(sim: Any, tmp_pa
     worked = run_cli("worker", "--base-url", sim.base_url, "--budget", budget, env=KEY_ENV)
 
     assert worked.exit_code == 7, worked.stderr
-    assert "worker ran 1 lines: 1 ok" in worked.stderr
+    assert "worker ran 1 line: 1 ok" in worked.stderr
     assert len(_chat_prompts(sim)) == 1
     with Store() as store:
         statuses = [i.status for i in BatchRepository.of(store).items(_run_id_of(store, 4))]

@@ -321,7 +321,8 @@ def _report(items: list[BatchItem], summary: BatchSummary) -> int:
     ok = sum(item.status == "done" for item in items)
     failed = sum(item.status in ("failed", "invalid") for item in items)
     not_run = len(items) - ok - failed
-    line = f"alltoken-agent: batch of {len(items)} lines: {ok} ok, {failed} failed"
+    lines = "line" if len(items) == 1 else "lines"
+    line = f"alltoken-agent: batch of {len(items)} {lines}: {ok} ok, {failed} failed"
     if not_run:
         line += f", {not_run} not run"
         if summary.budget_stopped:

@@ -249,5 +249,6 @@ def _report(jobs: BatchSummary, lines: BatchSummary) -> None:
         plural = "s" if count != 1 else ""
         done = f"alltoken-agent: worker finished {count} media job{plural} servers accepted"
         print(f"{done}: {jobs.ok} ok, {jobs.failed} failed; {spend_text(jobs)}", file=sys.stderr)
-    line = f"alltoken-agent: worker ran {lines.ok + lines.failed} lines: {lines.ok} ok"
+    ran = lines.ok + lines.failed
+    line = f"alltoken-agent: worker ran {ran} line{'' if ran == 1 else 's'}: {lines.ok} ok"
     print(f"{line}, {lines.failed} failed; {spend_text(lines)}", file=sys.stderr)
