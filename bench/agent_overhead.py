@@ -530,6 +530,37 @@ async def profile(runs: int) -> None:
         print()
 
 
+async def only(variant: str, runs: int) -> None:
+    """Run ``runs`` conversations of one side, untimed: for an outside counter (valgrind).
+
+    The set-up (the simulator, one captured conversation, the replay's check) is the
+    same for any ``runs``: counting ``--rounds 0`` too and subtracting leaves the
+    conversations' own work.
+    """
+    sim = SimulatorProcess()
+    try:
+        sim.wait_ready()
+        provider = Provider(
+            name="bench-sim", base_url=f"{sim.root}/v1", api_key_env=None, dialect="alltoken"
+        )
+        async with (
+            Gateway(provider, api_key=API_KEY) as gateway,
+            httpx.AsyncClient(base_url=sim.root) as control,
+        ):
+            requests, answer = await capture(gateway, control)
+            if await run_bare(gateway, requests) != answer:
+                raise RuntimeError("the replay answered differently from the agent")
+            for index in range(runs):
+                if variant == "agent":
+                    await run_agent(gateway)
+                else:
+                    await run_bare(gateway, requests)
+                if index % 50 == 0:  # keep the simulator's request log short
+                    await control.post("/_sim/reset")
+    finally:
+        sim.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_ROUNDS} rounds")
@@ -543,7 +574,15 @@ def main() -> None:
         action="store_true",
         help="count Python opcodes per conversation (agent vs bare) instead of timing",
     )
+    parser.add_argument(
+        "--only",
+        choices=["agent", "bare"],
+        help="run --rounds conversations of one side, untimed (to count instructions outside)",
+    )
     args = parser.parse_args()
+    if args.only:
+        asyncio.run(only(args.only, ROUNDS if args.rounds is None else args.rounds))
+        return
     if args.profile:
         asyncio.run(profile(PROFILE_RUNS))
         return
