@@ -56,7 +56,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,6 +152,28 @@ class SimulatorProcess:
             self._process.kill()
             self._process.wait()
         self._log.close()
+
+
+@asynccontextmanager
+async def simulated_gateway() -> AsyncIterator[tuple[Gateway, httpx.AsyncClient, str]]:
+    """A ``Gateway`` on a simulator child process, its control client and its address."""
+    sim = SimulatorProcess()
+    try:
+        sim.wait_ready()
+        provider = Provider(
+            name="bench-sim",
+            base_url=f"{sim.root}/v1",
+            api_key_env=None,
+            dialect="alltoken",
+            default_model=MODEL,
+        )
+        async with (
+            Gateway(provider, api_key=API_KEY) as gateway,
+            httpx.AsyncClient(base_url=sim.root) as control,
+        ):
+            yield gateway, control, sim.root
+    finally:
+        sim.stop()
 
 
 # -- the two clients ------------------------------------------------------------
@@ -248,51 +271,36 @@ def _spread(values: list[float]) -> str:
 
 
 async def measure(rounds: int, *, verbose: bool) -> None:
-    sim = SimulatorProcess()
-    try:
-        sim.wait_ready()
-        provider = Provider(
-            name="bench-sim",
-            base_url=f"{sim.root}/v1",
-            api_key_env=None,
-            dialect="alltoken",
-            default_model=MODEL,
-        )
-        async with (
-            Gateway(provider, api_key=API_KEY) as gateway,
-            httpx.AsyncClient(base_url=sim.root) as control,
-        ):
-            requests, answer = await capture(gateway, control)
-            replayed = await run_bare(gateway, requests)
-            if replayed != answer:
-                raise RuntimeError(f"the replay answered {replayed!r}, the agent {answer!r}")
-            reused = Agent(model=MODEL, tools=[echo], gateway=gateway)
-            variants: dict[str, Callable[[], Awaitable[Any]]] = {
-                BARE: lambda: run_bare(gateway, requests),
-                AGENT: lambda: run_agent(gateway),
-                HOOKED: lambda: run_agent(gateway, hooks=True),
-                REUSED: lambda: run_agent(gateway, agent=reused),
-                PLAIN: lambda: run_agent(gateway, plain=True),
-            }
-            names = list(variants)
-            samples: dict[str, list[float]] = {name: [] for name in names}
-            wall = time.perf_counter()
-            for index in range(WARMUP + rounds):
-                shift = index % len(names)
-                timings = {}
-                for name in names[shift:] + names[:shift]:
-                    timings[name] = await cpu_us(variants[name])
-                if index < WARMUP:
-                    continue
-                for name, value in timings.items():
-                    samples[name].append(value)
-                if verbose:
-                    print(" ".join(f"{timings[n]:8.0f}" for n in names))
-                if index % 50 == 0:  # keep the simulator's request log short
-                    await control.post("/_sim/reset")
-            wall = time.perf_counter() - wall
-    finally:
-        sim.stop()
+    async with simulated_gateway() as (gateway, control, root):
+        requests, answer = await capture(gateway, control)
+        replayed = await run_bare(gateway, requests)
+        if replayed != answer:
+            raise RuntimeError(f"the replay answered {replayed!r}, the agent {answer!r}")
+        reused = Agent(model=MODEL, tools=[echo], gateway=gateway)
+        variants: dict[str, Callable[[], Awaitable[Any]]] = {
+            BARE: lambda: run_bare(gateway, requests),
+            AGENT: lambda: run_agent(gateway),
+            HOOKED: lambda: run_agent(gateway, hooks=True),
+            REUSED: lambda: run_agent(gateway, agent=reused),
+            PLAIN: lambda: run_agent(gateway, plain=True),
+        }
+        names = list(variants)
+        samples: dict[str, list[float]] = {name: [] for name in names}
+        wall = time.perf_counter()
+        for index in range(WARMUP + rounds):
+            shift = index % len(names)
+            timings = {}
+            for name in names[shift:] + names[:shift]:
+                timings[name] = await cpu_us(variants[name])
+            if index < WARMUP:
+                continue
+            for name, value in timings.items():
+                samples[name].append(value)
+            if verbose:
+                print(" ".join(f"{timings[n]:8.0f}" for n in names))
+            if index % 50 == 0:  # keep the simulator's request log short
+                await control.post("/_sim/reset")
+        wall = time.perf_counter() - wall
 
     bare = samples[BARE]
     print(
@@ -301,7 +309,7 @@ async def measure(rounds: int, *, verbose: bool) -> None:
     )
     print(
         f"{rounds} rounds (+{WARMUP} warm-up), {wall:.1f} s; simulator in a child process "
-        f"on {sim.root}; python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
+        f"on {root}; python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
     )
     print()
     print(f"{'':32} {'median µs':>10}  {'p10–p90 µs':<16} {'paired ratio':>12}")
@@ -457,34 +465,23 @@ async def opcodes(runs: int) -> None:
         frame.f_trace_lines = False
         return per_opcode
 
-    sim = SimulatorProcess()
-    try:
-        sim.wait_ready()
-        provider = Provider(
-            name="bench-sim", base_url=f"{sim.root}/v1", api_key_env=None, dialect="alltoken"
-        )
-        async with (
-            Gateway(provider, api_key=API_KEY) as gateway,
-            httpx.AsyncClient(base_url=sim.root) as control,
+    async with simulated_gateway() as (gateway, control, _):
+        requests, _ = await capture(gateway, control)
+        found: dict[str, Counter[tuple[str, str]]] = {}
+        for name, work in (
+            (BARE, lambda: run_bare(gateway, requests)),
+            (AGENT, lambda: run_agent(gateway)),
         ):
-            requests, _ = await capture(gateway, control)
-            found: dict[str, Counter[tuple[str, str]]] = {}
-            for name, work in (
-                (BARE, lambda: run_bare(gateway, requests)),
-                (AGENT, lambda: run_agent(gateway)),
-            ):
-                for _ in range(WARMUP):
+            for _ in range(WARMUP):
+                await work()
+            counts.clear()
+            for _ in range(runs):
+                sys.settrace(on_call)
+                try:
                     await work()
-                counts.clear()
-                for _ in range(runs):
-                    sys.settrace(on_call)
-                    try:
-                        await work()
-                    finally:
-                        sys.settrace(None)
-                found[name] = Counter(counts)
-    finally:
-        sim.stop()
+                finally:
+                    sys.settrace(None)
+            found[name] = Counter(counts)
     bare, agent = (sum(found[name].values()) / runs for name in (BARE, AGENT))
     print(f"Python opcodes per conversation, {runs} conversations each (not timed)")
     print(f"{BARE:32} {bare:10.0f}")
@@ -537,28 +534,17 @@ async def only(variant: str, runs: int) -> None:
     same for any ``runs``: counting ``--rounds 0`` too and subtracting leaves the
     conversations' own work.
     """
-    sim = SimulatorProcess()
-    try:
-        sim.wait_ready()
-        provider = Provider(
-            name="bench-sim", base_url=f"{sim.root}/v1", api_key_env=None, dialect="alltoken"
-        )
-        async with (
-            Gateway(provider, api_key=API_KEY) as gateway,
-            httpx.AsyncClient(base_url=sim.root) as control,
-        ):
-            requests, answer = await capture(gateway, control)
-            if await run_bare(gateway, requests) != answer:
-                raise RuntimeError("the replay answered differently from the agent")
-            for index in range(runs):
-                if variant == "agent":
-                    await run_agent(gateway)
-                else:
-                    await run_bare(gateway, requests)
-                if index % 50 == 0:  # keep the simulator's request log short
-                    await control.post("/_sim/reset")
-    finally:
-        sim.stop()
+    async with simulated_gateway() as (gateway, control, _):
+        requests, answer = await capture(gateway, control)
+        if await run_bare(gateway, requests) != answer:
+            raise RuntimeError("the replay answered differently from the agent")
+        for index in range(runs):
+            if variant == "agent":
+                await run_agent(gateway)
+            else:
+                await run_bare(gateway, requests)
+            if index % 50 == 0:  # keep the simulator's request log short
+                await control.post("/_sim/reset")
 
 
 def main() -> None:

@@ -55,11 +55,20 @@ def test_a_long_session_loads_only_its_newest_whole_turns_within_the_budget(
         recent = store.sessions.load_recent_messages(session_id, budget=budget, measure=size)
     finally:
         sa.event.remove(store._db.engine, "before_cursor_execute", note)
-    assert recent == everything[-len(recent) :]  # the newest, in order, unchanged
-    assert recent[0]["role"] == "user"  # whole turns: never starts mid-turn
-    assert sum(size(m) for m in recent) <= budget
+    assert_newest_whole_turns(recent, everything, budget)
     # Batches sized by what the budget left should hold: few rows read only to be left out.
     assert sum(asked) <= max(FIRST_BATCH, len(recent) * 1.25), (asked, len(recent))
+
+
+def assert_newest_whole_turns(
+    recent: list[dict[str, Any]], everything: list[dict[str, Any]], budget: int
+) -> None:
+    """``recent`` is the newest whole turns of ``everything`` that ``budget`` holds, all of them."""
+    assert recent == everything[-len(recent) :]  # the newest, in order, unchanged
+    assert sum(size(m) for m in recent) <= budget
+    if len(recent) == len(everything):
+        return
+    assert recent[0]["role"] == "user"  # whole turns: never starts mid-turn
     # ... and as many whole turns as fit: the turn before would not have
     older = everything[: len(everything) - len(recent)]
     start = max(i for i, m in enumerate(older) if m["role"] == "user")

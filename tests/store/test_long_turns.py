@@ -12,7 +12,7 @@ import pytest
 
 from alltoken_agent.store import Store
 from alltoken_agent.store.history import LONG_SESSION, HistoryFit
-from tests.store.test_history import size, turn
+from tests.store.test_history import assert_newest_whole_turns, size, turn
 
 pytestmark = pytest.mark.slow
 
@@ -50,19 +50,11 @@ def test_a_long_session_opens_with_its_newest_whole_turns_that_fit(
     assert asked == ["m"]  # the session's own model
     assert start.session is not None and start.session.message_count == len(everything)
     recent = start.messages
-    assert recent == everything[-len(recent) :]  # the newest, oldest first, unchanged
-    assert sum(size(m) for m in recent) <= budget
-    if len(recent) == len(everything):
-        assert budget >= sum(size(m) for m in everything)
-        return
-    assert recent[0]["role"] == "user"  # whole turns: never from the middle of one
-    # As many whole turns as fit: the turn before would not have.
-    older = everything[: len(everything) - len(recent)]
-    begins = max(i for i, m in enumerate(older) if m["role"] == "user")
-    assert sum(size(m) for m in older[begins:] + recent) > budget
-    for i, message in enumerate(recent):  # a tool call always comes with its result
-        if message.get("tool_calls"):
-            assert recent[i + 1]["role"] == "tool"
+    assert_newest_whole_turns(recent, everything, budget)
+    if budget >= sum(size(m) for m in everything):
+        assert recent == everything
+    else:
+        assert len(recent) < len(everything)
 
 
 def test_without_a_fit_or_a_known_window_a_long_session_is_read_whole(any_store: Store) -> None:
