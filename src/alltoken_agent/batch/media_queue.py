@@ -188,6 +188,15 @@ class MediaQueueRunner:
                     poll=self.policies.get(record.kind),
                     limits=self.limits,
                 )
+        except asyncio.CancelledError:
+            # A stop while the job was finishing: one the store holds as completed (its
+            # file saved) is counted with its cost before the stop goes on, as a batch
+            # line is: the worker's report must not leave out a saved, paid result.
+            jobs = self.media.store.media_jobs
+            saved = await asyncio.to_thread(jobs.get, record.id, owner=record.owner)
+            if saved is not None and saved.status == "completed":
+                self._count(record, ok=True, cost=tally.cost)
+            raise
         except UserError:
             self._skip[record.id] = math.inf
             return  # made through another gateway: left for it
