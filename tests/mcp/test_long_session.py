@@ -46,3 +46,25 @@ async def test_a_long_session_answers_from_what_fits_and_keeps_every_turn(
         (count,) = raw.execute("SELECT count(*) FROM messages").fetchone()
         (first,) = raw.execute("SELECT message FROM messages WHERE position = 0").fetchone()
     assert count == 2 * TURNS + 2 and first == "not json {"
+
+
+async def test_a_failure_none_of_ours_is_a_structured_internal_error(
+    isolated_environment: Path,
+) -> None:
+    # A stored row nobody can read, within what a turn reads: the tool cannot answer.
+    with Store() as store:
+        record, _ = store.sessions.get_or_create_session("damaged")
+        store.sessions.append_messages(record.id, [{"role": "user", "content": "hi"}])
+        path = store.url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as raw:
+        raw.execute("UPDATE messages SET message = 'not json {'")
+    async with stdio_session(isolated_environment) as session:
+        result = await session.call_tool("chat", {"prompt": "and now?", "session": "damaged"})
+        still = await session.call_tool("chat", {"prompt": "hello"})  # the server goes on
+    assert result.is_error and result.structured_content is not None
+    error = result.structured_content["error"]
+    assert error["code"] == "internal_error" and error["type"] == "server_error"
+    assert "not json" not in text_of(result)  # its text goes to the log, not to the caller
+    assert not still.is_error
+    log = (isolated_environment / "server-stderr.log").read_text(encoding="utf-8")
+    assert "the chat tool failed" in log and "Traceback" not in log

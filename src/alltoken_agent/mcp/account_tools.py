@@ -14,7 +14,7 @@ from alltoken_agent.catalog import Catalog
 from alltoken_agent.gateway import ModelInfo
 from alltoken_agent.ledger import ReportRow, UsageReport, format_usd, parse_since
 from alltoken_agent.mcp.context import ToolDeps
-from alltoken_agent.mcp.errors import error_result
+from alltoken_agent.mcp.errors import error_result, unexpected_result
 
 Modality = Literal["text", "vision", "image", "video", "audio"]
 ReportBy = Literal["model", "day", "session"]
@@ -101,6 +101,8 @@ def register_account_tools(server: MCPServer[Any], deps: ToolDeps) -> None:
             models = await Catalog(deps.gateway, use_cache=False).models(modality)
         except AllTokenAgentError as error:
             return error_result(error)
+        except Exception as error:
+            return unexpected_result("list_models", error, deps.gateway.redact)
         return _model_list(deps, models)
 
     async def usage(
@@ -114,6 +116,8 @@ def register_account_tools(server: MCPServer[Any], deps: ToolDeps) -> None:
             report = await asyncio.to_thread(deps.ledger.report, start, by, session=session)
         except AllTokenAgentError as error:
             return error_result(error)
+        except Exception as error:
+            return unexpected_result("usage", error, deps.gateway.redact)
         return _usage(report, session)
 
     server.add_tool(

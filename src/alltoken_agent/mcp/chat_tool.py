@@ -24,7 +24,7 @@ from alltoken_agent.agent import (
     resolve_tool_names,
 )
 from alltoken_agent.mcp.context import ToolDeps
-from alltoken_agent.mcp.errors import error_result
+from alltoken_agent.mcp.errors import error_result, unexpected_result
 
 DESCRIPTION = (
     "Send a message to an alltoken-agent agent (AllToken or another OpenAI-compatible "
@@ -115,6 +115,8 @@ def register_chat(server: MCPServer[Any], deps: ToolDeps) -> None:
             return await _chat(deps, prompt, model, session, system, content)
         except AllTokenAgentError as error:
             return error_result(error)
+        except Exception as error:
+            return unexpected_result("chat", error, deps.gateway.redact)
 
     server.add_tool(
         chat,

@@ -6,15 +6,23 @@ such as ``upstream_model_not_found``) and the request id; a client reading
 gateway's code for the job (``upstream_error``, ``upstream_content_violation``, ...),
 its job id and journal status. Error texts are already redacted
 by the gateway layer, so no key can appear here.
+
+A failure that is none of ours (a bug, a stored row that cannot be read) is a tool result
+too, ``internal_error``, with the same fields; its own text goes only to the server's log,
+redacted, since no layer of ours has looked at it for a key.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from mcp.types import CallToolResult, TextContent
 
 from alltoken_agent import AllModelsFailedError, AllTokenAgentError, GatewayError
+
+logger = logging.getLogger("alltoken_agent.mcp")
 
 
 def error_code(error: AllTokenAgentError) -> str:
@@ -38,6 +46,18 @@ def error_result(error: AllTokenAgentError) -> CallToolResult:
         text = f"error: {error.code}: {error}"
     return CallToolResult(
         content=[TextContent(type="text", text=text)],
+        structured_content={"error": fields},
+        is_error=True,
+    )
+
+
+def unexpected_result(tool: str, error: Exception, redact: Callable[[str], str]) -> CallToolResult:
+    """``internal_error`` for a failure none of ours: logged (redacted), not shown."""
+    logger.error("the %s tool failed: %s", tool, redact(repr(error)))
+    message = f"the {tool} tool failed unexpectedly; the error is in the MCP server's log"
+    fields = {"code": "internal_error", "message": message, "type": "server_error"}
+    return CallToolResult(
+        content=[TextContent(type="text", text=f"error: internal_error: {message}")],
         structured_content={"error": fields},
         is_error=True,
     )

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from alltoken_agent import AllTokenAgentError, MediaFile
 from alltoken_agent.mcp.context import ToolDeps
-from alltoken_agent.mcp.errors import error_result
+from alltoken_agent.mcp.errors import error_result, unexpected_result
 from alltoken_agent.mcp.progress import JobProgress
 from alltoken_agent.media import DEFAULT_IMAGE_MODEL, Media
 
@@ -103,6 +103,8 @@ def register_media_tools(server: MCPServer[Any], deps: ToolDeps) -> None:
             images = await asyncio.to_thread(_image_blocks, result.files)
         except AllTokenAgentError as error:
             return error_result(error)
+        except Exception as error:
+            return unexpected_result("generate_image", error, deps.gateway.redact)
         return _reply(result.job_id, result.model, result.task_id, result.files, images)
 
     async def generate_video(
@@ -126,6 +128,8 @@ def register_media_tools(server: MCPServer[Any], deps: ToolDeps) -> None:
                 )
         except AllTokenAgentError as error:
             return error_result(error)
+        except Exception as error:
+            return unexpected_result("generate_video", error, deps.gateway.redact)
         return _reply(result.job_id, result.model, result.task_id, result.files, [])
 
     server.add_tool(
