@@ -123,6 +123,8 @@ def test_public_catalog_needs_no_key_but_the_model_list_does(sim: Any) -> None:
     assert catalog.exit_code == 0, catalog.stderr
     assert "offline" not in catalog.stderr and ndjson(catalog.stdout)
     assert {e["simulated"] for e in ndjson(catalog.stdout)} == {False}  # it plays a real one
+    table = run_cli("models", "--base-url", sim.base_url, "--catalog")
+    assert table.exit_code == 0 and "the simulator answered" not in table.stderr
     listing = run_cli("models", "--base-url", sim.base_url)
     assert listing.exit_code == 3 and "invalid_api_key" in listing.stderr
     assert sim.state.requests[-1].has_auth is False
@@ -146,6 +148,9 @@ def test_a_stale_catalog_is_used_when_the_gateway_is_unreachable(
     path.write_text(json.dumps(content), encoding="utf-8")
     stale = run_cli("models", "--base-url", url, "--catalog", "-v", env=KEY_ENV)
     assert stale.exit_code == 0, stale.stderr
+    # Its copy came from a simulator: the table says so (the --json lines say `simulated`).
+    assert "the simulator answered (X-Simulator): these figures are made up" in stale.stderr
+    assert "the simulator answered" not in warm.stderr
     assert "using the catalog cached 3 h ago: gateway unreachable" in stale.stderr
     # The retries are told of with -v only.
     assert "retrying" in stale.stderr and "gpt-5.4-nano" in stale.stdout

@@ -43,4 +43,13 @@ async def open_catalog(options: GatewayOptions, writer: EventWriter) -> AsyncIte
     from alltoken_agent.catalog import Catalog
 
     async with open_gateway(options, on_retry=retry_notices(writer, options)) as gateway:
-        yield Catalog(gateway, on_stale=stale_printer(writer))
+        catalog = Catalog(gateway, on_stale=stale_printer(writer))
+        yield catalog
+        # A simulator reached by base URL (the offline one says so when it starts): its
+        # figures must not pass for a gateway's. --json lines carry `simulated` instead.
+        if catalog.simulated and gateway.offline_simulator is None and not writer.enabled:
+            print(
+                "alltoken-agent: the simulator answered (X-Simulator): these figures are "
+                "made up, not a gateway's",
+                file=sys.stderr,
+            )
