@@ -92,11 +92,13 @@ def workers(pid: int) -> set[int]:
 class Served:
     """``alltoken-agent serve --processes N`` as a child process, its output in files."""
 
-    def __init__(self, home: Path, sim: Any, key: str, count: int = 2, *extra: str) -> None:
+    def __init__(
+        self, home: Path, sim: Any, key: str, count: int = 2, *extra: str, config: str = ROOMY
+    ) -> None:
         self.home = home
         self.count = count
         self.out, self.err = home / "serve.out", home / "serve.err"
-        write_config(home, ROOMY)
+        write_config(home, config)
         env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
         env |= {
             "ALLTOKEN_AGENT_HOME": str(home),
@@ -207,6 +209,42 @@ def test_ctrl_c_in_a_terminal_stops_every_process_gracefully_with_exit_0(served:
     assert "Traceback" not in err
     for index in (1, 2):
         assert f"[process {index}/2] Finished server process" in err  # drained, not forced
+
+
+def test_ctrl_c_after_the_parents_sigterm_does_not_force_a_worker(
+    isolated_environment: Path, sim: Any, key: str
+) -> None:
+    """The terminal's SIGINT can reach a worker after its parent's SIGTERM (CI saw it).
+
+    To uvicorn a SIGINT after a stop began means "force quit": the app's shutdown was
+    skipped and its cancelled lifespan printed a traceback. A worker takes it as one
+    more graceful stop. A stalled run keeps a worker draining while the SIGINT lands.
+    """
+    served = Served(isolated_environment, sim, key, config=ROOMY + "shutdown_grace = 3\n")
+    try:
+        with httpx.Client(base_url=served.url, headers=auth(key), timeout=30) as client:
+            session_id = create_session(client)
+            sim.state.enqueue_faults(["stall:3:60"])  # the model stops after its third chunk
+            with client.stream(
+                "POST",
+                f"/v1/sessions/{session_id}/messages",
+                json={"content": "Tell me a story."},
+                headers=SSE,
+            ) as running:
+                events = iter_sse(running)
+                until_first_delta(events)
+                os.kill(served.pid, signal.SIGTERM)
+                wait_until(lambda: "Shutting down" in served.err.read_text(), "a stop", 30)
+                os.killpg(served.pid, signal.SIGINT)  # while the other one drains its run
+                rest = [event for event, _ in events]
+        assert rest[-1] == "error"  # its run was cancelled at the grace's end, as said
+        assert served.process.wait(60) == 0
+    finally:
+        served.stop()
+    err = served.err.read_text()
+    assert "Traceback" not in err
+    for index in (1, 2):
+        assert f"[process {index}/2] Application shutdown complete" in err
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -21,9 +21,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import signal
 import socket
 import threading
 from collections.abc import Callable, Coroutine
+from types import FrameType
 from typing import Any, Final, Literal, TypeVar
 
 import uvicorn
@@ -191,9 +193,18 @@ class AppServer(uvicorn.Server):
     """
 
     def __init__(
-        self, config: uvicorn.Config, *, on_started: Callable[[], None] | None = None
+        self,
+        config: uvicorn.Config,
+        *,
+        on_started: Callable[[], None] | None = None,
+        worker: bool = False,
     ) -> None:
         super().__init__(config)
+        # A worker of ``serve --processes N`` is stopped by its parent's SIGTERM; the
+        # terminal's Ctrl-C reaches it too, sometimes after that SIGTERM, and uvicorn
+        # takes a SIGINT during a stop as "force quit" (no app shutdown). To a worker
+        # every SIGINT is one more graceful stop; its parent kills it past the deadline.
+        self._worker = worker
         app = config.app
         context = getattr(getattr(app, "state", None), "server", None)
         if not isinstance(context, ServerContext):
@@ -203,6 +214,10 @@ class AppServer(uvicorn.Server):
         # Called once the server listens and its app started: a worker of
         # ``serve --processes N`` tells its parent it is ready (server/processes.py).
         self._on_started = on_started
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """Uvicorn's signal handler; in a worker a SIGINT counts as a SIGTERM."""
+        super().handle_exit(signal.SIGTERM if self._worker else sig, frame)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         """Start the app and listen; then tune the collector for the streams to come."""
