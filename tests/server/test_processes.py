@@ -27,6 +27,7 @@ import pytest
 from alltoken_agent.server import bind_socket, owner_id, processes
 from alltoken_agent.server.processes import WorkerSlot, supervise
 from alltoken_agent.store import Store
+from alltoken_agent.store.usage import UsageQuery, UsageRepository
 from tests.cli.helpers import write_config
 from tests.server.conftest import GATEWAY_KEY, auth, create_session
 from tests.server.test_messages import SSE, iter_sse
@@ -245,6 +246,55 @@ def test_ctrl_c_after_the_parents_sigterm_does_not_force_a_worker(
     assert "Traceback" not in err
     for index in (1, 2):
         assert f"[process {index}/2] Application shutdown complete" in err
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_ctrl_c_twice_cancels_the_runs_at_once_and_still_stops_cleanly(
+    isolated_environment: Path, sim: Any, key: str, count: int
+) -> None:
+    """The second Ctrl-C does not wait out the grace, and skips nothing that saves.
+
+    Uvicorn's own "force quit" skipped the app's shutdown (which flushes the store's
+    queued writes, such as the cancelled request's ledger row) and printed a traceback.
+    """
+    config = ROOMY + "shutdown_grace = 120\n"
+    served = Served(isolated_environment, sim, key, count, config=config)
+    try:
+        with httpx.Client(base_url=served.url, headers=auth(key), timeout=30) as client:
+            session_id = create_session(client)
+            sim.state.enqueue_faults(["stall:3:300"])  # the model stops after its third chunk
+            with client.stream(
+                "POST",
+                f"/v1/sessions/{session_id}/messages",
+                json={"content": "Tell me a story."},
+                headers=SSE,
+            ) as running:
+                events = iter_sse(running)
+                until_first_delta(events)
+                os.killpg(served.pid, signal.SIGINT)  # Ctrl-C: the run has 120 s
+                time.sleep(1)
+                cut = time.monotonic()
+                os.killpg(served.pid, signal.SIGINT)  # and again
+                rest = list(events)
+        assert time.monotonic() - cut < 30
+        assert rest[-1][0] == "error"
+        assert rest[-1][1]["code"] == "server_shutdown"
+        assert served.process.wait(60) == 0
+    finally:
+        served.stop()
+    err = served.err.read_text()
+    assert "Traceback" not in err
+    assert err.count("Application shutdown complete") == count
+    owner = owner_id(key)
+    with Store() as store:  # the server's: the home's SQLite file
+        rows = [
+            row
+            for simulated in (False, True)
+            for row in UsageRepository.of(store).rows(
+                UsageQuery(owner=owner, simulated=simulated, session=session_id)
+            )
+        ]
+    assert len(rows) == 1  # the cancelled request, booked
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

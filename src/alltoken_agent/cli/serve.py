@@ -228,9 +228,7 @@ async def _serve(
 
                 settings["log_config"] = tagged_log_config(settings["log_config"], slot.tag)
             server = AppServer(
-                uvicorn_config(app, **settings),
-                on_started=None if slot is None else slot.ready,
-                worker=slot is not None,
+                uvicorn_config(app, **settings), on_started=None if slot is None else slot.ready
             )
             await server.serve(sockets=[sock])
     finally:

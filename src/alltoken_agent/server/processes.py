@@ -16,10 +16,10 @@ The parent, :func:`supervise`:
 - waits until every worker says it serves, then announces the address (``announce``);
 - on SIGTERM or SIGINT sends SIGTERM to every worker (each then drains its runs as one
   server does, for ``shutdown_grace``) and waits for them; a worker still running past
-  ``stop_timeout`` is killed. It returns 0 when every worker stopped cleanly. A worker
-  takes a SIGINT of its own (the terminal sends Ctrl-C to the whole process group, at
-  times after the parent's SIGTERM arrived) as one more graceful stop, never uvicorn's
-  "force quit".
+  ``stop_timeout`` is killed. It returns 0 when every worker stopped cleanly. The
+  terminal sends Ctrl-C to the whole process group, so a worker gets that SIGINT too,
+  at times after its parent's SIGTERM: its first SIGINT is one more graceful stop, a
+  second one (Ctrl-C again) cancels its runs at once (``runner.AppServer``).
 - replaces a worker that ends while the server is not stopping (killed, out of memory):
   the other workers keep their streams, and the dead worker's session leases and media
   jobs are taken over at once (their holder names a process that is gone). Replacing

@@ -6,6 +6,8 @@ and media jobs (503, and ``/healthz`` says ``draining``), gives the runs in flig
 ends with an ``error`` event (``server_shutdown``) and their finished steps are saved.
 Media jobs still polling are stopped and stay ``pending`` in the journal, resumed when
 the server starts again. Only then does uvicorn's own shutdown close the connections.
+Ctrl-C a second time cancels the runs at once (their finished steps are still saved);
+the rest of the stop, the store's last writes included, goes on as before.
 
 While it serves, the process's garbage collector is tuned for many open streams (see
 :func:`tune_collector`); its settings are put back when the last server stops.
@@ -193,18 +195,11 @@ class AppServer(uvicorn.Server):
     """
 
     def __init__(
-        self,
-        config: uvicorn.Config,
-        *,
-        on_started: Callable[[], None] | None = None,
-        worker: bool = False,
+        self, config: uvicorn.Config, *, on_started: Callable[[], None] | None = None
     ) -> None:
         super().__init__(config)
-        # A worker of ``serve --processes N`` is stopped by its parent's SIGTERM; the
-        # terminal's Ctrl-C reaches it too, sometimes after that SIGTERM, and uvicorn
-        # takes a SIGINT during a stop as "force quit" (no app shutdown). To a worker
-        # every SIGINT is one more graceful stop; its parent kills it past the deadline.
-        self._worker = worker
+        self._interrupts = 0
+        """SIGINTs seen: the second one hurries the stop (:meth:`handle_exit`)."""
         app = config.app
         context = getattr(getattr(app, "state", None), "server", None)
         if not isinstance(context, ServerContext):
@@ -216,8 +211,27 @@ class AppServer(uvicorn.Server):
         self._on_started = on_started
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        """Uvicorn's signal handler; in a worker a SIGINT counts as a SIGTERM."""
-        super().handle_exit(signal.SIGTERM if self._worker else sig, frame)
+        """Uvicorn's signal handler, without its "force quit".
+
+        Uvicorn takes a SIGINT that comes once a stop began as "quit now": it skips the
+        app's shutdown, which flushes the store (ledger rows queued for it would be
+        lost) and prints a traceback of the cancelled lifespan. Here the first SIGINT is
+        a graceful stop whatever came before it: a worker of ``serve --processes N``
+        gets the terminal's Ctrl-C as well as its parent's SIGTERM, in either order.
+        A second SIGINT (Ctrl-C pressed again) stops waiting for the runs in flight:
+        they are cancelled at once, their finished steps saved, and the stop goes on.
+        """
+        if sig == signal.SIGINT:
+            self._interrupts += 1
+            if self.should_exit:
+                # Set again by uvicorn's handler, which records the signal; never forced.
+                self.should_exit = False
+        super().handle_exit(sig, frame)
+
+    @property
+    def hurried(self) -> bool:
+        """Whether Ctrl-C came twice: the runs in flight are not waited for."""
+        return self._interrupts > 1
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         """Start the app and listen; then tune the collector for the streams to come."""
@@ -239,7 +253,9 @@ class AppServer(uvicorn.Server):
         for server in getattr(self, "servers", []):
             server.close()
         self.context.media.stopping = True
-        await self.context.runs.drain(self.context.options.shutdown_grace)
+        await self.context.runs.drain(
+            self.context.options.shutdown_grace, hurry=lambda: self.hurried
+        )
         await self.context.media.stop()
         try:
             await super().shutdown(sockets=sockets)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
@@ -42,6 +42,9 @@ host blocks its sessions this long at most."""
 
 BUSY_RETRY_AFTER: Final = "1"
 """``Retry-After`` (seconds) of the 409 for a session answering another message."""
+
+_HURRY_CHECK: Final = 0.1
+"""Seconds between two looks at :meth:`RunRegistry.drain`'s ``hurry`` flag."""
 
 
 def session_not_found(session_id: str) -> ApiError:
@@ -374,15 +377,32 @@ class RunRegistry:
                 )
             )
 
-    async def drain(self, grace: float) -> None:
-        """Refuse new runs, give running ones ``grace`` seconds, then cancel the rest."""
+    async def drain(self, grace: float, hurry: Callable[[], bool] | None = None) -> None:
+        """Refuse new runs, give running ones ``grace`` seconds, then cancel the rest.
+
+        ``hurry``: read while waiting (a flag a signal handler sets); once true the runs
+        still going are cancelled at once, which saves their finished steps as the end
+        of the grace does.
+        """
         self.draining = True
         runs = [run for run in self._runs.values() if run.task is not None]
         tasks = [run.task for run in runs if run.task is not None]
         if not tasks:
             return
         logger.info("waiting up to %.0f s for %d run(s) to finish", grace, len(tasks))
-        _, pending = await asyncio.wait(tasks, timeout=grace)
+        deadline = asyncio.get_running_loop().time() + grace
+        pending: set[asyncio.Task[None]] = set(tasks)
+        while pending:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                break
+            if hurry is not None and hurry():
+                logger.warning("interrupted again: not waiting for the runs")
+                break
+            # A signal handler can only set a flag: it is looked at this often.
+            _, pending = await asyncio.wait(
+                pending, timeout=left if hurry is None else min(left, _HURRY_CHECK)
+            )
         if pending:
             logger.warning("cancelling %d run(s) still in flight", len(pending))
             for run in runs:
