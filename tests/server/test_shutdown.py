@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from typing import Any
@@ -116,3 +117,33 @@ def test_a_draining_server_refuses_new_runs_with_503(make_server: MakeServer, si
     assert health.status_code == 503 and health.json() == {"status": "draining"}
     stream.join(10)
     assert stream.events[-1][0] == "done"
+
+
+def test_no_order_of_signals_forces_the_stop_and_ctrl_c_again_cuts_the_grace(
+    make_server: MakeServer, sim: Any
+) -> None:
+    """The signals as uvicorn's handler gets them (called here, from the test's thread)."""
+    server = make_server(shutdown_grace=60)
+    with server.client() as client:
+        session_id = create_session(client)
+    sim.state.enqueue_faults(["stall:2:30"])
+    stream = StreamInThread(server, session_id)
+    assert stream.first_delta.wait(10)
+    handle = server.server.handle_exit
+    handle(signal.SIGTERM, None)  # a parent's stop
+    handle(signal.SIGINT, None)  # the terminal's Ctrl-C, after it: still graceful
+    assert server.server.should_exit
+    assert not server.server.force_exit and not server.server.hurried
+    time.sleep(0.5)
+    assert stream.events[-1][0] == "stream:delta"  # the run is given its grace
+    started = time.monotonic()
+    handle(signal.SIGINT, None)  # Ctrl-C again
+    assert server.server.hurried and not server.server.force_exit
+    stream.join(10)
+    assert time.monotonic() - started < 5  # not the 30 s stall, nor the 60 s grace
+    name, last = stream.events[-1]
+    assert (name, last["code"]) == ("error", "server_shutdown")
+    server.join()
+    with Store(server.store.url) as store:  # the app's shutdown ran: the turn was saved
+        saved = store.sessions.load_messages(session_id)
+    assert [m["role"] for m in saved][:1] == ["user"]

@@ -217,16 +217,22 @@ class AppServer(uvicorn.Server):
         app's shutdown, which flushes the store (ledger rows queued for it would be
         lost) and prints a traceback of the cancelled lifespan. Here the first SIGINT is
         a graceful stop whatever came before it: a worker of ``serve --processes N``
-        gets the terminal's Ctrl-C as well as its parent's SIGTERM, in either order.
-        A second SIGINT (Ctrl-C pressed again) stops waiting for the runs in flight:
-        they are cancelled at once, their finished steps saved, and the stop goes on.
+        gets the terminal's Ctrl-C as well as its parent's SIGTERM, in either order, and
+        even at once (a handler can run inside another, between two of its lines: so
+        nothing here reads a flag the other signal sets). A second SIGINT (Ctrl-C
+        pressed again) stops waiting for the runs in flight: they are cancelled at
+        once, their finished steps saved, and the stop goes on.
         """
-        if sig == signal.SIGINT:
-            self._interrupts += 1
-            if self.should_exit:
-                # Set again by uvicorn's handler, which records the signal; never forced.
-                self.should_exit = False
-        super().handle_exit(sig, frame)
+        if sig != signal.SIGINT:
+            super().handle_exit(sig, frame)  # sets should_exit, never force_exit
+            return
+        self._interrupts += 1
+        # Uvicorn raises the signals it caught again once it stopped (Ctrl-C then ends
+        # the program as Python's own handler would): kept, where that list exists.
+        caught = getattr(self, "_captured_signals", None)
+        if isinstance(caught, list):
+            caught.append(sig)
+        self.should_exit = True
 
     @property
     def hurried(self) -> bool:
