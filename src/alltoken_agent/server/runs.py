@@ -403,6 +403,7 @@ class RunRegistry:
             _, pending = await asyncio.wait(
                 pending, timeout=left if hurry is None else min(left, _HURRY_CHECK)
             )
+        pending = {task for task in pending if not task.done()}
         if pending:
             logger.warning("cancelling %d run(s) still in flight", len(pending))
             for run in runs:
