@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -212,6 +213,28 @@ def test_ctrl_c_in_a_terminal_stops_every_process_gracefully_with_exit_0(served:
         assert f"[process {index}/2] Finished server process" in err  # drained, not forced
 
 
+@contextmanager
+def stalled_turn(
+    served: Served, sim: Any, key: str, seconds: int
+) -> Iterator[tuple[str, Iterator[tuple[str, dict[str, Any]]]]]:
+    """A message whose answer stalls after its third chunk, read up to its first text.
+
+    Yields the session's id and the rest of its events, as they come.
+    """
+    with httpx.Client(base_url=served.url, headers=auth(key), timeout=30) as client:
+        session_id = create_session(client)
+        sim.state.enqueue_faults([f"stall:3:{seconds}"])
+        with client.stream(
+            "POST",
+            f"/v1/sessions/{session_id}/messages",
+            json={"content": "Tell me a story."},
+            headers=SSE,
+        ) as running:
+            events = iter_sse(running)
+            until_first_delta(events)
+            yield session_id, events
+
+
 def test_ctrl_c_after_the_parents_sigterm_does_not_force_a_worker(
     isolated_environment: Path, sim: Any, key: str
 ) -> None:
@@ -223,21 +246,11 @@ def test_ctrl_c_after_the_parents_sigterm_does_not_force_a_worker(
     """
     served = Served(isolated_environment, sim, key, config=ROOMY + "shutdown_grace = 3\n")
     try:
-        with httpx.Client(base_url=served.url, headers=auth(key), timeout=30) as client:
-            session_id = create_session(client)
-            sim.state.enqueue_faults(["stall:3:60"])  # the model stops after its third chunk
-            with client.stream(
-                "POST",
-                f"/v1/sessions/{session_id}/messages",
-                json={"content": "Tell me a story."},
-                headers=SSE,
-            ) as running:
-                events = iter_sse(running)
-                until_first_delta(events)
-                os.kill(served.pid, signal.SIGTERM)
-                wait_until(lambda: "Shutting down" in served.err.read_text(), "a stop", 30)
-                os.killpg(served.pid, signal.SIGINT)  # while the other one drains its run
-                rest = [event for event, _ in events]
+        with stalled_turn(served, sim, key, 60) as (_, events):
+            os.kill(served.pid, signal.SIGTERM)
+            wait_until(lambda: "Shutting down" in served.err.read_text(), "a stop", 30)
+            os.killpg(served.pid, signal.SIGINT)  # while the other one drains its run
+            rest = [event for event, _ in events]
         assert rest[-1] == "error"  # its run was cancelled at the grace's end, as said
         assert served.process.wait(60) == 0
     finally:
@@ -260,22 +273,12 @@ def test_ctrl_c_twice_cancels_the_runs_at_once_and_still_stops_cleanly(
     config = ROOMY + "shutdown_grace = 120\n"
     served = Served(isolated_environment, sim, key, count, config=config)
     try:
-        with httpx.Client(base_url=served.url, headers=auth(key), timeout=30) as client:
-            session_id = create_session(client)
-            sim.state.enqueue_faults(["stall:3:300"])  # the model stops after its third chunk
-            with client.stream(
-                "POST",
-                f"/v1/sessions/{session_id}/messages",
-                json={"content": "Tell me a story."},
-                headers=SSE,
-            ) as running:
-                events = iter_sse(running)
-                until_first_delta(events)
-                os.killpg(served.pid, signal.SIGINT)  # Ctrl-C: the run has 120 s
-                time.sleep(1)
-                cut = time.monotonic()
-                os.killpg(served.pid, signal.SIGINT)  # and again
-                rest = list(events)
+        with stalled_turn(served, sim, key, 300) as (session_id, events):
+            os.killpg(served.pid, signal.SIGINT)  # Ctrl-C: the run has 120 s
+            time.sleep(1)
+            cut = time.monotonic()
+            os.killpg(served.pid, signal.SIGINT)  # and again
+            rest = list(events)
         assert time.monotonic() - cut < 30
         assert rest[-1][0] == "error"
         assert rest[-1][1]["code"] == "server_shutdown"
