@@ -12,6 +12,7 @@ from alltoken_agent.store import Store
 from alltoken_agent.tui.screens import SessionsScreen
 from alltoken_agent.tui.sessions import default_session_name
 from alltoken_agent.tui.widgets import StatusBar, UserMessage
+from alltoken_agent.tui.widgets.chat_log import REPLAY_MESSAGES
 from tests.tui.conftest import SESSION
 from tests.tui.helpers import send, settle, transcript, wait_for
 
@@ -179,3 +180,70 @@ async def test_a_stored_session_named_at_start_is_not_called_new(build: Any, sto
         shown = transcript(app)
     assert "note: Session yesterday: 2 stored messages." in shown
     assert "starts a new one" not in shown
+
+
+def long_session(store: Store, turns: int) -> list[dict[str, Any]]:
+    """A stored session named "long": each turn a question, a tool call and an answer."""
+    messages: list[dict[str, Any]] = []
+    for i in range(turns):
+        call = {
+            "id": f"call-{i}",
+            "type": "function",
+            "function": {"name": "calculator", "arguments": f'{{"expression": "{i}+{i}"}}'},
+        }
+        messages += [
+            {"role": "user", "content": f"Question {i}: what is {i}+{i}?"},
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": f"call-{i}", "content": str(2 * i)},
+            {"role": "assistant", "content": f"Answer {i}: {2 * i}."},
+        ]
+    record = store.sessions.create_session(name="long", model="minimax-m2.7")
+    store.sessions.append_messages(record.id, messages)
+    return messages
+
+
+@pytest.mark.slow
+async def test_a_long_session_shows_its_newest_whole_turns_and_says_how_many_it_leaves_out(
+    build: Any, store: Store, sim: Any
+) -> None:
+    messages = long_session(store, 300)  # 1,200 messages
+    shown_from = len(messages) - REPLAY_MESSAGES  # a user message: the turns are 4 long
+    app = build(session="long")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        lines = transcript(app).splitlines()
+        at = lines.index(
+            f"note: {shown_from:,} earlier messages of this session are not shown here; "
+            "the model still gets as many of them as fit its context."
+        )
+        assert lines[at + 1] == f"you: {messages[shown_from]['content']}"
+        assert lines[at + 2] == "assistant: Answer 250: 500."
+        assert lines[at + 3] == "tool calculator: 500"  # its call, with the stored result
+        assert len(app.query(UserMessage)) == REPLAY_MESSAGES // 4
+        assert lines[-1] == "note: Session long: 1200 stored messages."
+        await pilot.press("up")  # Up recalls the newest question
+        assert app.prompt.text == "Question 299: what is 299+299?"
+        app.prompt.clear()
+        await send(pilot, "And the next one?")
+    sent = last_chat_request(sim).json["messages"]
+    assert sent[1:-1] == messages  # the model gets the whole session, which fits
+    record = store.sessions.find_session("long")
+    assert record is not None and record.message_count == 1202
+
+
+@pytest.mark.slow
+async def test_no_style_makes_every_widget_restyle_when_one_is_added(
+    build: Any, store: Store
+) -> None:
+    """A rule like ``X > *:last-child`` marks every widget as styled by its position.
+
+    Textual then restyles each of the log's widgets (and all within them) whenever one
+    is mounted: a long conversation got slower with every message, quadratically on
+    resume. ``_has_order_style`` is Textual's own mark for it.
+    """
+    long_session(store, 5)
+    app = build(session="long")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        marked = [w for w in app.chat.query("*") if w._has_order_style]
+    assert {type(w).__name__ for w in marked} <= {"MarkdownParagraph"}

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from textual.containers import Vertical
+from textual.widget import Widget
 from textual.widgets import Markdown
 from textual.widgets.markdown import MarkdownStream
 
@@ -34,8 +36,8 @@ from alltoken_agent.tui.widgets.tool_panel import ToolPanel
 class AssistantTurn(Vertical):
     """Renders the events of one turn as they stream in."""
 
-    def __init__(self, model: str) -> None:
-        super().__init__()
+    def __init__(self, model: str, *children: Widget) -> None:
+        super().__init__(*children)
         self.border_title = model
         self.text = ""
         """The final answer, once the turn finished."""
@@ -103,25 +105,47 @@ class AssistantTurn(Vertical):
         await self._end_answer()
         self._end_reasoning()
 
-    async def show_stored(self, message: dict[str, Any]) -> None:
-        """Show an assistant message of a stored conversation, its reasoning first."""
-        reasoning = message.get("reasoning_content")
-        if isinstance(reasoning, str) and reasoning.strip():
-            block = ReasoningBlock()
-            await self.mount(block)
-            block.finish(reasoning)
-        content = message.get("content")
-        if isinstance(content, str) and content:
-            self.text = content
-            await self.mount(Markdown(content))
-        for call in message.get("tool_calls") or []:
-            function = call.get("function") or {}
-            raw = function.get("arguments", "")
-            try:
-                arguments = json.loads(raw) if raw else {}
-            except ValueError:
-                arguments = raw
-            await self._add_tool(str(function.get("name", "?")), arguments, str(call.get("id")))
+    @classmethod
+    def stored(cls, model: str, messages: Sequence[dict[str, Any]]) -> AssistantTurn:
+        """A finished turn of a stored conversation, whole before it is mounted.
+
+        ``messages``: the turn's assistant and tool messages, in order. Each reply shows
+        its reasoning first, then its answer and its tool calls; a tool message fills its
+        call's panel. Built unmounted, a resumed conversation is mounted in one go: one
+        mount per widget restyled the whole log each time (minutes for 500 turns).
+        """
+        children: list[Widget] = []
+        panels: dict[str, ToolPanel] = {}
+        text = ""
+        for message in messages:
+            if message.get("role") == "tool":
+                panel = panels.get(str(message.get("tool_call_id", "")))
+                if panel is not None:
+                    panel.set_result(plain_text(message.get("content")), is_error=False)
+                continue
+            reasoning = message.get("reasoning_content")
+            if isinstance(reasoning, str) and reasoning.strip():
+                block = ReasoningBlock()
+                block.finish(reasoning)
+                children.append(block)
+            content = message.get("content")
+            if isinstance(content, str) and content:
+                text = content
+                children.append(Markdown(content))
+            for call in message.get("tool_calls") or []:
+                function = call.get("function") or {}
+                raw = function.get("arguments", "")
+                try:
+                    arguments = json.loads(raw) if raw else {}
+                except ValueError:
+                    arguments = raw
+                panel = ToolPanel(str(function.get("name", "?")), arguments, str(call.get("id")))
+                panels[panel.call_id] = panel
+                children.append(panel)
+        turn = cls(model, *children)
+        turn.text = text
+        turn._tools = panels
+        return turn
 
     def show_tool_result(self, call_id: str, result: str, *, is_error: bool = False) -> None:
         """Show a tool's result in its panel."""
@@ -170,3 +194,13 @@ def approval_note(event: ToolApprovalEvent) -> NoteMessage:
         shown = json.dumps(event.arguments, ensure_ascii=False)
         return NoteMessage(f"{event.tool_name}: edited, runs with {shown}")
     return NoteMessage(f"{event.tool_name}: allowed")
+
+
+def plain_text(content: Any) -> str:
+    """A stored message's content as text: its text parts joined (images are left out)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = [str(p.get("text", "")) for p in content if isinstance(p, dict)]
+        return "\n".join(t for t in texts if t)
+    return "" if content is None else str(content)

@@ -9,8 +9,9 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 
 from alltoken_agent.tui.timeline import MediaEntry
-from alltoken_agent.tui.widgets.assistant_turn import AssistantTurn
+from alltoken_agent.tui.widgets.assistant_turn import AssistantTurn, plain_text
 from alltoken_agent.tui.widgets.media_result import MediaResult
+from alltoken_agent.tui.widgets.note_message import NoteMessage
 from alltoken_agent.tui.widgets.user_message import UserMessage
 
 
@@ -40,39 +41,63 @@ class ChatLog(VerticalScroll):
         *,
         media: Sequence[MediaEntry] = (),
     ) -> None:
-        """Show a stored conversation as it was shown live.
+        """Show the newest part of a stored conversation as it was shown live.
 
         User messages, replies with their reasoning, tool calls and results, and the
-        media jobs where they finished (previews included).
+        media jobs where they finished (previews included): the whole turns among the
+        newest :data:`REPLAY_MESSAGES` messages, after a note of how many are not shown.
+        Every widget is built first and mounted at once.
         """
-        turn: AssistantTurn | None = None
-        pending = sorted(media, key=lambda entry: entry.after)
-        for index, message in enumerate(messages):
+        start = replay_start(messages)
+        widgets: list[Widget] = []
+        if start:
+            widgets.append(
+                NoteMessage(
+                    f"{start:,} earlier messages of this session are not shown here; "
+                    "the model still gets as many of them as fit its context."
+                )
+            )
+        pending = sorted((e for e in media if e.after >= start), key=lambda entry: entry.after)
+        turn: list[dict[str, Any]] = []  # the assistant and tool messages of the open turn
+
+        def end_turn() -> None:
+            if turn:
+                widgets.append(AssistantTurn.stored(model, turn))
+                turn.clear()
+
+        for index in range(start, len(messages)):
             while pending and pending[0].after <= index:
                 entry = pending.pop(0)
-                await self.add(MediaResult(entry.kind, entry.prompt, list(entry.paths)))
-                turn = None  # a reply after it is a turn of its own, as it was shown live
+                end_turn()  # a reply after it is a turn of its own, as it was shown live
+                widgets.append(MediaResult(entry.kind, entry.prompt, list(entry.paths)))
+            message = messages[index]
             role = message.get("role")
             if role == "user":
-                turn = None
-                await self.add(UserMessage(_text(message.get("content"))))
-            elif role == "assistant":
-                if turn is None:
-                    turn = AssistantTurn(model)
-                    await self.add(turn)
-                await turn.show_stored(message)
-            elif role == "tool" and turn is not None:
-                turn.show_tool_result(
-                    str(message.get("tool_call_id", "")), _text(message.get("content"))
-                )
-        for entry in pending:
-            await self.add(MediaResult(entry.kind, entry.prompt, list(entry.paths)))
+                end_turn()
+                widgets.append(UserMessage(plain_text(message.get("content"))))
+            elif role == "assistant" or (role == "tool" and turn):
+                turn.append(message)
+        end_turn()
+        widgets += [MediaResult(e.kind, e.prompt, list(e.paths)) for e in pending]
+        if widgets:
+            await self.mount_all(widgets)
+        self.anchor()
 
 
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        texts = [str(p.get("text", "")) for p in content if isinstance(p, dict)]
-        return "\n".join(t for t in texts if t)
-    return "" if content is None else str(content)
+REPLAY_MESSAGES = 200
+"""Stored messages a resumed conversation shows at most (the model gets what fits)."""
+
+
+def replay_start(messages: Sequence[dict[str, Any]]) -> int:
+    """Where the shown part of a resumed conversation starts: a user message, if any.
+
+    The newest :data:`REPLAY_MESSAGES` messages, from the first user message among
+    them, so no turn is shown cut; everything when there are no more than that.
+    """
+    if len(messages) <= REPLAY_MESSAGES:
+        return 0
+    first = len(messages) - REPLAY_MESSAGES
+    for index in range(first, len(messages)):
+        if messages[index].get("role") == "user":
+            return index
+    return first
