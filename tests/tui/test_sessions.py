@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from textual.widgets import Input, OptionList
 from alltoken_agent.store import Store
 from alltoken_agent.tui.screens import SessionsScreen
 from alltoken_agent.tui.sessions import default_session_name
+from alltoken_agent.tui.timeline import METADATA_KEY
 from alltoken_agent.tui.widgets import StatusBar, UserMessage
 from alltoken_agent.tui.widgets.chat_log import REPLAY_MESSAGES
 from tests.tui.conftest import SESSION
@@ -247,3 +249,52 @@ async def test_no_style_makes_every_widget_restyle_when_one_is_added(
         await settle(pilot)
         marked = [w for w in app.chat.query("*") if w._has_order_style]
     assert {type(w).__name__ for w in marked} <= {"MarkdownParagraph"}
+
+
+@pytest.mark.slow
+async def test_a_session_longer_than_the_context_gives_the_agent_what_fits_and_saves_it_all(
+    build: Any, store: Store, sim: Any, workdir: Path
+) -> None:
+    """As ``chat --session``: only the newest messages that can fit are read for the agent.
+
+    The positions of media jobs count from the session's start, and /save still
+    writes every stored message.
+    """
+    turns = 600  # 1,200 messages of ~1,000 characters: ~300k tokens, past 204,800
+    record = store.sessions.create_session(name="huge", model="minimax-m2.7")
+    messages = [
+        {"role": role, "content": f"{role} {i}: " + "lorem ipsum dolor " * 55}
+        for i in range(turns)
+        for role in ("user", "assistant")
+    ]
+    store.sessions.append_messages(record.id, messages)
+    timeline = {"media": [{"after": 2 * turns - 2, "kind": "image", "prompt": "a fox",
+                           "paths": [str(workdir / "fox.png")]}]}  # fmt: skip
+    store.sessions.update_session(record.id, metadata={METADATA_KEY: timeline})
+    app = build(session="huge")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        skipped = app.conversation.keeper.skipped
+        assert 0 < skipped < len(messages)
+        shown = transcript(app).splitlines()
+        assert f"note: Session huge: {len(messages)} stored messages." in shown
+        hidden = len(messages) - REPLAY_MESSAGES
+        at = shown.index(
+            f"note: {hidden:,} earlier messages of this session are not shown here; "
+            "the model still gets as many of them as fit its context."
+        )
+        assert shown[at + 1].startswith(f"you: user {hidden // 2}: ")
+        # The image came after the next-to-last turn, where it is shown again.
+        kinds = [type(w).__name__ for w in app.chat.children]
+        assert kinds[-4:] == ["MediaResult", "UserMessage", "AssistantTurn", "NoteMessage"]
+        await send(pilot, "And now?")
+        await send(pilot, "/save")
+    kept = last_chat_request(sim).json["messages"][1:-1]
+    # The newest part, not all of it: within what was read (the agent trims it exactly).
+    assert 0 < len(kept) <= len(messages) - skipped
+    assert kept == messages[len(messages) - len(kept) :]
+    stored = store.sessions.find_session("huge")
+    assert stored is not None and stored.message_count == len(messages) + 2
+    [saved] = workdir.glob("*.md")
+    text = saved.read_text()
+    assert "user 0: " in text and "And now?" in text  # the whole conversation

@@ -5,7 +5,7 @@ copying every stored message only for the agent to leave most of them out made e
 message slow. Past ``LONG_SESSION`` stored messages, only the newest whole turns
 that fit the model's context are read; the agent then trims them exactly as before
 (what it keeps is always within what was read, which is never less than it can send).
-``chat --session`` and the MCP ``chat`` tool load a session with :func:`load_history`;
+``chat --session``, the TUI and the MCP ``chat`` tool load a session with :func:`load_history`;
 the server's turns read one the same way inside their store call (``server/windows.py``).
 The store and the catalog are imported when a session is loaded, not with the agent.
 """

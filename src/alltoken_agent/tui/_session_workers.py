@@ -84,9 +84,11 @@ class SessionWorkers(App[None]):
         except Exception as error:
             await self.chat.add(ErrorMessage(error))
         self._refresh_status()
-        await self.chat.replay(messages, self.agent.model, media=self.conversation.media)
+        keeper = self.conversation.keeper
+        await self.chat.replay(
+            messages, self.agent.model, media=self.conversation.media, earlier=keeper.skipped
+        )
         for message in messages:  # Up recalls what was asked before, too
             if message.get("role") == "user" and isinstance(message.get("content"), str):
                 self.prompt.remember(message["content"])
-        name = self.conversation.keeper.name
-        await self.note(f"Session {name}: {len(messages)} stored messages.")
+        await self.note(f"Session {keeper.name}: {keeper.skipped + len(messages)} stored messages.")

@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
-from alltoken_agent import Agent, RetryNotice
+from alltoken_agent import Agent, AllTokenAgentError, RetryNotice
 from alltoken_agent.agent import ApprovalDecision, ApprovalRequest
 from alltoken_agent.store import SessionRecord
 from alltoken_agent.tui._session_workers import SessionWorkers
@@ -330,10 +330,10 @@ class ChatApp(SessionWorkers):
         if self.conversation.is_empty:
             await self.note("Nothing to save yet.")
             return
-        stem, text = self.conversation.transcript(self.workdir)
         try:
+            stem, text = await self.conversation.transcript(self.workdir)
             path = await asyncio.to_thread(write_transcript, self.workdir, stem, text)
-        except OSError as error:
+        except (OSError, AllTokenAgentError) as error:
             await self.chat.add(ErrorMessage(error))
             return
         await self.note(f"Saved the conversation to {path}")

@@ -138,7 +138,7 @@ class Conversation:
 
     def add_media(self, kind: str, prompt: str, paths: Sequence[Path]) -> None:
         """Remember a finished media job, after the messages so far, for /save."""
-        after = len(conversation(self.agent.get_messages()))
+        after = self._position()
         self.media.append(MediaEntry(after, kind, prompt, tuple(paths)))
 
     def toggle_thinking(self) -> bool:
@@ -153,7 +153,7 @@ class Conversation:
     def set_instructions(self, text: str) -> None:
         """Replace the system prompt for the next turns."""
         self.agent.set_instructions(text)
-        after = len(conversation(self.agent.get_messages()))
+        after = self._position()
         entry = PromptEntry(after, text or None)
         if self.prompts and self.prompts[-1].after == after:
             self.prompts[-1] = entry  # nothing was said under the one it replaces
@@ -174,7 +174,7 @@ class Conversation:
     async def open(self) -> list[dict[str, Any]]:
         """Load the session named at start (if any) and continue it; returns its messages."""
         async with self._lock:
-            messages = await self.keeper.open()
+            messages = await self.keeper.open(self._load)
             if self.keeper.record is not None:
                 self._continue(self.keeper.record, messages)
             return messages
@@ -182,7 +182,7 @@ class Conversation:
     async def resume(self, record: SessionRecord) -> list[dict[str, Any]]:
         """Continue the stored session ``record``; returns its messages."""
         async with self._lock:
-            messages = await self.keeper.resume(record)
+            messages = await self.keeper.resume(record, self._load)
             self._continue(record, messages)
             return messages
 
@@ -207,11 +207,16 @@ class Conversation:
         """The media jobs and system prompts as session metadata."""
         return to_metadata(self.media, self.prompts)
 
-    def transcript(self, folder: Path | None = None) -> tuple[str, str]:
-        """A file stem and the Markdown of the conversation, for /save into ``folder``."""
+    async def transcript(self, folder: Path | None = None) -> tuple[str, str]:
+        """A file stem and the Markdown of the conversation, for /save into ``folder``.
+
+        The whole conversation: a long session's earlier messages, which the agent was
+        not given, are read from the store.
+        """
         title = self.keeper.name or default_session_name()
+        earlier = await self.keeper.earlier()
         text = to_markdown(
-            conversation(self.agent.get_messages()),
+            earlier + conversation(self.agent.get_messages()),
             title=title,
             model=self.model,
             media=self.media,
@@ -219,6 +224,24 @@ class Conversation:
             folder=folder,
         )
         return title, text
+
+    def _position(self) -> int:
+        """How many messages the session holds so far, stored or not.
+
+        Where a media job or a system prompt comes in it: positions count from the
+        session's start, not from the part the agent was given.
+        """
+        return self.keeper.skipped + len(conversation(self.agent.get_messages()))
+
+    async def _load(self, record: SessionRecord) -> list[dict[str, Any]]:
+        # What chat --session gives its agent: all of a session, or the newest part
+        # that can fit the model's context when it is long.
+        from alltoken_agent.agent.stored_history import load_history
+
+        model = record.model or self.model
+        return await load_history(
+            self.keeper.require_store(), record, self.gateway, self.config or Config(), model
+        )
 
     def _continue(self, record: SessionRecord, messages: list[dict[str, Any]]) -> None:
         model = record.model or self.model
@@ -230,7 +253,7 @@ class Conversation:
         if not prompts:
             prompts = _first_prompts(instructions)
         elif prompts[-1].text != instructions:  # changed elsewhere (the server), after these
-            prompts.append(PromptEntry(len(messages), instructions))
+            prompts.append(PromptEntry(self.keeper.skipped + len(messages), instructions))
         self.prompts = prompts
 
     def _agent(

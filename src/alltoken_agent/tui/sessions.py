@@ -7,7 +7,7 @@ calls these methods from its workers.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +15,9 @@ from typing import Any
 from alltoken_agent import UserError
 from alltoken_agent.store import SessionRecord, Store
 from alltoken_agent.tui.timeline import METADATA_KEY
+
+Loader = Callable[[SessionRecord], Awaitable[list[dict[str, Any]]]]
+"""Reads a stored session's messages to continue from (``Conversation`` passes one)."""
 
 
 def default_session_name(now: datetime | None = None) -> str:
@@ -82,6 +85,9 @@ class SessionKeeper:
         self._saved = 0
         self.opened_new = False
         """Whether :meth:`open` found no session of its name and created it."""
+        self.skipped = 0
+        """Stored messages before the ones the last open or resume returned: a long
+        session gives the agent only its newest part that can fit (``load_history``)."""
 
     @property
     def name(self) -> str | None:
@@ -100,34 +106,48 @@ class SessionKeeper:
         assert name is not None
         return name
 
-    async def open(self) -> list[dict[str, Any]]:
-        """Open the named session (created if new) and return its messages; [] when unnamed."""
+    async def open(self, load: Loader) -> list[dict[str, Any]]:
+        """Open the named session (created if new) and return its messages; [] when unnamed.
+
+        ``load`` reads a session's messages: all of them, or the newest part (then
+        :attr:`skipped` says how many come before it).
+        """
         if self.store is None or self._name is None:
             return []
         store, name = self.store, self._name
         record, created = await asyncio.to_thread(store.sessions.get_or_create_session, name)
-        messages = await self.resume(record)
+        messages = await self.resume(record, load)
         self.opened_new = created
         return messages
 
-    async def resume(self, record: SessionRecord) -> list[dict[str, Any]]:
-        """Write to ``record`` from now on; returns its stored messages."""
-        store = self._require_store()
-        messages = await asyncio.to_thread(store.sessions.load_messages, record.id)
+    async def resume(self, record: SessionRecord, load: Loader) -> list[dict[str, Any]]:
+        """Write to ``record`` from now on; returns its stored messages (``load``'s part)."""
+        self.require_store()
+        messages = await load(record)
         self.record = record
         self._name = record.name
         self._saved = len(messages)
+        self.skipped = max(0, record.message_count - len(messages))
         return messages
+
+    async def earlier(self) -> list[dict[str, Any]]:
+        """The stored messages before those the agent was given (:attr:`skipped` of them)."""
+        if not self.skipped or self.record is None:
+            return []
+        store, session_id, skipped = self.require_store(), self.record.id, self.skipped
+        messages = await asyncio.to_thread(store.sessions.load_messages, session_id)
+        return messages[:skipped]
 
     def start_new(self) -> None:
         """Forget the current session: the next save creates a new one."""
         self.record = None
         self._name = None
         self._saved = 0
+        self.skipped = 0
 
     async def list(self, limit: int = 50) -> list[StoredSession]:
         """Stored sessions with their first prompts, most recently updated first."""
-        store = self._require_store()
+        store = self.require_store()
 
         def read() -> list[StoredSession]:
             from alltoken_agent.store.search import session_facts
@@ -204,7 +224,7 @@ class SessionKeeper:
         return {**existing, METADATA_KEY: timeline}
 
     def _create(self) -> SessionRecord:
-        store = self._require_store()
+        store = self.require_store()
         base = self._name or self._namer()
         for attempt in range(1, 100):
             name = base if attempt == 1 else f"{base} ({attempt})"
@@ -214,7 +234,8 @@ class SessionKeeper:
                 continue  # the name is taken (two sessions in one second)
         return store.sessions.create_session()
 
-    def _require_store(self) -> Store:
+    def require_store(self) -> Store:
+        """The store, or a UserError saying there is none."""
         if self.store is None:
             raise UserError("no session store is open, so sessions are not kept")
         return self.store

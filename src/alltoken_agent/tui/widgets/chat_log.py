@@ -40,6 +40,7 @@ class ChatLog(VerticalScroll):
         model: str,
         *,
         media: Sequence[MediaEntry] = (),
+        earlier: int = 0,
     ) -> None:
         """Show the newest part of a stored conversation as it was shown live.
 
@@ -47,17 +48,27 @@ class ChatLog(VerticalScroll):
         media jobs where they finished (previews included): the whole turns among the
         newest :data:`REPLAY_MESSAGES` messages, after a note of how many are not shown.
         Every widget is built first and mounted at once.
+
+        Args:
+            messages: The stored messages read (a long session's newest part).
+            model: Shown on the replies.
+            media: The session's media jobs, placed by their position in the session.
+            earlier: How many stored messages come before ``messages``.
         """
         start = replay_start(messages)
         widgets: list[Widget] = []
-        if start:
+        if earlier + start:
             widgets.append(
                 NoteMessage(
-                    f"{start:,} earlier messages of this session are not shown here; "
-                    "the model still gets as many of them as fit its context."
+                    f"{earlier + start:,} earlier messages of this session are not shown "
+                    "here; the model still gets as many of them as fit its context."
                 )
             )
-        pending = sorted((e for e in media if e.after >= start), key=lambda entry: entry.after)
+        pending = sorted(
+            (MediaEntry(e.after - earlier, e.kind, e.prompt, e.paths) for e in media),
+            key=lambda entry: entry.after,
+        )
+        pending = [entry for entry in pending if entry.after >= start]
         turn: list[dict[str, Any]] = []  # the assistant and tool messages of the open turn
 
         def end_turn() -> None:
