@@ -18,8 +18,9 @@ from mcp.client.client import Client
 from alltoken_agent import Gateway
 from alltoken_agent.ledger import Ledger
 from alltoken_agent.server.auth import Caller
+from alltoken_agent.server.leases import SessionLeases
 from alltoken_agent.server.limits import ConcurrencyLimiter
-from alltoken_agent.server.runs import RunRegistry, SessionLeases
+from alltoken_agent.server.runs import RunRegistry
 from alltoken_agent.server.storage import StoreCalls
 from alltoken_agent.server.turns import error_payload
 from alltoken_agent.store import Store

@@ -21,6 +21,7 @@ from alltoken_agent.server.context import CostTally, ServerContext
 from alltoken_agent.server.cost_headers import CostHeaders
 from alltoken_agent.server.errors import install_error_handlers
 from alltoken_agent.server.guard import AuthFailures, HostCheck
+from alltoken_agent.server.leases import SessionLeases
 from alltoken_agent.server.limits import BodySizeLimit, ConcurrencyLimiter, RateLimiter
 from alltoken_agent.server.media import MediaJobs
 from alltoken_agent.server.routes import (
@@ -35,7 +36,7 @@ from alltoken_agent.server.routes import (
     spend,
     usage,
 )
-from alltoken_agent.server.runs import RunRegistry, SessionLeases
+from alltoken_agent.server.runs import RunRegistry
 from alltoken_agent.server.settings import ServerOptions
 from alltoken_agent.server.storage import StoreCalls
 from alltoken_agent.server.turns import retry_reporter

@@ -14,10 +14,10 @@ from alltoken_agent import Config, Gateway, money
 from alltoken_agent.gateway import RequestRecord
 from alltoken_agent.ledger import Budget, BudgetStatus, Ledger, record_cost
 from alltoken_agent.server.auth import Caller, Keyring
+from alltoken_agent.server.leases import session_not_found as session_not_found
 from alltoken_agent.server.limits import RateLimiter
 from alltoken_agent.server.media import MediaJobs
 from alltoken_agent.server.runs import RunRegistry
-from alltoken_agent.server.runs import session_not_found as session_not_found
 from alltoken_agent.server.settings import ServerOptions
 from alltoken_agent.server.storage import RUN_TAG, StoreCalls
 from alltoken_agent.store import SessionRecord, Store
