@@ -121,6 +121,9 @@ def test_a_turns_totals_come_from_its_replies_unknown_staying_unknown() -> None:
         ["r1"],
     )
     assert reply_totals([]) == (Usage(), None, [])  # nothing requested: no cost to tell
+    # Zero is known, not unknown: a free reply of no tokens still counts.
+    free = ChatResult("d", usage=Usage(), cost=Cost(amount=Decimal(0)))
+    assert reply_totals([free, free]) == (Usage(), Cost(amount=Decimal(0)), [])
 
 
 def test_a_turn_of_zero_usage_and_zero_cost_is_known_not_unknown() -> None:
