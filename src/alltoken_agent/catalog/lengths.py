@@ -12,6 +12,7 @@ only a missing or stale copy goes through :class:`~alltoken_agent.catalog.Catalo
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alltoken_agent.catalog.cache import CATALOG, CacheTTL, DiskCache, cache_key, default_cache_dir
@@ -28,14 +29,9 @@ async def context_lengths(gateway: Gateway) -> dict[str, int]:
         return {}
     if gateway.offline_simulator is None:  # an offline gateway's catalog is never cached
         cache = DiskCache(default_cache_dir())
-        stored = cache.read(cache_key(gateway.provider.name, gateway.base_url, CATALOG))
-        # Fresh, and a list (else a damaged file, which Catalog ignores too).
-        if (
-            stored is not None
-            and cache.age(stored) < CacheTTL().catalog
-            and isinstance(stored.data, list)
-        ):
-            return _lengths(stored.data)
+        fresh = _fresh_lengths(cache, cache_key(gateway.provider.name, gateway.base_url, CATALOG))
+        if fresh is not None:
+            return fresh
     from alltoken_agent.catalog import Catalog
 
     try:
@@ -54,6 +50,35 @@ async def context_length_of(
     agent continues it; None when neither knows the model.
     """
     return configured.get(model) or (await context_lengths(gateway)).get(model)
+
+
+_parsed: dict[Path, tuple[tuple[int, int], float, dict[str, int]]] = {}
+"""Each cached catalog file's lengths as last parsed: its (mtime, size), saved_at, lengths."""
+
+
+def _fresh_lengths(cache: DiskCache, key: str) -> dict[str, int] | None:
+    """The lengths of the cached catalog when its copy is fresh; else None.
+
+    A file is parsed once per change (a ``stat`` tells): each new agent on a long
+    session asks, and a server makes one per message, so reading and parsing the whole
+    catalog each time blocked its event loop for every such message.
+    """
+    path = cache.path(key)
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    mark = (status.st_mtime_ns, status.st_size)
+    known = _parsed.get(path)
+    if known is None or known[0] != mark:
+        stored = cache.read(key)
+        if stored is None or not isinstance(stored.data, list):
+            return None  # none, or a damaged file (which Catalog ignores too)
+        known = _parsed[path] = (mark, stored.saved_at, _lengths(stored.data))
+    _, saved_at, lengths = known
+    if cache.clock() - saved_at >= CacheTTL().catalog:
+        return None
+    return dict(lengths)  # the caller's own: the kept one stays as parsed
 
 
 def _lengths(items: list[Any]) -> dict[str, int]:
