@@ -121,3 +121,17 @@ def owned_message(message: Mapping[str, Any]) -> dict[str, Any]:
     if type(content) is not str and "content" in owned:
         owned["content"] = repair_content(content)
     return owned
+
+
+def adopted_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``messages`` but the system ones, repaired in place as ``owned_message`` would copy them.
+
+    For messages nobody else holds (just decoded from a store): a long session's copy
+    cost more than the rest of a turn's work on it.
+    """
+    kept = [message for message in messages if message.get("role") != "system"]
+    for message in kept:
+        content = message.get("content")
+        if type(content) is not str and "content" in message:
+            message["content"] = repair_content(content)
+    return kept

@@ -1,4 +1,7 @@
-"""An agent's ``history=`` is copied as ``copy.deepcopy`` would copy it, and never aliased."""
+"""An agent's ``history=`` is copied as ``copy.deepcopy`` would copy it, and never aliased.
+
+``take_history`` is the other way in: messages nobody else holds, kept, not copied.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from alltoken_agent import Agent
-from alltoken_agent._content_parts import copied, owned_message, repair_message
+from alltoken_agent._content_parts import (
+    adopted_messages,
+    copied,
+    owned_message,
+    repair_message,
+)
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -84,3 +92,31 @@ def test_a_history_message_is_owned_as_a_repaired_copy_in_one_pass(message: Any)
     assert owned is not message
     if isinstance(message.get("content"), list):
         assert owned["content"] is not message["content"]
+
+
+@given(st.lists(MESSAGE | st.just({"role": "system", "content": "old prompt"}), max_size=5))
+def test_taken_messages_are_repaired_in_place_as_a_copy_would_be(messages: Any) -> None:
+    wanted = [owned_message(m) for m in messages if m.get("role") != "system"]
+    kept = adopted_messages(messages)
+    assert kept == wanted
+    assert all(any(m is given for given in messages) for m in kept)  # the same dicts
+
+
+def test_an_agent_takes_a_history_over_without_a_copy_and_keeps_its_prompt() -> None:
+    agent = Agent("m", instructions="Be brief.", history=[{"role": "user", "content": "gone"}])
+    stored = [
+        {"role": "system", "content": "a stored prompt"},
+        {"role": "user", "content": ["old", {"text": "shape"}]},
+        {"role": "assistant", "content": "answer"},
+    ]
+    agent.take_history(stored)
+    assert agent.message_count == 3
+    messages = agent.get_messages()
+    assert messages[0] == {"role": "system", "content": "Be brief."}
+    assert messages[1]["content"] == [
+        {"type": "text", "text": "old"},
+        {"type": "text", "text": "shape"},
+    ]
+    assert stored[1]["content"] == messages[1]["content"]  # repaired where it was
+    stored[2]["content"] = "changed"  # taken, not copied: the caller gave it up
+    assert agent.get_messages()[2]["content"] == "changed"

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from alltoken_agent._content_parts import owned_message
+from alltoken_agent._content_parts import adopted_messages, owned_message
 from alltoken_agent.agent._blocking import BlockingCalls, BlockingLoop, OutputT
 from alltoken_agent.agent._model_requests import BudgetGuard
 from alltoken_agent.agent._turn_parts import TurnParts, new_agent_id
@@ -267,6 +267,15 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
     def clear_history(self) -> None:
         """Forget the conversation; the system prompt stays."""
         self._messages = [m for m in self._messages[:1] if m.get("role") == "system"]
+
+    def take_history(self, messages: list[dict[str, Any]]) -> None:
+        """Continue from ``messages`` (the system prompt stays), kept as they are, not copied.
+
+        For messages nobody else holds, such as a session just read from a store. Content
+        in an older shape is repaired in place; system messages are left out.
+        """
+        self.clear_history()
+        self._messages += adopted_messages(messages)
 
     # -- running ------------------------------------------------------------
 
