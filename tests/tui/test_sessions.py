@@ -219,8 +219,8 @@ async def test_a_long_session_shows_its_newest_whole_turns_and_says_how_many_it_
             "the model still gets as many of them as fit its context."
         )
         assert lines[at + 1] == f"you: {messages[shown_from]['content']}"
-        assert lines[at + 2] == "assistant: Answer 250: 500."
-        assert lines[at + 3] == "tool calculator: 500"  # its call, with the stored result
+        assert lines[at + 2] == "assistant: Answer 275: 550."
+        assert lines[at + 3] == "tool calculator: 550"  # its call, with the stored result
         assert len(app.query(UserMessage)) == REPLAY_MESSAGES // 4
         assert lines[-1] == "note: Session long: 1200 stored messages."
         await pilot.press("up")  # Up recalls the newest question

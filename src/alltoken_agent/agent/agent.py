@@ -247,6 +247,11 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
         self._parts.forget()  # the next turn offers it
         return new
 
+    @property
+    def instructions(self) -> str | None:
+        """The system prompt (None for none): the first message, when there is one."""
+        return self._instructions or None
+
     def set_instructions(self, text: str | None) -> None:
         """Replace the system prompt (the first message)."""
         if self._messages and self._messages[0].get("role") == "system":

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from alltoken_agent import Agent, AllTokenAgentError, RetryNotice
@@ -32,6 +31,7 @@ from alltoken_agent.tui.widgets import (
     AssistantTurn,
     ChatLog,
     ErrorMessage,
+    KeyHints,
     MediaJob,
     NoteMessage,
     PromptInput,
@@ -100,7 +100,7 @@ class ChatApp(SessionWorkers):
         yield self.chat
         yield self.prompt
         yield self.status
-        yield Footer()
+        yield KeyHints()
 
     async def on_mount(self) -> None:
         """Route retries into the chat, greet, and open a session named at start."""
@@ -360,6 +360,8 @@ class ChatApp(SessionWorkers):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Keep the busy marker and the key hints current."""
+        if not self.screen_stack:  # the app is closing: its workers end with nothing to show
+            return
         self._refresh_status()
         self.refresh_bindings()
 

@@ -81,13 +81,12 @@ class Conversation:
     @property
     def instructions(self) -> str | None:
         """The current system prompt."""
-        first = self.agent.get_messages()[:1]
-        return str(first[0]["content"]) if first and first[0].get("role") == "system" else None
+        return self.agent.instructions
 
     @property
     def is_empty(self) -> bool:
         """Whether nothing has been said (nor generated) yet."""
-        return not self.media and not conversation(self.agent.get_messages())
+        return not self.media and not self._said(self.agent)
 
     def count(self, event: AgentEvent) -> bool:
         """Add a ``usage`` or ``cost`` event to the totals; True when they changed."""
@@ -192,7 +191,7 @@ class Conversation:
             if agent is not self.agent:
                 return False  # cleared or swapped before this save was asked for
             return await self.keeper.save(
-                agent.get_messages(),
+                agent.get_messages(agent.message_count - self._said(agent) + self.keeper.saved),
                 model=agent.model,
                 instructions=self.instructions,
                 timeline=self.timeline(),
@@ -231,7 +230,15 @@ class Conversation:
         Where a media job or a system prompt comes in it: positions count from the
         session's start, not from the part the agent was given.
         """
-        return self.keeper.skipped + len(conversation(self.agent.get_messages()))
+        return self.keeper.skipped + self._said(self.agent)
+
+    @staticmethod
+    def _said(agent: Agent[Any]) -> int:
+        """How many messages ``agent`` holds besides its system prompt, with no copy of them.
+
+        The prompt is its first message when it has one, and no other is a system one.
+        """
+        return agent.message_count - (1 if agent.instructions else 0)
 
     async def _load(self, record: SessionRecord) -> list[dict[str, Any]]:
         # What chat --session gives its agent: all of a session, or the newest part

@@ -82,7 +82,8 @@ class SessionKeeper:
         self.record: SessionRecord | None = None
         self._name = name
         self._namer = namer
-        self._saved = 0
+        self.saved = 0
+        """Messages of the agent's conversation (after its system prompt) already stored."""
         self.opened_new = False
         """Whether :meth:`open` found no session of its name and created it."""
         self.skipped = 0
@@ -126,7 +127,7 @@ class SessionKeeper:
         messages = await load(record)
         self.record = record
         self._name = record.name
-        self._saved = len(messages)
+        self.saved = len(messages)
         self.skipped = max(0, record.message_count - len(messages))
         return messages
 
@@ -142,7 +143,7 @@ class SessionKeeper:
         """Forget the current session: the next save creates a new one."""
         self.record = None
         self._name = None
-        self._saved = 0
+        self.saved = 0
         self.skipped = 0
 
     async def list(self, limit: int = 50) -> list[StoredSession]:
@@ -160,7 +161,7 @@ class SessionKeeper:
 
     async def save(
         self,
-        messages: Sequence[dict[str, Any]],
+        new: Sequence[dict[str, Any]],
         *,
         model: str,
         instructions: str | None,
@@ -169,7 +170,8 @@ class SessionKeeper:
         """Append the messages not stored yet; remember the model and system prompt.
 
         Args:
-            messages: The agent's whole conversation (the system prompt is skipped).
+            new: The agent's conversation after its :attr:`saved` messages (not the
+                whole of it: a long chat's copy per message grew with the chat).
             model: The model the turn ran on.
             instructions: The current system prompt.
             timeline: Where media jobs and system prompts happened, kept in the
@@ -181,14 +183,14 @@ class SessionKeeper:
         store = self.store
         if store is None:
             return False
-        fresh = conversation(messages)[self._saved :]
+        fresh = conversation(new)
         if not fresh:
             return False
         if self.record is None:
             self.record = await asyncio.to_thread(self._create)
         session_id = self.record.id
         await asyncio.to_thread(store.sessions.append_messages, session_id, fresh)
-        self._saved += len(fresh)
+        self.saved += len(fresh)
         if timeline is None:
             self.record = await asyncio.to_thread(
                 store.sessions.update_session, session_id, model=model, instructions=instructions

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alltoken_agent.tui.widgets.assistant_turn import AssistantTurn as AssistantTurn
 from alltoken_agent.tui.widgets.chat_log import ChatLog as ChatLog
 from alltoken_agent.tui.widgets.error_message import ErrorMessage as ErrorMessage
+from alltoken_agent.tui.widgets.key_hints import KeyHints as KeyHints
 from alltoken_agent.tui.widgets.media_job import MediaJob as MediaJob
 from alltoken_agent.tui.widgets.media_result import MediaResult as MediaResult
 from alltoken_agent.tui.widgets.note_message import NoteMessage as NoteMessage

@@ -52,6 +52,8 @@ class MediaJob(Vertical):
         self.prompt = prompt
         self.save_to = save_to
         self.status = f"{kind} job: submitting…"
+        self.running = True
+        """Until the job ends (done, failed or cancelled): the log keeps it mounted."""
         self._line = Static(self.status, markup=False, classes="media-status")
 
     def compose(self) -> ComposeResult:
@@ -74,6 +76,7 @@ class MediaJob(Vertical):
         try:
             paths = await self._run()
         finally:
+            self.running = False
             self.post_message(self.Finished(self, paths))
 
     def _learn_job_id(self, job_id: str) -> None:
