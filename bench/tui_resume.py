@@ -10,11 +10,15 @@ simulator. Two figures per session, wall-clock seconds:
 - 5 messages: five messages sent one after another, each until its reply is shown.
 
 The floor is the same for a session of one turn, in the same run; each line gives the
-ratio against it. Before 2026-12-07 a resume mounted every stored message one by one,
-each mount restyling the whole log (a ``*:last-child`` rule marked every widget as
-styled by its position): 50 turns took 4.5 s, 200 took 69 s, 500 took 507 s, and five
-messages after a 500-turn resume took 3.7 s against 1.2 s. The exit code is 0: this
-is a measurement, not a test.
+ratio against it. Then a long live chat (``--chat N``, 400 by default, 0 to skip): N
+messages sent on a new session, milliseconds per message in each quarter, and the last
+quarter's ratio to the first: a log that only grows makes every message slower.
+
+Before 2026-12-07 a resume mounted every stored message one by one, each mount
+restyling the whole log (a ``*:last-child`` rule marked every widget as styled by its
+position): 50 turns took 4.5 s, 200 took 69 s, 500 took 507 s, and five messages after
+a 500-turn resume took 3.7 s against 1.2 s. The exit code is 0: this is a measurement,
+not a test.
 
 Run ``python bench/tui_resume.py`` (``--turns 10,500,10000``). See bench/README.md.
 """
@@ -104,10 +108,39 @@ async def measure(turns: int) -> tuple[float, float, int]:
     return resumed, sent, widgets
 
 
+async def chat(messages: int) -> list[float]:
+    """Milliseconds per message in each quarter of ``messages`` sent on a new session."""
+    with tempfile.TemporaryDirectory(prefix="alltoken-bench-") as folder:
+        with Store(f"sqlite:///{folder}/store.db") as store:
+            app = make_app(Gateway.offline(), store=store, workdir=Path(folder), close_gateway=True)
+            quarters: list[float] = []
+            async with app.run_test(size=(100, 30)) as pilot:
+                start = time.perf_counter()
+                for index in range(messages):
+                    replies = app.agent.message_count
+                    app.prompt.insert(f"message {index}: tell me something")
+                    await pilot.press("enter")
+                    await until(
+                        app,
+                        pilot,
+                        lambda replies=replies: (
+                            app.agent.message_count > replies and not app.replying
+                        ),
+                    )
+                    if (index + 1) % (messages // 4) == 0 and len(quarters) < 4:
+                        now = time.perf_counter()
+                        quarters.append((now - start) * 1000 / (messages // 4))
+                        start = now
+    return quarters
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument(
         "--turns", default="10,500,10000", help="stored turns, comma-separated (floor: 1)"
+    )
+    parser.add_argument(
+        "--chat", type=int, default=400, help="messages of the live chat (0: none; from 4)"
     )
     args = parser.parse_args()
     sizes = [int(part) for part in args.turns.split(",") if part.strip()]
@@ -121,6 +154,11 @@ def main() -> None:
             f"{turns:>7} {resumed:9.2f} {resumed / floor[0]:7.2f} "
             f"{sent:9.2f} {sent / floor[1]:7.2f} {widgets:>7}"
         )
+    if args.chat >= 4:
+        quarters = asyncio.run(chat(args.chat))
+        shown = "  ".join(f"{ms:.0f}" for ms in quarters)
+        print(f"live chat of {args.chat} messages, ms per message by quarter: {shown}")
+        print(f"last quarter / first: {quarters[-1] / quarters[0]:.2f}")
 
 
 if __name__ == "__main__":
