@@ -69,6 +69,14 @@ async def until(app: ChatApp, pilot: Any, condition: Any) -> None:
         await pilot.pause(0.01)
 
 
+async def send(app: ChatApp, pilot: Any, text: str) -> None:
+    """Send ``text`` and wait until its reply is in the conversation and done."""
+    before = app.agent.message_count
+    app.prompt.insert(text)
+    await pilot.press("enter")
+    await until(app, pilot, lambda: app.agent.message_count > before and not app.replying)
+
+
 async def measure(turns: int) -> tuple[float, float, int]:
     """Resume seconds, seconds for SENDS messages, widgets in the log after the resume."""
     with tempfile.TemporaryDirectory(prefix="alltoken-bench-") as folder:
@@ -94,16 +102,7 @@ async def measure(turns: int) -> tuple[float, float, int]:
                 widgets = len(app.chat.query("*"))
                 start = time.perf_counter()
                 for index in range(SENDS):
-                    replies = len(app.chat.query("AssistantTurn"))
-                    app.prompt.insert(f"message {index}")
-                    await pilot.press("enter")
-                    await until(
-                        app,
-                        pilot,
-                        lambda replies=replies: (
-                            len(app.chat.query("AssistantTurn")) > replies and not app.replying
-                        ),
-                    )
+                    await send(app, pilot, f"message {index}")
                 sent = time.perf_counter() - start
     return resumed, sent, widgets
 
@@ -117,16 +116,7 @@ async def chat(messages: int) -> list[float]:
             async with app.run_test(size=(100, 30)) as pilot:
                 start = time.perf_counter()
                 for index in range(messages):
-                    replies = app.agent.message_count
-                    app.prompt.insert(f"message {index}: tell me something")
-                    await pilot.press("enter")
-                    await until(
-                        app,
-                        pilot,
-                        lambda replies=replies: (
-                            app.agent.message_count > replies and not app.replying
-                        ),
-                    )
+                    await send(app, pilot, f"message {index}: tell me something")
                     if (index + 1) % (messages // 4) == 0 and len(quarters) < 4:
                         now = time.perf_counter()
                         quarters.append((now - start) * 1000 / (messages // 4))
