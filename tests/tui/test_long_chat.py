@@ -75,10 +75,12 @@ async def test_a_media_job_that_still_runs_is_never_trimmed(build: Any, sim: Any
         [job] = app.query(MediaJob)
         await wait_for(pilot, lambda: job.job_id is not None)
         for index in range(4):  # the chat goes on beside the job
+            said = app.agent.message_count
             app.prompt.insert(f"message {index}")
             await pilot.press("enter")
-            await wait_for(pilot, lambda: app.replying or app.chat.children[-1] is not job)
-            await wait_for(pilot, lambda: not app.replying)
+            await wait_for(
+                pilot, lambda said=said: app.agent.message_count >= said + 2 and not app.replying
+            )
         assert job.running and job in app.chat.children
         assert [w for w in app.chat.children if isinstance(w, UserMessage)][0].text != "message 0"
         await pilot.press("escape")
@@ -94,6 +96,6 @@ async def test_the_key_hints_keep_no_watcher_of_the_keys_they_removed(build: Any
         [hints] = app.query(KeyHints)
         keys = list(hints.query(FooterKey))
         watchers = getattr(hints, "__watchers", {}).get("compact", [])
-        # Textual's Footer kept one per key ever built: ~10 a reply, each holding its key.
+        # Textual's Footer kept one per key ever built (~33 a message), each holding its key.
         assert len(watchers) <= len(keys)
         assert all(node in keys for node, _ in watchers)
