@@ -52,6 +52,17 @@ def _events_as_they_come(response: Any, first_delta: threading.Event) -> Any:
         yield event
 
 
+def _streaming(
+    make_server: MakeServer, sim: Any, *, grace: float, fault: str
+) -> tuple[ServerThread, str, StreamInThread]:
+    """A server with ``grace`` and one message streaming on a new session, under ``fault``."""
+    server = make_server(shutdown_grace=grace)
+    with server.client() as client:
+        session_id = create_session(client)
+    sim.state.enqueue_faults([fault])
+    return server, session_id, StreamInThread(server, session_id)
+
+
 def _stop_when_streaming(server: ServerThread, stream: StreamInThread) -> float:
     assert stream.first_delta.wait(10)
     started = time.monotonic()
@@ -62,11 +73,7 @@ def _stop_when_streaming(server: ServerThread, stream: StreamInThread) -> float:
 def test_a_run_longer_than_the_grace_ends_with_a_final_error_event(
     make_server: MakeServer, sim: Any
 ) -> None:
-    server = make_server(shutdown_grace=0.3)
-    with server.client() as client:
-        session_id = create_session(client)
-    sim.state.enqueue_faults(["stall:2:30"])
-    stream = StreamInThread(server, session_id)
+    server, _, stream = _streaming(make_server, sim, grace=0.3, fault="stall:2:30")
     started = _stop_when_streaming(server, stream)
     stream.join(10)
     assert time.monotonic() - started < 8  # not the 30 s stall
@@ -81,11 +88,7 @@ def test_a_run_longer_than_the_grace_ends_with_a_final_error_event(
 def test_a_run_within_the_grace_finishes_before_the_server_stops(
     make_server: MakeServer, sim: Any
 ) -> None:
-    server = make_server(shutdown_grace=10)
-    with server.client() as client:
-        session_id = create_session(client)
-    sim.state.enqueue_faults(["stall:2:0.5"])
-    stream = StreamInThread(server, session_id)
+    server, session_id, stream = _streaming(make_server, sim, grace=10, fault="stall:2:0.5")
     _stop_when_streaming(server, stream)
     stream.join(10)
     assert stream.events[-1][0] == "done"
@@ -123,11 +126,7 @@ def test_no_order_of_signals_forces_the_stop_and_ctrl_c_again_cuts_the_grace(
     make_server: MakeServer, sim: Any
 ) -> None:
     """The signals as uvicorn's handler gets them (called here, from the test's thread)."""
-    server = make_server(shutdown_grace=60)
-    with server.client() as client:
-        session_id = create_session(client)
-    sim.state.enqueue_faults(["stall:2:30"])
-    stream = StreamInThread(server, session_id)
+    server, session_id, stream = _streaming(make_server, sim, grace=60, fault="stall:2:30")
     assert stream.first_delta.wait(10)
     handle = server.server.handle_exit
     handle(signal.SIGTERM, None)  # a parent's stop

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 import functools
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from alltoken_agent._content_parts import adopted_messages, owned_message
 from alltoken_agent.agent._blocking import BlockingCalls, BlockingLoop, OutputT
 from alltoken_agent.agent._model_requests import BudgetGuard
 from alltoken_agent.agent._turn_parts import TurnParts, new_agent_id
@@ -16,6 +14,7 @@ from alltoken_agent.agent.approval import ApprovalHandler
 from alltoken_agent.agent.content import user_content
 from alltoken_agent.agent.context import ContextPolicy, TokenCounts
 from alltoken_agent.agent.families import FamilyTable
+from alltoken_agent.agent.history import History
 from alltoken_agent.agent.hooks import EventHandlers, Hooks
 from alltoken_agent.agent.loop import Turn, TurnSettings
 from alltoken_agent.agent.output import OutputSpec
@@ -56,7 +55,7 @@ def _default_config() -> Config:
     return plain_defaults()
 
 
-class Agent(BlockingCalls[OutputT], EventHandlers):
+class Agent(BlockingCalls[OutputT], EventHandlers, History):
     """An agent: instructions, tools and a history, talking to one gateway.
 
     Example:
@@ -179,14 +178,7 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
         self._gateway = gateway
         self._owns_gateway = gateway is None
         self._hooks = Hooks()
-        # set_instructions() on an empty conversation, written out.
-        self._instructions: str | None = instructions
-        self._messages: list[dict[str, Any]] = (
-            [{"role": "system", "content": instructions}] if instructions else []
-        )
-        if history:
-            # Repaired: a history saved before content lists held parts only would be a 400.
-            self._messages.extend(owned_message(m) for m in history if m.get("role") != "system")
+        self._begin_history(instructions, history)
         self._blocking = BlockingLoop()
         self.approval_handler = approval_handler
         self._approval_names = set(require_approval)
@@ -246,41 +238,6 @@ class Agent(BlockingCalls[OutputT], EventHandlers):
         self._tools[new.name] = new
         self._parts.forget()  # the next turn offers it
         return new
-
-    @property
-    def instructions(self) -> str | None:
-        """The system prompt (None for none): the first message, when there is one."""
-        return self._instructions or None
-
-    def set_instructions(self, text: str | None) -> None:
-        """Replace the system prompt (the first message)."""
-        if self._messages and self._messages[0].get("role") == "system":
-            self._messages.pop(0)
-        self._instructions = text
-        if text:
-            self._messages.insert(0, {"role": "system", "content": text})
-
-    def get_messages(self, start: int = 0) -> list[dict[str, Any]]:
-        """A copy of the conversation in OpenAI's message format, from message ``start`` on."""
-        return copy.deepcopy(self._messages[start:])
-
-    @property
-    def message_count(self) -> int:
-        """How many messages the conversation holds: ``len(get_messages())`` without a copy."""
-        return len(self._messages)
-
-    def clear_history(self) -> None:
-        """Forget the conversation; the system prompt stays."""
-        self._messages = [m for m in self._messages[:1] if m.get("role") == "system"]
-
-    def take_history(self, messages: list[dict[str, Any]]) -> None:
-        """Continue from ``messages`` (the system prompt stays), kept as they are, not copied.
-
-        For messages nobody else holds, such as a session just read from a store. Content
-        in an older shape is repaired in place; system messages are left out.
-        """
-        self.clear_history()
-        self._messages += adopted_messages(messages)
 
     # -- running ------------------------------------------------------------
 
