@@ -8,6 +8,7 @@ server's main loop is woken at once instead of polling every 100 ms.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import socket
 import threading
@@ -25,6 +26,17 @@ START_TIMEOUT: Final = 10.0
 
 GRACEFUL_SHUTDOWN: Final = 2
 """Seconds uvicorn waits for in-flight responses (e.g. a stalled stream) on stop."""
+
+GC_THRESHOLDS: Final = (2_000, 50, 100)
+"""The collector's thresholds in a simulator process (Python's defaults: 700, 10, 10).
+
+Each open stream keeps objects alive long enough to reach the older generations. At
+the defaults, 12 s of 500 paced streams made six full passes, the longest 110-140 ms
+with the loop paused all the while (~1.5 s of collection in all); at these, one full
+pass of ~20 ms and ~0.6 s in all, the longest pause a middle pass of ~60 ms. The server
+chose the same values for the same load (``server/runner.py``); bench/README.md,
+``server_load.py``, has the runs.
+"""
 
 THREAD_PREFIX: Final = "alltoken-simulator-"
 """Name prefix of the threads background simulators run in (their logs are muted)."""
@@ -88,6 +100,18 @@ def _config(app: Any, *, background: bool = False, **kwargs: Any) -> uvicorn.Con
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
         **kwargs,
     )
+
+
+def _tune_collector() -> None:
+    """Keep the collector's pauses short in a simulator process serving many streams.
+
+    A pause of the simulator's loop reaches every client as the gateway's latency: the
+    tests' and the benchmarks' figures included it. What start-up loaded (the app and
+    AllToken's request models) lives as long as the process, so it is frozen out of
+    every later pass.
+    """
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -291,6 +315,7 @@ def run(host: str, port: int, dialect: str, chunk_delay: float = 0.0) -> None:
     """
     checked = _check(host, dialect)
     app = create_app(checked, chunk_delay=chunk_delay)
+    _tune_collector()
     sock = _bind(host, port)  # bound here so a taken port is an OSError, not a sys.exit
     server = uvicorn.Server(_config(app, log_level="info"))
     bound = sock.getsockname()[1]
