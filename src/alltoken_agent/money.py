@@ -14,8 +14,7 @@ from decimal import Decimal
 
 _THOUSAND = Decimal(1000)
 """Tokens a stored price is for; also the factor from per 1K to per 1M."""
-ZERO = Decimal(0)
-"""No dollars: one shared zero (Decimals are immutable) to start sums from."""
+_ZERO = Decimal(0)
 
 
 def token_cost(
@@ -75,15 +74,14 @@ def format_usd(amount: Decimal) -> str:
 class CostTally:
     """Sums USD amounts; one unknown amount makes the total unknown, never a made-up 0.
 
-    A server run's records (``request_cost``) and a batch line's records add up here;
-    a run's replies (``RunResult.cost``) are summed by the same rule, in one pass
-    (``agent/result.py``, ``reply_totals``).
+    The one tally of spend: a run's requests (``RunResult.cost``), a server run's
+    records (``request_cost``) and a batch line's records all add up here.
     """
 
     __slots__ = ("count", "known", "unknown")
 
     def __init__(self) -> None:
-        self.known = ZERO
+        self.known = _ZERO  # Decimals are immutable: one zero, not one built per tally
         """The sum of the known amounts."""
         self.unknown = 0
         """How many amounts were unknown (None)."""

@@ -183,8 +183,6 @@ _COUNTS = attrgetter(
     "prompt_tokens", "completion_tokens", "total_tokens", "reasoning_tokens", "cached_tokens"
 )
 _USAGE = attrgetter("usage")
-_COST = attrgetter("cost")
-_AMOUNT = attrgetter("amount")
 _REQUEST_ID = attrgetter("request_id")
 
 
@@ -209,15 +207,17 @@ def reply_totals(replies: Sequence[ChatResult]) -> tuple[Usage | None, Cost | No
     One reply of unknown usage or cost makes that total unknown, never a made-up 0; a
     run of no replies used nothing and has no cost to tell.
     """
-    # filter(None, ...) drops only the unknown ones: a Usage or a Cost is always true
-    # (neither has __bool__ nor __len__). Costs are summed as money.CostTally would,
-    # in C: this runs once per run, on every run.
+    # filter(None, ...) drops only the unknown usages: a Usage is always true (it has
+    # neither __bool__ nor __len__).
     usages = list(filter(None, map(_USAGE, replies)))
-    costs = list(filter(None, map(_COST, replies)))
-    count = len(replies)
+    costs = money.CostTally()
+    for reply in replies:
+        cost = reply.cost
+        costs.add(None if cost is None else cost.amount)
+    amount = costs.total
     return (
-        _sum_usages(usages) if len(usages) == count else None,
-        Cost(sum(map(_AMOUNT, costs), money.ZERO)) if costs and len(costs) == count else None,
+        _sum_usages(usages) if len(usages) == len(replies) else None,
+        None if amount is None or not costs.count else Cost(amount),
         list(filter(None, map(_REQUEST_ID, replies))),
     )
 

@@ -190,8 +190,9 @@ class Conversation:
         async with self._lock:
             if agent is not self.agent:
                 return False  # cleared or swapped before this save was asked for
+            prompt = 1 if agent.instructions else 0  # the system prompt, first when set
             return await self.keeper.save(
-                agent.get_messages(agent.message_count - self._said(agent) + self.keeper.saved),
+                agent.get_messages(prompt + self.keeper.saved),
                 model=agent.model,
                 instructions=self.instructions,
                 timeline=self.timeline(),
