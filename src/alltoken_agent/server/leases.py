@@ -95,7 +95,7 @@ class SessionLeases:
             self.windows.refresh()
             fit = self.windows.fit
         while True:
-            start = await self.calls.write(
+            start = await self.calls.write_grouped(
                 self.sessions.open_turn,
                 run.session_id,
                 owner=run.caller.owner,

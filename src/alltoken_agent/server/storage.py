@@ -65,7 +65,7 @@ class StoreCalls:
     def __init__(self, ledger: Ledger) -> None:
         self._ledger = ledger
         self._usage = UsageRepository.of(ledger.store)
-        self._writer = WriterThread("alltoken-store-write")
+        self._writer = WriterThread("alltoken-store-write", ledger.store.joined_writes)
         readers = 1 if ledger.store.dialect == "sqlite" else NETWORK_READERS
         self._readers = ThreadPoolExecutor(
             max_workers=readers, thread_name_prefix="alltoken-store-read"
@@ -89,19 +89,36 @@ class StoreCalls:
         job = functools.partial(call, *args, **kwargs)
         return await asyncio.wrap_future(self._writer.submit(job))
 
+    async def write_grouped(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """:meth:`write` for a call that only writes through the store (a turn's open).
+
+        Such calls queued together share one transaction, each in a savepoint
+        (``_writer.py``); each caller still gets its own call's result or error.
+        """
+        job = functools.partial(call, *args, **kwargs)
+        return await asyncio.wrap_future(self._writer.submit(job, group=True))
+
     async def write_joined(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """A turn's save: after the other writes waiting, with the ledger's rows in it.
 
         For a call that only writes: the rows and the call are committed together, one
-        commit instead of two (see :meth:`_carry`). Nobody's first token waits for a
-        save, so it goes in the writer's ``later`` lane (``_writer.py``).
+        commit instead of two (see :meth:`_carry`), and with the other saves queued
+        beside it (``_writer.py``). Nobody's first token waits for a save, so it goes in
+        the writer's ``later`` lane.
         """
         loop = asyncio.get_running_loop()
         job: Callable[[], T] = functools.partial(call, *args, **kwargs)
         taken = self._take()
-        if taken is not None:
-            job = functools.partial(self._carry, *taken, loop, job)
-        return await asyncio.wrap_future(self._writer.submit(job, later=True))
+        if taken is None:
+            return await asyncio.wrap_future(self._writer.submit(job, later=True, group=True))
+        records, batch = taken
+        future = self._writer.submit(
+            functools.partial(self._carry, records, job), later=True, group=True
+        )
+        # The rows' waiters hear once the save's outcome is known: after the commit of
+        # its transaction, which may be a group's (the rows are written or logged by then).
+        future.add_done_callback(lambda _: loop.call_soon_threadsafe(_settle, batch))
+        return await asyncio.wrap_future(future)
 
     def ledger_observer(self, record: RequestRecord) -> None:
         """``gateway.add_observer``: queue the ledger's row for the next save to carry."""
@@ -140,14 +157,8 @@ class StoreCalls:
         loop = asyncio.get_running_loop()
         self._writer.submit(functools.partial(self._write_batch, records, batch, loop), later=True)
 
-    def _carry(
-        self,
-        records: list[RequestRecord],
-        batch: asyncio.Future[None],
-        loop: asyncio.AbstractEventLoop,
-        job: Callable[[], T],
-    ) -> T:
-        """Writer thread: write the ledger's rows and run ``job``, then tell the rows' waiters.
+    def _carry(self, records: list[RequestRecord], job: Callable[[], T]) -> T:
+        """Writer thread: write the ledger's rows and run ``job``.
 
         Both in one transaction where the store can (a SQLite file; see
         ``Store.joined_writes``): a server turn's save carries its request's row, one
@@ -157,15 +168,10 @@ class StoreCalls:
         try:
             with self._ledger.store.joined_writes():
                 self._usage.add_many([self._ledger.to_row(record) for record in records])
-                result = job()
+                return job()
         except Exception:
-            self._write_batch(records, batch, loop)
+            self._write_rows(records)
             return job()
-        except BaseException:
-            loop.call_soon_threadsafe(_settle, batch)  # never leave a flush waiting
-            raise
-        loop.call_soon_threadsafe(_settle, batch)
-        return result
 
     def _write_batch(
         self,

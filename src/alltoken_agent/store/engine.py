@@ -196,6 +196,24 @@ def _enable_wal(cursor: Any, busy_error: type[Exception]) -> None:
             delay = min(delay * 2, 0.1)
 
 
+@contextmanager
+def _savepoint(conn: Connection) -> Iterator[None]:
+    """A SQLite savepoint in ``conn``'s transaction: the block's writes undone if it raises.
+
+    On the driver, as ``BEGIN`` is (``_configure_sqlite``): SQLAlchemy's nested
+    transaction would cost more than the writes it wraps.
+    """
+    driver: Any = conn.connection.driver_connection
+    driver.execute("SAVEPOINT joined")
+    try:
+        yield
+    except BaseException:
+        driver.execute("ROLLBACK TO joined")
+        driver.execute("RELEASE joined")
+        raise
+    driver.execute("RELEASE joined")
+
+
 class Database:
     """One database: its engine, masked URL and transactions.
 
@@ -286,34 +304,42 @@ class Database:
                 yield conn
 
     @contextmanager
-    def joined_writes(self) -> Iterator[None]:
+    def joined_writes(self) -> Iterator[bool]:
         """Run the block's writes on this thread in one transaction, committed at its end.
 
         Each commit of a SQLite file writes its pages and takes its locks again: a
         server turn saved with its ledger rows costs one commit instead of two. Only
         for a SQLite file, whose ``BEGIN IMMEDIATE`` holds the write lock for the whole
         block, so no write inside can find the database busy and take a path of its own
-        (the spool) that a rollback would not undo; elsewhere (and nested) each write
-        keeps its own transaction. The same while the spool holds entries: a session
-        with a turn there queues its next turn there too, and a failed commit would
-        leave that append behind for the unjoined retry to make again. The block
-        raising rolls all of it back.
+        (the spool) that a rollback would not undo; elsewhere each write keeps its own
+        transaction. The same while the spool holds entries: a session with a turn
+        there queues its next turn there too, and a failed commit would leave that
+        append behind for the unjoined retry to make again. The block raising rolls
+        all of it back.
+
+        Nested in another joined block, the block is a savepoint in its transaction:
+        raising undoes its own writes only (the server's writer thread runs several
+        turns' writes in one transaction, each in a block of its own; ``server/_writer.py``).
+
+        Yields:
+            Whether the block's writes are joined (one transaction, or a savepoint in
+            one); False where each write keeps its own transaction.
 
         Raises:
             StoreBusyError: The write lock was not free within the wait (nothing ran).
         """
-        if (
-            self.dialect != "sqlite"
-            or self.spool is None
-            or self.spool.holds_entries()
-            or getattr(self._joined, "conn", None) is not None
-        ):
-            yield
+        joined: Connection | None = getattr(self._joined, "conn", None)
+        if joined is not None:
+            with self.translate(), _savepoint(joined):
+                yield True
+            return
+        if self.dialect != "sqlite" or self.spool is None or self.spool.holds_entries():
+            yield False
             return
         with self.translate(), self.begin(write=True) as conn:
             self._joined.conn = conn
             try:
-                yield
+                yield True
             finally:
                 self._joined.conn = None
 

@@ -71,8 +71,11 @@ class Store:
         """Sessions and their messages."""
         return self._sessions
 
-    def joined_writes(self) -> AbstractContextManager[None]:
-        """This thread's writes in the block as one transaction (see ``Database.joined_writes``)."""
+    def joined_writes(self) -> AbstractContextManager[bool]:
+        """This thread's writes in the block as one transaction (see ``Database.joined_writes``).
+
+        Nested, a savepoint in it; the value says whether the writes are joined at all.
+        """
         return self._db.joined_writes()
 
     @property

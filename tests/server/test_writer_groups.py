@@ -1,0 +1,213 @@
+"""The writer thread runs the turn writes queued together in one transaction.
+
+``WriterThread`` with a real SQLite store; what was committed is read through a plain
+``sqlite3`` connection. A job that waits on an event holds the thread, so the jobs
+after it queue up and run as one group when it is released.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alltoken_agent.server._writer import FIRST_IN_A_ROW, GROUP_MAX, WriterThread
+from alltoken_agent.store import Store
+
+WAIT = 10.0
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with Store(f"sqlite:///{tmp_path / 'writer.db'}") as opened:
+        yield opened
+
+
+@pytest.fixture
+def raw(store: Store, tmp_path: Path) -> Iterator[sqlite3.Connection]:
+    # Read from the writer thread too: what another connection sees at that moment.
+    connection = sqlite3.connect(tmp_path / "writer.db", check_same_thread=False)
+    yield connection
+    connection.close()
+
+
+def _names(raw: sqlite3.Connection) -> list[str]:
+    return sorted(name for (name,) in raw.execute("SELECT name FROM sessions"))
+
+
+def _queued_behind_a_held_thread(
+    writer: WriterThread, jobs: list[Callable[[], Any]], *, later: bool = False
+) -> list[Future[Any]]:
+    """Submit ``jobs`` (as groupable) while the thread is busy, then let it go."""
+    release, holding = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        holding.set()
+        release.wait(WAIT)
+
+    writer.submit(hold)
+    assert holding.wait(WAIT)
+    futures = [writer.submit(job, later=later, group=True) for job in jobs]
+    release.set()
+    return futures
+
+
+def test_writes_queued_together_are_committed_in_one_transaction(
+    store: Store, raw: sqlite3.Connection
+) -> None:
+    writer = WriterThread("test-writer", store.joined_writes)
+    seen: list[list[str]] = []
+
+    def create(name: str) -> Callable[[], str]:
+        def job() -> str:
+            seen.append(_names(raw))  # what another connection sees before this write
+            return store.sessions.create_session(name=name).id
+
+        return job
+
+    try:
+        futures = _queued_behind_a_held_thread(writer, [create(f"s{i}") for i in range(5)])
+        ids = [future.result(WAIT) for future in futures]
+    finally:
+        writer.shutdown()
+    assert len(set(ids)) == 5
+    assert seen == [[]] * 5  # none of the group's writes was visible before its commit
+    assert _names(raw) == [f"s{i}" for i in range(5)]
+
+
+def test_a_job_gets_its_result_only_once_the_group_is_committed(store: Store) -> None:
+    writer = WriterThread("test-writer", store.joined_writes)
+    first: list[Future[Any]] = []
+
+    def later_job() -> bool:
+        return first[0].done()
+
+    try:
+        futures = _queued_behind_a_held_thread(
+            writer, [lambda: store.sessions.create_session(name="a").id, later_job]
+        )
+        first.append(futures[0])
+        assert futures[1].result(WAIT) is False  # the first was not answered mid-group
+        assert futures[0].result(WAIT)
+    finally:
+        writer.shutdown()
+
+
+def test_a_failing_job_is_undone_alone_and_run_again_on_its_own(
+    store: Store, raw: sqlite3.Connection
+) -> None:
+    writer = WriterThread("test-writer", store.joined_writes)
+    attempts: list[str] = []
+
+    def failing() -> None:
+        attempts.append("failing")
+        store.sessions.create_session(name=f"half-done {len(attempts)}")
+        raise ValueError("the job fails after a write")
+
+    try:
+        futures = _queued_behind_a_held_thread(
+            writer,
+            [
+                lambda: store.sessions.create_session(name="before").id,
+                failing,
+                lambda: store.sessions.create_session(name="after").id,
+            ],
+        )
+        with pytest.raises(ValueError, match="after a write"):
+            futures[1].result(WAIT)
+        assert futures[0].result(WAIT) and futures[2].result(WAIT)
+    finally:
+        writer.shutdown()
+    # The group's attempt was rolled back to its savepoint; the second, alone, committed
+    # its write before raising, as the job would have without a group.
+    assert attempts == ["failing", "failing"]
+    assert _names(raw) == ["after", "before", "half-done 2"]
+
+
+def test_a_group_holds_at_most_group_max_jobs(store: Store, raw: sqlite3.Connection) -> None:
+    writer = WriterThread("test-writer", store.joined_writes)
+    seen: list[int] = []
+
+    def create(name: str) -> Callable[[], None]:
+        def job() -> None:
+            seen.append(len(_names(raw)))  # sessions committed before this job ran
+            store.sessions.create_session(name=name)
+
+        return job
+
+    try:
+        futures = _queued_behind_a_held_thread(
+            writer, [create(f"s{i}") for i in range(GROUP_MAX + 3)]
+        )
+        for future in futures:
+            future.result(WAIT)
+    finally:
+        writer.shutdown()
+    assert seen == [0] * GROUP_MAX + [GROUP_MAX] * 3  # two transactions
+
+
+def test_a_store_that_cannot_join_writes_runs_each_job_alone() -> None:
+    memory = Store("sqlite://")  # one shared connection: no joined transactions
+    writer = WriterThread("test-writer", memory.joined_writes)
+    try:
+        futures = _queued_behind_a_held_thread(
+            writer, [lambda i=i: memory.sessions.create_session(name=f"m{i}").id for i in range(3)]
+        )
+        assert all(future.result(WAIT) for future in futures)
+        assert [memory.sessions.find_session(f"m{i}") is not None for i in range(3)] == [True] * 3
+    finally:
+        writer.shutdown()
+        memory.close()
+
+
+def test_jobs_not_marked_for_groups_run_one_transaction_each(
+    store: Store, raw: sqlite3.Connection
+) -> None:
+    writer = WriterThread("test-writer", store.joined_writes)
+    seen: list[list[str]] = []
+
+    def create(name: str) -> Callable[[], None]:
+        def job() -> None:
+            seen.append(_names(raw))
+            store.sessions.create_session(name=name)
+
+        return job
+
+    release, holding = threading.Event(), threading.Event()
+    try:
+        writer.submit(lambda: (holding.set(), release.wait(WAIT)))
+        assert holding.wait(WAIT)
+        futures = [writer.submit(create(name)) for name in ("x", "y")]
+        release.set()
+        for future in futures:
+            future.result(WAIT)
+    finally:
+        writer.shutdown()
+    assert seen == [[], ["x"]]  # the first was committed before the second ran
+
+
+def test_a_waiting_save_still_runs_after_at_most_first_in_a_row_grouped_writes(
+    store: Store,
+) -> None:
+    writer = WriterThread("test-writer", store.joined_writes)
+    order: list[str] = []
+    release, holding = threading.Event(), threading.Event()
+    try:
+        writer.submit(lambda: (holding.set(), release.wait(WAIT)))
+        assert holding.wait(WAIT)
+        save = writer.submit(lambda: order.append("save"), later=True, group=True)
+        opens = [
+            writer.submit(lambda i=i: order.append(f"open {i}"), group=True)
+            for i in range(FIRST_IN_A_ROW + 4)
+        ]
+        release.set()
+        for future in [save, *opens]:
+            future.result(WAIT)
+    finally:
+        writer.shutdown()
+    assert order.index("save") == FIRST_IN_A_ROW

@@ -1,0 +1,62 @@
+"""``Store.joined_writes``: one transaction for a block's writes, a savepoint when nested.
+
+A real SQLite file; what was committed is read through a plain ``sqlite3`` connection.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from alltoken_agent.store import Store
+
+
+def _names(raw: sqlite3.Connection) -> list[str]:
+    return sorted(name for (name,) in raw.execute("SELECT name FROM sessions"))
+
+
+def test_the_blocks_writes_are_committed_together_at_its_end(
+    store: Store, raw: sqlite3.Connection
+) -> None:
+    with store.joined_writes() as joined:
+        assert joined is True
+        store.sessions.create_session(name="one")
+        store.sessions.create_session(name="two")
+        assert _names(raw) == []  # nothing committed yet: one transaction
+    assert _names(raw) == ["one", "two"]
+
+
+def test_a_nested_block_that_raises_undoes_only_its_own_writes(
+    store: Store, raw: sqlite3.Connection
+) -> None:
+    with store.joined_writes():
+        store.sessions.create_session(name="before")
+        with pytest.raises(ValueError, match="no"):
+            with store.joined_writes() as nested:
+                assert nested is True
+                store.sessions.create_session(name="undone")
+                raise ValueError("no")
+        with store.joined_writes():
+            store.sessions.create_session(name="kept")
+        store.sessions.create_session(name="after")
+    assert _names(raw) == ["after", "before", "kept"]
+
+
+def test_the_outer_block_raising_undoes_its_nested_blocks_too(
+    store: Store, raw: sqlite3.Connection
+) -> None:
+    with pytest.raises(RuntimeError):
+        with store.joined_writes():
+            with store.joined_writes():
+                store.sessions.create_session(name="released")
+            raise RuntimeError("the whole block fails")
+    assert _names(raw) == []
+
+
+def test_an_in_memory_store_says_its_writes_are_not_joined() -> None:
+    with Store("sqlite://") as memory:
+        with memory.joined_writes() as joined:
+            assert joined is False
+            memory.sessions.create_session(name="alone")
+        assert memory.sessions.find_session("alone") is not None
