@@ -211,3 +211,45 @@ def test_a_waiting_save_still_runs_after_at_most_first_in_a_row_grouped_writes(
     finally:
         writer.shutdown()
     assert order.index("save") == FIRST_IN_A_ROW
+
+
+def test_a_group_of_saves_ends_early_for_an_open_that_arrives_meanwhile(
+    store: Store, raw: sqlite3.Connection
+) -> None:
+    writer = WriterThread("test-writer", store.joined_writes)
+    order: list[str] = []
+    seen_by_open: list[list[str]] = []
+
+    def save(name: str, then: Callable[[], Any] | None = None) -> Callable[[], None]:
+        def job() -> None:
+            order.append(name)
+            store.sessions.create_session(name=name)
+            if then is not None:
+                then()
+
+        return job
+
+    def open_turn() -> None:
+        order.append("open")
+        seen_by_open.append(_names(raw))
+
+    opened: list[Future[Any]] = []
+    try:
+        saves = _queued_behind_a_held_thread(
+            writer,
+            [
+                save("s0"),
+                save("s1", lambda: opened.append(writer.submit(open_turn, group=True))),
+                save("s2"),
+                save("s3"),
+            ],
+            later=True,
+        )
+        for future in saves:
+            future.result(WAIT)
+        opened[0].result(WAIT)
+    finally:
+        writer.shutdown()
+    assert order == ["s0", "s1", "open", "s2", "s3"]
+    assert seen_by_open == [["s0", "s1"]]  # the saves before it were committed first
+    assert _names(raw) == ["s0", "s1", "s2", "s3"]
