@@ -130,7 +130,8 @@ def create_app(
     Args:
         dialect: `alltoken` (docs/wire-format.md §1) or `tokenhub` (§2).
         state: Shared state; a fresh one when None. Exposed as `app.state.sim`.
-        chunk_delay: Seconds to sleep between streamed events.
+        chunk_delay: Seconds between streamed events, on a schedule from the first (the
+            loop's own lag does not add up over a long stream).
         identify: Label every response with `IDENTITY_HEADER`. Only tests turn it off,
             to let the simulator play a real gateway whose spend is real.
 

@@ -177,6 +177,12 @@ async def stream_body(
         events = ()  # long_line sent them after its line; the trailing events follow
         active = None
     trigger = min(active.after_chunks, len(events)) if active else -1
+    # Chunks leave on a schedule, one every `chunk_delay` after the first, as a model's
+    # tokens come from a machine of their own: a sleep after each send drifted by this
+    # loop's own lag under load (40 chunks of 50 ms took ~2.4 s instead of ~2 s while
+    # another process shared the cores), which benchmarks then counted as the client's.
+    loop = asyncio.get_running_loop()
+    due = loop.time()
     for position in range(len(events) + 1):
         if position == trigger and active is not None:
             if active.kind in ("disconnect", "accept_then_drop"):
@@ -192,10 +198,14 @@ async def stream_body(
                 yield MALFORMED
             if active.kind == "stall":
                 await asyncio.sleep(active.seconds)
+                due = loop.time()  # the schedule starts again after the stall
         if position == len(events):
             break
         if position and chunk_delay:
-            await asyncio.sleep(chunk_delay)
+            due += chunk_delay
+            wait = due - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
         yield events[position]
     if active is not None and active.kind in ("no_done", "no_usage_done"):
         return
