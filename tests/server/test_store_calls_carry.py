@@ -7,6 +7,7 @@ the writer thread are counted on its ``submit``.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -110,3 +111,30 @@ def test_rows_still_waiting_when_the_calls_close_are_written(
     asyncio.run(record_and_leave())  # the loop ends before the row's timer fires
     calls.close()
     assert [row.request_id for row in ledger.rows()] == ["req-3"]
+
+
+def test_a_save_cancelled_while_queued_still_writes_the_rows_it_carries(
+    ledger: Ledger, calls: StoreCalls
+) -> None:
+    # The rows a save carries may be other runs' too: its caller going away must not
+    # take them off the writer's queue.
+    async def cancelled_save() -> None:
+        release, holding = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            holding.set()
+            release.wait(10)
+
+        held = asyncio.ensure_future(calls.write(hold))
+        assert await asyncio.to_thread(holding.wait, 10)
+        _observe(calls, 5)
+        save = asyncio.ensure_future(calls.write_joined(lambda: None))
+        await asyncio.sleep(0)  # queued behind the held thread
+        save.cancel()
+        await asyncio.sleep(0)
+        release.set()
+        await held
+        await calls.flush("run_5")
+
+    asyncio.run(cancelled_save())
+    assert [row.request_id for row in ledger.rows()] == ["req-5"]

@@ -17,18 +17,19 @@ names only the leases still held, whose saves have not been sent.
 
 Jobs submitted with ``group=True`` (turn opens, turn saves) run together, up to
 :data:`GROUP_MAX`, in one transaction of the store (``Store.joined_writes``), each in a
-savepoint of its own: the opens waiting next to each other when the thread takes them,
-and a run of saves, which takes in the saves that arrive as it goes until an open
-waits (with every queued save taken into the group, an open waited behind all of them:
-``bench/server_load.py``'s steady N=500 phase then added 268-354 ms at p99 to the first
-token, against 138-161 ms before groups and 118-122 ms with this rule). When a hundred messages arrive
-at once, a transaction per job (its ``BEGIN``, its commit writing the same pages again,
-the pool's check-out) was a third of the thread's CPU per turn (``bench/store_turns.py``
-and ``bench/server_load.py``'s burst). What each caller gets does not change: results
-are handed out after the commit, and a job that raised in the group is undone alone and
-run again after it, on its own, so its failure (a spool, a retry, its error) is what it
-would have been without the group; a group whose transaction fails (its ``BEGIN`` or
-commit) runs every job again, one by one.
+savepoint of its own. When a hundred messages arrive at once, a transaction per job (its
+``BEGIN``, its commit writing the same pages again, the pool's check-out) was a third of
+the thread's CPU per turn (``bench/server_load.py``'s burst). A group of opens is the
+opens waiting next to each other when the thread takes them; a group of saves takes in
+the saves that arrive as it runs, until an open waits: taking every queued save held
+the next open behind all of them (the steady N=500 phase then added 268-354 ms at p99
+to the first token, against 118-122 ms with this rule).
+
+What each caller gets does not change: results are handed out after the commit, and a
+job that raised in the group is undone alone and run again after it, on its own, so
+its failure (a spool, a retry, its error) is what it would have been without the
+group; a group whose transaction fails (its ``BEGIN`` or commit) runs every job again,
+one by one.
 """
 
 from __future__ import annotations

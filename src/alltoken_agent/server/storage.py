@@ -118,7 +118,9 @@ class StoreCalls:
         # The rows' waiters hear once the save's outcome is known: after the commit of
         # its transaction, which may be a group's (the rows are written or logged by then).
         future.add_done_callback(lambda _: loop.call_soon_threadsafe(_settle, batch))
-        return await asyncio.wrap_future(future)
+        # Shielded: the rows may be other runs' too, and a cancelled caller must not take
+        # the job off the queue with them (wrap_future cancels a job not started yet).
+        return await asyncio.shield(asyncio.wrap_future(future))
 
     def ledger_observer(self, record: RequestRecord) -> None:
         """``gateway.add_observer``: queue the ledger's row for the next save to carry."""
