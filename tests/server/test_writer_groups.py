@@ -98,34 +98,36 @@ def test_a_job_gets_its_result_only_once_the_group_is_committed(store: Store) ->
         writer.shutdown()
 
 
-def test_a_failing_job_is_undone_alone_and_run_again_on_its_own(
+def test_a_failing_job_rolls_its_group_back_and_every_job_runs_again_alone(
     store: Store, raw: sqlite3.Connection
 ) -> None:
     writer = WriterThread("test-writer", store.joined_writes)
     attempts: list[str] = []
 
+    def creating(name: str) -> Callable[[], str]:
+        def job() -> str:
+            attempts.append(name)
+            return store.sessions.create_session(name=name).id
+
+        return job
+
     def failing() -> None:
         attempts.append("failing")
-        store.sessions.create_session(name=f"half-done {len(attempts)}")
+        store.sessions.create_session(name=f"half-done {attempts.count('failing')}")
         raise ValueError("the job fails after a write")
 
     try:
         futures = _queued_behind_a_held_thread(
-            writer,
-            [
-                lambda: store.sessions.create_session(name="before").id,
-                failing,
-                lambda: store.sessions.create_session(name="after").id,
-            ],
+            writer, [creating("before"), failing, creating("after")]
         )
         with pytest.raises(ValueError, match="after a write"):
             futures[1].result(WAIT)
         assert futures[0].result(WAIT) and futures[2].result(WAIT)
     finally:
         writer.shutdown()
-    # The group's attempt was rolled back to its savepoint; the second, alone, committed
-    # its write before raising, as the job would have without a group.
-    assert attempts == ["failing", "failing"]
+    # The group ran up to the failure and was rolled back; then each job alone, in order:
+    # the failing one committed its write before raising, as it would without a group.
+    assert attempts == ["before", "failing", "before", "failing", "after"]
     assert _names(raw) == ["after", "before", "half-done 2"]
 
 

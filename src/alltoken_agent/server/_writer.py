@@ -16,20 +16,22 @@ save has returned (the stream's ``done`` is sent after it), and a session's leas
 names only the leases still held, whose saves have not been sent.
 
 Jobs submitted with ``group=True`` (turn opens, turn saves) run together, up to
-:data:`GROUP_MAX`, in one transaction of the store (``Store.joined_writes``), each in a
-savepoint of its own. When a hundred messages arrive at once, a transaction per job (its
-``BEGIN``, its commit writing the same pages again, the pool's check-out) was a third of
-the thread's CPU per turn (``bench/server_load.py``'s burst). A group of opens is the
-opens waiting next to each other when the thread takes them; a group of saves takes in
-the saves that arrive as it runs, until an open waits: taking every queued save held
-the next open behind all of them (the steady N=500 phase then added 268-354 ms at p99
-to the first token, against 118-122 ms with this rule).
+:data:`GROUP_MAX`, in one transaction of the store (``Store.joined_writes``). When a
+hundred messages arrive at once, a transaction per job (its ``BEGIN``, its commit
+writing the same pages again, the pool's check-out) was a third of the thread's CPU per
+turn (``bench/server_load.py``'s burst). A group of opens is the opens waiting next to
+each other when the thread takes them; a group of saves takes in the saves that arrive
+as it runs, until an open waits: taking every queued save held the next open behind all
+of them (the steady N=500 phase then added 268-354 ms at p99 to the first token,
+against 118-122 ms with this rule).
 
-What each caller gets does not change: results are handed out after the commit, and a
-job that raised in the group is undone alone and run again after it, on its own, so
-its failure (a spool, a retry, its error) is what it would have been without the
-group; a group whose transaction fails (its ``BEGIN`` or commit) runs every job again,
-one by one.
+What each caller gets does not change: results are handed out after the commit, and
+when a job raises (or the transaction's ``BEGIN`` or commit fails) the group is rolled
+back and every job of it runs again on its own, so a failure (a spool, a retry, its
+error) is what it would have been without the group. A savepoint per job would undo
+only the failing one, but its two statements each let the GIL go, which beside a busy
+event loop cost an open up to a switch interval apiece (the steady N=500 phase's added
+time to first token at p99: 267-334 ms with them, 202-206 ms without).
 """
 
 from __future__ import annotations
@@ -160,11 +162,11 @@ class WriterThread:
     def _run_group(self, jobs: list[_Job], grow: bool) -> list[_Job]:
         """Run ``jobs`` (and, if ``grow``, saves that join) in one transaction.
 
-        Returns the jobs left to run alone after it.
+        Returns the jobs left to run alone after it: none, or all of them when any
+        raised (the transaction is rolled back, so none of it was written).
         """
         assert self._joined is not None
         done: list[tuple[Future[Any], Any]] = []
-        again: list[_Job] = []
         try:
             with self._joined() as joined:
                 if not joined:  # the store cannot join writes now: each job alone
@@ -173,18 +175,14 @@ class WriterThread:
                 while index < len(jobs) or (grow and self._pull(jobs)):
                     queued = jobs[index]
                     index += 1
-                    try:
-                        with self._joined():  # a savepoint: a failure undoes its job only
-                            done.append((queued[0], queued[1]()))
-                    except Exception:
-                        again.append(queued)
+                    done.append((queued[0], queued[1]()))
         except BaseException:
-            # Nothing of the group was written (its BEGIN or commit failed, or it was
-            # interrupted): every job again, on its own.
+            # A job raised, or the transaction's BEGIN or commit failed, or it was
+            # interrupted: nothing of it was written. Every job again, on its own.
             return jobs
         for future, result in done:
             future.set_result(result)
-        return again
+        return []
 
 
 def _run(future: Future[Any], job: Callable[[], Any]) -> None:
