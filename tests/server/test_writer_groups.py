@@ -8,7 +8,6 @@ after it queue up and run as one group when it is released.
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
@@ -16,10 +15,9 @@ from typing import Any
 
 import pytest
 
-from alltoken_agent.server._writer import FIRST_IN_A_ROW, GROUP_MAX, WriterThread
+from alltoken_agent.server._writer import GROUP_MAX, WriterThread
 from alltoken_agent.store import Store
-
-WAIT = 10.0
+from tests.server.test_writer_lanes import WAIT, _hold
 
 
 @pytest.fixture
@@ -44,14 +42,7 @@ def _queued_behind_a_held_thread(
     writer: WriterThread, jobs: list[Callable[[], Any]], *, later: bool = False
 ) -> list[Future[Any]]:
     """Submit ``jobs`` (as groupable) while the thread is busy, then let it go."""
-    release, holding = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        holding.set()
-        release.wait(WAIT)
-
-    writer.submit(hold)
-    assert holding.wait(WAIT)
+    release = _hold(writer)
     futures = [writer.submit(job, later=later, group=True) for job in jobs]
     release.set()
     return futures
@@ -180,10 +171,8 @@ def test_jobs_not_marked_for_groups_run_one_transaction_each(
 
         return job
 
-    release, holding = threading.Event(), threading.Event()
     try:
-        writer.submit(lambda: (holding.set(), release.wait(WAIT)))
-        assert holding.wait(WAIT)
+        release = _hold(writer)
         futures = [writer.submit(create(name)) for name in ("x", "y")]
         release.set()
         for future in futures:
@@ -191,28 +180,6 @@ def test_jobs_not_marked_for_groups_run_one_transaction_each(
     finally:
         writer.shutdown()
     assert seen == [[], ["x"]]  # the first was committed before the second ran
-
-
-def test_a_waiting_save_still_runs_after_at_most_first_in_a_row_grouped_writes(
-    store: Store,
-) -> None:
-    writer = WriterThread("test-writer", store.joined_writes)
-    order: list[str] = []
-    release, holding = threading.Event(), threading.Event()
-    try:
-        writer.submit(lambda: (holding.set(), release.wait(WAIT)))
-        assert holding.wait(WAIT)
-        save = writer.submit(lambda: order.append("save"), later=True, group=True)
-        opens = [
-            writer.submit(lambda i=i: order.append(f"open {i}"), group=True)
-            for i in range(FIRST_IN_A_ROW + 4)
-        ]
-        release.set()
-        for future in [save, *opens]:
-            future.result(WAIT)
-    finally:
-        writer.shutdown()
-    assert order.index("save") == FIRST_IN_A_ROW
 
 
 def test_a_group_of_saves_ends_early_for_an_open_that_arrives_meanwhile(

@@ -54,14 +54,19 @@ def test_a_write_queued_after_saves_runs_before_them() -> None:
     assert order == ["open", "save 0", "save 1", "save 2"]
 
 
-def test_a_save_waits_behind_at_most_a_bounded_run_of_other_writes() -> None:
-    writer = WriterThread("test-writer")
+@pytest.mark.parametrize("grouped", [False, True], ids=["alone", "in groups"])
+def test_a_save_waits_behind_at_most_a_bounded_run_of_other_writes(
+    grouped: bool, tmp_path: Path
+) -> None:
+    # In groups too (turn opens and saves share transactions; test_writer_groups.py).
+    store = Store(f"sqlite:///{tmp_path / 'lanes.db'}") if grouped else None
+    writer = WriterThread("test-writer", None if store is None else store.joined_writes)
     order: list[str] = []
     try:
         release = _hold(writer)
-        save = writer.submit(functools.partial(order.append, "save"), later=True)
+        save = writer.submit(functools.partial(order.append, "save"), later=True, group=grouped)
         opens = [
-            writer.submit(functools.partial(order.append, f"open {i}"))
+            writer.submit(functools.partial(order.append, f"open {i}"), group=grouped)
             for i in range(FIRST_IN_A_ROW + 4)
         ]
         release.set()
@@ -69,6 +74,8 @@ def test_a_save_waits_behind_at_most_a_bounded_run_of_other_writes() -> None:
             future.result(WAIT)
     finally:
         writer.shutdown()
+        if store is not None:
+            store.close()
     assert order.index("save") == FIRST_IN_A_ROW
     assert [name for name in order if name != "save"] == [f"open {i}" for i in range(12)]
 
