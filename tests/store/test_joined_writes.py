@@ -1,4 +1,4 @@
-"""``Store.joined_writes``: one transaction for a block's writes, a savepoint when nested.
+"""``Store.joined_writes``: one transaction for a block's writes; a failed nested block voids it.
 
 A real SQLite file; what was committed is read through a plain ``sqlite3`` connection.
 """
@@ -10,6 +10,7 @@ import sqlite3
 import pytest
 
 from alltoken_agent.store import Store
+from alltoken_agent.store.engine import PartialWritesError
 
 
 def _names(raw: sqlite3.Connection) -> list[str]:
@@ -27,20 +28,23 @@ def test_the_blocks_writes_are_committed_together_at_its_end(
     assert _names(raw) == ["one", "two"]
 
 
-def test_a_nested_block_that_raises_undoes_only_its_own_writes(
+def test_a_nested_block_that_raises_voids_the_whole_transaction(
     store: Store, raw: sqlite3.Connection
 ) -> None:
-    with store.joined_writes():
-        store.sessions.create_session(name="before")
-        with pytest.raises(ValueError, match="no"):
-            with store.joined_writes() as nested:
-                assert nested is True
-                store.sessions.create_session(name="undone")
-                raise ValueError("no")
+    # Its writes may be half done: committing the rest with them could keep half a save.
+    with pytest.raises(PartialWritesError):
         with store.joined_writes():
-            store.sessions.create_session(name="kept")
-        store.sessions.create_session(name="after")
-    assert _names(raw) == ["after", "before", "kept"]
+            store.sessions.create_session(name="before")
+            with pytest.raises(ValueError, match="no"):
+                with store.joined_writes() as nested:
+                    assert nested is True
+                    store.sessions.create_session(name="half done")
+                    raise ValueError("no")
+            store.sessions.create_session(name="after")  # a fallback, say: voided too
+    assert _names(raw) == []
+    with store.joined_writes():  # the next transaction starts clean
+        store.sessions.create_session(name="next")
+    assert _names(raw) == ["next"]
 
 
 def test_the_outer_block_raising_undoes_its_nested_blocks_too(

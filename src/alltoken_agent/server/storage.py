@@ -92,8 +92,8 @@ class StoreCalls:
     async def write_grouped(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """:meth:`write` for a call that only writes through the store (a turn's open).
 
-        Such calls queued together share one transaction, each in a savepoint
-        (``_writer.py``); each caller still gets its own call's result or error.
+        Such calls queued together share one transaction (``_writer.py``); each caller
+        still gets its own call's result or error.
         """
         job = functools.partial(call, *args, **kwargs)
         return await asyncio.wrap_future(self._writer.submit(job, group=True))

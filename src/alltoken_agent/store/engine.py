@@ -196,22 +196,12 @@ def _enable_wal(cursor: Any, busy_error: type[Exception]) -> None:
             delay = min(delay * 2, 0.1)
 
 
-@contextmanager
-def _savepoint(conn: Connection) -> Iterator[None]:
-    """A SQLite savepoint in ``conn``'s transaction: the block's writes undone if it raises.
+class PartialWritesError(RuntimeError):
+    """A block nested in :meth:`Database.joined_writes` raised, so none of its writes stayed.
 
-    On the driver, as ``BEGIN`` is (``_configure_sqlite``): SQLAlchemy's nested
-    transaction would cost more than the writes it wraps.
+    The outer block's transaction was rolled back rather than committed with the failed
+    block's writes half done.
     """
-    driver: Any = conn.connection.driver_connection
-    driver.execute("SAVEPOINT joined")
-    try:
-        yield
-    except BaseException:
-        driver.execute("ROLLBACK TO joined")
-        driver.execute("RELEASE joined")
-        raise
-    driver.execute("RELEASE joined")
 
 
 class Database:
@@ -252,7 +242,8 @@ class Database:
             threading.RLock() if _is_sqlite_memory(self.url) else nullcontext()
         )
         self._joined = threading.local()
-        """This thread's open :meth:`joined_writes` transaction, if any (``.conn``)."""
+        """This thread's open :meth:`joined_writes` transaction, if any (``.conn``), and
+        whether a nested block of it raised (``.failed``)."""
         self._closed = False
 
     @staticmethod
@@ -317,31 +308,41 @@ class Database:
         append behind for the unjoined retry to make again. The block raising rolls
         all of it back.
 
-        Nested in another joined block, the block is a savepoint in its transaction:
-        raising undoes its own writes only (the server's writer thread runs several
-        turns' writes in one transaction, each in a block of its own; ``server/_writer.py``).
+        Nested in another joined block, the block joins its transaction; if it raises,
+        that transaction is rolled back at its end instead of committed (the block's
+        writes may be half done), and the outer block raises ``PartialWritesError``.
+        The server's writer thread runs several turns' writes in one transaction and,
+        when that happens, each of them again on its own (``server/_writer.py``).
 
         Yields:
-            Whether the block's writes are joined (one transaction, or a savepoint in
-            one); False where each write keeps its own transaction.
+            Whether the block's writes are joined; False where each write keeps its own
+            transaction.
 
         Raises:
             StoreBusyError: The write lock was not free within the wait (nothing ran).
+            PartialWritesError: A nested block raised (nothing was written).
         """
-        joined: Connection | None = getattr(self._joined, "conn", None)
-        if joined is not None:
-            with self.translate(), _savepoint(joined):
+        state = self._joined
+        if getattr(state, "conn", None) is not None:
+            try:
                 yield True
+            except BaseException:
+                state.failed = True
+                raise
             return
         if self.dialect != "sqlite" or self.spool is None or self.spool.holds_entries():
             yield False
             return
         with self.translate(), self.begin(write=True) as conn:
-            self._joined.conn = conn
+            state.conn, state.failed = conn, False
             try:
                 yield True
+                if state.failed:  # raised inside begin(): rolled back, not committed
+                    raise PartialWritesError(
+                        "a nested block of joined writes failed; none of them was written"
+                    )
             finally:
-                self._joined.conn = None
+                state.conn = None
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

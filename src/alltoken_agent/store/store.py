@@ -74,7 +74,7 @@ class Store:
     def joined_writes(self) -> AbstractContextManager[bool]:
         """This thread's writes in the block as one transaction (see ``Database.joined_writes``).
 
-        Nested, a savepoint in it; the value says whether the writes are joined at all.
+        The value says whether the writes are joined at all.
         """
         return self._db.joined_writes()
 
