@@ -71,6 +71,7 @@ from typing import Any
 import httpx
 
 from alltoken_agent import Agent, Gateway, Provider, tool
+from alltoken_agent.gateway import ChatResult, ToolCall
 
 API_KEY = "bench-key"
 """Any non-empty key: the simulator wants a Bearer token, not a particular one."""
@@ -212,21 +213,32 @@ async def run_agent(
     return await agent.send(PROMPT)
 
 
+async def _drained(
+    gateway: Gateway, messages: list[dict[str, Any]], request: Request
+) -> ChatResult:
+    """One streamed request, read to its end, as either bare side sends it: its result."""
+    async with gateway.stream(messages, model=request.model, **request.fields) as stream:
+        async for _ in stream:
+            pass
+    return stream.result
+
+
+async def _echoed(call: ToolCall) -> str:
+    """The tool message content of one call of ``echo``, run on its parsed arguments."""
+    return json.dumps(await echo.function(**json.loads(call.arguments)))
+
+
 async def run_bare(gateway: Gateway, opening: Request) -> str:
     """The conversation by hand: ``opening``'s messages, then each reply and its tool results."""
     messages = list(opening.messages)
     while True:
-        async with gateway.stream(messages, model=opening.model, **opening.fields) as stream:
-            async for _ in stream:
-                pass
-        result = stream.result
+        result = await _drained(gateway, messages, opening)
         if not result.tool_calls:
             return result.text
         messages.append(result.to_message())
         for call in result.tool_calls:
-            output = await echo.function(**json.loads(call.arguments))
             messages.append(
-                {"role": "tool", "tool_call_id": call.id, "content": json.dumps(output)}
+                {"role": "tool", "tool_call_id": call.id, "content": await _echoed(call)}
             )
 
 
@@ -234,14 +246,9 @@ async def run_replay(gateway: Gateway, requests: list[Request]) -> str:
     """The agent's requests replayed on the gateway, with its tool calls executed."""
     text = ""
     for request in requests:
-        async with gateway.stream(
-            request.messages, model=request.model, **request.fields
-        ) as stream:
-            async for _ in stream:
-                pass
-        result = stream.result
+        result = await _drained(gateway, request.messages, request)
         for call in result.tool_calls:
-            json.dumps(await echo.function(**json.loads(call.arguments)))
+            await _echoed(call)
         text = result.text
     return text
 

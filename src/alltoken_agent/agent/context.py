@@ -181,22 +181,11 @@ class TokenCounts:
         coroutine to make per request. None leaves the counts as they were (await
         ``count``, which lets the loop run between slices).
         """
-        # _known and _add inlined: this runs before every request of every turn.
-        seen = self._messages
-        known, stop = len(seen), len(history)
-        if known > stop or stop - known > self.SLICE or history[:known] != seen:
+        known = self._known(history)
+        if known is None or len(history) - known > self.SLICE:
             return None
-        total = self.total
-        if known < stop:
-            new = history[known:]
-            sizes = self._sizes
-            for message in new:
-                size = message_token_count(message)
-                total += size
-                sizes.append(size)
-            self.total = total
-            seen += new
-        return total
+        self._add(history, known, len(history))
+        return self.total
 
     async def count(self, history: list[dict[str, Any]]) -> Counts:
         """The counts of ``history``; read them before the next call (they are kept here)."""
