@@ -138,3 +138,19 @@ def test_a_turn_of_zero_usage_and_zero_cost_is_known_not_unknown() -> None:
     assert usage == Usage() and usage is not None
     assert cost is not None and str(cost.amount) == "0.000"
     assert request_ids == []  # an empty id is none
+
+
+def test_a_turns_cache_writes_are_summed_when_every_reply_tells_them() -> None:
+    from alltoken_agent import Usage
+    from alltoken_agent.agent.result import reply_totals
+    from alltoken_agent.gateway import ChatResult
+
+    wrote = Usage(prompt_tokens=10, total_tokens=10, cache_creation_tokens=6)
+    none_written = Usage(prompt_tokens=5, total_tokens=5, cache_creation_tokens=0)
+    silent = Usage(prompt_tokens=5, total_tokens=5)
+    usage = reply_totals([ChatResult("a", usage=wrote), ChatResult("b", usage=none_written)])[0]
+    assert usage is not None and usage.cache_creation_tokens == 6
+    # One reply that did not say makes the sum unknown, not the sum of those that did.
+    usage = reply_totals([ChatResult("a", usage=wrote), ChatResult("b", usage=silent)])[0]
+    assert usage is not None and usage.cache_creation_tokens is None
+    assert usage.prompt_tokens == 15

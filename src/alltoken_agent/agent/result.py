@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from alltoken_agent import money
 from alltoken_agent._frozen import FrozenValue
 from alltoken_agent.agent._event_base import _Event
 from alltoken_agent.gateway.types import Cost, Usage
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from decimal import Decimal
 
     from alltoken_agent.gateway import ChatResult, RetryNotice
 
@@ -179,21 +178,27 @@ class DoneEvent(_Event):
         )
 
 
-_COUNTS = attrgetter(
-    "prompt_tokens", "completion_tokens", "total_tokens", "reasoning_tokens", "cached_tokens"
-)
-_USAGE = attrgetter("usage")
-_REQUEST_ID = attrgetter("request_id")
-
-
 def _sum_usages(usages: Sequence[Usage]) -> Usage:
-    """The sum of known usages: one Usage, as add_usage adds its counts (not one per request)."""
+    """The sum of known usages: one Usage, as add_usage adds its counts (not one per request).
+
+    ``cache_creation_tokens`` is summed when every usage tells it; one that does not
+    leaves the sum unknown (None), as the gateway's own silence is.
+    """
     if not usages:
         return Usage()
-    # Summed in C, count by count (a run's few usages cost more in a loop's own
-    # per-line work than in the additions): positional, in Usage's order.
-    prompt, completion, total, reasoning, cached = map(sum, zip(*map(_COUNTS, usages), strict=True))
-    return Usage(prompt, completion, total, reasoning, cached)
+    # A plain loop: for a run's few usages, cheaper than summing each count in C
+    # through zip(*map(attrgetter(...))) and its tuples.
+    prompt = completion = total = reasoning = cached = 0
+    created: int | None = 0
+    for usage in usages:
+        prompt += usage.prompt_tokens
+        completion += usage.completion_tokens
+        total += usage.total_tokens
+        reasoning += usage.reasoning_tokens
+        cached += usage.cached_tokens
+        more = usage.cache_creation_tokens
+        created = None if created is None or more is None else created + more
+    return Usage(prompt, completion, total, reasoning, cached, None, created)
 
 
 def add_usage(total: Usage, more: Usage | None) -> Usage:
@@ -207,18 +212,29 @@ def reply_totals(replies: Sequence[ChatResult]) -> tuple[Usage | None, Cost | No
     One reply of unknown usage or cost makes that total unknown, never a made-up 0; a
     run of no replies used nothing and has no cost to tell.
     """
-    # filter(None, ...) drops only the unknown usages: a Usage is always true (it has
-    # neither __bool__ nor __len__).
-    usages = list(filter(None, map(_USAGE, replies)))
-    costs = money.CostTally()
+    # One pass over the replies (each usage, cost and id read once), not one per total.
+    usages: list[Usage] = []
+    amount: Decimal | None = None
+    costs_known = True
+    request_ids: list[str] = []
     for reply in replies:
+        usage = reply.usage
+        if usage is not None:
+            usages.append(usage)
         cost = reply.cost
-        costs.add(None if cost is None else cost.amount)
-    amount = costs.total
+        if cost is None:
+            costs_known = False
+        elif amount is None:
+            amount = cost.amount
+        else:
+            amount += cost.amount
+        request_id = reply.request_id
+        if request_id:
+            request_ids.append(request_id)
     return (
         _sum_usages(usages) if len(usages) == len(replies) else None,
-        None if amount is None or not costs.count else Cost(amount),
-        list(filter(None, map(_REQUEST_ID, replies))),
+        Cost(amount) if costs_known and amount is not None else None,
+        request_ids,
     )
 
 
