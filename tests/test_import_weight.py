@@ -187,9 +187,9 @@ CHAT_NEVER = ("sqlalchemy", "aiohttp", "rich", "pygments", "click", *NEVER, *FRO
 """What ``chat`` never imports on a plain run (no Typer either: cli/_chat_quick.py)."""
 DEFERRED = (
     "alltoken_agent.catalog.choice",
-    "alltoken_agent.agent.mcp_servers",
+    "alltoken_agent.mcp_wire.servers",
     "alltoken_agent.agent.mcp_client",
-    "alltoken_agent.agent.mcp_connection",
+    "alltoken_agent.mcp_wire.connection",
     "alltoken_agent.agent.clock",
     "alltoken_agent.agent.calculator",
     "alltoken_agent.agent.factory",

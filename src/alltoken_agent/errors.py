@@ -3,7 +3,7 @@
 ```
 AllTokenAgentError
 ├── ConfigError                  bad or missing configuration (caller mistake)
-│   └── MCPServerError           (agent/mcp_servers.py) an MCP server did not start or list
+│   └── MCPServerError           (mcp_wire/servers.py) an MCP server did not start or list
 ├── UserError                    bad input from the caller
 ├── GatewayError                 anything the gateway or the wire did
 │   ├── BadRequestError          400 (and 413, 422)

@@ -24,7 +24,8 @@ from alltoken_agent.agent.mcp_client import (
     open_mcp_tools,
     render_result,
 )
-from alltoken_agent.agent.mcp_servers import (
+from alltoken_agent.config import Config, MCPServerSettings, load_config
+from alltoken_agent.mcp_wire.servers import (
     DEFAULT_CALL_TIMEOUT,
     DEFAULT_LIST_TIMEOUT,
     DEFAULT_STARTUP_TIMEOUT,
@@ -32,7 +33,6 @@ from alltoken_agent.agent.mcp_servers import (
     MCPServerError,
     servers_from_config,
 )
-from alltoken_agent.config import Config, MCPServerSettings, load_config
 from tests.agent import mcp_fixture_server
 from tests.cli.helpers import ndjson, run_cli, write_config
 from tests.gateway.helpers import TEST_KEY, gateway_for

@@ -23,6 +23,7 @@ from pydantic import SecretStr
 
 from alltoken_agent import Gateway, RetryPolicy
 from alltoken_agent.server import AppServer, ServerOptions, bind_socket, create_app, uvicorn_config
+from alltoken_agent.server._writer import WriterThread
 from alltoken_agent.server.context import ServerContext
 from alltoken_agent.store import Store
 
@@ -161,3 +162,20 @@ def pg_url() -> Iterator[str]:
         yield started.stdout.strip().splitlines()[-1]
     finally:
         subprocess.run(["bash", str(script), "stop", folder], capture_output=True, timeout=60)
+
+
+WRITER_WAIT = 10.0
+"""Seconds a writer-thread test waits on a job or an event before it fails."""
+
+
+def hold_writer(writer: WriterThread) -> threading.Event:
+    """Keep ``writer``'s thread busy until the returned event is set (jobs queue behind)."""
+    release, holding = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        holding.set()
+        release.wait(WRITER_WAIT)
+
+    writer.submit(hold)
+    assert holding.wait(WRITER_WAIT)
+    return release

@@ -17,7 +17,8 @@ import pytest
 
 from alltoken_agent.server._writer import GROUP_MAX, WriterThread
 from alltoken_agent.store import Store
-from tests.server.test_writer_lanes import WAIT, _hold
+from tests.server.conftest import WRITER_WAIT as WAIT
+from tests.server.conftest import hold_writer
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def _queued_behind_a_held_thread(
     writer: WriterThread, jobs: list[Callable[[], Any]], *, later: bool = False
 ) -> list[Future[Any]]:
     """Submit ``jobs`` (as groupable) while the thread is busy, then let it go."""
-    release = _hold(writer)
+    release = hold_writer(writer)
     futures = [writer.submit(job, later=later, group=True) for job in jobs]
     release.set()
     return futures
@@ -172,7 +173,7 @@ def test_jobs_not_marked_for_groups_run_one_transaction_each(
         return job
 
     try:
-        release = _hold(writer)
+        release = hold_writer(writer)
         futures = [writer.submit(create(name)) for name in ("x", "y")]
         release.set()
         for future in futures:

@@ -19,28 +19,15 @@ from alltoken_agent.ledger import Ledger
 from alltoken_agent.server._writer import FIRST_IN_A_ROW, WriterThread
 from alltoken_agent.server.storage import StoreCalls
 from alltoken_agent.store import Store
-
-WAIT = 10.0
-
-
-def _hold(writer: WriterThread) -> threading.Event:
-    """Keep the thread busy until the returned event is set."""
-    release, holding = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        holding.set()
-        release.wait(WAIT)
-
-    writer.submit(hold)
-    assert holding.wait(WAIT)
-    return release
+from tests.server.conftest import WRITER_WAIT as WAIT
+from tests.server.conftest import hold_writer
 
 
 def test_a_write_queued_after_saves_runs_before_them() -> None:
     writer = WriterThread("test-writer")
     order: list[str] = []
     try:
-        release = _hold(writer)
+        release = hold_writer(writer)
         saves = [
             writer.submit(functools.partial(order.append, f"save {i}"), later=True)
             for i in range(3)
@@ -63,7 +50,7 @@ def test_a_save_waits_behind_at_most_a_bounded_run_of_other_writes(
     writer = WriterThread("test-writer", None if store is None else store.joined_writes)
     order: list[str] = []
     try:
-        release = _hold(writer)
+        release = hold_writer(writer)
         save = writer.submit(functools.partial(order.append, "save"), later=True, group=grouped)
         opens = [
             writer.submit(functools.partial(order.append, f"open {i}"), group=grouped)
@@ -99,7 +86,7 @@ def test_a_failing_job_gives_its_error_to_its_caller_and_the_next_job_runs() -> 
 def test_shutdown_runs_every_queued_job_then_refuses_more() -> None:
     writer = WriterThread("test-writer")
     order: list[str] = []
-    release = _hold(writer)
+    release = hold_writer(writer)
     writer.submit(functools.partial(order.append, "save"), later=True)
     writer.submit(functools.partial(order.append, "open"))
     threading.Timer(0.05, release.set).start()

@@ -56,7 +56,6 @@ if TYPE_CHECKING:
     from alltoken_agent.agent.factory import create_agent as create_agent
     from alltoken_agent.agent.families import DEFAULT_FAMILIES, FamilyTable, ModelFamily
     from alltoken_agent.agent.mcp_client import MCPTools, MCPToolset, open_mcp_tools
-    from alltoken_agent.agent.mcp_servers import MCPServer, MCPServerError
     from alltoken_agent.agent.result import DoneEvent as DoneEvent
     from alltoken_agent.agent.result import RetryEvent as RetryEvent
     from alltoken_agent.agent.result import RunResult as RunResult
@@ -67,6 +66,7 @@ if TYPE_CHECKING:
     from alltoken_agent.agent.tools import Tool as Tool
     from alltoken_agent.agent.tools import ToolContext as ToolContext
     from alltoken_agent.agent.tools import tool as tool
+    from alltoken_agent.mcp_wire.servers import MCPServer, MCPServerError
 
 __all__ = [
     "DEFAULT_FAMILIES",
@@ -123,7 +123,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "alltoken_agent.agent.factory": ("create_agent",),
     "alltoken_agent.agent.families": ("DEFAULT_FAMILIES", "FamilyTable", "ModelFamily"),
     "alltoken_agent.agent.mcp_client": ("MCPTools", "MCPToolset", "open_mcp_tools"),
-    "alltoken_agent.agent.mcp_servers": ("MCPServer", "MCPServerError"),
+    "alltoken_agent.mcp_wire.servers": ("MCPServer", "MCPServerError"),
     "alltoken_agent.agent.result": ("DoneEvent", "RetryEvent", "RunResult", "ToolCallRecord"),
     "alltoken_agent.agent.run_handle": ("AgentRun",),
     "alltoken_agent.agent.settings": ("ModelSettings",),

@@ -34,8 +34,8 @@ from alltoken_agent.ledger import Budget, RunningBudget
 
 if TYPE_CHECKING:
     from alltoken_agent.agent.mcp_client import MCPTools
-    from alltoken_agent.agent.mcp_servers import MCPServer
     from alltoken_agent.config import Config
+    from alltoken_agent.mcp_wire.servers import MCPServer
 
 T = TypeVar("T")
 
@@ -340,7 +340,8 @@ class Agent(BlockingCalls[OutputT], EventHandlers, History):
         )
         # A bare instance's __init__ called as its method: calling the class with these
         # keywords (which packs them into a dict for __init__ first) made _start 7.3 µs
-        # hot, this 6.0. mypy flags an instance's __init__ as a subclass's; it is ours.
+        # hot, this 6.0. mypy warns that an instance's __init__ may be a subclass's;
+        # _new made exactly a TurnSettings.
         settings = _new(TurnSettings)
         settings.__init__(  # type: ignore[misc]
             gateway=gateway,

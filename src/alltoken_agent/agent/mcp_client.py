@@ -6,8 +6,10 @@ tool's. ``MCPTools`` does that for several servers on behalf of an agent: starte
 first use, listed once and cached, closed with the agent. The official ``mcp`` SDK is an
 optional extra (``alltoken-agent[mcp]``), imported only when a server starts.
 
-How the tools look to the model (their names, the text of their results) is pure data
-shaping at the end of the module: it reads the SDK's result objects by attribute.
+The SDK itself is the wire's (``mcp_wire/connection.py``: the connection, listing and
+calls); how the tools look to the model (their names, the text of their results) is
+pure data shaping at the end of this module: it reads the SDK's result objects by
+attribute.
 """
 
 from __future__ import annotations
@@ -22,14 +24,13 @@ from collections.abc import AsyncIterator, Collection, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Final
 
-from alltoken_agent.agent.mcp_connection import MCPConnection, describe
-from alltoken_agent.agent.mcp_servers import MCPServer, MCPServerError
 from alltoken_agent.agent.tools import Tool
 from alltoken_agent.errors import ToolError, UserError
+from alltoken_agent.mcp_wire.connection import MCPConnection, describe, tools_changed
+from alltoken_agent.mcp_wire.servers import MCPServer, MCPServerError
 
 if TYPE_CHECKING:
-    from mcp.client.session import IncomingMessage
-    from mcp.types import Tool as ListedTool
+    from alltoken_agent.mcp_wire.connection import ListedTool, Notice
 
 _MAX_PAGES: Final = 100
 """Pages of a tools listing followed; a cursor that never ends cannot hang a run."""
@@ -111,31 +112,10 @@ class MCPToolset:
             ToolError: The tool reported an error, the call took longer than
                 ``call_timeout``, or the server failed; the message is for the model.
         """
-        import anyio
-        from mcp.types import CONNECTION_CLOSED
-
-        from mcp import MCPError
-
-        client = self._connection.client
-        label = f"MCP server {self.server.name!r}"
-        if client is None:
-            raise ToolError(f"{label} is not running, so tool {name} is unavailable")
-        try:
-            with anyio.fail_after(self.server.call_timeout):
-                result = await client.call_tool(name, dict(arguments))
-        except TimeoutError:
-            raise ToolError(
-                f"tool {name} of {label} did not answer within {self.server.call_timeout:g} s "
-                "(its call_timeout)"
-            ) from None
-        except MCPError as error:
-            if error.code == CONNECTION_CLOSED:
-                raise ToolError(f"{label} closed the connection; tool {name} failed") from None
-            raise ToolError(f"{label} rejected the call to {name}: {error.message}") from None
-        except Exception as error:
-            raise ToolError(f"{label} failed on {name}: {describe(error)}") from None
+        result = await self._connection.call_tool(name, dict(arguments))
         text = render_result(result)
         if result.is_error:
+            label = f"MCP server {self.server.name!r}"
             raise ToolError(text or f"tool {name} of {label} failed without a message")
         return text
 
@@ -145,33 +125,17 @@ class MCPToolset:
             self._listing = self._wrapped = None
             await self._connection.close()
 
-    async def _on_message(self, message: IncomingMessage) -> None:
-        from mcp.types import ToolListChangedNotification
-
-        if isinstance(message, ToolListChangedNotification):
+    async def _on_message(self, message: Notice) -> None:
+        if tools_changed(message):
             self.invalidate()
 
     async def _list(self) -> list[ListedTool]:
-        import anyio
-
-        client = self._connection.client
-        assert client is not None
-        listed: list[ListedTool] = []
-        cursor: str | None = None
         try:
-            with anyio.fail_after(self.server.list_timeout):
-                for _ in range(_MAX_PAGES):
-                    page = await client.list_tools(cursor=cursor)
-                    listed.extend(page.tools)
-                    cursor = page.next_cursor
-                    if cursor is None:
-                        break
+            return await self._connection.list_tools(max_pages=_MAX_PAGES)
         except TimeoutError:
             reason = f"did not list its tools within {self.server.list_timeout:g} s (list_timeout)"
         except Exception as error:
             reason = f"could not list its tools: {describe(error)}"
-        else:
-            return listed
         raise MCPServerError(
             f"MCP server {self.server.name!r} ({self.server.where}) {reason}",
             server=self.server.name,

@@ -90,7 +90,7 @@ def run_chat(
 
     async def main() -> None:
         if mcp:
-            from alltoken_agent.agent.mcp_servers import servers_from_config
+            from alltoken_agent.mcp_wire.servers import servers_from_config
 
             settings["mcp_servers"] = servers_from_config(load_user_config(), mcp)
         await _chat(

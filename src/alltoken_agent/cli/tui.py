@@ -116,7 +116,7 @@ async def _tui(
 ) -> None:
     from alltoken_agent.agent import DEFAULT_INSTRUCTIONS, resolve_tool_names
     from alltoken_agent.agent.mcp_client import open_mcp_tools
-    from alltoken_agent.agent.mcp_servers import servers_from_config
+    from alltoken_agent.mcp_wire.servers import servers_from_config
     from alltoken_agent.store import Store
     from alltoken_agent.tui import make_app
 

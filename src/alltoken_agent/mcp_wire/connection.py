@@ -17,16 +17,23 @@ import os
 import threading
 from collections import deque
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from alltoken_agent._version import __version__
-from alltoken_agent.agent.mcp_servers import MCPServer, MCPServerError
-from alltoken_agent.errors import ConfigError
+from alltoken_agent.errors import ConfigError, ToolError
+from alltoken_agent.mcp_wire.servers import MCPServer, MCPServerError
 
 if TYPE_CHECKING:
-    from mcp.client.session import MessageHandlerFnT
+    from mcp.client.session import IncomingMessage, MessageHandlerFnT
+    from mcp.types import CallToolResult
+    from mcp.types import Tool as _ListedTool
 
     from mcp import Client
+
+    ListedTool = _ListedTool
+    """A tool as the server lists it."""
+    Notice = IncomingMessage
+    """What the server sends unasked: a notification, or a transport error."""
 
 INSTALL_HINT: Final = "pip install 'alltoken-agent[mcp]'"
 STDERR_TAIL_LINES: Final = 20
@@ -101,6 +108,59 @@ class MCPConnection:
         if task is not None and stop is not None:
             stop.set()
             await asyncio.gather(task, return_exceptions=True)
+
+    async def list_tools(self, *, max_pages: int) -> list[ListedTool]:
+        """Every tool the server lists, following up to ``max_pages`` pages.
+
+        Raises:
+            TimeoutError: Not listed within ``list_timeout``.
+            Exception: Whatever the SDK raised (see :func:`describe`).
+        """
+        import anyio
+
+        client = self._client
+        assert client is not None
+        listed: list[ListedTool] = []
+        cursor: str | None = None
+        with anyio.fail_after(self.server.list_timeout):
+            for _ in range(max_pages):
+                page = await client.list_tools(cursor=cursor)
+                listed.extend(page.tools)
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+        return listed
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> CallToolResult:
+        """Call the server's tool ``name`` (its own name) within ``call_timeout``.
+
+        Raises:
+            ToolError: The server is not running, did not answer in time, refused the
+                call or failed; the message is for the model.
+        """
+        import anyio
+        from mcp.types import CONNECTION_CLOSED
+
+        from mcp import MCPError
+
+        client = self._client
+        label = f"MCP server {self.server.name!r}"
+        if client is None:
+            raise ToolError(f"{label} is not running, so tool {name} is unavailable")
+        try:
+            with anyio.fail_after(self.server.call_timeout):
+                return await client.call_tool(name, arguments)
+        except TimeoutError:
+            raise ToolError(
+                f"tool {name} of {label} did not answer within {self.server.call_timeout:g} s "
+                "(its call_timeout)"
+            ) from None
+        except MCPError as error:
+            if error.code == CONNECTION_CLOSED:
+                raise ToolError(f"{label} closed the connection; tool {name} failed") from None
+            raise ToolError(f"{label} rejected the call to {name}: {error.message}") from None
+        except Exception as error:
+            raise ToolError(f"{label} failed on {name}: {describe(error)}") from None
 
     async def stderr_tail(self, *, wait: float = 0.2) -> list[str]:
         """The last lines the server wrote to stderr (none for HTTP)."""
@@ -276,6 +336,13 @@ def describe(error: BaseException) -> str:
     root = root_error(error)
     text = str(root)
     return f"{type(root).__name__}: {text}" if text else type(root).__name__
+
+
+def tools_changed(message: Notice) -> bool:
+    """Whether ``message`` says the server's tool list changed."""
+    from mcp.types import ToolListChangedNotification
+
+    return isinstance(message, ToolListChangedNotification)
 
 
 def _closed(error: BaseException) -> bool:
