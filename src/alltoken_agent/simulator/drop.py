@@ -21,9 +21,9 @@ async def drop_connection(scope: Scope) -> bool:
     """Close the client connection now, after flushing what was already sent.
 
     ASGI has no "abort" message, so this reaches the socket through the server's own
-    `send` callable stashed by the app (uvicorn's h11 cycle object exposes `transport`
-    and `disconnected`). Waiting for the disconnect keeps uvicorn from writing a 500
-    afterwards or logging a spurious error.
+    `send` callable stashed by the app (uvicorn's request cycle, on h11 or httptools,
+    exposes `transport` and `disconnected`). Waiting for the disconnect keeps uvicorn
+    from writing a 500 afterwards or logging a spurious error.
 
     Args:
         scope: The ASGI scope of the request.
@@ -33,10 +33,11 @@ async def drop_connection(scope: Scope) -> bool:
         function knows how to reach (the caller then raises instead).
     """
     cycle = getattr(scope.get(RAW_SEND_SCOPE_KEY), "__self__", None)
-    transport = getattr(cycle, "transport", None)
-    if not isinstance(transport, asyncio.BaseTransport):
+    # Not isinstance(asyncio.BaseTransport): uvloop's transports do not derive from it.
+    close = getattr(getattr(cycle, "transport", None), "close", None)
+    if not callable(close):
         return False
-    transport.close()
+    close()
     for _ in range(400):
         if getattr(cycle, "disconnected", True):
             break
