@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import signal
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -145,3 +150,39 @@ def th_sim(tokenhub_sim: Any) -> Any:
     """The TokenHub-dialect simulator, reset."""
     tokenhub_sim.state.reset()
     return tokenhub_sim
+
+
+@dataclass
+class SimulatorCommand:
+    """`alltoken-agent simulator` running in its own process (:func:`start_simulator`)."""
+
+    url: str
+    """The base URL it announced (`http://127.0.0.1:PORT/v1`)."""
+    announced: str
+    """Its first line on stderr, which announced the URL."""
+    process: subprocess.Popen[str]
+    rest: str = ""
+    """The rest of its stderr, once stopped."""
+
+
+@contextlib.contextmanager
+def start_simulator() -> Iterator[SimulatorCommand]:
+    """`alltoken-agent simulator --port 0` as a user starts it, stopped with Ctrl-C after."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "alltoken_agent", "simulator", "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    command: SimulatorCommand | None = None
+    try:
+        assert process.stderr is not None
+        first = process.stderr.readline()
+        match = re.search(r"http://127\.0\.0\.1:\d+/v1", first)
+        assert match, first
+        command = SimulatorCommand(match.group(0), first, process)
+        yield command
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, rest = process.communicate(timeout=15)
+        if command is not None:
+            command.rest = rest

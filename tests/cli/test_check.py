@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import re
-import signal
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -18,6 +14,7 @@ import pytest
 
 from alltoken_agent.cli._check_chat import _ContractError, _validate
 from tests.cli.helpers import FAST_RETRY_CONFIG, run_cli, write_config
+from tests.conftest import start_simulator
 from tests.gateway.helpers import TEST_KEY
 
 ENV = {"ALLTOKEN_API_KEY": TEST_KEY}
@@ -113,20 +110,8 @@ def test_check_offline_runs_on_the_simulator_and_never_says_success() -> None:
 @pytest.fixture(scope="module")
 def simulator_command() -> Iterator[str]:
     """`alltoken-agent simulator` in its own process, as a user starts it; its base URL."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "alltoken_agent", "simulator", "--port", "0"],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stderr is not None
-        first = process.stderr.readline()
-        match = re.search(r"http://127\.0\.0\.1:\d+/v1", first)
-        assert match, first
-        yield match.group(0)
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.communicate(timeout=15)
+    with start_simulator() as command:
+        yield command.url
 
 
 def test_a_simulator_reached_by_base_url_is_no_success(simulator_command: str) -> None:

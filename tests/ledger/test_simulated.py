@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -34,6 +30,7 @@ from alltoken_agent.store.engine import Database
 from alltoken_agent.store.migrations import applied_migrations, migrate
 from alltoken_agent.store.usage import usage
 from tests.cli.helpers import run_cli, write_config
+from tests.conftest import start_simulator
 from tests.gateway.helpers import TEST_KEY, gateway_for, user
 from tests.ledger.helpers import gateway_cost, make_record
 
@@ -43,20 +40,8 @@ FAST = PollPolicy(initial=0.01, interval=0.05, jitter=0.0, deadline=10.0)
 @pytest.fixture(scope="module")
 def simulator_process() -> Iterator[str]:
     """`alltoken-agent simulator` as a user starts it, in its own process; its base URL."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "alltoken_agent", "simulator", "--port", "0"],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stderr is not None
-        first = process.stderr.readline()
-        match = re.search(r"http://127\.0\.0\.1:\d+/v1", first)
-        assert match, first
-        yield match.group(0)
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.communicate(timeout=15)
+    with start_simulator() as command:
+        yield command.url
 
 
 def test_m005_adds_the_flag_to_an_older_store_whose_rows_stay_real(db_path: Path) -> None:
