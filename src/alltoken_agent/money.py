@@ -74,9 +74,9 @@ def format_usd(amount: Decimal) -> str:
 class CostTally:
     """Sums USD amounts; one unknown amount makes the total unknown, never a made-up 0.
 
-    A server run's records (``request_cost``) and a batch line's records add up here.
-    A turn's own replies are summed under the same rule in its one pass over them
-    (``agent.result.reply_totals``, which also sums their usage and ids).
+    The one tally of spend: a run's requests (``RunResult.cost``, in
+    ``agent.result.reply_totals``' one pass over its replies), a server run's records
+    (``request_cost``) and a batch line's records all add up here.
     """
 
     __slots__ = ("count", "known", "unknown")

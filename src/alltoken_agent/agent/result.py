@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
+from alltoken_agent import money
 from alltoken_agent._frozen import FrozenValue
 from alltoken_agent.agent._event_base import _Event
 from alltoken_agent.gateway.types import Cost, Usage
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from decimal import Decimal
 
     from alltoken_agent.gateway import ChatResult, RetryNotice
 
@@ -198,7 +198,7 @@ def _sum_usages(usages: Sequence[Usage]) -> Usage:
         cached += usage.cached_tokens
         more = usage.cache_creation_tokens
         created = None if created is None or more is None else created + more
-    return Usage(prompt, completion, total, reasoning, cached, None, created)
+    return Usage(prompt, completion, total, reasoning, cached, cache_creation_tokens=created)
 
 
 def add_usage(total: Usage, more: Usage | None) -> Usage:
@@ -214,26 +214,21 @@ def reply_totals(replies: Sequence[ChatResult]) -> tuple[Usage | None, Cost | No
     """
     # One pass over the replies (each usage, cost and id read once), not one per total.
     usages: list[Usage] = []
-    amount: Decimal | None = None
-    costs_known = True
+    costs = money.CostTally()
     request_ids: list[str] = []
     for reply in replies:
         usage = reply.usage
         if usage is not None:
             usages.append(usage)
         cost = reply.cost
-        if cost is None:
-            costs_known = False
-        elif amount is None:
-            amount = cost.amount
-        else:
-            amount += cost.amount
+        costs.add(None if cost is None else cost.amount)
         request_id = reply.request_id
         if request_id:
             request_ids.append(request_id)
+    amount = costs.total
     return (
         _sum_usages(usages) if len(usages) == len(replies) else None,
-        Cost(amount) if costs_known and amount is not None else None,
+        None if amount is None or not costs.count else Cost(amount),
         request_ids,
     )
 
