@@ -20,18 +20,25 @@ HOLDER = "host/1/a"
 OTHER = "host/2/b"
 
 
-def _transactions(store: Store) -> list[list[str]]:
-    """The statements of every transaction from now on, one list per transaction."""
+def _transactions(store: Store, texts: list[list[str]] | None = None) -> list[list[str]]:
+    """The statements of every transaction from now on, one list per transaction.
+
+    Each statement as its verb; ``texts`` gets their whole SQL, values in, alike.
+    """
     seen: list[list[str]] = []
     engine = store._sessions._db.engine
 
     def statement(sql: str) -> None:
         if seen and not sql.startswith(("BEGIN", "SET LOCAL", "COMMIT", "ROLLBACK", "--")):
             seen[-1].append(sql.split()[0].upper())
+            if texts is not None:
+                texts[-1].append(sql)
 
     @sa.event.listens_for(engine, "begin")
     def begin(conn: Any) -> None:
         seen.append([])
+        if texts is not None:
+            texts.append([])
         if conn.dialect.name == "sqlite":
             # A turn's statements run on the driver's cursor there (store/_driver_sql.py):
             # SQLite's own trace sees them, SQLAlchemy's events do not.
@@ -103,6 +110,22 @@ def test_closing_a_turn_saves_it_and_gives_the_lease_up_in_one_transaction(
     assert record is not None and record.updated_at > created.updated_at
     again = sessions.open_turn(created.id, owner="key_a", holder=OTHER, seconds=30)
     assert again.holder == OTHER and again.messages[-1] == {"role": "assistant", "content": "2"}
+
+
+def test_a_turn_longer_than_one_insert_holds_is_saved_whole_and_in_order(
+    any_store: Store,
+) -> None:
+    # On SQLite a save's messages go in one multi-row INSERT of at most 999 values (249
+    # rows of four: store/_driver_sql.py); 600 take three, their positions one run.
+    sessions = any_store.sessions
+    created = sessions.create_session()
+    sessions.append_messages(created.id, [{"role": "user", "content": "start"}])
+    sessions.open_turn(created.id, owner=None, holder=HOLDER, seconds=30)
+    turn = [{"role": "tool", "tool_call_id": f"c{i}", "content": str(i)} for i in range(600)]
+    sessions.close_turn(created.id, HOLDER, turn)
+    assert sessions.load_messages(created.id) == [{"role": "user", "content": "start"}, *turn]
+    again = sessions.open_turn(created.id, owner=None, holder=OTHER, seconds=30)
+    assert again.messages[-1] == turn[-1] and len(again.messages) == 601
 
 
 def test_closing_without_messages_only_gives_the_lease_up(any_store: Store) -> None:
@@ -220,18 +243,24 @@ def test_on_sqlite_a_turn_runs_on_the_driver_not_through_sqlalchemys_execution(
         def statement(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
             through_sqlalchemy.append(sql)
 
-        seen = _transactions(store)
+        texts: list[list[str]] = []
+        seen = _transactions(store, texts)
         start = sessions.open_turn(created.id, owner="key_a", holder=HOLDER, seconds=30)
         sessions.close_turn(created.id, HOLDER, TURN[1:])
         assert sessions.renew_leases({created.id: HOLDER}, 30) == {}
         assert start.messages == TURN[:1]
         # SQLite's trace also shows the full-text index's own inserts (its trigger).
         assert [sorted(set(verbs)) for verbs in seen] == [
-            ["SELECT", "UPDATE"],
+            ["UPDATE"],
             ["INSERT", "UPDATE"],
             ["UPDATE"],
         ]
         assert seen[1][0] == "UPDATE"  # the last position comes with the lease's release
+        # Each run of the driver lets the GIL go (store/_driver_sql.py), so a turn makes
+        # few: the open is the lease with the history in its RETURNING, and the save
+        # puts both messages in one INSERT. (The trace repeats a statement's text as it
+        # starts each trigger program: the texts, not the lines, count the statements.)
+        assert [len(set(statements)) for statements in texts] == [1, 2, 1]
         assert through_sqlalchemy == []
 
 

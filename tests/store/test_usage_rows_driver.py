@@ -116,3 +116,18 @@ def test_on_sqlite_a_batch_of_ledger_rows_is_inserted_on_the_driver(tmp_path: Pa
         assert not any(sql.lstrip().upper().startswith("INSERT") for sql in through_sqlalchemy)
         assert any(sql.upper().startswith("INSERT INTO USAGE ") for sql in traced)
         assert len(_read(repo, "key_a")) == 2
+
+
+def test_a_batch_wider_than_one_insert_holds_goes_in_parts_in_order(any_store: Store) -> None:
+    # On SQLite a batch is one multi-row INSERT of at most 999 values (45 rows of 22
+    # columns: store/_driver_sql.py); 100 rows take three, all kept, in their order.
+    repo = UsageRepository(any_store._db)
+    rows = [replace(ROWS[i % 2], owner="wide", attempts=i + 1) for i in range(100)]
+    repo.add_many(rows)
+    assert [row.attempts for row in repo.rows(UsageQuery(owner="wide"))] == [
+        row.attempts for row in rows if not row.simulated
+    ]
+    assert _read(repo, "wide") == [
+        *(row for row in rows if not row.simulated),
+        *(row for row in rows if row.simulated),
+    ]

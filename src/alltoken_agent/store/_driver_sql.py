@@ -22,6 +22,7 @@ from __future__ import annotations
 import sqlite3
 import weakref
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any, Final, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -33,6 +34,11 @@ _REQUIRED: Final = object()
 """A bind parameter without a default: the caller must give it."""
 
 Processor = Callable[[Any], Any]
+
+MAX_VALUES: Final = 999
+"""Values at most bound to one multi-row INSERT (:meth:`DriverStatement.many`): what
+SQLite builds before 3.32 allow (32766 since)."""
+
 T = TypeVar("T")
 
 
@@ -68,6 +74,12 @@ class DriverStatement:
         self._results = [_result_processor(column.type, dialect) for column in columns]
         self._error: type[Exception] = dialect.loaded_dbapi.Error
         """The driver module's base error (the one SQLAlchemy loaded, not assumed)."""
+        head, values, group = self.sql.rpartition(" VALUES ")
+        one_row = values and group == "(" + ", ".join("?" * len(self._binds)) + ")"
+        self._insert: tuple[str, str] | None = (head + values, group) if one_row else None
+        """A one-row INSERT's SQL before its values, and its values' group (else None)."""
+        self._sql_of: dict[int, str] = {}
+        """The INSERT's SQL for a number of rows (see :meth:`many`)."""
 
     def _bound(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         out: list[Any] = []
@@ -130,9 +142,34 @@ class DriverStatement:
         return int(changed)
 
     def many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Run it once per row of values, in one ``executemany``."""
+        """Run it once per row of values.
+
+        A one-row INSERT goes as one statement of all the rows (``VALUES (...), (...)``),
+        in parts of at most :data:`MAX_VALUES` values: ``executemany`` steps the driver
+        once per row and resets it after each, and each of those lets the GIL go, which
+        under load the store's writer thread waits to get back (``server/_writer.py``).
+        """
         params = [self._bound(values) for values in rows]
-        self._run(conn, lambda cursor: cursor.executemany(self.sql, params), params)
+        if self._insert is None or len(params) == 1:
+            self._run(conn, lambda cursor: cursor.executemany(self.sql, params), params)
+            return
+        size = max(1, MAX_VALUES // len(self._binds))
+        for start in range(0, len(params), size):
+            part = params[start : start + size]
+            flat = [value for row in part for value in row]
+            self._run(conn, partial(_execute, self._rows_sql(len(part)), flat), flat)
+
+    def _rows_sql(self, count: int) -> str:
+        sql = self._sql_of.get(count)
+        if sql is None:
+            assert self._insert is not None
+            head, group = self._insert
+            sql = self._sql_of[count] = head + ", ".join([group] * count)
+        return sql
+
+
+def _execute(sql: str, params: Sequence[Any], cursor: sqlite3.Cursor) -> None:
+    cursor.execute(sql, params)
 
 
 def _bind_processor(type_: sa.types.TypeEngine[Any], dialect: Dialect) -> Processor | None:

@@ -12,8 +12,9 @@ per-statement work were half of the server's CPU per message. Here a turn is two
 The statements are built once, with bind parameters: SQLAlchemy then reuses their
 compiled form and cache key instead of building a statement tree per call. On SQLite
 they run on the driver's cursor (:mod:`._driver_sql`): SQLAlchemy's execution was still
-most of a turn's store CPU, and there the save finds the last position in the same
-UPDATE that gives the lease up (the write lock is held from BEGIN on). The lease
+most of a turn's store CPU. There the open's UPDATE returns the history too, and the
+save finds the last position in the same UPDATE that gives the lease up (the write lock
+is held from BEGIN on): each statement run lets the GIL go (``_driver_sql.py``). The lease
 keeps its meaning across replicas on one database (one conditional UPDATE decides, on
 SQLite and PostgreSQL alike; see ``SessionRepository.take_lease``).
 """
@@ -137,7 +138,9 @@ class _DriverTurn:
     """The turn's statements on SQLite, run on the driver's cursor (:mod:`._driver_sql`)."""
 
     open: dict[bool, DriverStatement]
-    history: DriverStatement
+    """:data:`_OPEN` that also returns :data:`_HISTORY_ARRAY` (its last column): the lease
+    and the history in one statement, one fewer run of the driver that lets the GIL go
+    (``_driver_sql.py``). SQLite makes a RETURNING statement's rows in its first step."""
     older: DriverStatement
     close: DriverStatement
     """:data:`_TOUCH_AND_RELEASE` that also returns the session's last message position:
@@ -157,12 +160,14 @@ def _driver_turn(dialect: Dialect) -> _DriverTurn:
         created_at=sa.bindparam("at"),
     )
     last_position = _LAST_POSITION.scalar_subquery()
+    history = _HISTORY_ARRAY.scalar_subquery()
     return _DriverTurn(
         open={
-            owned: DriverStatement(statement, dialect, _RECORD_COLUMNS)
+            owned: DriverStatement(
+                statement.returning(history), dialect, [*_RECORD_COLUMNS, history]
+            )
             for owned, statement in _OPEN.items()
         },
-        history=DriverStatement(_HISTORY_ARRAY, dialect, [_JOINED_HISTORY]),
         older=DriverStatement(_OLDER_ARRAY, dialect, [_JOINED_HISTORY]),
         close=DriverStatement(
             _TOUCH_AND_RELEASE.returning(last_position),
@@ -231,11 +236,18 @@ def open_in(
     """
     params = _lease_params(session_id, holder, seconds, steal_from)
     params["owner_id"] = owner
+    # One more than a whole read may hold: that one says the session is longer.
+    upto = {"sid": session_id, "upto": LONG_SESSION + 1}
     driver = _DRIVER.of(conn)
     columns: dict[str, Any] | None
+    newest: list[tuple[int, Any]] = []
     if driver is not None:
-        values = driver.open[owner is not None].first(conn, params)
-        columns = None if values is None else dict(zip(_RECORD_NAMES, values, strict=True))
+        values = driver.open[owner is not None].first(conn, params | upto)
+        if values is None:
+            columns = None
+        else:
+            columns = dict(zip(_RECORD_NAMES, values[:-1], strict=True))
+            newest = _pairs_of(values[-1])
     else:
         row = conn.execute(_OPEN[owner is not None], params).first()
         columns = None if row is None else dict(row._mapping)
@@ -244,11 +256,7 @@ def open_in(
         if found is None or found.owner != owner:
             return None, None, []
         return found.lease_owner, None, []
-    # One more than a whole read may hold: that one says the session is longer.
-    upto = {"sid": session_id, "upto": LONG_SESSION + 1}
-    if driver is not None:
-        newest = _pairs_of(driver.history.value(conn, upto))
-    else:
+    if driver is None:
         newest = [(row.position, row.message) for row in conn.execute(_NEWEST, upto)]
     if len(newest) <= LONG_SESSION:
         record = SessionRecord.from_row({**columns, "message_count": len(newest)})
