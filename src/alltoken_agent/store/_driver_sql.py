@@ -107,15 +107,14 @@ class DriverStatement:
             cursor.close()
 
     def first(self, conn: Connection, values: Mapping[str, Any]) -> list[Any] | None:
-        """Run it; its first row, each column through its result type (None: no row)."""
+        """Run it; its first row, each column through its result type (None: no row).
+
+        Not drained: SQLite makes all of a RETURNING statement's changes in its first step
+        (closing the cursor then resets it), and each step lets the GIL go, which under
+        load the store's writer thread waits to get back (``server/_writer.py``).
+        """
         params = self._bound(values)
-
-        def run(cursor: sqlite3.Cursor) -> Any:
-            row = cursor.execute(self.sql, params).fetchone()
-            cursor.fetchall()  # a RETURNING statement finishes its changes when drained
-            return row
-
-        row = self._run(conn, run, params)
+        row = self._run(conn, lambda cursor: cursor.execute(self.sql, params).fetchone(), params)
         if row is None:
             return None
         return [
@@ -126,8 +125,7 @@ class DriverStatement:
     def value(self, conn: Connection, values: Mapping[str, Any]) -> Any:
         """Run a query of one row (an aggregate's); its first column, through its type.
 
-        One fetch, not drained: each step of the driver lets the GIL go, which under load
-        a store thread waits to get back (not for a RETURNING statement: see :meth:`first`).
+        One fetch, not drained, as :meth:`first`.
         """
         params = self._bound(values)
         row = self._run(conn, lambda cursor: cursor.execute(self.sql, params).fetchone(), params)
