@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import signal
+import sqlite3
 import threading
 import time
 from typing import Any
 
+import httpx
 import pytest
+import sqlalchemy as sa
 
 from alltoken_agent.store import Store
 from tests.server.conftest import MakeServer, ServerThread, create_session
@@ -120,6 +123,44 @@ def test_a_draining_server_refuses_new_runs_with_503(make_server: MakeServer, si
     assert health.status_code == 503 and health.json() == {"status": "draining"}
     stream.join(10)
     assert stream.events[-1][0] == "done"
+
+
+def test_a_turn_still_opening_when_the_grace_ends_is_refused_with_503(
+    make_server: MakeServer, sim: Any
+) -> None:
+    # The run's own task opens its turn (server/turns.py: open_and_run_turn), so a
+    # shutdown cancels it there too; its request is answered, not cut off.
+    server = make_server(shutdown_grace=0.3)
+    with server.client() as client:
+        session_id = create_session(client)
+    path = sa.make_url(server.store.url).database
+    assert path is not None
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # the open now waits for the database's write lock
+    replies: list[httpx.Response] = []
+    try:
+        with server.client() as client:
+            sender = threading.Thread(
+                target=lambda: replies.append(
+                    client.post(f"/v1/sessions/{session_id}/messages", json={"content": "hi"})
+                )
+            )
+            sender.start()
+            deadline = time.monotonic() + 5
+            while not len(server.context.runs) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert len(server.context.runs) == 1
+            server.stop(wait=False)
+            sender.join(10)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert not sender.is_alive()
+    assert replies[0].status_code == 503
+    assert replies[0].json()["error"]["code"] == "server_shutdown"
+    assert replies[0].headers["retry-after"] == "1"
+    assert not [r for r in sim.state.requests if r.path.endswith("/chat/completions")]
+    server.join()
 
 
 def test_no_order_of_signals_forces_the_stop_and_ctrl_c_again_cuts_the_grace(

@@ -83,6 +83,36 @@ def retry_reporter(
     return on_retry
 
 
+async def open_and_run_turn(
+    context: ServerContext,
+    run: Run,
+    content: str | list[dict[str, Any]],
+    opened: asyncio.Future[BudgetStatus | None],
+) -> None:
+    """A run's task: check the budget and open the turn, then run it.
+
+    ``opened`` gets the budget's status once the turn is open (its session leased and
+    read), or what refused it (402, 404, 409, a store failure, the server's shutdown):
+    the run then ends, and the request that made it answers with that. When that request
+    is gone by then (``opened`` cancelled), the run ends too and its lease goes back.
+    """
+    try:
+        budget = await context.check_budget(run.caller)
+        session, history = await context.runs.open_turn(run)
+    except asyncio.CancelledError:  # the server is shutting down: no turn starts now
+        if not opened.done():
+            opened.set_exception(run.cancelled_error())
+        raise
+    except Exception as exc:
+        if not opened.done():
+            opened.set_exception(exc)
+        return
+    if opened.done():  # the request went away while the turn opened: its lease goes back
+        return
+    opened.set_result(budget)
+    await run_turn(context, run, session, history, content)
+
+
 async def run_turn(
     context: ServerContext,
     run: Run,

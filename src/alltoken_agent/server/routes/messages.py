@@ -11,6 +11,7 @@ the route with its body replayed, so every refusal stays FastAPI's.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Annotated, Any, Final
 
@@ -32,12 +33,12 @@ from alltoken_agent.server.cost_headers import (
     format_remaining,
     mark_spending,
 )
-from alltoken_agent.server.errors import ApiError, api_error_for, error_response
+from alltoken_agent.server.errors import ApiError, RunCancelledError, api_error_for, error_response
 from alltoken_agent.server.routes import responses
 from alltoken_agent.server.routes.sessions import SessionId
 from alltoken_agent.server.runs import Run, RunEnd
 from alltoken_agent.server.schemas import MAX_ID_CHARS, ChatReply, MessageCreate
-from alltoken_agent.server.turns import money, run_turn
+from alltoken_agent.server.turns import money, open_and_run_turn
 
 logger = logging.getLogger("alltoken_agent.server")
 
@@ -95,7 +96,10 @@ async def start_turn(
 ) -> tuple[Run, BudgetStatus | None]:
     """Admit a turn of the caller's session (limits, budget, its lease) and start it.
 
-    The session, its lease and its history come from one store call (``open_turn``).
+    The run's own task checks the budget and opens the turn (``open_and_run_turn``), so
+    the gateway is asked in the step that gets the session: a task started once the turn
+    was open took its first step one pass of the event loop later, several milliseconds
+    before the first token under load (``bench/server_load.py``'s steady phase).
 
     Raises:
         ApiError: 429 past the caller's limits, 402 past its budget, 404 when the caller
@@ -103,18 +107,23 @@ async def start_turn(
             another replica).
     """
     run = context.runs.admit(caller, session_id, streaming=streaming)
+    opened: asyncio.Future[BudgetStatus | None] = asyncio.get_running_loop().create_future()
+    # A run refused by the open ends its task, which gives its admission back.
+    context.runs.start(run, open_and_run_turn(context, run, content, opened))
     try:
-        budget = await context.check_budget(caller)
-        session, history = await context.runs.open_turn(run)
+        budget = await opened
     except BudgetExceededError as exc:
-        context.runs.cancel_admission(run)
         refused = api_error_for(exc, context.redact)
         refused.headers.update({COST_HEADER: "0", BUDGET_HEADER: "0"})
         raise refused from None
-    except BaseException:
-        context.runs.cancel_admission(run)
+    except RunCancelledError as exc:  # the server began to shut down as the turn opened
+        raise api_error_for(exc, context.redact) from None
+    except asyncio.CancelledError:
+        # Still opening: ``opened`` was cancelled with this wait, and the run ends once
+        # the turn is open. Started: nobody is left to answer, so it stops here.
+        if not opened.cancelled():
+            run.cancel("client_disconnected")
         raise
-    context.runs.start(run, run_turn(context, run, session, history, content))
     mark_spending(request)  # from here on, the reply's cost is unknown until the run says
     return run, budget
 
