@@ -7,20 +7,12 @@ write, so its few hundred bytes arrive in one read on loopback.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 
 from alltoken_agent import StreamInterruptedError
-from alltoken_agent.gateway import (
-    READ_WAIT,
-    ContentDelta,
-    CostComment,
-    StreamFinish,
-    UsageChunk,
-)
-from alltoken_agent.simulator import SimulatorServer
+from alltoken_agent.gateway import ContentDelta, CostComment, StreamFinish, UsageChunk
 from tests.gateway.helpers import gateway_for, user
 from tests.gateway.wire_server import canned_server, http_response, sse
 
@@ -116,34 +108,3 @@ async def test_a_stream_iterated_directly_and_left_early_releases_its_connection
         await events.aclose()  # type: ignore[attr-defined]
         response = stream._response
         assert response is not None and response.is_closed
-
-
-async def test_read_wait_is_called_between_batches_never_while_one_is_being_taken() -> None:
-    # The server sends the frames a read's events made from READ_WAIT, in one write
-    # (server/_event_queue.py): by then its consumer must have taken the whole batch.
-    taking = False
-    calls: list[int] = []
-    batches = 0
-
-    def read_wait() -> None:
-        assert not taking, "called while a batch was being taken"
-        calls.append(batches)
-
-    token = READ_WAIT.set(read_wait)
-    try:
-        with SimulatorServer("alltoken", identify=False, chunk_delay=0.01) as sim:
-            async with gateway_for(sim) as gateway:
-                async with gateway.stream(user("[[reply one two three four]]")) as stream:
-                    async for batch in stream.batches():
-                        assert batch
-                        taking = True
-                        batches += 1
-                        await asyncio.sleep(0)  # the consumer's own work may wait, too
-                        taking = False
-    finally:
-        READ_WAIT.reset(token)
-    assert stream.result.text == "one two three four"
-    assert batches >= 2  # paced: the chunks came in reads of their own
-    # Before each read (the first too) and once after the last batch was taken.
-    assert calls[0] == 0 and calls[-1] == batches
-    assert calls == sorted(calls) and len(calls) >= batches + 1

@@ -115,31 +115,6 @@ def test_frames_put_in_one_go_leave_in_one_write() -> None:
     assert asyncio.run(main()) == [_frame(0) + _frame(1) + _frame(2)]
 
 
-def test_a_producer_that_flushes_sends_its_reads_frames_then_in_one_write_and_no_sooner() -> None:
-    # A run flushes before its stream waits for the next read (the gateway's READ_WAIT):
-    # a read's frames then leave in the step that made them, not a loop pass later.
-    async def main() -> tuple[list[bytes], list[bytes], list[bytes]]:
-        queue = EventQueue()
-        queue.flushed_by_producer = True
-        wire = Wire()
-        queue.writer = FrameWriter(wire.send, queue)
-        reader = asyncio.ensure_future(queue.wait(30.0))
-        await asyncio.sleep(0)
-        for i in range(3):  # one network read's chunks
-            queue.put(_frame(i))
-        await asyncio.sleep(0.01)  # no callback of the loop's sends them
-        before = list(wire.bodies)
-        queue.flush()  # the stream is about to wait for its next read
-        flushed = list(wire.bodies)
-        queue.flush()  # nothing queued: nothing sent
-        reader.cancel()
-        return before, flushed, wire.bodies
-
-    before, flushed, after = asyncio.run(main())
-    assert before == []
-    assert flushed == after == [_frame(0) + _frame(1) + _frame(2)]
-
-
 def test_frames_stream_in_order_with_no_keep_alive_while_they_flow() -> None:
     async def main() -> tuple[bytes, int]:
         run = _run()

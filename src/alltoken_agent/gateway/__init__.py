@@ -29,7 +29,6 @@ from alltoken_agent.gateway.records import Observer, RequestKind
 from alltoken_agent.gateway.records import RequestRecord as RequestRecord
 from alltoken_agent.gateway.records import request_tags as request_tags
 from alltoken_agent.gateway.retry import RetryPolicy as RetryPolicy
-from alltoken_agent.gateway.stream import READ_WAIT as READ_WAIT
 from alltoken_agent.gateway.stream import ChatStream as ChatStream
 from alltoken_agent.gateway.types import ChatResult as ChatResult
 from alltoken_agent.gateway.types import ContentDelta as ContentDelta

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any
 
@@ -50,20 +49,6 @@ from alltoken_agent.gateway.types import (
 )
 
 REQUEST_ID_FIELD = "x-gateway-request-id"
-
-
-READ_WAIT: ContextVar[Callable[[], None] | None] = ContextVar(
-    "alltoken_agent_read_wait", default=None
-)
-"""What a stream calls when it is about to wait for its next network read, in the task
-that reads it (None: nothing).
-
-A stream asks for its next read only once its reader has taken every event of the last
-one, so here a consumer that passes events on (the server's event stream) has all that
-one read made and can send it in one write. The server used to schedule a callback for
-that on each read, which held every chunk back a pass of the event loop (several
-milliseconds at hundreds of streams) before it left.
-"""
 
 
 class ChatStream:
@@ -220,7 +205,6 @@ class ChatStream:
             reasoning_guard = self._redact.guard()
             read = body_reader(response, self._clock)
             received = False
-            read_wait = READ_WAIT.get()
             chunk: Any = None
             choices: Any = None
             choice: Any = None
@@ -235,8 +219,6 @@ class ChatStream:
                     # parsed chunk (a server holds many such streams open).
                     payload = ""
                     chunk = choices = choice = delta = None
-                    if read_wait is not None:
-                        read_wait()
                     raw = await read()
                     if not raw:
                         break
@@ -339,8 +321,6 @@ class ChatStream:
                         out.append(event(held))
                 if out:
                     yield out
-                if read_wait is not None:  # the last read's events are taken too
-                    read_wait()
             except LineTooLongError as exc:
                 raise self._interrupted(str(exc), text, code="malformed_chunk") from None
             except DeadlineExceededError as exc:

@@ -11,12 +11,10 @@ armed and cancelled each time was a few percent of the server's CPU. When the ti
 fires early for the current wait, it is set again for the rest of it.
 
 While the reader waits, a delta frame does not wake it: the ``writer`` the stream
-installed sends it (see ``_frame_writer.py``) once the producer's task has made what its
-network read brought, so a chunk costs one task step, not two, a burst of frames still
-leaves in one write, and the wait goes on with its keep-alive counted from that write.
-A producer that knows when that is calls :meth:`EventQueue.flush` then (a run does,
-through the gateway's ``READ_WAIT``: before its stream waits for the next read); for
-any other, the frames go from a callback in the loop's next pass.
+installed sends it (see ``_frame_writer.py``) from a callback that runs once the
+producer's task has made what its network read brought, so a chunk costs one task step,
+not two, a burst of frames still leaves in one write, and the wait goes on with its
+keep-alive counted from that write.
 """
 
 from __future__ import annotations
@@ -40,16 +38,7 @@ class EventQueue:
     ``None`` closes the stream: nothing is put after it.
     """
 
-    __slots__ = (
-        "_items",
-        "_waiter",
-        "_timer",
-        "_deadline",
-        "_timeout",
-        "_flushing",
-        "writer",
-        "flushed_by_producer",
-    )
+    __slots__ = ("_items", "_waiter", "_timer", "_deadline", "_timeout", "_flushing", "writer")
 
     def __init__(self) -> None:
         self._items: list[Event | None] = []
@@ -64,9 +53,6 @@ class EventQueue:
         """Sends frames while the reader waits (False: not taken, the reader sends them)."""
         self._flushing = False
         """Whether a :meth:`_flush` is scheduled."""
-        self.flushed_by_producer = False
-        """Whether the producer calls :meth:`flush` once it has made what one network read
-        brought: frames then wait for that call, not for a callback in the next pass."""
 
     def put(self, item: Event | None) -> None:
         """Queue an event (or the closing ``None``) and wake the reader.
@@ -80,16 +66,11 @@ class EventQueue:
         if waiter is None:
             return
         if type(item) is bytes and self.writer is not None and not waiter.done():
-            if not self._flushing and not self.flushed_by_producer:
+            if not self._flushing:
                 self._flushing = True
                 waiter.get_loop().call_soon(self._flush)
             return
         _wake(waiter)
-
-    def flush(self) -> None:
-        """Send the frames queued while the reader waits: the producer has made them all."""
-        if self._items:
-            self._flush()
 
     def _flush(self) -> None:
         """Hand the frames queued while the reader waits to ``writer``, as one."""

@@ -25,7 +25,7 @@ from alltoken_agent.agent import (
     StreamDeltaEvent,
     resolve_tool_names,
 )
-from alltoken_agent.gateway import READ_WAIT, request_tags
+from alltoken_agent.gateway import request_tags
 from alltoken_agent.ledger import BudgetStatus
 from alltoken_agent.server.context import ServerContext
 from alltoken_agent.server.errors import RunCancelledError
@@ -125,9 +125,6 @@ async def run_turn(
     ``history`` is the session's stored messages, read with its lease.
     """
     _current_run.set(run)  # this task's own context: seen by on_retry, gone with the task
-    # A read's delta frames leave once its events are made (server/_event_queue.py).
-    READ_WAIT.set(run.events.flush)
-    run.events.flushed_by_producer = True
     agent: Agent[str] | None = None
     start = 0
     result: RunResult[str] | None = None
