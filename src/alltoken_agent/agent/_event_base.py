@@ -33,6 +33,7 @@ def _joined(event: object, attribute: str) -> str:
 
 
 _ARGS: dict[type, Callable[[Any], Any]] = {}  # per class: its payload fields, read in one call
+_JSON_NAMES: dict[type, tuple[str, ...]] = {}  # per class: the fields of its NDJSON view
 
 
 class _Event(FrozenValue):
@@ -56,10 +57,14 @@ class _Event(FrozenValue):
 
     def to_dict(self) -> dict[str, Any]:
         """The NDJSON view: ``{"event": name, **payload}`` with JSON-ready values."""
+        names = _JSON_NAMES.get(type(self))
+        if names is None:  # once per class: the server sends this for each of a turn's events
+            skip = self._json_skip
+            names = tuple(f.name for f in fields(self) if f.name != "name" and f.name not in skip)
+            _JSON_NAMES[type(self)] = names
         out: dict[str, Any] = {"event": getattr(self, "name")}  # noqa: B009 - set by subclasses
-        for f in fields(self):
-            if f.name != "name" and f.name not in self._json_skip:
-                out[f.name] = _jsonable(getattr(self, f.name))
+        for name in names:
+            out[name] = _jsonable(getattr(self, name))
         return out
 
 
