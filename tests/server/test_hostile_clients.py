@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -159,7 +160,11 @@ def test_a_client_trickling_its_headers_is_cut_off_with_408(make_server: MakeSer
         writer = threading.Thread(target=trickle, daemon=True)
         writer.start()
         reply = _read_all(sock)
-        sock.shutdown(socket.SHUT_RDWR)
+        # Stops the trickle. A byte it sent after the server closed was answered with a
+        # reset, and a reset connection refuses a shutdown (ENOTCONN): the trickle's
+        # next send fails then anyway.
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
     writer.join(60)
     assert reply.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), reply
     assert b"\r\nx-request-cost: 0\r\n" in reply.lower()
